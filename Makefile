@@ -1,0 +1,182 @@
+# tcptop build.
+#   make            all four tools into build/
+#   make NO_BPF=1   tcptop-replay and tcptop-query only: no clang, libbpf, libelf or BTF needed
+#   make test       build, then unit tests and black-box tests (pytest); installs missing packages
+#   make bench      overhead and speed figures, as ratios within one run
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make run        install what is missing, build, start the live view
+#   make SANITIZE=1 test   the same with ASan and UBSan, in build-san/
+#   V=1             show full commands
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/sbin
+UBINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+
+ifeq ($(SANITIZE),1)
+OUTPUT ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+OUTPUT ?= build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PYTHON ?= /usr/bin/python3
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) \
+	-MMD -MP -DTT_VERSION='"$(VERSION)"' $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+LDLIBS_CORE := -lzstd -lz -lm
+LDLIBS_VIEW := -lncursesw
+LDLIBS_BPF := -lbpf -lelf
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := all
+
+obj = $(patsubst %.c,$(OUTPUT)/%.o,$(1))
+
+# Libraries of the shared modules; each tool links what it uses.
+FORMAT_SRCS := $(wildcard format/*.c)
+COMMON_SRCS := $(wildcard common/*.c)
+STATE_SRCS := $(wildcard state/*.c)
+VIEW_SRCS := $(wildcard view/*.c)
+SRC_SRCS := $(filter-out record/main.c,$(wildcard record/*.c))
+CORE_LIB := $(OUTPUT)/libtt-core.a
+VIEW_LIB := $(OUTPUT)/libtt-view.a
+SRC_LIB := $(OUTPUT)/libtt-src.a
+
+REPLAY_SRCS := $(wildcard replay/*.c)
+QUERY_SRCS := $(wildcard query/*.c)
+LIVE_SRCS := $(wildcard live/*.c)
+RECORD_SRCS := record/main.c
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+
+NOBPF_TOOLS := $(OUTPUT)/tcptop-replay $(OUTPUT)/tcptop-query
+ifeq ($(NO_BPF),1)
+TOOLS := $(NOBPF_TOOLS)
+else
+TOOLS := $(NOBPF_TOOLS) $(OUTPUT)/tcptop $(OUTPUT)/tcptop-record
+endif
+
+.PHONY: all tools unit deps test bench install uninstall clean run fuzz format-check
+all: $(TOOLS) $(UNIT_BINS)
+tools: $(TOOLS)
+unit: $(UNIT_BINS)
+
+$(OUTPUT)/%.o: %.c
+	$(call msg,CC,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(call obj,$(FORMAT_SRCS) $(COMMON_SRCS) $(STATE_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(VIEW_LIB): $(call obj,$(VIEW_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(SRC_LIB): $(call obj,$(SRC_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/tcptop-replay: $(call obj,$(REPLAY_SRCS)) $(VIEW_LIB) $(CORE_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
+$(OUTPUT)/tcptop-query: $(call obj,$(QUERY_SRCS)) $(CORE_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ -lsqlite3 $(LDLIBS_CORE) -o $@
+$(OUTPUT)/tcptop-record: $(call obj,$(RECORD_SRCS)) $(SRC_LIB) $(CORE_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) $(LDLIBS_CORE) -o $@
+$(OUTPUT)/tcptop: $(call obj,$(LIVE_SRCS)) $(SRC_LIB) $(VIEW_LIB) $(CORE_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
+
+# Unit tests link every library they may use; unused archive members are not pulled in.
+$(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
+	$(call msg,TEST,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
+
+# BPF: vmlinux.h from the running kernel's BTF, CO-RE objects, skeletons.
+$(OUTPUT)/vmlinux.h:
+	$(call msg,BTF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \
+		-c $< -o $@
+$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+# The live source includes the skeletons: generate them first.
+$(call obj,$(SRC_SRCS) $(RECORD_SRCS) $(LIVE_SRCS)): | $(SKELS)
+
+deps:
+	$(Q)./scripts/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)TT_BUILD=$(abspath $(OUTPUT)) NO_BPF=$(NO_BPF) $(PYTHON) -m pytest -ra -p no:cacheprovider tests
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)TT_BUILD=$(abspath $(OUTPUT)) ./tests/bench/run.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(OUTPUT)/tcptop $(ARGS)
+
+fuzz: $(OUTPUT)/fuzz/fuzz_reader
+$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(COMMON_SRCS)
+	@mkdir -p $(@D)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined $^ \
+		$(LDLIBS_CORE) -o $@
+
+install: $(TOOLS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UBINDIR)
+	install -m 0755 $(OUTPUT)/tcptop-replay $(OUTPUT)/tcptop-query $(DESTDIR)$(UBINDIR)/
+ifneq ($(NO_BPF),1)
+	install -m 0755 $(OUTPUT)/tcptop $(OUTPUT)/tcptop-record $(DESTDIR)$(BINDIR)/
+endif
+	@if ls docs/man/*.[18] >/dev/null 2>&1; then \
+		install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8; \
+		for m in docs/man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; \
+		for m in docs/man/*.8; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tcptop $(DESTDIR)$(BINDIR)/tcptop-record \
+		$(DESTDIR)$(UBINDIR)/tcptop-replay $(DESTDIR)$(UBINDIR)/tcptop-query
+
+format-check:
+	clang-format --dry-run --Werror $(wildcard */*.c */*.h)
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)

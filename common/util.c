@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tt_event.h"
+#include "tt_fmt.h"
+#include "tt_util.h"
+
+void tt_die(const char *prog, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}
+
+void tt_warn(const char *prog, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (*end)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int tt_parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end || errno || isnan(v) || isinf(v))
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int tt_parse_duration_ns(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *suffix;
+		double scale;
+	} units[] = { { "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
+		      { "m", 60e9 }, { "min", 60e9 }, { "h", 3600e9 } };
+	char *end;
+	double v;
+
+	if (!s || !*s || *s == '-' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || errno || isnan(v) || isinf(v) || v < 0)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			double t = v * units[i].scale;
+
+			if (t > 1e18)
+				return -ERANGE;
+			*ns = (uint64_t)t;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_clock(const char *s, unsigned *h, unsigned *m, double *sec)
+{
+	int n = 0;
+
+	if (sscanf(s, "%2u:%2u:%lf%n", h, m, sec, &n) != 3 || s[n] || *h > 23 || *m > 59 ||
+	    *sec < 0 || *sec >= 61)
+		return -EINVAL;
+	return 0;
+}
+
+int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns)
+{
+	uint64_t off;
+	unsigned y, mo, d, h, mi;
+	double sec;
+	struct tm tm = { 0 };
+	time_t day;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (*s == '+' || !strpbrk(s, ":-T")) {
+		if (tt_parse_duration_ns(s + (*s == '+'), &off))
+			return -EINVAL;
+		*ns = capture_start_ns + off;
+		return 0;
+	}
+	if (strlen(s) > 10 && s[4] == '-' && (s[10] == 'T' || s[10] == ' ')) {
+		char date[11];
+		char clock[64];
+		size_t cl;
+
+		memcpy(date, s, 10);
+		date[10] = 0;
+		if (sscanf(date, "%4u-%2u-%2u", &y, &mo, &d) != 3 || mo < 1 || mo > 12 || d < 1 ||
+		    d > 31)
+			return -EINVAL;
+		cl = strlen(s + 11);
+		if (cl == 0 || cl >= sizeof(clock))
+			return -EINVAL;
+		memcpy(clock, s + 11, cl + 1);
+		if (clock[cl - 1] == 'Z')
+			clock[cl - 1] = 0;
+		if (parse_clock(clock, &h, &mi, &sec))
+			return -EINVAL;
+		tm.tm_year = (int)y - 1900;
+		tm.tm_mon = (int)mo - 1;
+		tm.tm_mday = (int)d;
+		day = timegm(&tm);
+	} else {
+		time_t start = (time_t)(capture_start_ns / 1000000000ull);
+		struct tm st;
+
+		if (parse_clock(s, &h, &mi, &sec))
+			return -EINVAL;
+		gmtime_r(&start, &st);
+		st.tm_hour = st.tm_min = st.tm_sec = 0;
+		day = timegm(&st);
+	}
+	if (day < 0)
+		return -EINVAL;
+	*ns = (uint64_t)day * 1000000000ull + (uint64_t)h * 3600000000000ull +
+	      (uint64_t)mi * 60000000000ull + (uint64_t)llround(sec * 1e9);
+	return 0;
+}
+
+static void human(uint64_t v, double base, char *buf, size_t len)
+{
+	static const char sfx[] = " KMGTPE";
+	double d = (double)v;
+	int i = 0;
+
+	if (v < base) {
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+		return;
+	}
+	while (d >= base && i < 6) {
+		d /= base;
+		i++;
+	}
+	snprintf(buf, len, d < 9.95 ? "%.1f%c" : "%.0f%c", d, sfx[i]);
+}
+
+void tt_human_bytes(uint64_t v, char *buf, size_t len)
+{
+	human(v, 1024.0, buf, len);
+}
+
+void tt_human_count(uint64_t v, char *buf, size_t len)
+{
+	human(v, 1000.0, buf, len);
+}
+
+void tt_addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len)
+{
+	if (!inet_ntop(family == TT_FAMILY_IPV6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+void tt_endpoint_str(uint8_t family, const uint8_t *addr, uint16_t port, char *buf, size_t len)
+{
+	char a[64];
+
+	tt_addr_str(family, addr, a, sizeof(a));
+	if (family == TT_FAMILY_IPV6)
+		snprintf(buf, len, "[%s]:%u", a, port);
+	else
+		snprintf(buf, len, "%s:%u", a, port);
+}
+
+const char *tt_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case 6: return "TCP";
+	case 17: return "UDP";
+	default: return "?";
+	}
+}
+
+void tt_wall_str(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03u", s, (unsigned)(ns % 1000000000ull / 1000000ull));
+}
+
+void tt_iso_str(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%09uZ", s, (unsigned)(ns % 1000000000ull));
+}
+
+static uint64_t now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t tt_now_wall_ns(void)
+{
+	return now_ns(CLOCK_REALTIME);
+}
+
+uint64_t tt_now_mono_ns(void)
+{
+	return now_ns(CLOCK_MONOTONIC);
+}
+
+uint64_t tt_now_boot_ns(void)
+{
+	return now_ns(CLOCK_BOOTTIME);
+}
+
+static void read_line(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	buf[0] = 0;
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+void tt_header_fill_host(struct tt_fmt_header *hdr)
+{
+	struct utsname u;
+
+	if (gethostname(hdr->hostname, sizeof(hdr->hostname)) != 0)
+		snprintf(hdr->hostname, sizeof(hdr->hostname), "unknown");
+	hdr->hostname[sizeof(hdr->hostname) - 1] = 0;
+	if (uname(&u) == 0)
+		snprintf(hdr->kernel, sizeof(hdr->kernel), "%s", u.release);
+	read_line("/proc/sys/kernel/random/boot_id", hdr->boot_id, sizeof(hdr->boot_id));
+	snprintf(hdr->tool_version, sizeof(hdr->tool_version), "tcptop %s", TT_VERSION);
+}

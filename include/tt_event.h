@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The event model: the one contract between the BPF programs (bpf/), the live
+ * source (record/), the capture format (format/) and the state table (state/).
+ *
+ * Plain fixed-width types only, no libc: this header is compiled both by
+ * clang -target bpf (after vmlinux.h) and by the user-space compiler.
+ *
+ * A ring-buffer record is a prefix of struct tt_event: the common header plus
+ * the union member of its kind (tt_event_size()), so small kinds cost little
+ * ring-buffer space. User space copies it into a zeroed struct tt_event.
+ */
+#ifndef TT_EVENT_H
+#define TT_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define TT_COMM_LEN 16
+#define TT_ADDR_LEN 16
+
+/* Event kinds. Numbers are frozen: they are stored in capture files. */
+enum tt_ev_kind {
+	TT_EV_CONN_OPEN = 1,  /* a connection (or UDP flow) is first seen */
+	TT_EV_TRAFFIC = 2,    /* counter deltas since the previous TRAFFIC of the connection */
+	TT_EV_STATE = 3,      /* TCP state change */
+	TT_EV_RTT = 4,        /* smoothed RTT sample */
+	TT_EV_RETRANS = 5,    /* TCP retransmission(s) */
+	TT_EV_RESET = 6,      /* TCP RST sent or received */
+	TT_EV_CONN_CLOSE = 7, /* connection gone, with its final absolute counters */
+	TT_EV_CONN_PROC = 8,  /* connection attributed to a process after it was opened */
+	TT_EV_PROC_EXEC = 9,  /* a process exec'd: pid now has this name */
+	TT_EV_PROC_EXIT = 10, /* a process exited */
+	TT_EV_PROC_NAME = 11, /* pid to name metadata (e.g. from a sweep at start) */
+	TT_EV_LOST = 12,      /* events the kernel could not deliver */
+	TT_EV_STATS = 13,     /* capture statistics, written by user space */
+	TT_EV_KIND_MAX
+};
+
+/* tt_event.flags */
+#define TT_F_PREEXISTING (1u << 0) /* CONN_OPEN: connection existed before the capture began */
+#define TT_F_PID_UNKNOWN (1u << 1) /* CONN_OPEN: pid/comm not known yet (CONN_PROC may follow) */
+#define TT_F_RAW (1u << 2)         /* TRAFFIC: one send/recv call, not a coalesced delta */
+
+/* tt_ev_open.family */
+#define TT_FAMILY_IPV4 4
+#define TT_FAMILY_IPV6 6
+
+/* tt_ev_open.direction */
+#define TT_DIR_UNKNOWN 0
+#define TT_DIR_OUTBOUND 1 /* active open: connect() */
+#define TT_DIR_INBOUND 2  /* passive open: accept() */
+
+/* tt_ev_reset.dir */
+#define TT_RST_SENT 1
+#define TT_RST_RECEIVED 2
+
+/* TCP states are the kernel's numbers (TCP_ESTABLISHED = 1 ... TCP_NEW_SYN_RECV = 12);
+ * 0 means "no state" (UDP). */
+#define TT_TCP_STATE_MAX 13
+
+struct tt_ev_open {
+	__u8 laddr[TT_ADDR_LEN]; /* local address, network byte order; IPv4 in the first 4 bytes */
+	__u8 raddr[TT_ADDR_LEN]; /* remote address; all zero for an unconnected UDP flow with no peer */
+	__u16 lport;             /* host byte order */
+	__u16 rport;
+	__u8 family;    /* TT_FAMILY_* (v4-mapped IPv6 is reported as IPv4) */
+	__u8 proto;     /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u8 direction; /* TT_DIR_* */
+	__u8 state;     /* TCP state when first seen, 0 for UDP */
+	__u32 netns;    /* network namespace inode number */
+	__u32 _pad;
+	__u64 cgroup_id;
+	char comm[TT_COMM_LEN];
+};
+
+struct tt_ev_traffic {
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u32 tx_pkts; /* TCP segments / UDP datagrams */
+	__u32 rx_pkts;
+	__u32 tx_calls; /* send/recv calls (0 when only socket counters were sampled) */
+	__u32 rx_calls;
+};
+
+struct tt_ev_state {
+	__u8 old_state;
+	__u8 new_state;
+	__u8 _pad[6];
+};
+
+struct tt_ev_rtt {
+	__u32 srtt_us;
+	__u32 rttvar_us;
+};
+
+struct tt_ev_retrans {
+	__u32 segs;  /* retransmitted segments this event stands for */
+	__u8 state;  /* TCP state at the time */
+	__u8 _pad[3];
+};
+
+struct tt_ev_reset {
+	__u8 dir;   /* TT_RST_* */
+	__u8 state; /* TCP state at the time */
+	__u8 _pad[6];
+};
+
+struct tt_ev_close {
+	__u64 tx_bytes; /* absolute, from the socket's own counters when it has them */
+	__u64 rx_bytes;
+	__u32 tx_pkts;
+	__u32 rx_pkts;
+	__u32 srtt_us;
+	__u32 retrans; /* total retransmitted segments */
+	__u8 state;    /* last TCP state */
+	__u8 _pad[7];
+};
+
+struct tt_ev_proc {
+	char comm[TT_COMM_LEN];
+	__u32 ppid;
+	__s32 exit_code; /* PROC_EXIT only */
+};
+
+struct tt_ev_lost {
+	__u64 count; /* events dropped since the previous LOST record for this cpu */
+	__u32 cpu;
+	__u32 _pad;
+};
+
+struct tt_ev_stats {
+	__u64 events;     /* events received from the kernel so far */
+	__u64 lost;       /* events lost so far */
+	__u64 conns;      /* connections seen so far */
+	__u64 bytes_out;  /* capture bytes written so far */
+};
+
+struct tt_event {
+	__u64 ts_ns;   /* ring buffer: CLOCK_BOOTTIME ns; read from a capture: wall clock ns since the epoch */
+	__u64 conn_id; /* socket cookie, or a per-capture flow id for UDP flows; 0 when not about a connection */
+	__u32 pid;     /* process id (tgid), 0 when unknown */
+	__u32 tid;     /* thread id */
+	__u16 kind;    /* enum tt_ev_kind */
+	__u16 flags;   /* TT_F_* */
+	__u32 _pad;
+	union {
+		struct tt_ev_open open;
+		struct tt_ev_traffic traffic;
+		struct tt_ev_state state;
+		struct tt_ev_rtt rtt;
+		struct tt_ev_retrans retrans;
+		struct tt_ev_reset reset;
+		struct tt_ev_close close;
+		struct tt_ev_proc proc;
+		struct tt_ev_lost lost;
+		struct tt_ev_stats stats;
+	} u;
+};
+
+#define TT_EVENT_HDR_SIZE 32 /* offsetof(struct tt_event, u) */
+
+/* Bytes a ring-buffer record of this kind occupies (header + its union member). */
+static inline __u32 tt_event_size(__u16 kind)
+{
+	switch (kind) {
+	case TT_EV_CONN_OPEN: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_open);
+	case TT_EV_TRAFFIC: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_traffic);
+	case TT_EV_STATE: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_state);
+	case TT_EV_RTT: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_rtt);
+	case TT_EV_RETRANS: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_retrans);
+	case TT_EV_RESET: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_reset);
+	case TT_EV_CONN_CLOSE: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_close);
+	case TT_EV_CONN_PROC:
+	case TT_EV_PROC_EXEC:
+	case TT_EV_PROC_EXIT:
+	case TT_EV_PROC_NAME: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_proc);
+	case TT_EV_LOST: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_lost);
+	case TT_EV_STATS: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_stats);
+	default: return TT_EVENT_HDR_SIZE;
+	}
+}
+
+#endif /* TT_EVENT_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tt_src: the live event source. Loads the BPF programs, picks attach points
+ * the running kernel offers, pushes filters into the kernel, drains the ring
+ * buffer and hands events to a callback. Used by tcptop-record and by the
+ * live tcptop view. Needs root (CAP_BPF + CAP_PERFMON or CAP_SYS_ADMIN).
+ */
+#ifndef TT_SRC_H
+#define TT_SRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tt_event.h"
+#include "tt_filter.h"
+
+struct tt_src_opts {
+	struct tt_filter filter;
+	int raw;               /* 1: one event per send/recv call; 0: coalesced deltas */
+	uint32_t coalesce_ms;  /* coalescing / sampling interval, 0 = default (TT_SRC_DEFAULT_COALESCE_MS) */
+	uint32_t ringbuf_kb;   /* ring buffer size in KiB (power of two), 0 = default */
+	int verbose;           /* libbpf messages on stderr */
+};
+
+#define TT_SRC_DEFAULT_COALESCE_MS 1000
+
+struct tt_src_stats {
+	uint64_t events; /* delivered to the callback */
+	uint64_t lost;   /* reported as LOST (ring buffer full) */
+	uint64_t conns;  /* CONN_OPEN events delivered */
+};
+
+struct tt_src;
+
+/*
+ * Events have ts_ns in CLOCK_BOOTTIME. Return 0 to go on, non-zero to stop
+ * tt_src_poll() early (that value is returned).
+ */
+typedef int (*tt_src_cb)(void *ctx, const struct tt_event *ev);
+
+/*
+ * Load, configure and attach. Returns 0, or a negative errno with a one-line
+ * message in err (-EPERM "needs root ..." when privileges are missing).
+ * Connections that exist already are reported on the first tt_src_poll().
+ */
+int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen);
+
+/*
+ * Wait up to timeout_ms for events and deliver them, run the periodic
+ * sampling when it is due, and report lost events as TT_EV_LOST. Returns the
+ * number of events delivered, the callback's non-zero value, or a negative
+ * errno (-EINTR when a signal arrived: not an error for the caller).
+ */
+int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx);
+
+/* The attach points in use, as text for the capture header ("tp_btf:sock/sock_send_length ..."). */
+const char *tt_src_probes(const struct tt_src *s);
+
+/* Mode name for the capture header: "coalesce" or "raw". */
+const char *tt_src_mode(const struct tt_src *s);
+
+/* wall clock ns = CLOCK_BOOTTIME ns + this, measured at open. */
+int64_t tt_src_clock_offset(const struct tt_src *s);
+
+void tt_src_stats(const struct tt_src *s, struct tt_src_stats *st);
+
+/* Detach and free everything; no BPF object stays behind. NULL is accepted. */
+void tt_src_close(struct tt_src *s);
+
+#endif /* TT_SRC_H */

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tt_state: the connection state table. Pure C, no I/O: it applies events
+ * from any source (ring buffer or capture file) and never knows which. The
+ * view, the CSV writer and batch output only read it.
+ *
+ * Time is event time (tt_event.ts_ns, whatever clock the source uses; wall
+ * clock for captures and for the live source alike): the table has no clock
+ * of its own, so replay at any speed gives the same table as live.
+ */
+#ifndef TT_STATE_H
+#define TT_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tt_event.h"
+#include "tt_filter.h"
+
+/* tt_conn.flags */
+#define TT_CONN_CLOSED (1u << 0)   /* CONN_CLOSE seen; evicted ttl later */
+#define TT_CONN_PID_LATE (1u << 1) /* pid attributed after the open (CONN_PROC or first traffic) */
+#define TT_CONN_PREEXISTING (1u << 2) /* open before the capture began */
+
+/* One connection. At most 256 bytes (checked at compile time in state/). */
+struct tt_conn {
+	uint64_t id;
+	uint64_t tx_bytes, rx_bytes;
+	uint64_t tx_pkts, rx_pkts;
+	uint64_t tx_rate, rx_rate; /* bytes per second over the last tick interval */
+	uint64_t first_ts, last_ts; /* event time of first and last event */
+	uint64_t close_ts;          /* event time of CONN_CLOSE, 0 while open */
+	uint64_t cgroup_id;
+	uint32_t pid;
+	uint32_t rtt_us;      /* last smoothed RTT */
+	uint32_t max_rtt_us;
+	uint32_t retrans;
+	uint32_t resets;
+	uint32_t netns;
+	uint16_t lport, rport;
+	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+	uint8_t family, proto, state, direction;
+	uint8_t flags;
+	char comm[TT_COMM_LEN];
+};
+
+/* Sort columns, in the order the view shows them. */
+enum tt_col {
+	TT_COL_PID,
+	TT_COL_COMM,
+	TT_COL_PROTO,
+	TT_COL_LOCAL,
+	TT_COL_REMOTE,
+	TT_COL_STATE,
+	TT_COL_TX_RATE,
+	TT_COL_RX_RATE,
+	TT_COL_TX,
+	TT_COL_RX,
+	TT_COL_TX_PKTS,
+	TT_COL_RX_PKTS,
+	TT_COL_RTT,
+	TT_COL_MAX
+};
+
+struct tt_state_opts {
+	uint64_t ttl_ns; /* closed connections stay this long (event time); 0 = 30 s */
+	/* Filters connections out of the table entirely (e.g. the replay's --port). */
+	const struct tt_filter *filter;
+};
+
+struct tt_state_summary {
+	uint64_t open, closed;      /* connections in the table */
+	uint64_t tx_rate, rx_rate;  /* sum over connections, bytes/s */
+	uint64_t tx_bytes, rx_bytes; /* sum over connections in the table */
+	uint64_t lost;              /* events lost so far (LOST records) */
+	uint64_t events;            /* events applied */
+	uint64_t now_ns;            /* latest event time seen */
+};
+
+struct tt_state;
+
+/* Returns 0 and a new table, or -ENOMEM. */
+int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts);
+void tt_state_free(struct tt_state *st);
+
+/* Deep copy (replay keyframes). Returns 0 or -ENOMEM. */
+int tt_state_clone(const struct tt_state *st, struct tt_state **out);
+
+/* Apply one event. Returns 0, or -ENOMEM when a new connection cannot be stored. */
+int tt_state_apply(struct tt_state *st, const struct tt_event *ev);
+
+/*
+ * Advance to event time now_ns: computes rates over the time since the
+ * previous tick and evicts closed connections older than the TTL.
+ */
+void tt_state_tick(struct tt_state *st, uint64_t now_ns);
+
+void tt_state_summary(const struct tt_state *st, struct tt_state_summary *sum);
+
+/* Number of connections in the table, and lookup by id (NULL if absent). */
+size_t tt_state_count(const struct tt_state *st);
+const struct tt_conn *tt_state_find(const struct tt_state *st, uint64_t id);
+
+/* What a reader wants to see: sort order and filters. */
+struct tt_select {
+	enum tt_col sort;
+	int reverse;                    /* 0: the column's natural order (rates, bytes: largest first) */
+	const struct tt_filter *filter; /* NULL = all */
+	const char *text;               /* free-text match on comm, addresses, ports, state; NULL = all */
+};
+
+/*
+ * The rows [offset, offset + limit) of the selected, sorted order, without
+ * sorting all of it (virtual scrolling). Fills rows[] and returns how many
+ * were filled; *total gets the number of matching connections.
+ * Pointers stay valid until the next apply/tick.
+ */
+size_t tt_state_select(const struct tt_state *st, const struct tt_select *sel, size_t offset,
+		       size_t limit, const struct tt_conn **rows, size_t *total);
+
+/* Call fn for every connection, in no particular order. */
+void tt_state_foreach(const struct tt_state *st, void (*fn)(void *ctx, const struct tt_conn *c),
+		      void *ctx);
+
+/* Column names ("PID", "COMM", ..., "RTT") and their parsing (case-insensitive), -1 if unknown. */
+const char *tt_col_name(enum tt_col col);
+int tt_col_parse(const char *name);
+
+#endif /* TT_STATE_H */

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tt_util: small helpers every tool shares: parsing command-line values,
+ * printing addresses and human units, and a uniform way to fail.
+ */
+#ifndef TT_UTIL_H
+#define TT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes shared by all tools. */
+#define TT_EXIT_OK 0
+#define TT_EXIT_ERROR 1 /* runtime failure (I/O, SQL error, ...) */
+#define TT_EXIT_USAGE 2 /* bad command line, bad input file */
+
+/* Print "PROG: message\n" to stderr and exit(code). */
+void tt_die(const char *prog, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4), noreturn));
+
+/* Print "PROG: warning: message\n" to stderr. */
+void tt_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Whole number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL / -ERANGE. */
+int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+/* A duration: "10" (seconds), "1.5s", "250ms", "2m", "1h", "500us". Returns 0 or -EINVAL. */
+int tt_parse_duration_ns(const char *s, uint64_t *ns);
+
+/* A non-negative real number ("0.5", "10"). Returns 0 or -EINVAL. */
+int tt_parse_double(const char *s, double min, double max, double *out);
+
+/*
+ * A point in time for --from/--to: an offset from the capture start ("+30s",
+ * "90" seconds), or wall time "YYYY-MM-DDTHH:MM:SS[.frac]" (UTC) or
+ * "HH:MM:SS" (UTC, on the capture start's day). Sets *ns to wall clock ns
+ * since the epoch. Returns 0 or -EINVAL.
+ */
+int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns);
+
+/* "1.5K", "12.0M", "3.2G" (powers of 1024, at most 6 characters); buf >= 8 bytes. */
+void tt_human_bytes(uint64_t v, char *buf, size_t len);
+/* "1.5Kb/s"-style is left to callers: this gives a plain scaled count with K/M/G (powers of 1000). */
+void tt_human_count(uint64_t v, char *buf, size_t len);
+
+/* Address text: "10.0.0.1" or "2001:db8::1". family is TT_FAMILY_*. buf >= 46 bytes. */
+void tt_addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
+/* "10.0.0.1:80" or "[2001:db8::1]:80"; buf >= 56 bytes. */
+void tt_endpoint_str(uint8_t family, const uint8_t *addr, uint16_t port, char *buf, size_t len);
+
+/* "TCP" / "UDP" / "6"... */
+const char *tt_proto_name(uint8_t proto);
+
+/* Wall time ns -> "2026-11-25 10:56:25.123" (UTC, millisecond precision); buf >= 32 bytes. */
+void tt_wall_str(uint64_t ns, char *buf, size_t len);
+/* Wall time ns -> ISO 8601 "2026-11-25T10:56:25.123456789Z"; buf >= 40 bytes. */
+void tt_iso_str(uint64_t ns, char *buf, size_t len);
+
+/* Current CLOCK_REALTIME / CLOCK_MONOTONIC / CLOCK_BOOTTIME in ns. */
+uint64_t tt_now_wall_ns(void);
+uint64_t tt_now_mono_ns(void);
+uint64_t tt_now_boot_ns(void);
+
+/* Fill host, kernel release and boot id for a capture header (best effort). */
+struct tt_fmt_header;
+void tt_header_fill_host(struct tt_fmt_header *hdr);
+
+#endif /* TT_UTIL_H */

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the Debian packages tcptop needs to build and test, when any is missing.
+# NO_BPF=1: only what tcptop-replay and tcptop-query need (no clang, libbpf, root).
+set -eu
+build="make gcc pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libncurses-dev"
+bpf="clang llvm bpftool libbpf-dev libelf-dev"
+test_tools="python3 python3-pytest python3-zstandard sqlite3 zstd tmux procps util-linux"
+live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time"
+want="$build $test_tools"
+[ "${NO_BPF:-}" = 1 ] || want="$want $bpf $live_test_tools"
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends $missing >/dev/null

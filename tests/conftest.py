@@ -1,0 +1,58 @@
+"""Shared fixtures for the black-box tests: where the tools are, what this machine allows."""
+import os
+import shutil
+import socket
+import subprocess
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("TT_BUILD", os.path.join(ROOT, "build"))
+NO_BPF = os.environ.get("NO_BPF") == "1"
+
+
+def tool(name):
+    """Absolute path of a built tool (or unit-test binary under tests/)."""
+    return os.path.join(BUILD, name)
+
+
+def run(args, **kw):
+    """Run a command, capture text output, never raise on exit status."""
+    kw.setdefault("capture_output", True)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 120)
+    return subprocess.run(args, **kw)
+
+
+def free_port(family=socket.AF_INET):
+    """A TCP port nobody listens on right now."""
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind(("::1" if family == socket.AF_INET6 else "127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def have_bpf():
+    return not NO_BPF and os.geteuid() == 0 and os.path.exists(tool("tcptop-record"))
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+needs_bpf = pytest.mark.skipif(not have_bpf(), reason="needs root and a BPF build")
+
+
+def needs_cmd(*names):
+    missing = [n for n in names if shutil.which(n) is None]
+    return pytest.mark.skipif(bool(missing), reason="missing " + " ".join(missing))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tracefs():
+    """The BPF tools and tcplife want tracefs; mount it if this machine has not."""
+    if os.geteuid() == 0 and not os.path.exists("/sys/kernel/tracing/events"):
+        subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"],
+                       capture_output=True)
+    yield
+
+
+@pytest.fixture
+def tmpdir_path(tmp_path):
+    return str(tmp_path)
