@@ -159,3 +159,39 @@ int tt_filter_match(const struct tt_filter *f, uint8_t proto, uint8_t family, ui
 	}
 	return 1;
 }
+
+int tt_filter_getopt(struct tt_filter *f, int opt, const char *arg, char *err, size_t errlen)
+{
+	int r;
+
+	switch (opt) {
+	case 'p': r = tt_filter_add_pid(f, arg, err, errlen); break;
+	case 'P': r = tt_filter_add_port(f, arg, err, errlen); break;
+	case 'c': r = tt_filter_add_comm(f, arg, err, errlen); break;
+	case TT_OPT_CGROUP: r = tt_filter_set_cgroup(f, arg, err, errlen); break;
+	case TT_OPT_TCP:
+	case TT_OPT_UDP: {
+		uint8_t p = opt == TT_OPT_TCP ? IPPROTO_TCP_NUM : IPPROTO_UDP_NUM;
+
+		if (f->proto && f->proto != p) {
+			snprintf(err, errlen, "--tcp and --udp exclude each other");
+			return -EINVAL;
+		}
+		f->proto = p;
+		return 1;
+	}
+	case '4':
+	case '6': {
+		uint8_t fam = opt == '4' ? TT_FAMILY_IPV4 : TT_FAMILY_IPV6;
+
+		if (f->family && f->family != fam) {
+			snprintf(err, errlen, "-4 and -6 exclude each other");
+			return -EINVAL;
+		}
+		f->family = fam;
+		return 1;
+	}
+	default: return 0;
+	}
+	return r < 0 ? r : 1;
+}

@@ -51,4 +51,34 @@ void tt_filter_format(const struct tt_filter *f, char *buf, size_t len);
 int tt_filter_match(const struct tt_filter *f, uint8_t proto, uint8_t family, uint16_t lport,
 		    uint16_t rport, uint32_t pid, const char *comm, uint64_t cgroup_id);
 
+/*
+ * Command-line options with the same names in every tool that filters:
+ *   -p/--pid PID  -P/--port PORT  -c/--comm NAME  --tcp  --udp  -4/--ipv4  -6/--ipv6  --cgroup PATH
+ * Put TT_FILTER_LONGOPTS in a getopt_long table and TT_FILTER_SHORTOPTS in
+ * the short option string, then offer every option to tt_filter_getopt().
+ */
+#define TT_OPT_TCP 0x1001
+#define TT_OPT_UDP 0x1002
+#define TT_OPT_CGROUP 0x1003
+#define TT_FILTER_SHORTOPTS "p:P:c:46"
+#define TT_FILTER_LONGOPTS                                                                         \
+	{ "pid", required_argument, NULL, 'p' }, { "port", required_argument, NULL, 'P' },         \
+		{ "comm", required_argument, NULL, 'c' }, { "tcp", no_argument, NULL, TT_OPT_TCP }, \
+		{ "udp", no_argument, NULL, TT_OPT_UDP }, { "ipv4", no_argument, NULL, '4' },       \
+		{ "ipv6", no_argument, NULL, '6' },                                                 \
+	{                                                                                          \
+		"cgroup", required_argument, NULL, TT_OPT_CGROUP                                   \
+	}
+/* Help text for those options, for usage messages. */
+#define TT_FILTER_HELP                                                                             \
+	"  -p, --pid PID        only this process (repeatable)\n"                                 \
+	"  -P, --port PORT      only connections with this local or remote port (repeatable)\n"   \
+	"  -c, --comm NAME      only processes with this name (repeatable)\n"                     \
+	"      --tcp, --udp     only this protocol\n"                                             \
+	"  -4, --ipv4           only IPv4;  -6, --ipv6  only IPv6\n"                              \
+	"      --cgroup PATH    only this cgroup v2 (directory under /sys/fs/cgroup)\n"
+
+/* Returns 1 when opt was a filter option and was applied, 0 when it is not one, <0 on a bad value. */
+int tt_filter_getopt(struct tt_filter *f, int opt, const char *arg, char *err, size_t errlen);
+
 #endif /* TT_FILTER_H */
