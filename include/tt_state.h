@@ -90,6 +90,13 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out);
 int tt_state_apply(struct tt_state *st, const struct tt_event *ev);
 
 /*
+ * Apply n events in order, as n calls of tt_state_apply() would (faster on
+ * big tables: it prefetches ahead). Returns 0, or -ENOMEM after applying the
+ * events before the one that failed.
+ */
+int tt_state_apply_batch(struct tt_state *st, const struct tt_event *evs, size_t n);
+
+/*
  * Advance to event time now_ns: computes rates over the time since the
  * previous tick and evicts closed connections older than the TTL.
  */
@@ -101,7 +108,17 @@ void tt_state_summary(const struct tt_state *st, struct tt_state_summary *sum);
 size_t tt_state_count(const struct tt_state *st);
 const struct tt_conn *tt_state_find(const struct tt_state *st, uint64_t id);
 
-/* What a reader wants to see: sort order and filters. */
+/*
+ * What a reader wants to see: sort order and filters.
+ * Natural orders: numbers largest first (PID, TX/s, RX/s, TX, RX, TX_PKT,
+ * RX_PKT, RTT = last smoothed RTT); text A-Z by byte value (COMM; PROTO as
+ * "TCP"/"UDP" then family; STATE as shown: "CLOSED", the TCP state name, or
+ * "" for UDP); LOCAL/REMOTE by family, then address bytes, then port. Ties
+ * go by connection id, so the order is stable across frames; reverse is the
+ * exact reverse. text matches case-insensitively as a substring of the comm,
+ * the pid, "addr:port" / "[addr6]:port" of either end, the STATE text, or
+ * the protocol ("tcp", "udp6").
+ */
 struct tt_select {
 	enum tt_col sort;
 	int reverse;                    /* 0: the column's natural order (rates, bytes: largest first) */
@@ -113,7 +130,8 @@ struct tt_select {
  * The rows [offset, offset + limit) of the selected, sorted order, without
  * sorting all of it (virtual scrolling). Fills rows[] and returns how many
  * were filled; *total gets the number of matching connections.
- * Pointers stay valid until the next apply/tick.
+ * Pointers stay valid until the next apply/tick. Reuses a scratch array
+ * kept in the table: one select at a time per table (clones have their own).
  */
 size_t tt_state_select(const struct tt_state *st, const struct tt_select *sel, size_t offset,
 		       size_t limit, const struct tt_conn **rows, size_t *total);
@@ -125,5 +143,11 @@ void tt_state_foreach(const struct tt_state *st, void (*fn)(void *ctx, const str
 /* Column names ("PID", "COMM", ..., "RTT") and their parsing (case-insensitive), -1 if unknown. */
 const char *tt_col_name(enum tt_col col);
 int tt_col_parse(const char *name);
+
+/* Name of a TCP state ("ESTABLISHED", ...), "" for 0, "?" when out of range. */
+const char *tt_state_tcp_name(uint8_t state);
+
+/* Bytes the table holds allocated (slab, hash, scratch): for memory checks and display. */
+size_t tt_state_memory(const struct tt_state *st);
 
 #endif /* TT_STATE_H */

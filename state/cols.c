@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Column names and the STATE column's text: what sorting and text search compare. */
+#include <stddef.h>
+#include <strings.h>
+
+#include "state_int.h"
+
+static const char *const col_names[TT_COL_MAX] = {
+    [TT_COL_PID] = "PID",      [TT_COL_COMM] = "COMM",	    [TT_COL_PROTO] = "PROTO",
+    [TT_COL_LOCAL] = "LOCAL",  [TT_COL_REMOTE] = "REMOTE",  [TT_COL_STATE] = "STATE",
+    [TT_COL_TX_RATE] = "TX/s", [TT_COL_RX_RATE] = "RX/s",   [TT_COL_TX] = "TX",
+    [TT_COL_RX] = "RX",	       [TT_COL_TX_PKTS] = "TX_PKT", [TT_COL_RX_PKTS] = "RX_PKT",
+    [TT_COL_RTT] = "RTT",
+};
+
+/* Other spellings people type on command lines and in key bindings. */
+static const struct {
+	const char *name;
+	enum tt_col col;
+} col_aliases[] = {
+    {"command", TT_COL_COMM},	    {"process", TT_COL_COMM},	{"name", TT_COL_COMM},
+    {"protocol", TT_COL_PROTO},	    {"laddr", TT_COL_LOCAL},	{"src", TT_COL_LOCAL},
+    {"raddr", TT_COL_REMOTE},	    {"dst", TT_COL_REMOTE},	{"peer", TT_COL_REMOTE},
+    {"tx_rate", TT_COL_TX_RATE},    {"txrate", TT_COL_TX_RATE}, {"rx_rate", TT_COL_RX_RATE},
+    {"rxrate", TT_COL_RX_RATE},	    {"tx_bytes", TT_COL_TX},	{"txbytes", TT_COL_TX},
+    {"rx_bytes", TT_COL_RX},	    {"rxbytes", TT_COL_RX},	{"tx_pkts", TT_COL_TX_PKTS},
+    {"tx_packets", TT_COL_TX_PKTS}, {"txpkt", TT_COL_TX_PKTS},	{"rx_pkts", TT_COL_RX_PKTS},
+    {"rx_packets", TT_COL_RX_PKTS}, {"rxpkt", TT_COL_RX_PKTS},	{"rtt_us", TT_COL_RTT},
+    {"srtt", TT_COL_RTT},
+};
+
+const char *tt_col_name(enum tt_col col)
+{
+	return (unsigned)col < TT_COL_MAX ? col_names[col] : "?";
+}
+
+int tt_col_parse(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return -1;
+	for (i = 0; i < TT_COL_MAX; i++)
+		if (!strcasecmp(name, col_names[i]))
+			return (int)i;
+	for (i = 0; i < sizeof(col_aliases) / sizeof(col_aliases[0]); i++)
+		if (!strcasecmp(name, col_aliases[i].name))
+			return col_aliases[i].col;
+	return -1;
+}
+
+/* The kernel's TCP state numbers (include/net/tcp_states.h). */
+static const char *const tcp_states[TT_TCP_STATE_MAX] = {
+    [1] = "ESTABLISHED", [2] = "SYN_SENT",  [3] = "SYN_RECV", [4] = "FIN_WAIT1",
+    [5] = "FIN_WAIT2",	 [6] = "TIME_WAIT", [7] = "CLOSE",    [8] = "CLOSE_WAIT",
+    [9] = "LAST_ACK",	 [10] = "LISTEN",   [11] = "CLOSING", [12] = "NEW_SYN_RECV",
+};
+
+const char *tt_state_tcp_name(uint8_t state)
+{
+	if (state == 0)
+		return "";
+	return state < TT_TCP_STATE_MAX ? tcp_states[state] : "?";
+}
+
+const char *state_text(const struct tt_conn *c)
+{
+	if (c->flags & TT_CONN_CLOSED)
+		return "CLOSED";
+	return c->proto == 6 ? tt_state_tcp_name(c->state) : "";
+}

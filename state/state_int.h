@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Private to state/: the table's layout, shared by the table (state.c) and selection (select.c). */
+#ifndef TT_STATE_INT_H
+#define TT_STATE_INT_H
+
+#include <stdint.h>
+
+#include "idmap.h"
+#include "procmap.h"
+#include "tt_state.h"
+
+/*
+ * tt_conn.flags bit never seen outside state/: the connection is kept but
+ * not shown because the table's filter cannot decide yet (pid unknown while
+ * the filter wants a pid or name). Re-evaluated when the pid arrives.
+ */
+#define CONN_HIDDEN (1u << 7)
+
+/* Buckets counting connections per pid hash: PROC_EXEC scans only when its pid may own some. */
+#define PIDCNT_SIZE 4096
+
+/*
+ * The slab is a list of fixed chunks: growth never moves a connection and
+ * wastes at most one chunk, and a small table (a replay keyframe) stays small.
+ */
+#define CHUNK_SHIFT 8
+#define CHUNK_SLOTS (1u << CHUNK_SHIFT)
+
+struct slot {
+	struct tt_conn c;	   /* first: readers get &slot->c */
+	uint64_t tick_tx, tick_rx; /* byte counters at the previous tick */
+};
+
+/* The select() scratch array; behind a pointer so a const table can reuse it. */
+struct sel_item {
+	uint64_t key;
+	const struct tt_conn *c;
+};
+struct sel_scratch {
+	struct sel_item *items;
+	size_t cap;
+};
+
+struct tt_state {
+	/*
+	 * Memory follows the peak count: chunks are never freed, freed slots are
+	 * reused first. A free slot has id 0 (never a valid connection id) and
+	 * keeps the next free slot's index in its pid.
+	 */
+	struct slot **chunks;
+	uint32_t n_chunks, chunks_cap;
+	uint32_t hwm; /* slots ever used */
+	uint32_t free_head;
+	uint32_t n_used, n_hidden;
+	struct idmap map;
+
+	uint64_t ttl_ns;
+	int has_filter, filter_wants_pid;
+	struct tt_filter filter;       /* our own copy of opts.filter */
+	struct tt_filter filter_nopid; /* the same without pids and names */
+
+	uint64_t now_ns;
+	uint64_t tick_ns; /* time of the previous tick (rate baseline) */
+	int have_base;	  /* tick_ns set (first event or first tick) */
+	uint64_t events, lost;
+	/* over shown connections, kept up to date on every change */
+	uint64_t n_open, n_closed;
+	uint64_t tx_bytes, rx_bytes, tx_rate, rx_rate;
+
+	uint32_t pidcnt[PIDCNT_SIZE];
+	struct procmap procs;
+	struct sel_scratch *scratch;
+};
+
+static inline struct slot *slot_at(const struct tt_state *st, uint32_t i)
+{
+	return &st->chunks[i >> CHUNK_SHIFT][i & (CHUNK_SLOTS - 1)];
+}
+
+/* Slot of id, or IDMAP_NONE. */
+static inline uint32_t find_slot(const struct tt_state *st, uint64_t id)
+{
+	const struct idmap *m = &st->map;
+	uint32_t tag = idmap_tag(id), i = tag & m->mask;
+
+	for (;; i = (i + 1) & m->mask) {
+		const struct idmap_ent *e = &m->ents[i];
+
+		if (!e->slot1)
+			return IDMAP_NONE;
+		if (e->tag == tag && slot_at(st, e->slot1 - 1)->c.id == id)
+			return e->slot1 - 1;
+	}
+}
+
+static inline int conn_shown(const struct tt_conn *c)
+{
+	return c->id && !(c->flags & CONN_HIDDEN);
+}
+
+/* Text of the STATE column as the view shows it: "CLOSED", a TCP state name, or "". */
+const char *state_text(const struct tt_conn *c);
+
+#endif /* TT_STATE_INT_H */

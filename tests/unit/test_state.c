@@ -1,0 +1,1363 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Unit tests of the connection state table (state/). No arguments: one line
+ * per check, exit 1 on any failure. "bench": apply and select speed figures.
+ *
+ * Oracles: hand-computed expectations for each event kind, a naive reference
+ * model (linear arrays, same documented semantics) driven by random event
+ * streams, and a full qsort with an independently written comparator for
+ * every sort column and direction.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tt_filter.h"
+#include "tt_state.h"
+#include "tt_util.h"
+
+#define SEC 1000000000ull
+#define MS 1000000ull
+
+static int failures;
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!ok)
+		failures++;
+}
+
+/* ------------------------------------------------------------ event builders */
+
+static void set_comm(char *dst, const char *src)
+{
+	memset(dst, 0, TT_COMM_LEN);
+	memcpy(dst, src, strnlen(src, TT_COMM_LEN - 1));
+}
+
+static struct tt_event ev_base(uint16_t kind, uint64_t ts, uint64_t id, uint32_t pid)
+{
+	struct tt_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.ts_ns = ts;
+	e.conn_id = id;
+	e.pid = pid;
+	e.tid = pid;
+	return e;
+}
+
+static struct tt_event ev_open4(uint64_t ts, uint64_t id, uint32_t pid, const char *comm,
+				uint8_t proto, uint32_t lip, uint16_t lport, uint32_t rip,
+				uint16_t rport)
+{
+	struct tt_event e = ev_base(TT_EV_CONN_OPEN, ts, id, pid);
+
+	e.u.open.family = TT_FAMILY_IPV4;
+	e.u.open.proto = proto;
+	e.u.open.direction = TT_DIR_OUTBOUND;
+	e.u.open.state = proto == 6 ? 2 : 0; /* SYN_SENT */
+	for (int i = 0; i < 4; i++) {
+		e.u.open.laddr[i] = (uint8_t)(lip >> (24 - 8 * i));
+		e.u.open.raddr[i] = (uint8_t)(rip >> (24 - 8 * i));
+	}
+	e.u.open.lport = lport;
+	e.u.open.rport = rport;
+	e.u.open.netns = 4026531840u;
+	e.u.open.cgroup_id = 77;
+	if (comm)
+		set_comm(e.u.open.comm, comm);
+	if (!pid)
+		e.flags |= TT_F_PID_UNKNOWN;
+	return e;
+}
+
+static struct tt_event ev_traffic(uint64_t ts, uint64_t id, uint32_t pid, uint64_t tx, uint64_t rx,
+				  uint32_t txp, uint32_t rxp)
+{
+	struct tt_event e = ev_base(TT_EV_TRAFFIC, ts, id, pid);
+
+	e.u.traffic.tx_bytes = tx;
+	e.u.traffic.rx_bytes = rx;
+	e.u.traffic.tx_pkts = txp;
+	e.u.traffic.rx_pkts = rxp;
+	return e;
+}
+
+static struct tt_event ev_close(uint64_t ts, uint64_t id, uint64_t tx, uint64_t rx, uint32_t txp,
+				uint32_t rxp, uint32_t retrans, uint8_t state)
+{
+	struct tt_event e = ev_base(TT_EV_CONN_CLOSE, ts, id, 0);
+
+	e.u.close.tx_bytes = tx;
+	e.u.close.rx_bytes = rx;
+	e.u.close.tx_pkts = txp;
+	e.u.close.rx_pkts = rxp;
+	e.u.close.retrans = retrans;
+	e.u.close.state = state;
+	return e;
+}
+
+static struct tt_event ev_proc(uint16_t kind, uint64_t ts, uint64_t id, uint32_t pid,
+			       const char *comm)
+{
+	struct tt_event e = ev_base(kind, ts, id, pid);
+
+	if (comm)
+		set_comm(e.u.proc.comm, comm);
+	return e;
+}
+
+static struct tt_state *new_state(uint64_t ttl, const struct tt_filter *f)
+{
+	struct tt_state_opts o = {.ttl_ns = ttl, .filter = f};
+	struct tt_state *st;
+
+	if (tt_state_new(&st, &o)) {
+		fprintf(stderr, "tt_state_new failed\n");
+		exit(1);
+	}
+	return st;
+}
+
+static void apply(struct tt_state *st, struct tt_event e)
+{
+	int err = tt_state_apply(st, &e);
+
+	if (err) {
+		fprintf(stderr, "apply: %s\n", strerror(-err));
+		exit(1);
+	}
+}
+
+/* ------------------------------------------------------------ per-kind checks */
+
+static void test_kinds(void)
+{
+	struct tt_state *st = new_state(0, NULL);
+	struct tt_state_summary s;
+	const struct tt_conn *c;
+	struct tt_event e;
+
+	apply(st, ev_open4(1000, 1, 42, "curl", 6, 0x7f000001, 40000, 0x7f000002, 80));
+	c = tt_state_find(st, 1);
+	check(c && c->pid == 42 && !strcmp(c->comm, "curl") && c->proto == 6 &&
+		  c->family == TT_FAMILY_IPV4 && c->lport == 40000 && c->rport == 80 &&
+		  c->laddr[0] == 127 && c->laddr[3] == 1 && c->raddr[3] == 2 && c->state == 2 &&
+		  c->direction == TT_DIR_OUTBOUND && c->cgroup_id == 77 &&
+		  c->netns == 4026531840u && c->first_ts == 1000 && c->flags == 0,
+	      "CONN_OPEN creates a connection with every field of the event");
+	check(tt_state_count(st) == 1 && !tt_state_find(st, 2), "count 1, unknown id not found");
+
+	apply(st, ev_traffic(2000, 1, 42, 100, 50, 2, 1));
+	apply(st, ev_traffic(3000, 1, 42, 10, 5, 1, 1));
+	c = tt_state_find(st, 1);
+	check(c->tx_bytes == 110 && c->rx_bytes == 55 && c->tx_pkts == 3 && c->rx_pkts == 2 &&
+		  c->last_ts == 3000 && c->first_ts == 1000,
+	      "TRAFFIC adds deltas and moves last_ts");
+
+	e = ev_base(TT_EV_STATE, 3100, 1, 0);
+	e.u.state.old_state = 2;
+	e.u.state.new_state = 1;
+	apply(st, e);
+	check(tt_state_find(st, 1)->state == 1, "STATE sets the TCP state");
+
+	e = ev_base(TT_EV_RTT, 3200, 1, 0);
+	e.u.rtt.srtt_us = 500;
+	apply(st, e);
+	e.u.rtt.srtt_us = 300;
+	apply(st, e);
+	c = tt_state_find(st, 1);
+	check(c->rtt_us == 300 && c->max_rtt_us == 500, "RTT keeps the last (300) and max (500)");
+
+	e = ev_base(TT_EV_RETRANS, 3300, 1, 0);
+	e.u.retrans.segs = 3;
+	apply(st, e);
+	e.u.retrans.segs = 2;
+	apply(st, e);
+	check(tt_state_find(st, 1)->retrans == 5, "RETRANS adds segments");
+
+	e = ev_base(TT_EV_RESET, 3400, 1, 0);
+	e.u.reset.dir = TT_RST_RECEIVED;
+	apply(st, e);
+	apply(st, e);
+	check(tt_state_find(st, 1)->resets == 2, "RESET counts resets");
+
+	e = ev_base(TT_EV_LOST, 3500, 0, 0);
+	e.u.lost.count = 7;
+	apply(st, e);
+	e.u.lost.count = 5;
+	apply(st, e);
+	e = ev_base(TT_EV_STATS, 3600, 0, 0);
+	e.u.stats.events = 999;
+	apply(st, e);
+	tt_state_summary(st, &s);
+	check(s.lost == 12, "LOST adds its count to the summary (12)");
+	check(s.events == 13 && s.now_ns == 3600 && s.open == 1 && s.closed == 0 &&
+		  s.tx_bytes == 110 && s.rx_bytes == 55,
+	      "summary: 13 events, now 3600, 1 open, totals 110/55");
+
+	/* reconciliation: the close's absolute tx (1000) exceeds the deltas (110), rx (40) not */
+	apply(st, ev_close(4000, 1, 1000, 40, 9, 1, 4, 7));
+	c = tt_state_find(st, 1);
+	check(c && (c->flags & TT_CONN_CLOSED) && c->close_ts == 4000 && c->state == 7,
+	      "CONN_CLOSE marks closed at its time and sets the state");
+	check(c->tx_bytes == 1000 && c->rx_bytes == 55 && c->tx_pkts == 9 && c->rx_pkts == 2 &&
+		  c->retrans == 5,
+	      "CONN_CLOSE reconciles: larger absolute counters win, smaller are ignored");
+	tt_state_summary(st, &s);
+	check(s.open == 0 && s.closed == 1 && s.tx_bytes == 1000 && s.rx_bytes == 55,
+	      "summary after close: 0 open, 1 closed, totals reconciled");
+	check(!strcmp(tt_state_tcp_name(1), "ESTABLISHED") &&
+		  !strcmp(tt_state_tcp_name(12), "NEW_SYN_RECV") &&
+		  !strcmp(tt_state_tcp_name(0), "") && !strcmp(tt_state_tcp_name(13), "?"),
+	      "TCP state names");
+	tt_state_free(st);
+}
+
+static void test_placeholder_and_procs(void)
+{
+	struct tt_state *st = new_state(0, NULL);
+	const struct tt_conn *c;
+	struct tt_event e;
+
+	apply(st, ev_traffic(1000, 9, 0, 300, 200, 3, 2));
+	c = tt_state_find(st, 9);
+	check(c && c->family == 0 && c->proto == 0 && c->pid == 0 && c->tx_bytes == 300 &&
+		  c->rx_bytes == 200 && c->first_ts == 1000,
+	      "TRAFFIC before OPEN creates a placeholder (family 0) with the counters");
+
+	apply(st, ev_open4(2000, 9, 0, NULL, 6, 0x0a000001, 5000, 0x0a000002, 22));
+	c = tt_state_find(st, 9);
+	check(c && c->family == 4 && c->proto == 6 && c->rport == 22 && c->tx_bytes == 300 &&
+		  c->first_ts == 1000 && c->pid == 0,
+	      "a later OPEN fills the placeholder's addresses, keeps counters");
+
+	apply(st, ev_open4(2500, 9, 55, "sshd", 6, 0x0a000001, 5000, 0x0a000002, 22));
+	c = tt_state_find(st, 9);
+	check(c->pid == 55 && !strcmp(c->comm, "sshd") && (c->flags & TT_CONN_PID_LATE),
+	      "re-open with a known pid fills pid/comm (PID_LATE)");
+
+	apply(st, ev_open4(3000, 10, 0, NULL, 6, 0x0a000001, 5001, 0x0a000002, 22));
+	apply(st, ev_proc(TT_EV_CONN_PROC, 3100, 10, 66, "nginx"));
+	c = tt_state_find(st, 10);
+	check(c->pid == 66 && !strcmp(c->comm, "nginx") && (c->flags & TT_CONN_PID_LATE),
+	      "CONN_PROC attributes pid/comm late");
+
+	/* names learned from PROC_NAME are used when traffic brings the pid */
+	apply(st, ev_proc(TT_EV_PROC_NAME, 3200, 0, 77, "redis-server"));
+	apply(st, ev_open4(3300, 11, 0, NULL, 6, 0x0a000001, 5002, 0x0a000002, 6379));
+	apply(st, ev_traffic(3400, 11, 77, 1, 0, 1, 0));
+	c = tt_state_find(st, 11);
+	check(c->pid == 77 && !strcmp(c->comm, "redis-server") && (c->flags & TT_CONN_PID_LATE),
+	      "first traffic with a pid attributes it, name from PROC_NAME");
+
+	apply(st, ev_open4(3500, 12, 66, "nginx", 6, 0x0a000001, 5003, 0x0a000002, 80));
+	apply(st, ev_proc(TT_EV_PROC_EXEC, 3600, 0, 66, "nginx-new"));
+	check(!strcmp(tt_state_find(st, 10)->comm, "nginx-new") &&
+		  !strcmp(tt_state_find(st, 12)->comm, "nginx-new") &&
+		  !strcmp(tt_state_find(st, 9)->comm, "sshd"),
+	      "PROC_EXEC renames every connection of its pid, and only those");
+	apply(st, ev_proc(TT_EV_PROC_NAME, 3700, 0, 55, "sshd2"));
+	check(!strcmp(tt_state_find(st, 9)->comm, "sshd2"), "PROC_NAME renames too");
+
+	e = ev_proc(TT_EV_PROC_EXIT, 3800, 0, 77, "redis-server");
+	apply(st, e);
+	apply(st, ev_open4(3900, 13, 0, NULL, 6, 0x0a000001, 5004, 0x0a000002, 6379));
+	apply(st, ev_traffic(4000, 13, 77, 1, 0, 1, 0));
+	c = tt_state_find(st, 13);
+	check(c->pid == 77 && c->comm[0] == 0 &&
+		  !strcmp(tt_state_find(st, 11)->comm, "redis-server"),
+	      "PROC_EXIT forgets the pid's name (reuse), connections keep theirs");
+
+	e = ev_base(TT_EV_CONN_OPEN, 4100, 14, 88);
+	e.flags = TT_F_PREEXISTING;
+	e.u.open.family = TT_FAMILY_IPV6;
+	e.u.open.proto = 17;
+	e.u.open.laddr[15] = 1;
+	e.u.open.lport = 53;
+	strcpy(e.u.open.comm, "dnsmasq");
+	apply(st, e);
+	c = tt_state_find(st, 14);
+	check(c && (c->flags & TT_CONN_PREEXISTING) && !(c->flags & TT_CONN_PID_LATE) &&
+		  c->family == 6 && c->proto == 17,
+	      "PREEXISTING flag from OPEN");
+
+	apply(st, ev_close(5000, 20, 700, 800, 7, 8, 0, 7));
+	c = tt_state_find(st, 20);
+	check(c && c->family == 0 && (c->flags & TT_CONN_CLOSED) && c->tx_bytes == 700 &&
+		  c->rx_bytes == 800,
+	      "CONN_CLOSE for an unknown id keeps a closed placeholder with its counters");
+	tt_state_free(st);
+}
+
+/* ------------------------------------------------------------ TTL, slots, rates */
+
+static void test_ttl_and_rates(void)
+{
+	struct tt_state *st = new_state(10 * SEC, NULL);
+	struct tt_state_summary s;
+	const struct tt_conn *c;
+	size_t mem;
+	int ok;
+
+	apply(st, ev_open4(100 * SEC, 1, 1, "a", 6, 1, 1, 2, 2));
+	apply(st, ev_open4(100 * SEC, 2, 1, "a", 6, 1, 3, 2, 2));
+	apply(st, ev_close(100 * SEC, 1, 0, 0, 0, 0, 0, 7));
+	tt_state_tick(st, 110 * SEC - 1);
+	check(tt_state_find(st, 1) != NULL, "closed connection still there 1 ns before its TTL");
+	tt_state_tick(st, 110 * SEC);
+	tt_state_summary(st, &s);
+	check(!tt_state_find(st, 1) && tt_state_count(st) == 1 && s.closed == 0 && s.open == 1,
+	      "evicted exactly at close_ts + ttl; open connection stays");
+
+	/* slot reuse: churn many connections through the table, memory does not move */
+	mem = tt_state_memory(st);
+	ok = 1;
+	for (uint64_t round = 0; round < 50; round++) {
+		uint64_t t = (200 + round * 20) * SEC;
+
+		for (uint64_t i = 0; i < 500; i++) {
+			uint64_t id = 1000 + round * 500 + i;
+
+			apply(st, ev_open4(t, id, 5, "churn", 6, 1, (uint16_t)i, 2, 80));
+			apply(st, ev_close(t + 1, id, 10, 10, 1, 1, 0, 7));
+		}
+		tt_state_tick(st, t + 15 * SEC);
+		if (tt_state_count(st) != 1)
+			ok = 0;
+		if (round == 1)
+			mem = tt_state_memory(st);
+	}
+	check(ok && tt_state_memory(st) == mem,
+	      "50 rounds of 500 open/close/evict: count back to 1 each time, memory flat (%zu B)",
+	      mem);
+	tt_state_free(st);
+
+	st = new_state(0, NULL);
+	apply(st, ev_open4(10 * SEC, 1, 1, "a", 6, 1, 1, 2, 2));
+	apply(st, ev_open4(10 * SEC, 2, 1, "a", 6, 1, 2, 2, 2));
+	tt_state_tick(st, 10 * SEC);
+	apply(st, ev_traffic(10 * SEC + 1, 1, 1, 1000, 3000, 1, 1));
+	apply(st, ev_traffic(10 * SEC + 2, 2, 1, 250, 0, 1, 1));
+	tt_state_tick(st, 11 * SEC);
+	c = tt_state_find(st, 1);
+	tt_state_summary(st, &s);
+	check(c->tx_rate == 1000 && c->rx_rate == 3000 && tt_state_find(st, 2)->tx_rate == 250 &&
+		  s.tx_rate == 1250 && s.rx_rate == 3000,
+	      "rates over a 1 s tick: 1000/3000 and 250 B/s, summary 1250/3000");
+	tt_state_tick(st, 11 * SEC);
+	check(tt_state_find(st, 1)->tx_rate == 1000, "a tick with elapsed 0 keeps the rates");
+	apply(st, ev_traffic(11 * SEC + 5, 1, 1, 500, 0, 1, 0));
+	tt_state_tick(st, 11 * SEC + SEC / 2);
+	c = tt_state_find(st, 1);
+	check(c->tx_rate == 1000 && c->rx_rate == 0, "500 B over 0.5 s = 1000 B/s, idle rx 0");
+	tt_state_tick(st, 13 * SEC + SEC / 2);
+	tt_state_summary(st, &s);
+	check(tt_state_find(st, 1)->tx_rate == 0 && s.tx_rate == 0 && s.tx_bytes == 1750,
+	      "an idle interval gives 0; totals stay 1750");
+	tt_state_tick(st, 14 * SEC);
+	apply(st, ev_traffic(14 * SEC + 1, 1, 1, 30ull << 30, 0, 1, 0));
+	tt_state_tick(st, 14 * SEC + SEC / 2);
+	check(tt_state_find(st, 1)->tx_rate == (60ull << 30),
+	      "no overflow: 30 GiB in 0.5 s gives 60 GiB/s");
+	tt_state_free(st);
+}
+
+/* ------------------------------------------------------------ filters */
+
+static void test_filters(void)
+{
+	struct tt_filter f;
+	struct tt_state *st;
+	struct tt_state_summary s;
+	char err[128];
+	const struct tt_conn *rows[8];
+	struct tt_select sel = {.sort = TT_COL_TX};
+	size_t total, n;
+
+	memset(&f, 0, sizeof(f));
+	tt_filter_add_port(&f, "80", err, sizeof(err));
+	st = new_state(0, &f);
+	apply(st, ev_open4(1, 1, 10, "a", 6, 1, 5000, 2, 80));
+	apply(st, ev_open4(1, 2, 10, "a", 6, 1, 5001, 2, 443));
+	apply(st, ev_traffic(2, 2, 10, 100, 100, 1, 1));
+	apply(st, ev_traffic(2, 1, 10, 5, 5, 1, 1));
+	tt_state_summary(st, &s);
+	check(tt_state_count(st) == 1 && tt_state_find(st, 1) && !tt_state_find(st, 2) &&
+		  s.tx_bytes == 5 && s.open == 1,
+	      "opts.filter port 80: the port-443 connection is not kept, not counted");
+	tt_state_free(st);
+
+	memset(&f, 0, sizeof(f));
+	tt_filter_add_pid(&f, "42", err, sizeof(err));
+	st = new_state(0, &f);
+	apply(st, ev_open4(1, 1, 0, NULL, 6, 1, 5000, 2, 80)); /* pid unknown */
+	apply(st, ev_open4(1, 2, 0, NULL, 6, 1, 5001, 2, 80));
+	apply(st, ev_open4(1, 3, 43, "other", 6, 1, 5002, 2, 80));
+	apply(st, ev_traffic(2, 1, 0, 100, 0, 1, 0));
+	apply(st, ev_traffic(2, 2, 0, 200, 0, 1, 0));
+	tt_state_summary(st, &s);
+	check(tt_state_count(st) == 0 && s.tx_bytes == 0 && s.open == 0,
+	      "pid filter: connections with unknown pid are not shown yet");
+	apply(st, ev_proc(TT_EV_CONN_PROC, 3, 1, 42, "app"));
+	apply(st, ev_proc(TT_EV_CONN_PROC, 3, 2, 41, "nope"));
+	tt_state_summary(st, &s);
+	check(tt_state_count(st) == 1 && tt_state_find(st, 1) &&
+		  tt_state_find(st, 1)->tx_bytes == 100 && s.tx_bytes == 100 && s.open == 1,
+	      "pid attributed later: re-evaluated, the match appears with its earlier bytes");
+	tt_state_free(st);
+
+	memset(&f, 0, sizeof(f));
+	tt_filter_add_comm(&f, "app", err, sizeof(err));
+	st = new_state(0, &f);
+	apply(st, ev_open4(1, 1, 7, "app", 6, 1, 5000, 2, 80));
+	apply(st, ev_open4(1, 2, 8, "sh", 6, 1, 5001, 2, 80));
+	apply(st, ev_proc(TT_EV_PROC_EXEC, 2, 0, 7, "other"));
+	check(tt_state_count(st) == 0, "comm filter: a process exec'ing to another name leaves");
+	tt_state_free(st);
+
+	/* filter and free text in select */
+	st = new_state(0, NULL);
+	apply(st, ev_open4(1, 1, 100, "nginx", 6, 0x7f000001, 8080, 0x7f000001, 40000));
+	apply(st, ev_open4(1, 2, 200, "curl", 6, 0x7f000001, 40000, 0x7f000001, 8080));
+	apply(st, ev_open4(1, 3, 300, "Resolver", 17, 0xc0a80001, 53, 0xc0a80002, 5353));
+	apply(st, ev_traffic(2, 1, 100, 10, 0, 1, 0));
+	apply(st, ev_traffic(2, 2, 200, 20, 0, 1, 0));
+	apply(st, ev_traffic(2, 3, 300, 30, 0, 1, 0));
+	memset(&f, 0, sizeof(f));
+	f.proto = 6;
+	sel.filter = &f;
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 2 && total == 2 && rows[0]->id == 2 && rows[1]->id == 1,
+	      "select with filter --tcp: 2 rows, TX order");
+	sel.filter = NULL;
+	sel.text = "RESOLV";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 1 && rows[0]->id == 3, "free text matches comm case-insensitively");
+	sel.text = "192.168.0.2:53";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 1 && rows[0]->id == 3, "free text matches the remote endpoint");
+	sel.text = ":8080";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 2 && total == 2, "free text ':8080' matches a local or a remote port");
+	sel.text = "200";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 1 && rows[0]->id == 2, "free text matches the pid");
+	sel.text = "syn_s";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 2, "free text matches the state name");
+	sel.text = "udp";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 1 && rows[0]->id == 3, "free text matches the protocol");
+	sel.text = "no-such-thing";
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 0 && total == 0, "free text without a match: nothing");
+	tt_state_free(st);
+}
+
+/* ------------------------------------------------------------ sort vs reference */
+
+static const char *ref_state_names[] = {
+    "",	     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",	"TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",	 "NEW_SYN_RECV"};
+
+static const char *ref_state(const struct tt_conn *c)
+{
+	if (c->flags & TT_CONN_CLOSED)
+		return "CLOSED";
+	if (c->proto != 6)
+		return "";
+	return c->state < 13 ? ref_state_names[c->state] : "?";
+}
+
+#define CMPV(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
+
+static int ref_cmp(const struct tt_conn *a, const struct tt_conn *b, enum tt_col col)
+{
+	int r = 0;
+
+	switch (col) {
+	case TT_COL_PID: r = CMPV(b->pid, a->pid); break;
+	case TT_COL_COMM: r = strncmp(a->comm, b->comm, TT_COMM_LEN); break;
+	case TT_COL_PROTO:
+		r = strcmp(tt_proto_name(a->proto), tt_proto_name(b->proto));
+		if (!r)
+			r = CMPV(a->family, b->family);
+		break;
+	case TT_COL_LOCAL:
+	case TT_COL_REMOTE: {
+		const uint8_t *aa = col == TT_COL_LOCAL ? a->laddr : a->raddr;
+		const uint8_t *ba = col == TT_COL_LOCAL ? b->laddr : b->raddr;
+
+		r = CMPV(a->family, b->family);
+		if (!r)
+			r = memcmp(aa, ba, TT_ADDR_LEN);
+		if (!r)
+			r = col == TT_COL_LOCAL ? CMPV(a->lport, b->lport)
+						: CMPV(a->rport, b->rport);
+		break;
+	}
+	case TT_COL_STATE: r = strcmp(ref_state(a), ref_state(b)); break;
+	case TT_COL_TX_RATE: r = CMPV(b->tx_rate, a->tx_rate); break;
+	case TT_COL_RX_RATE: r = CMPV(b->rx_rate, a->rx_rate); break;
+	case TT_COL_TX: r = CMPV(b->tx_bytes, a->tx_bytes); break;
+	case TT_COL_RX: r = CMPV(b->rx_bytes, a->rx_bytes); break;
+	case TT_COL_TX_PKTS: r = CMPV(b->tx_pkts, a->tx_pkts); break;
+	case TT_COL_RX_PKTS: r = CMPV(b->rx_pkts, a->rx_pkts); break;
+	case TT_COL_RTT: r = CMPV(b->rtt_us, a->rtt_us); break;
+	default: break;
+	}
+	if (r)
+		return r;
+	return CMPV(a->id, b->id);
+}
+
+struct collect {
+	const struct tt_conn **v;
+	size_t n;
+	const struct tt_filter *f;
+	const char *text;
+};
+
+/* Independent free-text predicate: build every field's text, then strcasestr. */
+static int ref_text(const struct tt_conn *c, const char *text)
+{
+	char buf[96], comm[TT_COMM_LEN + 1];
+
+	if (!text || !text[0])
+		return 1;
+	memcpy(comm, c->comm, TT_COMM_LEN);
+	comm[TT_COMM_LEN] = 0;
+	if (strcasestr(comm, text) || strcasestr(ref_state(c), text))
+		return 1;
+	snprintf(buf, sizeof(buf), "%u", c->pid);
+	if (c->pid && strcasestr(buf, text))
+		return 1;
+	snprintf(buf, sizeof(buf), "%s%s", tt_proto_name(c->proto),
+		 c->family == TT_FAMILY_IPV6 ? "6" : "");
+	if (strcasestr(buf, text))
+		return 1;
+	tt_endpoint_str(c->family, c->laddr, c->lport, buf, sizeof(buf));
+	if (strcasestr(buf, text))
+		return 1;
+	tt_endpoint_str(c->family, c->raddr, c->rport, buf, sizeof(buf));
+	return strcasestr(buf, text) != NULL;
+}
+
+static void collect_fn(void *ctx, const struct tt_conn *c)
+{
+	struct collect *k = ctx;
+
+	if (k->f && !tt_filter_match(k->f, c->proto, c->family, c->lport, c->rport, c->pid, c->comm,
+				     c->cgroup_id))
+		return;
+	if (!ref_text(c, k->text))
+		return;
+	k->v[k->n++] = c;
+}
+
+struct order {
+	enum tt_col col;
+	int rev;
+};
+
+static int qsort_cmp(const void *a, const void *b, void *arg)
+{
+	const struct order *o = arg;
+	int r =
+	    ref_cmp(*(const struct tt_conn *const *)a, *(const struct tt_conn *const *)b, o->col);
+
+	return o->rev ? -r : r;
+}
+
+static void ref_sort(const struct tt_conn **v, size_t n, enum tt_col col, int rev)
+{
+	struct order o = {col, rev};
+
+	qsort_r(v, n, sizeof(*v), qsort_cmp, &o);
+}
+
+static const char *const comms[] = {
+    "kworker/0", "kworker/1", "systemd-resolve", "systemd-journal", "curl", "Curl",
+    "a",	 "",	      "nginx",		 "nginx: worker"};
+
+/* A table of n connections with many ties and shared prefixes in every column. */
+static struct tt_state *random_table(unsigned n, unsigned seed)
+{
+	struct tt_state *st = new_state(0, NULL);
+	uint64_t t = SEC;
+
+	srand(seed);
+	for (unsigned i = 0; i < n; i++) {
+		struct tt_event e =
+		    ev_base(TT_EV_CONN_OPEN, t, 1000 + (uint64_t)rand() % 1000000000,
+			    (uint32_t)(rand() % 20));
+		int v6 = rand() % 3 == 0;
+
+		if (tt_state_find(st, e.conn_id))
+			continue;
+		e.u.open.family = v6 ? TT_FAMILY_IPV6 : TT_FAMILY_IPV4;
+		e.u.open.proto = rand() % 4 ? 6 : 17;
+		e.u.open.state = e.u.open.proto == 6 ? (uint8_t)(rand() % 13) : 0;
+		if (v6) {
+			e.u.open.laddr[0] = 0x20;
+			e.u.open.laddr[1] = 0x01;
+			e.u.open.raddr[0] = 0xfe;
+			e.u.open.raddr[1] = 0x80;
+			e.u.open.laddr[15] = (uint8_t)(rand() % 4);
+			e.u.open.raddr[8] = (uint8_t)(rand() % 4);
+		} else {
+			e.u.open.laddr[0] = 127;
+			e.u.open.laddr[3] = (uint8_t)(rand() % 3);
+			e.u.open.raddr[0] = (uint8_t)(rand() % 2 ? 10 : 192);
+			e.u.open.raddr[3] = (uint8_t)(rand() % 3);
+		}
+		e.u.open.lport = (uint16_t)(rand() % 4 * 1000);
+		e.u.open.rport = (uint16_t)(rand() % 3 * 443);
+		if (e.pid)
+			set_comm(e.u.open.comm, comms[rand() % 10]);
+		else
+			e.flags |= TT_F_PID_UNKNOWN;
+		apply(st, e);
+		if (rand() % 3) {
+			struct tt_event tr =
+			    ev_traffic(t, e.conn_id, 0, (uint64_t)(rand() % 5) * 1000,
+				       (uint64_t)(rand() % 3) * 7, (uint32_t)(rand() % 4),
+				       (uint32_t)(rand() % 4));
+			apply(st, tr);
+		}
+		if (rand() % 2) {
+			struct tt_event r = ev_base(TT_EV_RTT, t, e.conn_id, 0);
+
+			r.u.rtt.srtt_us = (uint32_t)(rand() % 5) * 100;
+			apply(st, r);
+		}
+	}
+	tt_state_tick(st, 2 * SEC);
+	/* second interval: different traffic so rates and totals disagree */
+	for (unsigned i = 0; i < n / 2; i++) {
+		const struct tt_conn *rows[1];
+		struct tt_select sel = {.sort = TT_COL_PID};
+		size_t total;
+
+		if (tt_state_select(st, &sel, (size_t)rand() % n, 1, rows, &total) == 1) {
+			uint64_t id = rows[0]->id;
+
+			apply(st, ev_traffic(2 * SEC + 1, id, 0, (uint64_t)(rand() % 3) * 500,
+					     (uint64_t)(rand() % 3), 1, 0));
+			if (rand() % 8 == 0)
+				apply(st, ev_close(2 * SEC + 2, id, 0, 0, 0, 0, 0, 7));
+		}
+	}
+	tt_state_tick(st, 3 * SEC);
+	return st;
+}
+
+static int window_ok(struct tt_state *st, const struct tt_select *sel, const struct tt_conn **ref,
+		     size_t nref, size_t off, size_t lim, const struct tt_conn **rows)
+{
+	size_t total, n = tt_state_select(st, sel, off, lim, rows, &total);
+	size_t want = off >= nref ? 0 : (lim < nref - off ? lim : nref - off);
+
+	if (total != nref || n != want)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i] != ref[off + i])
+			return 0;
+	return 1;
+}
+
+static void test_sort(void)
+{
+	unsigned n = 3000;
+	struct tt_state *st = random_table(n, 7);
+	size_t cnt = tt_state_count(st);
+	const struct tt_conn **ref = malloc(cnt * sizeof(*ref));
+	const struct tt_conn **rows = malloc((cnt + 10) * sizeof(*rows));
+	struct collect k = {.v = ref};
+	struct tt_filter f;
+	char err[64];
+
+	tt_state_foreach(st, collect_fn, &k);
+	check(k.n == cnt && cnt > 2900, "random table: foreach visits all %zu connections", cnt);
+	for (int col = 0; col < TT_COL_MAX; col++) {
+		for (int rev = 0; rev < 2; rev++) {
+			struct tt_select sel = {.sort = (enum tt_col)col, .reverse = rev};
+			size_t offs[] = {0,	  1,	   7,	cnt / 2, cnt - 60,
+					 cnt - 3, cnt - 1, cnt, cnt + 5};
+			size_t lims[] = {1, 5, 50, cnt + 10};
+			int ok = 1, windows = 0;
+
+			ref_sort(ref, cnt, (enum tt_col)col, rev);
+			for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
+				for (size_t j = 0; j < sizeof(lims) / sizeof(lims[0]);
+				     j++, windows++)
+					ok &= window_ok(st, &sel, ref, cnt, offs[i], lims[j], rows);
+			for (int r = 0; r < 30; r++, windows++)
+				ok &= window_ok(st, &sel, ref, cnt, (size_t)rand() % (cnt + 2),
+						(size_t)rand() % 200 + 1, rows);
+			check(ok, "sort %-6s %s: %d windows equal a full qsort", tt_col_name(col),
+			      rev ? "reverse" : "natural", windows);
+		}
+	}
+
+	/* filters and text in select against the independent predicate */
+	memset(&f, 0, sizeof(f));
+	tt_filter_add_port(&f, "443", err, sizeof(err));
+	f.family = TT_FAMILY_IPV6;
+	{
+		const char *texts[] = {
+		    NULL,     "kworker", "127.0.0.2", "fe80::", "SYN",
+		    "closed", "udp6",	 ":3000",     "1",	"[2001::3]:1000"};
+		int ok = 1;
+
+		for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+			for (int usef = 0; usef < 2; usef++) {
+				struct tt_select sel = {.sort = TT_COL_COMM,
+							.filter = usef ? &f : NULL,
+							.text = texts[t]};
+				struct collect kk = {.v = ref, .f = sel.filter, .text = texts[t]};
+
+				tt_state_foreach(st, collect_fn, &kk);
+				ref_sort(ref, kk.n, TT_COL_COMM, 0);
+				ok &= window_ok(st, &sel, ref, kk.n, 0, kk.n + 1, rows);
+				ok &= window_ok(st, &sel, ref, kk.n, kk.n / 3, 10, rows);
+				if (texts[t] && !strcmp(texts[t], "kworker") && !usef)
+					ok &= kk.n > 100;
+			}
+		}
+		check(ok, "select with filter (port 443, ipv6) and 10 texts equals the reference");
+	}
+	free(ref);
+	free(rows);
+	tt_state_free(st);
+}
+
+/* ------------------------------------------------------------ clone */
+
+static int conn_eq(const struct tt_conn *a, const struct tt_conn *b)
+{
+	return a->id == b->id && a->tx_bytes == b->tx_bytes && a->rx_bytes == b->rx_bytes &&
+	       a->tx_pkts == b->tx_pkts && a->rx_pkts == b->rx_pkts && a->tx_rate == b->tx_rate &&
+	       a->rx_rate == b->rx_rate && a->first_ts == b->first_ts && a->last_ts == b->last_ts &&
+	       a->close_ts == b->close_ts && a->cgroup_id == b->cgroup_id && a->pid == b->pid &&
+	       a->rtt_us == b->rtt_us && a->max_rtt_us == b->max_rtt_us &&
+	       a->retrans == b->retrans && a->resets == b->resets && a->netns == b->netns &&
+	       a->lport == b->lport && a->rport == b->rport &&
+	       !memcmp(a->laddr, b->laddr, TT_ADDR_LEN) &&
+	       !memcmp(a->raddr, b->raddr, TT_ADDR_LEN) && a->family == b->family &&
+	       a->proto == b->proto && a->state == b->state && a->direction == b->direction &&
+	       a->flags == b->flags && !strncmp(a->comm, b->comm, TT_COMM_LEN);
+}
+
+struct eqctx {
+	const struct tt_state *other;
+	size_t n, bad;
+};
+
+static void eq_fn(void *ctx, const struct tt_conn *c)
+{
+	struct eqctx *e = ctx;
+	const struct tt_conn *o = tt_state_find(e->other, c->id);
+
+	e->n++;
+	if (!o || !conn_eq(c, o))
+		e->bad++;
+}
+
+/* Same connections with the same fields, same summary. */
+static int tables_equal(const struct tt_state *a, const struct tt_state *b)
+{
+	struct eqctx e = {.other = b};
+	struct tt_state_summary sa, sb;
+
+	tt_state_foreach(a, eq_fn, &e);
+	tt_state_summary(a, &sa);
+	tt_state_summary(b, &sb);
+	return e.bad == 0 && e.n == tt_state_count(b) && !memcmp(&sa, &sb, sizeof(sa));
+}
+
+static void test_clone(void)
+{
+	struct tt_state *st = random_table(2000, 11), *cl;
+	uint64_t id;
+	const struct tt_conn *rows[1];
+	struct tt_select sel = {.sort = TT_COL_TX};
+	size_t total;
+
+	check(tt_state_clone(st, &cl) == 0 && tables_equal(st, cl) && tables_equal(cl, st),
+	      "clone: every connection and the summary equal");
+	tt_state_select(st, &sel, 0, 1, rows, &total);
+	id = rows[0]->id;
+	apply(cl, ev_traffic(4 * SEC, id, 0, 12345, 0, 1, 0));
+	apply(cl, ev_open4(4 * SEC, 7, 1, "x", 6, 1, 1, 2, 2));
+	check(tt_state_find(st, id)->tx_bytes + 12345 == tt_state_find(cl, id)->tx_bytes &&
+		  !tt_state_find(st, 7) && tt_state_find(cl, 7),
+	      "clone is deep: changes to the copy leave the original alone");
+	/* same events from here on give the same tables */
+	apply(st, ev_traffic(4 * SEC, id, 0, 12345, 0, 1, 0));
+	apply(st, ev_open4(4 * SEC, 7, 1, "x", 6, 1, 1, 2, 2));
+	tt_state_tick(st, 5 * SEC);
+	tt_state_tick(cl, 5 * SEC);
+	check(tables_equal(st, cl), "original and clone agree again after the same events");
+	tt_state_free(st);
+	tt_state_free(cl);
+}
+
+/* ------------------------------------------------------------ reference model */
+
+#define REF_MAX 256
+#define REF_PIDS 16
+
+struct ref_conn {
+	struct tt_conn c;
+	int used;
+	uint64_t tick_tx, tick_rx;
+};
+
+struct ref {
+	struct ref_conn v[REF_MAX];
+	char names[REF_PIDS][TT_COMM_LEN]; /* pid -> comm, "" unknown */
+	uint64_t ttl, now, base, events, lost;
+	int have_base;
+};
+
+static struct ref_conn *ref_find(struct ref *r, uint64_t id)
+{
+	for (int i = 0; i < REF_MAX; i++)
+		if (r->v[i].used && r->v[i].c.id == id)
+			return &r->v[i];
+	return NULL;
+}
+
+static void ref_pid(struct ref *r, struct tt_conn *c, uint32_t pid, const char *comm)
+{
+	if (c->pid != pid) {
+		c->pid = pid;
+		memset(c->comm, 0, TT_COMM_LEN);
+	}
+	if (comm && comm[0]) {
+		memcpy(c->comm, comm, TT_COMM_LEN);
+		memcpy(r->names[pid], comm, TT_COMM_LEN);
+	} else if (!c->comm[0] && r->names[pid][0]) {
+		memcpy(c->comm, r->names[pid], TT_COMM_LEN);
+	}
+}
+
+static void ref_apply(struct ref *r, const struct tt_event *e)
+{
+	struct ref_conn *rc;
+	struct tt_conn *c;
+	int fresh = 0;
+
+	if (e->ts_ns > r->now)
+		r->now = e->ts_ns;
+	if (!r->have_base) {
+		r->base = e->ts_ns;
+		r->have_base = 1;
+	}
+	r->events++;
+	switch (e->kind) {
+	case TT_EV_PROC_EXEC:
+	case TT_EV_PROC_NAME:
+		if (!e->pid || !e->u.proc.comm[0])
+			return;
+		memcpy(r->names[e->pid], e->u.proc.comm, TT_COMM_LEN);
+		for (int i = 0; i < REF_MAX; i++)
+			if (r->v[i].used && r->v[i].c.pid == e->pid)
+				memcpy(r->v[i].c.comm, e->u.proc.comm, TT_COMM_LEN);
+		return;
+	case TT_EV_PROC_EXIT: memset(r->names[e->pid], 0, TT_COMM_LEN); return;
+	case TT_EV_LOST: r->lost += e->u.lost.count; return;
+	case TT_EV_STATS: return;
+	}
+	rc = ref_find(r, e->conn_id);
+	if (!rc) {
+		for (rc = r->v; rc->used; rc++)
+			;
+		memset(rc, 0, sizeof(*rc));
+		rc->used = 1;
+		rc->c.id = e->conn_id;
+		rc->c.first_ts = e->ts_ns;
+		fresh = 1;
+		if (e->kind != TT_EV_CONN_OPEN && e->pid)
+			ref_pid(r, &rc->c, e->pid, NULL);
+	}
+	c = &rc->c;
+	if (e->ts_ns > c->last_ts)
+		c->last_ts = e->ts_ns;
+	switch (e->kind) {
+	case TT_EV_CONN_OPEN: {
+		uint32_t pid = e->flags & TT_F_PID_UNKNOWN ? 0 : e->pid;
+
+		if (fresh || e->u.open.family) {
+			memcpy(c->laddr, e->u.open.laddr, TT_ADDR_LEN);
+			memcpy(c->raddr, e->u.open.raddr, TT_ADDR_LEN);
+			c->lport = e->u.open.lport;
+			c->rport = e->u.open.rport;
+			c->family = e->u.open.family;
+			c->proto = e->u.open.proto;
+			c->netns = e->u.open.netns;
+			c->cgroup_id = e->u.open.cgroup_id;
+		}
+		if (e->u.open.direction)
+			c->direction = e->u.open.direction;
+		if (fresh || e->u.open.state)
+			c->state = e->u.open.state;
+		if (e->flags & TT_F_PREEXISTING)
+			c->flags |= TT_CONN_PREEXISTING;
+		if (pid) {
+			if (!fresh && !c->pid)
+				c->flags |= TT_CONN_PID_LATE;
+			ref_pid(r, c, pid, e->u.open.comm);
+		}
+		break;
+	}
+	case TT_EV_TRAFFIC:
+		c->tx_bytes += e->u.traffic.tx_bytes;
+		c->rx_bytes += e->u.traffic.rx_bytes;
+		c->tx_pkts += e->u.traffic.tx_pkts;
+		c->rx_pkts += e->u.traffic.rx_pkts;
+		if (!fresh && !c->pid && e->pid) {
+			c->flags |= TT_CONN_PID_LATE;
+			ref_pid(r, c, e->pid, NULL);
+		}
+		break;
+	case TT_EV_STATE: c->state = e->u.state.new_state; break;
+	case TT_EV_RTT:
+		c->rtt_us = e->u.rtt.srtt_us;
+		if (c->rtt_us > c->max_rtt_us)
+			c->max_rtt_us = c->rtt_us;
+		break;
+	case TT_EV_RETRANS: c->retrans += e->u.retrans.segs; break;
+	case TT_EV_RESET: c->resets++; break;
+	case TT_EV_CONN_CLOSE:
+		if (!(c->flags & TT_CONN_CLOSED)) {
+			c->flags |= TT_CONN_CLOSED;
+			c->close_ts = e->ts_ns;
+		}
+		if (e->u.close.state)
+			c->state = e->u.close.state;
+		if (e->u.close.tx_bytes > c->tx_bytes)
+			c->tx_bytes = e->u.close.tx_bytes;
+		if (e->u.close.rx_bytes > c->rx_bytes)
+			c->rx_bytes = e->u.close.rx_bytes;
+		if (e->u.close.tx_pkts > c->tx_pkts)
+			c->tx_pkts = e->u.close.tx_pkts;
+		if (e->u.close.rx_pkts > c->rx_pkts)
+			c->rx_pkts = e->u.close.rx_pkts;
+		if (e->u.close.retrans > c->retrans)
+			c->retrans = e->u.close.retrans;
+		if (e->u.close.srtt_us) {
+			c->rtt_us = e->u.close.srtt_us;
+			if (c->rtt_us > c->max_rtt_us)
+				c->max_rtt_us = c->rtt_us;
+		}
+		break;
+	case TT_EV_CONN_PROC:
+		if (!e->pid)
+			break;
+		if (!fresh)
+			c->flags |= TT_CONN_PID_LATE;
+		ref_pid(r, c, e->pid, e->u.proc.comm);
+		break;
+	}
+}
+
+static void ref_tick(struct ref *r, uint64_t now)
+{
+	uint64_t el;
+
+	if (!r->have_base) {
+		r->base = now;
+		r->have_base = 1;
+	}
+	if (now > r->now)
+		r->now = now;
+	el = now > r->base ? now - r->base : 0;
+	for (int i = 0; i < REF_MAX; i++) {
+		struct ref_conn *rc = &r->v[i];
+
+		if (!rc->used)
+			continue;
+		if ((rc->c.flags & TT_CONN_CLOSED) && now >= rc->c.close_ts + r->ttl) {
+			rc->used = 0;
+			continue;
+		}
+		if (el) {
+			rc->c.tx_rate =
+			    (uint64_t)((long double)(rc->c.tx_bytes - rc->tick_tx) * 1e9L / el);
+			rc->c.rx_rate =
+			    (uint64_t)((long double)(rc->c.rx_bytes - rc->tick_rx) * 1e9L / el);
+			rc->tick_tx = rc->c.tx_bytes;
+			rc->tick_rx = rc->c.rx_bytes;
+		}
+	}
+	if (el)
+		r->base = now;
+}
+
+static int ref_compare(struct ref *r, struct tt_state *st, char *why, size_t len)
+{
+	struct tt_state_summary s;
+	uint64_t open = 0, closed = 0, tx = 0, rx = 0, txr = 0, rxr = 0;
+	size_t n = 0;
+
+	for (int i = 0; i < REF_MAX; i++) {
+		const struct tt_conn *c = &r->v[i].c, *o;
+
+		if (!r->v[i].used)
+			continue;
+		n++;
+		o = tt_state_find(st, c->id);
+		if (!o || !conn_eq(c, o)) {
+			snprintf(why, len, "conn %" PRIu64 " differs", c->id);
+			return 0;
+		}
+		if (c->flags & TT_CONN_CLOSED)
+			closed++;
+		else
+			open++;
+		tx += c->tx_bytes;
+		rx += c->rx_bytes;
+		txr += c->tx_rate;
+		rxr += c->rx_rate;
+	}
+	tt_state_summary(st, &s);
+	if (n != tt_state_count(st) || s.open != open || s.closed != closed || s.tx_bytes != tx ||
+	    s.rx_bytes != rx || s.tx_rate != txr || s.rx_rate != rxr || s.lost != r->lost ||
+	    s.events != r->events || s.now_ns != r->now) {
+		snprintf(why, len, "summary or count differs (count %zu vs %zu)",
+			 tt_state_count(st), n);
+		return 0;
+	}
+	return 1;
+}
+
+static struct tt_event random_event(uint64_t ts)
+{
+	static const char *const names[] = {"", "bash", "nginx", "postgres", "x"};
+	int k = rand() % 100;
+	uint64_t id = 1 + (uint64_t)(rand() % 60);
+	uint32_t pid = (uint32_t)(rand() % REF_PIDS);
+	struct tt_event e;
+
+	if (k < 12) {
+		e = ev_open4(ts, id, pid, names[rand() % 5], rand() % 2 ? 6 : 17, (uint32_t)rand(),
+			     (uint16_t)rand(), (uint32_t)rand(), (uint16_t)rand());
+		if (rand() % 4 == 0)
+			e.flags |= TT_F_PREEXISTING;
+		if (rand() % 6 == 0)
+			e.u.open.family = 0; /* a refresh that carries no addresses */
+		if (rand() % 5 == 0)
+			e.u.open.state = 0;
+	} else if (k < 55) {
+		e = ev_traffic(ts, id, rand() % 3 ? 0 : pid, (uint64_t)(rand() % 100000),
+			       (uint64_t)(rand() % 100000), (uint32_t)(rand() % 10),
+			       (uint32_t)(rand() % 10));
+	} else if (k < 60) {
+		e = ev_base(TT_EV_STATE, ts, id, 0);
+		e.u.state.new_state = (uint8_t)(rand() % 13);
+	} else if (k < 65) {
+		e = ev_base(TT_EV_RTT, ts, id, 0);
+		e.u.rtt.srtt_us = (uint32_t)(rand() % 10000);
+	} else if (k < 68) {
+		e = ev_base(TT_EV_RETRANS, ts, id, 0);
+		e.u.retrans.segs = (uint32_t)(rand() % 4);
+	} else if (k < 70) {
+		e = ev_base(TT_EV_RESET, ts, id, 0);
+	} else if (k < 78) {
+		e = ev_close(ts, id, (uint64_t)(rand() % 2000000), (uint64_t)(rand() % 2000000),
+			     (uint32_t)(rand() % 100), (uint32_t)(rand() % 100),
+			     (uint32_t)(rand() % 10), (uint8_t)(rand() % 13));
+		e.u.close.srtt_us = (uint32_t)(rand() % 3000);
+	} else if (k < 83) {
+		e = ev_proc(TT_EV_CONN_PROC, ts, id, pid, names[rand() % 5]);
+	} else if (k < 87) {
+		e = ev_proc(TT_EV_PROC_EXEC, ts, 0, pid, names[rand() % 5]);
+	} else if (k < 90) {
+		e = ev_proc(TT_EV_PROC_NAME, ts, 0, pid, names[rand() % 5]);
+	} else if (k < 93) {
+		e = ev_proc(TT_EV_PROC_EXIT, ts, 0, pid, NULL);
+	} else if (k < 96) {
+		e = ev_base(TT_EV_LOST, ts, 0, 0);
+		e.u.lost.count = (uint64_t)(rand() % 50);
+	} else {
+		e = ev_base(TT_EV_STATS, ts, 0, 0);
+	}
+	return e;
+}
+
+static void test_reference_model(void)
+{
+	struct ref *rp = calloc(1, sizeof(*rp));
+	struct tt_state *st = new_state(2 * SEC, NULL), *bt = new_state(2 * SEC, NULL);
+	struct tt_event buf[300];
+	size_t nbuf = 0;
+	uint64_t ts = 1000 * SEC;
+	char why[128] = "";
+	int ok = 1, compares = 0, batch_ok = 1;
+
+	rp->ttl = 2 * SEC;
+	srand(12345);
+	for (int i = 0; i < 200000 && ok; i++) {
+		struct tt_event e;
+
+		ts += (uint64_t)(rand() % 20) * MS;
+		e = random_event(ts - (rand() % 10 == 0 ? 5 * MS : 0)); /* some out of order */
+		ref_apply(rp, &e);
+		apply(st, e);
+		/* the same stream through the batch call, flushed before each tick */
+		buf[nbuf++] = e;
+		if (nbuf == 300 || rand() % 250 == 0) {
+			batch_ok &= tt_state_apply_batch(bt, buf, nbuf) == 0;
+			nbuf = 0;
+		}
+		if (rand() % 200 == 0) {
+			uint64_t t = ts + (uint64_t)(rand() % 3) * 300 * MS;
+
+			if (rand() % 10 == 0)
+				t = rp->base; /* an elapsed-0 tick */
+			ref_tick(rp, t);
+			tt_state_tick(st, t);
+			batch_ok &= tt_state_apply_batch(bt, buf, nbuf) == 0;
+			nbuf = 0;
+			tt_state_tick(bt, t);
+		}
+		if (i % 97 == 0) {
+			ok = ref_compare(rp, st, why, sizeof(why));
+			compares++;
+		}
+	}
+	check(ok,
+	      "200000 random events of every kind (60 ids, TTL 2 s, ticks): table equals the "
+	      "reference model at %d points%s%s",
+	      compares, ok ? "" : ": ", why);
+	batch_ok &= tt_state_apply_batch(bt, buf, nbuf) == 0;
+	check(batch_ok && tables_equal(st, bt) && tables_equal(bt, st),
+	      "the same stream through tt_state_apply_batch gives the same table");
+	tt_state_free(st);
+	tt_state_free(bt);
+	free(rp);
+}
+
+/* ------------------------------------------------------------ scale and churn */
+
+static void test_scale_churn(void)
+{
+	struct tt_state *st = new_state(SEC, NULL);
+	size_t mem1 = 0, peak = 0;
+	uint64_t t = 10 * SEC, id = 1;
+	int ok = 1;
+
+	for (int round = 0; round < 4; round++) {
+		uint64_t first = id;
+
+		for (int i = 0; i < 100000; i++, id++)
+			apply(st, ev_open4(t, id, (uint32_t)(i % 1000 + 1), "load", 6, 0x7f000001,
+					   (uint16_t)i, 0x7f000001, 80));
+		for (uint64_t j = first; j < id; j++)
+			apply(st, ev_traffic(t + 1, j, 0, 100, 100, 1, 1));
+		if (tt_state_count(st) != 100000)
+			ok = 0;
+		for (uint64_t j = first; j < id; j++)
+			apply(st, ev_close(t + 2, j, 0, 0, 0, 0, 0, 7));
+		t += 2 * SEC;
+		tt_state_tick(st, t);
+		if (tt_state_count(st) != 0 || tt_state_find(st, first))
+			ok = 0;
+		if (round == 0)
+			mem1 = tt_state_memory(st);
+		if (tt_state_memory(st) > peak)
+			peak = tt_state_memory(st);
+	}
+	check(ok && peak == mem1,
+	      "100K connections opened, closed and evicted 4 times: count bounded, memory flat "
+	      "(%.1f MB, %.0f B per connection)",
+	      peak / 1e6, (double)peak / 100000);
+	check(sizeof(struct tt_conn) <= 256, "struct tt_conn is %zu bytes (<= 256)",
+	      sizeof(struct tt_conn));
+	tt_state_free(st);
+}
+
+static void test_cols(void)
+{
+	int ok = 1;
+
+	for (int c = 0; c < TT_COL_MAX; c++)
+		ok &= tt_col_parse(tt_col_name((enum tt_col)c)) == c;
+	check(ok && !strcmp(tt_col_name(TT_COL_TX_RATE), "TX/s") &&
+		  !strcmp(tt_col_name(TT_COL_RX_PKTS), "RX_PKT"),
+	      "tt_col_name / tt_col_parse round trip");
+	check(tt_col_parse("tx_rate") == TT_COL_TX_RATE && tt_col_parse("rx/s") == TT_COL_RX_RATE &&
+		  tt_col_parse("comm") == TT_COL_COMM && tt_col_parse("Tx") == TT_COL_TX &&
+		  tt_col_parse("rtt") == TT_COL_RTT && tt_col_parse("bogus") == -1 &&
+		  tt_col_parse("") == -1,
+	      "tt_col_parse: lowercase, aliases, unknown -1");
+}
+
+/* ------------------------------------------------------------ bench */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return v[n / 2];
+}
+
+static int bench(void)
+{
+	enum { N = 100000, EVENTS = 10000000, RUNS = 5 };
+	struct tt_state *st = new_state(0, NULL);
+	uint64_t *ids = malloc(EVENTS * sizeof(*ids));
+	double rnd[RUNS], seq[RUNS], rndb[RUNS], seqb[RUNS], sel_rate[RUNS], sel_comm[RUNS],
+	    sel_mid[RUNS], sel_txt[RUNS];
+	const struct tt_conn *rows[50];
+	struct tt_event e = ev_traffic(0, 0, 0, 1500, 40, 1, 1);
+	static struct tt_event buf[256];
+	size_t total;
+	uint64_t seed = 88172645463325252ull;
+
+	srand(1);
+	for (uint64_t i = 0; i < N; i++) {
+		/* socket-cookie-like sparse ids */
+		struct tt_event o = ev_open4(SEC, 4096 + i * 3, (uint32_t)(i % 5000 + 1),
+					     comms[i % 10], 6, 0x7f000001 + (uint32_t)i % 50,
+					     (uint16_t)(i & 0xffff), 0x0a000001, 443);
+
+		o.u.open.comm[12] = (char)('a' + rand() % 26); /* spread names */
+		apply(st, o);
+	}
+	for (size_t i = 0; i < EVENTS; i++) {
+		seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+		ids[i] = 4096 + (seed % N) * 3;
+	}
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_s();
+
+		for (size_t i = 0; i < EVENTS; i++) {
+			e.conn_id = ids[i];
+			e.ts_ns = 2 * SEC + i;
+			tt_state_apply(st, &e);
+		}
+		rnd[r] = EVENTS / (now_s() - t0);
+		t0 = now_s();
+		for (size_t i = 0; i < EVENTS; i++) {
+			e.conn_id = 4096 + (i % N) * 3;
+			e.ts_ns = 2 * SEC + i;
+			tt_state_apply(st, &e);
+		}
+		seq[r] = EVENTS / (now_s() - t0);
+		/* batches of 256, as a reader hands over a decoded block or a ring-buffer drain */
+		for (int pass = 0; pass < 2; pass++) {
+			t0 = now_s();
+			for (size_t i = 0; i < EVENTS; i += 256) {
+				size_t m = EVENTS - i < 256 ? EVENTS - i : 256;
+
+				for (size_t j = 0; j < m; j++) {
+					buf[j] = e;
+					buf[j].conn_id =
+					    pass ? 4096 + ((i + j) % N) * 3 : ids[i + j];
+					buf[j].ts_ns = 2 * SEC + i + j;
+				}
+				tt_state_apply_batch(st, buf, m);
+			}
+			(pass ? seqb : rndb)[r] = EVENTS / (now_s() - t0);
+		}
+	}
+	/* give every connection its own rate */
+	for (uint64_t i = 0; i < N; i++) {
+		e.conn_id = 4096 + i * 3;
+		e.u.traffic.tx_bytes = (uint64_t)rand() % 1000000;
+		tt_state_apply(st, &e);
+	}
+	tt_state_tick(st, 100 * SEC);
+	for (int r = 0; r < RUNS; r++) {
+		struct tt_select s1 = {.sort = TT_COL_TX_RATE}, s2 = {.sort = TT_COL_COMM};
+		struct tt_select s3 = {.sort = TT_COL_LOCAL, .text = "127.0.0.1"};
+		double t0 = now_s();
+
+		tt_state_select(st, &s1, 0, 50, rows, &total);
+		sel_rate[r] = (now_s() - t0) * 1e3;
+		t0 = now_s();
+		tt_state_select(st, &s2, 0, 50, rows, &total);
+		sel_comm[r] = (now_s() - t0) * 1e3;
+		t0 = now_s();
+		tt_state_select(st, &s1, N / 2, 50, rows, &total);
+		sel_mid[r] = (now_s() - t0) * 1e3;
+		t0 = now_s();
+		tt_state_select(st, &s3, 0, 50, rows, &total);
+		sel_txt[r] = (now_s() - t0) * 1e3;
+	}
+	printf("FIGURE\tstate: apply TRAFFIC, 100K conns, random order (events/s)\t%.3g\t>= 1e7\n",
+	       median(rnd, RUNS));
+	printf("FIGURE\tstate: apply TRAFFIC, 100K conns, round robin (events/s)\t%.3g\t>= 1e7\n",
+	       median(seq, RUNS));
+	printf("FIGURE\tstate: apply_batch TRAFFIC, 100K conns, random order (events/s)\t%.3g\t>= "
+	       "1e7\n",
+	       median(rndb, RUNS));
+	printf("FIGURE\tstate: apply_batch TRAFFIC, 100K conns, round robin (events/s)\t%.3g\t>= "
+	       "1e7\n",
+	       median(seqb, RUNS));
+	printf("FIGURE\tstate: select 50 rows of 100K by TX/s (ms)\t%.2f\t< 20\n",
+	       median(sel_rate, RUNS));
+	printf("FIGURE\tstate: select 50 rows of 100K by COMM (ms)\t%.2f\t< 20\n",
+	       median(sel_comm, RUNS));
+	printf("FIGURE\tstate: select rows 50000-50049 of 100K by TX/s (ms)\t%.2f\t< 20\n",
+	       median(sel_mid, RUNS));
+	printf("FIGURE\tstate: select 50 of 100K, text '127.0.0.1', by LOCAL (ms)\t%.2f\t\n",
+	       median(sel_txt, RUNS));
+	printf("FIGURE\tstate: memory per connection at 100K (bytes)\t%.0f\t<= 256 in tt_conn\n",
+	       (double)tt_state_memory(st) / N);
+	free(ids);
+	tt_state_free(st);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return bench();
+	if (argc > 1) {
+		fprintf(stderr, "usage: %s [bench]\n", argv[0]);
+		return 2;
+	}
+	test_kinds();
+	test_placeholder_and_procs();
+	test_ttl_and_rates();
+	test_filters();
+	test_cols();
+	test_sort();
+	test_clone();
+	test_reference_model();
+	test_scale_churn();
+	printf("%s: %d failure(s)\n", argv[0], failures);
+	return failures ? 1 : 0;
+}
