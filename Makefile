@@ -154,7 +154,8 @@ run: deps
 fuzz: $(OUTPUT)/fuzz/fuzz_reader
 $(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(COMMON_SRCS)
 	@mkdir -p $(@D)
-	$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -fsanitize=fuzzer,address,undefined $^ \
+	$(CLANG) -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude \
+		-fsanitize=fuzzer,address,undefined $^ \
 		$(LDLIBS_CORE) -o $@
 
 install: $(TOOLS)

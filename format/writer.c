@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Capture writer: buffers events column by column (one stream per field, so
+ * zstd sees similar values together), and at a flush or a full block writes
+ * one self-contained EVENTS block with a single write(). Close appends the
+ * block index and the END block.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "tt_fmt.h"
+#include "fmt_priv.h"
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+struct idx_entry {
+	uint64_t offset, first_ts, last_ts;
+	uint32_t count;
+};
+
+struct tt_fmt_writer {
+	int fd;
+	int err; /* first error, sticky: a capture with a hole is worse than a short one */
+	int level;
+	uint32_t block_events;
+	uint64_t bytes, events, blocks;
+	ZSTD_CCtx *cctx;
+
+	/* The block being built. */
+	struct buf s[TT_NSTREAMS];
+	uint32_t count;
+	uint64_t first_ts, last_ts, prev_ts, prev_conn;
+	uint32_t prev_pid;
+
+	struct buf raw, out; /* scratch, kept between blocks */
+
+	struct idx_entry *idx;
+	size_t n_idx, cap_idx;
+	int idx_overflow;
+
+	char errmsg[256];
+};
+
+static int fail(struct tt_fmt_writer *w, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(struct tt_fmt_writer *w, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (w->err)
+		return w->err;
+	va_start(ap, fmt);
+	vsnprintf(w->errmsg, sizeof(w->errmsg), fmt, ap);
+	va_end(ap);
+	w->err = err;
+	return err;
+}
+
+static int buf_reserve(struct buf *b, size_t more)
+{
+	if (b->cap - b->len >= more)
+		return 0;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap - b->len < more)
+		cap *= 2;
+	uint8_t *p = realloc(b->p, cap);
+	if (!p)
+		return -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int write_all(struct tt_fmt_writer *w, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t k = write(w->fd, p, n);
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			return fail(w, -e, "write: %s", strerror(e));
+		}
+		p += k;
+		n -= (size_t)k;
+		w->bytes += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* Frames payload (already at out->p + TT_BLK_HDR_SIZE, plen bytes) as one block and writes it. */
+static int write_block(struct tt_fmt_writer *w, uint16_t type, struct buf *out, size_t plen)
+{
+	uint8_t *b = out->p;
+	uint32_t crc;
+
+	tt_put32(b, TT_BLK_MAGIC);
+	tt_put16(b + 4, type);
+	tt_put16(b + 6, 0);
+	tt_put32(b + 8, (uint32_t)plen);
+	crc = (uint32_t)crc32(0, b + 4, 8);
+	crc = (uint32_t)crc32(crc, b + TT_BLK_HDR_SIZE, (uInt)plen);
+	tt_put32(b + 12, crc);
+	tt_put32(b + TT_BLK_HDR_SIZE + plen, (uint32_t)(plen + TT_BLK_OVERHEAD));
+	return write_all(w, b, plen + TT_BLK_OVERHEAD);
+}
+
+static uint8_t *put_tlv_str(uint8_t *p, uint16_t tag, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	tt_put16(p, tag);
+	tt_put16(p + 2, (uint16_t)n);
+	memcpy(p + 4, s, n);
+	return p + 4 + n;
+}
+
+static uint8_t *put_tlv_u64(uint8_t *p, uint16_t tag, uint64_t v, unsigned len)
+{
+	tt_put16(p, tag);
+	tt_put16(p + 2, (uint16_t)len);
+	for (unsigned i = 0; i < len; i++)
+		p[4 + i] = (uint8_t)(v >> (8 * i));
+	return p + 4 + len;
+}
+
+static int write_preamble_and_header(struct tt_fmt_writer *w, const struct tt_fmt_header *h)
+{
+	uint8_t pre[TT_FMT_PREAMBLE_SIZE];
+	struct buf *out = &w->out;
+
+	memcpy(pre, TT_FMT_MAGIC, TT_FMT_MAGIC_LEN);
+	tt_put16(pre + 8, TT_FMT_VERSION_MAJOR);
+	tt_put16(pre + 10, TT_FMT_VERSION_MINOR);
+	tt_put32(pre + 12, TT_FMT_BOM);
+	if (write_all(w, pre, sizeof(pre)))
+		return w->err;
+
+	if (buf_reserve(out, TT_BLK_OVERHEAD + sizeof(*h) + 16 * 4))
+		return fail(w, -ENOMEM, "out of memory");
+	uint8_t *p0 = out->p + TT_BLK_HDR_SIZE, *p = p0;
+	p = put_tlv_str(p, TT_H_HOSTNAME, h->hostname, sizeof(h->hostname));
+	p = put_tlv_str(p, TT_H_KERNEL, h->kernel, sizeof(h->kernel));
+	p = put_tlv_str(p, TT_H_BOOT_ID, h->boot_id, sizeof(h->boot_id));
+	p = put_tlv_str(p, TT_H_TOOL_VERSION, h->tool_version, sizeof(h->tool_version));
+	p = put_tlv_str(p, TT_H_MODE, h->mode, sizeof(h->mode));
+	p = put_tlv_u64(p, TT_H_COALESCE_MS, h->coalesce_ms, 4);
+	p = put_tlv_str(p, TT_H_FILTERS, h->filters, sizeof(h->filters));
+	p = put_tlv_str(p, TT_H_PROBES, h->probes, sizeof(h->probes));
+	p = put_tlv_u64(p, TT_H_CLOCK_OFFSET, (uint64_t)h->clock_offset_ns, 8);
+	p = put_tlv_str(p, TT_H_CLOCK, h->clock, sizeof(h->clock));
+	p = put_tlv_u64(p, TT_H_START_NS, h->start_ns, 8);
+	return write_block(w, TT_BLK_HEADER, out, (size_t)(p - p0));
+}
+
+static void block_reset(struct tt_fmt_writer *w)
+{
+	for (int i = 0; i < TT_NSTREAMS; i++)
+		w->s[i].len = 0;
+	w->count = 0;
+	w->prev_conn = 0;
+	w->prev_pid = 0;
+}
+
+int tt_fmt_writer_open_fd(struct tt_fmt_writer **outp, int fd, const struct tt_fmt_header *hdr,
+			  const struct tt_fmt_wopts *opts, char *err, size_t errlen)
+{
+	struct tt_fmt_writer *w = calloc(1, sizeof(*w));
+	int rc;
+
+	*outp = NULL;
+	if (!w) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	w->fd = fd;
+	w->level = opts && opts->level ? opts->level : 3;
+	w->block_events =
+	    opts && opts->block_events ? opts->block_events : TT_WRITER_DEFAULT_EVENTS;
+	if (w->block_events > TT_WRITER_MAX_EVENTS)
+		w->block_events = TT_WRITER_MAX_EVENTS;
+	w->cctx = ZSTD_createCCtx();
+	if (!w->cctx) {
+		rc = fail(w, -ENOMEM, "out of memory");
+		goto out_err;
+	}
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, w->level)) ||
+	    ZSTD_isError(ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_contentSizeFlag, 1))) {
+		rc = fail(w, -EINVAL, "bad zstd level %d", w->level);
+		goto out_err;
+	}
+	rc = write_preamble_and_header(w, hdr);
+	if (rc)
+		goto out_err;
+	*outp = w;
+	return 0;
+out_err:
+	snprintf(err, errlen, "%s", w->errmsg);
+	w->fd = -1;
+	close(fd);
+	tt_fmt_writer_close(w);
+	return rc;
+}
+
+int tt_fmt_writer_open(struct tt_fmt_writer **out, const char *path,
+		       const struct tt_fmt_header *hdr, const struct tt_fmt_wopts *opts, char *err,
+		       size_t errlen)
+{
+	int fd;
+
+	*out = NULL;
+	if (!strcmp(path, "-")) {
+		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else {
+		int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+		flags |= opts && opts->force ? O_TRUNC : O_EXCL;
+		fd = open(path, flags, 0600);
+	}
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP)
+			snprintf(err, errlen,
+				 "%s: is a symbolic link, refusing to write through it", path);
+		else if (e == EEXIST)
+			snprintf(err, errlen, "%s: file exists (use --force to replace it)", path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	/* The open mode is filtered by the umask, and an existing file keeps its
+	 * mode: captures name hosts and processes, so make them private here. */
+	if (strcmp(path, "-")) {
+		struct stat st;
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0600) < 0) {
+			int e = errno;
+			snprintf(err, errlen, "%s: chmod: %s", path, strerror(e));
+			close(fd);
+			return -e;
+		}
+	}
+	int rc = tt_fmt_writer_open_fd(out, fd, hdr, opts, err, errlen);
+	if (rc < 0 && strcmp(path, "-")) {
+		char m[256];
+		snprintf(m, sizeof(m), "%s", err);
+		snprintf(err, errlen, "%s: %s", path, m);
+	}
+	return rc;
+}
+
+int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev)
+{
+	if (w->err)
+		return w->err;
+	for (int i = 0; i < TT_NSTREAMS; i++) {
+		if (buf_reserve(&w->s[i], i == TT_S_PAYLOAD ? TT_PAYLOAD_MAX : 10))
+			return fail(w, -ENOMEM, "out of memory");
+	}
+	if (w->count == 0) {
+		w->first_ts = w->last_ts = ev->ts_ns;
+		w->prev_ts = 0; /* the first event of a block carries its full time */
+	}
+	/* The ring buffer is not strictly time-ordered across CPUs: keep min and
+	 * max, and signed deltas. */
+	if (ev->ts_ns < w->first_ts)
+		w->first_ts = ev->ts_ns;
+	if (ev->ts_ns > w->last_ts)
+		w->last_ts = ev->ts_ns;
+
+	struct buf *s = w->s;
+	s[TT_S_KIND].len =
+	    tt_put_varint(s[TT_S_KIND].p + s[TT_S_KIND].len, ev->kind) - s[TT_S_KIND].p;
+	s[TT_S_FLAGS].len =
+	    tt_put_varint(s[TT_S_FLAGS].p + s[TT_S_FLAGS].len, ev->flags) - s[TT_S_FLAGS].p;
+	s[TT_S_TS].len = tt_put_varint(s[TT_S_TS].p + s[TT_S_TS].len,
+				       tt_zigzag((int64_t)(ev->ts_ns - w->prev_ts))) -
+			 s[TT_S_TS].p;
+	s[TT_S_CONN].len = tt_put_varint(s[TT_S_CONN].p + s[TT_S_CONN].len,
+					 tt_zigzag((int64_t)(ev->conn_id - w->prev_conn))) -
+			   s[TT_S_CONN].p;
+	s[TT_S_PID].len = tt_put_varint(s[TT_S_PID].p + s[TT_S_PID].len,
+					tt_zigzag((int64_t)ev->pid - (int64_t)w->prev_pid)) -
+			  s[TT_S_PID].p;
+	s[TT_S_TID].len = tt_put_varint(s[TT_S_TID].p + s[TT_S_TID].len,
+					tt_zigzag((int64_t)ev->tid - (int64_t)ev->pid)) -
+			  s[TT_S_TID].p;
+	uint8_t *pl = s[TT_S_PAYLOAD].p + s[TT_S_PAYLOAD].len;
+	size_t n = tt_fmt_codec_encode(ev, pl + 1);
+	pl[0] = (uint8_t)n; /* n < 128: a one-byte varint */
+	s[TT_S_PAYLOAD].len += n + 1;
+
+	w->prev_ts = ev->ts_ns;
+	w->prev_conn = ev->conn_id;
+	w->prev_pid = ev->pid;
+	w->count++;
+	w->events++;
+
+	size_t raw = 0;
+	for (int i = 0; i < TT_NSTREAMS; i++)
+		raw += s[i].len;
+	if (w->count >= w->block_events || raw >= TT_WRITER_RAW_LIMIT)
+		return tt_fmt_writer_flush(w);
+	return 0;
+}
+
+static int index_add(struct tt_fmt_writer *w, uint64_t off)
+{
+	if (w->idx_overflow)
+		return 0;
+	if (w->n_idx == TT_INDEX_MAX_ENTRIES) {
+		/* The index would not fit one block: readers fall back to scanning. */
+		w->idx_overflow = 1;
+		return 0;
+	}
+	if (w->n_idx == w->cap_idx) {
+		size_t cap = w->cap_idx ? w->cap_idx * 2 : 256;
+		struct idx_entry *p = realloc(w->idx, cap * sizeof(*p));
+		if (!p)
+			return fail(w, -ENOMEM, "out of memory");
+		w->idx = p;
+		w->cap_idx = cap;
+	}
+	w->idx[w->n_idx++] = (struct idx_entry){off, w->first_ts, w->last_ts, w->count};
+	return 0;
+}
+
+int tt_fmt_writer_flush(struct tt_fmt_writer *w)
+{
+	if (w->err)
+		return w->err;
+	if (!w->count)
+		return 0;
+
+	/* Content: u32 stream count, u32 length of each, the streams. */
+	size_t raw_len = 4 + 4 * TT_NSTREAMS;
+	for (int i = 0; i < TT_NSTREAMS; i++)
+		raw_len += w->s[i].len;
+	w->raw.len = 0;
+	if (buf_reserve(&w->raw, raw_len))
+		return fail(w, -ENOMEM, "out of memory");
+	uint8_t *r = w->raw.p;
+	tt_put32(r, TT_NSTREAMS);
+	for (int i = 0; i < TT_NSTREAMS; i++)
+		tt_put32(r + 4 + 4 * i, (uint32_t)w->s[i].len);
+	r += 4 + 4 * TT_NSTREAMS;
+	for (int i = 0; i < TT_NSTREAMS; i++) {
+		memcpy(r, w->s[i].p, w->s[i].len);
+		r += w->s[i].len;
+	}
+
+	size_t bound = ZSTD_compressBound(raw_len);
+	w->out.len = 0;
+	if (buf_reserve(&w->out, TT_BLK_OVERHEAD + TT_EVENTS_PREFIX + bound))
+		return fail(w, -ENOMEM, "out of memory");
+	uint8_t *pl = w->out.p + TT_BLK_HDR_SIZE;
+	size_t c = ZSTD_compress2(w->cctx, pl + TT_EVENTS_PREFIX, bound, w->raw.p, raw_len);
+	if (ZSTD_isError(c))
+		return fail(w, -EIO, "zstd: %s", ZSTD_getErrorName(c));
+	tt_put32(pl, w->count);
+	tt_put64(pl + 4, w->first_ts);
+	tt_put64(pl + 12, w->last_ts);
+	tt_put32(pl + 20, (uint32_t)raw_len);
+
+	uint64_t off = w->bytes;
+	int rc = write_block(w, TT_BLK_EVENTS, &w->out, TT_EVENTS_PREFIX + c);
+	if (rc)
+		return rc;
+	w->blocks++;
+	rc = index_add(w, off);
+	block_reset(w);
+	return rc;
+}
+
+static int write_index_and_end(struct tt_fmt_writer *w)
+{
+	uint64_t idx_off = 0;
+
+	if (!w->idx_overflow) {
+		size_t plen = 4 + w->n_idx * TT_INDEX_ENTRY;
+		w->out.len = 0;
+		if (buf_reserve(&w->out, TT_BLK_OVERHEAD + plen))
+			return fail(w, -ENOMEM, "out of memory");
+		uint8_t *p = w->out.p + TT_BLK_HDR_SIZE;
+		tt_put32(p, (uint32_t)w->n_idx);
+		p += 4;
+		for (size_t i = 0; i < w->n_idx; i++, p += TT_INDEX_ENTRY) {
+			tt_put64(p, w->idx[i].offset);
+			tt_put32(p + 8, w->idx[i].count);
+			tt_put64(p + 12, w->idx[i].first_ts);
+			tt_put64(p + 20, w->idx[i].last_ts);
+		}
+		idx_off = w->bytes;
+		if (write_block(w, TT_BLK_INDEX, &w->out, plen))
+			return w->err;
+	}
+	w->out.len = 0;
+	if (buf_reserve(&w->out, TT_BLK_OVERHEAD + 3 * 12))
+		return fail(w, -ENOMEM, "out of memory");
+	uint8_t *p0 = w->out.p + TT_BLK_HDR_SIZE, *p = p0;
+	p = put_tlv_u64(p, TT_E_EVENTS, w->events, 8);
+	p = put_tlv_u64(p, TT_E_BLOCKS, w->blocks, 8);
+	p = put_tlv_u64(p, TT_E_INDEX_OFFSET, idx_off, 8);
+	return write_block(w, TT_BLK_END, &w->out, (size_t)(p - p0));
+}
+
+int tt_fmt_writer_close(struct tt_fmt_writer *w)
+{
+	int rc;
+
+	if (!w)
+		return 0;
+	if (w->fd >= 0) {
+		if (!tt_fmt_writer_flush(w))
+			write_index_and_end(w);
+		if (close(w->fd) < 0 && !w->err) {
+			int e = errno;
+			fail(w, -e, "close: %s", strerror(e));
+		}
+	}
+	rc = w->err;
+	ZSTD_freeCCtx(w->cctx);
+	for (int i = 0; i < TT_NSTREAMS; i++)
+		free(w->s[i].p);
+	free(w->raw.p);
+	free(w->out.p);
+	free(w->idx);
+	free(w);
+	return rc;
+}
+
+uint64_t tt_fmt_writer_bytes(const struct tt_fmt_writer *w)
+{
+	return w->bytes;
+}
+
+uint64_t tt_fmt_writer_events(const struct tt_fmt_writer *w)
+{
+	return w->events;
+}
+
+const char *tt_fmt_writer_error(const struct tt_fmt_writer *w)
+{
+	return w->errmsg;
+}
