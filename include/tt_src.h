@@ -53,6 +53,13 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
  */
 int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx);
 
+/*
+ * Deliver now what the kernel holds (ring buffer, counters not yet sampled,
+ * UDP sums): call before closing so the last interval is not lost. Returns
+ * the number of events delivered, or the callback's non-zero value.
+ */
+int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx);
+
 /* The attach points in use, as text for the capture header ("tp_btf:sock/sock_send_length ..."). */
 const char *tt_src_probes(const struct tt_src *s);
 

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Private contract between bpf/tcptop.bpf.c and record/: map layouts that
+ * user space reads directly (UDP flow sums, lost counters). Events themselves
+ * are struct tt_event (include/tt_event.h). Plain fixed-width types only.
+ */
+#ifndef TT_BPF_TCPTOP_H
+#define TT_BPF_TCPTOP_H
+
+#include "tt_event.h"
+
+#define TT_BPF_MAX_FLOWS 65536
+#define TT_FILTER_MAX_BPF 8 /* TT_FILTER_MAX; tt_filter.h is not usable from BPF */
+
+/* Filter verdicts kept per connection so that filtering costs one lookup. */
+#define TT_V_PASS 1
+#define TT_V_DROP 2
+
+/* One UDP flow: a socket and, for unconnected sockets, one remote endpoint. */
+struct tt_flow_key {
+	__u64 cookie;
+	__u8 raddr[TT_ADDR_LEN];
+	__u16 rport;
+	__u8 family;
+	__u8 _pad[5];
+};
+
+/* Sums only grow (atomic adds); user space keeps what it already reported. */
+struct tt_flow_val {
+	__u64 id;
+	__u64 first_ts; /* CLOCK_BOOTTIME of the first datagram */
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 tx_pkts;
+	__u64 rx_pkts;
+	__u32 pid;
+	__u32 netns;
+	__u8 verdict; /* TT_V_* */
+	__u8 _pad[7];
+};
+
+/* What user space already reported for a flow (map "flow_done", user space only). */
+struct tt_flow_done {
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 tx_pkts;
+	__u64 rx_pkts;
+};
+
+#endif /* TT_BPF_TCPTOP_H */

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * tcptop-record: capture connection events from the kernel into a .tt file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "tt_fmt.h"
+#include "tt_src.h"
+#include "tt_util.h"
+#include "rec.h"
+
+static const char *prog = "tcptop-record";
+
+static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t dump_sig;
+
+static void on_stop(int sig)
+{
+	stop_sig = sig;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	dump_sig = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: %s -o FILE|- [options]\n"
+		"Record TCP and UDP connection events into a tcptop capture.\n\n"
+		"  -o, --output FILE    capture file, '-' for stdout (created 0600, never replaced\n"
+		"                       unless -f)\n"
+		"  -d, --duration TIME  stop after TIME (10, 1.5s, 250ms, 2m)\n"
+		"      --raw            one event per send/recv call (costs more)\n"
+		"      --coalesce TIME  sampling interval of the default mode (default 1s)\n"
+		"  -C, --file-size MB   start a new file when this one exceeds MB megabytes\n"
+		"  -G, --rotate TIME    start a new file every TIME\n"
+		"  -W, --files N        with -C/-G keep a ring of N files: FILE, FILE.1 ... FILE.N-1,\n"
+		"                       then FILE again (without -W: FILE, FILE.1, FILE.2 ...)\n"
+		"      --flight TIME    keep only the last TIME of events in memory; write them to\n"
+		"                       FILE on SIGUSR1 (FILE.1, FILE.2 ...) and at exit\n"
+		"  -Z, --user USER      drop root privileges to USER once the probes are attached\n"
+		"      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
+		"  -q, --quiet          no statistics at exit\n"
+		"  -f, --force          replace existing files\n"
+		"  -v, --verbose        libbpf messages\n"
+		"  -h, --help           this help\n"
+		"  -V, --version        version\n"
+		"Filters:\n" TT_FILTER_HELP,
+		prog);
+}
+
+enum {
+	OPT_RAW = 0x2001,
+	OPT_COALESCE,
+	OPT_FLIGHT,
+	OPT_RINGBUF,
+	OPT_DUMP,
+};
+
+static void parse(int argc, char **argv, struct tt_rec_opts *o)
+{
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"duration", required_argument, NULL, 'd'},
+		{"raw", no_argument, NULL, OPT_RAW},
+		{"coalesce", required_argument, NULL, OPT_COALESCE},
+		{"file-size", required_argument, NULL, 'C'},
+		{"rotate", required_argument, NULL, 'G'},
+		{"files", required_argument, NULL, 'W'},
+		{"flight", required_argument, NULL, OPT_FLIGHT},
+		{"user", required_argument, NULL, 'Z'},
+		{"ringbuf-kb", required_argument, NULL, OPT_RINGBUF},
+		{"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
+		{"quiet", no_argument, NULL, 'q'},
+		{"force", no_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		TT_FILTER_LONGOPTS,
+		{NULL, 0, NULL, 0},
+	};
+	char err[256];
+	uint64_t v;
+	int c, r;
+
+	opterr = 0; /* one line of our own instead of getopt's */
+
+	while ((c = getopt_long(argc, argv, "o:d:C:G:W:Z:qfvhV" TT_FILTER_SHORTOPTS, longopts,
+				NULL)) != -1) {
+		r = tt_filter_getopt(&o->src.filter, c, optarg, err, sizeof(err));
+		if (r < 0)
+			tt_die(prog, TT_EXIT_USAGE, "%s", err);
+		if (r > 0)
+			continue;
+		switch (c) {
+		case 'o': o->path = optarg; break;
+		case 'd':
+			if (tt_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
+				tt_die(prog, TT_EXIT_USAGE, "bad duration '%s'", optarg);
+			break;
+		case OPT_RAW: o->src.raw = 1; break;
+		case OPT_COALESCE:
+			if (tt_parse_duration_ns(optarg, &v) || v < 1000000 || v > 3600000000000ULL)
+				tt_die(prog, TT_EXIT_USAGE, "bad coalesce interval '%s' (1ms..1h)",
+				       optarg);
+			o->src.coalesce_ms = v / 1000000;
+			break;
+		case 'C':
+			if (tt_parse_u64(optarg, 1, 1 << 20, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad file size '%s' (MB)", optarg);
+			o->rotate_bytes = v * 1000000;
+			break;
+		case 'G':
+			if (tt_parse_duration_ns(optarg, &o->rotate_ns) || o->rotate_ns < 1000000000)
+				tt_die(prog, TT_EXIT_USAGE, "bad rotation time '%s' (>= 1s)", optarg);
+			break;
+		case 'W':
+			if (tt_parse_u64(optarg, 1, 100000, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad file count '%s'", optarg);
+			o->max_files = v;
+			break;
+		case OPT_FLIGHT:
+			if (tt_parse_duration_ns(optarg, &o->flight_ns) || !o->flight_ns)
+				tt_die(prog, TT_EXIT_USAGE, "bad flight duration '%s'", optarg);
+			break;
+		case 'Z': o->user = optarg; break;
+		case OPT_RINGBUF:
+			if (tt_parse_u64(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad ring buffer size '%s' (KiB, power of two >= 4)", optarg);
+			o->src.ringbuf_kb = v;
+			break;
+		case OPT_DUMP: o->dump = 1; break;
+		case 'q': o->quiet = 1; break;
+		case 'f': o->force = 1; break;
+		case 'v': o->src.verbose = 1; break;
+		case 'h': usage(stdout); exit(TT_EXIT_OK);
+		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(TT_EXIT_OK);
+		default:
+			if (optopt && strchr("odCGWZ" TT_FILTER_SHORTOPTS, optopt))
+				tt_die(prog, TT_EXIT_USAGE, "option -%c needs a value", optopt);
+			tt_die(prog, TT_EXIT_USAGE, "bad option '%s' (see --help)",
+			       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (!o->path)
+		tt_die(prog, TT_EXIT_USAGE, "no output: use -o FILE or -o -");
+	if ((o->rotate_bytes || o->rotate_ns) && !strcmp(o->path, "-"))
+		tt_die(prog, TT_EXIT_USAGE, "-C/-G need a file, not stdout");
+	if (o->max_files && !o->rotate_bytes && !o->rotate_ns)
+		tt_die(prog, TT_EXIT_USAGE, "-W needs -C or -G");
+	if (o->flight_ns && (o->rotate_bytes || o->rotate_ns))
+		tt_die(prog, TT_EXIT_USAGE, "--flight cannot be combined with -C/-G");
+}
+
+/* setgroups, setgid, setuid, in that order; checked, since failing open is worse. */
+static void drop_root(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw)
+		tt_die(prog, TT_EXIT_USAGE, "unknown user '%s'", user);
+	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
+		tt_die(prog, TT_EXIT_ERROR, "cannot become %s: %s", user, strerror(errno));
+	if (pw->pw_uid != 0 && setuid(0) == 0)
+		tt_die(prog, TT_EXIT_ERROR, "could regain root after dropping it");
+}
+
+static int on_event(void *ctx, const struct tt_event *ev)
+{
+	return tt_rec_event(ctx, ev);
+}
+
+int main(int argc, char **argv)
+{
+	struct tt_rec_opts o;
+	struct tt_rec *r = NULL;
+	struct tt_src *src = NULL;
+	struct sigaction sa;
+	char err[512];
+	uint64_t start, last_flush;
+	int ret, code = TT_EXIT_OK;
+
+	memset(&o, 0, sizeof(o));
+	parse(argc, argv, &o);
+
+	/* the output first: an unwritable path fails before anything is attached */
+	ret = tt_rec_new(&r, &o, err, sizeof(err));
+	if (ret)
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = tt_src_open(&src, &o.src, err, sizeof(err));
+	if (ret) {
+		tt_rec_abort(r);
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	}
+	if (o.user)
+		drop_root(o.user);
+	ret = tt_rec_start(r, src, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		code = TT_EXIT_ERROR;
+		goto out;
+	}
+
+	start = last_flush = tt_now_mono_ns();
+	while (!stop_sig) {
+		uint64_t now = tt_now_mono_ns();
+		int wait = 200;
+
+		if (o.duration_ns) {
+			if (now - start >= o.duration_ns)
+				break;
+			if (o.duration_ns - (now - start) < 200000000)
+				wait = (o.duration_ns - (now - start)) / 1000000 + 1;
+		}
+		ret = tt_src_poll(src, wait, on_event, r);
+		if (ret < 0 && ret != -EINTR) {
+			fprintf(stderr, "%s: reading events: %s\n", prog, strerror(-ret));
+			code = TT_EXIT_ERROR;
+			break;
+		}
+		if (ret > 0 && tt_rec_failed(r))
+			break;
+		now = tt_now_mono_ns();
+		if (dump_sig) {
+			dump_sig = 0;
+			tt_rec_dump(r);
+		}
+		if (now - last_flush >= 500000000) {
+			tt_rec_tick(r);
+			last_flush = now;
+		}
+		if (tt_rec_failed(r))
+			break;
+	}
+	if (!tt_rec_failed(r))
+		tt_src_flush(src, on_event, r);
+out:
+	if (tt_rec_finish(r, err, sizeof(err))) {
+		fprintf(stderr, "%s: %s\n", prog, err);
+		code = TT_EXIT_ERROR;
+	}
+	if (!o.quiet)
+		tt_rec_print_stats(r, stderr);
+	tt_rec_free(r);
+	tt_src_close(src);
+	return code;
+}

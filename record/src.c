@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * tt_src: load bpf/tcptop.bpf.c, pick the attach points this kernel offers,
+ * push filters into the kernel, drain the ring buffer on a short timer and
+ * run the sampling passes (TCP counters, UDP flow sums) every interval.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tt_src.h"
+#include "tt_util.h"
+#include "tcptop.skel.h"
+#include "src_int.h"
+
+#define DRAIN_MS 5 /* ring buffer records carry no wakeup: drain this often */
+#define DEFAULT_RINGBUF_KB 8192
+
+static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	(void)lvl;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level lvl, const char *fmt, va_list ap)
+{
+	if (lvl == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Where cgroup v2 is mounted ("" when it is not). */
+static void cgroup2_root(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/mounts", "re");
+	char dev[256], dir[512], type[64];
+
+	buf[0] = '\0';
+	if (!f)
+		return;
+	while (fscanf(f, "%255s %511s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void set_rodata(struct tcptop_bpf *skel, const struct tt_src_opts *o)
+{
+	const struct tt_filter *f = &o->filter;
+
+	skel->rodata->raw_mode = o->raw ? 1 : 0;
+	for (unsigned i = 0; i < f->n_pids && i < TT_FILTER_MAX_BPF; i++)
+		skel->rodata->f_pids[i] = f->pids[i];
+	skel->rodata->f_n_pids = f->n_pids;
+	for (unsigned i = 0; i < f->n_ports && i < TT_FILTER_MAX_BPF; i++)
+		skel->rodata->f_ports[i] = f->ports[i];
+	skel->rodata->f_n_ports = f->n_ports;
+	for (unsigned i = 0; i < f->n_comms && i < TT_FILTER_MAX_BPF; i++)
+		memcpy((char *)skel->rodata->f_comms[i], f->comms[i], TT_COMM_LEN);
+	skel->rodata->f_n_comms = f->n_comms;
+	skel->rodata->f_proto = f->proto;
+	skel->rodata->f_family = f->family;
+	skel->rodata->f_cgroup = f->cgroup_id;
+}
+
+/*
+ * Open and load the object. optional = 0 drops the programs this tool can do
+ * without (UDP peer hooks, start-up ownership sweep), for kernels that refuse them.
+ */
+static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, const char *cgroot)
+{
+	struct tcptop_bpf *skel = tcptop_bpf__open();
+	uint32_t kb = o->ringbuf_kb ? o->ringbuf_kb : DEFAULT_RINGBUF_KB;
+	int err;
+
+	if (!skel)
+		return -errno;
+	set_rodata(skel, o);
+	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
+	if (!optional || !cgroot[0]) {
+		bpf_program__set_autoload(skel->progs.tt_sendmsg4, false);
+		bpf_program__set_autoload(skel->progs.tt_sendmsg6, false);
+		bpf_program__set_autoload(skel->progs.tt_recvmsg4, false);
+		bpf_program__set_autoload(skel->progs.tt_recvmsg6, false);
+	}
+	if (!optional)
+		bpf_program__set_autoload(skel->progs.tt_iter_files, false);
+	err = tcptop_bpf__load(skel);
+	if (err) {
+		tcptop_bpf__destroy(skel);
+		return err;
+	}
+	s->skel = skel;
+	return 0;
+}
+
+static void probe_add(struct tt_src *s, const struct bpf_program *p)
+{
+	const char *sec = bpf_program__section_name(p);
+	size_t used = strlen(s->probes);
+	const char *slash = strchr(sec, '/');
+
+	if (!slash)
+		return;
+	snprintf(s->probes + used, sizeof(s->probes) - used, "%s%.*s:%s", used ? " " : "",
+		 (int)(slash - sec), sec, slash + 1);
+}
+
+static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen)
+{
+	struct bpf_program *p;
+	struct bpf_link *l;
+
+	bpf_object__for_each_program(p, s->skel->obj)
+	{
+		const char *sec = bpf_program__section_name(p);
+
+		if (!bpf_program__autoload(p))
+			continue;
+		if (!strncmp(sec, "iter/", 5)) {
+			l = bpf_program__attach_iter(p, NULL);
+		} else if (!strncmp(sec, "cgroup/", 7)) {
+			if (s->cg_fd < 0)
+				s->cg_fd = open(cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			l = s->cg_fd < 0 ? NULL : bpf_program__attach_cgroup(p, s->cg_fd);
+		} else {
+			l = bpf_program__attach(p);
+		}
+		if (!l) {
+			/* only the UDP peer hooks and the ownership sweep are optional */
+			if (!strncmp(sec, "cgroup/", 7) || p == s->skel->progs.tt_iter_files)
+				continue;
+			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(errno));
+			return -errno;
+		}
+		if (p == s->skel->progs.tt_iter_tcp)
+			s->it_tcp = l;
+		else if (p == s->skel->progs.tt_iter_udp)
+			s->it_udp = l;
+		else if (p == s->skel->progs.tt_iter_files)
+			s->it_files = l;
+		s->links[s->n_links++] = l;
+		probe_add(s, p);
+	}
+	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tt_src *s = ctx;
+	struct tt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
+	return tt_src_deliver(s, &ev) ? -ECANCELED : 0;
+}
+
+int tt_src_deliver(struct tt_src *s, const struct tt_event *ev)
+{
+	int ret;
+
+	if (s->cb_ret)
+		return s->cb_ret;
+	s->stats.events++;
+	s->delivered++;
+	if (ev->kind == TT_EV_CONN_OPEN)
+		s->stats.conns++;
+	else if (ev->kind == TT_EV_LOST)
+		s->stats.lost += ev->u.lost.count;
+	ret = s->cb ? s->cb(s->cb_ctx, ev) : 0;
+	if (ret)
+		s->cb_ret = ret;
+	return ret;
+}
+
+/* Run an iterator once; its text output (if any) goes into buf. Returns bytes read or -errno. */
+int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
+{
+	int fd = bpf_iter_create(bpf_link__fd(l));
+	size_t used = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (buf && used + 4096 > *cap) {
+			size_t ncap = *cap ? *cap * 2 : 65536;
+			char *nb = realloc(*buf, ncap);
+
+			if (!nb) {
+				close(fd);
+				return -ENOMEM;
+			}
+			*buf = nb;
+			*cap = ncap;
+		}
+		if (buf) {
+			n = read(fd, *buf + used, *cap - used);
+		} else {
+			char scratch[4096];
+
+			n = read(fd, scratch, sizeof(scratch));
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += n;
+	}
+	close(fd);
+	return n < 0 ? -errno : (int)used;
+}
+
+/* Failed reservations since the last look, per cpu, as LOST events. */
+static void report_lost(struct tt_src *s)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.lost), &zero, s->lost_now))
+		return;
+	for (int c = 0; c < s->ncpu; c++) {
+		struct tt_event ev;
+
+		if (s->lost_now[c] <= s->lost_seen[c])
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.ts_ns = tt_now_boot_ns();
+		ev.kind = TT_EV_LOST;
+		ev.u.lost.count = s->lost_now[c] - s->lost_seen[c];
+		ev.u.lost.cpu = c;
+		s->lost_seen[c] = s->lost_now[c];
+		tt_src_deliver(s, &ev);
+	}
+}
+
+static int drain(struct tt_src *s)
+{
+	int n = ring_buffer__consume(s->rb);
+
+	report_lost(s);
+	return n == -ECANCELED ? 0 : n;
+}
+
+/* One sampling pass: TCP counters and RTT from iter/tcp, then UDP sums. */
+static void sample(struct tt_src *s)
+{
+	drain(s);
+	if (s->it_tcp)
+		tt_src_run_iter(s->it_tcp, NULL, NULL);
+	drain(s);
+	tt_src_udp_flush(s);
+	drain(s);
+}
+
+int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen)
+{
+	struct tt_src *s;
+	char cgroot[512];
+	struct stat sb;
+	int ret;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->cg_fd = -1;
+	s->raw = opts->raw;
+	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
+	libbpf_set_print(opts->verbose ? libbpf_verbose : libbpf_quiet);
+	cgroup2_root(cgroot, sizeof(cgroot));
+	if (stat("/proc/self/ns/net", &sb) == 0)
+		s->netns = sb.st_ino;
+
+	ret = load(s, opts, 1, cgroot);
+	if (ret && ret != -EPERM)
+		ret = load(s, opts, 0, cgroot);
+	if (ret) {
+		if (ret == -EPERM || geteuid() != 0)
+			snprintf(err, errlen, "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
+		else
+			snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
+		goto fail;
+	}
+	ret = attach(s, cgroot, err, errlen);
+	if (ret)
+		goto fail;
+
+	s->ncpu = libbpf_num_possible_cpus();
+	s->lost_seen = calloc(s->ncpu, sizeof(uint64_t));
+	s->lost_now = calloc(s->ncpu, sizeof(uint64_t));
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	if (!s->lost_seen || !s->lost_now || !s->rb) {
+		ret = -ENOMEM;
+		snprintf(err, errlen, "cannot set up the ring buffer");
+		goto fail;
+	}
+	s->clock_offset = (int64_t)(tt_now_wall_ns() - tt_now_boot_ns());
+	/* owners of existing sockets first, so that existing connections are attributed */
+	if (s->it_files)
+		tt_src_run_iter(s->it_files, NULL, NULL);
+	if (s->it_tcp)
+		tt_src_run_iter(s->it_tcp, NULL, NULL);
+	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
+	*out = s;
+	return 0;
+fail:
+	tt_src_close(s);
+	return ret;
+}
+
+int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
+{
+	uint64_t end = tt_now_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+	int ret = 0;
+
+	s->cb = cb;
+	s->cb_ctx = ctx;
+	s->cb_ret = 0;
+	s->delivered = 0;
+	for (;;) {
+		uint64_t now = tt_now_mono_ns();
+		int step;
+
+		if (now >= s->next_sample_ns) {
+			sample(s);
+			s->next_sample_ns = now + (uint64_t)s->coalesce_ms * 1000000;
+		}
+		drain(s);
+		if (s->cb_ret)
+			return s->cb_ret;
+		if (now >= end)
+			break;
+		step = (int)((end - now + 999999) / 1000000);
+		if (step > DRAIN_MS)
+			step = DRAIN_MS;
+		/* records carry no wakeup: this is a sleep that a signal can end */
+		ret = ring_buffer__poll(s->rb, step);
+		if (ret == -EINTR) {
+			drain(s);
+			return s->cb_ret ? s->cb_ret : -EINTR;
+		}
+	}
+	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+}
+
+int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
+{
+	s->cb = cb;
+	s->cb_ctx = ctx;
+	s->cb_ret = 0;
+	s->delivered = 0;
+	sample(s);
+	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+}
+
+const char *tt_src_probes(const struct tt_src *s)
+{
+	return s->probes;
+}
+
+const char *tt_src_mode(const struct tt_src *s)
+{
+	return s->raw ? "raw" : "coalesce";
+}
+
+int64_t tt_src_clock_offset(const struct tt_src *s)
+{
+	return s->clock_offset;
+}
+
+void tt_src_stats(const struct tt_src *s, struct tt_src_stats *st)
+{
+	*st = s->stats;
+}
+
+void tt_src_close(struct tt_src *s)
+{
+	if (!s)
+		return;
+	ring_buffer__free(s->rb);
+	for (int i = s->n_links - 1; i >= 0; i--)
+		bpf_link__destroy(s->links[i]);
+	if (s->cg_fd >= 0)
+		close(s->cg_fd);
+	tcptop_bpf__destroy(s->skel);
+	free(s->udp_live);
+	free(s->lost_seen);
+	free(s->lost_now);
+	free(s);
+}

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * UDP flows of the live source. The kernel keeps no byte counters per UDP
+ * socket, so BPF sums per flow (map "flows", sums only grow); here each
+ * interval the growth since the last report becomes a TRAFFIC event, and
+ * flows whose socket is gone (not listed by iter/udp) get their CONN_CLOSE.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tt_util.h"
+#include "tcptop.skel.h"
+#include "src_int.h"
+
+#define FLOW_BATCH 256
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void flow_event(struct tt_src *s, uint16_t kind, const struct tt_flow_val *v,
+		       const struct tt_flow_done *d)
+{
+	struct tt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_ns = tt_now_boot_ns();
+	ev.conn_id = v->id;
+	ev.pid = v->pid;
+	ev.kind = kind;
+	if (kind == TT_EV_TRAFFIC) {
+		ev.u.traffic.tx_bytes = v->tx_bytes - d->tx_bytes;
+		ev.u.traffic.rx_bytes = v->rx_bytes - d->rx_bytes;
+		ev.u.traffic.tx_pkts = v->tx_pkts - d->tx_pkts;
+		ev.u.traffic.rx_pkts = v->rx_pkts - d->rx_pkts;
+		/* one call per datagram */
+		ev.u.traffic.tx_calls = ev.u.traffic.tx_pkts;
+		ev.u.traffic.rx_calls = ev.u.traffic.rx_pkts;
+	} else {
+		ev.u.close.tx_bytes = v->tx_bytes;
+		ev.u.close.rx_bytes = v->rx_bytes;
+		ev.u.close.tx_pkts = v->tx_pkts;
+		ev.u.close.rx_pkts = v->rx_pkts;
+	}
+	tt_src_deliver(s, &ev);
+}
+
+void tt_src_udp_flush(struct tt_src *s)
+{
+	int flows = bpf_map__fd(s->skel->maps.flows);
+	int done_fd = bpf_map__fd(s->skel->maps.flow_done);
+	struct tt_flow_key key, *gone = NULL;
+	size_t n_gone = 0, cap_gone = 0, n_live = 0;
+	uint64_t t0 = tt_now_boot_ns();
+	const uint64_t *live = NULL;
+	int have_live = 0, n;
+
+	/* live sockets first: a flow older than this list and not on it is closed */
+	if (s->it_udp) {
+		n = tt_src_run_iter(s->it_udp, &s->udp_live, &s->udp_live_cap);
+		if (n >= 0) {
+			have_live = 1;
+			n_live = (size_t)n / sizeof(uint64_t);
+			live = (const uint64_t *)s->udp_live;
+			qsort(s->udp_live, n_live, sizeof(uint64_t), cmp_u64);
+		}
+	}
+	for (int more = bpf_map_get_next_key(flows, NULL, &key) == 0; more;) {
+		struct tt_flow_key next;
+		struct tt_flow_val v;
+		struct tt_flow_done d = {0};
+		int closed;
+
+		more = bpf_map_get_next_key(flows, &key, &next) == 0;
+		if (bpf_map_lookup_elem(flows, &key, &v))
+			goto next;
+		closed = have_live && v.first_ts < t0 && v.netns == s->netns &&
+			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
+		if (v.verdict == TT_V_PASS) {
+			bpf_map_lookup_elem(done_fd, &v.id, &d);
+			if (!s->raw && (v.tx_pkts != d.tx_pkts || v.rx_pkts != d.rx_pkts))
+				flow_event(s, TT_EV_TRAFFIC, &v, &d);
+			if (closed) {
+				flow_event(s, TT_EV_CONN_CLOSE, &v, &d);
+				bpf_map_delete_elem(done_fd, &v.id);
+			} else {
+				d.tx_bytes = v.tx_bytes;
+				d.rx_bytes = v.rx_bytes;
+				d.tx_pkts = v.tx_pkts;
+				d.rx_pkts = v.rx_pkts;
+				bpf_map_update_elem(done_fd, &v.id, &d, BPF_ANY);
+			}
+		}
+		if (closed) {
+			/* deleted after the walk: deleting under get_next_key restarts it */
+			if (n_gone == cap_gone) {
+				size_t nc = cap_gone ? cap_gone * 2 : FLOW_BATCH;
+				struct tt_flow_key *ng = realloc(gone, nc * sizeof(*ng));
+
+				if (!ng)
+					goto next;
+				gone = ng;
+				cap_gone = nc;
+			}
+			gone[n_gone++] = key;
+		}
+next:
+		key = next;
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		bpf_map_delete_elem(flows, &gone[i]);
+	free(gone);
+}
