@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tt_view: everything that reads the state table to show it: the curses view
+ * (the only curses code in the project), the plain-text batch snapshot (like
+ * `top -b`) and the CSV snapshot writer.
+ *
+ * The view does not know where events come from. A tool hands it a source
+ * (struct tt_view_source): callbacks that advance the source and expose its
+ * state table. Live tcptop and tcptop-replay share one loop, one drawing and
+ * one key map; source-specific keys (pause, speed, seek) arrive at the source
+ * as commands, so curses key codes never leave view/.
+ */
+#ifndef TT_VIEW_H
+#define TT_VIEW_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tt_state.h"
+
+/* Commands the view sends to a source for keys it does not handle itself. */
+enum tt_view_cmd {
+	TT_VIEW_CMD_PAUSE,    /* space: pause / resume */
+	TT_VIEW_CMD_FASTER,   /* '+': double the speed */
+	TT_VIEW_CMD_SLOWER,   /* '-': halve the speed */
+	TT_VIEW_CMD_SEEK,     /* arg: signed offset in ns (left/right 10 s, [ ] 60 s) */
+	TT_VIEW_CMD_NEXT_GAP, /* 'n': jump to the next lost-events record */
+	TT_VIEW_CMD_START,    /* 'g': back to the start */
+};
+
+struct tt_view_source {
+	void *ctx;
+	/*
+	 * Do the source's work for at most budget_ms of real time (a live source
+	 * waits for events that long; a replay applies what is due and returns).
+	 * Returns 0, 1 when the source has no more events (the view stays up
+	 * until the user quits), or a negative errno (the view ends and returns it).
+	 */
+	int (*step)(void *ctx, int budget_ms);
+	/* The table to show; may change between steps (a replay seek restores a keyframe). */
+	const struct tt_state *(*state)(void *ctx);
+	/* Time for the header, wall clock ns (live: now; replay: the play position). */
+	uint64_t (*now_ns)(void *ctx);
+	/* Mode text for the header: "LIVE", "REPLAY x2", "PAUSED". */
+	void (*mode)(void *ctx, char *buf, size_t len);
+	/* A warning for the header (capture damage, ...) or NULL; optional. */
+	const char *(*warning)(void *ctx);
+	/* Handles a command; optional (NULL: the keys do nothing). Returns 0 or -errno. */
+	int (*command)(void *ctx, enum tt_view_cmd cmd, int64_t arg);
+	/* Extra help lines for the source's keys, "" or NULL for none. */
+	const char *help;
+	/* How long the view waits for a key between steps, ms (live: 0, step waits). */
+	int key_wait_ms;
+};
+
+struct tt_view_opts {
+	const char *title;	 /* program name in the header */
+	const char *filter_text; /* command-line filters, shown in the header */
+	enum tt_col sort;	 /* initial sort column */
+	int reverse;
+	volatile sig_atomic_t *stop; /* set by the tool's signal handler; may be NULL */
+	unsigned bench_redraws;	     /* >0: hidden benchmark: redraw this often, then return */
+	double *bench_ms;	     /* out: mean ms per redraw of the benchmark */
+};
+
+/*
+ * Run the curses view until the user quits, *opts->stop is set, or the
+ * source fails. The terminal is set up here and restored on every way out.
+ * Returns 0, or a negative errno with a message in err (-ENOTTY when stdout
+ * is not a terminal).
+ */
+int tt_view_run(const struct tt_view_source *src, const struct tt_view_opts *opts, char *err,
+		size_t errlen);
+
+/* ------------------------------------------------------------ cells and text */
+
+/*
+ * Text of one cell. human: rates/bytes/counts in human units (the view);
+ * otherwise exact numbers (batch output for scripts). Returns buf.
+ */
+const char *tt_view_cell(const struct tt_conn *c, enum tt_col col, int human, char *buf,
+			 size_t len);
+
+/*
+ * Fit text into width columns: unchanged if it fits, else cut from the left
+ * with a leading "…" (addresses keep their distinctive tail and port).
+ * out must hold width * 3 + 1 bytes. Returns out.
+ */
+char *tt_view_fit_left(const char *text, unsigned width, char *out, size_t len);
+
+/*
+ * Batch snapshot (`top -b` style): a header line with time, counts, rates and
+ * lost events, a column-title line, one line per selected connection, and an
+ * empty line. Returns 0 or -EIO.
+ */
+struct tt_view_batch_opts {
+	const char *title;	 /* first word of the header line */
+	const char *filter_text; /* shown as "filter: ..." when non-empty */
+	int human;		 /* human units instead of exact numbers */
+	size_t max_rows;	 /* 0 = all */
+};
+int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt_select *sel,
+			   uint64_t now_ns, const struct tt_view_batch_opts *opts);
+
+/* ------------------------------------------------------------ CSV snapshots */
+
+struct tt_view_csv;
+
+/*
+ * Create PATH ("-" = stdout) and write the header row:
+ * time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,
+ * tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed
+ * Returns 0 or a negative errno with a message in err.
+ */
+int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size_t errlen);
+
+/* One row per selected connection, stamped with now_ns. Returns 0 or -EIO. */
+int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const struct tt_select *sel,
+		      uint64_t now_ns);
+
+/* Flush and close; returns 0 or the first write error. NULL is accepted. */
+int tt_view_csv_close(struct tt_view_csv *c);
+
+#endif /* TT_VIEW_H */

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* tcptop: the live per-connection view (or batch / CSV snapshots), optionally recording. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tt_filter.h"
+#include "tt_fmt.h"
+#include "tt_src.h"
+#include "tt_state.h"
+#include "tt_util.h"
+#include "tt_view.h"
+
+static const char *prog = "tcptop";
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT, OPT_FORCE };
+
+struct cfg {
+	struct tt_src_opts so;
+	uint64_t interval_ns, ttl_ns, count;
+	const char *out_path, *csv_path;
+	int batch, human, sort, force;
+	char filter_text[512];
+};
+
+struct live {
+	struct cfg *cfg;
+	struct tt_src *src;
+	struct tt_state *st;
+	struct tt_fmt_writer *w;
+	struct tt_view_csv *csv;
+	struct tt_select sel;
+	int64_t offset;
+	uint64_t next_tick, snapshots, last_flush;
+	int err;
+	char errmsg[600];
+};
+
+static void usage(void)
+{
+	printf("Usage: %s [OPTIONS]\n"
+	       "Live per-connection network view (TCP and UDP) with eBPF. Needs root.\n\n"
+	       "  -i, --interval SEC   refresh, rate and snapshot interval (default 1)\n"
+	       "      --ttl SECONDS    closed connections stay this long (default 30 s)\n"
+	       "      --sort COLUMN    initial sort column (PID, COMM, ..., TX/s, RTT)\n"
+	       "  -o, --output FILE    also record a capture (.tt) while viewing\n"
+	       "      --force          with -o: replace an existing file\n"
+	       "      --csv FILE       write a CSV snapshot every interval (exact numbers)\n"
+	       "  -b, --batch          print snapshots to stdout, no curses (like top -b)\n"
+	       "  -n, --count N        with --batch: stop after N snapshots\n"
+	       "  -H, --human          batch numbers in human units\n"
+	       "      --raw            one event per send/recv call (more overhead)\n"
+	       "      --coalesce MS    coalescing interval of traffic events (default %d)\n"
+	       "%s"
+	       "  -h, --help           this help;  -V, --version  the version\n\n"
+	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, r reverse, / filter,\n"
+	       "Esc clear filter, h help, q quit.\n",
+	       prog, TT_SRC_DEFAULT_COALESCE_MS, TT_FILTER_HELP);
+}
+
+static void parse(struct cfg *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"interval", required_argument, NULL, 'i'},
+	    {"ttl", required_argument, NULL, OPT_TTL},
+	    {"sort", required_argument, NULL, OPT_SORT},
+	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"csv", required_argument, NULL, OPT_CSV},
+	    {"batch", no_argument, NULL, 'b'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"human", no_argument, NULL, 'H'},
+	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"coalesce", required_argument, NULL, OPT_COALESCE},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    TT_FILTER_LONGOPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	char err[256];
+	uint64_t v;
+	int o, ret;
+
+	c->interval_ns = 1000000000ull;
+	c->sort = TT_COL_TX_RATE;
+	while ((o = getopt_long(argc, argv, "i:o:bn:HhV" TT_FILTER_SHORTOPTS, opts, NULL)) != -1) {
+		ret = tt_filter_getopt(&c->so.filter, o, optarg, err, sizeof(err));
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_USAGE, "%s", err);
+		if (ret > 0)
+			continue;
+		switch (o) {
+		case 'i':
+			if (tt_parse_duration_ns(optarg, &c->interval_ns) ||
+			    c->interval_ns < 10000000)
+				tt_die(prog, TT_EXIT_USAGE, "bad interval '%s' (at least 10ms)",
+				       optarg);
+			break;
+		case OPT_TTL:
+			if (tt_parse_duration_ns(optarg, &c->ttl_ns) || !c->ttl_ns)
+				tt_die(prog, TT_EXIT_USAGE, "bad --ttl '%s'", optarg);
+			break;
+		case OPT_SORT:
+			c->sort = tt_col_parse(optarg);
+			if (c->sort < 0)
+				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
+			break;
+		case 'o': c->out_path = optarg; break;
+		case OPT_FORCE: c->force = 1; break;
+		case OPT_CSV: c->csv_path = optarg; break;
+		case 'b': c->batch = 1; break;
+		case 'n':
+			if (tt_parse_u64(optarg, 1, UINT64_MAX, &c->count))
+				tt_die(prog, TT_EXIT_USAGE, "bad count '%s'", optarg);
+			break;
+		case 'H': c->human = 1; break;
+		case OPT_RAW: c->so.raw = 1; break;
+		case OPT_COALESCE:
+			if (tt_parse_u64(optarg, 1, 3600000, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad --coalesce '%s' (ms)", optarg);
+			c->so.coalesce_ms = (uint32_t)v;
+			break;
+		case 'h': usage(); exit(0);
+		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
+		default: fprintf(stderr, "Try '%s --help'.\n", prog); exit(TT_EXIT_USAGE);
+		}
+	}
+	if (optind < argc)
+		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (c->count && !c->batch)
+		tt_die(prog, TT_EXIT_USAGE, "-n goes with --batch");
+	tt_filter_format(&c->so.filter, c->filter_text, sizeof(c->filter_text));
+}
+
+/* Every event: recorded as it came (event clock), applied in wall time. */
+static int on_event(void *ctx, const struct tt_event *ev)
+{
+	struct live *l = ctx;
+	struct tt_event e = *ev;
+	int ret;
+
+	if (l->w) {
+		ret = tt_fmt_writer_add(l->w, ev);
+		if (ret < 0) {
+			snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->out_path,
+				 tt_fmt_writer_error(l->w));
+			return l->err = ret;
+		}
+	}
+	e.ts_ns = (uint64_t)((int64_t)ev->ts_ns + l->offset);
+	ret = tt_state_apply(l->st, &e);
+	if (ret < 0) {
+		snprintf(l->errmsg, sizeof(l->errmsg), "state table: %s", strerror(-ret));
+		return l->err = ret;
+	}
+	return 0;
+}
+
+/* Rates, snapshots and the capture flush, once per interval of wall time. */
+static int maybe_tick(struct live *l)
+{
+	uint64_t now = tt_now_wall_ns();
+	struct tt_view_batch_opts bo = {
+	    .title = prog,
+	    .filter_text = l->cfg->filter_text,
+	    .human = l->cfg->human,
+	};
+
+	if (l->w && now - l->last_flush >= 1000000000ull) {
+		if (tt_fmt_writer_flush(l->w) < 0) {
+			snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->out_path,
+				 tt_fmt_writer_error(l->w));
+			return l->err = -EIO;
+		}
+		l->last_flush = now;
+	}
+	if (now < l->next_tick)
+		return 0;
+	tt_state_tick(l->st, now);
+	l->next_tick += l->cfg->interval_ns;
+	if (l->next_tick <= now) /* we were late: don't fire a burst of ticks */
+		l->next_tick = now + l->cfg->interval_ns;
+	if (l->cfg->batch && tt_view_print_snapshot(stdout, l->st, &l->sel, now, &bo))
+		return l->err = -EIO;
+	if (l->csv && tt_view_csv_write(l->csv, l->st, &l->sel, now))
+		return l->err = -EIO;
+	l->snapshots++;
+	return 0;
+}
+
+static int poll_once(struct live *l, int ms)
+{
+	int ret = tt_src_poll(l->src, ms, on_event, l);
+
+	if (l->err)
+		return l->err;
+	if (ret < 0 && ret != -EINTR) {
+		snprintf(l->errmsg, sizeof(l->errmsg), "reading events: %s", strerror(-ret));
+		return ret;
+	}
+	return maybe_tick(l);
+}
+
+/* ---- the view source */
+
+static int src_step(void *ctx, int budget_ms)
+{
+	return poll_once(ctx, budget_ms);
+}
+
+static const struct tt_state *src_state(void *ctx)
+{
+	return ((struct live *)ctx)->st;
+}
+
+static uint64_t src_now(void *ctx)
+{
+	(void)ctx;
+	return tt_now_wall_ns();
+}
+
+static void src_mode(void *ctx, char *buf, size_t len)
+{
+	struct live *l = ctx;
+
+	snprintf(buf, len, "LIVE%s%s", l->w ? " REC " : "", l->w ? l->cfg->out_path : "");
+}
+
+static int open_writer(struct live *l)
+{
+	struct tt_fmt_header h;
+	struct tt_fmt_wopts wo = {.force = l->cfg->force};
+	char err[256];
+
+	memset(&h, 0, sizeof(h));
+	tt_header_fill_host(&h);
+	snprintf(h.tool_version, sizeof(h.tool_version), "%s", TT_VERSION);
+	snprintf(h.mode, sizeof(h.mode), "%s", tt_src_mode(l->src));
+	if (strcmp(h.mode, "coalesce") == 0)
+		h.coalesce_ms =
+		    l->cfg->so.coalesce_ms ? l->cfg->so.coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
+	snprintf(h.filters, sizeof(h.filters), "%s", l->cfg->filter_text);
+	snprintf(h.probes, sizeof(h.probes), "%s", tt_src_probes(l->src));
+	snprintf(h.clock, sizeof(h.clock), "boottime");
+	h.clock_offset_ns = l->offset;
+	h.start_ns = tt_now_wall_ns();
+	if (tt_fmt_writer_open(&l->w, l->cfg->out_path, &h, &wo, err, sizeof(err)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cfg cfg = {0};
+	struct live l = {.cfg = &cfg};
+	struct tt_state_opts sto = {0};
+	struct sigaction sa = {.sa_handler = on_signal};
+	char err[512];
+	int ret = 0;
+
+	parse(&cfg, argc, argv);
+	if (geteuid() != 0)
+		tt_die(prog, TT_EXIT_ERROR, "needs root (loads eBPF programs)");
+	if (!cfg.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+		tt_die(prog, TT_EXIT_USAGE, "the view needs a terminal (use --batch for pipes)");
+	sto.ttl_ns = cfg.ttl_ns;
+	sto.filter = tt_filter_is_empty(&cfg.so.filter) ? NULL : &cfg.so.filter;
+	if (tt_state_new(&l.st, &sto) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "out of memory");
+	l.sel.sort = cfg.sort;
+	if (cfg.csv_path && tt_view_csv_open(&l.csv, cfg.csv_path, err, sizeof(err)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	ret = tt_src_open(&l.src, &cfg.so, err, sizeof(err));
+	if (ret < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	l.offset = tt_src_clock_offset(l.src);
+	if (cfg.out_path)
+		open_writer(&l);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	l.next_tick = tt_now_wall_ns() + cfg.interval_ns;
+	l.last_flush = tt_now_wall_ns();
+
+	if (cfg.batch) {
+		while (!stop && !(cfg.count && l.snapshots >= cfg.count)) {
+			ret = poll_once(&l, 100);
+			if (ret < 0)
+				break;
+		}
+	} else {
+		struct tt_view_source vs = {
+		    .ctx = &l,
+		    .step = src_step,
+		    .state = src_state,
+		    .now_ns = src_now,
+		    .mode = src_mode,
+		    .key_wait_ms = 0,
+		};
+		struct tt_view_opts vo = {
+		    .title = prog,
+		    .filter_text = cfg.filter_text,
+		    .sort = cfg.sort,
+		    .stop = &stop,
+		};
+
+		ret = tt_view_run(&vs, &vo, err, sizeof(err));
+		if (ret < 0 && !l.err)
+			snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
+	}
+	tt_src_close(l.src);
+	if (tt_fmt_writer_close(l.w) < 0 && ret >= 0) {
+		ret = -EIO;
+		snprintf(l.errmsg, sizeof(l.errmsg), "%s: write error", cfg.out_path);
+	}
+	if (tt_view_csv_close(l.csv) < 0 && ret >= 0) {
+		ret = -EIO;
+		snprintf(l.errmsg, sizeof(l.errmsg), "%s: write error", cfg.csv_path);
+	}
+	tt_state_free(l.st);
+	if (ret < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", l.errmsg[0] ? l.errmsg : strerror(-ret));
+	return 0;
+}

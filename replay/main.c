@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* tcptop-replay: play captures through the state table, in the view, as text, CSV or events. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cut.h"
+#include "dump.h"
+#include "pace.h"
+#include "player.h"
+#include "tt_filter.h"
+#include "tt_util.h"
+#include "tt_view.h"
+
+static const char *prog = "tcptop-replay";
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+enum {
+	OPT_SPEED = 0x2001,
+	OPT_FROM,
+	OPT_TO,
+	OPT_TTL,
+	OPT_BATCH,
+	OPT_CSV,
+	OPT_DUMP,
+	OPT_JSON,
+	OPT_SORT,
+	OPT_STATS,
+	OPT_BENCH,
+};
+
+static void usage(void)
+{
+	printf(
+	    "Usage: %s [OPTIONS] FILE...\n"
+	    "Play tcptop captures (several files play as one timeline, in time order)\n"
+	    "in the live view, as text snapshots, CSV, or as a list of events.\n\n"
+	    "  -s, --speed X        playback speed, 0.1 .. 10000, or max (default 1)\n"
+	    "      --from T, --to T play only events with T_from <= time <= T_to: +30s or 90\n"
+	    "                       (from the capture start), YYYY-MM-DDTHH:MM:SS[.f] or\n"
+	    "                       HH:MM:SS (UTC)\n"
+	    "      --ttl SECONDS    closed connections stay this long (default 30 s)\n"
+	    "      --sort COLUMN    initial sort column (PID, COMM, ..., TX/s, RTT)\n"
+	    "  -b, --batch          print snapshots to stdout, no curses (like top -b):\n"
+	    "                       every -i of event time, playback as fast as possible,\n"
+	    "                       and always a final one at the end of the capture\n"
+	    "  -n, --count N        stop after N snapshots\n"
+	    "  -i, --interval SEC   snapshot and rate interval in event time (default 1)\n"
+	    "  -H, --human          batch numbers in human units (default: exact numbers)\n"
+	    "      --csv FILE       write every snapshot as CSV rows (exact numbers, with\n"
+	    "                       time and conn_id columns), with --batch or the view\n"
+	    "      --dump           print the events one per line (like tcpdump -r)\n"
+	    "      --json           with --dump: JSON lines; the first line is\n"
+	    "                       {\"header\": {...}} (the first file's header), then one\n"
+	    "                       object per event: ts (wall ns), kind, kind_id, conn_id,\n"
+	    "                       pid, tid, flags and the fields of its kind\n"
+	    "  -o, --output OUT.tt  write the events in --from/--to to a new capture;\n"
+	    "                       connections open at --from get a CONN_OPEN there\n"
+	    "      --stats          print events/s to stderr at the end\n"
+	    "%s"
+	    "  -h, --help           this help;  -V, --version  the version\n\n"
+	    "Keys in the view: space pause, + - speed, Left/Right seek 10 s, [ ] 60 s,\n"
+	    "n next lost-events gap, g start, s S < > sort, r reverse, / filter, h help, q quit.\n"
+	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file.\n",
+	    prog, TT_FILTER_HELP);
+}
+
+struct cfg {
+	double speed;
+	const char *from_s, *to_s;
+	uint64_t ttl_ns, interval_ns, count;
+	int batch, human, dump, json, stats, sort;
+	unsigned bench;
+	const char *csv_path, *out_path;
+	struct tt_filter filter;
+	char filter_text[512];
+};
+
+struct run {
+	struct cfg *cfg;
+	struct player *p;
+	struct tt_view_csv *csv;
+	struct cut *cut;
+	struct tt_select sel;
+	uint64_t from, to, snapshots, last_snap;
+	int io_err;
+};
+
+static int print_snapshot(struct run *r, const struct tt_state *st, uint64_t ts)
+{
+	struct tt_view_batch_opts bo = {
+	    .title = prog,
+	    .filter_text = r->cfg->filter_text,
+	    .human = r->cfg->human,
+	};
+
+	if (r->cfg->batch && tt_view_print_snapshot(stdout, st, &r->sel, ts, &bo))
+		r->io_err = -EIO;
+	if (r->csv && tt_view_csv_write(r->csv, st, &r->sel, ts))
+		r->io_err = -EIO;
+	r->snapshots++;
+	r->last_snap = ts;
+	return r->io_err;
+}
+
+static int on_tick(void *ctx, const struct tt_state *st, uint64_t ts)
+{
+	struct run *r = ctx;
+
+	if (stop)
+		return 1;
+	if (ts < r->from)
+		return 0;
+	if (print_snapshot(r, st, ts))
+		return 1;
+	return r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count;
+}
+
+static int on_event(void *ctx, const struct tt_event *ev)
+{
+	struct run *r = ctx;
+
+	if (stop)
+		return 1;
+	if (ev->ts_ns < r->from)
+		return 0;
+	if (r->cfg->dump) {
+		if (r->cfg->json)
+			dump_event_json(stdout, ev);
+		else
+			dump_event_text(stdout, ev, player_state(r->p));
+		if (ferror(stdout))
+			return r->io_err = -EIO;
+	}
+	if (r->cut && cut_add(r->cut, ev) < 0)
+		return r->io_err = -EIO;
+	return 0;
+}
+
+static void on_warn(void *ctx, const char *msg)
+{
+	struct run *r = ctx;
+
+	/* The view shows warnings in its header; everything else says it on stderr. */
+	if (r->cfg->batch || r->cfg->dump || r->cfg->out_path)
+		tt_warn(prog, "%s", msg);
+}
+
+static void parse(struct cfg *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"speed", required_argument, NULL, 's'},
+	    {"from", required_argument, NULL, OPT_FROM},
+	    {"to", required_argument, NULL, OPT_TO},
+	    {"ttl", required_argument, NULL, OPT_TTL},
+	    {"sort", required_argument, NULL, OPT_SORT},
+	    {"batch", no_argument, NULL, 'b'},
+	    {"count", required_argument, NULL, 'n'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"human", no_argument, NULL, 'H'},
+	    {"csv", required_argument, NULL, OPT_CSV},
+	    {"dump", no_argument, NULL, OPT_DUMP},
+	    {"json", no_argument, NULL, OPT_JSON},
+	    {"output", required_argument, NULL, 'o'},
+	    {"stats", no_argument, NULL, OPT_STATS},
+	    {"bench-redraw", required_argument, NULL, OPT_BENCH},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    TT_FILTER_LONGOPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	char err[256];
+	uint64_t v;
+	int o, ret;
+
+	c->speed = 1;
+	c->interval_ns = 1000000000ull;
+	c->sort = TT_COL_TX_RATE;
+	while ((o = getopt_long(argc, argv, "s:bn:i:Ho:hV" TT_FILTER_SHORTOPTS, opts, NULL)) !=
+	       -1) {
+		ret = tt_filter_getopt(&c->filter, o, optarg, err, sizeof(err));
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_USAGE, "%s", err);
+		if (ret > 0)
+			continue;
+		switch (o) {
+		case 's':
+			if (strcmp(optarg, "max") == 0)
+				c->speed = 0;
+			else if (tt_parse_double(optarg, 0.1, 10000, &c->speed))
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad --speed '%s' (0.1 .. 10000 or max)", optarg);
+			break;
+		case OPT_FROM: c->from_s = optarg; break;
+		case OPT_TO: c->to_s = optarg; break;
+		case OPT_TTL:
+			if (tt_parse_duration_ns(optarg, &c->ttl_ns) || !c->ttl_ns)
+				tt_die(prog, TT_EXIT_USAGE, "bad --ttl '%s'", optarg);
+			break;
+		case OPT_SORT:
+			c->sort = tt_col_parse(optarg);
+			if (c->sort < 0)
+				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
+			break;
+		case 'b': c->batch = 1; break;
+		case 'n':
+			if (tt_parse_u64(optarg, 1, UINT64_MAX, &c->count))
+				tt_die(prog, TT_EXIT_USAGE, "bad count '%s'", optarg);
+			break;
+		case 'i':
+			if (tt_parse_duration_ns(optarg, &c->interval_ns) ||
+			    c->interval_ns < 1000000)
+				tt_die(prog, TT_EXIT_USAGE, "bad interval '%s' (at least 1ms)",
+				       optarg);
+			break;
+		case 'H': c->human = 1; break;
+		case OPT_CSV: c->csv_path = optarg; break;
+		case OPT_DUMP: c->dump = 1; break;
+		case OPT_JSON: c->json = 1; break;
+		case 'o': c->out_path = optarg; break;
+		case OPT_STATS: c->stats = 1; break;
+		case OPT_BENCH:
+			if (tt_parse_u64(optarg, 1, 1000000, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad --bench-redraw '%s'", optarg);
+			c->bench = (unsigned)v;
+			break;
+		case 'h': usage(); exit(0);
+		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
+		default: fprintf(stderr, "Try '%s --help'.\n", prog); exit(TT_EXIT_USAGE);
+		}
+	}
+	if (optind >= argc)
+		tt_die(prog, TT_EXIT_USAGE, "no capture file given (try --help)");
+	if (c->json && !c->dump)
+		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
+	if (c->dump && c->batch)
+		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
+	tt_filter_format(&c->filter, c->filter_text, sizeof(c->filter_text));
+	(void)v;
+}
+
+static uint64_t parse_when(const char *s, const char *what, const struct player *p)
+{
+	const struct tt_fmt_header *h = player_header(p);
+	uint64_t start = h->start_ns ? h->start_ns : player_first(p), ns;
+
+	if (tt_parse_time(s, start, &ns))
+		tt_die(prog, TT_EXIT_USAGE, "bad %s time '%s'", what, s);
+	return ns;
+}
+
+/* The view, with a CSV alongside if asked for. */
+static int run_view(struct run *r)
+{
+	struct pace pc = {.p = r->p, .speed = r->cfg->speed};
+	struct tt_view_source src;
+	struct tt_view_opts vo = {
+	    .title = prog,
+	    .filter_text = r->cfg->filter_text,
+	    .sort = r->cfg->sort,
+	    .stop = &stop,
+	    .bench_redraws = r->cfg->bench,
+	};
+	double ms = 0;
+	char err[256];
+	int ret;
+
+	vo.bench_ms = &ms;
+	pc.end_ns = r->to < player_last(r->p) ? r->to : player_last(r->p);
+	if (r->cfg->bench) {
+		/* Benchmark: the whole capture in the table, then redraws only. */
+		ret = player_advance(r->p, r->to + (r->to < UINT64_MAX), 1, 0);
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
+	}
+	pace_source(&pc, &src);
+	ret = tt_view_run(&src, &vo, err, sizeof(err));
+	if (ret < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	if (r->cfg->bench)
+		fprintf(stderr, "redraw: %.3f ms mean over %u redraws, %zu connections\n", ms,
+			r->cfg->bench, tt_state_count(player_state(r->p)));
+	return 0;
+}
+
+/* Batch, CSV-only, dump and cut: playback as fast as possible. */
+static int run_fast(struct run *r)
+{
+	uint64_t t0 = tt_now_mono_ns(), end;
+	int ret;
+	char err[256];
+
+	ret = player_advance(r->p, r->from, 1, 0);
+	if (ret < 0)
+		return ret;
+	if (r->cfg->out_path) {
+		ret = cut_open(&r->cut, r->cfg->out_path, player_header(r->p), player_state(r->p),
+			       r->from > player_first(r->p) ? r->from : player_first(r->p), err,
+			       sizeof(err));
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	}
+	end = r->to == UINT64_MAX ? UINT64_MAX : r->to + 1;
+	ret = player_advance(r->p, end, 0, 0);
+	if (ret < 0)
+		return ret;
+	if (r->cut && cut_close(r->cut, err, sizeof(err)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s: %s", r->cfg->out_path, err);
+	if (r->io_err)
+		return r->io_err;
+	/* The final snapshot, unless -n ended it or the last tick already showed the end. */
+	if ((r->cfg->batch || r->csv) && !stop &&
+	    !(r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count)) {
+		struct tt_state *st = player_state(r->p);
+		uint64_t ts = player_pos(r->p);
+
+		if (ts > player_last_tick(r->p))
+			tt_state_tick(st, ts);
+		if (!r->snapshots || r->last_snap != ts)
+			print_snapshot(r, st, ts);
+	}
+	if (r->cfg->stats) {
+		double s = (double)(tt_now_mono_ns() - t0) / 1e9;
+
+		fprintf(stderr, "%s: %" PRIu64 " events in %.3f s: %.0f events/s\n", prog,
+			player_events(r->p), s, s > 0 ? player_events(r->p) / s : 0.0);
+	}
+	return r->io_err;
+}
+
+int main(int argc, char **argv)
+{
+	struct cfg cfg = {0};
+	struct run r = {.cfg = &cfg};
+	struct player_opts po = {0};
+	struct sigaction sa = {.sa_handler = on_signal};
+	char err[512];
+	int ret;
+
+	parse(&cfg, argc, argv);
+	po.tick_ns = cfg.interval_ns;
+	po.ttl_ns = cfg.ttl_ns;
+	po.filter = tt_filter_is_empty(&cfg.filter) ? NULL : &cfg.filter;
+	po.warn = on_warn;
+	po.warn_ctx = &r;
+	po.on_tick = on_tick;
+	po.on_event = on_event;
+	po.ctx = &r;
+	ret = player_open(&r.p, argv + optind, argc - optind, &po, err, sizeof(err));
+	if (ret < 0)
+		tt_die(prog, ret == -ENOMEM ? TT_EXIT_ERROR : TT_EXIT_USAGE, "%s", err);
+	r.sel.sort = cfg.sort;
+	r.from = cfg.from_s ? parse_when(cfg.from_s, "--from", r.p) : 0;
+	r.to = cfg.to_s ? parse_when(cfg.to_s, "--to", r.p) : UINT64_MAX;
+	if (r.to < r.from)
+		tt_die(prog, TT_EXIT_USAGE, "--to is before --from");
+	if (cfg.csv_path) {
+		ret = tt_view_csv_open(&r.csv, cfg.csv_path, err, sizeof(err));
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	if (cfg.dump && cfg.json)
+		dump_header_json(stdout, player_header(r.p));
+	if (cfg.batch || cfg.dump || cfg.out_path || (cfg.csv_path && !isatty(STDOUT_FILENO))) {
+		ret = run_fast(&r);
+	} else {
+		if (r.from) {
+			ret = player_advance(r.p, r.from, 1, 0);
+			if (ret < 0)
+				tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
+		}
+		ret = run_view(&r);
+	}
+	if (tt_view_csv_close(r.csv) < 0 && !ret)
+		ret = -EIO;
+	player_free(r.p);
+	if (fflush(stdout) && !ret)
+		ret = -EIO;
+	if (ret < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", ret == -EIO ? "write error" : strerror(-ret));
+	return 0;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Pacing a replay for the view: the play position follows the monotonic clock
+ * times the speed; pause, speed changes and seeks re-base that clock so the
+ * position never jumps by itself.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pace.h"
+#include "tt_util.h"
+
+#define STEP_WORK_NS 50000000ull
+
+/* The first time past t, without wrapping at the end of time. */
+static uint64_t after(uint64_t t)
+{
+	return t == UINT64_MAX ? t : t + 1;
+}
+
+static void rebase(struct pace *pc)
+{
+	pc->base_pos = player_pos(pc->p);
+	pc->base_mono = tt_now_mono_ns();
+}
+
+static int step(void *ctx, int budget_ms)
+{
+	struct pace *pc = ctx;
+	uint64_t target, t0 = tt_now_mono_ns();
+	int ret;
+
+	(void)budget_ms;
+	if (pc->paused)
+		return player_pos(pc->p) >= pc->end_ns;
+	if (pc->speed > 0) {
+		target = pc->base_pos + (uint64_t)((double)(t0 - pc->base_mono) * pc->speed);
+	} else {
+		target = player_pos(pc->p) + pc->span_ns;
+	}
+	if (target > pc->end_ns)
+		target = after(pc->end_ns);
+	ret = player_advance(pc->p, target, 0, 0);
+	if (ret < 0)
+		return ret;
+	if (pc->speed == 0) {
+		uint64_t took = tt_now_mono_ns() - t0;
+
+		/* Aim at ~50 ms of work per step so keys stay responsive. */
+		if (took < STEP_WORK_NS / 2 && pc->span_ns < (1ull << 62))
+			pc->span_ns *= 2;
+		else if (took > STEP_WORK_NS && pc->span_ns > 1000000)
+			pc->span_ns /= 2;
+	}
+	return ret == 1 || target > pc->end_ns;
+}
+
+static const struct tt_state *state(void *ctx)
+{
+	struct pace *pc = ctx;
+
+	return player_state(pc->p);
+}
+
+static uint64_t now_ns(void *ctx)
+{
+	struct pace *pc = ctx;
+
+	return player_pos(pc->p);
+}
+
+static void mode(void *ctx, char *buf, size_t len)
+{
+	struct pace *pc = ctx;
+
+	if (pc->paused)
+		snprintf(buf, len, "PAUSED");
+	else if (pc->speed == 0)
+		snprintf(buf, len, "REPLAY max");
+	else
+		snprintf(buf, len, "REPLAY x%g", pc->speed);
+}
+
+static const char *warning(void *ctx)
+{
+	struct pace *pc = ctx;
+	const char *last;
+	unsigned n = player_warnings(pc->p, &last);
+
+	if (!n)
+		return NULL;
+	snprintf(pc->warning, sizeof(pc->warning), "capture damaged (%u): %s", n, last);
+	return pc->warning;
+}
+
+static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
+{
+	struct pace *pc = ctx;
+	uint64_t pos = player_pos(pc->p), t;
+	int ret = 0;
+
+	switch (cmd) {
+	case TT_VIEW_CMD_PAUSE: pc->paused = !pc->paused; break;
+	case TT_VIEW_CMD_FASTER:
+		if (pc->speed > 0 && pc->speed < 10000)
+			pc->speed *= 2;
+		break;
+	case TT_VIEW_CMD_SLOWER:
+		if (pc->speed == 0)
+			pc->speed = 8192;
+		else if (pc->speed > 1.0 / 64)
+			pc->speed /= 2;
+		break;
+	case TT_VIEW_CMD_SEEK:
+		if (arg < 0 && (uint64_t)-arg > pos)
+			t = 0;
+		else
+			t = pos + (uint64_t)arg;
+		if (t > pc->end_ns)
+			t = pc->end_ns;
+		ret = player_seek(pc->p, t);
+		break;
+	case TT_VIEW_CMD_START: ret = player_seek(pc->p, 0); break;
+	case TT_VIEW_CMD_NEXT_GAP:
+		ret = player_advance(pc->p, after(pc->end_ns), 1, 1);
+		if (ret != 2 || player_pos(pc->p) > pc->end_ns) {
+			/* No gap ahead: stay where we were. */
+			player_seek(pc->p, pos);
+			ret = -ENODATA;
+		}
+		break;
+	}
+	rebase(pc);
+	return ret < 0 ? ret : 0;
+}
+
+void pace_source(struct pace *pc, struct tt_view_source *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->ctx = pc;
+	src->step = step;
+	src->state = state;
+	src->now_ns = now_ns;
+	src->mode = mode;
+	src->warning = warning;
+	src->command = command;
+	src->help = "Replay\n"
+		    "  space    pause / resume          + / -    double / halve the speed\n"
+		    "  Left/Right  seek -/+10 s         Shift-Left/Right or [ ]  seek -/+60 s\n"
+		    "  n        jump to the next lost-events record\n"
+		    "  g        back to the start\n";
+	src->key_wait_ms = 50;
+	if (!pc->span_ns)
+		pc->span_ns = 100000000ull;
+	rebase(pc);
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The replay as a view source: real-time pacing at a speed, pause, seek. */
+#ifndef TT_REPLAY_PACE_H
+#define TT_REPLAY_PACE_H
+
+#include "player.h"
+#include "tt_view.h"
+
+struct pace {
+	struct player *p;
+	double speed; /* 0 = as fast as possible */
+	int paused;
+	uint64_t end_ns;	      /* --to (inclusive), or the end of the captures */
+	uint64_t base_pos, base_mono; /* play position at base_mono */
+	uint64_t span_ns; /* event time per step at max speed, adapted to ~50 ms of work */
+	char warning[300];
+};
+
+/* Fills src with callbacks over pc (which must outlive the view). */
+void pace_source(struct pace *pc, struct tt_view_source *src);
+
+#endif /* TT_REPLAY_PACE_H */

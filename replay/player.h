@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The replay player (internal to tcptop-replay): merges several captures into
+ * one timeline by event time, applies events to a state table, ticks the table
+ * at fixed event-time boundaries (so rates do not depend on the playback
+ * speed), and keeps keyframes so that seeking backwards gives the exact state.
+ */
+#ifndef TT_REPLAY_PLAYER_H
+#define TT_REPLAY_PLAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tt_event.h"
+#include "tt_fmt.h"
+#include "tt_state.h"
+
+struct player;
+
+struct player_opts {
+	uint64_t tick_ns; /* rate interval, event time; ticks fall on first_ts + k * tick_ns */
+	uint64_t ttl_ns;  /* closed connections stay this long */
+	const struct tt_filter *filter;
+	tt_fmt_warn_fn warn; /* reader warnings */
+	void *warn_ctx;
+	/* Called after each tick (not during seeks). Non-zero stops the advance. */
+	int (*on_tick)(void *ctx, const struct tt_state *st, uint64_t ts);
+	/* Called for each event, before it is applied (not during seeks). Non-zero stops. */
+	int (*on_event)(void *ctx, const struct tt_event *ev);
+	void *ctx;
+};
+
+/* Opens every path. Returns 0, or a negative errno with "PATH: message" in err. */
+int player_open(struct player **out, char *const *paths, int n, const struct player_opts *o,
+		char *err, size_t errlen);
+void player_free(struct player *p);
+
+/*
+ * Apply every event with ts < t (ticking at each boundary <= t on the way);
+ * quiet: no callbacks. Stops early after a LOST event when stop_on_lost, or
+ * when a callback says so. Returns 1 at the end of all captures, 2 when it
+ * stopped right after a LOST event, 0 otherwise, or a negative errno.
+ */
+int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost);
+
+/*
+ * Jump to event time t: backwards from the nearest keyframe, forwards by
+ * applying events. Returns 0 / 1 (end) or a negative errno (-ESPIPE on a pipe).
+ */
+int player_seek(struct player *p, uint64_t t);
+
+/* The current table (changes on a backward seek). */
+struct tt_state *player_state(struct player *p);
+
+/* Play position: every event before it is applied. */
+uint64_t player_pos(const struct player *p);
+/* First and last event time of all inputs (last is UINT64_MAX when unknown, e.g. a pipe). */
+uint64_t player_first(const struct player *p);
+uint64_t player_last(const struct player *p);
+/* Time of the latest tick, 0 before the first. */
+uint64_t player_last_tick(const struct player *p);
+/* Header of the first capture. */
+const struct tt_fmt_header *player_header(const struct player *p);
+/* Reader warnings so far, and the last one. */
+unsigned player_warnings(const struct player *p, const char **last);
+/* Events applied since open (seeks included). */
+uint64_t player_events(const struct player *p);
+
+#endif /* TT_REPLAY_PLAYER_H */

@@ -1,0 +1,280 @@
+"""The curses view of tcptop-replay, driven through tmux as a user would."""
+import os
+import re
+import shlex
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import needs_cmd, run, tool
+from test_replay import REPLAY, batch_snapshots, gen  # noqa: F401  (gen is a fixture)
+
+pytestmark = needs_cmd("tmux")
+
+
+class Pane:
+    """One tmux session running a command in a 200x50 terminal."""
+
+    def __init__(self, cmd, width=200, height=50):
+        self.name = "tt-" + uuid.uuid4().hex[:8]
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
+                        "-y", str(height), cmd], check=True)
+        subprocess.run(["tmux", "set-option", "-t", self.name, "remain-on-exit", "on"],
+                       capture_output=True)
+
+    def text(self, escapes=False):
+        r = subprocess.run(["tmux", "capture-pane", "-p", *(["-e"] if escapes else []),
+                            "-t", self.name],
+                           capture_output=True, text=True)
+        return r.stdout
+
+    def keys(self, *keys):
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def dead(self):
+        r = subprocess.run(["tmux", "display-message", "-p", "-t", self.name, "#{pane_dead}"],
+                           capture_output=True, text=True)
+        return r.stdout.strip() == "1"
+
+    def wait(self, pred, timeout=10.0, stable=True):
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            t = self.text()
+            # The same matching screen twice: not caught in the middle of a redraw.
+            if pred(t) and (t == last or not stable):
+                return t
+            last = t
+            time.sleep(0.1)
+        raise AssertionError("pane never matched; last screen:\n" + self.text())
+
+    def close(self):
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
+@pytest.fixture
+def pane():
+    made = []
+
+    def start(args, **kw):
+        p = Pane(" ".join(shlex.quote(a) for a in args), **kw)
+        made.append(p)
+        return p
+    yield start
+    for p in made:
+        p.close()
+
+
+def table(screen):
+    """Rows of the table: lines after the column titles, up to the footer."""
+    lines = screen.splitlines()
+    i = next(k for k, ln in enumerate(lines) if ln.split()[:2] == ["PID", "COMM"])
+    return [ln.split() for ln in lines[i + 1:] if ln.strip() and not re.search(r"\d+ of \d+", ln)]
+
+
+def dim_lines(screen):
+    """[(plain line, dim)] from capture-pane -e output: whether a line's text starts dimmed.
+    tmux sends SGR only on changes, so the attribute is tracked across lines."""
+    out, dim = [], False
+    for raw in screen.splitlines():
+        plain, first_dim, i = "", None, 0
+        while i < len(raw):
+            m = re.match(r"\x1b\[([0-9;]*)m", raw[i:])
+            if m:
+                for par in (m.group(1) or "0").split(";"):
+                    if par in ("0", ""):
+                        dim = False
+                    elif par == "2":
+                        dim = True
+                    elif par == "22":
+                        dim = False
+                i += m.end()
+                continue
+            if first_dim is None and not raw[i].isspace():
+                first_dim = dim
+            plain += raw[i]
+            i += 1
+        out.append((plain, bool(first_dim)))
+    return out
+
+
+def header_time(screen):
+    m = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}", screen)
+    return m.group(0)
+
+
+def at_end(screen):
+    return "(end of capture)" in screen
+
+
+def test_replay_shows_connections_and_sorts(gen, pane):
+    path, want = gen(40, 4, 2)
+    p = pane([REPLAY, "--speed", "max", path])
+    s = p.wait(at_end)
+    rows = table(s)
+    assert len(rows) == len(want)
+    assert {r[1] for r in rows} == {"curl", "nginx", "iperf3", "sshd", "python3"}
+    assert "sort: TX/s" in s and "40 open" not in s  # some closed
+    # '<' moves the sort to the previous columns: TX/s -> STATE -> REMOTE -> LOCAL -> PROTO -> COMM
+    for _ in range(5):
+        p.keys("<")
+    s = p.wait(lambda t: "sort: COMM" in t)
+    comms = [r[1] for r in table(s)]
+    assert comms == sorted(comms) and comms != [r[1] for r in rows]
+    # Closed connections are dimmed (SGR 2), open ones are not.
+    dim = [(ln, d) for ln, d in dim_lines(p.text(escapes=True)) if ln.split()[:1] != [] and
+           ln.split()[0].isdigit() and "of" not in ln.split()[:3]]
+    assert {"CLOSED" in ln for ln, d in dim if d} == {True}
+    assert any("CLOSED" in ln for ln, d in dim) and any("ESTAB" in ln for ln, d in dim if not d)
+    p.keys("r")
+    s = p.wait(lambda t: "reversed" in t)
+    assert [r[1] for r in table(s)] == sorted(comms, reverse=True)
+
+
+def test_text_filter_hides_rows_and_esc_clears(gen, pane):
+    path, want = gen(50, 3, 2)
+    p = pane([REPLAY, "--speed", "max", path])
+    s = p.wait(at_end)
+    p.keys("/")
+    for ch in "nginx":
+        p.keys(ch)
+    p.keys("Enter")
+    s = p.wait(lambda t: 'text "nginx"' in t)
+    rows = table(s)
+    assert rows and all(r[1] == "nginx" for r in rows)
+    assert len(rows) == sum(1 for c in want if (c - 1000) % 5 == 1)
+    p.keys("Escape")
+    s = p.wait(lambda t: "filter: none" in t)
+    assert len(table(s)) == 46 and "1-46 of %d" % len(want) in s
+
+
+def test_q_quits_and_restores_terminal(gen, pane, tmp_path):
+    path, _ = gen(20, 3, 2)
+    before, after = tmp_path / "before", tmp_path / "after"
+    cmd = "stty -g > %s; %s --speed max %s; echo EXIT=$?; stty -g > %s; sleep 30" % (
+        before, REPLAY, path, after)
+    p = pane(["sh", "-c", cmd])
+    p.wait(at_end)
+    p.keys("q")
+    s = p.wait(lambda t: "EXIT=" in t)
+    assert "EXIT=0" in s
+    assert "PID" not in s and "COMM" not in s  # the alternate screen is gone
+    time.sleep(0.2)
+    assert before.read_text() == after.read_text()
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM"])
+def test_signals_restore_terminal(gen, pane, tmp_path, how):
+    path, _ = gen(20, 30, 2)
+    before, after, pidf = tmp_path / "before", tmp_path / "after", tmp_path / "pid"
+    # The outer shell ignores SIGINT so that Ctrl-C reaches only the replay (which installs
+    # its own handler); the inner shell writes the replay's pid for SIGTERM.
+    cmd = ("trap '' INT; stty -g > %s; sh -c 'echo $$ > %s; exec %s %s'; echo EXIT=$?; "
+           "stty -g > %s; sleep 30" % (before, pidf, REPLAY, path, after))
+    p = pane(["sh", "-c", cmd])
+    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    if how == "SIGINT":
+        p.keys("C-c")
+    else:
+        os.kill(int(pidf.read_text()), signal.SIGTERM)
+    s = p.wait(lambda t: "EXIT=" in t)
+    assert "EXIT=0" in s and "PID" not in s
+    time.sleep(0.2)
+    assert before.read_text() == after.read_text()
+
+
+def test_pause_stops_the_clock(gen, pane):
+    path, _ = gen(20, 60, 30)
+    p = pane([REPLAY, path])
+    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    time.sleep(0.5)
+    p.keys("Space")
+    s = p.wait(lambda t: "PAUSED" in t)
+    t1 = header_time(s)
+    time.sleep(1.5)
+    s = p.text()
+    assert "PAUSED" in s and header_time(s) == t1
+    p.keys("Space")
+    p.wait(lambda t: "REPLAY x1" in t and header_time(t) != t1, stable=False)
+    p.keys("+")
+    p.wait(lambda t: "REPLAY x2" in t, stable=False)
+
+
+def view_rows(screen, n):
+    """(PID, COMM, LOCAL, TX, RX) of the first n rows, as the view shows them."""
+    return [(r[0], r[1], r[3], r[8], r[9]) for r in table(screen)[:n]]
+
+
+def test_seek_shows_the_state_at_the_target(gen, pane):
+    path, _ = gen(60, 80, 25)
+    r = run([REPLAY, "--batch", "-H", "-i", "1", "-n", "40", path])
+    snaps = batch_snapshots(r.stdout)
+    want = {k: [(x["PID"], x["COMM"], x["LOCAL"], x["TX"], x["RX"]) for x in snaps[k - 1][1][:20]]
+            for k in (10, 20, 30, 40)}
+    p = pane([REPLAY, path])
+    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.keys("Space")
+    p.wait(lambda t: "PAUSED" in t)
+    p.keys("g")
+    p.keys("Right")
+    s = p.wait(lambda t: "16:00:10.000" in t)
+    assert view_rows(s, 20) == want[10]
+    # Forward past two keyframes, then back: the state comes from a keyframe plus events.
+    p.keys("Right", "Right", "Right")
+    s = p.wait(lambda t: "16:00:40.000" in t)
+    assert view_rows(s, 20) == want[40]
+    p.keys("Left")
+    s = p.wait(lambda t: "16:00:30.000" in t)
+    assert view_rows(s, 20) == want[30]
+    p.keys("Left")
+    s = p.wait(lambda t: "16:00:20.000" in t)
+    assert view_rows(s, 20) == want[20]
+
+
+def test_next_gap_jumps_to_lost_events(gen, pane):
+    path, _ = gen(10, 10, 5)
+    p = pane([REPLAY, path])
+    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.keys("Space")
+    p.keys("g")
+    p.keys("n")
+    # The generator writes LOST records at 4.5 s and 7.5 s (+1 ns).
+    s = p.wait(lambda t: "16:00:04.500" in t)
+    assert "LOST 17 EVENTS" in s
+    p.keys("n")
+    s = p.wait(lambda t: "16:00:07.500" in t)
+    assert "LOST 34 EVENTS" in s
+
+
+def test_100k_connections_scroll_and_ttl(gen, pane, tmp_path):
+    path, want = gen(100000, 12, 5)
+    n_open = sum(1 for v in want.values() if not v[3])
+    p = pane([REPLAY, "--speed", "max", "--ttl", "3", path])
+    # Closed at 5..8 s of event time, the capture ends at ~12 s: a 3 s TTL has evicted them.
+    s = p.wait(at_end, timeout=60)
+    assert "%d open, 0 closed" % n_open in s
+    p.keys("End")
+    s = p.wait(lambda t: re.search(r"(\d+)-%d of %d" % (n_open, n_open), t))
+    rows = table(s)
+    assert len(rows) == 50 - 4
+    p.keys("Home")
+    p.wait(lambda t: re.search(r"\b1-46 of %d" % n_open, t))
+    # With the default 30 s TTL the closed ones are still there at the end.
+    q = pane([REPLAY, "--speed", "max", path])
+    s = q.wait(at_end, timeout=60)
+    assert "%d open, %d closed" % (n_open, len(want) - n_open) in s
+
+
+def test_redraw_benchmark_at_100k(gen, pane, tmp_path):
+    path, _ = gen(100000, 6, 3)
+    out = tmp_path / "bench.txt"
+    p = pane(["sh", "-c", "%s --bench-redraw 100 %s 2> %s; sleep 30" % (REPLAY, path, out)])
+    end = time.time() + 60
+    while time.time() < end and "redraw:" not in (out.read_text() if out.exists() else ""):
+        time.sleep(0.2)
+    m = re.search(r"redraw: ([\d.]+) ms mean over 100 redraws, (\d+) connections", out.read_text())
+    assert m and float(m.group(1)) > 0 and int(m.group(2)) == 100000
+    print("redraw at 100K connections: %s ms" % m.group(1))

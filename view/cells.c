@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* Cell text shared by the curses view and the batch printer, so both show the same thing. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tt_fmt.h"
+#include "tt_util.h"
+#include "tt_view.h"
+
+static void rtt_str(uint32_t us, int human, char *buf, size_t len)
+{
+	if (!human)
+		snprintf(buf, len, "%u", us);
+	else if (us == 0)
+		snprintf(buf, len, "-");
+	else if (us < 1000)
+		snprintf(buf, len, "%uus", us);
+	else if (us < 10000000)
+		snprintf(buf, len, "%.1fms", us / 1000.0);
+	else
+		snprintf(buf, len, "%.0fs", us / 1e6);
+}
+
+static void num(uint64_t v, int human, int bytes, char *buf, size_t len)
+{
+	if (!human)
+		snprintf(buf, len, "%" PRIu64, v);
+	else if (bytes)
+		tt_human_bytes(v, buf, len);
+	else
+		tt_human_count(v, buf, len);
+}
+
+const char *tt_view_cell(const struct tt_conn *c, enum tt_col col, int human, char *buf, size_t len)
+{
+	const char *s;
+
+	buf[0] = '\0';
+	switch (col) {
+	case TT_COL_PID:
+		if (c->pid)
+			snprintf(buf, len, "%u", c->pid);
+		else
+			snprintf(buf, len, "-");
+		break;
+	case TT_COL_COMM:
+		snprintf(buf, len, "%.*s", TT_COMM_LEN, c->comm[0] ? c->comm : "-");
+		break;
+	case TT_COL_PROTO:
+		snprintf(buf, len, "%s%s", tt_proto_name(c->proto),
+			 c->family == TT_FAMILY_IPV6 ? "6" : "");
+		break;
+	case TT_COL_LOCAL: tt_endpoint_str(c->family, c->laddr, c->lport, buf, len); break;
+	case TT_COL_REMOTE: tt_endpoint_str(c->family, c->raddr, c->rport, buf, len); break;
+	case TT_COL_STATE:
+		s = c->proto == 6 ? tt_fmt_tcp_state_name(c->state) : "";
+		if (c->flags & TT_CONN_CLOSED)
+			s = "CLOSED";
+		snprintf(buf, len, "%s", s[0] ? s : "-");
+		break;
+	case TT_COL_TX_RATE: num(c->tx_rate, human, 1, buf, len); break;
+	case TT_COL_RX_RATE: num(c->rx_rate, human, 1, buf, len); break;
+	case TT_COL_TX: num(c->tx_bytes, human, 1, buf, len); break;
+	case TT_COL_RX: num(c->rx_bytes, human, 1, buf, len); break;
+	case TT_COL_TX_PKTS: num(c->tx_pkts, human, 0, buf, len); break;
+	case TT_COL_RX_PKTS: num(c->rx_pkts, human, 0, buf, len); break;
+	case TT_COL_RTT: rtt_str(c->rtt_us, human, buf, len); break;
+	default: break;
+	}
+	return buf;
+}
+
+char *tt_view_fit_left(const char *text, unsigned width, char *out, size_t len)
+{
+	size_t n = strlen(text);
+
+	if (n <= width || width == 0) {
+		snprintf(out, len, "%s", width ? text : "");
+		return out;
+	}
+	/* "…" is three bytes of UTF-8 but one column; addresses are ASCII. */
+	snprintf(out, len, "\xe2\x80\xa6%s", text + n - (width - 1));
+	return out;
+}

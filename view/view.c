@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The curses view: header, connection table with virtual scrolling, keys.
+ * The only curses code of the project. Terminal set-up and restore live in
+ * term_open()/term_close(), and every way out of tt_view_run() goes through
+ * term_close().
+ */
+#include <curses.h>
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tt_util.h"
+#include "tt_view.h"
+
+#define HEAD_ROWS 3 /* header, warning/filter line, column titles */
+#define FOOT_ROWS 1
+#define MAX_ROWS 1024
+#define TEXT_MAX 64
+#define REDRAW_NS 200000000ull /* redraw at least this often even without news */
+
+enum { PAIR_WARN = 1, PAIR_TITLE, PAIR_SORT };
+
+struct layout {
+	int shown[TT_COL_MAX];
+	int width[TT_COL_MAX];
+	int ncols;
+};
+
+struct view {
+	const struct tt_view_source *src;
+	const struct tt_view_opts *opts;
+	SCREEN *scr;
+	struct tt_select sel;
+	char text[TEXT_MAX];  /* applied free-text filter */
+	char input[TEXT_MAX]; /* being typed after '/' */
+	int editing;
+	int help;
+	int ended;
+	size_t cur, top, total;
+	char msg[128]; /* one-shot status message (e.g. a seek error) */
+	const struct tt_conn *rows[MAX_ROWS];
+};
+
+static int term_open(struct view *v, char *err, size_t errlen)
+{
+	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+		snprintf(err, errlen, "the view needs a terminal (use --batch for pipes)");
+		return -ENOTTY;
+	}
+	setlocale(LC_ALL, "");
+	v->scr = newterm(NULL, stdout, stdin);
+	if (!v->scr) {
+		snprintf(err, errlen, "cannot set up terminal '%s'",
+			 getenv("TERM") ? getenv("TERM") : "");
+		return -ENOTTY;
+	}
+	set_term(v->scr);
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	set_escdelay(25);
+	curs_set(0);
+	if (has_colors()) {
+		start_color();
+		use_default_colors();
+		init_pair(PAIR_WARN, COLOR_WHITE, COLOR_RED);
+		init_pair(PAIR_TITLE, COLOR_BLACK, COLOR_CYAN);
+		init_pair(PAIR_SORT, COLOR_BLACK, COLOR_YELLOW);
+	}
+	return 0;
+}
+
+static void term_close(struct view *v)
+{
+	if (!v->scr)
+		return;
+	curs_set(1);
+	endwin();
+	delscreen(v->scr);
+	v->scr = NULL;
+}
+
+static const int base_width[TT_COL_MAX] = {
+    [TT_COL_PID] = 7,	  [TT_COL_COMM] = 15,  [TT_COL_PROTO] = 5,   [TT_COL_LOCAL] = 15,
+    [TT_COL_REMOTE] = 15, [TT_COL_STATE] = 11, [TT_COL_TX_RATE] = 6, [TT_COL_RX_RATE] = 6,
+    [TT_COL_TX] = 6,	  [TT_COL_RX] = 6,     [TT_COL_TX_PKTS] = 6, [TT_COL_RX_PKTS] = 6,
+    [TT_COL_RTT] = 7,
+};
+
+/* Columns given up first on a narrow terminal. */
+static const int drop_order[] = {TT_COL_RX_PKTS, TT_COL_TX_PKTS, TT_COL_PROTO, TT_COL_RTT,
+				 TT_COL_TX,	 TT_COL_RX,	 TT_COL_STATE, TT_COL_PID};
+
+/* Endpoints take what the fixed columns leave, up to a full "[v6]:port". */
+static void layout(struct layout *l, int cols)
+{
+	int used, extra, i, d = 0;
+
+	for (i = 0; i < TT_COL_MAX; i++)
+		l->shown[i] = 1;
+	for (;;) {
+		used = 0;
+		l->ncols = 0;
+		for (i = 0; i < TT_COL_MAX; i++) {
+			if (!l->shown[i])
+				continue;
+			l->width[i] = base_width[i];
+			used += base_width[i] + (l->ncols ? 1 : 0);
+			l->ncols++;
+		}
+		if (used <= cols || d >= (int)(sizeof(drop_order) / sizeof(drop_order[0])))
+			break;
+		l->shown[drop_order[d++]] = 0;
+	}
+	extra = cols - used;
+	if (extra > 0) {
+		int each = extra / 2;
+
+		if (each > 47 - base_width[TT_COL_LOCAL])
+			each = 47 - base_width[TT_COL_LOCAL];
+		l->width[TT_COL_LOCAL] += each;
+		l->width[TT_COL_REMOTE] += each;
+	}
+}
+
+static int left_aligned(int col)
+{
+	return col == TT_COL_COMM || col == TT_COL_LOCAL || col == TT_COL_REMOTE ||
+	       col == TT_COL_STATE || col == TT_COL_PROTO;
+}
+
+/* Prints a cell at the cursor, padded to the column's width. */
+static void put_cell(int col, int width, const char *s, int first)
+{
+	char fit[TEXT_MAX * 4];
+
+	if (!first)
+		addch(' ');
+	tt_view_fit_left(s, (unsigned)width, fit, sizeof(fit));
+	if (left_aligned(col)) {
+		addstr(fit);
+		for (int n = (int)strlen(s) < width ? (int)strlen(s) : width; n < width; n++)
+			addch(' ');
+	} else {
+		for (int n = (int)strlen(s) < width ? (int)strlen(s) : width; n < width; n++)
+			addch(' ');
+		addstr(fit);
+	}
+}
+
+static void draw_header(struct view *v, const struct tt_state_summary *sum)
+{
+	const struct tt_view_source *src = v->src;
+	char when[40], mode[48], tx[16], rx[16], line[512];
+	const char *warn = src->warning ? src->warning(src->ctx) : NULL;
+	int col;
+
+	tt_wall_str(src->now_ns(src->ctx), when, sizeof(when));
+	src->mode(src->ctx, mode, sizeof(mode));
+	tt_human_bytes(sum->tx_rate, tx, sizeof(tx));
+	tt_human_bytes(sum->rx_rate, rx, sizeof(rx));
+	snprintf(line, sizeof(line),
+		 "%s  %s  %s  conns: %llu open, %llu closed  tx %s/s  rx %s/s  sort: %s%s",
+		 v->opts->title ? v->opts->title : "tcptop", when, mode,
+		 (unsigned long long)sum->open, (unsigned long long)sum->closed, tx, rx,
+		 tt_col_name(v->sel.sort), v->sel.reverse ? " (reversed)" : "");
+	move(0, 0);
+	attron(A_BOLD);
+	addnstr(line, COLS);
+	attroff(A_BOLD);
+
+	move(1, 0);
+	col = 0;
+	if (sum->lost || warn || v->msg[0]) {
+		if (sum->lost)
+			snprintf(line, sizeof(line), " LOST %llu EVENTS ",
+				 (unsigned long long)sum->lost);
+		else
+			line[0] = '\0';
+		if (warn)
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " WARNING: %s ",
+				 warn);
+		if (v->msg[0])
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s ", v->msg);
+		attron(A_BOLD | COLOR_PAIR(PAIR_WARN));
+		addnstr(line, COLS);
+		attroff(A_BOLD | COLOR_PAIR(PAIR_WARN));
+		col = (int)strlen(line) + 1;
+	}
+	if (col < COLS) {
+		const char *ft = v->opts->filter_text ? v->opts->filter_text : "";
+
+		if (!ft[0] && !v->text[0])
+			snprintf(line, sizeof(line), " filter: none");
+		else
+			snprintf(line, sizeof(line), " filter: %s%s%s%s%s", ft,
+				 ft[0] && v->text[0] ? " " : "", v->text[0] ? "text \"" : "",
+				 v->text, v->text[0] ? "\"" : "");
+		mvaddnstr(1, col, line, COLS - col);
+	}
+}
+
+static void draw_titles(struct view *v, const struct layout *l)
+{
+	int first = 1;
+
+	move(2, 0);
+	attron(A_BOLD | COLOR_PAIR(PAIR_TITLE) | A_REVERSE * !has_colors());
+	for (int c = 0; c < TT_COL_MAX; c++) {
+		if (!l->shown[c])
+			continue;
+		if ((int)v->sel.sort == c) {
+			attron(COLOR_PAIR(PAIR_SORT));
+			put_cell(c, l->width[c], tt_col_name(c), first);
+			attron(COLOR_PAIR(PAIR_TITLE));
+		} else {
+			put_cell(c, l->width[c], tt_col_name(c), first);
+		}
+		first = 0;
+	}
+	for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
+		addch(' ');
+	attroff(A_BOLD | COLOR_PAIR(PAIR_TITLE) | A_REVERSE);
+}
+
+static void draw_footer(struct view *v, size_t shown)
+{
+	char line[256];
+
+	move(LINES - 1, 0);
+	clrtoeol();
+	if (v->editing) {
+		snprintf(line, sizeof(line), "filter: %s", v->input);
+		addnstr(line, COLS);
+		curs_set(1);
+		return;
+	}
+	curs_set(0);
+	snprintf(
+	    line, sizeof(line), "%zu-%zu of %zu%s   q quit  h help  / filter  s/S sort  r reverse",
+	    shown ? v->top + 1 : 0, v->top + shown, v->total, v->ended ? "  (end of capture)" : "");
+	attron(A_DIM);
+	addnstr(line, COLS);
+	attroff(A_DIM);
+}
+
+static void draw_help(struct view *v)
+{
+	static const char *const lines[] = {
+	    "Keys",
+	    "  Up/Down, PgUp/PgDn, Home/End   move the selected row",
+	    "  s or >   sort by the next column      S or <   sort by the previous column",
+	    "  r        reverse the sort order",
+	    "  /        type a text filter (comm, address, port, state); Enter applies, Esc "
+	    "cancels",
+	    "  Esc      clear the text filter",
+	    "  h or ?   this help (any key closes it)",
+	    "  q        quit",
+	    "",
+	    "Columns: PID COMM PROTO LOCAL REMOTE STATE TX/s RX/s TX RX TX_PKT RX_PKT RTT",
+	    "Rates and bytes use powers of 1024 (K, M, G); closed connections are dimmed",
+	    "and stay for the TTL (--ttl) of event time.",
+	    "",
+	};
+	int y = 0;
+
+	erase();
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]) && y < LINES; i++)
+		mvaddnstr(y++, 0, lines[i], COLS);
+	if (v->src->help && v->src->help[0]) {
+		const char *p = v->src->help;
+
+		while (*p && y < LINES) {
+			const char *nl = strchr(p, '\n');
+			int n = nl ? (int)(nl - p) : (int)strlen(p);
+
+			mvaddnstr(y++, 0, p, n < COLS ? n : COLS);
+			p += n + (nl ? 1 : 0);
+		}
+	}
+	refresh();
+}
+
+static void draw(struct view *v)
+{
+	const struct tt_state *st = v->src->state(v->src->ctx);
+	struct tt_state_summary sum;
+	struct layout l;
+	size_t vis, n, i;
+	char buf[96];
+
+	if (v->help) {
+		draw_help(v);
+		return;
+	}
+	erase();
+	tt_state_summary(st, &sum);
+	layout(&l, COLS);
+	draw_header(v, &sum);
+	draw_titles(v, &l);
+	vis = LINES > HEAD_ROWS + FOOT_ROWS ? (size_t)(LINES - HEAD_ROWS - FOOT_ROWS) : 0;
+	if (vis > MAX_ROWS)
+		vis = MAX_ROWS;
+	v->sel.text = v->text[0] ? v->text : NULL;
+	/* One select for the count, and a second one only when the window must move. */
+	n = tt_state_select(st, &v->sel, v->top, vis, v->rows, &v->total);
+	if (v->cur >= v->total)
+		v->cur = v->total ? v->total - 1 : 0;
+	if (v->cur < v->top || v->cur >= v->top + vis || v->top + n < v->top + vis) {
+		size_t top = v->top;
+
+		if (v->cur < top)
+			top = v->cur;
+		if (vis && v->cur >= top + vis)
+			top = v->cur - vis + 1;
+		if (top + vis > v->total)
+			top = v->total > vis ? v->total - vis : 0;
+		if (top != v->top) {
+			v->top = top;
+			n = tt_state_select(st, &v->sel, v->top, vis, v->rows, &v->total);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		const struct tt_conn *c = v->rows[i];
+		attr_t a = A_NORMAL;
+		int first = 1;
+
+		if (c->flags & TT_CONN_CLOSED)
+			a |= A_DIM;
+		if (v->top + i == v->cur)
+			a |= A_REVERSE;
+		move(HEAD_ROWS + (int)i, 0);
+		attron(a);
+		for (int col = 0; col < TT_COL_MAX; col++) {
+			if (!l.shown[col])
+				continue;
+			put_cell(col, l.width[col], tt_view_cell(c, col, 1, buf, sizeof(buf)),
+				 first);
+			first = 0;
+		}
+		if (a & A_REVERSE)
+			for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
+				addch(' ');
+		attroff(a);
+	}
+	draw_footer(v, n);
+	if (v->editing)
+		move(LINES - 1, 8 + (int)strlen(v->input));
+	refresh();
+}
+
+static size_t page(void)
+{
+	return LINES > HEAD_ROWS + FOOT_ROWS + 1 ? (size_t)(LINES - HEAD_ROWS - FOOT_ROWS - 1) : 1;
+}
+
+static void command(struct view *v, enum tt_view_cmd cmd, int64_t arg)
+{
+	int ret;
+
+	if (!v->src->command)
+		return;
+	ret = v->src->command(v->src->ctx, cmd, arg);
+	if (ret < 0)
+		snprintf(v->msg, sizeof(v->msg), "%s", strerror(-ret));
+	else
+		v->ended = 0;
+}
+
+/* Key while typing a filter. */
+static void edit_key(struct view *v, int ch)
+{
+	size_t n = strlen(v->input);
+
+	if (ch == '\n' || ch == '\r' || ch == KEY_ENTER) {
+		snprintf(v->text, sizeof(v->text), "%s", v->input);
+		v->editing = 0;
+		v->cur = v->top = 0;
+	} else if (ch == 27) {
+		v->input[0] = '\0';
+		v->text[0] = '\0';
+		v->editing = 0;
+	} else if (ch == KEY_BACKSPACE || ch == 127 || ch == 8) {
+		if (n)
+			v->input[n - 1] = '\0';
+	} else if (ch >= 32 && ch < 127 && n + 1 < sizeof(v->input)) {
+		v->input[n] = (char)ch;
+		v->input[n + 1] = '\0';
+	}
+}
+
+/* Returns 1 to quit. */
+static int key(struct view *v, int ch)
+{
+	const int64_t s = 1000000000ll;
+
+	if (v->editing) {
+		edit_key(v, ch);
+		return 0;
+	}
+	if (v->help && ch != KEY_RESIZE) {
+		v->help = 0;
+		return ch == 'q';
+	}
+	v->msg[0] = '\0';
+	switch (ch) {
+	case 'q':
+	case 'Q': return 1;
+	case KEY_UP:
+	case 'k':
+		if (v->cur)
+			v->cur--;
+		break;
+	case KEY_DOWN:
+	case 'j':
+		if (v->cur + 1 < v->total)
+			v->cur++;
+		break;
+	case KEY_PPAGE: v->cur = v->cur > page() ? v->cur - page() : 0; break;
+	case KEY_NPAGE: v->cur += page(); break;
+	case KEY_HOME: v->cur = 0; break;
+	case KEY_END: v->cur = v->total ? v->total - 1 : 0; break;
+	case 's':
+	case '>': v->sel.sort = (v->sel.sort + 1) % TT_COL_MAX; break;
+	case 'S':
+	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
+	case 'r': v->sel.reverse = !v->sel.reverse; break;
+	case '/':
+		v->editing = 1;
+		snprintf(v->input, sizeof(v->input), "%s", v->text);
+		break;
+	case 27:
+		v->text[0] = '\0';
+		v->cur = v->top = 0;
+		break;
+	case 'h':
+	case '?': v->help = 1; break;
+	case ' ': command(v, TT_VIEW_CMD_PAUSE, 0); break;
+	case '+':
+	case '=': command(v, TT_VIEW_CMD_FASTER, 0); break;
+	case '-': command(v, TT_VIEW_CMD_SLOWER, 0); break;
+	case KEY_LEFT: command(v, TT_VIEW_CMD_SEEK, -10 * s); break;
+	case KEY_RIGHT: command(v, TT_VIEW_CMD_SEEK, 10 * s); break;
+	case KEY_SLEFT:
+	case '[': command(v, TT_VIEW_CMD_SEEK, -60 * s); break;
+	case KEY_SRIGHT:
+	case ']': command(v, TT_VIEW_CMD_SEEK, 60 * s); break;
+	case 'n': command(v, TT_VIEW_CMD_NEXT_GAP, 0); break;
+	case 'g': command(v, TT_VIEW_CMD_START, 0); break;
+	default: break;
+	}
+	return 0;
+}
+
+static int bench(struct view *v)
+{
+	uint64_t t0 = tt_now_mono_ns();
+
+	for (unsigned i = 0; i < v->opts->bench_redraws; i++) {
+		/* Scroll as a user would, so every redraw has new rows to format. */
+		v->cur = (v->cur + page()) % (v->total ? v->total : 1);
+		draw(v);
+	}
+	if (v->opts->bench_ms)
+		*v->opts->bench_ms = (double)(tt_now_mono_ns() - t0) / 1e6 / v->opts->bench_redraws;
+	return 0;
+}
+
+int tt_view_run(const struct tt_view_source *src, const struct tt_view_opts *opts, char *err,
+		size_t errlen)
+{
+	struct view *v = calloc(1, sizeof(*v));
+	uint64_t last_draw = 0;
+	int ret = 0, dirty = 1;
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	v->src = src;
+	v->opts = opts;
+	v->sel.sort = opts->sort;
+	v->sel.reverse = opts->reverse;
+	ret = term_open(v, err, errlen);
+	if (ret)
+		goto out;
+	if (opts->bench_redraws) {
+		draw(v);
+		ret = bench(v);
+		goto out;
+	}
+	while (!(opts->stop && *opts->stop)) {
+		int ch;
+		uint64_t now;
+
+		if (!v->ended) {
+			ret = src->step(src->ctx, src->key_wait_ms ? 0 : 100);
+			if (ret < 0) {
+				snprintf(err, errlen, "%s", strerror(-ret));
+				break;
+			}
+			if (ret == 1)
+				v->ended = 1;
+			ret = 0;
+			dirty = 1;
+		}
+		now = tt_now_mono_ns();
+		if (dirty || now - last_draw > REDRAW_NS) {
+			draw(v);
+			last_draw = now;
+			dirty = 0;
+		}
+		timeout(src->key_wait_ms > 0 ? src->key_wait_ms : (v->ended || v->help) ? 100 : 0);
+		while ((ch = getch()) != ERR) {
+			if (key(v, ch))
+				goto out;
+			dirty = 1;
+			timeout(0);
+		}
+		if (dirty)
+			continue;
+	}
+out:
+	term_close(v);
+	free(v);
+	return ret;
+}
