@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The set of capture files a query reads: checked once up front (so a bad
+ * file is a usage error before any SQL runs), then opened again by every
+ * scan, because SQLite may run several scans of one file at the same time
+ * (joins, subqueries). stdin is spooled into a memfd so it can be re-read.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "query.h"
+#include "tt_util.h"
+
+#define PROGRESS_EVERY 65536 /* events between clock reads */
+#define PROGRESS_DELAY_NS 500000000ull
+#define PROGRESS_PERIOD_NS 250000000ull
+
+static int spool_stdin(struct tt_query_set *set)
+{
+	char buf[1 << 16];
+	ssize_t n;
+	int fd;
+
+	if (set->spool_fd >= 0)
+		return set->spool_fd;
+	fd = memfd_create("tcptop-query-stdin", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while ((n = read(STDIN_FILENO, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || write(fd, buf, (size_t)n) != n) {
+			int e = n < 0 ? -errno : -EIO;
+
+			close(fd);
+			return e;
+		}
+	}
+	set->spool_fd = fd;
+	return fd;
+}
+
+int tt_query_set_open(struct tt_query_set *set, const char *prog, char **paths, size_t n)
+{
+	memset(set, 0, sizeof(*set));
+	set->prog = prog;
+	set->spool_fd = -1;
+	set->files = calloc(n, sizeof(*set->files));
+	if (!set->files)
+		return -ENOMEM;
+	set->n_files = n;
+	for (size_t i = 0; i < n; i++) {
+		struct tt_query_file *f = &set->files[i];
+		struct tt_fmt_reader *r;
+		char err[256] = "";
+		int ret;
+
+		f->path = strdup(paths[i]);
+		if (!f->path)
+			return -ENOMEM;
+		if (strcmp(paths[i], "-") == 0) {
+			int fd = spool_stdin(set);
+
+			if (fd < 0) {
+				snprintf(set->err, sizeof(set->err), "stdin: %s", strerror(-fd));
+				return fd;
+			}
+			if (asprintf(&f->open_path, "/proc/self/fd/%d", fd) < 0)
+				return -ENOMEM;
+		} else {
+			f->open_path = strdup(paths[i]);
+			if (!f->open_path)
+				return -ENOMEM;
+		}
+		ret = tt_fmt_reader_open(&r, f->open_path, err, sizeof(err));
+		if (ret < 0) {
+			/* the reader's message may or may not name the file: name it once */
+			if (strstr(err, f->open_path))
+				snprintf(set->err, sizeof(set->err), "%s", err);
+			else
+				snprintf(set->err, sizeof(set->err), "%s: %s", f->path,
+					 *err ? err : strerror(-ret));
+			return ret;
+		}
+		f->hdr = *tt_fmt_reader_header(r);
+		if (tt_fmt_reader_time_range(r, &f->first_ns, &f->last_ns) < 0)
+			f->first_ns = f->last_ns = 0;
+		tt_fmt_reader_close(r);
+	}
+	return 0;
+}
+
+void tt_query_set_free(struct tt_query_set *set)
+{
+	if (!set)
+		return;
+	for (size_t i = 0; i < set->n_files; i++) {
+		free(set->files[i].path);
+		free(set->files[i].open_path);
+	}
+	free(set->files);
+	tt_query_summary_free(set->summary);
+	if (set->spool_fd >= 0)
+		close(set->spool_fd);
+	memset(set, 0, sizeof(*set));
+	set->spool_fd = -1;
+}
+
+/* Each warning of a file is printed once, however many scans read the file. */
+static void scan_warn(void *ctx, const char *msg)
+{
+	struct tt_query_scan *sc = ctx;
+	struct tt_query_file *f = &sc->set->files[sc->file];
+
+	sc->warnings++;
+	if (sc->warnings <= f->warned)
+		return;
+	f->warned = sc->warnings;
+	if (sc->set->progress)
+		fputs("\r\033[K", stderr);
+	/* the reader usually names the file itself; name it exactly once */
+	if (strncmp(msg, f->open_path, strlen(f->open_path)) == 0)
+		tt_warn(sc->set->prog, "%s", msg);
+	else
+		tt_warn(sc->set->prog, "%s: %s", f->path, msg);
+}
+
+int tt_query_scan_open(struct tt_query_scan *sc, struct tt_query_set *set, size_t file)
+{
+	char err[256] = "";
+	int ret;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->set = set;
+	sc->file = file;
+	ret = tt_fmt_reader_open(&sc->r, set->files[file].open_path, err, sizeof(err));
+	if (ret < 0) {
+		snprintf(set->err, sizeof(set->err), "%s: %s", set->files[file].path,
+			 *err ? err : strerror(-ret));
+		sc->r = NULL;
+		return ret;
+	}
+	tt_fmt_reader_set_warn(sc->r, scan_warn, sc);
+	if (set->progress)
+		sc->t_start = sc->t_last = tt_now_mono_ns();
+	return 0;
+}
+
+static void progress(struct tt_query_scan *sc)
+{
+	uint64_t now = tt_now_mono_ns();
+
+	if (now - sc->t_start < PROGRESS_DELAY_NS || now - sc->t_last < PROGRESS_PERIOD_NS)
+		return;
+	sc->t_last = now;
+	fprintf(stderr, "\r\033[K%s: reading %s: %.1fM events", sc->set->prog,
+		sc->set->files[sc->file].path, (double)sc->events / 1e6);
+}
+
+int tt_query_scan_next(struct tt_query_scan *sc, struct tt_event *ev)
+{
+	int ret;
+
+	if (!sc->r)
+		return 0;
+	ret = tt_fmt_reader_next(sc->r, ev);
+	if (ret < 0)
+		snprintf(sc->set->err, sizeof(sc->set->err), "%s: %s",
+			 sc->set->files[sc->file].path, tt_fmt_reader_error(sc->r));
+	if (ret <= 0)
+		return ret;
+	sc->events++;
+	if (sc->set->progress && (sc->events % PROGRESS_EVERY) == 0)
+		progress(sc);
+	return 1;
+}
+
+void tt_query_scan_close(struct tt_query_scan *sc)
+{
+	if (!sc || !sc->r)
+		return;
+	if (sc->set->progress && sc->t_last != sc->t_start)
+		fputs("\r\033[K", stderr);
+	tt_fmt_reader_close(sc->r);
+	sc->r = NULL;
+}
