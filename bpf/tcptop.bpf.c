@@ -4,6 +4,13 @@
  * counts sampled from the kernel's own tcp_sock counters (iter/tcp, no cost
  * per send/recv), UDP summed per flow, everything as struct tt_event records
  * in one ring buffer submitted without wakeups (user space drains on a timer).
+ *
+ * Owners: connect() runs in the caller's context; a passive connection is born
+ * in softirq and gets its owner when accept()/accept4() returns (classic
+ * syscall tracepoints). Those programs cannot use socket storage, so they
+ * leave the owner in the "owners" map under the socket's address, and the
+ * next program that holds the socket (state change, retransmit, reset, the
+ * sampling iterators) applies it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -20,7 +27,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 #define MSG_PEEK 2
+#define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
 
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_SENT 2
@@ -44,6 +54,14 @@ const volatile __u64 f_cgroup = 0;
 __u64 next_flow_id = 0;
 /* Last tgid the task_file iterator reported a name for (one iterator runs at a time). */
 __u32 iter_last_tgid = 0;
+/* Entries in "owners"; lets the consumers skip the lookup in the common empty case. */
+__u64 owners_n = 0;
+/* Bumped when an accepted connection a process filter wants waits in "owners":
+ * user space then runs tt_iter_owner so that its CONN_OPEN is not late. */
+__u64 owners_wanted = 0;
+/* TCP connections reported (or waiting for their owner) whose owner is unknown:
+ * while non-zero, user space sweeps the file tables now and then (tt_iter_files). */
+__u64 n_unowned = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -56,6 +74,37 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+/* The process that accept()ed a socket, waiting for a program that holds the socket. */
+struct owner {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u16 lport; /* to tell a freed and reused socket address from the one accepted */
+	__u16 rport;
+	__u8 announced; /* CONN_PROC already emitted by the accept tracepoint */
+	__u8 _pad[3];
+	char comm[TT_COMM_LEN];
+};
+
+/* LRU: an entry nobody consumes (socket reset between accept and the store) ages out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+/*
+ * With a filter, exec/exit/name events are only for the processes that own a
+ * reported connection (not every process of the machine): their tgids.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} tgids SEC(".maps");
 
 /* Life of a TCP connection as seen here (sk_st.open). */
 enum {
@@ -79,6 +128,7 @@ struct sk_st {
 	__u64 segs_in;
 	__u64 srtt;
 	__u64 open;
+	__u64 unowned; /* counted in n_unowned */
 	__u32 pid;
 	__u32 tid;
 	char comm[TT_COMM_LEN];
@@ -195,6 +245,25 @@ static __always_inline int proc_match(__u32 pid, const char *comm, __u64 cgid)
 	return 1;
 }
 
+static __always_inline int any_filter(void)
+{
+	return f_n_pids || f_n_comms || f_cgroup || f_n_ports || f_proto || f_family;
+}
+
+/* tgid owns a reported connection: its process events are wanted. */
+static __always_inline void note_owner(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (tgid && any_filter() && !bpf_map_lookup_elem(&tgids, &tgid))
+		bpf_map_update_elem(&tgids, &tgid, &one, BPF_ANY);
+}
+
+static __always_inline int proc_events_wanted(__u32 tgid)
+{
+	return !any_filter() || bpf_map_lookup_elem(&tgids, &tgid);
+}
+
 static __always_inline int net_match(__u8 proto, __u8 family, __u16 lport, __u16 rport)
 {
 	if (f_proto && proto != f_proto)
@@ -299,6 +368,7 @@ static __always_inline int emit_open(const struct sock *sk, struct sk_st *st, co
 	e->u.open.cgroup_id = st->cgroup_id;
 	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
 	ev_send(e);
+	note_owner(st->pid);
 	return 0;
 }
 
@@ -385,6 +455,18 @@ static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counte
 	ev_send(e);
 }
 
+static __always_inline void mark_unowned(struct sk_st *st)
+{
+	if (__sync_val_compare_and_swap(&st->unowned, 0, 1) == 0)
+		__sync_fetch_and_add(&n_unowned, 1);
+}
+
+static __always_inline void clear_unowned(struct sk_st *st)
+{
+	if (__sync_lock_test_and_set(&st->unowned, 0))
+		__sync_fetch_and_add(&n_unowned, -1);
+}
+
 /*
  * Decide whether a TCP connection is reported, and report its opening.
  * state: the connection's state at first sight.
@@ -410,6 +492,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	if (proc_filter_active()) {
 		if (!st->pid_known) {
 			st->open = O_WAITPID;
+			mark_unowned(st);
 			return;
 		}
 		if (!proc_match(st->pid, st->comm, st->cgroup_id)) {
@@ -429,8 +512,12 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	st->segs_in = st->preexisting ? c.segs_in : 0;
 	if (st->preexisting)
 		flags |= TT_F_PREEXISTING;
-	if (!st->pid_known)
+	if (!st->pid_known) {
 		flags |= TT_F_PID_UNKNOWN;
+		mark_unowned(st);
+	} else {
+		clear_unowned(st);
+	}
 	if (cur == O_PENDING) {
 		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_SENT, st->open_ts, flags);
 		emit_state(st, TCP_CLOSE, TCP_SYN_SENT, st->open_ts);
@@ -439,23 +526,59 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	}
 }
 
-/* The owner of a socket is now known: tell user space, or open what waited for it. */
-static __always_inline void tcp_attribute(const struct sock *sk, struct sk_st *st)
+/*
+ * The owner of a socket is now in st: open what waited for it, or tell user
+ * space (unless the accept tracepoint did already: announce = 0).
+ */
+static __always_inline void tcp_owned(const struct sock *sk, struct sk_st *st, int announce)
 {
 	struct tt_event *e;
 
-	own_by_current(st);
+	clear_unowned(st);
 	if (st->open == O_WAITPID) {
 		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
 		return;
 	}
-	if (st->open != O_OPEN)
+	if (st->open != O_OPEN || !announce)
 		return;
 	e = ev_new(TT_EV_CONN_PROC, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return;
 	__builtin_memcpy(e->u.proc.comm, st->comm, TT_COMM_LEN);
 	ev_send(e);
+	note_owner(st->pid);
+}
+
+/* The caller of this send/recv owns the socket. */
+static __always_inline void tcp_attribute(const struct sock *sk, struct sk_st *st)
+{
+	own_by_current(st);
+	tcp_owned(sk, st, 1);
+}
+
+/* Apply what the accept tracepoint left for this socket, if anything. */
+static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
+{
+	__u64 key = (__u64)sk;
+	struct owner *o, own;
+
+	if (!owners_n)
+		return;
+	o = bpf_map_lookup_elem(&owners, &key);
+	if (!o)
+		return;
+	own = *o;
+	if (bpf_map_delete_elem(&owners, &key) == 0)
+		__sync_fetch_and_add(&owners_n, -1);
+	if (own.lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
+	    own.rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
+		return; /* a socket freed at that address since: not this one's owner */
+	st->pid = own.pid;
+	st->tid = own.tid;
+	st->cgroup_id = own.cgroup_id;
+	__builtin_memcpy(st->comm, own.comm, TT_COMM_LEN);
+	st->pid_known = 1;
+	tcp_owned(sk, st, !own.announced);
 }
 
 SEC("tp_btf/inet_sock_set_state")
@@ -470,6 +593,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 	st = bpf_sk_storage_get(&socks, (struct sock *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return 0;
+	take_owner(sk, st);
 	if (st->open == O_NONE) {
 		/* a passive child is cloned from its listener: LISTEN -> SYN_RECV */
 		if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)) {
@@ -488,26 +612,33 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		if (newstate == TCP_SYN_RECV) {
 			/* passive open, softirq: the owner is whoever accept()s it */
 			st->dir = TT_DIR_INBOUND;
+			st->open_ts = bpf_ktime_get_boot_ns();
 			tcp_try_open(sk, st, newstate, 0);
 			return 0;
 		}
-		if (oldstate == TCP_SYN_RECV)
+		if (oldstate == TCP_SYN_RECV) {
 			st->dir = TT_DIR_INBOUND;
-		else
+		} else {
 			st->preexisting = 1;
+			st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND
+									: TT_DIR_OUTBOUND;
+		}
 		tcp_try_open(sk, st, oldstate, newstate == TCP_CLOSE);
 	} else if (st->open == O_PENDING) {
 		tcp_try_open(sk, st, oldstate, newstate == TCP_CLOSE);
 	}
 	if (st->open != O_OPEN) {
-		if (newstate == TCP_CLOSE && st->open != O_IGNORE)
+		if (newstate == TCP_CLOSE && st->open != O_IGNORE) {
 			st->open = O_CLOSED;
+			clear_unowned(st);
+		}
 		return 0;
 	}
 	emit_state(st, oldstate, newstate, 0);
 	if (newstate != TCP_CLOSE)
 		return 0;
 	st->open = O_CLOSED;
+	clear_unowned(st);
 	read_counters(sk, st, &c);
 	if (!raw_mode)
 		emit_delta(st, &c);
@@ -535,6 +666,8 @@ static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st 
 		return;
 	}
 	st->preexisting = 1;
+	/* a passive child is a copy of its listener, listen()'s backlog included */
+	st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
 	tcp_try_open(sk, st, state, 0);
 }
 
@@ -660,22 +793,21 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		return 0;
 	/* runs on every send/recv of the machine: plain loads, no helper calls */
 	proto = sk->sk_protocol;
-	if (proto == IPPROTO_TCP && !raw_mode)
-		return 0;
 	if (proto == IPPROTO_TCP) {
-		/* the common case: the kernel counts TCP bytes, nothing to do per call */
-		st = bpf_sk_storage_get(&socks, sk, 0, 0);
-		if (!raw_mode && st && st->pid_known)
+		/* the default mode: the kernel counts TCP bytes, nothing to do per call */
+		if (!raw_mode)
 			return 0;
-		if (!st)
-			st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!st)
 			return 0;
 		if (st->open == O_NONE)
 			tcp_first_sight(sk, st);
-		if (!st->pid_known)
-			tcp_attribute(sk, st);
-		if (!raw_mode || st->open != O_OPEN)
+		if (!st->pid_known) {
+			take_owner(sk, st);
+			if (!st->pid_known)
+				tcp_attribute(sk, st);
+		}
+		if (st->open != O_OPEN)
 			return 0;
 		e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, 0);
 		if (!e)
@@ -724,6 +856,7 @@ int BPF_PROG(tt_retrans, const struct sock *sk, const struct sk_buff *skb)
 
 	if (!st)
 		return 0;
+	take_owner(sk, st);
 	if (st->open == O_PENDING)
 		tcp_try_open(sk, st, state, 0);
 	if (st->open != O_OPEN)
@@ -749,6 +882,7 @@ static __always_inline int reset(const struct sock *sk, __u8 dir)
 	if (!st)
 		return 0;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	take_owner(sk, st);
 	if (st->open == O_PENDING)
 		tcp_try_open(sk, st, state, 1);
 	if (st->open != O_OPEN)
@@ -782,6 +916,8 @@ int BPF_PROG(tt_exec, struct task_struct *p)
 	struct tt_event *e;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
+	if (!proc_events_wanted(tgid))
+		return 0;
 	e = ev_new(TT_EV_PROC_EXEC, 0, tgid, BPF_CORE_READ(p, pid), 0, 0);
 	if (!e)
 		return 0;
@@ -797,8 +933,10 @@ int BPF_PROG(tt_exit, struct task_struct *p)
 	struct tt_event *e;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 
-	if (BPF_CORE_READ(p, pid) != tgid)
+	if (BPF_CORE_READ(p, pid) != tgid || !proc_events_wanted(tgid))
 		return 0;
+	if (any_filter())
+		bpf_map_delete_elem(&tgids, &tgid);
 	e = ev_new(TT_EV_PROC_EXIT, 0, tgid, tgid, 0, 0);
 	if (!e)
 		return 0;
@@ -807,6 +945,89 @@ int BPF_PROG(tt_exit, struct task_struct *p)
 	e->u.proc.exit_code = BPF_CORE_READ(p, exit_code);
 	ev_send(e);
 	return 0;
+}
+
+/* ------------------------------------------------------------ accept */
+
+/*
+ * accept()/accept4() returned fd: the caller owns the connection behind it.
+ * Classic tracepoint: the socket is reached through CO-RE reads only, so the
+ * owner goes into "owners" for the programs that can touch socket storage.
+ */
+static __always_inline int accepted(long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *file = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	struct owner own = {};
+	struct tuple t;
+	__u64 key, pt, cookie;
+	__u8 state;
+	__u16 fam;
+
+	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
+		return 0;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
+	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return 0;
+	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if ((fam != AF_INET && fam != AF_INET6) || state == TCP_CLOSE || state == TCP_LISTEN)
+		return 0;
+	read_tuple(sk, &t);
+	if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport))
+		return 0;
+	pt = bpf_get_current_pid_tgid();
+	own.pid = pt >> 32;
+	own.tid = (__u32)pt;
+	own.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(own.comm, sizeof(own.comm));
+	own.lport = t.lport;
+	own.rport = t.rport;
+	if (!proc_filter_active()) {
+		/* reported at SYN_RECV under its cookie: say whose it is right away */
+		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+		if (cookie) {
+			struct tt_event *e =
+			    ev_new(TT_EV_CONN_PROC, cookie, own.pid, own.tid, 0, 0);
+
+			if (e) {
+				__builtin_memcpy(e->u.proc.comm, own.comm, TT_COMM_LEN);
+				ev_send(e);
+				own.announced = 1;
+				note_owner(own.pid);
+			}
+		}
+	}
+	key = (__u64)sk;
+	if (bpf_map_update_elem(&owners, &key, &own, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&owners_n, 1);
+	else
+		bpf_map_update_elem(&owners, &key, &own, BPF_ANY);
+	if (proc_filter_active() && proc_match(own.pid, own.comm, own.cgroup_id))
+		__sync_fetch_and_add(&owners_wanted, 1);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tt_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accepted(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tt_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accepted(ctx->ret);
 }
 
 /* ------------------------------------------------------------ iterators */
@@ -832,6 +1053,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	st = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return 0;
+	take_owner(sk, st);
 	if (st->open == O_NONE)
 		tcp_first_sight(sk, st);
 	else if (st->open == O_PENDING)
@@ -853,6 +1075,25 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	return 0;
 }
 
+/* Owners only, between samples: what a process filter waits for (see owners_wanted). */
+SEC("iter/tcp")
+int tt_iter_owner(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct tcp_sock *tp;
+	struct sk_st *st;
+
+	if (!skc || !owners_n)
+		return 0;
+	tp = bpf_skc_to_tcp_sock(skc);
+	if (!tp)
+		return 0;
+	st = bpf_sk_storage_get(&socks, tp, 0, 0);
+	if (st)
+		take_owner((struct sock *)tp, st);
+	return 0;
+}
+
 /* Cookies of the live UDP sockets: user space closes the flows of the others. */
 SEC("iter/udp")
 int tt_iter_udp(struct bpf_iter__udp *ctx)
@@ -867,7 +1108,11 @@ int tt_iter_udp(struct bpf_iter__udp *ctx)
 	return 0;
 }
 
-/* Once at start: owners of the sockets that already exist, and their names. */
+/*
+ * At start: owners of the sockets that already exist, and their names. Later,
+ * while connections of unknown owner remain (accept tracepoints missing,
+ * io_uring accept): owners of those.
+ */
 SEC("iter/task_file")
 int tt_iter_files(struct bpf_iter__task_file *ctx)
 {
@@ -896,6 +1141,21 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 	st->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	BPF_CORE_READ_STR_INTO(&st->comm, task, comm);
 	st->pid_known = 1;
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
+		tcp_owned(sk, st, 1);
+	if (any_filter()) {
+		/* with a filter, names only of the processes whose sockets pass it */
+		__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+		struct tuple t;
+
+		if (fam != AF_INET && fam != AF_INET6)
+			return 0;
+		read_tuple(sk, &t);
+		if (!net_match(BPF_CORE_READ(sk, sk_protocol), t.family, t.lport, t.rport) ||
+		    (proc_filter_active() && !proc_match(tgid, st->comm, st->cgroup_id)))
+			return 0;
+		note_owner(tgid);
+	}
 	if (tgid == iter_last_tgid)
 		return 0;
 	iter_last_tgid = tgid;

@@ -20,6 +20,12 @@ struct tt_src_opts {
 	uint32_t coalesce_ms;  /* coalescing / sampling interval, 0 = default (TT_SRC_DEFAULT_COALESCE_MS) */
 	uint32_t ringbuf_kb;   /* ring buffer size in KiB (power of two), 0 = default */
 	int verbose;           /* libbpf messages on stderr */
+	/*
+	 * Optional probes to leave out, spelled as in tt_src_probes() and separated by
+	 * spaces or commas ("tracepoint:syscalls/sys_exit_accept4"), NULL for none: for
+	 * kernels where one misbehaves, and to test the fallbacks.
+	 */
+	const char *skip_probes;
 };
 
 #define TT_SRC_DEFAULT_COALESCE_MS 1000
@@ -40,7 +46,8 @@ typedef int (*tt_src_cb)(void *ctx, const struct tt_event *ev);
 
 /*
  * Load, configure and attach. Returns 0, or a negative errno with a one-line
- * message in err (-EPERM "needs root ..." when privileges are missing).
+ * message in err (-EPERM "needs root ..." when privileges are missing, -EINVAL
+ * for a skip_probes name that is unknown or not optional).
  * Connections that exist already are reported on the first tt_src_poll().
  */
 int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen);

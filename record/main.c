@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <libgen.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "tt_fmt.h"
 #include "tt_src.h"
@@ -45,14 +47,19 @@ static void usage(FILE *f)
 		"  -d, --duration TIME  stop after TIME (10, 1.5s, 250ms, 2m)\n"
 		"      --raw            one event per send/recv call (costs more)\n"
 		"      --coalesce TIME  sampling interval of the default mode (default 1s)\n"
-		"  -C, --file-size MB   start a new file when this one exceeds MB megabytes\n"
+		"  -C, --file-size N    start a new file when this one exceeds N million bytes, or\n"
+		"                       N KiB / MiB / GiB with a k / m / g suffix (as tcpdump -C)\n"
 		"  -G, --rotate TIME    start a new file every TIME\n"
 		"  -W, --files N        with -C/-G keep a ring of N files: FILE, FILE.1 ... FILE.N-1,\n"
 		"                       then FILE again (without -W: FILE, FILE.1, FILE.2 ...)\n"
 		"      --flight TIME    keep only the last TIME of events in memory; write them to\n"
 		"                       FILE on SIGUSR1 (FILE.1, FILE.2 ...) and at exit\n"
-		"  -Z, --user USER      drop root privileges to USER once the probes are attached\n"
+		"  -Z, --user USER      drop root privileges to USER once the probes are attached;\n"
+		"                       with -W the ring's files are opened before, otherwise USER\n"
+		"                       must be able to create the later files (-C/-G, --flight)\n"
 		"      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
+		"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
+		"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
 		"  -q, --quiet          no statistics at exit\n"
 		"  -f, --force          replace existing files\n"
 		"  -v, --verbose        libbpf messages\n"
@@ -68,9 +75,32 @@ enum {
 	OPT_FLIGHT,
 	OPT_RINGBUF,
 	OPT_DUMP,
+	OPT_NO_PROBE,
 };
 
-static void parse(int argc, char **argv, struct tt_rec_opts *o)
+/* -C as tcpdump reads it: N million bytes, or N KiB / MiB / GiB with a k / m / g suffix. */
+static int parse_file_size(const char *arg, uint64_t *bytes)
+{
+	char num[32];
+	size_t n = strlen(arg);
+	uint64_t unit = 1000000, v;
+
+	if (!n || n >= sizeof(num))
+		return -1;
+	switch (arg[n - 1]) {
+	case 'k': case 'K': unit = 1ULL << 10; n--; break;
+	case 'm': case 'M': unit = 1ULL << 20; n--; break;
+	case 'g': case 'G': unit = 1ULL << 30; n--; break;
+	}
+	memcpy(num, arg, n);
+	num[n] = '\0';
+	if (strspn(num, "0123456789") != n || tt_parse_u64(num, 1, (1000000ULL << 20) / unit, &v))
+		return -1;
+	*bytes = v * unit;
+	return 0;
+}
+
+static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size_t skiplen)
 {
 	static const struct option longopts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -84,6 +114,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o)
 		{"user", required_argument, NULL, 'Z'},
 		{"ringbuf-kb", required_argument, NULL, OPT_RINGBUF},
 		{"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
+		{"no-probe", required_argument, NULL, OPT_NO_PROBE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"force", no_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -119,9 +150,9 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o)
 			o->src.coalesce_ms = v / 1000000;
 			break;
 		case 'C':
-			if (tt_parse_u64(optarg, 1, 1 << 20, &v))
-				tt_die(prog, TT_EXIT_USAGE, "bad file size '%s' (MB)", optarg);
-			o->rotate_bytes = v * 1000000;
+			if (parse_file_size(optarg, &o->rotate_bytes))
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad file size '%s' (millions of bytes, or with k/m/g)", optarg);
 			break;
 		case 'G':
 			if (tt_parse_duration_ns(optarg, &o->rotate_ns) || o->rotate_ns < 1000000000)
@@ -144,6 +175,15 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o)
 			o->src.ringbuf_kb = v;
 			break;
 		case OPT_DUMP: o->dump = 1; break;
+		case OPT_NO_PROBE: {
+			size_t used = strlen(skip), n = strlen(optarg);
+
+			if (used + n + 2 > skiplen)
+				tt_die(prog, TT_EXIT_USAGE, "too many --no-probe");
+			snprintf(skip + used, skiplen - used, "%s%s", used ? " " : "", optarg);
+			o->src.skip_probes = skip;
+			break;
+		}
 		case 'q': o->quiet = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->src.verbose = 1; break;
@@ -164,21 +204,48 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o)
 		tt_die(prog, TT_EXIT_USAGE, "-C/-G need a file, not stdout");
 	if (o->max_files && !o->rotate_bytes && !o->rotate_ns)
 		tt_die(prog, TT_EXIT_USAGE, "-W needs -C or -G");
+	if (o->flight_ns && !strcmp(o->path, "-"))
+		tt_die(prog, TT_EXIT_USAGE, "--flight needs a file, not stdout");
 	if (o->flight_ns && (o->rotate_bytes || o->rotate_ns))
 		tt_die(prog, TT_EXIT_USAGE, "--flight cannot be combined with -C/-G");
 }
 
 /* setgroups, setgid, setuid, in that order; checked, since failing open is worse. */
-static void drop_root(const char *user)
+static int drop_root(uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	struct passwd *pw = getpwnam(user);
+	if (setgroups(0, NULL) || setgid(gid) || setuid(uid)) {
+		snprintf(err, errlen, "cannot drop root privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (uid != 0 && setuid(0) == 0) {
+		snprintf(err, errlen, "could regain root after dropping it");
+		return -1;
+	}
+	return 0;
+}
 
-	if (!pw)
-		tt_die(prog, TT_EXIT_USAGE, "unknown user '%s'", user);
-	if (setgroups(0, NULL) || setgid(pw->pw_gid) || setuid(pw->pw_uid))
-		tt_die(prog, TT_EXIT_ERROR, "cannot become %s: %s", user, strerror(errno));
-	if (pw->pw_uid != 0 && setuid(0) == 0)
-		tt_die(prog, TT_EXIT_ERROR, "could regain root after dropping it");
+/*
+ * Files made after -Z (rotation without -W, flight dumps) are created as USER:
+ * find out now, in a child that drops root, whether USER may create them.
+ */
+static void check_user_dir(const char *path, uid_t uid, gid_t gid, const char *user)
+{
+	char copy[4096], *dir, err[256];
+	int status;
+	pid_t pid;
+
+	snprintf(copy, sizeof(copy), "%s", path);
+	dir = dirname(copy);
+	pid = fork();
+	if (pid < 0)
+		tt_die(prog, TT_EXIT_ERROR, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(drop_root(uid, gid, err, sizeof(err)) || access(dir, W_OK | X_OK) ? 1 : 0);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+		tt_die(prog, TT_EXIT_ERROR,
+		       "-Z %s: %s cannot create files in %s (needed after dropping root; -W N "
+		       "opens a ring of files before)",
+		       user, user, dir);
 }
 
 static int on_event(void *ctx, const struct tt_event *ev)
@@ -192,12 +259,24 @@ int main(int argc, char **argv)
 	struct tt_rec *r = NULL;
 	struct tt_src *src = NULL;
 	struct sigaction sa;
-	char err[512];
+	char err[512], skip[1024] = "";
 	uint64_t start, last_flush;
+	uid_t uid = 0;
+	gid_t gid = 0;
 	int ret, code = TT_EXIT_OK;
 
 	memset(&o, 0, sizeof(o));
-	parse(argc, argv, &o);
+	parse(argc, argv, &o, skip, sizeof(skip));
+	if (o.user) {
+		struct passwd *pw = getpwnam(o.user);
+
+		if (!pw)
+			tt_die(prog, TT_EXIT_USAGE, "unknown user '%s'", o.user);
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+		if (((o.rotate_bytes || o.rotate_ns) && !o.max_files) || o.flight_ns)
+			check_user_dir(o.path, uid, gid, o.user);
+	}
 
 	/* the output first: an unwritable path fails before anything is attached */
 	ret = tt_rec_new(&r, &o, err, sizeof(err));
@@ -216,10 +295,14 @@ int main(int argc, char **argv)
 	ret = tt_src_open(&src, &o.src, err, sizeof(err));
 	if (ret) {
 		tt_rec_abort(r);
+		tt_die(prog, ret == -EINVAL && o.src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
+		       err);
+	}
+	if (o.user && drop_root(uid, gid, err, sizeof(err))) {
+		tt_rec_abort(r);
+		tt_src_close(src);
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	}
-	if (o.user)
-		drop_root(o.user);
 	ret = tt_rec_start(r, src, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err);
@@ -239,13 +322,13 @@ int main(int argc, char **argv)
 				wait = (o.duration_ns - (now - start)) / 1000000 + 1;
 		}
 		ret = tt_src_poll(src, wait, on_event, r);
+		if (tt_rec_failed(r))
+			break; /* the callback's error: tt_rec_finish reports it */
 		if (ret < 0 && ret != -EINTR) {
 			fprintf(stderr, "%s: reading events: %s\n", prog, strerror(-ret));
 			code = TT_EXIT_ERROR;
 			break;
 		}
-		if (ret > 0 && tt_rec_failed(r))
-			break;
 		now = tt_now_mono_ns();
 		if (dump_sig) {
 			dump_sig = 0;

@@ -21,6 +21,7 @@
 #include "rec.h"
 
 #define FLIGHT_MAX_BYTES (256u << 20)
+#define RING_PREOPEN_MAX 256 /* -Z with -W: files held open from the start */
 
 struct tt_rec {
 	struct tt_rec_opts o;
@@ -29,7 +30,15 @@ struct tt_rec {
 	struct tt_fmt_writer *w;
 	int fd;              /* the first file, opened before attach, until the writer owns it */
 	int created;         /* we created o.path (removed again if the start fails) */
+	/*
+	 * -Z with -W: every file of the ring, opened while still root (USER may not
+	 * be allowed to create files there); reused by truncating. -1 = none.
+	 */
+	int *ring;
+	unsigned char *ring_used;
 	unsigned file_no;    /* files begun so far */
+	char cur_path[4096]; /* the file being written, for messages */
+	int cur_dup;         /* the writer's fd, dup'ed: where it ended is the file's size */
 	uint64_t file_start; /* CLOCK_MONOTONIC when the current file began */
 	struct tt_rec_conntab *conns;
 	struct tt_rec_flight *flight;
@@ -37,7 +46,7 @@ struct tt_rec {
 	uint64_t bytes_done; /* bytes of files already closed */
 	uint64_t start_mono, end_mono;
 	int failed;
-	char err[256];
+	char err[1024];
 };
 
 /* Name of the n-th file (0-based): FILE, FILE.1, FILE.2 ... modulo -W. */
@@ -51,6 +60,10 @@ static void file_name(const struct tt_rec *r, unsigned n, char *buf, size_t len)
 		snprintf(buf, len, "%s.%u", r->o.path, n);
 }
 
+/*
+ * Create a capture file: 0600, never through a symlink (O_NOFOLLOW), never
+ * over an existing file unless replace (O_EXCL).
+ */
 static int open_out(const char *path, int replace, char *err, size_t errlen)
 {
 	int fd;
@@ -68,13 +81,118 @@ static int open_out(const char *path, int replace, char *err, size_t errlen)
 
 		if (e == EEXIST)
 			snprintf(err, errlen, "%s exists (use -f to replace it)", path);
+		else if (e == ELOOP)
+			snprintf(err, errlen, "%s is a symbolic link: not writing through it",
+				 path);
 		else
 			snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
 	/* whatever the umask, and a replaced file may have had other modes */
-	fchmod(fd, 0600);
+	if (fchmod(fd, 0600) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: cannot make it mode 0600: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
 	return fd;
+}
+
+static int rotating(const struct tt_rec_opts *o)
+{
+	return o->rotate_bytes || o->rotate_ns;
+}
+
+/* Remove the ring files made by ring_open, from slot `from` on. */
+static void ring_unlink(struct tt_rec *r, unsigned from)
+{
+	char path[4096];
+
+	for (unsigned k = from; r->ring && k < r->o.max_files; k++) {
+		if (r->ring[k] < 0 || r->ring_used[k])
+			continue;
+		file_name(r, k, path, sizeof(path));
+		if (k && unlink(path) == 0) {
+			close(r->ring[k]);
+			r->ring[k] = -1;
+		}
+	}
+}
+
+/*
+ * -W N without -f: none of the ring's other names may exist (found now, not
+ * at the first rotation). With -Z as well: open them all now, as root.
+ */
+static int ring_open(struct tt_rec *r, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+
+	if (!rotating(&r->o) || !r->o.max_files)
+		return 0;
+	if (!r->o.user) {
+		for (unsigned k = 1; k < r->o.max_files && !r->o.force; k++) {
+			file_name(r, k, path, sizeof(path));
+			if (lstat(path, &st) == 0) {
+				snprintf(err, errlen, "%s exists (use -f to replace it)", path);
+				return -EEXIST;
+			}
+		}
+		return 0;
+	}
+	if (r->o.max_files > RING_PREOPEN_MAX) {
+		snprintf(err, errlen, "-Z with -W: at most %d files", RING_PREOPEN_MAX);
+		return -E2BIG;
+	}
+	r->ring = malloc(r->o.max_files * sizeof(*r->ring));
+	r->ring_used = calloc(r->o.max_files, 1);
+	if (!r->ring || !r->ring_used) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (unsigned k = 0; k < r->o.max_files; k++)
+		r->ring[k] = -1;
+	r->ring[0] = dup(r->fd);
+	if (r->ring[0] < 0) {
+		snprintf(err, errlen, "%s: %s", r->o.path, strerror(errno));
+		return -errno;
+	}
+	for (unsigned k = 1; k < r->o.max_files; k++) {
+		file_name(r, k, path, sizeof(path));
+		r->ring[k] = open_out(path, r->o.force, err, errlen);
+		if (r->ring[k] < 0) {
+			int ret = r->ring[k];
+
+			r->ring[k] = -1;
+			ring_unlink(r, 1);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The fd for file number n: a held ring file (emptied when reused), or a new file. */
+static int next_fd(struct tt_rec *r, unsigned n, char *err, size_t errlen)
+{
+	unsigned k = r->o.max_files ? n % r->o.max_files : n;
+	int fd;
+
+	file_name(r, n, r->cur_path, sizeof(r->cur_path));
+	if (!r->ring || r->ring[k] < 0)
+		/* our own ring of files wraps over the names it made */
+		return open_out(r->cur_path, r->o.force || (r->o.max_files && n >= r->o.max_files),
+				err, errlen);
+	if (r->ring_used[k] &&
+	    (ftruncate(r->ring[k], 0) < 0 || lseek(r->ring[k], 0, SEEK_SET) < 0)) {
+		snprintf(err, errlen, "%.900s: %s", r->cur_path, strerror(errno));
+		return -errno;
+	}
+	r->ring_used[k] = 1;
+	fd = dup(r->ring[k]);
+	if (fd < 0)
+		snprintf(err, errlen, "%.900s: %s", r->cur_path, strerror(errno));
+	return fd < 0 ? -errno : fd;
 }
 
 static void fail(struct tt_rec *r, int e, const char *what)
@@ -83,6 +201,18 @@ static void fail(struct tt_rec *r, int e, const char *what)
 		return;
 	r->failed = e ? e : -EIO;
 	snprintf(r->err, sizeof(r->err), "%s", what);
+}
+
+/* A write error of the current file: name it, and say what is left. */
+static void fail_write(struct tt_rec *r, int e, const char *what)
+{
+	char msg[1024];
+
+	snprintf(msg, sizeof(msg), "%.700s: %.200s%s",
+		 strcmp(r->cur_path, "-") ? r->cur_path : "stdout", what,
+		 e == -ENOSPC ? " (stopped; the capture is readable up to its last complete block)"
+			      : "");
+	fail(r, e, msg);
 }
 
 int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size_t errlen)
@@ -97,6 +227,7 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 	}
 	r->o = *o;
 	r->fd = -1;
+	r->cur_dup = -1;
 	ret = tt_rec_conntab_new(&r->conns);
 	if (!ret && o->flight_ns)
 		ret = tt_rec_flight_new(&r->flight, o->flight_ns, FLIGHT_MAX_BYTES);
@@ -105,6 +236,7 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 		tt_rec_free(r);
 		return ret;
 	}
+	snprintf(r->cur_path, sizeof(r->cur_path), "%s", o->path);
 	r->fd = open_out(o->path, o->force, err, errlen);
 	if (r->fd < 0) {
 		ret = r->fd;
@@ -112,6 +244,11 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 		return ret;
 	}
 	r->created = strcmp(o->path, "-") != 0;
+	ret = ring_open(r, err, errlen);
+	if (ret) {
+		tt_rec_abort(r);
+		return ret;
+	}
 	*out = r;
 	return 0;
 }
@@ -122,6 +259,7 @@ void tt_rec_abort(struct tt_rec *r)
 		return;
 	if (r->created && !r->w)
 		unlink(r->o.path);
+	ring_unlink(r, 1);
 	tt_rec_free(r);
 }
 
@@ -130,7 +268,7 @@ static int add(struct tt_rec *r, const struct tt_event *ev)
 	int ret = tt_fmt_writer_add(r->w, ev);
 
 	if (ret)
-		fail(r, ret, tt_fmt_writer_error(r->w));
+		fail_write(r, ret, tt_fmt_writer_error(r->w));
 	return ret;
 }
 
@@ -145,27 +283,39 @@ static int add_open_again(void *ctx, const struct tt_event *open)
 	return add(r, &ev);
 }
 
+/*
+ * -C: blocks of at most 1/16 of the size (at 1.5 to 10 bytes an event), so
+ * that a file ends within about a block of it; rotation is checked per block.
+ */
+static void size_opts(const struct tt_rec *r, struct tt_fmt_wopts *wo)
+{
+	uint64_t n = r->o.rotate_bytes / 16;
+
+	if (!r->o.rotate_bytes || n >= 65536)
+		return;
+	wo->block_events = n < 256 ? 256 : (uint32_t)n;
+}
+
 /* Begin file number r->file_no on fd (or a new file when fd < 0). */
 static int begin_file(struct tt_rec *r, int fd)
 {
 	struct tt_fmt_wopts wo = {0};
-	char path[4096], err[256];
+	char err[1024];
 	int ret;
 
 	if (fd < 0) {
-		file_name(r, r->file_no, path, sizeof(path));
-		/* our own ring of files wraps over the names it made */
-		fd = open_out(path, r->o.force || (r->o.max_files && r->file_no >= r->o.max_files),
-			      err, sizeof(err));
+		fd = next_fd(r, r->file_no, err, sizeof(err));
 		if (fd < 0) {
 			fail(r, fd, err);
 			return fd;
 		}
 	}
 	r->hdr.start_ns = tt_now_wall_ns();
+	size_opts(r, &wo);
+	r->cur_dup = dup(fd);
 	ret = tt_fmt_writer_open_fd(&r->w, fd, &r->hdr, &wo, err, sizeof(err));
 	if (ret) {
-		fail(r, ret, err);
+		fail_write(r, ret, err);
 		return ret;
 	}
 	r->file_no++;
@@ -194,24 +344,41 @@ static int end_file(struct tt_rec *r)
 	if (!r->w)
 		return 0;
 	stats_event(r, &ev);
-	add(r, &ev);
+	if (!add(r, &ev) && (ret = tt_fmt_writer_flush(r->w)))
+		fail_write(r, ret, tt_fmt_writer_error(r->w));
 	ret = tt_fmt_writer_close(r->w);
 	r->w = NULL;
-	if (ret)
-		fail(r, ret, "closing the capture failed");
+	if (ret) {
+		char msg[300];
+
+		snprintf(msg, sizeof(msg), "closing: %s", strerror(-ret));
+		fail_write(r, ret, msg);
+	}
 	return ret;
 }
 
-/* Bytes of a finished writer are only known before close: account them at the end. */
+/*
+ * The writer adds the last block, the index and the end block at close, and
+ * is gone then: the file's size is where the fd's offset ended (a pipe has
+ * none: the count before the close, short of those last blocks).
+ */
 static int finish_file(struct tt_rec *r)
 {
 	uint64_t bytes;
+	off_t end;
 	int ret;
 
 	if (!r->w)
 		return 0;
 	bytes = tt_fmt_writer_bytes(r->w);
 	ret = end_file(r);
+	if (r->cur_dup >= 0) {
+		end = lseek(r->cur_dup, 0, SEEK_CUR);
+		if (end > 0)
+			bytes = (uint64_t)end;
+		close(r->cur_dup);
+		r->cur_dup = -1;
+	}
 	r->bytes_done += bytes;
 	return ret;
 }
@@ -236,6 +403,8 @@ int tt_rec_start(struct tt_rec *r, struct tt_src *src, char *err, size_t errlen)
 	if (r->flight)
 		return 0; /* fd stays ours until the first dump */
 	r->fd = -1;
+	if (r->ring)
+		r->ring_used[0] = 1;
 	if (begin_file(r, fd)) {
 		snprintf(err, errlen, "%s", r->err);
 		return r->failed;
@@ -283,6 +452,12 @@ static void dump_line(const struct tt_event *ev)
 	fputc('\n', stderr);
 }
 
+static void rotate(struct tt_rec *r)
+{
+	if (!finish_file(r))
+		begin_file(r, -1);
+}
+
 int tt_rec_event(void *ctx, const struct tt_event *ev)
 {
 	struct tt_rec *r = ctx;
@@ -302,7 +477,12 @@ int tt_rec_event(void *ctx, const struct tt_event *ev)
 		tt_rec_flight_push(r->flight, ev);
 		return 0;
 	}
-	return add(r, ev) ? r->failed : 0;
+	if (add(r, ev))
+		return r->failed;
+	/* a block was written by itself: -C is not left for the next tick */
+	if (r->o.rotate_bytes && tt_fmt_writer_bytes(r->w) >= r->o.rotate_bytes)
+		rotate(r);
+	return r->failed;
 }
 
 void tt_rec_tick(struct tt_rec *r)
@@ -313,14 +493,12 @@ void tt_rec_tick(struct tt_rec *r)
 		return;
 	ret = tt_fmt_writer_flush(r->w);
 	if (ret) {
-		fail(r, ret, tt_fmt_writer_error(r->w));
+		fail_write(r, ret, tt_fmt_writer_error(r->w));
 		return;
 	}
 	if ((r->o.rotate_bytes && tt_fmt_writer_bytes(r->w) >= r->o.rotate_bytes) ||
-	    (r->o.rotate_ns && tt_now_mono_ns() - r->file_start >= r->o.rotate_ns)) {
-		if (!finish_file(r))
-			begin_file(r, -1);
-	}
+	    (r->o.rotate_ns && tt_now_mono_ns() - r->file_start >= r->o.rotate_ns))
+		rotate(r);
 }
 
 static int add_held(void *ctx, const struct tt_event *ev)
@@ -347,23 +525,24 @@ void tt_rec_dump(struct tt_rec *r)
 {
 	struct tt_fmt_wopts wo = {0};
 	struct held_open h = {r, 0};
-	char path[4096], err[256];
-	int fd = r->fd;
+	char err[1024];
+	int fd = r->fd, ret;
 
 	if (!r->flight || r->failed)
 		return;
 	r->fd = -1;
 	if (fd < 0) {
-		file_name(r, r->file_no, path, sizeof(path));
-		fd = open_out(path, r->o.force, err, sizeof(err));
+		fd = next_fd(r, r->file_no, err, sizeof(err));
 		if (fd < 0) {
 			fail(r, fd, err);
 			return;
 		}
 	}
 	r->hdr.start_ns = tt_now_wall_ns();
-	if (tt_fmt_writer_open_fd(&r->w, fd, &r->hdr, &wo, err, sizeof(err))) {
-		fail(r, -EIO, err);
+	r->cur_dup = dup(fd);
+	ret = tt_fmt_writer_open_fd(&r->w, fd, &r->hdr, &wo, err, sizeof(err));
+	if (ret) {
+		fail_write(r, ret, err);
 		return;
 	}
 	r->file_no++;
@@ -378,13 +557,36 @@ int tt_rec_failed(const struct tt_rec *r)
 	return r->failed;
 }
 
+/*
+ * Ring files held open and never reached: removed when USER may, else made
+ * empty captures, so that every file there is a complete capture.
+ */
+static void ring_finish(struct tt_rec *r)
+{
+	ring_unlink(r, 1);
+	for (unsigned k = 1; r->ring && k < r->o.max_files && !r->failed; k++) {
+		if (r->ring[k] < 0 || r->ring_used[k])
+			continue;
+		r->file_no = k; /* next_fd() takes slot k */
+		if (begin_file(r, -1) == 0)
+			finish_file(r);
+	}
+}
+
 int tt_rec_finish(struct tt_rec *r, char *err, size_t errlen)
 {
+	unsigned files;
+
 	r->end_mono = tt_now_mono_ns();
 	if (r->flight && r->src)
 		tt_rec_dump(r);
 	else
 		finish_file(r);
+	files = r->file_no;
+	if (r->ring && files < r->o.max_files) {
+		ring_finish(r);
+		r->file_no = files;
+	}
 	if (r->failed)
 		snprintf(err, errlen, "%s", r->err[0] ? r->err : "writing the capture failed");
 	return r->failed;
@@ -413,6 +615,13 @@ void tt_rec_free(struct tt_rec *r)
 		tt_fmt_writer_close(r->w);
 	if (r->fd >= 0)
 		close(r->fd);
+	if (r->cur_dup >= 0)
+		close(r->cur_dup);
+	for (unsigned k = 0; r->ring && k < r->o.max_files; k++)
+		if (r->ring[k] >= 0)
+			close(r->ring[k]);
+	free(r->ring);
+	free(r->ring_used);
 	tt_rec_conntab_free(r->conns);
 	tt_rec_flight_free(r->flight);
 	free(r);

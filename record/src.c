@@ -21,7 +21,20 @@
 #include "src_int.h"
 
 #define DRAIN_MS 5 /* ring buffer records carry no wakeup: drain this often */
+/*
+ * Records per drain: a consume runs as long as the kernel adds records, so a
+ * producer faster than us would keep it from returning (no flush, no signal).
+ */
+#define DRAIN_BUDGET 65536
 #define DEFAULT_RINGBUF_KB 8192
+/* a process filter waits for an accepted connection's owner: look at most this often */
+#define OWNER_PASS_NS (20 * 1000000ULL)
+/*
+ * Connections of unknown owner left after a sampling pass: sweep the file
+ * tables this often. With the accept tracepoints those are only the not yet
+ * accepted and the io_uring-accepted; without them, every passive one.
+ */
+#define SWEEP_NS (5000 * 1000000ULL)
 
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
@@ -75,11 +88,70 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src_opts *o)
 	skel->rodata->f_cgroup = f->cgroup_id;
 }
 
+/* A program's probe name as the capture header lists it: "tp_btf:inet_sock_set_state". */
+static void probe_name(const struct bpf_program *p, char *buf, size_t len)
+{
+	const char *sec = bpf_program__section_name(p);
+	const char *slash = strchr(sec, '/');
+
+	if (!slash)
+		snprintf(buf, len, "%s", sec);
+	else
+		snprintf(buf, len, "%.*s:%s", (int)(slash - sec), sec, slash + 1);
+}
+
+/* Programs the source works without: it falls back or loses a detail. */
+static int optional_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	return !strncmp(bpf_program__section_name(p), "cgroup/", 7) ||
+	       p == skel->progs.tt_iter_files || p == skel->progs.tt_accept4 ||
+	       p == skel->progs.tt_accept;
+}
+
+/* Leave out the probes the caller named. 0, or -EINVAL with a message. */
+static int skip_probes(struct tcptop_bpf *skel, const char *list, char *err, size_t errlen)
+{
+	char name[128], want[128];
+	struct bpf_program *p;
+	const char *c = list;
+
+	while (c && *c) {
+		size_t n = strcspn(c, " ,");
+		int found = 0;
+
+		if (!n) {
+			c++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "%.*s", (int)n, c);
+		c += n;
+		bpf_object__for_each_program(p, skel->obj)
+		{
+			probe_name(p, name, sizeof(name));
+			if (strcmp(name, want))
+				continue;
+			if (!optional_prog(skel, p)) {
+				snprintf(err, errlen, "probe %s is required", want);
+				return -EINVAL;
+			}
+			bpf_program__set_autoload(p, false);
+			found = 1;
+		}
+		if (!found) {
+			snprintf(err, errlen, "unknown probe '%s'", want);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /*
  * Open and load the object. optional = 0 drops the programs this tool can do
- * without (UDP peer hooks, start-up ownership sweep), for kernels that refuse them.
+ * without (UDP peer hooks, ownership sweep, accept tracepoints), for kernels
+ * that refuse them.
  */
-static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, const char *cgroot)
+static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, const char *cgroot,
+		char *errbuf, size_t errlen)
 {
 	struct tcptop_bpf *skel = tcptop_bpf__open();
 	uint32_t kb = o->ringbuf_kb ? o->ringbuf_kb : DEFAULT_RINGBUF_KB;
@@ -87,6 +159,11 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, con
 
 	if (!skel)
 		return -errno;
+	err = skip_probes(skel, o->skip_probes, errbuf, errlen);
+	if (err) {
+		tcptop_bpf__destroy(skel);
+		return err;
+	}
 	set_rodata(skel, o);
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
 	if (!optional || !cgroot[0]) {
@@ -95,8 +172,11 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, con
 		bpf_program__set_autoload(skel->progs.tt_recvmsg4, false);
 		bpf_program__set_autoload(skel->progs.tt_recvmsg6, false);
 	}
-	if (!optional)
+	if (!optional) {
 		bpf_program__set_autoload(skel->progs.tt_iter_files, false);
+		bpf_program__set_autoload(skel->progs.tt_accept4, false);
+		bpf_program__set_autoload(skel->progs.tt_accept, false);
+	}
 	err = tcptop_bpf__load(skel);
 	if (err) {
 		tcptop_bpf__destroy(skel);
@@ -108,14 +188,15 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, con
 
 static void probe_add(struct tt_src *s, const struct bpf_program *p)
 {
-	const char *sec = bpf_program__section_name(p);
 	size_t used = strlen(s->probes);
-	const char *slash = strchr(sec, '/');
+	char name[128];
 
-	if (!slash)
-		return;
-	snprintf(s->probes + used, sizeof(s->probes) - used, "%s%.*s:%s", used ? " " : "",
-		 (int)(slash - sec), sec, slash + 1);
+	probe_name(p, name, sizeof(name));
+	for (const char *c = s->probes; (c = strstr(c, name)); c += strlen(name))
+		if ((c == s->probes || c[-1] == ' ') &&
+		    (!c[strlen(name)] || c[strlen(name)] == ' '))
+			return; /* two programs on one attach point (iter:tcp) */
+	snprintf(s->probes + used, sizeof(s->probes) - used, "%s%s", used ? " " : "", name);
 }
 
 static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen)
@@ -139,18 +220,28 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 			l = bpf_program__attach(p);
 		}
 		if (!l) {
-			/* only the UDP peer hooks and the ownership sweep are optional */
-			if (!strncmp(sec, "cgroup/", 7) || p == s->skel->progs.tt_iter_files)
+			int e = errno;
+
+			if (optional_prog(s->skel, p))
 				continue;
-			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(errno));
-			return -errno;
+			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(e));
+			return -e;
 		}
+		if (p == s->skel->progs.tt_accept4 || p == s->skel->progs.tt_accept)
+			s->accept_tps++;
 		if (p == s->skel->progs.tt_iter_tcp)
 			s->it_tcp = l;
+		else if (p == s->skel->progs.tt_iter_owner)
+			s->it_owner = l;
 		else if (p == s->skel->progs.tt_iter_udp)
 			s->it_udp = l;
 		else if (p == s->skel->progs.tt_iter_files)
 			s->it_files = l;
+		if (s->n_links == TT_SRC_MAX_LINKS) {
+			bpf_link__destroy(l);
+			snprintf(err, errlen, "too many programs (raise TT_SRC_MAX_LINKS)");
+			return -E2BIG;
+		}
 		s->links[s->n_links++] = l;
 		probe_add(s, p);
 	}
@@ -164,7 +255,10 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	memset(&ev, 0, sizeof(ev));
 	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
-	return tt_src_deliver(s, &ev) ? -ECANCELED : 0;
+	if (tt_src_deliver(s, &ev))
+		return -ECANCELED;
+	/* this record is consumed either way; the rest waits for the next drain */
+	return --s->budget ? 0 : -EAGAIN;
 }
 
 int tt_src_deliver(struct tt_src *s, const struct tt_event *ev)
@@ -245,22 +339,51 @@ static void report_lost(struct tt_src *s)
 	}
 }
 
+/* Deliver what the ring buffer holds, up to DRAIN_BUDGET records. -EAGAIN: more is waiting. */
 static int drain(struct tt_src *s)
 {
-	int n = ring_buffer__consume(s->rb);
+	int n;
 
+	s->budget = DRAIN_BUDGET;
+	n = ring_buffer__consume(s->rb);
 	report_lost(s);
 	return n == -ECANCELED ? 0 : n;
 }
 
-/* One sampling pass: TCP counters and RTT from iter/tcp, then UDP sums. */
+/*
+ * One sampling pass: TCP counters and RTT from iter/tcp (which also applies
+ * owners left by the accept tracepoints), owners still unknown from the file
+ * tables, then UDP sums.
+ */
 static void sample(struct tt_src *s)
 {
+	uint64_t now;
+
 	drain(s);
 	if (s->it_tcp)
 		tt_src_run_iter(s->it_tcp, NULL, NULL);
 	drain(s);
+	now = tt_now_mono_ns();
+	if (s->it_files && s->skel->bss->n_unowned && (!s->accept_tps || now >= s->next_sweep_ns)) {
+		tt_src_run_iter(s->it_files, NULL, NULL);
+		s->next_sweep_ns = now + SWEEP_NS;
+		drain(s);
+	}
 	tt_src_udp_flush(s);
+	drain(s);
+}
+
+/* A process filter waits for the owner of an accepted connection: open it now, not at the next
+ * sample. */
+static void owner_pass(struct tt_src *s, uint64_t now)
+{
+	uint64_t wanted = s->skel->bss->owners_wanted;
+
+	if (wanted == s->owners_seen || !s->it_owner || now < s->next_owner_ns)
+		return;
+	s->owners_seen = wanted;
+	s->next_owner_ns = now + OWNER_PASS_NS;
+	tt_src_run_iter(s->it_owner, NULL, NULL);
 	drain(s);
 }
 
@@ -272,6 +395,8 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	int ret;
 
 	*out = NULL;
+	if (errlen)
+		err[0] = '\0'; /* load() only writes it for a bad skip_probes */
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
@@ -285,9 +410,11 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (stat("/proc/self/ns/net", &sb) == 0)
 		s->netns = sb.st_ino;
 
-	ret = load(s, opts, 1, cgroot);
-	if (ret && ret != -EPERM)
-		ret = load(s, opts, 0, cgroot);
+	ret = load(s, opts, 1, cgroot, err, errlen);
+	if (ret && ret != -EPERM && ret != -EINVAL)
+		ret = load(s, opts, 0, cgroot, err, errlen);
+	if (ret == -EINVAL && err[0])
+		goto fail;
 	if (ret) {
 		if (ret == -EPERM || geteuid() != 0)
 			snprintf(err, errlen, "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
@@ -333,21 +460,25 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
 	s->delivered = 0;
 	for (;;) {
 		uint64_t now = tt_now_mono_ns();
-		int step;
+		int step, busy;
 
 		if (now >= s->next_sample_ns) {
 			sample(s);
 			s->next_sample_ns = now + (uint64_t)s->coalesce_ms * 1000000;
 		}
-		drain(s);
+		owner_pass(s, now);
+		busy = drain(s) == -EAGAIN;
 		if (s->cb_ret)
 			return s->cb_ret;
 		if (now >= end)
 			break;
+		if (busy)
+			continue; /* more is waiting: no sleep, but the deadline still holds */
 		step = (int)((end - now + 999999) / 1000000);
 		if (step > DRAIN_MS)
 			step = DRAIN_MS;
 		/* records carry no wakeup: this is a sleep that a signal can end */
+		s->budget = DRAIN_BUDGET;
 		ret = ring_buffer__poll(s->rb, step);
 		if (ret == -EINTR) {
 			drain(s);
@@ -363,7 +494,13 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 	s->cb_ctx = ctx;
 	s->cb_ret = 0;
 	s->delivered = 0;
+	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
+	 * write) */
+	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
+		;
 	sample(s);
+	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
+		;
 	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
 }
 

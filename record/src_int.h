@@ -20,7 +20,11 @@ struct tt_src {
 	struct ring_buffer *rb;
 	struct bpf_link *links[TT_SRC_MAX_LINKS];
 	int n_links;
-	struct bpf_link *it_tcp, *it_udp, *it_files;
+	struct bpf_link *it_tcp, *it_udp, *it_files, *it_owner;
+	int accept_tps;          /* accept tracepoints attached (0: owners come from sweeps) */
+	uint64_t owners_seen;    /* owners_wanted at the last tt_iter_owner run */
+	uint64_t next_owner_ns;  /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
+	uint64_t next_sweep_ns;  /* CLOCK_MONOTONIC: earliest next ownership sweep */
 	int cg_fd;
 	int raw;
 	uint32_t coalesce_ms;
@@ -36,6 +40,7 @@ struct tt_src {
 	void *cb_ctx;
 	int cb_ret;
 	uint64_t delivered;
+	uint32_t budget; /* records left in this drain (a consume stops at 0) */
 	/* scratch for the iter/udp output */
 	char *udp_live;
 	size_t udp_live_cap;

@@ -7,10 +7,12 @@ tcptop-replay --dump --json).
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -92,21 +94,40 @@ def find(conns, proto, lport=None, rport=None):
 
 # ------------------------------------------------------------------ running the recorder
 
-class Recorder:
-    """tcptop-record in the background; ready once the header is on disk."""
+MAGIC = b"\x89TTC\r\n\x1a\n"
+STARTED = []  # recorders of the running test, stopped by _no_stray_recorders whatever happens
 
-    def __init__(self, path, *args, netns=None):
+
+@pytest.fixture(autouse=True)
+def _no_stray_recorders():
+    yield
+    while STARTED:
+        p = STARTED.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+class Recorder:
+    """tcptop-record in the background; ready once the capture header is on disk (after attach)."""
+
+    def __init__(self, path, *args, netns=None, **popen):
         self.path = path
         cmd = [tool("tcptop-record"), "-o", path] + list(args)
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
-        self.p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+        self.p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, **popen)
+        STARTED.append(self.p)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.p.poll() is not None:
                 raise AssertionError("recorder exited: " + self.p.stderr.read())
-            if os.path.exists(path) and os.path.getsize(path) > 0:
-                return
+            try:
+                with open(path, "rb") as f:
+                    if f.read(len(MAGIC)) == MAGIC:
+                        return
+            except OSError:
+                pass
             time.sleep(0.05)
         raise AssertionError("recorder not ready")
 
@@ -416,6 +437,9 @@ def test_tiny_ringbuf_reports_lost(tmpdir_path):
                             "--raw", "--ringbuf-kb", "4", "-P", str(port))
     lost = [e for e in evs if e["kind"] == LOST]
     assert lost and all(e["count"] > 0 for e in lost)
+    # stamped with the time they were noticed, inside the capture
+    first, last = min(e["ts"] for e in evs), max(e["ts"] for e in evs)
+    assert all(first <= e["ts"] <= last and e["ts"] > 10**18 for e in lost)
     total = sum(e["count"] for e in lost)
     assert " %d lost" % total in err
     stats = [e for e in evs if e["kind"] == STATS]
@@ -469,7 +493,14 @@ def test_usage_errors(tmpdir_path):
     out = os.path.join(tmpdir_path, "x.tt")
     for args in ([], ["-o"], ["-o", out, "--bogus"], ["-o", out, "-d", "abc"],
                  ["-o", out, "--ringbuf-kb", "3"], ["-o", out, "-W", "3"],
-                 ["-o", out, "--port", "99999"], ["-o", out, "extra"]):
+                 ["-o", out, "--port", "99999"], ["-o", out, "extra"],
+                 ["-o", out, "--duration"], ["-o", out, "--coalesce", "0"],
+                 ["-o", out, "-C", "0"], ["-o", out, "-C", "1.5"], ["-o", out, "-C", "2x"],
+                 ["-o", out, "-C", "1048577"], ["-o", out, "-G", "0.5"], ["-o", "-", "-G", "2"],
+                 ["-o", "-", "--flight", "10"], ["-o", out, "--flight", "5", "-C", "1"],
+                 ["-o", out, "-Z", "no-such-user-tt"], ["-o", out, "--no-probe", "bogus:x"],
+                 ["-o", out, "--no-probe", "tp_btf:inet_sock_set_state"], ["-o", out, "-x"],
+                 ["-o", out, "--cgroup", "/nonexistent-cgroup"]):
         r = run([rec] + args)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.count("\n") == 1 and r.stderr.startswith("tcptop-record: ")
@@ -480,37 +511,184 @@ def test_usage_errors(tmpdir_path):
     assert r.returncode == 0 and r.stdout.startswith("tcptop-record tcptop ")
 
 
-def bpf_prog_ids():
-    r = run(["bpftool", "-j", "prog", "list"])
-    return {p["id"] for p in json.loads(r.stdout or "[]")}
+def held_bpf_ids(pid):
+    """{"prog"|"map"|"link": ids} of the BPF objects process pid holds fds of, from fdinfo."""
+    held = {"prog": set(), "map": set(), "link": set()}
+    fddir = "/proc/%d/fdinfo" % pid
+    for fd in os.listdir(fddir):
+        try:
+            info = open(os.path.join(fddir, fd)).read()
+        except OSError:
+            continue
+        for line in info.splitlines():
+            key, _, val = line.partition(":")
+            if key in ("prog_id", "map_id", "link_id"):
+                held[key[:-3]].add(int(val))
+    return held
 
 
-def our_progs():
-    progs = json.loads(run(["bpftool", "-j", "prog", "list"]).stdout or "[]")
-    return [p for p in progs if p.get("name", "").startswith("tt_")]
+def assert_released(held):
+    """None of these BPF objects exists any more (the kernel frees them soon after the last fd)."""
+    deadline = time.time() + 5
+    while True:
+        alive = [(k, i) for k, ids in held.items() for i in ids
+                 if run(["bpftool", k, "show", "id", str(i)]).returncode == 0]
+        if not alive or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert not alive, alive
 
 
-@needs_cmd("bpftool")
+def bpf_calls(args):
+    """Run the recorder under strace: (result, number of bpf() calls it made)."""
+    log = args[-1] + ".strace"
+    r = run(["strace", "-f", "-qq", "-e", "trace=bpf", "-o", log, tool("tcptop-record")] +
+            args[:-1])
+    calls = [x for x in open(log).read().splitlines() if "bpf(" in x]
+    os.unlink(log)
+    return r, len(calls)
+
+
+@needs_cmd("bpftool", "strace")
 def test_bad_output_fails_before_attach_and_no_leftovers(tmpdir_path):
-    before = bpf_prog_ids()
-    rec = tool("tcptop-record")
-    r = run([rec, "-o", "/nonexistent/dir/x.tt", "-d", "1"])
-    assert r.returncode == 1 and "/nonexistent/dir/x.tt" in r.stderr
+    # an unwritable output fails before any bpf() call: nothing was ever loaded
+    log = os.path.join(tmpdir_path, "t")
+    r, calls = bpf_calls(["-o", "/nonexistent/dir/x.tt", "-d", "1", log])
+    assert r.returncode == 1 and "/nonexistent/dir/x.tt" in r.stderr and calls == 0
+    assert r.stderr.count("\n") == 1
     existing = os.path.join(tmpdir_path, "exists.tt")
     open(existing, "w").write("keep")
-    r = run([rec, "-o", existing, "-d", "1"])
-    assert r.returncode == 1 and "exists" in r.stderr
+    r, calls = bpf_calls(["-o", existing, "-d", "1", log])
+    assert r.returncode == 1 and "exists" in r.stderr and calls == 0
     assert open(existing).read() == "keep"
-    r = run([rec, "-o", existing, "-d", "0.3", "-f", "-q"])
-    assert r.returncode == 0 and r.stderr == ""
+    # and a normal run releases everything it loaded
+    os.chmod(existing, 0o644)
+    rec = Recorder(existing, "-f", "-q")
+    held = held_bpf_ids(rec.p.pid)
+    rc, err = rec.stop()
+    assert rc == 0 and err == ""
+    assert held["prog"] and held["map"] and held["link"]
+    assert_released(held)
     assert os.stat(existing).st_mode & 0o777 == 0o600
     hdr, _ = read_capture(existing)
     assert hdr["clock"] == "boottime"
-    # nothing of ours stays loaded; the kernel frees programs shortly after the last fd closes
-    deadline = time.time() + 5
-    while time.time() < deadline and not (bpf_prog_ids() <= before and not our_progs()):
-        time.sleep(0.1)
-    assert bpf_prog_ids() <= before and not our_progs()
+
+
+@needs_cmd("bpftool", "iperf3")
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGHUP", "duration", "disk-full", "SIGKILL"])
+def test_every_exit_releases_bpf(tmpdir_path, how):
+    """Whatever ends the recorder, no program, map or link of it stays in the kernel."""
+    path = os.path.join(tmpdir_path, "x.tt")
+    args = ["-q"]
+    mnt = None
+    if how == "duration":
+        args += ["-d", "1.5"]
+    if how == "disk-full":
+        mnt = os.path.join(tmpdir_path, "mnt")
+        os.mkdir(mnt)
+        assert run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", mnt]).returncode == 0
+        path = os.path.join(mnt, "x.tt")
+        args += ["--raw"]
+    try:
+        rec = Recorder(path, *args)
+        held = held_bpf_ids(rec.p.pid)
+        if how == "disk-full":
+            fill_until_stopped(rec)
+        if how in ("duration", "disk-full"):
+            rec.p.wait(timeout=30)
+        else:
+            rec.p.send_signal(getattr(signal, how))
+        rec.p.communicate(timeout=30)
+        assert rec.p.returncode == {"duration": 0, "disk-full": 1, "SIGKILL": -9}.get(how, 0)
+        assert_released(held)
+    finally:
+        if mnt:
+            run(["umount", mnt])
+
+
+def fill_until_stopped(rec, rounds=10):
+    """Raw-mode traffic (an event per 100-byte call) until the recorder exits by itself."""
+    for _ in range(rounds):
+        if rec.p.poll() is not None:
+            return
+        iperf("127.0.0.1", free_port(), "-t", "1", "-l", "100")
+    raise AssertionError("the recorder did not stop")
+
+
+@needs_cmd("iperf3")
+def test_disk_full_stops_cleanly(tmpdir_path):
+    """ENOSPC: one clear line, exit 1, the file readable up to its last complete block."""
+    mnt = os.path.join(tmpdir_path, "mnt")
+    os.mkdir(mnt)
+    # room for a few blocks of raw events
+    assert run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", mnt]).returncode == 0
+    try:
+        path = os.path.join(mnt, "full.tt")
+        rec = Recorder(path, "--raw", "-q")
+        fill_until_stopped(rec)
+        _, err = rec.p.communicate(timeout=30)
+        assert rec.p.returncode == 1
+        assert err.count("\n") == 1 and err.startswith("tcptop-record: " + path)
+        assert "No space left on device" in err
+        r = run([tool("tests/test_format"), "dump", path])
+        assert r.returncode == 0 and "warning" in r.stderr
+        lines = r.stdout.splitlines()
+        assert json.loads(lines[0])["mode"] == "raw" and len(lines) > 1000
+        # the independent reader agrees on what is readable
+        sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+        import ttcap
+        cap = ttcap.read(path)
+        assert cap.warnings and len(cap.events) == len(lines) - 1
+    finally:
+        run(["umount", mnt])
+
+
+def test_kill9_loses_at_most_a_second(tmpdir_path):
+    """Blocks reach the file at least once a second: what happened >1s before a kill -9 is there."""
+    path = os.path.join(tmpdir_path, "k.tt")
+    port = free_port()
+    rec = Recorder(path, "--coalesce", "100ms", "-P", str(port))
+    lport = tcp_exchange(port, 6543)
+    time.sleep(1.3)
+    rec.p.kill()
+    rec.p.wait(timeout=10)
+    r = run([tool("tests/test_format"), "dump", path])
+    assert r.returncode == 0 and "no end block" in r.stderr
+    conns = connections([json.loads(x) for x in r.stdout.splitlines()[1:]])
+    (c,) = find(conns, 6, lport, port)
+    assert c["tx"] == 6543 and c["close"] is not None
+
+
+def test_symlink_never_followed(tmpdir_path):
+    target = os.path.join(tmpdir_path, "target")
+    link = os.path.join(tmpdir_path, "link.tt")
+    os.symlink(target, link)
+    rec = tool("tcptop-record")
+    r = run([rec, "-o", link, "-d", "1"])
+    assert r.returncode == 1 and "exists" in r.stderr
+    r = run([rec, "-o", link, "-f", "-d", "1"])
+    assert r.returncode == 1 and "symbolic link" in r.stderr and r.stderr.count("\n") == 1
+    assert not os.path.exists(target) and os.path.islink(link)
+    # a ring file name taken by a symlink is found before recording starts
+    out = os.path.join(tmpdir_path, "ring.tt")
+    os.symlink(target, out + ".2")
+    r = run([rec, "-o", out, "-G", "1", "-W", "3", "-d", "1"])
+    assert r.returncode == 1 and out + ".2 exists" in r.stderr
+    assert not os.path.exists(out) and not os.path.exists(target)
+
+
+@needs_cmd("setpriv")
+def test_without_privilege_says_so():
+    d = tempfile.mkdtemp(prefix="tt-noroot-")  # pytest's own tree is closed to nobody
+    try:
+        os.chmod(d, 0o1777)
+        path = os.path.join(d, "np.tt")
+        r = run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                 tool("tcptop-record"), "-o", path, "-d", "1"])
+        assert r.returncode == 1 and "needs root" in r.stderr and r.stderr.count("\n") == 1
+        assert not os.path.exists(path)  # the output it had created is removed again
+    finally:
+        shutil.rmtree(d)
 
 
 def test_sigint_complete_file_and_stats(tmpdir_path):
@@ -525,20 +703,47 @@ def test_sigint_complete_file_and_stats(tmpdir_path):
     assert os.stat(path).st_mode & 0o777 == 0o600
 
 
-def test_stdout_and_duration(tmpdir_path):
+def test_stdout_streams_while_recording(tmpdir_path):
+    """-o - (capture over ssh): blocks arrive on the pipe while recording, not only at exit."""
     path = os.path.join(tmpdir_path, "s.tt")
     port = free_port()
+    p = subprocess.Popen([tool("tcptop-record"), "-o", "-", "-d", "4", "-q", "-P", str(port),
+                          "--coalesce", "100ms"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    STARTED.append(p)
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: p.stdout.read1(65536),
+                                                                b"")), daemon=True)
+    reader.start()
+    time.sleep(1)
+    lport = tcp_exchange(port, 4242)
+    time.sleep(1.5)
+    assert p.poll() is None  # still recording
     with open(path, "wb") as f:
-        p = subprocess.Popen([tool("tcptop-record"), "-o", "-", "-d", "2", "-q", "-P", str(port)],
-                             stdout=f, stderr=subprocess.PIPE)
-        time.sleep(1)
-        tcp_exchange(port, 4242)
-        _, err = p.communicate(timeout=20)
-    assert p.returncode == 0, err
-    _, evs = read_capture(path)
-    conns = connections(evs)
-    (c,) = find(conns, 6, rport=port)
+        f.write(b"".join(chunks))
+    r = run([tool("tests/test_format"), "dump", path])
+    assert r.returncode == 0 and "no end block" in r.stderr
+    (c,) = find(connections([json.loads(x) for x in r.stdout.splitlines()[1:]]), 6, lport, port)
     assert c["tx"] == 4242
+    p.wait(timeout=20)
+    reader.join(timeout=5)
+    err = p.stderr.read()
+    assert p.returncode == 0, err
+    with open(path, "wb") as f:
+        f.write(b"".join(chunks))
+    _, evs = read_capture(path)
+    assert evs[-1]["kind"] == STATS
+    (c,) = find(connections(evs), 6, lport, port)
+    assert c["tx"] == 4242
+
+
+def rotated(path):
+    """FILE, FILE.1, ... that exist."""
+    files = [path] if os.path.exists(path) else []
+    n = 1
+    while os.path.exists("%s.%d" % (path, n)):
+        files.append("%s.%d" % (path, n))
+        n += 1
+    return files
 
 
 def test_rotation_files_stand_alone(tmpdir_path):
@@ -547,7 +752,9 @@ def test_rotation_files_stand_alone(tmpdir_path):
     srv = socket.socket()
     srv.bind(("127.0.0.1", port))
     srv.listen()
-    rec = Recorder(path, "-G", "1", "-W", "3", "-P", str(port), "--coalesce", "200ms")
+    # umask 0: capture files are 0600 all the same
+    rec = Recorder(path, "-G", "1", "-W", "3", "-P", str(port), "--coalesce", "200ms",
+                   preexec_fn=lambda: os.umask(0))
     cli = socket.create_connection(("127.0.0.1", port))
     acc, _ = srv.accept()
     total = 0
@@ -561,12 +768,33 @@ def test_rotation_files_stand_alone(tmpdir_path):
         s.close()
     assert rc == 0, err
     files = [path, path + ".1", path + ".2"]
-    assert all(os.path.exists(f) for f in files) and not os.path.exists(path + ".3")
+    assert rotated(path) == files and not os.path.exists(path + ".3")
     for f in files:
+        assert os.stat(f).st_mode & 0o777 == 0o600
         _, evs = read_capture(f)
         conns = connections(evs)
         assert find(conns, 6, rport=port), f  # every file begins with the open connection
         assert evs[-1]["kind"] == STATS
+
+
+@needs_cmd("iperf3")
+def test_rotation_by_size_ring(tmpdir_path):
+    """-C: files end near the size, the ring keeps N, each is complete and readable alone."""
+    path = os.path.join(tmpdir_path, "size.tt")
+    port = free_port()
+    rec = Recorder(path, "--raw", "-C", "30k", "-W", "3", "-P", str(port))
+    iperf("127.0.0.1", port, "-t", "1", "-l", "100")
+    rc, err = rec.stop()
+    assert rc == 0, err
+    assert rotated(path) == [path, path + ".1", path + ".2"]
+    assert int(err.split(" file")[0].split()[-1]) > 3  # the ring wrapped
+    for f in rotated(path):
+        r = run([tool("tests/test_format"), "dump", f])
+        assert r.returncode == 0 and r.stderr == "", (f, r.stderr)
+        evs = [json.loads(x) for x in r.stdout.splitlines()[1:]]
+        assert evs[-1]["kind"] == STATS
+        # a file ends with the block that passes the size (blocks are kept small with -C)
+        assert os.path.getsize(f) < 2 * 30 * 1024
 
 
 def test_flight_recorder(tmpdir_path):
@@ -576,7 +804,9 @@ def test_flight_recorder(tmpdir_path):
     rec.path = path
     rec.p = subprocess.Popen([tool("tcptop-record"), "-o", path, "--flight", "30", "-P",
                               str(port), "--coalesce", "100ms"], stderr=subprocess.PIPE, text=True)
+    STARTED.append(rec.p)
     time.sleep(1.5)
+    assert os.path.getsize(path) == 0  # nothing is written before a dump
     tcp_exchange(port, 777)
     time.sleep(0.5)
     rec.p.send_signal(signal.SIGUSR1)
@@ -589,18 +819,243 @@ def test_flight_recorder(tmpdir_path):
     _, evs = read_capture(path + ".1")
     txs = sorted(c["tx"] for c in connections(evs).values() if c["open"]["rport"] == port)
     assert txs == [777, 888]
+    assert os.stat(path + ".1").st_mode & 0o777 == 0o600
+
+
+def proc_status(pid):
+    return dict(x.split(":", 1) for x in open("/proc/%d/status" % pid).read().splitlines())
 
 
 def test_drop_privileges(tmpdir_path):
+    """-Z: supplementary groups, gid and uid dropped after attach; rotation goes on as nobody,
+    even in a directory only root may write (the ring's files were opened before)."""
+    os.chmod(tmpdir_path, 0o700)
     path = os.path.join(tmpdir_path, "z.tt")
-    rec = Recorder(path, "-Z", "nobody")
-    time.sleep(0.3)
-    status = open("/proc/%d/status" % rec.p.pid).read()
-    uid_line = [x for x in status.splitlines() if x.startswith("Uid:")][0]
     port = free_port()
+    rec = Recorder(path, "-Z", "nobody", "-G", "1", "-W", "2", "-P", str(port),
+                   "--coalesce", "200ms")
+    time.sleep(0.3)
+    st = proc_status(rec.p.pid)
     tcp_exchange(port, 321)
+    time.sleep(1.5)  # a rotation or two as nobody
+    tcp_exchange(port, 654)
     rc, err = rec.stop()
     assert rc == 0, err
-    assert uid_line.split()[1:] == ["65534"] * 4
-    _, evs = read_capture(path)
-    assert find(connections(evs), 6, rport=port)
+    nobody = str(__import__("pwd").getpwnam("nobody").pw_uid)
+    nogroup = str(__import__("pwd").getpwnam("nobody").pw_gid)
+    assert st["Uid"].split() == [nobody] * 4
+    assert st["Gid"].split() == [nogroup] * 4
+    assert st["Groups"].split() == []
+    assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
+    assert int(err.split(" file")[0].split()[-1]) >= 2
+    txs = []
+    for f in rotated(path):
+        assert os.stat(f).st_mode & 0o777 == 0o600
+        _, evs = read_capture(f)
+        assert evs[-1]["kind"] == STATS
+        txs += [c["tx"] for c in find(connections(evs), 6, rport=port) if c["tx"]]
+    assert 654 in txs  # recorded after the drop and after rotating
+
+
+def test_drop_privileges_needs_writable_dir(tmpdir_path):
+    """Without -W, files made after the drop need USER to write the directory: said up front."""
+    os.chmod(tmpdir_path, 0o700)
+    path = os.path.join(tmpdir_path, "z.tt")
+    for extra in (["-G", "1"], ["--flight", "10"]):
+        r = run([tool("tcptop-record"), "-o", path, "-Z", "nobody", "-d", "1"] + extra)
+        assert r.returncode == 1 and "nobody cannot create files" in r.stderr
+        assert r.stderr.count("\n") == 1 and not os.path.exists(path)
+
+
+# ------------------------------------------------------------------ filters
+
+def tcp_exchange6(port, nbytes):
+    srv = socket.socket(socket.AF_INET6)
+    srv.bind(("::1", port))
+    srv.listen()
+    cli = socket.create_connection(("::1", port))
+    acc, _ = srv.accept()
+    cli.sendall(b"6" * nbytes)
+    got = 0
+    while got < nbytes:
+        got += len(acc.recv(65536))
+    for x in (cli, acc, srv):
+        x.close()
+
+
+def udp_exchange(port):
+    r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    r.bind(("127.0.0.1", port))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"u" * 300, ("127.0.0.1", port))
+    r.recvfrom(2048)
+    s.close()
+    r.close()
+
+
+@pytest.mark.parametrize("flt,want", [
+    (["-4"], {(6, 4), (17, 4)}),
+    (["-6"], {(6, 6)}),
+    (["--udp"], {(17, 4)}),
+    (["--tcp", "-4"], {(6, 4)}),
+])
+def test_family_and_protocol_filters(tmpdir_path, flt, want):
+    p4, p6, pu = free_port(), free_port(socket.AF_INET6), free_port()
+
+    def go():
+        tcp_exchange(p4, 1000)
+        tcp_exchange6(p6, 1000)
+        udp_exchange(pu)
+
+    ports = ["-P", str(p4), "-P", str(p6), "-P", str(pu), "--coalesce", "100ms"]
+    _, hdr, evs, _ = record(tmpdir_path, go, *(ports + flt))
+    got = {(c["open"]["proto"], c["open"]["family"]) for c in connections(evs).values()}
+    assert got == want
+    for f in flt:
+        assert {"-4": "ipv4", "-6": "ipv6", "--udp": "udp", "--tcp": "tcp"}[f] in hdr["filters"]
+
+
+def cgroup2_root():
+    for line in open("/proc/mounts"):
+        f = line.split()
+        if f[2] == "cgroup2":
+            return f[1]
+    return None
+
+
+@pytest.mark.skipif(cgroup2_root() is None, reason="no cgroup v2")
+def test_cgroup_filter(tmpdir_path):
+    """--cgroup: only connections of processes in that cgroup, both ends (accept attributes)."""
+    cg = os.path.join(cgroup2_root(), "tt-test-%d" % os.getpid())
+    os.mkdir(cg)
+    try:
+        inside, outside = free_port(), free_port()
+
+        def go():
+            # the child moves itself into the cgroup before exec (writing 0 moves the writer)
+            r = run([PY, os.path.join(HELPERS, "tcp_pair.py"), str(inside), "2500"],
+                    preexec_fn=lambda: open(os.path.join(cg, "cgroup.procs"), "w").write("0"))
+            assert r.returncode == 0, r.stderr
+            tcp_exchange(outside, 2500)
+            return int(r.stdout)
+
+        lport, hdr, evs, _ = record(tmpdir_path, go, "--cgroup", cg, "-P", str(inside), "-P",
+                                    str(outside))
+        conns = connections(evs)
+        assert {(c["open"]["lport"], c["open"]["rport"]) for c in conns.values()} == \
+            {(lport, inside), (inside, lport)}
+        cgid = os.stat(cg).st_ino
+        assert all(c["open"]["cgroup_id"] == cgid for c in conns.values())
+        assert "cgroup=" in hdr["filters"]
+    finally:
+        os.rmdir(cg)
+
+
+@pytest.mark.parametrize("filtered", [False, True])
+def test_process_events_follow_filters(tmpdir_path, filtered):
+    """With a filter, exec/exit are recorded only for owners of recorded connections (not every
+    process of the machine); without one, for every process."""
+    port = free_port()
+
+    def go():
+        other = subprocess.Popen(["/bin/true"])
+        other.wait()
+        owner = subprocess.Popen([PY, os.path.join(HELPERS, "tcp_pair.py"), str(port), "100"],
+                                 stdout=subprocess.PIPE, text=True)
+        lport = int(owner.communicate(timeout=30)[0])
+        return other.pid, owner.pid, lport
+
+    args = ["-P", str(port)] if filtered else []
+    (other, owner, lport), _, evs, _ = record(tmpdir_path, go, *args)
+    procs = {(e["kind"], e["pid"]) for e in evs if e["kind"] in (9, 10, 11)}
+    (c,) = find(connections(evs), 6, lport, port)
+    assert c["pid"] == owner
+    assert (10, owner) in procs  # the owner's exit: wanted either way
+    if filtered:
+        assert not any(pid == other for _, pid in procs)
+        assert all(e["pid"] == owner for e in evs if e["kind"] in (9, 10))
+    else:
+        assert {(9, other), (10, other), (9, owner)} <= procs
+
+
+# ------------------------------------------------------------------ owners
+
+def test_owner_from_accept_is_prompt(tmpdir_path):
+    """The accept tracepoint attributes the server side at once (CONN_PROC right after accept)."""
+    port = free_port()
+    t = {}
+
+    def go():
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        cli = socket.create_connection(("127.0.0.1", port))
+        time.sleep(0.3)  # waits in the accept queue: owner unknown
+        t["before"] = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        acc, _ = srv.accept()
+        time.sleep(0.3)
+        for x in (cli, acc, srv):
+            x.close()
+
+    _, hdr, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "5s")
+    assert "tracepoint:syscalls/sys_exit_accept4" in hdr["probes"]
+    (s,) = find(connections(evs), 6, lport=port)
+    assert s["open"]["pid"] == 0 and s["open"]["flags"] & 2  # TT_F_PID_UNKNOWN
+    (proc,) = [e for e in evs if e["kind"] == PROC and e["conn_id"] == s["open"]["conn_id"]]
+    assert proc["pid"] == os.getpid()
+    # well before any sampling pass (5 s) or the close could have told
+    assert 0 <= proc["ts"] - t["before"] < 0.2e9
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_pid_filter_connection_accepted_late(tmpdir_path, skip):
+    """--pid and a connection that waits in the accept queue, then stays open: it is reported
+    with its owner from the accept tracepoint, or without them from the file-table sweep."""
+    port = free_port()
+
+    def go():
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        cli = socket.create_connection(("127.0.0.1", port))
+        time.sleep(0.4)
+        acc, _ = srv.accept()
+        cli.sendall(b"w" * 3000)
+        got = 0
+        while got < 3000:
+            got += len(acc.recv(4096))
+        time.sleep(0.6)  # open across a sampling pass
+        for x in (cli, acc, srv):
+            x.close()
+
+    args = ["--pid", str(os.getpid()), "-P", str(port), "--coalesce", "200ms"]
+    if skip:
+        args += ["--no-probe", "tracepoint:syscalls/sys_exit_accept4",
+                 "--no-probe", "tracepoint:syscalls/sys_exit_accept"]
+    _, hdr, evs, _ = record(tmpdir_path, go, *args)
+    assert ("sys_exit_accept" in hdr["probes"]) != skip
+    (s,) = find(connections(evs), 6, lport=port)
+    assert s["open"]["pid"] == os.getpid() and s["open"]["direction"] == INBOUND
+    assert s["rx"] == 3000 and s["close"] is not None
+
+
+def test_unfiltered_server_side_owner_without_accept_probes(tmpdir_path):
+    """Fallback: without the accept tracepoints a held-open server side still gets its owner."""
+    port = free_port()
+
+    def go():
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        cli = socket.create_connection(("127.0.0.1", port))
+        acc, _ = srv.accept()
+        time.sleep(0.6)  # across a sampling pass
+        for x in (cli, acc, srv):
+            x.close()
+
+    _, hdr, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "200ms",
+                            "--no-probe", "tracepoint:syscalls/sys_exit_accept4",
+                            "--no-probe", "tracepoint:syscalls/sys_exit_accept")
+    assert "sys_exit_accept" not in hdr["probes"]
+    (s,) = find(connections(evs), 6, lport=port)
+    assert s["pid"] == os.getpid() and s["comm"]
