@@ -101,7 +101,14 @@ static int proto(sqlite3_context *ctx, uint8_t p)
 		return text_static(ctx, "tcp");
 	if (p == IPPROTO_UDP)
 		return text_static(ctx, "udp");
-	return int_nz(ctx, p);
+	if (p) {
+		/* still TEXT, as the column is declared (other engines load it typed) */
+		char num[8];
+
+		snprintf(num, sizeof(num), "%u", p);
+		return text(ctx, num);
+	}
+	return 0;
 }
 
 static int direction(sqlite3_context *ctx, uint8_t d)

@@ -39,7 +39,9 @@ static void usage(FILE *out)
 	    "      --db OUT.sqlite  write every table into a new SQLite file, then run the SQL on "
 	    "it\n"
 	    "      --force          replace OUT.sqlite if it exists\n"
-	    "      --schema         print the tables, views and functions, and exit\n"
+	    "      --schema[=DIALECT]  print the tables, views and functions, and exit;\n"
+	    "                       DIALECT postgresql or clickhouse: their CREATE TABLEs\n"
+	    "                       for loading --format csv|jsonl output (docs/SCALE.md)\n"
 	    "      --no-progress    no progress on stderr\n"
 	    "  -h, --help           this help\n"
 	    "  -V, --version        print the version\n"
@@ -170,7 +172,7 @@ int main(int argc, char **argv)
 	    {"no-header", no_argument, NULL, OPT_NO_HEADER},
 	    {"db", required_argument, NULL, OPT_DB},
 	    {"force", no_argument, NULL, OPT_FORCE},
-	    {"schema", no_argument, NULL, OPT_SCHEMA},
+	    {"schema", optional_argument, NULL, OPT_SCHEMA},
 	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -180,11 +182,13 @@ int main(int argc, char **argv)
 	const char *sql_file = NULL, *db_path = NULL;
 	int header = 1, force = 0, progress = isatty(STDERR_FILENO), nfiles, opt, rc;
 	char *sql = NULL, err[1024];
+	enum tt_query_dialect dialect;
 	struct tt_query_set set;
 	sqlite3 *db = NULL;
 
 	opterr = 0; /* one line of our own instead of getopt's */
-	while ((opt = getopt_long(argc, argv, "f:F:hV", opts, NULL)) != -1) {
+	/* the leading ':' tells a missing argument (':') from an unknown option ('?') */
+	while ((opt = getopt_long(argc, argv, ":f:F:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': sql_file = optarg; break;
 		case 'F':
@@ -196,10 +200,33 @@ int main(int argc, char **argv)
 		case OPT_DB: db_path = optarg; break;
 		case OPT_FORCE: force = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
-		case OPT_SCHEMA: tt_query_print_schema(); return TT_EXIT_OK;
+		case OPT_SCHEMA:
+			if (!optarg)
+				dialect = TQ_SQLITE;
+			else if (tt_query_parse_dialect(optarg, &dialect))
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad schema dialect '%s' (sqlite, postgresql or clickhouse)",
+				       optarg);
+			tt_query_print_schema(dialect);
+			return TT_EXIT_OK;
 		case 'h': usage(stdout); return TT_EXIT_OK;
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); return TT_EXIT_OK;
+		case ':':
+			tt_die(prog, TT_EXIT_USAGE, "option '%s' needs an argument (try --help)",
+			       argv[optind - 1]);
+			break;
 		default:
+			/*
+			 * optopt is the letter of a bad short option; inside a cluster
+			 * (-xV) optind has not moved on yet, so argv[optind - 1] is not it
+			 */
+			if (optopt > 0 && optopt < 128)
+				tt_die(prog, TT_EXIT_USAGE, "bad option '-%c' (try --help)",
+				       optopt);
+			/* SQL such as "-- note\nSELECT ...": not an option, nor one line */
+			if (strpbrk(argv[optind - 1], " \t\n"))
+				tt_die(prog, TT_EXIT_USAGE,
+				       "SQL that starts with '-' goes after '--' (try --help)");
 			tt_die(prog, TT_EXIT_USAGE, "bad option '%s' (try --help)",
 			       argv[optind - 1]);
 		}
@@ -208,6 +235,10 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_ERROR, "internal error: schema and columns disagree");
 
 	nfiles = argc - optind;
+	/* `tcptop-query "SELECT ..."`: the SQL without a capture, not a capture named so */
+	if (!sql_file && nfiles == 1 && !looks_like_file(argv[optind]) &&
+	    strpbrk(argv[optind], " \t\n"))
+		tt_die(prog, TT_EXIT_USAGE, "no capture file given before the SQL (try --help)");
 	if (!sql_file && nfiles >= 2 && !looks_like_file(argv[argc - 1])) {
 		sql = strdup(argv[argc - 1]);
 		nfiles--;

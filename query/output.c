@@ -113,7 +113,7 @@ static void table_print(const struct table *t, sqlite3_stmt *st, int header, FIL
 			const char *name = sqlite3_column_name(st, i);
 			size_t w = text_width(name);
 
-			if (t->numeric[i] && i)
+			if (t->numeric[i])
 				pad(out, t->width[i] - w);
 			fputs_unlocked(name, out);
 			if (!t->numeric[i] && i + 1 < t->cols)
@@ -152,9 +152,13 @@ static void table_free(struct table *t)
 	free(t->numeric);
 }
 
+/*
+ * An empty string is "" so that it reads back apart from NULL (an empty field),
+ * as in the sqlite3 shell and PostgreSQL's COPY.
+ */
 static void csv_field(FILE *out, const char *s)
 {
-	if (!strpbrk(s, ",\"\r\n")) {
+	if (*s && !strpbrk(s, ",\"\r\n")) {
 		fputs_unlocked(s, out);
 		return;
 	}

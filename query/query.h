@@ -82,6 +82,13 @@ struct tt_query_conn {
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 	uint64_t events;
 	uint32_t rtt_us, max_rtt_us, retrans, resets;
+	/*
+	 * What rows of earlier files of the same recording (rotation) already
+	 * counted for this connection: the close's absolute counters minus
+	 * these are this file's share, so sums over a rotated set stay right.
+	 */
+	uint64_t base_tx, base_rx, base_txp, base_rxp;
+	uint32_t base_retrans;
 };
 
 struct tt_query_proc {
@@ -119,9 +126,17 @@ struct tt_query_summary {
 const struct tt_query_summary *tt_query_summary_get(struct tt_query_set *set);
 void tt_query_summary_free(struct tt_query_summary *s);
 
-/* Aggregation of one file's events, exposed for the pass (and unit testing). */
+/*
+ * Aggregation of one file's events, exposed for the pass (and unit testing).
+ * carry (may be NULL) holds the connections still open at the end of earlier
+ * files of the same recording; files must then be applied in time order.
+ */
 struct tt_query_agg;
-int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint32_t file);
+struct tt_query_carry;
+int tt_query_carry_new(struct tt_query_carry **out);
+void tt_query_carry_free(struct tt_query_carry *c);
+int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint32_t file,
+		     struct tt_query_carry *carry, uint32_t recording);
 int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev);
 int tt_query_agg_finish(struct tt_query_agg *a); /* frees a */
 
@@ -133,6 +148,7 @@ struct tt_query_col {
 	const char *name;
 	enum tt_query_type type;
 	const char *doc;
+	int notnull; /* never NULL in any row */
 };
 
 struct tt_query_table {
@@ -140,6 +156,7 @@ struct tt_query_table {
 	const char *doc;
 	const struct tt_query_col *cols;
 	int n_cols;
+	const char *sort_key; /* ClickHouse ORDER BY: how fleet queries slice it */
 };
 
 /* The tables, in the order --schema shows them; NULL-name terminated. */
@@ -154,8 +171,18 @@ extern const char *const tt_query_views_sql;
 char *tt_query_table_sql(const struct tt_query_table *t, const char *schema, const char *name,
 			 char *buf, size_t len);
 
-/* Print the schema (tables with a comment per column, views, functions) to stdout. */
-void tt_query_print_schema(void);
+/* SQL dialects --schema prints the tables in. */
+enum tt_query_dialect { TQ_SQLITE, TQ_POSTGRESQL, TQ_CLICKHOUSE };
+
+/* "sqlite", "postgresql" (or "postgres", "pg"), "clickhouse". Returns 0 or -EINVAL. */
+int tt_query_parse_dialect(const char *s, enum tt_query_dialect *d);
+
+/*
+ * Print the schema to stdout: for SQLite the tables with a comment per column,
+ * the views and the functions; for PostgreSQL and ClickHouse the CREATE TABLE
+ * statements that take `tcptop-query --format csv|jsonl` output (docs/SCALE.md).
+ */
+void tt_query_print_schema(enum tt_query_dialect d);
 
 /* Register tt_time() and friends on db. Returns an SQLite result code. */
 int tt_query_register_functions(sqlite3 *db);

@@ -5,6 +5,7 @@
  * --schema and docs/QUERY.md. Column names are an interface: scripts depend
  * on them, so only add, never rename.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,133 +13,138 @@
 #include "query.h"
 
 #define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define NN 1 /* never NULL (NOT NULL in the PostgreSQL and ClickHouse tables) */
+#define NL 0 /* NULL when it does not apply or is not known */
 
 static const struct tt_query_col capture_cols[] = {
-    {"file", TQ_TEXT, "capture file as given on the command line"},
-    {"host", TQ_TEXT, "host name of the recording machine"},
-    {"kernel", TQ_TEXT, "uname -r of the recording machine"},
-    {"boot_id", TQ_TEXT, "boot id of the recording machine"},
-    {"start_ns", TQ_INT, "wall clock ns when the capture began"},
-    {"end_ns", TQ_INT, "wall clock ns of the last event (from block headers)"},
-    {"mode", TQ_TEXT, "'coalesce', 'raw', ..."},
-    {"coalesce_ms", TQ_INT, "coalescing interval in coalesce mode, else 0"},
-    {"filters", TQ_TEXT, "filters in force while recording, '' for none"},
-    {"probes", TQ_TEXT, "attach points in use"},
-    {"tool_version", TQ_TEXT, "tcptop version that wrote the file"},
-    {"format_version", TQ_TEXT, "capture format version 'MAJOR.MINOR'"},
-    {"clock", TQ_TEXT, "event clock of the recorder ('boottime')"},
-    {"events", TQ_INT, "events readable in the file (reading this column reads the file)"},
-    {"warnings", TQ_INT, "reader warnings (damage) while reading the file"},
+    {"file", TQ_TEXT, "capture file as given on the command line", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"kernel", TQ_TEXT, "uname -r of the recording machine", NN},
+    {"boot_id", TQ_TEXT, "boot id of the recording machine", NN},
+    {"start_ns", TQ_INT, "wall clock ns when the capture began", NN},
+    {"end_ns", TQ_INT, "wall clock ns of the last event (from block headers)", NL},
+    {"mode", TQ_TEXT, "'coalesce', 'raw', ...", NN},
+    {"coalesce_ms", TQ_INT, "coalescing interval in coalesce mode, else 0", NN},
+    {"filters", TQ_TEXT, "filters in force while recording, '' for none", NN},
+    {"probes", TQ_TEXT, "attach points in use", NN},
+    {"tool_version", TQ_TEXT, "tcptop version that wrote the file", NN},
+    {"format_version", TQ_TEXT, "capture format version 'MAJOR.MINOR'", NN},
+    {"clock", TQ_TEXT, "event clock of the recorder ('boottime')", NN},
+    {"events", TQ_INT, "events readable in the file (reading this column reads the file)", NN},
+    {"warnings", TQ_INT, "reader warnings (damage) while reading the file", NN},
 };
 
 static const struct tt_query_col conn_cols[] = {
-    {"file", TQ_TEXT, "capture file"},
-    {"host", TQ_TEXT, "host name of the recording machine"},
-    {"id", TQ_INT, "connection id (socket cookie, or flow id for UDP)"},
-    {"proto", TQ_TEXT, "'tcp' or 'udp'; NULL if the open was not captured"},
-    {"family", TQ_INT, "4 or 6"},
-    {"laddr", TQ_TEXT, "local address"},
-    {"lport", TQ_INT, "local port"},
-    {"raddr", TQ_TEXT, "remote address, NULL for an unconnected UDP flow"},
-    {"rport", TQ_INT, "remote port"},
-    {"direction", TQ_TEXT, "'out' (connect), 'in' (accept) or NULL"},
-    {"pid", TQ_INT, "process id, NULL if never known"},
-    {"comm", TQ_TEXT, "process name"},
-    {"cgroup", TQ_INT, "cgroup v2 id"},
-    {"netns", TQ_INT, "network namespace inode"},
-    {"first_ts", TQ_INT, "wall ns of its first event"},
-    {"last_ts", TQ_INT, "wall ns of its last event"},
-    {"close_ts", TQ_INT, "wall ns of its close, NULL while open"},
-    {"tx_bytes", TQ_INT, "bytes sent (sum of traffic deltas, or the close's counters if larger)"},
-    {"rx_bytes", TQ_INT, "bytes received"},
-    {"tx_packets", TQ_INT, "segments / datagrams sent"},
-    {"rx_packets", TQ_INT, "segments / datagrams received"},
-    {"state", TQ_TEXT, "last TCP state ('ESTABLISHED', 'CLOSE', ...), NULL for UDP"},
-    {"rtt_us", TQ_INT, "last smoothed RTT in microseconds, NULL if never sampled"},
-    {"max_rtt_us", TQ_INT, "largest smoothed RTT sample"},
-    {"retransmits", TQ_INT, "retransmitted segments"},
-    {"resets", TQ_INT, "RSTs sent or received"},
-    {"closed", TQ_INT, "1 if its close was captured, else 0"},
-    {"preexisting", TQ_INT, "1 if it was open before the capture began"},
-    {"events", TQ_INT, "events about this connection"},
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"id", TQ_INT, "connection id (socket cookie, or flow id for UDP)", NN},
+    {"proto", TQ_TEXT, "'tcp' or 'udp'; NULL if the open was not captured", NL},
+    {"family", TQ_INT, "4 or 6", NL},
+    {"laddr", TQ_TEXT, "local address", NL},
+    {"lport", TQ_INT, "local port", NL},
+    {"raddr", TQ_TEXT, "remote address, NULL for an unconnected UDP flow", NL},
+    {"rport", TQ_INT, "remote port", NL},
+    {"direction", TQ_TEXT, "'out' (connect), 'in' (accept) or NULL", NL},
+    {"pid", TQ_INT, "process id, NULL if never known", NL},
+    {"comm", TQ_TEXT, "process name", NL},
+    {"cgroup", TQ_INT, "cgroup v2 id", NL},
+    {"netns", TQ_INT, "network namespace inode", NL},
+    {"first_ts", TQ_INT, "wall ns of its first event", NN},
+    {"last_ts", TQ_INT, "wall ns of its last event", NN},
+    {"close_ts", TQ_INT, "wall ns of its close, NULL while open", NL},
+    {"tx_bytes", TQ_INT, "bytes sent (sum of traffic deltas, or the close's counters if larger)",
+     NN},
+    {"rx_bytes", TQ_INT, "bytes received", NN},
+    {"tx_packets", TQ_INT, "segments / datagrams sent", NN},
+    {"rx_packets", TQ_INT, "segments / datagrams received", NN},
+    {"state", TQ_TEXT, "last TCP state ('ESTABLISHED', 'CLOSE', ...), NULL for UDP", NL},
+    {"rtt_us", TQ_INT, "last smoothed RTT in microseconds, NULL if never sampled", NL},
+    {"max_rtt_us", TQ_INT, "largest smoothed RTT sample", NL},
+    {"retransmits", TQ_INT, "retransmitted segments", NN},
+    {"resets", TQ_INT, "RSTs sent or received", NN},
+    {"closed", TQ_INT, "1 if its close was captured, else 0", NN},
+    {"preexisting", TQ_INT, "1 if it was open before the capture began", NN},
+    {"events", TQ_INT, "events about this connection", NN},
 };
 
 static const struct tt_query_col event_cols[] = {
-    {"file", TQ_TEXT, "capture file"},
-    {"host", TQ_TEXT, "host name of the recording machine"},
-    {"ts", TQ_INT, "wall clock ns since the epoch"},
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"ts", TQ_INT, "wall clock ns since the epoch", NN},
     {"kind", TQ_TEXT,
      "open traffic state rtt retrans reset close conn_proc exec exit "
-     "proc_name lost stats (see docs/QUERY.md)"},
-    {"conn_id", TQ_INT, "connection id, NULL when not about a connection"},
-    {"pid", TQ_INT, "process id, NULL when unknown"},
-    {"tid", TQ_INT, "thread id, NULL when unknown"},
-    {"flags", TQ_INT, "TT_F_* bits (1 preexisting, 2 pid unknown, 4 raw)"},
-    {"tx_bytes", TQ_INT, "traffic: delta; close: absolute"},
-    {"rx_bytes", TQ_INT, "traffic: delta; close: absolute"},
-    {"tx_packets", TQ_INT, "traffic: delta; close: absolute"},
-    {"rx_packets", TQ_INT, "traffic: delta; close: absolute"},
-    {"tx_calls", TQ_INT, "traffic: send calls"},
-    {"rx_calls", TQ_INT, "traffic: recv calls"},
-    {"old_state", TQ_TEXT, "state: TCP state before"},
-    {"new_state", TQ_TEXT, "state: TCP state after"},
-    {"state", TQ_TEXT, "open, retrans, reset, close: TCP state at the time"},
-    {"rtt_us", TQ_INT, "rtt: smoothed RTT; close: last smoothed RTT"},
-    {"rttvar_us", TQ_INT, "rtt: RTT variance"},
-    {"retrans", TQ_INT, "retrans: segments; close: total retransmitted segments"},
-    {"reset_dir", TQ_TEXT, "reset: 'sent' or 'received'"},
-    {"proto", TQ_TEXT, "open: 'tcp' or 'udp'"},
-    {"family", TQ_INT, "open: 4 or 6"},
-    {"laddr", TQ_TEXT, "open: local address"},
-    {"lport", TQ_INT, "open: local port"},
-    {"raddr", TQ_TEXT, "open: remote address"},
-    {"rport", TQ_INT, "open: remote port"},
-    {"direction", TQ_TEXT, "open: 'out', 'in' or NULL"},
-    {"netns", TQ_INT, "open: network namespace inode"},
-    {"cgroup", TQ_INT, "open: cgroup v2 id"},
-    {"comm", TQ_TEXT, "open, conn_proc, exec, exit, proc_name: process name"},
-    {"ppid", TQ_INT, "conn_proc, exec, exit, proc_name: parent pid"},
-    {"exit_code", TQ_INT, "exit: exit code"},
-    {"lost", TQ_INT, "lost: events lost; stats: events lost so far"},
-    {"cpu", TQ_INT, "lost: cpu"},
-    {"stat_events", TQ_INT, "stats: events received so far"},
-    {"stat_conns", TQ_INT, "stats: connections seen so far"},
-    {"stat_bytes", TQ_INT, "stats: capture bytes written so far"},
+     "proc_name lost stats (see docs/QUERY.md)",
+     NN},
+    {"conn_id", TQ_INT, "connection id, NULL when not about a connection", NL},
+    {"pid", TQ_INT, "process id, NULL when unknown", NL},
+    {"tid", TQ_INT, "thread id, NULL when unknown", NL},
+    {"flags", TQ_INT, "TT_F_* bits (1 preexisting, 2 pid unknown, 4 raw)", NN},
+    {"tx_bytes", TQ_INT, "traffic: delta; close: absolute", NL},
+    {"rx_bytes", TQ_INT, "traffic: delta; close: absolute", NL},
+    {"tx_packets", TQ_INT, "traffic: delta; close: absolute", NL},
+    {"rx_packets", TQ_INT, "traffic: delta; close: absolute", NL},
+    {"tx_calls", TQ_INT, "traffic: send calls", NL},
+    {"rx_calls", TQ_INT, "traffic: recv calls", NL},
+    {"old_state", TQ_TEXT, "state: TCP state before", NL},
+    {"new_state", TQ_TEXT, "state: TCP state after", NL},
+    {"state", TQ_TEXT, "open, retrans, reset, close: TCP state at the time", NL},
+    {"rtt_us", TQ_INT, "rtt: smoothed RTT; close: last smoothed RTT", NL},
+    {"rttvar_us", TQ_INT, "rtt: RTT variance", NL},
+    {"retrans", TQ_INT, "retrans: segments; close: total retransmitted segments", NL},
+    {"reset_dir", TQ_TEXT, "reset: 'sent' or 'received'", NL},
+    {"proto", TQ_TEXT, "open: 'tcp' or 'udp'", NL},
+    {"family", TQ_INT, "open: 4 or 6", NL},
+    {"laddr", TQ_TEXT, "open: local address", NL},
+    {"lport", TQ_INT, "open: local port", NL},
+    {"raddr", TQ_TEXT, "open: remote address", NL},
+    {"rport", TQ_INT, "open: remote port", NL},
+    {"direction", TQ_TEXT, "open: 'out', 'in' or NULL", NL},
+    {"netns", TQ_INT, "open: network namespace inode", NL},
+    {"cgroup", TQ_INT, "open: cgroup v2 id", NL},
+    {"comm", TQ_TEXT, "open, conn_proc, exec, exit, proc_name: process name", NL},
+    {"ppid", TQ_INT, "conn_proc, exec, exit, proc_name: parent pid", NL},
+    {"exit_code", TQ_INT, "exit: wait status (exit(n) reads n * 256, signal s reads s)", NL},
+    {"lost", TQ_INT, "lost: events lost; stats: events lost so far", NL},
+    {"cpu", TQ_INT, "lost: cpu", NL},
+    {"stat_events", TQ_INT, "stats: events received so far", NL},
+    {"stat_conns", TQ_INT, "stats: connections seen so far", NL},
+    {"stat_bytes", TQ_INT, "stats: capture bytes written so far", NL},
 };
 
 static const struct tt_query_col proc_cols[] = {
-    {"file", TQ_TEXT, "capture file"},
-    {"host", TQ_TEXT, "host name of the recording machine"},
-    {"pid", TQ_INT, "process id (a pid reused after an exit is a new row)"},
-    {"comm", TQ_TEXT, "last known name"},
-    {"ppid", TQ_INT, "parent pid, NULL if unknown"},
-    {"first_ts", TQ_INT, "wall ns of its first event"},
-    {"last_ts", TQ_INT, "wall ns of its last event"},
-    {"exit_ts", TQ_INT, "wall ns of its exit, NULL if not seen"},
-    {"exit_code", TQ_INT, "exit code, NULL if not seen"},
-    {"execs", TQ_INT, "exec events seen"},
-    {"connections", TQ_INT, "connections attributed to it"},
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"pid", TQ_INT, "process id (a pid reused after an exit is a new row)", NN},
+    {"comm", TQ_TEXT, "last known name", NL},
+    {"ppid", TQ_INT, "parent pid, NULL if unknown", NL},
+    {"first_ts", TQ_INT, "wall ns of its first event", NN},
+    {"last_ts", TQ_INT, "wall ns of its last event", NN},
+    {"exit_ts", TQ_INT, "wall ns of its exit, NULL if not seen", NL},
+    {"exit_code", TQ_INT, "wait status at exit (as in events), NULL if not seen", NL},
+    {"execs", TQ_INT, "exec events seen", NN},
+    {"connections", TQ_INT, "connections attributed to it", NN},
 };
 
 static const struct tt_query_col lost_cols[] = {
-    {"file", TQ_TEXT, "capture file"},
-    {"host", TQ_TEXT, "host name of the recording machine"},
-    {"ts", TQ_INT, "wall ns of the LOST record"},
-    {"cpu", TQ_INT, "cpu whose events were lost"},
-    {"count", TQ_INT, "events lost since the previous record for this cpu"},
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"ts", TQ_INT, "wall ns of the LOST record", NN},
+    {"cpu", TQ_INT, "cpu whose events were lost", NN},
+    {"count", TQ_INT, "events lost since the previous record for this cpu", NN},
 };
 
 const struct tt_query_table tt_query_tables[] = {
-    [TQ_T_CAPTURE] = {"capture", "one row per capture file", capture_cols,
-		      ARRAY_SIZE(capture_cols)},
+    [TQ_T_CAPTURE] = {"capture", "one row per capture file", capture_cols, ARRAY_SIZE(capture_cols),
+		      "(host, start_ns, file)"},
     [TQ_T_CONNECTIONS] = {"connections", "one row per connection per file", conn_cols,
-			  ARRAY_SIZE(conn_cols)},
+			  ARRAY_SIZE(conn_cols), "(host, first_ts, id)"},
     [TQ_T_EVENTS] = {"events", "every event, file by file, in file order", event_cols,
-		     ARRAY_SIZE(event_cols)},
+		     ARRAY_SIZE(event_cols), "(host, ts)"},
     [TQ_T_PROCESSES] = {"processes", "one row per process per file", proc_cols,
-			ARRAY_SIZE(proc_cols)},
-    [TQ_T_LOST] = {"lost", "one row per LOST record", lost_cols, ARRAY_SIZE(lost_cols)},
-    [TQ_T_MAX] = {NULL, NULL, NULL, 0},
+			ARRAY_SIZE(proc_cols), "(host, first_ts, pid)"},
+    [TQ_T_LOST] = {"lost", "one row per LOST record", lost_cols, ARRAY_SIZE(lost_cols),
+		   "(host, ts)"},
+    [TQ_T_MAX] = {NULL, NULL, NULL, 0, NULL},
 };
 
 /* Microsecond wall time in core SQL, so the views also work in the sqlite3 shell. */
@@ -146,23 +152,16 @@ const struct tt_query_table tt_query_tables[] = {
 	"strftime('%Y-%m-%d %H:%M:%S', " c " / 1000000000, 'unixepoch') || "                       \
 	"printf('.%06d', (" c " / 1000) % 1000000)"
 
-const char *const tt_query_views_sql = "CREATE VIEW events_v AS SELECT " TIME_EXPR(
-    "ts") " AS time, * FROM events;\n"
-	  "CREATE VIEW connections_v AS SELECT " TIME_EXPR("first_ts") " AS first_time, " TIME_EXPR(
-	      "last_ts") " AS last_time, (last_ts - first_ts) / 1e9 AS duration_s, "
-			 "* FROM connections;\n"
-			 "CREATE VIEW processes_v AS SELECT " TIME_EXPR(
-			     "first_ts") " AS first_time, " TIME_EXPR("last_ts") " AS last_time, * "
-										 "FROM processes;\n"
-										 "CREATE VIEW "
-										 "lost_v AS "
-										 "SELECT"
-										 " " TIME_EXPR(
-										     "ts") " AS "
-											   "time, "
-											   "* FROM "
-											   "lost;"
-											   "\n";
+/* clang-format off */
+const char *const tt_query_views_sql =
+	"CREATE VIEW events_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM events;\n"
+	"CREATE VIEW connections_v AS SELECT " TIME_EXPR("first_ts") " AS first_time, "
+		TIME_EXPR("last_ts") " AS last_time, (last_ts - first_ts) / 1e9 AS duration_s, "
+		"* FROM connections;\n"
+	"CREATE VIEW processes_v AS SELECT " TIME_EXPR("first_ts") " AS first_time, "
+		TIME_EXPR("last_ts") " AS last_time, * FROM processes;\n"
+	"CREATE VIEW lost_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM lost;\n";
+/* clang-format on */
 
 static const char *type_name(enum tt_query_type t)
 {
@@ -187,7 +186,20 @@ char *tt_query_table_sql(const struct tt_query_table *t, const char *schema, con
 	return buf;
 }
 
-void tt_query_print_schema(void)
+int tt_query_parse_dialect(const char *s, enum tt_query_dialect *d)
+{
+	if (!strcmp(s, "sqlite"))
+		*d = TQ_SQLITE;
+	else if (!strcmp(s, "postgresql") || !strcmp(s, "postgres") || !strcmp(s, "pg"))
+		*d = TQ_POSTGRESQL;
+	else if (!strcmp(s, "clickhouse"))
+		*d = TQ_CLICKHOUSE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void print_sqlite(void)
 {
 	for (int t = 0; tt_query_tables[t].name; t++) {
 		const struct tt_query_table *tb = &tt_query_tables[t];
@@ -207,6 +219,55 @@ void tt_query_print_schema(void)
 	printf("-- functions\n"
 	       "-- tt_time(ns)  wall ns -> '2026-11-25 10:56:25.123456' (UTC), NULL for NULL\n"
 	       "-- tt_iso(ns)   wall ns -> '2026-11-25T10:56:25.123456789Z'\n");
+}
+
+/*
+ * Every INTEGER is 64-bit in SQLite: bigint / Int64 elsewhere (ids are socket
+ * cookies, times are ns). Columns that can be NULL are Nullable in ClickHouse;
+ * only the ones that never are make the sort key.
+ */
+static const char *foreign_type(const struct tt_query_col *c, enum tt_query_dialect d)
+{
+	if (d == TQ_POSTGRESQL)
+		return c->type == TQ_INT    ? "bigint"
+		       : c->type == TQ_REAL ? "double precision"
+					    : "text";
+	if (c->notnull)
+		return c->type == TQ_INT ? "Int64" : c->type == TQ_REAL ? "Float64" : "String";
+	return c->type == TQ_INT    ? "Nullable(Int64)"
+	       : c->type == TQ_REAL ? "Nullable(Float64)"
+				    : "Nullable(String)";
+}
+
+static void print_foreign(enum tt_query_dialect d)
+{
+	printf("-- tcptop-query %s tables: load with tcptop-query --format %s (docs/SCALE.md)\n\n",
+	       d == TQ_POSTGRESQL ? "PostgreSQL" : "ClickHouse",
+	       d == TQ_POSTGRESQL ? "csv" : "jsonl");
+	for (int t = 0; tt_query_tables[t].name; t++) {
+		const struct tt_query_table *tb = &tt_query_tables[t];
+
+		printf("CREATE TABLE %s (\n", tb->name);
+		for (int i = 0; i < tb->n_cols; i++) {
+			const struct tt_query_col *c = &tb->cols[i];
+
+			printf("\t%s %s%s%s\n", c->name, foreign_type(c, d),
+			       d == TQ_POSTGRESQL && c->notnull ? " NOT NULL" : "",
+			       i + 1 < tb->n_cols ? "," : "");
+		}
+		if (d == TQ_POSTGRESQL)
+			printf(");\n\n");
+		else
+			printf(") ENGINE = MergeTree ORDER BY %s;\n\n", tb->sort_key);
+	}
+}
+
+void tt_query_print_schema(enum tt_query_dialect d)
+{
+	if (d == TQ_SQLITE)
+		print_sqlite();
+	else
+		print_foreign(d);
 }
 
 static void time_str(uint64_t ns, int iso, char *buf, size_t len)

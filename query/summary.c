@@ -17,6 +17,9 @@ struct idmap {
 	uint64_t *keys;
 	uint32_t *vals; /* row index + 1; 0 = empty slot */
 	size_t cap, used;
+	/* the last key found: events of one connection or process come in runs */
+	uint64_t hit_key;
+	uint32_t hit_val; /* 0 = none */
 };
 
 static uint64_t mix(uint64_t k)
@@ -65,9 +68,15 @@ static long idmap_get(struct idmap *m, uint64_t key)
 
 	if (!m->cap)
 		return -1;
-	for (i = mix(key) & (m->cap - 1); m->vals[i]; i = (i + 1) & (m->cap - 1))
-		if (m->keys[i] == key)
+	if (m->hit_val && m->hit_key == key)
+		return (long)m->hit_val - 1;
+	for (i = mix(key) & (m->cap - 1); m->vals[i]; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key) {
+			m->hit_key = key;
+			m->hit_val = m->vals[i];
 			return (long)m->vals[i] - 1;
+		}
+	}
 	return -1;
 }
 
@@ -81,6 +90,8 @@ static int idmap_put(struct idmap *m, uint64_t key, size_t row)
 	if (!*v)
 		m->used++;
 	*v = (uint32_t)row + 1;
+	m->hit_key = key;
+	m->hit_val = *v;
 	return 0;
 }
 
@@ -90,14 +101,106 @@ static void idmap_free(struct idmap *m)
 	free(m->vals);
 }
 
+/*
+ * Connections open at the end of a file, per recording (host + boot id), with
+ * what the rows of that recording's files have counted for them so far. The
+ * recorder repeats their CONN_OPEN (flagged preexisting) at the top of the
+ * next file of a rotation, where their close brings absolute counters.
+ */
+struct carry_ent {
+	uint64_t tx, rx, txp, rxp;
+	uint64_t who; /* fingerprint of the endpoints: ids alone may be reused (UDP flow ids) */
+	uint32_t retrans;
+	uint8_t live;
+};
+
+struct tt_query_carry {
+	struct idmap *maps; /* one per recording number */
+	size_t n_maps;
+	struct carry_ent *ents;
+	size_t n_ents, cap_ents;
+};
+
+int tt_query_carry_new(struct tt_query_carry **out)
+{
+	*out = calloc(1, sizeof(**out));
+	return *out ? 0 : -ENOMEM;
+}
+
+void tt_query_carry_free(struct tt_query_carry *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_maps; i++)
+		idmap_free(&c->maps[i]);
+	free(c->maps);
+	free(c->ents);
+	free(c);
+}
+
+static struct idmap *carry_map(struct tt_query_carry *c, uint32_t rec)
+{
+	if (rec >= c->n_maps) {
+		struct idmap *m = realloc(c->maps, (rec + 1) * sizeof(*m));
+
+		if (!m)
+			return NULL;
+		memset(m + c->n_maps, 0, (rec + 1 - c->n_maps) * sizeof(*m));
+		c->maps = m;
+		c->n_maps = rec + 1;
+	}
+	return &c->maps[rec];
+}
+
+/* What earlier files counted for a connection still open, or NULL. */
+static const struct carry_ent *carry_get(struct tt_query_carry *c, uint32_t rec, uint64_t id)
+{
+	long i;
+
+	if (!c || rec >= c->n_maps)
+		return NULL;
+	i = idmap_get(&c->maps[rec], id);
+	return i >= 0 && c->ents[i].live ? &c->ents[i] : NULL;
+}
+
+/* The entry of (rec, id), created on first use. */
+static struct carry_ent *carry_put(struct tt_query_carry *c, uint32_t rec, uint64_t id)
+{
+	struct idmap *m = carry_map(c, rec);
+	long i;
+
+	if (!m)
+		return NULL;
+	i = idmap_get(m, id);
+	if (i >= 0)
+		return &c->ents[i];
+	if (c->n_ents == c->cap_ents) {
+		size_t cap = c->cap_ents ? c->cap_ents * 2 : 256;
+		struct carry_ent *e = realloc(c->ents, cap * sizeof(*e));
+
+		if (!e)
+			return NULL;
+		c->ents = e;
+		c->cap_ents = cap;
+	}
+	if (idmap_put(m, id, c->n_ents))
+		return NULL;
+	memset(&c->ents[c->n_ents], 0, sizeof(c->ents[0]));
+	return &c->ents[c->n_ents++];
+}
+
 struct tt_query_agg {
 	struct tt_query_summary *s;
 	uint32_t file;
 	size_t cap_conns, cap_procs, cap_lost;
+	size_t first_conn; /* this file's rows are s->conns[first_conn..] */
 	struct idmap conns, procs;
+	struct tt_query_carry *carry;
+	uint32_t rec;
 };
 
-int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint32_t file)
+int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint32_t file,
+		     struct tt_query_carry *carry, uint32_t recording)
 {
 	struct tt_query_agg *a = calloc(1, sizeof(*a));
 
@@ -106,6 +209,9 @@ int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint
 	a->s = s;
 	a->file = file;
 	a->cap_conns = a->cap_procs = a->cap_lost = SIZE_MAX; /* arrays may hold earlier files */
+	a->first_conn = s->n_conns;
+	a->carry = carry;
+	a->rec = recording;
 	*out = a;
 	return 0;
 }
@@ -126,10 +232,45 @@ static int grow(void **arr, size_t n, size_t *cap, size_t size)
 	return 0;
 }
 
-static struct tt_query_conn *conn_new(struct tt_query_agg *a, uint64_t id, uint64_t ts)
+/* A hash of a connection's endpoints (FNV-1a). */
+static uint64_t endpoints(uint8_t family, uint8_t proto, uint16_t lport, uint16_t rport,
+			  const uint8_t *laddr, const uint8_t *raddr, uint32_t netns)
+{
+	uint8_t b[2 * TT_ADDR_LEN + 10];
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	memcpy(b, laddr, TT_ADDR_LEN);
+	memcpy(b + TT_ADDR_LEN, raddr, TT_ADDR_LEN);
+	b[32] = family;
+	b[33] = proto;
+	memcpy(b + 34, &lport, 2);
+	memcpy(b + 36, &rport, 2);
+	memcpy(b + 38, &netns, 4);
+	for (size_t i = 0; i < sizeof(b); i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	return h;
+}
+
+static struct tt_query_conn *conn_new(struct tt_query_agg *a, const struct tt_event *ev)
 {
 	struct tt_query_summary *s = a->s;
+	const struct carry_ent *prev = NULL;
+	uint64_t id = ev->conn_id, ts = ev->ts_ns;
 	struct tt_query_conn *c;
+
+	/*
+	 * Only the open a rotation repeats (preexisting) continues a connection of
+	 * the previous file, and only with the same endpoints; a fresh open is a
+	 * new connection that reuses the id.
+	 */
+	if (ev->kind == TT_EV_CONN_OPEN && (ev->flags & TT_F_PREEXISTING)) {
+		const struct tt_ev_open *o = &ev->u.open;
+
+		prev = carry_get(a->carry, a->rec, id);
+		if (prev && prev->who != endpoints(o->family, o->proto, o->lport, o->rport,
+						   o->laddr, o->raddr, o->netns))
+			prev = NULL;
+	}
 
 	if (grow((void **)&s->conns, s->n_conns, &a->cap_conns, sizeof(*c)) ||
 	    idmap_put(&a->conns, id, s->n_conns))
@@ -139,6 +280,13 @@ static struct tt_query_conn *conn_new(struct tt_query_agg *a, uint64_t id, uint6
 	c->file = a->file;
 	c->id = id;
 	c->first_ts = c->last_ts = ts;
+	if (prev) {
+		c->base_tx = prev->tx;
+		c->base_rx = prev->rx;
+		c->base_txp = prev->txp;
+		c->base_rxp = prev->rxp;
+		c->base_retrans = prev->retrans;
+	}
 	return c;
 }
 
@@ -229,6 +377,12 @@ static uint64_t max64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/* The part of an absolute counter that is this row's: abs - base, never below counted. */
+static uint64_t share(uint64_t counted, uint64_t abs, uint64_t base)
+{
+	return abs > base ? max64(counted, abs - base) : counted;
+}
+
 static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
 {
 	long i = idmap_get(&a->conns, ev->conn_id);
@@ -237,7 +391,7 @@ static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
 	/* an id opened again after its close is a new connection (UDP flow ids, cookies reused) */
 	if (ev->kind == TT_EV_CONN_OPEN && c && (c->closed || c->have_open))
 		c = NULL;
-	if (!c && !(c = conn_new(a, ev->conn_id, ev->ts_ns)))
+	if (!c && !(c = conn_new(a, ev)))
 		return -ENOMEM;
 	c->events++;
 	if (ev->ts_ns > c->last_ts)
@@ -290,17 +444,16 @@ static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
 
 		c->closed = 1;
 		c->close_ts = ev->ts_ns;
-		c->tx_bytes = max64(c->tx_bytes, cl->tx_bytes);
-		c->rx_bytes = max64(c->rx_bytes, cl->rx_bytes);
-		c->tx_pkts = max64(c->tx_pkts, cl->tx_pkts);
-		c->rx_pkts = max64(c->rx_pkts, cl->rx_pkts);
+		c->tx_bytes = share(c->tx_bytes, cl->tx_bytes, c->base_tx);
+		c->rx_bytes = share(c->rx_bytes, cl->rx_bytes, c->base_rx);
+		c->tx_pkts = share(c->tx_pkts, cl->tx_pkts, c->base_txp);
+		c->rx_pkts = share(c->rx_pkts, cl->rx_pkts, c->base_rxp);
 		if (cl->srtt_us) {
 			c->rtt_us = cl->srtt_us;
 			if (c->rtt_us > c->max_rtt_us)
 				c->max_rtt_us = c->rtt_us;
 		}
-		if (cl->retrans > c->retrans)
-			c->retrans = cl->retrans;
+		c->retrans = (uint32_t)share(c->retrans, cl->retrans, c->base_retrans);
 		if (cl->state)
 			c->state = cl->state;
 		break;
@@ -357,9 +510,35 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 	return ret;
 }
 
+/* Remember what this file's rows counted for connections still open at its end. */
+static int carry_update(struct tt_query_agg *a)
+{
+	struct tt_query_summary *s = a->s;
+
+	for (size_t i = a->first_conn; a->carry && i < s->n_conns; i++) {
+		const struct tt_query_conn *c = &s->conns[i];
+		struct carry_ent *e = carry_put(a->carry, a->rec, c->id);
+
+		if (!e)
+			return -ENOMEM;
+		*e = (struct carry_ent){
+		    .tx = c->base_tx + c->tx_bytes,
+		    .rx = c->base_rx + c->rx_bytes,
+		    .txp = c->base_txp + c->tx_pkts,
+		    .rxp = c->base_rxp + c->rx_pkts,
+		    .retrans = c->base_retrans + c->retrans,
+		    .who = endpoints(c->family, c->proto, c->lport, c->rport, c->laddr, c->raddr,
+				     c->netns),
+		    .live = !c->closed && c->have_open,
+		};
+	}
+	return 0;
+}
+
 int tt_query_agg_finish(struct tt_query_agg *a)
 {
 	struct tt_query_summary *s = a->s;
+	int ret = carry_update(a);
 
 	/* connections of this file whose name never came with them take their process's */
 	for (size_t i = 0; i < s->n_conns; i++) {
@@ -375,7 +554,7 @@ int tt_query_agg_finish(struct tt_query_agg *a)
 	idmap_free(&a->conns);
 	idmap_free(&a->procs);
 	free(a);
-	return 0;
+	return ret;
 }
 
 void tt_query_summary_free(struct tt_query_summary *s)
@@ -389,29 +568,105 @@ void tt_query_summary_free(struct tt_query_summary *s)
 	free(s);
 }
 
+/* Files of a rotation follow each other; allow for the wall clock stepping between them. */
+#define ROTATION_SLACK_NS 1000000000ull
+
+/*
+ * Recording number of file f (files are visited in start order): that of an
+ * earlier file of the same host and boot which ended before f began (the
+ * previous file of a rotation, or an earlier run: either way its counts come
+ * before f's), else a new one. Overlapping captures (two recorders at once)
+ * saw the same bytes and must not subtract each other's.
+ */
+static uint32_t recording(const struct tt_query_set *set, const size_t *order, size_t i,
+			  uint64_t *chain_end)
+{
+	const struct tt_query_file *f = &set->files[order[i]];
+	uint64_t lim = f->hdr.start_ns > UINT64_MAX - ROTATION_SLACK_NS
+			   ? UINT64_MAX
+			   : f->hdr.start_ns + ROTATION_SLACK_NS;
+	size_t best = SIZE_MAX;
+
+	for (size_t k = 0; k < i; k++) {
+		const struct tt_query_file *g = &set->files[order[k]];
+		size_t r = order[k];
+
+		if (strcmp(f->hdr.hostname, g->hdr.hostname) ||
+		    strcmp(f->hdr.boot_id, g->hdr.boot_id))
+			continue;
+		/* order[k] heads its chain only if chain_end was set for it */
+		if (chain_end[r] == UINT64_MAX || chain_end[r] > lim)
+			continue;
+		if (best == SIZE_MAX || chain_end[r] > chain_end[best])
+			best = r;
+	}
+	if (best == SIZE_MAX)
+		best = order[i];
+	chain_end[best] = f->last_ns && f->last_ns < UINT64_MAX - ROTATION_SLACK_NS
+			      ? f->last_ns
+			      : UINT64_MAX - ROTATION_SLACK_NS - 1;
+	return (uint32_t)best;
+}
+
+/*
+ * Files are read in the order they began, whatever order the command line
+ * gave (a shell glob sorts cap.tt.10 before cap.tt.2), so that the files of a
+ * rotation hand their open connections on to the next one.
+ */
+static int by_start(const void *x, const void *y, void *ctx)
+{
+	const struct tt_query_set *set = ctx;
+	const struct tt_query_file *a = &set->files[*(const size_t *)x];
+	const struct tt_query_file *b = &set->files[*(const size_t *)y];
+
+	if (a->hdr.start_ns != b->hdr.start_ns)
+		return a->hdr.start_ns < b->hdr.start_ns ? -1 : 1;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
 static int build(struct tt_query_set *set, struct tt_query_summary *s)
 {
-	for (size_t f = 0; f < set->n_files; f++) {
+	size_t n = set->n_files ? set->n_files : 1;
+	struct tt_query_carry *carry = NULL;
+	size_t *order = calloc(n, sizeof(*order));
+	uint64_t *chain_end = malloc(n * sizeof(*chain_end));
+	int ret = order && chain_end ? tt_query_carry_new(&carry) : -ENOMEM;
+
+	if (ret) {
+		free(order);
+		free(chain_end);
+		snprintf(set->err, sizeof(set->err), "out of memory");
+		return ret;
+	}
+	for (size_t i = 0; i < set->n_files; i++) {
+		order[i] = i;
+		chain_end[i] = UINT64_MAX; /* not the head of a chain (yet) */
+	}
+	qsort_r(order, set->n_files, sizeof(*order), by_start, set);
+	for (size_t i = 0; !ret && i < set->n_files; i++) {
+		size_t f = order[i];
 		struct tt_query_scan sc;
 		struct tt_query_agg *a;
 		struct tt_event ev;
-		int ret;
 
-		ret = tt_query_agg_new(&a, s, (uint32_t)f);
+		ret = tt_query_agg_new(&a, s, (uint32_t)f, carry,
+				       recording(set, order, i, chain_end));
 		if (ret)
-			return ret;
+			break;
 		ret = tt_query_scan_open(&sc, set, f);
 		while (ret >= 0 && (ret = tt_query_scan_next(&sc, &ev)) > 0)
 			ret = tt_query_agg_apply(a, &ev);
 		s->fstat[f].warnings = sc.warnings;
 		tt_query_scan_close(&sc);
-		tt_query_agg_finish(a);
+		if (tt_query_agg_finish(a) && !ret)
+			ret = -ENOMEM;
 		if (ret == -ENOMEM)
 			snprintf(set->err, sizeof(set->err), "out of memory");
-		if (ret < 0)
-			return ret;
 	}
-	return 0;
+	tt_query_carry_free(carry);
+	free(order);
+	free(chain_end);
+	return ret < 0 ? ret : 0;
 }
 
 const struct tt_query_summary *tt_query_summary_get(struct tt_query_set *set)

@@ -2,17 +2,26 @@
 same captures (the Python reader when present, else test_format's JSON dump, aggregated here
 in Python), with the sqlite3 shell, and with iperf3's own counts on real traffic."""
 import csv
+import glob
 import io
 import json
 import os
+import pty
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from conftest import needs_bpf, needs_cmd, run, tool, free_port
+from conftest import ROOT, needs_bpf, needs_cmd, run, tool, free_port
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyreader"))
+import ttcap  # noqa: E402
 
 QUERY = tool("tcptop-query")
 GEN = tool("tests/test_format")
@@ -41,23 +50,9 @@ def rows(files, sql, *opts):
 
 
 def read_events(path):
-    """Every event of a capture, read by an independent reader: tests/pyreader/ttcap.py when
-    the format engineer's Python reader exists, else test_format's JSON dump."""
-    pyreader = os.path.join(os.path.dirname(__file__), "pyreader")
-    if os.path.exists(os.path.join(pyreader, "ttcap.py")):
-        sys.path.insert(0, pyreader)
-        try:
-            import ttcap  # noqa: E402
-            if hasattr(ttcap, "dump_events"):
-                return list(ttcap.dump_events(path))
-        except Exception:  # an unfinished reader must not break these tests
-            pass
-        finally:
-            sys.path.remove(pyreader)
-    r = run([GEN, "dump", path])
-    assert r.returncode == 0, r.stderr
-    lines = r.stdout.splitlines()
-    return [json.loads(line) for line in lines[1:]]
+    """Every event of a capture, read by the independent Python reader written from
+    docs/FORMAT.md (tests/pyreader/ttcap.py; it shares no code with format/)."""
+    return ttcap.read(path).events
 
 
 CONN_KINDS = {1, 2, 3, 4, 5, 6, 7, 8}
@@ -328,48 +323,367 @@ def test_schema():
             assert f"`{line.split()[0]}`" in doc, line
 
 
+def test_docs_queries_run():
+    """Every SQL block of docs/QUERY.md runs on the sample captures (real traffic), and the
+    worked reset-storm query finds the server that went away, as the text says."""
+    samples = sorted(glob.glob(os.path.join(ROOT, "samples", "*.tt")))
+    if not samples:
+        pytest.skip("no samples/*.tt")
+    doc = open(os.path.join(ROOT, "docs", "QUERY.md")).read()
+    blocks = re.findall(r"```sql\n(.*?)```", doc, re.S)
+    assert len(blocks) >= 7
+    for sql in blocks:
+        r = run([QUERY, "--no-progress", "--", *samples, sql], stdin=subprocess.DEVNULL)
+        assert r.returncode == 0 and r.stderr == "", (sql, r.stderr)
+    resets = os.path.join(ROOT, "samples", "resets.tt")
+    if os.path.exists(resets):
+        storm = next(b for b in blocks if "p.exit_ts" in b)
+        got = rows([resets], storm)
+        assert len(got) == 1 and got[0]["accepted"] > 0 and got[0]["exit_code"] is not None
+
+
+def test_damaged_middle_read_around(caps, tmp_path):
+    """Bytes overwritten in the middle of a capture: the reader skips the damaged region with a
+    warning naming the file, reads on after it, and the query still succeeds."""
+    _, a, _ = caps
+    data = bytearray(open(a, "rb").read())
+    mid = len(data) // 2
+    data[mid:mid + 64] = b"\xff" * 64
+    bad = str(tmp_path / "bad.tt")
+    open(bad, "wb").write(bytes(data))
+    r = q([bad], "SELECT count(*) n, max(ts) m FROM events", fmt="json")
+    got = json.loads(r.stdout)[0]
+    want = read_events(bad)
+    assert 0 < got["n"] == len(want) < 20000
+    # events after the damage are still there
+    assert got["m"] == max(signed(e["ts"]) for e in want)
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tcptop-query: warning: ")
+    assert "bad.tt" in lines[0] and "damaged" in lines[0]
+
+
+def test_usage_errors_one_line(caps, tmp_path):
+    """Every usage error or bad input file: one line on stderr naming the problem, exit 2."""
+    _, a, _ = caps
+    cases = [
+        ([a, "-F"], "needs an argument"),
+        ([a, "SELECT 1", "--db"], "needs an argument"),
+        ([a, "SELECT 1", "-x"], "'-x'"),
+        ([a, "SELECT 1", "-Vx"], None),  # -V wins: version, exit 0
+        ([a, "SELECT 1", "--nope"], "'--nope'"),
+        ([a, "-- a comment\nSELECT 1"], "after '--'"),
+        (["--schema=oracle"], "oracle"),
+        (["-F", "xml", a, "SELECT 1"], "xml"),
+        (["-f", str(tmp_path / "nosuch.sql"), a], "nosuch.sql"),
+        ([str(tmp_path), "SELECT 1"], str(tmp_path)),
+        (["SELECT 1"], "no capture"),
+        ([a, str(tmp_path / "gone.tt"), "SELECT 1"], "gone.tt"),
+    ]
+    for args, what in cases:
+        r = run([QUERY, *args], stdin=subprocess.DEVNULL)
+        if what is None:
+            assert r.returncode == 0 and r.stdout.startswith("tcptop-query tcptop ")
+            continue
+        assert r.returncode == 2, (args, r.stderr)
+        assert r.stdout == "", args
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("tcptop-query: "), (args, r.stderr)
+        assert what in lines[0], (args, lines)
+    # an SQL error is SQLite's message and exit 1, after the rows already printed
+    r = run([QUERY, "-F", "csv", a, "SELECT 1 AS x; SELECT * FROM nosuch"])
+    assert r.returncode == 1 and r.stdout == "x\n1\n"
+    assert r.stderr == "tcptop-query: no such table: nosuch\n"
+
+
+def test_table_alignment(caps):
+    _, a, _ = caps
+    out = q([a], "SELECT 12345 AS n, 'x' AS s, NULL AS z UNION ALL SELECT 7, 'long text', 1",
+            fmt="table").stdout
+    assert out.splitlines() == [
+        "    n  s             z",
+        "-----  ---------  ----",
+        "12345  x          NULL",
+        "    7  long text     1",
+    ]
+    # CSV keeps '' and NULL apart ("" and an empty field), as PostgreSQL's COPY reads them
+    r = q([a], "SELECT '' AS e, NULL AS n, 'a,b' AS c, 'say \"hi\"' AS d")
+    assert r.stdout == 'e,n,c,d\n"",,"a,b","say ""hi"""\n'
+
+
+def run_tty(args, stdout_tty, slow_reader=0.0):
+    """Run with stderr (and stdout if asked) on a pseudo-terminal; returns (stdout, tty text).
+    slow_reader: seconds before the test starts reading stdout (the query blocks on the pipe
+    meanwhile, so its scan lasts that long whatever the machine's speed)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                         stdout=slave if stdout_tty else subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+
+    def drain():
+        while True:
+            try:
+                b = os.read(master, 65536)
+            except OSError:  # EIO: the other side is closed and everything was read
+                return
+            if not b:
+                return
+            chunks.append(b)
+
+    t = threading.Thread(target=drain)
+    t.start()
+    out = b""
+    if not stdout_tty:
+        time.sleep(slow_reader)
+        out = p.stdout.read()
+    p.wait(timeout=60)
+    t.join(timeout=10)
+    os.close(master)
+    return out.decode(), b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_terminal_table_and_progress(caps, tmp_path):
+    _, a, _ = caps
+    # stdout on a terminal: an aligned table by default
+    _, tty = run_tty([QUERY, a, "SELECT kind, count(*) n FROM events GROUP BY kind"], True)
+    lines = tty.splitlines()
+    assert lines[0].split() == ["kind", "n"] and set(lines[1]) <= {"-", " "}
+    assert len(lines) == 15 and "," not in tty
+    # a scan that lasts over half a second shows progress on a terminal stderr, then erases it
+    big = str(tmp_path / "big.tt")
+    assert run([GEN, "gen", big, "200000"]).returncode == 0
+    out, tty = run_tty([QUERY, big, "SELECT ts, kind FROM events"], False, slow_reader=1.0)
+    assert len(out.splitlines()) == 200001 and out.startswith("ts,kind\n")
+    assert f"tcptop-query: reading {big}: 0." in tty and "M events" in tty, repr(tty)
+    assert tty.endswith("\r\033[K"), repr(tty[-40:])
+    # not with --no-progress, and not when stderr is not a terminal
+    out, tty = run_tty([QUERY, "--no-progress", big, "SELECT ts FROM events"], False,
+                       slow_reader=1.0)
+    assert tty == "" and len(out.splitlines()) == 200001
+    p = subprocess.Popen([QUERY, big, "SELECT ts FROM events"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    time.sleep(1.0)
+    out, err = p.communicate(timeout=60)
+    assert err == b"" and out.count(b"\n") == 200001
+
+
 # ---------------------------------------------------------------- real traffic (BPF)
 
-@needs_bpf
-@needs_cmd("iperf3")
-def test_iperf3_bytes(tmp_path, caps):
-    cap = str(tmp_path / "cap.tt")
-    port = free_port()
-    rec = subprocess.Popen([tool("tcptop-record"), "-o", cap, "-d", "6", "-P", str(port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+COOKIE = 37  # iperf3 opens its data connection with a 37-byte cookie (COOKIE_SIZE, iperf_api.h)
+
+
+class Recorder:
+    """tcptop-record in the background, ready once the capture header is on disk."""
+
+    def __init__(self, path, *args):
+        self.p = subprocess.Popen([tool("tcptop-record"), "-o", path, "-q", *args],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 20
+        while not (os.path.exists(path) and os.path.getsize(path) > 0):
+            assert self.p.poll() is None, "recorder exited: " + self.p.stderr.read()
+            assert time.time() < deadline, "recorder not ready"
+            time.sleep(0.05)
+
+    def stop(self):
+        time.sleep(0.3)  # the last interval's counters reach the ring buffer
+        self.p.send_signal(signal.SIGINT)
+        _, err = self.p.communicate(timeout=30)
+        assert self.p.returncode == 0, err
+
+
+def wait_listen(port):
+    for _ in range(200):
+        if run(["ss", "-Hltn", f"sport = :{port}"]).stdout.strip():
+            return
+        time.sleep(0.025)
+    raise AssertionError(f"nobody listens on {port}")
+
+
+def iperf3(port, *args):
+    """One paced iperf3 run over loopback (paced so the receiver reads everything before the
+    test ends: then iperf3's byte counts are exact); returns its -J result."""
+    srv = subprocess.Popen(["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        time.sleep(1.5)
-        srv = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)
-        cli = run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-t", "2", "-J"])
-        srv.wait(timeout=10)
-        assert cli.returncode == 0, cli.stderr
-        _, err = rec.communicate(timeout=20)
+        wait_listen(port)
+        cli = run(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-n", "8M", "-b", "100M", "-J",
+                   *args], timeout=60)
+        assert cli.returncode == 0, cli.stdout + cli.stderr
+        srv.wait(timeout=30)
     finally:
-        if rec.poll() is None:
-            rec.kill()
-    assert rec.returncode == 0, err
-    res = json.loads(cli.stdout)
-    sent = res["end"]["sum_sent"]["bytes"]
-    conns = rows([cap], f"SELECT * FROM connections WHERE proto = 'tcp' AND "
-                        f"(lport = {port} OR rport = {port})")
-    # one control and one data connection, each seen from both ends over loopback
-    client = [c for c in conns if c["rport"] == port]
-    server = [c for c in conns if c["lport"] == port]
-    assert len(client) == 2 and len(server) == 2, conns
+        if srv.poll() is None:
+            srv.kill()
+            srv.wait()
+    return json.loads(cli.stdout)["end"]
+
+
+def tcp_clients(port, sizes):
+    """One TCP connection per size: the client sends `size` bytes, the server answers with
+    size // 7 bytes, both close. Returns the number of connections opened."""
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", port))
+        srv.listen(len(sizes))
+        for n in sizes:
+            with socket.create_connection(("127.0.0.1", port)) as cli:
+                acc, _ = srv.accept()
+                with acc:
+                    cli.sendall(b"q" * n)
+                    got = 0
+                    while got < n:
+                        got += len(acc.recv(65536))
+                    acc.sendall(b"a" * (n // 7))
+                    got = 0
+                    while got < n // 7:
+                        got += len(cli.recv(65536))
+    return len(sizes)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """One capture of real traffic: a paced iperf3 upload, the same as a download (-R), and a
+    dozen plain TCP connections of known sizes, each on its own port."""
+    if not os.path.exists(tool("tcptop-record")) or os.geteuid() != 0:
+        pytest.skip("needs root and a BPF build")
+    if shutil.which("iperf3") is None:
+        pytest.skip("missing iperf3")
+    cap = str(tmp_path_factory.mktemp("live") / "cap.tt")
+    up, down, plain = free_port(), free_port(), free_port()
+    sizes = [1000 + 977 * i for i in range(12)]
+    rec = Recorder(cap, "-P", str(up), "-P", str(down), "-P", str(plain), "--coalesce", "250ms")
+    try:
+        res_up = iperf3(up)
+        res_down = iperf3(down, "-R")
+        opened = tcp_clients(plain, sizes)
+    finally:
+        rec.stop()
+    return dict(cap=cap, up=up, down=down, plain=plain, sizes=sizes, opened=opened,
+                res_up=res_up, res_down=res_down)
+
+
+def conns_on(cap, port):
+    """(client rows, server rows) of the TCP connections to port."""
+    rs = rows([cap], f"SELECT * FROM connections WHERE proto = 'tcp' AND "
+                     f"(lport = {port} OR rport = {port}) ORDER BY first_ts")
+    return [r for r in rs if r["rport"] == port], [r for r in rs if r["lport"] == port]
+
+
+@needs_bpf
+def test_iperf3_upload_bytes(live):
+    res = live["res_up"]
+    sent, received = res["sum_sent"]["bytes"], res["sum_received"]["bytes"]
+    assert sent == 8 << 20
+    client, server = conns_on(live["cap"], live["up"])
+    # iperf3 opened two connections (control, data), seen from both ends of the loopback
+    assert len(client) == 2 and len(server) == 2, (client, server)
     data_c = max(client, key=lambda c: c["tx_bytes"])
     data_s = max(server, key=lambda c: c["rx_bytes"])
-    # iperf3 counts payload only; its data connection first carries the 37-byte cookie
-    # (COOKIE_SIZE in iperf_api.h). The sender counts what it wrote, the receiver what it read
-    # before the test ended; the kernel's counters lie between the two.
-    received = res["end"]["sum_received"]["bytes"]
-    for n in (data_c["tx_bytes"], data_s["rx_bytes"]):
-        assert received + 37 <= n <= sent + 37, (n, received, sent, conns)
-    # the capture's other connection on the port is the control connection: small
-    assert min(c["tx_bytes"] for c in client) < 10000
-    # a real capture (this host) beside a synthetic one (testhost.example): rows stay apart
+    # the receiving kernel got every byte iperf3 wrote, after the cookie, exactly
+    assert data_s["rx_bytes"] == sent + COOKIE, (data_s, res)
+    assert data_s["tx_bytes"] == 0 and data_c["rx_bytes"] == 0
+    # the sender's count is what was acknowledged; iperf3's server may stop reading (and
+    # reset the connection) before its last block: then that block is never acknowledged
+    assert received + COOKIE <= data_c["tx_bytes"] <= sent + COOKIE, (data_c, res)
+    assert data_c["direction"] == "out" and data_s["direction"] == "in"
+    assert data_c["comm"] == "iperf3" and data_c["pid"]
+    # the control connection is small and carries the cookie too
+    ctl_c = min(client, key=lambda c: c["tx_bytes"])
+    assert COOKIE <= ctl_c["tx_bytes"] < 10000
+
+
+@needs_bpf
+def test_iperf3_download_bytes(live):
+    res = live["res_down"]
+    sent, received = res["sum_sent"]["bytes"], res["sum_received"]["bytes"]
+    assert sent == received == 8 << 20, res
+    client, server = conns_on(live["cap"], live["down"])
+    assert len(client) == 2 and len(server) == 2, (client, server)
+    data_c = max(client, key=lambda c: c["rx_bytes"])
+    data_s = max(server, key=lambda c: c["tx_bytes"])
+    # both ends' counters equal iperf3's: -R sends from the server to the client
+    assert data_c["rx_bytes"] == received and data_s["tx_bytes"] == sent, (data_c, data_s)
+    assert data_c["tx_bytes"] == data_s["rx_bytes"] == COOKIE
+    # the same answer through the events table: the traffic deltas and the close agree
+    ev = rows([live["cap"]], f"SELECT sum(rx_bytes) rx FROM events WHERE kind = 'traffic' "
+                             f"AND conn_id = {data_c['id']}")[0]
+    assert ev["rx"] == received
+
+
+@needs_bpf
+def test_connection_count_and_sizes(live):
+    client, server = conns_on(live["cap"], live["plain"])
+    # as many connections as the test opened, from each end
+    assert len(client) == len(server) == live["opened"] == 12
+    assert sorted(c["tx_bytes"] for c in client) == live["sizes"]
+    assert sorted(c["rx_bytes"] for c in server) == live["sizes"]
+    assert sorted(c["rx_bytes"] for c in client) == [n // 7 for n in live["sizes"]]
+    assert all(c["closed"] == 1 and c["direction"] == "out" for c in client)
+    n = rows([live["cap"]], f"SELECT count(*) n FROM connections WHERE rport = {live['plain']} "
+                            f"AND direction = 'out' AND pid = {os.getpid()}")[0]["n"]
+    assert n == 12
+    # the connections table agrees with the rules applied to the Python reader's events
+    ids = {c["id"] for c in client + server}
+    want = [o for o in oracle_connections(read_events(live["cap"])) if o[0] in ids]
+    got = sorted(tuple(r.values()) for r in rows(
+        [live["cap"]], "SELECT id, tx_bytes, rx_bytes, tx_packets, rx_packets, closed, "
+        "retransmits, resets, events FROM connections"))
+    assert want == [g for g in got if g[0] in ids] and len(want) == 24
+
+
+@needs_bpf
+def test_real_and_synthetic_kept_apart(live, caps):
     _, a, _ = caps
+    cap = live["cap"]
     hosts = rows([cap, a], "SELECT host, file, count(*) n FROM connections GROUP BY host, file")
-    assert len(hosts) == 2
-    assert {h["host"] for h in hosts} == {os.uname().nodename, "testhost.example"}
+    assert {(h["host"], h["file"]) for h in hosts} == {(os.uname().nodename, cap),
+                                                      ("testhost.example", a)}
+    alone = rows([cap], "SELECT count(*) n, sum(tx_bytes) tx FROM connections")[0]
+    both = rows([cap, a], f"SELECT count(*) n, sum(tx_bytes) tx FROM connections "
+                          f"WHERE file = '{cap}'")[0]
+    assert alone == both
+
+
+@needs_bpf
+def test_rotated_set_totals(tmp_path):
+    """A connection that lives across the files of a rotation (-G 1): each file repeats its
+    open and the last one has its close with absolute counters; summed over the set, the
+    rows give the bytes sent, not the earlier files' bytes twice."""
+    path = str(tmp_path / "rot.tt")
+    port = free_port()
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        rec = Recorder(path, "-G", "1", "-P", str(port), "--coalesce", "200ms")
+        try:
+            cli = socket.create_connection(("127.0.0.1", port))
+            acc, _ = srv.accept()
+            sent = 0
+            for i in range(11):
+                cli.sendall(b"r" * (3000 + i))
+                sent += 3000 + i
+                got = 0
+                while got < 3000 + i:
+                    got += len(acc.recv(65536))
+                time.sleep(0.25)
+            cli.close()
+            acc.close()
+            time.sleep(0.2)
+        finally:
+            rec.stop()
+    files = [path] + [f"{path}.{i}" for i in range(1, 10) if os.path.exists(f"{path}.{i}")]
+    assert len(files) >= 2
+    # the shell order of a glob (cap.tt.10 before cap.tt.2) must not matter: give them reversed
+    per_file = rows(files[::-1], f"SELECT file, tx_bytes, closed, preexisting FROM connections "
+                                 f"WHERE rport = {port} ORDER BY first_ts")
+    assert len({r["file"] for r in per_file}) >= 2, per_file
+    assert per_file[-1]["closed"] == 1 and per_file[0]["preexisting"] == 0
+    # the close's counters are the connection's whole life: more than its last file's share
+    close = rows(files, f"SELECT tx_bytes FROM events WHERE kind = 'close' "
+                        f"AND conn_id = (SELECT id FROM connections WHERE rport = {port})")
+    assert [c["tx_bytes"] for c in close] == [sent]
+    assert per_file[-1]["tx_bytes"] < sent
+    assert sum(r["tx_bytes"] for r in per_file) == sent, per_file
+    tot = rows(files, f"SELECT sum(rx_bytes) rx FROM connections WHERE lport = {port}")[0]
+    assert tot["rx"] == sent
+    # each file alone still reads as a complete capture of its own part
+    for f in files:
+        q([f], "SELECT count(*) FROM connections")
