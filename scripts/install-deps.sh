@@ -2,10 +2,10 @@
 # Installs the Debian packages tcptop needs to build and test, when any is missing.
 # NO_BPF=1: only what tcptop-replay and tcptop-query need (no clang, libbpf, root).
 set -eu
-build="make gcc pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libncurses-dev"
+build="make gcc pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libncurses-dev libssl-dev"
 bpf="clang llvm bpftool libbpf-dev libelf-dev"
-test_tools="python3 python3-pytest python3-zstandard sqlite3 zstd tmux procps util-linux"
-live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time"
+test_tools="python3 python3-pytest python3-zstandard sqlite3 zstd tmux procps util-linux postgresql man-db groff-base mandoc bash-completion"
+live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time curl nftables"
 want="$build $test_tools"
 [ "${NO_BPF:-}" = 1 ] || want="$want $bpf $live_test_tools"
 missing=""
