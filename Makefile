@@ -13,6 +13,7 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
 UBINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR ?=
 
 ifeq ($(SANITIZE),1)
@@ -37,6 +38,7 @@ override LDFLAGS += $(SAN_FLAGS)
 LDLIBS_CORE := -lzstd -lz -lm
 LDLIBS_VIEW := -lncursesw
 LDLIBS_BPF := -lbpf -lelf
+LDLIBS_ANON := -lcrypto
 
 ifeq ($(V),1)
 Q :=
@@ -57,9 +59,11 @@ COMMON_SRCS := $(wildcard common/*.c)
 STATE_SRCS := $(wildcard state/*.c)
 VIEW_SRCS := $(wildcard view/*.c)
 SRC_SRCS := $(filter-out record/main.c,$(wildcard record/*.c))
+ANON_SRCS := $(wildcard anon/*.c)
 CORE_LIB := $(OUTPUT)/libtt-core.a
 VIEW_LIB := $(OUTPUT)/libtt-view.a
 SRC_LIB := $(OUTPUT)/libtt-src.a
+ANON_LIB := $(OUTPUT)/libtt-anon.a
 
 REPLAY_SRCS := $(wildcard replay/*.c)
 QUERY_SRCS := $(wildcard query/*.c)
@@ -100,10 +104,13 @@ $(VIEW_LIB): $(call obj,$(VIEW_SRCS))
 $(SRC_LIB): $(call obj,$(SRC_SRCS))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+$(ANON_LIB): $(call obj,$(ANON_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(OUTPUT)/tcptop-replay: $(call obj,$(REPLAY_SRCS)) $(VIEW_LIB) $(CORE_LIB)
+$(OUTPUT)/tcptop-replay: $(call obj,$(REPLAY_SRCS)) $(ANON_LIB) $(VIEW_LIB) $(CORE_LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_VIEW) $(LDLIBS_ANON) $(LDLIBS_CORE) -o $@
 $(OUTPUT)/tcptop-query: $(call obj,$(QUERY_SRCS)) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lsqlite3 $(LDLIBS_CORE) -o $@
@@ -119,6 +126,11 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 	$(call msg,TEST,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
+# Only the anonymizer's test needs libcrypto.
+$(OUTPUT)/tests/test_anon: tests/unit/test_anon.c $(ANON_LIB) $(CORE_LIB)
+	$(call msg,TEST,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(ANON_LIB) $(CORE_LIB) $(LDLIBS_ANON) $(LDLIBS_CORE) -o $@
 
 # BPF: vmlinux.h from the running kernel's BTF, CO-RE objects, skeletons.
 $(OUTPUT)/vmlinux.h:
@@ -151,28 +163,40 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(OUTPUT)/tcptop $(ARGS)
 
+# libFuzzer harness of the capture reader; run it on a scratch corpus seeded from the repository:
+#   mkdir -p /tmp/corpus && build/fuzz/fuzz_reader -max_total_time=60 /tmp/corpus \
+#       tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null)
+# (tests/test_fuzz.py does this for a minute in `make test`).
 fuzz: $(OUTPUT)/fuzz/fuzz_reader
-$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(COMMON_SRCS)
+$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(COMMON_SRCS) \
+		$(wildcard include/*.h format/*.h common/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude \
-		-fsanitize=fuzzer,address,undefined $^ \
+		-fsanitize=fuzzer,address,undefined $(filter %.c,$^) \
 		$(LDLIBS_CORE) -o $@
 
+# Tools, their man pages, and one bash completion file with a link per tool (bash-completion
+# loads completions/NAME on the first Tab after NAME).
 install: $(TOOLS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(UBINDIR)
+	install -d $(DESTDIR)$(UBINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(COMPDIR)
 	install -m 0755 $(OUTPUT)/tcptop-replay $(OUTPUT)/tcptop-query $(DESTDIR)$(UBINDIR)/
+	install -m 0644 docs/man/tcptop-replay.1 docs/man/tcptop-query.1 $(DESTDIR)$(MANDIR)/man1/
 ifneq ($(NO_BPF),1)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(OUTPUT)/tcptop $(OUTPUT)/tcptop-record $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/man/tcptop.8 docs/man/tcptop-record.8 $(DESTDIR)$(MANDIR)/man8/
 endif
-	@if ls docs/man/*.[18] >/dev/null 2>&1; then \
-		install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8; \
-		for m in docs/man/*.1; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man1/; done; \
-		for m in docs/man/*.8; do install -m 0644 $$m $(DESTDIR)$(MANDIR)/man8/; done; \
-	fi
+	install -m 0644 completion/tcptop $(DESTDIR)$(COMPDIR)/tcptop
+	for t in tcptop-record tcptop-replay tcptop-query; do \
+		ln -sf tcptop $(DESTDIR)$(COMPDIR)/$$t || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tcptop $(DESTDIR)$(BINDIR)/tcptop-record \
-		$(DESTDIR)$(UBINDIR)/tcptop-replay $(DESTDIR)$(UBINDIR)/tcptop-query
+		$(DESTDIR)$(UBINDIR)/tcptop-replay $(DESTDIR)$(UBINDIR)/tcptop-query \
+		$(DESTDIR)$(MANDIR)/man8/tcptop.8 $(DESTDIR)$(MANDIR)/man8/tcptop-record.8 \
+		$(DESTDIR)$(MANDIR)/man1/tcptop-replay.1 $(DESTDIR)$(MANDIR)/man1/tcptop-query.1 \
+		$(addprefix $(DESTDIR)$(COMPDIR)/,tcptop tcptop-record tcptop-replay tcptop-query)
 
 format-check:
 	clang-format --dry-run --Werror $(wildcard */*.c */*.h)

@@ -91,6 +91,14 @@ const char *tt_view_cell(const struct tt_conn *c, enum tt_col col, int human, ch
 char *tt_view_fit_left(const char *text, unsigned width, char *out, size_t len);
 
 /*
+ * Fit an endpoint ("10.0.0.1:80", "[2001:db8::1]:443") into width columns.
+ * IPv6 loses the middle of its address: "[2001:db8…8a2e:370:7334]:443" keeps
+ * the network prefix, the host's tail and the port. Anything else as
+ * tt_view_fit_left(). out must hold width * 3 + 1 bytes. Returns out.
+ */
+char *tt_view_fit_endpoint(const char *text, unsigned width, char *out, size_t len);
+
+/*
  * Batch snapshot (`top -b` style): a header line with time, counts, rates and
  * lost events, a column-title line, one line per selected connection, and an
  * empty line. Returns 0 or -EIO.

@@ -25,7 +25,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT, OPT_FORCE };
+enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT };
 
 struct cfg {
 	struct tt_src_opts so;
@@ -56,18 +56,37 @@ static void usage(void)
 	       "      --ttl SECONDS    closed connections stay this long (default 30 s)\n"
 	       "      --sort COLUMN    initial sort column (PID, COMM, ..., TX/s, RTT)\n"
 	       "  -o, --output FILE    also record a capture (.tt) while viewing\n"
-	       "      --force          with -o: replace an existing file\n"
+	       "  -f, --force          with -o: replace an existing file\n"
 	       "      --csv FILE       write a CSV snapshot every interval (exact numbers)\n"
 	       "  -b, --batch          print snapshots to stdout, no curses (like top -b)\n"
 	       "  -n, --count N        with --batch: stop after N snapshots\n"
 	       "  -H, --human          batch numbers in human units\n"
 	       "      --raw            one event per send/recv call (more overhead)\n"
-	       "      --coalesce MS    coalescing interval of traffic events (default %d)\n"
+	       "      --coalesce TIME  coalescing interval of traffic events (default %gs)\n"
 	       "%s"
 	       "  -h, --help           this help;  -V, --version  the version\n\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, r reverse, / filter,\n"
 	       "Esc clear filter, h help, q quit.\n",
-	       prog, TT_SRC_DEFAULT_COALESCE_MS, TT_FILTER_HELP);
+	       prog, TT_SRC_DEFAULT_COALESCE_MS / 1000.0, TT_FILTER_HELP);
+}
+
+/* Leading ':': a missing value is reported as ':', not as an unknown option. */
+#define SHORTOPTS ":i:o:fbn:HhV" TT_FILTER_SHORTOPTS
+
+/*
+ * The option getopt_long() just refused, as the user wrote it: "-x" for a
+ * short one (even inside a cluster like -bx), else the whole argument.
+ */
+static const char *bad_option(char **argv, const char *shortopts, char *buf, size_t len)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt > 0 && optopt < 128 && optopt != ':' &&
+	    (!strchr(shortopts, optopt) || strncmp(arg, "--", 2) != 0)) {
+		snprintf(buf, len, "-%c", optopt);
+		return buf;
+	}
+	return arg;
 }
 
 static void parse(struct cfg *c, int argc, char **argv)
@@ -77,7 +96,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"ttl", required_argument, NULL, OPT_TTL},
 	    {"sort", required_argument, NULL, OPT_SORT},
 	    {"output", required_argument, NULL, 'o'},
-	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"force", no_argument, NULL, 'f'},
 	    {"csv", required_argument, NULL, OPT_CSV},
 	    {"batch", no_argument, NULL, 'b'},
 	    {"count", required_argument, NULL, 'n'},
@@ -89,13 +108,14 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	char err[256];
+	char err[256], opt[8];
 	uint64_t v;
 	int o, ret;
 
 	c->interval_ns = 1000000000ull;
 	c->sort = TT_COL_TX_RATE;
-	while ((o = getopt_long(argc, argv, "i:o:bn:HhV" TT_FILTER_SHORTOPTS, opts, NULL)) != -1) {
+	opterr = 0; /* one line of our own instead of getopt's two */
+	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->so.filter, o, optarg, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_USAGE, "%s", err);
@@ -118,7 +138,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
 			break;
 		case 'o': c->out_path = optarg; break;
-		case OPT_FORCE: c->force = 1; break;
+		case 'f': c->force = 1; break;
 		case OPT_CSV: c->csv_path = optarg; break;
 		case 'b': c->batch = 1; break;
 		case 'n':
@@ -128,13 +148,24 @@ static void parse(struct cfg *c, int argc, char **argv)
 		case 'H': c->human = 1; break;
 		case OPT_RAW: c->so.raw = 1; break;
 		case OPT_COALESCE:
-			if (tt_parse_u64(optarg, 1, 3600000, &v))
-				tt_die(prog, TT_EXIT_USAGE, "bad --coalesce '%s' (ms)", optarg);
-			c->so.coalesce_ms = (uint32_t)v;
+			/* a duration, as in tcptop-record: "2" is 2 s in both */
+			if (tt_parse_duration_ns(optarg, &v) || v < 1000000 || v > 3600000000000ull)
+				tt_die(prog, TT_EXIT_USAGE, "bad coalesce interval '%s' (1ms..1h)",
+				       optarg);
+			c->so.coalesce_ms = (uint32_t)(v / 1000000);
 			break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
-		default: fprintf(stderr, "Try '%s --help'.\n", prog); exit(TT_EXIT_USAGE);
+		case ':':
+			tt_die(prog, TT_EXIT_USAGE, "option '%s' needs a value (see --help)",
+			       bad_option(argv, SHORTOPTS, opt, sizeof(opt)));
+		default:
+			if (optopt && !strncmp(argv[optind - 1], "--", 2) &&
+			    strchr(argv[optind - 1], '='))
+				tt_die(prog, TT_EXIT_USAGE, "option '%.*s' takes no value",
+				       (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			tt_die(prog, TT_EXIT_USAGE, "unknown option '%s' (see --help)",
+			       bad_option(argv, SHORTOPTS, opt, sizeof(opt)));
 		}
 	}
 	if (optind < argc)
@@ -290,6 +321,7 @@ int main(int argc, char **argv)
 		open_writer(&l);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* the terminal went away: still close the recording */
 	l.next_tick = tt_now_wall_ns() + cfg.interval_ns;
 	l.last_flush = tt_now_wall_ns();
 
@@ -318,6 +350,12 @@ int main(int argc, char **argv)
 		ret = tt_view_run(&vs, &vo, err, sizeof(err));
 		if (ret < 0 && !l.err)
 			snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
+	}
+	/* What the kernel still holds (the last partial interval) goes into the recording too. */
+	if (l.w && ret >= 0 && !l.err) {
+		tt_src_flush(l.src, on_event, &l);
+		if (l.err)
+			ret = l.err;
 	}
 	tt_src_close(l.src);
 	if (tt_fmt_writer_close(l.w) < 0 && ret >= 0) {

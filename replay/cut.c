@@ -9,7 +9,8 @@
 
 struct cut {
 	struct tt_fmt_writer *w;
-	int64_t offset; /* wall = event clock + offset, as in the header we copied */
+	int64_t offset;	      /* wall = event clock + offset, as in the header we copied */
+	struct tt_anon *anon; /* NULL: a plain copy */
 	int err;
 };
 
@@ -19,6 +20,12 @@ static int add(struct cut *c, const struct tt_event *ev)
 
 	/* The writer stores the header's event clock, the reader gave us wall time. */
 	e.ts_ns = (uint64_t)((int64_t)ev->ts_ns - c->offset);
+	if (c->anon) {
+		int ret = tt_anon_event(c->anon, &e);
+
+		if (ret < 0)
+			return ret;
+	}
 	return tt_fmt_writer_add(c->w, &e);
 }
 
@@ -27,21 +34,17 @@ struct reopen_ctx {
 	uint64_t ts;
 };
 
-/* A connection open at the cut point gets its CONN_OPEN again, rebuilt from the table. */
-static void reopen(void *ctx, const struct tt_conn *conn)
+void cut_open_event(const struct tt_conn *conn, uint64_t ts, uint16_t flags, struct tt_event *out)
 {
-	struct reopen_ctx *r = ctx;
 	struct tt_event ev;
 
-	if (r->c->err || (conn->flags & TT_CONN_CLOSED))
-		return;
 	memset(&ev, 0, sizeof(ev));
-	ev.ts_ns = r->ts;
+	ev.ts_ns = ts;
 	ev.conn_id = conn->id;
 	ev.pid = conn->pid;
 	ev.tid = conn->pid;
 	ev.kind = TT_EV_CONN_OPEN;
-	ev.flags = TT_F_PREEXISTING | (conn->pid ? 0 : TT_F_PID_UNKNOWN);
+	ev.flags = flags | (conn->pid ? 0 : TT_F_PID_UNKNOWN);
 	memcpy(ev.u.open.laddr, conn->laddr, TT_ADDR_LEN);
 	memcpy(ev.u.open.raddr, conn->raddr, TT_ADDR_LEN);
 	ev.u.open.lport = conn->lport;
@@ -53,11 +56,24 @@ static void reopen(void *ctx, const struct tt_conn *conn)
 	ev.u.open.netns = conn->netns;
 	ev.u.open.cgroup_id = conn->cgroup_id;
 	memcpy(ev.u.open.comm, conn->comm, TT_COMM_LEN);
+	*out = ev;
+}
+
+/* A connection open at the cut point gets its CONN_OPEN again, rebuilt from the table. */
+static void reopen(void *ctx, const struct tt_conn *conn)
+{
+	struct reopen_ctx *r = ctx;
+	struct tt_event ev;
+
+	if (r->c->err || (conn->flags & TT_CONN_CLOSED))
+		return;
+	cut_open_event(conn, r->ts, TT_F_PREEXISTING, &ev);
 	r->c->err = add(r->c, &ev);
 }
 
-int cut_open(struct cut **out, const char *path, const struct tt_fmt_header *hdr,
-	     const struct tt_state *st, uint64_t from_ns, char *err, size_t errlen)
+int cut_open(struct cut **out, const char *path, int force, const struct tt_fmt_header *hdr,
+	     const struct tt_state *st, uint64_t from_ns, struct tt_anon *anon, char *err,
+	     size_t errlen)
 {
 	struct tt_fmt_header h = *hdr;
 	struct cut *c = calloc(1, sizeof(*c));
@@ -71,15 +87,20 @@ int cut_open(struct cut **out, const char *path, const struct tt_fmt_header *hdr
 	if (from_ns > h.start_ns)
 		h.start_ns = from_ns;
 	c->offset = h.clock_offset_ns;
-	ret = tt_fmt_writer_open(&c->w, path, &h, NULL, err, errlen);
+	c->anon = anon;
+	if (anon)
+		tt_anon_header(anon, &h);
+	ret = tt_fmt_writer_open(&c->w, path, &h, &(struct tt_fmt_wopts){.force = force}, err,
+				 errlen);
 	if (ret < 0) {
 		free(c);
 		return ret;
 	}
 	tt_state_foreach(st, reopen, &r);
 	if (c->err) {
-		snprintf(err, errlen, "%s: %s", path, tt_fmt_writer_error(c->w));
 		ret = c->err;
+		snprintf(err, errlen, "%s: %s", path,
+			 *tt_fmt_writer_error(c->w) ? tt_fmt_writer_error(c->w) : strerror(-ret));
 		tt_fmt_writer_close(c->w);
 		free(c);
 		return ret;

@@ -6,18 +6,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tt_anon.h"
 #include "tt_fmt.h"
 #include "tt_state.h"
 
 struct cut;
 
 /*
- * Create path with hdr (start_ns becomes from_ns) and write a CONN_OPEN
- * (flagged TT_F_PREEXISTING, at from_ns) for every connection still open in
- * st, so the cut needs nothing before it. Returns 0 or -errno with err.
+ * Create path (replacing it only with force) with hdr (start_ns becomes from_ns) and write a
+ * CONN_OPEN (flagged TT_F_PREEXISTING, at from_ns) for every connection still open in st, so the
+ * cut needs nothing before it. With anon (may be NULL), the header and every event written go
+ * through it first (tt_anon.h). Returns 0 or -errno with err.
  */
-int cut_open(struct cut **out, const char *path, const struct tt_fmt_header *hdr,
-	     const struct tt_state *st, uint64_t from_ns, char *err, size_t errlen);
+int cut_open(struct cut **out, const char *path, int force, const struct tt_fmt_header *hdr,
+	     const struct tt_state *st, uint64_t from_ns, struct tt_anon *anon, char *err,
+	     size_t errlen);
+/* A CONN_OPEN for conn, rebuilt from the table, at wall time ts with flags (TT_F_*). */
+void cut_open_event(const struct tt_conn *conn, uint64_t ts, uint16_t flags, struct tt_event *out);
+
 /* Append an event (wall time ts). Returns 0 or -errno. */
 int cut_add(struct cut *c, const struct tt_event *ev);
 /* Close the capture; returns 0 or -errno with err. NULL is accepted. */

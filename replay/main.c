@@ -9,10 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "cut.h"
 #include "dump.h"
+#include "keep.h"
 #include "pace.h"
 #include "player.h"
+#include "tt_anon.h"
 #include "tt_filter.h"
 #include "tt_util.h"
 #include "tt_view.h"
@@ -38,6 +41,10 @@ enum {
 	OPT_SORT,
 	OPT_STATS,
 	OPT_BENCH,
+	OPT_BENCH_SEEK,
+	OPT_KF_MIB,
+	OPT_ANON,
+	OPT_ANON_COMM,
 };
 
 static void usage(void)
@@ -65,13 +72,21 @@ static void usage(void)
 	    "                       {\"header\": {...}} (the first file's header), then one\n"
 	    "                       object per event: ts (wall ns), kind, kind_id, conn_id,\n"
 	    "                       pid, tid, flags and the fields of its kind\n"
-	    "  -o, --output OUT.tt  write the events in --from/--to to a new capture;\n"
+	    "  -o, --output OUT.tt  write the events in --from/--to (of the connections the\n"
+	    "                       filters keep) to a new capture;\n"
 	    "                       connections open at --from get a CONN_OPEN there\n"
+	    "  -f, --force          with -o: replace an existing file\n"
+	    "      --anonymize KEYFILE\n"
+	    "                       with -o: a copy for sharing, addresses anonymized\n"
+	    "                       keeping subnets (Crypto-PAn), hostname hashed; the\n"
+	    "                       key: head -c 32 /dev/urandom > KEYFILE (docs/SHARING.md)\n"
+	    "      --anonymize-comm with --anonymize: process names hashed too\n"
 	    "      --stats          print events/s to stderr at the end\n"
 	    "%s"
 	    "  -h, --help           this help;  -V, --version  the version\n\n"
-	    "Keys in the view: space pause, + - speed, Left/Right seek 10 s, [ ] 60 s,\n"
-	    "n next lost-events gap, g start, s S < > sort, r reverse, / filter, h help, q quit.\n"
+	    "Keys in the view: space pause, + - speed, Left/Right seek 10 s, Shift-Left/Right\n"
+	    "or [ ] 60 s, n next lost-events gap, g start, arrows PgUp PgDn Home End move,\n"
+	    "s S < > sort, r reverse, / filter, Esc clear it, h help, q quit.\n"
 	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file.\n",
 	    prog, TT_FILTER_HELP);
 }
@@ -80,9 +95,12 @@ struct cfg {
 	double speed;
 	const char *from_s, *to_s;
 	uint64_t ttl_ns, interval_ns, count;
-	int batch, human, dump, json, stats, sort;
-	unsigned bench;
+	int batch, human, dump, json, stats, sort, force;
+	unsigned bench, bench_seek; /* hidden: --bench-redraw N, --bench-seek N */
+	uint64_t kf_bytes;	    /* hidden: --keyframe-mib N */
 	const char *csv_path, *out_path;
+	const char *anon_key; /* --anonymize KEYFILE */
+	int anon_comm;
 	struct tt_filter filter;
 	char filter_text[512];
 };
@@ -92,8 +110,10 @@ struct run {
 	struct player *p;
 	struct tt_view_csv *csv;
 	struct cut *cut;
+	struct keep *keep; /* -o with filters: which events the copy keeps */
+	struct tt_anon *anon;
 	struct tt_select sel;
-	uint64_t from, to, snapshots, last_snap;
+	uint64_t from, to, snapshots, last_snap, snap_events;
 	int io_err;
 };
 
@@ -111,6 +131,7 @@ static int print_snapshot(struct run *r, const struct tt_state *st, uint64_t ts)
 		r->io_err = -EIO;
 	r->snapshots++;
 	r->last_snap = ts;
+	r->snap_events = player_events(r->p);
 	return r->io_err;
 }
 
@@ -143,8 +164,29 @@ static int on_event(void *ctx, const struct tt_event *ev)
 		if (ferror(stdout))
 			return r->io_err = -EIO;
 	}
-	if (r->cut && cut_add(r->cut, ev) < 0)
-		return r->io_err = -EIO;
+	return 0;
+}
+
+/* -o: after the event is applied, the table knows whether the filters keep its connection. */
+static int on_applied(void *ctx, const struct tt_event *ev)
+{
+	struct run *r = ctx;
+	struct tt_event out[KEEP_MAX_OUT];
+	int n = 1;
+
+	if (stop)
+		return 1;
+	if (ev->ts_ns < r->from || !r->cut)
+		return 0;
+	if (r->keep)
+		n = keep_event(r->keep, player_state(r->p), ev, out);
+	else
+		out[0] = *ev;
+	if (n < 0)
+		return r->io_err = n;
+	for (int i = 0; i < n; i++)
+		if (cut_add(r->cut, &out[i]) < 0)
+			return r->io_err = -EIO;
 	return 0;
 }
 
@@ -155,6 +197,26 @@ static void on_warn(void *ctx, const char *msg)
 	/* The view shows warnings in its header; everything else says it on stderr. */
 	if (r->cfg->batch || r->cfg->dump || r->cfg->out_path)
 		tt_warn(prog, "%s", msg);
+}
+
+/* Leading ':': a missing value is reported as ':', not as an unknown option. */
+#define SHORTOPTS ":s:bn:i:Ho:fhV" TT_FILTER_SHORTOPTS
+
+/*
+ * The option getopt_long() just refused, as the user wrote it: "-x" for a
+ * short one (even inside a cluster like -bx), else the whole argument
+ * ("--no-such-option", "--batch=3").
+ */
+static const char *bad_option(char **argv, const char *shortopts, char *buf, size_t len)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt > 0 && optopt < 128 && optopt != ':' &&
+	    (!strchr(shortopts, optopt) || strncmp(arg, "--", 2) != 0)) {
+		snprintf(buf, len, "-%c", optopt);
+		return buf;
+	}
+	return arg;
 }
 
 static void parse(struct cfg *c, int argc, char **argv)
@@ -173,22 +235,27 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"dump", no_argument, NULL, OPT_DUMP},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"output", required_argument, NULL, 'o'},
+	    {"force", no_argument, NULL, 'f'},
 	    {"stats", no_argument, NULL, OPT_STATS},
 	    {"bench-redraw", required_argument, NULL, OPT_BENCH},
+	    {"bench-seek", required_argument, NULL, OPT_BENCH_SEEK},
+	    {"keyframe-mib", required_argument, NULL, OPT_KF_MIB},
+	    {"anonymize", required_argument, NULL, OPT_ANON},
+	    {"anonymize-comm", no_argument, NULL, OPT_ANON_COMM},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	char err[256];
+	char err[256], opt[8];
 	uint64_t v;
 	int o, ret;
 
 	c->speed = 1;
 	c->interval_ns = 1000000000ull;
 	c->sort = TT_COL_TX_RATE;
-	while ((o = getopt_long(argc, argv, "s:bn:i:Ho:hV" TT_FILTER_SHORTOPTS, opts, NULL)) !=
-	       -1) {
+	opterr = 0; /* one line of our own instead of getopt's two */
+	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->filter, o, optarg, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_USAGE, "%s", err);
@@ -229,7 +296,20 @@ static void parse(struct cfg *c, int argc, char **argv)
 		case OPT_DUMP: c->dump = 1; break;
 		case OPT_JSON: c->json = 1; break;
 		case 'o': c->out_path = optarg; break;
+		case 'f': c->force = 1; break;
 		case OPT_STATS: c->stats = 1; break;
+		case OPT_ANON: c->anon_key = optarg; break;
+		case OPT_ANON_COMM: c->anon_comm = 1; break;
+		case OPT_KF_MIB: /* hidden: tests make keyframes thin out on small captures */
+			if (tt_parse_u64(optarg, 1, 1 << 20, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad --keyframe-mib '%s'", optarg);
+			c->kf_bytes = v << 20;
+			break;
+		case OPT_BENCH_SEEK:
+			if (tt_parse_u64(optarg, 1, 1000000, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad --bench-seek '%s'", optarg);
+			c->bench_seek = (unsigned)v;
+			break;
 		case OPT_BENCH:
 			if (tt_parse_u64(optarg, 1, 1000000, &v))
 				tt_die(prog, TT_EXIT_USAGE, "bad --bench-redraw '%s'", optarg);
@@ -237,7 +317,16 @@ static void parse(struct cfg *c, int argc, char **argv)
 			break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
-		default: fprintf(stderr, "Try '%s --help'.\n", prog); exit(TT_EXIT_USAGE);
+		case ':':
+			tt_die(prog, TT_EXIT_USAGE, "option '%s' needs a value (see --help)",
+			       bad_option(argv, SHORTOPTS, opt, sizeof(opt)));
+		default:
+			if (optopt && !strncmp(argv[optind - 1], "--", 2) &&
+			    strchr(argv[optind - 1], '='))
+				tt_die(prog, TT_EXIT_USAGE, "option '%.*s' takes no value",
+				       (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			tt_die(prog, TT_EXIT_USAGE, "unknown option '%s' (see --help)",
+			       bad_option(argv, SHORTOPTS, opt, sizeof(opt)));
 		}
 	}
 	if (optind >= argc)
@@ -246,6 +335,12 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
 	if (c->dump && c->batch)
 		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
+	if (c->force && !c->out_path)
+		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt");
+	if (c->anon_key && !c->out_path)
+		tt_die(prog, TT_EXIT_USAGE, "--anonymize writes a copy: give it -o OUT.tt");
+	if (c->anon_comm && !c->anon_key)
+		tt_die(prog, TT_EXIT_USAGE, "--anonymize-comm goes with --anonymize KEYFILE");
 	tt_filter_format(&c->filter, c->filter_text, sizeof(c->filter_text));
 	(void)v;
 }
@@ -277,7 +372,7 @@ static int run_view(struct run *r)
 	int ret;
 
 	vo.bench_ms = &ms;
-	pc.end_ns = r->to < player_last(r->p) ? r->to : player_last(r->p);
+	pc.end_ns = r->to; /* the end of the events, when they end, is found by playing */
 	if (r->cfg->bench) {
 		/* Benchmark: the whole capture in the table, then redraws only. */
 		ret = player_advance(r->p, r->to + (r->to < UINT64_MAX), 1, 0);
@@ -305,16 +400,21 @@ static int run_fast(struct run *r)
 	if (ret < 0)
 		return ret;
 	if (r->cfg->out_path) {
-		ret = cut_open(&r->cut, r->cfg->out_path, player_header(r->p), player_state(r->p),
-			       r->from > player_first(r->p) ? r->from : player_first(r->p), err,
-			       sizeof(err));
+		ret = cut_open(&r->cut, r->cfg->out_path, r->cfg->force, player_header(r->p),
+			       player_state(r->p),
+			       r->from > player_first(r->p) ? r->from : player_first(r->p), r->anon,
+			       err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
+		if (!tt_filter_is_empty(&r->cfg->filter) &&
+		    keep_new(&r->keep, player_state(r->p)) < 0)
+			tt_die(prog, TT_EXIT_ERROR, "out of memory");
 	}
 	end = r->to == UINT64_MAX ? UINT64_MAX : r->to + 1;
 	ret = player_advance(r->p, end, 0, 0);
 	if (ret < 0)
 		return ret;
+	keep_free(r->keep);
 	if (r->cut && cut_close(r->cut, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s: %s", r->cfg->out_path, err);
 	if (r->io_err)
@@ -327,7 +427,8 @@ static int run_fast(struct run *r)
 
 		if (ts > player_last_tick(r->p))
 			tt_state_tick(st, ts);
-		if (!r->snapshots || r->last_snap != ts)
+		/* (events at the very time of the last tick come after it) */
+		if (!r->snapshots || r->last_snap != ts || r->snap_events != player_events(r->p))
 			print_snapshot(r, st, ts);
 	}
 	if (r->cfg->stats) {
@@ -346,16 +447,34 @@ int main(int argc, char **argv)
 	struct player_opts po = {0};
 	struct sigaction sa = {.sa_handler = on_signal};
 	char err[512];
-	int ret;
+	int ret, fast;
 
 	parse(&cfg, argc, argv);
+	if (cfg.anon_key) {
+		uint8_t key[TT_ANON_KEY_LEN];
+
+		/* A bad key file is bad input (exit 2), like a bad capture. */
+		ret = tt_anon_load_key(cfg.anon_key, key, err, sizeof(err));
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_USAGE, "%s", err);
+		ret = tt_anon_new(&r.anon, key, cfg.anon_comm ? TT_ANON_COMM : 0, err, sizeof(err));
+		memset(key, 0, sizeof(key));
+		if (ret < 0)
+			tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	}
+	fast = cfg.batch || cfg.dump || cfg.out_path || (cfg.csv_path && !isatty(STDOUT_FILENO));
+	po.keyframes = !fast || cfg.bench_seek; /* only the view seeks */
+	po.keyframe_bytes = cfg.kf_bytes;
 	po.tick_ns = cfg.interval_ns;
 	po.ttl_ns = cfg.ttl_ns;
 	po.filter = tt_filter_is_empty(&cfg.filter) ? NULL : &cfg.filter;
 	po.warn = on_warn;
 	po.warn_ctx = &r;
 	po.on_tick = on_tick;
-	po.on_event = on_event;
+	/* Only dumps and cuts look at single events: without them events apply in batches. */
+	po.on_event = cfg.dump ? on_event : NULL;
+	po.on_applied = cfg.out_path ? on_applied : NULL;
+	po.stop = &stop;
 	po.ctx = &r;
 	ret = player_open(&r.p, argv + optind, argc - optind, &po, err, sizeof(err));
 	if (ret < 0)
@@ -365,6 +484,8 @@ int main(int argc, char **argv)
 	r.to = cfg.to_s ? parse_when(cfg.to_s, "--to", r.p) : UINT64_MAX;
 	if (r.to < r.from)
 		tt_die(prog, TT_EXIT_USAGE, "--to is before --from");
+	if (r.to != UINT64_MAX && (ret = player_set_to(r.p, r.to)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
 	if (cfg.csv_path) {
 		ret = tt_view_csv_open(&r.csv, cfg.csv_path, err, sizeof(err));
 		if (ret < 0)
@@ -375,7 +496,9 @@ int main(int argc, char **argv)
 
 	if (cfg.dump && cfg.json)
 		dump_header_json(stdout, player_header(r.p));
-	if (cfg.batch || cfg.dump || cfg.out_path || (cfg.csv_path && !isatty(STDOUT_FILENO))) {
+	if (cfg.bench_seek) {
+		ret = bench_seek(r.p, cfg.bench_seek, stderr);
+	} else if (fast) {
 		ret = run_fast(&r);
 	} else {
 		if (r.from) {
@@ -388,6 +511,7 @@ int main(int argc, char **argv)
 	if (tt_view_csv_close(r.csv) < 0 && !ret)
 		ret = -EIO;
 	player_free(r.p);
+	tt_anon_free(r.anon);
 	if (fflush(stdout) && !ret)
 		ret = -EIO;
 	if (ret < 0)

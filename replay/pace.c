@@ -33,7 +33,7 @@ static int step(void *ctx, int budget_ms)
 
 	(void)budget_ms;
 	if (pc->paused)
-		return player_pos(pc->p) >= pc->end_ns;
+		return pc->at_end;
 	if (pc->speed > 0) {
 		target = pc->base_pos + (uint64_t)((double)(t0 - pc->base_mono) * pc->speed);
 	} else {
@@ -53,7 +53,8 @@ static int step(void *ctx, int budget_ms)
 		else if (took > STEP_WORK_NS && pc->span_ns > 1000000)
 			pc->span_ns /= 2;
 	}
-	return ret == 1 || target > pc->end_ns;
+	pc->at_end = ret == 1 || target > pc->end_ns;
+	return pc->at_end;
 }
 
 static const struct tt_state *state(void *ctx)
@@ -120,14 +121,20 @@ static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
 		if (t > pc->end_ns)
 			t = pc->end_ns;
 		ret = player_seek(pc->p, t);
+		pc->at_end = ret == 1;
 		break;
-	case TT_VIEW_CMD_START: ret = player_seek(pc->p, 0); break;
+	case TT_VIEW_CMD_START:
+		ret = player_seek(pc->p, 0);
+		pc->at_end = ret == 1;
+		break;
 	case TT_VIEW_CMD_NEXT_GAP:
 		ret = player_advance(pc->p, after(pc->end_ns), 1, 1);
 		if (ret != 2 || player_pos(pc->p) > pc->end_ns) {
 			/* No gap ahead: stay where we were. */
 			player_seek(pc->p, pos);
 			ret = -ENODATA;
+		} else {
+			pc->at_end = 0;
 		}
 		break;
 	}

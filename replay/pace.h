@@ -10,7 +10,8 @@ struct pace {
 	struct player *p;
 	double speed; /* 0 = as fast as possible */
 	int paused;
-	uint64_t end_ns;	      /* --to (inclusive), or the end of the captures */
+	uint64_t end_ns;	      /* --to (inclusive), UINT64_MAX for none */
+	int at_end;		      /* all events up to end_ns are applied */
 	uint64_t base_pos, base_mono; /* play position at base_mono */
 	uint64_t span_ns; /* event time per step at max speed, adapted to ~50 ms of work */
 	char warning[300];

@@ -7,8 +7,19 @@
 
 #include "player.h"
 
-#define KEYFRAME_NS 10000000000ull    /* one keyframe per 10 s of event time */
-#define KEYFRAME_BYTES (512ull << 20) /* give up adding keyframes past this */
+/*
+ * Keyframes: a copy of the table and of every reader's position, taken at a
+ * tick every KEYFRAME_NS of event time while playing. A backward seek restores
+ * the last keyframe before the target and applies the events up to it, so it
+ * costs at most one spacing of events whatever the capture's length. When the
+ * copies pass KEYFRAME_BYTES, every second one is dropped and the spacing
+ * doubles: the whole played range stays covered evenly in bounded memory.
+ */
+#define KEYFRAME_NS 10000000000ull
+#define KEYFRAME_BYTES (512ull << 20)
+
+#define RUN_EVENTS 64	  /* events applied in one batch */
+#define LATE_EVENTS 65536 /* events in a row past --to that end an input */
 
 struct input {
 	struct tt_fmt_reader *r;
@@ -18,6 +29,8 @@ struct input {
 
 struct keyframe {
 	uint64_t ts, next_tick;
+	uint64_t bytes; /* memory this keyframe holds */
+	int idle;
 	struct tt_state *st;
 	struct tt_fmt_pos *pos; /* per input: where the input stands after its pending event */
 	struct tt_event *ev;	/* per input: its pending event */
@@ -30,10 +43,12 @@ struct player {
 	int n;
 	struct tt_state *st;
 	uint64_t first, last, pos, next_tick, last_tick, events;
+	uint64_t to; /* --to: later events are skipped */
 	struct keyframe *kf;
 	size_t nkf, capkf;
-	uint64_t kf_bytes;
+	uint64_t kf_bytes, kf_spacing;
 	int can_seek;
+	int idle; /* a tick happened since the last applied event */
 	unsigned warnings;
 	char last_warning[256];
 };
@@ -48,14 +63,28 @@ static void on_warn(void *ctx, const char *msg)
 		p->o.warn(p->o.warn_ctx, msg);
 }
 
-static int refill(struct input *in)
+/*
+ * The input's next event. Events past --to are skipped, not taken for the
+ * end: ring buffers of several CPUs give events only nearly in time order
+ * (and a damaged stamp may be anywhere). A long run of them is the end.
+ */
+static int refill(const struct player *p, struct input *in)
 {
-	int ret = tt_fmt_reader_next(in->r, &in->ev);
+	unsigned late = 0;
 
-	if (ret < 0)
-		return ret;
-	in->has = ret == 1;
-	return 0;
+	for (;;) {
+		int ret = tt_fmt_reader_next(in->r, &in->ev);
+
+		if (ret < 0)
+			return ret;
+		in->has = ret == 1;
+		if (!in->has || in->ev.ts_ns <= p->to)
+			return 0;
+		if (++late >= LATE_EVENTS) {
+			in->has = 0;
+			return 0;
+		}
+	}
 }
 
 /* Index of the input whose pending event comes first, -1 when all are done. */
@@ -77,11 +106,29 @@ static void keyframe_free(struct keyframe *k)
 	free(k->has);
 }
 
+/* Drops every second keyframe (never the first) and doubles the spacing. */
+static void keyframe_thin(struct player *p)
+{
+	size_t k, n = p->nkf ? 1 : 0;
+
+	for (k = 1; k < p->nkf; k++) {
+		if (k % 2) {
+			p->kf_bytes -= p->kf[k].bytes;
+			keyframe_free(&p->kf[k]);
+		} else {
+			p->kf[n++] = p->kf[k];
+		}
+	}
+	p->nkf = n;
+	p->kf_spacing *= 2;
+}
+
 static int keyframe_add(struct player *p, uint64_t ts)
 {
-	struct keyframe k = {.ts = ts, .next_tick = p->next_tick};
+	struct keyframe k = {.ts = ts, .next_tick = p->next_tick, .idle = p->idle};
 
-	if (!p->can_seek || (p->nkf && p->kf[p->nkf - 1].ts >= ts) || p->kf_bytes > KEYFRAME_BYTES)
+	if (!p->can_seek ||
+	    (p->nkf && (ts <= p->kf[p->nkf - 1].ts || ts - p->kf[p->nkf - 1].ts < p->kf_spacing)))
 		return 0;
 	if (p->nkf == p->capkf) {
 		size_t cap = p->capkf ? p->capkf * 2 : 64;
@@ -101,15 +148,20 @@ static int keyframe_add(struct player *p, uint64_t ts)
 	}
 	for (int i = 0; i < p->n; i++) {
 		if (tt_fmt_reader_tell(p->in[i].r, &k.pos[i])) {
-			p->can_seek = 0;
+			p->can_seek = 0; /* a pipe: no seeking at all */
 			keyframe_free(&k);
 			return 0;
 		}
 		k.ev[i] = p->in[i].ev;
 		k.has[i] = p->in[i].has;
 	}
-	p->kf_bytes += tt_state_count(p->st) * sizeof(struct tt_conn) + 4096;
+	k.bytes = tt_state_memory(k.st) + sizeof(k) +
+		  p->n * (sizeof(*k.pos) + sizeof(*k.ev) + sizeof(*k.has));
+	p->kf_bytes += k.bytes;
 	p->kf[p->nkf++] = k;
+	while (p->kf_bytes > (p->o.keyframe_bytes ? p->o.keyframe_bytes : KEYFRAME_BYTES) &&
+	       p->nkf > 2)
+		keyframe_thin(p);
 	return 0;
 }
 
@@ -133,6 +185,7 @@ static int keyframe_restore(struct player *p, const struct keyframe *k)
 	p->st = st;
 	p->pos = k->ts;
 	p->next_tick = k->next_tick;
+	p->idle = k->idle;
 	p->last_tick = k->ts > p->first ? k->ts : 0;
 	return 0;
 }
@@ -144,15 +197,85 @@ static int tick(struct player *p, int quiet)
 
 	tt_state_tick(p->st, ts);
 	p->last_tick = ts;
-	p->next_tick += p->o.tick_ns;
-	if ((ts - p->first) % KEYFRAME_NS < p->o.tick_ns) {
-		ret = keyframe_add(p, ts);
-		if (ret)
-			return ret;
-	}
+	/* Saturates: UINT64_MAX means no more ticks (a time stamp at the end of time). */
+	p->next_tick = ts <= UINT64_MAX - p->o.tick_ns ? ts + p->o.tick_ns : UINT64_MAX;
+	p->idle = 1;
+	ret = keyframe_add(p, ts);
+	if (ret)
+		return ret;
 	if (!quiet && p->o.on_tick)
 		return p->o.on_tick(p->o.ctx, p->st, ts) ? 2 : 0;
 	return 0;
+}
+
+/*
+ * Ticks at every boundary <= t, where no event comes before t. Once a tick
+ * has followed the last event, rates are zero and further ticks only evict
+ * closed connections whose TTL has passed, which one tick at a later boundary
+ * does just the same: so a long idle stretch jumps to its last boundary (and
+ * a quiet advance, with nobody watching the ticks, skips any idle stretch).
+ */
+static int tick_until(struct player *p, uint64_t t, int quiet)
+{
+	while (p->next_tick != UINT64_MAX && p->next_tick <= t) {
+		uint64_t idle = (t - p->next_tick) / p->o.tick_ns;
+		int ret;
+
+		if (p->idle && idle > (quiet ? 0 : PLAYER_MAX_IDLE_TICKS))
+			p->next_tick += idle * p->o.tick_ns;
+		ret = tick(p, quiet);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * Whether ev of input i comes next in the merged order, before t and before
+ * the next tick: it may then join a run applied in one batch.
+ */
+static int runs_on(const struct player *p, int i, const struct tt_event *ev, uint64_t t,
+		   int stop_on_lost)
+{
+	if ((ev->ts_ns >= t && t != UINT64_MAX) ||
+	    (p->next_tick != UINT64_MAX && ev->ts_ns >= p->next_tick) ||
+	    (stop_on_lost && ev->kind == TT_EV_LOST))
+		return 0;
+	for (int j = 0; j < p->n; j++) {
+		/* earliest() breaks ties towards the lower index */
+		if (j == i || !p->in[j].has)
+			continue;
+		if (j < i ? p->in[j].ev.ts_ns <= ev->ts_ns : p->in[j].ev.ts_ns < ev->ts_ns)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Applies in->ev and the input's following events while they run on, in one
+ * tt_state_apply_batch(): on a big table every event costs two cache misses,
+ * which a batch overlaps. The same table as one at a time, much faster.
+ */
+static int apply_run(struct player *p, int i, uint64_t t, int stop_on_lost)
+{
+	struct input *in = &p->in[i];
+	struct tt_event run[RUN_EVENTS];
+	size_t n = 0;
+	int ret = 0, err;
+
+	do {
+		run[n++] = in->ev;
+		ret = refill(p, in);
+	} while (!ret && n < RUN_EVENTS && in->has && runs_on(p, i, &in->ev, t, stop_on_lost));
+	err = tt_state_apply_batch(p->st, run, n);
+	if (err < 0)
+		return err; /* the table is full: the replay ends anyway */
+	p->events += n;
+	p->idle = 0;
+	for (size_t k = 0; k < n; k++)
+		if (run[k].ts_ns > p->pos) /* a little out of order does not turn the clock back */
+			p->pos = run[k].ts_ns;
+	return ret;
 }
 
 int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost)
@@ -162,46 +285,62 @@ int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost)
 	for (;;) {
 		struct input *in;
 
+		if (p->o.stop && *p->o.stop)
+			return 0;
 		i = earliest(p);
 		if (i < 0)
 			break;
 		in = &p->in[i];
-		if (in->ev.ts_ns >= t)
+		if (in->ev.ts_ns >= t && t != UINT64_MAX)
 			break;
-		while (in->ev.ts_ns >= p->next_tick) {
-			ret = tick(p, quiet);
-			if (ret) {
-				p->pos = p->last_tick;
-				return ret < 0 ? ret : 0;
-			}
+		ret = tick_until(p, in->ev.ts_ns, quiet);
+		if (ret) {
+			p->pos = p->last_tick;
+			return ret < 0 ? ret : 0;
 		}
+		if (!(stop_on_lost && in->ev.kind == TT_EV_LOST) &&
+		    (quiet || (!p->o.on_event && !p->o.on_applied))) {
+			ret = apply_run(p, i, t, stop_on_lost);
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		/* One at a time: the callback sees the table as of the event before. */
 		if (!quiet && p->o.on_event && p->o.on_event(p->o.ctx, &in->ev)) {
-			p->pos = in->ev.ts_ns;
+			if (in->ev.ts_ns > p->pos)
+				p->pos = in->ev.ts_ns;
 			return 0;
 		}
 		ret = tt_state_apply(p->st, &in->ev);
 		if (ret < 0)
 			return ret;
 		p->events++;
-		p->pos = in->ev.ts_ns;
+		p->idle = 0;
+		if (in->ev.ts_ns > p->pos)
+			p->pos = in->ev.ts_ns;
+		if (!quiet && p->o.on_applied && p->o.on_applied(p->o.ctx, &in->ev)) {
+			ret = refill(p, in);
+			return ret < 0 ? ret : 0;
+		}
 		if (stop_on_lost && in->ev.kind == TT_EV_LOST) {
-			ret = refill(in);
+			ret = refill(p, in);
 			return ret < 0 ? ret : 2;
 		}
-		ret = refill(in);
+		ret = refill(p, in);
 		if (ret < 0)
 			return ret;
 	}
-	/* At the end of a pipe the last time becomes known only now. */
-	if (i < 0 && p->last == UINT64_MAX)
+	/*
+	 * The end is where the events end: known only now for a pipe, and an
+	 * index or block header of a damaged file may claim any other time.
+	 */
+	if (i < 0 || p->pos > p->last)
 		p->last = p->pos;
 	if (t > p->last)
 		t = p->last;
-	while (p->next_tick <= t) {
-		ret = tick(p, quiet);
-		if (ret)
-			return ret < 0 ? ret : 0;
-	}
+	ret = tick_until(p, t, quiet);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	if (t > p->pos)
 		p->pos = t;
 	return i < 0;
@@ -215,16 +354,19 @@ int player_seek(struct player *p, uint64_t t)
 		t = p->first;
 	if (t > p->last)
 		t = p->last;
-	if (t < p->pos) {
+	if (t < p->pos && (!p->can_seek || !p->nkf))
+		return -ESPIPE;
+	if (p->can_seek && p->nkf) {
 		size_t k;
 
-		if (!p->can_seek || !p->nkf)
-			return -ESPIPE;
 		for (k = p->nkf; k > 1 && p->kf[k - 1].ts > t; k--)
 			;
-		ret = keyframe_restore(p, &p->kf[k - 1]);
-		if (ret < 0)
-			return ret;
+		/* Backwards; or forwards into a part played before, past a keyframe. */
+		if (t < p->pos || p->kf[k - 1].ts > p->pos) {
+			ret = keyframe_restore(p, &p->kf[k - 1]);
+			if (ret < 0)
+				return ret;
+		}
 	}
 	return player_advance(p, t, 1, 0);
 }
@@ -243,7 +385,9 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 	p->o = *o;
 	p->n = n;
 	p->first = UINT64_MAX;
-	p->can_seek = 1;
+	p->to = UINT64_MAX;
+	p->can_seek = !!o->keyframes;
+	p->kf_spacing = KEYFRAME_NS;
 	for (int i = 0; i < n; i++) {
 		char msg[256];
 		uint64_t f = 0, l = 0;
@@ -262,7 +406,7 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 			p->last = UINT64_MAX;
 		else if (p->last != UINT64_MAX && l > p->last)
 			p->last = l;
-		ret = refill(&p->in[i]);
+		ret = refill(p, &p->in[i]);
 		if (ret < 0) {
 			snprintf(err, errlen, "%s: %s", paths[i], tt_fmt_reader_error(p->in[i].r));
 			goto fail;
@@ -275,7 +419,7 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 	if (p->last < p->first)
 		p->last = p->first;
 	p->pos = p->first;
-	p->next_tick = p->first + o->tick_ns;
+	p->next_tick = p->first <= UINT64_MAX - o->tick_ns ? p->first + o->tick_ns : UINT64_MAX;
 	ret = tt_state_new(&p->st, &so);
 	if (ret < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -347,4 +491,38 @@ unsigned player_warnings(const struct player *p, const char **last)
 uint64_t player_events(const struct player *p)
 {
 	return p->events;
+}
+
+size_t player_keyframes(const struct player *p, uint64_t *bytes, uint64_t *spacing_ns)
+{
+	if (bytes)
+		*bytes = p->kf_bytes;
+	if (spacing_ns)
+		*spacing_ns = p->kf_spacing;
+	return p->nkf;
+}
+
+int player_set_to(struct player *p, uint64_t to)
+{
+	for (int i = 0; i < p->n; i++) {
+		struct input *in = &p->in[i];
+
+		if (in->has && in->ev.ts_ns > to) {
+			int ret;
+
+			p->to = to;
+			ret = refill(p, in);
+			if (ret < 0)
+				return ret;
+		}
+	}
+	p->to = to;
+	if (p->last > to)
+		p->last = to > p->first ? to : p->first;
+	/* the keyframe at the start holds the pending events: take it again */
+	for (size_t k = 0; k < p->nkf; k++)
+		keyframe_free(&p->kf[k]);
+	p->nkf = 0;
+	p->kf_bytes = 0;
+	return keyframe_add(p, p->first);
 }

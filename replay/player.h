@@ -8,6 +8,7 @@
 #ifndef TT_REPLAY_PLAYER_H
 #define TT_REPLAY_PLAYER_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,17 +18,29 @@
 
 struct player;
 
+#define PLAYER_MAX_IDLE_TICKS 1000
+
 struct player_opts {
 	uint64_t tick_ns; /* rate interval, event time; ticks fall on first_ts + k * tick_ns */
 	uint64_t ttl_ns;  /* closed connections stay this long */
 	const struct tt_filter *filter;
-	tt_fmt_warn_fn warn; /* reader warnings */
+	/*
+	 * Keep keyframes for seeking (the view); without them a backward seek
+	 * fails with -ESPIPE. Batch output, dumps and cuts never seek.
+	 */
+	int keyframes;
+	uint64_t keyframe_bytes; /* memory for keyframes before they thin out; 0 = 512 MiB */
+	tt_fmt_warn_fn warn;	 /* reader warnings */
 	void *warn_ctx;
 	/* Called after each tick (not during seeks). Non-zero stops the advance. */
 	int (*on_tick)(void *ctx, const struct tt_state *st, uint64_t ts);
 	/* Called for each event, before it is applied (not during seeks). Non-zero stops. */
 	int (*on_event)(void *ctx, const struct tt_event *ev);
+	/* Called for each event after it is applied (not during seeks). Non-zero stops. */
+	int (*on_applied)(void *ctx, const struct tt_event *ev);
 	void *ctx;
+	/* Set by a signal handler: advances return early (0) once it is set. May be NULL. */
+	const volatile sig_atomic_t *stop;
 };
 
 /* Opens every path. Returns 0, or a negative errno with "PATH: message" in err. */
@@ -36,10 +49,15 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 void player_free(struct player *p);
 
 /*
- * Apply every event with ts < t (ticking at each boundary <= t on the way);
- * quiet: no callbacks. Stops early after a LOST event when stop_on_lost, or
- * when a callback says so. Returns 1 at the end of all captures, 2 when it
- * stopped right after a LOST event, 0 otherwise, or a negative errno.
+ * Apply every event with ts < t (all of them when t is UINT64_MAX), ticking
+ * at each boundary <= t on the way. Across a stretch of more than
+ * PLAYER_MAX_IDLE_TICKS intervals without events it ticks once at its start
+ * and once at its last boundary (quiet: any idle stretch), which leaves the
+ * same table, so a gap of hours or a damaged time stamp years ahead costs
+ * two ticks. quiet: no callbacks. Stops early after a LOST event when
+ * stop_on_lost, or when a callback says so. Returns 1 at the end of all
+ * captures, 2 when it stopped right after a LOST event, 0 otherwise, or a
+ * negative errno.
  */
 int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost);
 
@@ -48,6 +66,12 @@ int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost);
  * applying events. Returns 0 / 1 (end) or a negative errno (-ESPIPE on a pipe).
  */
 int player_seek(struct player *p, uint64_t t);
+
+/*
+ * Events after to (--to) are skipped from now on, and a long run of them
+ * ends an input. Call before the first advance. Returns 0 or a negative errno.
+ */
+int player_set_to(struct player *p, uint64_t to);
 
 /* The current table (changes on a backward seek). */
 struct tt_state *player_state(struct player *p);
@@ -65,5 +89,7 @@ const struct tt_fmt_header *player_header(const struct player *p);
 unsigned player_warnings(const struct player *p, const char **last);
 /* Events applied since open (seeks included). */
 uint64_t player_events(const struct player *p);
+/* Keyframes held, their memory in bytes, and their spacing in event time ns. */
+size_t player_keyframes(const struct player *p, uint64_t *bytes, uint64_t *spacing_ns);
 
 #endif /* TT_REPLAY_PLAYER_H */

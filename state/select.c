@@ -14,50 +14,91 @@
 struct sel_ctx {
 	enum tt_col col;
 	int rev;
+	int endpoint; /* LOCAL or REMOTE: keys may leave the end of an address to compare */
 };
 
-/* The first 8 bytes of a string, big-endian, so that integer order is byte order. */
-static uint64_t pack8(const char *s, size_t max)
+/* Bytes of s (at most max, up to a NUL) from byte from on, 8 of them big-endian: integer order
+ * is byte order, as strncmp compares. */
+static uint64_t pack8(const char *s, size_t from, size_t max)
 {
 	uint64_t k = 0;
-	size_t i = 0;
+	size_t i;
 
-	for (; i < 8 && i < max && s[i]; i++)
-		k = k << 8 | (uint8_t)s[i];
+	for (i = 0; i < from; i++)
+		if (i >= max || !s[i])
+			return 0;
+	for (i = 0; i < 8 && from + i < max && s[from + i]; i++)
+		k = k << 8 | (uint8_t)s[from + i];
 	return i ? k << (8 * (8 - i)) : 0; /* a shift by 64 is undefined */
 }
 
-static uint64_t addr_key(uint8_t family, const uint8_t *a)
+static uint64_t bytes_key(const uint8_t *a, int n)
 {
-	uint64_t k = family;
+	uint64_t k = 0;
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < n; i++)
 		k = k << 8 | a[i];
 	return k;
 }
 
-/* Primary key in ascending order of the column's natural order. */
-static uint64_t sort_key(const struct tt_conn *c, enum tt_col col)
+#define V4_TAIL (1ull << 16) /* an IPv4 address with non-zero bytes past the first four */
+
+/*
+ * Endpoint keys: family, address bytes, then port. An IPv4 address (the
+ * first 4 bytes, the rest zero) and its port fit in key, so a table of
+ * loopback connections sorts without touching them; IPv6 keeps 15 of its 16
+ * bytes in key and key2, and only the last byte and the port need the row.
+ */
+static void endpoint_keys(uint8_t family, const uint8_t *a, uint16_t port, uint64_t *k1,
+			  uint64_t *k2)
+{
+	if (family == TT_FAMILY_IPV4) {
+		uint64_t tail = bytes_key(a + 4, 8) | bytes_key(a + 12, 4);
+
+		*k1 = (uint64_t)family << 56 | bytes_key(a, 4) << 24 | (tail ? V4_TAIL : port);
+		*k2 = tail ? bytes_key(a + 4, 8) : 0;
+		return;
+	}
+	*k1 = (uint64_t)family << 56 | bytes_key(a, 7);
+	*k2 = bytes_key(a + 7, 8);
+}
+
+/* Whether two items with equal keys must look at their rows (the end of an endpoint). */
+static inline int needs_row(uint64_t key)
+{
+	return key >> 56 != TT_FAMILY_IPV4 || (key & V4_TAIL);
+}
+
+static void sort_keys(const struct tt_conn *c, enum tt_col col, uint64_t *k1, uint64_t *k2)
 {
 	const char *p;
 
+	*k2 = 0;
 	switch (col) {
-	case TT_COL_PID: return ~(uint64_t)c->pid;
-	case TT_COL_COMM: return pack8(c->comm, TT_COMM_LEN);
+	case TT_COL_PID: *k1 = ~(uint64_t)c->pid; break;
+	case TT_COL_COMM:
+		*k1 = pack8(c->comm, 0, TT_COMM_LEN);
+		*k2 = pack8(c->comm, 8, TT_COMM_LEN);
+		break;
 	case TT_COL_PROTO:
 		p = tt_proto_name(c->proto);
-		return pack8(p, 7) | c->family; /* names are at most 3 bytes */
-	case TT_COL_LOCAL: return addr_key(c->family, c->laddr);
-	case TT_COL_REMOTE: return addr_key(c->family, c->raddr);
-	case TT_COL_STATE: return pack8(state_text(c), 8);
-	case TT_COL_TX_RATE: return ~c->tx_rate;
-	case TT_COL_RX_RATE: return ~c->rx_rate;
-	case TT_COL_TX: return ~c->tx_bytes;
-	case TT_COL_RX: return ~c->rx_bytes;
-	case TT_COL_TX_PKTS: return ~c->tx_pkts;
-	case TT_COL_RX_PKTS: return ~c->rx_pkts;
-	case TT_COL_RTT: return ~(uint64_t)c->rtt_us;
-	default: return 0;
+		*k1 = pack8(p, 0, 7) | c->family; /* names are at most 3 bytes */
+		break;
+	case TT_COL_LOCAL: endpoint_keys(c->family, c->laddr, c->lport, k1, k2); break;
+	case TT_COL_REMOTE: endpoint_keys(c->family, c->raddr, c->rport, k1, k2); break;
+	case TT_COL_STATE:
+		p = state_text(c);
+		*k1 = pack8(p, 0, 16);
+		*k2 = pack8(p, 8, 16);
+		break;
+	case TT_COL_TX_RATE: *k1 = ~c->tx_rate; break;
+	case TT_COL_RX_RATE: *k1 = ~c->rx_rate; break;
+	case TT_COL_TX: *k1 = ~c->tx_bytes; break;
+	case TT_COL_RX: *k1 = ~c->rx_bytes; break;
+	case TT_COL_TX_PKTS: *k1 = ~c->tx_pkts; break;
+	case TT_COL_RX_PKTS: *k1 = ~c->rx_pkts; break;
+	case TT_COL_RTT: *k1 = ~(uint64_t)c->rtt_us; break;
+	default: *k1 = 0; break;
 	}
 }
 
@@ -74,35 +115,24 @@ static int cmp_endpoint(uint8_t fa, const uint8_t *aa, uint16_t pa, uint8_t fb, 
 	return pa == pb ? 0 : pa < pb ? -1 : 1;
 }
 
-/* Natural order of two connections whose primary keys are equal. */
-static int tie(const struct tt_conn *a, const struct tt_conn *b, enum tt_col col)
-{
-	int r = 0;
-
-	switch (col) {
-	case TT_COL_COMM: r = strncmp(a->comm, b->comm, TT_COMM_LEN); break;
-	case TT_COL_STATE: r = strcmp(state_text(a), state_text(b)); break;
-	case TT_COL_LOCAL:
-		r = cmp_endpoint(a->family, a->laddr, a->lport, b->family, b->laddr, b->lport);
-		break;
-	case TT_COL_REMOTE:
-		r = cmp_endpoint(a->family, a->raddr, a->rport, b->family, b->raddr, b->rport);
-		break;
-	default: break;
-	}
-	if (r)
-		return r;
-	return a->id == b->id ? 0 : a->id < b->id ? -1 : 1;
-}
-
 static inline int item_cmp(const struct sel_item *a, const struct sel_item *b,
 			   const struct sel_ctx *x)
 {
 	int r;
 
 	if (a->key != b->key)
-		return a->key < b->key ? -1 : 1;
-	r = tie(a->c, b->c, x->col);
+		r = a->key < b->key ? -1 : 1;
+	else if (a->key2 != b->key2)
+		r = a->key2 < b->key2 ? -1 : 1;
+	else if (x->endpoint && needs_row(a->key) &&
+		 (r = x->col == TT_COL_LOCAL
+			  ? cmp_endpoint(a->c->family, a->c->laddr, a->c->lport, b->c->family,
+					 b->c->laddr, b->c->lport)
+			  : cmp_endpoint(a->c->family, a->c->raddr, a->c->rport, b->c->family,
+					 b->c->raddr, b->c->rport)))
+		;
+	else
+		r = a->id == b->id ? 0 : a->id < b->id ? -1 : 1;
 	return x->rev ? -r : r;
 }
 
@@ -285,12 +315,11 @@ static int needle_init(struct needle *n, const char *text)
 static int reserve(struct sel_scratch *s, size_t n)
 {
 	struct sel_item *ni;
-	size_t cap = s->cap ? s->cap : 1024;
+	/* an eighth to spare, not a doubling: items are 32 bytes of each connection's budget */
+	size_t cap = n + n / 8 + 1024;
 
 	if (n <= s->cap)
 		return 0;
-	while (cap < n)
-		cap *= 2;
 	ni = realloc(s->items, cap * sizeof(*ni));
 	if (!ni)
 		return -1;
@@ -313,6 +342,7 @@ size_t tt_state_select(const struct tt_state *st, const struct tt_select *sel, s
 		sel = &all;
 	x.col = (unsigned)sel->sort < TT_COL_MAX ? sel->sort : TT_COL_TX_RATE;
 	x.rev = !!sel->reverse;
+	x.endpoint = x.col == TT_COL_LOCAL || x.col == TT_COL_REMOTE;
 	text = sel->text && sel->text[0];
 	*total = 0;
 	if (text && !needle_init(&nd, sel->text))
@@ -323,7 +353,6 @@ size_t tt_state_select(const struct tt_state *st, const struct tt_select *sel, s
 	v = st->scratch->items;
 	for (uint32_t i = 0; i < st->hwm; i++) {
 		const struct tt_conn *c = &slot_at(st, i)->c;
-		uint64_t key;
 
 		if (!conn_shown(c))
 			continue;
@@ -332,8 +361,8 @@ size_t tt_state_select(const struct tt_state *st, const struct tt_select *sel, s
 			continue;
 		if (text && !text_match(c, &nd))
 			continue;
-		key = sort_key(c, x.col);
-		v[n].key = x.rev ? ~key : key;
+		sort_keys(c, x.col, &v[n].key, &v[n].key2);
+		v[n].id = c->id;
 		v[n].c = c;
 		n++;
 	}

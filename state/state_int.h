@@ -33,7 +33,7 @@ struct slot {
 
 /* The select() scratch array; behind a pointer so a const table can reuse it. */
 struct sel_item {
-	uint64_t key;
+	uint64_t key, key2, id; /* the order, in the column's natural direction */
 	const struct tt_conn *c;
 };
 struct sel_scratch {

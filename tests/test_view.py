@@ -278,3 +278,113 @@ def test_redraw_benchmark_at_100k(gen, pane, tmp_path):
     m = re.search(r"redraw: ([\d.]+) ms mean over 100 redraws, (\d+) connections", out.read_text())
     assert m and float(m.group(1)) > 0 and int(m.group(2)) == 100000
     print("redraw at 100K connections: %s ms" % m.group(1))
+
+
+def titles(screen):
+    line = next(ln for ln in screen.splitlines() if ln.split()[:1] in (["PID"], ["COMM"]))
+    return line.split()
+
+
+def test_resize_adapts_columns_and_shortens_ipv6(gen, pane):
+    path, want = gen(30, 3, 2)
+    p = pane([REPLAY, "--speed", "max", "--sort", "LOCAL", path], width=200, height=40)
+    s = p.wait(at_end)
+    assert titles(s) == ["PID", "COMM", "PROTO", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s",
+                         "TX", "RX", "TX_PKT", "RX_PKT", "RTT"]
+    # Wide: IPv6 endpoints in full (the generator's: [2001:db8::1]:PORT, [2001:db8::X:2]:PORT).
+    v6 = [ln for ln in s.splitlines() if "TCP6" in ln or "UDP6" in ln]
+    assert v6 and all(re.search(r"\[2001:db8::1\]:\d+ +\[2001:db8::([0-9a-f]+:)?2\]:\d+", ln)
+                      for ln in v6)
+    p.keys("")
+    subprocess.run(["tmux", "resize-window", "-t", p.name, "-x", "70", "-y", "20"], check=True)
+    s = p.wait(lambda t: max(len(ln) for ln in t.splitlines()) <= 70 and "1-16 of" in t)
+    p.keys("r")  # LOCAL reversed: the IPv6 connections first
+    s = p.wait(lambda t: "(reversed)" in t or "sort: LOCAL" not in t)
+    cols = titles(s)
+    # Narrow: the least useful columns went, the ones a user reads first stayed.
+    assert {"COMM", "LOCAL", "REMOTE", "TX/s", "RX/s"} <= set(cols) and "RX_PKT" not in cols
+    rows = table(s)
+    assert len(rows) == 16 and all(len(r) == len(cols) for r in rows)
+    assert s.splitlines()[0].startswith("tcptop-replay  2025-11-24")
+    # IPv6 endpoints are cut with "…" but keep their port; IPv4 ones fit whole.
+    i_local, i_remote = cols.index("LOCAL"), cols.index("REMOTE")
+    for r in rows:
+        for ep in (r[i_local], r[i_remote]):
+            assert re.search(r":\d+$", ep), ep
+            if ep.startswith("127.") or ep.startswith("10."):
+                assert "…" not in ep
+    # The local [2001:db8::1]:PORT loses the middle at a group boundary, keeping the prefix.
+    v6 = [r[i_local] for r in rows if r[i_local].startswith("[")]
+    assert len(v6) == sum(1 for c in want if (c - 1000) % 7 == 0)
+    assert all(re.fullmatch(r"\[2001:…(:\w*)*\]:\d+|\[2001:db8::1\]:\d+", ep) for ep in v6), v6
+    assert any("…" in ep for ep in v6)
+    cut = [r[i_remote] for r in rows if "…" in r[i_remote]]
+    assert all(re.search(r":2\]:\d+$", ep) for ep in cut)
+    # Wide again: everything back.
+    subprocess.run(["tmux", "resize-window", "-t", p.name, "-x", "200", "-y", "40"], check=True)
+    s = p.wait(lambda t: "RX_PKT" in t and "[2001:db8::1]" in t)
+    assert len(titles(s)) == 13
+
+
+def test_header_shows_mode_counts_rates_lost_and_filters(gen, pane):
+    path, want = gen(40, 30, 2)
+    p = pane([REPLAY, "--port", "80", "--tcp", path])
+    s = p.wait(lambda t: "REPLAY x1" in t and "16:00:05" in t, timeout=15, stable=False)
+    head = s.splitlines()[0]
+    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3}  REPLAY x1  conns: \d+ open, "
+                    r"\d+ closed  tx [\d.]+[KMG]?/s  rx [\d.]+[KMG]?/s  lost 17  sort: TX/s", head)
+    assert "LOST 17 EVENTS" in s and "filter: port=80 tcp" in s
+    # Only port-80 TCP connections: the generator gives port 80 to i % 5 == 1, UDP to i % 11 == 5.
+    n80 = sum(1 for c in want if (c - 1000) % 5 == 1 and (c - 1000) % 11 != 5)
+    m = re.search(r"conns: (\d+) open, (\d+) closed", head)
+    assert int(m.group(1)) + int(m.group(2)) == n80 == len(table(s))
+    assert all(r[4].endswith(":80") and r[2] in ("TCP", "TCP6") for r in table(s))
+    p.keys("Space")
+    s = p.wait(lambda t: "PAUSED" in t)
+    p.keys("Space", "+", "+")
+    p.wait(lambda t: "REPLAY x4" in t, stable=False)
+    p.keys("-")
+    p.wait(lambda t: "REPLAY x2" in t, stable=False)
+    p.keys("/", "n", "g", "i", "n", "x", "Enter")
+    s = p.wait(lambda t: 'filter: port=80 tcp text "nginx"' in t, stable=False)
+    # h: the keys, the view's and the replay's; any key goes back to the table
+    p.keys("h")
+    s = p.wait(lambda t: t.startswith("Keys") and "Replay" in t)
+    for words in ("Up/Down, PgUp/PgDn, Home/End", "reverse the sort order", "Esc",
+                  "pause / resume", "seek -/+10 s", "next lost-events record", "quit"):
+        assert words in s, words
+    p.keys("x")
+    p.wait(lambda t: t.startswith("tcptop-replay"), stable=False)
+
+
+def test_seek_exact_after_keyframes_thin_out(gen, pane):
+    """Keyframes past their memory budget are thinned out (here a tiny budget forces it):
+    seeks backwards and forwards still land on the exact state of the batch replay."""
+    path, _ = gen(300, 300, 400)
+    r = run([REPLAY, "--batch", "-H", "-i", "1", path])
+    snaps = batch_snapshots(r.stdout)
+    want = {k: [(x["PID"], x["COMM"], x["LOCAL"], x["TX"], x["RX"]) for x in snaps[k - 1][1][:20]]
+            for k in (60, 120, 170, 180, 240)}
+    p = pane([REPLAY, "--speed", "max", "--keyframe-mib", "1", path])
+    p.wait(at_end, timeout=30)
+    p.keys("Space")
+    p.wait(lambda t: "PAUSED" in t)
+    p.keys("g")
+    p.wait(lambda t: "16:00:00.000" in t)
+    # ']' and Shift-Right: +60 s, forwards into a part already played (from a keyframe)
+    p.keys("]")
+    s = p.wait(lambda t: "16:01:00.000" in t)
+    assert view_rows(s, 20) == want[60]
+    p.keys("S-Right", "]", "]")
+    s = p.wait(lambda t: "16:04:00.000" in t)
+    assert view_rows(s, 20) == want[240]
+    # '[' and Shift-Left: -60 s; Left: -10 s
+    p.keys("[")
+    s = p.wait(lambda t: "16:03:00.000" in t)
+    assert view_rows(s, 20) == want[180]
+    p.keys("Left")
+    s = p.wait(lambda t: "16:02:50.000" in t)
+    assert view_rows(s, 20) == want[170]
+    p.keys("S-Left", "Right")
+    s = p.wait(lambda t: "16:02:00.000" in t)
+    assert view_rows(s, 20) == want[120]

@@ -83,3 +83,34 @@ char *tt_view_fit_left(const char *text, unsigned width, char *out, size_t len)
 	snprintf(out, len, "\xe2\x80\xa6%s", text + n - (width - 1));
 	return out;
 }
+
+char *tt_view_fit_endpoint(const char *text, unsigned width, char *out, size_t len)
+{
+	size_t n = strlen(text), head = 0, tail;
+	const char *close = strchr(text, ']'), *t;
+
+	if (n <= width || text[0] != '[' || !close || width < 12)
+		return tt_view_fit_left(text, width, out, len);
+	/*
+	 * "[2001:db8:85a3:1234:5678:8a2e:370:7334]:443" in 24 columns:
+	 * "[2001:…:370:7334]:443". The network prefix says where the peer is,
+	 * the tail which host it is, and the port stays whole; the middle goes.
+	 * Cuts fall on group boundaries, so no group is shown half.
+	 */
+	for (const char *p = text + 1; p < close; p++) {
+		size_t h = (size_t)(p - text) + 1;
+
+		if (*p == ':' && (!head ? h <= (width - 1) / 2 : h <= (width - 1) / 3))
+			head = h;
+	}
+	if (!head)
+		return tt_view_fit_left(text, width, out, len);
+	tail = width - 1 - head;
+	t = text + n - tail;
+	while (t < close && *t != ':' && t[-1] != ':')
+		t++;
+	if (t >= close || t < text + head)
+		return tt_view_fit_left(text, width, out, len);
+	snprintf(out, len, "%.*s\xe2\x80\xa6%s", (int)head, text, t);
+	return out;
+}

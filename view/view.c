@@ -42,6 +42,7 @@ struct view {
 	int ended;
 	size_t cur, top, total;
 	char msg[128]; /* one-shot status message (e.g. a seek error) */
+	int want[2]; /* longest LOCAL / REMOTE text shown since the last resize: widths only grow */
 	const struct tt_conn *rows[MAX_ROWS];
 };
 
@@ -96,9 +97,16 @@ static const int base_width[TT_COL_MAX] = {
 static const int drop_order[] = {TT_COL_RX_PKTS, TT_COL_TX_PKTS, TT_COL_PROTO, TT_COL_RTT,
 				 TT_COL_TX,	 TT_COL_RX,	 TT_COL_STATE, TT_COL_PID};
 
-/* Endpoints take what the fixed columns leave, up to a full "[v6]:port". */
-static void layout(struct layout *l, int cols)
+#define EP_MAX 47 /* "[" + the longest IPv6 text (39) + "]:" + port (5) */
+
+/*
+ * Columns are dropped (least useful first) until the rest fit with the
+ * endpoints at their base width; then the endpoints grow towards the
+ * longest text on screen (want[]), fairly, and what is left stays blank.
+ */
+static void layout(struct layout *l, int cols, const int want[2])
 {
+	static const int ep[2] = {TT_COL_LOCAL, TT_COL_REMOTE};
 	int used, extra, i, d = 0;
 
 	for (i = 0; i < TT_COL_MAX; i++)
@@ -118,13 +126,19 @@ static void layout(struct layout *l, int cols)
 		l->shown[drop_order[d++]] = 0;
 	}
 	extra = cols - used;
-	if (extra > 0) {
-		int each = extra / 2;
+	for (int round = 0; round < 2 && extra > 0; round++) {
+		/* first round: half of what is left each; then the rest to who still wants */
+		int share = round ? extra : extra / 2;
 
-		if (each > 47 - base_width[TT_COL_LOCAL])
-			each = 47 - base_width[TT_COL_LOCAL];
-		l->width[TT_COL_LOCAL] += each;
-		l->width[TT_COL_REMOTE] += each;
+		for (i = 0; i < 2 && extra > 0; i++) {
+			int need = (want[i] < EP_MAX ? want[i] : EP_MAX) - l->width[ep[i]];
+			int give = need < share ? need : share;
+
+			if (give <= 0)
+				continue;
+			l->width[ep[i]] += give;
+			extra -= give;
+		}
 	}
 }
 
@@ -141,7 +155,10 @@ static void put_cell(int col, int width, const char *s, int first)
 
 	if (!first)
 		addch(' ');
-	tt_view_fit_left(s, (unsigned)width, fit, sizeof(fit));
+	if (col == TT_COL_LOCAL || col == TT_COL_REMOTE)
+		tt_view_fit_endpoint(s, (unsigned)width, fit, sizeof(fit));
+	else
+		tt_view_fit_left(s, (unsigned)width, fit, sizeof(fit));
 	if (left_aligned(col)) {
 		addstr(fit);
 		for (int n = (int)strlen(s) < width ? (int)strlen(s) : width; n < width; n++)
@@ -165,10 +182,12 @@ static void draw_header(struct view *v, const struct tt_state_summary *sum)
 	tt_human_bytes(sum->tx_rate, tx, sizeof(tx));
 	tt_human_bytes(sum->rx_rate, rx, sizeof(rx));
 	snprintf(line, sizeof(line),
-		 "%s  %s  %s  conns: %llu open, %llu closed  tx %s/s  rx %s/s  sort: %s%s",
+		 "%s  %s  %s  conns: %llu open, %llu closed  tx %s/s  rx %s/s  lost %llu  "
+		 "sort: %s%s",
 		 v->opts->title ? v->opts->title : "tcptop", when, mode,
 		 (unsigned long long)sum->open, (unsigned long long)sum->closed, tx, rx,
-		 tt_col_name(v->sel.sort), v->sel.reverse ? " (reversed)" : "");
+		 (unsigned long long)sum->lost, tt_col_name(v->sel.sort),
+		 v->sel.reverse ? " (reversed)" : "");
 	move(0, 0);
 	attron(A_BOLD);
 	addnstr(line, COLS);
@@ -286,6 +305,18 @@ static void draw_help(struct view *v)
 	refresh();
 }
 
+/* First row of a window of vis rows that shows row cur of total, moving as little as it can. */
+static size_t window_top(size_t top, size_t cur, size_t vis, size_t total)
+{
+	if (cur < top)
+		top = cur;
+	if (vis && cur >= top + vis)
+		top = cur - vis + 1;
+	if (top + vis > total)
+		top = total > vis ? total - vis : 0;
+	return top;
+}
+
 static void draw(struct view *v)
 {
 	const struct tt_state *st = v->src->state(v->src->ctx);
@@ -300,31 +331,36 @@ static void draw(struct view *v)
 	}
 	erase();
 	tt_state_summary(st, &sum);
-	layout(&l, COLS);
-	draw_header(v, &sum);
-	draw_titles(v, &l);
 	vis = LINES > HEAD_ROWS + FOOT_ROWS ? (size_t)(LINES - HEAD_ROWS - FOOT_ROWS) : 0;
 	if (vis > MAX_ROWS)
 		vis = MAX_ROWS;
 	v->sel.text = v->text[0] ? v->text : NULL;
-	/* One select for the count, and a second one only when the window must move. */
+	/*
+	 * The window follows the selected row, placed with the last frame's
+	 * count; a second select only when the new count moves it (rows went).
+	 */
+	if (v->total && v->cur >= v->total)
+		v->cur = v->total - 1;
+	v->top = window_top(v->top, v->cur, vis, v->total);
 	n = tt_state_select(st, &v->sel, v->top, vis, v->rows, &v->total);
 	if (v->cur >= v->total)
 		v->cur = v->total ? v->total - 1 : 0;
-	if (v->cur < v->top || v->cur >= v->top + vis || v->top + n < v->top + vis) {
-		size_t top = v->top;
-
-		if (v->cur < top)
-			top = v->cur;
-		if (vis && v->cur >= top + vis)
-			top = v->cur - vis + 1;
-		if (top + vis > v->total)
-			top = v->total > vis ? v->total - vis : 0;
-		if (top != v->top) {
-			v->top = top;
-			n = tt_state_select(st, &v->sel, v->top, vis, v->rows, &v->total);
-		}
+	if (window_top(v->top, v->cur, vis, v->total) != v->top) {
+		v->top = window_top(v->top, v->cur, vis, v->total);
+		n = tt_state_select(st, &v->sel, v->top, vis, v->rows, &v->total);
 	}
+	for (i = 0; i < n; i++) {
+		int len = (int)strlen(tt_view_cell(v->rows[i], TT_COL_LOCAL, 1, buf, sizeof(buf)));
+
+		if (len > v->want[0])
+			v->want[0] = len;
+		len = (int)strlen(tt_view_cell(v->rows[i], TT_COL_REMOTE, 1, buf, sizeof(buf)));
+		if (len > v->want[1])
+			v->want[1] = len;
+	}
+	layout(&l, COLS, v->want);
+	draw_header(v, &sum);
+	draw_titles(v, &l);
 	for (i = 0; i < n; i++) {
 		const struct tt_conn *c = v->rows[i];
 		attr_t a = A_NORMAL;
@@ -403,7 +439,11 @@ static int key(struct view *v, int ch)
 		edit_key(v, ch);
 		return 0;
 	}
-	if (v->help && ch != KEY_RESIZE) {
+	if (ch == KEY_RESIZE) {
+		v->want[0] = v->want[1] = 0; /* widths start over on the new size */
+		return 0;
+	}
+	if (v->help) {
 		v->help = 0;
 		return ch == 'q';
 	}

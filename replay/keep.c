@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The events of a filtered replay that go into an -o copy (see keep.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cut.h"
+#include "keep.h"
+
+/* A set of 64-bit keys (connection ids; pids + 1), open addressing; 0 is never a key. */
+struct set {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static size_t slot_of(const struct set *s, uint64_t key)
+{
+	uint64_t h = key * 0x9e3779b97f4a7c15ull;
+	size_t i = (size_t)(h >> 20) & (s->cap - 1);
+
+	while (s->v[i] && s->v[i] != key)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static int set_has(const struct set *s, uint64_t key)
+{
+	return s->cap && s->v[slot_of(s, key)] == key;
+}
+
+/* Deletion in linear probing: the keys after the hole that would not find it move up. */
+static void set_del(struct set *s, uint64_t key)
+{
+	size_t i, j;
+
+	if (!s->cap || s->v[i = slot_of(s, key)] != key)
+		return;
+	s->v[i] = 0;
+	s->n--;
+	for (j = (i + 1) & (s->cap - 1); s->v[j]; j = (j + 1) & (s->cap - 1)) {
+		uint64_t k = s->v[j];
+
+		s->v[j] = 0;
+		s->v[slot_of(s, k)] = k;
+	}
+}
+
+static int set_add(struct set *s, uint64_t key)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		struct set g = {.cap = s->cap ? 2 * s->cap : 1024};
+
+		g.v = calloc(g.cap, sizeof(*g.v));
+		if (!g.v)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->v[i])
+				g.v[slot_of(&g, s->v[i])] = s->v[i];
+		g.n = s->n;
+		free(s->v);
+		*s = g;
+	}
+	if (s->v[slot_of(s, key)] != key) {
+		s->v[slot_of(s, key)] = key;
+		s->n++;
+	}
+	return 0;
+}
+
+struct keep {
+	struct set conns, pids;
+	int err;
+};
+
+static int keep_conn(struct keep *k, const struct tt_conn *c)
+{
+	int ret = set_add(&k->conns, c->id);
+
+	if (!ret && c->pid)
+		ret = set_add(&k->pids, (uint64_t)c->pid + 1);
+	return ret;
+}
+
+static void seed(void *ctx, const struct tt_conn *c)
+{
+	struct keep *k = ctx;
+
+	if (!(c->flags & TT_CONN_CLOSED) && !k->err)
+		k->err = keep_conn(k, c);
+}
+
+int keep_new(struct keep **out, const struct tt_state *st)
+{
+	struct keep *k = calloc(1, sizeof(*k));
+
+	if (!k)
+		return -ENOMEM;
+	tt_state_foreach(st, seed, k);
+	if (k->err) {
+		keep_free(k);
+		return -ENOMEM;
+	}
+	*out = k;
+	return 0;
+}
+
+void keep_free(struct keep *k)
+{
+	if (!k)
+		return;
+	free(k->conns.v);
+	free(k->pids.v);
+	free(k);
+}
+
+/*
+ * The first kept connection of a pid: if the table named it from a process
+ * event the copy left out (the pid had no kept connection then), a PROC_NAME
+ * gives the name back. Returns the events put in out (0 or 1).
+ */
+static int give_name(const struct tt_conn *c, const struct tt_event *ev, struct tt_event *out)
+{
+	const char *own = ev->kind == TT_EV_CONN_OPEN	? ev->u.open.comm
+			  : ev->kind == TT_EV_CONN_PROC ? ev->u.proc.comm
+							: "";
+
+	if (!c->comm[0] || own[0])
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->ts_ns = ev->ts_ns;
+	out->pid = out->tid = c->pid;
+	out->kind = TT_EV_PROC_NAME;
+	memcpy(out->u.proc.comm, c->comm, TT_COMM_LEN);
+	return 1;
+}
+
+int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event *ev,
+	       struct tt_event out[KEEP_MAX_OUT])
+{
+	const struct tt_conn *c;
+	struct tt_event *t;
+	int n = 0;
+
+	switch (ev->kind) {
+	case TT_EV_PROC_EXEC:
+	case TT_EV_PROC_EXIT:
+	case TT_EV_PROC_NAME:
+		if (!set_has(&k->pids, (uint64_t)ev->pid + 1))
+			return 0;
+		out[0] = *ev;
+		return 1;
+	case TT_EV_CONN_OPEN:
+	case TT_EV_TRAFFIC:
+	case TT_EV_STATE:
+	case TT_EV_RTT:
+	case TT_EV_RETRANS:
+	case TT_EV_RESET:
+	case TT_EV_CONN_CLOSE:
+	case TT_EV_CONN_PROC: break;
+	default: /* LOST, STATS, kinds of a newer version: about the whole capture */
+		out[0] = *ev;
+		return 1;
+	}
+	if (!ev->conn_id)
+		return 0;
+	c = tt_state_find(st, ev->conn_id);
+	if (!c) {
+		/* Left out; or a kept connection that stopped matching (a new name by exec,
+		 * for --comm): the copy keeps it as it was while it matched. */
+		set_del(&k->conns, ev->conn_id);
+		return 0;
+	}
+	if (set_has(&k->conns, ev->conn_id)) {
+		if (c->pid && !set_has(&k->pids, (uint64_t)c->pid + 1)) {
+			if (set_add(&k->pids, (uint64_t)c->pid + 1))
+				return -ENOMEM;
+			n = give_name(c, ev, out);
+		}
+		out[n++] = *ev;
+		return n;
+	}
+	if (c->pid && !set_has(&k->pids, (uint64_t)c->pid + 1))
+		n = give_name(c, ev, out);
+	if (keep_conn(k, c))
+		return -ENOMEM;
+	if (ev->kind != TT_EV_CONN_OPEN) {
+		/* Shown only now: its open event and what it counted until now were held back
+		 * (a connection first seen without its open has none to give back). */
+		if (c->family)
+			cut_open_event(c, ev->ts_ns, 0, &out[n++]);
+		t = &out[n];
+		memset(t, 0, sizeof(*t));
+		t->ts_ns = ev->ts_ns;
+		t->conn_id = c->id;
+		t->pid = t->tid = c->pid;
+		t->kind = TT_EV_TRAFFIC;
+		t->u.traffic.tx_bytes = c->tx_bytes;
+		t->u.traffic.rx_bytes = c->rx_bytes;
+		t->u.traffic.tx_pkts = (uint32_t)c->tx_pkts;
+		t->u.traffic.rx_pkts = (uint32_t)c->rx_pkts;
+		if (ev->kind == TT_EV_TRAFFIC) {
+			/* this event's own share follows in it */
+			t->u.traffic.tx_bytes -= ev->u.traffic.tx_bytes;
+			t->u.traffic.rx_bytes -= ev->u.traffic.rx_bytes;
+			t->u.traffic.tx_pkts -= ev->u.traffic.tx_pkts;
+			t->u.traffic.rx_pkts -= ev->u.traffic.rx_pkts;
+		}
+		if (t->u.traffic.tx_bytes || t->u.traffic.rx_bytes || t->u.traffic.tx_pkts ||
+		    t->u.traffic.rx_pkts)
+			n++;
+		if (c->rtt_us && ev->kind != TT_EV_RTT) {
+			t = &out[n++];
+			memset(t, 0, sizeof(*t));
+			t->ts_ns = ev->ts_ns;
+			t->conn_id = c->id;
+			t->pid = t->tid = c->pid;
+			t->kind = TT_EV_RTT;
+			t->u.rtt.srtt_us = c->rtt_us;
+		}
+		if (c->retrans - (ev->kind == TT_EV_RETRANS ? ev->u.retrans.segs : 0)) {
+			t = &out[n++];
+			memset(t, 0, sizeof(*t));
+			t->ts_ns = ev->ts_ns;
+			t->conn_id = c->id;
+			t->pid = t->tid = c->pid;
+			t->kind = TT_EV_RETRANS;
+			t->u.retrans.segs =
+			    c->retrans - (ev->kind == TT_EV_RETRANS ? ev->u.retrans.segs : 0);
+			t->u.retrans.state = c->state;
+		}
+	}
+	out[n++] = *ev;
+	return n;
+}

@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# tcptop-replay speed. Prints "FIGURE<TAB>name<TAB>value<TAB>target" lines (run.sh); progress and
+# raw numbers go to stderr. ~2-3 minutes on 2 shared cores.
+#
+#  1. Replay with no UI (--batch -i 1h: one snapshot at the end, to /dev/null) of N events
+#     (default 20M) made by `test_format gen` (every event kind, ~300 connections), beside two
+#     references over the very same events:
+#       - the capture reader alone (decode, no state table): the ceiling for a replay;
+#       - `zstd -d` of the same events written as packed ring-buffer records (the 32-byte header
+#         plus the kind's union member: what the kernel hands over, tt_event_size()), compressed
+#         as one stream at level 3 (the format's default level): what a general-purpose
+#         compressor costs to give back the same information, with no framing, CRCs or columns.
+#     All three as events per CPU second (user + system of the process, output to /dev/null):
+#     the machine is shared, and CPU time is what other jobs disturb least. Best of 3, interleaved.
+#     test_format gen also writes edge-case events (time stamps 0 and 2^64 - 1); a replay would
+#     then jump across 584 years of event time, so they are dropped first (same events otherwise).
+#  2. The same with 100K connections (a coalesced capture: one TRAFFIC per connection per second).
+#  3. Redraw time of the curses view at 100K connections (hidden --bench-redraw, in tmux),
+#     sorted by TX/s and by COMM.
+#  4. Seek times in an hour-long capture (2000 connections, one TRAFFIC each per second: 7.2M
+#     events), after one play-through (hidden --bench-seek): mean and worst of 50 seeks to
+#     pseudo-random times, against the time a decode from the start takes.
+#
+#   tests/bench/bench_replay.sh [N]
+set -eu
+N=${1:-20000000}
+BUILD=${TT_BUILD:-$(cd "$(dirname "$0")/../.." && pwd)/build}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+R=$BUILD/tcptop-replay
+GEN=$BUILD/tests/test_format
+for x in "$R" "$GEN" "$BUILD/libtt-core.a"; do
+	[ -e "$x" ] || { echo "bench_replay: $x not built" >&2; exit 1; }
+done
+for c in zstd cc bc tmux; do
+	command -v $c >/dev/null || { echo "bench_replay: $c missing" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "bench_replay: /usr/bin/time missing (package time)" >&2; exit 1; }
+dir=$(mktemp -d /tmp/bench_replay.XXXXXX)
+tmux_name=bench-replay-$$
+trap 'tmux kill-session -t "$tmux_name" 2>/dev/null; rm -rf "$dir"' EXIT
+
+# The helper: written against tt_fmt.h only (the format library), not against replay code.
+cat >"$dir/help.c" <<'EOF'
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tt_fmt.h"
+
+#define S 1000000000ull
+
+static struct tt_fmt_reader *open_in(const char *path, struct tt_fmt_header *h)
+{
+	struct tt_fmt_reader *r;
+	char err[256];
+
+	if (tt_fmt_reader_open(&r, path, err, sizeof(err))) {
+		fprintf(stderr, "help: %s\n", err);
+		exit(1);
+	}
+	if (h)
+		*h = *tt_fmt_reader_header(r);
+	return r;
+}
+
+static struct tt_fmt_writer *open_out(const char *path, const struct tt_fmt_header *h)
+{
+	struct tt_fmt_writer *w;
+	char err[256];
+
+	if (tt_fmt_writer_open(&w, path, h, &(struct tt_fmt_wopts){.force = 1}, err, sizeof(err))) {
+		fprintf(stderr, "help: %s\n", err);
+		exit(1);
+	}
+	return w;
+}
+
+int main(int argc, char **argv)
+{
+	struct tt_fmt_header h;
+	struct tt_event ev;
+	unsigned long long n = 0;
+
+	if (argc == 4 && !strcmp(argv[1], "clean")) {
+		/* events within a day of the capture start, in the writer's clock */
+		struct tt_fmt_reader *r = open_in(argv[2], &h);
+		struct tt_fmt_writer *w = open_out(argv[3], &h);
+
+		while (tt_fmt_reader_next(r, &ev) == 1) {
+			if (ev.ts_ns < h.start_ns || ev.ts_ns > h.start_ns + 86400 * S)
+				continue;
+			ev.ts_ns -= (unsigned long long)h.clock_offset_ns;
+			if (tt_fmt_writer_add(w, &ev))
+				return 1;
+			n++;
+		}
+		printf("%llu\n", n);
+		return tt_fmt_writer_close(w) ? 1 : 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "raw")) {
+		/* packed ring-buffer records to stdout */
+		struct tt_fmt_reader *r = open_in(argv[2], NULL);
+
+		while (tt_fmt_reader_next(r, &ev) == 1)
+			if (fwrite(&ev, tt_event_size(ev.kind), 1, stdout) != 1)
+				return 1;
+		return fflush(stdout) ? 1 : 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "read")) {
+		/* decode only */
+		struct tt_fmt_reader *r = open_in(argv[2], NULL);
+		unsigned long long sum = 0;
+
+		while (tt_fmt_reader_next(r, &ev) == 1) {
+			sum += ev.ts_ns;
+			n++;
+		}
+		printf("%llu %llu\n", n, sum & 1);
+		return 0;
+	}
+	if (argc == 5 && !strcmp(argv[1], "conns")) {
+		/* N TCP connections opened in the first second, one TRAFFIC each per second */
+		unsigned long nc = strtoul(argv[3], NULL, 0), secs = strtoul(argv[4], NULL, 0);
+		struct tt_fmt_writer *w;
+
+		memset(&h, 0, sizeof(h));
+		strcpy(h.hostname, "bench");
+		strcpy(h.mode, "coalesce");
+		strcpy(h.clock, "boottime");
+		h.coalesce_ms = 1000;
+		h.clock_offset_ns = 1764000000ll * (long long)S - 1000ll * (long long)S;
+		h.start_ns = 1764000000ull * S;
+		w = open_out(argv[2], &h);
+		for (unsigned long s = 0; s <= secs; s++) {
+			for (unsigned long i = 0; i < nc; i++) {
+				memset(&ev, 0, sizeof(ev));
+				ev.ts_ns = 1000 * S + s * S + i * (S / 2 / nc);
+				ev.conn_id = 0x100000 + i * 13;
+				ev.pid = ev.tid = 1000 + (unsigned)(i % 500);
+				if (!s) {
+					ev.kind = TT_EV_CONN_OPEN;
+					ev.u.open.family = 4;
+					ev.u.open.proto = 6;
+					ev.u.open.state = 1;
+					ev.u.open.laddr[0] = 127;
+					ev.u.open.laddr[3] = 1;
+					ev.u.open.raddr[0] = 10;
+					ev.u.open.raddr[1] = (unsigned char)(i >> 16);
+					ev.u.open.raddr[2] = (unsigned char)(i >> 8);
+					ev.u.open.raddr[3] = (unsigned char)i;
+					ev.u.open.lport = (unsigned short)(1024 + i % 60000);
+					ev.u.open.rport = 443;
+					snprintf(ev.u.open.comm, TT_COMM_LEN, "proc%lu", i % 500);
+				} else {
+					ev.kind = TT_EV_TRAFFIC;
+					ev.u.traffic.tx_bytes = 1000 + (i * 7919 + s * 104729) % 100000;
+					ev.u.traffic.rx_bytes = (i * 104729 + s * 7919) % 50000;
+					ev.u.traffic.tx_pkts = 1 + (unsigned)(ev.u.traffic.tx_bytes / 1448);
+					ev.u.traffic.rx_pkts = 1 + (unsigned)(ev.u.traffic.rx_bytes / 1448);
+				}
+				if (tt_fmt_writer_add(w, &ev))
+					return 1;
+				n++;
+			}
+		}
+		printf("%llu\n", n);
+		return tt_fmt_writer_close(w) ? 1 : 0;
+	}
+	fprintf(stderr, "usage: help clean IN OUT | raw IN | read IN | conns OUT N SECS\n");
+	return 2;
+}
+EOF
+cc -std=c11 -D_GNU_SOURCE -O2 -I "$ROOT/include" "$dir/help.c" "$BUILD/libtt-core.a" -lzstd -lz -lm \
+	-o "$dir/help"
+H=$dir/help
+
+# cpu CMD...: CPU seconds (user + system) of CMD, stdout to /dev/null
+cpu() {
+	/usr/bin/time -f '%U + %S' -o "$dir/time" "$@" >/dev/null 2>"$dir/err" ||
+		{ cat "$dir/err" >&2; exit 1; }
+	bc -l <"$dir/time"
+}
+# min of the arguments
+least() { printf '%s\n' "$@" | sort -g | head -1; }
+# events seconds -> M events/s
+rate() { if [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then echo "scale=2; $1 / $2 / 1000000" | bc -l; else echo -; fi; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+# ---- 1. N events of every kind
+echo "bench_replay: generating $N events" >&2
+"$GEN" gen "$dir/gen.tt" "$N" >/dev/null
+n=$("$H" clean "$dir/gen.tt" "$dir/cap.tt")
+rm -f "$dir/gen.tt"
+"$H" raw "$dir/cap.tt" | zstd -q -3 -o "$dir/raw.zst"
+echo "bench_replay: $n events: capture $(stat -c %s "$dir/cap.tt") bytes," \
+	"raw records zstd -3 $(stat -c %s "$dir/raw.zst") bytes" >&2
+rp=() rd=() zs=()
+for k in 1 2 3; do
+	rp+=("$(cpu "$R" --batch -i 1h "$dir/cap.tt")")
+	rd+=("$(cpu "$H" read "$dir/cap.tt")")
+	zs+=("$(cpu zstd -q -d -c "$dir/raw.zst")")
+done
+t_rp=$(least "${rp[@]}") t_rd=$(least "${rd[@]}") t_zs=$(least "${zs[@]}")
+echo "bench_replay: CPU s, replay: ${rp[*]}  reader: ${rd[*]}  zstd -d: ${zs[*]}" >&2
+# the same replay by the wall clock, as a user sees it (--stats)
+"$R" --batch -i 1h --stats "$dir/cap.tt" 2>&1 >/dev/null | tail -1 >&2
+rm -f "$dir/raw.zst"
+
+# ---- 2. 100K connections
+m=$("$H" conns "$dir/c100k.tt" 100000 30)
+"$H" raw "$dir/c100k.tt" | zstd -q -3 -o "$dir/c100k.zst"
+rp2=() zs2=()
+for k in 1 2 3; do
+	rp2+=("$(cpu "$R" --batch -i 1h "$dir/c100k.tt")")
+	zs2+=("$(cpu zstd -q -d -c "$dir/c100k.zst")")
+done
+t_rp2=$(least "${rp2[@]}") t_zs2=$(least "${zs2[@]}")
+echo "bench_replay: 100K connections, $m events: CPU s, replay: ${rp2[*]}  zstd -d: ${zs2[*]}" >&2
+
+# ---- 3. redraw at 100K connections, in a real (tmux) terminal
+redraw() { # SORT -> mean ms
+	rm -f "$dir/redraw"
+	tmux new-session -d -s "$tmux_name" -x 200 -y 50 \
+		"$R --bench-redraw 200 --sort $1 $dir/c100k.tt 2> $dir/redraw; sleep 60"
+	for _ in $(seq 600); do
+		grep -q 'redraw:' "$dir/redraw" 2>/dev/null && break
+		sleep 0.2
+	done
+	tmux kill-session -t "$tmux_name" 2>/dev/null || true
+	cat "$dir/redraw" >&2
+	sed -n 's/^redraw: \([0-9.]*\) ms.*/\1/p' "$dir/redraw"
+}
+r_tx=$(redraw TX/s)
+r_comm=$(redraw COMM)
+
+# ---- 4. seeking in an hour
+h=$("$H" conns "$dir/hour.tt" 2000 3600)
+"$R" --bench-seek 50 "$dir/hour.tt" 2>"$dir/seek"
+cat "$dir/seek" >&2
+seek_mean=$(sed -n 's/.*: mean \([0-9.]*\) ms.*/\1/p' "$dir/seek")
+seek_worst=$(sed -n 's/.*worst \([0-9.]*\) ms.*/\1/p' "$dir/seek")
+seek_all=$(sed -n 's/.*from the start: \([0-9.]*\) ms.*/\1/p' "$dir/seek")
+
+printf 'FIGURE\treplay: --batch, %s events of every kind (M events/CPU-s)\t%s\t>= 20\n' "$n" "$(rate "$n" "$t_rp")"
+printf 'FIGURE\treplay: capture reader alone, same events (M events/CPU-s)\t%s\t\n' "$(rate "$n" "$t_rd")"
+printf 'FIGURE\treplay: zstd -d of the same raw records (M events/CPU-s)\t%s\t\n' "$(rate "$n" "$t_zs")"
+printf 'FIGURE\treplay: replay / zstd -d speed, every kind\t%sx\t\n' "$(ratio "$t_zs" "$t_rp")"
+printf 'FIGURE\treplay: --batch, 100K connections, %s events (M events/CPU-s)\t%s\t>= 20\n' "$m" "$(rate "$m" "$t_rp2")"
+printf 'FIGURE\treplay: zstd -d of the same raw records, 100K conns (M events/CPU-s)\t%s\t\n' "$(rate "$m" "$t_zs2")"
+printf 'FIGURE\treplay: redraw at 100K connections, sort TX/s (ms)\t%s\t<= 20\n' "$r_tx"
+printf 'FIGURE\treplay: redraw at 100K connections, sort COMM (ms)\t%s\t<= 20\n' "$r_comm"
+printf 'FIGURE\treplay: seek in a 1 h capture of %s events, mean (ms)\t%s\t\n' "$h" "$seek_mean"
+printf 'FIGURE\treplay: seek in a 1 h capture, worst (ms)\t%s\t\n' "$seek_worst"
+printf 'FIGURE\treplay: decode of the 1 h capture from the start (ms)\t%s\t\n' "$seek_all"
