@@ -65,3 +65,158 @@ def test_bad_files(name, tmp_path):
         lines = [l for l in r.stderr.splitlines() if l.strip()]
         assert len(lines) == 1, r.stderr
         assert words in lines[0].lower(), lines[0]
+
+
+# ---------------------------------------------------------------- every option, bad values (h4)
+
+SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fuzz", "seeds",
+                      "recorded-small.tt")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+OUT = "/tmp/tt-cli-never-created.tt"
+
+# (args, a word the one line must contain). Missing values, malformed values, out of range,
+# conflicts, extra arguments. Each must give exactly one line "PROG: ..." and exit 2, and
+# must not create the output file.
+RECORD_BAD = [
+    (["-o"], "-o"), (["-o", OUT, "-d"], "-d"), (["-o", OUT, "-C"], "-C"), (["-o", OUT, "-G"], "-G"),
+    (["-o", OUT, "-W"], "-W"), (["-o", OUT, "-Z"], "-Z"), (["-o", OUT, "--coalesce"], "coalesce"),
+    (["-o", OUT, "--ringbuf-kb"], "ringbuf"), (["-o", OUT, "-p"], "-p"), (["-o", OUT, "-P"], "-P"),
+    (["-o", OUT, "-c"], "-c"), (["-o", OUT, "--cgroup"], "cgroup"),
+    (["-o", OUT, "--flight"], "flight"),
+    (["-o", OUT, "-d", "abc"], "abc"), (["-o", OUT, "-d", "1x"], "1x"),
+    (["-o", OUT, "-d", "-1"], "-1"), (["-o", OUT, "-d", "0"], "0"), (["-o", OUT, "-d", ""], "''"),
+    (["-o", OUT, "--coalesce", "abc"], "abc"), (["-o", OUT, "--coalesce", "0"], "0"),
+    (["-o", OUT, "--coalesce", "2h"], "2h"), (["-o", OUT, "-C", "abc"], "abc"),
+    (["-o", OUT, "-C", "0"], "0"), (["-o", OUT, "-C", "-1"], "-1"),
+    (["-o", OUT, "-C", "1048577"], "1048577"), (["-o", OUT, "-C", "1.5"], "1.5"),
+    (["-o", OUT, "-G", "0.5"], "0.5"), (["-o", OUT, "-G", "abc"], "abc"),
+    (["-o", OUT, "-W", "0"], "0"), (["-o", OUT, "-W", "abc"], "abc"),
+    (["-o", OUT, "-W", "100001"], "100001"), (["-o", OUT, "-W", "3"], "-W"),
+    (["-o", OUT, "--ringbuf-kb", "3"], "3"), (["-o", OUT, "--ringbuf-kb", "6"], "6"),
+    (["-o", OUT, "--ringbuf-kb", "0"], "0"), (["-o", OUT, "--ringbuf-kb", "2097152"], "2097152"),
+    (["-o", OUT, "--flight", "0"], "0"), (["-o", OUT, "--flight", "abc"], "abc"),
+    (["-o", OUT, "--flight", "5", "-G", "2"], "flight"),
+    (["-o", OUT, "-p", "abc"], "abc"), (["-o", OUT, "-p", "0"], "0"),
+    (["-o", OUT, "-p", "-5"], "-5"), (["-o", OUT, "-p", "99999999999"], "99999999999"),
+    (["-o", OUT, "-P", "0"], "0"), (["-o", OUT, "-P", "70000"], "70000"),
+    (["-o", OUT, "-P", "abc"], "abc"), (["-o", OUT, "-c", ""], "''"),
+    (["-o", OUT, "-c", "abcdefghijklmnopqrstuvwxyz"], "abcdefghijklmnop"),
+    (["-o", OUT, "--cgroup", "/nonexistent"], "/nonexistent"),
+    (["-o", OUT, "--cgroup", "/etc/passwd"], "/etc/passwd"),
+    (["-o", OUT, "--tcp", "--udp"], "--udp"), (["-o", OUT, "-4", "-6"], "-6"),
+    (["-o", OUT, "extra"], "extra"), (["-o", "-", "-C", "1"], "stdout"),
+    (["-o", OUT, "--nope"], "--nope"), (["-o", OUT, "-x"], "-x"), ([], "-o"),
+]
+
+REPLAY_BAD = [
+    (["--speed"], "speed"), (["--speed", "fast", SAMPLE], "fast"), (["--speed", "0", SAMPLE], "0"),
+    (["--speed", "-1", SAMPLE], "-1"), (["--speed", "20000", SAMPLE], "20000"),
+    (["--speed", "", SAMPLE], "''"), (["--from"], "from"), (["--to"], "to"),
+    (["--from", "garbage", SAMPLE], "garbage"), (["--to", "garbage", SAMPLE], "garbage"),
+    (["--from", "+10s", "--to", "+5s", SAMPLE], "--to"),
+    (["--from", "25:99:99", SAMPLE], "25:99:99"),
+    (["--from", "2026-13-45T00:00:00", SAMPLE], "2026-13-45"),
+    (["--ttl"], "ttl"), (["--ttl", "-1", SAMPLE], "-1"), (["--ttl", "abc", SAMPLE], "abc"),
+    (["--sort"], "sort"), (["--sort", "NOPE", SAMPLE], "NOPE"),
+    (["-b", "-n"], "-n"), (["-b", "-n", "0", SAMPLE], "0"), (["-b", "-n", "abc", SAMPLE], "abc"),
+    (["-b", "-n", "-1", SAMPLE], "-1"), (["-b", "-i"], "-i"), (["-b", "-i", "0", SAMPLE], "0"),
+    (["-b", "-i", "abc", SAMPLE], "abc"), (["-b", "-i", "-1", SAMPLE], "-1"),
+    (["-b", "--csv"], "csv"), (["-o"], "-o"), (["--json", SAMPLE], "--json"),
+    (["--batch", "--dump", SAMPLE], "--dump"),
+    (["-p", "abc", SAMPLE], "abc"), (["-P", "0", SAMPLE], "0"), (["-c", "", SAMPLE], "''"),
+    (["--tcp", "--udp", SAMPLE], "--udp"), (["--nope", SAMPLE], "--nope"),
+    (["-x", SAMPLE], "-x"), ([], "capture"),
+]
+
+QUERY_BAD = [
+    (["-F", "xml", SAMPLE, "SELECT 1"], "xml"), (["-F"], "-F"), (["-f"], "-f"), (["--db"], "--db"),
+    (["-f", "/nonexistent.sql", SAMPLE], "/nonexistent.sql"), (["--nope", SAMPLE, "SELECT 1"],
+                                                               "--nope"),
+    (["-x"], "-x"), ([], "capture"), ([SAMPLE], "SQL"),
+]
+
+LIVE_BAD = [
+    (["-i"], "-i"), (["-i", "0"], "0"), (["-i", "-1"], "-1"), (["-i", "abc"], "abc"),
+    (["--ttl"], "ttl"), (["--ttl", "abc"], "abc"), (["--ttl", "-5"], "-5"),
+    (["--sort"], "sort"), (["--sort", "NOPE"], "NOPE"), (["-b", "-n"], "-n"),
+    (["-b", "-n", "0"], "0"), (["-b", "-n", "abc"], "abc"), (["--coalesce"], "coalesce"),
+    (["--coalesce", "abc"], "abc"), (["--coalesce", "0"], "0"), (["-o"], "-o"),
+    (["--csv"], "csv"), (["-p", "abc"], "abc"), (["-P", "70000"], "70000"),
+    (["--tcp", "--udp"], "--udp"), (["--nope"], "--nope"), (["extra"], "extra"),
+]
+
+ALL_BAD = ([("tcptop-replay", a, w) for a, w in REPLAY_BAD] +
+           [("tcptop-query", a, w) for a, w in QUERY_BAD] +
+           ([] if NO_BPF else [("tcptop-record", a, w) for a, w in RECORD_BAD] +
+            [("tcptop", a, w) for a, w in LIVE_BAD]))
+
+
+@pytest.mark.parametrize("name,args,word", ALL_BAD,
+                         ids=["%s %s" % (n, " ".join("CAP" if x == SAMPLE else x for x in a))
+                              for n, a, _ in ALL_BAD])
+def test_every_option_bad_value(name, args, word):
+    if os.path.exists(OUT):
+        os.unlink(OUT)
+    r = run([tool(name)] + args, stdin=open(os.devnull), timeout=20)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, (r.returncode, r.stderr)
+    assert lines[0].startswith(name + ": "), lines[0]
+    assert word.strip("'") in lines[0], (word, lines[0])
+    assert r.stdout == ""
+    assert not os.path.exists(OUT), "a usage error created the output file"
+
+
+# Bad input files: a clear one-line error naming the file, exit 2, for both readers.
+BAD_INPUTS = [
+    ("/nonexistent/cap.tt", "no such file"),
+    ("/tmp", "directory"),
+    (os.path.join(DATA, "empty.tt"), "not a tcptop capture"),
+    (os.path.join(DATA, "not-a-capture.tt"), "not a tcptop capture"),
+    (os.path.join(DATA, "big-endian.tt"), "not a tcptop capture"),
+    (os.path.join(DATA, "newer-major.tt"), "version 2.3 is not supported"),
+    (os.path.join(DATA, "damaged-header.tt"), "damaged capture header"),
+    (os.path.join(DATA, "huge-length.tt"), "damaged capture header"),
+]
+
+
+@pytest.mark.parametrize("name", ["tcptop-replay", "tcptop-query"])
+@pytest.mark.parametrize("path,words", BAD_INPUTS, ids=[os.path.basename(p) for p, _ in BAD_INPUTS])
+def test_bad_input_file(name, path, words):
+    modes = ([["--dump"], ["--batch"], ["-o", OUT]] if name == "tcptop-replay"
+             else [["SELECT count(*) FROM events"], ["--db", OUT, "SELECT 1"]])
+    for m in modes:
+        if m[-1].startswith("SELECT"):
+            args = [tool(name), "--no-progress"] + m[:-1] + [path, m[-1]]
+        else:
+            args = [tool(name)] + m + [path]
+        r = run(args, stdin=open(os.devnull), timeout=20)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        assert r.returncode == 2 and len(lines) == 1, (m, r.returncode, r.stderr)
+        assert lines[0].startswith(name + ": ") and path in lines[0], lines[0]
+        assert words in lines[0].lower(), lines[0]
+        assert not os.path.exists(OUT)
+
+
+def test_bad_input_among_good_files():
+    """A bad file among good ones: the same clear error, nothing half-done on stdout."""
+    bad = os.path.join(DATA, "newer-major.tt")
+    for args in ([tool("tcptop-replay"), "--dump", SAMPLE, bad],
+                 [tool("tcptop-query"), "--no-progress", SAMPLE, bad, "SELECT count(*) FROM events"]):
+        r = run(args, stdin=open(os.devnull))
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and bad in r.stderr, r.stderr
+        assert r.stdout == ""
+
+
+@pytest.mark.skipif(NO_BPF or os.geteuid() != 0, reason="needs root and a BPF build")
+def test_record_unknown_user_fails_early(tmp_path):
+    """-Z with an unknown user: a usage error before any BPF is loaded, no file left behind."""
+    out = str(tmp_path / "z.tt")
+    log = str(tmp_path / "strace.log")
+    # (LeakSanitizer cannot run under ptrace: off for a sanitizer build)
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    r = run(["strace", "-f", "-qq", "-e", "trace=bpf", "-o", log, tool("tcptop-record"), "-o", out,
+             "-Z", "no-such-user-h4"], env=env)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and "no-such-user-h4" in lines[0], r.stderr
+    assert not os.path.exists(out), "left an unreadable empty capture behind"
+    assert "BPF_PROG_LOAD" not in open(log).read(), "loaded BPF before checking its arguments"

@@ -3,8 +3,15 @@
  * libFuzzer harness for the capture reader: the input is a capture file (in a
  * memfd, so the seekable paths run too). Reads every event, then exercises
  * time_range, seek_time and tell/seek. `make fuzz`, then e.g.
- *   build/fuzz/fuzz_reader -max_total_time=60 CORPUS_DIR
- * (seed the corpus with `build/tests/test_format gen` outputs and the files in tests/data).
+ *   mkdir -p /tmp/corpus
+ *   build/fuzz/fuzz_reader -max_total_time=60 -max_len=16384 /tmp/corpus tests/fuzz/seeds \
+ *       tests/data samples
+ * (new inputs go to the first directory; the others are read-only seeds). tests/test_fuzz.py
+ * runs this for a minute in `make test`. Seeds in tests/fuzz/seeds: recorded-small.tt (a real
+ * 3 s recording, 6 blocks, TCP/UDP/processes), gen-every-kind.tt (test_format gen: every
+ * event kind and edge values), year-gap.tt (two events a year apart), and
+ * damaged-index-bogus-end.tt (a corruption whose time range ended years after its events;
+ * both once made tcptop-replay walk the empty time for minutes).
  *
  * A mutated block almost always fails its CRC, which would keep the fuzzer out
  * of the decompressor and the event decoder. So for inputs of odd length the
