@@ -758,6 +758,24 @@ static void load_index(struct tt_fmt_reader *r)
  */
 typedef int (*blk_fn)(void *ctx, uint64_t off, uint64_t first, uint64_t last, uint32_t count);
 
+static int block_crc_ok(int fd, uint64_t off, const uint8_t *h, uint32_t plen)
+{
+	uint8_t buf[16384];
+	uint32_t crc = (uint32_t)crc32(0, h + 4, 8);
+	uint64_t pos = off + TT_BLK_HDR_SIZE;
+
+	while (plen) {
+		size_t k = plen < sizeof(buf) ? plen : sizeof(buf);
+
+		if (pread_full(fd, buf, k, pos) != (ssize_t)k)
+			return 0;
+		crc = (uint32_t)crc32(crc, buf, (uInt)k);
+		pos += k;
+		plen -= (uint32_t)k;
+	}
+	return crc == tt_get32(h + 12);
+}
+
 static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
 {
 	if (!r->idx_state)
@@ -787,7 +805,9 @@ static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
 		if (tt_get32(h) == TT_BLK_MAGIC && plen <= TT_BLK_MAX_PAYLOAD &&
 		    pread_full(r->fd, t, 4, off + TT_BLK_HDR_SIZE + plen) == 4 &&
 		    tt_get32(t) == plen + TT_BLK_OVERHEAD) {
-			if (tt_get16(h + 4) == TT_BLK_EVENTS && plen >= TT_EVENTS_PREFIX) {
+			/* a block whose CRC fails says nothing true about its times */
+			if (tt_get16(h + 4) == TT_BLK_EVENTS && plen >= TT_EVENTS_PREFIX &&
+			    block_crc_ok(r->fd, off, h, plen)) {
 				const uint8_t *p = h + TT_BLK_HDR_SIZE;
 				int v =
 				    fn(ctx, off, tt_get64(p + 4), tt_get64(p + 12), tt_get32(p));
