@@ -201,7 +201,8 @@ def test_bad_input_among_good_files():
     """A bad file among good ones: the same clear error, nothing half-done on stdout."""
     bad = os.path.join(DATA, "newer-major.tt")
     for args in ([tool("tcptop-replay"), "--dump", SAMPLE, bad],
-                 [tool("tcptop-query"), "--no-progress", SAMPLE, bad, "SELECT count(*) FROM events"]):
+                 [tool("tcptop-query"), "--no-progress", SAMPLE, bad,
+                  "SELECT count(*) FROM events"]):
         r = run(args, stdin=open(os.devnull))
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and bad in r.stderr, r.stderr
         assert r.stdout == ""
