@@ -138,7 +138,7 @@ struct sk_st {
 	/* peer of the sendmsg/recvmsg in progress on an unconnected UDP socket */
 	__u8 snd_fam;
 	__u8 rcv_fam;
-	__u8 _pad[1];
+	__u8 fin_sent; /* seen entering a state only our FIN leads to */
 	__u16 snd_port;
 	__u16 rcv_port;
 	__u8 snd_addr[TT_ADDR_LEN];
@@ -410,9 +410,12 @@ static __always_inline void read_counters(const struct sock *sk, const struct sk
 	c->rcvd = BPF_CORE_READ(tp, bytes_received);
 	if (st->dir == TT_DIR_OUTBOUND && c->acked)
 		c->acked--;
-	/* these states are only reached by sending a FIN; it is acked when nothing is left */
+	/*
+	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
+	 * tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells instead.
+	 */
 	if ((state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
-	     state == TCP_LAST_ACK) &&
+	     state == TCP_LAST_ACK || (state == TCP_CLOSE && st->fin_sent)) &&
 	    c->acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
 		c->acked--;
 	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
@@ -581,12 +584,34 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	tcp_owned(sk, st, !own.announced);
 }
 
+/* The last words of a TCP connection: its final counters, from the socket itself. */
+static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st)
+{
+	struct tcp_counters c;
+	struct tt_event *e;
+
+	st->open = O_CLOSED;
+	clear_unowned(st);
+	read_counters(sk, st, &c);
+	if (!raw_mode)
+		emit_delta(st, &c);
+	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.close.tx_bytes = c.acked;
+	e->u.close.rx_bytes = c.rcvd;
+	e->u.close.tx_pkts = c.segs_out;
+	e->u.close.rx_pkts = c.segs_in;
+	e->u.close.srtt_us = c.srtt;
+	e->u.close.retrans = c.retrans;
+	e->u.close.state = TCP_CLOSE;
+	ev_send(e);
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 {
 	struct sk_st *st;
-	struct tcp_counters c;
-	struct tt_event *e;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
@@ -594,6 +619,9 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 	if (!st)
 		return 0;
 	take_owner(sk, st);
+	/* process context (close, shutdown): seen even when a later softirq change is skipped */
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK)
+		st->fin_sent = 1;
 	if (st->open == O_NONE) {
 		/* a passive child is cloned from its listener: LISTEN -> SYN_RECV */
 		if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)) {
@@ -635,24 +663,26 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 	emit_state(st, oldstate, newstate, 0);
-	if (newstate != TCP_CLOSE)
+	if (newstate == TCP_CLOSE)
+		tcp_emit_close(sk, st);
+	return 0;
+}
+
+/*
+ * The kernel does not re-enter a running tracing program on the same CPU: a softirq that
+ * closes a socket while tt_set_state runs in process context is skipped. The socket is still
+ * destroyed, so its close is recorded here (the skipped runs are reported as LOST too).
+ */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(tt_destroy, struct sock *sk)
+{
+	struct sk_st *st;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	st->open = O_CLOSED;
-	clear_unowned(st);
-	read_counters(sk, st, &c);
-	if (!raw_mode)
-		emit_delta(st, &c);
-	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
-	if (!e)
-		return 0;
-	e->u.close.tx_bytes = c.acked;
-	e->u.close.rx_bytes = c.rcvd;
-	e->u.close.tx_pkts = c.segs_out;
-	e->u.close.rx_pkts = c.segs_in;
-	e->u.close.srtt_us = c.srtt;
-	e->u.close.retrans = c.retrans;
-	e->u.close.state = newstate;
-	ev_send(e);
+	st = bpf_sk_storage_get(&socks, sk, 0, 0);
+	if (st && st->open == O_OPEN)
+		tcp_emit_close(sk, st);
 	return 0;
 }
 

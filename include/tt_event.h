@@ -126,9 +126,10 @@ struct tt_ev_proc {
 
 struct tt_ev_lost {
 	__u64 count; /* events dropped since the previous LOST record for this cpu */
-	__u32 cpu;
+	__u32 cpu;   /* TT_LOST_CPU_ANY: program runs the kernel skipped (re-entered on a cpu) */
 	__u32 _pad;
 };
+#define TT_LOST_CPU_ANY 0xffffffffu
 
 struct tt_ev_stats {
 	__u64 events;     /* events received from the kernel so far */

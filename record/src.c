@@ -105,7 +105,7 @@ static int optional_prog(const struct tcptop_bpf *skel, const struct bpf_program
 {
 	return !strncmp(bpf_program__section_name(p), "cgroup/", 7) ||
 	       p == skel->progs.tt_iter_files || p == skel->progs.tt_accept4 ||
-	       p == skel->progs.tt_accept;
+	       p == skel->progs.tt_accept || p == skel->progs.tt_destroy;
 }
 
 /* Leave out the probes the caller named. 0, or -EINVAL with a message. */
@@ -339,6 +339,40 @@ static void report_lost(struct tt_src *s)
 	}
 }
 
+/*
+ * Runs the kernel skipped because the program was already running on that CPU (a softirq
+ * interrupting it): whatever those runs would have recorded is gone. Each skipped run is
+ * reported as one lost event on TT_LOST_CPU_ANY, so a capture never loses them silently.
+ */
+static void report_skipped(struct tt_src *s)
+{
+	struct bpf_program *p;
+	uint64_t sum = 0;
+
+	bpf_object__for_each_program(p, s->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			sum += info.recursion_misses;
+	}
+	if (sum > s->skipped_seen) {
+		struct tt_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.ts_ns = tt_now_boot_ns();
+		ev.kind = TT_EV_LOST;
+		ev.u.lost.count = sum - s->skipped_seen;
+		ev.u.lost.cpu = TT_LOST_CPU_ANY;
+		s->skipped_seen = sum;
+		tt_src_deliver(s, &ev);
+	}
+}
+
 /* Deliver what the ring buffer holds, up to DRAIN_BUDGET records. -EAGAIN: more is waiting. */
 static int drain(struct tt_src *s)
 {
@@ -347,6 +381,7 @@ static int drain(struct tt_src *s)
 	s->budget = DRAIN_BUDGET;
 	n = ring_buffer__consume(s->rb);
 	report_lost(s);
+	report_skipped(s);
 	return n == -ECANCELED ? 0 : n;
 }
 

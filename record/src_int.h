@@ -34,6 +34,7 @@ struct tt_src {
 	char probes[512];
 	int ncpu;
 	uint64_t *lost_seen, *lost_now;
+	uint64_t skipped_seen; /* sum of the programs' recursion_misses at the last look */
 	struct tt_src_stats stats;
 	/* the current tt_src_poll() call */
 	tt_src_cb cb;
