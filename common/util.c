@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,38 @@ void tt_die(const char *prog, int code, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);
+}
+
+/*
+ * The option getopt_long() just refused, as the user wrote it: "-x" for a short one (even
+ * inside a cluster like -bx, where argv[optind - 1] is the cluster), else the whole argument.
+ */
+static const char *refused_option(char **argv, const char *shortopts, char *buf, size_t len)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt > 0 && optopt < 128 && optopt != ':' &&
+	    (!strchr(shortopts, optopt) || strncmp(arg, "--", 2) != 0)) {
+		snprintf(buf, len, "-%c", optopt);
+		return buf;
+	}
+	return arg;
+}
+
+void tt_getopt_fail(const char *prog, int ret, char **argv, const char *shortopts)
+{
+	const char *arg = argv[optind - 1];
+	char opt[3];
+
+	if (ret == ':')
+		tt_die(prog, TT_EXIT_USAGE, "option '%s' needs a value (see --help)",
+		       refused_option(argv, shortopts, opt, sizeof(opt)));
+	/* a known long option without an argument, given one: --batch=1 */
+	if (optopt && !strncmp(arg, "--", 2) && strchr(arg, '='))
+		tt_die(prog, TT_EXIT_USAGE, "option '%.*s' takes no value", (int)strcspn(arg, "="),
+		       arg);
+	tt_die(prog, TT_EXIT_USAGE, "unknown option '%s' (see --help)",
+	       refused_option(argv, shortopts, opt, sizeof(opt)));
 }
 
 void tt_warn(const char *prog, const char *fmt, ...)

@@ -18,6 +18,15 @@
 void tt_die(const char *prog, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4), noreturn));
 
+/*
+ * After getopt_long() (with opterr = 0 and a leading ':' in SHORTOPTS) returned ':' or '?',
+ * say in one line which option was refused and why, as the user wrote it, and exit 2:
+ * "option '-x' needs a value", "option '--foo' takes no value", "unknown option '-bx'"...
+ * RET is what getopt_long() returned.
+ */
+void tt_getopt_fail(const char *prog, int ret, char **argv, const char *shortopts)
+	__attribute__((noreturn));
+
 /* Print "PROG: warning: message\n" to stderr. */
 void tt_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -73,22 +73,6 @@ static void usage(void)
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
 #define SHORTOPTS ":i:o:fbn:HhV" TT_FILTER_SHORTOPTS
 
-/*
- * The option getopt_long() just refused, as the user wrote it: "-x" for a
- * short one (even inside a cluster like -bx), else the whole argument.
- */
-static const char *bad_option(char **argv, const char *shortopts, char *buf, size_t len)
-{
-	const char *arg = argv[optind - 1];
-
-	if (optopt > 0 && optopt < 128 && optopt != ':' &&
-	    (!strchr(shortopts, optopt) || strncmp(arg, "--", 2) != 0)) {
-		snprintf(buf, len, "-%c", optopt);
-		return buf;
-	}
-	return arg;
-}
-
 static void parse(struct cfg *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -108,7 +92,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
-	char err[256], opt[8];
+	char err[256];
 	uint64_t v;
 	int o, ret;
 
@@ -156,16 +140,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 			break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
-		case ':':
-			tt_die(prog, TT_EXIT_USAGE, "option '%s' needs a value (see --help)",
-			       bad_option(argv, SHORTOPTS, opt, sizeof(opt)));
-		default:
-			if (optopt && !strncmp(argv[optind - 1], "--", 2) &&
-			    strchr(argv[optind - 1], '='))
-				tt_die(prog, TT_EXIT_USAGE, "option '%.*s' takes no value",
-				       (int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
-			tt_die(prog, TT_EXIT_USAGE, "unknown option '%s' (see --help)",
-			       bad_option(argv, SHORTOPTS, opt, sizeof(opt)));
+		default: tt_getopt_fail(prog, o, argv, SHORTOPTS);
 		}
 	}
 	if (optind < argc)

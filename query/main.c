@@ -165,6 +165,9 @@ static void write_db(const char *path, int force, struct tt_query_set *set)
 	}
 }
 
+/* Leading ':': a missing value is reported as ':', not as an unknown option. */
+#define SHORTOPTS ":f:F:hV"
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -189,7 +192,7 @@ int main(int argc, char **argv)
 
 	opterr = 0; /* one line of our own instead of getopt's */
 	/* the leading ':' tells a missing argument (':') from an unknown option ('?') */
-	while ((opt = getopt_long(argc, argv, ":f:F:hV", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
 		case 'f': sql_file = optarg; break;
 		case 'F':
@@ -212,24 +215,12 @@ int main(int argc, char **argv)
 			return TT_EXIT_OK;
 		case 'h': usage(stdout); return TT_EXIT_OK;
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); return TT_EXIT_OK;
-		case ':':
-			tt_die(prog, TT_EXIT_USAGE, "option '%s' needs an argument (try --help)",
-			       argv[optind - 1]);
-			break;
 		default:
-			/*
-			 * optopt is the letter of a bad short option; inside a cluster
-			 * (-xV) optind has not moved on yet, so argv[optind - 1] is not it
-			 */
-			if (optopt > 0 && optopt < 128)
-				tt_die(prog, TT_EXIT_USAGE, "bad option '-%c' (try --help)",
-				       optopt);
 			/* SQL such as "-- note\nSELECT ...": not an option, nor one line */
-			if (strpbrk(argv[optind - 1], " \t\n"))
+			if (opt == '?' && !optopt && strpbrk(argv[optind - 1], " \t\n"))
 				tt_die(prog, TT_EXIT_USAGE,
 				       "SQL that starts with '-' goes after '--' (try --help)");
-			tt_die(prog, TT_EXIT_USAGE, "bad option '%s' (try --help)",
-			       argv[optind - 1]);
+			tt_getopt_fail(prog, opt, argv, SHORTOPTS);
 		}
 	}
 	if (!tt_query_columns_ok())

@@ -100,6 +100,9 @@ static int parse_file_size(const char *arg, uint64_t *bytes)
 	return 0;
 }
 
+/* Leading ':': a missing value is reported as ':', not as an unknown option. */
+#define SHORTOPTS ":o:d:C:G:W:Z:qfvhV" TT_FILTER_SHORTOPTS
+
 static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size_t skiplen)
 {
 	static const struct option longopts[] = {
@@ -129,8 +132,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 
 	opterr = 0; /* one line of our own instead of getopt's */
 
-	while ((c = getopt_long(argc, argv, "o:d:C:G:W:Z:qfvhV" TT_FILTER_SHORTOPTS, longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1) {
 		r = tt_filter_getopt(&o->src.filter, c, optarg, err, sizeof(err));
 		if (r < 0)
 			tt_die(prog, TT_EXIT_USAGE, "%s", err);
@@ -189,11 +191,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		case 'v': o->src.verbose = 1; break;
 		case 'h': usage(stdout); exit(TT_EXIT_OK);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(TT_EXIT_OK);
-		default:
-			if (optopt && strchr("odCGWZ" TT_FILTER_SHORTOPTS, optopt))
-				tt_die(prog, TT_EXIT_USAGE, "option -%c needs a value", optopt);
-			tt_die(prog, TT_EXIT_USAGE, "bad option '%s' (see --help)",
-			       argv[optind - 1]);
+		default: tt_getopt_fail(prog, c, argv, SHORTOPTS);
 		}
 	}
 	if (optind < argc)

@@ -366,8 +366,8 @@ def test_usage_errors_one_line(caps, tmp_path):
     """Every usage error or bad input file: one line on stderr naming the problem, exit 2."""
     _, a, _ = caps
     cases = [
-        ([a, "-F"], "needs an argument"),
-        ([a, "SELECT 1", "--db"], "needs an argument"),
+        ([a, "-F"], "needs a value"),
+        ([a, "SELECT 1", "--db"], "needs a value"),
         ([a, "SELECT 1", "-x"], "'-x'"),
         ([a, "SELECT 1", "-Vx"], None),  # -V wins: version, exit 0
         ([a, "SELECT 1", "--nope"], "'--nope'"),
