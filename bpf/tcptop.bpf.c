@@ -875,6 +875,36 @@ int BPF_PROG(tt_recv, struct sock *sk, int ret, int flags)
 	return sock_io(sk, ret, flags, 0);
 }
 
+/*
+ * The same where those tracepoints (Linux 6.3) are missing: fexit on the inet socket calls
+ * every TCP and UDP sendmsg/recvmsg goes through. User space loads one set or the other.
+ */
+SEC("fexit/inet_sendmsg")
+int BPF_PROG(tt_send_inet, struct socket *sock, struct msghdr *msg, size_t size, int ret)
+{
+	return sock_io(sock->sk, ret, 0, 1);
+}
+
+SEC("fexit/inet6_sendmsg")
+int BPF_PROG(tt_send_inet6, struct socket *sock, struct msghdr *msg, size_t size, int ret)
+{
+	return sock_io(sock->sk, ret, 0, 1);
+}
+
+SEC("fexit/inet_recvmsg")
+int BPF_PROG(tt_recv_inet, struct socket *sock, struct msghdr *msg, size_t size, int flags,
+	     int ret)
+{
+	return sock_io(sock->sk, ret, flags, 0);
+}
+
+SEC("fexit/inet6_recvmsg")
+int BPF_PROG(tt_recv_inet6, struct socket *sock, struct msghdr *msg, size_t size, int flags,
+	     int ret)
+{
+	return sock_io(sock->sk, ret, flags, 0);
+}
+
 /* ------------------------------------------------------------ TCP events */
 
 SEC("tp_btf/tcp_retransmit_skb")

@@ -70,6 +70,12 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx);
 /* The attach points in use, as text for the capture header ("tp_btf:sock/sock_send_length ..."). */
 const char *tt_src_probes(const struct tt_src *s);
 
+/*
+ * NULL, or one line saying what this kernel could not give and what is missing because of
+ * it (for example no per-call send/recv hook: UDP traffic is not recorded). Callers print it.
+ */
+const char *tt_src_warning(const struct tt_src *s);
+
 /* Mode name for the capture header: "coalesce" or "raw". */
 const char *tt_src_mode(const struct tt_src *s);
 

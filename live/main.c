@@ -244,6 +244,14 @@ static void src_mode(void *ctx, char *buf, size_t len)
 	snprintf(buf, len, "LIVE%s%s", l->w ? " REC " : "", l->w ? l->cfg->out_path : "");
 }
 
+/* What this kernel could not give (no per-call hooks: no UDP), in the header. */
+static const char *src_warning(void *ctx)
+{
+	struct live *l = ctx;
+
+	return tt_src_warning(l->src);
+}
+
 static int open_writer(struct live *l)
 {
 	struct tt_fmt_header h;
@@ -291,6 +299,8 @@ int main(int argc, char **argv)
 	ret = tt_src_open(&l.src, &cfg.so, err, sizeof(err));
 	if (ret < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	if (cfg.batch && tt_src_warning(l.src))
+		tt_warn(prog, "%s", tt_src_warning(l.src));
 	l.offset = tt_src_clock_offset(l.src);
 	if (cfg.out_path)
 		open_writer(&l);
@@ -313,6 +323,7 @@ int main(int argc, char **argv)
 		    .state = src_state,
 		    .now_ns = src_now,
 		    .mode = src_mode,
+		    .warning = src_warning,
 		    .key_wait_ms = 0,
 		};
 		struct tt_view_opts vo = {

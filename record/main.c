@@ -296,6 +296,8 @@ int main(int argc, char **argv)
 		tt_die(prog, ret == -EINVAL && o.src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
 		       err);
 	}
+	if (tt_src_warning(src))
+		tt_warn(prog, "%s", tt_src_warning(src));
 	if (o.user && drop_root(uid, gid, err, sizeof(err))) {
 		tt_rec_abort(r);
 		tt_src_close(src);

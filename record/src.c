@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "tt_src.h"
@@ -100,9 +101,19 @@ static void probe_name(const struct bpf_program *p, char *buf, size_t len)
 		snprintf(buf, len, "%.*s:%s", (int)(slash - sec), sec, slash + 1);
 }
 
+/* The per-call send/recv hooks: sock_{send,recv}_length tracepoints, or fexit on inet_*msg. */
+static int io_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	return p == skel->progs.tt_send || p == skel->progs.tt_recv ||
+	       p == skel->progs.tt_send_inet || p == skel->progs.tt_send_inet6 ||
+	       p == skel->progs.tt_recv_inet || p == skel->progs.tt_recv_inet6;
+}
+
 /* Programs the source works without: it falls back or loses a detail. */
 static int optional_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
+	if (io_prog(skel, p))
+		return 1; /* without them only UDP and --raw lose out: tt_src_open() says so */
 	return !strncmp(bpf_program__section_name(p), "cgroup/", 7) ||
 	       p == skel->progs.tt_iter_files || p == skel->progs.tt_accept4 ||
 	       p == skel->progs.tt_accept || p == skel->progs.tt_destroy;
@@ -145,14 +156,50 @@ static int skip_probes(struct tcptop_bpf *skel, const char *list, char *err, siz
 	return 0;
 }
 
-/*
- * Open and load the object. optional = 0 drops the programs this tool can do
- * without (UDP peer hooks, ownership sweep, accept tracepoints), for kernels
- * that refuse them.
- */
-static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, const char *cgroot,
-		char *errbuf, size_t errlen)
+/* Whether the running kernel has tracepoint TP for tp_btf programs (as libbpf looks it up). */
+static int kernel_has_tp_btf(const struct btf *vmlinux, const char *tp)
 {
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/*
+ * Per-call send/recv hooks, best first: the sock_{send,recv}_length tracepoints (Linux 6.3),
+ * else fexit on inet{,6}_{send,recv}msg, which every TCP and UDP call goes through (if the
+ * kernel lets fexit attach). Leaves one set to load. Returns 1 if the fexit set was chosen.
+ */
+static int pick_io_hooks(struct tcptop_bpf *skel, int fexit_ok)
+{
+	struct bpf_program *tp[] = {skel->progs.tt_send, skel->progs.tt_recv};
+	struct bpf_program *fx[] = {skel->progs.tt_send_inet, skel->progs.tt_send_inet6,
+				    skel->progs.tt_recv_inet, skel->progs.tt_recv_inet6};
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int use_tp = bpf_program__autoload(tp[0]) && bpf_program__autoload(tp[1]) &&
+		     kernel_has_tp_btf(vmlinux, "sock_send_length") &&
+		     kernel_has_tp_btf(vmlinux, "sock_recv_length");
+
+	btf__free(vmlinux);
+	for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+		if (!use_tp)
+			bpf_program__set_autoload(tp[i], false);
+	for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
+		if (use_tp || !fexit_ok)
+			bpf_program__set_autoload(fx[i], false);
+	return !use_tp && fexit_ok;
+}
+
+/*
+ * Open and load the object. LEVEL 2 loads everything the kernel may offer; 1 leaves out the
+ * fexit fallback of the send/recv hooks; 0 also drops the programs this tool can do without
+ * (UDP peer hooks, ownership sweep, accept tracepoints), for kernels that refuse them.
+ * *used_fexit says whether level 2 chose the fexit hooks (else level 1 is the same load).
+ */
+static int load(struct tt_src *s, const struct tt_src_opts *o, int level, const char *cgroot,
+		int *used_fexit, char *errbuf, size_t errlen)
+{
+	int optional = level > 0;
 	struct tcptop_bpf *skel = tcptop_bpf__open();
 	uint32_t kb = o->ringbuf_kb ? o->ringbuf_kb : DEFAULT_RINGBUF_KB;
 	int err;
@@ -165,6 +212,7 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, int optional, con
 		return err;
 	}
 	set_rodata(skel, o);
+	*used_fexit = pick_io_hooks(skel, level == 2);
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
 	if (!optional || !cgroot[0]) {
 		bpf_program__set_autoload(skel->progs.tt_sendmsg4, false);
@@ -210,6 +258,8 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 
 		if (!bpf_program__autoload(p))
 			continue;
+		if (io_prog(s->skel, p))
+			s->io_wanted++;
 		if (!strncmp(sec, "iter/", 5)) {
 			l = bpf_program__attach_iter(p, NULL);
 		} else if (!strncmp(sec, "cgroup/", 7)) {
@@ -222,6 +272,8 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 		if (!l) {
 			int e = errno;
 
+			if (io_prog(s->skel, p))
+				s->io_refused = e;
 			if (optional_prog(s->skel, p))
 				continue;
 			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(e));
@@ -229,6 +281,8 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 		}
 		if (p == s->skel->progs.tt_accept4 || p == s->skel->progs.tt_accept)
 			s->accept_tps++;
+		if (io_prog(s->skel, p))
+			s->io_hooks++;
 		if (p == s->skel->progs.tt_iter_tcp)
 			s->it_tcp = l;
 		else if (p == s->skel->progs.tt_iter_owner)
@@ -422,12 +476,38 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 	drain(s);
 }
 
+/*
+ * Without a per-call hook the default mode still has every TCP figure (from the sockets
+ * themselves) but no UDP traffic, and --raw has nothing to stand on.
+ */
+static int check_io_hooks(struct tt_src *s, char *err, size_t errlen)
+{
+	const char *why = s->io_refused ? strerror(s->io_refused) : "left out";
+
+	if (s->io_hooks && s->io_hooks == s->io_wanted)
+		return 0;
+	if (!s->io_hooks && s->raw) {
+		snprintf(err, errlen,
+			 "--raw needs per-call send/recv hooks: tracepoint sock:sock_send_length "
+			 "missing or left out, and fexit on inet_sendmsg: %s",
+			 why);
+		return -EOPNOTSUPP;
+	}
+	snprintf(s->warning, sizeof(s->warning),
+		 s->io_hooks ? "some per-call send/recv hooks did not attach (%s): UDP traffic may "
+			       "be missing"
+			     : "no per-call send/recv hook (tracepoint sock:sock_send_length missing "
+			       "or left out, fexit on inet_sendmsg: %s): UDP traffic is not recorded",
+		 why);
+	return 0;
+}
+
 int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen)
 {
 	struct tt_src *s;
 	char cgroot[512];
 	struct stat sb;
-	int ret;
+	int ret, fexit = 0;
 
 	*out = NULL;
 	if (errlen)
@@ -445,9 +525,14 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (stat("/proc/self/ns/net", &sb) == 0)
 		s->netns = sb.st_ino;
 
-	ret = load(s, opts, 1, cgroot, err, errlen);
+	ret = load(s, opts, 2, cgroot, &fexit, err, errlen);
+	if (ret && ret != -EINVAL && fexit) {
+		/* some kernels refuse fexit programs at load (EPERM here), others at attach */
+		s->io_refused = -ret;
+		ret = load(s, opts, 1, cgroot, &fexit, err, errlen);
+	}
 	if (ret && ret != -EPERM && ret != -EINVAL)
-		ret = load(s, opts, 0, cgroot, err, errlen);
+		ret = load(s, opts, 0, cgroot, &fexit, err, errlen);
 	if (ret == -EINVAL && err[0])
 		goto fail;
 	if (ret) {
@@ -458,6 +543,9 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		goto fail;
 	}
 	ret = attach(s, cgroot, err, errlen);
+	if (ret)
+		goto fail;
+	ret = check_io_hooks(s, err, errlen);
 	if (ret)
 		goto fail;
 
@@ -542,6 +630,11 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 const char *tt_src_probes(const struct tt_src *s)
 {
 	return s->probes;
+}
+
+const char *tt_src_warning(const struct tt_src *s)
+{
+	return s->warning[0] ? s->warning : NULL;
 }
 
 const char *tt_src_mode(const struct tt_src *s)

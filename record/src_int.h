@@ -22,6 +22,9 @@ struct tt_src {
 	int n_links;
 	struct bpf_link *it_tcp, *it_udp, *it_files, *it_owner;
 	int accept_tps;          /* accept tracepoints attached (0: owners come from sweeps) */
+	int io_wanted, io_hooks; /* per-call send/recv programs loaded, and attached */
+	int io_refused;          /* errno of the last send/recv hook that would not attach */
+	char warning[256];       /* tt_src_warning() */
 	uint64_t owners_seen;    /* owners_wanted at the last tt_iter_owner run */
 	uint64_t next_owner_ns;  /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
 	uint64_t next_sweep_ns;  /* CLOCK_MONOTONIC: earliest next ownership sweep */
