@@ -27,6 +27,7 @@
  * producer faster than us would keep it from returning (no flush, no signal).
  */
 #define DRAIN_BUDGET 65536
+#define SKIP_CHECK_NS (100 * 1000000ULL) /* how often runs the kernel skipped are looked up */
 #define DEFAULT_RINGBUF_KB 8192
 /* a process filter waits for an accepted connection's owner: look at most this often */
 #define OWNER_PASS_NS (20 * 1000000ULL)
@@ -400,8 +401,13 @@ static void report_lost(struct tt_src *s)
  */
 static void report_skipped(struct tt_src *s)
 {
+	uint64_t sum = 0, now = tt_now_mono_ns();
 	struct bpf_program *p;
-	uint64_t sum = 0;
+
+	/* a syscall per program: every SKIP_CHECK_NS is enough (and at flush) */
+	if (now < s->next_skip_check_ns)
+		return;
+	s->next_skip_check_ns = now + SKIP_CHECK_NS;
 
 	bpf_object__for_each_program(p, s->skel->obj) {
 		struct bpf_prog_info info;
@@ -613,6 +619,7 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
 
 int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 {
+	s->next_skip_check_ns = 0;
 	s->cb = cb;
 	s->cb_ctx = ctx;
 	s->cb_ret = 0;

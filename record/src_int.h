@@ -38,6 +38,7 @@ struct tt_src {
 	int ncpu;
 	uint64_t *lost_seen, *lost_now;
 	uint64_t skipped_seen; /* sum of the programs' recursion_misses at the last look */
+	uint64_t next_skip_check_ns; /* CLOCK_MONOTONIC */
 	struct tt_src_stats stats;
 	/* the current tt_src_poll() call */
 	tt_src_cb cb;
