@@ -1,4 +1,8 @@
-"""Shared fixtures for the black-box tests: where the tools are, what this machine allows."""
+"""Shared fixtures for the black-box tests: where the tools are, what this machine allows.
+
+Code the tests share beyond that lives in helpers/: capture.py (reading captures back),
+recorder.py (tcptop-record in the background, its BPF objects), traffic.py (traffic with an
+oracle)."""
 import os
 import shutil
 import socket
@@ -6,9 +10,12 @@ import subprocess
 
 import pytest
 
+from helpers.traffic import Traffic
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("TT_BUILD", os.path.join(ROOT, "build"))
 NO_BPF = os.environ.get("NO_BPF") == "1"
+SEEDS = os.path.join(ROOT, "tests", "fuzz", "seeds")  # small real captures, also fuzz seeds
 
 
 def tool(name):
@@ -56,3 +63,37 @@ def _tracefs():
 @pytest.fixture
 def tmpdir_path(tmp_path):
     return str(tmp_path)
+
+
+_BACKGROUND = []  # processes of the running test that _no_strays kills after it
+
+
+def background(p):
+    """Kill the subprocess.Popen p after the running test if it is still there (a recorder
+    left running by a failed test would stay attached during the next ones)."""
+    _BACKGROUND.append(p)
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _no_strays():
+    yield
+    while _BACKGROUND:
+        p = _BACKGROUND.pop()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+@pytest.fixture
+def traffic():
+    """traffic(port, interval, seed, host) starts a helpers.traffic.Traffic generator, which
+    logs every connection it made; all are stopped after the test."""
+    made = []
+
+    def start(*a, **kw):
+        made.append(Traffic(*a, **kw))
+        return made[-1]
+    yield start
+    for t in made:
+        t.stop()

@@ -13,7 +13,8 @@ import threading
 import time
 
 from conftest import free_port, needs_bpf, run, tool
-from test_reliability import Recorder, read_cap
+from helpers.capture import read_cap
+from helpers.recorder import Recorder
 
 N = int(os.environ.get("TT_LOAD_CONNS", "10000"))
 ANY_CPU = 0xFFFFFFFF  # LOST records of runs the kernel skipped (tt_event.h TT_LOST_CPU_ANY)

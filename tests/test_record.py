@@ -19,149 +19,21 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import ROOT, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
+from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
+from helpers.capture import (CLOSE, INBOUND, LOST, OUTBOUND, PROC, STATS, TRAFFIC,  # noqa: E402
+                             connections, find, read_cap, read_capture)
+from helpers.recorder import SETTLE_S, Recorder, assert_bpf_gone, record  # noqa: E402
+from helpers.traffic import IPERF_COOKIE, PY, tcp_pair, wait_listen  # noqa: E402
 
 pytestmark = needs_bpf
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
-PY = "/usr/bin/python3"
 
-OPEN, TRAFFIC, STATE, RTT, RETRANS, RESET, CLOSE, PROC = 1, 2, 3, 4, 5, 6, 7, 8
-LOST, STATS = 12, 13
-OUTBOUND, INBOUND = 1, 2
 TCP_ESTABLISHED, TCP_SYN_SENT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE = 1, 2, 4, 5, 7
 RESET_RECEIVED = 2
-IPERF_COOKIE = 37  # iperf3 writes a 37-byte cookie on each data stream, not in its counts
 
 
-# ------------------------------------------------------------------ reading captures
-
-def read_capture(path):
-    """(header, events) with kinds as numbers, via whichever reader is built."""
-    dumper = tool("tests/test_format")
-    if os.path.exists(dumper):
-        r = run([dumper, "dump", path])
-        assert r.returncode == 0, r.stderr
-        lines = r.stdout.splitlines()
-        return json.loads(lines[0]), [json.loads(x) for x in lines[1:]]
-    r = run([tool("tcptop-replay"), "--dump", "--json", path])
-    assert r.returncode == 0, r.stderr
-    lines = [json.loads(x) for x in r.stdout.splitlines()]
-    evs = []
-    for e in lines[1:]:
-        e["kind"] = e["kind_id"]
-        evs.append(e)
-    return lines[0]["header"], evs
-
-
-def connections(events):
-    """Per connection: its open, summed deltas, close, states, pid after CONN_PROC, events."""
-    conns = {}
-    for e in events:
-        c = conns.get(e["conn_id"])
-        if e["kind"] == OPEN:
-            conns[e["conn_id"]] = c = {
-                "open": e, "tx": 0, "rx": 0, "txp": 0, "rxp": 0, "close": None,
-                "states": [], "pid": e["pid"], "comm": e["comm"], "kinds": [],
-                "retrans": 0, "resets": [],
-            }
-        if c is None:
-            continue
-        c["kinds"].append(e["kind"])
-        if e["kind"] == TRAFFIC:
-            c["tx"] += e["tx_bytes"]
-            c["rx"] += e["rx_bytes"]
-            c["txp"] += e["tx_pkts"]
-            c["rxp"] += e["rx_pkts"]
-        elif e["kind"] == STATE:
-            c["states"].append((e["old_state"], e["new_state"]))
-        elif e["kind"] == CLOSE:
-            c["close"] = e
-        elif e["kind"] == PROC:
-            c["pid"], c["comm"] = e["pid"], e["comm"]
-        elif e["kind"] == RETRANS:
-            c["retrans"] += e["segs"]
-        elif e["kind"] == RESET:
-            c["resets"].append(e["dir"])
-    return conns
-
-
-def find(conns, proto, lport=None, rport=None):
-    return [c for c in conns.values() if c["open"]["proto"] == proto
-            and (lport is None or c["open"]["lport"] == lport)
-            and (rport is None or c["open"]["rport"] == rport)]
-
-
-# ------------------------------------------------------------------ running the recorder
-
-MAGIC = b"\x89TTC\r\n\x1a\n"
-STARTED = []  # recorders of the running test, stopped by _no_stray_recorders whatever happens
-
-
-@pytest.fixture(autouse=True)
-def _no_stray_recorders():
-    yield
-    while STARTED:
-        p = STARTED.pop()
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-class Recorder:
-    """tcptop-record in the background; ready once the capture header is on disk (after attach)."""
-
-    def __init__(self, path, *args, netns=None, **popen):
-        self.path = path
-        cmd = [tool("tcptop-record"), "-o", path] + list(args)
-        if netns:
-            cmd = ["ip", "netns", "exec", netns] + cmd
-        self.p = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, **popen)
-        STARTED.append(self.p)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.p.poll() is not None:
-                raise AssertionError("recorder exited: " + self.p.stderr.read())
-            try:
-                with open(path, "rb") as f:
-                    if f.read(len(MAGIC)) == MAGIC:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("recorder not ready")
-
-    def stop(self, sig=signal.SIGINT):
-        time.sleep(0.3)  # let the last interval's events reach the ring buffer
-        self.p.send_signal(sig)
-        _, err = self.p.communicate(timeout=30)
-        return self.p.returncode, err
-
-
-def record(tmp, fn, *args):
-    """Record while fn() runs; returns (fn's result, header, events, stderr)."""
-    path = os.path.join(tmp, "cap.tt")
-    rec = Recorder(path, *args)
-    try:
-        res = fn()
-    finally:
-        rc, err = rec.stop()
-    assert rc == 0, err
-    hdr, evs = read_capture(path)
-    return res, hdr, evs, err
-
-
-def wait_listen(port, netns=None):
-    """Until something listens on TCP port (a test connection would be iperf3's one client)."""
-    cmd = ["ss", "-Hltn", "sport = :%d" % port]
-    if netns:
-        cmd = ["ip", "netns", "exec", netns] + cmd
-    for _ in range(200):
-        if run(cmd).stdout.strip():
-            return
-        time.sleep(0.025)
-    raise AssertionError("nobody listens on %d" % port)
-
+# ------------------------------------------------------------------ traffic
 
 def iperf(host, port, *client_args):
     """One iperf3 run; returns (client JSON, client pid, server pid)."""
@@ -264,11 +136,7 @@ def test_udp_flows_exact(tmpdir_path, mode, fam):
 # ------------------------------------------------------------------ lifecycle
 
 def tcp_exchange(port, nbytes):
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", port))
-    srv.listen()
-    cli = socket.create_connection(("127.0.0.1", port))
-    acc, _ = srv.accept()
+    srv, cli, acc = tcp_pair(port)
     cli.sendall(b"x" * nbytes)
     got = 0
     while got < nbytes:
@@ -338,11 +206,7 @@ def test_pid_filter_waits_for_owner(tmpdir_path):
 
 def test_preexisting_connection_attributed(tmpdir_path):
     port = free_port()
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", port))
-    srv.listen()
-    cli = socket.create_connection(("127.0.0.1", port))
-    acc, _ = srv.accept()
+    srv, cli, acc = tcp_pair(port)
     try:
         def go():
             cli.sendall(b"p" * 3000)
@@ -511,34 +375,6 @@ def test_usage_errors(tmpdir_path):
     assert r.returncode == 0 and r.stdout.startswith("tcptop-record tcptop ")
 
 
-def held_bpf_ids(pid):
-    """{"prog"|"map"|"link": ids} of the BPF objects process pid holds fds of, from fdinfo."""
-    held = {"prog": set(), "map": set(), "link": set()}
-    fddir = "/proc/%d/fdinfo" % pid
-    for fd in os.listdir(fddir):
-        try:
-            info = open(os.path.join(fddir, fd)).read()
-        except OSError:
-            continue
-        for line in info.splitlines():
-            key, _, val = line.partition(":")
-            if key in ("prog_id", "map_id", "link_id"):
-                held[key[:-3]].add(int(val))
-    return held
-
-
-def assert_released(held):
-    """None of these BPF objects exists any more (the kernel frees them soon after the last fd)."""
-    deadline = time.time() + 5
-    while True:
-        alive = [(k, i) for k, ids in held.items() for i in ids
-                 if run(["bpftool", k, "show", "id", str(i)]).returncode == 0]
-        if not alive or time.time() > deadline:
-            break
-        time.sleep(0.2)
-    assert not alive, alive
-
-
 def bpf_calls(args):
     """Run the recorder under strace: (result, number of bpf() calls it made)."""
     log = args[-1] + ".strace"
@@ -566,11 +402,9 @@ def test_bad_output_fails_before_attach_and_no_leftovers(tmpdir_path):
     # and a normal run releases everything it loaded
     os.chmod(existing, 0o644)
     rec = Recorder(existing, "-f", "-q")
-    held = held_bpf_ids(rec.p.pid)
-    rc, err = rec.stop()
+    rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0 and err == ""
-    assert held["prog"] and held["map"] and held["link"]
-    assert_released(held)
+    assert_bpf_gone(rec.objs, "normal exit")
     assert os.stat(existing).st_mode & 0o777 == 0o600
     hdr, _ = read_capture(existing)
     assert hdr["clock"] == "boottime"
@@ -593,7 +427,6 @@ def test_every_exit_releases_bpf(tmpdir_path, how):
         args += ["--raw"]
     try:
         rec = Recorder(path, *args)
-        held = held_bpf_ids(rec.p.pid)
         if how == "disk-full":
             fill_until_stopped(rec)
         if how in ("duration", "disk-full"):
@@ -602,7 +435,7 @@ def test_every_exit_releases_bpf(tmpdir_path, how):
             rec.p.send_signal(getattr(signal, how))
         rec.p.communicate(timeout=30)
         assert rec.p.returncode == {"duration": 0, "disk-full": 1, "SIGKILL": -9}.get(how, 0)
-        assert_released(held)
+        assert_bpf_gone(rec.objs, how)
     finally:
         if mnt:
             run(["umount", mnt])
@@ -637,9 +470,7 @@ def test_disk_full_stops_cleanly(tmpdir_path):
         lines = r.stdout.splitlines()
         assert json.loads(lines[0])["mode"] == "raw" and len(lines) > 1000
         # the independent reader agrees on what is readable
-        sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
-        import ttcap
-        cap = ttcap.read(path)
+        cap = read_cap(path)
         assert cap.warnings and len(cap.events) == len(lines) - 1
     finally:
         run(["umount", mnt])
@@ -697,7 +528,7 @@ def test_sigint_complete_file_and_stats(tmpdir_path):
     path = os.path.join(tmpdir_path, "c.tt")
     rec = Recorder(path, "--coalesce", "100ms")
     tcp_exchange(free_port(), 10000)
-    rc, err = rec.stop()
+    rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0
     assert "events" in err and "lost" in err and "bytes/event" in err
     hdr, evs = read_capture(path)
@@ -711,7 +542,7 @@ def test_stdout_streams_while_recording(tmpdir_path):
     port = free_port()
     p = subprocess.Popen([tool("tcptop-record"), "-o", "-", "-d", "4", "-q", "-P", str(port),
                           "--coalesce", "100ms"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    STARTED.append(p)
+    background(p)
     chunks = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: p.stdout.read1(65536),
                                                                 b"")), daemon=True)
@@ -765,7 +596,7 @@ def test_rotation_files_stand_alone(tmpdir_path):
         total += 1000
         acc.recv(4096)
         time.sleep(0.25)
-    rc, err = rec.stop()
+    rc, err = rec.stop(settle=SETTLE_S)
     for s in (cli, acc, srv):
         s.close()
     assert rc == 0, err
@@ -786,7 +617,7 @@ def test_rotation_by_size_ring(tmpdir_path):
     port = free_port()
     rec = Recorder(path, "--raw", "-C", "30k", "-W", "3", "-P", str(port))
     iperf("127.0.0.1", port, "-t", "1", "-l", "100")
-    rc, err = rec.stop()
+    rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0, err
     assert rotated(path) == [path, path + ".1", path + ".2"]
     assert int(err.split(" file")[0].split()[-1]) > 3  # the ring wrapped
@@ -802,11 +633,7 @@ def test_rotation_by_size_ring(tmpdir_path):
 def test_flight_recorder(tmpdir_path):
     path = os.path.join(tmpdir_path, "fl.tt")
     port = free_port()
-    rec = Recorder.__new__(Recorder)
-    rec.path = path
-    rec.p = subprocess.Popen([tool("tcptop-record"), "-o", path, "--flight", "30", "-P",
-                              str(port), "--coalesce", "100ms"], stderr=subprocess.PIPE, text=True)
-    STARTED.append(rec.p)
+    rec = Recorder(path, "--flight", "30", "-P", str(port), "--coalesce", "100ms", header=False)
     time.sleep(1.5)
     assert os.path.getsize(path) == 0  # nothing is written before a dump
     tcp_exchange(port, 777)
@@ -814,7 +641,7 @@ def test_flight_recorder(tmpdir_path):
     rec.p.send_signal(signal.SIGUSR1)
     time.sleep(0.5)
     tcp_exchange(port, 888)
-    rc, err = rec.stop()
+    rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0, err
     _, evs = read_capture(path)
     assert [c["tx"] for c in connections(evs).values() if c["open"]["rport"] == port] == [777]
@@ -841,7 +668,7 @@ def test_drop_privileges(tmpdir_path):
     tcp_exchange(port, 321)
     time.sleep(1.5)  # a rotation or two as nobody
     tcp_exchange(port, 654)
-    rc, err = rec.stop()
+    rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0, err
     nobody = str(__import__("pwd").getpwnam("nobody").pw_uid)
     nogroup = str(__import__("pwd").getpwnam("nobody").pw_gid)
@@ -872,11 +699,7 @@ def test_drop_privileges_needs_writable_dir(tmpdir_path):
 # ------------------------------------------------------------------ filters
 
 def tcp_exchange6(port, nbytes):
-    srv = socket.socket(socket.AF_INET6)
-    srv.bind(("::1", port))
-    srv.listen()
-    cli = socket.create_connection(("::1", port))
-    acc, _ = srv.accept()
+    srv, cli, acc = tcp_pair(port, "::1")
     cli.sendall(b"6" * nbytes)
     got = 0
     while got < nbytes:
@@ -1046,11 +869,7 @@ def test_unfiltered_server_side_owner_without_accept_probes(tmpdir_path):
     port = free_port()
 
     def go():
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", port))
-        srv.listen()
-        cli = socket.create_connection(("127.0.0.1", port))
-        acc, _ = srv.accept()
+        srv, cli, acc = tcp_pair(port)
         time.sleep(0.6)  # across a sampling pass
         for x in (cli, acc, srv):
             x.close()

@@ -14,197 +14,26 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-from conftest import ROOT, free_port, needs_bpf, needs_cmd, run, tool
+from conftest import ROOT, SEEDS, free_port, needs_bpf, needs_cmd, run, tool
+from helpers.capture import LOST, OPEN, STATS, TRAFFIC, closes_of, read_cap, ttcap
+from helpers.recorder import Recorder, assert_bpf_gone
+from helpers.traffic import tcp_pair
 
-sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
-import ttcap  # noqa: E402
-
-PY = "/usr/bin/python3"
 REPLAY, QUERY, RECORD = tool("tcptop-replay"), tool("tcptop-query"), tool("tcptop-record")
-OPEN, TRAFFIC, CLOSE, LOST, STATS = 1, 2, 7, 12, 13
-IPERF_COOKIE = 37  # iperf3's per-stream cookie, not in its byte counts
 # The promise is "kill -9 loses at most the last second". The recorder is a process on a
 # 2-core machine shared with other builds: allow it this much scheduling delay on top.
 KILL_LOSS_S = 1.0
 SCHED_SLACK_S = 0.3
 KILL_TRIALS = int(os.environ.get("TT_KILL_TRIALS", "10"))  # tests/bench/bench_soak.sh: more
-SEEDS = os.path.join(ROOT, "tests", "fuzz", "seeds")  # small captures, also fuzz seeds
-
-# ------------------------------------------------------------------ traffic with an oracle
-
-# One process: a server on PORT reading everything, and a client making a connection every
-# INTERVAL s that sends a random number of bytes, half-closes, and waits for the server's
-# close. One line per finished connection: t_start t_end client_port bytes (wall clock s).
-# t_end is taken after the client saw the server's FIN, so both ends' closes happened.
-GEN_PY = r'''
-import random, socket, sys, threading, time
-port, interval, seed = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-host = sys.argv[4] if len(sys.argv) > 4 else "127.0.0.1"
-rng = random.Random(seed)
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind((host, port))
-srv.listen(512)
-def handle(a):
-    while a.recv(1 << 16):
-        pass
-    a.close()
-def serve():
-    while True:
-        a, _ = srv.accept()
-        threading.Thread(target=handle, args=(a,), daemon=True).start()
-threading.Thread(target=serve, daemon=True).start()
-print("ready", flush=True)
-while True:
-    t0 = time.time()
-    n = rng.choice([1, 100, 1000, 20000, 150000, rng.randrange(1, 300000)])
-    c = socket.create_connection((host, port))
-    c.sendall(b"g" * n)
-    c.shutdown(socket.SHUT_WR)
-    while c.recv(4096):
-        pass
-    lport = c.getsockname()[1]
-    c.close()
-    print("%.6f %.6f %d %d" % (t0, time.time(), lport, n), flush=True)
-    time.sleep(interval)
-'''
-
-
-class Traffic:
-    """The generator above in the background; .done is its log [(t0, t1, lport, n)]."""
-
-    def __init__(self, port, interval=0.01, seed=1, host="127.0.0.1"):
-        self.port = port
-        self.done = []
-        self.p = subprocess.Popen([PY, "-c", GEN_PY, str(port), str(interval), str(seed), host],
-                                  stdout=subprocess.PIPE, text=True)
-        assert self.p.stdout.readline().strip() == "ready"
-        self.t = threading.Thread(target=self._read, daemon=True)
-        self.t.start()
-
-    def _read(self):
-        for line in self.p.stdout:
-            t0, t1, lport, n = line.split()
-            self.done.append((float(t0), float(t1), int(lport), int(n)))
-
-    def between(self, lo, hi):
-        """Connections begun at or after lo and finished at or before hi."""
-        return [d for d in list(self.done) if d[0] >= lo and d[1] <= hi]
-
-    def stop(self):
-        self.p.kill()
-        self.p.wait()
-        self.t.join(timeout=5)
-
-
-@pytest.fixture
-def traffic():
-    made = []
-
-    def start(*a, **kw):
-        made.append(Traffic(*a, **kw))
-        return made[-1]
-    yield start
-    for t in made:
-        t.stop()
-
-
-# ------------------------------------------------------------------ recorder and BPF objects
-
-class Recorder:
-    """tcptop-record in the background; ready once the header is on disk (after attach)."""
-
-    def __init__(self, path, *args, pre=()):
-        self.path = path
-        self.p = subprocess.Popen(list(pre) + [RECORD, "-o", path] + list(args),
-                                  stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.p.poll() is not None:
-                raise AssertionError("recorder exited: " + self.p.stderr.read())
-            if os.path.exists(path) and os.path.getsize(path) > 0:
-                break
-            time.sleep(0.01)
-        else:
-            raise AssertionError("recorder not ready")
-        self.ready = time.time()
-        self.objs = bpf_objects(self.p.pid)
-
-    def stop(self, sig=signal.SIGINT):
-        self.p.send_signal(sig)
-        _, err = self.p.communicate(timeout=30)
-        return self.p.returncode, err
-
-    def kill9(self):
-        self.p.kill()
-        self.p.communicate(timeout=30)
-
-
-def bpf_objects(pid):
-    """The BPF programs, maps and links a process holds, from its fdinfo."""
-    objs = {"prog": set(), "map": set(), "link": set()}
-    fddir = "/proc/%d/fdinfo" % pid
-    for fd in os.listdir(fddir):
-        try:
-            info = open(os.path.join(fddir, fd)).read()
-        except OSError:
-            continue
-        for line in info.splitlines():
-            key, _, val = line.partition(":")
-            if key in ("prog_id", "map_id", "link_id"):
-                objs[key[:-3]].add(int(val))
-    return objs
-
-
-def bpf_loaded():
-    out = {}
-    for kind in ("prog", "map", "link"):
-        r = run(["bpftool", "-j", kind, "list"])
-        assert r.returncode == 0, r.stderr
-        out[kind] = {o["id"] for o in json.loads(r.stdout or "[]")}
-    return out
-
-
-def assert_bpf_gone(objs, what):
-    """Every object the recorder held is gone from the kernel (freed shortly after close)."""
-    assert objs["prog"] and objs["map"] and objs["link"], ("recorder held no BPF objects?", objs)
-    deadline = time.time() + 10
-    while True:
-        left = {k: objs[k] & v for k, v in bpf_loaded().items()}
-        if not any(left.values()) or time.time() > deadline:
-            break
-        time.sleep(0.2)
-    assert not any(left.values()), "%s: BPF objects left behind: %s" % (what, left)
 
 
 # ------------------------------------------------------------------ reading captures
-
-def read_cap(path):
-    """The independent reader's view (header, events, warnings, end)."""
-    return ttcap.read(path)
-
-
-def client_closes(events, port):
-    """{client lport: close event} of the connections to port, from one capture's events."""
-    opens = {e["conn_id"]: e for e in events
-             if e["kind"] == OPEN and e["rport"] == port and e["direction"] == 1}
-    return {opens[e["conn_id"]]["lport"]: e for e in events
-            if e["kind"] == CLOSE and e["conn_id"] in opens}
-
-
-def server_closes(events, port):
-    opens = {e["conn_id"]: e for e in events if e["kind"] == OPEN and e["lport"] == port}
-    return {opens[e["conn_id"]]["rport"]: e for e in events
-            if e["kind"] == CLOSE and e["conn_id"] in opens}
-
 
 def tools_read(path, cap):
     """replay --dump and query open the file, agree with the Python reader, warn as it does."""
@@ -245,17 +74,18 @@ def test_kill9_at_random_moments_loses_at_most_the_last_second(tmp_path, traffic
         assert len(cap.warnings) == 1 and cap.end is None, cap.warnings
         assert "no end block" in cap.warnings[0] or "truncated" in cap.warnings[0]
         tools_read(path, cap)
-        got_c, got_s = client_closes(cap.events, port), server_closes(cap.events, port)
         finished = gen.between(rec.ready, t_kill)
+        got = closes_of(cap.events, port, finished)
         must = [d for d in finished if d[1] <= t_kill - KILL_LOSS_S - SCHED_SLACK_S]
         for t0, t1, lport, n in must:
-            assert lport in got_c, ("trial %d seed %d: connection finished %.2f s before the "
-                                    "kill is missing" % (trial, seed, t_kill - t1))
-            assert got_c[lport]["tx_bytes"] == n and got_s[lport]["rx_bytes"] == n
-        for _, _, lport, n in finished:  # whatever is there is right
-            if lport in got_c:
-                assert got_c[lport]["tx_bytes"] == n
-        missing = [t_kill - d[1] for d in finished if d[2] not in got_c]
+            c, s = got[(t0, lport)]
+            assert c, ("trial %d seed %d: connection finished %.2f s before the kill is missing"
+                       % (trial, seed, t_kill - t1))
+            assert c["tx_bytes"] == n and s and s["rx_bytes"] == n
+        for t0, _, lport, n in finished:  # whatever is there is right
+            c = got[(t0, lport)][0]
+            assert not c or c["tx_bytes"] == n
+        missing = [t_kill - d[1] for d in finished if not got[(d[0], d[2])][0]]
         windows.append(max(missing, default=0))
         last = max((e["ts"] for e in cap.events), default=0) / 1e9
         report.append("trial %d: killed %.2f s after attach, %d connections finished, %d on disk, "
@@ -289,9 +119,10 @@ def test_signal_complete_file_and_stats(tmp_path, traffic, sig):
     # everything the kernel reported before the signal is in the file: nothing is lost
     finished = gen.between(rec.ready, t_sig)
     assert len(finished) > 20
-    got = client_closes(cap.events, port)
-    for _, _, lport, n in finished:
-        assert lport in got and got[lport]["tx_bytes"] == n
+    got = closes_of(cap.events, port, finished)
+    for t0, _, lport, n in finished:
+        c = got[(t0, lport)][0]
+        assert c and c["tx_bytes"] == n, (lport, n, c)
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     stats = cap.events[-1]
@@ -354,9 +185,10 @@ def test_disk_full_stops_cleanly_and_file_reads_to_last_block(small_tmpfs, traff
     # up to the last complete block: what was flushed before the disk filled is there
     assert t_exit - cap.events[-1]["ts"] / 1e9 < 2.5
     # and every connection that finished before the last event on disk is complete there
-    got = client_closes(cap.events, port)
     early = gen.between(rec.ready, cap.events[-1]["ts"] / 1e9 - 0.05)
-    assert early and all(d[2] in got and got[d[2]]["tx_bytes"] == d[3] for d in early)
+    got = closes_of(cap.events, port, early)
+    bad = [d for d in early if not (got[(d[0], d[2])][0] or {}).get("tx_bytes") == d[3]]
+    assert early and not bad, bad
     assert_bpf_gone(rec.objs, "disk full")
 
 
@@ -377,11 +209,7 @@ def test_no_bpf_objects_left_after_normal_exit(tmp_path):
 def send_until(port, stop, max_s=20):
     """One connection sending random-sized writes (one raw event each, ~4 bytes on disk)
     until stop() says so; returns the bytes the kernel took."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", port))
-    srv.listen()
-    cli = socket.create_connection(("127.0.0.1", port))
-    acc, _ = srv.accept()
+    srv, cli, acc = tcp_pair(port)
     got = [0]
 
     def drain():
@@ -481,16 +309,13 @@ def test_ring_keeps_exactly_n_files_all_complete(tmp_path, traffic):
         gap = b.header["start_ns"] - a.events[-1]["ts"]
         assert -10**7 <= gap < 10**9 // 2, gap  # (10 ms: two clocks, boottime + offset and wall)
     t_first = caps[0].header["start_ns"] / 1e9
-    closes = []
-    for cap in caps:
-        closes += list(client_closes(cap.events, port).items())
-    lports = [lp for lp, _ in closes]
-    assert len(lports) == len(set(lports)), "a connection closed twice in the ring"
-    got = dict(closes)
     want = gen.between(t_first + 0.1, t_stop)
     assert len(want) > 50
-    for _, _, lport, n in want:
-        assert lport in got and got[lport]["tx_bytes"] == n
+    per_file = [closes_of(cap.events, port, want) for cap in caps]
+    for t0, _, lport, n in want:
+        found = [g[(t0, lport)][0] for g in per_file if g[(t0, lport)][0]]
+        assert len(found) == 1, ("closed %d times in the ring" % len(found), lport, n)
+        assert found[0]["tx_bytes"] == n
     # the ring's files replay together
     r = run([REPLAY, "--dump", str(tmp_path / "ring.tt"), str(tmp_path / "ring.tt.1"),
              str(tmp_path / "ring.tt.2")])

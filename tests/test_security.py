@@ -16,8 +16,9 @@ import time
 
 import pytest
 
-from conftest import free_port, needs_bpf, needs_cmd, needs_root, run, tool
-from test_reliability import SEEDS, Recorder, client_closes, read_cap, traffic  # noqa: F401
+from conftest import SEEDS, free_port, needs_bpf, needs_cmd, needs_root, run, tool
+from helpers.capture import closes_of, read_cap
+from helpers.recorder import Recorder
 
 RECORD, REPLAY, QUERY, LIVE = (tool(n) for n in ("tcptop-record", "tcptop-replay",
                                                  "tcptop-query", "tcptop"))
@@ -220,7 +221,7 @@ def proc_status(pid):
 
 @needs_bpf
 @needs_cmd("setpriv")
-def test_drop_privileges_completely_and_keep_recording(tmp_path, traffic):  # noqa: F811
+def test_drop_privileges_completely_and_keep_recording(tmp_path, traffic):
     """Started with supplementary groups: after -Z nobody no uid, gid, group or capability of
     root remains, and connections made after the drop are recorded right."""
     port = free_port()
@@ -239,10 +240,10 @@ def test_drop_privileges_completely_and_keep_recording(tmp_path, traffic):  # no
     for cap in ("CapInh", "CapPrm", "CapEff", "CapAmb"):
         assert int(st[cap][0], 16) == 0, (cap, st[cap])
     cap = read_cap(path)
-    got = client_closes(cap.events, port)
     done = gen.between(rec.ready + 0.3, t_stop)
     assert len(done) > 20
-    assert all(d[2] in got and got[d[2]]["tx_bytes"] == d[3] for d in done)
+    got = closes_of(cap.events, port, done)
+    assert all((got[(d[0], d[2])][0] or {}).get("tx_bytes") == d[3] for d in done)
 
 
 @needs_bpf

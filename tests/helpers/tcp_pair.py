@@ -6,17 +6,14 @@ closes. Prints the client's local port: with the listening port, the
 connection's two ends as the recorder must report them.
 Usage: tcp_pair.py PORT NBYTES
 """
-import socket
 import sys
+
+from traffic import tcp_pair  # (this folder is sys.path[0] when run as a program)
 
 
 def main():
     port, nbytes = int(sys.argv[1]), int(sys.argv[2])
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", port))
-    srv.listen()
-    cli = socket.create_connection(("127.0.0.1", port))
-    acc, _ = srv.accept()
+    srv, cli, acc = tcp_pair(port)
     cli.sendall(b"c" * nbytes)
     got = 0
     while got < nbytes:
