@@ -14,34 +14,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tt_acc.h"
 #include "tt_event.h"
 #include "tt_filter.h"
 
 /* tt_conn.flags */
-#define TT_CONN_CLOSED (1u << 0)   /* CONN_CLOSE seen; evicted ttl later */
+#define TT_CONN_CLOSED TT_ACC_CLOSED /* CONN_CLOSE seen; evicted ttl later */
 #define TT_CONN_PID_LATE (1u << 1) /* pid attributed after the open (CONN_PROC or first traffic) */
-#define TT_CONN_PREEXISTING (1u << 2) /* open before the capture began */
+#define TT_CONN_PREEXISTING TT_ACC_PREEXISTING /* open before the capture began */
+#define TT_CONN_OPENED TT_ACC_OPENED           /* CONN_OPEN seen (else a placeholder) */
 
-/* One connection. At most 256 bytes (checked at compile time in state/). */
+/*
+ * One connection. At most 256 bytes (checked at compile time in state/).
+ * Its counters, times, endpoints, state and flags are a struct tt_conn_acc
+ * (tt_acc.h), the fold tcptop-query's connection rows use too; they read as
+ * fields of their own (c->tx_bytes) and are, together, c->acc.
+ */
 struct tt_conn {
 	uint64_t id;
-	uint64_t tx_bytes, rx_bytes;
-	uint64_t tx_pkts, rx_pkts;
-	uint64_t tx_rate, rx_rate; /* bytes per second over the last tick interval */
-	uint64_t first_ts, last_ts; /* event time of first and last event */
-	uint64_t close_ts;          /* event time of CONN_CLOSE, 0 while open */
-	uint64_t cgroup_id;
+	TT_CONN_ACC_GROUP;
 	uint32_t pid;
-	uint32_t rtt_us;      /* last smoothed RTT */
-	uint32_t max_rtt_us;
-	uint32_t retrans;
-	uint32_t resets;
-	uint32_t netns;
-	uint16_t lport, rport;
-	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
-	uint8_t family, proto, state, direction;
-	uint8_t flags;
 	char comm[TT_COMM_LEN];
+	uint64_t tx_rate, rx_rate; /* bytes per second over the last tick interval */
 };
 
 /* Sort columns, in the order the view shows them. */

@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * One pass over every file builds the rows of connections, processes and
- * lost. Connection totals follow the state table's rules: the sum of TRAFFIC
- * deltas, replaced at CONN_CLOSE by the close's absolute counters when those
- * are larger (the socket's own counters see what coalescing or lost events
- * missed).
+ * lost. A connection row folds its events with the state table's own fold
+ * (tt_acc.h): the sum of TRAFFIC deltas, replaced at CONN_CLOSE by the
+ * close's absolute counters when those are larger (the socket's own counters
+ * see what coalescing or lost events missed), last state and RTT, and so on.
+ * Here only which row an event goes to, its owner, and a rotated set's
+ * shares.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
+#include "tt_acc.h"
 
 /* Open addressing map from a 64-bit id to a row index, per file. */
 struct idmap {
@@ -194,6 +197,9 @@ struct tt_query_agg {
 	uint32_t file;
 	size_t cap_conns, cap_procs, cap_lost;
 	size_t first_conn; /* this file's rows are s->conns[first_conn..] */
+	/* acc[i - first_conn] folds row i's events; copied into the row by tt_query_agg_finish() */
+	struct tt_conn_acc *acc;
+	size_t cap_acc;
 	struct idmap conns, procs;
 	struct tt_query_carry *carry;
 	uint32_t rec;
@@ -251,11 +257,12 @@ static uint64_t endpoints(uint8_t family, uint8_t proto, uint16_t lport, uint16_
 	return h;
 }
 
-static struct tt_query_conn *conn_new(struct tt_query_agg *a, const struct tt_event *ev)
+/* A new row for ev's connection: its index, or -1 when out of memory. */
+static long conn_new(struct tt_query_agg *a, const struct tt_event *ev)
 {
 	struct tt_query_summary *s = a->s;
 	const struct carry_ent *prev = NULL;
-	uint64_t id = ev->conn_id, ts = ev->ts_ns;
+	uint64_t id = ev->conn_id;
 	struct tt_query_conn *c;
 
 	/*
@@ -273,13 +280,14 @@ static struct tt_query_conn *conn_new(struct tt_query_agg *a, const struct tt_ev
 	}
 
 	if (grow((void **)&s->conns, s->n_conns, &a->cap_conns, sizeof(*c)) ||
+	    grow((void **)&a->acc, s->n_conns - a->first_conn, &a->cap_acc, sizeof(*a->acc)) ||
 	    idmap_put(&a->conns, id, s->n_conns))
-		return NULL;
-	c = &s->conns[s->n_conns++];
+		return -1;
+	tt_acc_init(&a->acc[s->n_conns - a->first_conn], ev->ts_ns);
+	c = &s->conns[s->n_conns];
 	memset(c, 0, sizeof(*c));
 	c->file = a->file;
 	c->id = id;
-	c->first_ts = c->last_ts = ts;
 	if (prev) {
 		c->base_tx = prev->tx;
 		c->base_rx = prev->rx;
@@ -287,7 +295,7 @@ static struct tt_query_conn *conn_new(struct tt_query_agg *a, const struct tt_ev
 		c->base_rxp = prev->rxp;
 		c->base_retrans = prev->retrans;
 	}
-	return c;
+	return (long)s->n_conns++;
 }
 
 static struct tt_query_proc *proc_new(struct tt_query_agg *a, uint32_t pid, uint64_t ts)
@@ -372,92 +380,48 @@ static int apply_proc(struct tt_query_agg *a, const struct tt_event *ev)
 	return 0;
 }
 
-static uint64_t max64(uint64_t a, uint64_t b)
+/* What of an absolute counter is beyond base (0 when nothing is). */
+static uint64_t beyond(uint64_t abs, uint64_t base)
 {
-	return a > b ? a : b;
+	return abs > base ? abs - base : 0;
 }
 
-/* The part of an absolute counter that is this row's: abs - base, never below counted. */
-static uint64_t share(uint64_t counted, uint64_t abs, uint64_t base)
+/*
+ * A row continuing one of the previous file's (base_*) owns only what the
+ * close's absolute counters hold beyond what those rows counted: the close
+ * as this row's share, into tmp. The fold then keeps its own sums when they
+ * are larger, as for any close.
+ */
+static const struct tt_event *close_share(const struct tt_query_conn *c, const struct tt_event *ev,
+					  struct tt_event *tmp)
 {
-	return abs > base ? max64(counted, abs - base) : counted;
+	struct tt_ev_close *cl = &tmp->u.close;
+
+	*tmp = *ev;
+	cl->tx_bytes = beyond(cl->tx_bytes, c->base_tx);
+	cl->rx_bytes = beyond(cl->rx_bytes, c->base_rx);
+	cl->tx_pkts = (uint32_t)beyond(cl->tx_pkts, c->base_txp);
+	cl->rx_pkts = (uint32_t)beyond(cl->rx_pkts, c->base_rxp);
+	cl->retrans = (uint32_t)beyond(cl->retrans, c->base_retrans);
+	return tmp;
 }
 
-static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
+/* The row's owner: from the open, else CONN_PROC, else the first traffic with a pid. */
+static void apply_owner(struct tt_query_conn *c, const struct tt_event *ev)
 {
-	long i = idmap_get(&a->conns, ev->conn_id);
-	struct tt_query_conn *c = i >= 0 ? &a->s->conns[i] : NULL;
-
-	/* an id opened again after its close is a new connection (UDP flow ids, cookies reused) */
-	if (ev->kind == TT_EV_CONN_OPEN && c && (c->closed || c->have_open))
-		c = NULL;
-	if (!c && !(c = conn_new(a, ev)))
-		return -ENOMEM;
-	c->events++;
-	if (ev->ts_ns > c->last_ts)
-		c->last_ts = ev->ts_ns;
-	if (ev->ts_ns < c->first_ts)
-		c->first_ts = ev->ts_ns;
 	switch (ev->kind) {
-	case TT_EV_CONN_OPEN: {
-		const struct tt_ev_open *o = &ev->u.open;
-
-		c->have_open = 1;
-		memcpy(c->laddr, o->laddr, TT_ADDR_LEN);
-		memcpy(c->raddr, o->raddr, TT_ADDR_LEN);
-		c->lport = o->lport;
-		c->rport = o->rport;
-		c->family = o->family;
-		c->proto = o->proto;
-		c->direction = o->direction;
-		if (!c->state)
-			c->state = o->state;
-		c->netns = o->netns;
-		c->cgroup = o->cgroup_id;
-		c->preexisting = !!(ev->flags & TT_F_PREEXISTING);
+	case TT_EV_CONN_OPEN:
 		if (!(ev->flags & TT_F_PID_UNKNOWN) && ev->pid) {
 			c->pid = ev->pid;
-			set_comm(c->comm, o->comm);
+			set_comm(c->comm, ev->u.open.comm);
 		}
 		break;
-	}
 	case TT_EV_TRAFFIC:
-		c->tx_bytes += ev->u.traffic.tx_bytes;
-		c->rx_bytes += ev->u.traffic.rx_bytes;
-		c->tx_pkts += ev->u.traffic.tx_pkts;
-		c->rx_pkts += ev->u.traffic.rx_pkts;
 		if (!c->pid && ev->pid) {
 			c->pid = ev->pid;
 			c->pid_late = 1;
 		}
 		break;
-	case TT_EV_STATE: c->state = ev->u.state.new_state; break;
-	case TT_EV_RTT:
-		c->rtt_us = ev->u.rtt.srtt_us;
-		if (c->rtt_us > c->max_rtt_us)
-			c->max_rtt_us = c->rtt_us;
-		break;
-	case TT_EV_RETRANS: c->retrans += ev->u.retrans.segs; break;
-	case TT_EV_RESET: c->resets++; break;
-	case TT_EV_CONN_CLOSE: {
-		const struct tt_ev_close *cl = &ev->u.close;
-
-		c->closed = 1;
-		c->close_ts = ev->ts_ns;
-		c->tx_bytes = share(c->tx_bytes, cl->tx_bytes, c->base_tx);
-		c->rx_bytes = share(c->rx_bytes, cl->rx_bytes, c->base_rx);
-		c->tx_pkts = share(c->tx_pkts, cl->tx_pkts, c->base_txp);
-		c->rx_pkts = share(c->rx_pkts, cl->rx_pkts, c->base_rxp);
-		if (cl->srtt_us) {
-			c->rtt_us = cl->srtt_us;
-			if (c->rtt_us > c->max_rtt_us)
-				c->max_rtt_us = c->rtt_us;
-		}
-		c->retrans = (uint32_t)share(c->retrans, cl->retrans, c->base_retrans);
-		if (cl->state)
-			c->state = cl->state;
-		break;
-	}
 	case TT_EV_CONN_PROC:
 		if (ev->pid) {
 			c->pid = ev->pid;
@@ -466,6 +430,27 @@ static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
 		}
 		break;
 	}
+}
+
+static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
+{
+	long i = idmap_get(&a->conns, ev->conn_id);
+	struct tt_query_conn *c;
+	struct tt_event share;
+	int fresh = i < 0;
+
+	/* an id opened again after its open or close is a new connection (UDP flow ids, cookies) */
+	if (!fresh && ev->kind == TT_EV_CONN_OPEN &&
+	    (a->acc[i - a->first_conn].flags & (TT_ACC_OPENED | TT_ACC_CLOSED)))
+		fresh = 1;
+	if (fresh && (i = conn_new(a, ev)) < 0)
+		return -ENOMEM;
+	c = &a->s->conns[i];
+	c->events++;
+	if (ev->kind == TT_EV_CONN_CLOSE)
+		ev = close_share(c, ev, &share);
+	tt_acc_apply(&a->acc[i - a->first_conn], ev, fresh);
+	apply_owner(c, ev);
 	return 0;
 }
 
@@ -510,6 +495,42 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 	return ret;
 }
 
+/* The folded part of this file's rows, which until now held their identity and owner only. */
+static void rows_fill(struct tt_query_agg *a)
+{
+	struct tt_query_summary *s = a->s;
+
+	for (size_t i = a->first_conn; i < s->n_conns; i++) {
+		const struct tt_conn_acc *x = &a->acc[i - a->first_conn];
+		struct tt_query_conn *c = &s->conns[i];
+
+		c->have_open = !!(x->flags & TT_ACC_OPENED);
+		c->closed = !!(x->flags & TT_ACC_CLOSED);
+		c->preexisting = !!(x->flags & TT_ACC_PREEXISTING);
+		c->family = x->family;
+		c->proto = x->proto;
+		c->direction = x->direction;
+		c->state = x->state;
+		memcpy(c->laddr, x->laddr, TT_ADDR_LEN);
+		memcpy(c->raddr, x->raddr, TT_ADDR_LEN);
+		c->lport = x->lport;
+		c->rport = x->rport;
+		c->netns = x->netns;
+		c->cgroup = x->cgroup_id;
+		c->first_ts = x->first_ts;
+		c->last_ts = x->last_ts;
+		c->close_ts = x->close_ts;
+		c->tx_bytes = x->tx_bytes;
+		c->rx_bytes = x->rx_bytes;
+		c->tx_pkts = x->tx_pkts;
+		c->rx_pkts = x->rx_pkts;
+		c->rtt_us = x->rtt_us;
+		c->max_rtt_us = x->max_rtt_us;
+		c->retrans = x->retrans;
+		c->resets = x->resets;
+	}
+}
+
 /* Remember what this file's rows counted for connections still open at its end. */
 static int carry_update(struct tt_query_agg *a)
 {
@@ -538,7 +559,10 @@ static int carry_update(struct tt_query_agg *a)
 int tt_query_agg_finish(struct tt_query_agg *a)
 {
 	struct tt_query_summary *s = a->s;
-	int ret = carry_update(a);
+	int ret;
+
+	rows_fill(a);
+	ret = carry_update(a);
 
 	/* connections of this file whose name never came with them take their process's */
 	for (size_t i = 0; i < s->n_conns; i++) {
@@ -553,6 +577,7 @@ int tt_query_agg_finish(struct tt_query_agg *a)
 	}
 	idmap_free(&a->conns);
 	idmap_free(&a->procs);
+	free(a->acc);
 	free(a);
 	return ret;
 }

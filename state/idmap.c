@@ -61,28 +61,49 @@ static int grow(struct idmap *m)
 	return 0;
 }
 
-int idmap_insert(struct idmap *m, uint64_t id, uint32_t slot)
+int idmap_reserve(struct idmap *m, uint32_t n)
 {
-	struct idmap_ent e = {.slot1 = slot + 1, .tag = idmap_tag(id)};
-	int err;
-
 	/* at most half full keeps linear probes short */
-	if ((m->n + 1) * 2 > m->mask + 1) {
-		err = grow(m);
+	while ((uint64_t)n * 2 > (uint64_t)m->mask + 1) {
+		int err = grow(m);
+
 		if (err)
 			return err;
 	}
+	return 0;
+}
+
+int idmap_insert(struct idmap *m, uint64_t id, uint32_t slot)
+{
+	struct idmap_ent e = {.slot1 = slot + 1, .tag = idmap_tag(id)};
+	int err = idmap_reserve(m, m->n + 1);
+
+	if (err)
+		return err;
 	put(m->ents, m->mask, e);
 	m->n++;
 	return 0;
 }
 
-void idmap_remove(struct idmap *m, uint64_t id, uint32_t slot)
+/* The bucket holding (id, slot), which is present. */
+static uint32_t where(const struct idmap *m, uint64_t id, uint32_t slot)
 {
-	uint32_t mask = m->mask, i = idmap_tag(id) & mask, j, k;
+	uint32_t i = idmap_tag(id) & m->mask;
 
 	while (m->ents[i].slot1 != slot + 1)
-		i = (i + 1) & mask;
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+void idmap_move(struct idmap *m, uint64_t id, uint32_t from, uint32_t to)
+{
+	m->ents[where(m, id, from)].slot1 = to + 1;
+}
+
+void idmap_remove(struct idmap *m, uint64_t id, uint32_t slot)
+{
+	uint32_t mask = m->mask, i = where(m, id, slot), j, k;
+
 	m->ents[i].slot1 = 0;
 	m->n--;
 	/*

@@ -39,10 +39,14 @@ static inline uint32_t idmap_tag(uint64_t id)
 	return (uint32_t)((id ^ (id >> 31)) >> 32);
 }
 
+/* Grows so that n entries fit without growing. Returns 0 or -ENOMEM. */
+int idmap_reserve(struct idmap *m, uint32_t n);
 /* Adds id (not present) at slot; grows by doubling past half full. Returns 0 or -ENOMEM. */
 int idmap_insert(struct idmap *m, uint64_t id, uint32_t slot);
 /* Removes id (present at slot). */
 void idmap_remove(struct idmap *m, uint64_t id, uint32_t slot);
+/* id (present at slot from) is now at slot to. */
+void idmap_move(struct idmap *m, uint64_t id, uint32_t from, uint32_t to);
 
 static inline size_t idmap_bytes(const struct idmap *m)
 {

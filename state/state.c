@@ -12,14 +12,11 @@
 #include "state_int.h"
 
 static_assert(sizeof(struct tt_conn) <= 256, "struct tt_conn must stay within 256 bytes");
+static_assert(sizeof(struct chunk) % 64 == 0, "chunks are arrays of cache lines");
 
 #define DEFAULT_TTL_NS (30ull * 1000000000ull)
 #define INITIAL_BUCKETS 512u
-
-static uint32_t pidcnt_bucket(uint32_t pid)
-{
-	return (pid * 2654435761u) % PIDCNT_SIZE;
-}
+#define INITIAL_PID_BUCKETS 64u
 
 int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 {
@@ -39,7 +36,8 @@ int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 	}
 	st->free_head = UINT32_MAX;
 	st->scratch = calloc(1, sizeof(*st->scratch));
-	if (!st->scratch || idmap_init(&st->map, INITIAL_BUCKETS)) {
+	if (!st->scratch || idmap_init(&st->map, INITIAL_BUCKETS) ||
+	    idmap_init(&st->pids, INITIAL_PID_BUCKETS)) {
 		tt_state_free(st);
 		return -ENOMEM;
 	}
@@ -55,6 +53,7 @@ void tt_state_free(struct tt_state *st)
 		free(st->chunks[i]);
 	free(st->chunks);
 	idmap_fini(&st->map);
+	idmap_fini(&st->pids);
 	if (st->scratch)
 		free(st->scratch->items);
 	free(st->scratch);
@@ -73,7 +72,9 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 	c->chunks = calloc(st->chunks_cap ? st->chunks_cap : 1, sizeof(*c->chunks));
 	c->scratch = calloc(1, sizeof(*c->scratch));
 	c->map.ents = NULL;
-	if (!c->chunks || !c->scratch || idmap_copy(&c->map, &st->map)) {
+	c->pids.ents = NULL;
+	if (!c->chunks || !c->scratch || idmap_copy(&c->map, &st->map) ||
+	    idmap_copy(&c->pids, &st->pids)) {
 		tt_state_free(c);
 		return -ENOMEM;
 	}
@@ -82,13 +83,15 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 		/* slots past the high-water mark were never written */
 		uint32_t used = st->hwm > k * CHUNK_SLOTS ? st->hwm - k * CHUNK_SLOTS : 0;
 
-		c->chunks[k] = malloc(CHUNK_SLOTS * sizeof(struct slot));
+		if (used > CHUNK_SLOTS)
+			used = CHUNK_SLOTS;
+		c->chunks[k] = aligned_alloc(64, sizeof(struct chunk));
 		if (!c->chunks[k]) {
 			tt_state_free(c);
 			return -ENOMEM;
 		}
-		memcpy(c->chunks[k], st->chunks[k],
-		       (used < CHUNK_SLOTS ? used : CHUNK_SLOTS) * sizeof(struct slot));
+		memcpy(c->chunks[k]->slots, st->chunks[k]->slots, used * sizeof(struct slot));
+		memcpy(c->chunks[k]->links, st->chunks[k]->links, used * sizeof(struct pid_link));
 	}
 	*out = c;
 	return 0;
@@ -96,8 +99,9 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 
 size_t tt_state_memory(const struct tt_state *st)
 {
-	return sizeof(*st) + (size_t)st->n_chunks * CHUNK_SLOTS * sizeof(struct slot) +
-	       st->chunks_cap * sizeof(*st->chunks) + idmap_bytes(&st->map) + sizeof(*st->scratch) +
+	return sizeof(*st) + (size_t)st->n_chunks * sizeof(struct chunk) +
+	       st->chunks_cap * sizeof(*st->chunks) + idmap_bytes(&st->map) +
+	       idmap_bytes(&st->pids) + sizeof(*st->scratch) +
 	       st->scratch->cap * sizeof(*st->scratch->items);
 }
 
@@ -118,28 +122,31 @@ static void account(struct tt_state *st, const struct tt_conn *c, int sign)
 
 static int add_chunk(struct tt_state *st)
 {
-	struct slot *chunk;
+	struct chunk *chunk;
 
 	if (st->n_chunks >= (UINT32_MAX >> CHUNK_SHIFT) - 1)
 		return -ENOMEM;
 	if (st->n_chunks == st->chunks_cap) {
 		uint32_t ncap = st->chunks_cap ? st->chunks_cap * 2 : 16;
-		struct slot **nc = realloc(st->chunks, ncap * sizeof(*nc));
+		struct chunk **nc = realloc(st->chunks, ncap * sizeof(*nc));
 
 		if (!nc)
 			return -ENOMEM;
 		st->chunks = nc;
 		st->chunks_cap = ncap;
 	}
-	chunk = malloc(CHUNK_SLOTS * sizeof(*chunk));
+	chunk = aligned_alloc(64, sizeof(*chunk));
 	if (!chunk)
 		return -ENOMEM;
 	st->chunks[st->n_chunks++] = chunk;
 	return 0;
 }
 
-/* A new, hidden, zeroed connection (the caller fills it, then settle() decides). */
-static struct tt_conn *conn_new(struct tt_state *st, uint64_t id, uint64_t ts)
+/*
+ * A new, hidden connection with no event yet: the slot of it (the caller
+ * fills it, then settle() decides), or SLOT_NONE when out of memory.
+ */
+static uint32_t conn_new(struct tt_state *st, uint64_t id, uint64_t ts)
 {
 	struct slot *s;
 	uint32_t slot;
@@ -149,7 +156,7 @@ static struct tt_conn *conn_new(struct tt_state *st, uint64_t id, uint64_t ts)
 		st->free_head = slot_at(st, slot)->c.pid;
 	} else {
 		if (st->hwm == st->n_chunks * CHUNK_SLOTS && add_chunk(st))
-			return NULL;
+			return SLOT_NONE;
 		slot = st->hwm++;
 	}
 	s = slot_at(st, slot);
@@ -157,15 +164,15 @@ static struct tt_conn *conn_new(struct tt_state *st, uint64_t id, uint64_t ts)
 		s->c.id = 0;
 		s->c.pid = st->free_head;
 		st->free_head = slot;
-		return NULL;
+		return SLOT_NONE;
 	}
 	memset(s, 0, sizeof(*s));
 	s->c.id = id;
-	s->c.first_ts = s->c.last_ts = ts;
+	tt_acc_init(&s->c.acc, ts);
 	s->c.flags = CONN_HIDDEN;
 	st->n_used++;
 	st->n_hidden++;
-	return &s->c;
+	return slot;
 }
 
 static void conn_drop(struct tt_state *st, struct tt_conn *c)
@@ -177,7 +184,7 @@ static void conn_drop(struct tt_state *st, struct tt_conn *c)
 	else
 		account(st, c, -1);
 	if (c->pid)
-		st->pidcnt[pidcnt_bucket(c->pid)]--;
+		pidx_unlink(st, slot);
 	idmap_remove(&st->map, c->id, slot);
 	st->n_used--;
 	c->id = 0;
@@ -233,20 +240,21 @@ static int comm_set(const char *comm)
 }
 
 /*
- * Gives c a process: its name is comm when the event has one, else what the
- * pid map knows, else (for a different pid) nothing.
+ * Gives the connection in slot a process, pid (non-zero; pidx_reserve() done):
+ * its name is comm when the event has one, else what the pid map knows, else
+ * (for a different pid) nothing.
  */
-static void set_pid(struct tt_state *st, struct tt_conn *c, uint32_t pid, const char *comm)
+static void set_pid(struct tt_state *st, uint32_t slot, uint32_t pid, const char *comm)
 {
+	struct tt_conn *c = &slot_at(st, slot)->c;
 	const char *known;
 
 	if (c->pid != pid) {
 		if (c->pid)
-			st->pidcnt[pidcnt_bucket(c->pid)]--;
-		if (pid)
-			st->pidcnt[pidcnt_bucket(pid)]++;
+			pidx_unlink(st, slot);
 		c->pid = pid;
 		memset(c->comm, 0, TT_COMM_LEN);
+		pidx_link(st, slot);
 	}
 	if (comm_set(comm)) {
 		memcpy(c->comm, comm, TT_COMM_LEN);
@@ -256,95 +264,45 @@ static void set_pid(struct tt_state *st, struct tt_conn *c, uint32_t pid, const 
 	}
 }
 
-/*
- * Not inlined: GCC 12 with -fsanitize=address,undefined then takes c for a
- * pointer to nothing and fails the build (-Wstringop-overflow) on the memcpys
- * below. Opens are rare; the call costs nothing that shows.
- */
-__attribute__((noinline)) static void apply_open(struct tt_state *st, struct tt_conn *c,
-						 const struct tt_event *ev, int fresh)
-{
-	const struct tt_ev_open *o = &ev->u.open;
-	uint32_t pid = ev->flags & TT_F_PID_UNKNOWN ? 0 : ev->pid;
-
-	if (o->family || fresh) {
-		memcpy(c->laddr, o->laddr, TT_ADDR_LEN);
-		memcpy(c->raddr, o->raddr, TT_ADDR_LEN);
-		c->lport = o->lport;
-		c->rport = o->rport;
-		c->family = o->family;
-		c->proto = o->proto;
-		c->netns = o->netns;
-		c->cgroup_id = o->cgroup_id;
-	}
-	if (o->direction)
-		c->direction = o->direction;
-	if (o->state || fresh)
-		c->state = o->state;
-	if (ev->flags & TT_F_PREEXISTING)
-		c->flags |= TT_CONN_PREEXISTING;
-	if (pid) {
-		if (!fresh && !c->pid)
-			c->flags |= TT_CONN_PID_LATE;
-		set_pid(st, c, pid, o->comm);
-	}
-}
-
-/* Close: the socket's own counters are authoritative when they exceed our sums of deltas. */
-static void apply_close(struct tt_state *st, struct tt_conn *c, const struct tt_event *ev)
-{
-	const struct tt_ev_close *cl = &ev->u.close;
-	int shown = !(c->flags & CONN_HIDDEN);
-
-	if (!(c->flags & TT_CONN_CLOSED)) {
-		c->flags |= TT_CONN_CLOSED;
-		c->close_ts = ev->ts_ns;
-		if (shown) {
-			st->n_open--;
-			st->n_closed++;
-		}
-	}
-	if (cl->state)
-		c->state = cl->state;
-	if (cl->tx_bytes > c->tx_bytes) {
-		if (shown)
-			st->tx_bytes += cl->tx_bytes - c->tx_bytes;
-		c->tx_bytes = cl->tx_bytes;
-	}
-	if (cl->rx_bytes > c->rx_bytes) {
-		if (shown)
-			st->rx_bytes += cl->rx_bytes - c->rx_bytes;
-		c->rx_bytes = cl->rx_bytes;
-	}
-	if (cl->tx_pkts > c->tx_pkts)
-		c->tx_pkts = cl->tx_pkts;
-	if (cl->rx_pkts > c->rx_pkts)
-		c->rx_pkts = cl->rx_pkts;
-	if (cl->retrans > c->retrans)
-		c->retrans = cl->retrans;
-	if (cl->srtt_us) {
-		c->rtt_us = cl->srtt_us;
-		if (cl->srtt_us > c->max_rtt_us)
-			c->max_rtt_us = cl->srtt_us;
-	}
-}
-
 /* PROC_EXEC / PROC_NAME: the pid's connections take the new name. */
 static void apply_proc_name(struct tt_state *st, uint32_t pid, const char *comm)
 {
+	uint32_t i, next;
+
 	if (!pid || !comm_set(comm))
 		return;
 	procmap_put(&st->procs, pid, comm);
-	if (!st->pidcnt[pidcnt_bucket(pid)])
-		return; /* no connection of this pid: the common case of a fresh exec */
-	for (uint32_t i = 0; i < st->hwm; i++) {
+	for (i = pidx_first(st, pid); i != SLOT_NONE; i = next) {
 		struct tt_conn *c = &slot_at(st, i)->c;
 
-		if (!c->id || c->pid != pid)
-			continue;
+		next = link_at(st, i)->next; /* settle() may drop c */
 		memcpy(c->comm, comm, TT_COMM_LEN);
 		if (st->filter.n_comms)
 			settle(st, c);
+	}
+}
+
+/* The connection's owner, from events that name one (the fold leaves it to us). */
+static void apply_owner(struct tt_state *st, uint32_t slot, const struct tt_event *ev, int fresh)
+{
+	struct tt_conn *c = &slot_at(st, slot)->c;
+	uint32_t pid = ev->pid;
+
+	switch (ev->kind) {
+	case TT_EV_CONN_OPEN:
+		if (ev->flags & TT_F_PID_UNKNOWN || !pid)
+			return;
+		if (!fresh && !c->pid)
+			c->flags |= TT_CONN_PID_LATE;
+		set_pid(st, slot, pid, ev->u.open.comm);
+		return;
+	case TT_EV_CONN_PROC:
+		if (!pid)
+			return;
+		if (!fresh)
+			c->flags |= TT_CONN_PID_LATE;
+		set_pid(st, slot, pid, ev->u.proc.comm);
+		return;
 	}
 }
 
@@ -358,7 +316,7 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 	uint64_t ts = ev->ts_ns;
 	struct tt_conn *c;
 	uint32_t slot;
-	int fresh = 0;
+	int fresh = 0, shown;
 
 	if (ts > st->now_ns)
 		st->now_ns = ts;
@@ -386,73 +344,49 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 		c = &slot_at(st, slot)->c;
 		if (ev->kind == TT_EV_TRAFFIC) {
 			/* the hot path: a lookup and a few adds */
-			const struct tt_ev_traffic *t = &ev->u.traffic;
+			int late = !c->pid && ev->pid;
 
-			c->tx_bytes += t->tx_bytes;
-			c->rx_bytes += t->rx_bytes;
-			c->tx_pkts += t->tx_pkts;
-			c->rx_pkts += t->rx_pkts;
-			if (ts > c->last_ts)
-				c->last_ts = ts;
+			if (late && pidx_reserve(st))
+				return -ENOMEM;
+			tt_acc_traffic(&c->acc, ev);
 			if (!(c->flags & CONN_HIDDEN)) {
-				st->tx_bytes += t->tx_bytes;
-				st->rx_bytes += t->rx_bytes;
+				st->tx_bytes += ev->u.traffic.tx_bytes;
+				st->rx_bytes += ev->u.traffic.rx_bytes;
 			}
 			st->events++;
-			if (!c->pid && ev->pid) {
+			if (late) {
 				c->flags |= TT_CONN_PID_LATE;
-				set_pid(st, c, ev->pid, NULL);
+				set_pid(st, slot, ev->pid, NULL);
 				settle(st, c);
 			}
 			return 0;
 		}
+		if (pidx_reserve(st))
+			return -ENOMEM;
 	} else {
 		/*
 		 * Unknown id: an OPEN, or an event whose OPEN came before the capture
 		 * or was lost. Keep a placeholder (family 0) so its counters show.
 		 */
-		c = conn_new(st, ev->conn_id, ts);
-		if (!c)
+		if (pidx_reserve(st) || (slot = conn_new(st, ev->conn_id, ts)) == SLOT_NONE)
 			return -ENOMEM;
+		c = &slot_at(st, slot)->c;
 		fresh = 1;
 		if (ev->kind != TT_EV_CONN_OPEN && ev->pid)
-			set_pid(st, c, ev->pid, NULL);
+			set_pid(st, slot, ev->pid, NULL);
 	}
 	st->events++;
-	if (ts > c->last_ts)
-		c->last_ts = ts;
 
-	switch (ev->kind) {
-	case TT_EV_CONN_OPEN:
-		apply_open(st, c, ev, fresh);
-		settle(st, c);
-		return 0;
-	case TT_EV_TRAFFIC:
-		/* only a fresh placeholder gets here; shown totals follow from settle() */
-		c->tx_bytes += ev->u.traffic.tx_bytes;
-		c->rx_bytes += ev->u.traffic.rx_bytes;
-		c->tx_pkts += ev->u.traffic.tx_pkts;
-		c->rx_pkts += ev->u.traffic.rx_pkts;
-		break;
-	case TT_EV_STATE: c->state = ev->u.state.new_state; break;
-	case TT_EV_RTT:
-		c->rtt_us = ev->u.rtt.srtt_us;
-		if (c->rtt_us > c->max_rtt_us)
-			c->max_rtt_us = c->rtt_us;
-		break;
-	case TT_EV_RETRANS: c->retrans += ev->u.retrans.segs; break;
-	case TT_EV_RESET: c->resets++; break;
-	case TT_EV_CONN_CLOSE: apply_close(st, c, ev); break;
-	case TT_EV_CONN_PROC:
-		if (!ev->pid)
-			break;
-		if (!fresh)
-			c->flags |= TT_CONN_PID_LATE;
-		set_pid(st, c, ev->pid, ev->u.proc.comm);
-		settle(st, c);
-		return 0;
-	}
-	if (fresh)
+	/* a shown connection's share of the totals moves with the fold (a hidden one has none) */
+	shown = !(c->flags & CONN_HIDDEN);
+	if (shown)
+		account(st, c, -1);
+	tt_acc_apply(&c->acc, ev, fresh);
+	if (shown)
+		account(st, c, 1);
+	apply_owner(st, slot, ev, fresh);
+	/* what the filter looks at changed: the endpoints, the owner, or it is new */
+	if (fresh || ev->kind == TT_EV_CONN_OPEN || (ev->kind == TT_EV_CONN_PROC && ev->pid))
 		settle(st, c);
 	return 0;
 }
@@ -482,8 +416,9 @@ int tt_state_apply_batch(struct tt_state *st, const struct tt_event *evs, size_t
 			if (s1 && s1 <= st->hwm) {
 				const struct slot *s = slot_at(st, s1 - 1);
 
+				/* what TRAFFIC reads: the counters (first line) and the pid */
 				__builtin_prefetch(s, 1);
-				__builtin_prefetch(&s->c.last_ts, 1);
+				__builtin_prefetch(&s->c.pid, 1);
 			}
 		}
 		for (size_t j = 0; j < m; j++) {

@@ -16,9 +16,6 @@
  */
 #define CONN_HIDDEN (1u << 7)
 
-/* Buckets counting connections per pid hash: PROC_EXEC scans only when its pid may own some. */
-#define PIDCNT_SIZE 4096
-
 /*
  * The slab is a list of fixed chunks: growth never moves a connection and
  * wastes at most one chunk, and a small table (a replay keyframe) stays small.
@@ -26,9 +23,25 @@
 #define CHUNK_SHIFT 8
 #define CHUNK_SLOTS (1u << CHUNK_SHIFT)
 
+#define SLOT_NONE UINT32_MAX
+
 struct slot {
 	struct tt_conn c;	   /* first: readers get &slot->c */
 	uint64_t tick_tx, tick_rx; /* byte counters at the previous tick */
+};
+
+/* A slot's place on the list of its pid's connections (pidindex.c), while c.pid != 0. */
+struct pid_link {
+	uint32_t prev, next;
+};
+
+/*
+ * The links live beside the slots, not in them: a slot stays three cache
+ * lines (the chunk is line-aligned), and the hot path never reads a link.
+ */
+struct chunk {
+	struct slot slots[CHUNK_SLOTS];
+	struct pid_link links[CHUNK_SLOTS];
 };
 
 /* The select() scratch array; behind a pointer so a const table can reuse it. */
@@ -47,7 +60,7 @@ struct tt_state {
 	 * reused first. A free slot has id 0 (never a valid connection id) and
 	 * keeps the next free slot's index in its pid.
 	 */
-	struct slot **chunks;
+	struct chunk **chunks;
 	uint32_t n_chunks, chunks_cap;
 	uint32_t hwm; /* slots ever used */
 	uint32_t free_head;
@@ -67,14 +80,24 @@ struct tt_state {
 	uint64_t n_open, n_closed;
 	uint64_t tx_bytes, rx_bytes, tx_rate, rx_rate;
 
-	uint32_t pidcnt[PIDCNT_SIZE];
+	/*
+	 * pid -> the first slot of its list of connections (pidindex.c), so
+	 * PROC_EXEC/PROC_NAME rename only that pid's connections without a scan.
+	 * The same hash as ids, its hits confirmed by the slot's pid.
+	 */
+	struct idmap pids;
 	struct procmap procs;
 	struct sel_scratch *scratch;
 };
 
 static inline struct slot *slot_at(const struct tt_state *st, uint32_t i)
 {
-	return &st->chunks[i >> CHUNK_SHIFT][i & (CHUNK_SLOTS - 1)];
+	return &st->chunks[i >> CHUNK_SHIFT]->slots[i & (CHUNK_SLOTS - 1)];
+}
+
+static inline struct pid_link *link_at(const struct tt_state *st, uint32_t i)
+{
+	return &st->chunks[i >> CHUNK_SHIFT]->links[i & (CHUNK_SLOTS - 1)];
 }
 
 /* Slot of id, or IDMAP_NONE. */
@@ -97,6 +120,16 @@ static inline int conn_shown(const struct tt_conn *c)
 {
 	return c->id && !(c->flags & CONN_HIDDEN);
 }
+
+/*
+ * The per-pid index (pidindex.c). pidx_reserve() before an event that may
+ * give a connection a pid, so that pidx_link() cannot fail: -ENOMEM or 0.
+ */
+int pidx_reserve(struct tt_state *st);
+void pidx_link(struct tt_state *st, uint32_t slot);   /* slot's c.pid (non-zero) just set */
+void pidx_unlink(struct tt_state *st, uint32_t slot); /* before slot's c.pid changes */
+/* First slot of pid's list (then link_at()->next), or SLOT_NONE. */
+uint32_t pidx_first(const struct tt_state *st, uint32_t pid);
 
 /* Text of the STATE column as the view shows it: "CLOSED", a TCP state name, or "". */
 const char *state_text(const struct tt_conn *c);

@@ -157,7 +157,7 @@ static void test_kinds(void)
 		  c->family == TT_FAMILY_IPV4 && c->lport == 40000 && c->rport == 80 &&
 		  c->laddr[0] == 127 && c->laddr[3] == 1 && c->raddr[3] == 2 && c->state == 2 &&
 		  c->direction == TT_DIR_OUTBOUND && c->cgroup_id == 77 &&
-		  c->netns == 4026531840u && c->first_ts == 1000 && c->flags == 0,
+		  c->netns == 4026531840u && c->first_ts == 1000 && c->flags == TT_CONN_OPENED,
 	      "CONN_OPEN creates a connection with every field of the event");
 	check(tt_state_count(st) == 1 && !tt_state_find(st, 2), "count 1, unknown id not found");
 
@@ -300,6 +300,181 @@ static void test_placeholder_and_procs(void)
 	check(c && c->family == 0 && (c->flags & TT_CONN_CLOSED) && c->tx_bytes == 700 &&
 		  c->rx_bytes == 800,
 	      "CONN_CLOSE for an unknown id keeps a closed placeholder with its counters");
+	tt_state_free(st);
+}
+
+/* ------------------------------------------------------------ per-pid index */
+
+struct who {
+	uint64_t id;
+	uint32_t pid;
+	char comm[TT_COMM_LEN];
+};
+
+struct who_list {
+	struct who *v;
+	size_t n, cap;
+};
+
+static void who_fn(void *ctx, const struct tt_conn *c)
+{
+	struct who_list *l = ctx;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 256;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!l->v)
+			exit(1);
+	}
+	l->v[l->n].id = c->id;
+	l->v[l->n].pid = c->pid;
+	memcpy(l->v[l->n].comm, c->comm, TT_COMM_LEN);
+	l->n++;
+}
+
+/*
+ * Applies PROC_EXEC or PROC_NAME (pid, name) and checks it against what the
+ * table held before, read with tt_state_foreach (a walk of the slab, not of
+ * the index): the pid's connections, and only those, took the name; with
+ * drop (a name filter the new name fails) they are gone instead. *hits: how
+ * many connections the pid had.
+ */
+static int exec_ok(struct tt_state *st, uint16_t kind, uint64_t ts, uint32_t pid, const char *name,
+		   int drop, size_t *hits)
+{
+	struct who_list before = {0};
+	char want[TT_COMM_LEN];
+	size_t n = 0;
+	int ok = 1;
+
+	set_comm(want, name);
+	tt_state_foreach(st, who_fn, &before);
+	apply(st, ev_proc(kind, ts, 0, pid, name));
+	for (size_t i = 0; i < before.n; i++) {
+		const struct who *w = &before.v[i];
+		const struct tt_conn *c = tt_state_find(st, w->id);
+
+		if (w->pid == pid) {
+			n++;
+			ok &= drop ? !c : c && c->pid == pid && !memcmp(c->comm, want, TT_COMM_LEN);
+		} else {
+			ok &= c && c->pid == w->pid && !memcmp(c->comm, w->comm, TT_COMM_LEN);
+		}
+	}
+	ok &= tt_state_count(st) == before.n - (drop ? n : 0);
+	free(before.v);
+	*hits = n;
+	return ok;
+}
+
+static void test_pid_index(void)
+{
+	struct tt_state *st = new_state(SEC, NULL);
+	struct tt_filter f;
+	uint64_t t = 10 * SEC;
+	size_t n, n2, execs = 0, renamed = 0;
+	char err[128];
+	int ok;
+
+	/*
+	 * Removals from the head, the middle and the tail of a pid's list (the
+	 * index links a connection right after the head: pid 10's is 1, 3, 2).
+	 */
+	for (uint64_t id = 1; id <= 3; id++)
+		apply(st, ev_open4(t, id, 10, "ten", 6, 1, (uint16_t)id, 2, 80));
+	apply(st, ev_open4(t, 4, 11, "eleven", 6, 1, 4, 2, 80));
+	apply(st, ev_open4(t, 5, 0, NULL, 6, 1, 5, 2, 80)); /* no pid yet */
+	ok = exec_ok(st, TT_EV_PROC_EXEC, t, 10, "ten-a", 0, &n) && n == 3;
+	check(ok, "pid index after opens: PROC_EXEC renames the pid's 3 connections, no other");
+
+	/* owner changes: the head (1) and the tail (2) of pid 10's list move */
+	apply(st, ev_proc(TT_EV_CONN_PROC, t, 1, 11, "eleven"));
+	apply(st, ev_proc(TT_EV_CONN_PROC, t, 2, 12, "twelve"));
+	ok = exec_ok(st, TT_EV_PROC_NAME, t, 10, "ten-b", 0, &n) && n == 1;
+	ok &= exec_ok(st, TT_EV_PROC_EXEC, t, 11, "eleven-b", 0, &n2) && n2 == 2;
+	check(ok, "pid index after CONN_PROC moved connections: each pid renames what it owns now");
+
+	/* pids learned from traffic: the pidless open (5), and a placeholder (6) */
+	apply(st, ev_traffic(t, 5, 12, 1, 1, 1, 1));
+	apply(st, ev_traffic(t, 6, 12, 1, 1, 1, 1));
+	ok = exec_ok(st, TT_EV_PROC_EXEC, t, 12, "twelve-b", 0, &n) && n == 3;
+	check(ok, "pid index after pids came with traffic: PROC_EXEC finds them");
+
+	/* eviction from the middle of pid 12's list (2, 6, 5) */
+	apply(st, ev_close(t, 6, 0, 0, 0, 0, 0, 7));
+	t += 2 * SEC;
+	tt_state_tick(st, t);
+	ok = !tt_state_find(st, 6);
+	ok &= exec_ok(st, TT_EV_PROC_EXEC, t, 12, "twelve-c", 0, &n) && n == 2;
+	check(ok, "pid index after eviction: the evicted is gone, the rest still renamed");
+
+	/* the freed slot is reused by a connection of another pid */
+	apply(st, ev_open4(t, 7, 13, "thirteen", 6, 1, 7, 2, 80));
+	apply(st, ev_open4(t, 8, 13, "thirteen", 6, 1, 8, 2, 80));
+	ok = exec_ok(st, TT_EV_PROC_EXEC, t, 12, "twelve-d", 0, &n) && n == 2;
+	ok &= exec_ok(st, TT_EV_PROC_EXEC, t, 13, "thirteen-b", 0, &n2) && n2 == 2;
+	check(ok, "pid index after slot reuse: the new owners only");
+
+	/* a pid whose list emptied, and one that never had a connection */
+	apply(st, ev_close(t, 2, 0, 0, 0, 0, 0, 7));
+	apply(st, ev_close(t, 5, 0, 0, 0, 0, 0, 7));
+	t += 2 * SEC;
+	tt_state_tick(st, t);
+	ok = exec_ok(st, TT_EV_PROC_EXEC, t, 12, "twelve-e", 0, &n) && n == 0;
+	ok &= exec_ok(st, TT_EV_PROC_EXEC, t, 999, "nobody", 0, &n2) && n2 == 0;
+	check(ok, "pid index: PROC_EXEC of a pid with no connection left, or none ever, changes "
+		  "nothing");
+	tt_state_free(st);
+
+	/* random churn over 3000 ids and 40 pids; every exec checked against the slab */
+	st = new_state(SEC, NULL);
+	srand(4242);
+	ok = 1;
+	for (int i = 0; i < 100000 && ok; i++) {
+		int k = rand() % 100;
+		uint64_t id = 1 + (uint64_t)(rand() % 3000);
+		uint32_t pid = 1 + (uint32_t)(rand() % 40);
+
+		t += MS;
+		if (k < 30)
+			apply(st, ev_open4(t, id, rand() % 4 ? pid : 0, "x", 6, 1, 1, 2, 2));
+		else if (k < 50)
+			apply(st, ev_traffic(t, id, rand() % 2 ? pid : 0, 1, 1, 1, 1));
+		else if (k < 60)
+			apply(st, ev_proc(TT_EV_CONN_PROC, t, id, pid, rand() % 2 ? "y" : NULL));
+		else if (k < 80)
+			apply(st, ev_close(t, id, 0, 0, 0, 0, 0, 7));
+		else if (k < 82)
+			tt_state_tick(st, t);
+		else if (k < 84)
+			apply(st, ev_proc(TT_EV_PROC_EXIT, t, 0, pid, NULL));
+		else if (k < 85) {
+			ok = exec_ok(st, rand() % 2 ? TT_EV_PROC_EXEC : TT_EV_PROC_NAME, t, pid,
+				     rand() % 2 ? "p" : "q", 0, &n);
+			execs++;
+			renamed += n;
+		}
+	}
+	check(ok && execs > 500 && renamed > 1000,
+	      "pid index under churn (opens, owner changes, late pids, evictions, reuse): %zu "
+	      "execs renamed exactly their pid's connections (%zu in all)",
+	      execs, renamed);
+	tt_state_free(st);
+
+	/* a name filter: the renamed leave the table while their list is walked */
+	memset(&f, 0, sizeof(f));
+	tt_filter_add_comm(&f, "keep", err, sizeof(err));
+	st = new_state(SEC, &f);
+	for (uint64_t id = 1; id <= 60; id++)
+		apply(st, ev_open4(t, id, 20 + (uint32_t)(id % 3), "keep", 6, 1, (uint16_t)id, 2,
+				   80));
+	ok = exec_ok(st, TT_EV_PROC_EXEC, t, 20, "other", 1, &n) && n == 20;
+	ok &= exec_ok(st, TT_EV_PROC_EXEC, t, 21, "keep", 0, &n2) && n2 == 20;
+	apply(st, ev_open4(t, 61, 20, "keep", 6, 1, 61, 2, 80));
+	ok &= exec_ok(st, TT_EV_PROC_NAME, t, 20, "keep", 0, &n) && n == 1;
+	check(ok && tt_state_count(st) == 41,
+	      "pid index with a name filter: an exec out of it drops exactly the pid's "
+	      "connections, the index stays right");
 	tt_state_free(st);
 }
 
@@ -899,10 +1074,13 @@ static void ref_apply(struct ref *r, const struct tt_event *e)
 	c = &rc->c;
 	if (e->ts_ns > c->last_ts)
 		c->last_ts = e->ts_ns;
+	if (e->ts_ns < c->first_ts)
+		c->first_ts = e->ts_ns; /* the earliest: events come a little out of order */
 	switch (e->kind) {
 	case TT_EV_CONN_OPEN: {
 		uint32_t pid = e->flags & TT_F_PID_UNKNOWN ? 0 : e->pid;
 
+		c->flags |= TT_CONN_OPENED;
 		if (fresh || e->u.open.family) {
 			memcpy(c->laddr, e->u.open.laddr, TT_ADDR_LEN);
 			memcpy(c->raddr, e->u.open.raddr, TT_ADDR_LEN);
@@ -1234,11 +1412,11 @@ static double median(double *v, int n)
 
 static int bench(void)
 {
-	enum { N = 100000, EVENTS = 10000000, RUNS = 5 };
+	enum { N = 100000, EVENTS = 10000000, RUNS = 5, EXECS = 200000 };
 	struct tt_state *st = new_state(0, NULL);
 	uint64_t *ids = malloc(EVENTS * sizeof(*ids));
 	double rnd[RUNS], seq[RUNS], rndb[RUNS], seqb[RUNS], sel_rate[RUNS], sel_comm[RUNS],
-	    sel_mid[RUNS], sel_txt[RUNS];
+	    sel_mid[RUNS], sel_txt[RUNS], exec_rate[RUNS];
 	const struct tt_conn *rows[50];
 	struct tt_event e = ev_traffic(0, 0, 0, 1500, 40, 1, 1);
 	static struct tt_event buf[256];
@@ -1316,6 +1494,18 @@ static int bench(void)
 		tt_state_select(st, &s3, 0, 50, rows, &total);
 		sel_txt[r] = (now_s() - t0) * 1e3;
 	}
+	/* PROC_EXEC: pids 1..5000 own 20 connections each, 5001..10000 none (a fresh exec) */
+	for (int r = 0; r < RUNS; r++) {
+		double t0 = now_s();
+
+		for (int i = 0; i < EXECS; i++) {
+			struct tt_event x = ev_proc(TT_EV_PROC_EXEC, 200 * SEC, 0,
+						    (uint32_t)(i % 10000 + 1), comms[(i + r) % 7]);
+
+			tt_state_apply(st, &x);
+		}
+		exec_rate[r] = EXECS / (now_s() - t0);
+	}
 	printf("FIGURE\tstate: apply TRAFFIC, 100K conns, random order (events/s)\t%.3g\t>= 1e7\n",
 	       median(rnd, RUNS));
 	printf("FIGURE\tstate: apply TRAFFIC, 100K conns, round robin (events/s)\t%.3g\t>= 1e7\n",
@@ -1334,6 +1524,9 @@ static int bench(void)
 	       median(sel_mid, RUNS));
 	printf("FIGURE\tstate: select 50 of 100K, text '127.0.0.1', by LOCAL (ms)\t%.2f\t\n",
 	       median(sel_txt, RUNS));
+	printf("FIGURE\tstate: apply PROC_EXEC, 100K conns, half the pids own 20 (events/s)\t%.3g\t"
+	       ">= 1e6\n",
+	       median(exec_rate, RUNS));
 	printf("FIGURE\tstate: memory per connection at 100K (bytes)\t%.0f\t<= 256 in tt_conn\n",
 	       (double)tt_state_memory(st) / N);
 	free(ids);
@@ -1351,6 +1544,7 @@ int main(int argc, char **argv)
 	}
 	test_kinds();
 	test_placeholder_and_procs();
+	test_pid_index();
 	test_ttl_and_rates();
 	test_filters();
 	test_cols();
