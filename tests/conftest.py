@@ -42,6 +42,15 @@ def have_bpf():
     return not NO_BPF and os.geteuid() == 0 and os.path.exists(tool("tcptop-record"))
 
 
+def sanitized(name):
+    """Whether a built tool carries AddressSanitizer (make SANITIZE=1): memory bounds differ."""
+    try:
+        with open(tool(name), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 needs_bpf = pytest.mark.skipif(not have_bpf(), reason="needs root and a BPF build")
 
