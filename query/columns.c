@@ -12,46 +12,56 @@
 #include "tt_util.h"
 
 /*
- * Each helper sets the result (or leaves it NULL) and returns 0, so that a
- * column switch can be written as "case X: return helper(...);".
+ * Each helper fills a value (or leaves it NULL) and returns 0, so that a
+ * column switch can be written as "case X: return helper(...);". Values,
+ * not results: the grouped scan of `events` (group.c) stores them.
  */
-static int text(sqlite3_context *ctx, const char *s)
+static int text(struct tt_query_val *v, const char *s)
 {
-	sqlite3_result_text(ctx, s, -1, SQLITE_TRANSIENT);
+	v->type = SQLITE_TEXT;
+	v->is_static = 0;
+	v->s = s;
 	return 0;
 }
 
 /* For strings that outlive the statement (file names, headers, kind names). */
-static int text_static(sqlite3_context *ctx, const char *s)
+static int text_static(struct tt_query_val *v, const char *s)
 {
-	sqlite3_result_text(ctx, s, -1, SQLITE_STATIC);
+	v->type = SQLITE_TEXT;
+	v->is_static = 1;
+	v->s = s;
 	return 0;
 }
 
-static int i32(sqlite3_context *ctx, int32_t v)
+static int i64(struct tt_query_val *v, sqlite3_int64 i)
 {
-	sqlite3_result_int(ctx, v);
+	v->type = SQLITE_INTEGER;
+	v->i = i;
 	return 0;
 }
 
-static int text_nz(sqlite3_context *ctx, const char *s)
+static int i32(struct tt_query_val *v, int32_t i)
+{
+	return i64(v, i);
+}
+
+static int text_nz(struct tt_query_val *v, const char *s)
 {
 	if (s && s[0])
-		text(ctx, s);
+		text(v, s);
 	return 0;
 }
 
-static int int_nz(sqlite3_context *ctx, uint64_t v)
+static int int_nz(struct tt_query_val *v, uint64_t i)
 {
-	if (v)
-		sqlite3_result_int64(ctx, (sqlite3_int64)v);
+	if (i)
+		i64(v, (sqlite3_int64)i);
 	return 0;
 }
 
-static int u64(sqlite3_context *ctx, uint64_t v)
+static int u64(struct tt_query_val *v, uint64_t i)
 {
-	sqlite3_result_int64(ctx, (sqlite3_int64)v);
-	return 0;
+	return i64(v, (sqlite3_int64)i);
 }
 
 /* Length of the valid UTF-8 sequence at s, 0 if it is not one. */
@@ -79,9 +89,9 @@ static int utf8_len(const unsigned char *s)
  * A process name is whatever bytes prctl() was given; SQL text must be
  * UTF-8, so bytes that are not become '?'.
  */
-static int comm(sqlite3_context *ctx, const char *c)
+static int comm(struct tt_query_val *v, const char *c)
 {
-	unsigned char buf[TT_COMM_LEN + 1];
+	unsigned char *buf = (unsigned char *)v->buf;
 
 	memcpy(buf, c, TT_COMM_LEN);
 	buf[TT_COMM_LEN] = 0;
@@ -92,39 +102,37 @@ static int comm(sqlite3_context *ctx, const char *c)
 			buf[i] = '?';
 		i += n ? n : 1;
 	}
-	return text_nz(ctx, (const char *)buf);
+	return text_nz(v, (const char *)buf);
 }
 
-static int proto(sqlite3_context *ctx, uint8_t p)
+static int proto(struct tt_query_val *v, uint8_t p)
 {
 	if (p == IPPROTO_TCP)
-		return text_static(ctx, "tcp");
+		return text_static(v, "tcp");
 	if (p == IPPROTO_UDP)
-		return text_static(ctx, "udp");
+		return text_static(v, "udp");
 	if (p) {
 		/* still TEXT, as the column is declared (other engines load it typed) */
-		char num[8];
-
-		snprintf(num, sizeof(num), "%u", p);
-		return text(ctx, num);
+		snprintf(v->buf, sizeof(v->buf), "%u", p);
+		return text(v, v->buf);
 	}
 	return 0;
 }
 
-static int direction(sqlite3_context *ctx, uint8_t d)
+static int direction(struct tt_query_val *v, uint8_t d)
 {
 	if (d == TT_DIR_OUTBOUND)
-		return text_static(ctx, "out");
+		return text_static(v, "out");
 	if (d == TT_DIR_INBOUND)
-		return text_static(ctx, "in");
+		return text_static(v, "in");
 	return 0;
 }
 
-static int tcp_state(sqlite3_context *ctx, uint8_t s)
+static int tcp_state(struct tt_query_val *v, uint8_t s)
 {
 	const char *name = tt_fmt_tcp_state_name(s);
 
-	return name[0] ? text_static(ctx, name) : 0;
+	return name[0] ? text_static(v, name) : 0;
 }
 
 static int all_zero(const uint8_t *a)
@@ -135,14 +143,12 @@ static int all_zero(const uint8_t *a)
 	return 1;
 }
 
-static int addr(sqlite3_context *ctx, uint8_t family, const uint8_t *a, int null_if_zero)
+static int addr(struct tt_query_val *v, uint8_t family, const uint8_t *a, int null_if_zero)
 {
-	char buf[64];
-
 	if (!family || (null_if_zero && all_zero(a)))
 		return 0;
-	tt_addr_str(family, a, buf, sizeof(buf));
-	return text(ctx, buf);
+	tt_addr_str(family, a, v->buf, sizeof(v->buf));
+	return text(v, v->buf);
 }
 
 static const char *file_of(const struct tt_query_set *set, size_t f)
@@ -204,32 +210,35 @@ static int is_proc_kind(unsigned k)
 	       k == TT_EV_PROC_NAME;
 }
 
-int tt_query_event_column(sqlite3_context *ctx, const struct tt_query_set *set, size_t file,
-			  const struct tt_event *ev, int col)
+/* Inlined into both callers: the streaming column getter should not pay for the value. */
+static inline __attribute__((always_inline)) int event_value(struct tt_query_val *v,
+							     const struct tt_query_set *set,
+							     size_t file, const struct tt_event *ev,
+							     int col)
 {
 	unsigned k = ev->kind;
 	const struct tt_ev_open *o = &ev->u.open;
 
 	switch (col) {
-	case E_FILE: return text_static(ctx, file_of(set, file));
-	case E_HOST: return text_static(ctx, host_of(set, file));
-	case E_TS: return u64(ctx, ev->ts_ns);
-	case E_KIND: return text_static(ctx, tt_fmt_kind_name(k));
-	case E_CONN: return int_nz(ctx, ev->conn_id);
-	case E_PID: return int_nz(ctx, ev->pid);
-	case E_TID: return int_nz(ctx, ev->tid);
-	case E_FLAGS: return u64(ctx, ev->flags);
+	case E_FILE: return text_static(v, file_of(set, file));
+	case E_HOST: return text_static(v, host_of(set, file));
+	case E_TS: return u64(v, ev->ts_ns);
+	case E_KIND: return text_static(v, tt_fmt_kind_name(k));
+	case E_CONN: return int_nz(v, ev->conn_id);
+	case E_PID: return int_nz(v, ev->pid);
+	case E_TID: return int_nz(v, ev->tid);
+	case E_FLAGS: return u64(v, ev->flags);
 	}
 	if (k == TT_EV_TRAFFIC) {
 		const struct tt_ev_traffic *t = &ev->u.traffic;
 
 		switch (col) {
-		case E_TXB: return u64(ctx, t->tx_bytes);
-		case E_RXB: return u64(ctx, t->rx_bytes);
-		case E_TXP: return u64(ctx, t->tx_pkts);
-		case E_RXP: return u64(ctx, t->rx_pkts);
-		case E_TXC: return u64(ctx, t->tx_calls);
-		case E_RXC: return u64(ctx, t->rx_calls);
+		case E_TXB: return u64(v, t->tx_bytes);
+		case E_RXB: return u64(v, t->rx_bytes);
+		case E_TXP: return u64(v, t->tx_pkts);
+		case E_RXP: return u64(v, t->rx_pkts);
+		case E_TXC: return u64(v, t->tx_calls);
+		case E_RXC: return u64(v, t->rx_calls);
 		}
 		return 0;
 	}
@@ -237,82 +246,82 @@ int tt_query_event_column(sqlite3_context *ctx, const struct tt_query_set *set, 
 		const struct tt_ev_close *c = &ev->u.close;
 
 		switch (col) {
-		case E_TXB: return u64(ctx, c->tx_bytes);
-		case E_RXB: return u64(ctx, c->rx_bytes);
-		case E_TXP: return u64(ctx, c->tx_pkts);
-		case E_RXP: return u64(ctx, c->rx_pkts);
-		case E_STATE: return tcp_state(ctx, c->state);
-		case E_RTT: return int_nz(ctx, c->srtt_us);
-		case E_RETRANS: return u64(ctx, c->retrans);
+		case E_TXB: return u64(v, c->tx_bytes);
+		case E_RXB: return u64(v, c->rx_bytes);
+		case E_TXP: return u64(v, c->tx_pkts);
+		case E_RXP: return u64(v, c->rx_pkts);
+		case E_STATE: return tcp_state(v, c->state);
+		case E_RTT: return int_nz(v, c->srtt_us);
+		case E_RETRANS: return u64(v, c->retrans);
 		}
 		return 0;
 	}
 	if (k == TT_EV_CONN_OPEN) {
 		switch (col) {
-		case E_STATE: return tcp_state(ctx, o->state);
-		case E_PROTO: return proto(ctx, o->proto);
-		case E_FAMILY: return int_nz(ctx, o->family);
-		case E_LADDR: return addr(ctx, o->family, o->laddr, 0);
-		case E_LPORT: return u64(ctx, o->lport);
-		case E_RADDR: return addr(ctx, o->family, o->raddr, 1);
-		case E_RPORT: return u64(ctx, o->rport);
-		case E_DIR: return direction(ctx, o->direction);
-		case E_NETNS: return u64(ctx, o->netns);
-		case E_CGROUP: return u64(ctx, o->cgroup_id);
-		case E_COMM: return comm(ctx, o->comm);
+		case E_STATE: return tcp_state(v, o->state);
+		case E_PROTO: return proto(v, o->proto);
+		case E_FAMILY: return int_nz(v, o->family);
+		case E_LADDR: return addr(v, o->family, o->laddr, 0);
+		case E_LPORT: return u64(v, o->lport);
+		case E_RADDR: return addr(v, o->family, o->raddr, 1);
+		case E_RPORT: return u64(v, o->rport);
+		case E_DIR: return direction(v, o->direction);
+		case E_NETNS: return u64(v, o->netns);
+		case E_CGROUP: return u64(v, o->cgroup_id);
+		case E_COMM: return comm(v, o->comm);
 		}
 		return 0;
 	}
 	if (is_proc_kind(k)) {
 		switch (col) {
-		case E_COMM: return comm(ctx, ev->u.proc.comm);
-		case E_PPID: return int_nz(ctx, ev->u.proc.ppid);
-		case E_EXIT: return k == TT_EV_PROC_EXIT ? i32(ctx, ev->u.proc.exit_code) : 0;
+		case E_COMM: return comm(v, ev->u.proc.comm);
+		case E_PPID: return int_nz(v, ev->u.proc.ppid);
+		case E_EXIT: return k == TT_EV_PROC_EXIT ? i32(v, ev->u.proc.exit_code) : 0;
 		}
 		return 0;
 	}
 	switch (k) {
 	case TT_EV_STATE:
 		if (col == E_OLD)
-			tcp_state(ctx, ev->u.state.old_state);
+			tcp_state(v, ev->u.state.old_state);
 		else if (col == E_NEW)
-			tcp_state(ctx, ev->u.state.new_state);
+			tcp_state(v, ev->u.state.new_state);
 		break;
 	case TT_EV_RTT:
 		if (col == E_RTT)
-			u64(ctx, ev->u.rtt.srtt_us);
+			u64(v, ev->u.rtt.srtt_us);
 		else if (col == E_RTTVAR)
-			u64(ctx, ev->u.rtt.rttvar_us);
+			u64(v, ev->u.rtt.rttvar_us);
 		break;
 	case TT_EV_RETRANS:
 		if (col == E_RETRANS)
-			u64(ctx, ev->u.retrans.segs);
+			u64(v, ev->u.retrans.segs);
 		else if (col == E_STATE)
-			tcp_state(ctx, ev->u.retrans.state);
+			tcp_state(v, ev->u.retrans.state);
 		break;
 	case TT_EV_RESET:
 		if (col == E_RSTDIR && ev->u.reset.dir == TT_RST_SENT)
-			text_static(ctx, "sent");
+			text_static(v, "sent");
 		else if (col == E_RSTDIR && ev->u.reset.dir == TT_RST_RECEIVED)
-			text_static(ctx, "received");
+			text_static(v, "received");
 		else if (col == E_STATE)
-			tcp_state(ctx, ev->u.reset.state);
+			tcp_state(v, ev->u.reset.state);
 		break;
 	case TT_EV_LOST:
 		if (col == E_LOST)
-			u64(ctx, ev->u.lost.count);
+			u64(v, ev->u.lost.count);
 		else if (col == E_CPU)
-			u64(ctx, ev->u.lost.cpu);
+			u64(v, ev->u.lost.cpu);
 		break;
 	case TT_EV_STATS:
 		if (col == E_LOST)
-			u64(ctx, ev->u.stats.lost);
+			u64(v, ev->u.stats.lost);
 		else if (col == E_SEVENTS)
-			u64(ctx, ev->u.stats.events);
+			u64(v, ev->u.stats.events);
 		else if (col == E_SCONNS)
-			u64(ctx, ev->u.stats.conns);
+			u64(v, ev->u.stats.conns);
 		else if (col == E_SBYTES)
-			u64(ctx, ev->u.stats.bytes_out);
+			u64(v, ev->u.stats.bytes_out);
 		break;
 	}
 	return 0;
@@ -352,41 +361,41 @@ enum {
 	C_NCOLS
 };
 
-int tt_query_conn_column(sqlite3_context *ctx, const struct tt_query_set *set,
-			 const struct tt_query_conn *c, int col)
+static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
+		      const struct tt_query_conn *c, int col)
 {
 	int o = c->have_open;
 
 	switch (col) {
-	case C_FILE: return text_static(ctx, file_of(set, c->file));
-	case C_HOST: return text_static(ctx, host_of(set, c->file));
-	case C_ID: return u64(ctx, c->id);
-	case C_PROTO: return proto(ctx, c->proto);
-	case C_FAMILY: return int_nz(ctx, c->family);
-	case C_LADDR: return addr(ctx, c->family, c->laddr, 0);
-	case C_LPORT: return o ? u64(ctx, c->lport) : 0;
-	case C_RADDR: return addr(ctx, c->family, c->raddr, 1);
-	case C_RPORT: return o ? u64(ctx, c->rport) : 0;
-	case C_DIR: return direction(ctx, c->direction);
-	case C_PID: return int_nz(ctx, c->pid);
-	case C_COMM: return comm(ctx, c->comm);
-	case C_CGROUP: return o ? u64(ctx, c->cgroup) : 0;
-	case C_NETNS: return o ? u64(ctx, c->netns) : 0;
-	case C_FIRST: return u64(ctx, c->first_ts);
-	case C_LAST: return u64(ctx, c->last_ts);
-	case C_CLOSE_TS: return int_nz(ctx, c->close_ts);
-	case C_TXB: return u64(ctx, c->tx_bytes);
-	case C_RXB: return u64(ctx, c->rx_bytes);
-	case C_TXP: return u64(ctx, c->tx_pkts);
-	case C_RXP: return u64(ctx, c->rx_pkts);
-	case C_STATE: return tcp_state(ctx, c->state);
-	case C_RTT: return int_nz(ctx, c->rtt_us);
-	case C_MAXRTT: return int_nz(ctx, c->max_rtt_us);
-	case C_RETRANS: return u64(ctx, c->retrans);
-	case C_RESETS: return u64(ctx, c->resets);
-	case C_CLOSED: return u64(ctx, c->closed);
-	case C_PREEX: return u64(ctx, c->preexisting);
-	case C_EVENTS: return u64(ctx, c->events);
+	case C_FILE: return text_static(v, file_of(set, c->file));
+	case C_HOST: return text_static(v, host_of(set, c->file));
+	case C_ID: return u64(v, c->id);
+	case C_PROTO: return proto(v, c->proto);
+	case C_FAMILY: return int_nz(v, c->family);
+	case C_LADDR: return addr(v, c->family, c->laddr, 0);
+	case C_LPORT: return o ? u64(v, c->lport) : 0;
+	case C_RADDR: return addr(v, c->family, c->raddr, 1);
+	case C_RPORT: return o ? u64(v, c->rport) : 0;
+	case C_DIR: return direction(v, c->direction);
+	case C_PID: return int_nz(v, c->pid);
+	case C_COMM: return comm(v, c->comm);
+	case C_CGROUP: return o ? u64(v, c->cgroup) : 0;
+	case C_NETNS: return o ? u64(v, c->netns) : 0;
+	case C_FIRST: return u64(v, c->first_ts);
+	case C_LAST: return u64(v, c->last_ts);
+	case C_CLOSE_TS: return int_nz(v, c->close_ts);
+	case C_TXB: return u64(v, c->tx_bytes);
+	case C_RXB: return u64(v, c->rx_bytes);
+	case C_TXP: return u64(v, c->tx_pkts);
+	case C_RXP: return u64(v, c->rx_pkts);
+	case C_STATE: return tcp_state(v, c->state);
+	case C_RTT: return int_nz(v, c->rtt_us);
+	case C_MAXRTT: return int_nz(v, c->max_rtt_us);
+	case C_RETRANS: return u64(v, c->retrans);
+	case C_RESETS: return u64(v, c->resets);
+	case C_CLOSED: return u64(v, c->closed);
+	case C_PREEX: return u64(v, c->preexisting);
+	case C_EVENTS: return u64(v, c->events);
 	}
 	return 0;
 }
@@ -407,34 +416,34 @@ enum {
 	P_NCOLS
 };
 
-int tt_query_proc_column(sqlite3_context *ctx, const struct tt_query_set *set,
-			 const struct tt_query_proc *p, int col)
+static int proc_value(struct tt_query_val *v, const struct tt_query_set *set,
+		      const struct tt_query_proc *p, int col)
 {
 	switch (col) {
-	case P_FILE: return text_static(ctx, file_of(set, p->file));
-	case P_HOST: return text_static(ctx, host_of(set, p->file));
-	case P_PID: return u64(ctx, p->pid);
-	case P_COMM: return comm(ctx, p->comm);
-	case P_PPID: return p->have_ppid ? u64(ctx, p->ppid) : 0;
-	case P_FIRST: return u64(ctx, p->first_ts);
-	case P_LAST: return u64(ctx, p->last_ts);
-	case P_EXIT_TS: return p->exited ? u64(ctx, p->exit_ts) : 0;
-	case P_EXIT: return p->exited ? i32(ctx, p->exit_code) : 0;
-	case P_EXECS: return u64(ctx, p->execs);
-	case P_CONNS: return u64(ctx, p->conns);
+	case P_FILE: return text_static(v, file_of(set, p->file));
+	case P_HOST: return text_static(v, host_of(set, p->file));
+	case P_PID: return u64(v, p->pid);
+	case P_COMM: return comm(v, p->comm);
+	case P_PPID: return p->have_ppid ? u64(v, p->ppid) : 0;
+	case P_FIRST: return u64(v, p->first_ts);
+	case P_LAST: return u64(v, p->last_ts);
+	case P_EXIT_TS: return p->exited ? u64(v, p->exit_ts) : 0;
+	case P_EXIT: return p->exited ? i32(v, p->exit_code) : 0;
+	case P_EXECS: return u64(v, p->execs);
+	case P_CONNS: return u64(v, p->conns);
 	}
 	return 0;
 }
 
-int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
-			 const struct tt_query_lost *l, int col)
+static int lost_value(struct tt_query_val *v, const struct tt_query_set *set,
+		      const struct tt_query_lost *l, int col)
 {
 	switch (col) {
-	case 0: return text_static(ctx, file_of(set, l->file));
-	case 1: return text_static(ctx, host_of(set, l->file));
-	case 2: return u64(ctx, l->ts);
-	case 3: return u64(ctx, l->cpu);
-	case 4: return u64(ctx, l->count);
+	case 0: return text_static(v, file_of(set, l->file));
+	case 1: return text_static(v, host_of(set, l->file));
+	case 2: return u64(v, l->ts);
+	case 3: return u64(v, l->cpu);
+	case 4: return u64(v, l->count);
 	}
 	return 0;
 }
@@ -468,29 +477,29 @@ int tt_query_columns_ok(void)
 	       tt_query_tables[TQ_T_CAPTURE].n_cols == K_NCOLS;
 }
 
-int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size_t file, int col)
+static int capture_value(struct tt_query_val *v, sqlite3_context *ctx, struct tt_query_set *set,
+			 size_t file, int col)
 {
 	const struct tt_query_file *f = &set->files[file];
 	const struct tt_fmt_header *h = &f->hdr;
 	const struct tt_query_summary *s;
-	char buf[32];
 
 	switch (col) {
-	case K_FILE: return text_static(ctx, f->path);
-	case K_HOST: return text(ctx, h->hostname);
-	case K_KERNEL: return text(ctx, h->kernel);
-	case K_BOOT: return text(ctx, h->boot_id);
-	case K_START: return u64(ctx, h->start_ns);
-	case K_END: return int_nz(ctx, f->last_ns);
-	case K_MODE: return text(ctx, h->mode);
-	case K_COALESCE: return u64(ctx, h->coalesce_ms);
-	case K_FILTERS: return text(ctx, h->filters);
-	case K_PROBES: return text(ctx, h->probes);
-	case K_TOOL: return text(ctx, h->tool_version);
+	case K_FILE: return text_static(v, f->path);
+	case K_HOST: return text(v, h->hostname);
+	case K_KERNEL: return text(v, h->kernel);
+	case K_BOOT: return text(v, h->boot_id);
+	case K_START: return u64(v, h->start_ns);
+	case K_END: return int_nz(v, f->last_ns);
+	case K_MODE: return text(v, h->mode);
+	case K_COALESCE: return u64(v, h->coalesce_ms);
+	case K_FILTERS: return text(v, h->filters);
+	case K_PROBES: return text(v, h->probes);
+	case K_TOOL: return text(v, h->tool_version);
 	case K_FORMAT:
-		snprintf(buf, sizeof(buf), "%u.%u", h->version_major, h->version_minor);
-		return text(ctx, buf);
-	case K_CLOCK: return text(ctx, h->clock);
+		snprintf(v->buf, sizeof(v->buf), "%u.%u", h->version_major, h->version_minor);
+		return text(v, v->buf);
+	case K_CLOCK: return text(v, h->clock);
 	case K_EVENTS:
 	case K_WARNINGS:
 		/* only these two need the whole file read */
@@ -499,7 +508,98 @@ int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size
 			sqlite3_result_error(ctx, set->err, -1);
 			return -1;
 		}
-		return u64(ctx, col == K_EVENTS ? s->fstat[file].events : s->fstat[file].warnings);
+		return u64(v, col == K_EVENTS ? s->fstat[file].events : s->fstat[file].warnings);
 	}
 	return 0;
+}
+
+int tt_query_event_value(struct tt_query_val *v, const struct tt_query_set *set, size_t file,
+			 const struct tt_event *ev, int col)
+{
+	return event_value(v, set, file, ev, col);
+}
+
+static inline void result(sqlite3_context *ctx, const struct tt_query_val *v)
+{
+	if (v->type == SQLITE_INTEGER)
+		sqlite3_result_int64(ctx, v->i);
+	else if (v->type == SQLITE_TEXT)
+		sqlite3_result_text(ctx, v->s, -1, v->is_static ? SQLITE_STATIC : SQLITE_TRANSIENT);
+}
+
+void tt_query_result(sqlite3_context *ctx, const struct tt_query_val *v)
+{
+	if (v->type == SQLITE_INTEGER)
+		sqlite3_result_int64(ctx, v->i);
+	else if (v->type == SQLITE_TEXT)
+		sqlite3_result_text(ctx, v->s, -1, v->is_static ? SQLITE_STATIC : SQLITE_TRANSIENT);
+	/* else the result stays NULL */
+}
+
+int tt_query_event_column(sqlite3_context *ctx, const struct tt_query_set *set, size_t file,
+			  const struct tt_event *ev, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	event_value(&v, set, file, ev, col);
+	result(ctx, &v);
+	return 0;
+}
+
+int tt_query_conn_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			 const struct tt_query_conn *c, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	conn_value(&v, set, c, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_proc_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			 const struct tt_query_proc *p, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	proc_value(&v, set, p, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			 const struct tt_query_lost *l, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	lost_value(&v, set, l, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size_t file, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	if (capture_value(&v, ctx, set, file, col) < 0)
+		return -1;
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+uint64_t tt_query_group_keys_ok(void)
+{
+	static const int keys[] = {E_FILE,   E_HOST,   E_KIND,	E_CONN,	 E_PID,	   E_TID,
+				   E_FLAGS,  E_OLD,    E_NEW,	E_STATE, E_RSTDIR, E_PROTO,
+				   E_FAMILY, E_LADDR,  E_LPORT, E_RADDR, E_RPORT,  E_DIR,
+				   E_NETNS,  E_CGROUP, E_COMM,	E_PPID,	 E_EXIT,   E_CPU};
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		m |= TQ_COL(keys[i]);
+	return m;
 }

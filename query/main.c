@@ -133,6 +133,37 @@ static int sort_threads(void)
 	return n <= 1 ? 0 : n > 4 ? 4 : (int)n;
 }
 
+/*
+ * TCPTOP_QUERY_GROUP_MEM: the memory a grouped scan of events may hold
+ * (docs/QUERY.md), bytes with an optional K, M or G suffix. Less memory only
+ * costs more passes over the files; the tests use it to force them.
+ */
+static size_t group_budget(void)
+{
+	const char *s = getenv("TCPTOP_QUERY_GROUP_MEM");
+	uint64_t n, mul = 1;
+	char num[32];
+	size_t len;
+
+	if (!s || !*s)
+		return TT_QUERY_GROUP_BUDGET;
+	len = strlen(s);
+	if (len < sizeof(num) && strchr("kKmMgG", s[len - 1])) {
+		int shift = strchr("kK", s[len - 1]) ? 10 : strchr("mM", s[len - 1]) ? 20 : 30;
+
+		mul = (uint64_t)1 << shift;
+		memcpy(num, s, len - 1);
+		num[len - 1] = 0;
+		s = num;
+	}
+	if (tt_parse_u64(s, 1, UINT64_MAX / (1u << 30), &n) < 0 || n * mul < (64u << 10) ||
+	    n * mul > SIZE_MAX)
+		tt_die(prog, TT_EXIT_USAGE,
+		       "TCPTOP_QUERY_GROUP_MEM: bad size '%s' (64K or more, e.g. 512M)",
+		       getenv("TCPTOP_QUERY_GROUP_MEM"));
+	return (size_t)(n * mul);
+}
+
 /* Build OUT.sqlite next to its final name and rename it there once complete. */
 static void write_db(const char *path, int force, struct tt_query_set *set)
 {
@@ -260,6 +291,8 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		tt_die(prog, TT_EXIT_USAGE, "%s", set.err);
 	set.progress = progress;
+	set.group_budget = group_budget();
+	set.debug = getenv("TCPTOP_QUERY_DEBUG") != NULL;
 
 	if (db_path) {
 		write_db(db_path, force, &set);

@@ -39,8 +39,13 @@ struct tt_query_set {
 	int spool_fd;			  /* stdin spool (memfd), -1 if none */
 	struct tt_query_summary *summary; /* built on first use */
 	int summary_err;		  /* <0 once building it failed */
+	size_t group_budget;		  /* bytes a grouped scan of events may hold */
+	int debug; /* TCPTOP_QUERY_DEBUG: statistics of grouped scans on stderr */
 	char err[256];
 };
+
+/* Default group_budget: 10M events of a typical GROUP BY fit in one pass (docs/QUERY.md). */
+#define TT_QUERY_GROUP_BUDGET (256u << 20)
 
 /*
  * Open every file once to check it is a capture and keep its header.
@@ -64,6 +69,50 @@ int tt_query_scan_open(struct tt_query_scan *sc, struct tt_query_set *set, size_
 /* 1 with an event, 0 at the end (or the readable end of a damaged file), <0 on I/O error. */
 int tt_query_scan_next(struct tt_query_scan *sc, struct tt_event *ev);
 void tt_query_scan_close(struct tt_query_scan *sc);
+
+/*
+ * The events of every file a scan's constraints allow, in file order: file =
+ * only (NULL: all) skips other files, ts outside [ts_min, ts_max] is skipped
+ * (a file whose time range is outside is not opened; the reader seeks to
+ * ts_min). Set set, only, ts_min and ts_max, then start.
+ */
+struct tt_query_stream {
+	struct tt_query_set *set;
+	const char *only;	/* not owned */
+	int64_t ts_min, ts_max; /* as SQL sees ts: signed */
+	struct tt_query_scan scan;
+	size_t file; /* file of ev */
+	struct tt_event ev;
+};
+
+/* Returns 0 or a negative errno with a message in set->err. */
+int tt_query_stream_start(struct tt_query_stream *st);
+/* At the end of a file: open the next one. 1, 0 when none is left, <0 on error. */
+int tt_query_stream_advance(struct tt_query_stream *st);
+
+/* 1 with st->ev, 0 at the end, <0 on error (message in set->err). Inline: once per event. */
+static inline int tt_query_stream_next(struct tt_query_stream *st)
+{
+	int ret;
+
+	for (;;) {
+		ret = tt_query_scan_next(&st->scan, &st->ev);
+		if (ret > 0) {
+			/* blocks are time-ordered but events inside one need not be */
+			int64_t ts = (int64_t)st->ev.ts_ns;
+
+			if (ts >= st->ts_min && ts <= st->ts_max)
+				return 1;
+			continue;
+		}
+		if (ret < 0)
+			return ret;
+		ret = tt_query_stream_advance(st);
+		if (ret <= 0)
+			return ret;
+	}
+}
+void tt_query_stream_close(struct tt_query_stream *st);
 
 /* ---------------------------------------------------------------- summary */
 
@@ -187,6 +236,43 @@ void tt_query_print_schema(enum tt_query_dialect d);
 /* Register tt_time() and friends on db. Returns an SQLite result code. */
 int tt_query_register_functions(sqlite3 *db);
 
+/* ------------------------------------------------- grouped scans (group.c) */
+
+/*
+ * A scan of `events` that delivers its rows ordered by key columns, without
+ * SQLite's sorter: SQLite asks for an order for GROUP BY (equal keys adjacent
+ * is enough) and DISTINCT ... ORDER BY, and sorts every row when the table
+ * does not deliver it. Rows are collected in memory, projected onto the columns
+ * the statement uses, in passes over key ranges sized to set->group_budget;
+ * a group larger than the budget alone is streamed by a pass of its own, so
+ * memory stays bounded whatever the capture. Rows of a group come in capture
+ * order.
+ */
+struct tt_query_group;
+
+/* Column mask bit of an events column (col < 64). */
+#define TQ_COL(c) ((uint64_t)1 << (c))
+
+/* Columns a grouped scan accepts as keys (not ts or the counters: too many distinct values). */
+uint64_t tt_query_group_keys_ok(void);
+
+/*
+ * key_cols/key_desc: the ORDER BY terms (column, 1 for DESC); used: every
+ * column the statement reads (SQLite's colUsed); one_per_group: a DISTINCT
+ * over the keys alone, so one row per group is enough. Returns 0 or -ENOMEM.
+ */
+int tt_query_group_new(struct tt_query_group **out, struct tt_query_set *set, const int *key_cols,
+		       const int *key_desc, int n_key, uint64_t used, int one_per_group);
+/* Start (again) over the events st's constraints allow. 0 or <0 (message in set->err). */
+int tt_query_group_start(struct tt_query_group *g, const struct tt_query_stream *st);
+/* 1 with a row, 0 at the end, <0 on error (message in set->err). */
+int tt_query_group_next(struct tt_query_group *g);
+void tt_query_group_column(struct tt_query_group *g, sqlite3_context *ctx, int col);
+/* Passes over the files, groups streamed alone, most bytes held: TCPTOP_QUERY_DEBUG prints them. */
+void tt_query_group_stats(const struct tt_query_group *g, unsigned *passes, size_t *giants,
+			  size_t *peak);
+void tt_query_group_free(struct tt_query_group *g);
+
 /* ------------------------------------------------------------- the tables */
 
 /*
@@ -196,6 +282,20 @@ int tt_query_register_functions(sqlite3 *db);
 int tt_query_register_modules(sqlite3 *db, struct tt_query_set *set);
 
 int tt_query_register_events(sqlite3 *db, struct tt_query_set *set);
+
+/* A column value: what a column getter would make the result. */
+struct tt_query_val {
+	int type;      /* SQLITE_NULL, SQLITE_INTEGER or SQLITE_TEXT */
+	int is_static; /* text that outlives the statement */
+	sqlite3_int64 i;
+	const char *s; /* text, NUL-terminated (may point into buf) */
+	char buf[64];
+};
+
+/* Value of an events column; v->type must be SQLITE_NULL on entry. Returns 0. */
+int tt_query_event_value(struct tt_query_val *v, const struct tt_query_set *set, size_t file,
+			 const struct tt_event *ev, int col);
+void tt_query_result(sqlite3_context *ctx, const struct tt_query_val *v);
 
 /*
  * Column values (columns.c), in tt_query_tables[] column order. Each sets the

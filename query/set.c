@@ -50,6 +50,7 @@ int tt_query_set_open(struct tt_query_set *set, const char *prog, char **paths, 
 	memset(set, 0, sizeof(*set));
 	set->prog = prog;
 	set->spool_fd = -1;
+	set->group_budget = TT_QUERY_GROUP_BUDGET;
 	set->files = calloc(n, sizeof(*set->files));
 	if (!set->files)
 		return -ENOMEM;
@@ -188,4 +189,53 @@ void tt_query_scan_close(struct tt_query_scan *sc)
 		fputs("\r\033[K", stderr);
 	tt_fmt_reader_close(sc->r);
 	sc->r = NULL;
+}
+
+/* Open the next file the constraints allow, from st->file on: 1, 0 when none is left, <0. */
+static int stream_open_file(struct tt_query_stream *st)
+{
+	for (; st->file < st->set->n_files; st->file++) {
+		const struct tt_query_file *f = &st->set->files[st->file];
+		int ret;
+
+		if (st->only && strcmp(st->only, f->path) != 0)
+			continue;
+		if (f->last_ns && f->last_ns <= INT64_MAX && st->ts_min > (int64_t)f->last_ns)
+			continue;
+		if (f->first_ns && f->last_ns <= INT64_MAX && st->ts_max < (int64_t)f->first_ns)
+			continue;
+		ret = tt_query_scan_open(&st->scan, st->set, st->file);
+		if (ret < 0)
+			return ret;
+		/* a failed seek (e.g. no index) only costs reading from the start */
+		if (st->ts_min > 0)
+			tt_fmt_reader_seek_time(st->scan.r, (uint64_t)st->ts_min);
+		return 1;
+	}
+	return 0;
+}
+
+int tt_query_stream_start(struct tt_query_stream *st)
+{
+	int ret;
+
+	tt_query_scan_close(&st->scan);
+	st->scan.r = NULL;
+	st->file = 0;
+	ret = stream_open_file(st);
+	return ret < 0 ? ret : 0;
+}
+
+int tt_query_stream_advance(struct tt_query_stream *st)
+{
+	if (!st->scan.r)
+		return 0; /* no file open: the end */
+	tt_query_scan_close(&st->scan);
+	st->file++;
+	return stream_open_file(st);
+}
+
+void tt_query_stream_close(struct tt_query_stream *st)
+{
+	tt_query_scan_close(&st->scan);
 }

@@ -5,10 +5,13 @@
  * `file` (=) skip other files, and on `ts` (>, >=, =, <, <=) seek by block
  * header and skip files outside the range; SQLite re-checks them all (omit
  * stays 0), so these only have to be conservative. Blocks need not be in time
- * order, so the scan never stops early inside a file.
+ * order, so the scan never stops early inside a file. The order a GROUP BY
+ * (or a DISTINCT with an ORDER BY) needs on key columns is delivered by a
+ * grouped scan (group.c) instead, so that SQLite needs no sorter.
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +32,12 @@ struct ev_vtab {
 struct ev_cursor {
 	sqlite3_vtab_cursor base; /* must come first */
 	struct tt_query_set *set;
-	struct tt_query_scan scan;
-	size_t file; /* current file */
-	char *only;  /* file = ? constraint (a copy: argv dies with xFilter), or NULL */
-	/* ts bounds as SQL sees ts: signed, so a (corrupt) time past 2^63 stays negative */
-	sqlite3_int64 ts_min, ts_max;
+	struct tt_query_stream st;
+	char *only; /* file = ? constraint (a copy: argv dies with xFilter), or NULL */
 	sqlite3_int64 rowid;
 	int eof;
-	struct tt_event ev;
+	/* grouped scan (GROUP BY, DISTINCT), created by the first xFilter that asks for it */
+	struct tt_query_group *group;
 };
 
 static int ev_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
@@ -65,6 +66,53 @@ static int ev_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
 static int ev_disconnect(sqlite3_vtab *vt)
 {
 	sqlite3_free(vt);
+	return SQLITE_OK;
+}
+
+/*
+ * An order on key columns for a GROUP BY or a DISTINCT ... ORDER BY: a grouped
+ * scan delivers the rows in that order itself (group.c), so SQLite needs no
+ * sorter. The rows come fully ordered, not only grouped as
+ * sqlite3_vtab_distinct() 1 asks: SQLite 3.40 relies on that order for an
+ * ORDER BY equal to the GROUP BY. idxStr carries the plan to xFilter: "g USED ONE COL:DESC...",
+ * USED a hex column mask, ONE 1 when one row per group is enough.
+ */
+static int best_grouped(struct sqlite3_index_info *ii)
+{
+	uint64_t keys = 0, ok = tt_query_group_keys_ok(), used = ii->colUsed;
+	char terms[64 * 8] = "";
+	size_t n = 0;
+	int distinct, one;
+
+	if (ii->nOrderBy < 1 || ii->nOrderBy > 64)
+		return SQLITE_OK;
+	for (int i = 0; i < ii->nOrderBy; i++) {
+		int c = ii->aOrderBy[i].iColumn;
+
+		if (c < 0 || c >= 63 || !(ok & TQ_COL(c)))
+			return SQLITE_OK;
+		keys |= TQ_COL(c);
+		n += (size_t)snprintf(terms + n, sizeof(terms) - n, " %d:%d", c,
+				      ii->aOrderBy[i].desc ? 1 : 0);
+	}
+	/*
+	 * 1: GROUP BY, 3: DISTINCT with an ORDER BY; both read every row whatever
+	 * the LIMIT. Not 0 (a plain ORDER BY: with a LIMIT, SQLite keeps the top N
+	 * only) nor 2 (DISTINCT alone: SQLite dedups without sorting and a LIMIT
+	 * stops it early), where reading everything first would cost more.
+	 */
+	distinct = sqlite3_vtab_distinct(ii);
+	if (distinct != 1 && distinct != 3)
+		return SQLITE_OK;
+	/* colUsed bit 63 stands for every column from 63 on: there are fewer */
+	used &= ~((uint64_t)1 << 63);
+	/* DISTINCT may drop rows equal in every used column: with only keys used, all but one */
+	one = distinct == 3 && (used & ~keys) == 0;
+	ii->idxStr = sqlite3_mprintf("g %llx %d%s", (unsigned long long)used, one, terms);
+	if (!ii->idxStr)
+		return SQLITE_NOMEM;
+	ii->needToFreeIdxStr = 1;
+	ii->orderByConsumed = 1;
 	return SQLITE_OK;
 }
 
@@ -111,7 +159,7 @@ static int ev_best_index(sqlite3_vtab *vt, sqlite3_index_info *ii)
 	}
 	ii->estimatedCost = cost;
 	ii->estimatedRows = (sqlite3_int64)cost;
-	return SQLITE_OK;
+	return best_grouped(ii);
 }
 
 static int ev_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
@@ -122,6 +170,7 @@ static int ev_open(sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
 		return SQLITE_NOMEM;
 	memset(cur, 0, sizeof(*cur));
 	cur->set = ((struct ev_vtab *)vtab)->set;
+	cur->st.set = cur->set;
 	cur->eof = 1;
 	*out = &cur->base;
 	return SQLITE_OK;
@@ -131,7 +180,16 @@ static int ev_close(sqlite3_vtab_cursor *c)
 {
 	struct ev_cursor *cur = (struct ev_cursor *)c;
 
-	tt_query_scan_close(&cur->scan);
+	tt_query_stream_close(&cur->st);
+	if (cur->group && cur->set->debug) {
+		unsigned passes;
+		size_t giants, peak;
+
+		tt_query_group_stats(cur->group, &passes, &giants, &peak);
+		fprintf(stderr, "%s: debug: grouped scan: %u passes, %zu alone, peak %zu bytes\n",
+			cur->set->prog, passes, giants, peak);
+	}
+	tt_query_group_free(cur->group);
 	sqlite3_free(cur->only);
 	sqlite3_free(cur);
 	return SQLITE_OK;
@@ -144,58 +202,22 @@ static int fail(struct ev_cursor *cur)
 	return SQLITE_ERROR;
 }
 
-/* Open the next file the constraints allow, from cur->file on; eof when none is left. */
-static int open_file(struct ev_cursor *cur)
-{
-	for (; cur->file < cur->set->n_files; cur->file++) {
-		const struct tt_query_file *f = &cur->set->files[cur->file];
-
-		if (cur->only && strcmp(cur->only, f->path) != 0)
-			continue;
-		if (f->last_ns && f->last_ns <= INT64_MAX &&
-		    cur->ts_min > (sqlite3_int64)f->last_ns)
-			continue;
-		if (f->first_ns && f->last_ns <= INT64_MAX &&
-		    cur->ts_max < (sqlite3_int64)f->first_ns)
-			continue;
-		if (tt_query_scan_open(&cur->scan, cur->set, cur->file) < 0)
-			return fail(cur);
-		/* a failed seek (e.g. no index) only costs reading from the start */
-		if (cur->ts_min > 0)
-			tt_fmt_reader_seek_time(cur->scan.r, (uint64_t)cur->ts_min);
-		return SQLITE_OK;
-	}
-	cur->eof = 1;
-	return SQLITE_OK;
-}
-
 static int ev_next(sqlite3_vtab_cursor *c)
 {
 	struct ev_cursor *cur = (struct ev_cursor *)c;
-	int ret, rc;
+	int ret;
 
-	for (;;) {
-		ret = tt_query_scan_next(&cur->scan, &cur->ev);
-		if (ret < 0)
-			return fail(cur);
-		if (ret > 0) {
-			/* blocks are time-ordered but events inside one need not be */
-			sqlite3_int64 ts = (sqlite3_int64)cur->ev.ts_ns;
-
-			if (ts < cur->ts_min)
-				continue;
-			if (ts <= cur->ts_max) {
-				cur->rowid++;
-				return SQLITE_OK;
-			}
-			continue;
-		}
-		tt_query_scan_close(&cur->scan);
-		cur->file++;
-		rc = open_file(cur);
-		if (rc != SQLITE_OK || cur->eof)
-			return rc;
-	}
+	if (cur->group)
+		ret = tt_query_group_next(cur->group);
+	else
+		ret = tt_query_stream_next(&cur->st);
+	if (ret < 0)
+		return fail(cur);
+	if (ret == 0)
+		cur->eof = 1;
+	else
+		cur->rowid++;
+	return SQLITE_OK;
 }
 
 /* A bound no tighter than the SQL comparison with v: a real rounds outwards. */
@@ -218,22 +240,49 @@ static sqlite3_int64 arg_ts(sqlite3_value *v, int upper)
 	}
 }
 
+/* The grouped scan idxStr asks for, made on first use (same plan: same idxStr). */
+static int want_group(struct ev_cursor *cur, const char *idxStr)
+{
+	int cols[64], desc[64], n = 0, one, used_n;
+	unsigned long long used;
+	const char *p;
+
+	if (!idxStr || sscanf(idxStr, "g %llx %d%n", &used, &one, &used_n) != 2) {
+		tt_query_group_free(cur->group);
+		cur->group = NULL;
+		return SQLITE_OK;
+	}
+	if (cur->group)
+		return SQLITE_OK;
+	for (p = idxStr + used_n; n < 64; n++) {
+		int len;
+
+		if (sscanf(p, " %d:%d%n", &cols[n], &desc[n], &len) != 2)
+			break;
+		p += len;
+	}
+	if (tt_query_group_new(&cur->group, cur->set, cols, desc, n, used, one) < 0)
+		return SQLITE_NOMEM;
+	return SQLITE_OK;
+}
+
 static int ev_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr, int argc,
 		     sqlite3_value **argv)
 {
 	struct ev_cursor *cur = (struct ev_cursor *)c;
 	int a = 0, rc;
 
-	(void)idxStr;
-	(void)argc;
-	tt_query_scan_close(&cur->scan);
-	cur->file = 0;
+	tt_query_stream_close(&cur->st);
 	cur->rowid = 0;
 	cur->eof = 0;
 	sqlite3_free(cur->only);
 	cur->only = NULL;
-	cur->ts_min = INT64_MIN;
-	cur->ts_max = INT64_MAX;
+	cur->st.only = NULL;
+	cur->st.ts_min = INT64_MIN;
+	cur->st.ts_max = INT64_MAX;
+	rc = want_group(cur, idxStr);
+	if (rc != SQLITE_OK)
+		return rc;
 	if (idxNum & IDX_FILE) {
 		const unsigned char *f = sqlite3_value_text(argv[a++]);
 
@@ -244,14 +293,19 @@ static int ev_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr, int
 		cur->only = sqlite3_mprintf("%s", f);
 		if (!cur->only)
 			return SQLITE_NOMEM;
+		cur->st.only = cur->only;
 	}
 	if (idxNum & IDX_TS_MIN)
-		cur->ts_min = arg_ts(argv[a++], 0);
+		cur->st.ts_min = arg_ts(argv[a++], 0);
 	if (idxNum & IDX_TS_MAX)
-		cur->ts_max = arg_ts(argv[(idxNum & IDX_TS_MIN) && a == argc ? a - 1 : a], 1);
-	rc = open_file(cur);
-	if (rc != SQLITE_OK || cur->eof)
-		return rc;
+		cur->st.ts_max = arg_ts(argv[(idxNum & IDX_TS_MIN) && a == argc ? a - 1 : a], 1);
+	if (cur->group) {
+		if (tt_query_group_start(cur->group, &cur->st) < 0)
+			return fail(cur);
+	} else if (tt_query_stream_start(&cur->st) < 0) {
+		return fail(cur);
+	}
+	cur->rowid = -1;
 	return ev_next(c);
 }
 
@@ -264,7 +318,10 @@ static int ev_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 {
 	struct ev_cursor *cur = (struct ev_cursor *)c;
 
-	tt_query_event_column(ctx, cur->set, cur->file, &cur->ev, col);
+	if (cur->group)
+		tt_query_group_column(cur->group, ctx, col);
+	else
+		tt_query_event_column(ctx, cur->set, cur->st.file, &cur->st.ev, col);
 	return SQLITE_OK;
 }
 
@@ -273,7 +330,10 @@ static int ev_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid)
 	struct ev_cursor *cur = (struct ev_cursor *)c;
 
 	/* unique within a scan; stable for the same query on the same files */
-	*rowid = ((sqlite3_int64)cur->file << 40) + cur->rowid;
+	if (cur->group)
+		*rowid = cur->rowid;
+	else
+		*rowid = ((sqlite3_int64)cur->st.file << 40) + cur->rowid;
 	return SQLITE_OK;
 }
 
@@ -281,7 +341,7 @@ static const sqlite3_module events_module = {
     .iVersion = 0,
     .xCreate = ev_connect,	 /* CREATE VIRTUAL TABLE: nothing to store */
     .xConnect = ev_connect,	 /* declare the columns, bind the capture set */
-    .xBestIndex = ev_best_index, /* file = ?, ts ranges */
+    .xBestIndex = ev_best_index, /* file = ?, ts ranges, grouped GROUP BY / DISTINCT */
     .xDisconnect = ev_disconnect,
     .xDestroy = ev_disconnect,
     .xOpen = ev_open, /* a cursor owns its own reader */

@@ -687,3 +687,170 @@ def test_rotated_set_totals(tmp_path):
     # each file alone still reads as a complete capture of its own part
     for f in files:
         q([f], "SELECT count(*) FROM connections")
+    # GROUP BY / DISTINCT / ORDER BY over the set's events: the same rows as SQLite's sorter
+    check_grouped(files, min_rows=0)
+    check_grouped(files, {"TCPTOP_QUERY_GROUP_MEM": "64K"}, min_rows=0)
+
+
+# ------------------------------------------------------------------------- grouped scans
+# GROUP BY (and DISTINCT ... ORDER BY) on key columns of `events` are delivered in key order by
+# the table itself (query/group.c) instead of SQLite's sorter. Each query below runs both ways: as
+# written (grouped) and with its keys written +col, which SQLite cannot hand to the table, so it
+# sorts (the route before grouped scans). {x} marks a key column.
+GROUPED = [
+    "SELECT {conn_id}, count(*), sum(tx_bytes), sum(rx_bytes) FROM events GROUP BY {conn_id}",
+    "SELECT {conn_id}, count(*), sum(tx_bytes), max(ts) FROM events WHERE kind = 'traffic' "
+    "GROUP BY {conn_id} HAVING count(*) > 2",
+    "SELECT {kind}, {conn_id}, count(*), min(ts), max(ts), sum(retrans), max(rtt_us) FROM events "
+    "GROUP BY {kind}, {conn_id}",
+    "SELECT {file}, {conn_id}, count(*), sum(tx_bytes), total(rx_packets) FROM events "
+    "GROUP BY {file}, {conn_id}",
+    "SELECT {host}, {file}, count(*), max(comm) FROM events GROUP BY {host}, {file}",
+    "SELECT DISTINCT {conn_id} FROM events ORDER BY {conn_id}",
+    "SELECT DISTINCT {pid}, {comm} FROM events WHERE comm IS NOT NULL ORDER BY {pid}, {comm}",
+    "SELECT {conn_id}, count(*) FROM events GROUP BY {conn_id} ORDER BY {conn_id} DESC",
+    "SELECT {kind}, {conn_id}, count(*) FROM events GROUP BY {kind}, {conn_id} "
+    "ORDER BY {kind} DESC, {conn_id}",
+    "SELECT {raddr}, {rport}, {proto}, count(*), min(laddr) FROM events WHERE kind = 'open' "
+    "GROUP BY {raddr}, {rport}, {proto} ORDER BY {raddr}, {rport}, {proto}",
+    "SELECT {conn_id}, group_concat(kind), group_concat(ts) FROM events GROUP BY {conn_id}",
+    "SELECT {pid}, {kind}, max(ts), sum(tx_bytes), file FROM events GROUP BY {pid}, {kind} "
+    "ORDER BY {kind}, {pid}",
+    "SELECT {tid}, {flags}, count(*), sum(tx_calls) FROM events "
+    "WHERE ts < (SELECT (min(ts) + max(ts)) / 2 FROM events) GROUP BY {tid}, {flags}",
+    "SELECT {state}, {old_state}, {new_state}, {reset_dir}, count(*) FROM events "
+    "GROUP BY {state}, {old_state}, {new_state}, {reset_dir}",
+    "SELECT {conn_id}, count(*) FROM events WHERE conn_id IN "
+    "(SELECT {conn_id} FROM events GROUP BY {conn_id} HAVING count(*) > 20) GROUP BY {conn_id}",
+]
+
+
+def both_ways(sql):
+    keys = set(re.findall(r"\{(\w+)\}", sql))
+    return sql.format(**{k: k for k in keys}), sql.format(**{k: "+" + k for k in keys})
+
+
+def answers(files, sql, env=None):
+    """CSV rows (no header) and stderr; row order kept (compare sorted unless ORDER BY)."""
+    r = run([QUERY, "-F", "csv", "--no-header", "--no-progress", *files, sql],
+            stdin=subprocess.DEVNULL, env=dict(os.environ, **(env or {})))
+    assert r.returncode == 0, (sql, r.stderr)
+    return r.stdout.splitlines(), r.stderr
+
+
+def check_grouped(files, env=None, min_rows=1):
+    for tmpl in GROUPED:
+        grouped, sorted_ = both_ways(tmpl)
+        plan, _ = answers(files, "EXPLAIN QUERY PLAN " + grouped)
+        assert any(":g " in line for line in plan), (grouped, plan)
+        assert not any("FOR GROUP BY" in line for line in plan), (grouped, plan)
+        got, err_g = answers(files, grouped, env)
+        want, err_s = answers(files, sorted_)
+        if "ORDER BY" not in tmpl.split("FROM events")[-1]:
+            got, want = sorted(got), sorted(want)
+        assert got == want, (files, grouped, env)
+        assert len(want) >= min_rows, grouped
+        assert err_g.count("warning") == err_s.count("warning"), (grouped, err_g, err_s)
+
+
+def test_grouped_plan(caps):
+    """The grouped route is taken (no temporary B-tree), and +col still takes the sorter."""
+    _, a, _ = caps
+    g, s = both_ways(GROUPED[0])
+    plan_g = q([a], "EXPLAIN QUERY PLAN " + g).stdout
+    plan_s = q([a], "EXPLAIN QUERY PLAN " + s).stdout
+    assert "TEMP B-TREE" not in plan_g and "VIRTUAL TABLE INDEX 0:g " in plan_g, plan_g
+    assert "USE TEMP B-TREE FOR GROUP BY" in plan_s, plan_s
+    o = q([a], "EXPLAIN QUERY PLAN SELECT conn_id, count(*) FROM events GROUP BY conn_id "
+               "ORDER BY conn_id DESC").stdout
+    assert "TEMP B-TREE" not in o, o
+    o = q([a], "EXPLAIN QUERY PLAN SELECT DISTINCT conn_id FROM events ORDER BY 1").stdout
+    assert ":g " in o and "FOR ORDER BY" not in o, o
+    # ts is no key (nearly one group per event): the sorter keeps it; a plain ORDER BY (a LIMIT
+    # keeps the top N only) and a DISTINCT alone (a LIMIT stops it early) stay SQLite's
+    for sql in ("SELECT ts, count(*) FROM events GROUP BY ts",
+                "SELECT * FROM events ORDER BY conn_id LIMIT 3",
+                "SELECT DISTINCT conn_id FROM events LIMIT 3"):
+        t = q([a], "EXPLAIN QUERY PLAN " + sql).stdout
+        assert ":g " not in t, (sql, t)
+
+
+def test_grouped_matches_reader(caps):
+    """Per-connection counts and traffic sums, against the Python reader."""
+    _, a, b = caps
+    want = {}
+    for e in read_events(a) + read_events(b):
+        c = want.setdefault(signed(e["conn_id"]) if e["conn_id"] else None, [0, 0, 0])
+        c[0] += 1
+        if e["kind"] == 2:
+            c[1] += e["tx_bytes"]
+            c[2] += e["rx_bytes"]
+    got = rows([a, b], "SELECT conn_id, count(*) n, total(tx_bytes) tx, total(rx_bytes) rx "
+                       "FROM events WHERE kind = 'traffic' OR kind <> 'traffic' GROUP BY conn_id")
+    assert len(got) == len(want) > 100
+    for r in got:
+        n, tx, rx = want[r["conn_id"]]
+        assert r["n"] == n
+    traffic = rows([a, b], "SELECT conn_id, sum(tx_bytes) tx, sum(rx_bytes) rx FROM events "
+                           "WHERE kind = 'traffic' GROUP BY conn_id")
+    for r in traffic:
+        assert [r["tx"], r["rx"]] == [signed(want[r["conn_id"]][1]), signed(want[r["conn_id"]][2])]
+
+
+def test_grouped_same_as_sorter(caps):
+    """Two captures of the same conn ids (like a rotated set), in one pass and, with a 64K budget,
+    in many passes over key ranges with the biggest groups streamed alone."""
+    _, a, b = caps
+    check_grouped([a, b], min_rows=1)
+    env = {"TCPTOP_QUERY_GROUP_MEM": "64K", "TCPTOP_QUERY_DEBUG": "1"}
+    check_grouped([a, b], env)
+    # the group_concat query keeps ts per row: its NULL conn_id group alone outgrows 64K / 4
+    _, err = answers([a, b], both_ways(GROUPED[10])[0], env)
+    m = re.search(r"grouped scan: (\d+) passes, (\d+) alone, peak (\d+) bytes", err)
+    assert m and int(m[1]) > 2 and int(m[2]) >= 1, err
+    # memory held stays near the budget (it is checked after each row: one chunk or table
+    # growth over it)
+    assert int(m[3]) <= 2 * 65536 + 65536, err
+
+
+def test_grouped_samples_and_repeated_file(caps):
+    """The recorded samples together (several hosts' worth of kinds, addresses, comms), and the
+    same capture named twice (equal file names are one group)."""
+    _, a, _ = caps
+    samples = sorted(glob.glob(os.path.join(ROOT, "samples", "*.tt")))
+    if samples:
+        check_grouped(samples)
+        check_grouped(samples, {"TCPTOP_QUERY_GROUP_MEM": "64K"})
+    check_grouped([a, a])
+    twice = rows([a, a], "SELECT file, count(*) n FROM events GROUP BY file")
+    assert twice == [{"file": a, "n": 40000}]
+
+
+def test_grouped_damaged_captures(caps, tmp_path):
+    """Truncated and damaged-in-the-middle captures: the same rows as the sorter, read up to and
+    around the damage, and each warning printed once however many passes read the file."""
+    _, a, b = caps
+    data = bytearray(open(a, "rb").read())
+    trunc = str(tmp_path / "trunc.tt")
+    open(trunc, "wb").write(bytes(data[: len(data) * 2 // 3]))
+    mid = len(data) // 2
+    data[mid:mid + 64] = b"\xff" * 64
+    bad = str(tmp_path / "bad.tt")
+    open(bad, "wb").write(bytes(data))
+    for files in ([trunc], [bad, b], [b, trunc, bad]):
+        for env in (None, {"TCPTOP_QUERY_GROUP_MEM": "64K"}):
+            check_grouped(files, env)
+            _, err = answers(files, both_ways(GROUPED[0])[0], env)
+            lines = err.splitlines()
+            assert len(lines) == (len(files) - (b in files)), err
+            assert all(x.startswith("tcptop-query: warning: ") for x in lines), err
+            assert len(set(lines)) == len(lines), err
+
+
+def test_grouped_memory_env_errors(caps):
+    _, a, _ = caps
+    for bad in ("1", "10K", "lots", "-5M", "5X"):
+        r = run([QUERY, "--no-progress", a, "SELECT count(*) FROM events"],
+                env=dict(os.environ, TCPTOP_QUERY_GROUP_MEM=bad), stdin=subprocess.DEVNULL)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, (bad, r.stderr)
+        assert "TCPTOP_QUERY_GROUP_MEM" in r.stderr
