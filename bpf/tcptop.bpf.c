@@ -620,8 +620,12 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		return 0;
 	take_owner(sk, st);
 	/* process context (close, shutdown): seen even when a later softirq change is skipped */
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK)
+	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
 		st->fin_sent = 1;
+		/* the owner closing it: an accepted socket no sweep has named yet is theirs */
+		if (!st->pid_known && (st->open == O_OPEN || st->open == O_WAITPID))
+			tcp_attribute(sk, st);
+	}
 	if (st->open == O_NONE) {
 		/* a passive child is cloned from its listener: LISTEN -> SYN_RECV */
 		if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)) {

@@ -5,6 +5,7 @@
  * run the sampling passes (TCP counters, UDP flow sums) every interval.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,13 +172,27 @@ static int kernel_has_tp_btf(const struct btf *vmlinux, const char *tp)
  * else fexit on inet{,6}_{send,recv}msg, which every TCP and UDP call goes through (if the
  * kernel lets fexit attach). Leaves one set to load. Returns 1 if the fexit set was chosen.
  */
-static int pick_io_hooks(struct tcptop_bpf *skel, int fexit_ok)
+static int pick_io_hooks(struct tcptop_bpf *skel, const struct tt_src_opts *o, int fexit_ok)
 {
 	struct bpf_program *tp[] = {skel->progs.tt_send, skel->progs.tt_recv};
 	struct bpf_program *fx[] = {skel->progs.tt_send_inet, skel->progs.tt_send_inet6,
 				    skel->progs.tt_recv_inet, skel->progs.tt_recv_inet6};
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int use_tp = bpf_program__autoload(tp[0]) && bpf_program__autoload(tp[1]) &&
+	struct btf *vmlinux;
+	int use_tp;
+
+	/*
+	 * The default mode counts TCP from the sockets themselves: with --tcp nothing needs a
+	 * program on every send and recv of the machine (it costs ~8% CPU on small writes).
+	 */
+	if (!o->raw && o->filter.proto == IPPROTO_TCP) {
+		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+			bpf_program__set_autoload(tp[i], false);
+		for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
+			bpf_program__set_autoload(fx[i], false);
+		return 0;
+	}
+	vmlinux = btf__load_vmlinux_btf();
+	use_tp = bpf_program__autoload(tp[0]) && bpf_program__autoload(tp[1]) &&
 		     kernel_has_tp_btf(vmlinux, "sock_send_length") &&
 		     kernel_has_tp_btf(vmlinux, "sock_recv_length");
 
@@ -213,7 +228,17 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, int level, const 
 		return err;
 	}
 	set_rodata(skel, o);
-	*used_fexit = pick_io_hooks(skel, level == 2);
+	*used_fexit = pick_io_hooks(skel, o, level == 2);
+	/*
+	 * A syscalls:* tracepoint puts every syscall of every task on the slow path: 8% more CPU
+	 * on iperf3 -l 100 (cpu-cost, 9 pairs: 1.091 with, 1.012 without). Only a process filter
+	 * needs an accepted socket's owner at once, to open it; otherwise the file-table sweep
+	 * names it within a sampling interval, and its owner's close() at the latest.
+	 */
+	if (!o->filter.n_pids && !o->filter.n_comms && !o->filter.cgroup_id) {
+		bpf_program__set_autoload(skel->progs.tt_accept4, false);
+		bpf_program__set_autoload(skel->progs.tt_accept, false);
+	}
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
 	if (!optional || !cgroot[0]) {
 		bpf_program__set_autoload(skel->progs.tt_sendmsg4, false);
@@ -490,7 +515,8 @@ static int check_io_hooks(struct tt_src *s, char *err, size_t errlen)
 {
 	const char *why = s->io_refused ? strerror(s->io_refused) : "left out";
 
-	if (s->io_hooks && s->io_hooks == s->io_wanted)
+	if ((s->io_hooks && s->io_hooks == s->io_wanted) ||
+	    (!s->raw && s->filter_proto == IPPROTO_TCP))
 		return 0;
 	if (!s->io_hooks && s->raw) {
 		snprintf(err, errlen,
@@ -525,6 +551,7 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	}
 	s->cg_fd = -1;
 	s->raw = opts->raw;
+	s->filter_proto = opts->filter.proto;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	libbpf_set_print(opts->verbose ? libbpf_verbose : libbpf_quiet);
 	cgroup2_root(cgroot, sizeof(cgroot));

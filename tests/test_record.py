@@ -805,31 +805,49 @@ def test_process_events_follow_filters(tmpdir_path, filtered):
 
 # ------------------------------------------------------------------ owners
 
-def test_owner_from_accept_is_prompt(tmpdir_path):
-    """The accept tracepoint attributes the server side at once (CONN_PROC right after accept)."""
-    port = free_port()
-    t = {}
+def accept_late(port, t):
+    """A connection that waits 0.3 s in the accept queue, is accepted (t["before"]), and closes
+    0.3 s later, client first (the server's close() is CLOSE_WAIT -> LAST_ACK)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", port))
+    srv.listen()
+    cli = socket.create_connection(("127.0.0.1", port))
+    time.sleep(0.3)  # waits in the accept queue: owner unknown
+    t["before"] = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    acc, _ = srv.accept()
+    time.sleep(0.3)
+    t["close"] = time.clock_gettime_ns(time.CLOCK_REALTIME)
+    for x in (cli, acc, srv):
+        x.close()
 
-    def go():
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", port))
-        srv.listen()
-        cli = socket.create_connection(("127.0.0.1", port))
-        time.sleep(0.3)  # waits in the accept queue: owner unknown
-        t["before"] = time.clock_gettime_ns(time.CLOCK_REALTIME)
-        acc, _ = srv.accept()
-        time.sleep(0.3)
-        for x in (cli, acc, srv):
-            x.close()
 
-    _, hdr, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "5s")
+def test_owner_from_accept_is_prompt_with_a_process_filter(tmpdir_path):
+    """A process filter needs the owner to open an accepted connection: the accept tracepoint
+    gives it at once (the connection opens right after accept, with its pid)."""
+    port, t = free_port(), {}
+    _, hdr, evs, _ = record(tmpdir_path, lambda: accept_late(port, t), "-P", str(port),
+                            "-p", str(os.getpid()), "--coalesce", "5s")
     assert "tracepoint:syscalls/sys_exit_accept4" in hdr["probes"]
+    (s,) = find(connections(evs), 6, lport=port)
+    assert s["open"]["pid"] == os.getpid()
+    # well before any sampling pass (5 s) or the close could have told
+    assert 0 <= s["open"]["ts"] - t["before"] < 0.2e9
+
+
+def test_owner_without_syscall_tracepoints_by_default(tmpdir_path):
+    """Without a process filter no syscalls:* tracepoint is attached (it would slow every
+    syscall of the machine); an accepted connection no sweep has named yet gets its owner when
+    that owner closes it."""
+    port, t = free_port(), {}
+    _, hdr, evs, _ = record(tmpdir_path, lambda: accept_late(port, t), "-P", str(port),
+                            "--coalesce", "5s")
+    assert "syscalls" not in hdr["probes"], hdr["probes"]
     (s,) = find(connections(evs), 6, lport=port)
     assert s["open"]["pid"] == 0 and s["open"]["flags"] & 2  # TT_F_PID_UNKNOWN
     (proc,) = [e for e in evs if e["kind"] == PROC and e["conn_id"] == s["open"]["conn_id"]]
-    assert proc["pid"] == os.getpid()
-    # well before any sampling pass (5 s) or the close could have told
-    assert 0 <= proc["ts"] - t["before"] < 0.2e9
+    assert proc["pid"] == os.getpid() and proc["comm"] == s["comm"]
+    assert t["close"] <= proc["ts"] < t["close"] + 0.2e9
+    assert s["close"] and s["close"]["pid"] == os.getpid()
 
 
 @pytest.mark.parametrize("skip", [False, True])

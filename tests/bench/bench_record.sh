@@ -4,7 +4,8 @@
 # to stderr. Everything is a ratio or a rate within this run:
 #
 #   throughput and CPU ratios, recorder running / not, interleaved pairs with medians
-#   (../shared/tools/cpu-cost): default mode, --raw, and tcpdump -i lo -s 96 -w beside them
+#   (../shared/tools/cpu-cost): default mode, default mode --tcp, --raw, and tcpdump -i lo -s 96
+#   -w beside them
 #   one --raw capture of a fixed transfer: events/s captured and lost, events per CPU second of
 #   the recorder (its headroom), bytes per event on disk; the same transfer under tcpdump -s 96
 #   for the file size
@@ -45,6 +46,8 @@ cost() {
 }
 
 cost "record (default, coalesce 1s)" ">=0.97" "$REC" -o "$dir/cost.tt" -f -q
+# --tcp: no per-call program at all (UDP's are the default mode's only per-call cost)
+cost "record --tcp (default mode)" "" "$REC" -o "$dir/cost.tt" -f -q --tcp
 cost "record --raw" ">=0.85" "$REC" -o "$dir/cost.tt" -f -q --raw
 cost "tcpdump -i lo -s 96 -w" "" tcpdump -i lo -s 96 -w "$dir/cost.pcap" -q
 
