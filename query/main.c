@@ -215,9 +215,9 @@ int main(int argc, char **argv)
 	};
 	enum tt_query_format fmt = isatty(STDOUT_FILENO) ? TQ_FMT_TABLE : TQ_FMT_CSV;
 	const char *sql_file = NULL, *db_path = NULL;
-	int header = 1, force = 0, progress = isatty(STDERR_FILENO), nfiles, opt, rc;
+	int header = 1, force = 0, progress = isatty(STDERR_FILENO), schema = 0, nfiles, opt, rc;
 	char *sql = NULL, err[1024];
-	enum tt_query_dialect dialect;
+	enum tt_query_dialect dialect = TQ_SQLITE;
 	struct tt_query_set set;
 	sqlite3 *db = NULL;
 
@@ -242,8 +242,8 @@ int main(int argc, char **argv)
 				tt_die(prog, TT_EXIT_USAGE,
 				       "bad schema dialect '%s' (sqlite, postgresql or clickhouse)",
 				       optarg);
-			tt_query_print_schema(dialect);
-			return TT_EXIT_OK;
+			schema = 1;
+			break;
 		case 'h': usage(stdout); return TT_EXIT_OK;
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); return TT_EXIT_OK;
 		default:
@@ -253,6 +253,16 @@ int main(int argc, char **argv)
 				       "SQL that starts with '-' goes after '--' (try --help)");
 			tt_getopt_fail(prog, opt, argv, SHORTOPTS);
 		}
+	}
+	if (schema) {
+		/* `--schema postgresql` would print SQLite's: the dialect is --schema=postgresql */
+		if (optind < argc)
+			tt_die(prog, TT_EXIT_USAGE,
+			       "unexpected argument '%s' after --schema (a dialect goes as "
+			       "--schema=DIALECT)",
+			       argv[optind]);
+		tt_query_print_schema(dialect);
+		return TT_EXIT_OK;
 	}
 	if (!tt_query_columns_ok())
 		tt_die(prog, TT_EXIT_ERROR, "internal error: schema and columns disagree");

@@ -9,7 +9,6 @@ import os
 import pty
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +18,8 @@ import time
 import pytest
 
 from conftest import ROOT, needs_bpf, needs_cmd, run, tool, free_port
+from helpers.recorder import SETTLE_S, Recorder
+from helpers.traffic import IPERF_COOKIE, wait_listen
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pyreader"))
 import ttcap  # noqa: E402
@@ -373,6 +374,7 @@ def test_usage_errors_one_line(caps, tmp_path):
         ([a, "SELECT 1", "--nope"], "'--nope'"),
         ([a, "-- a comment\nSELECT 1"], "after '--'"),
         (["--schema=oracle"], "oracle"),
+        (["--schema", "postgresql"], "--schema=DIALECT"),  # not SQLite's schema, silently
         (["-F", "xml", a, "SELECT 1"], "xml"),
         (["-f", str(tmp_path / "nosuch.sql"), a], "nosuch.sql"),
         ([str(tmp_path), "SELECT 1"], str(tmp_path)),
@@ -469,34 +471,18 @@ def test_terminal_table_and_progress(caps, tmp_path):
 
 # ---------------------------------------------------------------- real traffic (BPF)
 
-COOKIE = 37  # iperf3 opens its data connection with a 37-byte cookie (COOKIE_SIZE, iperf_api.h)
+COOKIE = IPERF_COOKIE
 
 
-class Recorder:
-    """tcptop-record in the background, ready once the capture header is on disk."""
-
-    def __init__(self, path, *args):
-        self.p = subprocess.Popen([tool("tcptop-record"), "-o", path, "-q", *args],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        deadline = time.time() + 20
-        while not (os.path.exists(path) and os.path.getsize(path) > 0):
-            assert self.p.poll() is None, "recorder exited: " + self.p.stderr.read()
-            assert time.time() < deadline, "recorder not ready"
-            time.sleep(0.05)
-
-    def stop(self):
-        time.sleep(0.3)  # the last interval's counters reach the ring buffer
-        self.p.send_signal(signal.SIGINT)
-        _, err = self.p.communicate(timeout=30)
-        assert self.p.returncode == 0, err
+def recorder(path, *args):
+    """tcptop-record -q in the background (tests/helpers/recorder.py), ready once the header is
+    on disk."""
+    return Recorder(path, "-q", *args, stdout=subprocess.DEVNULL)
 
 
-def wait_listen(port):
-    for _ in range(200):
-        if run(["ss", "-Hltn", f"sport = :{port}"]).stdout.strip():
-            return
-        time.sleep(0.025)
-    raise AssertionError(f"nobody listens on {port}")
+def stopped(rec):
+    rc, err = rec.stop(settle=SETTLE_S)  # the last interval's counters reach the ring buffer
+    assert rc == 0, err
 
 
 def iperf3(port, *args):
@@ -549,13 +535,13 @@ def live(tmp_path_factory):
     cap = str(tmp_path_factory.mktemp("live") / "cap.tt")
     up, down, plain = free_port(), free_port(), free_port()
     sizes = [1000 + 977 * i for i in range(12)]
-    rec = Recorder(cap, "-P", str(up), "-P", str(down), "-P", str(plain), "--coalesce", "250ms")
+    rec = recorder(cap, "-P", str(up), "-P", str(down), "-P", str(plain), "--coalesce", "250ms")
     try:
         res_up = iperf3(up)
         res_down = iperf3(down, "-R")
         opened = tcp_clients(plain, sizes)
     finally:
-        rec.stop()
+        stopped(rec)
     return dict(cap=cap, up=up, down=down, plain=plain, sizes=sizes, opened=opened,
                 res_up=res_up, res_down=res_down)
 
@@ -652,7 +638,7 @@ def test_rotated_set_totals(tmp_path):
     with socket.socket() as srv:
         srv.bind(("127.0.0.1", port))
         srv.listen()
-        rec = Recorder(path, "-G", "1", "-P", str(port), "--coalesce", "200ms")
+        rec = recorder(path, "-G", "1", "-P", str(port), "--coalesce", "200ms")
         try:
             cli = socket.create_connection(("127.0.0.1", port))
             acc, _ = srv.accept()
@@ -668,7 +654,7 @@ def test_rotated_set_totals(tmp_path):
             acc.close()
             time.sleep(0.2)
         finally:
-            rec.stop()
+            stopped(rec)
     files = [path] + [f"{path}.{i}" for i in range(1, 10) if os.path.exists(f"{path}.{i}")]
     assert len(files) >= 2
     # the shell order of a glob (cap.tt.10 before cap.tt.2) must not matter: give them reversed
