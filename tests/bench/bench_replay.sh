@@ -37,7 +37,7 @@ done
 [ -x /usr/bin/time ] || { echo "bench_replay: /usr/bin/time missing (package time)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/bench_replay.XXXXXX)
 tmux_name=bench-replay-$$
-trap 'tmux kill-session -t "$tmux_name" 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'tmux kill-session -t "$tmux_name" 2>/dev/null || true; rm -rf "$dir"' EXIT  # set -e holds in the trap too
 
 # The helper: written against tt_fmt.h only (the format library), not against replay code.
 cat >"$dir/help.c" <<'EOF'
