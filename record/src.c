@@ -172,38 +172,37 @@ static int kernel_has_tp_btf(const struct btf *vmlinux, const char *tp)
  * else fexit on inet{,6}_{send,recv}msg, which every TCP and UDP call goes through (if the
  * kernel lets fexit attach). Leaves one set to load. Returns 1 if the fexit set was chosen.
  */
+/*
+ * The default mode counts TCP from the sockets themselves: with --tcp nothing needs a program on
+ * every send and recv of the machine (it costs ~8% CPU on small writes).
+ */
+static int needs_io_hooks(const struct tt_src_opts *o)
+{
+	return o->raw || o->filter.proto != IPPROTO_TCP;
+}
+
 static int pick_io_hooks(struct tcptop_bpf *skel, const struct tt_src_opts *o, int fexit_ok)
 {
 	struct bpf_program *tp[] = {skel->progs.tt_send, skel->progs.tt_recv};
 	struct bpf_program *fx[] = {skel->progs.tt_send_inet, skel->progs.tt_send_inet6,
 				    skel->progs.tt_recv_inet, skel->progs.tt_recv_inet6};
-	struct btf *vmlinux;
-	int use_tp;
+	int use_tp = 0, use_fx;
 
-	/*
-	 * The default mode counts TCP from the sockets themselves: with --tcp nothing needs a
-	 * program on every send and recv of the machine (it costs ~8% CPU on small writes).
-	 */
-	if (!o->raw && o->filter.proto == IPPROTO_TCP) {
-		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
-			bpf_program__set_autoload(tp[i], false);
-		for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
-			bpf_program__set_autoload(fx[i], false);
-		return 0;
+	if (needs_io_hooks(o) && bpf_program__autoload(tp[0]) && bpf_program__autoload(tp[1])) {
+		struct btf *vmlinux = btf__load_vmlinux_btf();
+
+		use_tp = kernel_has_tp_btf(vmlinux, "sock_send_length") &&
+			 kernel_has_tp_btf(vmlinux, "sock_recv_length");
+		btf__free(vmlinux);
 	}
-	vmlinux = btf__load_vmlinux_btf();
-	use_tp = bpf_program__autoload(tp[0]) && bpf_program__autoload(tp[1]) &&
-		     kernel_has_tp_btf(vmlinux, "sock_send_length") &&
-		     kernel_has_tp_btf(vmlinux, "sock_recv_length");
-
-	btf__free(vmlinux);
+	use_fx = needs_io_hooks(o) && !use_tp && fexit_ok;
 	for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
 		if (!use_tp)
 			bpf_program__set_autoload(tp[i], false);
 	for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
-		if (use_tp || !fexit_ok)
+		if (!use_fx)
 			bpf_program__set_autoload(fx[i], false);
-	return !use_tp && fexit_ok;
+	return use_fx;
 }
 
 /*
@@ -511,12 +510,12 @@ static void owner_pass(struct tt_src *s, uint64_t now)
  * Without a per-call hook the default mode still has every TCP figure (from the sockets
  * themselves) but no UDP traffic, and --raw has nothing to stand on.
  */
-static int check_io_hooks(struct tt_src *s, char *err, size_t errlen)
+static int check_io_hooks(struct tt_src *s, const struct tt_src_opts *o, char *err,
+			  size_t errlen)
 {
 	const char *why = s->io_refused ? strerror(s->io_refused) : "left out";
 
-	if ((s->io_hooks && s->io_hooks == s->io_wanted) ||
-	    (!s->raw && s->filter_proto == IPPROTO_TCP))
+	if ((s->io_hooks && s->io_hooks == s->io_wanted) || !needs_io_hooks(o))
 		return 0;
 	if (!s->io_hooks && s->raw) {
 		snprintf(err, errlen,
@@ -551,7 +550,6 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	}
 	s->cg_fd = -1;
 	s->raw = opts->raw;
-	s->filter_proto = opts->filter.proto;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	libbpf_set_print(opts->verbose ? libbpf_verbose : libbpf_quiet);
 	cgroup2_root(cgroot, sizeof(cgroot));
@@ -578,7 +576,7 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	ret = attach(s, cgroot, err, errlen);
 	if (ret)
 		goto fail;
-	ret = check_io_hooks(s, err, errlen);
+	ret = check_io_hooks(s, opts, err, errlen);
 	if (ret)
 		goto fail;
 

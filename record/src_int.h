@@ -30,7 +30,6 @@ struct tt_src {
 	uint64_t next_sweep_ns;  /* CLOCK_MONOTONIC: earliest next ownership sweep */
 	int cg_fd;
 	int raw;
-	uint8_t filter_proto; /* --tcp / --udp: IPPROTO_*, 0 for both */
 	uint32_t coalesce_ms;
 	uint32_t netns;
 	int64_t clock_offset;
