@@ -35,7 +35,8 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -I$(OUTPUT) \
 	-MMD -MP -DTT_VERSION='"$(VERSION)"' $(SAN_FLAGS)
 override LDFLAGS += $(SAN_FLAGS)
-LDLIBS_CORE := -lzstd -lz -lm
+# libcrypto: SHA-1 of the Community ID (common/community_id.c)
+LDLIBS_CORE := -lzstd -lz -lm -lcrypto
 LDLIBS_VIEW := -lncursesw
 LDLIBS_BPF := -lbpf -lelf
 LDLIBS_ANON := -lcrypto
