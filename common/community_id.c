@@ -73,14 +73,26 @@ int tt_cid_v1(uint16_t seed, uint8_t family, uint8_t proto, const uint8_t *saddr
 	return 0;
 }
 
-int tt_cid_open(uint16_t seed, const struct tt_ev_open *o, char *buf, size_t len)
+int tt_cid_conn(uint16_t seed, uint8_t family, uint8_t proto, const uint8_t *laddr, uint16_t lport,
+		const uint8_t *raddr, uint16_t rport, char *buf, size_t len)
 {
 	static const uint8_t zero[TT_ADDR_LEN];
 
-	if (!memcmp(o->raddr, zero, sizeof(zero)))
+	/*
+	 * No peer (an unconnected UDP flow), or a wildcard local address (an
+	 * unbound socket sending with sendto(): the source is chosen per packet
+	 * by the route): a hash of 0.0.0.0 would match no other tool's, worse
+	 * than none.
+	 */
+	if (!memcmp(raddr, zero, sizeof(zero)) || !memcmp(laddr, zero, sizeof(zero)))
 		return -ENOENT;
-	return tt_cid_v1(seed, o->family, o->proto, o->laddr, o->lport, o->raddr, o->rport, buf,
-			 len);
+	return tt_cid_v1(seed, family, proto, laddr, lport, raddr, rport, buf, len);
+}
+
+int tt_cid_open(uint16_t seed, const struct tt_ev_open *o, char *buf, size_t len)
+{
+	return tt_cid_conn(seed, o->family, o->proto, o->laddr, o->lport, o->raddr, o->rport, buf,
+			   len);
 }
 
 int tt_cid_parse_seed(const char *s, uint16_t *seed)

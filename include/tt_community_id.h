@@ -28,9 +28,14 @@ int tt_cid_v1(uint16_t seed, uint8_t family, uint8_t proto, const uint8_t *saddr
 	      const uint8_t *daddr, uint16_t dport, char *buf, size_t len);
 
 /*
- * The ID of a connection from its open record. -ENOENT when it has no peer
- * (an unconnected UDP flow: raddr all zero), else as tt_cid_v1().
+ * The ID of a connection (addresses of TT_ADDR_LEN bytes). -ENOENT when an
+ * address is not known: no peer (raddr all zero), or a wildcard local address
+ * (a UDP socket sending with sendto() before any bind: the route picks the
+ * source of each datagram). Else as tt_cid_v1().
  */
+int tt_cid_conn(uint16_t seed, uint8_t family, uint8_t proto, const uint8_t *laddr, uint16_t lport,
+		const uint8_t *raddr, uint16_t rport, char *buf, size_t len);
+/* The same from an open record. */
 int tt_cid_open(uint16_t seed, const struct tt_ev_open *o, char *buf, size_t len);
 
 /* --community-id-seed: decimal 0..65535 (as Suricata and Zeek take it). 0 or -EINVAL. */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "tt_community_id.h"
 #include "tt_util.h"
 
 /*
@@ -151,6 +152,19 @@ static int addr(struct tt_query_val *v, uint8_t family, const uint8_t *a, int nu
 	return text(v, v->buf);
 }
 
+/*
+ * Community ID: derived at read time from the addresses in the file, never
+ * stored, so an anonymized copy gives the hash of its anonymized addresses
+ * (docs/QUERY.md says why that is the point).
+ */
+static int community_id(struct tt_query_val *v, const struct tt_query_set *set,
+			const struct tt_ev_open *o)
+{
+	if (tt_cid_open(set->cid_seed, o, v->buf, sizeof(v->buf)) < 0)
+		return 0;
+	return text(v, v->buf);
+}
+
 static const char *file_of(const struct tt_query_set *set, size_t f)
 {
 	return set->files[f].path;
@@ -201,6 +215,7 @@ enum {
 	E_SEVENTS,
 	E_SCONNS,
 	E_SBYTES,
+	E_CID,
 	E_NCOLS
 };
 
@@ -269,6 +284,7 @@ static inline __attribute__((always_inline)) int event_value(struct tt_query_val
 		case E_NETNS: return u64(v, o->netns);
 		case E_CGROUP: return u64(v, o->cgroup_id);
 		case E_COMM: return comm(v, o->comm);
+		case E_CID: return community_id(v, set, o);
 		}
 		return 0;
 	}
@@ -358,8 +374,18 @@ enum {
 	C_CLOSED,
 	C_PREEX,
 	C_EVENTS,
+	C_CID,
 	C_NCOLS
 };
+
+static int conn_cid(struct tt_query_val *v, const struct tt_query_set *set,
+		    const struct tt_query_conn *c)
+{
+	if (tt_cid_conn(set->cid_seed, c->family, c->proto, c->laddr, c->lport, c->raddr,
+			c->rport, v->buf, sizeof(v->buf)) < 0)
+		return 0;
+	return text(v, v->buf);
+}
 
 static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
 		      const struct tt_query_conn *c, int col)
@@ -396,6 +422,7 @@ static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
 	case C_CLOSED: return u64(v, c->closed);
 	case C_PREEX: return u64(v, c->preexisting);
 	case C_EVENTS: return u64(v, c->events);
+	case C_CID: return o ? conn_cid(v, set, c) : 0;
 	}
 	return 0;
 }
@@ -596,7 +623,8 @@ uint64_t tt_query_group_keys_ok(void)
 	static const int keys[] = {E_FILE,   E_HOST,   E_KIND,	E_CONN,	 E_PID,	   E_TID,
 				   E_FLAGS,  E_OLD,    E_NEW,	E_STATE, E_RSTDIR, E_PROTO,
 				   E_FAMILY, E_LADDR,  E_LPORT, E_RADDR, E_RPORT,  E_DIR,
-				   E_NETNS,  E_CGROUP, E_COMM,	E_PPID,	 E_EXIT,   E_CPU};
+				   E_NETNS,  E_CGROUP, E_COMM,	E_PPID,	 E_EXIT,   E_CPU,
+				   E_CID};
 	uint64_t m = 0;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

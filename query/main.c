@@ -18,11 +18,12 @@
 #include <unistd.h>
 
 #include "query.h"
+#include "tt_community_id.h"
 #include "tt_util.h"
 
 static const char *const prog = "tcptop-query";
 
-enum { OPT_SCHEMA = 0x2001, OPT_DB, OPT_FORCE, OPT_NO_HEADER, OPT_NO_PROGRESS };
+enum { OPT_SCHEMA = 0x2001, OPT_DB, OPT_FORCE, OPT_NO_HEADER, OPT_NO_PROGRESS, OPT_CID_SEED };
 
 static void usage(FILE *out)
 {
@@ -43,6 +44,8 @@ static void usage(FILE *out)
 	    "                       DIALECT postgresql or clickhouse: their CREATE TABLEs\n"
 	    "                       for loading --format csv|jsonl output (docs/SCALE.md)\n"
 	    "      --no-progress    no progress on stderr\n"
+	    "      --community-id-seed N  seed of the community_id column (0..65535, "
+	    "default 0)\n"
 	    "  -h, --help           this help\n"
 	    "  -V, --version        print the version\n"
 	    "\n"
@@ -209,6 +212,7 @@ int main(int argc, char **argv)
 	    {"force", no_argument, NULL, OPT_FORCE},
 	    {"schema", optional_argument, NULL, OPT_SCHEMA},
 	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+	    {"community-id-seed", required_argument, NULL, OPT_CID_SEED},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
@@ -218,6 +222,7 @@ int main(int argc, char **argv)
 	int header = 1, force = 0, progress = isatty(STDERR_FILENO), schema = 0, nfiles, opt, rc;
 	char *sql = NULL, err[1024];
 	enum tt_query_dialect dialect = TQ_SQLITE;
+	uint16_t cid_seed = 0;
 	struct tt_query_set set;
 	sqlite3 *db = NULL;
 
@@ -235,6 +240,11 @@ int main(int argc, char **argv)
 		case OPT_DB: db_path = optarg; break;
 		case OPT_FORCE: force = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
+		case OPT_CID_SEED:
+			if (tt_cid_parse_seed(optarg, &cid_seed))
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad --community-id-seed '%s' (0..65535)", optarg);
+			break;
 		case OPT_SCHEMA:
 			if (!optarg)
 				dialect = TQ_SQLITE;
@@ -301,6 +311,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		tt_die(prog, TT_EXIT_USAGE, "%s", set.err);
 	set.progress = progress;
+	set.cid_seed = cid_seed;
 	set.group_budget = group_budget();
 	set.debug = getenv("TCPTOP_QUERY_DEBUG") != NULL;
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "tt_community_id.h"
 #include "tt_util.h"
 
 static void json_str(FILE *out, const char *s, size_t max)
@@ -47,9 +48,9 @@ void dump_header_json(FILE *out, const struct tt_fmt_header *h)
 	fprintf(out, ",\"start_ns\":%" PRIu64 "}}\n", h->start_ns);
 }
 
-void dump_event_json(FILE *out, const struct tt_event *ev)
+void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 {
-	char a[64];
+	char a[64], cid[TT_CID_LEN];
 
 	fprintf(out,
 		"{\"ts\":%" PRIu64 ",\"kind\":\"%s\",\"kind_id\":%u,\"conn_id\":%" PRIu64
@@ -69,6 +70,10 @@ void dump_event_json(FILE *out, const struct tt_event *ev)
 			a, o->lport, o->rport, o->family, o->proto, o->direction, o->state,
 			o->netns, (uint64_t)o->cgroup_id);
 		json_key_str(out, "comm", o->comm, TT_COMM_LEN);
+		if (tt_cid_open(cid_seed, o, cid, sizeof(cid)) < 0)
+			fputs(",\"community_id\":null", out);
+		else
+			fprintf(out, ",\"community_id\":\"%s\"", cid);
 		break;
 	}
 	case TT_EV_TRAFFIC: {
@@ -140,10 +145,11 @@ static void time_text(uint64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%06u", s, (unsigned)(ns % 1000000000ull / 1000ull));
 }
 
-void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state *st)
+void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state *st,
+		     uint16_t cid_seed)
 {
 	const struct tt_conn *c = st && ev->conn_id ? tt_state_find(st, ev->conn_id) : NULL;
-	char when[48], l[64], r[64];
+	char when[48], l[64], r[64], cid[TT_CID_LEN];
 	const char *comm = c ? c->comm : "";
 
 	time_text(ev->ts_ns, when, sizeof(when));
@@ -161,6 +167,8 @@ void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state
 			fprintf(out, " %s", tt_fmt_tcp_state_name(o->state));
 		if (ev->flags & TT_F_PREEXISTING)
 			fputs(" preexisting", out);
+		if (tt_cid_open(cid_seed, o, cid, sizeof(cid)) == 0)
+			fprintf(out, " community_id %s", cid);
 		fputc('\n', out);
 		return;
 	}

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_community_id.h"
 #include "tt_fmt.h"
 #include "tt_util.h"
 #include "tt_view.h"
@@ -16,6 +17,7 @@
 struct tt_view_csv {
 	FILE *f;
 	int is_stdout;
+	uint16_t cid_seed;
 };
 
 int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size_t errlen)
@@ -40,10 +42,16 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size
 		}
 	}
 	fputs("time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,"
-	      "tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed\n",
+	      "tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed,"
+	      "community_id\n",
 	      c->f);
 	*out = c;
 	return 0;
+}
+
+void tt_view_csv_set_cid_seed(struct tt_view_csv *c, uint16_t seed)
+{
+	c->cid_seed = seed;
 }
 
 /* Process names may hold commas or quotes: quote them the RFC 4180 way. */
@@ -62,7 +70,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 		      uint64_t now_ns)
 {
 	const struct tt_conn *rows[CHUNK];
-	char when[40], la[64], ra[64];
+	char when[40], la[64], ra[64], cid[TT_CID_LEN];
 	size_t total = 0, off = 0, n;
 
 	tt_iso_str(now_ns, when, sizeof(when));
@@ -73,18 +81,22 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 
 			tt_addr_str(r->family, r->laddr, la, sizeof(la));
 			tt_addr_str(r->family, r->raddr, ra, sizeof(ra));
+			/* empty when an address is not known, as NULL in tcptop-query */
+			if (tt_cid_conn(c->cid_seed, r->family, r->proto, r->laddr, r->lport,
+					r->raddr, r->rport, cid, sizeof(cid)) < 0)
+				cid[0] = 0;
 			fprintf(c->f, "%s,%" PRIu64 ",%" PRIu64 ",%u,", when, now_ns, r->id,
 				r->pid);
 			csv_str(c->f, r->comm, TT_COMM_LEN);
 			fprintf(c->f,
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%u,%u,%u,%d\n",
+				",%" PRIu64 ",%" PRIu64 ",%u,%u,%u,%d,%s\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
 				r->lport, ra, r->rport,
 				r->proto == 6 ? tt_fmt_tcp_state_name(r->state) : "", r->tx_rate,
 				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts,
 				r->rtt_us, r->retrans, r->resets,
-				(r->flags & TT_CONN_CLOSED) ? 1 : 0);
+				(r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
 		}
 		off += n;
 	} while (n > 0 && off < total);

@@ -105,6 +105,8 @@ static void test_open_records(void)
 	struct tt_ev_open srv = open_of("8.8.8.8", 53, "192.168.1.52", 54585, 17);
 	struct tt_ev_open mapped = open_of("::ffff:192.168.1.52", 54585, "::ffff:8.8.8.8", 53, 17);
 	struct tt_ev_open unconnected = open_of("0.0.0.0", 5353, NULL, 0, 17);
+	struct tt_ev_open wild4 = open_of("0.0.0.0", 34520, "127.0.0.1", 15353, 17);
+	struct tt_ev_open wild6 = open_of("::", 34520, "::1", 15353, 17);
 	struct tt_ev_open icmp = open_of("10.0.0.1", 0, "10.0.0.2", 0, 1);
 	char a[TT_CID_LEN], b[TT_CID_LEN], c[TT_CID_LEN], small[TT_CID_LEN - 1];
 	int ra, rb, rc;
@@ -124,6 +126,9 @@ static void test_open_records(void)
 	check(!ra && !rb && !strcmp(a, b), "loopback client and server, seed 9: %s %s", a, b);
 	check(tt_cid_open(0, &unconnected, c, sizeof(c)) == -ENOENT,
 	      "unconnected UDP flow (no peer): no ID");
+	check(tt_cid_open(0, &wild4, c, sizeof(c)) == -ENOENT &&
+		  tt_cid_open(0, &wild6, c, sizeof(c)) == -ENOENT,
+	      "wildcard local address (unbound sendto()): no ID, not a hash of 0.0.0.0 or ::");
 	check(tt_cid_open(0, &icmp, c, sizeof(c)) == -EINVAL, "ICMP: not ours to hash");
 	check(tt_cid_open(0, &cli, small, sizeof(small)) == -EINVAL, "short buffer refused");
 	cli.family = 0;
