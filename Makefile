@@ -126,7 +126,13 @@ $(OUTPUT)/tcptop: $(call obj,$(LIVE_SRCS)) $(SRC_LIB) $(VIEW_LIB) $(CORE_LIB)
 $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 	$(call msg,TEST,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $< $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) \
+		$(LDLIBS_CORE) -o $@
+# Pure modules of record/ and replay/ (in no library, or in libtt-src.a with libbpf): their tests
+# compile them in, so they need no libbpf nor skeleton and build under NO_BPF=1 as well.
+$(OUTPUT)/tests/test_flight: record/flight.c
+$(OUTPUT)/tests/test_conntab: record/conntab.c
+$(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c
 # Only the anonymizer's test needs libcrypto.
 $(OUTPUT)/tests/test_anon: tests/unit/test_anon.c $(ANON_LIB) $(CORE_LIB)
 	$(call msg,TEST,$@)

@@ -118,12 +118,16 @@ int tt_rec_flight_foreach(const struct tt_rec_flight *f,
 			  int (*fn)(void *ctx, const struct tt_event *ev), void *ctx)
 {
 	size_t pos = f->head, left = f->n;
+	/* tail == head with records held is a full ring after a wrap, not an empty one */
+	int wrapped = f->n && f->tail <= f->head;
 	struct tt_event ev;
 	int ret;
 
 	while (left--) {
-		if (f->tail <= pos && pos >= f->wrap && f->tail < f->head)
+		if (wrapped && pos >= f->wrap) {
 			pos = 0;
+			wrapped = 0;
+		}
 		memset(&ev, 0, sizeof(ev));
 		memcpy(&ev, f->buf + pos, tt_event_size(((const struct tt_event *)(f->buf + pos))->kind));
 		if ((ret = fn(ctx, &ev)))
