@@ -1,0 +1,179 @@
+#!/bin/bash
+# make vmtest: boot Debian's packaged LTS kernels under QEMU and run the kernel-dependent tests
+# inside, on the tools built in BUILD. Prints one line per kernel,
+#   vmtest KERNEL: N passed, M failed
+# (KERNEL is the guest's uname -r) and exits non-zero if any test failed, or a VM did not boot
+# or did not finish in time (then it counts as one failure and the line says why).
+# Usage: scripts/vmtest/run.sh BUILD   (as root; installs what it needs with apt-get)
+# Cache and results under BUILD/vmtest/: dl/ (.deb), k/ (extracted kernels), and per kernel
+# KERNEL/: uname, check.txt (tcptop-record --check), pytest.log, rc, console.log, init.log.
+set -eu
+
+# The test files that depend on the kernel: the only ones worth a VM.
+TESTS="tests/test_record.py tests/test_live.py tests/test_probes.py"
+# META-PACKAGE/SUITE: the newest kernel each names, 6.1 LTS (bookworm) and 6.12 LTS
+# (bookworm-backports). The generic flavour because the cloud one has no 9p modules.
+KERNELS="linux-image-amd64/bookworm linux-image-amd64/bookworm-backports"
+# Nested KVM fails on our machines ("KVM internal error"): TCG, which emulates every instruction.
+TIMEOUT=${VMTEST_TIMEOUT:-1200} # seconds per VM, boot to power-off
+JOBS=${VMTEST_JOBS:-1}          # VMs at once
+SMP=${VMTEST_SMP:-2}
+MEM=${VMTEST_MEM:-4G}
+PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils zstd"
+
+[ $# = 1 ] || { echo "usage: $0 BUILD" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "$1" && pwd)
+VM=$BUILD/vmtest
+say() { echo "vmtest: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (QEMU shares / with the guest, which runs the tests as root)"
+[ -x "$BUILD/tcptop-record" ] || die "no $BUILD/tcptop-record: build first (make vmtest does)"
+case "$ROOT$BUILD" in *[[:space:]]*) die "paths with spaces do not fit a kernel command line" ;; esac
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	say "installing$missing"
+	# shellcheck disable=SC2086 # a list of names
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
+fi
+"$ROOT/scripts/apt-backports.sh"
+mkdir -p "$VM/dl" "$VM/k"
+
+# Kernel package PKG of SUITE, downloaded and extracted once; prints its directory.
+fetch_kernel() {
+	local pkg=$1 suite=$2 dir=$VM/k/$1 deb
+	if [ ! -d "$dir" ]; then
+		deb=$(find "$VM/dl" -name "${pkg}_*.deb" | head -n1)
+		if [ -z "$deb" ]; then
+			say "downloading $pkg/$suite"
+			(cd "$VM/dl" && apt-get -q -o APT::Sandbox::User=root download "$pkg/$suite" >/dev/null)
+			deb=$(find "$VM/dl" -name "${pkg}_*.deb" | head -n1)
+			[ -n "$deb" ] || die "apt-get download $pkg/$suite gave no .deb"
+		fi
+		rm -rf "$dir.tmp"
+		dpkg-deb -x "$deb" "$dir.tmp"
+		# modules.dep is made by the package's postinst, which we do not run
+		depmod -b "$dir.tmp" "$(ls "$dir.tmp/lib/modules")"
+		mv "$dir.tmp" "$dir"
+	fi
+	echo "$dir"
+}
+
+# The initramfs: busybox, stage 1 (initramfs-init), and the modules it loads, uncompressed
+# (busybox insmod reads plain .ko), in modprobe's dependency order.
+make_initrd() {
+	local dir=$1 kver=$2 t m f name
+	t=$(mktemp -d)
+	mkdir -p "$t/bin" "$t/lib" "$t/proc" "$t/sys" "$t/dev"
+	cp /bin/busybox "$t/bin/busybox"
+	cp "$ROOT/scripts/vmtest/initramfs-init" "$t/init"
+	chmod 755 "$t/init"
+	for m in virtio_pci 9pnet_virtio 9p overlay; do
+		modprobe -d "$dir" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+	done | awk '!seen[$0]++' | while read -r f; do
+		name=$(basename "$f" | sed -e 's/\.xz$//' -e 's/\.zst$//')
+		case "$f" in
+		*.xz) xz -dc "$f" >"$t/lib/$name" ;;
+		*.zst) zstd -qdc "$f" >"$t/lib/$name" ;;
+		*) cp "$f" "$t/lib/$name" ;;
+		esac
+		echo "$name" >>"$t/modules.order"
+	done
+	(cd "$t" && find . | cpio -o -H newc --quiet) | gzip -1 >"$dir/initrd.img"
+	rm -rf "$t"
+}
+
+# Boots KERNEL DIR with results in OUT; the guest leaves rc there when pytest ran to its end.
+boot() {
+	local dir=$1 kver=$2 out=$3 start rc=0
+	start=$(date +%s)
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -cpu max -smp "$SMP" -m "$MEM" \
+		-nodefaults -no-reboot -display none -monitor none -serial "file:$out/console.log" \
+		-kernel "$dir/boot/vmlinuz-$kver" -initrd "$dir/initrd.img" \
+		-append "console=ttyS0 panic=-1 tt_init=$ROOT/scripts/vmtest/init" \
+		-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
+		>"$out/qemu.log" 2>&1 || rc=$?
+	echo "$rc $(($(date +%s) - start))" >"$out/qemu.rc"
+}
+
+# The one line for the kernel whose results are in OUT.
+verdict() {
+	local out=$1 kver=$2 qrc secs
+	read -r qrc secs <"$out/qemu.rc"
+	[ -s "$out/uname" ] && kver=$(cat "$out/uname")
+	if [ ! -s "$out/rc" ]; then
+		if [ "$qrc" = 124 ]; then
+			echo "vmtest $kver: 0 passed, 1 failed (VM timed out after ${secs}s, see $out/console.log)"
+		elif [ ! -s "$out/uname" ]; then
+			echo "vmtest $kver: 0 passed, 1 failed (VM did not boot, see $out/console.log)"
+		else
+			echo "vmtest $kver: 0 passed, 1 failed (VM stopped before pytest finished, see $out/init.log)"
+		fi
+		return 1
+	fi
+	# pytest's summary, like "2 failed, 40 passed, 3 skipped in 301.22s (0:05:01)"
+	{ grep -E '^=* ?(no tests ran|[0-9]+ [a-z]+(, [0-9]+ [a-z]+)*) in [0-9.]+s' "$out/pytest.log" || true; } |
+		tail -n 1 | awk -v kver="$kver" -v rc="$(cat "$out/rc")" -v secs="$secs" '
+	{
+		for (i = 2; i <= NF; i++) {
+			w = $i; sub(/[,=]+$/, "", w)
+			if (w == "passed") p += $(i - 1)
+			else if (w == "failed" || w == "error" || w == "errors") f += $(i - 1)
+			else if (w == "skipped") s += $(i - 1)
+		}
+		summary = / in [0-9.]+s/
+	}
+	END {
+		why = ""
+		if (!summary) { why = "pytest ended without its summary, exit " rc; f++ }
+		else if (rc != 0 && f == 0) { why = "pytest exited " rc; f++ }
+		else if (p + f == 0) { why = "ran no test"; f++ }
+		line = "vmtest " kver ": " p + 0 " passed, " f + 0 " failed"
+		if (s) line = line ", " s " skipped"
+		print line (why != "" ? " (" why ")" : "")
+		printf "vmtest: %s took %ss\n", kver, secs > "/dev/stderr"
+		exit (f > 0)
+	}'
+}
+
+specs=""
+for k in $KERNELS; do
+	meta=${k%/*} suite=${k#*/}
+	pkg=$(apt-cache show --no-all-versions "$meta/$suite" 2>/dev/null |
+		sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p' | head -n1)
+	[ -n "$pkg" ] || die "apt knows no $meta in $suite (apt-get update?)"
+	dir=$(fetch_kernel "$pkg" "$suite")
+	kver=$(ls "$dir/lib/modules")
+	make_initrd "$dir" "$kver"
+	out=$VM/$kver
+	rm -rf "$out"
+	mkdir -p "$out"
+	{
+		printf 'ROOT=%q\nTT_BUILD=%q\nKMODS=%q\n' "$ROOT" "$BUILD" "$dir/lib/modules/$kver"
+		printf 'TESTS=%q\n' "$TESTS"
+	} >"$out/vars"
+	specs="$specs $dir:$kver"
+done
+
+n=0
+for s in $specs; do
+	say "booting ${s#*:} (TCG, -smp $SMP -m $MEM, at most ${TIMEOUT}s)"
+	boot "${s%:*}" "${s#*:}" "$VM/${s#*:}" &
+	n=$((n + 1))
+	[ $((n % JOBS)) != 0 ] || wait
+done
+wait
+
+status=0
+for s in $specs; do
+	out=$VM/${s#*:}
+	verdict "$out" "${s#*:}" || status=1
+	grep -E '^(FAILED|ERROR) ' "$out/pytest.log" 2>/dev/null | sed 's/^/  /' >&2 || true
+done
+exit $status
