@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Unit tests of the recorder's table of open connections (record/conntab.c).
+ * One line per check, exit 1 on any failure.
+ *
+ * Oracle: a naive model (a plain array, searched linearly) driven by the same
+ * events; after every step the table's foreach must give exactly the model's
+ * connections with the model's fields. Clusters that wrap around the end of
+ * the slot array are built on purpose (ids found by their home slot) to walk
+ * the backward-shift delete through its wrap-around cases.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../record/conntab.h"
+
+static int failures;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!ok)
+		failures++;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* ------------------------------------------------------------------ model */
+
+#define MODEL_MAX 20000
+
+struct model {
+	struct tt_event ev[MODEL_MAX];
+	size_t n;
+};
+
+static struct tt_event *model_find(struct model *m, uint64_t id)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (m->ev[i].conn_id == id)
+			return &m->ev[i];
+	return NULL;
+}
+
+/* The documented meaning of each event, written again from the header. */
+static void model_apply(struct model *m, const struct tt_event *ev)
+{
+	struct tt_event *e = ev->conn_id ? model_find(m, ev->conn_id) : NULL;
+
+	if (!ev->conn_id)
+		return;
+	switch (ev->kind) {
+	case TT_EV_CONN_OPEN:
+		if (!e)
+			e = &m->ev[m->n++];
+		*e = *ev;
+		break;
+	case TT_EV_CONN_CLOSE:
+		if (e)
+			*e = m->ev[--m->n];
+		break;
+	case TT_EV_STATE:
+		if (e)
+			e->u.open.state = ev->u.state.new_state;
+		break;
+	case TT_EV_CONN_PROC:
+		if (e) {
+			e->pid = ev->pid;
+			e->tid = ev->tid;
+			e->flags &= (uint16_t)~TT_F_PID_UNKNOWN;
+			memcpy(e->u.open.comm, ev->u.proc.comm, TT_COMM_LEN);
+		}
+		break;
+	}
+}
+
+struct seen {
+	struct tt_event *ev;
+	size_t n, cap;
+};
+
+static int collect(void *ctx, const struct tt_event *open)
+{
+	struct seen *s = ctx;
+
+	if (s->n == s->cap)
+		return 1;
+	s->ev[s->n++] = *open;
+	return 0;
+}
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct tt_event *)a)->conn_id, y = ((const struct tt_event *)b)->conn_id;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The table holds exactly the model's connections, field for field. */
+static int same(const struct tt_rec_conntab *t, struct model *m, const char **why)
+{
+	static struct tt_event got[MODEL_MAX + 1], want[MODEL_MAX];
+	struct seen s = {got, 0, MODEL_MAX + 1};
+
+	*why = "";
+	if (tt_rec_conntab_count(t) != m->n)
+		return *why = "count differs", 0;
+	if (tt_rec_conntab_foreach(t, collect, &s) || s.n != m->n)
+		return *why = "foreach gives another number of connections", 0;
+	memcpy(want, m->ev, m->n * sizeof(*want));
+	qsort(got, s.n, sizeof(*got), by_id);
+	qsort(want, m->n, sizeof(*want), by_id);
+	for (size_t i = 0; i < m->n; i++)
+		if (memcmp(&got[i], &want[i], sizeof(*got)))
+			return *why = "a connection differs", 0;
+	return 1;
+}
+
+/* ------------------------------------------------------------------ events */
+
+static struct tt_event ev_of(uint16_t kind, uint64_t id, uint64_t seq)
+{
+	struct tt_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+	e.conn_id = id;
+	e.ts_ns = 1000 + seq;
+	e.pid = (uint32_t)(seq % 5000);
+	e.tid = e.pid + 1;
+	switch (kind) {
+	case TT_EV_CONN_OPEN:
+		e.flags = seq % 2 ? TT_F_PID_UNKNOWN : TT_F_PREEXISTING;
+		e.u.open.lport = (uint16_t)seq;
+		e.u.open.rport = 443;
+		e.u.open.family = TT_FAMILY_IPV4;
+		e.u.open.proto = 6;
+		e.u.open.state = 2;
+		e.u.open.laddr[0] = 127;
+		e.u.open.raddr[3] = (uint8_t)seq;
+		snprintf(e.u.open.comm, TT_COMM_LEN, "open%llu", (unsigned long long)seq % 1000);
+		break;
+	case TT_EV_STATE:
+		e.u.state.old_state = 2;
+		e.u.state.new_state = (uint8_t)(1 + seq % 12);
+		break;
+	case TT_EV_CONN_PROC:
+		snprintf(e.u.proc.comm, TT_COMM_LEN, "proc%llu", (unsigned long long)seq % 1000);
+		break;
+	case TT_EV_CONN_CLOSE:
+		e.u.close.tx_bytes = seq;
+		break;
+	}
+	return e;
+}
+
+static int step(struct tt_rec_conntab *t, struct model *m, const struct tt_event *ev)
+{
+	model_apply(m, ev);
+	return tt_rec_conntab_apply(t, ev);
+}
+
+/* The table's hash (record/conntab.c), to build clusters at chosen slots. */
+static size_t home(uint64_t id, size_t cap)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return id & (cap - 1);
+}
+
+static void t_basics(void)
+{
+	static struct model m;
+	struct tt_rec_conntab *t;
+	struct tt_event e;
+	const char *why;
+	int ok = 1;
+
+	check(tt_rec_conntab_new(&t) == 0 && tt_rec_conntab_count(t) == 0, "new table is empty");
+	e = ev_of(TT_EV_CONN_OPEN, 0, 1);
+	ok = step(t, &m, &e) == 0 && tt_rec_conntab_count(t) == 0;
+	check(ok, "conn_id 0 is not a connection");
+	e = ev_of(TT_EV_CONN_OPEN, 77, 2);
+	step(t, &m, &e);
+	e = ev_of(TT_EV_STATE, 77, 3);
+	step(t, &m, &e);
+	e = ev_of(TT_EV_CONN_PROC, 77, 4);
+	step(t, &m, &e);
+	ok = same(t, &m, &why);
+	check(ok, "open, state, proc: the open event kept up to date %s", why);
+	{
+		struct seen s = {&e, 0, 1};
+
+		tt_rec_conntab_foreach(t, collect, &s);
+		check(e.u.open.state == 4 && !strcmp(e.u.open.comm, "proc4") && e.pid == 4 &&
+			  !(e.flags & TT_F_PID_UNKNOWN) && e.u.open.lport == 2,
+		      "state 4, comm proc4, pid 4, endpoints of the open");
+	}
+	e = ev_of(TT_EV_CONN_OPEN, 77, 9);
+	step(t, &m, &e);
+	ok = same(t, &m, &why) && tt_rec_conntab_count(t) == 1;
+	check(ok, "a second open replaces %s", why);
+	e = ev_of(TT_EV_CONN_CLOSE, 78, 10);
+	step(t, &m, &e);
+	e = ev_of(TT_EV_STATE, 78, 11);
+	step(t, &m, &e);
+	ok = same(t, &m, &why);
+	check(ok, "close and state of an unknown connection change nothing %s",
+	      why);
+	e = ev_of(TT_EV_CONN_CLOSE, 77, 12);
+	step(t, &m, &e);
+	ok = same(t, &m, &why) && tt_rec_conntab_count(t) == 0;
+	check(ok, "close removes %s", why);
+	tt_rec_conntab_free(t);
+	tt_rec_conntab_free(NULL);
+}
+
+/*
+ * Ids whose home slots sit at the end of a 1024-slot table, so their cluster runs over
+ * the end into slots 0, 1, ...; and ids whose home is 0 and 1, that the cluster pushes on.
+ * Closing them in every pattern moves entries back across the wrap.
+ */
+static void t_wrap_clusters(void)
+{
+	static struct model m;
+	struct tt_rec_conntab *t;
+	uint64_t ids[12], id = 1;
+	size_t n = 0;
+	const char *why = "";
+	int bad = 0;
+	static const size_t homes[12] = {1021, 1022, 1022, 1023, 1023, 1023, 0, 0, 1, 1, 2, 1020};
+
+	for (size_t k = 0; k < 12; k++, id++) {
+		while (home(id, 1024) != homes[k])
+			id++;
+		ids[n++] = id;
+	}
+	for (unsigned pattern = 0; pattern < 4096 && !bad; pattern += 7) {
+		uint64_t s = pattern;
+
+		memset(&m, 0, sizeof(m));
+		tt_rec_conntab_new(&t);
+		/* open in a shuffled order */
+		for (size_t k = 0; k < 12; k++) {
+			size_t j = k + rnd(&s) % (12 - k);
+			uint64_t x = ids[j];
+			struct tt_event e;
+
+			ids[j] = ids[k];
+			ids[k] = x;
+			e = ev_of(TT_EV_CONN_OPEN, ids[k], k);
+			step(t, &m, &e);
+		}
+		/* close those the pattern says, then touch every one */
+		for (size_t k = 0; k < 12 && !bad; k++) {
+			struct tt_event e;
+
+			if (pattern >> k & 1) {
+				e = ev_of(TT_EV_CONN_CLOSE, ids[k], 100 + k);
+				step(t, &m, &e);
+				bad = !same(t, &m, &why);
+			}
+		}
+		for (size_t k = 0; k < 12 && !bad; k++) {
+			struct tt_event e = ev_of(TT_EV_STATE, ids[k], 200 + k);
+
+			step(t, &m, &e);
+			e = ev_of(TT_EV_CONN_PROC, ids[k], 300 + k);
+			step(t, &m, &e);
+		}
+		if (!bad)
+			bad = !same(t, &m, &why);
+		tt_rec_conntab_free(t);
+		if (bad)
+			check(0, "cluster over the end of the slots, close pattern %#x: %s", pattern,
+			      why);
+	}
+	if (!bad)
+		check(1, "clusters over the end of the slots: every close pattern keeps the rest "
+			 "findable");
+}
+
+/* Random opens, closes, updates of up to thousands of connections: the table grows. */
+static void t_random(void)
+{
+	static struct model m;
+	struct tt_rec_conntab *t;
+	uint64_t s = 7, live_max = 0;
+	const char *why = "";
+	int bad = 0;
+
+	memset(&m, 0, sizeof(m));
+	tt_rec_conntab_new(&t);
+	for (uint64_t i = 0; i < 60000 && !bad; i++) {
+		/* ids from a range that grows, then shrinks: the table fills and empties */
+		uint64_t span = i < 30000 ? 1 + i / 4 : 1 + (60000 - i) / 4;
+		uint64_t id = 1 + rnd(&s) % span, r = rnd(&s) % 10;
+		int filling = i < 30000;
+		uint16_t kind = r < 7 ? ((r < 5) == filling ? TT_EV_CONN_OPEN : TT_EV_CONN_CLOSE)
+			      : r < 9 ? TT_EV_STATE
+				      : TT_EV_CONN_PROC;
+		struct tt_event e = ev_of(kind, id, i);
+
+		if (step(t, &m, &e)) {
+			why = "apply failed";
+			bad = 1;
+		}
+		if (m.n > live_max)
+			live_max = m.n;
+		if (!bad && (i % 97 == 0 || i == 59999))
+			bad = !same(t, &m, &why);
+		if (bad)
+			check(0, "random step %llu: %s", (unsigned long long)i, why);
+	}
+	if (!bad)
+		check(live_max > 2000,
+		      "60000 random events, up to %llu connections open, %zu at the end: "
+		      "the table matches the model throughout",
+		      (unsigned long long)live_max, m.n);
+	tt_rec_conntab_free(t);
+}
+
+int main(void)
+{
+	t_basics();
+	t_wrap_clusters();
+	t_random();
+	return failures ? 1 : 0;
+}
