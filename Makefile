@@ -3,6 +3,7 @@
 #   make NO_BPF=1   tcptop-replay and tcptop-query only: no clang, libbpf, libelf or BTF needed
 #   make test       build, then unit tests and black-box tests (pytest); installs missing packages
 #   make bench      overhead and speed figures, as ratios within one run
+#   make vmtest     the kernel-dependent tests on Debian's 6.1 and 6.12 kernels under QEMU (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make run        install what is missing, build, start the live view
 #   make SANITIZE=1 test   the same with ASan and UBSan, in build-san/
@@ -86,7 +87,7 @@ else
 TOOLS := $(NOBPF_TOOLS) $(OUTPUT)/tcptop $(OUTPUT)/tcptop-record
 endif
 
-.PHONY: all tools unit deps test bench install uninstall clean run fuzz format-check
+.PHONY: all tools unit deps test bench vmtest install uninstall clean run fuzz format-check
 all: $(TOOLS) $(UNIT_BINS)
 tools: $(TOOLS)
 unit: $(UNIT_BINS)
@@ -165,6 +166,10 @@ test: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)TT_BUILD=$(abspath $(OUTPUT)) ./tests/bench/run.sh
+
+# One line per kernel, "vmtest KERNEL: N passed, M failed"; kernels cached in $(OUTPUT)/vmtest/
+vmtest: all
+	$(Q)./scripts/vmtest/run.sh $(OUTPUT)
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
