@@ -71,15 +71,32 @@ void tt_warn(const char *prog, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * Length of the number at s: digits, and with frac a '.' and more digits. What users mean by a
+ * number: strtoull with base 0 reads 0443 as octal (port 291), strtod takes "0x1p4" and "1e3".
+ */
+static size_t decimal_len(const char *s, int frac)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (frac && s[n] == '.') {
+		size_t k = strspn(s + n + 1, "0123456789");
+
+		if (n || k)
+			n += 1 + k;
+	}
+	return n;
+}
+
 int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
 
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+	if (!s || !*s || decimal_len(s, 0) != strlen(s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	v = strtoull(s, &end, 10);
 	if (*end)
 		return -EINVAL;
 	if (errno == ERANGE || v < min || v > max)
@@ -93,7 +110,7 @@ int tt_parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!s || !*s || *s == ' ')
+	if (!s || !*s || decimal_len(s, 1) != strlen(s))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
@@ -115,11 +132,12 @@ int tt_parse_duration_ns(const char *s, uint64_t *ns)
 	char *end;
 	double v;
 
-	if (!s || !*s || *s == '-' || *s == ' ')
+	if (!s || !decimal_len(s, 1))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || errno || isnan(v) || isinf(v) || v < 0)
+	/* the number is its decimal digits, the rest is the unit */
+	if (end != s + decimal_len(s, 1) || errno || isnan(v) || isinf(v))
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
 		if (strcmp(end, units[i].suffix) == 0) {

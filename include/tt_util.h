@@ -30,13 +30,16 @@ void tt_getopt_fail(const char *prog, int ret, char **argv, const char *shortopt
 /* Print "PROG: warning: message\n" to stderr. */
 void tt_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Whole number in [min, max] (decimal, or 0x hex). Returns 0 or -EINVAL / -ERANGE. */
+/* Whole number in [min, max], decimal only ("0443" is 443). Returns 0 or -EINVAL / -ERANGE. */
 int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* A duration: "10" (seconds), "1.5s", "250ms", "2m", "1h", "500us". Returns 0 or -EINVAL. */
+/*
+ * A duration: "10" (seconds), "1.5s", "250ms", "2m", "1h", "500us"; the number is decimal
+ * (no "0x10", no "1e3"). Returns 0 or -EINVAL.
+ */
 int tt_parse_duration_ns(const char *s, uint64_t *ns);
 
-/* A non-negative real number ("0.5", "10"). Returns 0 or -EINVAL. */
+/* A non-negative decimal number ("0.5", "10", ".5"). Returns 0 or -EINVAL / -ERANGE. */
 int tt_parse_double(const char *s, double min, double max, double *out);
 
 /*

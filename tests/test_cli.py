@@ -124,6 +124,9 @@ REPLAY_BAD = [
     (["-b", "--csv"], "csv"), (["-o"], "-o"), (["--json", SAMPLE], "--json"),
     (["--batch", "--dump", SAMPLE], "--dump"),
     (["-p", "abc", SAMPLE], "abc"), (["-P", "0", SAMPLE], "0"), (["-c", "", SAMPLE], "''"),
+    (["-P", "0x1bb", SAMPLE], "0x1bb"), (["-p", "0x10", SAMPLE], "0x10"),
+    (["-b", "-i", "0x10", SAMPLE], "0x10"), (["-b", "-i", "1e3", SAMPLE], "1e3"),
+    (["--speed", "0x10", SAMPLE], "0x10"),
     (["--tcp", "--udp", SAMPLE], "--udp"), (["--nope", SAMPLE], "--nope"),
     (["-x", SAMPLE], "-x"), ([], "capture"),
 ]
@@ -206,6 +209,28 @@ def test_bad_input_among_good_files():
         r = run(args, stdin=open(os.devnull))
         assert r.returncode == 2 and r.stderr.count("\n") == 1 and bad in r.stderr, r.stderr
         assert r.stdout == ""
+
+
+def test_ports_and_pids_are_decimal(tmp_path):
+    """-P 0443 is port 443 (not octal 291) and -p 01009 is pid 1009 (not a bad octal number),
+    in the rows the filters keep; compared with the same filters written plainly."""
+    cap = str(tmp_path / "gen.tt")
+    r = run([tool("tests/test_format"), "gen", cap, "20000"])
+    assert r.returncode == 0, r.stderr
+
+    def rows(*args):
+        r = run([tool("tcptop-replay"), "-b", "-i", "1000000"] + list(args) + [cap])
+        assert r.returncode == 0, (args, r.stderr)
+        return [l for l in r.stdout.splitlines() if l.strip() and not l.startswith("tcptop")]
+
+    p443 = rows("-P", "443")
+    assert any(":443 " in l for l in p443), p443
+    assert rows("-P", "0443") == p443
+    assert rows("-P", "291") != p443
+    pid = rows("-p", "1009")
+    assert any(l.split()[0] == "1009" for l in pid), pid
+    assert rows("-p", "01009") == pid
+    assert rows("-p", "0010") == rows("-p", "10")
 
 
 @pytest.mark.skipif(NO_BPF or os.geteuid() != 0, reason="needs root and a BPF build")

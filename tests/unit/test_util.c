@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Unit tests of the command-line value parsers (common/util.c). One line per
+ * check, exit 1 on any failure. Oracle: the values written out by hand.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tt_util.h"
+
+static int failures;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!ok)
+		failures++;
+}
+
+static void u64_is(const char *s, uint64_t min, uint64_t max, int want_ret, uint64_t want)
+{
+	uint64_t v = 12345;
+	int ret = tt_parse_u64(s, min, max, &v);
+
+	if (want_ret)
+		check(ret == want_ret, "u64 '%s' in [%llu, %llu] is refused (%d, got %d)", s,
+		      (unsigned long long)min, (unsigned long long)max, want_ret, ret);
+	else
+		check(ret == 0 && v == want, "u64 '%s' is %llu (got %d, %llu)", s,
+		      (unsigned long long)want, ret, (unsigned long long)v);
+}
+
+static void dur_is(const char *s, int ok, uint64_t want)
+{
+	uint64_t v = 12345;
+	int ret = tt_parse_duration_ns(s, &v);
+
+	if (!ok)
+		check(ret < 0, "duration '%s' is refused (got %d, %llu)", s, ret,
+		      (unsigned long long)v);
+	else
+		check(ret == 0 && v == want, "duration '%s' is %llu ns (got %d, %llu)", s,
+		      (unsigned long long)want, ret, (unsigned long long)v);
+}
+
+static void dbl_is(const char *s, int ok, double want)
+{
+	double v = -1;
+	int ret = tt_parse_double(s, 0.1, 10000, &v);
+
+	if (!ok)
+		check(ret < 0, "number '%s' is refused (got %d, %g)", s, ret, v);
+	else
+		check(ret == 0 && v == want, "number '%s' is %g (got %d, %g)", s, want, ret, v);
+}
+
+int main(void)
+{
+	/* ports and pids: decimal, whatever the leading zeros */
+	u64_is("443", 1, 65535, 0, 443);
+	u64_is("0443", 1, 65535, 0, 443);
+	u64_is("010", 1, 0x7fffffff, 0, 10);
+	u64_is("080", 1, 65535, 0, 80);
+	u64_is("00000000000000000000000001", 1, 65535, 0, 1);
+	u64_is("0x1bb", 1, 65535, -EINVAL, 0);
+	u64_is("0X10", 1, 65535, -EINVAL, 0);
+	u64_is("1e3", 1, 65535, -EINVAL, 0);
+	u64_is("", 1, 65535, -EINVAL, 0);
+	u64_is(" 1", 1, 65535, -EINVAL, 0);
+	u64_is("1 ", 1, 65535, -EINVAL, 0);
+	u64_is("+1", 1, 65535, -EINVAL, 0);
+	u64_is("-1", 1, 65535, -EINVAL, 0);
+	u64_is("12abc", 1, 65535, -EINVAL, 0);
+	u64_is("0", 1, 65535, -ERANGE, 0);
+	u64_is("65536", 1, 65535, -ERANGE, 0);
+	u64_is("18446744073709551615", 0, UINT64_MAX, 0, UINT64_MAX);
+	u64_is("18446744073709551616", 0, UINT64_MAX, -ERANGE, 0);
+	check(tt_parse_u64(NULL, 0, 1, &(uint64_t){0}) == -EINVAL, "u64 NULL is refused");
+
+	/* durations keep their units; the number is decimal */
+	dur_is("10", 1, 10000000000ull);
+	dur_is("010", 1, 10000000000ull);
+	dur_is("1.5s", 1, 1500000000ull);
+	dur_is("250ms", 1, 250000000ull);
+	dur_is("0250ms", 1, 250000000ull);
+	dur_is(".5s", 1, 500000000ull);
+	dur_is("2m", 1, 120000000000ull);
+	dur_is("2min", 1, 120000000000ull);
+	dur_is("1h", 1, 3600000000000ull);
+	dur_is("500us", 1, 500000ull);
+	dur_is("7ns", 1, 7ull);
+	dur_is("0x10", 0, 0);
+	dur_is("0x10s", 0, 0);
+	dur_is("1e3", 0, 0);
+	dur_is("1e3ms", 0, 0);
+	dur_is("inf", 0, 0);
+	dur_is("nan", 0, 0);
+	dur_is("-1", 0, 0);
+	dur_is("", 0, 0);
+	dur_is(".", 0, 0);
+	dur_is("s", 0, 0);
+	dur_is("1.2.3s", 0, 0);
+	dur_is("10 s", 0, 0);
+	dur_is("5x", 0, 0);
+
+	/* --speed */
+	dbl_is("2", 1, 2);
+	dbl_is("0.5", 1, 0.5);
+	dbl_is("02.50", 1, 2.5);
+	dbl_is("0x10", 0, 0);
+	dbl_is("1e2", 0, 0);
+	dbl_is("infinity", 0, 0);
+	dbl_is("-1", 0, 0);
+	dbl_is("20000", 0, 0);
+	return failures ? 1 : 0;
+}
