@@ -746,6 +746,14 @@ static void load_index(struct tt_fmt_reader *r)
 		return;
 	}
 	memmove(b, b + TT_BLK_HDR_SIZE + 4, (size_t)n * TT_INDEX_ENTRY);
+	/*
+	 * An index that does not begin right after our header is the last one of captures
+	 * appended to this one (cat a.tt b.tt, -o - >> a.tt): it covers only that capture.
+	 */
+	if (n ? tt_get64(b) != r->data_off : ioff != r->data_off) {
+		free(b);
+		return;
+	}
 	r->idx = b;
 	r->n_idx = n;
 	r->idx_state = 1;

@@ -35,6 +35,7 @@ struct tt_fmt_writer {
 	int level;
 	uint32_t block_events;
 	uint64_t bytes, events, blocks;
+	uint64_t base; /* file offset of the preamble: offsets in the file are from byte 0 */
 	ZSTD_CCtx *cctx;
 
 	/* The block being built. */
@@ -165,6 +166,23 @@ static int write_preamble_and_header(struct tt_fmt_writer *w, const struct tt_fm
 	return write_block(w, TT_BLK_HEADER, out, (size_t)(p - p0));
 }
 
+/*
+ * Where the capture begins in the file: not 0 when it is appended to a non-empty file
+ * (`-o - >> file`: O_APPEND writes at the end whatever the offset says) or written at an
+ * offset. A pipe has no offsets; its reader never seeks.
+ */
+static uint64_t start_offset(int fd)
+{
+	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
+	off_t off;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return 0;
+	off = fl >= 0 && (fl & O_APPEND) ? st.st_size : lseek(fd, 0, SEEK_CUR);
+	return off > 0 ? (uint64_t)off : 0;
+}
+
 static void block_reset(struct tt_fmt_writer *w)
 {
 	for (int i = 0; i < TT_NSTREAMS; i++)
@@ -187,6 +205,7 @@ int tt_fmt_writer_open_fd(struct tt_fmt_writer **outp, int fd, const struct tt_f
 		return -ENOMEM;
 	}
 	w->fd = fd;
+	w->base = start_offset(fd);
 	w->level = opts && opts->level ? opts->level : 3;
 	w->block_events =
 	    opts && opts->block_events ? opts->block_events : TT_WRITER_DEFAULT_EVENTS;
@@ -373,7 +392,7 @@ int tt_fmt_writer_flush(struct tt_fmt_writer *w)
 	tt_put64(pl + 12, w->last_ts);
 	tt_put32(pl + 20, (uint32_t)raw_len);
 
-	uint64_t off = w->bytes;
+	uint64_t off = w->base + w->bytes;
 	int rc = write_block(w, TT_BLK_EVENTS, &w->out, TT_EVENTS_PREFIX + c);
 	if (rc)
 		return rc;
@@ -401,7 +420,7 @@ static int write_index_and_end(struct tt_fmt_writer *w)
 			tt_put64(p + 12, w->idx[i].first_ts);
 			tt_put64(p + 20, w->idx[i].last_ts);
 		}
-		idx_off = w->bytes;
+		idx_off = w->base + w->bytes;
 		if (write_block(w, TT_BLK_INDEX, &w->out, plen))
 			return w->err;
 	}

@@ -797,6 +797,133 @@ static void t_files(void)
 	free(v);
 }
 
+static uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	return le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/*
+ * The END block at the end of b[0..len) and the index it names, checked from FORMAT.md alone:
+ * the INDEX block at its offset from byte 0 of the file, every entry at an EVENTS block of its
+ * count. Returns the number of entries, or -1 with *why.
+ */
+static long index_of(const uint8_t *b, size_t len, const char **why)
+{
+	uint64_t ioff = UINT64_MAX;
+	size_t elen = len >= 4 ? le32(b + len - 4) : 0, eoff = len - elen;
+
+	if (elen < 20 || elen > len || le32(b + eoff) != 0x4b425454u ||
+	    (b[eoff + 4] | b[eoff + 5] << 8) != 4)
+		return *why = "no END block at the end", -1;
+	for (size_t p = eoff + 16; p + 4 <= len - 4;) {
+		unsigned tag = b[p] | b[p + 1] << 8, l = b[p + 2] | b[p + 3] << 8;
+
+		if (tag == 3 && l == 8)
+			ioff = le64(b + p + 4);
+		p += 4 + l;
+	}
+	if (ioff == UINT64_MAX || ioff + 20 > len || le32(b + ioff) != 0x4b425454u ||
+	    (b[ioff + 4] | b[ioff + 5] << 8) != 3)
+		return *why = "the END block's index_offset is not an INDEX block", -1;
+	uint32_t k = le32(b + ioff + 16);
+	for (uint32_t i = 0; i < k; i++) {
+		const uint8_t *e = b + ioff + 20 + 28 * (size_t)i;
+		uint64_t off = le64(e);
+
+		if (off + 40 > len || le32(b + off) != 0x4b425454u ||
+		    (b[off + 4] | b[off + 5] << 8) != 2 || le32(b + off + 16) != le32(e + 8))
+			return *why = "an index entry is not at an EVENTS block of its count", -1;
+	}
+	*why = "";
+	return k;
+}
+
+/*
+ * A capture appended to a non-empty file (tcptop-replay -o - >> file, or the recorder's
+ * -o - there): its offsets are from the start of the file, as the format says, not from
+ * where the capture began.
+ */
+static void t_append(void)
+{
+	const char *p = tpath("append.tt");
+	size_t na = 3000, nb = 5000, len;
+	struct tt_event *a = gen_events(na, 21), *b = gen_events(nb, 22);
+	struct tt_fmt_header h;
+	struct tt_fmt_writer *w;
+	struct tt_fmt_reader *r;
+	char err[256];
+	const char *why;
+	uint64_t first, last;
+	long k;
+	int rc, fd;
+
+	write_events(p, a, na, 1000, 0, NULL, NULL);
+	uint8_t *buf = slurp(p, &len);
+
+	k = index_of(buf, len, &why);
+	check(k == 3, "append: the first capture's index is right", "%ld %s", k, why);
+	free(buf);
+	for (size_t i = 0; i < nb; i++)
+		b[i].ts_ns += 1000000000000ull; /* after a's events */
+	make_header(&h, "raw");
+	fd = open(p, O_WRONLY | O_APPEND);
+	rc = tt_fmt_writer_open_fd(&w, fd, &h, &(struct tt_fmt_wopts){.block_events = 700}, err,
+				   sizeof(err));
+	for (size_t i = 0; !rc && i < nb; i++)
+		rc = tt_fmt_writer_add(w, &b[i]);
+	rc = rc ? rc : tt_fmt_writer_close(w);
+	buf = slurp(p, &len);
+	k = index_of(buf, len, &why);
+	check(rc == 0 && k == 8,
+	      "append (O_APPEND) to a 1-capture file: END names the INDEX by its file offset, "
+	      "the entries name the EVENTS blocks", "rc=%d, %ld entries: %s", rc, k, why);
+	free(buf);
+
+	/* The same through an fd positioned by lseek, without O_APPEND. */
+	fd = open(p, O_WRONLY);
+	lseek(fd, (off_t)len, SEEK_SET);
+	rc = tt_fmt_writer_open_fd(&w, fd, &h, NULL, err, sizeof(err));
+	for (size_t i = 0; !rc && i < 100; i++)
+		rc = tt_fmt_writer_add(w, &b[nb - 100 + i]);
+	rc = rc ? rc : tt_fmt_writer_close(w);
+	buf = slurp(p, &len);
+	k = index_of(buf, len, &why);
+	check(rc == 0 && k == 1, "written at an offset: the index names its blocks", "%ld %s", k,
+	      why);
+	free(buf);
+
+	/*
+	 * The reader reads the three captures as one, and its time range is the whole file's:
+	 * the last capture's index covers only the last capture, so it is not used for the file.
+	 */
+	rc = tt_fmt_reader_open(&r, p, err, sizeof(err));
+	tt_fmt_reader_set_warn(r, quiet, NULL);
+	first = last = 0;
+	if (!rc)
+		rc = tt_fmt_reader_time_range(r, &first, &last);
+	{
+		uint64_t a0 = UINT64_MAX, b1 = 0;
+
+		for (size_t i = 0; i < na; i++)
+			a0 = a[i].ts_ns < a0 ? a[i].ts_ns : a0;
+		for (size_t i = 0; i < nb; i++)
+			b1 = b[i].ts_ns > b1 ? b[i].ts_ns : b1;
+		check(rc == 0 && first == a0 + (uint64_t)CLOCK_OFFSET &&
+			  last == b1 + (uint64_t)CLOCK_OFFSET,
+		      "appended captures: the time range is the whole file's", "rc=%d", rc);
+	}
+	tt_fmt_reader_close(r);
+	long m = read_events(p, NULL, 0, NULL, NULL, 0);
+	check(m == (long)(na + nb + 100), "appended captures: every event is read", "%ld", m);
+	free(a);
+	free(b);
+}
+
 /* In a child, so the parent's arrays do not count: 10M events, bounded memory. */
 static void t_big(void)
 {
@@ -902,6 +1029,7 @@ static int run_checks(void)
 	t_damage();
 	t_bad_files();
 	t_files();
+	t_append();
 	t_big();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
