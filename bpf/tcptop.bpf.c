@@ -83,14 +83,15 @@ struct owner {
 	__u16 lport; /* to tell a freed and reused socket address from the one accepted */
 	__u16 rport;
 	__u8 announced; /* CONN_PROC already emitted by the accept tracepoint */
-	__u8 _pad[3];
+	__u8 swept;     /* from the file tables: whoever holds it, not who accepted it */
+	__u8 _pad[2];
 	char comm[TT_COMM_LEN];
 };
 
 /* LRU: an entry nobody consumes (socket reset between accept and the store) ages out. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(max_entries, 32768); /* a sweep adds every open TCP socket of the machine */
 	__type(key, __u64); /* struct sock address */
 	__type(value, struct owner);
 } owners SEC(".maps");
@@ -173,8 +174,9 @@ static __always_inline void count_lost(void)
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
 
+	/* atomic: a softirq program on this CPU may count between our load and store */
 	if (n)
-		*n += 1;
+		__sync_fetch_and_add(n, 1);
 }
 
 static __always_inline struct tt_event *ev_new(__u16 kind, __u64 id, __u32 pid, __u32 tid,
@@ -576,6 +578,8 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	if (own.lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
 	    own.rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
 		return; /* a socket freed at that address since: not this one's owner */
+	if (own.swept && st->pid_known)
+		return; /* a sweep finds any holder (a forked child too): the known owner stays */
 	st->pid = own.pid;
 	st->tid = own.tid;
 	st->cgroup_id = own.cgroup_id;
@@ -1173,60 +1177,65 @@ int tt_iter_udp(struct bpf_iter__udp *ctx)
 }
 
 /*
- * At start: owners of the sockets that already exist, and their names. Later,
+ * At start: owners of the TCP sockets that already exist, and their names. Later,
  * while connections of unknown owner remain (accept tracepoints missing,
  * io_uring accept): owners of those.
+ * The socket behind a file is an untrusted pointer to some verifiers (6.18 builds refuse it
+ * for socket storage), so the owner goes into "owners" under the socket's address, like the
+ * accept tracepoints do, and iter/tcp (which holds the socket) applies it right after.
  */
 SEC("iter/task_file")
 int tt_iter_files(struct bpf_iter__task_file *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct file *file = ctx->file;
+	struct owner own = {};
 	struct socket *sock;
 	struct sock *sk;
-	struct sk_st *st;
 	struct tt_event *e;
-	__u32 tgid;
+	struct tuple t;
+	__u64 key;
+	__u16 fam;
+	__u8 state;
 
 	if (!task || !file)
 		return 0;
 	sock = bpf_sock_from_file(file);
 	if (!sock)
 		return 0;
-	sk = sock->sk;
-	if (!sk)
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0; /* UDP sockets are owned by whoever sends or receives on them */
+	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if ((fam != AF_INET && fam != AF_INET6) || state == TCP_LISTEN || state == TCP_CLOSE)
 		return 0;
-	st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!st || st->pid_known)
-		return 0;
-	tgid = task->tgid;
-	st->pid = tgid;
-	st->tid = task->pid;
-	st->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
-	BPF_CORE_READ_STR_INTO(&st->comm, task, comm);
-	st->pid_known = 1;
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
-		tcp_owned(sk, st, 1);
+	own.pid = BPF_CORE_READ(task, tgid);
+	own.tid = BPF_CORE_READ(task, pid);
+	own.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	BPF_CORE_READ_STR_INTO(&own.comm, task, comm);
+	read_tuple(sk, &t);
+	own.lport = t.lport;
+	own.rport = t.rport;
+	own.swept = 1;
+	key = (__u64)sk;
+	/* an accept tracepoint's entry names the same owner, and may have announced it */
+	if (bpf_map_update_elem(&owners, &key, &own, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&owners_n, 1);
 	if (any_filter()) {
 		/* with a filter, names only of the processes whose sockets pass it */
-		__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
-		struct tuple t;
-
-		if (fam != AF_INET && fam != AF_INET6)
+		if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport) ||
+		    (proc_filter_active() && !proc_match(own.pid, own.comm, own.cgroup_id)))
 			return 0;
-		read_tuple(sk, &t);
-		if (!net_match(BPF_CORE_READ(sk, sk_protocol), t.family, t.lport, t.rport) ||
-		    (proc_filter_active() && !proc_match(tgid, st->comm, st->cgroup_id)))
-			return 0;
-		note_owner(tgid);
+		note_owner(own.pid);
 	}
-	if (tgid == iter_last_tgid)
+	if (own.pid == iter_last_tgid)
 		return 0;
-	iter_last_tgid = tgid;
-	e = ev_new(TT_EV_PROC_NAME, 0, tgid, tgid, 0, 0);
+	iter_last_tgid = own.pid;
+	e = ev_new(TT_EV_PROC_NAME, 0, own.pid, own.pid, 0, 0);
 	if (!e)
 		return 0;
-	__builtin_memcpy(e->u.proc.comm, st->comm, TT_COMM_LEN);
+	__builtin_memcpy(e->u.proc.comm, own.comm, TT_COMM_LEN);
 	e->u.proc.ppid = BPF_CORE_READ(task, real_parent, tgid);
 	ev_send(e);
 	return 0;

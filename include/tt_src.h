@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "tt_event.h"
 #include "tt_filter.h"
@@ -26,6 +27,7 @@ struct tt_src_opts {
 	 * kernels where one misbehaves, and to test the fallbacks.
 	 */
 	const char *skip_probes;
+	int check_all; /* load every optional program, wanted in this mode or not (--check) */
 };
 
 #define TT_SRC_DEFAULT_COALESCE_MS 1000
@@ -71,10 +73,44 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx);
 const char *tt_src_probes(const struct tt_src *s);
 
 /*
- * NULL, or one line saying what this kernel could not give and what is missing because of
- * it (for example no per-call send/recv hook: UDP traffic is not recorded). Callers print it.
+ * Capabilities: each optional program (or facility, such as entering other network
+ * namespaces) is one, ok, not needed in this mode, or missing with the reason (the
+ * verifier's one-line reason, an errno, or "left out (--no-probe)").
  */
+enum { TT_SRC_CAP_OK, TT_SRC_CAP_UNUSED, TT_SRC_CAP_MISSING };
+
+struct tt_src_cap {
+	const char *name; /* "owner-sweep" */
+	int state;        /* TT_SRC_CAP_* */
+	const char *why;  /* what provides it (ok), or why it is missing */
+	const char *loss; /* what the data lacks without it */
+};
+
+/* Fill up to max capabilities; returns how many. */
+size_t tt_src_caps(const struct tt_src *s, struct tt_src_cap *out, size_t max);
+
+/*
+ * NULL, or every missing capability as "name (why): loss", joined by "; ": what the capture
+ * header records.
+ */
+const char *tt_src_missing(const struct tt_src *s);
+
+/* NULL, or one short line naming the missing capabilities, for a view's header. */
 const char *tt_src_warning(const struct tt_src *s);
+
+/* One line per missing capability, "PROG: missing NAME (why): loss". */
+void tt_src_print_missing(const struct tt_src *s, const char *prog, FILE *f);
+
+/* Every capability with ok / not needed / MISSING and why, one per line (--check). */
+void tt_src_print_check(const struct tt_src *s, FILE *f);
+
+/*
+ * After the caller dropped its privileges: check that reading the maps and running the
+ * iterators still works (kernels before 5.19 with unprivileged_bpf_disabled refuse them).
+ * 0, or -EPERM with a one-line message: the caller must not go on without them.
+ * Capabilities that need privileges (entering other namespaces) become missing.
+ */
+int tt_src_after_drop(struct tt_src *s, char *err, size_t errlen);
 
 /* Mode name for the capture header: "coalesce" or "raw". */
 const char *tt_src_mode(const struct tt_src *s);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <libgen.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -60,6 +61,8 @@ static void usage(FILE *f)
 		"      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
 		"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
 		"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
+		"      --check          record nothing: load every probe and say, for each\n"
+		"                       capability, ok or what is missing on this kernel and why\n"
 		"  -q, --quiet          no statistics at exit\n"
 		"  -f, --force          replace existing files\n"
 		"  -v, --verbose        libbpf messages\n"
@@ -76,6 +79,7 @@ enum {
 	OPT_RINGBUF,
 	OPT_DUMP,
 	OPT_NO_PROBE,
+	OPT_CHECK,
 };
 
 /* -C as tcpdump reads it: N million bytes, or N KiB / MiB / GiB with a k / m / g suffix. */
@@ -118,6 +122,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		{"ringbuf-kb", required_argument, NULL, OPT_RINGBUF},
 		{"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
 		{"no-probe", required_argument, NULL, OPT_NO_PROBE},
+		{"check", no_argument, NULL, OPT_CHECK},
 		{"quiet", no_argument, NULL, 'q'},
 		{"force", no_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -186,6 +191,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 			o->src.skip_probes = skip;
 			break;
 		}
+		case OPT_CHECK: o->src.check_all = 1; break;
 		case 'q': o->quiet = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->src.verbose = 1; break;
@@ -196,6 +202,11 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	}
 	if (optind < argc)
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (o->src.check_all) {
+		if (o->path)
+			tt_die(prog, TT_EXIT_USAGE, "--check records nothing: no -o");
+		return;
+	}
 	if (!o->path)
 		tt_die(prog, TT_EXIT_USAGE, "no output: use -o FILE or -o -");
 	if ((o->rotate_bytes || o->rotate_ns) && !strcmp(o->path, "-"))
@@ -246,6 +257,24 @@ static void check_user_dir(const char *path, uid_t uid, gid_t gid, const char *u
 		       user, user, dir);
 }
 
+/* --check: what this kernel offers, as `bpftool feature probe` would say it. */
+static int check(struct tt_rec_opts *o)
+{
+	struct tt_src *src;
+	struct utsname u;
+	char err[512];
+	int ret = tt_src_open(&src, &o->src, err, sizeof(err));
+
+	if (ret)
+		tt_die(prog, ret == -EINVAL && o->src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR,
+		       "%s", err);
+	uname(&u);
+	printf("kernel          %s\n", u.release);
+	tt_src_print_check(src, stdout);
+	tt_src_close(src);
+	return TT_EXIT_OK;
+}
+
 static int on_event(void *ctx, const struct tt_event *ev)
 {
 	return tt_rec_event(ctx, ev);
@@ -265,6 +294,8 @@ int main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	parse(argc, argv, &o, skip, sizeof(skip));
+	if (o.src.check_all)
+		return check(&o);
 	if (o.user) {
 		struct passwd *pw = getpwnam(o.user);
 
@@ -296,13 +327,13 @@ int main(int argc, char **argv)
 		tt_die(prog, ret == -EINVAL && o.src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
 		       err);
 	}
-	if (tt_src_warning(src))
-		tt_warn(prog, "%s", tt_src_warning(src));
-	if (o.user && drop_root(uid, gid, err, sizeof(err))) {
+	if (o.user && (drop_root(uid, gid, err, sizeof(err)) ||
+		       tt_src_after_drop(src, err, sizeof(err)))) {
 		tt_rec_abort(r);
 		tt_src_close(src);
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	}
+	tt_src_print_missing(src, prog, stderr);
 	ret = tt_rec_start(r, src, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err);

@@ -21,6 +21,7 @@
 #include "tt_util.h"
 #include "tcptop.skel.h"
 #include "src_int.h"
+#include "tt_netns.h"
 
 #define DRAIN_MS 5 /* ring buffer records carry no wakeup: drain this often */
 /*
@@ -111,18 +112,39 @@ static int io_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_recv_inet || p == skel->progs.tt_recv_inet6;
 }
 
+/* The capability an optional program gives (record/caps.c), or -1 for a required one. */
+static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	if (io_prog(skel, p))
+		return TT_CAP_SENDRECV;
+	if (!strncmp(bpf_program__section_name(p), "cgroup/", 7))
+		return TT_CAP_UDP_PEERS;
+	if (p == skel->progs.tt_iter_files)
+		return TT_CAP_OWNER_SWEEP;
+	if (p == skel->progs.tt_accept4 || p == skel->progs.tt_accept)
+		return TT_CAP_ACCEPT;
+	if (p == skel->progs.tt_destroy)
+		return TT_CAP_DESTROY;
+	if (p == skel->progs.tt_iter_udp)
+		return TT_CAP_UDP_CLOSE;
+	if (p == skel->progs.tt_retrans)
+		return TT_CAP_RETRANS;
+	if (p == skel->progs.tt_send_reset || p == skel->progs.tt_recv_reset)
+		return TT_CAP_RESETS;
+	if (p == skel->progs.tt_exec || p == skel->progs.tt_exit)
+		return TT_CAP_PROCS;
+	return -1;
+}
+
 /* Programs the source works without: it falls back or loses a detail. */
 static int optional_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
-	if (io_prog(skel, p))
-		return 1; /* without them only UDP and --raw lose out: tt_src_open() says so */
-	return !strncmp(bpf_program__section_name(p), "cgroup/", 7) ||
-	       p == skel->progs.tt_iter_files || p == skel->progs.tt_accept4 ||
-	       p == skel->progs.tt_accept || p == skel->progs.tt_destroy;
+	return prog_cap(skel, p) >= 0;
 }
 
 /* Leave out the probes the caller named. 0, or -EINVAL with a message. */
-static int skip_probes(struct tcptop_bpf *skel, const char *list, char *err, size_t errlen)
+static int skip_probes(struct tt_src *s, struct tcptop_bpf *skel, const char *list, char *err,
+		       size_t errlen)
 {
 	char name[128], want[128];
 	struct bpf_program *p;
@@ -130,7 +152,7 @@ static int skip_probes(struct tcptop_bpf *skel, const char *list, char *err, siz
 
 	while (c && *c) {
 		size_t n = strcspn(c, " ,");
-		int found = 0;
+		int found = 0, i = 0;
 
 		if (!n) {
 			c++;
@@ -141,14 +163,18 @@ static int skip_probes(struct tcptop_bpf *skel, const char *list, char *err, siz
 		bpf_object__for_each_program(p, skel->obj)
 		{
 			probe_name(p, name, sizeof(name));
-			if (strcmp(name, want))
-				continue;
-			if (!optional_prog(skel, p)) {
-				snprintf(err, errlen, "probe %s is required", want);
-				return -EINVAL;
+			if (!strcmp(name, want)) {
+				if (!optional_prog(skel, p)) {
+					snprintf(err, errlen, "probe %s is required", want);
+					return -EINVAL;
+				}
+				s->plan[i].skipped = 1;
+				s->plan[i].wanted = 0;
+				snprintf(s->plan[i].why, sizeof(s->plan[i].why),
+					 "%s left out (--no-probe)", want);
+				found = 1;
 			}
-			bpf_program__set_autoload(p, false);
-			found = 1;
+			i++;
 		}
 		if (!found) {
 			snprintf(err, errlen, "unknown probe '%s'", want);
@@ -168,95 +194,217 @@ static int kernel_has_tp_btf(const struct btf *vmlinux, const char *tp)
 }
 
 /*
- * Per-call send/recv hooks, best first: the sock_{send,recv}_length tracepoints (Linux 6.3),
- * else fexit on inet{,6}_{send,recv}msg, which every TCP and UDP call goes through (if the
- * kernel lets fexit attach). Leaves one set to load. Returns 1 if the fexit set was chosen.
- */
-/*
  * The default mode counts TCP from the sockets themselves: with --tcp nothing needs a program on
  * every send and recv of the machine (it costs ~8% CPU on small writes).
  */
 static int needs_io_hooks(const struct tt_src_opts *o)
 {
-	return o->raw || o->filter.proto != IPPROTO_TCP;
+	return o->raw || o->filter.proto != IPPROTO_TCP || o->check_all;
 }
 
-static int pick_io_hooks(struct tcptop_bpf *skel, const struct tt_src_opts *o, int fexit_ok)
+static int prog_index(const struct tcptop_bpf *skel, const struct bpf_program *want)
+{
+	struct bpf_program *p;
+	int i = 0;
+
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		if (p == want)
+			return i;
+		i++;
+	}
+	return -1;
+}
+
+static void plan_unused(struct tt_src *s, const struct tcptop_bpf *skel,
+			const struct bpf_program *p, const char *why)
+{
+	int i = prog_index(skel, p);
+
+	if (i < 0 || s->plan[i].skipped)
+		return;
+	s->plan[i].wanted = 0;
+	s->plan[i].unused = 1;
+	snprintf(s->plan[i].why, sizeof(s->plan[i].why), "%s", why);
+}
+
+/*
+ * Which programs to load, decided once from the options and the kernel's BTF: every one, but
+ * those left out (--no-probe), those this mode does not need, and one of the two sets of
+ * per-call hooks: the sock_{send,recv}_length tracepoints (Linux 6.3), else fexit on
+ * inet{,6}_{send,recv}msg.
+ */
+static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct tt_src_opts *o,
+			 const char *cgroot, char *err, size_t errlen)
 {
 	struct bpf_program *tp[] = {skel->progs.tt_send, skel->progs.tt_recv};
 	struct bpf_program *fx[] = {skel->progs.tt_send_inet, skel->progs.tt_send_inet6,
 				    skel->progs.tt_recv_inet, skel->progs.tt_recv_inet6};
-	int use_tp = 0, use_fx;
+	struct bpf_program *p;
+	int n = 0, use_tp = 0, ret;
 
-	if (needs_io_hooks(o) && bpf_program__autoload(tp[0]) && bpf_program__autoload(tp[1])) {
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		if (n == TT_SRC_MAX_LINKS) {
+			snprintf(err, errlen, "too many programs (raise TT_SRC_MAX_LINKS)");
+			return -E2BIG;
+		}
+		s->plan[n].wanted = 1;
+		s->plan[n].cap = prog_cap(skel, p);
+		probe_name(p, s->plan[n].name, sizeof(s->plan[n].name));
+		n++;
+	}
+	s->n_progs = n;
+	ret = skip_probes(s, skel, o->skip_probes, err, errlen);
+	if (ret)
+		return ret;
+	if (needs_io_hooks(o)) {
 		struct btf *vmlinux = btf__load_vmlinux_btf();
 
 		use_tp = kernel_has_tp_btf(vmlinux, "sock_send_length") &&
 			 kernel_has_tp_btf(vmlinux, "sock_recv_length");
 		btf__free(vmlinux);
+		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+			if (s->plan[prog_index(skel, tp[i])].skipped)
+				use_tp = 0;
+		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]) && !use_tp; i++)
+			plan_unused(s, skel, tp[i], "no sock_send_length tracepoint (Linux < 6.3)");
+		for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]) && use_tp; i++)
+			plan_unused(s, skel, fx[i], "the tracepoints are used");
+	} else {
+		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
+			plan_unused(s, skel, tp[i], "not needed with --tcp");
+		for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
+			plan_unused(s, skel, fx[i], "not needed with --tcp");
 	}
-	use_fx = needs_io_hooks(o) && !use_tp && fexit_ok;
-	for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
-		if (!use_tp)
-			bpf_program__set_autoload(tp[i], false);
-	for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
-		if (!use_fx)
-			bpf_program__set_autoload(fx[i], false);
-	return use_fx;
-}
-
-/*
- * Open and load the object. LEVEL 2 loads everything the kernel may offer; 1 leaves out the
- * fexit fallback of the send/recv hooks; 0 also drops the programs this tool can do without
- * (UDP peer hooks, ownership sweep, accept tracepoints), for kernels that refuse them.
- * *used_fexit says whether level 2 chose the fexit hooks (else level 1 is the same load).
- */
-static int load(struct tt_src *s, const struct tt_src_opts *o, int level, const char *cgroot,
-		int *used_fexit, char *errbuf, size_t errlen)
-{
-	int optional = level > 0;
-	struct tcptop_bpf *skel = tcptop_bpf__open();
-	uint32_t kb = o->ringbuf_kb ? o->ringbuf_kb : DEFAULT_RINGBUF_KB;
-	int err;
-
-	if (!skel)
-		return -errno;
-	err = skip_probes(skel, o->skip_probes, errbuf, errlen);
-	if (err) {
-		tcptop_bpf__destroy(skel);
-		return err;
-	}
-	set_rodata(skel, o);
-	*used_fexit = pick_io_hooks(skel, o, level == 2);
 	/*
 	 * A syscalls:* tracepoint puts every syscall of every task on the slow path: 8% more CPU
 	 * on iperf3 -l 100 (cpu-cost, 9 pairs: 1.091 with, 1.012 without). Only a process filter
 	 * needs an accepted socket's owner at once, to open it; otherwise the file-table sweep
 	 * names it within a sampling interval, and its owner's close() at the latest.
 	 */
-	if (!o->filter.n_pids && !o->filter.n_comms && !o->filter.cgroup_id) {
-		bpf_program__set_autoload(skel->progs.tt_accept4, false);
-		bpf_program__set_autoload(skel->progs.tt_accept, false);
+	if (!o->filter.n_pids && !o->filter.n_comms && !o->filter.cgroup_id && !o->check_all) {
+		plan_unused(s, skel, skel->progs.tt_accept4, "not needed without a process filter");
+		plan_unused(s, skel, skel->progs.tt_accept, "not needed without a process filter");
 	}
-	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
-	if (!optional || !cgroot[0]) {
-		bpf_program__set_autoload(skel->progs.tt_sendmsg4, false);
-		bpf_program__set_autoload(skel->progs.tt_sendmsg6, false);
-		bpf_program__set_autoload(skel->progs.tt_recvmsg4, false);
-		bpf_program__set_autoload(skel->progs.tt_recvmsg6, false);
+	if (!cgroot[0]) {
+		bpf_object__for_each_program(p, skel->obj)
+		{
+			int i = prog_index(skel, p);
+
+			if (s->plan[i].cap == TT_CAP_UDP_PEERS && !s->plan[i].skipped) {
+				s->plan[i].wanted = 0;
+				snprintf(s->plan[i].why, sizeof(s->plan[i].why),
+					 "no cgroup v2 mount");
+			}
+		}
 	}
-	if (!optional) {
-		bpf_program__set_autoload(skel->progs.tt_iter_files, false);
-		bpf_program__set_autoload(skel->progs.tt_accept4, false);
-		bpf_program__set_autoload(skel->progs.tt_accept, false);
-	}
-	err = tcptop_bpf__load(skel);
-	if (err) {
-		tcptop_bpf__destroy(skel);
-		return err;
-	}
-	s->skel = skel;
 	return 0;
+}
+
+/* Open the object and set it up to load what the plan wants, with a log buffer per program. */
+static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opts *o)
+{
+	struct tcptop_bpf *skel = tcptop_bpf__open();
+	uint32_t kb = o->ringbuf_kb ? o->ringbuf_kb : DEFAULT_RINGBUF_KB;
+	struct bpf_program *p;
+	int i = 0;
+
+	if (!skel)
+		return NULL;
+	set_rodata(skel, o);
+	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		struct prog_plan *pl = &s->plan[i++];
+
+		bpf_program__set_autoload(p, pl->wanted && !pl->refused && !pl->held);
+		/* written only by a refused load (libbpf retries it with a log): tells which */
+		pl->log[0] = '\0';
+		bpf_program__set_log_buf(p, pl->log, sizeof(pl->log));
+	}
+	return skel;
+}
+
+/*
+ * Load what the plan wants. A program the kernel refuses costs its own capability only: if it
+ * is optional, it is left out and the rest loaded again. The refused program is the one whose
+ * log the kernel wrote; a refusal without a log (an attach target the kernel lacks, fexit
+ * refused by policy) is found by loading the required programs alone, then adding the
+ * optional ones one at a time.
+ */
+static int next_held(struct tt_src *s)
+{
+	for (int i = 0; i < s->n_progs; i++) {
+		if (s->plan[i].held) {
+			s->plan[i].held = 0;
+			s->plan[i].trying = 1;
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t errlen)
+{
+	int ret = 0, bisect = 0;
+
+	for (int attempt = 0; attempt < 2 * TT_SRC_MAX_LINKS + 2; attempt++) {
+		struct tcptop_bpf *skel = open_planned(s, o);
+		struct prog_plan *pl = NULL;
+
+		if (!skel)
+			return -errno;
+		ret = tcptop_bpf__load(skel);
+		if (!ret) {
+			for (int i = 0; i < s->n_progs; i++)
+				s->plan[i].trying = 0;
+			if (next_held(s) < 0) {
+				s->skel = skel;
+				return 0;
+			}
+			tcptop_bpf__destroy(skel);
+			continue;
+		}
+		tcptop_bpf__destroy(skel);
+		for (int i = 0; i < s->n_progs && !pl; i++)
+			if (s->plan[i].wanted && !s->plan[i].refused && !s->plan[i].held &&
+			    s->plan[i].log[0])
+				pl = &s->plan[i];
+		for (int i = 0; i < s->n_progs && !pl; i++)
+			if (s->plan[i].trying)
+				pl = &s->plan[i];
+		if (pl) {
+			if (pl->cap < 0) {
+				char why[160];
+
+				tt_src_verifier_reason(pl->log, sizeof(pl->log), why, sizeof(why));
+				snprintf(err, errlen, "cannot load BPF program %s: %s", pl->name, why);
+				return ret;
+			}
+			pl->refused = 1;
+			pl->trying = 0;
+			if (pl->log[0]) {
+				char why[128];
+
+				tt_src_verifier_reason(pl->log, sizeof(pl->log), why, sizeof(why));
+				snprintf(pl->why, sizeof(pl->why), "%s %s", pl->name, why);
+			} else {
+				snprintf(pl->why, sizeof(pl->why), "%s refused at load: %s", pl->name,
+					 strerror(-ret));
+			}
+			next_held(s);
+			continue;
+		}
+		if (bisect || (ret == -EPERM && geteuid() != 0))
+			return ret; /* the required programs alone fail, or no privileges */
+		/* no log names the refused program: the required ones alone, then one by one */
+		bisect = 1;
+		for (int i = 0; i < s->n_progs; i++)
+			if (s->plan[i].cap >= 0 && s->plan[i].wanted && !s->plan[i].refused)
+				s->plan[i].held = 1;
+	}
+	return ret ? ret : -ELOOP;
 }
 
 static void probe_add(struct tt_src *s, const struct bpf_program *p)
@@ -276,15 +424,15 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 {
 	struct bpf_program *p;
 	struct bpf_link *l;
+	int i = -1;
 
 	bpf_object__for_each_program(p, s->skel->obj)
 	{
 		const char *sec = bpf_program__section_name(p);
+		struct prog_plan *pl = &s->plan[++i];
 
 		if (!bpf_program__autoload(p))
 			continue;
-		if (io_prog(s->skel, p))
-			s->io_wanted++;
 		if (!strncmp(sec, "iter/", 5)) {
 			l = bpf_program__attach_iter(p, NULL);
 		} else if (!strncmp(sec, "cgroup/", 7)) {
@@ -297,17 +445,15 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 		if (!l) {
 			int e = errno;
 
-			if (io_prog(s->skel, p))
-				s->io_refused = e;
-			if (optional_prog(s->skel, p))
+			if (optional_prog(s->skel, p)) {
+				snprintf(pl->why, sizeof(pl->why), "cannot attach %s: %s", sec,
+					 strerror(e));
 				continue;
+			}
 			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(e));
 			return -e;
 		}
-		if (p == s->skel->progs.tt_accept4 || p == s->skel->progs.tt_accept)
-			s->accept_tps++;
-		if (io_prog(s->skel, p))
-			s->io_hooks++;
+		pl->attached = 1;
 		if (p == s->skel->progs.tt_iter_tcp)
 			s->it_tcp = l;
 		else if (p == s->skel->progs.tt_iter_owner)
@@ -316,15 +462,63 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 			s->it_udp = l;
 		else if (p == s->skel->progs.tt_iter_files)
 			s->it_files = l;
-		if (s->n_links == TT_SRC_MAX_LINKS) {
-			bpf_link__destroy(l);
-			snprintf(err, errlen, "too many programs (raise TT_SRC_MAX_LINKS)");
-			return -E2BIG;
-		}
 		s->links[s->n_links++] = l;
 		probe_add(s, p);
 	}
 	return 0;
+}
+
+/*
+ * Each capability from its programs: ok when every program it wanted attached, missing with
+ * the first reason otherwise (for the per-call hooks, a tracepoint left out counts only if the
+ * fexit fallback failed too), not needed when none was wanted.
+ */
+static void set_caps(struct tt_src *s)
+{
+	struct bpf_program *p;
+
+	for (int c = 0; c < TT_CAP_N; c++) {
+		char ok[192] = "", skipped[224] = "";
+		const char *fail = NULL, *unused = NULL;
+		int i = -1, n_att = 0;
+
+		if (c == TT_CAP_NETNS)
+			continue;
+		bpf_object__for_each_program(p, s->skel->obj)
+		{
+			struct prog_plan *pl = &s->plan[++i];
+			char name[128];
+			size_t used = strlen(ok);
+
+			if (pl->cap != c)
+				continue;
+			if (pl->attached) {
+				n_att++;
+				probe_name(p, name, sizeof(name));
+				snprintf(ok + used, sizeof(ok) - used, "%s%s", used ? " " : "", name);
+			} else if (pl->unused) {
+				unused = unused ? unused : pl->why;
+			} else if (pl->skipped && c == TT_CAP_SENDRECV) {
+				if (!skipped[0])
+					snprintf(skipped, sizeof(skipped), "%s", pl->why);
+			} else if (!fail) {
+				fail = pl->why;
+			}
+		}
+		if (c == TT_CAP_SENDRECV && !n_att && !fail && skipped[0])
+			fail = skipped;
+		if (fail) {
+			char why[480];
+
+			snprintf(why, sizeof(why), "%s%s%s", skipped[0] && fail != skipped ? skipped : "",
+				 skipped[0] && fail != skipped ? "; " : "", fail);
+			tt_src_cap_set(s, c, TT_SRC_CAP_MISSING, why);
+		} else if (n_att) {
+			tt_src_cap_set(s, c, TT_SRC_CAP_OK, ok);
+		} else {
+			tt_src_cap_set(s, c, TT_SRC_CAP_UNUSED, unused);
+		}
+	}
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -358,17 +552,13 @@ int tt_src_deliver(struct tt_src *s, const struct tt_event *ev)
 	return ret;
 }
 
-/* Run an iterator once; its text output (if any) goes into buf. Returns bytes read or -errno. */
-int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
+/* Read an iterator's fd to its end and close it; the output (if buf) is appended at *used. */
+static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 {
-	int fd = bpf_iter_create(bpf_link__fd(l));
-	size_t used = 0;
 	ssize_t n;
 
-	if (fd < 0)
-		return -errno;
 	for (;;) {
-		if (buf && used + 4096 > *cap) {
+		if (buf && *used + 4096 > *cap) {
 			size_t ncap = *cap ? *cap * 2 : 65536;
 			char *nb = realloc(*buf, ncap);
 
@@ -380,7 +570,7 @@ int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
 			*cap = ncap;
 		}
 		if (buf) {
-			n = read(fd, *buf + used, *cap - used);
+			n = read(fd, *buf + *used, *cap - *used);
 		} else {
 			char scratch[4096];
 
@@ -390,10 +580,87 @@ int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
 			continue;
 		if (n <= 0)
 			break;
-		used += n;
+		*used += n;
 	}
 	close(fd);
-	return n < 0 ? -errno : (int)used;
+	return n < 0 ? -errno : 0;
+}
+
+/* Run an iterator once; its text output (if any) goes into buf. Returns bytes read or -errno. */
+int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
+{
+	int fd = bpf_iter_create(bpf_link__fd(l)), ret;
+	size_t used = 0;
+
+	if (fd < 0)
+		return -errno;
+	ret = read_iter(fd, buf, cap, &used);
+	return ret ? ret : (int)used;
+}
+
+struct iter_pass {
+	struct tt_src *s;
+	struct bpf_link *link;
+	char **buf;
+	size_t *cap, used;
+};
+
+/* In one other namespace: create the iterator there, come back, read it here. */
+static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
+{
+	struct iter_pass *ip = ctx;
+	struct tt_src *s = ip->s;
+	int fd, ret = tt_netns_enter(ns_fd);
+
+	if (ret) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "cannot enter other network namespaces: %s",
+			 strerror(-ret));
+		s->other_ns = 0;
+		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		return 1;
+	}
+	fd = bpf_iter_create(bpf_link__fd(ip->link));
+	ret = fd < 0 ? -errno : 0;
+	if (tt_netns_enter(s->self_ns_fd)) {
+		/* cannot happen for root; if it did, every later pass would sample the wrong one */
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	if (fd < 0)
+		return 0; /* a namespace on its way out */
+	if (s->n_ns < TT_SRC_MAX_NS)
+		s->ns_ino[s->n_ns++] = (uint32_t)ino;
+	return read_iter(fd, ip->buf, ip->cap, &ip->used) == -ENOMEM ? -ENOMEM : 0;
+}
+
+int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap)
+{
+	struct iter_pass ip = {.s = s, .link = l, .buf = buf, .cap = cap};
+	int fd = bpf_iter_create(bpf_link__fd(l)), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = read_iter(fd, buf, cap, &ip.used);
+	if (ret)
+		return ret;
+	s->n_ns = 0;
+	if (s->other_ns)
+		tt_netns_each(s->netns, iter_in_ns, &ip);
+	return (int)ip.used;
+}
+
+/* Whether the last pass over every namespace walked this one. */
+int tt_src_ns_walked(const struct tt_src *s, uint32_t netns)
+{
+	if (netns == s->netns)
+		return 1;
+	for (size_t i = 0; i < s->n_ns; i++)
+		if (s->ns_ino[i] == netns)
+			return 1;
+	return 0;
 }
 
 /* Failed reservations since the last look, per cpu, as LOST events. */
@@ -480,12 +747,18 @@ static void sample(struct tt_src *s)
 
 	drain(s);
 	if (s->it_tcp)
-		tt_src_run_iter(s->it_tcp, NULL, NULL);
+		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL);
 	drain(s);
 	now = tt_now_mono_ns();
-	if (s->it_files && s->skel->bss->n_unowned && (!s->accept_tps || now >= s->next_sweep_ns)) {
+	/* without the accept tracepoints a sweep is how accepted connections get an owner */
+	if (s->it_files && s->skel->bss->n_unowned &&
+	    (!s->plan_accept || now >= s->next_sweep_ns)) {
 		tt_src_run_iter(s->it_files, NULL, NULL);
 		s->next_sweep_ns = now + SWEEP_NS;
+		drain(s);
+		/* the owners it found are applied by the programs that hold the sockets */
+		if (s->skel->bss->owners_n && s->it_owner)
+			tt_src_run_iter_all(s, s->it_owner, NULL, NULL);
 		drain(s);
 	}
 	tt_src_udp_flush(s);
@@ -502,35 +775,22 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 		return;
 	s->owners_seen = wanted;
 	s->next_owner_ns = now + OWNER_PASS_NS;
-	tt_src_run_iter(s->it_owner, NULL, NULL);
+	tt_src_run_iter_all(s, s->it_owner, NULL, NULL);
 	drain(s);
 }
 
-/*
- * Without a per-call hook the default mode still has every TCP figure (from the sockets
- * themselves) but no UDP traffic, and --raw has nothing to stand on.
- */
-static int check_io_hooks(struct tt_src *s, const struct tt_src_opts *o, char *err,
-			  size_t errlen)
+static void plan_init_netns(struct tt_src *s)
 {
-	const char *why = s->io_refused ? strerror(s->io_refused) : "left out";
+	s->self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (s->self_ns_fd < 0) {
+		char why[160];
 
-	if ((s->io_hooks && s->io_hooks == s->io_wanted) || !needs_io_hooks(o))
-		return 0;
-	if (!s->io_hooks && s->raw) {
-		snprintf(err, errlen,
-			 "--raw needs per-call send/recv hooks: tracepoint sock:sock_send_length "
-			 "missing or left out, and fexit on inet_sendmsg: %s",
-			 why);
-		return -EOPNOTSUPP;
+		snprintf(why, sizeof(why), "/proc/self/ns/net: %s", strerror(errno));
+		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		return;
 	}
-	snprintf(s->warning, sizeof(s->warning),
-		 s->io_hooks ? "some per-call send/recv hooks did not attach (%s): UDP traffic may "
-			       "be missing"
-			     : "no per-call send/recv hook (tracepoint sock:sock_send_length missing "
-			       "or left out, fexit on inet_sendmsg: %s): UDP traffic is not recorded",
-		 why);
-	return 0;
+	s->other_ns = 1;
+	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
 }
 
 int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen)
@@ -538,17 +798,18 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	struct tt_src *s;
 	char cgroot[512];
 	struct stat sb;
-	int ret, fexit = 0;
+	int ret;
 
 	*out = NULL;
 	if (errlen)
-		err[0] = '\0'; /* load() only writes it for a bad skip_probes */
+		err[0] = '\0';
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
 	s->cg_fd = -1;
+	s->self_ns_fd = -1;
 	s->raw = opts->raw;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	libbpf_set_print(opts->verbose ? libbpf_verbose : libbpf_quiet);
@@ -556,17 +817,24 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (stat("/proc/self/ns/net", &sb) == 0)
 		s->netns = sb.st_ino;
 
-	ret = load(s, opts, 2, cgroot, &fexit, err, errlen);
-	if (ret && ret != -EINVAL && fexit) {
-		/* some kernels refuse fexit programs at load (EPERM here), others at attach */
-		s->io_refused = -ret;
-		ret = load(s, opts, 1, cgroot, &fexit, err, errlen);
+	{
+		struct tcptop_bpf *skel = tcptop_bpf__open();
+
+		if (!skel) {
+			ret = -errno;
+			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+			goto fail;
+		}
+		ret = plan_programs(s, skel, opts, cgroot, err, errlen);
+		s->plan_accept = s->plan[prog_index(skel, skel->progs.tt_accept4)].wanted;
+		tcptop_bpf__destroy(skel);
+		if (ret)
+			goto fail;
 	}
-	if (ret && ret != -EPERM && ret != -EINVAL)
-		ret = load(s, opts, 0, cgroot, &fexit, err, errlen);
-	if (ret == -EINVAL && err[0])
-		goto fail;
+	ret = load(s, opts, err, errlen);
 	if (ret) {
+		if (err[0])
+			goto fail;
 		if (ret == -EPERM || geteuid() != 0)
 			snprintf(err, errlen, "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
 		else
@@ -576,9 +844,14 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	ret = attach(s, cgroot, err, errlen);
 	if (ret)
 		goto fail;
-	ret = check_io_hooks(s, opts, err, errlen);
-	if (ret)
+	set_caps(s);
+	plan_init_netns(s);
+	if (s->raw && s->cap_state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
+		snprintf(err, errlen, "--raw needs per-call send/recv hooks: %s",
+			 s->cap_why[TT_CAP_SENDRECV]);
+		ret = -EOPNOTSUPP;
 		goto fail;
+	}
 
 	s->ncpu = libbpf_num_possible_cpus();
 	s->lost_seen = calloc(s->ncpu, sizeof(uint64_t));
@@ -594,13 +867,45 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (s->it_files)
 		tt_src_run_iter(s->it_files, NULL, NULL);
 	if (s->it_tcp)
-		tt_src_run_iter(s->it_tcp, NULL, NULL);
+		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL);
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	*out = s;
 	return 0;
 fail:
 	tt_src_close(s);
 	return ret;
+}
+
+int tt_src_after_drop(struct tt_src *s, char *err, size_t errlen)
+{
+	uint32_t zero = 0;
+	int fd;
+
+	/* kernels before 5.19 check privileges on each map and iterator use, not at open */
+	if (getenv("TT_TEST_UNPRIV_BPF") ||
+	    bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.lost), &zero, s->lost_now)) {
+		snprintf(err, errlen,
+			 "this kernel refuses BPF map reads once root is dropped "
+			 "(kernel.unprivileged_bpf_disabled, Linux < 5.19): run without -Z");
+		return -EPERM;
+	}
+	if (s->it_tcp) {
+		fd = bpf_iter_create(bpf_link__fd(s->it_tcp));
+		if (fd < 0) {
+			snprintf(err, errlen,
+				 "this kernel refuses BPF iterators once root is dropped (%s): run "
+				 "without -Z",
+				 strerror(errno));
+			return -EPERM;
+		}
+		close(fd);
+	}
+	if (s->other_ns && tt_netns_enter(s->self_ns_fd)) {
+		s->other_ns = 0;
+		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING,
+			       "cannot enter other network namespaces without root (-Z)");
+	}
+	return 0;
 }
 
 int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
@@ -664,11 +969,6 @@ const char *tt_src_probes(const struct tt_src *s)
 	return s->probes;
 }
 
-const char *tt_src_warning(const struct tt_src *s)
-{
-	return s->warning[0] ? s->warning : NULL;
-}
-
 const char *tt_src_mode(const struct tt_src *s)
 {
 	return s->raw ? "raw" : "coalesce";
@@ -693,6 +993,8 @@ void tt_src_close(struct tt_src *s)
 		bpf_link__destroy(s->links[i]);
 	if (s->cg_fd >= 0)
 		close(s->cg_fd);
+	if (s->self_ns_fd >= 0)
+		close(s->self_ns_fd);
 	tcptop_bpf__destroy(s->skel);
 	free(s->udp_live);
 	free(s->lost_seen);

@@ -9,11 +9,42 @@
 #include "tt_src.h"
 #include "../bpf/tcptop.h"
 
-#define TT_SRC_MAX_LINKS 24
+#define TT_SRC_MAX_LINKS 32
+#define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
+
+/* Capabilities (record/caps.c): index into cap_state / cap_why. */
+enum {
+	TT_CAP_SENDRECV,
+	TT_CAP_UDP_PEERS,
+	TT_CAP_OWNER_SWEEP,
+	TT_CAP_ACCEPT,
+	TT_CAP_DESTROY,
+	TT_CAP_UDP_CLOSE,
+	TT_CAP_RETRANS,
+	TT_CAP_RESETS,
+	TT_CAP_PROCS,
+	TT_CAP_NETNS,
+	TT_CAP_N
+};
 
 struct bpf_link;
 struct ring_buffer;
 struct tcptop_bpf;
+
+/* What tt_src_open() does with one program of the object, and why. */
+struct prog_plan {
+	int cap;         /* TT_CAP_*, -1: required */
+	uint8_t wanted;  /* to be loaded in this mode */
+	uint8_t unused;  /* not needed in this mode (why says so) */
+	uint8_t skipped; /* left out with --no-probe */
+	uint8_t refused; /* refused at load */
+	uint8_t held;    /* held back while the refused one is looked for */
+	uint8_t trying;  /* added back in this load */
+	uint8_t attached;
+	char name[64];   /* as the capture header lists it: "iter:task_file" */
+	char why[224];   /* what provides it, or why not */
+	char log[65536]; /* the verifier's log, written only when the kernel refuses it */
+};
 
 struct tt_src {
 	struct tcptop_bpf *skel;
@@ -21,10 +52,15 @@ struct tt_src {
 	struct bpf_link *links[TT_SRC_MAX_LINKS];
 	int n_links;
 	struct bpf_link *it_tcp, *it_udp, *it_files, *it_owner;
-	int accept_tps;          /* accept tracepoints attached (0: owners come from sweeps) */
-	int io_wanted, io_hooks; /* per-call send/recv programs loaded, and attached */
-	int io_refused;          /* errno of the last send/recv hook that would not attach */
-	char warning[256];       /* tt_src_warning() */
+	char warning[384];       /* tt_src_warning() */
+	char missing[2048];      /* tt_src_missing() */
+	uint8_t cap_state[TT_CAP_N];
+	char cap_why[TT_CAP_N][480];
+	int plan_accept;         /* the accept tracepoints are wanted (a process filter) */
+	int self_ns_fd;          /* our own network namespace, to come back to */
+	int other_ns;            /* other network namespaces are entered to sample them */
+	uint32_t ns_ino[TT_SRC_MAX_NS]; /* other namespaces walked by the last pass */
+	size_t n_ns;
 	uint64_t owners_seen;    /* owners_wanted at the last tt_iter_owner run */
 	uint64_t next_owner_ns;  /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
 	uint64_t next_sweep_ns;  /* CLOCK_MONOTONIC: earliest next ownership sweep */
@@ -40,6 +76,8 @@ struct tt_src {
 	uint64_t skipped_seen; /* sum of the programs' recursion_misses at the last look */
 	uint64_t next_skip_check_ns; /* CLOCK_MONOTONIC */
 	struct tt_src_stats stats;
+	struct prog_plan plan[TT_SRC_MAX_LINKS];
+	int n_progs;
 	/* the current tt_src_poll() call */
 	tt_src_cb cb;
 	void *cb_ctx;
@@ -59,5 +97,22 @@ int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
 
 /* Report UDP flow sums grown since the last call, and close the flows of gone sockets. */
 void tt_src_udp_flush(struct tt_src *s);
+
+/* Set capability CAP to TT_SRC_CAP_* STATE, with what provides it or why it is missing. */
+void tt_src_cap_set(struct tt_src *s, int cap, int state, const char *why);
+const char *tt_src_cap_name(int cap);
+
+/* The verifier's one-line reason from a program's load log (size: the buffer's size). */
+void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outlen);
+
+/*
+ * Create an iterator of LINK in every network namespace of the machine (entering each for
+ * the moment of the creation) and read them all; the text output, if buf, is appended.
+ * Returns bytes read, or -errno if even our own namespace's failed.
+ */
+int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap);
+
+/* Whether the last tt_src_run_iter_all() walked network namespace NETNS (inode). */
+int tt_src_ns_walked(const struct tt_src *s, uint32_t netns);
 
 #endif /* TT_SRC_INT_H */

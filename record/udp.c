@@ -64,7 +64,7 @@ void tt_src_udp_flush(struct tt_src *s)
 
 	/* live sockets first: a flow older than this list and not on it is closed */
 	if (s->it_udp) {
-		n = tt_src_run_iter(s->it_udp, &s->udp_live, &s->udp_live_cap);
+		n = tt_src_run_iter_all(s, s->it_udp, &s->udp_live, &s->udp_live_cap);
 		if (n >= 0) {
 			have_live = 1;
 			n_live = (size_t)n / sizeof(uint64_t);
@@ -81,7 +81,7 @@ void tt_src_udp_flush(struct tt_src *s)
 		more = bpf_map_get_next_key(flows, &key, &next) == 0;
 		if (bpf_map_lookup_elem(flows, &key, &v))
 			goto next;
-		closed = have_live && v.first_ts < t0 && v.netns == s->netns &&
+		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
 		if (v.verdict == TT_V_PASS) {
 			bpf_map_lookup_elem(done_fd, &v.id, &d);

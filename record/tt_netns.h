@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/* The network namespaces of the machine, for the live source's sampling pass (record/netns.c). */
+#ifndef TT_NETNS_H
+#define TT_NETNS_H
+
+#include <stdint.h>
+
+/* Called with an fd of the namespace (closed after) and its inode; non-zero stops the walk. */
+typedef int (*tt_netns_fn)(int ns_fd, uint64_t ino, void *ctx);
+
+/*
+ * Call fn once for each network namespace other than SELF_INO that a process is in or that
+ * /run/netns names. Returns fn's non-zero value, 0, or -errno if /proc cannot be read.
+ */
+int tt_netns_each(uint64_t self_ino, tt_netns_fn fn, void *ctx);
+
+/* Move the calling thread into the namespace of NS_FD. 0 or -errno. */
+int tt_netns_enter(int ns_fd);
+
+#endif /* TT_NETNS_H */
