@@ -64,6 +64,7 @@ enum {
 	TT_H_CLOCK_OFFSET = 9,
 	TT_H_CLOCK = 10,
 	TT_H_START_NS = 11,
+	TT_H_MISSING = 12,
 };
 
 /* END TLV tags. */

@@ -484,6 +484,7 @@ static int parse_header(struct tt_fmt_reader *r, const uint8_t *p, uint32_t plen
 		case TT_H_FILTERS: str = h->filters, max = sizeof(h->filters); break;
 		case TT_H_PROBES: str = h->probes, max = sizeof(h->probes); break;
 		case TT_H_CLOCK: str = h->clock, max = sizeof(h->clock); break;
+		case TT_H_MISSING: str = h->missing, max = sizeof(h->missing); break;
 		default: break;
 		}
 		if (str) {

@@ -163,6 +163,7 @@ static int write_preamble_and_header(struct tt_fmt_writer *w, const struct tt_fm
 	p = put_tlv_u64(p, TT_H_CLOCK_OFFSET, (uint64_t)h->clock_offset_ns, 8);
 	p = put_tlv_str(p, TT_H_CLOCK, h->clock, sizeof(h->clock));
 	p = put_tlv_u64(p, TT_H_START_NS, h->start_ns, 8);
+	p = put_tlv_str(p, TT_H_MISSING, h->missing, sizeof(h->missing));
 	return write_block(w, TT_BLK_HEADER, out, (size_t)(p - p0));
 }
 

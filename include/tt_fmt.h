@@ -35,6 +35,8 @@ struct tt_fmt_header {
 	int64_t clock_offset_ns;
 	char clock[16];          /* name of the event clock: "boottime" */
 	uint64_t start_ns;       /* wall clock ns when the capture began */
+	/* capabilities the recorder lacked: "name (why): what the data lacks; ...", "" for none */
+	char missing[1024];
 };
 
 /* ---------------------------------------------------------------- writer */

@@ -267,6 +267,8 @@ static int open_writer(struct live *l)
 		    l->cfg->so.coalesce_ms ? l->cfg->so.coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	snprintf(h.filters, sizeof(h.filters), "%s", l->cfg->filter_text);
 	snprintf(h.probes, sizeof(h.probes), "%s", tt_src_probes(l->src));
+	snprintf(h.missing, sizeof(h.missing), "%s",
+		 tt_src_missing(l->src) ? tt_src_missing(l->src) : "");
 	snprintf(h.clock, sizeof(h.clock), "boottime");
 	h.clock_offset_ns = l->offset;
 	h.start_ns = tt_now_wall_ns();
@@ -299,8 +301,8 @@ int main(int argc, char **argv)
 	ret = tt_src_open(&l.src, &cfg.so, err, sizeof(err));
 	if (ret < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
-	if (cfg.batch && tt_src_warning(l.src))
-		tt_warn(prog, "%s", tt_src_warning(l.src));
+	if (cfg.batch)
+		tt_src_print_missing(l.src, prog, stderr); /* the view's header says it otherwise */
 	l.offset = tt_src_clock_offset(l.src);
 	if (cfg.out_path)
 		open_writer(&l);

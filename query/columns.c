@@ -487,6 +487,7 @@ enum {
 	K_COALESCE,
 	K_FILTERS,
 	K_PROBES,
+	K_MISSING,
 	K_TOOL,
 	K_FORMAT,
 	K_CLOCK,
@@ -522,6 +523,7 @@ static int capture_value(struct tt_query_val *v, sqlite3_context *ctx, struct tt
 	case K_COALESCE: return u64(v, h->coalesce_ms);
 	case K_FILTERS: return text(v, h->filters);
 	case K_PROBES: return text(v, h->probes);
+	case K_MISSING: return text(v, h->missing);
 	case K_TOOL: return text(v, h->tool_version);
 	case K_FORMAT:
 		snprintf(v->buf, sizeof(v->buf), "%u.%u", h->version_major, h->version_minor);

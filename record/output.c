@@ -397,6 +397,8 @@ int tt_rec_start(struct tt_rec *r, struct tt_src *src, char *err, size_t errlen)
 								  : TT_SRC_DEFAULT_COALESCE_MS);
 	tt_filter_format(&r->o.src.filter, r->hdr.filters, sizeof(r->hdr.filters));
 	snprintf(r->hdr.probes, sizeof(r->hdr.probes), "%s", tt_src_probes(src));
+	snprintf(r->hdr.missing, sizeof(r->hdr.missing), "%s",
+		 tt_src_missing(src) ? tt_src_missing(src) : "");
 	r->hdr.clock_offset_ns = tt_src_clock_offset(src);
 	snprintf(r->hdr.clock, sizeof(r->hdr.clock), "boottime");
 	r->start_mono = tt_now_mono_ns();

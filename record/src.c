@@ -511,7 +511,7 @@ static void set_caps(struct tt_src *s)
 			char why[480];
 
 			snprintf(why, sizeof(why), "%s%s%s", skipped[0] && fail != skipped ? skipped : "",
-				 skipped[0] && fail != skipped ? "; " : "", fail);
+				 skipped[0] && fail != skipped ? ", and " : "", fail);
 			tt_src_cap_set(s, c, TT_SRC_CAP_MISSING, why);
 		} else if (n_att) {
 			tt_src_cap_set(s, c, TT_SRC_CAP_OK, ok);

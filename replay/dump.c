@@ -43,6 +43,7 @@ void dump_header_json(FILE *out, const struct tt_fmt_header *h)
 	fprintf(out, ",\"coalesce_ms\":%u", h->coalesce_ms);
 	json_key_str(out, "filters", h->filters, sizeof(h->filters));
 	json_key_str(out, "probes", h->probes, sizeof(h->probes));
+	json_key_str(out, "missing", h->missing, sizeof(h->missing));
 	fprintf(out, ",\"clock_offset_ns\":%" PRId64, h->clock_offset_ns);
 	json_key_str(out, "clock", h->clock, sizeof(h->clock));
 	fprintf(out, ",\"start_ns\":%" PRIu64 "}}\n", h->start_ns);

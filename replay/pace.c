@@ -83,15 +83,35 @@ static void mode(void *ctx, char *buf, size_t len)
 		snprintf(buf, len, "REPLAY x%g", pc->speed);
 }
 
+/* "recorded without: owner-sweep udp-peers" from the header's "name (why): loss; ..." */
+static void missing_names(const char *missing, char *buf, size_t len)
+{
+	size_t used = snprintf(buf, len, "recorded without:");
+
+	for (const char *c = missing; *c && used < len;) {
+		size_t n = strcspn(c, " (;");
+
+		used += snprintf(buf + used, len - used, " %.*s", (int)n, c);
+		c = strstr(c, "; ");
+		if (!c)
+			break;
+		c += 2;
+	}
+}
+
 static const char *warning(void *ctx)
 {
 	struct pace *pc = ctx;
 	const char *last;
 	unsigned n = player_warnings(pc->p, &last);
+	const char *missing = player_header(pc->p)->missing;
 
-	if (!n)
+	if (n)
+		snprintf(pc->warning, sizeof(pc->warning), "capture damaged (%u): %s", n, last);
+	else if (missing[0]) /* what the recorder lacked, named as the live view names it */
+		missing_names(missing, pc->warning, sizeof(pc->warning));
+	else
 		return NULL;
-	snprintf(pc->warning, sizeof(pc->warning), "capture damaged (%u): %s", n, last);
 	return pc->warning;
 }
 

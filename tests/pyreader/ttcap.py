@@ -19,9 +19,9 @@ MAX_RAW = 64 << 20
 HEADER, EVENTS, INDEX, END, SNAPSHOT = 1, 2, 3, 4, 5
 
 STRING_TAGS = {1: "hostname", 2: "kernel", 3: "boot_id", 4: "tool_version", 5: "mode",
-               7: "filters", 8: "probes", 10: "clock"}
+               7: "filters", 8: "probes", 10: "clock", 12: "missing"}
 STRING_SIZES = {"hostname": 256, "kernel": 128, "boot_id": 40, "tool_version": 32, "mode": 16,
-                "filters": 512, "probes": 512, "clock": 16}
+                "filters": 512, "probes": 512, "clock": 16, "missing": 1024}
 UINT_TAGS = {6: ("coalesce_ms", 32), 11: ("start_ns", 64)}
 
 U64 = (1 << 64) - 1
