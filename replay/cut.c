@@ -12,12 +12,15 @@ struct cut {
 	int64_t offset;	      /* wall = event clock + offset, as in the header we copied */
 	struct tt_anon *anon; /* NULL: a plain copy */
 	int err;
+	uint64_t last_ns; /* latest event time written (wall) */
 };
 
 static int add(struct cut *c, const struct tt_event *ev)
 {
 	struct tt_event e = *ev;
 
+	if (ev->ts_ns > c->last_ns)
+		c->last_ns = ev->ts_ns;
 	/* The writer stores the header's event clock, the reader gave us wall time. */
 	e.ts_ns = (uint64_t)((int64_t)ev->ts_ns - c->offset);
 	if (c->anon) {
@@ -112,6 +115,12 @@ int cut_open(struct cut **out, const char *path, int force, const struct tt_fmt_
 int cut_add(struct cut *c, const struct tt_event *ev)
 {
 	return add(c, ev);
+}
+
+uint64_t cut_events(const struct cut *c, uint64_t *last_ns)
+{
+	*last_ns = c->last_ns;
+	return tt_fmt_writer_events(c->w);
 }
 
 int cut_close(struct cut *c, char *err, size_t errlen)

@@ -26,6 +26,8 @@ void cut_open_event(const struct tt_conn *conn, uint64_t ts, uint16_t flags, str
 
 /* Append an event (wall time ts). Returns 0 or -errno. */
 int cut_add(struct cut *c, const struct tt_event *ev);
+/* Events written so far, and the latest of their times (wall ns, 0 before any). */
+uint64_t cut_events(const struct cut *c, uint64_t *last_ns);
 /* Close the capture; returns 0 or -errno with err. NULL is accepted. */
 int cut_close(struct cut *c, char *err, size_t errlen);
 

@@ -22,12 +22,11 @@
 #include "tt_view.h"
 
 static const char *prog = "tcptop-replay";
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop; /* the signal that asked to stop, 0 for none */
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	stop = sig;
 }
 
 enum {
@@ -92,7 +91,9 @@ static void usage(void)
 	    "Keys in the view: space pause, + - speed, Left/Right seek 10 s, Shift-Left/Right\n"
 	    "or [ ] 60 s, n next lost-events gap, g start, arrows PgUp PgDn Home End move,\n"
 	    "s S < > sort, r reverse, / filter, Esc clear it, h help, q quit.\n"
-	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file.\n",
+	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file,\n"
+	    "128 + the signal (130 for SIGINT, 143 for SIGTERM) when a signal stopped -o, --csv,\n"
+	    "--batch or --dump before the end: the output is complete up to the time on stderr.\n",
 	    prog, TT_FILTER_HELP);
 }
 
@@ -120,6 +121,9 @@ struct run {
 	struct tt_anon *anon;
 	struct tt_select sel;
 	uint64_t from, to, snapshots, last_snap, snap_events;
+	uint64_t dumped, last_dumped; /* --dump: events printed, the latest time among them */
+	uint64_t cut_n, cut_last;     /* -o: events written, the latest time among them */
+	int cut_opened;
 	int io_err;
 };
 
@@ -169,6 +173,9 @@ static int on_event(void *ctx, const struct tt_event *ev)
 			dump_event_text(stdout, ev, player_state(r->p), r->cfg->cid_seed);
 		if (ferror(stdout))
 			return r->io_err = -EIO;
+		r->dumped++;
+		if (ev->ts_ns > r->last_dumped)
+			r->last_dumped = ev->ts_ns;
 	}
 	return 0;
 }
@@ -375,8 +382,60 @@ static int run_view(struct run *r)
 	return 0;
 }
 
-/* Batch, CSV-only, dump and cut: playback as fast as possible. */
-static int run_fast(struct run *r)
+/* "NAME has N WHAT up to TIME; " for one output a signal cut short. */
+static size_t say_has(char *buf, size_t len, const char *name, uint64_t n, const char *what,
+		      uint64_t last)
+{
+	char t[48];
+	int k;
+
+	if (!n) {
+		k = snprintf(buf, len, "%s has no %s; ", name, what);
+	} else {
+		tt_iso_str(last, t, sizeof(t));
+		k = snprintf(buf, len, "%s has %" PRIu64 " %s up to %s; ", name, n, what, t);
+	}
+	return k < 0 ? 0 : (size_t)k < len ? (size_t)k : len - 1;
+}
+
+/*
+ * A signal stopped the outputs before the end: each is complete up to some capture time (a
+ * capture with its end block, whole snapshots, whole lines). Say which, in one line, so that
+ * a truncated copy is never taken for the whole.
+ */
+static void say_interrupted(struct run *r)
+{
+	const struct cfg *c = r->cfg;
+	char buf[2048], t[48];
+	size_t n = 0;
+
+	if (c->out_path && r->cut_opened)
+		n += say_has(buf + n, sizeof(buf) - n,
+			     strcmp(c->out_path, "-") ? c->out_path : "stdout", r->cut_n, "events",
+			     r->cut_last);
+	else if (c->out_path)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%.1000s was not written; ",
+				      c->out_path);
+	if (c->batch)
+		n += say_has(buf + n, sizeof(buf) - n, "stdout", r->snapshots, "snapshots",
+			     r->last_snap);
+	if (r->csv)
+		n += say_has(buf + n, sizeof(buf) - n, c->csv_path, r->snapshots, "snapshots",
+			     r->last_snap);
+	if (c->dump)
+		n += say_has(buf + n, sizeof(buf) - n, "stdout", r->dumped, "events",
+			     r->last_dumped);
+	if (player_last(r->p) != UINT64_MAX) {
+		tt_iso_str(player_last(r->p), t, sizeof(t));
+		snprintf(buf + n, sizeof(buf) - n, "the capture goes on to %s", t);
+	} else {
+		snprintf(buf + n, sizeof(buf) - n, "the rest of the input was not read");
+	}
+	fprintf(stderr, "%s: interrupted: %s\n", prog, buf);
+}
+
+/* Batch, CSV-only, dump and cut: playback as fast as possible. *ended: not cut short. */
+static int run_fast(struct run *r, int *ended)
 {
 	uint64_t t0 = tt_now_mono_ns(), end;
 	int ret;
@@ -392,6 +451,7 @@ static int run_fast(struct run *r)
 			       err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
+		r->cut_opened = 1;
 		if (!tt_filter_is_empty(&r->cfg->filter) &&
 		    keep_new(&r->keep, player_state(r->p)) < 0)
 			tt_die(prog, TT_EXIT_ERROR, "out of memory");
@@ -400,13 +460,16 @@ static int run_fast(struct run *r)
 	ret = player_advance(r->p, end, 0, 0);
 	if (ret < 0)
 		return ret;
+	*ended = ret == 1 || !stop;
 	keep_free(r->keep);
+	if (r->cut)
+		r->cut_n = cut_events(r->cut, &r->cut_last);
 	if (r->cut && cut_close(r->cut, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s: %s", r->cfg->out_path, err);
 	if (r->io_err)
 		return r->io_err;
 	/* The final snapshot, unless -n ended it or the last tick already showed the end. */
-	if ((r->cfg->batch || r->csv) && !stop &&
+	if ((r->cfg->batch || r->csv) && *ended &&
 	    !(r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count)) {
 		struct tt_state *st = player_state(r->p);
 		uint64_t ts = player_pos(r->p);
@@ -431,9 +494,10 @@ int main(int argc, char **argv)
 	struct cfg cfg = {0};
 	struct run r = {.cfg = &cfg};
 	struct player_opts po = {0};
-	struct sigaction sa = {.sa_handler = on_signal};
+	/* restarted: a signal while a snapshot goes to a full pipe must not cut the snapshot */
+	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
 	char err[512];
-	int ret, fast;
+	int ret, fast, ended = 1;
 
 	parse(&cfg, argc, argv);
 	if (cfg.anon_key) {
@@ -486,7 +550,7 @@ int main(int argc, char **argv)
 	if (cfg.bench_seek) {
 		ret = bench_seek(r.p, cfg.bench_seek, stderr);
 	} else if (fast) {
-		ret = run_fast(&r);
+		ret = run_fast(&r, &ended);
 	} else {
 		if (r.from) {
 			ret = player_advance(r.p, r.from, 1, 0);
@@ -494,14 +558,20 @@ int main(int argc, char **argv)
 				tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
 		}
 		ret = run_view(&r);
+		ended = !stop || !r.csv;
 	}
 	if (tt_view_csv_close(r.csv) < 0 && !ret)
 		ret = -EIO;
-	player_free(r.p);
 	tt_anon_free(r.anon);
 	if (fflush(stdout) && !ret)
 		ret = -EIO;
 	if (ret < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", ret == -EIO ? "write error" : strerror(-ret));
+	if (!ended) {
+		say_interrupted(&r);
+		player_free(r.p);
+		return 128 + stop;
+	}
+	player_free(r.p);
 	return 0;
 }

@@ -582,3 +582,79 @@ def test_filtered_copy_replays_like_the_filtered_original(gen, every_kind_sane, 
     import csv as csvmod
     shown = {int(x["conn_id"]) for x in csvmod.DictReader(open(tmp_path / "c.csv"))}
     assert {e["conn_id"] for e in copy if 1 <= e["kind_id"] <= 8} <= shown
+
+
+# ---------------------------------------------------------------- interrupted outputs
+
+
+INTERRUPTED = re.compile(r"^tcptop-replay: interrupted: (.*)$", re.M)
+
+
+def stated(stderr, what):
+    """(count, time_ns) that the one 'interrupted' line states for `what` (a path or stdout)."""
+    lines = INTERRUPTED.findall(stderr)
+    assert len(lines) == 1 and stderr.count("\n") == 1, stderr
+    m = re.search(re.escape(what) + r" has (\d+) (events|snapshots) up to "
+                  r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z", lines[0])
+    assert m, (what, lines[0])
+    secs = int(time.mktime(time.strptime(m.group(3), "%Y-%m-%dT%H:%M:%S")) - time.timezone)
+    return int(m.group(1)), secs * 10**9 + int(m.group(4))
+
+
+@pytest.mark.parametrize("mode,sig", [("out", signal.SIGINT), ("out", signal.SIGTERM),
+                                      ("batch", signal.SIGINT), ("csv", signal.SIGINT)])
+def test_interrupted_output_says_what_it_holds(gen, tmp_path, mode, sig):
+    """A signal in the middle of -o, --batch or --csv: the output is complete (a capture with
+    its end block, whole snapshots) up to a capture time said on stderr in one line, with how
+    much it holds, and the exit status is 128 + the signal, never 0. The output goes to a pipe
+    the test stops reading, so the signal lands in the middle whatever the machine's speed."""
+    path, _ = gen(2000, 120, 1000)
+    fifo = str(tmp_path / "fifo")
+    os.mkfifo(fifo)
+    args = {"out": ["-f", "-o", fifo], "batch": ["-b", "-i", "0.1"],
+            "csv": ["-i", "0.1", "--csv", fifo]}[mode]
+    p = subprocess.Popen([REPLAY, *args, path], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        src = p.stdout if mode == "batch" else open(fifo, "rb")
+        head = src.read(300000)  # the replay is now blocked on a full pipe, far from the end
+        assert len(head) == 300000
+        p.send_signal(sig)
+        data = head + src.read()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    err = err.decode()
+    assert p.returncode == 128 + sig, (p.returncode, err)
+    if mode == "out":
+        copy = tmp_path / "copy.tt"
+        copy.write_bytes(data)
+        r = run([REPLAY, "--dump", "--json", str(copy)])
+        assert r.returncode == 0 and r.stderr == "", r.stderr  # complete: no warning
+        events = [json.loads(x) for x in r.stdout.splitlines()[1:]]
+        n, upto = stated(err, fifo)
+        _, whole = dump_json(path)
+        assert 0 < n == len(events) < len(whole) / 2
+        assert upto == max(e["ts"] for e in events)
+        assert events == whole[:n]  # the original's events up to that time
+    elif mode == "batch":
+        snaps = batch_snapshots(data.decode())
+        n, upto = stated(err, "stdout")
+        assert 0 < n == len(snaps) < 1200 / 2
+        # whole snapshots, the first n that an uninterrupted replay prints
+        r = run([REPLAY, "-b", "-i", "0.1", "-n", str(n), path])
+        assert r.returncode == 0, r.stderr
+        assert snaps == batch_snapshots(r.stdout)
+        assert iso(upto)[:19].replace("T", " ") + iso(upto)[19:23] in snaps[-1][0]
+    else:
+        text = data.decode()
+        rows = text.splitlines()[1:]
+        times = sorted({int(x.split(",")[1]) for x in rows})
+        n, upto = stated(err, fifo)
+        assert 0 < n == len(times) < 1200 / 2 and upto == times[-1]
+        ref = tmp_path / "ref.csv"
+        r = run([REPLAY, "-b", "-i", "0.1", "-n", str(n), "--csv", str(ref), path])
+        assert r.returncode == 0, r.stderr
+        assert text == ref.read_text()  # the first n snapshots, whole
