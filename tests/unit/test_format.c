@@ -70,6 +70,9 @@ static void make_header(struct tt_fmt_header *h, const char *mode)
 	snprintf(h->filters, sizeof(h->filters), "port=5201");
 	snprintf(h->probes, sizeof(h->probes),
 		 "tp_btf:sock/inet_sock_set_state raw_tp:tcp_retransmit_skb");
+	snprintf(h->missing, sizeof(h->missing),
+		 "udp-peers (no cgroup v2 mount): UDP traffic of unconnected sockets is summed per "
+		 "socket, not per remote");
 	h->clock_offset_ns = CLOCK_OFFSET;
 	snprintf(h->clock, sizeof(h->clock), "boottime");
 	h->start_ns = (uint64_t)CLOCK_OFFSET + 1000000000ull;
@@ -1211,6 +1214,8 @@ static int cmd_dump(const char *path)
 	json_str(h->filters, sizeof(h->filters));
 	printf(",\"probes\":");
 	json_str(h->probes, sizeof(h->probes));
+	printf(",\"missing\":");
+	json_str(h->missing, sizeof(h->missing));
 	printf(",\"clock_offset_ns\":%" PRId64 ",\"clock\":", h->clock_offset_ns);
 	json_str(h->clock, sizeof(h->clock));
 	printf(",\"start_ns\":%" PRIu64 "}\n", h->start_ns);

@@ -1,0 +1,28 @@
+"""Test hosts: two network namespaces made here, joined by a veth pair."""
+import contextlib
+import os
+
+from conftest import run
+
+
+@contextlib.contextmanager
+def veth_pair(net="10.214.9", tag="ttns"):
+    """Namespaces (a, b), NET.1/24 in a and NET.2/24 in b, loopback up in both; deleted after.
+    Yields None when this machine cannot make them (the caller skips)."""
+    tag = "%s%d" % (tag, os.getpid())
+    a, b = tag + "a", tag + "b"
+    cmds = [
+        ["ip", "netns", "add", a], ["ip", "netns", "add", b],
+        ["ip", "link", "add", tag + "x", "netns", a, "type", "veth", "peer", "name", tag + "y",
+         "netns", b],
+        ["ip", "-n", a, "addr", "add", net + ".1/24", "dev", tag + "x"],
+        ["ip", "-n", b, "addr", "add", net + ".2/24", "dev", tag + "y"],
+        ["ip", "-n", a, "link", "set", tag + "x", "up"], ["ip", "-n", b, "link", "set", tag + "y", "up"],
+        ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"],
+    ]
+    try:
+        ok = all(run(c).returncode == 0 for c in cmds)
+        yield (a, b) if ok else None
+    finally:
+        run(["ip", "netns", "del", a])
+        run(["ip", "netns", "del", b])

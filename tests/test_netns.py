@@ -1,0 +1,111 @@
+"""Connections in other network namespaces, as every container has them.
+
+The recorder runs in the root namespace; iperf3 runs between two namespaces made here, paced,
+so that the sender's own per-interval counts (iperf3 -J) are the oracle for the rates the
+capture shows while the connection is open: the socket iterators walk one namespace each, and
+a recorder that sampled only its own would show nothing until the close.
+"""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import needs_bpf, needs_cmd, run, tool
+from helpers.capture import CLOSE, OPEN, PROC, TRAFFIC, read_capture
+from helpers.netns import veth_pair
+from helpers.recorder import SETTLE_S, Recorder
+from helpers.traffic import wait_listen
+
+RATE = 4_000_000  # bits/s the client paces itself to
+SECONDS = 5
+NET = "10.214.9"
+
+
+@pytest.fixture
+def pair():
+    with veth_pair(NET) as p:
+        if p is None:
+            pytest.skip("cannot make network namespaces here")
+        yield p
+
+
+def data_conn(evs, port, direction):
+    """The iperf3 data connection's id on one side: the one of this port that moved the most."""
+    opens = {e["conn_id"]: e for e in evs if e["kind"] == OPEN and e["proto"] == 6
+             and port in (e["lport"], e["rport"]) and e["direction"] == direction}
+    moved = {c: sum(e.get("tx_bytes", 0) + e.get("rx_bytes", 0) for e in evs
+                    if e["conn_id"] == c and e["kind"] == TRAFFIC) for c in opens}
+    assert moved, "no connection on port %d seen" % port
+    cid = max(moved, key=moved.get)
+    return cid, opens[cid]
+
+
+def samples(evs, cid, field):
+    """(ts_ns, bytes) of the TRAFFIC events of cid before its close, in time order."""
+    close = [e["ts"] for e in evs if e["conn_id"] == cid and e["kind"] == CLOSE]
+    assert len(close) == 1, "connection %d closed %d times" % (cid, len(close))
+    return sorted((e["ts"], e[field]) for e in evs
+                  if e["conn_id"] == cid and e["kind"] == TRAFFIC and e[field]
+                  and e["ts"] < close[0]), close[0]
+
+
+@needs_bpf
+@needs_cmd("iperf3")
+def test_other_namespaces_sampled_while_open(tmpdir_path, pair):
+    a, b = pair
+    port = 5301
+    path = os.path.join(tmpdir_path, "ns.tt")
+    rec = Recorder(path, "-P", str(port))
+    srv = subprocess.Popen(["ip", "netns", "exec", a, "iperf3", "-s", "-1", "-p", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listen(port, a)
+        r = run(["ip", "netns", "exec", b, "iperf3", "-c", NET + ".1", "-p", str(port), "-J",
+                 "-b", str(RATE), "-t", str(SECONDS)], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        srv.wait(timeout=10)
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+    rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    assert "missing namespaces" not in err, err
+    iperf = json.loads(r.stdout)
+    # the paced rate the sender itself counted, interval by interval (bytes per second)
+    sent = [iv["sum"]["bytes"] / iv["sum"]["seconds"] for iv in iperf["intervals"]]
+    rate = sum(sent[1:-1]) / len(sent[1:-1])
+    assert 0.7 * RATE / 8 < rate < 1.3 * RATE / 8, sent
+
+    hdr, evs = read_capture(path)
+    for direction, field in ((1, "tx_bytes"), (2, "rx_bytes")):
+        cid, op = data_conn(evs, port, direction)
+        assert op["netns"] != os.stat("/proc/self/ns/net").st_ino, "not another namespace"
+        got, close_ts = samples(evs, cid, field)
+        # a sample every interval while open, each at the sender's pace
+        assert len(got) >= SECONDS - 1, (direction, got)
+        mid = [(t1, n1) for (t0, _), (t1, n1) in zip(got, got[1:]) if t1 < close_ts - 1.5e9]
+        assert len(mid) >= SECONDS - 3, (direction, got)
+        prev = dict(zip([t for t, _ in got[1:]], [t for t, _ in got[:-1]]))
+        for t1, n1 in mid:
+            r_ns = n1 / ((t1 - prev[t1]) / 1e9)
+            assert 0.6 * rate < r_ns < 1.5 * rate, (direction, r_ns, rate, got, sent)
+        # and most of the bytes were seen before the close, not raised to at the close
+        total = [e for e in evs if e["conn_id"] == cid and e["kind"] == CLOSE][0][field]
+        assert sum(n for _, n in got) > 0.7 * total, (got, total)
+    # the server side's owner is named while it is open (a sweep of the file tables), not
+    # at its close
+    cid, op = data_conn(evs, port, 2)
+    owners = [e for e in evs if e["conn_id"] == cid and e["kind"] == PROC]
+    named = [e["ts"] for e in owners if e["comm"] == "iperf3"] + \
+        ([op["ts"]] if op.get("comm") == "iperf3" else [])
+    close_ts = [e["ts"] for e in evs if e["conn_id"] == cid and e["kind"] == CLOSE][0]
+    assert named and min(named) < op["ts"] + 1.6e9 < close_ts, (op, owners)
+
+
+@needs_bpf
+def test_check_names_the_namespace_capability():
+    r = run([tool("tcptop-record"), "--check"])
+    assert r.returncode == 0, r.stderr
+    line = [x for x in r.stdout.splitlines() if x.split()[:1] == ["namespaces"]]
+    assert len(line) == 1 and line[0].split()[1] == "ok", r.stdout
