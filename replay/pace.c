@@ -148,6 +148,14 @@ static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
 		pc->at_end = ret == 1;
 		break;
 	case TT_VIEW_CMD_NEXT_GAP:
+		/*
+		 * Looking for the gap plays what lies before it: a pipe cannot be read again,
+		 * so with no gap ahead the rest of the capture would be gone.
+		 */
+		if (!player_can_seek(pc->p)) {
+			ret = -ESPIPE;
+			break;
+		}
 		ret = player_advance(pc->p, after(pc->end_ns), 1, 1);
 		if (ret != 2 || player_pos(pc->p) > pc->end_ns) {
 			/* No gap ahead: stay where we were. */

@@ -451,6 +451,11 @@ void player_free(struct player *p)
 	free(p);
 }
 
+int player_can_seek(const struct player *p)
+{
+	return p->can_seek && p->nkf;
+}
+
 struct tt_state *player_state(struct player *p)
 {
 	return p->st;

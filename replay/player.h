@@ -73,6 +73,9 @@ int player_seek(struct player *p, uint64_t t);
  */
 int player_set_to(struct player *p, uint64_t to);
 
+/* Whether player_seek() can go back (keyframes on a seekable input; never on a pipe). */
+int player_can_seek(const struct player *p);
+
 /* The current table (changes on a backward seek). */
 struct tt_state *player_state(struct player *p);
 
