@@ -133,6 +133,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 # compile them in, so they need no libbpf nor skeleton and build under NO_BPF=1 as well.
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
+$(OUTPUT)/tests/test_deliver: record/deliver.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c
 # Only the anonymizer's test needs libcrypto.
 $(OUTPUT)/tests/test_anon: tests/unit/test_anon.c $(ANON_LIB) $(CORE_LIB)

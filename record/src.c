@@ -529,27 +529,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	memset(&ev, 0, sizeof(ev));
 	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
 	if (tt_src_deliver(s, &ev))
-		return -ECANCELED;
-	/* this record is consumed either way; the rest waits for the next drain */
+		return -ECANCELED; /* consumed, but kept: offered again at the next poll */
+	/* the rest waits for the next drain */
 	return --s->budget ? 0 : -EAGAIN;
-}
-
-int tt_src_deliver(struct tt_src *s, const struct tt_event *ev)
-{
-	int ret;
-
-	if (s->cb_ret)
-		return s->cb_ret;
-	s->stats.events++;
-	s->delivered++;
-	if (ev->kind == TT_EV_CONN_OPEN)
-		s->stats.conns++;
-	else if (ev->kind == TT_EV_LOST)
-		s->stats.lost += ev->u.lost.count;
-	ret = s->cb ? s->cb(s->cb_ctx, ev) : 0;
-	if (ret)
-		s->cb_ret = ret;
-	return ret;
 }
 
 /* Read an iterator's fd to its end and close it; the output (if buf) is appended at *used. */
@@ -917,6 +899,8 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
 	s->cb_ctx = ctx;
 	s->cb_ret = 0;
 	s->delivered = 0;
+	if (tt_src_deliver_pending(s))
+		return s->cb_ret;
 	for (;;) {
 		uint64_t now = tt_now_mono_ns();
 		int step, busy;
@@ -954,6 +938,8 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 	s->cb_ctx = ctx;
 	s->cb_ret = 0;
 	s->delivered = 0;
+	if (tt_src_deliver_pending(s))
+		return s->cb_ret;
 	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
 	 * write) */
 	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
@@ -997,6 +983,7 @@ void tt_src_close(struct tt_src *s)
 		close(s->self_ns_fd);
 	tcptop_bpf__destroy(s->skel);
 	free(s->udp_live);
+	tt_src_deliver_free(s);
 	free(s->lost_seen);
 	free(s->lost_now);
 	free(s);

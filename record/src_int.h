@@ -10,6 +10,7 @@
 #include "../bpf/tcptop.h"
 
 #define TT_SRC_MAX_LINKS 32
+#define TT_SRC_MAX_PENDING (1u << 20) /* refused events kept; beyond, counted as lost */
 #define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
 
 /* Capabilities (record/caps.c): index into cap_state / cap_why. */
@@ -84,13 +85,23 @@ struct tt_src {
 	int cb_ret;
 	uint64_t delivered;
 	uint32_t budget; /* records left in this drain (a consume stops at 0) */
+	/* events the callback refused, and those made after them: offered again first */
+	struct tt_event *pending;
+	size_t n_pending, cap_pending;
 	/* scratch for the iter/udp output */
 	char *udp_live;
 	size_t udp_live_cap;
 };
 
-/* Hand one event to the caller's callback and count it. Returns the callback's value. */
+/*
+ * Hand one event to the caller's callback and count it (record/deliver.c). Returns the
+ * callback's value; an event it refused is kept, as is every later one until
+ * tt_src_deliver_pending() has offered them again, in order.
+ */
 int tt_src_deliver(struct tt_src *s, const struct tt_event *ev);
+/* Offer the kept events again; returns 0 when all were taken, else the callback's value. */
+int tt_src_deliver_pending(struct tt_src *s);
+void tt_src_deliver_free(struct tt_src *s);
 
 /* Run an iterator link once, reading its output into *buf (NULL: discard). Bytes or -errno. */
 int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
