@@ -275,6 +275,40 @@ static int check(struct tt_rec_opts *o)
 	return TT_EXIT_OK;
 }
 
+/*
+ * Whether the source still works once root is dropped (kernels before 5.19 may refuse map reads
+ * and iterators then): found out in a child that drops it, so that a refusal leaves no file
+ * behind, which USER may not be allowed to remove.
+ */
+static void check_after_drop(struct tt_src *src, struct tt_rec *r, uid_t uid, gid_t gid)
+{
+	char err[512] = "";
+	int fds[2], status = 0;
+	ssize_t n = 0;
+	pid_t pid;
+
+	if (pipe(fds))
+		tt_die(prog, TT_EXIT_ERROR, "pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		tt_die(prog, TT_EXIT_ERROR, "fork: %s", strerror(errno));
+	if (!pid) {
+		close(fds[0]);
+		if (!drop_root(uid, gid, err, sizeof(err)))
+			tt_src_after_drop(src, err, sizeof(err));
+		_exit(err[0] && write(fds[1], err, strlen(err)) >= 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	n = read(fds[0], err, sizeof(err) - 1);
+	close(fds[0]);
+	err[n > 0 ? n : 0] = '\0';
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
+		tt_rec_abort(r);
+		tt_src_close(src);
+		tt_die(prog, TT_EXIT_ERROR, "%s", err[0] ? err : "-Z: the check as USER failed");
+	}
+}
+
 static int on_event(void *ctx, const struct tt_event *ev)
 {
 	return tt_rec_event(ctx, ev);
@@ -327,6 +361,8 @@ int main(int argc, char **argv)
 		tt_die(prog, ret == -EINVAL && o.src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
 		       err);
 	}
+	if (o.user)
+		check_after_drop(src, r, uid, gid);
 	if (o.user && (drop_root(uid, gid, err, sizeof(err)) ||
 		       tt_src_after_drop(src, err, sizeof(err)))) {
 		tt_rec_abort(r);

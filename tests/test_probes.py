@@ -231,3 +231,29 @@ def test_without_the_sweep_the_owner_waits_for_its_close_and_it_is_said(tmpdir_p
         assert "recorded without: owner-sweep" in screen, screen
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+@needs_bpf
+def test_drop_privileges_refused_where_bpf_needs_root_after_it(tmpdir_path):
+    """Kernels before 5.19 with unprivileged_bpf_disabled check privileges at every map read
+    and iterator: after -Z nothing would be sampled. The recorder finds out right after the
+    drop and refuses in one line (TT_TEST_UNPRIV_BPF makes this kernel's read fail as theirs)."""
+    path = os.path.join(tmpdir_path, "z.tt")
+    r = run([tool("tcptop-record"), "-o", path, "-Z", "nobody", "-d", "1"],
+            env=dict(os.environ, TT_TEST_UNPRIV_BPF="1"))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "refuses BPF map reads once root is dropped" in r.stderr and "without -Z" in r.stderr
+    assert not os.path.exists(path), "a file was left behind"
+
+
+@needs_bpf
+def test_drop_privileges_says_other_namespaces_are_lost(tmpdir_path):
+    path = os.path.join(tmpdir_path, "z.tt")
+    os.chmod(tmpdir_path, 0o777)
+    r = run([tool("tcptop-record"), "-o", path, "-Z", "nobody", "-d", "1", "-q"])
+    assert r.returncode == 0, r.stderr
+    w = warnings(r.stderr)
+    assert len(w) == 1 and w[0].startswith("tcptop-record: warning: missing namespaces "
+                                           "(cannot enter other network namespaces"), r.stderr
+    hdr, _ = read_capture(path)
+    assert hdr["missing"].startswith("namespaces ("), hdr
