@@ -29,6 +29,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define MSG_PEEK 2
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+#define E2BIG 7
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 
@@ -751,6 +752,7 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 	struct tt_flow_val v = {}, *fv;
 	struct tuple t;
 	int connected;
+	long err;
 
 	udp_flow_key(sk, st, tx, &k, &connected);
 	fv = bpf_map_lookup_elem(&flows, &k);
@@ -769,7 +771,7 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 		__builtin_memset(t.raddr, 0, TT_ADDR_LEN);
 		t.rport = 0;
 	}
-	v.id = connected ? k.cookie : (__sync_fetch_and_add(&next_flow_id, 1) | (1ULL << 63));
+	v.id = connected ? k.cookie : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
 	v.first_ts = bpf_ktime_get_boot_ns();
 	v.pid = st->pid;
 	v.netns = sk_netns(sk);
@@ -777,7 +779,14 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 	if (!net_match(IPPROTO_UDP, t.family, t.lport, t.rport) ||
 	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
 		v.verdict = TT_V_DROP;
-	if (bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST) == 0 && v.verdict == TT_V_PASS) {
+	v.last_ts = v.first_ts;
+	err = bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST);
+	if (err == -E2BIG) {
+		/* full: this flow's traffic is lost, and counted so */
+		count_lost();
+		return NULL;
+	}
+	if (err == 0 && v.verdict == TT_V_PASS) {
 		struct sk_st tmp = *st;
 
 		tmp.id = v.id;
@@ -795,6 +804,7 @@ static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int 
 
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
+	fv->last_ts = bpf_ktime_get_boot_ns();
 	if (tx) {
 		__sync_fetch_and_add(&fv->tx_bytes, len);
 		__sync_fetch_and_add(&fv->tx_pkts, 1);

@@ -9,7 +9,7 @@
 
 #include "tt_event.h"
 
-#define TT_BPF_MAX_FLOWS 65536
+#define TT_BPF_MAX_FLOWS 65536 /* default size of the UDP flow map (--udp-flows) */
 #define TT_FILTER_MAX_BPF 8 /* TT_FILTER_MAX; tt_filter.h is not usable from BPF */
 
 /* Filter verdicts kept per connection so that filtering costs one lookup. */
@@ -25,6 +25,9 @@ struct tt_flow_key {
 	__u8 _pad[5];
 };
 
+/* Ids of per-remote flows of unconnected sockets (others are the socket's cookie). */
+#define TT_FLOW_PEER_BIT (1ULL << 63)
+
 /* Sums only grow (atomic adds); user space keeps what it already reported. */
 struct tt_flow_val {
 	__u64 id;
@@ -33,6 +36,7 @@ struct tt_flow_val {
 	__u64 rx_bytes;
 	__u64 tx_pkts;
 	__u64 rx_pkts;
+	__u64 last_ts; /* CLOCK_BOOTTIME of the latest datagram: idle flows are closed */
 	__u32 pid;
 	__u32 netns;
 	__u8 verdict; /* TT_V_* */

@@ -28,9 +28,16 @@ struct tt_src_opts {
 	 */
 	const char *skip_probes;
 	int check_all; /* load every optional program, wanted in this mode or not (--check) */
+	/*
+	 * UDP per-remote flows of unconnected sockets (a DNS server's clients) have no end: one
+	 * idle this long is closed, as conntrack does (0 = TT_SRC_DEFAULT_UDP_IDLE_MS).
+	 */
+	uint32_t udp_idle_ms;
+	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
 };
 
 #define TT_SRC_DEFAULT_COALESCE_MS 1000
+#define TT_SRC_DEFAULT_UDP_IDLE_MS 30000
 
 struct tt_src_stats {
 	uint64_t events; /* delivered to the callback */

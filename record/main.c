@@ -59,6 +59,10 @@ static void usage(FILE *f)
 		"                       with -W the ring's files are opened before, otherwise USER\n"
 		"                       must be able to create the later files (-C/-G, --flight)\n"
 		"      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
+		"      --udp-timeout TIME  close a remote's UDP flow on an unconnected socket after\n"
+		"                       TIME without a datagram (default 30s, as conntrack)\n"
+		"      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"
+		"                       that finds the table full is counted as lost\n"
 		"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
 		"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
 		"      --check          record nothing: load every probe and say, for each\n"
@@ -80,6 +84,8 @@ enum {
 	OPT_DUMP,
 	OPT_NO_PROBE,
 	OPT_CHECK,
+	OPT_UDP_TIMEOUT,
+	OPT_UDP_FLOWS,
 };
 
 /* -C as tcpdump reads it: N million bytes, or N KiB / MiB / GiB with a k / m / g suffix. */
@@ -123,6 +129,8 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		{"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
 		{"no-probe", required_argument, NULL, OPT_NO_PROBE},
 		{"check", no_argument, NULL, OPT_CHECK},
+		{"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+		{"udp-flows", required_argument, NULL, OPT_UDP_FLOWS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"force", no_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -192,6 +200,18 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 			break;
 		}
 		case OPT_CHECK: o->src.check_all = 1; break;
+		case OPT_UDP_TIMEOUT:
+			if (tt_parse_duration_ns(optarg, &v) || v < 100000000ULL ||
+			    v > 86400ULL * 1000000000)
+				tt_die(prog, TT_EXIT_USAGE, "bad UDP timeout '%s' (100ms..1d)", optarg);
+			o->src.udp_idle_ms = v / 1000000;
+			break;
+		case OPT_UDP_FLOWS:
+			if (tt_parse_u64(optarg, 16, 1 << 24, &v))
+				tt_die(prog, TT_EXIT_USAGE, "bad UDP flow count '%s' (16..16777216)",
+				       optarg);
+			o->src.udp_flows = v;
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->src.verbose = 1; break;

@@ -314,6 +314,10 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opt
 		return NULL;
 	set_rodata(skel, o);
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
+	if (o->udp_flows) {
+		bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
+		bpf_map__set_max_entries(skel->maps.flow_done, o->udp_flows);
+	}
 	bpf_object__for_each_program(p, skel->obj)
 	{
 		struct prog_plan *pl = &s->plan[i++];
@@ -794,6 +798,8 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
+	s->udp_idle_ns =
+	    (uint64_t)(opts->udp_idle_ms ? opts->udp_idle_ms : TT_SRC_DEFAULT_UDP_IDLE_MS) * 1000000;
 	libbpf_set_print(opts->verbose ? libbpf_verbose : libbpf_quiet);
 	cgroup2_root(cgroot, sizeof(cgroot));
 	if (stat("/proc/self/ns/net", &sb) == 0)

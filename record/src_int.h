@@ -68,6 +68,7 @@ struct tt_src {
 	int cg_fd;
 	int raw;
 	uint32_t coalesce_ms;
+	uint64_t udp_idle_ns; /* per-remote UDP flows idle this long are closed */
 	uint32_t netns;
 	int64_t clock_offset;
 	uint64_t next_sample_ns; /* CLOCK_MONOTONIC */

@@ -83,6 +83,10 @@ void tt_src_udp_flush(struct tt_src *s)
 			goto next;
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
+		/* a remote of an unconnected socket: no end but silence (a datagram that races
+		 * the delete starts a new flow) */
+		if ((v.id & TT_FLOW_PEER_BIT) && v.last_ts + s->udp_idle_ns < t0)
+			closed = 1;
 		if (v.verdict == TT_V_PASS) {
 			bpf_map_lookup_elem(done_fd, &v.id, &d);
 			if (!s->raw && (v.tx_pkts != d.tx_pkts || v.rx_pkts != d.rx_pkts))
