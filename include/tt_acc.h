@@ -77,6 +77,10 @@ void tt_acc_init(struct tt_conn_acc *a, uint64_t ts);
  * deltas; CONN_CLOSE marks a closed (its time the first close's) and raises
  * every counter to the close's absolute value when that is larger. CONN_PROC
  * only moves the times: the owner is the caller's.
+ * Only TRAFFIC is traffic at its event's time: what a close raises the counters
+ * by was sent before the capture (or its file) began, or lost, at no known time.
+ * A caller deriving rates keeps that raise out of them (the state table moves
+ * its rate baseline with it).
  */
 void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh);
 

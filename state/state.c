@@ -319,6 +319,7 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 {
 	uint64_t ts = ev->ts_ns;
 	struct tt_conn *c;
+	uint64_t tx0, rx0;
 	uint32_t slot;
 	int fresh = 0, shown;
 
@@ -385,7 +386,19 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 	shown = !(c->flags & CONN_HIDDEN);
 	if (shown)
 		account(st, c, -1);
+	tx0 = c->tx_bytes;
+	rx0 = c->rx_bytes;
 	tt_acc_apply(&c->acc, ev, fresh);
+	/*
+	 * Only TRAFFIC is traffic of its time. A close raising the totals to the socket's
+	 * absolute counters brings bytes sent before the capture began (or before this file of
+	 * a rotated set): the rate baseline moves with them, so they show in the totals and
+	 * never as a spike in the interval the close lands in.
+	 */
+	if (ev->kind != TT_EV_TRAFFIC) {
+		slot_at(st, slot)->tick_tx += c->tx_bytes - tx0;
+		slot_at(st, slot)->tick_rx += c->rx_bytes - rx0;
+	}
 	if (shown)
 		account(st, c, 1);
 	apply_owner(st, slot, ev, fresh);

@@ -551,6 +551,62 @@ static void test_ttl_and_rates(void)
 	tt_state_free(st);
 }
 
+/*
+ * A close carries the socket's absolute counters: for a connection that began before the
+ * capture (or a rotated file that starts mid-connection), they hold bytes sent before the
+ * capture. The totals rise to them; the rates of the interval the close lands in do not.
+ */
+static void test_close_catch_up_is_not_a_rate(void)
+{
+	struct tt_state *st = new_state(0, NULL), *cl;
+	struct tt_state_summary s;
+	const struct tt_conn *c;
+	struct tt_event e;
+
+	e = ev_open4(100 * SEC, 1, 7, "sender", 6, 1, 5000, 2, 80);
+	e.flags |= TT_F_PREEXISTING;
+	e.u.open.state = 1;
+	apply(st, e);
+	tt_state_tick(st, 100 * SEC);
+	apply(st, ev_traffic(100 * SEC + SEC / 2, 1, 7, 1000, 10, 1, 1));
+	tt_state_tick(st, 101 * SEC);
+	check(tt_state_find(st, 1)->tx_rate == 1000, "preexisting: 1000 B in the first second");
+	apply(st, ev_traffic(101 * SEC + SEC / 2, 1, 7, 1000, 10, 1, 1));
+	/* 3 MB sent before the capture, 2000 B during it */
+	apply(st, ev_close(101 * SEC + 9 * SEC / 10, 1, 3002000, 9020, 2100, 40, 0, 7));
+	/* a closed connection seen only by its close (a rotated file's, say) */
+	apply(st, ev_close(101 * SEC + 9 * SEC / 10, 2, 500000, 600000, 400, 500, 0, 7));
+	if (tt_state_clone(st, &cl)) {
+		fprintf(stderr, "clone failed\n");
+		exit(1);
+	}
+	tt_state_tick(st, 102 * SEC);
+	c = tt_state_find(st, 1);
+	tt_state_summary(st, &s);
+	check(c->tx_bytes == 3002000 && c->rx_bytes == 9020 && s.tx_bytes == 3502000 &&
+		  s.rx_bytes == 609020,
+	      "totals are the close's absolute counters (3002000/9020, summary 3502000/609020)");
+	check(c->tx_rate == 1000 && c->rx_rate == 10,
+	      "the close's catch-up is no rate: 1000/10 B/s in its interval (got %" PRIu64
+	      "/%" PRIu64 ")",
+	      c->tx_rate, c->rx_rate);
+	c = tt_state_find(st, 2);
+	check(c->tx_rate == 0 && c->rx_rate == 0 && s.tx_rate == 1000 && s.rx_rate == 10,
+	      "a connection known only by its close has no rate; summary 1000/10 B/s (got %" PRIu64
+	      "/%" PRIu64 ")",
+	      s.tx_rate, s.rx_rate);
+	tt_state_tick(cl, 102 * SEC);
+	check(tt_state_find(cl, 1)->tx_rate == 1000 && tt_state_find(cl, 2)->tx_rate == 0,
+	      "a clone taken between the close and the tick gives the same rates");
+	apply(st, ev_traffic(102 * SEC + 1, 1, 7, 300, 0, 1, 0));
+	tt_state_tick(st, 103 * SEC);
+	c = tt_state_find(st, 1);
+	check(c->tx_rate == 300 && c->tx_bytes == 3002300,
+	      "a late delta after the close still counts at its time (300 B/s, total 3002300)");
+	tt_state_free(cl);
+	tt_state_free(st);
+}
+
 /* ------------------------------------------------------------ filters */
 
 static void test_filters(void)
@@ -1000,7 +1056,7 @@ static void test_clone(void)
 struct ref_conn {
 	struct tt_conn c;
 	int used;
-	uint64_t tick_tx, tick_rx;
+	uint64_t int_tx, int_rx; /* TRAFFIC bytes since the last tick: what a rate counts */
 };
 
 struct ref {
@@ -1107,6 +1163,8 @@ static void ref_apply(struct ref *r, const struct tt_event *e)
 	case TT_EV_TRAFFIC:
 		c->tx_bytes += e->u.traffic.tx_bytes;
 		c->rx_bytes += e->u.traffic.rx_bytes;
+		rc->int_tx += e->u.traffic.tx_bytes;
+		rc->int_rx += e->u.traffic.rx_bytes;
 		c->tx_pkts += e->u.traffic.tx_pkts;
 		c->rx_pkts += e->u.traffic.rx_pkts;
 		if (!fresh && !c->pid && e->pid) {
@@ -1176,12 +1234,9 @@ static void ref_tick(struct ref *r, uint64_t now)
 			continue;
 		}
 		if (el) {
-			rc->c.tx_rate =
-			    (uint64_t)((long double)(rc->c.tx_bytes - rc->tick_tx) * 1e9L / el);
-			rc->c.rx_rate =
-			    (uint64_t)((long double)(rc->c.rx_bytes - rc->tick_rx) * 1e9L / el);
-			rc->tick_tx = rc->c.tx_bytes;
-			rc->tick_rx = rc->c.rx_bytes;
+			rc->c.tx_rate = (uint64_t)((long double)rc->int_tx * 1e9L / el);
+			rc->c.rx_rate = (uint64_t)((long double)rc->int_rx * 1e9L / el);
+			rc->int_tx = rc->int_rx = 0;
 		}
 	}
 	if (el)
@@ -1546,6 +1601,7 @@ int main(int argc, char **argv)
 	test_placeholder_and_procs();
 	test_pid_index();
 	test_ttl_and_rates();
+	test_close_catch_up_is_not_a_rate();
 	test_filters();
 	test_cols();
 	test_sort();
