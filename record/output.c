@@ -272,15 +272,19 @@ static int add(struct tt_rec *r, const struct tt_event *ev)
 	return ret;
 }
 
-static int add_open_again(void *ctx, const struct tt_event *open)
+/* A connection's CONN_OPEN repeated at the top of a new file, at ts: open before the file began. */
+static int add_open_at(struct tt_rec *r, const struct tt_event *open, uint64_t ts)
 {
-	struct tt_rec *r = ctx;
 	struct tt_event ev = *open;
 
-	/* repeated at the top of a new file: open before this file began */
 	ev.flags |= TT_F_PREEXISTING;
-	ev.ts_ns = tt_now_boot_ns();
+	ev.ts_ns = ts;
 	return add(r, &ev);
+}
+
+static int add_open_again(void *ctx, const struct tt_event *open)
+{
+	return add_open_at(ctx, open, tt_now_boot_ns());
 }
 
 /*
@@ -510,23 +514,38 @@ static int add_held(void *ctx, const struct tt_event *ev)
 
 struct held_open {
 	struct tt_rec *r;
-	uint64_t oldest;
+	uint64_t oldest; /* time of the first event held (the ring's order) */
+	uint64_t start;  /* the earliest time among them (CPUs' events come nearly in order) */
 };
 
-/* Connections opened before the oldest event held: their CONN_OPEN is not in memory any more. */
+static int earliest(void *ctx, const struct tt_event *ev)
+{
+	struct held_open *h = ctx;
+
+	if (ev->ts_ns < h->start)
+		h->start = ev->ts_ns;
+	return 0;
+}
+
+/*
+ * Connections opened before the oldest event held: their CONN_OPEN is not in memory any more.
+ * It goes first, at the start of the window held, never later than the connection's events:
+ * stamped at the dump, it made the file's first event its newest, and a replay of the dump
+ * one instant with every byte of the window in it.
+ */
 static int add_open_older(void *ctx, const struct tt_event *open)
 {
 	struct held_open *h = ctx;
 
 	if (h->oldest && open->ts_ns >= h->oldest)
 		return 0;
-	return add_open_again(h->r, open);
+	return add_open_at(h->r, open, h->oldest ? h->start : tt_now_boot_ns());
 }
 
 void tt_rec_dump(struct tt_rec *r)
 {
 	struct tt_fmt_wopts wo = {0};
-	struct held_open h = {r, 0};
+	struct held_open h = {r, 0, UINT64_MAX};
 	char err[1024];
 	int fd = r->fd, ret;
 
@@ -549,6 +568,7 @@ void tt_rec_dump(struct tt_rec *r)
 	}
 	r->file_no++;
 	h.oldest = tt_rec_flight_oldest(r->flight);
+	tt_rec_flight_foreach(r->flight, earliest, &h);
 	if (!tt_rec_conntab_foreach(r->conns, add_open_older, &h))
 		tt_rec_flight_foreach(r->flight, add_held, r);
 	finish_file(r);

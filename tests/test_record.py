@@ -630,25 +630,122 @@ def test_rotation_by_size_ring(tmpdir_path):
         assert os.path.getsize(f) < 2 * 30 * 1024
 
 
+class PacedSender:
+    """A connection to a sink on port sending CHUNK bytes every STEP s on an absolute schedule
+    (RATE bytes/s), in a thread; .log is [(wall time after the send, bytes)]: the oracle."""
+    CHUNK, STEP = 50000, 0.05
+    RATE = CHUNK / STEP
+
+    def __init__(self, port):
+        self.srv, self.cli, self.acc = tcp_pair(port)
+        self.lport = self.cli.getsockname()[1]
+        self.log, self.stop = [], threading.Event()
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.t = threading.Thread(target=self._send, daemon=True)
+        self.t.start()
+
+    def _drain(self):
+        try:
+            while self.acc.recv(1 << 20):
+                pass
+        except OSError:
+            pass
+
+    def _send(self):
+        t0, k = time.time(), 0
+        while not self.stop.is_set():
+            self.cli.sendall(b"p" * self.CHUNK)
+            self.log.append((time.time(), self.CHUNK))
+            k += 1
+            time.sleep(max(0.0, t0 + k * self.STEP - time.time()))
+
+    def sent(self, lo, hi):
+        return sum(n for t, n in self.log if lo < t <= hi)
+
+    def close(self):
+        self.stop.set()
+        self.t.join()
+        for s in (self.cli, self.acc, self.srv):
+            s.close()
+
+
+def replay_tx_rates(path, lport, interval):
+    """[(snapshot wall time s, TX/s of the connection from lport)] from tcptop-replay -b."""
+    r = run([tool("tcptop-replay"), "-b", "-i", str(interval), path])
+    assert r.returncode == 0, r.stderr
+    out, t, cols = [], None, None
+    for line in r.stdout.splitlines():
+        if line.startswith("tcptop-replay "):
+            d = line.split()[1] + " " + line.split()[2]
+            t = time.mktime(time.strptime(d[:19], "%Y-%m-%d %H:%M:%S")) - time.timezone + \
+                float(d[19:])
+        elif line.split()[:1] == ["PID"]:
+            cols = line.split()
+        elif line.strip() and t is not None:
+            row = dict(zip(cols, line.split()))
+            if row.get("LOCAL", "").endswith(":%d" % lport):
+                out.append((t, int(row["TX/s"])))
+    return out
+
+
 def test_flight_recorder(tmpdir_path):
+    """--flight: nothing on disk before a dump; a dump (SIGUSR1, and at the end) holds the last
+    window of events with its timeline: a connection opened before the window gets its open
+    again, stamped at the start of the window (not at the dump, which made the whole file
+    replay as one instant), events in time order, and replayed per-interval rates that follow
+    the sender's own pacing."""
     path = os.path.join(tmpdir_path, "fl.tt")
-    port = free_port()
-    rec = Recorder(path, "--flight", "30", "-P", str(port), "--coalesce", "100ms", header=False)
-    time.sleep(1.5)
-    assert os.path.getsize(path) == 0  # nothing is written before a dump
-    tcp_exchange(port, 777)
-    time.sleep(0.5)
-    rec.p.send_signal(signal.SIGUSR1)
-    time.sleep(0.5)
-    tcp_exchange(port, 888)
-    rc, err = rec.stop(settle=SETTLE_S)
+    port, pport = free_port(), free_port()
+    window = 3
+    rec = Recorder(path, "--flight", str(window), "-P", str(port), "-P", str(pport),
+                   "--coalesce", "100ms", header=False)
+    time.sleep(0.5)  # attached (nothing on disk to wait for)
+    paced = PacedSender(pport)
+    try:
+        time.sleep(1.5)
+        assert os.path.getsize(path) == 0  # nothing is written before a dump
+        time.sleep(window)  # the paced connection's open is older than the window now
+        tcp_exchange(port, 777)
+        time.sleep(0.5)
+        rec.p.send_signal(signal.SIGUSR1)
+        dumped = time.time()
+        time.sleep(0.5)
+        tcp_exchange(port, 888)
+        rc, err = rec.stop(settle=SETTLE_S)
+    finally:
+        paced.close()
     assert rc == 0, err
     _, evs = read_capture(path)
     assert [c["tx"] for c in connections(evs).values() if c["open"]["rport"] == port] == [777]
-    _, evs = read_capture(path + ".1")
-    txs = sorted(c["tx"] for c in connections(evs).values() if c["open"]["rport"] == port)
+    _, evs1 = read_capture(path + ".1")
+    txs = sorted(c["tx"] for c in connections(evs1).values() if c["open"]["rport"] == port)
     assert txs == [777, 888]
     assert os.stat(path + ".1").st_mode & 0o777 == 0o600
+
+    # the timeline of the first dump
+    (pc,) = [c for c in connections(evs).values() if c["open"]["lport"] == paced.lport]
+    mine = [e for e in evs if e["conn_id"] == pc["open"]["conn_id"]]
+    assert pc["open"]["flags"] & 1  # TT_F_PREEXISTING: open again, before the window
+    assert pc["open"]["ts"] <= min(e["ts"] for e in mine), "the open comes after its traffic"
+    ts = [e["ts"] for e in evs if e["kind"] != STATS]
+    assert evs[0]["ts"] == min(ts), "the first event of the file is not its oldest"
+    # nearly in order (the ring buffer of several CPUs is), never a jump back of a window
+    assert all(b >= a - 50 * 10**6 for a, b in zip(ts, ts[1:]))
+    assert window - 0.5 < (max(ts) - min(ts)) / 1e9 < window + 1.5, (min(ts), max(ts))
+    assert (dumped - max(ts) / 1e9) < 1.0
+
+    # replayed, per interval, the rates are the sender's own
+    interval = 0.5
+    rates = replay_tx_rates(path, paced.lport, interval)
+    assert len(rates) >= window / interval - 1, rates  # not one snapshot: the window
+    for t, rate in rates[1:-1]:  # whole intervals inside the window
+        want = paced.sent(t - interval, t) / interval
+        assert abs(rate - want) <= 0.3 * paced.RATE, (t, rate, want, rates)
+    # the first interval also has what the window's first TRAFFIC counted before it (up to a
+    # coalescing interval): nothing like the whole window at once
+    t, rate = rates[0]
+    assert rate * interval <= paced.sent(t - interval - 0.2, t) + 0.3 * paced.RATE * interval, \
+        rates
 
 
 def proc_status(pid):
