@@ -25,7 +25,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT };
+enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT, OPT_NO_PROBE };
 
 struct cfg {
 	struct tt_src_opts so;
@@ -33,6 +33,7 @@ struct cfg {
 	const char *out_path, *csv_path;
 	int batch, human, sort, force;
 	char filter_text[512];
+	char skip[1024]; /* --no-probe names */
 };
 
 struct live {
@@ -63,6 +64,7 @@ static void usage(void)
 	       "  -H, --human          batch numbers in human units\n"
 	       "      --raw            one event per send/recv call (more overhead)\n"
 	       "      --coalesce TIME  coalescing interval of traffic events (default %gs)\n"
+	       "      --no-probe PROBE leave out an optional probe (as tcptop-record; repeatable)\n"
 	       "%s"
 	       "  -h, --help           this help;  -V, --version  the version\n\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, r reverse, / filter,\n"
@@ -87,6 +89,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"human", no_argument, NULL, 'H'},
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"coalesce", required_argument, NULL, OPT_COALESCE},
+	    {"no-probe", required_argument, NULL, OPT_NO_PROBE},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    TT_FILTER_LONGOPTS,
@@ -138,6 +141,16 @@ static void parse(struct cfg *c, int argc, char **argv)
 				       optarg);
 			c->so.coalesce_ms = (uint32_t)(v / 1000000);
 			break;
+		case OPT_NO_PROBE: {
+			size_t used = strlen(c->skip);
+
+			if (used + strlen(optarg) + 2 > sizeof(c->skip))
+				tt_die(prog, TT_EXIT_USAGE, "too many --no-probe");
+			snprintf(c->skip + used, sizeof(c->skip) - used, "%s%s", used ? " " : "",
+				 optarg);
+			c->so.skip_probes = c->skip;
+			break;
+		}
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
 		default: tt_getopt_fail(prog, o, argv, SHORTOPTS);
@@ -300,7 +313,8 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	ret = tt_src_open(&l.src, &cfg.so, err, sizeof(err));
 	if (ret < 0)
-		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+		tt_die(prog, ret == -EINVAL && cfg.so.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
+		       err);
 	if (cfg.batch)
 		tt_src_print_missing(l.src, prog, stderr); /* the view's header says it otherwise */
 	l.offset = tt_src_clock_offset(l.src);

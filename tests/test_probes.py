@@ -257,3 +257,25 @@ def test_drop_privileges_says_other_namespaces_are_lost(tmpdir_path):
                                            "(cannot enter other network namespaces"), r.stderr
     hdr, _ = read_capture(path)
     assert hdr["missing"].startswith("namespaces ("), hdr
+
+
+@needs_bpf
+def test_live_view_header_names_what_is_missing():
+    name = "tt-caps-%d" % os.getpid()
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "30",
+                    "%s --no-probe iter:task_file" % tool("tcptop")], check=True)
+    try:
+        screen = ""
+        for _ in range(100):
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
+                                    capture_output=True, text=True).stdout
+            if "LIVE" in screen and "missing on this kernel: owner-sweep" in screen:
+                break
+            time.sleep(0.1)
+        assert "missing on this kernel: owner-sweep (tcptop-record --check tells why)" \
+            in screen, screen
+        subprocess.run(["tmux", "send-keys", "-t", name, "q"])
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    r = run([tool("tcptop"), "--no-probe", "nonesuch", "-b", "-n", "1"])
+    assert r.returncode == 2 and "unknown probe 'nonesuch'" in r.stderr, r
