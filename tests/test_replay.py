@@ -584,6 +584,39 @@ def test_filtered_copy_replays_like_the_filtered_original(gen, every_kind_sane, 
     assert {e["conn_id"] for e in copy if 1 <= e["kind_id"] <= 8} <= shown
 
 
+def test_copy_appended_to_a_capture_names_its_blocks_by_file_offset(gen, tmp_path):
+    """tcptop-replay IN -o - >> FILE, FILE a capture already: offsets in a capture are from the
+    start of the file (FORMAT.md), so the copy's END block must name its INDEX block, and the
+    index its EVENTS blocks, where they are in FILE, not where they are in the copy alone.
+    Read with the independent Python reader; the C reader reads both captures' events."""
+    import struct
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+    import ttcap
+    a, _ = gen(50, 3, 2)
+    b, _ = gen(60, 4, 2, 5000, 100)
+    out = tmp_path / "both.tt"
+    out.write_bytes(open(a, "rb").read())
+    size_a = out.stat().st_size
+    with open(out, "ab") as f:
+        r = subprocess.run([REPLAY, b, "-o", "-"], stdout=f, stderr=subprocess.PIPE, timeout=60)
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    ioff = ttcap.read(str(out)).end["index_offset"]
+    assert size_a < ioff and data[ioff:ioff + 4] == b"TTBK" and data[ioff + 4] == 3, \
+        (size_a, ioff)
+    n = struct.unpack_from("<I", data, ioff + 16)[0]
+    assert n > 0
+    for i in range(n):
+        off, count = struct.unpack_from("<QI", data, ioff + 20 + 28 * i)
+        assert size_a < off and data[off:off + 4] == b"TTBK" and data[off + 4] == 2
+        assert struct.unpack_from("<I", data, off + 16)[0] == count
+    _, ea = dump_json(a)
+    _, eb = dump_json(b)
+    _, both = dump_json(str(out))
+    assert len(both) == len(ea) + len(eb)
+
+
 # ---------------------------------------------------------------- interrupted outputs
 
 
