@@ -10,6 +10,7 @@ import time
 import pytest
 
 from conftest import free_port, needs_bpf, needs_cmd, run, tool
+from helpers.capture import ttcap
 from test_replay import REPLAY, assert_iperf_totals, batch_snapshots, dump_json
 
 TCPTOP = tool("tcptop")
@@ -78,29 +79,103 @@ def test_view_shows_running_iperf3(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
 
 
-def test_batch_two_snapshots_and_recording(tmp_path):
+def wait_header(path, timeout=20):
+    """Until tcptop -o has written its capture header (it does so once attached)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open(path, "rb") as f:
+                if f.read(len(ttcap.MAGIC)) == ttcap.MAGIC:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise AssertionError("no capture header in %s" % path)
+
+
+def iperf_rate(res, t0, a, b):
+    """Bytes/s iperf3's client says it sent over [a, b] (wall s), its test begun at t0: its
+    -J intervals, each taken as steady within itself, weighted by their overlap with [a, b]."""
+    n = 0.0
+    for iv in res["intervals"]:
+        s, e = t0 + iv["sum"]["start"], t0 + iv["sum"]["end"]
+        if e > s:
+            n += iv["sum"]["bytes"] * max(0.0, min(b, e) - max(a, s)) / (e - s)
+    return n / (b - a)
+
+
+def data_rates(csv_path, cap, res, port):
+    """The iperf3 client data connection's rates as [(a, b, tx_rate)] from tcptop's CSV (each
+    snapshot's interval: from the one before it), and t0, the time its open was recorded
+    (iperf3 starts its intervals a few ms after its streams connect)."""
+    import csv as csvmod
+    lport = res["start"]["connected"][0]["local_port"]
+    rows = [x for x in csvmod.DictReader(open(csv_path))]
+    stamps = sorted({int(x["time_ns"]) for x in rows})
+    mine = {int(x["time_ns"]): int(x["tx_rate"]) for x in rows
+            if int(x["lport"]) == lport and int(x["rport"]) == port}
+    cid = {int(x["conn_id"]) for x in rows if int(x["lport"]) == lport and
+           int(x["rport"]) == port}
+    assert len(cid) == 1, cid
+    _, events = dump_json(cap)
+    (t0,) = [e["ts"] / 1e9 for e in events if e["kind"] == "open" and e["conn_id"] in cid]
+    return [(a / 1e9, b / 1e9, mine.get(b, 0)) for a, b in zip(stamps, stamps[1:])], t0
+
+
+def assert_rates_follow_iperf(got, res, t0, tol, need):
+    """Every interval of got [(a, b, rate)] that lies within iperf3's test has tcptop's rate
+    within tol of what iperf3 sent in that same stretch of time; at least need of them."""
+    span = res["intervals"][-1]["sum"]["end"]
+    inside = [(a, b, r) for a, b, r in got if a >= t0 + 0.05 and b <= t0 + span - 0.05]
+    assert len(inside) >= need, (got, t0, span)
+    for a, b, r in inside:
+        want = iperf_rate(res, t0, a, b)
+        print("%.3f-%.3f s: tcptop %d B/s, iperf3 %d B/s" % (a - t0, b - t0, r, want))
+        assert abs(r - want) <= tol * want, ("interval %.3f-%.3f s of the test: tcptop %d B/s, "
+                                             "iperf3 %d B/s" % (a - t0, b - t0, r, want), got)
+
+
+def test_batch_snapshots_rates_and_recording(tmp_path):
+    """tcptop --batch --csv -o while iperf3 sends at a paced 40 Mbit/s: each snapshot's TX/s of
+    the data connection is what iperf3 -J says it sent in that same second (within 20 %), the
+    batch rows say the same as the CSV, and the recording has the connections."""
     port = free_port()
     cap, csv = str(tmp_path / "live.tt"), str(tmp_path / "live.csv")
-    ip = Iperf(4, port)
+    top = subprocess.Popen([TCPTOP, "--batch", "-n", "5", "-i", "1", "--coalesce", "100ms",
+                            "--port", str(port), "-o", cap, "--csv", csv],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ip = None
     try:
-        r = run([TCPTOP, "--batch", "-n", "2", "-i", "1", "--port", str(port), "-o", cap,
-                 "--csv", csv], timeout=30)
+        wait_header(cap)
+        ip = Iperf(0, port, "-t", "5", "-b", "40M", "-l", "16K")
         res = ip.result()
+        out, err = top.communicate(timeout=30)
     finally:
-        ip.stop()
-    assert r.returncode == 0, r.stderr
-    snaps = batch_snapshots(r.stdout)
-    assert len(snaps) == 2
-    rows = [x for _, rs in snaps for x in rs]
-    assert any(x["COMM"] == "iperf3" and int(x["TX/s"]) > 0 for x in rows)
+        if ip:
+            ip.stop()
+        if top.poll() is None:
+            top.kill()
+            top.communicate()
+    assert top.returncode == 0, err
+    snaps = batch_snapshots(out)
+    assert len(snaps) == 5
     t = [re.search(r"\d\d:\d\d:\d\d\.\d{3}", h).group(0) for h, _ in snaps]
-    assert t[0] != t[1]
+    assert len(set(t)) == 5
+    got, t0 = data_rates(csv, cap, res, port)
+    assert_rates_follow_iperf(got, res, t0, 0.2, 3)
+    # the batch rows are the CSV's numbers
+    lport = res["start"]["connected"][0]["local_port"]
+    batch = [int(x["TX/s"]) for _, rs in snaps for x in rs
+             if x["COMM"] == "iperf3" and x["LOCAL"].endswith(":%d" % lport)]
+    import csv as csvmod
+    rows = sorted((int(x["time_ns"]), int(x["tx_rate"])) for x in csvmod.DictReader(open(csv))
+                  if int(x["lport"]) == lport and int(x["rport"]) == port)
+    assert len(batch) >= 4 and batch == [r for _, r in rows]
     # The recording made while viewing replays to the same connections.
     _, events = dump_json(cap)
     assert any(e["kind"] == "open" and e.get("comm") == "iperf3" for e in events)
     lines = open(csv).read().splitlines()
     assert lines[0].startswith("time,time_ns,conn_id") and len(lines) > 2
-    assert res["end"]["sum_sent"]["bytes"] > 0
 
 
 def test_needs_root():
@@ -225,17 +300,19 @@ def test_view_keys_sort_filter_and_quit_restores_terminal(tmp_path):
 def test_recording_while_viewing_has_iperf3_totals(tmp_path):
     """tcptop --batch -o: the capture written while viewing replays to iperf3's own counts
     (end.sum_sent + its 37-byte cookie), CSV snapshots have a header row, a timestamp column
-    and one snapshot per interval."""
+    and one snapshot per interval, and each half second's TX/s of the data connection is what
+    iperf3 -J says it sent then (within 25 %)."""
     port = free_port()
     cap, csv = str(tmp_path / "live.tt"), str(tmp_path / "live.csv")
-    top = subprocess.Popen([TCPTOP, "--batch", "-i", "500ms", "--port", str(port), "-o", cap,
-                            "--csv", csv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True)
+    top = subprocess.Popen([TCPTOP, "--batch", "-i", "500ms", "--coalesce", "50ms", "--port",
+                            str(port), "-o", cap, "--csv", csv], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
     ip = None
     try:
-        time.sleep(1.5)
-        # paced, so that the server reads all before it closes (no RST, see assert_iperf_totals)
-        ip = Iperf(0, port, "-n", "8M", "-b", "100M")
+        wait_header(cap)
+        # paced, so that the server reads all before it closes (no RST, see assert_iperf_totals),
+        # and so that its rate is steady over 3.4 s: every half second is compared
+        ip = Iperf(0, port, "-n", "8M", "-b", "20M", "-l", "16K")
         res = ip.result()
         time.sleep(1.5)
     finally:
@@ -262,6 +339,7 @@ def test_recording_while_viewing_has_iperf3_totals(tmp_path):
     assert len(stamps) >= 4
     gaps = [b - a for a, b in zip(stamps, stamps[1:])]
     assert all(0.3e9 < g < 0.9e9 for g in gaps), gaps
-    assert any(x["comm"] == "iperf3" and int(x["tx_rate"]) > 0 for x in crow)
+    got, t0 = data_rates(csv, cap, res, port)
+    assert_rates_follow_iperf(got, res, t0, 0.25, 5)
     # the same snapshots as --batch printed (CSV rows exist once a connection does)
     assert len([s for s in batch_snapshots(out) if s[1]]) == len(stamps)
