@@ -6,7 +6,6 @@ Oracle: a paced Python sender on loopback that knows its rate and counts what it
 what its server end read."""
 import csv
 import json
-import os
 import subprocess
 import time
 
