@@ -35,7 +35,8 @@ int tt_cid_v1(uint16_t seed, uint8_t family, uint8_t proto, const uint8_t *saddr
 		alen = 4;
 	} else if (family == TT_FAMILY_IPV6) {
 		alen = 16;
-		/* an IPv6 socket talking to an IPv4 peer sends IPv4 packets: hash what others see */
+		/* an IPv6 socket talking to an IPv4 peer sends IPv4 packets: hash what others see
+		 */
 		if (is_v4_mapped(saddr) && is_v4_mapped(daddr)) {
 			saddr += 12;
 			daddr += 12;

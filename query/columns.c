@@ -381,8 +381,8 @@ enum {
 static int conn_cid(struct tt_query_val *v, const struct tt_query_set *set,
 		    const struct tt_query_conn *c)
 {
-	if (tt_cid_conn(set->cid_seed, c->family, c->proto, c->laddr, c->lport, c->raddr,
-			c->rport, v->buf, sizeof(v->buf)) < 0)
+	if (tt_cid_conn(set->cid_seed, c->family, c->proto, c->laddr, c->lport, c->raddr, c->rport,
+			v->buf, sizeof(v->buf)) < 0)
 		return 0;
 	return text(v, v->buf);
 }
@@ -622,11 +622,10 @@ int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size
 
 uint64_t tt_query_group_keys_ok(void)
 {
-	static const int keys[] = {E_FILE,   E_HOST,   E_KIND,	E_CONN,	 E_PID,	   E_TID,
-				   E_FLAGS,  E_OLD,    E_NEW,	E_STATE, E_RSTDIR, E_PROTO,
-				   E_FAMILY, E_LADDR,  E_LPORT, E_RADDR, E_RPORT,  E_DIR,
-				   E_NETNS,  E_CGROUP, E_COMM,	E_PPID,	 E_EXIT,   E_CPU,
-				   E_CID};
+	static const int keys[] = {E_FILE,  E_HOST,  E_KIND,  E_CONN,	E_PID,	 E_TID,	   E_FLAGS,
+				   E_OLD,   E_NEW,   E_STATE, E_RSTDIR, E_PROTO, E_FAMILY, E_LADDR,
+				   E_LPORT, E_RADDR, E_RPORT, E_DIR,	E_NETNS, E_CGROUP, E_COMM,
+				   E_PPID,  E_EXIT,  E_CPU,   E_CID};
 	uint64_t m = 0;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

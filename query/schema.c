@@ -67,7 +67,7 @@ static const struct tt_query_col conn_cols[] = {
     {"preexisting", TQ_INT, "1 if it was open before the capture began", NN},
     {"events", TQ_INT, "events about this connection", NN},
     {"community_id", TQ_TEXT,
-     "Community ID v1 flow hash ('1:...'), NULL without a peer or an open", NL},
+     "Community ID v1 flow hash ('1:...'), NULL when an address is unknown", NL},
 };
 
 static const struct tt_query_col event_cols[] = {
@@ -112,7 +112,8 @@ static const struct tt_query_col event_cols[] = {
     {"stat_events", TQ_INT, "stats: events received so far", NL},
     {"stat_conns", TQ_INT, "stats: connections seen so far", NL},
     {"stat_bytes", TQ_INT, "stats: capture bytes written so far", NL},
-    {"community_id", TQ_TEXT, "open: Community ID v1 flow hash, NULL without a peer", NL},
+    {"community_id", TQ_TEXT, "open: Community ID v1 flow hash, NULL when an address is unknown",
+     NL},
 };
 
 static const struct tt_query_col proc_cols[] = {

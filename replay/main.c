@@ -299,8 +299,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 		case OPT_ANON_COMM: c->anon_comm = 1; break;
 		case OPT_CID_SEED:
 			if (tt_cid_parse_seed(optarg, &c->cid_seed))
-				tt_die(prog, TT_EXIT_USAGE, "bad --community-id-seed '%s' (0..65535)",
-				       optarg);
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad --community-id-seed '%s' (0..65535)", optarg);
 			break;
 		case OPT_KF_MIB: /* hidden: tests make keyframes thin out on small captures */
 			if (tt_parse_u64(optarg, 1, 1 << 20, &v))

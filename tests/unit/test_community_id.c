@@ -5,7 +5,10 @@
  *
  * Oracle: the spec's published baseline (corelight/community-id-spec,
  * baseline/baseline_deflt.json and baseline_seed1.json): every TCP, UDP and
- * SCTP flow of it, IPv4 and IPv6, seed 0 and seed 1, from both ends.
+ * SCTP flow of it, IPv4 and IPv6, seed 0 and seed 1, from both ends; for one
+ * address both ends (loopback: the ports order the endpoints), the spec's
+ * reference script's output as cited in community-id-spec issue #32 and Arkime
+ * issue #3582 (Suricata 7 and Wireshark order those ports otherwise).
  * tests/test_community_id.py checks the same code against hashlib and against
  * Suricata on real traffic.
  */
@@ -43,13 +46,22 @@ struct vec {
 static const struct vec vecs[] = {
     {6, "2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25,
      "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=", "1:eJYTW6AOzFLlSUoESovMjnu7rMw="},
-    {6, "128.232.110.120", "66.35.250.204", 34855, 80, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
-     "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
-    {17, "192.168.1.52", "8.8.8.8", 54585, 53, "1:d/FP5EW3wiY1vCndhwleRRKHowQ=",
-     "1:Q9We8WO3piVF8yEQBNJF4uiSVrI="},
+    {6, "128.232.110.120", "66.35.250.204", 34855, 80,
+     "1:LQU9qZlK+B5F3KDmev6m5PMibrg=", "1:3V71V58M3Ksw/yuFALMcW0LAHvc="},
+    {17, "192.168.1.52", "8.8.8.8", 54585, 53,
+     "1:d/FP5EW3wiY1vCndhwleRRKHowQ=", "1:Q9We8WO3piVF8yEQBNJF4uiSVrI="},
     /* SCTP has ports too; equal ports: the addresses alone order them */
-    {132, "192.168.170.8", "192.168.170.56", 7, 7, "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=",
-     "1:5w3ZRjeKBzqT3zsaEECDGjUbYeg="},
+    {132, "192.168.170.8", "192.168.170.56", 7, 7,
+     "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=", "1:5w3ZRjeKBzqT3zsaEECDGjUbYeg="},
+};
+
+/* One address both ends, seed 0: "ports compared as numbers", not as bytes in memory. */
+static const struct vec same_addr[] = {
+    {6, "1.2.3.4", "1.2.3.4", 3344, 1122, "1:CY1T7/6B7r9W3LMnzSws9RXqqbQ=", NULL},
+    {6, "1.2.3.1", "1.2.3.1", 3344, 1122, "1:jD1eCyop8ZzeL/0xgO58JtpHPLE=", NULL},
+    {6, "1.2.3.4", "1.2.3.4", 5566, 7788, "1:YZWovxgLMFDntXoQs0LgEGs9QcQ=", NULL},
+    {6, "1.2.3.4", "1.2.3.4", 6655, 8877, "1:7hdcx4YnNvllNYNSbtSzegQFnjg=", NULL},
+    {6, "127.0.0.1", "127.0.0.1", 37540, 8080, "1:bVDV5YeKjjpJPUv5eIkIB7NsFYk=", NULL},
 };
 
 static uint8_t parse(const char *s, uint8_t a[16])
@@ -80,6 +92,21 @@ static void test_vectors(void)
 		      v->proto, v->daddr, v->dport, v->saddr, v->sport, r2 ? "error" : rev);
 		check(!r3 && !strcmp(s1, v->seed1), "proto %u %s:%u > %s:%u seed 1: %s", v->proto,
 		      v->saddr, v->sport, v->daddr, v->dport, r3 ? "error" : s1);
+	}
+}
+
+static void test_same_address(void)
+{
+	for (size_t i = 0; i < sizeof(same_addr) / sizeof(same_addr[0]); i++) {
+		const struct vec *v = &same_addr[i];
+		uint8_t a[16], fam = parse(v->saddr, a);
+		char fwd[TT_CID_LEN], rev[TT_CID_LEN];
+		int r1 = tt_cid_v1(0, fam, v->proto, a, v->sport, a, v->dport, fwd, sizeof(fwd));
+		int r2 = tt_cid_v1(0, fam, v->proto, a, v->dport, a, v->sport, rev, sizeof(rev));
+
+		check(!r1 && !r2 && !strcmp(fwd, v->seed0) && !strcmp(rev, v->seed0),
+		      "one address both ends %s ports %u and %u: %s %s", v->saddr, v->sport,
+		      v->dport, r1 ? "error" : fwd, r2 ? "error" : rev);
 	}
 }
 
@@ -137,8 +164,8 @@ static void test_open_records(void)
 
 static void test_seed_parsing(void)
 {
-	static const char *const bad[] = {"", "-1", "65536", "0x10", "1e3", " 1", "1 ",
-					  "99999999999999999999"};
+	static const char *const bad[] = {"",	 "-1", "65536", "0x10",
+					  "1e3", " 1", "1 ",	"99999999999999999999"};
 	uint16_t s = 7;
 
 	check(!tt_cid_parse_seed("0", &s) && s == 0, "seed '0'");
@@ -151,6 +178,7 @@ static void test_seed_parsing(void)
 int main(void)
 {
 	test_vectors();
+	test_same_address();
 	test_open_records();
 	test_seed_parsing();
 	printf("%s\n", failures ? "FAILED" : "all ok");
