@@ -34,6 +34,7 @@ struct tt_src_opts {
 	 */
 	uint32_t udp_idle_ms;
 	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
+	int source;         /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
 };
 
 #define TT_SRC_DEFAULT_COALESCE_MS 1000

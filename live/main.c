@@ -11,7 +11,7 @@
 
 #include "tt_filter.h"
 #include "tt_fmt.h"
-#include "tt_src.h"
+#include "tt_source.h"
 #include "tt_state.h"
 #include "tt_util.h"
 #include "tt_view.h"
@@ -25,7 +25,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT, OPT_NO_PROBE };
+enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT, OPT_NO_PROBE, OPT_SOURCE };
 
 struct cfg {
 	struct tt_src_opts so;
@@ -38,7 +38,7 @@ struct cfg {
 
 struct live {
 	struct cfg *cfg;
-	struct tt_src *src;
+	struct tt_source *src;
 	struct tt_state *st;
 	struct tt_fmt_writer *w;
 	struct tt_view_csv *csv;
@@ -65,6 +65,7 @@ static void usage(void)
 	       "      --raw            one event per send/recv call (more overhead)\n"
 	       "      --coalesce TIME  coalescing interval of traffic events (default %gs)\n"
 	       "      --no-probe PROBE leave out an optional probe (as tcptop-record; repeatable)\n"
+	       "      --source SOURCE  bpf, sockdiag (no BPF, no root), or auto (default)\n"
 	       "%s"
 	       "  -h, --help           this help;  -V, --version  the version\n\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, r reverse, / filter,\n"
@@ -90,6 +91,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"raw", no_argument, NULL, OPT_RAW},
 	    {"coalesce", required_argument, NULL, OPT_COALESCE},
 	    {"no-probe", required_argument, NULL, OPT_NO_PROBE},
+	    {"source", required_argument, NULL, OPT_SOURCE},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    TT_FILTER_LONGOPTS,
@@ -151,6 +153,12 @@ static void parse(struct cfg *c, int argc, char **argv)
 			c->so.skip_probes = c->skip;
 			break;
 		}
+		case OPT_SOURCE:
+			c->so.source = tt_source_parse(optarg);
+			if (c->so.source < 0)
+				tt_die(prog, TT_EXIT_USAGE,
+				       "unknown source '%s' (bpf, sockdiag or auto)", optarg);
+			break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
 		default: tt_getopt_fail(prog, o, argv, SHORTOPTS);
@@ -221,7 +229,7 @@ static int maybe_tick(struct live *l)
 
 static int poll_once(struct live *l, int ms)
 {
-	int ret = tt_src_poll(l->src, ms, on_event, l);
+	int ret = tt_source_poll(l->src, ms, on_event, l);
 
 	if (l->err)
 		return l->err;
@@ -262,7 +270,7 @@ static const char *src_warning(void *ctx)
 {
 	struct live *l = ctx;
 
-	return tt_src_warning(l->src);
+	return tt_source_warning(l->src);
 }
 
 static int open_writer(struct live *l)
@@ -274,14 +282,14 @@ static int open_writer(struct live *l)
 	memset(&h, 0, sizeof(h));
 	tt_header_fill_host(&h);
 	snprintf(h.tool_version, sizeof(h.tool_version), "%s", TT_VERSION);
-	snprintf(h.mode, sizeof(h.mode), "%s", tt_src_mode(l->src));
+	snprintf(h.mode, sizeof(h.mode), "%s", tt_source_mode(l->src));
 	if (strcmp(h.mode, "coalesce") == 0)
 		h.coalesce_ms =
 		    l->cfg->so.coalesce_ms ? l->cfg->so.coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	snprintf(h.filters, sizeof(h.filters), "%s", l->cfg->filter_text);
-	snprintf(h.probes, sizeof(h.probes), "%s", tt_src_probes(l->src));
+	snprintf(h.probes, sizeof(h.probes), "%s", tt_source_probes(l->src));
 	snprintf(h.missing, sizeof(h.missing), "%s",
-		 tt_src_missing(l->src) ? tt_src_missing(l->src) : "");
+		 tt_source_missing(l->src) ? tt_source_missing(l->src) : "");
 	snprintf(h.clock, sizeof(h.clock), "boottime");
 	h.clock_offset_ns = l->offset;
 	h.start_ns = tt_now_wall_ns();
@@ -296,12 +304,10 @@ int main(int argc, char **argv)
 	struct live l = {.cfg = &cfg};
 	struct tt_state_opts sto = {0};
 	struct sigaction sa = {.sa_handler = on_signal};
-	char err[512];
+	char err[512], fallback[600];
 	int ret = 0;
 
 	parse(&cfg, argc, argv);
-	if (geteuid() != 0)
-		tt_die(prog, TT_EXIT_ERROR, "needs root (loads eBPF programs)");
 	if (!cfg.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
 		tt_die(prog, TT_EXIT_USAGE, "the view needs a terminal (use --batch for pipes)");
 	sto.ttl_ns = cfg.ttl_ns;
@@ -311,13 +317,15 @@ int main(int argc, char **argv)
 	l.sel.sort = cfg.sort;
 	if (cfg.csv_path && tt_view_csv_open(&l.csv, cfg.csv_path, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
-	ret = tt_src_open(&l.src, &cfg.so, err, sizeof(err));
+	ret = tt_source_open(&l.src, &cfg.so, fallback, sizeof(fallback), err, sizeof(err));
 	if (ret < 0)
 		tt_die(prog, ret == -EINVAL && cfg.so.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
 		       err);
+	if (fallback[0])
+		tt_warn(prog, "%s", fallback); /* before the view: it stays above it in the terminal */
 	if (cfg.batch)
-		tt_src_print_missing(l.src, prog, stderr); /* the view's header says it otherwise */
-	l.offset = tt_src_clock_offset(l.src);
+		tt_source_print_missing(l.src, prog, stderr); /* the view's header says it otherwise */
+	l.offset = tt_source_clock_offset(l.src);
 	if (cfg.out_path)
 		open_writer(&l);
 	sigaction(SIGINT, &sa, NULL);
@@ -355,11 +363,11 @@ int main(int argc, char **argv)
 	}
 	/* What the kernel still holds (the last partial interval) goes into the recording too. */
 	if (l.w && ret >= 0 && !l.err) {
-		tt_src_flush(l.src, on_event, &l);
+		tt_source_flush(l.src, on_event, &l);
 		if (l.err)
 			ret = l.err;
 	}
-	tt_src_close(l.src);
+	tt_source_close(l.src);
 	if (tt_fmt_writer_close(l.w) < 0 && ret >= 0) {
 		ret = -EIO;
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s: write error", cfg.out_path);

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 
 #include "tt_fmt.h"
-#include "tt_src.h"
+#include "tt_source.h"
 #include "tt_util.h"
 #include "rec.h"
 
@@ -65,6 +65,8 @@ static void usage(FILE *f)
 		"                       that finds the table full is counted as lost\n"
 		"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
 		"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
+		"      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"
+		"                       every interval), or auto (default: bpf where it loads)\n"
 		"      --check          record nothing: load every probe and say, for each\n"
 		"                       capability, ok or what is missing on this kernel and why\n"
 		"  -q, --quiet          no statistics at exit\n"
@@ -86,6 +88,7 @@ enum {
 	OPT_CHECK,
 	OPT_UDP_TIMEOUT,
 	OPT_UDP_FLOWS,
+	OPT_SOURCE,
 };
 
 /* -C as tcpdump reads it: N million bytes, or N KiB / MiB / GiB with a k / m / g suffix. */
@@ -129,6 +132,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		{"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
 		{"no-probe", required_argument, NULL, OPT_NO_PROBE},
 		{"check", no_argument, NULL, OPT_CHECK},
+		{"source", required_argument, NULL, OPT_SOURCE},
 		{"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 		{"udp-flows", required_argument, NULL, OPT_UDP_FLOWS},
 		{"quiet", no_argument, NULL, 'q'},
@@ -200,6 +204,12 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 			break;
 		}
 		case OPT_CHECK: o->src.check_all = 1; break;
+		case OPT_SOURCE:
+			o->src.source = tt_source_parse(optarg);
+			if (o->src.source < 0)
+				tt_die(prog, TT_EXIT_USAGE,
+				       "unknown source '%s' (bpf, sockdiag or auto)", optarg);
+			break;
 		case OPT_UDP_TIMEOUT:
 			if (tt_parse_duration_ns(optarg, &v) || v < 100000000ULL ||
 			    v > 86400ULL * 1000000000)
@@ -280,18 +290,20 @@ static void check_user_dir(const char *path, uid_t uid, gid_t gid, const char *u
 /* --check: what this kernel offers, as `bpftool feature probe` would say it. */
 static int check(struct tt_rec_opts *o)
 {
-	struct tt_src *src;
+	struct tt_source *src;
 	struct utsname u;
-	char err[512];
-	int ret = tt_src_open(&src, &o->src, err, sizeof(err));
+	char err[512], fallback[600];
+	int ret = tt_source_open(&src, &o->src, fallback, sizeof(fallback), err, sizeof(err));
 
 	if (ret)
 		tt_die(prog, ret == -EINVAL && o->src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR,
 		       "%s", err);
+	if (fallback[0])
+		tt_warn(prog, "%s", fallback);
 	uname(&u);
 	printf("kernel          %s\n", u.release);
-	tt_src_print_check(src, stdout);
-	tt_src_close(src);
+	tt_source_print_check(src, stdout);
+	tt_source_close(src);
 	return TT_EXIT_OK;
 }
 
@@ -300,7 +312,7 @@ static int check(struct tt_rec_opts *o)
  * and iterators then): found out in a child that drops it, so that a refusal leaves no file
  * behind, which USER may not be allowed to remove.
  */
-static void check_after_drop(struct tt_src *src, struct tt_rec *r, uid_t uid, gid_t gid)
+static void check_after_drop(struct tt_source *src, struct tt_rec *r, uid_t uid, gid_t gid)
 {
 	char err[512] = "";
 	int fds[2], status = 0;
@@ -315,7 +327,7 @@ static void check_after_drop(struct tt_src *src, struct tt_rec *r, uid_t uid, gi
 	if (!pid) {
 		close(fds[0]);
 		if (!drop_root(uid, gid, err, sizeof(err)))
-			tt_src_after_drop(src, err, sizeof(err));
+			tt_source_after_drop(src, err, sizeof(err));
 		_exit(err[0] && write(fds[1], err, strlen(err)) >= 0 ? 1 : 0);
 	}
 	close(fds[1]);
@@ -324,7 +336,7 @@ static void check_after_drop(struct tt_src *src, struct tt_rec *r, uid_t uid, gi
 	err[n > 0 ? n : 0] = '\0';
 	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		tt_rec_abort(r);
-		tt_src_close(src);
+		tt_source_close(src);
 		tt_die(prog, TT_EXIT_ERROR, "%s", err[0] ? err : "-Z: the check as USER failed");
 	}
 }
@@ -338,9 +350,9 @@ int main(int argc, char **argv)
 {
 	struct tt_rec_opts o;
 	struct tt_rec *r = NULL;
-	struct tt_src *src = NULL;
+	struct tt_source *src = NULL;
 	struct sigaction sa;
-	char err[512], skip[1024] = "";
+	char err[512], skip[1024] = "", fallback[600];
 	uint64_t start, last_flush;
 	uid_t uid = 0;
 	gid_t gid = 0;
@@ -375,21 +387,23 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	ret = tt_src_open(&src, &o.src, err, sizeof(err));
+	ret = tt_source_open(&src, &o.src, fallback, sizeof(fallback), err, sizeof(err));
 	if (ret) {
 		tt_rec_abort(r);
 		tt_die(prog, ret == -EINVAL && o.src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
 		       err);
 	}
+	if (fallback[0])
+		tt_warn(prog, "%s", fallback);
 	if (o.user)
 		check_after_drop(src, r, uid, gid);
 	if (o.user && (drop_root(uid, gid, err, sizeof(err)) ||
-		       tt_src_after_drop(src, err, sizeof(err)))) {
+		       tt_source_after_drop(src, err, sizeof(err)))) {
 		tt_rec_abort(r);
-		tt_src_close(src);
+		tt_source_close(src);
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	}
-	tt_src_print_missing(src, prog, stderr);
+	tt_source_print_missing(src, prog, stderr);
 	ret = tt_rec_start(r, src, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s: %s\n", prog, err);
@@ -408,7 +422,7 @@ int main(int argc, char **argv)
 			if (o.duration_ns - (now - start) < 200000000)
 				wait = (o.duration_ns - (now - start)) / 1000000 + 1;
 		}
-		ret = tt_src_poll(src, wait, on_event, r);
+		ret = tt_source_poll(src, wait, on_event, r);
 		if (tt_rec_failed(r))
 			break; /* the callback's error: tt_rec_finish reports it */
 		if (ret < 0 && ret != -EINTR) {
@@ -429,7 +443,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (!tt_rec_failed(r))
-		tt_src_flush(src, on_event, r);
+		tt_source_flush(src, on_event, r);
 out:
 	if (tt_rec_finish(r, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog, err);
@@ -438,6 +452,6 @@ out:
 	if (!o.quiet)
 		tt_rec_print_stats(r, stderr);
 	tt_rec_free(r);
-	tt_src_close(src);
+	tt_source_close(src);
 	return code;
 }

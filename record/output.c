@@ -25,7 +25,7 @@
 
 struct tt_rec {
 	struct tt_rec_opts o;
-	struct tt_src *src;
+	struct tt_source *src;
 	struct tt_fmt_header hdr;
 	struct tt_fmt_writer *w;
 	int fd;              /* the first file, opened before attach, until the writer owns it */
@@ -387,7 +387,7 @@ static int finish_file(struct tt_rec *r)
 	return ret;
 }
 
-int tt_rec_start(struct tt_rec *r, struct tt_src *src, char *err, size_t errlen)
+int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errlen)
 {
 	int fd = r->fd;
 
@@ -395,15 +395,15 @@ int tt_rec_start(struct tt_rec *r, struct tt_src *src, char *err, size_t errlen)
 	memset(&r->hdr, 0, sizeof(r->hdr));
 	tt_header_fill_host(&r->hdr);
 	snprintf(r->hdr.tool_version, sizeof(r->hdr.tool_version), "%s", TT_VERSION);
-	snprintf(r->hdr.mode, sizeof(r->hdr.mode), "%s", tt_src_mode(src));
+	snprintf(r->hdr.mode, sizeof(r->hdr.mode), "%s", tt_source_mode(src));
 	r->hdr.coalesce_ms = r->o.src.raw ? 0
 					  : (r->o.src.coalesce_ms ? r->o.src.coalesce_ms
 								  : TT_SRC_DEFAULT_COALESCE_MS);
 	tt_filter_format(&r->o.src.filter, r->hdr.filters, sizeof(r->hdr.filters));
-	snprintf(r->hdr.probes, sizeof(r->hdr.probes), "%s", tt_src_probes(src));
+	snprintf(r->hdr.probes, sizeof(r->hdr.probes), "%s", tt_source_probes(src));
 	snprintf(r->hdr.missing, sizeof(r->hdr.missing), "%s",
-		 tt_src_missing(src) ? tt_src_missing(src) : "");
-	r->hdr.clock_offset_ns = tt_src_clock_offset(src);
+		 tt_source_missing(src) ? tt_source_missing(src) : "");
+	r->hdr.clock_offset_ns = tt_source_clock_offset(src);
 	snprintf(r->hdr.clock, sizeof(r->hdr.clock), "boottime");
 	r->start_mono = tt_now_mono_ns();
 	if (r->flight)

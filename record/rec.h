@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tt_src.h"
+#include "tt_source.h"
 
 struct tt_rec_opts {
 	struct tt_src_opts src;
@@ -32,7 +32,7 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 /* Remove the output created by tt_rec_new after a failed start, and free. */
 void tt_rec_abort(struct tt_rec *r);
 /* Write the header (mode, probes, clock from the source). 0 or -errno with err. */
-int tt_rec_start(struct tt_rec *r, struct tt_src *src, char *err, size_t errlen);
+int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errlen);
 /* One event from the source (a tt_src_cb). Non-zero after a write error. */
 int tt_rec_event(void *r, const struct tt_event *ev);
 /* Periodic: flush the current block, rotate when due. */

@@ -20,8 +20,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
-from helpers.capture import (CLOSE, INBOUND, LOST, OUTBOUND, PROC, STATS, TRAFFIC,  # noqa: E402
-                             connections, find, read_cap, read_capture)
+from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS,  # noqa: E402
+                             TRAFFIC, connections, find, read_cap, read_capture)
 from helpers.recorder import SETTLE_S, Recorder, assert_bpf_gone, record  # noqa: E402
 from helpers.traffic import IPERF_COOKIE, PY, tcp_pair, wait_listen  # noqa: E402
 
@@ -85,6 +85,11 @@ def test_iperf_bytes_pids_direction(tmpdir_path, mode, host):
             # the kernel's counters, on both ends, equal what the applications did
             assert c["tx"] == peer["rx"] == sent == got
             assert c["close"]["tx_bytes"] == peer["close"]["rx_bytes"] == sent
+            # and they came as samples while the 1 s stream ran (200 ms apart), not only
+            # as the delta its close sends
+            for end, total in ((c, sent), (peer, got)):
+                n, nbytes = samples_before_close(evs, end["open"]["conn_id"])
+                assert n >= 2 and nbytes >= total // 2, (n, nbytes, total)
         else:
             # iperf3's server may close with unread data: RST; the counts bound ours
             assert got <= peer["rx"] and c["tx"] <= sent and c["tx"] <= peer["rx"]
@@ -149,6 +154,34 @@ def tcp_exchange(port, nbytes):
     acc.close()
     srv.close()
     return lport
+
+
+def samples_before_close(evs, cid):
+    """(count, tx + rx bytes) of the TRAFFIC samples of connection cid that came while it was
+    open: before its close, leaving out the last delta the close itself sends (same instant)."""
+    close = min(e["ts"] for e in evs if e["kind"] == CLOSE and e["conn_id"] == cid)
+    got = [e for e in evs if e["kind"] == TRAFFIC and e["conn_id"] == cid and
+           e["ts"] < close - 1000000]
+    return len(got), sum(e["tx_bytes"] + e["rx_bytes"] for e in got)
+
+
+def held_exchange(port, secs, step=2000, every=0.05):
+    """One connection sending step bytes every `every` s for secs, all read by its server end:
+    (client port, bytes sent)."""
+    srv, cli, acc = tcp_pair(port)
+    sent, t0 = 0, time.time()
+    for k in range(int(secs / every)):
+        time.sleep(max(0.0, t0 + k * every - time.time()))
+        cli.sendall(b"h" * step)
+        sent += step
+        got = 0
+        while got < step:
+            got += len(acc.recv(1 << 16))
+    lport = cli.getsockname()[1]
+    cli.close()
+    acc.close()
+    srv.close()
+    return lport, sent
 
 
 def test_state_sequence_and_reset(tmpdir_path):
@@ -272,12 +305,13 @@ def test_retransmits_under_loss(tmpdir_path, lossy_netns):
         srv = subprocess.Popen(["ip", "netns", "exec", b, "iperf3", "-s", "-1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_listen(port, b)
-        r = run(["ip", "netns", "exec", a, "iperf3", "-c", "10.77.0.2", "-p", str(port), "-n",
-                 "300K", "-J"], timeout=60)
+        # paced, 2 s: long enough to be sampled on the way
+        r = run(["ip", "netns", "exec", a, "iperf3", "-c", "10.77.0.2", "-p", str(port), "-t",
+                 "2", "-b", "1M", "-J"], timeout=60)
         srv.wait(timeout=30)
         return json.loads(r.stdout)
 
-    j, _, evs, _ = record(tmpdir_path, go, "-P", str(port))
+    j, _, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "100ms")
     conns = connections(evs)
     client = [c for c in find(conns, 6, rport=port) if c["open"]["direction"] == OUTBOUND]
     assert client
@@ -285,9 +319,13 @@ def test_retransmits_under_loss(tmpdir_path, lossy_netns):
     assert retrans > 0
     assert sum(c["close"]["retrans"] for c in client if c["close"]) >= 1
     data = max(client, key=lambda c: c["tx"])
-    # not sampled there (other netns): the deltas at close sum to the final counters
+    # the deltas sum to the final counters
     assert 0 < data["tx"] == data["close"]["tx_bytes"] <= j["end"]["sum_sent"]["bytes"] + \
         IPERF_COOKIE
+    # sampled in its namespace too, while it ran (2 s, 100 ms apart): most of the bytes came
+    # before the close
+    n, nbytes = samples_before_close(evs, data["open"]["conn_id"])
+    assert n >= 5 and nbytes >= data["tx"] // 2, (n, nbytes, data["tx"])
     # other namespaces are seen by the tracepoints: its netns is not ours
     assert data["open"]["netns"] != os.stat("/proc/self/ns/net").st_ino
 
@@ -517,7 +555,7 @@ def test_without_privilege_says_so():
         os.chmod(d, 0o1777)
         path = os.path.join(d, "np.tt")
         r = run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-                 tool("tcptop-record"), "-o", path, "-d", "1"])
+                 tool("tcptop-record"), "--source", "bpf", "-o", path, "-d", "1"])
         assert r.returncode == 1 and "needs root" in r.stderr and r.stderr.count("\n") == 1
         assert not os.path.exists(path)  # the output it had created is removed again
     finally:
@@ -759,12 +797,13 @@ def test_drop_privileges(tmpdir_path):
     path = os.path.join(tmpdir_path, "z.tt")
     port = free_port()
     rec = Recorder(path, "-Z", "nobody", "-G", "1", "-W", "2", "-P", str(port),
-                   "--coalesce", "200ms")
+                   "--coalesce", "100ms")
     time.sleep(0.3)
     st = proc_status(rec.p.pid)
     tcp_exchange(port, 321)
     time.sleep(1.5)  # a rotation or two as nobody
     tcp_exchange(port, 654)
+    held, held_sent = held_exchange(port, 0.8)  # sampled as nobody: 8 samples or so
     rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0, err
     nobody = str(__import__("pwd").getpwnam("nobody").pw_uid)
@@ -774,13 +813,21 @@ def test_drop_privileges(tmpdir_path):
     assert st["Groups"].split() == []
     assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
     assert int(err.split(" file")[0].split()[-1]) >= 2
-    txs = []
+    txs, held_evs = [], []
     for f in rotated(path):
         assert os.stat(f).st_mode & 0o777 == 0o600
         _, evs = read_capture(f)
         assert evs[-1]["kind"] == STATS
         txs += [c["tx"] for c in find(connections(evs), 6, rport=port) if c["tx"]]
+        held_evs += evs
     assert 654 in txs  # recorded after the drop and after rotating
+    # the connection held for 0.8 s was sampled as it went (the iterator still runs as nobody):
+    # samples before its close carry most of what it sent (one or two files, in time order)
+    held_evs.sort(key=lambda e: e["ts"])
+    (cid,) = {e["conn_id"] for e in held_evs if e["kind"] == OPEN and e["lport"] == held and
+              e["rport"] == port}
+    n, nbytes = samples_before_close(held_evs, cid)
+    assert n >= 3 and nbytes >= held_sent // 2, (n, nbytes, held_sent)
 
 
 def test_drop_privileges_needs_writable_dir(tmpdir_path):

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tt_source: where live events come from, whichever source it is: the BPF ring buffer
+ * (tt_src.h, record/src.c) or sock_diag polls (record/sockdiag.c, no BPF, no root). The live
+ * view and the recorder hold one of these and never ask which (libpcap's pcap_t shape: a
+ * table of operations each source fills in).
+ */
+#ifndef TT_SOURCE_H
+#define TT_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tt_src.h"
+
+enum tt_source_kind {
+	TT_SOURCE_AUTO = 0, /* BPF where it loads, else sock_diag, saying why */
+	TT_SOURCE_BPF,
+	TT_SOURCE_SOCKDIAG,
+};
+
+struct tt_source;
+
+/*
+ * Open the source opts->source names (tt_src_opts.source). AUTO tries BPF first; if it
+ * cannot load (no privileges, no BTF, a locked-down container) it opens sock_diag and puts
+ * the reason in *fallback (a line for the caller to print; "" when BPF loaded).
+ * Returns 0, or a negative errno with a one-line message in err.
+ */
+int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char *fallback,
+		   size_t fallback_len, char *err, size_t errlen);
+
+/* As tt_src_poll() / tt_src_flush(): events to cb; counts, cb's value or -errno (-EINTR). */
+int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx);
+int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx);
+
+/* For the capture header: "coalesce", "raw", "sockdiag"; attach points; what is missing. */
+const char *tt_source_mode(const struct tt_source *s);
+const char *tt_source_probes(const struct tt_source *s);
+const char *tt_source_missing(const struct tt_source *s); /* NULL when nothing is */
+const char *tt_source_warning(const struct tt_source *s); /* a short line for a view header */
+void tt_source_print_missing(const struct tt_source *s, const char *prog, FILE *f);
+void tt_source_print_check(const struct tt_source *s, FILE *f);
+int64_t tt_source_clock_offset(const struct tt_source *s);
+void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
+/* After the caller dropped root: 0, or -EPERM with a message (see tt_src_after_drop). */
+int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen);
+void tt_source_close(struct tt_source *s);
+
+/* "auto", "bpf", "sockdiag" -> TT_SOURCE_*, or -1. */
+int tt_source_parse(const char *name);
+
+#endif /* TT_SOURCE_H */
