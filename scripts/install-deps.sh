@@ -5,7 +5,7 @@ set -eu
 build="make gcc pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libncurses-dev libssl-dev"
 # libclang-rt-dev: the libFuzzer runtime (clang -fsanitize=fuzzer) of tests/test_fuzz.py
 bpf="clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev"
-test_tools="python3 python3-pytest python3-zstandard sqlite3 zstd tmux procps util-linux postgresql man-db groff-base mandoc bash-completion"
+test_tools="python3 python3-pytest strace python3-zstandard sqlite3 zstd tmux procps util-linux postgresql man-db groff-base mandoc bash-completion"
 live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time curl nftables"
 want="$build $test_tools"
 [ "${NO_BPF:-}" = 1 ] || want="$want $bpf $live_test_tools"
