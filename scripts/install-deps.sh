@@ -6,7 +6,9 @@ build="make gcc pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libncurses-dev 
 # libclang-rt-dev: the libFuzzer runtime (clang -fsanitize=fuzzer) of tests/test_fuzz.py
 bpf="clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev"
 test_tools="python3 python3-pytest strace python3-zstandard sqlite3 zstd tmux procps util-linux postgresql man-db groff-base mandoc bash-completion"
-live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time curl nftables"
+# suricata: the Community ID oracle of tests/test_community_id.py, from bookworm-backports
+# (7.0: older releases ordered IPv6 addresses wrongly for it, Suricata redmine #6276)
+live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time curl nftables suricata"
 want="$build $test_tools"
 [ "${NO_BPF:-}" = 1 ] || want="$want $bpf $live_test_tools"
 missing=""
@@ -20,5 +22,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "install-deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+backports=""
+case " $missing " in
+*" suricata "*)
+	"$(dirname "$0")/apt-backports.sh"
+	missing=$(echo "$missing" | sed 's/ suricata//')
+	backports=suricata
+	;;
+esac
 apt-get update -q >/dev/null
 apt-get install -y -q --no-install-recommends $missing >/dev/null
+[ -z "$backports" ] ||
+	apt-get install -y -q --no-install-recommends -t bookworm-backports $backports >/dev/null
