@@ -125,6 +125,11 @@ def test_query_open_events_and_connections(cap, seed):
     opt = ("--community-id-seed", str(seed)) if seed else ()
     got = query([cap], "SELECT community_id FROM events WHERE kind = 'open'", *opt)
     assert [r["community_id"] for r in got] == want
+    # a key of grouped scans of events (query/group.c): the same groups as SQLite's sorter
+    grouped = [query([cap], "SELECT community_id, count(*) AS n, group_concat(conn_id) AS ids "
+                     "FROM events WHERE kind = 'open' GROUP BY %scommunity_id" % plus, *opt)
+               for plus in ("", "+")]
+    assert grouped[0] == grouped[1] and len(grouped[0]) == len(set(want))
     rows = query([cap], "SELECT proto, laddr, lport, raddr, rport, community_id "
                  "FROM connections", *opt)
     known = 0
