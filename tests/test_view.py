@@ -268,18 +268,6 @@ def test_100k_connections_scroll_and_ttl(gen, pane, tmp_path):
     assert "%d open, %d closed" % (n_open, len(want) - n_open) in s
 
 
-def test_redraw_benchmark_at_100k(gen, pane, tmp_path):
-    path, _ = gen(100000, 6, 3)
-    out = tmp_path / "bench.txt"
-    p = pane(["sh", "-c", "%s --bench-redraw 100 %s 2> %s; sleep 30" % (REPLAY, path, out)])
-    end = time.time() + 60
-    while time.time() < end and "redraw:" not in (out.read_text() if out.exists() else ""):
-        time.sleep(0.2)
-    m = re.search(r"redraw: ([\d.]+) ms mean over 100 redraws, (\d+) connections", out.read_text())
-    assert m and float(m.group(1)) > 0 and int(m.group(2)) == 100000
-    print("redraw at 100K connections: %s ms" % m.group(1))
-
-
 def titles(screen):
     line = next(ln for ln in screen.splitlines() if ln.split()[:1] in (["PID"], ["COMM"]))
     return line.split()
