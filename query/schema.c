@@ -27,12 +27,12 @@ static const struct tt_query_col capture_cols[] = {
     {"coalesce_ms", TQ_INT, "coalescing interval in coalesce mode, else 0", NN},
     {"filters", TQ_TEXT, "filters in force while recording, '' for none", NN},
     {"probes", TQ_TEXT, "attach points in use", NN},
-    {"missing", TQ_TEXT, "capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none", NN},
     {"tool_version", TQ_TEXT, "tcptop version that wrote the file", NN},
     {"format_version", TQ_TEXT, "capture format version 'MAJOR.MINOR'", NN},
     {"clock", TQ_TEXT, "event clock of the recorder ('boottime')", NN},
     {"events", TQ_INT, "events readable in the file (reading this column reads the file)", NN},
     {"warnings", TQ_INT, "reader warnings (damage) while reading the file", NN},
+    {"missing", TQ_TEXT, "capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none", NN},
 };
 
 static const struct tt_query_col conn_cols[] = {
