@@ -1,17 +1,456 @@
-// STUB written by the lead so that record/source.c links: replace this file entirely.
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The sock_diag source (sockdiag.h): every sampling interval, the sockets of each network
+ * namespace it can enter (sd_netlink.c), their owners when new ones appear (sd_owners.c), and
+ * the differences made into events (sd_diff.c). Needs neither BPF nor root.
+ */
 #include <errno.h>
-#include <stdio.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <netinet/in.h>
+
 #include "sockdiag.h"
-int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *o, char *err, size_t n)
-{ (void)o; *out = NULL; snprintf(err, n, "the sock_diag source is not built yet"); return -ENOSYS; }
-int tt_sockdiag_poll(struct tt_sockdiag *d, int t, tt_src_cb cb, void *c) { (void)d; (void)t; (void)cb; (void)c; return 0; }
-int tt_sockdiag_flush(struct tt_sockdiag *d, tt_src_cb cb, void *c) { (void)d; (void)cb; (void)c; return 0; }
-const char *tt_sockdiag_probes(const struct tt_sockdiag *d) { (void)d; return ""; }
-const char *tt_sockdiag_missing(const struct tt_sockdiag *d) { (void)d; return NULL; }
-const char *tt_sockdiag_warning(const struct tt_sockdiag *d) { (void)d; return NULL; }
-void tt_sockdiag_print_missing(const struct tt_sockdiag *d, const char *p, FILE *f) { (void)d; (void)p; (void)f; }
-void tt_sockdiag_print_check(const struct tt_sockdiag *d, FILE *f) { (void)d; (void)f; }
-int64_t tt_sockdiag_clock_offset(const struct tt_sockdiag *d) { (void)d; return 0; }
-void tt_sockdiag_stats(const struct tt_sockdiag *d, struct tt_src_stats *s) { (void)d; (void)s; }
-int tt_sockdiag_after_drop(struct tt_sockdiag *d, char *e, size_t n) { (void)d; (void)e; (void)n; return 0; }
-void tt_sockdiag_close(struct tt_sockdiag *d) { (void)d; }
+#include "sd_diff.h"
+#include "sd_netlink.h"
+#include "sd_owners.h"
+#include "tt_netns.h"
+#include "tt_util.h"
+
+#define SD_MAX_PENDING (1u << 20) /* events a refusing callback leaves; beyond, counted lost */
+#define SD_MAX_KEEP 256           /* namespaces whose failed dump keeps their sockets */
+
+enum {
+	CAP_SHORT,
+	CAP_PERCALL,
+	CAP_CLOSE,
+	CAP_UDP,
+	CAP_RESETS,
+	CAP_PROCS,
+	CAP_OWNERS,
+	CAP_NETNS,
+	CAP_N
+};
+
+static const struct {
+	const char *name;
+	const char *loss;
+} cap_desc[CAP_N] = {
+    [CAP_SHORT] = {"short-lived", "connections opened and closed within one interval are not seen"},
+    [CAP_PERCALL] = {"per-call", "no per-call detail (send/recv calls are 0) and --raw is refused"},
+    [CAP_CLOSE] = {"exact-close",
+		   "close times and the last interval's bytes are those of the last poll"},
+    [CAP_UDP] = {"udp-bytes", "UDP sockets are seen opening and closing, with no traffic"},
+    [CAP_RESETS] = {"resets", "no reset events"},
+    [CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
+    [CAP_OWNERS] = {"owners", "sockets of other users' processes have no owner (pid 0)"},
+    [CAP_NETNS] = {"namespaces", "connections in other network namespaces are not seen"},
+};
+
+struct tt_sockdiag {
+	struct tt_sd_diff *diff;
+	struct tt_sd_owners *owners;
+	struct tt_sd_snap snap;
+	struct tt_sd_events evs; /* made, delivered up to next_ev */
+	size_t next_ev;
+	int self_fd;  /* our own network namespace, to come back to */
+	int nl_fd;    /* a sock_diag socket in our own namespace, kept */
+	uint32_t self_ino;
+	int other_ns; /* other namespaces are entered */
+	long owner_uid; /* -1: every process's fds are readable; else only this uid's */
+	uint32_t seq;
+	uint64_t interval_ns;
+	uint64_t next_ns; /* CLOCK_MONOTONIC of the next poll */
+	int64_t clock_offset;
+	uint32_t keep_ns[SD_MAX_KEEP];
+	size_t n_keep;
+	int fatal; /* coming back to our own namespace failed */
+	struct tt_src_stats stats;
+	uint8_t cap_state[CAP_N];
+	char cap_why[CAP_N][160];
+	char missing[2048];
+	char warning[384];
+};
+
+static void compose(struct tt_sockdiag *d)
+{
+	size_t used = 0, wused = 0;
+	char names[256];
+
+	d->missing[0] = names[0] = '\0';
+	for (int c = 0; c < CAP_N; c++) {
+		if (d->cap_state[c] != TT_SRC_CAP_MISSING)
+			continue;
+		if (used < sizeof(d->missing))
+			used += snprintf(d->missing + used, sizeof(d->missing) - used, "%s%s (%s): %s",
+					 used ? "; " : "", cap_desc[c].name, d->cap_why[c],
+					 cap_desc[c].loss);
+		if (wused < sizeof(names))
+			wused += snprintf(names + wused, sizeof(names) - wused, "%s%s",
+					  wused ? " " : "", cap_desc[c].name);
+	}
+	d->warning[0] = '\0';
+	if (names[0])
+		snprintf(d->warning, sizeof(d->warning),
+			 "sock_diag source, missing: %s (tcptop-record --source sockdiag --check tells why)",
+			 names);
+}
+
+static void cap_set(struct tt_sockdiag *d, int cap, int state, const char *why)
+{
+	d->cap_state[cap] = state;
+	snprintf(d->cap_why[cap], sizeof(d->cap_why[cap]), "%s", why);
+	compose(d);
+}
+
+static uint32_t ns_ino(const char *path)
+{
+	struct stat sb;
+
+	return stat(path, &sb) ? 0 : (uint32_t)sb.st_ino;
+}
+
+static void set_caps(struct tt_sockdiag *d, uint32_t ms)
+{
+	char why[160];
+
+	snprintf(why, sizeof(why), "sock_diag polls every %u ms", ms);
+	cap_set(d, CAP_SHORT, TT_SRC_CAP_MISSING, why);
+	cap_set(d, CAP_CLOSE, TT_SRC_CAP_MISSING, why);
+	cap_set(d, CAP_PERCALL, TT_SRC_CAP_MISSING, "sock_diag reads socket counters, not calls");
+	cap_set(d, CAP_UDP, TT_SRC_CAP_MISSING, "sock_diag has no UDP byte counters");
+	cap_set(d, CAP_RESETS, TT_SRC_CAP_MISSING, "sock_diag has no reset events");
+	cap_set(d, CAP_PROCS, TT_SRC_CAP_MISSING, "sock_diag has no process events");
+	if (d->owner_uid < 0)
+		cap_set(d, CAP_OWNERS, TT_SRC_CAP_OK, "every /proc/PID/fd is readable");
+	else
+		cap_set(d, CAP_OWNERS, TT_SRC_CAP_MISSING,
+			"not root: only the user's own /proc/PID/fd can be read");
+}
+
+/* Whether every process's file table can be read: root, or CAP_SYS_PTRACE. */
+static long owner_uid(void)
+{
+	int fd = open("/proc/1/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		close(fd);
+		return -1;
+	}
+	return (long)geteuid();
+}
+
+/* Whether setns() works here: entering our own namespace needs what entering others does. */
+static void probe_netns(struct tt_sockdiag *d)
+{
+	char why[160];
+
+	if (tt_netns_enter(d->self_fd) == 0) {
+		d->other_ns = 1;
+		cap_set(d, CAP_NETNS, TT_SRC_CAP_OK, "a sock_diag socket made in each namespace");
+		return;
+	}
+	snprintf(why, sizeof(why), "not root: setns: %s", strerror(errno));
+	d->other_ns = 0;
+	cap_set(d, CAP_NETNS, TT_SRC_CAP_MISSING, why);
+}
+
+int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, char *err,
+		     size_t errlen)
+{
+	struct tt_sockdiag *d;
+	uint32_t ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
+	int ret;
+
+	*out = NULL;
+	if (opts->raw) {
+		snprintf(err, errlen, "--raw needs the BPF source: sock_diag has no per-call detail");
+		return -EOPNOTSUPP;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	d->self_fd = d->nl_fd = -1;
+	if (tt_sd_diff_new(&d->diff, &opts->filter) || tt_sd_owners_new(&d->owners)) {
+		snprintf(err, errlen, "out of memory");
+		ret = -ENOMEM;
+		goto fail;
+	}
+	d->self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (d->self_fd < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "/proc/self/ns/net: %s", strerror(errno));
+		goto fail;
+	}
+	d->self_ino = ns_ino("/proc/self/ns/net");
+	d->nl_fd = tt_sd_socket();
+	if (d->nl_fd < 0) {
+		ret = d->nl_fd;
+		snprintf(err, errlen, "NETLINK_SOCK_DIAG socket: %s", strerror(-ret));
+		goto fail;
+	}
+	/* a first dump says now whether this kernel answers at all */
+	ret = tt_sd_dump(d->nl_fd, AF_INET, IPPROTO_TCP, d->self_ino, &d->seq, &d->snap);
+	d->snap.n = 0;
+	if (ret) {
+		snprintf(err, errlen, "sock_diag TCP dump: %s", strerror(-ret));
+		goto fail;
+	}
+	d->interval_ns = (uint64_t)ms * 1000000;
+	d->owner_uid = owner_uid();
+	set_caps(d, ms);
+	probe_netns(d);
+	d->clock_offset = (int64_t)(tt_now_wall_ns() - tt_now_boot_ns());
+	d->next_ns = tt_now_mono_ns(); /* the first poll reports what exists now */
+	*out = d;
+	return 0;
+fail:
+	tt_sockdiag_close(d);
+	return ret;
+}
+
+/* The four dumps of one namespace through fd; failure drops the namespace's whole part. */
+static int dump_all(struct tt_sockdiag *d, int fd, uint32_t ino)
+{
+	static const int fams[] = {AF_INET, AF_INET6}, protos[] = {IPPROTO_TCP, IPPROTO_UDP};
+	size_t first = d->snap.n;
+
+	for (int p = 0; p < 2; p++)
+		for (int f = 0; f < 2; f++) {
+			int ret = tt_sd_dump(fd, fams[f], protos[p], ino, &d->seq, &d->snap);
+
+			/* IPv6 or UDP diag not built: nothing of that kind to see */
+			if (ret == -ENOENT || ret == -EAFNOSUPPORT || ret == -EOPNOTSUPP)
+				continue;
+			if (ret) {
+				d->snap.n = first;
+				return ret;
+			}
+		}
+	return 0;
+}
+
+static void keep_ns(struct tt_sockdiag *d, uint32_t ino)
+{
+	if (d->n_keep < SD_MAX_KEEP)
+		d->keep_ns[d->n_keep++] = ino;
+}
+
+static int visit_ns(int ns_fd, uint64_t ino, void *ctx)
+{
+	struct tt_sockdiag *d = ctx;
+	int fd, ret;
+
+	if (tt_netns_enter(ns_fd))
+		return 0; /* gone since it was listed */
+	fd = tt_sd_socket();
+	if (tt_netns_enter(d->self_fd)) {
+		d->fatal = 1;
+		if (fd >= 0)
+			close(fd);
+		return -EPERM;
+	}
+	if (fd < 0) {
+		keep_ns(d, ino);
+		return 0;
+	}
+	ret = dump_all(d, fd, ino);
+	close(fd);
+	if (ret && ret != -ENOMEM)
+		keep_ns(d, ino);
+	return ret == -ENOMEM ? ret : 0;
+}
+
+static int owner_of(void *ctx, uint32_t inode, struct tt_sd_owner *out)
+{
+	return tt_sd_owners_find(ctx, inode, out);
+}
+
+/* One poll of every namespace, its events queued. */
+static int sample(struct tt_sockdiag *d)
+{
+	int ret;
+
+	d->snap.n = 0;
+	d->n_keep = 0;
+	ret = dump_all(d, d->nl_fd, d->self_ino);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret)
+		keep_ns(d, d->self_ino);
+	if (d->other_ns) {
+		ret = tt_netns_each(d->self_ino, visit_ns, d);
+		if (d->fatal)
+			return -EPERM;
+		if (ret == -ENOMEM)
+			return ret;
+	}
+	/* /proc is read again only when a socket of unknown owner is there to be named */
+	if (tt_sd_diff_wants_owners(d->diff, &d->snap, d->owner_uid))
+		tt_sd_owners_scan(d->owners);
+	if (d->evs.n - d->next_ev > SD_MAX_PENDING) {
+		d->stats.lost++;
+		return 0;
+	}
+	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(),
+			       owner_of, d->owners, &d->evs);
+}
+
+/* Queued events to cb, in order; the first refused stays first. */
+static int deliver(struct tt_sockdiag *d, tt_src_cb cb, void *ctx, int *count)
+{
+	int ret = 0;
+
+	while (d->next_ev < d->evs.n) {
+		const struct tt_event *ev = &d->evs.v[d->next_ev];
+
+		ret = cb ? cb(ctx, ev) : 0;
+		if (ret)
+			break;
+		d->next_ev++;
+		d->stats.events++;
+		if (ev->kind == TT_EV_CONN_OPEN)
+			d->stats.conns++;
+		(*count)++;
+	}
+	if (d->next_ev == d->evs.n)
+		d->evs.n = d->next_ev = 0;
+	return ret;
+}
+
+static int pass_and_deliver(struct tt_sockdiag *d, tt_src_cb cb, void *ctx, int *count)
+{
+	int ret = sample(d);
+
+	if (ret == -EPERM)
+		return ret;
+	/* out of memory: what was made is still delivered, the rest of the pass is lost */
+	return deliver(d, cb, ctx, count);
+}
+
+int tt_sockdiag_poll(struct tt_sockdiag *d, int timeout_ms, tt_src_cb cb, void *ctx)
+{
+	int count = 0, ret = deliver(d, cb, ctx, &count);
+	uint64_t now = tt_now_mono_ns();
+
+	if (ret)
+		return ret;
+	if (now < d->next_ns) {
+		uint64_t wait = (d->next_ns - now + 999999) / 1000000;
+
+		if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
+			wait = timeout_ms;
+		if (poll(NULL, 0, (int)wait) < 0 && errno == EINTR)
+			return count ? count : -EINTR;
+		now = tt_now_mono_ns();
+		if (now < d->next_ns)
+			return count;
+	}
+	/* keep the cadence; after a stall, start it again from now */
+	d->next_ns += d->interval_ns;
+	if (d->next_ns <= now)
+		d->next_ns = now + d->interval_ns;
+	ret = pass_and_deliver(d, cb, ctx, &count);
+	return ret ? ret : count;
+}
+
+int tt_sockdiag_flush(struct tt_sockdiag *d, tt_src_cb cb, void *ctx)
+{
+	int count = 0, ret = deliver(d, cb, ctx, &count);
+
+	if (ret)
+		return ret;
+	ret = pass_and_deliver(d, cb, ctx, &count);
+	return ret ? ret : count;
+}
+
+const char *tt_sockdiag_probes(const struct tt_sockdiag *d)
+{
+	(void)d;
+	return "sock_diag:tcp sock_diag:udp";
+}
+
+const char *tt_sockdiag_missing(const struct tt_sockdiag *d)
+{
+	return d->missing[0] ? d->missing : NULL;
+}
+
+const char *tt_sockdiag_warning(const struct tt_sockdiag *d)
+{
+	return d->warning[0] ? d->warning : NULL;
+}
+
+void tt_sockdiag_print_missing(const struct tt_sockdiag *d, const char *prog, FILE *f)
+{
+	for (int c = 0; c < CAP_N; c++)
+		if (d->cap_state[c] == TT_SRC_CAP_MISSING)
+			fprintf(f, "%s: warning: missing %s (%s): %s\n", prog, cap_desc[c].name,
+				d->cap_why[c], cap_desc[c].loss);
+}
+
+void tt_sockdiag_print_check(const struct tt_sockdiag *d, FILE *f)
+{
+	static const char *const state[] = {
+	    [TT_SRC_CAP_OK] = "ok",
+	    [TT_SRC_CAP_UNUSED] = "not needed",
+	    [TT_SRC_CAP_MISSING] = "MISSING",
+	};
+
+	for (int c = 0; c < CAP_N; c++) {
+		int st = d->cap_state[c];
+
+		fprintf(f, "%-15s %-10s %s", cap_desc[c].name, state[st], d->cap_why[c]);
+		if (st == TT_SRC_CAP_MISSING)
+			fprintf(f, ": %s", cap_desc[c].loss);
+		fputc('\n', f);
+	}
+}
+
+int64_t tt_sockdiag_clock_offset(const struct tt_sockdiag *d)
+{
+	return d->clock_offset;
+}
+
+void tt_sockdiag_stats(const struct tt_sockdiag *d, struct tt_src_stats *st)
+{
+	*st = d->stats;
+}
+
+int tt_sockdiag_after_drop(struct tt_sockdiag *d, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	/* sock_diag and our own /proc need no privilege: nothing to refuse */
+	if (d->other_ns) {
+		d->other_ns = 0;
+		cap_set(d, CAP_NETNS, TT_SRC_CAP_MISSING, "privileges dropped (-Z)");
+	}
+	if (d->owner_uid < 0) {
+		d->owner_uid = owner_uid();
+		if (d->owner_uid >= 0)
+			cap_set(d, CAP_OWNERS, TT_SRC_CAP_MISSING,
+				"privileges dropped (-Z): only the user's own /proc/PID/fd");
+	}
+	return 0;
+}
+
+void tt_sockdiag_close(struct tt_sockdiag *d)
+{
+	if (!d)
+		return;
+	if (d->nl_fd >= 0)
+		close(d->nl_fd);
+	if (d->self_fd >= 0)
+		close(d->self_fd);
+	tt_sd_diff_free(d->diff);
+	tt_sd_owners_free(d->owners);
+	tt_sd_snap_free(&d->snap);
+	tt_sd_events_free(&d->evs);
+	free(d);
+}

@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * From sock_diag polls to events, mirroring bpf/tcptop.bpf.c (tcp_try_open, read_counters,
+ * emit_delta, tcp_emit_close) with what a poll can know: a socket is opened when first seen,
+ * its counters' growth is reported at each poll, and it is closed when it reaches TIME_WAIT or
+ * CLOSE or is gone from the dump, with the counters of the last poll that had them.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "sd_diff.h"
+#include "sd_table.h"
+
+/* Kernel TCP states (include/net/tcp_states.h) */
+enum {
+	S_ESTABLISHED = 1,
+	S_SYN_SENT,
+	S_SYN_RECV,
+	S_FIN_WAIT1,
+	S_FIN_WAIT2,
+	S_TIME_WAIT,
+	S_CLOSE,
+	S_CLOSE_WAIT,
+	S_LAST_ACK,
+	S_LISTEN,
+	S_CLOSING,
+};
+
+enum {
+	P_OPEN = 1, /* CONN_OPEN sent */
+	P_WAIT,     /* a pid or name filter waits for its owner */
+	P_DONE,     /* closed, filtered out or never a connection: silent until it leaves the dump */
+};
+
+struct ctrs {
+	uint64_t acked, rcvd;
+	uint32_t segs_out, segs_in;
+};
+
+struct conn {
+	uint64_t cookie; /* key */
+	struct ctrs base; /* reported by TRAFFIC so far */
+	struct ctrs last; /* at the last poll with counters: the close's */
+	uint32_t srtt, retrans; /* last reported */
+	uint32_t pid;
+	uint32_t inode_tried; /* inode the owner was looked up for */
+	uint32_t gen;
+	uint32_t netns;
+	char comm[TT_COMM_LEN];
+	uint8_t phase, state, dir, proto, preexisting, pid_known;
+};
+
+/* Listening TCP sockets and unconnected UDP ones, by namespace, protocol and port. */
+struct lst {
+	uint64_t key;
+};
+
+struct tt_sd_diff {
+	struct tt_sd_table *conns, *listeners;
+	struct tt_filter filter;
+	int proc_filter; /* the filter names pids or processes: an owner is needed first */
+	uint32_t gen;
+	uint64_t *gone;
+	size_t cap_gone;
+};
+
+int tt_sd_diff_new(struct tt_sd_diff **out, const struct tt_filter *filter)
+{
+	struct tt_sd_diff *d = calloc(1, sizeof(*d));
+
+	*out = NULL;
+	if (!d)
+		return -ENOMEM;
+	if (tt_sd_table_new(&d->conns, sizeof(struct conn)) ||
+	    tt_sd_table_new(&d->listeners, sizeof(struct lst))) {
+		tt_sd_diff_free(d);
+		return -ENOMEM;
+	}
+	if (filter)
+		d->filter = *filter;
+	d->proc_filter = d->filter.n_pids || d->filter.n_comms;
+	*out = d;
+	return 0;
+}
+
+void tt_sd_diff_free(struct tt_sd_diff *d)
+{
+	if (!d)
+		return;
+	tt_sd_table_free(d->conns);
+	tt_sd_table_free(d->listeners);
+	free(d->gone);
+	free(d);
+}
+
+void tt_sd_events_free(struct tt_sd_events *ev)
+{
+	free(ev->v);
+	ev->v = NULL;
+	ev->n = ev->cap = 0;
+}
+
+size_t tt_sd_diff_count(const struct tt_sd_diff *d)
+{
+	return tt_sd_table_count(d->conns);
+}
+
+static struct tt_event *ev_new(struct tt_sd_events *out, const struct conn *c, uint16_t kind,
+			       uint64_t ts)
+{
+	struct tt_event *e;
+
+	if (out->n == out->cap) {
+		size_t ncap = out->cap ? out->cap * 2 : 256;
+		struct tt_event *n = realloc(out->v, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		out->v = n;
+		out->cap = ncap;
+	}
+	e = &out->v[out->n++];
+	memset(e, 0, sizeof(*e));
+	e->ts_ns = ts;
+	e->conn_id = c->cookie;
+	e->pid = e->tid = c->pid;
+	e->kind = kind;
+	return e;
+}
+
+static uint64_t lst_key(uint32_t netns, uint8_t proto, uint16_t port)
+{
+	return (uint64_t)netns << 32 | (uint32_t)proto << 16 | port;
+}
+
+/* Not a connection: a listener, an unconnected TCP socket, or an end already reported. */
+static int tcp_skip(uint8_t state)
+{
+	return state == S_LISTEN || state == S_CLOSE || state == S_TIME_WAIT;
+}
+
+/*
+ * Payload bytes, as read_counters() makes them: the kernel counts sequence space, bytes_acked
+ * with our SYN (active opens) and our FIN once acked, bytes_received with the peer's FIN.
+ * A poll sees states, not flags: FIN_WAIT2 is only reached when our FIN was acked (FIN_WAIT1,
+ * CLOSING and LAST_ACK wait for that ack), and CLOSE_WAIT, LAST_ACK and CLOSING only once the
+ * peer's FIN arrived.
+ */
+static void counters(const struct tt_sd_sock *s, uint8_t dir, struct ctrs *c)
+{
+	c->acked = s->bytes_acked;
+	c->rcvd = s->bytes_received;
+	if (dir == TT_DIR_OUTBOUND && c->acked)
+		c->acked--;
+	if (s->state == S_FIN_WAIT2 && c->acked)
+		c->acked--;
+	if ((s->state == S_CLOSE_WAIT || s->state == S_LAST_ACK || s->state == S_CLOSING) &&
+	    c->rcvd)
+		c->rcvd--;
+	c->segs_out = s->segs_out;
+	c->segs_in = s->segs_in;
+}
+
+static uint64_t sub0(uint64_t a, uint64_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+static int emit_delta(struct conn *c, const struct ctrs *now, uint64_t ts, struct tt_sd_events *out)
+{
+	struct ctrs was = c->base;
+	struct tt_event *e;
+
+	c->base = *now;
+	if (now->acked <= was.acked && now->rcvd <= was.rcvd && now->segs_out <= was.segs_out &&
+	    now->segs_in <= was.segs_in)
+		return 0;
+	e = ev_new(out, c, TT_EV_TRAFFIC, ts);
+	if (!e)
+		return -ENOMEM;
+	e->u.traffic.tx_bytes = sub0(now->acked, was.acked);
+	e->u.traffic.rx_bytes = sub0(now->rcvd, was.rcvd);
+	e->u.traffic.tx_pkts = sub0(now->segs_out, was.segs_out);
+	e->u.traffic.rx_pkts = sub0(now->segs_in, was.segs_in);
+	return 0;
+}
+
+static int emit_state(struct conn *c, uint8_t to, uint64_t ts, struct tt_sd_events *out)
+{
+	struct tt_event *e = ev_new(out, c, TT_EV_STATE, ts);
+
+	if (!e)
+		return -ENOMEM;
+	e->u.state.old_state = c->state;
+	e->u.state.new_state = to;
+	c->state = to;
+	return 0;
+}
+
+/* The last words: the counters of the last poll that had them, absolute. */
+static int emit_close(struct conn *c, uint64_t ts, struct tt_sd_events *out)
+{
+	struct tt_event *e = ev_new(out, c, TT_EV_CONN_CLOSE, ts);
+
+	c->phase = P_DONE;
+	if (!e)
+		return -ENOMEM;
+	if (c->proto == IPPROTO_TCP) {
+		e->u.close.tx_bytes = c->last.acked;
+		e->u.close.rx_bytes = c->last.rcvd;
+		e->u.close.tx_pkts = c->last.segs_out;
+		e->u.close.rx_pkts = c->last.segs_in;
+		e->u.close.srtt_us = c->srtt;
+		e->u.close.retrans = c->retrans;
+		e->u.close.state = S_CLOSE;
+	}
+	return 0;
+}
+
+/* RTT and retransmits of this poll; traffic before them, as the sampler does. */
+static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
+			struct tt_sd_events *out)
+{
+	struct tt_event *e;
+
+	if (!s->has_info)
+		return 0;
+	counters(s, c->dir, &c->last);
+	if (emit_delta(c, &c->last, ts, out))
+		return -ENOMEM;
+	if (s->total_retrans > c->retrans) {
+		e = ev_new(out, c, TT_EV_RETRANS, ts);
+		if (!e)
+			return -ENOMEM;
+		e->u.retrans.segs = s->total_retrans - c->retrans;
+		e->u.retrans.state = s->state;
+	}
+	c->retrans = s->total_retrans;
+	if (s->rtt_us && s->rtt_us != c->srtt) {
+		e = ev_new(out, c, TT_EV_RTT, ts);
+		if (!e)
+			return -ENOMEM;
+		e->u.rtt.srtt_us = s->rtt_us;
+		e->u.rtt.rttvar_us = s->rttvar_us;
+	}
+	if (s->rtt_us)
+		c->srtt = s->rtt_us;
+	return 0;
+}
+
+static void take_owner(struct conn *c, const struct tt_sd_sock *s, tt_sd_owner_fn owner,
+		       void *ctx)
+{
+	struct tt_sd_owner o;
+
+	if (c->pid_known || !s->inode || c->inode_tried == s->inode)
+		return;
+	c->inode_tried = s->inode;
+	if (owner && owner(ctx, s->inode, &o) && o.pid) {
+		c->pid = o.pid;
+		memcpy(c->comm, o.comm, TT_COMM_LEN);
+		c->pid_known = 1;
+	}
+}
+
+/* tcp_try_open(): filters, then the opening with the baselines of a socket first seen now. */
+static int try_open(struct tt_sd_diff *d, struct conn *c, const struct tt_sd_sock *s,
+		    struct tt_sd_events *out)
+{
+	struct tt_event *e;
+
+	if (d->proc_filter && !c->pid_known) {
+		c->phase = P_WAIT;
+		return 0;
+	}
+	if (!tt_filter_match(&d->filter, s->proto, s->family, s->lport, s->rport, c->pid, c->comm,
+			     s->cgroup_id)) {
+		c->phase = P_DONE;
+		return 0;
+	}
+	c->phase = P_OPEN;
+	/* traffic before the capture began is not the capture's */
+	memset(&c->base, 0, sizeof(c->base));
+	c->retrans = 0;
+	if (s->has_info) {
+		counters(s, c->dir, &c->last);
+		if (c->preexisting) {
+			c->base = c->last;
+			c->retrans = s->total_retrans;
+		}
+	}
+	e = ev_new(out, c, TT_EV_CONN_OPEN, s->ts_ns);
+	if (!e)
+		return -ENOMEM;
+	if (c->preexisting)
+		e->flags |= TT_F_PREEXISTING;
+	if (!c->pid_known)
+		e->flags |= TT_F_PID_UNKNOWN;
+	memcpy(e->u.open.laddr, s->laddr, TT_ADDR_LEN);
+	memcpy(e->u.open.raddr, s->raddr, TT_ADDR_LEN);
+	e->u.open.lport = s->lport;
+	e->u.open.rport = s->rport;
+	e->u.open.family = s->family;
+	e->u.open.proto = s->proto;
+	e->u.open.direction = c->dir;
+	e->u.open.state = s->proto == IPPROTO_TCP ? s->state : 0;
+	e->u.open.netns = s->netns;
+	e->u.open.cgroup_id = s->cgroup_id;
+	memcpy(e->u.open.comm, c->comm, TT_COMM_LEN);
+	return 0;
+}
+
+static uint8_t direction(const struct tt_sd_diff *d, const struct tt_sd_sock *s)
+{
+	int inbound = tt_sd_table_get(d->listeners, lst_key(s->netns, s->proto, s->lport)) != NULL;
+
+	if (s->proto == IPPROTO_UDP && !s->rport)
+		return TT_DIR_UNKNOWN; /* unconnected: it talks to whoever */
+	return inbound ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
+}
+
+static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first, tt_sd_owner_fn owner,
+		     void *ctx, struct tt_sd_events *out)
+{
+	int tcp = s->proto == IPPROTO_TCP, fresh;
+	struct conn *c;
+	uint8_t was_known;
+
+	if (tcp && s->state == S_LISTEN)
+		return 0;
+	c = tt_sd_table_get(d->conns, s->cookie);
+	if (!c) {
+		/* a socket already ending when first seen: shorter than an interval, or idle */
+		if (tcp && tcp_skip(s->state))
+			return 0;
+		c = tt_sd_table_put(d->conns, s->cookie, &fresh);
+		if (!c)
+			return -ENOMEM;
+		c->proto = s->proto;
+		c->netns = s->netns;
+		c->state = tcp ? s->state : 0;
+		c->dir = direction(d, s);
+		c->preexisting = first;
+		c->gen = d->gen;
+		take_owner(c, s, owner, ctx);
+		if (try_open(d, c, s, out))
+			return -ENOMEM;
+		/* what a new socket did since it opened; a pre-existing one's RTT */
+		return c->phase == P_OPEN && tcp ? emit_samples(c, s, s->ts_ns, out) : 0;
+	}
+	c->gen = d->gen;
+	if (c->phase == P_DONE)
+		return 0;
+	was_known = c->pid_known;
+	take_owner(c, s, owner, ctx);
+	if (c->phase == P_WAIT) {
+		if (!c->pid_known)
+			return 0;
+		c->state = tcp ? s->state : 0;
+		if (try_open(d, c, s, out))
+			return -ENOMEM;
+		if (c->phase != P_OPEN)
+			return 0;
+	} else if (!was_known && c->pid_known) {
+		struct tt_event *e = ev_new(out, c, TT_EV_CONN_PROC, s->ts_ns);
+
+		if (!e)
+			return -ENOMEM;
+		memcpy(e->u.proc.comm, c->comm, TT_COMM_LEN);
+	}
+	if (!tcp)
+		return 0;
+	if (s->state != c->state) {
+		if (emit_state(c, s->state, s->ts_ns, out))
+			return -ENOMEM;
+	}
+	if (emit_samples(c, s, s->ts_ns, out))
+		return -ENOMEM;
+	if (s->state == S_TIME_WAIT || s->state == S_CLOSE)
+		return emit_close(c, s->ts_ns, out);
+	return 0;
+}
+
+static int kept(const uint32_t *keep_ns, size_t n_keep, uint32_t netns)
+{
+	for (size_t i = 0; i < n_keep; i++)
+		if (keep_ns[i] == netns)
+			return 1;
+	return 0;
+}
+
+/* What left the dump: closed now, at the counters of the last poll. */
+static int sweep(struct tt_sd_diff *d, const uint32_t *keep_ns, size_t n_keep, uint64_t now_ns,
+		 struct tt_sd_events *out)
+{
+	size_t n_gone = 0, slots = tt_sd_table_slots(d->conns);
+
+	for (size_t i = 0; i < slots; i++) {
+		struct conn *c = tt_sd_table_slot(d->conns, i);
+
+		if (!c || c->gen == d->gen || kept(keep_ns, n_keep, c->netns))
+			continue;
+		if (c->phase == P_OPEN) {
+			if (c->proto == IPPROTO_TCP && emit_state(c, S_CLOSE, now_ns, out))
+				return -ENOMEM;
+			if (emit_close(c, now_ns, out))
+				return -ENOMEM;
+		}
+		if (n_gone == d->cap_gone) {
+			size_t ncap = d->cap_gone ? d->cap_gone * 2 : 64;
+			uint64_t *n = realloc(d->gone, ncap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			d->gone = n;
+			d->cap_gone = ncap;
+		}
+		d->gone[n_gone++] = c->cookie;
+	}
+	for (size_t i = 0; i < n_gone; i++)
+		tt_sd_table_del(d->conns, d->gone[i]);
+	return 0;
+}
+
+int tt_sd_diff_wants_owners(const struct tt_sd_diff *d, const struct tt_sd_snap *snap, long uid)
+{
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct tt_sd_sock *s = &snap->v[i];
+		const struct conn *c;
+
+		if (!s->inode || (uid >= 0 && s->uid != (uint32_t)uid))
+			continue;
+		if (s->proto == IPPROTO_TCP && tcp_skip(s->state))
+			continue;
+		c = tt_sd_table_get(d->conns, s->cookie);
+		if (!c || (c->phase != P_DONE && !c->pid_known && c->inode_tried != s->inode))
+			return 1;
+	}
+	return 0;
+}
+
+int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const uint32_t *keep_ns,
+		    size_t n_keep, uint64_t now_ns, tt_sd_owner_fn owner, void *owner_ctx,
+		    struct tt_sd_events *out)
+{
+	int first = d->gen == 0, fresh;
+
+	d->gen++;
+	tt_sd_table_clear(d->listeners);
+	for (size_t i = 0; i < snap->n; i++) {
+		const struct tt_sd_sock *s = &snap->v[i];
+
+		if ((s->proto == IPPROTO_TCP && s->state == S_LISTEN) ||
+		    (s->proto == IPPROTO_UDP && !s->rport))
+			if (!tt_sd_table_put(d->listeners, lst_key(s->netns, s->proto, s->lport),
+					     &fresh))
+				return -ENOMEM;
+	}
+	for (size_t i = 0; i < snap->n; i++)
+		if (sock_pass(d, &snap->v[i], first, owner, owner_ctx, out))
+			return -ENOMEM;
+	return sweep(d, keep_ns, n_keep, now_ns, out);
+}

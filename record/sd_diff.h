@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The sock_diag source's state machine (record/sd_diff.c), pure C: two polls' sockets in, the
+ * BPF source's events out (CONN_OPEN, TRAFFIC, STATE, RTT, RETRANS, CONN_PROC, CONN_CLOSE), with
+ * its semantics: payload bytes, not sequence space; counters before the first poll not counted;
+ * conn_id the socket cookie.
+ */
+#ifndef TT_SD_DIFF_H
+#define TT_SD_DIFF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sd_netlink.h"
+#include "sd_owners.h"
+#include "tt_filter.h"
+
+/* Events made by a pass, in order. */
+struct tt_sd_events {
+	struct tt_event *v;
+	size_t n, cap;
+};
+
+/* 1 and *out filled when the owner of inode is known. */
+typedef int (*tt_sd_owner_fn)(void *ctx, uint32_t inode, struct tt_sd_owner *out);
+
+struct tt_sd_diff;
+
+/* filter: applied to each socket (NULL: none). 0 or -ENOMEM. */
+int tt_sd_diff_new(struct tt_sd_diff **out, const struct tt_filter *filter);
+void tt_sd_diff_free(struct tt_sd_diff *d);
+
+/*
+ * Whether snap holds a socket whose owner was never looked for since its file appeared: a
+ * socket to name, its inode not looked up yet. uid >= 0: only sockets of this uid count (the
+ * others' /proc/PID/fd cannot be read).
+ */
+int tt_sd_diff_wants_owners(const struct tt_sd_diff *d, const struct tt_sd_snap *snap, long uid);
+
+/*
+ * One poll: snap holds every socket of every namespace dumped. Sockets of the namespaces in
+ * keep_ns (their dump failed) stay as they were; the other sockets not in snap are closed at
+ * now_ns. owner() is asked about sockets not looked up yet. Events are appended to out.
+ * 0 or -ENOMEM.
+ */
+int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const uint32_t *keep_ns,
+		    size_t n_keep, uint64_t now_ns, tt_sd_owner_fn owner, void *owner_ctx,
+		    struct tt_sd_events *out);
+
+size_t tt_sd_diff_count(const struct tt_sd_diff *d); /* sockets followed (open or not) */
+
+void tt_sd_events_free(struct tt_sd_events *ev);
+
+#endif /* TT_SD_DIFF_H */

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Walking NETLINK_SOCK_DIAG: an inet_diag_req_v2 dump per family and protocol, each reply's
+ * inet_diag_msg and its INET_DIAG_INFO (struct tcp_info) and INET_DIAG_CGROUP_ID attributes.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h> /* RTA_* walk the attributes */
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+
+#include "sd_netlink.h"
+#include "tt_util.h"
+
+/* Kernel TCP states wanted: ESTABLISHED (1) to CLOSING (11), LISTEN included; not
+ * NEW_SYN_RECV (12, request sockets) nor BOUND_INACTIVE (13, bound and never used). */
+#define SD_TCP_STATES 0xffeu
+/* UDP sockets are CLOSE (7) unconnected, ESTABLISHED (1) connected */
+#define SD_UDP_STATES ((1u << 1) | (1u << 7))
+
+int tt_sd_socket(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+
+	return fd < 0 ? -errno : fd;
+}
+
+void tt_sd_snap_free(struct tt_sd_snap *snap)
+{
+	free(snap->v);
+	snap->v = NULL;
+	snap->n = snap->cap = 0;
+}
+
+static struct tt_sd_sock *snap_add(struct tt_sd_snap *snap)
+{
+	if (snap->n == snap->cap) {
+		size_t ncap = snap->cap ? snap->cap * 2 : 256;
+		struct tt_sd_sock *n = realloc(snap->v, ncap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		snap->v = n;
+		snap->cap = ncap;
+	}
+	memset(&snap->v[snap->n], 0, sizeof(*snap->v));
+	return &snap->v[snap->n++];
+}
+
+static int is_v4mapped(const uint8_t *a)
+{
+	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	return !memcmp(a, pfx, sizeof(pfx));
+}
+
+/* As the BPF source reports them: a v6 socket talking v4 has both ends as IPv4. */
+static void put_addrs(struct tt_sd_sock *s, const struct inet_diag_msg *m)
+{
+	const uint8_t *l = (const uint8_t *)m->id.idiag_src, *r = (const uint8_t *)m->id.idiag_dst;
+
+	if (m->idiag_family == AF_INET) {
+		s->family = TT_FAMILY_IPV4;
+		memcpy(s->laddr, l, 4);
+		memcpy(s->raddr, r, 4);
+	} else if (is_v4mapped(l)) {
+		s->family = TT_FAMILY_IPV4;
+		memcpy(s->laddr, l + 12, 4);
+		memcpy(s->raddr, r + 12, 4);
+	} else {
+		s->family = TT_FAMILY_IPV6;
+		memcpy(s->laddr, l, TT_ADDR_LEN);
+		memcpy(s->raddr, r, TT_ADDR_LEN);
+	}
+}
+
+static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
+{
+	struct tcp_info ti;
+
+	/* an older kernel's tcp_info is shorter: what it lacks reads as 0 */
+	memset(&ti, 0, sizeof(ti));
+	memcpy(&ti, data, len < sizeof(ti) ? len : sizeof(ti));
+	s->bytes_acked = ti.tcpi_bytes_acked;
+	s->bytes_received = ti.tcpi_bytes_received;
+	s->segs_out = ti.tcpi_segs_out;
+	s->segs_in = ti.tcpi_segs_in;
+	s->rtt_us = ti.tcpi_rtt;
+	s->rttvar_us = ti.tcpi_rttvar;
+	s->total_retrans = ti.tcpi_total_retrans;
+	s->has_info = 1;
+}
+
+static int parse(const struct nlmsghdr *h, int proto, uint32_t netns, struct tt_sd_snap *snap)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	int len = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
+	const struct rtattr *a = (const struct rtattr *)(m + 1);
+	struct tt_sd_sock *s;
+
+	if (len < 0)
+		return -EBADMSG;
+	s = snap_add(snap);
+	if (!s)
+		return -ENOMEM;
+	s->cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
+	s->lport = ntohs(m->id.idiag_sport);
+	s->rport = ntohs(m->id.idiag_dport);
+	s->state = m->idiag_state;
+	s->inode = m->idiag_inode;
+	s->uid = m->idiag_uid;
+	s->netns = netns;
+	s->proto = proto;
+	put_addrs(s, m);
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == INET_DIAG_INFO && proto == IPPROTO_TCP)
+			put_info(s, RTA_DATA(a), RTA_PAYLOAD(a));
+		else if (a->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(a) >= 8)
+			memcpy(&s->cgroup_id, RTA_DATA(a), 8);
+	}
+	return 0;
+}
+
+int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
+	       struct tt_sd_snap *snap)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+	    .nlh = {.nlmsg_len = sizeof(req),
+		    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+		    .nlmsg_seq = ++*seq},
+	    .r = {.sdiag_family = family,
+		  .sdiag_protocol = proto,
+		  .idiag_ext = proto == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0,
+		  .idiag_states = proto == IPPROTO_TCP ? SD_TCP_STATES : SD_UDP_STATES},
+	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	/* the kernel fills up to a page or 32 KiB a message batch: room for either */
+	long buf[65536 / sizeof(long)];
+	size_t first = snap->n;
+	int ret = 0, done = 0;
+
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	while (!done) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		const struct nlmsghdr *h = (const struct nlmsghdr *)buf;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != *seq)
+				continue; /* the rest of a dump an earlier failure abandoned */
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+
+				ret = e->error ? e->error : -EPROTO;
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+				continue;
+			ret = parse(h, proto, netns, snap);
+			if (ret) {
+				done = 1;
+				break;
+			}
+		}
+	}
+	if (ret) {
+		snap->n = first; /* a namespace is dumped whole or not at all */
+		return ret;
+	}
+	{
+		uint64_t ts = tt_now_boot_ns();
+
+		for (size_t i = first; i < snap->n; i++)
+			snap->v[i].ts_ns = ts;
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * One poll of the sock_diag source (record/sd_netlink.c): the TCP and UDP sockets of one network
+ * namespace, as NETLINK_SOCK_DIAG reports them, appended to a snapshot. libc and uapi only.
+ */
+#ifndef TT_SD_NETLINK_H
+#define TT_SD_NETLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tt_event.h"
+
+/* One socket as the kernel described it; tcp_info counters raw (sequence space). */
+struct tt_sd_sock {
+	uint64_t cookie;
+	uint64_t ts_ns; /* CLOCK_BOOTTIME at the end of its namespace's dump */
+	uint64_t cgroup_id;
+	uint64_t bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in, rtt_us, rttvar_us, total_retrans;
+	uint32_t inode; /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
+	uint32_t uid;
+	uint32_t netns;
+	uint16_t lport, rport;
+	uint8_t family; /* TT_FAMILY_*, v4-mapped IPv6 as IPv4 */
+	uint8_t proto;  /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t state;  /* kernel TCP state; UDP: 7 (CLOSE) unconnected, 1 connected */
+	uint8_t has_info; /* the tcp_info fields are there */
+	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+};
+
+struct tt_sd_snap {
+	struct tt_sd_sock *v;
+	size_t n, cap;
+};
+
+/* A NETLINK_SOCK_DIAG socket in the calling thread's namespace: an fd or -errno. */
+int tt_sd_socket(void);
+
+/*
+ * Dump family (AF_INET / AF_INET6) x proto (IPPROTO_TCP / IPPROTO_UDP) through fd and append
+ * the sockets to snap, marked with netns. Listening TCP sockets are included (they tell
+ * inbound from outbound), request sockets are not. 0 or -errno.
+ */
+int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
+	       struct tt_sd_snap *snap);
+
+void tt_sd_snap_free(struct tt_sd_snap *snap);
+
+#endif /* TT_SD_NETLINK_H */
