@@ -6,10 +6,12 @@ Oracle: a paced Python sender on loopback that knows its rate and counts what it
 what its server end read."""
 import csv
 import json
+import os
 import subprocess
 import time
 
 from conftest import free_port, needs_bpf, run, tool
+from helpers.capture import CLOSE, OPEN, read_cap
 from helpers.recorder import Recorder
 from helpers.traffic import PY
 
@@ -92,3 +94,44 @@ def test_sending_before_the_recording_is_no_rate_spike_at_the_close(tmp_path):
     # and the rates are the sender's while it sends (not zero everywhere)
     assert sum(1 for v in tx if 0.7 * rate <= v <= 1.3 * rate) >= 2, tx
     assert sum(1 for v in rx if 0.7 * rate <= v <= 1.3 * rate) >= 2, rx
+
+
+def test_a_later_file_of_a_rotation_is_no_rate_spike_at_the_close(tmp_path):
+    """The same for a rotated set (-G 1): a later file starts mid-connection, its close carries
+    the counters since the connection was born. That file replayed alone: no interval above
+    1.5x the sender's rate, the total all the sender sent; the set replayed together: the same
+    total, no spike either."""
+    rate, port = 1000000, free_port()
+    path = str(tmp_path / "rot.tt")
+    rec = Recorder(path, "-P", str(port), "--coalesce", "200ms", "-G", "1")
+    snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), "3.5"],
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        res = json.loads(snd.communicate(timeout=30)[0])
+        rc, err = rec.stop(settle=1.2)
+    finally:
+        if snd.poll() is None:
+            snd.kill()
+            snd.wait()
+    assert rc == 0, err
+    assert res["sent"] == res["received"] == 3.5 * rate
+    files = [path] + ["%s.%d" % (path, k) for k in range(1, 100)
+                      if os.path.exists("%s.%d" % (path, k))]
+
+    def has_close(f):
+        evs = read_cap(f).events
+        ids = {e["conn_id"] for e in evs if e["kind"] == OPEN and e["lport"] == res["lport"]
+               and e["rport"] == port}
+        return any(e["kind"] == CLOSE and e["conn_id"] in ids for e in evs)
+    (last,) = [k for k, f in enumerate(files) if has_close(f)]
+    assert last >= 2, files  # the connection began two files or more before
+    for what, args in (("the file with the close alone", [files[last]]), ("the set", files)):
+        out = str(tmp_path / "rot.csv")
+        r = run([REPLAY, "--batch", "-i", "1", "--csv", out] + args)
+        assert r.returncode == 0, r.stderr
+        rows = list(csv.DictReader(open(out)))
+        cli = [x for x in rows if int(x["lport"]) == res["lport"] and int(x["rport"]) == port]
+        tx = [int(x["tx_rate"]) for x in cli]
+        assert cli[-1]["closed"] == "1" and int(cli[-1]["tx_bytes"]) == res["sent"], \
+            (what, cli[-1])
+        assert max(tx) <= 1.5 * rate, (what, tx)
