@@ -1,0 +1,338 @@
+"""The sock_diag source (--source sockdiag): no BPF, no root.
+
+Oracles: iperf3 -J (its own per-interval and total byte counts, paced so that every interval
+is alike), `ss -tinp` / `ss -uanp` run while the traffic flows (the kernel's counters and the
+owners as ss finds them, through the same sock_diag but parsed by another program), and the
+pids of the processes the test itself started.
+"""
+import json
+import os
+import pwd
+import grp
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import background, free_port, needs_cmd, run, tool
+from helpers.capture import CLOSE, OPEN, PROC, RTT, TRAFFIC, read_capture
+from helpers.netns import veth_pair
+from helpers.recorder import Recorder
+from helpers.traffic import wait_listen
+
+RATE = 8_000_000  # bits/s iperf3 paces itself to
+SECONDS = 5
+INTERVAL_S = 1.0  # the default sampling interval
+MUST_MISS = ("short-lived", "per-call", "exact-close", "udp-bytes")
+NET = "10.214.14"
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+SETPRIV = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+# A TCP pair over loopback in one process, paced: ready on stdout, then CHUNK bytes every
+# 100 ms each way until stdin closes.
+TALKER = r"""
+import socket, sys, threading, time
+port = int(sys.argv[1])
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", port)); l.listen(1)
+c = socket.create_connection(("127.0.0.1", port)); s, _ = l.accept()
+stop = []
+def drain(k):
+    while k.recv(65536):
+        pass
+for k in (c, s):
+    threading.Thread(target=drain, args=(k,), daemon=True).start()
+def pace():
+    while not stop:
+        c.sendall(b"x" * 20000); s.sendall(b"y" * 10000); time.sleep(0.1)
+threading.Thread(target=pace, daemon=True).start()
+print("ready", c.getsockname()[1], flush=True)
+sys.stdin.read()
+stop.append(1); time.sleep(0.2)
+c.close(); s.close(); l.close()
+"""
+
+
+def owner(evs, cid):
+    """(pid, comm) of cid: its open's, or the CONN_PROC that named it later."""
+    pid, comm = 0, ""
+    for e in evs:
+        if e["conn_id"] == cid and e["kind"] in (OPEN, PROC) and e["pid"]:
+            pid, comm = e["pid"], e["comm"]
+    return pid, comm
+
+
+def conn_of(evs, lport, rport):
+    ids = [e["conn_id"] for e in evs if e["kind"] == OPEN and e["proto"] == 6
+           and e["lport"] == lport and e["rport"] == rport]
+    assert len(ids) == 1, ("connection %d > %d opened %d times" % (lport, rport, len(ids)))
+    return ids[0]
+
+
+def cumulative(evs, cid, field):
+    """[(ts_ns, bytes so far)] after each TRAFFIC event of cid."""
+    out, total = [], 0
+    for e in sorted((e for e in evs if e["conn_id"] == cid and e["kind"] == TRAFFIC),
+                    key=lambda e: e["ts"]):
+        total += e[field]
+        out.append((e["ts"], total))
+    return out
+
+
+def ss_records(args):
+    """`ss -H ARGS` as one string per socket (its continuation lines joined)."""
+    r = run(["ss", "-H"] + args)
+    assert r.returncode == 0, r.stderr
+    recs = []
+    for line in r.stdout.splitlines():
+        if line[:1].isspace() and recs:
+            recs[-1] += " " + line.strip()
+        elif line.strip():
+            recs.append(line.strip())
+    return recs
+
+
+def ss_pid(rec):
+    m = re.search(r'users:\(\("([^"]+)",pid=(\d+)', rec)
+    return (int(m.group(2)), m.group(1)) if m else (0, "")
+
+
+def check_missing(text, also=()):
+    for name in MUST_MISS + tuple(also):
+        assert "missing " + name + " (" in text, (name, text)
+
+
+@needs_root
+@needs_cmd("iperf3", "ss")
+def test_iperf3_against_its_own_counts_and_ss(tmpdir_path):
+    port = free_port()
+    path = os.path.join(tmpdir_path, "sd.tt")
+    rec = Recorder(path, "--source", "sockdiag", "-P", str(port))
+    srv = background(subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    wait_listen(port)
+    cli = background(subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-J",
+                                       "-b", str(RATE), "-t", str(SECONDS)],
+                                      stdout=subprocess.PIPE, text=True))
+    time.sleep(SECONDS / 2)
+    # the second oracle, mid-transfer: the same sockets as ss sees them
+    t0 = time.time_ns()
+    ss = ss_records(["-tinp", "state", "established", "( sport = :%d or dport = :%d )"
+                     % (port, port)])
+    t1 = time.time_ns()
+    out, _ = cli.communicate(timeout=60)
+    assert cli.returncode == 0, out
+    srv.wait(timeout=10)
+    rc, err = rec.stop(settle=INTERVAL_S + 0.5)  # the close is seen at the next poll
+    assert rc == 0, err
+    check_missing(err)
+
+    iperf = json.loads(out)
+    cport = iperf["start"]["connected"][0]["local_port"]
+    sent_iv = [iv["sum"]["bytes"] for iv in iperf["intervals"]]
+    rate = sum(sent_iv[1:-1]) / sum(iv["sum"]["seconds"] for iv in iperf["intervals"][1:-1])
+    assert 0.7 * RATE / 8 < rate < 1.3 * RATE / 8, sent_iv
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "sockdiag", hdr
+    assert hdr["probes"] == "sock_diag:tcp sock_diag:udp", hdr
+    for name in MUST_MISS:
+        assert name + " (" in hdr["missing"], hdr["missing"]
+
+    ccid, scid = conn_of(evs, cport, port), conn_of(evs, port, cport)
+    opens = {e["conn_id"]: e for e in evs if e["kind"] == OPEN}
+    assert opens[ccid]["direction"] == 1 and opens[scid]["direction"] == 2, (opens[ccid],
+                                                                             opens[scid])
+    # the owners: the processes this test started
+    assert owner(evs, ccid) == (cli.pid, "iperf3"), owner(evs, ccid)
+    assert owner(evs, scid) == (srv.pid, "iperf3"), owner(evs, scid)
+
+    for cid, field, total_key in ((ccid, "tx_bytes", "sum_sent"), (scid, "rx_bytes",
+                                                                    "sum_received")):
+        cum = cumulative(evs, cid, field)
+        close = [e for e in evs if e["conn_id"] == cid and e["kind"] == CLOSE]
+        assert len(close) == 1, close
+        close = close[0]
+        # rates while open: a sample every interval, each at the sender's own pace
+        steps = [((b[0] - a[0]) / 1e9, b[1] - a[1]) for a, b in zip(cum, cum[1:])
+                 if b[0] < close["ts"] - 1.5e9]
+        assert len(steps) >= SECONDS - 3, cum
+        for secs, n in steps:
+            assert 0.6 * rate < n / secs < 1.5 * rate, (n / secs, rate, cum, sent_iv)
+        # totals: what iperf3 counted, give or take one interval (the last poll's bytes)
+        want = iperf["end"][total_key]["bytes"]
+        assert abs(close[field] - want) <= max(sent_iv) + 64, (close[field], want)
+        assert close[field] >= cum[-1][1] and cum[-1][1] > want - 2 * max(sent_iv), (cum, want)
+        # RTT while open and at the close
+        rtts = [e["srtt_us"] for e in evs if e["conn_id"] == cid and e["kind"] == RTT]
+        assert rtts and all(0 < r < 1_000_000 for r in rtts), rtts
+        assert close["srtt_us"] > 0, close
+
+    # ss at the same moment: the client's bytes_acked (our SYN in it) lies between two polls
+    recs = [r for r in ss if re.search(r"127\.0\.0\.1:%d\s+127\.0\.0\.1:%d\b" % (cport, port), r)]
+    assert len(recs) == 1, ss
+    acked = int(re.search(r"bytes_acked:(\d+)", recs[0]).group(1)) - 1
+    before = [n for t, n in cumulative(evs, ccid, "tx_bytes") if t <= t0]
+    after = [n for t, n in cumulative(evs, ccid, "tx_bytes") if t >= t1]
+    assert before and after, (t0, t1, cumulative(evs, ccid, "tx_bytes"))
+    assert before[-1] <= acked <= after[0], (before[-1], acked, after[0])
+    assert ss_pid(recs[0]) == owner(evs, ccid), (recs[0], owner(evs, ccid))
+
+
+@needs_root
+@needs_cmd("ss")
+def test_udp_sockets_against_ss(tmpdir_path):
+    """UDP sockets open and close with their owners; no bytes (the kernel keeps none)."""
+    path = os.path.join(tmpdir_path, "udp.tt")
+    port = free_port()
+    rec = Recorder(path, "--source", "sockdiag", "--udp", "-P", str(port))
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", port))
+    cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    cli.connect(("127.0.0.1", port))
+    for _ in range(20):
+        cli.send(b"z" * 1000)
+        time.sleep(0.1)
+    recs = ss_records(["-uanp", "( sport = :%d or dport = :%d )" % (port, port)])
+    cport = cli.getsockname()[1]
+    srv.close()
+    cli.close()
+    rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+    assert rc == 0, err
+    _, evs = read_capture(path)
+    opens = {(e["lport"], e["rport"]): e for e in evs if e["kind"] == OPEN and e["proto"] == 17}
+    assert set(opens) == {(port, 0), (cport, port)}, opens
+    assert len(recs) == 2, recs
+    for r in recs:
+        assert ss_pid(r) == (os.getpid(), opens[(port, 0)]["comm"]), r
+    for key, op in opens.items():
+        assert op["pid"] == os.getpid(), op
+        assert op["state"] == 0 and op["direction"] == (1 if key[1] else 0), op
+        kinds = [e["kind"] for e in evs if e["conn_id"] == op["conn_id"]]
+        assert kinds == [OPEN, CLOSE], kinds  # closed once; no traffic to say
+
+
+def nobody_dir():
+    d = tempfile.mkdtemp(prefix="tt-sd-")
+    os.chown(d, pwd.getpwnam("nobody").pw_uid, grp.getgrnam("nogroup").gr_gid)
+    return d
+
+
+def talker(port, pre=()):
+    p = background(subprocess.Popen(list(pre) + [sys.executable, "-c", TALKER, str(port)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    line = p.stdout.readline().split()
+    assert line[:1] == ["ready"], line
+    return p, int(line[1])
+
+
+def stop_talker(p):
+    p.stdin.close()
+    p.wait(timeout=10)
+
+
+@needs_root
+@needs_cmd("setpriv", "ss")
+def test_unprivileged_recorder_and_view():
+    """As nobody: the sockets of nobody's processes named, root's without an owner."""
+    d = nobody_dir()
+    try:
+        pa, pb = free_port(), free_port()
+        mine, _ = talker(pa, SETPRIV)   # nobody's
+        root, _ = talker(pb)            # root's
+        path = os.path.join(d, "nobody.tt")
+        rec = Recorder(path, "--source", "sockdiag", "-P", str(pa), "-P", str(pb),
+                       pre=SETPRIV, cwd=d)
+        view = run(SETPRIV + [tool("tcptop"), "--source", "sockdiag", "-b", "-n", "2",
+                              "-P", str(pa), "-P", str(pb)], timeout=30, cwd=d)
+        time.sleep(1.5)
+        stop_talker(mine)
+        stop_talker(root)
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+        assert rc == 0, err
+        check_missing(err, ("namespaces", "owners"))
+        assert os.stat(path).st_uid == pwd.getpwnam("nobody").pw_uid
+        hdr, evs = read_capture(path)
+        assert hdr["mode"] == "sockdiag" and "namespaces (not root" in hdr["missing"], hdr
+
+        tcp = [e for e in evs if e["kind"] == OPEN and e["proto"] == 6]
+        for port, p, want in ((pa, mine, (mine.pid, "python3")), (pb, root, (0, ""))):
+            ids = {e["conn_id"] for e in tcp if port in (e["lport"], e["rport"])}
+            assert len(ids) == 2, (port, tcp)  # both ends of the pair
+            for cid in ids:
+                assert owner(evs, cid) == want, (port, owner(evs, cid), want)
+                tx = sum(e["tx_bytes"] for e in evs if e["conn_id"] == cid
+                         and e["kind"] == TRAFFIC)
+                assert tx > 0, (port, cid)  # counters need no privilege
+
+        assert view.returncode == 0, view.stderr
+        check_missing(view.stderr, ("namespaces",))
+        snaps = view.stdout.split("\n\n")
+        rows = [r.split() for r in snaps[-2 if not snaps[-1].strip() else -1].splitlines()
+                if re.search(r":(%d|%d)\s" % (pa, pb), r + " ")]
+        assert len(rows) == 4, view.stdout
+        for r in rows:
+            if any(":%d" % pa in f for f in r):
+                assert r[0] == str(mine.pid) and r[1] == "python3", r
+            else:
+                assert not r[0].isdigit() or r[0] == "0", r  # no owner shown
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@needs_root
+@needs_cmd("iperf3")
+def test_other_namespace_seen_as_root(tmpdir_path):
+    with veth_pair(NET, "ttsd") as pair:
+        if pair is None:
+            pytest.skip("cannot make network namespaces here")
+        a, b = pair
+        ino = {ns: os.stat("/run/netns/" + ns).st_ino for ns in pair}
+        port = 5314
+        path = os.path.join(tmpdir_path, "ns.tt")
+        rec = Recorder(path, "--source", "sockdiag", "-P", str(port))
+        srv = background(subprocess.Popen(["ip", "netns", "exec", a, "iperf3", "-s", "-1",
+                                           "-p", str(port)], stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        wait_listen(port, a)
+        r = run(["ip", "netns", "exec", b, "iperf3", "-c", NET + ".1", "-p", str(port), "-J",
+                 "-b", str(RATE), "-t", "3"], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        srv.wait(timeout=10)
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+        assert rc == 0, err
+        assert "missing namespaces" not in err, err
+    iperf = json.loads(r.stdout)
+    cport = iperf["start"]["connected"][0]["local_port"]
+    _, evs = read_capture(path)
+    me = os.stat("/proc/self/ns/net").st_ino
+    for lp, rp, field, key in ((cport, port, "tx_bytes", "sum_sent"),
+                               (port, cport, "rx_bytes", "sum_received")):
+        cid = conn_of(evs, lp, rp)
+        op = [e for e in evs if e["conn_id"] == cid and e["kind"] == OPEN][0]
+        assert op["netns"] != me and op["netns"] == ino[b if lp == cport else a], op
+        assert owner(evs, cid)[1] == "iperf3", owner(evs, cid)
+        cum = cumulative(evs, cid, field)
+        assert len(cum) >= 2, cum  # sampled while open, not only at the close
+        close = [e for e in evs if e["conn_id"] == cid and e["kind"] == CLOSE][0]
+        want = iperf["end"][key]["bytes"]
+        assert abs(close[field] - want) <= RATE / 8 * 1.3, (close[field], want)
+
+
+def test_check_and_raw(tmpdir_path):
+    r = run([tool("tcptop-record"), "--source", "sockdiag", "--check"])
+    assert r.returncode == 0, r.stderr
+    lines = {x[:15].strip(): x for x in r.stdout.splitlines()}
+    for name in MUST_MISS:
+        assert name in lines and lines[name][16:26].strip() == "MISSING", r.stdout
+    want = "ok" if os.geteuid() == 0 else "MISSING"
+    assert lines["namespaces"][16:26].strip() == want, r.stdout
+    out = os.path.join(tmpdir_path, "raw.tt")
+    r = run([tool("tcptop-record"), "--source", "sockdiag", "--raw", "-o", out])
+    assert r.returncode != 0 and "--raw" in r.stderr and "sock_diag" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not os.path.exists(out), r.stderr
