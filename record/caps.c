@@ -16,8 +16,8 @@ static const struct {
 	const char *loss; /* what the data lacks without it */
 } cap_desc[TT_CAP_N] = {
     [TT_CAP_SENDRECV] = {"send-recv", "UDP traffic is not recorded and --raw is unavailable"},
-    [TT_CAP_UDP_PEERS] = {"udp-peers",
-			  "UDP traffic of unconnected sockets is summed per socket, not per remote"},
+    [TT_CAP_UDP_PEERS] =
+	{"udp-peers", "UDP traffic of unconnected sockets is summed per socket, not per remote"},
     [TT_CAP_OWNER_SWEEP] = {"owner-sweep",
 			    "owners of accepted and pre-existing TCP connections stay unknown "
 			    "('-') until the owner closes them"},
@@ -27,8 +27,7 @@ static const struct {
     [TT_CAP_DESTROY] = {"close-recovery",
 			"a close the kernel skipped (counted as lost) is not recovered"},
     [TT_CAP_UDP_CLOSE] = {"udp-close", "UDP flows are closed only when the recording ends"},
-    [TT_CAP_RETRANS] = {"retransmits",
-			"no retransmit events (the close still carries the total)"},
+    [TT_CAP_RETRANS] = {"retransmits", "no retransmit events (the close still carries the total)"},
     [TT_CAP_RESETS] = {"resets", "no reset events"},
     [TT_CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
     [TT_CAP_NETNS] = {"namespaces",
@@ -72,9 +71,9 @@ void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outl
 	while (*line) {
 		size_t len = strcspn(line, "\n");
 
-		if (len && strncmp(line, "processed ", 10) && strncmp(line, "verification time", 17) &&
-		    strncmp(line, "stack depth", 11) && strncmp(line, "max_states_per_insn", 19) &&
-		    strncmp(line, "Validating ", 11)) {
+		if (len && strncmp(line, "processed ", 10) &&
+		    strncmp(line, "verification time", 17) && strncmp(line, "stack depth", 11) &&
+		    strncmp(line, "max_states_per_insn", 19) && strncmp(line, "Validating ", 11)) {
 			best = line;
 			best_len = len;
 		}

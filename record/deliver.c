@@ -18,7 +18,8 @@ static int keep(struct tt_src *s, const struct tt_event *ev)
 		struct tt_event *n;
 
 		if (ncap > TT_SRC_MAX_PENDING) {
-			s->stats.lost++; /* a caller that never takes them again: bounded, counted */
+			s->stats
+			    .lost++; /* a caller that never takes them again: bounded, counted */
 			return 0;
 		}
 		n = realloc(s->pending, ncap * sizeof(*n));

@@ -609,11 +609,12 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	}
 	fd = bpf_iter_create(bpf_link__fd(ip->link));
 	ret = fd < 0 ? -errno : 0;
-	if (tt_netns_enter(s->self_ns_fd)) {
+	ret = tt_netns_enter(s->self_ns_fd);
+	if (ret) {
 		/* cannot happen for root; if it did, every later pass would sample the wrong one */
 		if (fd >= 0)
 			close(fd);
-		return -errno;
+		return ret;
 	}
 	if (fd < 0)
 		return 0; /* a namespace on its way out */
