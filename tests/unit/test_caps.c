@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Unit tests of what the live source says it lacks (record/caps.c): the verifier's one-line
+ * reason picked out of a real log, and the lines, header text and view warning made from the
+ * capabilities' states. One line per check, exit 1 on any failure.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../record/src_int.h"
+
+static int failures;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!ok)
+		failures++;
+}
+
+/* The tail of the log a 6.18 verifier wrote for tt_iter_files (tcptop-record -v). */
+static const char log_618[] =
+    "0: R1=ctx() R10=fp0\n"
+    "5: (85) call bpf_sock_from_file#162   ; R0=ptr_or_null_socket(id=3)\n"
+    "14: (85) call bpf_sk_storage_get#107\n"
+    "R2 type=untrusted_ptr_ expected=ptr_, trusted_ptr_, rcu_ptr_\n"
+    "processed 14 insns (limit 1000000) max_states_per_insn 0 total_states 1 peak_states 1 "
+    "mark_read 0\n";
+
+#define OWNER_TEXT "owner-sweep (iter:task_file refused): owners of"
+#define OWNER_LINE "prog: warning: missing owner-sweep (iter:task_file refused): owners of"
+
+int main(void)
+{
+	struct tt_src *s = calloc(1, sizeof(*s));
+	char why[160], buf[4096];
+	FILE *f;
+
+	tt_src_verifier_reason(log_618, sizeof(log_618) + 100, why, sizeof(why));
+	check(!strcmp(why, "refused by the verifier: R2 type=untrusted_ptr_ expected=ptr_, "
+			   "trusted_ptr_, rcu_ptr_"),
+	      "the reason is the last line that is not a statistic: '%s'", why);
+	{
+		/* a log as long as its buffer: kernels before 6.4 cut its end, and the reason */
+		char full[64];
+
+		memset(full, 'x', sizeof(full) - 1);
+		full[sizeof(full) - 1] = '\0';
+		tt_src_verifier_reason(full, sizeof(full), why, sizeof(why));
+		check(!strcmp(why, "refused by the verifier"), "a full log gives no reason: '%s'",
+		      why);
+	}
+	tt_src_verifier_reason("processed 3 insns\n", 64, why, sizeof(why));
+	check(!strcmp(why, "refused by the verifier"), "statistics only: no reason: '%s'", why);
+
+	for (int c = 0; c < TT_CAP_N; c++)
+		tt_src_cap_set(s, c, TT_SRC_CAP_OK, "x:y");
+	check(!tt_src_missing(s) && !tt_src_warning(s), "nothing missing: no header text, no warning");
+	tt_src_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SRC_CAP_MISSING, "iter:task_file refused");
+	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, "setns: Operation not permitted");
+	check(tt_src_missing(s) &&
+		  !strncmp(tt_src_missing(s), OWNER_TEXT, strlen(OWNER_TEXT)) &&
+		  strstr(tt_src_missing(s), "; namespaces (setns: Operation not permitted): TCP"),
+	      "header text: each missing one, 'name (why): loss', joined by '; ': %s",
+	      tt_src_missing(s));
+	check(tt_src_warning(s) && !strcmp(tt_src_warning(s),
+					   "missing on this kernel: owner-sweep namespaces "
+					   "(tcptop-record --check tells why)"),
+	      "view warning names them: %s", tt_src_warning(s));
+	f = fmemopen(buf, sizeof(buf), "w");
+	tt_src_print_missing(s, "prog", f);
+	fclose(f);
+	check(!strncmp(buf, OWNER_LINE, strlen(OWNER_LINE)) &&
+		  strstr(buf, "\nprog: warning: missing namespaces (") &&
+		  buf[strlen(buf) - 1] == '\n' && strchr(buf, '\n') != strrchr(buf, '\n'),
+	      "one stderr line per missing capability");
+	tt_src_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SRC_CAP_OK, "iter:task_file");
+	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_UNUSED, "not needed");
+	check(!tt_src_missing(s) && !tt_src_warning(s), "found again: nothing said");
+	f = fmemopen(buf, sizeof(buf), "w");
+	tt_src_print_check(s, f);
+	fclose(f);
+	{
+		int lines = 0;
+
+		for (const char *c = buf; (c = strchr(c, '\n')); c++)
+			lines++;
+		check(lines == TT_CAP_N && strstr(buf, "owner-sweep     ok         iter:task_file\n") &&
+			  strstr(buf, "namespaces      not needed not needed\n"),
+		      "--check: a line per capability, state and why (%d lines)", lines);
+	}
+	free(s);
+	return failures ? 1 : 0;
+}
