@@ -134,6 +134,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_deliver: record/deliver.c
+$(OUTPUT)/tests/test_sockdiag: record/sd_diff.c record/sd_table.c
 $(OUTPUT)/tests/test_caps: record/caps.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c
 # Only the anonymizer's test needs libcrypto.
@@ -147,7 +148,7 @@ $(OUTPUT)/vmlinux.h:
 	$(call msg,BTF,$@)
 	@mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h include/tt_event_kinds.h $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \

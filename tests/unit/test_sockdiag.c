@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Unit tests of the sock_diag source's pure parts: the poll-to-events state machine
+ * (record/sd_diff.c) and its table (record/sd_table.c). One line per check, exit 1 on any
+ * failure.
+ *
+ * Oracles: the BPF source's semantics written out by hand for each scenario (payload bytes,
+ * not sequence space: our SYN on active opens, our FIN once acked, the peer's FIN; counters
+ * before the first poll not counted; closes with the last poll's absolute counters), and for
+ * the table a naive array driven by the same random operations.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "../../record/sd_diff.h"
+#include "../../record/sd_table.h"
+
+static int failures;
+
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!ok)
+		failures++;
+}
+
+enum { EST = 1, SYN_SENT = 2, FIN_WAIT1 = 4, FIN_WAIT2 = 5, TIME_WAIT = 6, CLOSE = 7,
+       CLOSE_WAIT = 8, LAST_ACK = 9, LISTEN = 10 };
+
+#define NS 4026531840u
+
+static struct tt_sd_sock tcp(uint64_t cookie, uint8_t state, uint16_t lport, uint16_t rport,
+			     uint64_t acked, uint64_t rcvd)
+{
+	struct tt_sd_sock s;
+
+	memset(&s, 0, sizeof(s));
+	s.cookie = cookie;
+	s.state = state;
+	s.proto = IPPROTO_TCP;
+	s.family = TT_FAMILY_IPV4;
+	s.lport = lport;
+	s.rport = rport;
+	s.laddr[0] = s.raddr[0] = 127;
+	s.laddr[3] = s.raddr[3] = 1;
+	s.bytes_acked = acked;
+	s.bytes_received = rcvd;
+	s.segs_out = (uint32_t)(acked / 1000) + 1;
+	s.segs_in = (uint32_t)(rcvd / 1000) + 1;
+	s.rtt_us = 50;
+	s.rttvar_us = 25;
+	s.has_info = state != TIME_WAIT;
+	s.netns = NS;
+	s.inode = (uint32_t)cookie + 1000;
+	return s;
+}
+
+/* Owners known to the fake /proc: inode -> pid (inode - 1000 + 100). */
+struct fake_proc {
+	uint32_t known[16];
+	int n, asked;
+};
+
+static int fake_owner(void *ctx, uint32_t inode, struct tt_sd_owner *out)
+{
+	struct fake_proc *p = ctx;
+
+	p->asked++;
+	for (int i = 0; i < p->n; i++)
+		if (p->known[i] == inode) {
+			out->pid = inode - 1000 + 100;
+			snprintf(out->comm, sizeof(out->comm), "proc%u", out->pid);
+			return 1;
+		}
+	return 0;
+}
+
+struct run {
+	struct tt_sd_diff *d;
+	struct tt_sd_snap snap;
+	struct tt_sd_events ev;
+	struct fake_proc proc;
+	uint64_t ts;
+};
+
+static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n,
+		      const uint32_t *keep, size_t n_keep)
+{
+	r->ts += 1000000000ull;
+	r->snap.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r->snap.n == r->snap.cap) {
+			r->snap.cap = r->snap.cap ? r->snap.cap * 2 : 16;
+			r->snap.v = realloc(r->snap.v, r->snap.cap * sizeof(*r->snap.v));
+		}
+		r->snap.v[r->snap.n] = socks[i];
+		r->snap.v[r->snap.n++].ts_ns = r->ts;
+	}
+	r->ev.n = 0;
+	if (tt_sd_diff_pass(r->d, &r->snap, keep, n_keep, r->ts, fake_owner, &r->proc, &r->ev))
+		check(0, "pass failed");
+}
+
+static void poll_socks(struct run *r, const struct tt_sd_sock *socks, size_t n)
+{
+	poll_with(r, socks, n, NULL, 0);
+}
+
+/* The events of this poll about cookie, of kind (0: any). */
+static int count(const struct run *r, uint64_t cookie, uint16_t kind)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->ev.n; i++)
+		if (r->ev.v[i].conn_id == cookie && (!kind || r->ev.v[i].kind == kind))
+			n++;
+	return n;
+}
+
+static const struct tt_event *find(const struct run *r, uint64_t cookie, uint16_t kind)
+{
+	for (size_t i = 0; i < r->ev.n; i++)
+		if (r->ev.v[i].conn_id == cookie && r->ev.v[i].kind == kind)
+			return &r->ev.v[i];
+	return NULL;
+}
+
+static uint64_t tx_of(const struct run *r, uint64_t cookie)
+{
+	const struct tt_event *e = find(r, cookie, TT_EV_TRAFFIC);
+
+	return e ? e->u.traffic.tx_bytes : 0;
+}
+
+static uint64_t rx_of(const struct run *r, uint64_t cookie)
+{
+	const struct tt_event *e = find(r, cookie, TT_EV_TRAFFIC);
+
+	return e ? e->u.traffic.rx_bytes : 0;
+}
+
+static void run_init(struct run *r, const struct tt_filter *f)
+{
+	memset(r, 0, sizeof(*r));
+	if (tt_sd_diff_new(&r->d, f))
+		check(0, "diff_new");
+}
+
+static void run_free(struct run *r)
+{
+	tt_sd_diff_free(r->d);
+	free(r->snap.v); /* the snapshot is the test's own, not a dump's */
+	tt_sd_events_free(&r->ev);
+}
+
+static void test_preexisting_and_new(void)
+{
+	struct run r;
+	struct tt_sd_sock s[4];
+	const struct tt_event *e;
+
+	run_init(&r, NULL);
+	/* at the first poll: an outbound connection with history, a listener, an accepted one */
+	s[0] = tcp(11, EST, 40000, 80, 5001, 700);
+	s[1] = tcp(12, LISTEN, 9000, 0, 0, 0);
+	s[2] = tcp(13, EST, 9000, 41000, 300, 200);
+	poll_socks(&r, s, 3);
+	e = find(&r, 11, TT_EV_CONN_OPEN);
+	check(e && (e->flags & TT_F_PREEXISTING) && e->u.open.direction == TT_DIR_OUTBOUND &&
+		  e->u.open.state == EST && e->u.open.lport == 40000 && e->u.open.netns == NS,
+	      "first poll: CONN_OPEN, pre-existing, outbound (no listener on its port)");
+	check(count(&r, 11, TT_EV_TRAFFIC) == 0, "first poll: counters before it are not counted");
+	check(count(&r, 11, TT_EV_RTT) == 1, "first poll: its RTT");
+	check(count(&r, 12, 0) == 0, "a listener is no connection");
+	e = find(&r, 13, TT_EV_CONN_OPEN);
+	check(e && e->u.open.direction == TT_DIR_INBOUND, "a listener on its port: inbound");
+	check(r.proc.asked == 2, "owners asked for the two connections (%d)", r.proc.asked);
+
+	/* growth is reported; the RTT only when it changes */
+	s[0].bytes_acked += 1000;
+	s[0].bytes_received += 10;
+	s[0].segs_out += 2;
+	poll_socks(&r, s, 3);
+	check(tx_of(&r, 11) == 1000 && rx_of(&r, 11) == 10, "TRAFFIC: the deltas (tx %llu rx %llu)",
+	      (unsigned long long)tx_of(&r, 11), (unsigned long long)rx_of(&r, 11));
+	check(find(&r, 11, TT_EV_TRAFFIC)->u.traffic.tx_pkts == 2, "TRAFFIC: segments");
+	check(count(&r, 11, TT_EV_RTT) == 0 && count(&r, 13, 0) == 0,
+	      "nothing when nothing changed");
+	check(r.proc.asked == 2, "owners not asked again for the same inodes");
+
+	/* a new active open, seen once established: our SYN is not payload */
+	s[3] = tcp(14, EST, 40001, 443, 1 + 517, 4000);
+	s[0].rtt_us = 70;
+	s[0].total_retrans = 3;
+	poll_socks(&r, s, 4);
+	e = find(&r, 14, TT_EV_CONN_OPEN);
+	check(e && !(e->flags & TT_F_PREEXISTING) && (e->flags & TT_F_PID_UNKNOWN),
+	      "new socket: not pre-existing, owner unknown");
+	check(tx_of(&r, 14) == 517 && rx_of(&r, 14) == 4000,
+	      "new socket: its bytes since the open, SYN left out (tx %llu)",
+	      (unsigned long long)tx_of(&r, 14));
+	e = find(&r, 11, TT_EV_RTT);
+	check(e && e->u.rtt.srtt_us == 70, "RTT when srtt changes");
+	e = find(&r, 11, TT_EV_RETRANS);
+	check(e && e->u.retrans.segs == 3 && e->u.retrans.state == EST,
+	      "RETRANS: the growth of total_retrans");
+	run_free(&r);
+}
+
+static void test_fin_and_close(void)
+{
+	struct run r;
+	struct tt_sd_sock s[3];
+	const struct tt_event *e;
+
+	run_init(&r, NULL);
+	poll_socks(&r, NULL, 0);
+	/* active open, then we close: FIN_WAIT2 means our FIN was acked */
+	s[0] = tcp(21, EST, 40000, 80, 1 + 100, 50);
+	/* passive side of another: the peer closed first */
+	s[1] = tcp(22, LISTEN, 8080, 0, 0, 0);
+	s[2] = tcp(23, EST, 8080, 41000, 70, 30);
+	poll_socks(&r, s, 3);
+	check(tx_of(&r, 21) == 100 && tx_of(&r, 23) == 70 && rx_of(&r, 23) == 30,
+	      "opened: payload bytes");
+	s[0].state = FIN_WAIT2;
+	s[0].bytes_acked = 1 + 300 + 1;
+	s[2].state = CLOSE_WAIT;
+	s[2].bytes_received = 90 + 1;
+	poll_socks(&r, s, 3);
+	e = find(&r, 21, TT_EV_STATE);
+	check(e && e->u.state.old_state == EST && e->u.state.new_state == FIN_WAIT2, "STATE change");
+	check(tx_of(&r, 21) == 200, "FIN_WAIT2: our acked FIN is not payload (tx %llu)",
+	      (unsigned long long)tx_of(&r, 21));
+	check(rx_of(&r, 23) == 60, "CLOSE_WAIT: the peer's FIN is not payload (rx %llu)",
+	      (unsigned long long)rx_of(&r, 23));
+	/* LAST_ACK: our FIN sent, not acked yet; the peer's still counted out */
+	s[2].state = LAST_ACK;
+	poll_socks(&r, s, 3);
+	check(count(&r, 23, TT_EV_TRAFFIC) == 0 && count(&r, 23, TT_EV_STATE) == 1,
+	      "LAST_ACK: a state change, no bytes");
+	/* 21 reaches TIME_WAIT (no tcp_info there); 23 is gone */
+	s[0].state = TIME_WAIT;
+	s[0].has_info = 0;
+	s[0].bytes_acked = 0;
+	poll_socks(&r, s, 2);
+	e = find(&r, 21, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 300 && e->u.close.rx_bytes == 50 &&
+		  e->u.close.state == CLOSE && e->u.close.srtt_us == 50,
+	      "TIME_WAIT: CONN_CLOSE with the last poll's absolute counters");
+	check(count(&r, 21, TT_EV_STATE) == 1 && count(&r, 21, TT_EV_TRAFFIC) == 0,
+	      "TIME_WAIT: the state said, no bytes invented");
+	e = find(&r, 23, TT_EV_STATE);
+	check(e && e->u.state.old_state == LAST_ACK && e->u.state.new_state == CLOSE,
+	      "gone: STATE to CLOSE");
+	e = find(&r, 23, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 70 && e->u.close.rx_bytes == 90 && e->ts_ns == r.ts,
+	      "gone: CONN_CLOSE at this poll with the last counters");
+	poll_socks(&r, s, 2);
+	check(count(&r, 21, 0) == 0, "TIME_WAIT still there: closed once");
+	poll_socks(&r, NULL, 0);
+	check(r.ev.n == 0 && tt_sd_diff_count(r.d) == 0, "TIME_WAIT gone: nothing more, forgotten");
+	/* a socket first seen in TIME_WAIT lived within one interval: not seen */
+	s[0] = tcp(24, TIME_WAIT, 40005, 80, 0, 0);
+	poll_socks(&r, s, 1);
+	check(r.ev.n == 0, "first seen in TIME_WAIT: nothing");
+	run_free(&r);
+}
+
+static void test_owners_and_namespaces(void)
+{
+	struct run r;
+	struct tt_sd_sock s[2];
+	const struct tt_event *e;
+	uint32_t keep = NS + 1;
+
+	run_init(&r, NULL);
+	s[0] = tcp(31, EST, 40000, 80, 10, 10);
+	s[0].inode = 0; /* in the accept queue: no file yet */
+	s[1] = tcp(32, EST, 40001, 80, 10, 10);
+	s[1].netns = NS + 1;
+	check(tt_sd_diff_wants_owners(r.d, &(struct tt_sd_snap){s, 2, 2}, -1),
+	      "wants owners: a new socket with a file");
+	poll_socks(&r, s, 2);
+	check(find(&r, 31, TT_EV_CONN_OPEN)->flags & TT_F_PID_UNKNOWN, "no file: owner unknown");
+	check(!tt_sd_diff_wants_owners(r.d, &r.snap, -1), "wants owners: not for what was looked up");
+	s[0].inode = 1031; /* accepted */
+	check(tt_sd_diff_wants_owners(r.d, &(struct tt_sd_snap){s, 2, 2}, -1),
+	      "wants owners: a socket that got a file");
+	s[0].uid = 7;
+	check(!tt_sd_diff_wants_owners(r.d, &(struct tt_sd_snap){s, 2, 2}, 1000),
+	      "wants owners: not for another user's socket when only ours can be read");
+	r.proc.known[r.proc.n++] = 1031;
+	poll_socks(&r, s, 2);
+	e = find(&r, 31, TT_EV_CONN_PROC);
+	check(e && e->pid == 131 && !strcmp(e->u.proc.comm, "proc131"),
+	      "CONN_PROC once the owner is known");
+	poll_socks(&r, s, 2);
+	check(count(&r, 31, TT_EV_CONN_PROC) == 0, "CONN_PROC once");
+	/* namespace NS+1's dump failed: its socket is kept, not closed */
+	poll_with(&r, s, 1, &keep, 1);
+	check(count(&r, 32, 0) == 0, "a namespace whose dump failed: its sockets stay");
+	poll_socks(&r, s, 1);
+	check(count(&r, 32, TT_EV_CONN_CLOSE) == 1, "and close when it answers without them");
+	run_free(&r);
+}
+
+static void test_filters(void)
+{
+	struct tt_filter f;
+	struct run r;
+	struct tt_sd_sock s[3];
+
+	memset(&f, 0, sizeof(f));
+	f.ports[f.n_ports++] = 80;
+	run_init(&r, &f);
+	s[0] = tcp(41, EST, 40000, 80, 10, 10);
+	s[1] = tcp(42, EST, 40001, 443, 10, 10);
+	poll_socks(&r, s, 2);
+	check(count(&r, 41, TT_EV_CONN_OPEN) == 1 && count(&r, 42, 0) == 0, "port filter");
+	s[1].bytes_acked += 100;
+	poll_socks(&r, s, 2);
+	check(count(&r, 42, 0) == 0, "filtered out stays out");
+	run_free(&r);
+
+	memset(&f, 0, sizeof(f));
+	snprintf(f.comms[f.n_comms++], TT_COMM_LEN, "proc152");
+	run_init(&r, &f);
+	poll_socks(&r, NULL, 0);
+	s[0] = tcp(51, EST, 40000, 80, 1 + 10, 10);
+	s[1] = tcp(52, EST, 40001, 80, 1 + 20, 20);
+	s[2] = tcp(53, EST, 40002, 80, 1 + 30, 30);
+	r.proc.known[r.proc.n++] = 1053;
+	poll_socks(&r, s, 3);
+	check(r.ev.n == 0, "comm filter: the unknown wait, the other process's are dropped");
+	r.proc.known[r.proc.n++] = 1052; /* named since, but its inode was looked up already */
+	poll_socks(&r, s, 3);
+	check(r.ev.n == 0, "an owner is looked up once per inode");
+	run_free(&r);
+
+	/* waiting for an owner, then opened with every byte since the socket's start */
+	run_init(&r, &f);
+	poll_socks(&r, NULL, 0);
+	s[0] = tcp(52, EST, 40001, 80, 1 + 20, 20);
+	s[0].inode = 0;
+	poll_socks(&r, s, 1);
+	check(r.ev.n == 0, "comm filter: waits while the owner is unknown");
+	s[0].inode = 1052;
+	s[0].bytes_acked += 5;
+	r.proc.known[r.proc.n++] = 1052;
+	poll_socks(&r, s, 1);
+	check(find(&r, 52, TT_EV_CONN_OPEN) && find(&r, 52, TT_EV_CONN_OPEN)->pid == 152 &&
+		  tx_of(&r, 52) == 25,
+	      "comm filter: opened when its owner matches, with its bytes (tx %llu)",
+	      (unsigned long long)tx_of(&r, 52));
+	run_free(&r);
+}
+
+static void test_udp(void)
+{
+	struct run r;
+	struct tt_sd_sock s[2];
+	const struct tt_event *e;
+
+	run_init(&r, NULL);
+	poll_socks(&r, NULL, 0);
+	s[0] = tcp(61, CLOSE, 5353, 0, 0, 0);
+	s[1] = tcp(62, EST, 40000, 53, 0, 0);
+	s[0].proto = s[1].proto = IPPROTO_UDP;
+	s[0].has_info = s[1].has_info = 0;
+	poll_socks(&r, s, 2);
+	e = find(&r, 61, TT_EV_CONN_OPEN);
+	check(e && e->u.open.proto == IPPROTO_UDP && e->u.open.state == 0 &&
+		  e->u.open.direction == TT_DIR_UNKNOWN,
+	      "UDP unconnected: open, no state, no direction");
+	e = find(&r, 62, TT_EV_CONN_OPEN);
+	check(e && e->u.open.direction == TT_DIR_OUTBOUND, "UDP connected: outbound");
+	poll_socks(&r, s, 2);
+	check(r.ev.n == 0, "UDP: no traffic to report");
+	poll_socks(&r, NULL, 0);
+	e = find(&r, 61, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 0 && count(&r, 61, TT_EV_STATE) == 0,
+	      "UDP: closed when gone, no state");
+	run_free(&r);
+}
+
+/* The table against a plain array under random puts and deletes, clusters wrapping included. */
+struct ent {
+	uint64_t key;
+	uint64_t val;
+};
+
+static void test_table(void)
+{
+	enum { N = 3000 };
+	static uint64_t keys[N], vals[N];
+	struct tt_sd_table *t;
+	uint64_t seed = 1;
+	int ok = 1, fresh;
+	size_t n = 0;
+
+	if (tt_sd_table_new(&t, sizeof(struct ent))) {
+		check(0, "table_new");
+		return;
+	}
+	for (int step = 0; step < 200000 && ok; step++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		/* N distinct keys: many hits, deletes inside clusters */
+		uint64_t k = (seed >> 33) % N + 1;
+		size_t i;
+
+		for (i = 0; i < n && keys[i] != k; i++)
+			;
+		if ((seed >> 20) & 1) {
+			struct ent *e = tt_sd_table_put(t, k, &fresh);
+
+			ok = e && fresh == (i == n) && (fresh || e->val == vals[i]);
+			if (!ok)
+				break;
+			if (i == n)
+				keys[n++] = k;
+			e->val = vals[i] = seed;
+		} else {
+			tt_sd_table_del(t, k);
+			if (i < n) {
+				keys[i] = keys[--n];
+				vals[i] = vals[n];
+			}
+		}
+		ok = tt_sd_table_count(t) == n;
+	}
+	for (size_t i = 0; i < n && ok; i++) {
+		struct ent *e = tt_sd_table_get(t, keys[i]);
+
+		ok = e && e->val == vals[i];
+	}
+	check(ok, "table: 200000 random puts and deletes agree with a plain array (%zu left)", n);
+	tt_sd_table_free(t);
+}
+
+int main(void)
+{
+	test_preexisting_and_new();
+	test_fin_and_close();
+	test_owners_and_namespaces();
+	test_filters();
+	test_udp();
+	test_table();
+	return failures ? 1 : 0;
+}
