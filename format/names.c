@@ -4,15 +4,9 @@
 
 const char *tt_fmt_kind_name(unsigned kind)
 {
-	static const char *const names[TT_EV_KIND_MAX] = {
-	    [TT_EV_CONN_OPEN] = "open",	     [TT_EV_TRAFFIC] = "traffic",
-	    [TT_EV_STATE] = "state",	     [TT_EV_RTT] = "rtt",
-	    [TT_EV_RETRANS] = "retrans",     [TT_EV_RESET] = "reset",
-	    [TT_EV_CONN_CLOSE] = "close",    [TT_EV_CONN_PROC] = "conn_proc",
-	    [TT_EV_PROC_EXEC] = "exec",	     [TT_EV_PROC_EXIT] = "exit",
-	    [TT_EV_PROC_NAME] = "proc_name", [TT_EV_LOST] = "lost",
-	    [TT_EV_STATS] = "stats",
-	};
+#define NAME(a, id, name, member, scope) [TT_EV_##id] = name,
+	static const char *const names[TT_EV_KIND_MAX] = {TT_EVENT_KINDS(NAME, 0)};
+#undef NAME
 
 	return kind < TT_EV_KIND_MAX && names[kind] ? names[kind] : "unknown";
 }

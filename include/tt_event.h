@@ -20,7 +20,8 @@
 #define TT_COMM_LEN 16
 #define TT_ADDR_LEN 16
 
-/* Event kinds. Numbers are frozen: they are stored in capture files. */
+/* Event kinds. Numbers are frozen: they are stored in capture files. Each has one entry in
+ * TT_EVENT_KINDS (tt_event_kinds.h): name, payload, fields, what it is about. */
 enum tt_ev_kind {
 	TT_EV_CONN_OPEN = 1,  /* a connection (or UDP flow) is first seen */
 	TT_EV_TRAFFIC = 2,    /* counter deltas since the previous TRAFFIC of the connection */
@@ -162,25 +163,33 @@ struct tt_event {
 
 #define TT_EVENT_HDR_SIZE 32 /* offsetof(struct tt_event, u) */
 
+#include "tt_event_kinds.h"
+
+/* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
+_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1, "every kind has one TT_EVENT_KINDS entry");
+
 /* Bytes a ring-buffer record of this kind occupies (header + its union member). */
 static inline __u32 tt_event_size(__u16 kind)
 {
 	switch (kind) {
-	case TT_EV_CONN_OPEN: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_open);
-	case TT_EV_TRAFFIC: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_traffic);
-	case TT_EV_STATE: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_state);
-	case TT_EV_RTT: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_rtt);
-	case TT_EV_RETRANS: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_retrans);
-	case TT_EV_RESET: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_reset);
-	case TT_EV_CONN_CLOSE: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_close);
-	case TT_EV_CONN_PROC:
-	case TT_EV_PROC_EXEC:
-	case TT_EV_PROC_EXIT:
-	case TT_EV_PROC_NAME: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_proc);
-	case TT_EV_LOST: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_lost);
-	case TT_EV_STATS: return TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_stats);
+	TT_EVENT_KINDS(TT__KIND_SIZE, 0)
 	default: return TT_EVENT_HDR_SIZE;
 	}
+}
+
+/* TT_SCOPE_CONN, _PROC or _CAPTURE; 0 for a kind this build does not know. */
+static inline int tt_event_scope(__u16 kind)
+{
+	switch (kind) {
+	TT_EVENT_KINDS(TT__KIND_SCOPE, 0)
+	default: return 0;
+	}
+}
+
+/* Whether conn_id names the connection the event is about (whatever the kind's number). */
+static inline int tt_event_about_conn(__u16 kind)
+{
+	return tt_event_scope(kind) == TT_SCOPE_CONN;
 }
 
 #endif /* TT_EVENT_H */

@@ -312,7 +312,7 @@ static void apply_owner(struct tt_state *st, uint32_t slot, const struct tt_even
 
 static int about_conn(uint16_t kind)
 {
-	return kind >= TT_EV_CONN_OPEN && kind <= TT_EV_CONN_PROC;
+	return tt_event_about_conn(kind);
 }
 
 int tt_state_apply(struct tt_state *st, const struct tt_event *ev)

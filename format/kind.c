@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The kind table (tt_event_kinds.h) expanded into descriptors (tt_kind.h). */
+#include <string.h>
+
+#include "tt_kind.h"
+
+#define FIELD(m, f, type, jpos, label, text, column, sql)                                          \
+	{#f,                                                                                       \
+	 (uint16_t)offsetof(struct tt_event, u.m.f),                                               \
+	 TT_KT_##type,                                                                             \
+	 jpos,                                                                                     \
+	 label,                                                                                    \
+	 TT_KX_##text,                                                                             \
+	 COLUMN_##sql(column),                                                                     \
+	 FAMILY_##type(m)},
+/* An address's family is the `family` member of its struct (tt_event_kinds.h). */
+#define FAMILY_U8(m) 0
+#define FAMILY_U16(m) 0
+#define FAMILY_U32(m) 0
+#define FAMILY_U64(m) 0
+#define FAMILY_S32(m) 0
+#define FAMILY_COMM(m) 0
+#define FAMILY_ADDR(m) (uint16_t)offsetof(struct tt_event, u.m.family)
+/* A field the query shows has a column name; `none` is no column. */
+#define COLUMN_none(c) NULL
+#define COLUMN_u64(c) #c
+#define COLUMN_nz(c) #c
+#define COLUMN_i32(c) #c
+#define COLUMN_tcpstate(c) #c
+#define COLUMN_proto(c) #c
+#define COLUMN_dir(c) #c
+#define COLUMN_rstdir(c) #c
+#define COLUMN_addr(c) #c
+#define COLUMN_addr_nz(c) #c
+#define COLUMN_comm(c) #c
+
+#define FIELDS(a, id, name, m, scope)                                                              \
+	static const struct tt_kind_field fields_##id[] = {TT_EV_FIELDS_##id(FIELD, m)};
+TT_EVENT_KINDS(FIELDS, 0)
+
+#define COUNT(a, f, type, jpos, label, text, column, sql) +1
+#define KIND(a, id, nm, m, sc)                                                                     \
+	[TT_EV_##id] = {nm,                                                                        \
+			TT_EV_##id,                                                                \
+			TT_SCOPE_##sc,                                                             \
+			(uint8_t)(0 TT_EV_FIELDS_##id(COUNT, 0)),                                  \
+			TT_EVENT_HDR_SIZE + sizeof(((struct tt_event *)0)->u.m),                   \
+			#m,                                                                        \
+			fields_##id},
+static const struct tt_kind kinds[TT_EV_KIND_MAX] = {TT_EVENT_KINDS(KIND, 0)};
+
+const struct tt_kind *tt_kind_get(unsigned kind)
+{
+	return kind < TT_EV_KIND_MAX && kinds[kind].name ? &kinds[kind] : NULL;
+}
+
+uint64_t tt_kind_uint(const struct tt_event *ev, const struct tt_kind_field *f)
+{
+	const char *p = (const char *)ev + f->off;
+	uint8_t u8;
+	uint16_t u16;
+	uint32_t u32;
+	int32_t s32;
+	uint64_t u64;
+
+	switch (f->type) {
+	case TT_KT_U8: memcpy(&u8, p, 1); return u8;
+	case TT_KT_U16: memcpy(&u16, p, 2); return u16;
+	case TT_KT_U32: memcpy(&u32, p, 4); return u32;
+	case TT_KT_S32: memcpy(&s32, p, 4); return (uint64_t)(int64_t)s32;
+	case TT_KT_U64: memcpy(&u64, p, 8); return u64;
+	default: return 0;
+	}
+}

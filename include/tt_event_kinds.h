@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * One description of each event kind (the shape of the kernel's bpf_types.h and
+ * __BPF_FUNC_MAPPER): every place that needs a list of kinds or of a kind's
+ * fields expands these lines with its own macro, so adding a kind is one entry
+ * here plus the logic that is truly new, and no list can forget it.
+ *
+ * Plain macros only: included by tt_event.h, so also compiled by clang -target bpf.
+ *
+ * TT_EVENT_KINDS(X, a) calls X(a, ID, name, member, scope) for each kind:
+ *   ID      TT_EV_<ID> of enum tt_ev_kind (numbers are frozen there)
+ *   name    what dumps, the query's `kind` column and tcptop-record --dump call it
+ *   member  its payload: the member of tt_event.u, whose size is the ring-buffer record's
+ *   scope   CONN (about the connection conn_id), PROC (about the process pid) or
+ *           CAPTURE (about the whole capture)
+ *
+ * TT_EV_FIELDS_<ID>(F, a) calls F(a, field, type, jpos, label, text, column, sql) for
+ * each field of the kind's payload, in the frozen order of the capture format
+ * (docs/FORMAT.md, "Event payloads": only ever append):
+ *   field   the member of the payload struct, also its key in the JSON dump
+ *   type    U8 U16 U32 U64 (varint), S32 (zigzag varint), ADDR (bytes <= TT_ADDR_LEN,
+ *           trailing zeros dropped; its family is the `family` member of the same struct),
+ *           COMM (bytes <= TT_COMM_LEN, up to the first NUL)
+ *   jpos    its place in the JSON dump's object (after the common keys)
+ *   label   its word in the text dump (tcptop-replay --dump): " label value", or only
+ *           " value" when "" (text `no`: not in the text dump)
+ *   text    how the text dump shows it: no, val (as is), us (val then "us"), tcpstate
+ *           (the state's name), rstdir ("sent"/"received")
+ *   column  its column in the query's `events` table, none for no column
+ *   sql     how the column reads it (NULL rules, docs/QUERY.md): none, u64 (always), nz
+ *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, addr (NULL without a
+ *           family), addr_nz (also NULL when all zero), comm
+ */
+#ifndef TT_EVENT_KINDS_H
+#define TT_EVENT_KINDS_H
+
+/* clang-format off */
+#define TT_EVENT_KINDS(X, a)						\
+	X(a, CONN_OPEN,  "open",      open,    CONN)			\
+	X(a, TRAFFIC,    "traffic",   traffic, CONN)			\
+	X(a, STATE,      "state",     state,   CONN)			\
+	X(a, RTT,        "rtt",       rtt,     CONN)			\
+	X(a, RETRANS,    "retrans",   retrans, CONN)			\
+	X(a, RESET,      "reset",     reset,   CONN)			\
+	X(a, CONN_CLOSE, "close",     close,   CONN)			\
+	X(a, CONN_PROC,  "conn_proc", proc,    CONN)			\
+	X(a, PROC_EXEC,  "exec",      proc,    PROC)			\
+	X(a, PROC_EXIT,  "exit",      proc,    PROC)			\
+	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
+	X(a, LOST,       "lost",      lost,    CAPTURE)			\
+	X(a, STATS,      "stats",     stats,   CAPTURE)
+
+/* The open's text dump is its own (endpoints, flags, Community ID): text `no` here. */
+#define TT_EV_FIELDS_CONN_OPEN(F, a)						\
+	F(a, family,    U8,   4,  "", no, family,    nz)			\
+	F(a, proto,     U8,   5,  "", no, proto,     proto)			\
+	F(a, direction, U8,   6,  "", no, direction, dir)			\
+	F(a, state,     U8,   7,  "", no, state,     tcpstate)			\
+	F(a, lport,     U16,  2,  "", no, lport,     u64)			\
+	F(a, rport,     U16,  3,  "", no, rport,     u64)			\
+	F(a, netns,     U32,  8,  "", no, netns,     u64)			\
+	F(a, cgroup_id, U64,  9,  "", no, cgroup,    u64)			\
+	F(a, laddr,     ADDR, 0,  "", no, laddr,     addr)			\
+	F(a, raddr,     ADDR, 1,  "", no, raddr,     addr_nz)			\
+	F(a, comm,      COMM, 10, "", no, comm,      comm)
+
+#define TT_EV_FIELDS_TRAFFIC(F, a)						\
+	F(a, tx_bytes, U64, 0, "tx",      val, tx_bytes,   u64)			\
+	F(a, rx_bytes, U64, 1, "rx",      val, rx_bytes,   u64)			\
+	F(a, tx_pkts,  U32, 2, "tx_pkts", val, tx_packets, u64)			\
+	F(a, rx_pkts,  U32, 3, "rx_pkts", val, rx_packets, u64)			\
+	F(a, tx_calls, U32, 4, "",        no,  tx_calls,   u64)			\
+	F(a, rx_calls, U32, 5, "",        no,  rx_calls,   u64)
+
+#define TT_EV_FIELDS_STATE(F, a)						\
+	F(a, old_state, U8, 0, "",   tcpstate, old_state, tcpstate)		\
+	F(a, new_state, U8, 1, "->", tcpstate, new_state, tcpstate)
+
+#define TT_EV_FIELDS_RTT(F, a)							\
+	F(a, srtt_us,   U32, 0, "srtt",   us, rtt_us,    u64)			\
+	F(a, rttvar_us, U32, 1, "rttvar", us, rttvar_us, u64)
+
+#define TT_EV_FIELDS_RETRANS(F, a)						\
+	F(a, segs,  U32, 0, "segs", val, retrans, u64)				\
+	F(a, state, U8,  1, "",     no,  state,   tcpstate)
+
+#define TT_EV_FIELDS_RESET(F, a)						\
+	F(a, dir,   U8, 0, "", rstdir, reset_dir, rstdir)			\
+	F(a, state, U8, 1, "", no,     state,     tcpstate)
+
+#define TT_EV_FIELDS_CONN_CLOSE(F, a)						\
+	F(a, tx_bytes, U64, 0, "tx",      val, tx_bytes,   u64)			\
+	F(a, rx_bytes, U64, 1, "rx",      val, rx_bytes,   u64)			\
+	F(a, tx_pkts,  U32, 2, "tx_pkts", val, tx_packets, u64)			\
+	F(a, rx_pkts,  U32, 3, "rx_pkts", val, rx_packets, u64)			\
+	F(a, srtt_us,  U32, 4, "srtt",    us,  rtt_us,     nz)			\
+	F(a, retrans,  U32, 5, "retrans", val, retrans,    u64)			\
+	F(a, state,    U8,  6, "",        no,  state,      tcpstate)
+
+/* The four process kinds share their payload; only an exit shows its exit code. */
+#define TT_EV_FIELDS_CONN_PROC(F, a)						\
+	F(a, comm,      COMM, 0, "comm", val, comm, comm)			\
+	F(a, ppid,      U32,  1, "ppid", val, ppid, nz)				\
+	F(a, exit_code, S32,  2, "",     no,  none, none)
+#define TT_EV_FIELDS_PROC_EXEC(F, a) TT_EV_FIELDS_CONN_PROC(F, a)
+#define TT_EV_FIELDS_PROC_NAME(F, a) TT_EV_FIELDS_CONN_PROC(F, a)
+#define TT_EV_FIELDS_PROC_EXIT(F, a)						\
+	F(a, comm,      COMM, 0, "comm", val, comm,      comm)			\
+	F(a, ppid,      U32,  1, "ppid", val, ppid,      nz)			\
+	F(a, exit_code, S32,  2, "exit", val, exit_code, i32)
+
+#define TT_EV_FIELDS_LOST(F, a)							\
+	F(a, count, U64, 0, "count", val, lost, u64)				\
+	F(a, cpu,   U32, 1, "cpu",   val, cpu,  u64)
+
+#define TT_EV_FIELDS_STATS(F, a)						\
+	F(a, events,    U64, 0, "events", val, stat_events, u64)		\
+	F(a, lost,      U64, 1, "lost",   val, lost,        u64)		\
+	F(a, conns,     U64, 2, "conns",  val, stat_conns,  u64)		\
+	F(a, bytes_out, U64, 3, "",       no,  stat_bytes,  u64)
+/* clang-format on */
+
+/* What an event is about (enum tt_ev_scope); 0 for a kind this build does not know. */
+#define TT_SCOPE_CONN 1
+#define TT_SCOPE_PROC 2
+#define TT_SCOPE_CAPTURE 3
+
+#define TT__KIND_SCOPE(a, id, name, member, scope)                                                \
+	case TT_EV_##id:                                                                           \
+		return TT_SCOPE_##scope;
+#define TT__KIND_SIZE(a, id, name, member, scope)                                                 \
+	case TT_EV_##id:                                                                           \
+		return TT_EVENT_HDR_SIZE + sizeof(((struct tt_event *)0)->u.member);
+#define TT__KIND_COUNT(a, id, name, member, scope) +1
+
+/* Kinds in the table: tt_event.h checks it against TT_EV_KIND_MAX. */
+#define TT_EVENT_KIND_COUNT (0 TT_EVENT_KINDS(TT__KIND_COUNT, 0))
+
+#endif /* TT_EVENT_KINDS_H */

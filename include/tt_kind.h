@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The event kinds of tt_event_kinds.h as data, for code that walks them at run time
+ * (dumps, tests, tcptop-record --dump). Hot paths (codec, query columns) expand the
+ * X-macros themselves instead.
+ */
+#ifndef TT_KIND_H
+#define TT_KIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tt_event.h"
+
+enum tt_kind_type {
+	TT_KT_U8,
+	TT_KT_U16,
+	TT_KT_U32,
+	TT_KT_U64,
+	TT_KT_S32,
+	TT_KT_ADDR, /* TT_ADDR_LEN bytes; its family is the struct's `family` (family_off) */
+	TT_KT_COMM, /* TT_COMM_LEN bytes, NUL-padded, maybe without a NUL */
+};
+
+/* How the text dump shows a field (the `text` column of the table). */
+enum tt_kind_text {
+	TT_KX_no,
+	TT_KX_val,
+	TT_KX_us,
+	TT_KX_tcpstate,
+	TT_KX_rstdir,
+};
+
+struct tt_kind_field {
+	const char *name;   /* member of the payload, the JSON key */
+	uint16_t off;       /* offsetof(struct tt_event, u.<member>.<name>) */
+	uint8_t type;       /* enum tt_kind_type */
+	uint8_t jpos;       /* place in the JSON object */
+	const char *label;  /* word in the text dump, "" for none */
+	uint8_t text;       /* enum tt_kind_text */
+	const char *column; /* its column in the query's events table, NULL for none */
+	uint16_t family_off; /* ADDR: offsetof(struct tt_event, u.<member>.family) */
+};
+
+struct tt_kind {
+	const char *name;   /* "open", "traffic", ... */
+	uint16_t kind;      /* enum tt_ev_kind */
+	uint8_t scope;      /* TT_SCOPE_* */
+	uint8_t n_fields;
+	uint32_t size;      /* tt_event_size() */
+	const char *member; /* member of tt_event.u */
+	const struct tt_kind_field *fields; /* in the frozen order of the format */
+};
+
+/* The description of a kind, NULL for a kind this build does not know. */
+const struct tt_kind *tt_kind_get(unsigned kind);
+
+/* A numeric field's value (S32 sign-extended); 0 for ADDR and COMM. */
+uint64_t tt_kind_uint(const struct tt_event *ev, const struct tt_kind_field *f);
+
+#endif /* TT_KIND_H */
