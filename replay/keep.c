@@ -141,22 +141,13 @@ int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event 
 	struct tt_event *t;
 	int n = 0;
 
-	switch (ev->kind) {
-	case TT_EV_PROC_EXEC:
-	case TT_EV_PROC_EXIT:
-	case TT_EV_PROC_NAME:
+	switch (tt_event_scope(ev->kind)) {
+	case TT_SCOPE_PROC:
 		if (!set_has(&k->pids, (uint64_t)ev->pid + 1))
 			return 0;
 		out[0] = *ev;
 		return 1;
-	case TT_EV_CONN_OPEN:
-	case TT_EV_TRAFFIC:
-	case TT_EV_STATE:
-	case TT_EV_RTT:
-	case TT_EV_RETRANS:
-	case TT_EV_RESET:
-	case TT_EV_CONN_CLOSE:
-	case TT_EV_CONN_PROC: break;
+	case TT_SCOPE_CONN: break;
 	default: /* LOST, STATS, kinds of a newer version: about the whole capture */
 		out[0] = *ev;
 		return 1;
