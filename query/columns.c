@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "event_cols.h"
 #include "query.h"
 #include "tt_community_id.h"
 #include "tt_util.h"
@@ -175,55 +176,53 @@ static const char *host_of(const struct tt_query_set *set, size_t f)
 	return set->files[f].hdr.hostname;
 }
 
-/* Columns of `events`, in tt_query_tables[TQ_T_EVENTS] order. */
-enum {
-	E_FILE,
-	E_HOST,
-	E_TS,
-	E_KIND,
-	E_CONN,
-	E_PID,
-	E_TID,
-	E_FLAGS,
-	E_TXB,
-	E_RXB,
-	E_TXP,
-	E_RXP,
-	E_TXC,
-	E_RXC,
-	E_OLD,
-	E_NEW,
-	E_STATE,
-	E_RTT,
-	E_RTTVAR,
-	E_RETRANS,
-	E_RSTDIR,
-	E_PROTO,
-	E_FAMILY,
-	E_LADDR,
-	E_LPORT,
-	E_RADDR,
-	E_RPORT,
-	E_DIR,
-	E_NETNS,
-	E_CGROUP,
-	E_COMM,
-	E_PPID,
-	E_EXIT,
-	E_LOST,
-	E_CPU,
-	E_SEVENTS,
-	E_SCONNS,
-	E_SBYTES,
-	E_CID,
-	E_NCOLS
-};
+/* Columns of `events`, in tt_query_tables[TQ_T_EVENTS] order: EC_<name>. */
+#define EVENT_COL(name, type, doc, notnull) EC_##name,
+enum { TQ_EVENT_COLS(EVENT_COL) E_NCOLS };
+#undef EVENT_COL
 
-static int is_proc_kind(unsigned k)
+static int rst_dir(struct tt_query_val *v, uint8_t d)
 {
-	return k == TT_EV_CONN_PROC || k == TT_EV_PROC_EXEC || k == TT_EV_PROC_EXIT ||
-	       k == TT_EV_PROC_NAME;
+	if (d == TT_RST_SENT)
+		return text_static(v, "sent");
+	if (d == TT_RST_RECEIVED)
+		return text_static(v, "received");
+	return 0;
 }
+
+/*
+ * A kind's fields as columns, expanded from the kind table (tt_event_kinds.h): each field
+ * names its column and how it reads (its `sql`, which holds the NULL rule); s is the
+ * kind's payload, for an address's family.
+ */
+#define QCOL_none(c) -1
+#define QCOL_u64(c) EC_##c
+#define QCOL_nz(c) EC_##c
+#define QCOL_i32(c) EC_##c
+#define QCOL_tcpstate(c) EC_##c
+#define QCOL_proto(c) EC_##c
+#define QCOL_dir(c) EC_##c
+#define QCOL_rstdir(c) EC_##c
+#define QCOL_addr(c) EC_##c
+#define QCOL_addr_nz(c) EC_##c
+#define QCOL_comm(c) EC_##c
+#define Q_none(v, s, x) 0
+#define Q_u64(v, s, x) u64(v, x)
+#define Q_nz(v, s, x) int_nz(v, x)
+#define Q_i32(v, s, x) i32(v, x)
+#define Q_tcpstate(v, s, x) tcp_state(v, x)
+#define Q_proto(v, s, x) proto(v, x)
+#define Q_dir(v, s, x) direction(v, x)
+#define Q_rstdir(v, s, x) rst_dir(v, x)
+#define Q_addr(v, s, x) addr(v, (s)->family, x, 0)
+#define Q_addr_nz(v, s, x) addr(v, (s)->family, x, 1)
+#define Q_comm(v, s, x) comm(v, x)
+#define Q_FIELD(m, f, type, jpos, label, text, column, sql)                                        \
+	if (col == QCOL_##sql(column))                                                             \
+		return Q_##sql(v, &ev->u.m, ev->u.m.f);
+#define Q_KIND(a, id, name, m, scope)                                                              \
+	case TT_EV_##id:                                                                           \
+		TT_EV_FIELDS_##id(Q_FIELD, m) return 0;
 
 /* Inlined into both callers: the streaming column getter should not pay for the value. */
 static inline __attribute__((always_inline)) int event_value(struct tt_query_val *v,
@@ -231,114 +230,20 @@ static inline __attribute__((always_inline)) int event_value(struct tt_query_val
 							     size_t file, const struct tt_event *ev,
 							     int col)
 {
-	unsigned k = ev->kind;
-	const struct tt_ev_open *o = &ev->u.open;
-
 	switch (col) {
-	case E_FILE: return text_static(v, file_of(set, file));
-	case E_HOST: return text_static(v, host_of(set, file));
-	case E_TS: return u64(v, ev->ts_ns);
-	case E_KIND: return text_static(v, tt_fmt_kind_name(k));
-	case E_CONN: return int_nz(v, ev->conn_id);
-	case E_PID: return int_nz(v, ev->pid);
-	case E_TID: return int_nz(v, ev->tid);
-	case E_FLAGS: return u64(v, ev->flags);
+	case EC_file: return text_static(v, file_of(set, file));
+	case EC_host: return text_static(v, host_of(set, file));
+	case EC_ts: return u64(v, ev->ts_ns);
+	case EC_kind: return text_static(v, tt_fmt_kind_name(ev->kind));
+	case EC_conn_id: return int_nz(v, ev->conn_id);
+	case EC_pid: return int_nz(v, ev->pid);
+	case EC_tid: return int_nz(v, ev->tid);
+	case EC_flags: return u64(v, ev->flags);
+	case EC_community_id: /* derived from the open's addresses, not stored */
+		return ev->kind == TT_EV_CONN_OPEN ? community_id(v, set, &ev->u.open) : 0;
 	}
-	if (k == TT_EV_TRAFFIC) {
-		const struct tt_ev_traffic *t = &ev->u.traffic;
-
-		switch (col) {
-		case E_TXB: return u64(v, t->tx_bytes);
-		case E_RXB: return u64(v, t->rx_bytes);
-		case E_TXP: return u64(v, t->tx_pkts);
-		case E_RXP: return u64(v, t->rx_pkts);
-		case E_TXC: return u64(v, t->tx_calls);
-		case E_RXC: return u64(v, t->rx_calls);
-		}
-		return 0;
-	}
-	if (k == TT_EV_CONN_CLOSE) {
-		const struct tt_ev_close *c = &ev->u.close;
-
-		switch (col) {
-		case E_TXB: return u64(v, c->tx_bytes);
-		case E_RXB: return u64(v, c->rx_bytes);
-		case E_TXP: return u64(v, c->tx_pkts);
-		case E_RXP: return u64(v, c->rx_pkts);
-		case E_STATE: return tcp_state(v, c->state);
-		case E_RTT: return int_nz(v, c->srtt_us);
-		case E_RETRANS: return u64(v, c->retrans);
-		}
-		return 0;
-	}
-	if (k == TT_EV_CONN_OPEN) {
-		switch (col) {
-		case E_STATE: return tcp_state(v, o->state);
-		case E_PROTO: return proto(v, o->proto);
-		case E_FAMILY: return int_nz(v, o->family);
-		case E_LADDR: return addr(v, o->family, o->laddr, 0);
-		case E_LPORT: return u64(v, o->lport);
-		case E_RADDR: return addr(v, o->family, o->raddr, 1);
-		case E_RPORT: return u64(v, o->rport);
-		case E_DIR: return direction(v, o->direction);
-		case E_NETNS: return u64(v, o->netns);
-		case E_CGROUP: return u64(v, o->cgroup_id);
-		case E_COMM: return comm(v, o->comm);
-		case E_CID: return community_id(v, set, o);
-		}
-		return 0;
-	}
-	if (is_proc_kind(k)) {
-		switch (col) {
-		case E_COMM: return comm(v, ev->u.proc.comm);
-		case E_PPID: return int_nz(v, ev->u.proc.ppid);
-		case E_EXIT: return k == TT_EV_PROC_EXIT ? i32(v, ev->u.proc.exit_code) : 0;
-		}
-		return 0;
-	}
-	switch (k) {
-	case TT_EV_STATE:
-		if (col == E_OLD)
-			tcp_state(v, ev->u.state.old_state);
-		else if (col == E_NEW)
-			tcp_state(v, ev->u.state.new_state);
-		break;
-	case TT_EV_RTT:
-		if (col == E_RTT)
-			u64(v, ev->u.rtt.srtt_us);
-		else if (col == E_RTTVAR)
-			u64(v, ev->u.rtt.rttvar_us);
-		break;
-	case TT_EV_RETRANS:
-		if (col == E_RETRANS)
-			u64(v, ev->u.retrans.segs);
-		else if (col == E_STATE)
-			tcp_state(v, ev->u.retrans.state);
-		break;
-	case TT_EV_RESET:
-		if (col == E_RSTDIR && ev->u.reset.dir == TT_RST_SENT)
-			text_static(v, "sent");
-		else if (col == E_RSTDIR && ev->u.reset.dir == TT_RST_RECEIVED)
-			text_static(v, "received");
-		else if (col == E_STATE)
-			tcp_state(v, ev->u.reset.state);
-		break;
-	case TT_EV_LOST:
-		if (col == E_LOST)
-			u64(v, ev->u.lost.count);
-		else if (col == E_CPU)
-			u64(v, ev->u.lost.cpu);
-		break;
-	case TT_EV_STATS:
-		if (col == E_LOST)
-			u64(v, ev->u.stats.lost);
-		else if (col == E_SEVENTS)
-			u64(v, ev->u.stats.events);
-		else if (col == E_SCONNS)
-			u64(v, ev->u.stats.conns);
-		else if (col == E_SBYTES)
-			u64(v, ev->u.stats.bytes_out);
-		break;
+	switch (ev->kind) {
+	TT_EVENT_KINDS(Q_KIND, 0)
 	}
 	return 0;
 }
@@ -622,10 +527,11 @@ int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size
 
 uint64_t tt_query_group_keys_ok(void)
 {
-	static const int keys[] = {E_FILE,  E_HOST,  E_KIND,  E_CONN,	E_PID,	 E_TID,	   E_FLAGS,
-				   E_OLD,   E_NEW,   E_STATE, E_RSTDIR, E_PROTO, E_FAMILY, E_LADDR,
-				   E_LPORT, E_RADDR, E_RPORT, E_DIR,	E_NETNS, E_CGROUP, E_COMM,
-				   E_PPID,  E_EXIT,  E_CPU,   E_CID};
+	static const int keys[] = {
+	    EC_file,	 EC_host,  EC_kind,   EC_conn_id, EC_pid,	  EC_tid,	EC_flags,
+	    EC_old_state, EC_new_state, EC_state, EC_reset_dir, EC_proto, EC_family,	EC_laddr,
+	    EC_lport,	 EC_raddr, EC_rport,  EC_direction, EC_netns,	  EC_cgroup,	EC_comm,
+	    EC_ppid,	 EC_exit_code, EC_cpu, EC_community_id};
 	uint64_t m = 0;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

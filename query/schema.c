@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event_cols.h"
 #include "query.h"
 
 #define ARRAY_SIZE(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -70,51 +71,9 @@ static const struct tt_query_col conn_cols[] = {
      "Community ID v1 flow hash ('1:...'), NULL when an address is unknown", NL},
 };
 
-static const struct tt_query_col event_cols[] = {
-    {"file", TQ_TEXT, "capture file", NN},
-    {"host", TQ_TEXT, "host name of the recording machine", NN},
-    {"ts", TQ_INT, "wall clock ns since the epoch", NN},
-    {"kind", TQ_TEXT,
-     "open traffic state rtt retrans reset close conn_proc exec exit "
-     "proc_name lost stats (see docs/QUERY.md)",
-     NN},
-    {"conn_id", TQ_INT, "connection id, NULL when not about a connection", NL},
-    {"pid", TQ_INT, "process id, NULL when unknown", NL},
-    {"tid", TQ_INT, "thread id, NULL when unknown", NL},
-    {"flags", TQ_INT, "TT_F_* bits (1 preexisting, 2 pid unknown, 4 raw)", NN},
-    {"tx_bytes", TQ_INT, "traffic: delta; close: absolute", NL},
-    {"rx_bytes", TQ_INT, "traffic: delta; close: absolute", NL},
-    {"tx_packets", TQ_INT, "traffic: delta; close: absolute", NL},
-    {"rx_packets", TQ_INT, "traffic: delta; close: absolute", NL},
-    {"tx_calls", TQ_INT, "traffic: send calls", NL},
-    {"rx_calls", TQ_INT, "traffic: recv calls", NL},
-    {"old_state", TQ_TEXT, "state: TCP state before", NL},
-    {"new_state", TQ_TEXT, "state: TCP state after", NL},
-    {"state", TQ_TEXT, "open, retrans, reset, close: TCP state at the time", NL},
-    {"rtt_us", TQ_INT, "rtt: smoothed RTT; close: last smoothed RTT", NL},
-    {"rttvar_us", TQ_INT, "rtt: RTT variance", NL},
-    {"retrans", TQ_INT, "retrans: segments; close: total retransmitted segments", NL},
-    {"reset_dir", TQ_TEXT, "reset: 'sent' or 'received'", NL},
-    {"proto", TQ_TEXT, "open: 'tcp' or 'udp'", NL},
-    {"family", TQ_INT, "open: 4 or 6", NL},
-    {"laddr", TQ_TEXT, "open: local address", NL},
-    {"lport", TQ_INT, "open: local port", NL},
-    {"raddr", TQ_TEXT, "open: remote address", NL},
-    {"rport", TQ_INT, "open: remote port", NL},
-    {"direction", TQ_TEXT, "open: 'out', 'in' or NULL", NL},
-    {"netns", TQ_INT, "open: network namespace inode", NL},
-    {"cgroup", TQ_INT, "open: cgroup v2 id", NL},
-    {"comm", TQ_TEXT, "open, conn_proc, exec, exit, proc_name: process name", NL},
-    {"ppid", TQ_INT, "conn_proc, exec, exit, proc_name: parent pid", NL},
-    {"exit_code", TQ_INT, "exit: wait status (exit(n) reads n * 256, signal s reads s)", NL},
-    {"lost", TQ_INT, "lost: events lost; stats: events lost so far", NL},
-    {"cpu", TQ_INT, "lost: cpu", NL},
-    {"stat_events", TQ_INT, "stats: events received so far", NL},
-    {"stat_conns", TQ_INT, "stats: connections seen so far", NL},
-    {"stat_bytes", TQ_INT, "stats: capture bytes written so far", NL},
-    {"community_id", TQ_TEXT, "open: Community ID v1 flow hash, NULL when an address is unknown",
-     NL},
-};
+#define EVENT_COL(name, type, doc, notnull) {#name, type, doc, notnull},
+static const struct tt_query_col event_cols[] = {TQ_EVENT_COLS(EVENT_COL)};
+#undef EVENT_COL
 
 static const struct tt_query_col proc_cols[] = {
     {"file", TQ_TEXT, "capture file", NN},
