@@ -135,23 +135,27 @@ static void comm(struct tt_anon *a, char *c)
 	memcpy(a->comms[slot].token, c, TT_COMM_LEN);
 }
 
+/* What anonymizing does to each type of field of the kind table (tt_event_kinds.h). */
+#define ANON_U8(an, s, x) 0
+#define ANON_U16(an, s, x) 0
+#define ANON_U32(an, s, x) 0
+#define ANON_U64(an, s, x) 0
+#define ANON_S32(an, s, x) 0
+#define ANON_ADDR(an, s, x) addr(an, (s)->family, x)
+#define ANON_COMM(an, s, x) (comm(an, x), 0)
+#define ANON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
+	if (!ret)                                                                                  \
+		ret = ANON_##type(a, &ev->u.m, ev->u.m.f);
+#define ANON_KIND(x, id, name, m, scope)                                                           \
+	case TT_EV_##id:                                                                           \
+		TT_EV_FIELDS_##id(ANON_FIELD, m) return ret;
+
 int tt_anon_event(struct tt_anon *a, struct tt_event *ev)
 {
-	int ret;
+	int ret = 0;
 
 	switch (ev->kind) {
-	case TT_EV_CONN_OPEN:
-		ret = addr(a, ev->u.open.family, ev->u.open.laddr);
-		if (!ret)
-			ret = addr(a, ev->u.open.family, ev->u.open.raddr);
-		if (ret)
-			return ret;
-		comm(a, ev->u.open.comm);
-		return 0;
-	case TT_EV_CONN_PROC:
-	case TT_EV_PROC_EXEC:
-	case TT_EV_PROC_EXIT:
-	case TT_EV_PROC_NAME: comm(a, ev->u.proc.comm); return 0;
+	TT_EVENT_KINDS(ANON_KIND, 0)
 	default: return 0;
 	}
 }
