@@ -464,18 +464,9 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 		fs->first_ts = ev->ts_ns;
 	if (ev->ts_ns > fs->last_ts)
 		fs->last_ts = ev->ts_ns;
+	if (tt_event_about_conn(ev->kind) && ev->conn_id)
+		ret = apply_conn(a, ev);
 	switch (ev->kind) {
-	case TT_EV_CONN_OPEN:
-	case TT_EV_TRAFFIC:
-	case TT_EV_STATE:
-	case TT_EV_RTT:
-	case TT_EV_RETRANS:
-	case TT_EV_RESET:
-	case TT_EV_CONN_CLOSE:
-	case TT_EV_CONN_PROC:
-		if (ev->conn_id)
-			ret = apply_conn(a, ev);
-		break;
 	case TT_EV_LOST: {
 		struct tt_query_summary *s = a->s;
 
@@ -490,7 +481,8 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 		break;
 	}
 	}
-	if (!ret && ev->pid && ev->kind != TT_EV_LOST && ev->kind != TT_EV_STATS)
+	/* events about the whole capture (lost, stats) belong to no process */
+	if (!ret && ev->pid && tt_event_scope(ev->kind) != TT_SCOPE_CAPTURE)
 		ret = apply_proc(a, ev);
 	return ret;
 }
