@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "tt_fmt.h"
+#include "tt_kind.h"
 #include "tt_util.h"
 #include "conntab.h"
 #include "flight.h"
@@ -418,42 +419,28 @@ int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errl
 	return 0;
 }
 
+/* Every field of the kind, as the kind table names it: a debugging aid (--dump-events). */
 static void dump_line(const struct tt_event *ev)
 {
-	const struct tt_ev_open *o = &ev->u.open;
-	char l[64], rm[64];
+	const struct tt_kind *k = tt_kind_get(ev->kind);
+	char a[64];
 
 	fprintf(stderr, "%llu %s id=%llx pid=%u flags=%x", (unsigned long long)ev->ts_ns,
 		tt_fmt_kind_name(ev->kind), (unsigned long long)ev->conn_id, ev->pid, ev->flags);
-	switch (ev->kind) {
-	case TT_EV_CONN_OPEN:
-		tt_endpoint_str(o->family, o->laddr, o->lport, l, sizeof(l));
-		tt_endpoint_str(o->family, o->raddr, o->rport, rm, sizeof(rm));
-		fprintf(stderr, " %s %s %s dir=%u state=%u comm=%.16s", tt_proto_name(o->proto), l,
-			rm, o->direction, o->state, o->comm);
-		break;
-	case TT_EV_TRAFFIC:
-		fprintf(stderr, " tx=%llu rx=%llu txp=%u rxp=%u",
-			(unsigned long long)ev->u.traffic.tx_bytes,
-			(unsigned long long)ev->u.traffic.rx_bytes, ev->u.traffic.tx_pkts, ev->u.traffic.rx_pkts);
-		break;
-	case TT_EV_STATE:
-		fprintf(stderr, " %u->%u", ev->u.state.old_state, ev->u.state.new_state);
-		break;
-	case TT_EV_CONN_CLOSE:
-		fprintf(stderr, " tx=%llu rx=%llu retrans=%u",
-			(unsigned long long)ev->u.close.tx_bytes,
-			(unsigned long long)ev->u.close.rx_bytes, ev->u.close.retrans);
-		break;
-	case TT_EV_LOST:
-		fprintf(stderr, " count=%llu cpu=%u", (unsigned long long)ev->u.lost.count, ev->u.lost.cpu);
-		break;
-	case TT_EV_CONN_PROC:
-	case TT_EV_PROC_EXEC:
-	case TT_EV_PROC_EXIT:
-	case TT_EV_PROC_NAME:
-		fprintf(stderr, " comm=%.16s", ev->u.proc.comm);
-		break;
+	for (unsigned i = 0; k && i < k->n_fields; i++) {
+		const struct tt_kind_field *f = &k->fields[i];
+		const uint8_t *p = (const uint8_t *)ev + f->off;
+
+		if (f->type == TT_KT_ADDR) {
+			tt_addr_str(*((const uint8_t *)ev + f->family_off), p, a, sizeof(a));
+			fprintf(stderr, " %s=%s", f->name, a);
+		} else if (f->type == TT_KT_COMM) {
+			fprintf(stderr, " %s=%.*s", f->name, TT_COMM_LEN, (const char *)p);
+		} else if (f->type == TT_KT_S32) {
+			fprintf(stderr, " %s=%d", f->name, (int32_t)tt_kind_uint(ev, f));
+		} else {
+			fprintf(stderr, " %s=%" PRIu64, f->name, tt_kind_uint(ev, f));
+		}
 	}
 	fputc('\n', stderr);
 }
