@@ -34,8 +34,12 @@
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
 
+/* The same descriptors placed by their JSON position, so a dump walks them in order. */
+#define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
+	[jpos] = FIELD(m, f, type, jpos, label, text, column, sql)
 #define FIELDS(a, id, name, m, scope)                                                              \
-	static const struct tt_kind_field fields_##id[] = {TT_EV_FIELDS_##id(FIELD, m)};
+	static const struct tt_kind_field fields_##id[] = {TT_EV_FIELDS_##id(FIELD, m)};          \
+	static const struct tt_kind_field json_##id[] = {TT_EV_FIELDS_##id(JSON_FIELD, m)};
 TT_EVENT_KINDS(FIELDS, 0)
 
 #define COUNT(a, f, type, jpos, label, text, column, sql) +1
@@ -46,7 +50,8 @@ TT_EVENT_KINDS(FIELDS, 0)
 			(uint8_t)(0 TT_EV_FIELDS_##id(COUNT, 0)),                                  \
 			TT_EVENT_HDR_SIZE + sizeof(((struct tt_event *)0)->u.m),                   \
 			#m,                                                                        \
-			fields_##id},
+			fields_##id,                                                               \
+			json_##id},
 static const struct tt_kind kinds[TT_EV_KIND_MAX] = {TT_EVENT_KINDS(KIND, 0)};
 
 const struct tt_kind *tt_kind_get(unsigned kind)

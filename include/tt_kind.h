@@ -50,6 +50,7 @@ struct tt_kind {
 	uint32_t size;      /* tt_event_size() */
 	const char *member; /* member of tt_event.u */
 	const struct tt_kind_field *fields; /* in the frozen order of the format */
+	const struct tt_kind_field *json;   /* the same, in the order of the JSON dump (jpos) */
 };
 
 /* The description of a kind, NULL for a kind this build does not know. */

@@ -53,6 +53,33 @@ void dump_header_json(FILE *out, const struct tt_fmt_header *h)
 	fprintf(out, ",\"start_ns\":%" PRIu64 "}}\n", h->start_ns);
 }
 
+/* ,"key":v with one write: the dump of a large capture is mostly numbers. */
+static void json_num(FILE *out, const char *key, uint64_t v, int neg)
+{
+	char b[64], d[24];
+	size_t n = 0, k = strlen(key), m = 0;
+	uint64_t u = neg ? -(uint64_t)(int64_t)(int32_t)v : v;
+
+	if (k > sizeof(b) - sizeof(d) - 5) {
+		fprintf(out, ",\"%s\":%s%" PRIu64, key, neg ? "-" : "", u);
+		return;
+	}
+	do
+		d[m++] = (char)('0' + u % 10);
+	while (u /= 10);
+	b[n++] = ',';
+	b[n++] = '"';
+	memcpy(b + n, key, k);
+	n += k;
+	b[n++] = '"';
+	b[n++] = ':';
+	if (neg)
+		b[n++] = '-';
+	while (m)
+		b[n++] = d[--m];
+	fwrite(b, 1, n, out);
+}
+
 /* A field as JSON, by its type in the kind table. */
 static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kind_field *f)
 {
@@ -66,8 +93,8 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		fprintf(out, ",\"%s\":\"%s\"", f->name, a);
 		break;
 	case TT_KT_COMM: json_key_str(out, f->name, (const char *)p, TT_COMM_LEN); break;
-	case TT_KT_S32: fprintf(out, ",\"%s\":%d", f->name, (int32_t)v); break;
-	default: fprintf(out, ",\"%s\":%" PRIu64, f->name, v); break;
+	case TT_KT_S32: json_num(out, f->name, v, (int32_t)v < 0); break;
+	default: json_num(out, f->name, v, 0); break;
 	}
 }
 
@@ -82,10 +109,8 @@ void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 		(uint64_t)ev->ts_ns, tt_fmt_kind_name(ev->kind), ev->kind, (uint64_t)ev->conn_id,
 		ev->pid, ev->tid, ev->flags);
 	/* In the table's JSON order (jpos), which predates it and differs from the format's. */
-	for (unsigned pos = 0; k && pos < k->n_fields; pos++)
-		for (unsigned i = 0; i < k->n_fields; i++)
-			if (k->fields[i].jpos == pos)
-				json_field(out, ev, &k->fields[i]);
+	for (unsigned i = 0; k && i < k->n_fields; i++)
+		json_field(out, ev, &k->json[i]);
 	/* Derived, never stored: the hash of the addresses as they are in the file. */
 	if (ev->kind == TT_EV_CONN_OPEN) {
 		if (tt_cid_open(cid_seed, &ev->u.open, cid, sizeof(cid)) < 0)
