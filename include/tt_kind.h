@@ -31,6 +31,9 @@ enum tt_kind_text {
 	TT_KX_rstdir,
 };
 
+/* Longest field name and text label (test_event_kinds checks), TCP state name included. */
+#define TT_KIND_NAME_MAX 24
+
 struct tt_kind_field {
 	const char *name;   /* member of the payload, the JSON key */
 	uint16_t off;       /* offsetof(struct tt_event, u.<member>.<name>) */

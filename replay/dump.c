@@ -53,30 +53,50 @@ void dump_header_json(FILE *out, const struct tt_fmt_header *h)
 	fprintf(out, ",\"start_ns\":%" PRIu64 "}}\n", h->start_ns);
 }
 
-/* ,"key":v with one write: the dump of a large capture is mostly numbers. */
-static void json_num(FILE *out, const char *key, uint64_t v, int neg)
+/* Decimal digits of u at b; returns their count. */
+static size_t put_u64(char *b, uint64_t u)
 {
-	char b[64], d[24];
-	size_t n = 0, k = strlen(key), m = 0;
-	uint64_t u = neg ? -(uint64_t)(int64_t)(int32_t)v : v;
+	char d[24];
+	size_t m = 0, n = 0;
 
-	if (k > sizeof(b) - sizeof(d) - 5) {
-		fprintf(out, ",\"%s\":%s%" PRIu64, key, neg ? "-" : "", u);
-		return;
-	}
 	do
 		d[m++] = (char)('0' + u % 10);
 	while (u /= 10);
-	b[n++] = ',';
-	b[n++] = '"';
-	memcpy(b + n, key, k);
-	n += k;
-	b[n++] = '"';
-	b[n++] = ':';
-	if (neg)
-		b[n++] = '-';
 	while (m)
 		b[n++] = d[--m];
+	return n;
+}
+
+static size_t put_str(char *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	memcpy(b, s, n);
+	return n;
+}
+
+/* A numeric field's digits at b, signed for S32; returns their count. */
+static size_t put_num(char *b, const struct tt_kind_field *f, uint64_t v)
+{
+	if (f->type == TT_KT_S32 && (int32_t)v < 0) {
+		b[0] = '-';
+		return 1 + put_u64(b + 1, -(uint64_t)(int64_t)(int32_t)v);
+	}
+	return put_u64(b, v);
+}
+
+/* ,"key":v with one write: the dump of a large capture is mostly numbers. */
+static void json_num(FILE *out, const struct tt_kind_field *f, uint64_t v)
+{
+	char b[TT_KIND_NAME_MAX + 32];
+	size_t n = 0;
+
+	b[n++] = ',';
+	b[n++] = '"';
+	n += put_str(b + n, f->name, TT_KIND_NAME_MAX);
+	b[n++] = '"';
+	b[n++] = ':';
+	n += put_num(b + n, f, v);
 	fwrite(b, 1, n, out);
 }
 
@@ -93,8 +113,7 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		fprintf(out, ",\"%s\":\"%s\"", f->name, a);
 		break;
 	case TT_KT_COMM: json_key_str(out, f->name, (const char *)p, TT_COMM_LEN); break;
-	case TT_KT_S32: json_num(out, f->name, v, (int32_t)v < 0); break;
-	default: json_num(out, f->name, v, 0); break;
+	default: json_num(out, f, v); break;
 	}
 }
 
@@ -132,28 +151,38 @@ static void time_text(uint64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%06u", s, (unsigned)(ns % 1000000000ull / 1000ull));
 }
 
-/* A field as the text dump shows it (the label and text columns of the kind table). */
+/* A field as the text dump shows it (the label and text columns of the kind table), one write. */
 static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kind_field *f)
 {
+	char b[2 * TT_KIND_NAME_MAX + 32];
 	uint64_t v = tt_kind_uint(ev, f);
+	size_t n = 0;
 
 	if (f->text == TT_KX_no)
 		return;
-	if (f->label[0])
-		fprintf(out, " %s", f->label);
+	if (f->label[0]) {
+		b[n++] = ' ';
+		n += put_str(b + n, f->label, TT_KIND_NAME_MAX);
+	}
+	b[n++] = ' ';
 	switch (f->text) {
-	case TT_KX_tcpstate: fprintf(out, " %s", tt_fmt_tcp_state_name((unsigned)v)); break;
-	case TT_KX_rstdir: fprintf(out, " %s", v == TT_RST_SENT ? "sent" : "received"); break;
-	case TT_KX_us: fprintf(out, " %" PRIu64 "us", v); break;
+	case TT_KX_tcpstate:
+		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
+		break;
+	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
+	case TT_KX_us:
+		n += put_u64(b + n, v);
+		b[n++] = 'u';
+		b[n++] = 's';
+		break;
 	default:
 		if (f->type == TT_KT_COMM)
-			fprintf(out, " %.*s", TT_COMM_LEN, (const char *)ev + f->off);
-		else if (f->type == TT_KT_S32)
-			fprintf(out, " %d", (int32_t)v);
+			n += put_str(b + n, (const char *)ev + f->off, TT_COMM_LEN);
 		else
-			fprintf(out, " %" PRIu64, v);
+			n += put_num(b + n, f, v);
 		break;
 	}
+	fwrite(b, 1, n, out);
 }
 
 void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state *st,

@@ -128,6 +128,9 @@ static void test_table(void)
 				ok = 0;
 			if (fd->text != TT_KX_no && !fd->label)
 				ok = 0;
+			if (strlen(fd->name) >= TT_KIND_NAME_MAX ||
+			    strlen(fd->label) >= TT_KIND_NAME_MAX)
+				ok = 0;
 			if (fd->type == TT_KT_ADDR && fd->family_off < TT_EVENT_HDR_SIZE)
 				ok = 0;
 			for (unsigned g = 0; g < f; g++)
