@@ -108,7 +108,7 @@ boot() {
 
 # The one line for the kernel whose results are in OUT.
 verdict() {
-	local out=$1 kver=$2 qrc secs
+	local out=$1 kver=$2 qrc secs st=0
 	read -r qrc secs <"$out/qemu.rc"
 	[ -s "$out/uname" ] && kver=$(cat "$out/uname")
 	if [ ! -s "$out/rc" ]; then
@@ -142,9 +142,10 @@ verdict() {
 		line = "vmtest " kver ": " p + 0 " passed, " f + 0 " failed"
 		if (s) line = line ", " s " skipped"
 		print line (why != "" ? " (" why ")" : "")
-		printf "vmtest: %s took %ss\n", kver, secs > "/dev/stderr"
 		exit (f > 0)
-	}'
+	}' || st=1
+	say "$kver took ${secs}s"
+	return $st
 }
 
 specs=""

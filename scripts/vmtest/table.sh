@@ -19,18 +19,22 @@ results() { # the counts of pytest's summary line, or why there are none
 }
 
 dirs=$(find "$VM" -mindepth 2 -maxdepth 2 -name uname -printf '%h\n' | sort -V)
-echo "| Kernel | Debian package | make vmtest (test_record, test_live, test_probes) |"
+echo "| Kernel | Debian package | make vmtest |"
 echo "| --- | --- | --- |"
 for d in $dirs; do
-	echo "| $(cat "$d/uname") | $(awk '{ printf "%s ", $2 }' "$d/package" 2>/dev/null) | $(results "$d") |"
+	echo "| $(cat "$d/uname") | $(awk '{ print $2 }' "$d/package" 2>/dev/null | paste -sd ' ') | $(results "$d") |"
 done
 for d in $dirs; do
 	echo
 	echo "### $(cat "$d/uname")"
 	echo
-	failed=$(grep -E '^(FAILED|ERROR) ' "$d/pytest.log" 2>/dev/null | sed -e 's/^/- /' -e 's/ - .*//' || true)
-	echo "Failed: ${failed:+
-}${failed:-none}"
+	failed=$(grep -E '^(FAILED|ERROR) ' "$d/pytest.log" 2>/dev/null |
+		sed -e 's/^FAILED /- /' -e 's/^ERROR /- error: /' -e 's/ - .*//' || true)
+	if [ -n "$failed" ]; then
+		printf 'Failed:\n%s\n' "$failed"
+	else
+		echo "Failed: none."
+	fi
 	echo
 	echo '```'
 	cat "$d/check.txt"
