@@ -315,10 +315,12 @@ def test_replay_and_query_as_nobody_without_bpf(tmp_path, public_dir):
 
 @needs_root
 @needs_cmd("setpriv")
-def test_record_and_live_refuse_without_root(nobody_dir):
-    """Unprivileged: a clear one-line error, nothing written, nothing loaded."""
+def test_record_and_live_refuse_bpf_without_root(nobody_dir):
+    """Unprivileged, the BPF source asked for: a clear one-line error, nothing written, nothing
+    loaded. (The default, auto, falls back to sock_diag instead: tests/test_sockdiag.py.)"""
     d = nobody_dir
-    for args in ([RECORD, "-o", str(d / "x.tt"), "-d", "1"], [LIVE, "-b", "-n", "1"]):
+    for args in ([RECORD, "--source", "bpf", "-o", str(d / "x.tt"), "-d", "1"],
+                 [LIVE, "--source", "bpf", "-b", "-n", "1"]):
         if not os.path.exists(args[0]):
             continue
         r = run(NOBODY + args, stdin=subprocess.DEVNULL)
