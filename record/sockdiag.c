@@ -96,7 +96,7 @@ static void compose(struct tt_sockdiag *d)
 	d->warning[0] = '\0';
 	if (names[0])
 		snprintf(d->warning, sizeof(d->warning),
-			 "sock_diag source, missing: %s (tcptop-record --source sockdiag --check tells why)",
+			 "missing with sock_diag: %s (tcptop-record --source sockdiag --check tells why)",
 			 names);
 }
 
@@ -123,8 +123,8 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	cap_set(d, CAP_CLOSE, TT_SRC_CAP_MISSING, why);
 	cap_set(d, CAP_PERCALL, TT_SRC_CAP_MISSING, "sock_diag reads socket counters, not calls");
 	cap_set(d, CAP_UDP, TT_SRC_CAP_MISSING, "sock_diag has no UDP byte counters");
-	cap_set(d, CAP_RESETS, TT_SRC_CAP_MISSING, "sock_diag has no reset events");
-	cap_set(d, CAP_PROCS, TT_SRC_CAP_MISSING, "sock_diag has no process events");
+	cap_set(d, CAP_RESETS, TT_SRC_CAP_MISSING, "a poll sees counters, not segments");
+	cap_set(d, CAP_PROCS, TT_SRC_CAP_MISSING, "no exec/exit tracepoints without BPF");
 	if (d->owner_uid < 0)
 		cap_set(d, CAP_OWNERS, TT_SRC_CAP_OK, "every /proc/PID/fd is readable");
 	else
