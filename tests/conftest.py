@@ -69,6 +69,20 @@ def _tracefs():
     yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tmux_server():
+    """One tmux session for the whole run: tmux's server exits with its last session, and a
+    test's new-session that reaches a server still exiting fails ("server exited
+    unexpectedly"), as seen in a fresh root."""
+    name = "tt-keepalive-%d" % os.getpid()
+    up = shutil.which("tmux") and subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "sleep 86400"], capture_output=True
+    ).returncode == 0
+    yield
+    if up:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
 @pytest.fixture
 def tmpdir_path(tmp_path):
     return str(tmp_path)
