@@ -195,7 +195,8 @@ static void test_preexisting_and_new(void)
 	poll_socks(&r, s, 3);
 	check(tx_of(&r, 11) == 1000 && rx_of(&r, 11) == 10, "TRAFFIC: the deltas (tx %llu rx %llu)",
 	      (unsigned long long)tx_of(&r, 11), (unsigned long long)rx_of(&r, 11));
-	check(find(&r, 11, TT_EV_TRAFFIC)->u.traffic.tx_pkts == 2, "TRAFFIC: segments");
+	e = find(&r, 11, TT_EV_TRAFFIC);
+	check(e && e->u.traffic.tx_pkts == 2, "TRAFFIC: segments");
 	check(count(&r, 11, TT_EV_RTT) == 0 && count(&r, 13, 0) == 0,
 	      "nothing when nothing changed");
 	check(r.proc.asked == 2, "owners not asked again for the same inodes");
@@ -294,7 +295,8 @@ static void test_owners_and_namespaces(void)
 	check(tt_sd_diff_wants_owners(r.d, &(struct tt_sd_snap){s, 2, 2}, -1),
 	      "wants owners: a new socket with a file");
 	poll_socks(&r, s, 2);
-	check(find(&r, 31, TT_EV_CONN_OPEN)->flags & TT_F_PID_UNKNOWN, "no file: owner unknown");
+	e = find(&r, 31, TT_EV_CONN_OPEN);
+	check(e && (e->flags & TT_F_PID_UNKNOWN), "no file: owner unknown");
 	check(!tt_sd_diff_wants_owners(r.d, &r.snap, -1), "wants owners: not for what was looked up");
 	s[0].inode = 1031; /* accepted */
 	check(tt_sd_diff_wants_owners(r.d, &(struct tt_sd_snap){s, 2, 2}, -1),
@@ -452,6 +454,7 @@ static void test_table(void)
 
 int main(void)
 {
+	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
 	test_preexisting_and_new();
 	test_fin_and_close();
 	test_owners_and_namespaces();
