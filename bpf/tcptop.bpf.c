@@ -117,6 +117,7 @@ enum {
 	O_DROP,    /* filtered out */
 	O_IGNORE,  /* listener */
 	O_CLOSED,
+	O_PASSIVE, /* passive child at SYN_RECV whose addresses are not set yet (Linux < 6.x) */
 };
 
 /* Per-socket state, freed with the socket. */
@@ -485,11 +486,14 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	__u16 flags = 0;
 	struct tcp_counters c;
 
-	if (cur != O_NONE && cur != O_PENDING && cur != O_WAITPID)
+	if (cur != O_NONE && cur != O_PENDING && cur != O_WAITPID && cur != O_PASSIVE)
 		return;
 	read_tuple(sk, &t);
 	/* connect() sets SYN_SENT before it picks the local port */
 	if (cur == O_PENDING && !t.lport && !closing)
+		return;
+	/* a passive child enters SYN_RECV before its ports and addresses are copied (6.1, 6.12) */
+	if (cur == O_PASSIVE && !t.rport && !closing)
 		return;
 	if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport)) {
 		st->open = O_DROP;
@@ -527,6 +531,8 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	if (cur == O_PENDING) {
 		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_SENT, st->open_ts, flags);
 		emit_state(st, TCP_CLOSE, TCP_SYN_SENT, st->open_ts);
+	} else if (cur == O_PASSIVE) {
+		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_RECV, st->open_ts, flags);
 	} else {
 		emit_open(sk, st, &t, IPPROTO_TCP, state, 0, flags);
 	}
@@ -650,6 +656,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 			/* passive open, softirq: the owner is whoever accept()s it */
 			st->dir = TT_DIR_INBOUND;
 			st->open_ts = bpf_ktime_get_boot_ns();
+			st->open = O_PASSIVE;
 			tcp_try_open(sk, st, newstate, 0);
 			return 0;
 		}
@@ -661,7 +668,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 									: TT_DIR_OUTBOUND;
 		}
 		tcp_try_open(sk, st, oldstate, newstate == TCP_CLOSE);
-	} else if (st->open == O_PENDING) {
+	} else if (st->open == O_PENDING || st->open == O_PASSIVE) {
 		tcp_try_open(sk, st, oldstate, newstate == TCP_CLOSE);
 	}
 	if (st->open != O_OPEN) {
@@ -935,7 +942,7 @@ int BPF_PROG(tt_retrans, const struct sock *sk, const struct sk_buff *skb)
 	if (!st)
 		return 0;
 	take_owner(sk, st);
-	if (st->open == O_PENDING)
+	if (st->open == O_PENDING || st->open == O_PASSIVE)
 		tcp_try_open(sk, st, state, 0);
 	if (st->open != O_OPEN)
 		return 0;
@@ -961,7 +968,7 @@ static __always_inline int reset(const struct sock *sk, __u8 dir)
 		return 0;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	take_owner(sk, st);
-	if (st->open == O_PENDING)
+	if (st->open == O_PENDING || st->open == O_PASSIVE)
 		tcp_try_open(sk, st, state, 1);
 	if (st->open != O_OPEN)
 		return 0;
@@ -1134,7 +1141,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	take_owner(sk, st);
 	if (st->open == O_NONE)
 		tcp_first_sight(sk, st);
-	else if (st->open == O_PENDING)
+	else if (st->open == O_PENDING || st->open == O_PASSIVE)
 		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
 	if (st->open != O_OPEN)
 		return 0;

@@ -256,14 +256,15 @@ def test_view_keys_sort_filter_and_quit_restores_terminal(tmp_path):
     ip = py = None
     try:
         wait_pane(name, lambda t: "LIVE" in t)
-        ip = Iperf(12, p1)
-        py = subprocess.Popen(["/usr/bin/python3", "-c", PY_TRAFFIC, str(p2), "12"])
+        # long enough for an emulated kernel (make vmtest) to start both; q ends the test early
+        ip = Iperf(40, p1)
+        py = subprocess.Popen(["/usr/bin/python3", "-c", PY_TRAFFIC, str(p2), "40"])
 
         def both_sending(t):
             rows = live_rows(t) if "PID" in t else []
             busy = {r[1] for r in rows if len(r) > 7 and r[6] not in ("0", "-")}
             return {"iperf3", "python3"} <= busy
-        s = wait_pane(name, both_sending)
+        s = wait_pane(name, both_sending, timeout=40)
         assert "filter: port=%d port=%d" % (p1, p2) in s or "port=%d" % p1 in s
         # Every row is on one of the two ports (the filter is in the kernel and the table).
         for r in live_rows(s):

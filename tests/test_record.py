@@ -323,9 +323,10 @@ def test_retransmits_under_loss(tmpdir_path, lossy_netns):
     assert 0 < data["tx"] == data["close"]["tx_bytes"] <= j["end"]["sum_sent"]["bytes"] + \
         IPERF_COOKIE
     # sampled in its namespace too, while it ran (2 s, 100 ms apart): most of the bytes came
-    # before the close
+    # before the close (acked bytes move in bursts between RTO backoffs under 30% loss: two
+    # samples at least, as seen on Debian's 6.1)
     n, nbytes = samples_before_close(evs, data["open"]["conn_id"])
-    assert n >= 5 and nbytes >= data["tx"] // 2, (n, nbytes, data["tx"])
+    assert n >= 2 and nbytes >= data["tx"] // 2, (n, nbytes, data["tx"])
     # other namespaces are seen by the tracepoints: its netns is not ours
     assert data["open"]["netns"] != os.stat("/proc/self/ns/net").st_ino
 
@@ -578,23 +579,34 @@ def test_stdout_streams_while_recording(tmpdir_path):
     """-o - (capture over ssh): blocks arrive on the pipe while recording, not only at exit."""
     path = os.path.join(tmpdir_path, "s.tt")
     port = free_port()
-    p = subprocess.Popen([tool("tcptop-record"), "-o", "-", "-d", "4", "-q", "-P", str(port),
+    p = subprocess.Popen([tool("tcptop-record"), "-o", "-", "-d", "30", "-q", "-P", str(port),
                           "--coalesce", "100ms"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     background(p)
     chunks = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: p.stdout.read1(65536),
                                                                 b"")), daemon=True)
     reader.start()
-    time.sleep(1)
+    # the header is written once the probes are attached (seconds under an emulated kernel)
+    for _ in range(300):
+        if chunks:
+            break
+        time.sleep(0.05)
+    assert chunks, "no header on stdout"
     lport = tcp_exchange(port, 4242)
-    time.sleep(1.5)
-    assert p.poll() is None  # still recording
-    with open(path, "wb") as f:
-        f.write(b"".join(chunks))
-    r = run([tool("tests/test_format"), "dump", path])
-    assert r.returncode == 0 and "no end block" in r.stderr
-    (c,) = find(connections([json.loads(x) for x in r.stdout.splitlines()[1:]]), 6, lport, port)
-    assert c["tx"] == 4242
+    found = []
+    t0 = time.time()
+    while time.time() - t0 < 10 and not found:
+        time.sleep(0.25)
+        with open(path, "wb") as f:
+            f.write(b"".join(chunks))
+        r = run([tool("tests/test_format"), "dump", path])
+        assert r.returncode == 0 and "no end block" in r.stderr
+        found = [c for c in find(connections([json.loads(x) for x in r.stdout.splitlines()[1:]]),
+                                 6, lport, port) if c["close"]]
+    # streamed while the recorder still runs (its -d is far away), within the tick's half second
+    # (plus what an emulated kernel adds)
+    assert p.poll() is None and len(found) == 1 and found[0]["tx"] == 4242, found
+    p.send_signal(signal.SIGINT)
     p.wait(timeout=20)
     reader.join(timeout=5)
     err = p.stderr.read()
