@@ -127,29 +127,18 @@ static int parse(const struct nlmsghdr *h, int proto, uint32_t netns, struct tt_
 	return 0;
 }
 
-int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
-	       struct tt_sd_snap *snap)
+/* Send one dump request (its nlmsg_seq set here) and parse every reply into snap. */
+static int dump(int fd, struct nlmsghdr *req, int proto, uint32_t netns, uint32_t *seq,
+		struct tt_sd_snap *snap)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {
-	    .nlh = {.nlmsg_len = sizeof(req),
-		    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
-		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		    .nlmsg_seq = ++*seq},
-	    .r = {.sdiag_family = family,
-		  .sdiag_protocol = proto,
-		  .idiag_ext = proto == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0,
-		  .idiag_states = proto == IPPROTO_TCP ? SD_TCP_STATES : SD_UDP_STATES},
-	};
 	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
 	/* the kernel fills up to a page or 32 KiB a message batch: room for either */
 	long buf[65536 / sizeof(long)];
 	size_t first = snap->n;
 	int ret = 0, done = 0;
 
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	req->nlmsg_seq = ++*seq;
+	if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
 	while (!done) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -177,8 +166,8 @@ int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
 				done = 1;
 				break;
 			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
-				continue;
+			if (h->nlmsg_type != req->nlmsg_type)
+				continue; /* replies carry the request's type */
 			ret = parse(h, proto, netns, snap);
 			if (ret) {
 				done = 1;
@@ -197,4 +186,44 @@ int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
 			snap->v[i].ts_ns = ts;
 	}
 	return 0;
+}
+
+int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
+	       struct tt_sd_snap *snap)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+	    .nlh = {.nlmsg_len = sizeof(req),
+		    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+	    .r = {.sdiag_family = family,
+		  .sdiag_protocol = proto,
+		  .idiag_ext = proto == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0,
+		  .idiag_states = proto == IPPROTO_TCP ? SD_TCP_STATES : SD_UDP_STATES},
+	};
+
+	return dump(fd, &req.nlh, proto, netns, seq, snap);
+}
+
+/*
+ * Each dump walks the kernel's whole TCP hash table, most of a poll's cost: the old
+ * TCPDIAG_GETSOCK request dumps both families in one walk.
+ */
+int tt_sd_dump_tcp_both(int fd, uint32_t netns, uint32_t *seq, struct tt_sd_snap *snap)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req r;
+	} req = {
+	    .nlh = {.nlmsg_len = sizeof(req),
+		    .nlmsg_type = TCPDIAG_GETSOCK,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+	    .r = {.idiag_family = AF_UNSPEC,
+		  .idiag_ext = 1u << (INET_DIAG_INFO - 1),
+		  .idiag_states = SD_TCP_STATES},
+	};
+
+	return dump(fd, &req.nlh, IPPROTO_TCP, netns, seq, snap);
 }

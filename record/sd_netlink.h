@@ -45,6 +45,12 @@ int tt_sd_socket(void);
 int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
 	       struct tt_sd_snap *snap);
 
+/*
+ * The TCP sockets of both families in one dump (the older TCPDIAG_GETSOCK request), as
+ * tt_sd_dump(). A kernel without it answers -EINVAL or -ENOENT: use tt_sd_dump() per family.
+ */
+int tt_sd_dump_tcp_both(int fd, uint32_t netns, uint32_t *seq, struct tt_sd_snap *snap);
+
 void tt_sd_snap_free(struct tt_sd_snap *snap);
 
 #endif /* TT_SD_NETLINK_H */

@@ -69,6 +69,7 @@ struct tt_sockdiag {
 	uint32_t keep_ns[SD_MAX_KEEP];
 	size_t n_keep;
 	int fatal; /* coming back to our own namespace failed */
+	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
 	struct tt_src_stats stats;
 	uint8_t cap_state[CAP_N];
 	char cap_why[CAP_N][160];
@@ -220,8 +221,19 @@ static int dump_all(struct tt_sockdiag *d, int fd, uint32_t ino)
 {
 	static const int fams[] = {AF_INET, AF_INET6}, protos[] = {IPPROTO_TCP, IPPROTO_UDP};
 	size_t first = d->snap.n;
+	int p = 0;
 
-	for (int p = 0; p < 2; p++)
+	if (!d->no_tcp_both) {
+		int ret = tt_sd_dump_tcp_both(fd, ino, &d->seq, &d->snap);
+
+		if (ret == -EINVAL || ret == -ENOENT || ret == -EOPNOTSUPP)
+			d->no_tcp_both = 1; /* gone from this kernel: a dump per family */
+		else if (ret)
+			return ret;
+		else
+			p = 1;
+	}
+	for (; p < 2; p++)
 		for (int f = 0; f < 2; f++) {
 			int ret = tt_sd_dump(fd, fams[f], protos[p], ino, &d->seq, &d->snap);
 
