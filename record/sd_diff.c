@@ -30,8 +30,8 @@ enum {
 
 enum {
 	P_OPEN = 1, /* CONN_OPEN sent */
-	P_WAIT,     /* a pid or name filter waits for its owner */
-	P_DONE,     /* closed, filtered out or never a connection: silent until it leaves the dump */
+	P_WAIT,	    /* a pid or name filter waits for its owner */
+	P_DONE, /* closed, filtered out or never a connection: silent until it leaves the dump */
 };
 
 struct ctrs {
@@ -40,9 +40,9 @@ struct ctrs {
 };
 
 struct conn {
-	uint64_t cookie; /* key */
-	struct ctrs base; /* reported by TRAFFIC so far */
-	struct ctrs last; /* at the last poll with counters: the close's */
+	uint64_t cookie;	/* key */
+	struct ctrs base;	/* reported by TRAFFIC so far */
+	struct ctrs last;	/* at the last poll with counters: the close's */
 	uint32_t srtt, retrans; /* last reported */
 	uint32_t pid;
 	uint32_t inode_tried; /* inode the owner was looked up for */
@@ -250,8 +250,7 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 	return 0;
 }
 
-static void take_owner(struct conn *c, const struct tt_sd_sock *s, tt_sd_owner_fn owner,
-		       void *ctx)
+static void take_owner(struct conn *c, const struct tt_sd_sock *s, tt_sd_owner_fn owner, void *ctx)
 {
 	struct tt_sd_owner o;
 
@@ -321,8 +320,8 @@ static uint8_t direction(const struct tt_sd_diff *d, const struct tt_sd_sock *s)
 	return inbound ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
 }
 
-static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first, tt_sd_owner_fn owner,
-		     void *ctx, struct tt_sd_events *out)
+static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first,
+		     tt_sd_owner_fn owner, void *ctx, struct tt_sd_events *out)
 {
 	int tcp = s->proto == IPPROTO_TCP, fresh;
 	struct conn *c;

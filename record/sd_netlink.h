@@ -22,9 +22,9 @@ struct tt_sd_sock {
 	uint32_t uid;
 	uint32_t netns;
 	uint16_t lport, rport;
-	uint8_t family; /* TT_FAMILY_*, v4-mapped IPv6 as IPv4 */
-	uint8_t proto;  /* IPPROTO_TCP / IPPROTO_UDP */
-	uint8_t state;  /* kernel TCP state; UDP: 7 (CLOSE) unconnected, 1 connected */
+	uint8_t family;	  /* TT_FAMILY_*, v4-mapped IPv6 as IPv4 */
+	uint8_t proto;	  /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t state;	  /* kernel TCP state; UDP: 7 (CLOSE) unconnected, 1 connected */
 	uint8_t has_info; /* the tcp_info fields are there */
 	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
 };

@@ -22,7 +22,7 @@
 #include "tt_util.h"
 
 #define SD_MAX_PENDING (1u << 20) /* events a refusing callback leaves; beyond, counted lost */
-#define SD_MAX_KEEP 256           /* namespaces whose failed dump keeps their sockets */
+#define SD_MAX_KEEP 256		  /* namespaces whose failed dump keeps their sockets */
 
 enum {
 	CAP_SHORT,
@@ -57,10 +57,10 @@ struct tt_sockdiag {
 	struct tt_sd_snap snap;
 	struct tt_sd_events evs; /* made, delivered up to next_ev */
 	size_t next_ev;
-	int self_fd;  /* our own network namespace, to come back to */
-	int nl_fd;    /* a sock_diag socket in our own namespace, kept */
+	int self_fd; /* our own network namespace, to come back to */
+	int nl_fd;   /* a sock_diag socket in our own namespace, kept */
 	uint32_t self_ino;
-	int other_ns; /* other namespaces are entered */
+	int other_ns;	/* other namespaces are entered */
 	long owner_uid; /* -1: every process's fds are readable; else only this uid's */
 	uint32_t seq;
 	uint64_t interval_ns;
@@ -68,7 +68,7 @@ struct tt_sockdiag {
 	int64_t clock_offset;
 	uint32_t keep_ns[SD_MAX_KEEP];
 	size_t n_keep;
-	int fatal; /* coming back to our own namespace failed */
+	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
 	struct tt_src_stats stats;
 	uint8_t cap_state[CAP_N];
@@ -87,9 +87,9 @@ static void compose(struct tt_sockdiag *d)
 		if (d->cap_state[c] != TT_SRC_CAP_MISSING)
 			continue;
 		if (used < sizeof(d->missing))
-			used += snprintf(d->missing + used, sizeof(d->missing) - used, "%s%s (%s): %s",
-					 used ? "; " : "", cap_desc[c].name, d->cap_why[c],
-					 cap_desc[c].loss);
+			used += snprintf(d->missing + used, sizeof(d->missing) - used,
+					 "%s%s (%s): %s", used ? "; " : "", cap_desc[c].name,
+					 d->cap_why[c], cap_desc[c].loss);
 		if (wused < sizeof(names))
 			wused += snprintf(names + wused, sizeof(names) - wused, "%s%s",
 					  wused ? " " : "", cap_desc[c].name);
@@ -97,7 +97,8 @@ static void compose(struct tt_sockdiag *d)
 	d->warning[0] = '\0';
 	if (names[0])
 		snprintf(d->warning, sizeof(d->warning),
-			 "missing with sock_diag: %s (tcptop-record --source sockdiag --check tells why)",
+			 "missing with sock_diag: %s (tcptop-record --source sockdiag --check "
+			 "tells why)",
 			 names);
 }
 
@@ -169,7 +170,8 @@ int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, c
 
 	*out = NULL;
 	if (opts->raw) {
-		snprintf(err, errlen, "--raw needs the BPF source: sock_diag has no per-call detail");
+		snprintf(err, errlen,
+			 "--raw needs the BPF source: sock_diag has no per-call detail");
 		return -EOPNOTSUPP;
 	}
 	d = calloc(1, sizeof(*d));
@@ -310,8 +312,8 @@ static int sample(struct tt_sockdiag *d)
 		d->stats.lost++;
 		return 0;
 	}
-	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(),
-			       owner_of, d->owners, &d->evs);
+	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(), owner_of,
+			       d->owners, &d->evs);
 }
 
 /* Queued events to cb, in order; the first refused stays first. */

@@ -36,8 +36,17 @@ static void check(int ok, const char *fmt, ...)
 		failures++;
 }
 
-enum { EST = 1, SYN_SENT = 2, FIN_WAIT1 = 4, FIN_WAIT2 = 5, TIME_WAIT = 6, CLOSE = 7,
-       CLOSE_WAIT = 8, LAST_ACK = 9, LISTEN = 10 };
+enum {
+	EST = 1,
+	SYN_SENT = 2,
+	FIN_WAIT1 = 4,
+	FIN_WAIT2 = 5,
+	TIME_WAIT = 6,
+	CLOSE = 7,
+	CLOSE_WAIT = 8,
+	LAST_ACK = 9,
+	LISTEN = 10
+};
 
 #define NS 4026531840u
 
@@ -95,8 +104,8 @@ struct run {
 	uint64_t ts;
 };
 
-static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n,
-		      const uint32_t *keep, size_t n_keep)
+static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n, const uint32_t *keep,
+		      size_t n_keep)
 {
 	r->ts += 1000000000ull;
 	r->snap.n = 0;
@@ -242,7 +251,8 @@ static void test_fin_and_close(void)
 	s[2].bytes_received = 90 + 1;
 	poll_socks(&r, s, 3);
 	e = find(&r, 21, TT_EV_STATE);
-	check(e && e->u.state.old_state == EST && e->u.state.new_state == FIN_WAIT2, "STATE change");
+	check(e && e->u.state.old_state == EST && e->u.state.new_state == FIN_WAIT2,
+	      "STATE change");
 	check(tx_of(&r, 21) == 200, "FIN_WAIT2: our acked FIN is not payload (tx %llu)",
 	      (unsigned long long)tx_of(&r, 21));
 	check(rx_of(&r, 23) == 60, "CLOSE_WAIT: the peer's FIN is not payload (rx %llu)",
@@ -297,7 +307,8 @@ static void test_owners_and_namespaces(void)
 	poll_socks(&r, s, 2);
 	e = find(&r, 31, TT_EV_CONN_OPEN);
 	check(e && (e->flags & TT_F_PID_UNKNOWN), "no file: owner unknown");
-	check(!tt_sd_diff_wants_owners(r.d, &r.snap, -1), "wants owners: not for what was looked up");
+	check(!tt_sd_diff_wants_owners(r.d, &r.snap, -1),
+	      "wants owners: not for what was looked up");
 	s[0].inode = 1031; /* accepted */
 	check(tt_sd_diff_wants_owners(r.d, &(struct tt_sd_snap){s, 2, 2}, -1),
 	      "wants owners: a socket that got a file");
