@@ -108,6 +108,19 @@ struct {
 	__type(value, __u8);
 } tgids SEC(".maps");
 
+/*
+ * Open TCP connections per network namespace (inode): the sampling pass enters only the
+ * namespaces that have one, so idle ones (containers without traffic) cost nothing.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __s64);
+} ns_tcp SEC(".maps");
+/* ns_tcp was full once: user space enters every namespace from then on */
+__u32 ns_tcp_full = 0;
+
 /* Life of a TCP connection as seen here (sk_st.open). */
 enum {
 	O_NONE = 0,
@@ -342,6 +355,22 @@ static __always_inline __u32 sk_netns(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 }
 
+static __always_inline void ns_tcp_add(const struct sock *sk, __s64 d)
+{
+	__u32 ns = sk_netns(sk);
+	__s64 *n = bpf_map_lookup_elem(&ns_tcp, &ns);
+
+	if (!n && d > 0) {
+		if (bpf_map_update_elem(&ns_tcp, &ns, &d, BPF_NOEXIST) == 0)
+			return;
+		n = bpf_map_lookup_elem(&ns_tcp, &ns); /* made by another CPU meanwhile */
+		if (!n)
+			ns_tcp_full = 1;
+	}
+	if (n)
+		__sync_fetch_and_add(n, d);
+}
+
 static __always_inline void own_by_current(struct sk_st *st)
 {
 	__u64 pt = bpf_get_current_pid_tgid();
@@ -512,6 +541,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	}
 	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur)
 		return;
+	ns_tcp_add(sk, 1);
 	if (!st->id)
 		st->id = bpf_get_socket_cookie((struct sock *)sk);
 	/* traffic before the capture began is not the capture's */
@@ -601,8 +631,11 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	struct tcp_counters c;
 	struct tt_event *e;
 
-	st->open = O_CLOSED;
+	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
+	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
+		return;
 	clear_unowned(st);
+	ns_tcp_add(sk, -1);
 	read_counters(sk, st, &c);
 	if (!raw_mode)
 		emit_delta(st, &c);

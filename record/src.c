@@ -587,6 +587,8 @@ int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
 struct iter_pass {
 	struct tt_src *s;
 	struct bpf_link *link;
+	tt_src_ns_want want;
+	void *arg;
 	char **buf;
 	size_t *cap, used;
 };
@@ -596,8 +598,11 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 {
 	struct iter_pass *ip = ctx;
 	struct tt_src *s = ip->s;
-	int fd, ret = tt_netns_enter(ns_fd);
+	int fd, ret;
 
+	if (ip->want && !ip->want(s, ino, ip->arg))
+		return 0;
+	ret = tt_netns_enter(ns_fd);
 	if (ret) {
 		char why[160];
 
@@ -623,9 +628,10 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	return read_iter(fd, ip->buf, ip->cap, &ip->used) == -ENOMEM ? -ENOMEM : 0;
 }
 
-int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap)
+int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap,
+			tt_src_ns_want want, void *arg)
 {
-	struct iter_pass ip = {.s = s, .link = l, .buf = buf, .cap = cap};
+	struct iter_pass ip = {.s = s, .link = l, .want = want, .arg = arg, .buf = buf, .cap = cap};
 	int fd = bpf_iter_create(bpf_link__fd(l)), ret;
 
 	if (fd < 0)
@@ -637,6 +643,17 @@ int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t
 	if (s->other_ns)
 		tt_netns_each(s->netns, iter_in_ns, &ip);
 	return (int)ip.used;
+}
+
+int tt_src_ns_has_tcp(struct tt_src *s, uint64_t ino, void *arg)
+{
+	uint32_t key = (uint32_t)ino;
+	int64_t n = 0;
+
+	(void)arg;
+	if (s->skel->bss->ns_tcp_full)
+		return 1;
+	return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.ns_tcp), &key, &n) == 0 && n > 0;
 }
 
 /* Whether the last pass over every namespace walked this one. */
@@ -728,13 +745,22 @@ static int drain(struct tt_src *s)
  * owners left by the accept tracepoints), owners still unknown from the file
  * tables, then UDP sums.
  */
+/*
+ * Namespaces an owner pass enters: those with an open connection, and with a process filter
+ * every one, as a connection waiting for its owner to be opened is not counted yet.
+ */
+static int owner_ns(struct tt_src *s, uint64_t ino, void *arg)
+{
+	return s->plan_accept || tt_src_ns_has_tcp(s, ino, arg);
+}
+
 static void sample(struct tt_src *s)
 {
 	uint64_t now;
 
 	drain(s);
 	if (s->it_tcp)
-		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL);
+		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL);
 	drain(s);
 	now = tt_now_mono_ns();
 	/* without the accept tracepoints a sweep is how accepted connections get an owner */
@@ -745,7 +771,7 @@ static void sample(struct tt_src *s)
 		drain(s);
 		/* the owners it found are applied by the programs that hold the sockets */
 		if (s->skel->bss->owners_n && s->it_owner)
-			tt_src_run_iter_all(s, s->it_owner, NULL, NULL);
+			tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
 		drain(s);
 	}
 	tt_src_udp_flush(s);
@@ -762,7 +788,7 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 		return;
 	s->owners_seen = wanted;
 	s->next_owner_ns = now + OWNER_PASS_NS;
-	tt_src_run_iter_all(s, s->it_owner, NULL, NULL);
+	tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
 	drain(s);
 }
 
@@ -856,7 +882,7 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (s->it_files)
 		tt_src_run_iter(s->it_files, NULL, NULL);
 	if (s->it_tcp)
-		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL);
+		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL, NULL); /* all: pre-existing ones */
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	*out = s;
 	return 0;

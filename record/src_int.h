@@ -61,6 +61,8 @@ struct tt_src {
 	int self_ns_fd;          /* our own network namespace, to come back to */
 	int other_ns;            /* other network namespaces are entered to sample them */
 	uint32_t ns_ino[TT_SRC_MAX_NS]; /* other namespaces walked by the last pass */
+	uint32_t udp_ns[TT_SRC_MAX_NS]; /* other namespaces that had UDP flows at the last flush */
+	size_t n_udp_ns;
 	size_t n_ns;
 	uint64_t owners_seen;    /* owners_wanted at the last tt_iter_owner run */
 	uint64_t next_owner_ns;  /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
@@ -118,11 +120,17 @@ const char *tt_src_cap_name(int cap);
 void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outlen);
 
 /*
- * Create an iterator of LINK in every network namespace of the machine (entering each for
- * the moment of the creation) and read them all; the text output, if buf, is appended.
+ * Create an iterator of LINK in our own network namespace and in every other one of the
+ * machine that want (NULL: all) accepts, entering each for the moment of the creation, and read
+ * them all; the text output, if buf, is appended.
  * Returns bytes read, or -errno if even our own namespace's failed.
  */
-int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap);
+typedef int (*tt_src_ns_want)(struct tt_src *s, uint64_t ino, void *arg);
+int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap,
+			tt_src_ns_want want, void *arg);
+
+/* A tt_src_ns_want: namespaces with an open TCP connection (all, if the BPF count overflowed). */
+int tt_src_ns_has_tcp(struct tt_src *s, uint64_t ino, void *arg);
 
 /* Whether the last tt_src_run_iter_all() walked network namespace NETNS (inode). */
 int tt_src_ns_walked(const struct tt_src *s, uint32_t netns);

@@ -52,6 +52,27 @@ static void flow_event(struct tt_src *s, uint16_t kind, const struct tt_flow_val
 	tt_src_deliver(s, &ev);
 }
 
+static int has_flows(struct tt_src *s, uint64_t ino, void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < s->n_udp_ns; i++)
+		if (s->udp_ns[i] == (uint32_t)ino)
+			return 1;
+	return 0;
+}
+
+/* The namespaces the flows are in, for the next pass's walk (a new one waits a pass). */
+static void note_ns(struct tt_src *s, uint32_t netns, uint32_t *next, size_t *n_next)
+{
+	if (netns == s->netns)
+		return;
+	for (size_t i = 0; i < *n_next; i++)
+		if (next[i] == netns)
+			return;
+	if (*n_next < TT_SRC_MAX_NS)
+		next[(*n_next)++] = netns;
+}
+
 void tt_src_udp_flush(struct tt_src *s)
 {
 	int flows = bpf_map__fd(s->skel->maps.flows);
@@ -60,11 +81,15 @@ void tt_src_udp_flush(struct tt_src *s)
 	size_t n_gone = 0, cap_gone = 0, n_live = 0;
 	uint64_t t0 = tt_now_boot_ns();
 	const uint64_t *live = NULL;
+	uint32_t next_ns[TT_SRC_MAX_NS];
+	size_t n_next = 0;
 	int have_live = 0, n;
 
 	/* live sockets first: a flow older than this list and not on it is closed */
 	if (s->it_udp) {
-		n = tt_src_run_iter_all(s, s->it_udp, &s->udp_live, &s->udp_live_cap);
+		/* in the namespaces that have flows: an idle one costs nothing */
+		n = tt_src_run_iter_all(s, s->it_udp, &s->udp_live, &s->udp_live_cap, has_flows,
+					NULL);
 		if (n >= 0) {
 			have_live = 1;
 			n_live = (size_t)n / sizeof(uint64_t);
@@ -81,6 +106,7 @@ void tt_src_udp_flush(struct tt_src *s)
 		more = bpf_map_get_next_key(flows, &key, &next) == 0;
 		if (bpf_map_lookup_elem(flows, &key, &v))
 			goto next;
+		note_ns(s, v.netns, next_ns, &n_next);
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
 		/* a remote of an unconnected socket: no end but silence (a datagram that races
@@ -120,5 +146,7 @@ next:
 	}
 	for (size_t i = 0; i < n_gone; i++)
 		bpf_map_delete_elem(flows, &gone[i]);
+	memcpy(s->udp_ns, next_ns, n_next * sizeof(*next_ns));
+	s->n_udp_ns = n_next;
 	free(gone);
 }
