@@ -22,21 +22,8 @@
 #include <unistd.h>
 
 #include "tt_anon.h"
+#include "check.h"
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 /* The key of the reference distribution's sample.cpp. */
 static const uint8_t ref_key[32] = {21,	 34, 23,  141, 51, 164, 207, 128, 19,  10,  91,

@@ -10,23 +10,8 @@
 #include <string.h>
 
 #include "../../record/src_int.h"
+#include "check.h"
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 /* The tail of the log a 6.18 verifier wrote for tt_iter_files (tcptop-record -v). */
 static const char log_618[] =

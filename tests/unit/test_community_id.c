@@ -19,21 +19,8 @@
 #include <string.h>
 
 #include "tt_community_id.h"
+#include "check.h"
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 struct vec {
 	uint8_t proto;

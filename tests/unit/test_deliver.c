@@ -13,23 +13,8 @@
 #include <string.h>
 
 #include "../../record/src_int.h"
+#include "check.h"
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 /* The caller: takes events into seen[] in order, refuses while refuse > 0. */
 struct sink {

@@ -19,28 +19,13 @@
 #include "../../replay/pace.h"
 #include "tt_fmt.h"
 #include "tt_util.h"
+#include "check.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull
 #define T0 (1764000000ull * SEC) /* wall time of the first event */
 #define NTRAFFIC 100             /* one every 100 ms: T0 .. T0 + 9.9 s */
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 /* Seconds after T0, for messages. */
 static double at(uint64_t ns)

@@ -19,24 +19,11 @@
 #include "tt_filter.h"
 #include "tt_state.h"
 #include "tt_util.h"
+#include "check.h"
 
 #define SEC 1000000000ull
 #define MS 1000000ull
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 /* ------------------------------------------------------------ event builders */
 

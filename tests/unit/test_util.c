@@ -9,23 +9,8 @@
 #include <stdio.h>
 
 #include "tt_util.h"
+#include "check.h"
 
-static int failures;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s ", ok ? "ok  " : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	if (!ok)
-		failures++;
-}
 
 static void u64_is(const char *s, uint64_t min, uint64_t max, int want_ret, uint64_t want)
 {
