@@ -120,12 +120,18 @@ def test_iperf3_against_its_own_counts_and_ss(tmpdir_path):
     cli = background(subprocess.Popen(["iperf3", "-c", "127.0.0.1", "-p", str(port), "-J",
                                        "-b", str(RATE), "-t", str(SECONDS)],
                                       stdout=subprocess.PIPE, text=True))
+    # the second oracle, mid-transfer: the same sockets as ss sees them, once both of
+    # iperf3's connections (control and data, two ends each) are up on a loaded machine
     time.sleep(SECONDS / 2)
-    # the second oracle, mid-transfer: the same sockets as ss sees them
-    t0 = time.time_ns()
-    ss = ss_records(["-tinp", "state", "established", "( sport = :%d or dport = :%d )"
-                     % (port, port)])
-    t1 = time.time_ns()
+    deadline = time.time() + SECONDS / 2 - 1.5
+    while True:
+        t0 = time.time_ns()
+        ss = ss_records(["-tinp", "state", "established", "( sport = :%d or dport = :%d )"
+                         % (port, port)])
+        t1 = time.time_ns()
+        if len(ss) >= 4 or time.time() > deadline:
+            break
+        time.sleep(0.1)
     out, _ = cli.communicate(timeout=60)
     assert cli.returncode == 0, out
     srv.wait(timeout=10)
@@ -178,11 +184,21 @@ def test_iperf3_against_its_own_counts_and_ss(tmpdir_path):
     assert len(recs) == 1, ss
     acked = int(re.search(r"bytes_acked:(\d+)", recs[0]).group(1)) - 1
     # a poll's time is the end of its dump, its counters read during it: a margin of 50 ms
-    before = [n for t, n in cumulative(evs, ccid, "tx_bytes") if t <= t0]
+    before = [0] + [n for t, n in cumulative(evs, ccid, "tx_bytes") if t <= t0]
     after = [n for t, n in cumulative(evs, ccid, "tx_bytes") if t >= t1 + 50_000_000]
-    assert before and after, (t0, t1, cumulative(evs, ccid, "tx_bytes"))
+    assert after, (t0, t1, cumulative(evs, ccid, "tx_bytes"))
     assert before[-1] <= acked <= after[0], (before[-1], acked, after[0])
     assert ss_pid(recs[0]) == owner(evs, ccid), (recs[0], owner(evs, ccid))
+    # and the server's bytes_received, its owner too
+    # iperf3's server socket is IPv6: ss writes its ends as [::ffff:127.0.0.1]
+    recs = [r for r in ss if re.search(r"127\.0\.0\.1\]?:%d\s+\S*127\.0\.0\.1\]?:%d\b"
+                                       % (port, cport), r)]
+    assert len(recs) == 1, ss
+    rcvd = int(re.search(r"bytes_received:(\d+)", recs[0]).group(1))
+    before = [0] + [n for t, n in cumulative(evs, scid, "rx_bytes") if t <= t0]
+    after = [n for t, n in cumulative(evs, scid, "rx_bytes") if t >= t1 + 50_000_000]
+    assert after and before[-1] <= rcvd <= after[0], (before, rcvd, after)
+    assert ss_pid(recs[0]) == owner(evs, scid), (recs[0], owner(evs, scid))
 
 
 @needs_root
