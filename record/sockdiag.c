@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include "sockdiag.h"
+#include "sd_caps.h"
 #include "sd_diff.h"
 #include "sd_netlink.h"
 #include "sd_owners.h"
@@ -23,33 +24,6 @@
 
 #define SD_MAX_PENDING (1u << 20) /* events a refusing callback leaves; beyond, counted lost */
 #define SD_MAX_KEEP 256		  /* namespaces whose failed dump keeps their sockets */
-
-enum {
-	CAP_SHORT,
-	CAP_PERCALL,
-	CAP_CLOSE,
-	CAP_UDP,
-	CAP_RESETS,
-	CAP_PROCS,
-	CAP_OWNERS,
-	CAP_NETNS,
-	CAP_N
-};
-
-static const struct {
-	const char *name;
-	const char *loss;
-} cap_desc[CAP_N] = {
-    [CAP_SHORT] = {"short-lived", "connections opened and closed within one interval are not seen"},
-    [CAP_PERCALL] = {"per-call", "no per-call detail (send/recv calls are 0) and --raw is refused"},
-    [CAP_CLOSE] = {"exact-close",
-		   "close times and the last interval's bytes are those of the last poll"},
-    [CAP_UDP] = {"udp-bytes", "UDP sockets are seen opening and closing, with no traffic"},
-    [CAP_RESETS] = {"resets", "no reset events"},
-    [CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
-    [CAP_OWNERS] = {"owners", "sockets of other users' processes have no owner (pid 0)"},
-    [CAP_NETNS] = {"namespaces", "connections in other network namespaces are not seen"},
-};
 
 struct tt_sockdiag {
 	struct tt_sd_diff *diff;
@@ -71,43 +45,8 @@ struct tt_sockdiag {
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
 	struct tt_src_stats stats;
-	uint8_t cap_state[CAP_N];
-	char cap_why[CAP_N][160];
-	char missing[2048];
-	char warning[384];
+	struct tt_sd_caps caps;
 };
-
-static void compose(struct tt_sockdiag *d)
-{
-	size_t used = 0, wused = 0;
-	char names[256];
-
-	d->missing[0] = names[0] = '\0';
-	for (int c = 0; c < CAP_N; c++) {
-		if (d->cap_state[c] != TT_SRC_CAP_MISSING)
-			continue;
-		if (used < sizeof(d->missing))
-			used += snprintf(d->missing + used, sizeof(d->missing) - used,
-					 "%s%s (%s): %s", used ? "; " : "", cap_desc[c].name,
-					 d->cap_why[c], cap_desc[c].loss);
-		if (wused < sizeof(names))
-			wused += snprintf(names + wused, sizeof(names) - wused, "%s%s",
-					  wused ? " " : "", cap_desc[c].name);
-	}
-	d->warning[0] = '\0';
-	if (names[0])
-		snprintf(d->warning, sizeof(d->warning),
-			 "missing with sock_diag: %s (tcptop-record --source sockdiag --check "
-			 "tells why)",
-			 names);
-}
-
-static void cap_set(struct tt_sockdiag *d, int cap, int state, const char *why)
-{
-	d->cap_state[cap] = state;
-	snprintf(d->cap_why[cap], sizeof(d->cap_why[cap]), "%s", why);
-	compose(d);
-}
 
 static uint32_t ns_ino(const char *path)
 {
@@ -121,17 +60,22 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	char why[160];
 
 	snprintf(why, sizeof(why), "sock_diag polls every %u ms", ms);
-	cap_set(d, CAP_SHORT, TT_SRC_CAP_MISSING, why);
-	cap_set(d, CAP_CLOSE, TT_SRC_CAP_MISSING, why);
-	cap_set(d, CAP_PERCALL, TT_SRC_CAP_MISSING, "sock_diag reads socket counters, not calls");
-	cap_set(d, CAP_UDP, TT_SRC_CAP_MISSING, "sock_diag has no UDP byte counters");
-	cap_set(d, CAP_RESETS, TT_SRC_CAP_MISSING, "a poll sees counters, not segments");
-	cap_set(d, CAP_PROCS, TT_SRC_CAP_MISSING, "no exec/exit tracepoints without BPF");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, why);
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_CLOSE, TT_SRC_CAP_MISSING, why);
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_PERCALL, TT_SRC_CAP_MISSING,
+		       "sock_diag reads socket counters, not calls");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
+		       "sock_diag has no UDP byte counters");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_RESETS, TT_SRC_CAP_MISSING,
+		       "a poll sees counters, not segments");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
+		       "no exec/exit tracepoints without BPF");
 	if (d->owner_uid < 0)
-		cap_set(d, CAP_OWNERS, TT_SRC_CAP_OK, "every /proc/PID/fd is readable");
+		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
+			       "every /proc/PID/fd is readable");
 	else
-		cap_set(d, CAP_OWNERS, TT_SRC_CAP_MISSING,
-			"not root: only the user's own /proc/PID/fd can be read");
+		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+			       "not root: only the user's own /proc/PID/fd can be read");
 }
 
 /* Whether every process's file table can be read: root, or CAP_SYS_PTRACE. */
@@ -153,12 +97,13 @@ static void probe_netns(struct tt_sockdiag *d)
 
 	if (tt_netns_enter(d->self_fd) == 0) {
 		d->other_ns = 1;
-		cap_set(d, CAP_NETNS, TT_SRC_CAP_OK, "a sock_diag socket made in each namespace");
+		tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_OK,
+			       "a sock_diag socket made in each namespace");
 		return;
 	}
 	snprintf(why, sizeof(why), "not root: setns: %s", strerror(errno));
 	d->other_ns = 0;
-	cap_set(d, CAP_NETNS, TT_SRC_CAP_MISSING, why);
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 }
 
 int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, char *err,
@@ -392,38 +337,22 @@ const char *tt_sockdiag_probes(const struct tt_sockdiag *d)
 
 const char *tt_sockdiag_missing(const struct tt_sockdiag *d)
 {
-	return d->missing[0] ? d->missing : NULL;
+	return d->caps.missing[0] ? d->caps.missing : NULL;
 }
 
 const char *tt_sockdiag_warning(const struct tt_sockdiag *d)
 {
-	return d->warning[0] ? d->warning : NULL;
+	return d->caps.warning[0] ? d->caps.warning : NULL;
 }
 
 void tt_sockdiag_print_missing(const struct tt_sockdiag *d, const char *prog, FILE *f)
 {
-	for (int c = 0; c < CAP_N; c++)
-		if (d->cap_state[c] == TT_SRC_CAP_MISSING)
-			fprintf(f, "%s: warning: missing %s (%s): %s\n", prog, cap_desc[c].name,
-				d->cap_why[c], cap_desc[c].loss);
+	tt_sd_caps_print_missing(&d->caps, prog, f);
 }
 
 void tt_sockdiag_print_check(const struct tt_sockdiag *d, FILE *f)
 {
-	static const char *const state[] = {
-	    [TT_SRC_CAP_OK] = "ok",
-	    [TT_SRC_CAP_UNUSED] = "not needed",
-	    [TT_SRC_CAP_MISSING] = "MISSING",
-	};
-
-	for (int c = 0; c < CAP_N; c++) {
-		int st = d->cap_state[c];
-
-		fprintf(f, "%-15s %-10s %s", cap_desc[c].name, state[st], d->cap_why[c]);
-		if (st == TT_SRC_CAP_MISSING)
-			fprintf(f, ": %s", cap_desc[c].loss);
-		fputc('\n', f);
-	}
+	tt_sd_caps_print_check(&d->caps, f);
 }
 
 int64_t tt_sockdiag_clock_offset(const struct tt_sockdiag *d)
@@ -443,13 +372,14 @@ int tt_sockdiag_after_drop(struct tt_sockdiag *d, char *err, size_t errlen)
 	/* sock_diag and our own /proc need no privilege: nothing to refuse */
 	if (d->other_ns) {
 		d->other_ns = 0;
-		cap_set(d, CAP_NETNS, TT_SRC_CAP_MISSING, "privileges dropped (-Z)");
+		tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING,
+			       "privileges dropped (-Z)");
 	}
 	if (d->owner_uid < 0) {
 		d->owner_uid = owner_uid();
 		if (d->owner_uid >= 0)
-			cap_set(d, CAP_OWNERS, TT_SRC_CAP_MISSING,
-				"privileges dropped (-Z): only the user's own /proc/PID/fd");
+			tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+				       "privileges dropped (-Z): only the user's own /proc/PID/fd");
 	}
 	return 0;
 }
