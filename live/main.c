@@ -11,6 +11,7 @@
 
 #include "tt_filter.h"
 #include "tt_fmt.h"
+#include "tt_rec.h"
 #include "tt_source.h"
 #include "tt_state.h"
 #include "tt_util.h"
@@ -40,7 +41,7 @@ struct live {
 	struct cfg *cfg;
 	struct tt_source *src;
 	struct tt_state *st;
-	struct tt_fmt_writer *w;
+	struct tt_rec *rec; /* -o: the recorder's own output (STATS, open connections, flush) */
 	struct tt_view_csv *csv;
 	struct tt_select sel;
 	int64_t offset;
@@ -178,14 +179,8 @@ static int on_event(void *ctx, const struct tt_event *ev)
 	struct tt_event e = *ev;
 	int ret;
 
-	if (l->w) {
-		ret = tt_fmt_writer_add(l->w, ev);
-		if (ret < 0) {
-			snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->out_path,
-				 tt_fmt_writer_error(l->w));
-			return l->err = ret;
-		}
-	}
+	if (l->rec && tt_rec_event(l->rec, ev))
+		return l->err = -EIO; /* tt_rec_finish() says what */
 	e.ts_ns = (uint64_t)((int64_t)ev->ts_ns + l->offset);
 	ret = tt_state_apply(l->st, &e);
 	if (ret < 0) {
@@ -205,12 +200,11 @@ static int maybe_tick(struct live *l)
 	    .human = l->cfg->human,
 	};
 
-	if (l->w && now - l->last_flush >= 1000000000ull) {
-		if (tt_fmt_writer_flush(l->w) < 0) {
-			snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->out_path,
-				 tt_fmt_writer_error(l->w));
+	/* as tcptop-record does: what is on disk is at most half a second old */
+	if (l->rec && now - l->last_flush >= 500000000ull) {
+		tt_rec_tick(l->rec);
+		if (tt_rec_failed(l->rec))
 			return l->err = -EIO;
-		}
 		l->last_flush = now;
 	}
 	if (now < l->next_tick)
@@ -262,7 +256,7 @@ static void src_mode(void *ctx, char *buf, size_t len)
 {
 	struct live *l = ctx;
 
-	snprintf(buf, len, "LIVE%s%s", l->w ? " REC " : "", l->w ? l->cfg->out_path : "");
+	snprintf(buf, len, "LIVE%s%s", l->rec ? " REC " : "", l->rec ? l->cfg->out_path : "");
 }
 
 /* What this kernel could not give (no per-call hooks: no UDP), in the header. */
@@ -273,29 +267,15 @@ static const char *src_warning(void *ctx)
 	return tt_source_warning(l->src);
 }
 
-static int open_writer(struct live *l)
+/* -o: the file first, before anything is attached (an unwritable path fails early). */
+static void open_recording(struct live *l)
 {
-	struct tt_fmt_header h;
-	struct tt_fmt_wopts wo = {.force = l->cfg->force};
-	char err[256];
+	struct tt_rec_opts ro = {.src = l->cfg->so, .path = l->cfg->out_path,
+				 .force = l->cfg->force, .quiet = 1};
+	char err[512];
 
-	memset(&h, 0, sizeof(h));
-	tt_header_fill_host(&h);
-	snprintf(h.tool_version, sizeof(h.tool_version), "%s", TT_VERSION);
-	snprintf(h.mode, sizeof(h.mode), "%s", tt_source_mode(l->src));
-	if (strcmp(h.mode, "coalesce") == 0)
-		h.coalesce_ms =
-		    l->cfg->so.coalesce_ms ? l->cfg->so.coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
-	snprintf(h.filters, sizeof(h.filters), "%s", l->cfg->filter_text);
-	snprintf(h.probes, sizeof(h.probes), "%s", tt_source_probes(l->src));
-	snprintf(h.missing, sizeof(h.missing), "%s",
-		 tt_source_missing(l->src) ? tt_source_missing(l->src) : "");
-	snprintf(h.clock, sizeof(h.clock), "boottime");
-	h.clock_offset_ns = l->offset;
-	h.start_ns = tt_now_wall_ns();
-	if (tt_fmt_writer_open(&l->w, l->cfg->out_path, &h, &wo, err, sizeof(err)) < 0)
+	if (tt_rec_new(&l->rec, &ro, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -317,17 +297,24 @@ int main(int argc, char **argv)
 	l.sel.sort = cfg.sort;
 	if (cfg.csv_path && tt_view_csv_open(&l.csv, cfg.csv_path, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	if (cfg.out_path)
+		open_recording(&l);
 	ret = tt_source_open(&l.src, &cfg.so, fallback, sizeof(fallback), err, sizeof(err));
-	if (ret < 0)
+	if (ret < 0) {
+		tt_rec_abort(l.rec); /* the file it had made is removed again */
 		tt_die(prog, ret == -EINVAL && cfg.so.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
 		       err);
+	}
 	if (fallback[0])
 		tt_warn(prog, "%s", fallback); /* before the view: it stays above it in the terminal */
 	if (cfg.batch)
 		tt_source_print_missing(l.src, prog, stderr); /* the view's header says it otherwise */
 	l.offset = tt_source_clock_offset(l.src);
-	if (cfg.out_path)
-		open_writer(&l);
+	if (l.rec && tt_rec_start(l.rec, l.src, err, sizeof(err))) {
+		tt_rec_abort(l.rec);
+		tt_source_close(l.src);
+		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+	}
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL); /* the terminal went away: still close the recording */
@@ -362,16 +349,17 @@ int main(int argc, char **argv)
 			snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
 	}
 	/* What the kernel still holds (the last partial interval) goes into the recording too. */
-	if (l.w && ret >= 0 && !l.err) {
+	if (l.rec && ret >= 0 && !l.err) {
 		tt_source_flush(l.src, on_event, &l);
 		if (l.err)
 			ret = l.err;
 	}
 	tt_source_close(l.src);
-	if (tt_fmt_writer_close(l.w) < 0 && ret >= 0) {
+	if (l.rec && tt_rec_finish(l.rec, err, sizeof(err)) && (ret >= 0 || l.err == -EIO)) {
 		ret = -EIO;
-		snprintf(l.errmsg, sizeof(l.errmsg), "%s: write error", cfg.out_path);
+		snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
 	}
+	tt_rec_free(l.rec);
 	if (tt_view_csv_close(l.csv) < 0 && ret >= 0) {
 		ret = -EIO;
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s: write error", cfg.csv_path);

@@ -20,7 +20,7 @@
 #include "tt_fmt.h"
 #include "tt_source.h"
 #include "tt_util.h"
-#include "rec.h"
+#include "tt_rec.h"
 
 static const char *prog = "tcptop-record";
 

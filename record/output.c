@@ -19,7 +19,7 @@
 #include "tt_util.h"
 #include "conntab.h"
 #include "flight.h"
-#include "rec.h"
+#include "tt_rec.h"
 
 #define FLIGHT_MAX_BYTES (256u << 20)
 #define RING_PREOPEN_MAX 256 /* -Z with -W: files held open from the start */

@@ -172,8 +172,12 @@ def test_batch_snapshots_rates_and_recording(tmp_path):
                   if int(x["lport"]) == lport and int(x["rport"]) == port)
     assert len(batch) >= 4 and batch == [r for _, r in rows]
     # The recording made while viewing replays to the same connections.
-    _, events = dump_json(cap)
+    hdr, events = dump_json(cap)
     assert any(e["kind"] == "open" and e.get("comm") == "iperf3" for e in events)
+    # written by the recorder's own output, as tcptop-record writes it: the header's mode and
+    # probes, and the STATS event last
+    assert hdr["mode"] == "coalesce" and "iter:tcp" in hdr["probes"], hdr
+    assert events[-1]["kind"] == "stats", events[-1]
     lines = open(csv).read().splitlines()
     assert lines[0].startswith("time,time_ns,conn_id") and len(lines) > 2
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * The output side of tcptop-record: capture files (one, rotated, or flight
+ * The recorder's output, for tcptop-record and tcptop -o: capture files (one, rotated, or flight
  * recorder dumps), each standing alone, and the exit statistics.
  */
 #ifndef TT_REC_H
