@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tt_u64map: the one hash table for 64-bit keys (connection ids, socket
+ * cookies, pids), each with a value of a size fixed at init: none (a set), a
+ * uint32_t/uint64_t index into the caller's array, or a whole struct.
+ *
+ * Open addressing with linear probing and backward-shift deletion: no
+ * tombstones, so churn never lengthens probes. At most half the buckets are
+ * used; the table grows by doubling and never shrinks (memory follows the
+ * peak). An entry is the key then its value, in one piece, so a lookup costs
+ * one cache miss and probing reads no other memory.
+ *
+ * Every uint64_t is a valid key. Key 0 marks an empty bucket, so key 0
+ * itself is kept aside, in one more entry after the buckets.
+ *
+ * Values are 8-byte aligned and zeroed when their key is added. A value
+ * pointer stays valid until the next put or del (which may move entries);
+ * iteration visits each key once if neither is called meanwhile.
+ */
+#ifndef TT_U64MAP_H
+#define TT_U64MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tt_u64map {
+	unsigned char *ents; /* mask + 1 buckets, then key 0's entry */
+	size_t mask;	     /* buckets - 1, a power of two */
+	size_t n;	     /* keys held, key 0 included */
+	uint32_t stride;     /* bytes of an entry: the key, then the value, rounded up to 8 */
+	uint32_t vsize;
+	int has_zero;
+};
+
+/* An empty map of values of vsize bytes (0: a set) with room for n keys. 0 or -ENOMEM. */
+int tt_u64map_init(struct tt_u64map *m, size_t vsize, size_t n);
+/* Accepts a map that init failed on, or zeroed memory. */
+void tt_u64map_free(struct tt_u64map *m);
+/* dst (not initialised) becomes a copy of src. 0 or -ENOMEM. */
+int tt_u64map_copy(struct tt_u64map *dst, const struct tt_u64map *src);
+/* Room for n keys in all, so that the puts up to n cannot fail. 0 or -ENOMEM. */
+int tt_u64map_reserve(struct tt_u64map *m, size_t n);
+
+/*
+ * The value of key: 1 when added (its value zeroed), 0 when it was there, or -ENOMEM. *val (if
+ * val) points to the value.
+ */
+int tt_u64map_put(struct tt_u64map *m, uint64_t key, void **val);
+/* Removes key: 1, or 0 when it was not there. */
+int tt_u64map_del(struct tt_u64map *m, uint64_t key);
+
+/*
+ * Iteration: size_t it = 0; while ((v = tt_u64map_next(m, &it, &key))) ... Returns each value
+ * (for a set, a pointer not to be read) with its key in *key, then NULL.
+ */
+void *tt_u64map_next(const struct tt_u64map *m, size_t *it, uint64_t *key);
+
+/* Memory held (for tt_state_memory and the like). */
+size_t tt_u64map_bytes(const struct tt_u64map *m);
+
+static inline size_t tt_u64map_count(const struct tt_u64map *m)
+{
+	return m->n;
+}
+
+/* The splitmix64 finaliser: socket cookies and pids are sequential, and this spreads them. */
+static inline uint64_t tt_u64map_hash(uint64_t key)
+{
+	key = (key ^ (key >> 30)) * 0xbf58476d1ce4e5b9ull;
+	key = (key ^ (key >> 27)) * 0x94d049bb133111ebull;
+	return key ^ (key >> 31);
+}
+
+/* The bucket a key's probe starts at (for tests that build clusters, and prefetching). */
+static inline size_t tt_u64map_home(const struct tt_u64map *m, uint64_t key)
+{
+	return (size_t)tt_u64map_hash(key) & m->mask;
+}
+
+static inline void tt_u64map_prefetch(const struct tt_u64map *m, uint64_t key)
+{
+	__builtin_prefetch(m->ents + tt_u64map_home(m, key) * m->stride);
+}
+
+/* Inline: the state table looks up once per event. The value of key, or NULL. */
+static inline void *tt_u64map_get(const struct tt_u64map *m, uint64_t key)
+{
+	size_t i;
+
+	if (!key)
+		return m->has_zero ? m->ents + (m->mask + 1) * m->stride + 8 : NULL;
+	for (i = tt_u64map_home(m, key);; i = (i + 1) & m->mask) {
+		unsigned char *e = m->ents + i * m->stride;
+		uint64_t k = *(const uint64_t *)(const void *)e;
+
+		if (k == key)
+			return e + 8;
+		if (!k)
+			return NULL;
+	}
+}
+
+#endif /* TT_U64MAP_H */
