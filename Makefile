@@ -72,9 +72,12 @@ QUERY_SRCS := $(wildcard query/*.c)
 LIVE_SRCS := $(wildcard live/*.c)
 RECORD_SRCS := record/main.c
 
+# The kernel side in parts by concern (bpf/*.bpf.c), joined by libbpf's static linker into one
+# object, tcptop.bpf.o, and one skeleton.
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+BPF_OBJ := $(OUTPUT)/tcptop.bpf.o
+SKELS := $(OUTPUT)/tcptop.skel.h
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -154,10 +157,13 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h include/tt_event_kinds.h $
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \
 		-c $< -o $@
-$(OUTPUT)/%.skel.h: $(OUTPUT)/bpf/%.bpf.o
+$(BPF_OBJ): $(BPF_OBJS)
+	$(call msg,BPF-LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+$(OUTPUT)/tcptop.skel.h: $(BPF_OBJ)
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
-# The live source includes the skeletons: generate them first.
+	$(Q)$(BPFTOOL) gen skeleton $< name tcptop_bpf > $@
+# The live source includes the skeleton: generate it first.
 $(call obj,$(SRC_SRCS) $(RECORD_SRCS) $(LIVE_SRCS)): | $(SKELS)
 
 deps:

@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel side of tcptop, shared by its parts (tcp.bpf.c: TCP lifecycle and sampling;
+ * udp.bpf.c: UDP flows and the per-call hooks; proc.bpf.c: processes, owners, accept;
+ * maps.bpf.c: where the maps and globals below are defined). The parts are compiled one by one
+ * and joined into one object by libbpf's static linker (bpftool gen object), which makes one
+ * skeleton.
+ *
+ * Connection lifecycle from tracepoints, TCP byte counts sampled from the kernel's own
+ * tcp_sock counters (iter/tcp, no cost per send/recv), UDP summed per flow, everything as
+ * struct tt_event records in one ring buffer submitted without wakeups (user space drains on
+ * a timer).
+ *
+ * Owners: connect() runs in the caller's context; a passive connection is born in softirq and
+ * gets its owner when accept()/accept4() returns (classic syscall tracepoints) or from a sweep
+ * of the file tables (iter/task_file). Those programs cannot use socket storage, so they leave
+ * the owner in the "owners" map under the socket's address, and the next program that holds
+ * the socket (state change, retransmit, reset, the sampling iterators) applies it.
+ */
+#ifndef TT_TCPTOP_BPF_H
+#define TT_TCPTOP_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "tcptop.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define MSG_PEEK 2
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define E2BIG 7
+#define S_IFMT 0170000
+#define S_IFSOCK 0140000
+
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+
+/* Every map and global is declared here once, and defined in maps.bpf.c alone. */
+#ifdef TT_BPF_DEFINE
+#define TT_EXTERN
+#define TT_INIT(v) = v
+#else
+#define TT_EXTERN extern
+#define TT_INIT(v)
+#endif
+
+/* Filters and mode, set by user space before load. */
+TT_EXTERN const volatile __u8 raw_mode TT_INIT(0);
+TT_EXTERN const volatile __u32 f_pids[TT_FILTER_MAX_BPF] TT_INIT({});
+TT_EXTERN const volatile __u32 f_n_pids TT_INIT(0);
+TT_EXTERN const volatile __u16 f_ports[TT_FILTER_MAX_BPF] TT_INIT({});
+TT_EXTERN const volatile __u32 f_n_ports TT_INIT(0);
+TT_EXTERN const volatile char f_comms[TT_FILTER_MAX_BPF][TT_COMM_LEN] TT_INIT({});
+TT_EXTERN const volatile __u32 f_n_comms TT_INIT(0);
+TT_EXTERN const volatile __u8 f_proto TT_INIT(0);
+TT_EXTERN const volatile __u8 f_family TT_INIT(0);
+TT_EXTERN const volatile __u64 f_cgroup TT_INIT(0);
+
+/* Written by the programs: UDP flow ids (top bit set, never reused in a run). */
+TT_EXTERN __u64 next_flow_id TT_INIT(0);
+/* Last tgid the task_file iterator reported a name for (one iterator runs at a time). */
+TT_EXTERN __u32 iter_last_tgid TT_INIT(0);
+/* Entries in "owners"; lets the consumers skip the lookup in the common empty case. */
+TT_EXTERN __u64 owners_n TT_INIT(0);
+/* Bumped when an accepted connection a process filter wants waits in "owners":
+ * user space then runs tt_iter_owner so that its CONN_OPEN is not late. */
+TT_EXTERN __u64 owners_wanted TT_INIT(0);
+/* TCP connections reported (or waiting for their owner) whose owner is unknown:
+ * while non-zero, user space sweeps the file tables now and then (tt_iter_files). */
+TT_EXTERN __u64 n_unowned TT_INIT(0);
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* The process that accept()ed a socket, waiting for a program that holds the socket. */
+struct owner {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 tid;
+	__u16 lport; /* to tell a freed and reused socket address from the one accepted */
+	__u16 rport;
+	__u8 announced; /* CONN_PROC already emitted by the accept tracepoint */
+	__u8 swept;     /* from the file tables: whoever holds it, not who accepted it */
+	__u8 _pad[2];
+	char comm[TT_COMM_LEN];
+};
+
+/* LRU: an entry nobody consumes (socket reset between accept and the store) ages out. */
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768); /* a sweep adds every open TCP socket of the machine */
+	__type(key, __u64); /* struct sock address */
+	__type(value, struct owner);
+} owners SEC(".maps");
+
+/*
+ * With a filter, exec/exit/name events are only for the processes that own a
+ * reported connection (not every process of the machine): their tgids.
+ */
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u8);
+} tgids SEC(".maps");
+
+/*
+ * Open TCP connections per network namespace (inode): the sampling pass enters only the
+ * namespaces that have one, so idle ones (containers without traffic) cost nothing.
+ */
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __s64);
+} ns_tcp SEC(".maps");
+/* ns_tcp was full once: user space enters every namespace from then on */
+TT_EXTERN __u32 ns_tcp_full TT_INIT(0);
+
+/* Life of a TCP connection as seen here (sk_st.open). */
+enum {
+	O_NONE = 0,
+	O_PENDING, /* connect() seen, waiting for the local port */
+	O_WAITPID, /* a process filter is set and the owner is not known yet */
+	O_OPEN,    /* CONN_OPEN emitted: events flow */
+	O_DROP,    /* filtered out */
+	O_IGNORE,  /* listener */
+	O_CLOSED,
+	O_PASSIVE, /* passive child at SYN_RECV whose addresses are not set yet (Linux < 6.x) */
+};
+
+/* Per-socket state, freed with the socket. */
+struct sk_st {
+	__u64 id;
+	__u64 open_ts;
+	__u64 cgroup_id;
+	__u64 acked; /* counters last reported */
+	__u64 rcvd;
+	__u64 segs_out; /* 64 bits: the atomics below need them without -mcpu=v3 */
+	__u64 segs_in;
+	__u64 srtt;
+	__u64 open;
+	__u64 unowned; /* counted in n_unowned */
+	__u32 pid;
+	__u32 tid;
+	char comm[TT_COMM_LEN];
+	__u8 pid_known;
+	__u8 dir;
+	__u8 preexisting;
+	/* peer of the sendmsg/recvmsg in progress on an unconnected UDP socket */
+	__u8 snd_fam;
+	__u8 rcv_fam;
+	__u8 fin_sent; /* seen entering a state only our FIN leads to */
+	__u16 snd_port;
+	__u16 rcv_port;
+	__u8 snd_addr[TT_ADDR_LEN];
+	__u8 rcv_addr[TT_ADDR_LEN];
+};
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sk_st);
+} socks SEC(".maps");
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TT_BPF_MAX_FLOWS);
+	__type(key, struct tt_flow_key);
+	__type(value, struct tt_flow_val);
+} flows SEC(".maps");
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TT_BPF_MAX_FLOWS);
+	__type(key, __u64);
+	__type(value, struct tt_flow_done);
+} flow_done SEC(".maps");
+
+/* ------------------------------------------------------------ emitting */
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+	/* atomic: a softirq program on this CPU may count between our load and store */
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline struct tt_event *ev_new(__u16 kind, __u64 id, __u32 pid, __u32 tid,
+					       __u16 flags, __u64 ts)
+{
+	__u32 sz = tt_event_size(kind);
+	struct tt_event *e = bpf_ringbuf_reserve(&events, sz, 0);
+
+	if (!e) {
+		count_lost();
+		return NULL;
+	}
+	__builtin_memset(e, 0, sz);
+	e->ts_ns = ts ? ts : bpf_ktime_get_boot_ns();
+	e->conn_id = id;
+	e->pid = pid;
+	e->tid = tid;
+	e->kind = kind;
+	e->flags = flags;
+	return e;
+}
+
+static __always_inline void ev_send(struct tt_event *e)
+{
+	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/* ------------------------------------------------------------ filters */
+
+static __always_inline int comm_eq(const char *a, const volatile char *b)
+{
+	for (int i = 0; i < TT_COMM_LEN; i++) {
+		if (a[i] != b[i])
+			return 0;
+		if (!a[i])
+			return 1;
+	}
+	return 1;
+}
+
+static __always_inline int proc_filter_active(void)
+{
+	return f_n_pids || f_n_comms || f_cgroup;
+}
+
+static __always_inline int proc_match(__u32 pid, const char *comm, __u64 cgid)
+{
+	int ok;
+
+	if (f_n_pids) {
+		ok = 0;
+		for (int i = 0; i < TT_FILTER_MAX_BPF; i++)
+			if (i < f_n_pids && f_pids[i] == pid)
+				ok = 1;
+		if (!ok)
+			return 0;
+	}
+	if (f_n_comms) {
+		ok = 0;
+		for (int i = 0; i < TT_FILTER_MAX_BPF; i++)
+			if (i < f_n_comms && comm_eq(comm, f_comms[i]))
+				ok = 1;
+		if (!ok)
+			return 0;
+	}
+	if (f_cgroup && cgid != f_cgroup)
+		return 0;
+	return 1;
+}
+
+static __always_inline int any_filter(void)
+{
+	return f_n_pids || f_n_comms || f_cgroup || f_n_ports || f_proto || f_family;
+}
+
+/* tgid owns a reported connection: its process events are wanted. */
+static __always_inline void note_owner(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (tgid && any_filter() && !bpf_map_lookup_elem(&tgids, &tgid))
+		bpf_map_update_elem(&tgids, &tgid, &one, BPF_ANY);
+}
+
+static __always_inline int proc_events_wanted(__u32 tgid)
+{
+	return !any_filter() || bpf_map_lookup_elem(&tgids, &tgid);
+}
+
+static __always_inline int net_match(__u8 proto, __u8 family, __u16 lport, __u16 rport)
+{
+	if (f_proto && proto != f_proto)
+		return 0;
+	if (f_family && family != f_family)
+		return 0;
+	if (f_n_ports) {
+		for (int i = 0; i < TT_FILTER_MAX_BPF; i++)
+			if (i < f_n_ports && (f_ports[i] == lport || f_ports[i] == rport))
+				return 1;
+		return 0;
+	}
+	return 1;
+}
+
+/* ------------------------------------------------------------ sockets */
+
+struct tuple {
+	__u8 laddr[TT_ADDR_LEN];
+	__u8 raddr[TT_ADDR_LEN];
+	__u16 lport;
+	__u16 rport;
+	__u8 family;
+};
+
+static __always_inline int is_v4mapped(const __u8 *a)
+{
+	const __u32 *w = (const __u32 *)a;
+
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0xffff);
+}
+
+/* An IPv6 address into family + 16 bytes, v4-mapped reported as IPv4. */
+static __always_inline __u8 put_v6(__u8 *dst, const __u8 *src)
+{
+	if (is_v4mapped(src)) {
+		__builtin_memcpy(dst, src + 12, 4);
+		return TT_FAMILY_IPV4;
+	}
+	__builtin_memcpy(dst, src, TT_ADDR_LEN);
+	return TT_FAMILY_IPV6;
+}
+
+static __always_inline void read_tuple(const struct sock *sk, struct tuple *t)
+{
+	__u16 fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(t, 0, sizeof(*t));
+	t->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (fam == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(t->laddr, &l, 4);
+		__builtin_memcpy(t->raddr, &r, 4);
+		t->family = TT_FAMILY_IPV4;
+	} else {
+		__u8 l[16], r[16];
+
+		BPF_CORE_READ_INTO(&l, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&r, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		t->family = put_v6(t->laddr, l);
+		/* a v6 socket talking v4 has both sides mapped: keep them consistent */
+		if (put_v6(t->raddr, r) != t->family && t->family == TT_FAMILY_IPV4)
+			__builtin_memcpy(t->raddr, r + 12, 4);
+	}
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline void ns_tcp_add(const struct sock *sk, __s64 d)
+{
+	__u32 ns = sk_netns(sk);
+	__s64 *n = bpf_map_lookup_elem(&ns_tcp, &ns);
+
+	if (!n && d > 0) {
+		if (bpf_map_update_elem(&ns_tcp, &ns, &d, BPF_NOEXIST) == 0)
+			return;
+		n = bpf_map_lookup_elem(&ns_tcp, &ns); /* made by another CPU meanwhile */
+		if (!n)
+			ns_tcp_full = 1;
+	}
+	if (n)
+		__sync_fetch_and_add(n, d);
+}
+
+static __always_inline void own_by_current(struct sk_st *st)
+{
+	__u64 pt = bpf_get_current_pid_tgid();
+
+	st->pid = pt >> 32;
+	st->tid = (__u32)pt;
+	st->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	st->pid_known = 1;
+}
+
+static __always_inline int emit_open(const struct sock *sk, struct sk_st *st, const struct tuple *t,
+				     __u8 proto, __u8 state, __u64 ts, __u16 flags)
+{
+	struct tt_event *e = ev_new(TT_EV_CONN_OPEN, st->id, st->pid, st->tid, flags, ts);
+
+	if (!e)
+		return -1;
+	__builtin_memcpy(e->u.open.laddr, t->laddr, TT_ADDR_LEN);
+	__builtin_memcpy(e->u.open.raddr, t->raddr, TT_ADDR_LEN);
+	e->u.open.lport = t->lport;
+	e->u.open.rport = t->rport;
+	e->u.open.family = t->family;
+	e->u.open.proto = proto;
+	e->u.open.direction = st->dir;
+	e->u.open.state = state;
+	e->u.open.netns = sk_netns(sk);
+	e->u.open.cgroup_id = st->cgroup_id;
+	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
+	ev_send(e);
+	note_owner(st->pid);
+	return 0;
+}
+
+static __always_inline void emit_state(struct sk_st *st, __u8 old, __u8 new, __u64 ts)
+{
+	struct tt_event *e = ev_new(TT_EV_STATE, st->id, st->pid, st->tid, 0, ts);
+
+	if (!e)
+		return;
+	e->u.state.old_state = old;
+	e->u.state.new_state = new;
+	ev_send(e);
+}
+
+struct tcp_counters {
+	__u64 acked, rcvd;
+	__u32 segs_out, segs_in, srtt, rttvar, retrans;
+};
+
+#define TCP_FIN_WAIT1 4
+#define TCP_FIN_WAIT2 5
+#define TCP_LAST_ACK 9
+#define TCP_CLOSING 11
+
+/*
+ * The kernel counts sequence space: bytes_acked includes our SYN (active
+ * opens) and our FIN once acked, bytes_received the peer's FIN. Reported
+ * counts are payload bytes, what the applications wrote and read.
+ * At inet_sock_set_state the socket still has its old state.
+ */
+static __always_inline void read_counters(const struct sock *sk, const struct sk_st *st,
+					  struct tcp_counters *c)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+
+	c->acked = BPF_CORE_READ(tp, bytes_acked);
+	c->rcvd = BPF_CORE_READ(tp, bytes_received);
+	if (st->dir == TT_DIR_OUTBOUND && c->acked)
+		c->acked--;
+	/*
+	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
+	 * tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells instead.
+	 */
+	if ((state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
+	     state == TCP_LAST_ACK || (state == TCP_CLOSE && st->fin_sent)) &&
+	    c->acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		c->acked--;
+	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
+	if ((flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && c->rcvd)
+		c->rcvd--;
+	c->segs_out = BPF_CORE_READ(tp, segs_out);
+	c->segs_in = BPF_CORE_READ(tp, segs_in);
+	c->srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
+	c->rttvar = BPF_CORE_READ(tp, mdev_us) >> 2;
+	c->retrans = BPF_CORE_READ(tp, total_retrans);
+}
+
+static __always_inline __u64 sub0(__u64 a, __u64 b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * Report the counters' growth since the last report. The sampler (process
+ * context) and the close (softirq) may race: each claims its baseline with an
+ * exchange so no byte is reported twice.
+ */
+static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counters *c)
+{
+	__u64 acked = __sync_lock_test_and_set(&st->acked, c->acked);
+	__u64 rcvd = __sync_lock_test_and_set(&st->rcvd, c->rcvd);
+	__u64 so = __sync_lock_test_and_set(&st->segs_out, c->segs_out);
+	__u64 si = __sync_lock_test_and_set(&st->segs_in, c->segs_in);
+	struct tt_event *e;
+
+	if (c->acked <= acked && c->rcvd <= rcvd && c->segs_out <= so && c->segs_in <= si)
+		return;
+	e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.traffic.tx_bytes = sub0(c->acked, acked);
+	e->u.traffic.rx_bytes = sub0(c->rcvd, rcvd);
+	e->u.traffic.tx_pkts = c->segs_out > so ? c->segs_out - so : 0;
+	e->u.traffic.rx_pkts = c->segs_in > si ? c->segs_in - si : 0;
+	ev_send(e);
+}
+
+static __always_inline void mark_unowned(struct sk_st *st)
+{
+	if (__sync_val_compare_and_swap(&st->unowned, 0, 1) == 0)
+		__sync_fetch_and_add(&n_unowned, 1);
+}
+
+static __always_inline void clear_unowned(struct sk_st *st)
+{
+	if (__sync_lock_test_and_set(&st->unowned, 0))
+		__sync_fetch_and_add(&n_unowned, -1);
+}
+
+/*
+ * Decide whether a TCP connection is reported, and report its opening.
+ * state: the connection's state at first sight.
+ */
+static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st, __u8 state,
+					 int closing)
+{
+	__u64 cur = st->open;
+	struct tuple t;
+	__u16 flags = 0;
+	struct tcp_counters c;
+
+	if (cur != O_NONE && cur != O_PENDING && cur != O_WAITPID && cur != O_PASSIVE)
+		return;
+	read_tuple(sk, &t);
+	/* connect() sets SYN_SENT before it picks the local port */
+	if (cur == O_PENDING && !t.lport && !closing)
+		return;
+	/* a passive child enters SYN_RECV before its ports and addresses are copied (6.1, 6.12) */
+	if (cur == O_PASSIVE && !t.rport && !closing)
+		return;
+	if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport)) {
+		st->open = O_DROP;
+		return;
+	}
+	if (proc_filter_active()) {
+		if (!st->pid_known) {
+			st->open = O_WAITPID;
+			mark_unowned(st);
+			return;
+		}
+		if (!proc_match(st->pid, st->comm, st->cgroup_id)) {
+			st->open = O_DROP;
+			return;
+		}
+	}
+	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur)
+		return;
+	ns_tcp_add(sk, 1);
+	if (!st->id)
+		st->id = bpf_get_socket_cookie((struct sock *)sk);
+	/* traffic before the capture began is not the capture's */
+	read_counters(sk, st, &c);
+	st->acked = st->preexisting ? c.acked : 0;
+	st->rcvd = st->preexisting ? c.rcvd : 0;
+	st->segs_out = st->preexisting ? c.segs_out : 0;
+	st->segs_in = st->preexisting ? c.segs_in : 0;
+	if (st->preexisting)
+		flags |= TT_F_PREEXISTING;
+	if (!st->pid_known) {
+		flags |= TT_F_PID_UNKNOWN;
+		mark_unowned(st);
+	} else {
+		clear_unowned(st);
+	}
+	if (cur == O_PENDING) {
+		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_SENT, st->open_ts, flags);
+		emit_state(st, TCP_CLOSE, TCP_SYN_SENT, st->open_ts);
+	} else if (cur == O_PASSIVE) {
+		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_RECV, st->open_ts, flags);
+	} else {
+		emit_open(sk, st, &t, IPPROTO_TCP, state, 0, flags);
+	}
+}
+
+/*
+ * The owner of a socket is now in st: open what waited for it, or tell user
+ * space (unless the accept tracepoint did already: announce = 0).
+ */
+static __always_inline void tcp_owned(const struct sock *sk, struct sk_st *st, int announce)
+{
+	struct tt_event *e;
+
+	clear_unowned(st);
+	if (st->open == O_WAITPID) {
+		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
+		return;
+	}
+	if (st->open != O_OPEN || !announce)
+		return;
+	e = ev_new(TT_EV_CONN_PROC, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	__builtin_memcpy(e->u.proc.comm, st->comm, TT_COMM_LEN);
+	ev_send(e);
+	note_owner(st->pid);
+}
+
+/* The caller of this send/recv owns the socket. */
+static __always_inline void tcp_attribute(const struct sock *sk, struct sk_st *st)
+{
+	own_by_current(st);
+	tcp_owned(sk, st, 1);
+}
+
+/* Apply what the accept tracepoint left for this socket, if anything. */
+static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
+{
+	__u64 key = (__u64)sk;
+	struct owner *o, own;
+
+	if (!owners_n)
+		return;
+	o = bpf_map_lookup_elem(&owners, &key);
+	if (!o)
+		return;
+	own = *o;
+	if (bpf_map_delete_elem(&owners, &key) == 0)
+		__sync_fetch_and_add(&owners_n, -1);
+	if (own.lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
+	    own.rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
+		return; /* a socket freed at that address since: not this one's owner */
+	if (own.swept && st->pid_known)
+		return; /* a sweep finds any holder (a forked child too): the known owner stays */
+	st->pid = own.pid;
+	st->tid = own.tid;
+	st->cgroup_id = own.cgroup_id;
+	__builtin_memcpy(st->comm, own.comm, TT_COMM_LEN);
+	st->pid_known = 1;
+	tcp_owned(sk, st, !own.announced);
+}
+
+/* The last words of a TCP connection: its final counters, from the socket itself. */
+static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st)
+{
+	struct tcp_counters c;
+	struct tt_event *e;
+
+	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
+	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
+		return;
+	clear_unowned(st);
+	ns_tcp_add(sk, -1);
+	read_counters(sk, st, &c);
+	if (!raw_mode)
+		emit_delta(st, &c);
+	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.close.tx_bytes = c.acked;
+	e->u.close.rx_bytes = c.rcvd;
+	e->u.close.tx_pkts = c.segs_out;
+	e->u.close.rx_pkts = c.segs_in;
+	e->u.close.srtt_us = c.srtt;
+	e->u.close.retrans = c.retrans;
+	e->u.close.state = TCP_CLOSE;
+	ev_send(e);
+}
+
+/* A socket already open but never seen: reported as existing before the capture. */
+static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st *st)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state == TCP_LISTEN || state == TCP_CLOSE) {
+		st->open = O_IGNORE;
+		return;
+	}
+	st->preexisting = 1;
+	/* a passive child is a copy of its listener, listen()'s backlog included */
+	st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
+	tcp_try_open(sk, st, state, 0);
+}
+
+#endif /* TT_TCPTOP_BPF_H */

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * UDP: flows summed per socket and remote from the per-call send/recv hooks, the peers
+ * of unconnected sockets from the cgroup hooks, and the live sockets for closing flows.
+ */
+#include "tcptop.bpf.h"
+
+/* ------------------------------------------------------------ UDP */
+
+static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st, int tx,
+					 struct tt_flow_key *k, int *connected)
+{
+	__u8 fam = tx ? st->snd_fam : st->rcv_fam;
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->cookie = bpf_get_socket_cookie((struct sock *)sk);
+	*connected = 0;
+	if (fam) {
+		/* the cgroup hook saw this call's peer: an unconnected socket */
+		if (tx) {
+			__builtin_memcpy(k->raddr, st->snd_addr, TT_ADDR_LEN);
+			k->rport = st->snd_port;
+			st->snd_fam = 0;
+		} else {
+			__builtin_memcpy(k->raddr, st->rcv_addr, TT_ADDR_LEN);
+			k->rport = st->rcv_port;
+			st->rcv_fam = 0;
+		}
+		k->family = fam;
+		return;
+	}
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_ESTABLISHED) {
+		struct tuple t;
+
+		read_tuple(sk, &t);
+		__builtin_memcpy(k->raddr, t.raddr, TT_ADDR_LEN);
+		k->rport = t.rport;
+		k->family = t.family;
+		*connected = 1;
+	}
+}
+
+static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st,
+						    int tx)
+{
+	struct tt_flow_key k;
+	struct tt_flow_val v = {}, *fv;
+	struct tuple t;
+	int connected;
+	long err;
+
+	udp_flow_key(sk, st, tx, &k, &connected);
+	fv = bpf_map_lookup_elem(&flows, &k);
+	if (fv)
+		return fv;
+
+	read_tuple(sk, &t);
+	if (k.family) {
+		__builtin_memcpy(t.raddr, k.raddr, TT_ADDR_LEN);
+		t.rport = k.rport;
+		if (!connected && t.family != k.family) {
+			/* dual-stack socket bound to :: talking to one side only */
+			t.family = k.family;
+		}
+	} else {
+		__builtin_memset(t.raddr, 0, TT_ADDR_LEN);
+		t.rport = 0;
+	}
+	v.id = connected ? k.cookie : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
+	v.first_ts = bpf_ktime_get_boot_ns();
+	v.pid = st->pid;
+	v.netns = sk_netns(sk);
+	v.verdict = TT_V_PASS;
+	if (!net_match(IPPROTO_UDP, t.family, t.lport, t.rport) ||
+	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
+		v.verdict = TT_V_DROP;
+	v.last_ts = v.first_ts;
+	err = bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST);
+	if (err == -E2BIG) {
+		/* full: this flow's traffic is lost, and counted so */
+		count_lost();
+		return NULL;
+	}
+	if (err == 0 && v.verdict == TT_V_PASS) {
+		struct sk_st tmp = *st;
+
+		tmp.id = v.id;
+		tmp.dir = tx ? TT_DIR_OUTBOUND : TT_DIR_INBOUND;
+		emit_open(sk, &tmp, &t, IPPROTO_UDP, 0, v.first_ts,
+			  st->preexisting ? TT_F_PREEXISTING : 0);
+	}
+	return bpf_map_lookup_elem(&flows, &k);
+}
+
+static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int tx, int len)
+{
+	struct tt_flow_val *fv = udp_flow(sk, st, tx);
+	struct tt_event *e;
+
+	if (!fv || fv->verdict != TT_V_PASS)
+		return;
+	fv->last_ts = bpf_ktime_get_boot_ns();
+	if (tx) {
+		__sync_fetch_and_add(&fv->tx_bytes, len);
+		__sync_fetch_and_add(&fv->tx_pkts, 1);
+	} else {
+		__sync_fetch_and_add(&fv->rx_bytes, len);
+		__sync_fetch_and_add(&fv->rx_pkts, 1);
+	}
+	if (!raw_mode)
+		return;
+	e = ev_new(TT_EV_TRAFFIC, fv->id, st->pid, st->tid, TT_F_RAW, 0);
+	if (!e)
+		return;
+	if (tx) {
+		e->u.traffic.tx_bytes = len;
+		e->u.traffic.tx_pkts = 1;
+		e->u.traffic.tx_calls = 1;
+	} else {
+		e->u.traffic.rx_bytes = len;
+		e->u.traffic.rx_pkts = 1;
+		e->u.traffic.rx_calls = 1;
+	}
+	ev_send(e);
+}
+
+/* ------------------------------------------------------------ send / recv */
+
+static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
+{
+	struct sk_st *st;
+	struct tt_event *e;
+	__u16 proto;
+
+	if (ret <= 0 || (!tx && (flags & MSG_PEEK)))
+		return 0;
+	/* runs on every send/recv of the machine: plain loads, no helper calls */
+	proto = sk->sk_protocol;
+	if (proto == IPPROTO_TCP) {
+		/* the default mode: the kernel counts TCP bytes, nothing to do per call */
+		if (!raw_mode)
+			return 0;
+		st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!st)
+			return 0;
+		if (st->open == O_NONE)
+			tcp_first_sight(sk, st);
+		if (!st->pid_known) {
+			take_owner(sk, st);
+			if (!st->pid_known)
+				tcp_attribute(sk, st);
+		}
+		if (st->open != O_OPEN)
+			return 0;
+		e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, 0);
+		if (!e)
+			return 0;
+		if (tx) {
+			e->u.traffic.tx_bytes = ret;
+			e->u.traffic.tx_calls = 1;
+		} else {
+			e->u.traffic.rx_bytes = ret;
+			e->u.traffic.rx_calls = 1;
+		}
+		ev_send(e);
+		return 0;
+	}
+	if (proto != IPPROTO_UDP || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
+		return 0;
+	st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	if (!st->pid_known)
+		own_by_current(st);
+	udp_io(sk, st, tx, ret);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(tt_send, struct sock *sk, int ret, int flags)
+{
+	return sock_io(sk, ret, flags, 1);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(tt_recv, struct sock *sk, int ret, int flags)
+{
+	return sock_io(sk, ret, flags, 0);
+}
+
+/*
+ * The same where those tracepoints (Linux 6.3) are missing: fexit on the inet socket calls
+ * every TCP and UDP sendmsg/recvmsg goes through. User space loads one set or the other.
+ */
+SEC("fexit/inet_sendmsg")
+int BPF_PROG(tt_send_inet, struct socket *sock, struct msghdr *msg, size_t size, int ret)
+{
+	return sock_io(sock->sk, ret, 0, 1);
+}
+
+SEC("fexit/inet6_sendmsg")
+int BPF_PROG(tt_send_inet6, struct socket *sock, struct msghdr *msg, size_t size, int ret)
+{
+	return sock_io(sock->sk, ret, 0, 1);
+}
+
+SEC("fexit/inet_recvmsg")
+int BPF_PROG(tt_recv_inet, struct socket *sock, struct msghdr *msg, size_t size, int flags,
+	     int ret)
+{
+	return sock_io(sock->sk, ret, flags, 0);
+}
+
+SEC("fexit/inet6_recvmsg")
+int BPF_PROG(tt_recv_inet6, struct socket *sock, struct msghdr *msg, size_t size, int flags,
+	     int ret)
+{
+	return sock_io(sock->sk, ret, flags, 0);
+}
+
+/* Cookies of the live UDP sockets: user space closes the flows of the others. */
+SEC("iter/udp")
+int tt_iter_udp(struct bpf_iter__udp *ctx)
+{
+	struct udp_sock *up = ctx->udp_sk;
+	__u64 cookie;
+
+	if (!up)
+		return 0;
+	cookie = bpf_get_socket_cookie(up);
+	bpf_seq_write(ctx->meta->seq, &cookie, sizeof(cookie));
+	return 0;
+}
+
+/* ------------------------------------------------------------ UDP peers */
+
+static __always_inline int stash_peer(struct bpf_sock_addr *ctx, int tx, int v6)
+{
+	struct sk_st *st;
+	__u8 a[TT_ADDR_LEN] = {};
+	__u8 fam;
+
+	if (!ctx->sk)
+		return 1;
+	st = bpf_sk_storage_get(&socks, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 1;
+	if (v6) {
+		__u32 w[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
+			      ctx->user_ip6[3]};
+
+		fam = put_v6(a, (const __u8 *)w);
+	} else {
+		__u32 w = ctx->user_ip4;
+
+		__builtin_memcpy(a, &w, 4);
+		fam = TT_FAMILY_IPV4;
+	}
+	if (tx) {
+		__builtin_memcpy(st->snd_addr, a, TT_ADDR_LEN);
+		st->snd_port = bpf_ntohs(ctx->user_port);
+		st->snd_fam = fam;
+	} else {
+		__builtin_memcpy(st->rcv_addr, a, TT_ADDR_LEN);
+		st->rcv_port = bpf_ntohs(ctx->user_port);
+		st->rcv_fam = fam;
+	}
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int tt_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return stash_peer(ctx, 1, 0);
+}
+
+SEC("cgroup/sendmsg6")
+int tt_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return stash_peer(ctx, 1, 1);
+}
+
+SEC("cgroup/recvmsg4")
+int tt_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return stash_peer(ctx, 0, 0);
+}
+
+SEC("cgroup/recvmsg6")
+int tt_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return stash_peer(ctx, 0, 1);
+}
