@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * tt_source: where live events come from, whichever source it is: the BPF ring buffer
- * (tt_src.h, record/src.c) or sock_diag polls (record/sockdiag.c, no BPF, no root). The live
- * view and the recorder hold one of these and never ask which (libpcap's pcap_t shape: a
- * table of operations each source fills in).
+ * (tt_src.h, record/src.c), sock_diag polls (record/sockdiag.c, no BPF, no root), or a
+ * capture file played at its recorded pace (record/filesrc.c). The live view and the recorder
+ * hold one of these and never ask which (libpcap's pcap_t shape: a table of operations each
+ * source fills in).
  */
 #ifndef TT_SOURCE_H
 #define TT_SOURCE_H
@@ -18,6 +19,7 @@ enum tt_source_kind {
 	TT_SOURCE_AUTO = 0, /* BPF where it loads, else sock_diag, saying why */
 	TT_SOURCE_BPF,
 	TT_SOURCE_SOCKDIAG,
+	TT_SOURCE_FILE, /* tt_src_opts.source_path */
 };
 
 struct tt_source;
@@ -31,7 +33,10 @@ struct tt_source;
 int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char *fallback,
 		   size_t fallback_len, char *err, size_t errlen);
 
-/* As tt_src_poll() / tt_src_flush(): events to cb; counts, cb's value or -errno (-EINTR). */
+/*
+ * As tt_src_poll() / tt_src_flush(): events to cb; counts, cb's value or -errno (-EINTR).
+ * -ENODATA: the source has ended (a capture file played to its end); not an error.
+ */
 int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx);
 int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx);
 
@@ -48,7 +53,13 @@ void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
 int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen);
 void tt_source_close(struct tt_source *s);
 
-/* "auto", "bpf", "sockdiag" -> TT_SOURCE_*, or -1. */
-int tt_source_parse(const char *name);
+/*
+ * The exit status for a failed tt_source_open(): a usage error (a --no-probe name) or a bad
+ * input file (file:PATH missing, not a capture) is 2, anything else 1 (HACKING.md).
+ */
+int tt_source_exit_code(int ret, const struct tt_src_opts *opts);
+
+/* "auto", "bpf", "sockdiag", "file:PATH" (*path = PATH) -> TT_SOURCE_*, or -1. */
+int tt_source_parse(const char *name, const char **path);
 
 #endif /* TT_SOURCE_H */

@@ -35,6 +35,7 @@ struct tt_src_opts {
 	uint32_t udp_idle_ms;
 	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
 	int source;         /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
+	const char *source_path; /* TT_SOURCE_FILE: the capture */
 };
 
 #define TT_SRC_DEFAULT_COALESCE_MS 1000

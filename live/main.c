@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /* tcptop: the live per-connection view (or batch / CSV snapshots), optionally recording. */
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -47,6 +48,7 @@ struct live {
 	int64_t offset;
 	uint64_t next_tick, snapshots, last_flush;
 	int err;
+	int ended; /* the source has no more events (a capture file played to its end) */
 	char errmsg[600];
 };
 
@@ -66,7 +68,8 @@ static void usage(void)
 	       "      --raw            one event per send/recv call (more overhead)\n"
 	       "      --coalesce TIME  coalescing interval of traffic events (default %gs)\n"
 	       "      --no-probe PROBE leave out an optional probe (as tcptop-record; repeatable)\n"
-	       "      --source SOURCE  bpf, sockdiag (no BPF, no root), or auto (default)\n"
+	       "      --source SOURCE  bpf, sockdiag (no BPF, no root), file:CAPTURE (played at\n"
+	       "                       its pace), or auto (default: bpf, else sockdiag)\n"
 	       "%s"
 	       "  -h, --help           this help;  -V, --version  the version\n\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, r reverse, / filter,\n"
@@ -155,10 +158,11 @@ static void parse(struct cfg *c, int argc, char **argv)
 			break;
 		}
 		case OPT_SOURCE:
-			c->so.source = tt_source_parse(optarg);
+			c->so.source = tt_source_parse(optarg, &c->so.source_path);
 			if (c->so.source < 0)
 				tt_die(prog, TT_EXIT_USAGE,
-				       "unknown source '%s' (bpf, sockdiag or auto)", optarg);
+				       "unknown source '%s' (bpf, sockdiag, file:CAPTURE or auto)",
+				       optarg);
 			break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
@@ -223,10 +227,17 @@ static int maybe_tick(struct live *l)
 
 static int poll_once(struct live *l, int ms)
 {
-	int ret = tt_source_poll(l->src, ms, on_event, l);
+	int ret = l->ended ? 0 : tt_source_poll(l->src, ms, on_event, l);
 
 	if (l->err)
 		return l->err;
+	if (ret == -ENODATA) {
+		/* a capture played to its end: the view stays, the table ages out as it would */
+		l->ended = 1;
+		ret = 0;
+	}
+	if (l->ended && ms > 0)
+		poll(NULL, 0, ms);
 	if (ret < 0 && ret != -EINTR) {
 		snprintf(l->errmsg, sizeof(l->errmsg), "reading events: %s", strerror(-ret));
 		return ret;
@@ -302,8 +313,7 @@ int main(int argc, char **argv)
 	ret = tt_source_open(&l.src, &cfg.so, fallback, sizeof(fallback), err, sizeof(err));
 	if (ret < 0) {
 		tt_rec_abort(l.rec); /* the file it had made is removed again */
-		tt_die(prog, ret == -EINVAL && cfg.so.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
-		       err);
+		tt_die(prog, tt_source_exit_code(ret, &cfg.so), "%s", err);
 	}
 	if (fallback[0])
 		tt_warn(prog, "%s", fallback); /* before the view: it stays above it in the terminal */
@@ -322,7 +332,7 @@ int main(int argc, char **argv)
 	l.last_flush = tt_now_wall_ns();
 
 	if (cfg.batch) {
-		while (!stop && !(cfg.count && l.snapshots >= cfg.count)) {
+		while (!stop && !l.ended && !(cfg.count && l.snapshots >= cfg.count)) {
 			ret = poll_once(&l, 100);
 			if (ret < 0)
 				break;

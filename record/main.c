@@ -66,7 +66,8 @@ static void usage(FILE *f)
 		"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
 		"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
 		"      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"
-		"                       every interval), or auto (default: bpf where it loads)\n"
+		"                       every interval), file:CAPTURE (played at its pace), or\n"
+		"                       auto (default: bpf where it loads, else sockdiag)\n"
 		"      --check          record nothing: load every probe and say, for each\n"
 		"                       capability, ok or what is missing on this kernel and why\n"
 		"  -q, --quiet          no statistics at exit\n"
@@ -205,10 +206,11 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		}
 		case OPT_CHECK: o->src.check_all = 1; break;
 		case OPT_SOURCE:
-			o->src.source = tt_source_parse(optarg);
+			o->src.source = tt_source_parse(optarg, &o->src.source_path);
 			if (o->src.source < 0)
 				tt_die(prog, TT_EXIT_USAGE,
-				       "unknown source '%s' (bpf, sockdiag or auto)", optarg);
+				       "unknown source '%s' (bpf, sockdiag, file:CAPTURE or auto)",
+				       optarg);
 			break;
 		case OPT_UDP_TIMEOUT:
 			if (tt_parse_duration_ns(optarg, &v) || v < 100000000ULL ||
@@ -232,6 +234,9 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	}
 	if (optind < argc)
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	if (o->src.source == TT_SOURCE_FILE && !tt_filter_is_empty(&o->src.filter))
+		tt_die(prog, TT_EXIT_USAGE,
+		       "filters do not apply to a capture source: tcptop-replay -o cuts one by filter");
 	if (o->src.check_all) {
 		if (o->path)
 			tt_die(prog, TT_EXIT_USAGE, "--check records nothing: no -o");
@@ -296,8 +301,7 @@ static int check(struct tt_rec_opts *o)
 	int ret = tt_source_open(&src, &o->src, fallback, sizeof(fallback), err, sizeof(err));
 
 	if (ret)
-		tt_die(prog, ret == -EINVAL && o->src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR,
-		       "%s", err);
+		tt_die(prog, tt_source_exit_code(ret, &o->src), "%s", err);
 	if (fallback[0])
 		tt_warn(prog, "%s", fallback);
 	uname(&u);
@@ -390,8 +394,7 @@ int main(int argc, char **argv)
 	ret = tt_source_open(&src, &o.src, fallback, sizeof(fallback), err, sizeof(err));
 	if (ret) {
 		tt_rec_abort(r);
-		tt_die(prog, ret == -EINVAL && o.src.skip_probes ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s",
-		       err);
+		tt_die(prog, tt_source_exit_code(ret, &o.src), "%s", err);
 	}
 	if (fallback[0])
 		tt_warn(prog, "%s", fallback);
@@ -425,6 +428,8 @@ int main(int argc, char **argv)
 		ret = tt_source_poll(src, wait, on_event, r);
 		if (tt_rec_failed(r))
 			break; /* the callback's error: tt_rec_finish reports it */
+		if (ret == -ENODATA)
+			break; /* a capture played to its end */
 		if (ret < 0 && ret != -EINTR) {
 			fprintf(stderr, "%s: reading events: %s\n", prog, strerror(-ret));
 			code = TT_EXIT_ERROR;

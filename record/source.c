@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "tt_source.h"
+#include "filesrc.h"
 #include "sockdiag.h"
 
 struct tt_source_ops {
@@ -162,8 +163,87 @@ static const struct tt_source_ops sockdiag_ops = {
     .close = sd_close,
 };
 
-int tt_source_parse(const char *name)
+/* A capture file played at its recorded pace (record/filesrc.c). */
+static int file_poll(void *i, int ms, tt_src_cb cb, void *ctx)
 {
+	return tt_filesrc_poll(i, ms, cb, ctx);
+}
+static int file_flush(void *i, tt_src_cb cb, void *ctx)
+{
+	return tt_filesrc_flush(i, cb, ctx);
+}
+static const char *file_mode(const void *i)
+{
+	return tt_filesrc_mode(i);
+}
+static const char *file_probes(const void *i)
+{
+	return tt_filesrc_probes(i);
+}
+static const char *file_missing(const void *i)
+{
+	return tt_filesrc_missing(i);
+}
+static const char *file_warning(const void *i)
+{
+	return tt_filesrc_warning(i);
+}
+static void file_print_missing(const void *i, const char *prog, FILE *f)
+{
+	tt_filesrc_print_missing(i, prog, f);
+}
+static void file_print_check(const void *i, FILE *f)
+{
+	tt_filesrc_print_check(i, f);
+}
+static int64_t file_clock_offset(const void *i)
+{
+	return tt_filesrc_clock_offset(i);
+}
+static void file_stats(const void *i, struct tt_src_stats *st)
+{
+	tt_filesrc_stats(i, st);
+}
+static int file_after_drop(void *i, char *err, size_t len)
+{
+	(void)i;
+	(void)err;
+	(void)len;
+	return 0; /* the file is open already */
+}
+static void file_close(void *i)
+{
+	tt_filesrc_close(i);
+}
+
+static const struct tt_source_ops file_ops = {
+    .poll = file_poll,
+    .flush = file_flush,
+    .mode = file_mode,
+    .probes = file_probes,
+    .missing = file_missing,
+    .warning = file_warning,
+    .print_missing = file_print_missing,
+    .print_check = file_print_check,
+    .clock_offset = file_clock_offset,
+    .stats = file_stats,
+    .after_drop = file_after_drop,
+    .close = file_close,
+};
+
+int tt_source_exit_code(int ret, const struct tt_src_opts *opts)
+{
+	if (opts->source == TT_SOURCE_FILE || (ret == -EINVAL && opts->skip_probes))
+		return 2;
+	return 1;
+}
+
+int tt_source_parse(const char *name, const char **path)
+{
+	if (!strncmp(name, "file:", 5) && name[5]) {
+		*path = name + 5;
+		return TT_SOURCE_FILE;
+	}
 	if (!strcmp(name, "auto"))
 		return TT_SOURCE_AUTO;
 	if (!strcmp(name, "bpf"))
@@ -185,6 +265,19 @@ int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
+	}
+	if (opts->source == TT_SOURCE_FILE) {
+		struct tt_filesrc *f;
+
+		ret = tt_filesrc_open(&f, opts->source_path, opts, err, errlen);
+		if (ret) {
+			free(s);
+			return ret;
+		}
+		s->ops = &file_ops;
+		s->impl = f;
+		*out = s;
+		return 0;
 	}
 	if (opts->source != TT_SOURCE_SOCKDIAG) {
 		struct tt_src *b;
