@@ -42,28 +42,38 @@ class Iperf:
                 p.wait()
 
 
+def view_bytes(cell):
+    """A byte count as the view shows it: 1.5M is 1.5 MiB (common/util.c human())."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    return float(cell[:-1]) * units[cell[-1]] if cell[-1] in units else float(cell)
+
+
 def test_view_shows_running_iperf3(tmp_path):
+    """The view's TX/s of iperf3's data connection, read off the screen while it runs, is the
+    rate iperf3 paces itself to (5 MB/s), within 25 %, on several screens in a row."""
     port = free_port()
     name = "tt-live-%d" % os.getpid()
     subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "50",
                     "%s --port %d --sort TX/s" % (TCPTOP, port)], check=True)
     ip = None
     try:
-        time.sleep(2)
-        ip = Iperf(6, port)
-        found = None
-        end = time.time() + 15
-        while time.time() < end and not found:
-            time.sleep(0.5)
+        wait_pane(name, lambda t: "LIVE" in t)
+        ip = Iperf(0, port, "-t", "8", "-b", "40M")
+        seen = []
+        end = time.time() + 20
+        while time.time() < end and len(seen) < 4:
+            time.sleep(0.7)
             screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
                                     capture_output=True, text=True).stdout
             for line in screen.splitlines():
                 f = line.split()
                 # PID COMM PROTO LOCAL REMOTE STATE TX/s ...: the data connection, sending
                 if len(f) >= 8 and f[1] == "iperf3" and f[6] not in ("0", "-") \
-                        and f[4].endswith(":%d" % port):
-                    found = line
-        assert found, screen
+                        and f[4].endswith(":%d" % port) and view_bytes(f[6]) > 1e6:
+                    seen.append(view_bytes(f[6]))
+        assert len(seen) >= 3, (seen, screen)
+        # the first screen may hold a partial first second; the others are steady
+        assert all(abs(r - 5e6) <= 0.25 * 5e6 for r in seen[1:]), seen
         assert "LIVE" in screen and "port=%d" % port in screen
         ip.result()
         subprocess.run(["tmux", "send-keys", "-t", name, "q"])
