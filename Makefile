@@ -220,8 +220,12 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/tcptop-replay.1 $(DESTDIR)$(MANDIR)/man1/tcptop-query.1 \
 		$(addprefix $(DESTDIR)$(COMPDIR)/,tcptop tcptop-record tcptop-replay tcptop-query)
 
+# The sources in .clang-format's style (build directories and generated headers left out).
+FORMAT_SRCS := $(wildcard anon/*.[ch] bpf/*.[ch] common/*.[ch] format/*.[ch] include/*.h live/*.[ch] \
+	query/*.[ch] record/*.[ch] replay/*.[ch] state/*.[ch] view/*.[ch] tests/unit/*.[ch] \
+	tests/fuzz/*.c)
 format-check:
-	clang-format --dry-run --Werror $(wildcard */*.c */*.h)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf build build-san

@@ -147,15 +147,14 @@ static void comm(struct tt_anon *a, char *c)
 	if (!ret)                                                                                  \
 		ret = ANON_##type(a, &ev->u.m, ev->u.m.f);
 #define ANON_KIND(x, id, name, m, scope)                                                           \
-	case TT_EV_##id:                                                                           \
-		TT_EV_FIELDS_##id(ANON_FIELD, m) return ret;
+	case TT_EV_##id: TT_EV_FIELDS_##id(ANON_FIELD, m) return ret;
 
 int tt_anon_event(struct tt_anon *a, struct tt_event *ev)
 {
 	int ret = 0;
 
 	switch (ev->kind) {
-	TT_EVENT_KINDS(ANON_KIND, 0)
+		TT_EVENT_KINDS(ANON_KIND, 0)
 	default: return 0;
 	}
 }

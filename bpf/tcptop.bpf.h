@@ -99,7 +99,7 @@ struct owner {
 	__u16 lport; /* to tell a freed and reused socket address from the one accepted */
 	__u16 rport;
 	__u8 announced; /* CONN_PROC already emitted by the accept tracepoint */
-	__u8 swept;     /* from the file tables: whoever holds it, not who accepted it */
+	__u8 swept;	/* from the file tables: whoever holds it, not who accepted it */
 	__u8 _pad[2];
 	char comm[TT_COMM_LEN];
 };
@@ -108,7 +108,7 @@ struct owner {
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 32768); /* a sweep adds every open TCP socket of the machine */
-	__type(key, __u64); /* struct sock address */
+	__type(key, __u64);	    /* struct sock address */
 	__type(value, struct owner);
 } owners SEC(".maps");
 
@@ -141,8 +141,8 @@ enum {
 	O_NONE = 0,
 	O_PENDING, /* connect() seen, waiting for the local port */
 	O_WAITPID, /* a process filter is set and the owner is not known yet */
-	O_OPEN,    /* CONN_OPEN emitted: events flow */
-	O_DROP,    /* filtered out */
+	O_OPEN,	   /* CONN_OPEN emitted: events flow */
+	O_DROP,	   /* filtered out */
 	O_IGNORE,  /* listener */
 	O_CLOSED,
 	O_PASSIVE, /* passive child at SYN_RECV whose addresses are not set yet (Linux < 6.x) */

@@ -10,7 +10,7 @@
 #include "tt_event.h"
 
 #define TT_BPF_MAX_FLOWS 65536 /* default size of the UDP flow map (--udp-flows) */
-#define TT_FILTER_MAX_BPF 8 /* TT_FILTER_MAX; tt_filter.h is not usable from BPF */
+#define TT_FILTER_MAX_BPF 8    /* TT_FILTER_MAX; tt_filter.h is not usable from BPF */
 
 /* Filter verdicts kept per connection so that filtering costs one lookup. */
 #define TT_V_PASS 1

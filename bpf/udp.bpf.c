@@ -40,8 +40,7 @@ static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st
 	}
 }
 
-static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st,
-						    int tx)
+static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st, int tx)
 {
 	struct tt_flow_key k;
 	struct tt_flow_val v = {}, *fv;
@@ -205,8 +204,7 @@ int BPF_PROG(tt_send_inet6, struct socket *sock, struct msghdr *msg, size_t size
 }
 
 SEC("fexit/inet_recvmsg")
-int BPF_PROG(tt_recv_inet, struct socket *sock, struct msghdr *msg, size_t size, int flags,
-	     int ret)
+int BPF_PROG(tt_recv_inet, struct socket *sock, struct msghdr *msg, size_t size, int flags, int ret)
 {
 	return sock_io(sock->sk, ret, flags, 0);
 }

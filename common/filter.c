@@ -93,7 +93,8 @@ static size_t append(char *buf, size_t len, size_t pos, const char *fmt, const c
 
 	if (pos >= len)
 		return pos;
-	n = s ? snprintf(buf + pos, len - pos, fmt, sep, s) : snprintf(buf + pos, len - pos, fmt, sep, v);
+	n = s ? snprintf(buf + pos, len - pos, fmt, sep, s)
+	      : snprintf(buf + pos, len - pos, fmt, sep, v);
 	return n < 0 ? pos : pos + (size_t)n;
 }
 
@@ -107,11 +108,14 @@ void tt_filter_format(const struct tt_filter *f, char *buf, size_t len)
 	if (!f)
 		return;
 	for (unsigned i = 0; i < f->n_pids; i++)
-		pos = append(buf, len, pos, "%s%llu", i ? "," : (pos ? " pid=" : "pid="), f->pids[i], NULL);
+		pos = append(buf, len, pos, "%s%llu", i ? "," : (pos ? " pid=" : "pid="),
+			     f->pids[i], NULL);
 	for (unsigned i = 0; i < f->n_ports; i++)
-		pos = append(buf, len, pos, "%s%llu", i ? "," : (pos ? " port=" : "port="), f->ports[i], NULL);
+		pos = append(buf, len, pos, "%s%llu", i ? "," : (pos ? " port=" : "port="),
+			     f->ports[i], NULL);
 	for (unsigned i = 0; i < f->n_comms; i++)
-		pos = append(buf, len, pos, "%s%s", i ? "," : (pos ? " comm=" : "comm="), 0, f->comms[i]);
+		pos = append(buf, len, pos, "%s%s", i ? "," : (pos ? " comm=" : "comm="), 0,
+			     f->comms[i]);
 	if (f->proto)
 		pos = append(buf, len, pos, "%s%s", pos ? " " : "", 0,
 			     f->proto == IPPROTO_TCP_NUM ? "tcp" : "udp");

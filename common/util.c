@@ -127,8 +127,8 @@ int tt_parse_duration_ns(const char *s, uint64_t *ns)
 	static const struct {
 		const char *suffix;
 		double scale;
-	} units[] = { { "", 1e9 }, { "s", 1e9 }, { "ms", 1e6 }, { "us", 1e3 }, { "ns", 1 },
-		      { "m", 60e9 }, { "min", 60e9 }, { "h", 3600e9 } };
+	} units[] = {{"", 1e9}, {"s", 1e9},  {"ms", 1e6},   {"us", 1e3},
+		     {"ns", 1}, {"m", 60e9}, {"min", 60e9}, {"h", 3600e9}};
 	char *end;
 	double v;
 
@@ -167,7 +167,7 @@ int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns)
 	uint64_t off;
 	unsigned y, mo, d, h, mi;
 	double sec;
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	time_t day;
 
 	if (!s || !*s)

@@ -63,15 +63,14 @@ static uint8_t *put_comm(uint8_t *p, const char *comm)
 #define PUT_COMM(p, x) put_comm(p, x)
 #define ENC_FIELD(m, f, type, jpos, label, text, column, sql) p = PUT_##type(p, ev->u.m.f);
 #define ENC_KIND(a, id, name, m, scope)                                                            \
-	case TT_EV_##id:                                                                           \
-		TT_EV_FIELDS_##id(ENC_FIELD, m) break;
+	case TT_EV_##id: TT_EV_FIELDS_##id(ENC_FIELD, m) break;
 
 size_t tt_fmt_codec_encode(const struct tt_event *ev, uint8_t *p0)
 {
 	uint8_t *p = p0;
 
 	switch (ev->kind) {
-	TT_EVENT_KINDS(ENC_KIND, 0)
+		TT_EVENT_KINDS(ENC_KIND, 0)
 	default: break;
 	}
 	/* A zero byte at the end is always a whole zero field (a minimal varint
@@ -121,15 +120,14 @@ static void bytes(struct cur *c, void *dst, size_t max)
 #define GET_COMM(c, x) bytes(c, x, TT_COMM_LEN)
 #define DEC_FIELD(m, f, type, jpos, label, text, column, sql) GET_##type(&c, ev->u.m.f);
 #define DEC_KIND(a, id, name, m, scope)                                                            \
-	case TT_EV_##id:                                                                           \
-		TT_EV_FIELDS_##id(DEC_FIELD, m) break;
+	case TT_EV_##id: TT_EV_FIELDS_##id(DEC_FIELD, m) break;
 
 int tt_fmt_codec_decode(struct tt_event *ev, const uint8_t *p, const uint8_t *end)
 {
 	struct cur c = {p, end, 0};
 
 	switch (ev->kind) {
-	TT_EVENT_KINDS(DEC_KIND, 0)
+		TT_EVENT_KINDS(DEC_KIND, 0)
 	default: return 0;
 	}
 	return c.bad ? -1 : 1;

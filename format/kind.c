@@ -20,7 +20,7 @@
 #define FAMILY_U64(m) 0
 #define FAMILY_S32(m) 0
 #define FAMILY_COMM(m) 0
-#define FAMILY_ADDR(m) (uint16_t)offsetof(struct tt_event, u.m.family)
+#define FAMILY_ADDR(m) (uint16_t) offsetof(struct tt_event, u.m.family)
 /* A field the query shows has a column name; `none` is no column. */
 #define COLUMN_none(c) NULL
 #define COLUMN_u64(c) #c
@@ -38,7 +38,7 @@
 #define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
 	[jpos] = FIELD(m, f, type, jpos, label, text, column, sql)
 #define FIELDS(a, id, name, m, scope)                                                              \
-	static const struct tt_kind_field fields_##id[] = {TT_EV_FIELDS_##id(FIELD, m)};          \
+	static const struct tt_kind_field fields_##id[] = {TT_EV_FIELDS_##id(FIELD, m)};           \
 	static const struct tt_kind_field json_##id[] = {TT_EV_FIELDS_##id(JSON_FIELD, m)};
 TT_EVENT_KINDS(FIELDS, 0)
 

@@ -19,9 +19,9 @@
 #include "tt_event.h"
 
 /* tt_conn_acc.flags bits the fold sets; the others belong to whoever embeds it. */
-#define TT_ACC_CLOSED (1u << 0)      /* CONN_CLOSE seen */
+#define TT_ACC_CLOSED (1u << 0)	     /* CONN_CLOSE seen */
 #define TT_ACC_PREEXISTING (1u << 2) /* opened before the capture began */
-#define TT_ACC_OPENED (1u << 3)      /* CONN_OPEN seen */
+#define TT_ACC_OPENED (1u << 3)	     /* CONN_OPEN seen */
 #define TT_ACC_FLAGS (TT_ACC_CLOSED | TT_ACC_PREEXISTING | TT_ACC_OPENED)
 
 /*
@@ -37,7 +37,7 @@
 	uint64_t tx_bytes, rx_bytes;                                                               \
 	uint64_t tx_pkts, rx_pkts;                                                                 \
 	uint64_t first_ts, last_ts; /* earliest and latest event time */                           \
-	uint64_t close_ts;          /* event time of the first CONN_CLOSE, 0 while open */         \
+	uint64_t close_ts;	    /* event time of the first CONN_CLOSE, 0 while open */         \
 	uint64_t cgroup_id;                                                                        \
 	uint32_t max_rtt_us;                                                                       \
 	uint32_t retrans;                                                                          \

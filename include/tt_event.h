@@ -26,7 +26,7 @@ enum tt_ev_kind {
 	TT_EV_CONN_OPEN = 1,  /* a connection (or UDP flow) is first seen */
 	TT_EV_TRAFFIC = 2,    /* counter deltas since the previous TRAFFIC of the connection */
 	TT_EV_STATE = 3,      /* TCP state change */
-	TT_EV_RTT = 4,        /* smoothed RTT sample */
+	TT_EV_RTT = 4,	      /* smoothed RTT sample */
 	TT_EV_RETRANS = 5,    /* TCP retransmission(s) */
 	TT_EV_RESET = 6,      /* TCP RST sent or received */
 	TT_EV_CONN_CLOSE = 7, /* connection gone, with its final absolute counters */
@@ -42,7 +42,7 @@ enum tt_ev_kind {
 /* tt_event.flags */
 #define TT_F_PREEXISTING (1u << 0) /* CONN_OPEN: connection existed before the capture began */
 #define TT_F_PID_UNKNOWN (1u << 1) /* CONN_OPEN: pid/comm not known yet (CONN_PROC may follow) */
-#define TT_F_RAW (1u << 2)         /* TRAFFIC: one send/recv call, not a coalesced delta */
+#define TT_F_RAW (1u << 2)	   /* TRAFFIC: one send/recv call, not a coalesced delta */
 
 /* tt_ev_open.family */
 #define TT_FAMILY_IPV4 4
@@ -63,14 +63,15 @@ enum tt_ev_kind {
 
 struct tt_ev_open {
 	__u8 laddr[TT_ADDR_LEN]; /* local address, network byte order; IPv4 in the first 4 bytes */
-	__u8 raddr[TT_ADDR_LEN]; /* remote address; all zero for an unconnected UDP flow with no peer */
-	__u16 lport;             /* host byte order */
+	__u8 raddr[TT_ADDR_LEN]; /* remote address; all zero for an unconnected UDP flow with no
+				    peer */
+	__u16 lport;		 /* host byte order */
 	__u16 rport;
-	__u8 family;    /* TT_FAMILY_* (v4-mapped IPv6 is reported as IPv4) */
-	__u8 proto;     /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u8 family;	/* TT_FAMILY_* (v4-mapped IPv6 is reported as IPv4) */
+	__u8 proto;	/* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
 	__u8 direction; /* TT_DIR_* */
-	__u8 state;     /* TCP state when first seen, 0 for UDP */
-	__u32 netns;    /* network namespace inode number */
+	__u8 state;	/* TCP state when first seen, 0 for UDP */
+	__u32 netns;	/* network namespace inode number */
 	__u32 _pad;
 	__u64 cgroup_id;
 	char comm[TT_COMM_LEN];
@@ -97,8 +98,8 @@ struct tt_ev_rtt {
 };
 
 struct tt_ev_retrans {
-	__u32 segs;  /* retransmitted segments this event stands for */
-	__u8 state;  /* TCP state at the time */
+	__u32 segs; /* retransmitted segments this event stands for */
+	__u8 state; /* TCP state at the time */
 	__u8 _pad[3];
 };
 
@@ -133,15 +134,17 @@ struct tt_ev_lost {
 #define TT_LOST_CPU_ANY 0xffffffffu
 
 struct tt_ev_stats {
-	__u64 events;     /* events received from the kernel so far */
-	__u64 lost;       /* events lost so far */
-	__u64 conns;      /* connections seen so far */
-	__u64 bytes_out;  /* capture bytes written so far */
+	__u64 events;	 /* events received from the kernel so far */
+	__u64 lost;	 /* events lost so far */
+	__u64 conns;	 /* connections seen so far */
+	__u64 bytes_out; /* capture bytes written so far */
 };
 
 struct tt_event {
-	__u64 ts_ns;   /* ring buffer: CLOCK_BOOTTIME ns; read from a capture: wall clock ns since the epoch */
-	__u64 conn_id; /* socket cookie, or a per-capture flow id for UDP flows; 0 when not about a connection */
+	__u64 ts_ns; /* ring buffer: CLOCK_BOOTTIME ns; read from a capture: wall clock ns since the
+			epoch */
+	__u64 conn_id; /* socket cookie, or a per-capture flow id for UDP flows; 0 when not about a
+			  connection */
 	__u32 pid;     /* process id (tgid), 0 when unknown */
 	__u32 tid;     /* thread id */
 	__u16 kind;    /* enum tt_ev_kind */
@@ -166,13 +169,14 @@ struct tt_event {
 #include "tt_event_kinds.h"
 
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
-_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1, "every kind has one TT_EVENT_KINDS entry");
+_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1,
+	       "every kind has one TT_EVENT_KINDS entry");
 
 /* Bytes a ring-buffer record of this kind occupies (header + its union member). */
 static inline __u32 tt_event_size(__u16 kind)
 {
 	switch (kind) {
-	TT_EVENT_KINDS(TT__KIND_SIZE, 0)
+		TT_EVENT_KINDS(TT__KIND_SIZE, 0)
 	default: return TT_EVENT_HDR_SIZE;
 	}
 }
@@ -181,7 +185,7 @@ static inline __u32 tt_event_size(__u16 kind)
 static inline int tt_event_scope(__u16 kind)
 {
 	switch (kind) {
-	TT_EVENT_KINDS(TT__KIND_SCOPE, 0)
+		TT_EVENT_KINDS(TT__KIND_SCOPE, 0)
 	default: return 0;
 	}
 }

@@ -125,6 +125,8 @@
 #define TT_SCOPE_PROC 2
 #define TT_SCOPE_CAPTURE 3
 
+/* clang-format 14 would join a case label in a macro body with the next #define */
+/* clang-format off */
 #define TT__KIND_SCOPE(a, id, name, member, scope)                                                \
 	case TT_EV_##id:                                                                           \
 		return TT_SCOPE_##scope;
@@ -132,6 +134,7 @@
 	case TT_EV_##id:                                                                           \
 		return TT_EVENT_HDR_SIZE + sizeof(((struct tt_event *)0)->u.member);
 #define TT__KIND_COUNT(a, id, name, member, scope) +1
+/* clang-format on */
 
 /* Kinds in the table: tt_event.h checks it against TT_EV_KIND_MAX. */
 #define TT_EVENT_KIND_COUNT (0 TT_EVENT_KINDS(TT__KIND_COUNT, 0))

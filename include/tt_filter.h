@@ -21,8 +21,8 @@ struct tt_filter {
 	unsigned n_ports;
 	char comms[TT_FILTER_MAX][TT_COMM_LEN]; /* exact process names */
 	unsigned n_comms;
-	uint8_t proto;   /* 0 = any, else IPPROTO_TCP / IPPROTO_UDP */
-	uint8_t family;  /* 0 = any, else TT_FAMILY_IPV4 / TT_FAMILY_IPV6 */
+	uint8_t proto;	    /* 0 = any, else IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t family;	    /* 0 = any, else TT_FAMILY_IPV4 / TT_FAMILY_IPV6 */
 	uint64_t cgroup_id; /* 0 = any */
 	char cgroup_path[256];
 };
@@ -40,7 +40,8 @@ int tt_filter_set_cgroup(struct tt_filter *f, const char *path, char *err, size_
 /* 1 when nothing is filtered. */
 int tt_filter_is_empty(const struct tt_filter *f);
 
-/* Text form for capture headers and the view: "pid=1,2 port=80 comm=nginx tcp ipv4", "" when empty. */
+/* Text form for capture headers and the view: "pid=1,2 port=80 comm=nginx tcp ipv4", "" when empty.
+ */
 void tt_filter_format(const struct tt_filter *f, char *buf, size_t len);
 
 /*
@@ -62,23 +63,24 @@ int tt_filter_match(const struct tt_filter *f, uint8_t proto, uint8_t family, ui
 #define TT_OPT_CGROUP 0x1003
 #define TT_FILTER_SHORTOPTS "p:P:c:46"
 #define TT_FILTER_LONGOPTS                                                                         \
-	{ "pid", required_argument, NULL, 'p' }, { "port", required_argument, NULL, 'P' },         \
-		{ "comm", required_argument, NULL, 'c' }, { "tcp", no_argument, NULL, TT_OPT_TCP }, \
-		{ "udp", no_argument, NULL, TT_OPT_UDP }, { "ipv4", no_argument, NULL, '4' },       \
-		{ "ipv6", no_argument, NULL, '6' },                                                 \
+	{"pid", required_argument, NULL, 'p'}, {"port", required_argument, NULL, 'P'},             \
+	    {"comm", required_argument, NULL, 'c'}, {"tcp", no_argument, NULL, TT_OPT_TCP},        \
+	    {"udp", no_argument, NULL, TT_OPT_UDP}, {"ipv4", no_argument, NULL, '4'},              \
+	    {"ipv6", no_argument, NULL, '6'},                                                      \
 	{                                                                                          \
 		"cgroup", required_argument, NULL, TT_OPT_CGROUP                                   \
 	}
 /* Help text for those options, for usage messages. */
 #define TT_FILTER_HELP                                                                             \
-	"  -p, --pid PID        only this process (repeatable)\n"                                 \
-	"  -P, --port PORT      only connections with this local or remote port (repeatable)\n"   \
-	"  -c, --comm NAME      only processes with this name (repeatable)\n"                     \
-	"      --tcp, --udp     only this protocol\n"                                             \
-	"  -4, --ipv4           only IPv4;  -6, --ipv6  only IPv6\n"                              \
+	"  -p, --pid PID        only this process (repeatable)\n"                                  \
+	"  -P, --port PORT      only connections with this local or remote port (repeatable)\n"    \
+	"  -c, --comm NAME      only processes with this name (repeatable)\n"                      \
+	"      --tcp, --udp     only this protocol\n"                                              \
+	"  -4, --ipv4           only IPv4;  -6, --ipv6  only IPv6\n"                               \
 	"      --cgroup PATH    only this cgroup v2 (directory under /sys/fs/cgroup)\n"
 
-/* Returns 1 when opt was a filter option and was applied, 0 when it is not one, <0 on a bad value. */
+/* Returns 1 when opt was a filter option and was applied, 0 when it is not one, <0 on a bad value.
+ */
 int tt_filter_getopt(struct tt_filter *f, int opt, const char *arg, char *err, size_t errlen);
 
 #endif /* TT_FILTER_H */

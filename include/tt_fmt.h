@@ -21,20 +21,20 @@
 
 /* Strings are NUL-terminated and silently truncated to fit. */
 struct tt_fmt_header {
-	uint16_t version_major;  /* filled by the writer / reported by the reader */
+	uint16_t version_major; /* filled by the writer / reported by the reader */
 	uint16_t version_minor;
 	char hostname[256];
-	char kernel[128];        /* uname -r */
-	char boot_id[40];        /* /proc/sys/kernel/random/boot_id */
-	char tool_version[32];   /* tcptop version that wrote the file */
-	char mode[16];           /* "coalesce", "raw", or another source's name */
-	uint32_t coalesce_ms;    /* coalescing interval in "coalesce" mode, else 0 */
-	char filters[512];       /* the filters in force, as text ("port=80 comm=nginx"), "" for none */
-	char probes[512];        /* attach points in use, e.g. "tp_btf:sock/sock_send_length ..." */
+	char kernel[128];      /* uname -r */
+	char boot_id[40];      /* /proc/sys/kernel/random/boot_id */
+	char tool_version[32]; /* tcptop version that wrote the file */
+	char mode[16];	       /* "coalesce", "raw", or another source's name */
+	uint32_t coalesce_ms;  /* coalescing interval in "coalesce" mode, else 0 */
+	char filters[512]; /* the filters in force, as text ("port=80 comm=nginx"), "" for none */
+	char probes[512];  /* attach points in use, e.g. "tp_btf:sock/sock_send_length ..." */
 	/* wall clock ns since the epoch = event clock ns + clock_offset_ns */
 	int64_t clock_offset_ns;
-	char clock[16];          /* name of the event clock: "boottime" */
-	uint64_t start_ns;       /* wall clock ns when the capture began */
+	char clock[16];	   /* name of the event clock: "boottime" */
+	uint64_t start_ns; /* wall clock ns when the capture began */
 	/* capabilities the recorder lacked: "name (why): what the data lacks; ...", "" for none */
 	char missing[1024];
 };
@@ -44,8 +44,8 @@ struct tt_fmt_header {
 struct tt_fmt_writer;
 
 struct tt_fmt_wopts {
-	int force;            /* replace an existing file (otherwise -EEXIST) */
-	int level;            /* zstd level, 0 = default (3) */
+	int force;	       /* replace an existing file (otherwise -EEXIST) */
+	int level;	       /* zstd level, 0 = default (3) */
 	uint32_t block_events; /* events per block before it is closed by itself, 0 = default */
 };
 
@@ -54,8 +54,9 @@ struct tt_fmt_wopts {
  * opts->force) and write the file header. "-" writes to stdout.
  * Returns 0 and *out, or a negative errno with a message in err.
  */
-int tt_fmt_writer_open(struct tt_fmt_writer **out, const char *path, const struct tt_fmt_header *hdr,
-		       const struct tt_fmt_wopts *opts, char *err, size_t errlen);
+int tt_fmt_writer_open(struct tt_fmt_writer **out, const char *path,
+		       const struct tt_fmt_header *hdr, const struct tt_fmt_wopts *opts, char *err,
+		       size_t errlen);
 
 /* Same, on an already open file descriptor (the writer owns it from now on). */
 int tt_fmt_writer_open_fd(struct tt_fmt_writer **out, int fd, const struct tt_fmt_header *hdr,
@@ -134,7 +135,7 @@ const char *tt_fmt_reader_error(const struct tt_fmt_reader *r);
  */
 struct tt_fmt_pos {
 	uint64_t block_offset; /* file offset of the block */
-	uint32_t index;        /* event index inside the block */
+	uint32_t index;	       /* event index inside the block */
 };
 
 int tt_fmt_reader_tell(const struct tt_fmt_reader *r, struct tt_fmt_pos *pos);

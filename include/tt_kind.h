@@ -35,23 +35,23 @@ enum tt_kind_text {
 #define TT_KIND_NAME_MAX 24
 
 struct tt_kind_field {
-	const char *name;   /* member of the payload, the JSON key */
-	uint16_t off;       /* offsetof(struct tt_event, u.<member>.<name>) */
-	uint8_t type;       /* enum tt_kind_type */
-	uint8_t jpos;       /* place in the JSON object */
-	const char *label;  /* word in the text dump, "" for none */
-	uint8_t text;       /* enum tt_kind_text */
-	const char *column; /* its column in the query's events table, NULL for none */
+	const char *name;    /* member of the payload, the JSON key */
+	uint16_t off;	     /* offsetof(struct tt_event, u.<member>.<name>) */
+	uint8_t type;	     /* enum tt_kind_type */
+	uint8_t jpos;	     /* place in the JSON object */
+	const char *label;   /* word in the text dump, "" for none */
+	uint8_t text;	     /* enum tt_kind_text */
+	const char *column;  /* its column in the query's events table, NULL for none */
 	uint16_t family_off; /* ADDR: offsetof(struct tt_event, u.<member>.family) */
 };
 
 struct tt_kind {
-	const char *name;   /* "open", "traffic", ... */
-	uint16_t kind;      /* enum tt_ev_kind */
-	uint8_t scope;      /* TT_SCOPE_* */
+	const char *name; /* "open", "traffic", ... */
+	uint16_t kind;	  /* enum tt_ev_kind */
+	uint8_t scope;	  /* TT_SCOPE_* */
 	uint8_t n_fields;
-	uint32_t size;      /* tt_event_size() */
-	const char *member; /* member of tt_event.u */
+	uint32_t size;			    /* tt_event_size() */
+	const char *member;		    /* member of tt_event.u */
 	const struct tt_kind_field *fields; /* in the frozen order of the format */
 	const struct tt_kind_field *json;   /* the same, in the order of the JSON dump (jpos) */
 };

@@ -20,7 +20,7 @@ struct tt_rec_opts {
 	unsigned max_files;    /* -W, 0 = no limit */
 	uint64_t flight_ns;    /* --flight, 0 = off */
 	const char *user;      /* -Z */
-	int dump;              /* --dump-events: one line per event on stderr */
+	int dump;	       /* --dump-events: one line per event on stderr */
 	int quiet;
 	int force;
 };

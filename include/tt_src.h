@@ -17,10 +17,11 @@
 
 struct tt_src_opts {
 	struct tt_filter filter;
-	int raw;               /* 1: one event per send/recv call; 0: coalesced deltas */
-	uint32_t coalesce_ms;  /* coalescing / sampling interval, 0 = default (TT_SRC_DEFAULT_COALESCE_MS) */
-	uint32_t ringbuf_kb;   /* ring buffer size in KiB (power of two), 0 = default */
-	int verbose;           /* libbpf messages on stderr */
+	int raw;	      /* 1: one event per send/recv call; 0: coalesced deltas */
+	uint32_t coalesce_ms; /* coalescing / sampling interval, 0 = default
+				 (TT_SRC_DEFAULT_COALESCE_MS) */
+	uint32_t ringbuf_kb;  /* ring buffer size in KiB (power of two), 0 = default */
+	int verbose;	      /* libbpf messages on stderr */
 	/*
 	 * Optional probes to leave out, spelled as in tt_src_probes() and separated by
 	 * spaces or commas ("tracepoint:syscalls/sys_exit_accept4"), NULL for none: for
@@ -34,7 +35,7 @@ struct tt_src_opts {
 	 */
 	uint32_t udp_idle_ms;
 	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
-	int source;         /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
+	int source; /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
 	const char *source_path; /* TT_SOURCE_FILE: the capture */
 };
 
@@ -43,8 +44,8 @@ struct tt_src_opts {
 
 struct tt_src_stats {
 	uint64_t events; /* delivered to the callback */
-	uint64_t lost;   /* reported as LOST (ring buffer full) */
-	uint64_t conns;  /* CONN_OPEN events delivered */
+	uint64_t lost;	 /* reported as LOST (ring buffer full) */
+	uint64_t conns;	 /* CONN_OPEN events delivered */
 };
 
 struct tt_src;
@@ -90,7 +91,7 @@ enum { TT_SRC_CAP_OK, TT_SRC_CAP_UNUSED, TT_SRC_CAP_MISSING };
 
 struct tt_src_cap {
 	const char *name; /* "owner-sweep" */
-	int state;        /* TT_SRC_CAP_* */
+	int state;	  /* TT_SRC_CAP_* */
 	const char *why;  /* what provides it (ok), or why it is missing */
 	const char *loss; /* what the data lacks without it */
 };

@@ -20,9 +20,10 @@
 
 /* tt_conn.flags */
 #define TT_CONN_CLOSED TT_ACC_CLOSED /* CONN_CLOSE seen; evicted ttl later */
-#define TT_CONN_PID_LATE (1u << 1) /* pid attributed after the open (CONN_PROC or first traffic) */
+#define TT_CONN_PID_LATE (1u << 1)   /* pid attributed after the open (CONN_PROC or first traffic) \
+				      */
 #define TT_CONN_PREEXISTING TT_ACC_PREEXISTING /* open before the capture began */
-#define TT_CONN_OPENED TT_ACC_OPENED           /* CONN_OPEN seen (else a placeholder) */
+#define TT_CONN_OPENED TT_ACC_OPENED	       /* CONN_OPEN seen (else a placeholder) */
 
 /*
  * One connection. At most 256 bytes (checked at compile time in state/).
@@ -63,12 +64,12 @@ struct tt_state_opts {
 };
 
 struct tt_state_summary {
-	uint64_t open, closed;      /* connections in the table */
-	uint64_t tx_rate, rx_rate;  /* sum over connections, bytes/s */
+	uint64_t open, closed;	     /* connections in the table */
+	uint64_t tx_rate, rx_rate;   /* sum over connections, bytes/s */
 	uint64_t tx_bytes, rx_bytes; /* sum over connections in the table */
-	uint64_t lost;              /* events lost so far (LOST records) */
-	uint64_t events;            /* events applied */
-	uint64_t now_ns;            /* latest event time seen */
+	uint64_t lost;		     /* events lost so far (LOST records) */
+	uint64_t events;	     /* events applied */
+	uint64_t now_ns;	     /* latest event time seen */
 };
 
 struct tt_state;
@@ -115,9 +116,9 @@ const struct tt_conn *tt_state_find(const struct tt_state *st, uint64_t id);
  */
 struct tt_select {
 	enum tt_col sort;
-	int reverse;                    /* 0: the column's natural order (rates, bytes: largest first) */
+	int reverse; /* 0: the column's natural order (rates, bytes: largest first) */
 	const struct tt_filter *filter; /* NULL = all */
-	const char *text;               /* free-text match on comm, addresses, ports, state; NULL = all */
+	const char *text; /* free-text match on comm, addresses, ports, state; NULL = all */
 };
 
 /*

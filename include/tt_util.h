@@ -16,7 +16,7 @@
 
 /* Print "PROG: message\n" to stderr and exit(code). */
 void tt_die(const char *prog, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4), noreturn));
+    __attribute__((format(printf, 3, 4), noreturn));
 
 /*
  * After getopt_long() (with opterr = 0 and a leading ':' in SHORTOPTS) returned ':' or '?',
@@ -25,7 +25,7 @@ void tt_die(const char *prog, int code, const char *fmt, ...)
  * RET is what getopt_long() returned.
  */
 void tt_getopt_fail(const char *prog, int ret, char **argv, const char *shortopts)
-	__attribute__((noreturn));
+    __attribute__((noreturn));
 
 /* Print "PROG: warning: message\n" to stderr. */
 void tt_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -52,7 +52,8 @@ int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns);
 
 /* "1.5K", "12.0M", "3.2G" (powers of 1024, at most 6 characters); buf >= 8 bytes. */
 void tt_human_bytes(uint64_t v, char *buf, size_t len);
-/* "1.5Kb/s"-style is left to callers: this gives a plain scaled count with K/M/G (powers of 1000). */
+/* "1.5Kb/s"-style is left to callers: this gives a plain scaled count with K/M/G (powers of 1000).
+ */
 void tt_human_count(uint64_t v, char *buf, size_t len);
 
 /* Address text: "10.0.0.1" or "2001:db8::1". family is TT_FAMILY_*. buf >= 46 bytes. */

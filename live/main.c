@@ -281,8 +281,8 @@ static const char *src_warning(void *ctx)
 /* -o: the file first, before anything is attached (an unwritable path fails early). */
 static void open_recording(struct live *l)
 {
-	struct tt_rec_opts ro = {.src = l->cfg->so, .path = l->cfg->out_path,
-				 .force = l->cfg->force, .quiet = 1};
+	struct tt_rec_opts ro = {
+	    .src = l->cfg->so, .path = l->cfg->out_path, .force = l->cfg->force, .quiet = 1};
 	char err[512];
 
 	if (tt_rec_new(&l->rec, &ro, err, sizeof(err)) < 0)
@@ -316,9 +316,11 @@ int main(int argc, char **argv)
 		tt_die(prog, tt_source_exit_code(ret, &cfg.so), "%s", err);
 	}
 	if (fallback[0])
-		tt_warn(prog, "%s", fallback); /* before the view: it stays above it in the terminal */
+		tt_warn(prog, "%s",
+			fallback); /* before the view: it stays above it in the terminal */
 	if (cfg.batch)
-		tt_source_print_missing(l.src, prog, stderr); /* the view's header says it otherwise */
+		tt_source_print_missing(l.src, prog,
+					stderr); /* the view's header says it otherwise */
 	l.offset = tt_source_clock_offset(l.src);
 	if (l.rec && tt_rec_start(l.rec, l.src, err, sizeof(err))) {
 		tt_rec_abort(l.rec);

@@ -221,8 +221,7 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 	if (col == QCOL_##sql(column))                                                             \
 		return Q_##sql(v, &ev->u.m, ev->u.m.f);
 #define Q_KIND(a, id, name, m, scope)                                                              \
-	case TT_EV_##id:                                                                           \
-		TT_EV_FIELDS_##id(Q_FIELD, m) return 0;
+	case TT_EV_##id: TT_EV_FIELDS_##id(Q_FIELD, m) return 0;
 
 /* Inlined into both callers: the streaming column getter should not pay for the value. */
 static inline __attribute__((always_inline)) int event_value(struct tt_query_val *v,
@@ -243,7 +242,7 @@ static inline __attribute__((always_inline)) int event_value(struct tt_query_val
 		return ev->kind == TT_EV_CONN_OPEN ? community_id(v, set, &ev->u.open) : 0;
 	}
 	switch (ev->kind) {
-	TT_EVENT_KINDS(Q_KIND, 0)
+		TT_EVENT_KINDS(Q_KIND, 0)
 	}
 	return 0;
 }
@@ -528,10 +527,10 @@ int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size
 uint64_t tt_query_group_keys_ok(void)
 {
 	static const int keys[] = {
-	    EC_file,	 EC_host,  EC_kind,   EC_conn_id, EC_pid,	  EC_tid,	EC_flags,
-	    EC_old_state, EC_new_state, EC_state, EC_reset_dir, EC_proto, EC_family,	EC_laddr,
-	    EC_lport,	 EC_raddr, EC_rport,  EC_direction, EC_netns,	  EC_cgroup,	EC_comm,
-	    EC_ppid,	 EC_exit_code, EC_cpu, EC_community_id};
+	    EC_file,	  EC_host,	EC_kind,  EC_conn_id,	  EC_pid,   EC_tid,    EC_flags,
+	    EC_old_state, EC_new_state, EC_state, EC_reset_dir,	  EC_proto, EC_family, EC_laddr,
+	    EC_lport,	  EC_raddr,	EC_rport, EC_direction,	  EC_netns, EC_cgroup, EC_comm,
+	    EC_ppid,	  EC_exit_code, EC_cpu,	  EC_community_id};
 	uint64_t m = 0;
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)

@@ -132,7 +132,8 @@ static int sort_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	/* measured: on 2 CPUs, 2 sorter threads beside the main one sort GROUP BY 1.7x faster than 1 */
+	/* measured: on 2 CPUs, 2 sorter threads beside the main one sort GROUP BY 1.7x faster than
+	 * 1 */
 	return n <= 1 ? 0 : n > 4 ? 4 : (int)n;
 }
 

@@ -40,7 +40,7 @@ struct tt_query_set {
 	struct tt_query_summary *summary; /* built on first use */
 	int summary_err;		  /* <0 once building it failed */
 	size_t group_budget;		  /* bytes a grouped scan of events may hold */
-	int debug; /* TCPTOP_QUERY_DEBUG: statistics of grouped scans on stderr */
+	int debug;	   /* TCPTOP_QUERY_DEBUG: statistics of grouped scans on stderr */
 	uint16_t cid_seed; /* --community-id-seed */
 	char err[256];
 };

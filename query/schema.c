@@ -33,7 +33,8 @@ static const struct tt_query_col capture_cols[] = {
     {"clock", TQ_TEXT, "event clock of the recorder ('boottime')", NN},
     {"events", TQ_INT, "events readable in the file (reading this column reads the file)", NN},
     {"warnings", TQ_INT, "reader warnings (damage) while reading the file", NN},
-    {"missing", TQ_TEXT, "capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none", NN},
+    {"missing", TQ_TEXT,
+     "capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none", NN},
 };
 
 static const struct tt_query_col conn_cols[] = {

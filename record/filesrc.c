@@ -2,11 +2,12 @@
 /*
  * A capture file as a live source (tt_source "file:PATH"): its events come out at the pace
  * they were recorded, in the event clock of the recording, the clock offset moved so that the
- * first event happens now, so that tcptop shows a capture as it happened and tcptop-record records it again (rotated, as a flight recorder) exactly as it
- * would the kernel. It does not filter: tcptop's table does, and tcptop-record refuses filters
- * with it (tcptop-replay -o cuts a capture by filter). What the file's recorder lacked stays said; its STATS events
- * describe that recording, not this one, and are left out. At the end of the file, poll
- * returns -ENODATA. (tcptop-replay, with pause, seek and speed, is the tool for reading one.)
+ * first event happens now, so that tcptop shows a capture as it happened and tcptop-record records
+ * it again (rotated, as a flight recorder) exactly as it would the kernel. It does not filter:
+ * tcptop's table does, and tcptop-record refuses filters with it (tcptop-replay -o cuts a capture
+ * by filter). What the file's recorder lacked stays said; its STATS events describe that recording,
+ * not this one, and are left out. At the end of the file, poll returns -ENODATA. (tcptop-replay,
+ * with pause, seek and speed, is the tool for reading one.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ struct tt_filesrc {
 	struct tt_event next; /* read ahead, not yet due */
 	int have_next, eof;
 	uint64_t first_wall, start_mono; /* the pace: event wall time against our clock */
-	int64_t shift;                   /* recorded wall time + shift = now, as played */
+	int64_t shift;			 /* recorded wall time + shift = now, as played */
 	char probes[600], warning[256];
 };
 
@@ -69,7 +70,6 @@ int tt_filesrc_open(struct tt_filesrc **out, const char *path, const struct tt_s
 	return 0;
 }
 
-
 int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ctx)
 {
 	uint64_t end = tt_now_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
@@ -100,7 +100,8 @@ int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ct
 			ret = cb ? cb(ctx, &ev) : 0;
 			if (ret) {
 				f->next = ev; /* offered again at the next poll */
-				f->next.ts_ns = (uint64_t)((int64_t)ev.ts_ns + f->hdr.clock_offset_ns);
+				f->next.ts_ns =
+				    (uint64_t)((int64_t)ev.ts_ns + f->hdr.clock_offset_ns);
 				f->have_next = 1;
 				return ret;
 			}
@@ -117,7 +118,8 @@ int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ct
 		{
 			uint64_t due = f->start_mono + (f->next.ts_ns - f->first_wall);
 			uint64_t ns = (due < end ? due : end) - now;
-			struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+			struct timespec ts = {.tv_sec = ns / 1000000000,
+					      .tv_nsec = ns % 1000000000};
 
 			if (nanosleep(&ts, NULL) && errno == EINTR)
 				return n ? n : -EINTR;
@@ -163,8 +165,7 @@ void tt_filesrc_print_missing(const struct tt_filesrc *f, const char *prog, FILE
 void tt_filesrc_print_check(const struct tt_filesrc *f, FILE *out)
 {
 	fprintf(out, "%-15s %-10s %s\n", "capture", "ok", f->probes);
-	fprintf(out, "%-15s %-10s %s\n", "recorded-with",
-		f->hdr.missing[0] ? "MISSING" : "ok",
+	fprintf(out, "%-15s %-10s %s\n", "recorded-with", f->hdr.missing[0] ? "MISSING" : "ok",
 		f->hdr.missing[0] ? f->hdr.missing : f->hdr.probes);
 }
 

@@ -129,7 +129,8 @@ int tt_rec_flight_foreach(const struct tt_rec_flight *f,
 			wrapped = 0;
 		}
 		memset(&ev, 0, sizeof(ev));
-		memcpy(&ev, f->buf + pos, tt_event_size(((const struct tt_event *)(f->buf + pos))->kind));
+		memcpy(&ev, f->buf + pos,
+		       tt_event_size(((const struct tt_event *)(f->buf + pos))->kind));
 		if ((ret = fn(ctx, &ev)))
 			return ret;
 		pos += rec_size(f->buf + pos);

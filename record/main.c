@@ -40,43 +40,44 @@ static void on_usr1(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: %s -o FILE|- [options]\n"
-		"Record TCP and UDP connection events into a tcptop capture.\n\n"
-		"  -o, --output FILE    capture file, '-' for stdout (created 0600, never replaced\n"
-		"                       unless -f)\n"
-		"  -d, --duration TIME  stop after TIME (10, 1.5s, 250ms, 2m)\n"
-		"      --raw            one event per send/recv call (costs more)\n"
-		"      --coalesce TIME  sampling interval of the default mode (default 1s)\n"
-		"  -C, --file-size N    start a new file when this one exceeds N million bytes, or\n"
-		"                       N KiB / MiB / GiB with a k / m / g suffix (as tcpdump -C)\n"
-		"  -G, --rotate TIME    start a new file every TIME\n"
-		"  -W, --files N        with -C/-G keep a ring of N files: FILE, FILE.1 ... FILE.N-1,\n"
-		"                       then FILE again (without -W: FILE, FILE.1, FILE.2 ...)\n"
-		"      --flight TIME    keep only the last TIME of events in memory; write them to\n"
-		"                       FILE on SIGUSR1 (FILE.1, FILE.2 ...) and at exit\n"
-		"  -Z, --user USER      drop root privileges to USER once the probes are attached;\n"
-		"                       with -W the ring's files are opened before, otherwise USER\n"
-		"                       must be able to create the later files (-C/-G, --flight)\n"
-		"      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
-		"      --udp-timeout T  close a remote's UDP flow on an unconnected socket after\n"
-		"                       T without a datagram (default 30s, as conntrack)\n"
-		"      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"
-		"                       that finds the table full is counted as lost\n"
-		"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
-		"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
-		"      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"
-		"                       every interval), file:CAPTURE (played at its pace), or\n"
-		"                       auto (default: bpf where it loads, else sockdiag)\n"
-		"      --check          record nothing: load every probe and say, for each\n"
-		"                       capability, ok or what is missing on this kernel and why\n"
-		"  -q, --quiet          no statistics at exit\n"
-		"  -f, --force          replace existing files\n"
-		"  -v, --verbose        libbpf messages\n"
-		"  -h, --help           this help\n"
-		"  -V, --version        version\n"
-		"Filters:\n" TT_FILTER_HELP,
-		prog);
+	fprintf(
+	    f,
+	    "Usage: %s -o FILE|- [options]\n"
+	    "Record TCP and UDP connection events into a tcptop capture.\n\n"
+	    "  -o, --output FILE    capture file, '-' for stdout (created 0600, never replaced\n"
+	    "                       unless -f)\n"
+	    "  -d, --duration TIME  stop after TIME (10, 1.5s, 250ms, 2m)\n"
+	    "      --raw            one event per send/recv call (costs more)\n"
+	    "      --coalesce TIME  sampling interval of the default mode (default 1s)\n"
+	    "  -C, --file-size N    start a new file when this one exceeds N million bytes, or\n"
+	    "                       N KiB / MiB / GiB with a k / m / g suffix (as tcpdump -C)\n"
+	    "  -G, --rotate TIME    start a new file every TIME\n"
+	    "  -W, --files N        with -C/-G keep a ring of N files: FILE, FILE.1 ... FILE.N-1,\n"
+	    "                       then FILE again (without -W: FILE, FILE.1, FILE.2 ...)\n"
+	    "      --flight TIME    keep only the last TIME of events in memory; write them to\n"
+	    "                       FILE on SIGUSR1 (FILE.1, FILE.2 ...) and at exit\n"
+	    "  -Z, --user USER      drop root privileges to USER once the probes are attached;\n"
+	    "                       with -W the ring's files are opened before, otherwise USER\n"
+	    "                       must be able to create the later files (-C/-G, --flight)\n"
+	    "      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
+	    "      --udp-timeout T  close a remote's UDP flow on an unconnected socket after\n"
+	    "                       T without a datagram (default 30s, as conntrack)\n"
+	    "      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"
+	    "                       that finds the table full is counted as lost\n"
+	    "      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
+	    "                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
+	    "      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"
+	    "                       every interval), file:CAPTURE (played at its pace), or\n"
+	    "                       auto (default: bpf where it loads, else sockdiag)\n"
+	    "      --check          record nothing: load every probe and say, for each\n"
+	    "                       capability, ok or what is missing on this kernel and why\n"
+	    "  -q, --quiet          no statistics at exit\n"
+	    "  -f, --force          replace existing files\n"
+	    "  -v, --verbose        libbpf messages\n"
+	    "  -h, --help           this help\n"
+	    "  -V, --version        version\n"
+	    "Filters:\n" TT_FILTER_HELP,
+	    prog);
 }
 
 enum {
@@ -102,9 +103,21 @@ static int parse_file_size(const char *arg, uint64_t *bytes)
 	if (!n || n >= sizeof(num))
 		return -1;
 	switch (arg[n - 1]) {
-	case 'k': case 'K': unit = 1ULL << 10; n--; break;
-	case 'm': case 'M': unit = 1ULL << 20; n--; break;
-	case 'g': case 'G': unit = 1ULL << 30; n--; break;
+	case 'k':
+	case 'K':
+		unit = 1ULL << 10;
+		n--;
+		break;
+	case 'm':
+	case 'M':
+		unit = 1ULL << 20;
+		n--;
+		break;
+	case 'g':
+	case 'G':
+		unit = 1ULL << 30;
+		n--;
+		break;
 	}
 	memcpy(num, arg, n);
 	num[n] = '\0';
@@ -120,29 +133,29 @@ static int parse_file_size(const char *arg, uint64_t *bytes)
 static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size_t skiplen)
 {
 	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},
-		{"duration", required_argument, NULL, 'd'},
-		{"raw", no_argument, NULL, OPT_RAW},
-		{"coalesce", required_argument, NULL, OPT_COALESCE},
-		{"file-size", required_argument, NULL, 'C'},
-		{"rotate", required_argument, NULL, 'G'},
-		{"files", required_argument, NULL, 'W'},
-		{"flight", required_argument, NULL, OPT_FLIGHT},
-		{"user", required_argument, NULL, 'Z'},
-		{"ringbuf-kb", required_argument, NULL, OPT_RINGBUF},
-		{"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
-		{"no-probe", required_argument, NULL, OPT_NO_PROBE},
-		{"check", no_argument, NULL, OPT_CHECK},
-		{"source", required_argument, NULL, OPT_SOURCE},
-		{"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
-		{"udp-flows", required_argument, NULL, OPT_UDP_FLOWS},
-		{"quiet", no_argument, NULL, 'q'},
-		{"force", no_argument, NULL, 'f'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		TT_FILTER_LONGOPTS,
-		{NULL, 0, NULL, 0},
+	    {"output", required_argument, NULL, 'o'},
+	    {"duration", required_argument, NULL, 'd'},
+	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"coalesce", required_argument, NULL, OPT_COALESCE},
+	    {"file-size", required_argument, NULL, 'C'},
+	    {"rotate", required_argument, NULL, 'G'},
+	    {"files", required_argument, NULL, 'W'},
+	    {"flight", required_argument, NULL, OPT_FLIGHT},
+	    {"user", required_argument, NULL, 'Z'},
+	    {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF},
+	    {"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
+	    {"no-probe", required_argument, NULL, OPT_NO_PROBE},
+	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"source", required_argument, NULL, OPT_SOURCE},
+	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
+	    {"udp-flows", required_argument, NULL, OPT_UDP_FLOWS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    TT_FILTER_LONGOPTS,
+	    {NULL, 0, NULL, 0},
 	};
 	char err[256];
 	uint64_t v;
@@ -172,11 +185,14 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		case 'C':
 			if (parse_file_size(optarg, &o->rotate_bytes))
 				tt_die(prog, TT_EXIT_USAGE,
-				       "bad file size '%s' (millions of bytes, or with k/m/g)", optarg);
+				       "bad file size '%s' (millions of bytes, or with k/m/g)",
+				       optarg);
 			break;
 		case 'G':
-			if (tt_parse_duration_ns(optarg, &o->rotate_ns) || o->rotate_ns < 1000000000)
-				tt_die(prog, TT_EXIT_USAGE, "bad rotation time '%s' (>= 1s)", optarg);
+			if (tt_parse_duration_ns(optarg, &o->rotate_ns) ||
+			    o->rotate_ns < 1000000000)
+				tt_die(prog, TT_EXIT_USAGE, "bad rotation time '%s' (>= 1s)",
+				       optarg);
 			break;
 		case 'W':
 			if (tt_parse_u64(optarg, 1, 100000, &v))
@@ -191,7 +207,8 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		case OPT_RINGBUF:
 			if (tt_parse_u64(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
 				tt_die(prog, TT_EXIT_USAGE,
-				       "bad ring buffer size '%s' (KiB, power of two >= 4)", optarg);
+				       "bad ring buffer size '%s' (KiB, power of two >= 4)",
+				       optarg);
 			o->src.ringbuf_kb = v;
 			break;
 		case OPT_DUMP: o->dump = 1; break;
@@ -215,13 +232,14 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		case OPT_UDP_TIMEOUT:
 			if (tt_parse_duration_ns(optarg, &v) || v < 100000000ULL ||
 			    v > 86400ULL * 1000000000)
-				tt_die(prog, TT_EXIT_USAGE, "bad UDP timeout '%s' (100ms..1d)", optarg);
+				tt_die(prog, TT_EXIT_USAGE, "bad UDP timeout '%s' (100ms..1d)",
+				       optarg);
 			o->src.udp_idle_ms = v / 1000000;
 			break;
 		case OPT_UDP_FLOWS:
 			if (tt_parse_u64(optarg, 16, 1 << 24, &v))
-				tt_die(prog, TT_EXIT_USAGE, "bad UDP flow count '%s' (16..16777216)",
-				       optarg);
+				tt_die(prog, TT_EXIT_USAGE,
+				       "bad UDP flow count '%s' (16..16777216)", optarg);
 			o->src.udp_flows = v;
 			break;
 		case 'q': o->quiet = 1; break;
@@ -236,7 +254,8 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	if (o->src.source == TT_SOURCE_FILE && !tt_filter_is_empty(&o->src.filter))
 		tt_die(prog, TT_EXIT_USAGE,
-		       "filters do not apply to a capture source: tcptop-replay -o cuts one by filter");
+		       "filters do not apply to a capture source: tcptop-replay -o cuts one by "
+		       "filter");
 	if (o->src.check_all) {
 		if (o->path)
 			tt_die(prog, TT_EXIT_USAGE, "--check records nothing: no -o");

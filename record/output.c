@@ -29,8 +29,8 @@ struct tt_rec {
 	struct tt_source *src;
 	struct tt_fmt_header hdr;
 	struct tt_fmt_writer *w;
-	int fd;              /* the first file, opened before attach, until the writer owns it */
-	int created;         /* we created o.path (removed again if the start fails) */
+	int fd;	     /* the first file, opened before attach, until the writer owns it */
+	int created; /* we created o.path (removed again if the start fails) */
 	/*
 	 * -Z with -W: every file of the ring, opened while still root (USER may not
 	 * be allowed to create files there); reused by truncating. -1 = none.
@@ -39,7 +39,7 @@ struct tt_rec {
 	unsigned char *ring_used;
 	unsigned file_no;    /* files begun so far */
 	char cur_path[4096]; /* the file being written, for messages */
-	int cur_dup;         /* the writer's fd, dup'ed: where it ended is the file's size */
+	int cur_dup;	     /* the writer's fd, dup'ed: where it ended is the file's size */
 	uint64_t file_start; /* CLOCK_MONOTONIC when the current file began */
 	struct tt_rec_conntab *conns;
 	struct tt_rec_flight *flight;
@@ -502,7 +502,7 @@ static int add_held(void *ctx, const struct tt_event *ev)
 struct held_open {
 	struct tt_rec *r;
 	uint64_t oldest; /* time of the first event held (the ring's order) */
-	uint64_t start;  /* the earliest time among them (CPUs' events come nearly in order) */
+	uint64_t start;	 /* the earliest time among them (CPUs' events come nearly in order) */
 };
 
 static int earliest(void *ctx, const struct tt_event *ev)

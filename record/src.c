@@ -383,7 +383,8 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t
 				char why[160];
 
 				tt_src_verifier_reason(pl->log, sizeof(pl->log), why, sizeof(why));
-				snprintf(err, errlen, "cannot load BPF program %s: %s", pl->name, why);
+				snprintf(err, errlen, "cannot load BPF program %s: %s", pl->name,
+					 why);
 				return ret;
 			}
 			pl->refused = 1;
@@ -394,8 +395,8 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t
 				tt_src_verifier_reason(pl->log, sizeof(pl->log), why, sizeof(why));
 				snprintf(pl->why, sizeof(pl->why), "%s %s", pl->name, why);
 			} else {
-				snprintf(pl->why, sizeof(pl->why), "%s refused at load: %s", pl->name,
-					 strerror(-ret));
+				snprintf(pl->why, sizeof(pl->why), "%s refused at load: %s",
+					 pl->name, strerror(-ret));
 			}
 			next_held(s);
 			continue;
@@ -499,7 +500,8 @@ static void set_caps(struct tt_src *s)
 			if (pl->attached) {
 				n_att++;
 				probe_name(p, name, sizeof(name));
-				snprintf(ok + used, sizeof(ok) - used, "%s%s", used ? " " : "", name);
+				snprintf(ok + used, sizeof(ok) - used, "%s%s", used ? " " : "",
+					 name);
 			} else if (pl->unused) {
 				unused = unused ? unused : pl->why;
 			} else if (pl->skipped && c == TT_CAP_SENDRECV) {
@@ -514,7 +516,8 @@ static void set_caps(struct tt_src *s)
 		if (fail) {
 			char why[480];
 
-			snprintf(why, sizeof(why), "%s%s%s", skipped[0] && fail != skipped ? skipped : "",
+			snprintf(why, sizeof(why), "%s%s%s",
+				 skipped[0] && fail != skipped ? skipped : "",
 				 skipped[0] && fail != skipped ? ", and " : "", fail);
 			tt_src_cap_set(s, c, TT_SRC_CAP_MISSING, why);
 		} else if (n_att) {
@@ -704,7 +707,8 @@ static void report_skipped(struct tt_src *s)
 		return;
 	s->next_skip_check_ns = now + SKIP_CHECK_NS;
 
-	bpf_object__for_each_program(p, s->skel->obj) {
+	bpf_object__for_each_program(p, s->skel->obj)
+	{
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(p);
@@ -826,7 +830,8 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	s->raw = opts->raw;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	s->udp_idle_ns =
-	    (uint64_t)(opts->udp_idle_ms ? opts->udp_idle_ms : TT_SRC_DEFAULT_UDP_IDLE_MS) * 1000000;
+	    (uint64_t)(opts->udp_idle_ms ? opts->udp_idle_ms : TT_SRC_DEFAULT_UDP_IDLE_MS) *
+	    1000000;
 	libbpf_set_print(opts->verbose ? libbpf_verbose : libbpf_quiet);
 	cgroup2_root(cgroot, sizeof(cgroot));
 	if (stat("/proc/self/ns/net", &sb) == 0)
@@ -851,7 +856,8 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		if (err[0])
 			goto fail;
 		if (ret == -EPERM || geteuid() != 0)
-			snprintf(err, errlen, "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
+			snprintf(err, errlen,
+				 "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
 		else
 			snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
 		goto fail;
@@ -882,7 +888,8 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (s->it_files)
 		tt_src_run_iter(s->it_files, NULL, NULL);
 	if (s->it_tcp)
-		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL, NULL); /* all: pre-existing ones */
+		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL,
+				    NULL); /* all: pre-existing ones */
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	*out = s;
 	return 0;

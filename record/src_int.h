@@ -11,7 +11,7 @@
 
 #define TT_SRC_MAX_LINKS 32
 #define TT_SRC_MAX_PENDING (1u << 20) /* refused events kept; beyond, counted as lost */
-#define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
+#define TT_SRC_MAX_NS 4096	      /* namespaces whose UDP flows can be closed in one pass */
 
 /* Capabilities (record/caps.c): index into cap_state / cap_why. */
 enum {
@@ -34,16 +34,16 @@ struct tcptop_bpf;
 
 /* What tt_src_open() does with one program of the object, and why. */
 struct prog_plan {
-	int cap;         /* TT_CAP_*, -1: required */
-	uint8_t wanted;  /* to be loaded in this mode */
-	uint8_t unused;  /* not needed in this mode (why says so) */
+	int cap;	 /* TT_CAP_*, -1: required */
+	uint8_t wanted;	 /* to be loaded in this mode */
+	uint8_t unused;	 /* not needed in this mode (why says so) */
 	uint8_t skipped; /* left out with --no-probe */
 	uint8_t refused; /* refused at load */
-	uint8_t held;    /* held back while the refused one is looked for */
-	uint8_t trying;  /* added back in this load */
+	uint8_t held;	 /* held back while the refused one is looked for */
+	uint8_t trying;	 /* added back in this load */
 	uint8_t attached;
-	char name[64];   /* as the capture header lists it: "iter:task_file" */
-	char why[224];   /* what provides it, or why not */
+	char name[64];	 /* as the capture header lists it: "iter:task_file" */
+	char why[224];	 /* what provides it, or why not */
 	char log[65536]; /* the verifier's log, written only when the kernel refuses it */
 };
 
@@ -53,20 +53,20 @@ struct tt_src {
 	struct bpf_link *links[TT_SRC_MAX_LINKS];
 	int n_links;
 	struct bpf_link *it_tcp, *it_udp, *it_files, *it_owner;
-	char warning[384];       /* tt_src_warning() */
-	char missing[2048];      /* tt_src_missing() */
+	char warning[384];  /* tt_src_warning() */
+	char missing[2048]; /* tt_src_missing() */
 	uint8_t cap_state[TT_CAP_N];
 	char cap_why[TT_CAP_N][480];
-	int plan_accept;         /* the accept tracepoints are wanted (a process filter) */
-	int self_ns_fd;          /* our own network namespace, to come back to */
-	int other_ns;            /* other network namespaces are entered to sample them */
+	int plan_accept;		/* the accept tracepoints are wanted (a process filter) */
+	int self_ns_fd;			/* our own network namespace, to come back to */
+	int other_ns;			/* other network namespaces are entered to sample them */
 	uint32_t ns_ino[TT_SRC_MAX_NS]; /* other namespaces walked by the last pass */
 	uint32_t udp_ns[TT_SRC_MAX_NS]; /* other namespaces that had UDP flows at the last flush */
 	size_t n_udp_ns;
 	size_t n_ns;
-	uint64_t owners_seen;    /* owners_wanted at the last tt_iter_owner run */
-	uint64_t next_owner_ns;  /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
-	uint64_t next_sweep_ns;  /* CLOCK_MONOTONIC: earliest next ownership sweep */
+	uint64_t owners_seen;	/* owners_wanted at the last tt_iter_owner run */
+	uint64_t next_owner_ns; /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
+	uint64_t next_sweep_ns; /* CLOCK_MONOTONIC: earliest next ownership sweep */
 	int cg_fd;
 	int raw;
 	uint32_t coalesce_ms;
@@ -77,7 +77,7 @@ struct tt_src {
 	char probes[512];
 	int ncpu;
 	uint64_t *lost_seen, *lost_now;
-	uint64_t skipped_seen; /* sum of the programs' recursion_misses at the last look */
+	uint64_t skipped_seen;	     /* sum of the programs' recursion_misses at the last look */
 	uint64_t next_skip_check_ns; /* CLOCK_MONOTONIC */
 	struct tt_src_stats stats;
 	struct prog_plan plan[TT_SRC_MAX_LINKS];

@@ -141,7 +141,7 @@ void tt_src_udp_flush(struct tt_src *s)
 			}
 			gone[n_gone++] = key;
 		}
-next:
+	next:
 		key = next;
 	}
 	for (size_t i = 0; i < n_gone; i++)

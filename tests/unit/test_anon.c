@@ -24,7 +24,6 @@
 #include "tt_anon.h"
 #include "check.h"
 
-
 /* The key of the reference distribution's sample.cpp. */
 static const uint8_t ref_key[32] = {21,	 34, 23,  141, 51, 164, 207, 128, 19,  10,  91,
 				    22,	 73, 144, 125, 16, 216, 152, 143, 131, 121, 121,

@@ -12,7 +12,6 @@
 #include "../../record/src_int.h"
 #include "check.h"
 
-
 /* The tail of the log a 6.18 verifier wrote for tt_iter_files (tcptop-record -v). */
 static const char log_618[] =
     "0: R1=ctx() R10=fp0\n"
@@ -50,17 +49,17 @@ int main(void)
 
 	for (int c = 0; c < TT_CAP_N; c++)
 		tt_src_cap_set(s, c, TT_SRC_CAP_OK, "x:y");
-	check(!tt_src_missing(s) && !tt_src_warning(s), "nothing missing: no header text, no warning");
+	check(!tt_src_missing(s) && !tt_src_warning(s),
+	      "nothing missing: no header text, no warning");
 	tt_src_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SRC_CAP_MISSING, "iter:task_file refused");
 	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, "setns: Operation not permitted");
-	check(tt_src_missing(s) &&
-		  !strncmp(tt_src_missing(s), OWNER_TEXT, strlen(OWNER_TEXT)) &&
+	check(tt_src_missing(s) && !strncmp(tt_src_missing(s), OWNER_TEXT, strlen(OWNER_TEXT)) &&
 		  strstr(tt_src_missing(s), "; namespaces (setns: Operation not permitted): TCP"),
 	      "header text: each missing one, 'name (why): loss', joined by '; ': %s",
 	      tt_src_missing(s));
-	check(tt_src_warning(s) && !strcmp(tt_src_warning(s),
-					   "missing on this kernel: owner-sweep namespaces "
-					   "(tcptop-record --check tells why)"),
+	check(tt_src_warning(s) &&
+		  !strcmp(tt_src_warning(s), "missing on this kernel: owner-sweep namespaces "
+					     "(tcptop-record --check tells why)"),
 	      "view warning names them: %s", tt_src_warning(s));
 	f = fmemopen(buf, sizeof(buf), "w");
 	tt_src_print_missing(s, "prog", f);
@@ -80,7 +79,8 @@ int main(void)
 
 		for (const char *c = buf; (c = strchr(c, '\n')); c++)
 			lines++;
-		check(lines == TT_CAP_N && strstr(buf, "owner-sweep     ok         iter:task_file\n") &&
+		check(lines == TT_CAP_N &&
+			  strstr(buf, "owner-sweep     ok         iter:task_file\n") &&
 			  strstr(buf, "namespaces      not needed not needed\n"),
 		      "--check: a line per capability, state and why (%d lines)", lines);
 	}

@@ -21,7 +21,6 @@
 #include "tt_community_id.h"
 #include "check.h"
 
-
 struct vec {
 	uint8_t proto;
 	const char *saddr, *daddr;

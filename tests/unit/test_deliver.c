@@ -15,7 +15,6 @@
 #include "../../record/src_int.h"
 #include "check.h"
 
-
 /* The caller: takes events into seen[] in order, refuses while refuse > 0. */
 struct sink {
 	uint64_t seen[64];

@@ -113,7 +113,8 @@ static void test_table(void)
 		check(k->size == tt_event_size(k->kind) && k->size > TT_EVENT_HDR_SIZE &&
 			  k->size <= sizeof(struct tt_event) && k->scope == kinds_h[i].scope &&
 			  tt_event_scope(k->kind) == k->scope &&
-			  tt_event_about_conn(k->kind) == (k->scope == TT_SCOPE_CONN) && k->n_fields,
+			  tt_event_about_conn(k->kind) == (k->scope == TT_SCOPE_CONN) &&
+			  k->n_fields,
 		      name, "size %u scope %u", k->size, k->scope);
 		for (unsigned f = 0; f < k->n_fields; f++) {
 			const struct tt_kind_field *fd = &k->fields[f];
@@ -134,7 +135,8 @@ static void test_table(void)
 			if (fd->type == TT_KT_ADDR && fd->family_off < TT_EVENT_HDR_SIZE)
 				ok = 0;
 			for (unsigned g = 0; g < f; g++)
-				if (!strcmp(k->fields[g].name, fd->name) || k->fields[g].off == fd->off)
+				if (!strcmp(k->fields[g].name, fd->name) ||
+				    k->fields[g].off == fd->off)
 					ok = 0;
 		}
 		snprintf(name, sizeof(name), "%s: %u fields inside its record, JSON order, columns",
@@ -237,7 +239,8 @@ static void test_codec(struct tt_event *evs, size_t n)
 		return;
 	}
 	while (i < n && tt_fmt_reader_next(r, &got) == 1) {
-		snprintf(name, sizeof(name), "codec: %s comes back whole", tt_fmt_kind_name(got.kind));
+		snprintf(name, sizeof(name), "codec: %s comes back whole",
+			 tt_fmt_kind_name(got.kind));
 		check(!memcmp(&got, &evs[i], sizeof(got)), name, NULL);
 		i++;
 	}
@@ -318,11 +321,12 @@ static void test_json(const struct tt_event *ev)
 	n = json_parse(buf, p, 40);
 	snprintf(name, sizeof(name), "json: %s parses, common keys", k->name);
 	snprintf(want, sizeof(want), "%" PRIu64, (uint64_t)ev->ts_ns);
-	check(n == common + k->n_fields + (ev->kind == TT_EV_CONN_OPEN) && !strcmp(p[0].key, "ts") &&
-		  !strcmp(p[0].val, want) && !strcmp(p[1].val, k->name) &&
-		  strtoul(p[2].val, NULL, 10) == ev->kind &&
+	check(n == common + k->n_fields + (ev->kind == TT_EV_CONN_OPEN) &&
+		  !strcmp(p[0].key, "ts") && !strcmp(p[0].val, want) &&
+		  !strcmp(p[1].val, k->name) && strtoul(p[2].val, NULL, 10) == ev->kind &&
 		  strtoull(p[3].val, NULL, 10) == ev->conn_id &&
-		  strtoul(p[4].val, NULL, 10) == ev->pid && strtoul(p[5].val, NULL, 10) == ev->tid &&
+		  strtoul(p[4].val, NULL, 10) == ev->pid &&
+		  strtoul(p[5].val, NULL, 10) == ev->tid &&
 		  strtoul(p[6].val, NULL, 10) == ev->flags,
 	      name, "%s", buf);
 	if (n < common + k->n_fields) {
@@ -337,13 +341,14 @@ static void test_json(const struct tt_event *ev)
 		if (strcmp(jp->key, f->name))
 			ok = 0;
 		else if (f->type == TT_KT_ADDR) {
-			tt_addr_str(*((const uint8_t *)ev + f->family_off), raw, want, sizeof(want));
+			tt_addr_str(*((const uint8_t *)ev + f->family_off), raw, want,
+				    sizeof(want));
 			ok &= jp->is_str && !strcmp(jp->val, want);
 		} else if (f->type == TT_KT_COMM)
 			ok &= jp->is_str && !strncmp(jp->val, (const char *)raw, TT_COMM_LEN);
 		else if (f->type == TT_KT_S32)
-			ok &= !jp->is_str && strtoll(jp->val, NULL, 10) ==
-						 (int64_t)(int32_t)tt_kind_uint(ev, f);
+			ok &= !jp->is_str &&
+			      strtoll(jp->val, NULL, 10) == (int64_t)(int32_t)tt_kind_uint(ev, f);
 		else
 			ok &= !jp->is_str && strtoull(jp->val, NULL, 10) == tt_kind_uint(ev, f);
 		if (!ok) {

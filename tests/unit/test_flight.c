@@ -17,7 +17,6 @@
 #include "../../record/flight.h"
 #include "check.h"
 
-
 static uint64_t rnd(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -148,8 +147,10 @@ static void t_exact_multiple(void)
 		if (first != (i < 8 ? 0 : i + 1 - 8))
 			break;
 	}
-	check(i == 40, "512-byte ring of 64-byte records: the newest 8 after every push "
-		       "(stopped at push %d, first=%ld) %s", i, first, why);
+	check(i == 40,
+	      "512-byte ring of 64-byte records: the newest 8 after every push "
+	      "(stopped at push %d, first=%ld) %s",
+	      i, first, why);
 	tt_rec_flight_free(f);
 }
 
@@ -225,7 +226,7 @@ static void t_too_big(void)
  */
 static void t_random(void)
 {
-	static const uint16_t kinds[] = {TT_EV_CONN_OPEN, TT_EV_TRAFFIC, TT_EV_STATE, TT_EV_RTT,
+	static const uint16_t kinds[] = {TT_EV_CONN_OPEN,  TT_EV_TRAFFIC,   TT_EV_STATE, TT_EV_RTT,
 					 TT_EV_CONN_CLOSE, TT_EV_CONN_PROC, TT_EV_LOST};
 	const size_t n = 3000;
 	struct tt_event *pushed = calloc(n, sizeof(*pushed));
@@ -259,17 +260,22 @@ static void t_random(void)
 					else if (bytes > cap)
 						why = "holds more bytes than the ring has", bad = 1;
 					else if (ts > window && pushed[first].ts_ns < ts - window)
-						why = "holds an event older than the window", bad = 1;
+						why = "holds an event older than the window",
+						bad = 1;
 					/*
-					 * A record is forgotten for memory only when less than two of
-					 * the biggest records' room is free (one to place, one lost at
-					 * the end of the buffer to a record that did not fit there).
+					 * A record is forgotten for memory only when less than two
+					 * of the biggest records' room is free (one to place, one
+					 * lost at the end of the buffer to a record that did not
+					 * fit there).
 					 */
 					else if (first > 0 &&
-						 bytes + rec_bytes(pushed[first - 1].kind) + 2 * 104 <=
+						 bytes + rec_bytes(pushed[first - 1].kind) +
+							 2 * 104 <=
 						     cap &&
-						 !(ts > window && pushed[first - 1].ts_ns < ts - window))
-						why = "forgot an event that fit and was in the window",
+						 !(ts > window &&
+						   pushed[first - 1].ts_ns < ts - window))
+						why = "forgot an event that fit and was in the "
+						      "window",
 						bad = 1;
 				}
 				if (bad) {
@@ -282,8 +288,10 @@ static void t_random(void)
 		}
 	}
 	if (!bad)
-		check(1, "random pushes into %d rings of 104..1400 bytes: always a suffix, in "
-			 "window and memory", runs);
+		check(1,
+		      "random pushes into %d rings of 104..1400 bytes: always a suffix, in "
+		      "window and memory",
+		      runs);
 	free(pushed);
 }
 

@@ -884,7 +884,8 @@ static void t_append(void)
 	k = index_of(buf, len, &why);
 	check(rc == 0 && k == 8,
 	      "append (O_APPEND) to a 1-capture file: END names the INDEX by its file offset, "
-	      "the entries name the EVENTS blocks", "rc=%d, %ld entries: %s", rc, k, why);
+	      "the entries name the EVENTS blocks",
+	      "rc=%d, %ld entries: %s", rc, k, why);
 	free(buf);
 
 	/* The same through an fd positioned by lseek, without O_APPEND. */

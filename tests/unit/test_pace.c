@@ -24,8 +24,7 @@
 #define MS 1000000ull
 #define SEC 1000000000ull
 #define T0 (1764000000ull * SEC) /* wall time of the first event */
-#define NTRAFFIC 100             /* one every 100 ms: T0 .. T0 + 9.9 s */
-
+#define NTRAFFIC 100		 /* one every 100 ms: T0 .. T0 + 9.9 s */
 
 /* Seconds after T0, for messages. */
 static double at(uint64_t ns)
@@ -51,8 +50,8 @@ static int write_capture(const char *path, int gaps)
 	snprintf(h.hostname, sizeof(h.hostname), "pace");
 	snprintf(h.clock, sizeof(h.clock), "boottime");
 	h.start_ns = T0;
-	ret = tt_fmt_writer_open(&w, path, &h, &(struct tt_fmt_wopts){.force = 1, .block_events = 16},
-				 err, sizeof(err));
+	ret = tt_fmt_writer_open(
+	    &w, path, &h, &(struct tt_fmt_wopts){.force = 1, .block_events = 16}, err, sizeof(err));
 	if (ret) {
 		fprintf(stderr, "%s\n", err);
 		return ret;
@@ -143,8 +142,8 @@ static void t_next_gap_file(const char *path)
 	pace_source(&pc, &src);
 	ret = src.command(src.ctx, TT_VIEW_CMD_NEXT_GAP, 0);
 	pos = player_pos(pc.p);
-	check(ret == 0 && pos == T0 + 3050 * MS, "file: n goes to the first LOST at 3.05 s (%d, %.3f)",
-	      ret, at(pos));
+	check(ret == 0 && pos == T0 + 3050 * MS,
+	      "file: n goes to the first LOST at 3.05 s (%d, %.3f)", ret, at(pos));
 	ret = src.command(src.ctx, TT_VIEW_CMD_NEXT_GAP, 0);
 	pos = player_pos(pc.p);
 	check(ret == 0 && pos == T0 + 6050 * MS, "file: n again, the second at 6.05 s (%d, %.3f)",
@@ -204,8 +203,7 @@ static void t_next_gap_pipe(const char *path, int gaps)
 	ret = player_advance(pc.p, UINT64_MAX, 1, 0);
 	if (tt_state_select(player_state(pc.p), &sel, 0, 1, &c, &total) != 1)
 		return check(0, "pipe: the connection is in the table");
-	check(ret == 1 && c->tx_bytes == NTRAFFIC * 1000ull &&
-		  player_events(pc.p) == nevents(gaps),
+	check(ret == 1 && c->tx_bytes == NTRAFFIC * 1000ull && player_events(pc.p) == nevents(gaps),
 	      "pipe, %s: the rest of the capture still plays: %llu of %d bytes, %llu of %llu "
 	      "events",
 	      gaps ? "gaps ahead" : "no gap ahead", (unsigned long long)c->tx_bytes,

@@ -11,7 +11,6 @@
 #include "tt_util.h"
 #include "check.h"
 
-
 static void u64_is(const char *s, uint64_t min, uint64_t max, int want_ret, uint64_t want)
 {
 	uint64_t v = 12345;
