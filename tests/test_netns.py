@@ -89,6 +89,8 @@ def test_other_namespaces_sampled_while_open(tmpdir_path, pair):
         prev = dict(zip([t for t, _ in got[1:]], [t for t, _ in got[:-1]]))
         for t1, n1 in mid:
             r_ns = n1 / ((t1 - prev[t1]) / 1e9)
+            print("direction %d: sample at +%.2f s: %d B/s (iperf3 mean %d B/s)"
+                  % (direction, (t1 - op["ts"]) / 1e9, r_ns, rate))
             assert 0.6 * rate < r_ns < 1.5 * rate, (direction, r_ns, rate, got, sent)
         # and most of the bytes were seen before the close, not raised to at the close
         total = [e for e in evs if e["conn_id"] == cid and e["kind"] == CLOSE][0][field]
