@@ -5,16 +5,18 @@
 # (KERNEL is the guest's uname -r) and exits non-zero if any test failed, or a VM did not boot
 # or did not finish in time (then it counts as one failure and the line says why).
 # Usage: scripts/vmtest/run.sh BUILD   (as root; installs what it needs with apt-get)
+# VMTEST_TESTS="tests/test_x.py ..." and VMTEST_KERNELS="linux-image-amd64/bookworm" narrow a
+# run to some tests or one kernel (to look at a failure again).
 # Cache and results under BUILD/vmtest/: dl/ (.deb), k/ (extracted kernels), and per kernel
 # KERNEL/: package, uname, check.txt (tcptop-record --check), pytest.log, rc, console.log,
 # init.log; scripts/vmtest/table.sh makes docs/KERNELS.md's rows of them.
 set -eu
 
 # The test files that depend on the kernel: the only ones worth a VM.
-TESTS="tests/test_record.py tests/test_live.py tests/test_probes.py tests/test_rates.py tests/test_sockdiag.py tests/test_netns.py tests/test_udp_flows.py"
+TESTS=${VMTEST_TESTS:-"tests/test_record.py tests/test_live.py tests/test_probes.py tests/test_rates.py tests/test_sockdiag.py tests/test_netns.py tests/test_udp_flows.py"}
 # META-PACKAGE/SUITE: the newest kernel each names, 6.1 LTS (bookworm) and 6.12 LTS
 # (bookworm-backports). The generic flavour because the cloud one has no 9p modules.
-KERNELS="linux-image-amd64/bookworm linux-image-amd64/bookworm-backports"
+KERNELS=${VMTEST_KERNELS:-"linux-image-amd64/bookworm linux-image-amd64/bookworm-backports"}
 # Nested KVM fails on our machines ("KVM internal error"): TCG, which emulates every instruction.
 TIMEOUT=${VMTEST_TIMEOUT:-1200} # seconds per VM, boot to power-off
 # VMs at once. Two side by side took 326 s for both, one after the other 410 s, but each guest
