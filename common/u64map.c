@@ -8,9 +8,18 @@
 
 #define MIN_BUCKETS 8u
 
+/* Keys are 4-byte aligned when the stride is not a multiple of 8. */
 static inline uint64_t key_at(const unsigned char *e)
 {
-	return *(const uint64_t *)(const void *)e;
+	uint64_t k;
+
+	memcpy(&k, e, sizeof(k));
+	return k;
+}
+
+static inline void set_key(unsigned char *e, uint64_t k)
+{
+	memcpy(e, &k, sizeof(k));
 }
 
 static inline unsigned char *ent(const struct tt_u64map *m, size_t i)
@@ -45,7 +54,8 @@ int tt_u64map_init(struct tt_u64map *m, size_t vsize, size_t n)
 	if (vsize > UINT32_MAX / 2)
 		return -EINVAL;
 	m->vsize = (uint32_t)vsize;
-	m->stride = 8 + (((uint32_t)vsize + 7) & ~7u);
+	/* a size not a multiple of 8 is that of a type needing at most 4-byte alignment */
+	m->stride = 8 + (((uint32_t)vsize + 3) & ~3u);
 	b = buckets_for(n, m->stride);
 	if (!b)
 		return -ENOMEM;
@@ -54,6 +64,14 @@ int tt_u64map_init(struct tt_u64map *m, size_t vsize, size_t n)
 		return -ENOMEM;
 	m->mask = b - 1;
 	return 0;
+}
+
+int tt_u64map_init_index(struct tt_u64map *m, size_t n)
+{
+	int err = tt_u64map_init(m, 0, n);
+
+	m->index = 1;
+	return err;
 }
 
 void tt_u64map_free(struct tt_u64map *m)
@@ -145,7 +163,7 @@ int tt_u64map_put(struct tt_u64map *m, uint64_t key, void **val)
 			;
 		e = ent(m, i);
 	}
-	*(uint64_t *)(void *)e = key;
+	set_key(e, key);
 added:
 	memset(e + 8, 0, m->stride - 8);
 	m->n++;
@@ -189,7 +207,7 @@ int tt_u64map_del(struct tt_u64map *m, uint64_t key)
 		memcpy(ent(m, i), ent(m, j), m->stride);
 		i = j;
 	}
-	*(uint64_t *)(void *)ent(m, i) = 0;
+	set_key(ent(m, i), 0);
 	m->n--;
 	return 1;
 }

@@ -7,33 +7,46 @@
  * Open addressing with linear probing and backward-shift deletion: no
  * tombstones, so churn never lengthens probes. At most half the buckets are
  * used; the table grows by doubling and never shrinks (memory follows the
- * peak). An entry is the key then its value, in one piece, so a lookup costs
- * one cache miss and probing reads no other memory.
+ * peak). An entry is the key then its value, in one piece (12 bytes for a
+ * uint32_t), so a lookup costs one cache miss and probing reads no other
+ * memory.
  *
  * Every uint64_t is a valid key. Key 0 marks an empty bucket, so key 0
  * itself is kept aside, in one more entry after the buckets.
  *
- * Values are 8-byte aligned and zeroed when their key is added. A value
+ * Values are zeroed when their key is added, and 8-byte aligned when their
+ * size is a multiple of 8, else 4-byte aligned (all such a type needs). A value
  * pointer stays valid until the next put or del (which may move entries);
  * iteration visits each key once if neither is called meanwhile.
+ *
+ * An index (tt_u64map_init_index) serves records that hold their own keys
+ * (the state table's slab): a set of words of 8 bytes, half an entry of key
+ * and index, which at 100K connections is what keeps the table in L2 cache.
+ * A word is a 32-bit hash of the record's key (its tag) above the record's
+ * number (tt_u64map_word), and its home bucket comes from the tag; a lookup
+ * walks the words of the key's tag (tt_u64map_probe) and checks each record.
  */
 #ifndef TT_U64MAP_H
 #define TT_U64MAP_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct tt_u64map {
 	unsigned char *ents; /* mask + 1 buckets, then key 0's entry */
 	size_t mask;	     /* buckets - 1, a power of two */
 	size_t n;	     /* keys held, key 0 included */
-	uint32_t stride;     /* bytes of an entry: the key, then the value, rounded up to 8 */
+	uint32_t stride;     /* bytes of an entry: the key, then the value, rounded up to 4 */
 	uint32_t vsize;
-	int has_zero;
+	uint8_t has_zero;
+	uint8_t index; /* keys are words: the home bucket comes from the tag in their high bits */
 };
 
 /* An empty map of values of vsize bytes (0: a set) with room for n keys. 0 or -ENOMEM. */
 int tt_u64map_init(struct tt_u64map *m, size_t vsize, size_t n);
+/* An empty index (a set of words) with room for n. 0 or -ENOMEM. */
+int tt_u64map_init_index(struct tt_u64map *m, size_t n);
 /* Accepts a map that init failed on, or zeroed memory. */
 void tt_u64map_free(struct tt_u64map *m);
 /* dst (not initialised) becomes a copy of src. 0 or -ENOMEM. */
@@ -74,15 +87,55 @@ static inline uint64_t tt_u64map_hash(uint64_t key)
 /* The bucket a key's probe starts at (for tests that build clusters, and prefetching). */
 static inline size_t tt_u64map_home(const struct tt_u64map *m, uint64_t key)
 {
-	return (size_t)tt_u64map_hash(key) & m->mask;
+	return (size_t)(m->index ? key >> 32 : tt_u64map_hash(key)) & m->mask;
 }
 
-static inline void tt_u64map_prefetch(const struct tt_u64map *m, uint64_t key)
+/* In an index: the tag of a record's key, and the word of record number idx (< UINT32_MAX). */
+static inline uint32_t tt_u64map_tag(uint64_t key)
 {
-	__builtin_prefetch(m->ents + tt_u64map_home(m, key) * m->stride);
+	return (uint32_t)(tt_u64map_hash(key) >> 32);
 }
 
-/* Inline: the state table looks up once per event. The value of key, or NULL. */
+static inline uint64_t tt_u64map_word(uint32_t tag, uint32_t idx)
+{
+	return (uint64_t)tag << 32 | (idx + 1); /* never 0 */
+}
+
+static inline uint32_t tt_u64map_word_idx(uint64_t word)
+{
+	return (uint32_t)word - 1;
+}
+
+/*
+ * In an index: the words of tag, in probe order, each a candidate whose record the caller
+ * checks; 0 at the end. Start with *i = tt_u64map_probe_start(m, tag).
+ */
+static inline size_t tt_u64map_probe_start(const struct tt_u64map *m, uint32_t tag)
+{
+	return tag & m->mask;
+}
+
+static inline uint64_t tt_u64map_probe(const struct tt_u64map *m, size_t *i, uint32_t tag)
+{
+	for (;;) {
+		uint64_t w = ((const uint64_t *)(const void *)m->ents)[*i];
+
+		*i = (*i + 1) & m->mask;
+		if (!w || w >> 32 == tag)
+			return w;
+	}
+}
+
+/*
+ * Where key's probe starts, to __builtin_prefetch() it. (Not a function that prefetches: GCC
+ * finds such a function free of effects and drops its calls.)
+ */
+static inline const void *tt_u64map_bucket(const struct tt_u64map *m, uint64_t key)
+{
+	return m->ents + tt_u64map_home(m, key) * m->stride;
+}
+
+/* Inline, as lookups come once per event. The value of key, or NULL. */
 static inline void *tt_u64map_get(const struct tt_u64map *m, uint64_t key)
 {
 	size_t i;
@@ -91,8 +144,9 @@ static inline void *tt_u64map_get(const struct tt_u64map *m, uint64_t key)
 		return m->has_zero ? m->ents + (m->mask + 1) * m->stride + 8 : NULL;
 	for (i = tt_u64map_home(m, key);; i = (i + 1) & m->mask) {
 		unsigned char *e = m->ents + i * m->stride;
-		uint64_t k = *(const uint64_t *)(const void *)e;
+		uint64_t k;
 
+		memcpy(&k, e, sizeof(k)); /* 4-byte aligned when the stride is 12 */
 		if (k == key)
 			return e + 8;
 		if (!k)

@@ -37,7 +37,7 @@ struct model {
 	uint64_t keys[UNIVERSE];
 	unsigned char val[UNIVERSE][VMAX];
 	unsigned char present[UNIVERSE];
-	size_t n, nu;		 /* keys present; keys in the universe */
+	size_t n, nu;		  /* keys present; keys in the universe */
 	uint32_t order[UNIVERSE]; /* key numbers by key, to find a key the map gives back */
 };
 
@@ -45,12 +45,12 @@ struct model {
 static uint64_t key_of(size_t u)
 {
 	switch (u % 6) {
-	case 0: return u == 0 ? 0 : u == 6 ? UINT64_MAX : u / 6;	       /* small, sequential */
-	case 1: return (uint64_t)(u / 6 + 1) << 32;		       /* low 32 bits all zero */
-	case 2: return ((uint64_t)(u / 6) << 40) | 0xffffull;	       /* the same low bits */
-	case 3: return 0x8000000000000000ull + (u / 6) * 3;	       /* sparse, high bit */
-	case 4: return (u / 6 + 1) * 0x9e3779b97f4a7c15ull;	       /* scattered */
-	default: return 0x700000001ull + (u / 6) * 0x10000000ull;      /* strided */
+	case 0: return u == 0 ? 0 : u == 6 ? UINT64_MAX : u / 6;  /* small, sequential */
+	case 1: return (uint64_t)(u / 6 + 1) << 32;		  /* low 32 bits all zero */
+	case 2: return ((uint64_t)(u / 6) << 40) | 0xffffull;	  /* the same low bits */
+	case 3: return 0x8000000000000000ull + (u / 6) * 3;	  /* sparse, high bit */
+	case 4: return (u / 6 + 1) * 0x9e3779b97f4a7c15ull;	  /* scattered */
+	default: return 0x700000001ull + (u / 6) * 0x10000000ull; /* strided */
 	}
 }
 
@@ -120,8 +120,8 @@ static int same(const struct tt_u64map *m, const struct model *md, size_t vsize,
 			return *why = "a key iterated twice", 0;
 		if (memcmp(v, md->val[u], vsize))
 			return *why = "a value differs", 0;
-		if ((uintptr_t)v % 8)
-			return *why = "a value not 8-byte aligned", 0;
+		if ((uintptr_t)v % (vsize % 8 ? 4 : 8))
+			return *why = "a value not aligned for its size", 0;
 		n++;
 	}
 	if (n != md->n)
@@ -146,12 +146,14 @@ static void t_basics(void)
 		  tt_u64map_put(&m, 5, &p) == 0 && *(uint32_t *)p == 55,
 	      "put: 1 and a zeroed value when added, 0 and the same value when there");
 	check(tt_u64map_put(&m, 0, &p) == 1 && (*(uint32_t *)p = 7) && tt_u64map_count(&m) == 2 &&
-		  (v = tt_u64map_get(&m, 0)) && *v == 7 && tt_u64map_put(&m, UINT64_MAX, NULL) == 1 &&
-		  (v = tt_u64map_get(&m, UINT64_MAX)) && *v == 0,
+		  (v = tt_u64map_get(&m, 0)) && *v == 7 &&
+		  tt_u64map_put(&m, UINT64_MAX, NULL) == 1 && (v = tt_u64map_get(&m, UINT64_MAX)) &&
+		  *v == 0,
 	      "key 0 and UINT64_MAX are keys like any other");
-	check(tt_u64map_copy(&c, &m) == 0 && tt_u64map_del(&m, 0) == 1 && tt_u64map_del(&m, 0) == 0 &&
-		  !tt_u64map_get(&m, 0) && (v = tt_u64map_get(&c, 0)) && *v == 7 &&
-		  tt_u64map_count(&c) == 3 && tt_u64map_count(&m) == 2,
+	check(tt_u64map_copy(&c, &m) == 0 && tt_u64map_del(&m, 0) == 1 &&
+		  tt_u64map_del(&m, 0) == 0 && !tt_u64map_get(&m, 0) &&
+		  (v = tt_u64map_get(&c, 0)) && *v == 7 && tt_u64map_count(&c) == 3 &&
+		  tt_u64map_count(&m) == 2,
 	      "del of key 0; a copy is independent of its source");
 	check(tt_u64map_del(&m, 6) == 0 && tt_u64map_del(&m, 5) == 1 && !tt_u64map_get(&m, 5) &&
 		  tt_u64map_count(&m) == 1,
@@ -200,6 +202,13 @@ static void t_growth(void)
 	check(b0 == 2048 && tt_u64map_reserve(&m, 1024) == 0 && m.mask + 1 == 2048 &&
 		  tt_u64map_reserve(&m, 1025) == 0 && m.mask + 1 == 4096 && m.stride == 8,
 	      "init and reserve size for half full; a set's entry is its key alone");
+	{
+		struct tt_u64map u;
+
+		check(tt_u64map_init(&u, 4, 0) == 0 && u.stride == 12,
+		      "a uint32_t value makes an entry of 12 bytes");
+		tt_u64map_free(&u);
+	}
 	for (uint64_t k = 0; k < 2048; k++)
 		tt_u64map_put(&m, k, NULL);
 	check(m.mask + 1 == 4096 && tt_u64map_count(&m) == 2048,
@@ -253,10 +262,12 @@ static void t_wrap_clusters(void)
 		md.n = 14;
 		model_index(&md, 14);
 		/* the cluster runs from 60 over the end: some entry sits before its home */
-		for (size_t b = 0; b < 4; b++)
-			crossed |= *(uint64_t *)(void *)(m.ents + b * m.stride) != 0 &&
-				   tt_u64map_home(&m, *(uint64_t *)(void *)(m.ents + b * m.stride)) >
-				       32;
+		for (size_t b = 0; b < 4; b++) {
+			uint64_t k;
+
+			memcpy(&k, m.ents + b * m.stride, sizeof(k));
+			crossed |= k && tt_u64map_home(&m, k) > 32;
+		}
 		for (size_t k = 0; k < 14 && !bad; k++) {
 			if (!(pattern >> k & 1))
 				continue;
@@ -276,8 +287,8 @@ static void t_wrap_clusters(void)
 		grew |= m.mask != 63;
 		tt_u64map_free(&m);
 		if (bad)
-			check(0, "cluster over the end of the buckets, delete pattern %#x: %s", pattern,
-			      why);
+			check(0, "cluster over the end of the buckets, delete pattern %#x: %s",
+			      pattern, why);
 	}
 	tt_u64map_free(&probe);
 	if (!bad)
@@ -357,9 +368,88 @@ static void t_churn(size_t vsize, size_t ops, uint64_t seed)
 		check(0, "value size %zu, op %zu: %s", vsize, fail_at, why);
 	else
 		check(live_max > 3000 && grows >= 9 && !shrinks,
-		      "value size %zu: %zu random puts/dels/gets match the model (up to %zu keys, %zu "
+		      "value size %zu: %zu random puts/dels/gets match the model (up to %zu keys, "
+		      "%zu "
 		      "at the end, %zu doublings)",
 		      vsize, ops, live_max, md.n, grows);
+	tt_u64map_free(&m);
+}
+
+/*
+ * An index of records that hold their keys, as the state table's slab: record r has key
+ * r * 7919 + 1, and tags are taken from the key modulo 1000, so that records share tags and
+ * each candidate must be checked. Random adds and removes; every lookup finds a record iff
+ * the model (a present flag per record) has it.
+ */
+#define RECS 3000
+
+static uint32_t idx_tag(uint64_t key)
+{
+	return tt_u64map_tag(key % 1000);
+}
+
+static uint32_t idx_find(const struct tt_u64map *m, const uint64_t *keys, uint64_t key)
+{
+	uint32_t tag = idx_tag(key);
+	size_t i = tt_u64map_probe_start(m, tag);
+	uint64_t w;
+
+	while ((w = tt_u64map_probe(m, &i, tag)))
+		if (keys[tt_u64map_word_idx(w)] == key)
+			return tt_u64map_word_idx(w);
+	return UINT32_MAX;
+}
+
+static void t_index(void)
+{
+	static uint64_t keys[RECS];
+	static unsigned char present[RECS];
+	struct tt_u64map m;
+	size_t n = 0, live_max = 0, i;
+	uint64_t s = 5, w;
+	int bad = 0;
+
+	check(tt_u64map_init_index(&m, 0) == 0 && m.stride == 8, "an index's entry is 8 bytes");
+	for (uint32_t r = 0; r < RECS; r++)
+		keys[r] = (uint64_t)r * 7919 + 1;
+	for (size_t op = 0; op < 300000 && !bad; op++) {
+		uint32_t r = (uint32_t)(rnd(&s) % (op % 100000 < 50000 ? RECS : RECS / 3));
+		uint32_t q = (uint32_t)(rnd(&s) % RECS);
+		uint64_t word = tt_u64map_word(idx_tag(keys[r]), r);
+
+		if (present[r]) {
+			bad |= tt_u64map_del(&m, word) != 1;
+			present[r] = 0;
+			n--;
+		} else {
+			bad |= tt_u64map_put(&m, word, NULL) != 1;
+			present[r] = 1;
+			n++;
+		}
+		bad |= idx_find(&m, keys, keys[q]) != (present[q] ? q : UINT32_MAX);
+		bad |= idx_find(&m, keys, keys[r]) != (present[r] ? r : UINT32_MAX);
+		bad |= tt_u64map_count(&m) != n;
+		if (n > live_max)
+			live_max = n;
+	}
+	/* every word names a present record under its key's tag, once, and all are there */
+	i = 0;
+	while (!bad && tt_u64map_next(&m, &i, &w)) {
+		uint32_t r = tt_u64map_word_idx(w);
+
+		bad |= r >= RECS || !present[r] || (uint32_t)(w >> 32) != idx_tag(keys[r]);
+		if (!bad && present[r] == 2)
+			bad = 1;
+		if (!bad)
+			present[r] = 2;
+	}
+	for (uint32_t r = 0; r < RECS && !bad; r++)
+		bad |= present[r] == 1;
+	/* records r, r + 1000 and r + 2000 share a tag */
+	check(!bad && live_max > 1500 && idx_tag(keys[7]) == idx_tag(keys[2007]),
+	      "an index: 300000 random adds and removes of records sharing tags, lookups by tag "
+	      "and record match the model (up to %zu records)",
+	      live_max);
 	tt_u64map_free(&m);
 }
 
@@ -377,6 +467,7 @@ int main(int argc, char **argv)
 	t_churn(0, 200000, 2);
 	t_churn(4, 200000, 3);
 	t_churn(36, 200000, 4);
+	t_index();
 	printf("%s: %d failure(s)\n", argv[0], failures);
 	return failures ? 1 : 0;
 }
