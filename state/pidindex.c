@@ -9,22 +9,19 @@
 
 int pidx_reserve(struct tt_state *st)
 {
-	return idmap_reserve(&st->pids, st->pids.n + 1);
+	return tt_u64map_reserve(&st->pids, tt_u64map_count(&st->pids) + 1);
 }
 
 uint32_t pidx_first(const struct tt_state *st, uint32_t pid)
 {
-	const struct idmap *m = &st->pids;
-	uint32_t tag = idmap_tag(pid), i = tag & m->mask;
+	uint32_t tag = tt_u64map_tag(pid);
+	size_t i = tt_u64map_probe_start(&st->pids, tag);
+	uint64_t w;
 
-	for (;; i = (i + 1) & m->mask) {
-		const struct idmap_ent *e = &m->ents[i];
-
-		if (!e->slot1)
-			return SLOT_NONE;
-		if (e->tag == tag && slot_at(st, e->slot1 - 1)->c.pid == pid)
-			return e->slot1 - 1;
-	}
+	while ((w = tt_u64map_probe(&st->pids, &i, tag)))
+		if (slot_at(st, tt_u64map_word_idx(w))->c.pid == pid)
+			return tt_u64map_word_idx(w);
+	return SLOT_NONE;
 }
 
 void pidx_link(struct tt_state *st, uint32_t slot)
@@ -35,7 +32,7 @@ void pidx_link(struct tt_state *st, uint32_t slot)
 	if (f == SLOT_NONE) {
 		l->prev = l->next = SLOT_NONE;
 		/* cannot fail: pidx_reserve() made room for one more pid */
-		(void)idmap_insert(&st->pids, pid, slot);
+		(void)tt_u64map_put(&st->pids, tt_u64map_word(tt_u64map_tag(pid), slot), NULL);
 		return;
 	}
 	/* second on the list, so the map keeps its entry as it is */
@@ -50,14 +47,16 @@ void pidx_link(struct tt_state *st, uint32_t slot)
 void pidx_unlink(struct tt_state *st, uint32_t slot)
 {
 	const struct pid_link *l = link_at(st, slot);
-	uint32_t pid = slot_at(st, slot)->c.pid;
+	uint32_t tag = tt_u64map_tag(slot_at(st, slot)->c.pid);
 
 	if (l->next != SLOT_NONE)
 		link_at(st, l->next)->prev = l->prev;
 	if (l->prev != SLOT_NONE)
 		link_at(st, l->prev)->next = l->next;
-	else if (l->next != SLOT_NONE)
-		idmap_move(&st->pids, pid, slot, l->next);
-	else
-		idmap_remove(&st->pids, pid, slot);
+	if (l->prev != SLOT_NONE)
+		return;
+	tt_u64map_del(&st->pids, tt_u64map_word(tag, slot));
+	/* the next heads the list: cannot fail, as the map just had one more */
+	if (l->next != SLOT_NONE)
+		(void)tt_u64map_put(&st->pids, tt_u64map_word(tag, l->next), NULL);
 }

@@ -19,8 +19,8 @@ static_assert(offsetof(struct tt_conn, flags) == offsetof(struct tt_conn, acc.fl
 	      "struct tt_conn's fields and its acc must alias");
 
 #define DEFAULT_TTL_NS (30ull * 1000000000ull)
-#define INITIAL_BUCKETS 512u
-#define INITIAL_PID_BUCKETS 64u
+#define INITIAL_CONNS 256u
+#define INITIAL_PIDS 32u
 
 int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 {
@@ -40,8 +40,8 @@ int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 	}
 	st->free_head = UINT32_MAX;
 	st->scratch = calloc(1, sizeof(*st->scratch));
-	if (!st->scratch || idmap_init(&st->map, INITIAL_BUCKETS) ||
-	    idmap_init(&st->pids, INITIAL_PID_BUCKETS)) {
+	if (!st->scratch || tt_u64map_init_index(&st->map, INITIAL_CONNS) ||
+	    tt_u64map_init_index(&st->pids, INITIAL_PIDS)) {
 		tt_state_free(st);
 		return -ENOMEM;
 	}
@@ -56,8 +56,8 @@ void tt_state_free(struct tt_state *st)
 	for (uint32_t i = 0; i < st->n_chunks; i++)
 		free(st->chunks[i]);
 	free(st->chunks);
-	idmap_fini(&st->map);
-	idmap_fini(&st->pids);
+	tt_u64map_free(&st->map);
+	tt_u64map_free(&st->pids);
 	if (st->scratch)
 		free(st->scratch->items);
 	free(st->scratch);
@@ -77,8 +77,8 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 	c->scratch = calloc(1, sizeof(*c->scratch));
 	c->map.ents = NULL;
 	c->pids.ents = NULL;
-	if (!c->chunks || !c->scratch || idmap_copy(&c->map, &st->map) ||
-	    idmap_copy(&c->pids, &st->pids)) {
+	if (!c->chunks || !c->scratch || tt_u64map_copy(&c->map, &st->map) ||
+	    tt_u64map_copy(&c->pids, &st->pids)) {
 		tt_state_free(c);
 		return -ENOMEM;
 	}
@@ -104,8 +104,8 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 size_t tt_state_memory(const struct tt_state *st)
 {
 	return sizeof(*st) + (size_t)st->n_chunks * sizeof(struct chunk) +
-	       st->chunks_cap * sizeof(*st->chunks) + idmap_bytes(&st->map) +
-	       idmap_bytes(&st->pids) + sizeof(*st->scratch) +
+	       st->chunks_cap * sizeof(*st->chunks) + tt_u64map_bytes(&st->map) +
+	       tt_u64map_bytes(&st->pids) + sizeof(*st->scratch) +
 	       st->scratch->cap * sizeof(*st->scratch->items);
 }
 
@@ -164,7 +164,7 @@ static uint32_t conn_new(struct tt_state *st, uint64_t id, uint64_t ts)
 		slot = st->hwm++;
 	}
 	s = slot_at(st, slot);
-	if (idmap_insert(&st->map, id, slot)) {
+	if (tt_u64map_put(&st->map, tt_u64map_word(tt_u64map_tag(id), slot), NULL) < 0) {
 		s->c.id = 0;
 		s->c.pid = st->free_head;
 		st->free_head = slot;
@@ -189,7 +189,7 @@ static void conn_drop(struct tt_state *st, struct tt_conn *c)
 		account(st, c, -1);
 	if (c->pid)
 		pidx_unlink(st, slot);
-	idmap_remove(&st->map, c->id, slot);
+	tt_u64map_del(&st->map, tt_u64map_word(tt_u64map_tag(c->id), slot));
 	st->n_used--;
 	c->id = 0;
 	c->pid = st->free_head;
@@ -345,7 +345,7 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 	}
 
 	slot = find_slot(st, ev->conn_id);
-	if (slot != IDMAP_NONE) {
+	if (slot != SLOT_NONE) {
 		c = &slot_at(st, slot)->c;
 		if (ev->kind == TT_EV_TRAFFIC) {
 			/* the hot path: a lookup and a few adds */
@@ -417,21 +417,24 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 int tt_state_apply_batch(struct tt_state *st, const struct tt_event *evs, size_t n)
 {
 	enum { AHEAD = 16 };
-	uint32_t tags[AHEAD];
+	const uint64_t *buckets[AHEAD];
 	int err;
 
 	for (size_t i = 0; i < n; i += AHEAD) {
 		size_t m = n - i < AHEAD ? n - i : AHEAD;
 
 		for (size_t j = 0; j < m; j++) {
-			tags[j] = idmap_tag(evs[i + j].conn_id);
-			__builtin_prefetch(&st->map.ents[tags[j] & st->map.mask]);
+			uint32_t tag = tt_u64map_tag(evs[i + j].conn_id);
+
+			buckets[j] = tt_u64map_bucket(&st->map, tt_u64map_word(tag, 0));
+			__builtin_prefetch(buckets[j]);
 		}
 		for (size_t j = 0; j < m; j++) {
-			uint32_t s1 = st->map.ents[tags[j] & st->map.mask].slot1;
+			/* the word in the home bucket: almost always the event's, else harmless */
+			uint64_t w = *buckets[j];
 
-			if (s1 && s1 <= st->hwm) {
-				const struct slot *s = slot_at(st, s1 - 1);
+			if (w && tt_u64map_word_idx(w) < st->hwm) {
+				const struct slot *s = slot_at(st, tt_u64map_word_idx(w));
 
 				/* what TRAFFIC reads: the counters (first line) and the pid */
 				__builtin_prefetch(s, 1);
@@ -515,7 +518,7 @@ const struct tt_conn *tt_state_find(const struct tt_state *st, uint64_t id)
 	if (!id)
 		return NULL;
 	slot = find_slot(st, id);
-	if (slot == IDMAP_NONE || (slot_at(st, slot)->c.flags & CONN_HIDDEN))
+	if (slot == SLOT_NONE || (slot_at(st, slot)->c.flags & CONN_HIDDEN))
 		return NULL;
 	return &slot_at(st, slot)->c;
 }

@@ -5,9 +5,9 @@
 
 #include <stdint.h>
 
-#include "idmap.h"
 #include "procmap.h"
 #include "tt_state.h"
+#include "tt_u64map.h"
 
 /*
  * tt_conn.flags bit never seen outside state/: the connection is kept but
@@ -65,7 +65,7 @@ struct tt_state {
 	uint32_t hwm; /* slots ever used */
 	uint32_t free_head;
 	uint32_t n_used, n_hidden;
-	struct idmap map;
+	struct tt_u64map map; /* an index of the slab by id */
 
 	uint64_t ttl_ns;
 	int has_filter, filter_wants_pid;
@@ -83,9 +83,8 @@ struct tt_state {
 	/*
 	 * pid -> the first slot of its list of connections (pidindex.c), so
 	 * PROC_EXEC/PROC_NAME rename only that pid's connections without a scan.
-	 * The same hash as ids, its hits confirmed by the slot's pid.
 	 */
-	struct idmap pids;
+	struct tt_u64map pids; /* an index of the first slots by pid */
 	struct procmap procs;
 	struct sel_scratch *scratch;
 };
@@ -100,20 +99,17 @@ static inline struct pid_link *link_at(const struct tt_state *st, uint32_t i)
 	return &st->chunks[i >> CHUNK_SHIFT]->links[i & (CHUNK_SLOTS - 1)];
 }
 
-/* Slot of id, or IDMAP_NONE. */
+/* Slot of id, or SLOT_NONE. */
 static inline uint32_t find_slot(const struct tt_state *st, uint64_t id)
 {
-	const struct idmap *m = &st->map;
-	uint32_t tag = idmap_tag(id), i = tag & m->mask;
+	uint32_t tag = tt_u64map_tag(id);
+	size_t i = tt_u64map_probe_start(&st->map, tag);
+	uint64_t w;
 
-	for (;; i = (i + 1) & m->mask) {
-		const struct idmap_ent *e = &m->ents[i];
-
-		if (!e->slot1)
-			return IDMAP_NONE;
-		if (e->tag == tag && slot_at(st, e->slot1 - 1)->c.id == id)
-			return e->slot1 - 1;
-	}
+	while ((w = tt_u64map_probe(&st->map, &i, tag)))
+		if (slot_at(st, tt_u64map_word_idx(w))->c.id == id)
+			return tt_u64map_word_idx(w);
+	return SLOT_NONE;
 }
 
 static inline int conn_shown(const struct tt_conn *c)
