@@ -17,6 +17,7 @@
 
 #include "../../record/conntab.h"
 #include "check.h"
+#include "tt_u64map.h"
 
 
 static uint64_t rnd(uint64_t *s)
@@ -163,13 +164,10 @@ static int step(struct tt_rec_conntab *t, struct model *m, const struct tt_event
 	return tt_rec_conntab_apply(t, ev);
 }
 
-/* The table's hash (record/conntab.c), to build clusters at chosen slots. */
+/* The table's hash (its tt_u64map's), to build clusters at chosen slots. */
 static size_t home(uint64_t id, size_t cap)
 {
-	id ^= id >> 33;
-	id *= 0xff51afd7ed558ccdULL;
-	id ^= id >> 33;
-	return id & (cap - 1);
+	return (size_t)tt_u64map_hash(id) & (cap - 1);
 }
 
 static void t_basics(void)
