@@ -14,94 +14,52 @@
 
 #include "query.h"
 #include "tt_acc.h"
+#include "tt_u64map.h"
 
-/* Open addressing map from a 64-bit id to a row index, per file. */
+/*
+ * A 64-bit id -> row index, per file, that remembers the last key found: events of one
+ * connection or process come in runs. Its map is made on the first put.
+ */
 struct idmap {
-	uint64_t *keys;
-	uint32_t *vals; /* row index + 1; 0 = empty slot */
-	size_t cap, used;
-	/* the last key found: events of one connection or process come in runs */
+	struct tt_u64map m; /* id -> row (uint32_t) */
 	uint64_t hit_key;
-	uint32_t hit_val; /* 0 = none */
+	uint32_t hit_row;
+	int hit;
 };
 
-static uint64_t mix(uint64_t k)
-{
-	k ^= k >> 33;
-	k *= 0xff51afd7ed558ccdull;
-	k ^= k >> 33;
-	return k;
-}
-
-static uint32_t *idmap_slot(struct idmap *m, uint64_t key)
-{
-	size_t i = mix(key) & (m->cap - 1);
-
-	while (m->vals[i] && m->keys[i] != key)
-		i = (i + 1) & (m->cap - 1);
-	m->keys[i] = key;
-	return &m->vals[i];
-}
-
-static int idmap_grow(struct idmap *m)
-{
-	struct idmap n = {.cap = m->cap ? m->cap * 2 : 1024};
-
-	n.keys = calloc(n.cap, sizeof(*n.keys));
-	n.vals = calloc(n.cap, sizeof(*n.vals));
-	if (!n.keys || !n.vals) {
-		free(n.keys);
-		free(n.vals);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->vals[i])
-			*idmap_slot(&n, m->keys[i]) = m->vals[i];
-	n.used = m->used;
-	free(m->keys);
-	free(m->vals);
-	*m = n;
-	return 0;
-}
-
 /* Row index of key, or -1. */
-static long idmap_get(struct idmap *m, uint64_t key)
+static long idmap_get(struct idmap *r, uint64_t key)
 {
-	size_t i;
+	const uint32_t *v;
 
-	if (!m->cap)
+	if (r->hit && r->hit_key == key)
+		return r->hit_row;
+	if (!r->m.ents || !(v = tt_u64map_get(&r->m, key)))
 		return -1;
-	if (m->hit_val && m->hit_key == key)
-		return (long)m->hit_val - 1;
-	for (i = mix(key) & (m->cap - 1); m->vals[i]; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key) {
-			m->hit_key = key;
-			m->hit_val = m->vals[i];
-			return (long)m->vals[i] - 1;
-		}
-	}
-	return -1;
+	r->hit = 1;
+	r->hit_key = key;
+	r->hit_row = *v;
+	return *v;
 }
 
-static int idmap_put(struct idmap *m, uint64_t key, size_t row)
+static int idmap_put(struct idmap *r, uint64_t key, size_t row)
 {
-	uint32_t *v;
+	void *v;
 
-	if ((m->used + 1) * 2 > m->cap && idmap_grow(m))
+	if (!r->m.ents && tt_u64map_init(&r->m, sizeof(uint32_t), 512))
 		return -ENOMEM;
-	v = idmap_slot(m, key);
-	if (!*v)
-		m->used++;
-	*v = (uint32_t)row + 1;
-	m->hit_key = key;
-	m->hit_val = *v;
+	if (tt_u64map_put(&r->m, key, &v) < 0)
+		return -ENOMEM;
+	*(uint32_t *)v = (uint32_t)row;
+	r->hit = 1;
+	r->hit_key = key;
+	r->hit_row = (uint32_t)row;
 	return 0;
 }
 
-static void idmap_free(struct idmap *m)
+static void idmap_free(struct idmap *r)
 {
-	free(m->keys);
-	free(m->vals);
+	tt_u64map_free(&r->m);
 }
 
 /*
