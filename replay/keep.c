@@ -6,78 +6,30 @@
 
 #include "cut.h"
 #include "keep.h"
+#include "tt_u64map.h"
 
-/* A set of 64-bit keys (connection ids; pids + 1), open addressing; 0 is never a key. */
-struct set {
-	uint64_t *v;
-	size_t cap, n;
-};
-
-static size_t slot_of(const struct set *s, uint64_t key)
-{
-	uint64_t h = key * 0x9e3779b97f4a7c15ull;
-	size_t i = (size_t)(h >> 20) & (s->cap - 1);
-
-	while (s->v[i] && s->v[i] != key)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int set_has(const struct set *s, uint64_t key)
-{
-	return s->cap && s->v[slot_of(s, key)] == key;
-}
-
-/* Deletion in linear probing: the keys after the hole that would not find it move up. */
-static void set_del(struct set *s, uint64_t key)
-{
-	size_t i, j;
-
-	if (!s->cap || s->v[i = slot_of(s, key)] != key)
-		return;
-	s->v[i] = 0;
-	s->n--;
-	for (j = (i + 1) & (s->cap - 1); s->v[j]; j = (j + 1) & (s->cap - 1)) {
-		uint64_t k = s->v[j];
-
-		s->v[j] = 0;
-		s->v[slot_of(s, k)] = k;
-	}
-}
-
-static int set_add(struct set *s, uint64_t key)
-{
-	if (2 * (s->n + 1) > s->cap) {
-		struct set g = {.cap = s->cap ? 2 * s->cap : 1024};
-
-		g.v = calloc(g.cap, sizeof(*g.v));
-		if (!g.v)
-			return -ENOMEM;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->v[i])
-				g.v[slot_of(&g, s->v[i])] = s->v[i];
-		g.n = s->n;
-		free(s->v);
-		*s = g;
-	}
-	if (s->v[slot_of(s, key)] != key) {
-		s->v[slot_of(s, key)] = key;
-		s->n++;
-	}
-	return 0;
-}
-
+/* The connection ids and pids kept so far: sets. */
 struct keep {
-	struct set conns, pids;
+	struct tt_u64map conns, pids;
 	int err;
 };
+
+static int set_has(const struct tt_u64map *s, uint64_t key)
+{
+	return tt_u64map_get(s, key) != NULL;
+}
+
+static int set_add(struct tt_u64map *s, uint64_t key)
+{
+	return tt_u64map_put(s, key, NULL) < 0 ? -ENOMEM : 0;
+}
 
 static int keep_conn(struct keep *k, const struct tt_conn *c)
 {
 	int ret = set_add(&k->conns, c->id);
 
 	if (!ret && c->pid)
-		ret = set_add(&k->pids, (uint64_t)c->pid + 1);
+		ret = set_add(&k->pids, c->pid);
 	return ret;
 }
 
@@ -95,6 +47,10 @@ int keep_new(struct keep **out, const struct tt_state *st)
 
 	if (!k)
 		return -ENOMEM;
+	if (tt_u64map_init(&k->conns, 0, 0) || tt_u64map_init(&k->pids, 0, 0)) {
+		keep_free(k);
+		return -ENOMEM;
+	}
 	tt_state_foreach(st, seed, k);
 	if (k->err) {
 		keep_free(k);
@@ -108,8 +64,8 @@ void keep_free(struct keep *k)
 {
 	if (!k)
 		return;
-	free(k->conns.v);
-	free(k->pids.v);
+	tt_u64map_free(&k->conns);
+	tt_u64map_free(&k->pids);
 	free(k);
 }
 
@@ -143,7 +99,7 @@ int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event 
 
 	switch (tt_event_scope(ev->kind)) {
 	case TT_SCOPE_PROC:
-		if (!set_has(&k->pids, (uint64_t)ev->pid + 1))
+		if (!set_has(&k->pids, ev->pid))
 			return 0;
 		out[0] = *ev;
 		return 1;
@@ -158,19 +114,19 @@ int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event 
 	if (!c) {
 		/* Left out; or a kept connection that stopped matching (a new name by exec,
 		 * for --comm): the copy keeps it as it was while it matched. */
-		set_del(&k->conns, ev->conn_id);
+		tt_u64map_del(&k->conns, ev->conn_id);
 		return 0;
 	}
 	if (set_has(&k->conns, ev->conn_id)) {
-		if (c->pid && !set_has(&k->pids, (uint64_t)c->pid + 1)) {
-			if (set_add(&k->pids, (uint64_t)c->pid + 1))
+		if (c->pid && !set_has(&k->pids, c->pid)) {
+			if (set_add(&k->pids, c->pid))
 				return -ENOMEM;
 			n = give_name(c, ev, out);
 		}
 		out[n++] = *ev;
 		return n;
 	}
-	if (c->pid && !set_has(&k->pids, (uint64_t)c->pid + 1))
+	if (c->pid && !set_has(&k->pids, c->pid))
 		n = give_name(c, ev, out);
 	if (keep_conn(k, c))
 		return -ENOMEM;
