@@ -309,6 +309,13 @@ def test_retransmits_under_loss(tmpdir_path, lossy_netns):
         r = run(["ip", "netns", "exec", a, "iperf3", "-c", "10.77.0.2", "-p", str(port), "-t",
                  "2", "-b", "1M", "-J"], timeout=60)
         srv.wait(timeout=30)
+        # the FINs cross the lossy link too: until the client's sockets are closed (TIME-WAIT
+        # is closed for the recorder), which under emulation takes seconds of backoff
+        for _ in range(100):
+            ss = run(["ip", "netns", "exec", a, "ss", "-Htan", "dport", "=", ":%d" % port])
+            if all(x.startswith("TIME-WAIT") for x in ss.stdout.splitlines()):
+                break
+            time.sleep(0.1)
         return json.loads(r.stdout)
 
     j, _, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "100ms")
