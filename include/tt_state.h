@@ -20,8 +20,8 @@
 
 /* tt_conn.flags */
 #define TT_CONN_CLOSED TT_ACC_CLOSED /* CONN_CLOSE seen; evicted ttl later */
-#define TT_CONN_PID_LATE (1u << 1)   /* pid attributed after the open (CONN_PROC or first traffic) \
-				      */
+/* pid attributed after the open (CONN_PROC or first traffic) */
+#define TT_CONN_PID_LATE (1u << 1)
 #define TT_CONN_PREEXISTING TT_ACC_PREEXISTING /* open before the capture began */
 #define TT_CONN_OPENED TT_ACC_OPENED	       /* CONN_OPEN seen (else a placeholder) */
 

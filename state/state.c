@@ -15,7 +15,7 @@ static_assert(sizeof(struct tt_conn) <= 256, "struct tt_conn must stay within 25
 static_assert(sizeof(struct chunk) % 64 == 0, "chunks are arrays of cache lines");
 /* c->tx_bytes and c->acc.tx_bytes are one object (TT_CONN_ACC_GROUP): first and last alike */
 static_assert(offsetof(struct tt_conn, flags) == offsetof(struct tt_conn, acc.flags) &&
-		      offsetof(struct tt_conn, raddr) == offsetof(struct tt_conn, acc.raddr),
+		  offsetof(struct tt_conn, raddr) == offsetof(struct tt_conn, acc.raddr),
 	      "struct tt_conn's fields and its acc must alias");
 
 #define DEFAULT_TTL_NS (30ull * 1000000000ull)

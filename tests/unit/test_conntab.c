@@ -19,7 +19,6 @@
 #include "check.h"
 #include "tt_u64map.h"
 
-
 static uint64_t rnd(uint64_t *s)
 {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
@@ -95,7 +94,8 @@ static int collect(void *ctx, const struct tt_event *open)
 
 static int by_id(const void *a, const void *b)
 {
-	uint64_t x = ((const struct tt_event *)a)->conn_id, y = ((const struct tt_event *)b)->conn_id;
+	uint64_t x = ((const struct tt_event *)a)->conn_id,
+		 y = ((const struct tt_event *)b)->conn_id;
 
 	return x < y ? -1 : x > y;
 }
@@ -151,9 +151,7 @@ static struct tt_event ev_of(uint16_t kind, uint64_t id, uint64_t seq)
 	case TT_EV_CONN_PROC:
 		snprintf(e.u.proc.comm, TT_COMM_LEN, "proc%llu", (unsigned long long)seq % 1000);
 		break;
-	case TT_EV_CONN_CLOSE:
-		e.u.close.tx_bytes = seq;
-		break;
+	case TT_EV_CONN_CLOSE: e.u.close.tx_bytes = seq; break;
 	}
 	return e;
 }
@@ -207,8 +205,7 @@ static void t_basics(void)
 	e = ev_of(TT_EV_STATE, 78, 11);
 	step(t, &m, &e);
 	ok = same(t, &m, &why);
-	check(ok, "close and state of an unknown connection change nothing %s",
-	      why);
+	check(ok, "close and state of an unknown connection change nothing %s", why);
 	e = ev_of(TT_EV_CONN_CLOSE, 77, 12);
 	step(t, &m, &e);
 	ok = same(t, &m, &why) && tt_rec_conntab_count(t) == 0;
@@ -274,8 +271,8 @@ static void t_wrap_clusters(void)
 			bad = !same(t, &m, &why);
 		tt_rec_conntab_free(t);
 		if (bad)
-			check(0, "cluster over the end of the slots, close pattern %#x: %s", pattern,
-			      why);
+			check(0, "cluster over the end of the slots, close pattern %#x: %s",
+			      pattern, why);
 	}
 	if (!bad)
 		check(1, "clusters over the end of the slots: every close pattern keeps the rest "
@@ -298,9 +295,9 @@ static void t_random(void)
 		uint64_t span = i < 30000 ? 1 + i / 4 : 1 + (60000 - i) / 4;
 		uint64_t id = 1 + rnd(&s) % span, r = rnd(&s) % 10;
 		int filling = i < 30000;
-		uint16_t kind = r < 7 ? ((r < 5) == filling ? TT_EV_CONN_OPEN : TT_EV_CONN_CLOSE)
-			      : r < 9 ? TT_EV_STATE
-				      : TT_EV_CONN_PROC;
+		uint16_t kind = r < 7	? ((r < 5) == filling ? TT_EV_CONN_OPEN : TT_EV_CONN_CLOSE)
+				: r < 9 ? TT_EV_STATE
+					: TT_EV_CONN_PROC;
 		struct tt_event e = ev_of(kind, id, i);
 
 		if (step(t, &m, &e)) {

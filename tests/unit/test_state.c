@@ -24,7 +24,6 @@
 #define SEC 1000000000ull
 #define MS 1000000ull
 
-
 /* ------------------------------------------------------------ event builders */
 
 static void set_comm(char *dst, const char *src)
@@ -453,8 +452,8 @@ static void test_pid_index(void)
 	tt_filter_add_comm(&f, "keep", err, sizeof(err));
 	st = new_state(SEC, &f);
 	for (uint64_t id = 1; id <= 60; id++)
-		apply(st, ev_open4(t, id, 20 + (uint32_t)(id % 3), "keep", 6, 1, (uint16_t)id, 2,
-				   80));
+		apply(st,
+		      ev_open4(t, id, 20 + (uint32_t)(id % 3), "keep", 6, 1, (uint16_t)id, 2, 80));
 	ok = exec_ok(st, TT_EV_PROC_EXEC, t, 20, "other", 1, &n) && n == 20;
 	ok &= exec_ok(st, TT_EV_PROC_EXEC, t, 21, "keep", 0, &n2) && n2 == 20;
 	apply(st, ev_open4(t, 61, 20, "keep", 6, 1, 61, 2, 80));
