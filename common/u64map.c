@@ -63,6 +63,7 @@ int tt_u64map_init(struct tt_u64map *m, size_t vsize, size_t n)
 	if (!m->ents)
 		return -ENOMEM;
 	m->mask = b - 1;
+	m->shift = (uint8_t)(64 - __builtin_ctzll(b));
 	return 0;
 }
 
@@ -109,6 +110,7 @@ static int rehash(struct tt_u64map *m, size_t b)
 	if (!g.ents)
 		return -ENOMEM;
 	g.mask = b - 1;
+	g.shift = (uint8_t)(64 - __builtin_ctzll(b));
 	for (size_t i = 0; i <= m->mask; i++) {
 		const unsigned char *e = ent(m, i);
 		size_t j;

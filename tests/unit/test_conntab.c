@@ -162,10 +162,16 @@ static int step(struct tt_rec_conntab *t, struct model *m, const struct tt_event
 	return tt_rec_conntab_apply(t, ev);
 }
 
-/* The table's hash (its tt_u64map's), to build clusters at chosen slots. */
+/* The home bucket of id in the table's tt_u64map of cap buckets, to build clusters there. */
 static size_t home(uint64_t id, size_t cap)
 {
-	return (size_t)tt_u64map_hash(id) & (cap - 1);
+	struct tt_u64map m;
+	size_t h;
+
+	tt_u64map_init(&m, 0, cap / 2);
+	h = m.mask + 1 == cap ? tt_u64map_home(&m, id) : SIZE_MAX;
+	tt_u64map_free(&m);
+	return h;
 }
 
 static void t_basics(void)
