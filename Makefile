@@ -137,7 +137,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_deliver: record/deliver.c
-$(OUTPUT)/tests/test_sockdiag: record/sd_diff.c record/sd_table.c
+$(OUTPUT)/tests/test_sockdiag: record/sd_diff.c
 $(OUTPUT)/tests/test_caps: record/caps.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
@@ -221,11 +221,11 @@ uninstall:
 		$(addprefix $(DESTDIR)$(COMPDIR)/,tcptop tcptop-record tcptop-replay tcptop-query)
 
 # The sources in .clang-format's style (build directories and generated headers left out).
-FORMAT_SRCS := $(wildcard anon/*.[ch] bpf/*.[ch] common/*.[ch] format/*.[ch] include/*.h live/*.[ch] \
+STYLE_SRCS := $(wildcard anon/*.[ch] bpf/*.[ch] common/*.[ch] format/*.[ch] include/*.h live/*.[ch] \
 	query/*.[ch] record/*.[ch] replay/*.[ch] state/*.[ch] view/*.[ch] tests/unit/*.[ch] \
 	tests/fuzz/*.c)
 format-check:
-	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
+	$(Q)clang-format --dry-run --Werror $(STYLE_SRCS)
 
 clean:
 	rm -rf build build-san

@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 
 #include "sd_diff.h"
-#include "sd_table.h"
+#include "tt_u64map.h"
 
 /* Kernel TCP states (include/net/tcp_states.h) */
 enum {
@@ -52,13 +52,9 @@ struct conn {
 	uint8_t phase, state, dir, proto, preexisting, pid_known;
 };
 
-/* Listening TCP sockets and unconnected UDP ones, by namespace, protocol and port. */
-struct lst {
-	uint64_t key;
-};
-
 struct tt_sd_diff {
-	struct tt_sd_table *conns, *listeners;
+	struct tt_u64map conns;	    /* cookie -> struct conn */
+	struct tt_u64map listeners; /* lst_key() set */
 	struct tt_filter filter;
 	int proc_filter; /* the filter names pids or processes: an owner is needed first */
 	uint32_t gen;
@@ -73,8 +69,8 @@ int tt_sd_diff_new(struct tt_sd_diff **out, const struct tt_filter *filter)
 	*out = NULL;
 	if (!d)
 		return -ENOMEM;
-	if (tt_sd_table_new(&d->conns, sizeof(struct conn)) ||
-	    tt_sd_table_new(&d->listeners, sizeof(struct lst))) {
+	if (tt_u64map_init(&d->conns, sizeof(struct conn), 256) ||
+	    tt_u64map_init(&d->listeners, 0, 64)) {
 		tt_sd_diff_free(d);
 		return -ENOMEM;
 	}
@@ -89,8 +85,8 @@ void tt_sd_diff_free(struct tt_sd_diff *d)
 {
 	if (!d)
 		return;
-	tt_sd_table_free(d->conns);
-	tt_sd_table_free(d->listeners);
+	tt_u64map_free(&d->conns);
+	tt_u64map_free(&d->listeners);
 	free(d->gone);
 	free(d);
 }
@@ -104,7 +100,7 @@ void tt_sd_events_free(struct tt_sd_events *ev)
 
 size_t tt_sd_diff_count(const struct tt_sd_diff *d)
 {
-	return tt_sd_table_count(d->conns);
+	return tt_u64map_count(&d->conns);
 }
 
 static struct tt_event *ev_new(struct tt_sd_events *out, const struct conn *c, uint16_t kind,
@@ -313,7 +309,7 @@ static int try_open(struct tt_sd_diff *d, struct conn *c, const struct tt_sd_soc
 
 static uint8_t direction(const struct tt_sd_diff *d, const struct tt_sd_sock *s)
 {
-	int inbound = tt_sd_table_get(d->listeners, lst_key(s->netns, s->proto, s->lport)) != NULL;
+	int inbound = tt_u64map_get(&d->listeners, lst_key(s->netns, s->proto, s->lport)) != NULL;
 
 	if (s->proto == IPPROTO_UDP && !s->rport)
 		return TT_DIR_UNKNOWN; /* unconnected: it talks to whoever */
@@ -323,20 +319,22 @@ static uint8_t direction(const struct tt_sd_diff *d, const struct tt_sd_sock *s)
 static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first,
 		     tt_sd_owner_fn owner, void *ctx, struct tt_sd_events *out)
 {
-	int tcp = s->proto == IPPROTO_TCP, fresh;
+	int tcp = s->proto == IPPROTO_TCP;
 	struct conn *c;
+	void *v;
 	uint8_t was_known;
 
 	if (tcp && s->state == S_LISTEN)
 		return 0;
-	c = tt_sd_table_get(d->conns, s->cookie);
+	c = tt_u64map_get(&d->conns, s->cookie);
 	if (!c) {
 		/* a socket already ending when first seen: shorter than an interval, or idle */
 		if (tcp && tcp_skip(s->state))
 			return 0;
-		c = tt_sd_table_put(d->conns, s->cookie, &fresh);
-		if (!c)
+		if (tt_u64map_put(&d->conns, s->cookie, &v) < 0)
 			return -ENOMEM;
+		c = v;
+		c->cookie = s->cookie;
 		c->proto = s->proto;
 		c->netns = s->netns;
 		c->state = tcp ? s->state : 0;
@@ -394,12 +392,12 @@ static int kept(const uint32_t *keep_ns, size_t n_keep, uint32_t netns)
 static int sweep(struct tt_sd_diff *d, const uint32_t *keep_ns, size_t n_keep, uint64_t now_ns,
 		 struct tt_sd_events *out)
 {
-	size_t n_gone = 0, slots = tt_sd_table_slots(d->conns);
+	size_t n_gone = 0, it = 0;
+	struct conn *c;
+	uint64_t key;
 
-	for (size_t i = 0; i < slots; i++) {
-		struct conn *c = tt_sd_table_slot(d->conns, i);
-
-		if (!c || c->gen == d->gen || kept(keep_ns, n_keep, c->netns))
+	while ((c = tt_u64map_next(&d->conns, &it, &key))) {
+		if (c->gen == d->gen || kept(keep_ns, n_keep, c->netns))
 			continue;
 		if (c->phase == P_OPEN) {
 			if (c->proto == IPPROTO_TCP && emit_state(c, S_CLOSE, now_ns, out))
@@ -419,7 +417,7 @@ static int sweep(struct tt_sd_diff *d, const uint32_t *keep_ns, size_t n_keep, u
 		d->gone[n_gone++] = c->cookie;
 	}
 	for (size_t i = 0; i < n_gone; i++)
-		tt_sd_table_del(d->conns, d->gone[i]);
+		tt_u64map_del(&d->conns, d->gone[i]);
 	return 0;
 }
 
@@ -433,7 +431,7 @@ int tt_sd_diff_wants_owners(const struct tt_sd_diff *d, const struct tt_sd_snap 
 			continue;
 		if (s->proto == IPPROTO_TCP && tcp_skip(s->state))
 			continue;
-		c = tt_sd_table_get(d->conns, s->cookie);
+		c = tt_u64map_get(&d->conns, s->cookie);
 		if (!c || (c->phase != P_DONE && !c->pid_known && c->inode_tried != s->inode))
 			return 1;
 	}
@@ -444,17 +442,20 @@ int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const u
 		    size_t n_keep, uint64_t now_ns, tt_sd_owner_fn owner, void *owner_ctx,
 		    struct tt_sd_events *out)
 {
-	int first = d->gen == 0, fresh;
+	int first = d->gen == 0;
 
 	d->gen++;
-	tt_sd_table_clear(d->listeners);
+	/* anew each poll: a listener that went is no listener */
+	tt_u64map_free(&d->listeners);
+	if (tt_u64map_init(&d->listeners, 0, 64))
+		return -ENOMEM;
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct tt_sd_sock *s = &snap->v[i];
 
 		if ((s->proto == IPPROTO_TCP && s->state == S_LISTEN) ||
 		    (s->proto == IPPROTO_UDP && !s->rport))
-			if (!tt_sd_table_put(d->listeners, lst_key(s->netns, s->proto, s->lport),
-					     &fresh))
+			if (tt_u64map_put(&d->listeners, lst_key(s->netns, s->proto, s->lport),
+					  NULL) < 0)
 				return -ENOMEM;
 	}
 	for (size_t i = 0; i < snap->n; i++)

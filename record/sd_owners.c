@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "sd_owners.h"
-#include "sd_table.h"
+#include "tt_u64map.h"
 
 struct entry {
 	uint64_t inode; /* key */
@@ -20,7 +20,7 @@ struct entry {
 };
 
 struct tt_sd_owners {
-	struct tt_sd_table *t;
+	struct tt_u64map t; /* socket inode -> struct entry */
 	uint64_t scans;
 };
 
@@ -29,7 +29,7 @@ int tt_sd_owners_new(struct tt_sd_owners **out)
 	struct tt_sd_owners *o = calloc(1, sizeof(*o));
 
 	*out = NULL;
-	if (!o || tt_sd_table_new(&o->t, sizeof(struct entry))) {
+	if (!o || tt_u64map_init(&o->t, sizeof(struct entry), 256)) {
 		free(o);
 		return -ENOMEM;
 	}
@@ -41,7 +41,7 @@ void tt_sd_owners_free(struct tt_sd_owners *o)
 {
 	if (!o)
 		return;
-	tt_sd_table_free(o->t);
+	tt_u64map_free(&o->t);
 	free(o);
 }
 
@@ -85,6 +85,7 @@ static int scan_pid(struct tt_sd_owners *o, int proc_fd, const char *name, uint3
 		ssize_t n = readlinkat(fd_dir, d->d_name, target, sizeof(target) - 1);
 		unsigned long ino;
 		struct entry *e;
+		void *v;
 		int fresh;
 
 		if (n < 9 || strncmp(target, "socket:[", 8))
@@ -92,11 +93,13 @@ static int scan_pid(struct tt_sd_owners *o, int proc_fd, const char *name, uint3
 		target[n] = '\0';
 		if (sscanf(target + 8, "%lu]", &ino) != 1 || !ino)
 			continue;
-		e = tt_sd_table_put(o->t, ino, &fresh);
-		if (!e) {
+		fresh = tt_u64map_put(&o->t, ino, &v);
+		if (fresh < 0) {
 			ret = -ENOMEM;
 			break;
 		}
+		e = v;
+		e->inode = ino;
 		if (!fresh)
 			continue;
 		if (!comm[0])
@@ -124,7 +127,11 @@ int tt_sd_owners_scan(struct tt_sd_owners *o)
 		close(proc_fd);
 		return ret;
 	}
-	tt_sd_table_clear(o->t);
+	tt_u64map_free(&o->t); /* anew each scan: a closed socket's inode owns nothing */
+	if (tt_u64map_init(&o->t, sizeof(struct entry), 256)) {
+		closedir(dir);
+		return -ENOMEM;
+	}
 	o->scans++;
 	while (!ret && (d = readdir(dir))) {
 		char *end;
@@ -140,7 +147,7 @@ int tt_sd_owners_scan(struct tt_sd_owners *o)
 
 int tt_sd_owners_find(const struct tt_sd_owners *o, uint32_t inode, struct tt_sd_owner *out)
 {
-	const struct entry *e = tt_sd_table_get(o->t, inode);
+	const struct entry *e = tt_u64map_get(&o->t, inode);
 
 	if (!e)
 		return 0;

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit tests of the sock_diag source's pure parts: the poll-to-events state machine
- * (record/sd_diff.c) and its table (record/sd_table.c). One line per check, exit 1 on any
- * failure.
+ * Unit tests of the sock_diag source's pure part: the poll-to-events state machine
+ * (record/sd_diff.c). One line per check, exit 1 on any failure.
  *
  * Oracles: the BPF source's semantics written out by hand for each scenario (payload bytes,
  * not sequence space: our SYN on active opens, our FIN once acked, the peer's FIN; counters
- * before the first poll not counted; closes with the last poll's absolute counters), and for
- * the table a naive array driven by the same random operations.
+ * before the first poll not counted; closes with the last poll's absolute counters).
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -17,7 +15,6 @@
 #include <netinet/in.h>
 
 #include "../../record/sd_diff.h"
-#include "../../record/sd_table.h"
 
 static int failures;
 
@@ -409,60 +406,6 @@ static void test_udp(void)
 	run_free(&r);
 }
 
-/* The table against a plain array under random puts and deletes, clusters wrapping included. */
-struct ent {
-	uint64_t key;
-	uint64_t val;
-};
-
-static void test_table(void)
-{
-	enum { N = 3000 };
-	static uint64_t keys[N], vals[N];
-	struct tt_sd_table *t;
-	uint64_t seed = 1;
-	int ok = 1, fresh;
-	size_t n = 0;
-
-	if (tt_sd_table_new(&t, sizeof(struct ent))) {
-		check(0, "table_new");
-		return;
-	}
-	for (int step = 0; step < 200000 && ok; step++) {
-		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-		/* N distinct keys: many hits, deletes inside clusters */
-		uint64_t k = (seed >> 33) % N + 1;
-		size_t i;
-
-		for (i = 0; i < n && keys[i] != k; i++)
-			;
-		if ((seed >> 20) & 1) {
-			struct ent *e = tt_sd_table_put(t, k, &fresh);
-
-			ok = e && fresh == (i == n) && (fresh || e->val == vals[i]);
-			if (!ok)
-				break;
-			if (i == n)
-				keys[n++] = k;
-			e->val = vals[i] = seed;
-		} else {
-			tt_sd_table_del(t, k);
-			if (i < n) {
-				keys[i] = keys[--n];
-				vals[i] = vals[n];
-			}
-		}
-		ok = tt_sd_table_count(t) == n;
-	}
-	for (size_t i = 0; i < n && ok; i++) {
-		struct ent *e = tt_sd_table_get(t, keys[i]);
-
-		ok = e && e->val == vals[i];
-	}
-	check(ok, "table: 200000 random puts and deletes agree with a plain array (%zu left)", n);
-	tt_sd_table_free(t);
-}
-
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
@@ -471,6 +414,5 @@ int main(void)
 	test_owners_and_namespaces();
 	test_filters();
 	test_udp();
-	test_table();
 	return failures ? 1 : 0;
 }
