@@ -111,3 +111,43 @@ def test_check_names_the_namespace_capability():
     assert r.returncode == 0, r.stderr
     line = [x for x in r.stdout.splitlines() if x.split()[:1] == ["namespaces"]]
     assert len(line) == 1 and line[0].split()[1] == "ok", r.stdout
+
+
+@needs_bpf
+@needs_cmd("iperf3")
+def test_udp_in_other_namespaces_sampled_while_open(tmpdir_path, pair):
+    """UDP between two namespaces (iperf3 -u, paced): the flows' traffic is sampled each
+    interval while they run, at the pace iperf3 itself counted."""
+    a, b = pair
+    port = 5302
+    path = os.path.join(tmpdir_path, "nsu.tt")
+    rec = Recorder(path, "-P", str(port))
+    srv = subprocess.Popen(["ip", "netns", "exec", a, "iperf3", "-s", "-1", "-p", str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_listen(port, a)
+        r = run(["ip", "netns", "exec", b, "iperf3", "-u", "-c", NET + ".1", "-p", str(port),
+                 "-J", "-b", str(RATE), "-l", "1000", "-t", str(SECONDS)], timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        srv.wait(timeout=10)
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+    rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    sent = [iv["sum"]["bytes"] / iv["sum"]["seconds"] for iv in json.loads(r.stdout)["intervals"]]
+    rate = sum(sent[1:-1]) / len(sent[1:-1])
+    _, evs = read_capture(path)
+    opens = [e for e in evs if e["kind"] == OPEN and e["proto"] == 17]
+    for direction, field in ((1, "tx_bytes"), (2, "rx_bytes")):
+        ids = {e["conn_id"] for e in opens if e["direction"] == direction
+               and e["netns"] != os.stat("/proc/self/ns/net").st_ino}
+        assert ids, (direction, opens)
+        got = sorted((e["ts"], e[field]) for e in evs
+                     if e["conn_id"] in ids and e["kind"] == TRAFFIC and e[field] > 10000)
+        # a sample every interval while it ran, each at the sender's pace
+        assert len(got) >= SECONDS - 1, (direction, got)
+        for (t0, _), (t1, n1) in list(zip(got, got[1:]))[:-1]:
+            r_ns = n1 / ((t1 - t0) / 1e9)
+            print("UDP direction %d: %d B/s (iperf3 mean %d B/s)" % (direction, r_ns, rate))
+            assert 0.6 * rate < r_ns < 1.5 * rate, (direction, r_ns, rate, got, sent)
