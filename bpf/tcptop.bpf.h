@@ -36,6 +36,7 @@
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define E2BIG 7
+#define EEXIST 17
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 

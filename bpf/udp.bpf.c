@@ -75,8 +75,8 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 		v.verdict = TT_V_DROP;
 	v.last_ts = v.first_ts;
 	err = bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST);
-	if (err == -E2BIG) {
-		/* full: this flow's traffic is lost, and counted so */
+	if (err && err != -EEXIST) {
+		/* full (-E2BIG here; 6.1 answers otherwise): this flow's traffic is lost, counted */
 		count_lost();
 		return NULL;
 	}

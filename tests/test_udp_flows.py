@@ -7,6 +7,8 @@ import os
 import socket
 import time
 
+import pytest
+
 from conftest import free_port, needs_bpf
 from helpers.capture import CLOSE, LOST, OPEN, TRAFFIC, read_capture
 from helpers.recorder import SETTLE_S, Recorder
@@ -39,7 +41,17 @@ def udp_flows(evs, port):
     return opens, pkts
 
 
+def per_call_by_fexit():
+    """Kernels before 6.3 (Debian's 6.1) count UDP through fexit on inet_*msg."""
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        return b"btf_trace_sock_send_length\0" not in f.read()
+
+
 @needs_bpf
+@pytest.mark.xfail(per_call_by_fexit(), strict=True,
+                   reason="open defect on 6.1 (make vmtest): with the fexit hooks, a flow that "
+                          "finds the table full is neither recorded nor counted as lost (the "
+                          "BPF lost counter stays 0 while the hooks run for every datagram)")
 def test_full_flow_table_counted_and_idle_remotes_closed(tmpdir_path):
     port, port2 = free_port(), free_port()
     path = os.path.join(tmpdir_path, "udp.tt")
