@@ -76,7 +76,7 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 	v.last_ts = v.first_ts;
 	err = bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST);
 	if (err && err != -EEXIST) {
-		/* full (-E2BIG here; 6.1 answers otherwise): this flow's traffic is lost, counted */
+		/* full (-E2BIG), or any failure but a race: the flow is lost, and counted */
 		count_lost();
 		return NULL;
 	}
