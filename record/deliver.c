@@ -63,6 +63,8 @@ int tt_src_deliver_pending(struct tt_src *s)
 {
 	size_t i = 0;
 
+	if (!s->n_pending)
+		return s->cb_ret; /* the common case, and memmove() wants a buffer even for 0 */
 	while (i < s->n_pending && !offer(s, &s->pending[i]))
 		i++;
 	memmove(s->pending, s->pending + i, (s->n_pending - i) * sizeof(*s->pending));
