@@ -16,6 +16,7 @@ import time
 from conftest import free_port, needs_bpf, run, tool
 from helpers.capture import CLOSE, OPEN, OUTBOUND, PROC, read_capture
 from helpers.recorder import record
+from helpers.kernel import has_send_length
 
 TCP_OUT, TCP_BACK = 12345, 777
 UDP_N, UDP_LEN = 5, 100
@@ -78,19 +79,13 @@ def warnings(stderr):
     return [x for x in stderr.splitlines() if "warning" in x]
 
 
-def kernel_has_send_length():
-    """Whether this kernel has the sock:sock_send_length tracepoint (Linux 6.3)."""
-    with open("/sys/kernel/btf/vmlinux", "rb") as f:
-        return b"btf_trace_sock_send_length\0" in f.read()
-
-
 @needs_bpf
 def test_default_takes_the_tracepoints(tmpdir_path):
     """The tracepoints where the kernel has them; before 6.3 (Debian's 6.1), fexit."""
     port = free_port()
     _, hdr, evs, err = record(tmpdir_path, lambda: exchange(port), "-P", str(port))
     probes = hdr["probes"].split()
-    if kernel_has_send_length():
+    if has_send_length():
         assert "tp_btf:sock_send_length" in probes and "tp_btf:sock_recv_length" in probes, probes
         assert not [p for p in probes if p.startswith("fexit:")], probes
     else:

@@ -23,6 +23,7 @@ from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, too
 from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS,  # noqa: E402
                              TRAFFIC, connections, find, read_cap, read_capture)
 from helpers.recorder import SETTLE_S, Recorder, assert_bpf_gone, record  # noqa: E402
+from helpers.kernel import has_send_length
 from helpers.traffic import IPERF_COOKIE, PY, tcp_pair, wait_listen  # noqa: E402
 
 pytestmark = needs_bpf
@@ -115,7 +116,7 @@ def test_iperf_bytes_pids_direction(tmpdir_path, mode, host):
 @pytest.mark.parametrize("mode", ["coalesce", "raw"])
 @pytest.mark.parametrize("fam", ["4", "6"])
 def test_udp_flows_exact(tmpdir_path, mode, fam):
-    if mode == "coalesce" and fam == "4" and per_call_by_fexit():
+    if mode == "coalesce" and fam == "4" and not has_send_length():
         pytest.xfail("open on Debian 6.1 under make vmtest (fexit hooks): the first UDP test "
                      "after boot intermittently sees a receiver's flow with no traffic")
     def go():
@@ -142,12 +143,6 @@ def test_udp_flows_exact(tmpdir_path, mode, fam):
 
 
 # ------------------------------------------------------------------ lifecycle
-
-def per_call_by_fexit():
-    """Kernels before 6.3 (Debian's 6.1) count UDP through fexit on inet_*msg."""
-    with open("/sys/kernel/btf/vmlinux", "rb") as f:
-        return b"btf_trace_sock_send_length\0" not in f.read()
-
 
 def tcp_exchange(port, nbytes):
     srv, cli, acc = tcp_pair(port)

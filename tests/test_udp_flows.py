@@ -12,6 +12,7 @@ import pytest
 from conftest import free_port, needs_bpf
 from helpers.capture import CLOSE, LOST, OPEN, TRAFFIC, read_capture
 from helpers.recorder import SETTLE_S, Recorder
+from helpers.kernel import has_send_length
 
 N_PEERS = 300
 # small, so that the burst overflows it even on a slow (emulated) machine, where the flows of
@@ -41,14 +42,8 @@ def udp_flows(evs, port):
     return opens, pkts
 
 
-def per_call_by_fexit():
-    """Kernels before 6.3 (Debian's 6.1) count UDP through fexit on inet_*msg."""
-    with open("/sys/kernel/btf/vmlinux", "rb") as f:
-        return b"btf_trace_sock_send_length\0" not in f.read()
-
-
 @needs_bpf
-@pytest.mark.xfail(per_call_by_fexit(), strict=False,
+@pytest.mark.xfail(not has_send_length(), strict=False,
                    reason="open defect on 6.1 (make vmtest), intermittent: with the fexit hooks, "
                           "a flow that finds the table full is sometimes neither recorded nor "
                           "counted as lost (the BPF lost counter stays 0)")
