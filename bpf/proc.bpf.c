@@ -146,7 +146,7 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 	struct tt_event *e;
 	struct tuple t;
 	__u64 key;
-	__u16 fam;
+	__u16 fam, proto;
 	__u8 state;
 
 	if (!task || !file)
@@ -155,12 +155,20 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 	if (!sock)
 		return 0;
 	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0; /* UDP sockets are owned by whoever sends or receives on them */
+	if (!sk)
+		return 0;
+	proto = BPF_CORE_READ(sk, sk_protocol);
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if ((fam != AF_INET && fam != AF_INET6) || state == TCP_LISTEN || state == TCP_CLOSE)
+	if (fam != AF_INET && fam != AF_INET6)
 		return 0;
+	/* UDP: sockets made before the capture, whose datagrams udp_skb.bpf.c counts */
+	if (proto == IPPROTO_UDP) {
+		if (!udp_by_packet || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
+			return 0;
+	} else if (proto != IPPROTO_TCP || state == TCP_LISTEN || state == TCP_CLOSE) {
+		return 0;
+	}
 	own.pid = BPF_CORE_READ(task, tgid);
 	own.tid = BPF_CORE_READ(task, pid);
 	own.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
@@ -175,7 +183,7 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 		__sync_fetch_and_add(&owners_n, 1);
 	if (any_filter()) {
 		/* with a filter, names only of the processes whose sockets pass it */
-		if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport) ||
+		if (!net_match(proto, t.family, t.lport, t.rport) ||
 		    (proc_filter_active() && !proc_match(own.pid, own.comm, own.cgroup_id)))
 			return 0;
 		note_owner(own.pid);

@@ -57,6 +57,8 @@
 
 /* Filters and mode, set by user space before load. */
 TT_EXTERN const volatile __u8 raw_mode TT_INIT(0);
+/* UDP counted per datagram (udp_skb.bpf.c), not per call: the sweep names UDP owners too */
+TT_EXTERN const volatile __u8 udp_by_packet TT_INIT(0);
 TT_EXTERN const volatile __u32 f_pids[TT_FILTER_MAX_BPF] TT_INIT({});
 TT_EXTERN const volatile __u32 f_n_pids TT_INIT(0);
 TT_EXTERN const volatile __u16 f_ports[TT_FILTER_MAX_BPF] TT_INIT({});
@@ -161,6 +163,7 @@ struct sk_st {
 	__u64 srtt;
 	__u64 open;
 	__u64 unowned; /* counted in n_unowned */
+	__u32 netns;   /* inode; set where only a struct bpf_sock is at hand (udp_skb.bpf.c) */
 	__u32 pid;
 	__u32 tid;
 	char comm[TT_COMM_LEN];
@@ -398,8 +401,8 @@ static __always_inline void own_by_current(struct sk_st *st)
 	st->pid_known = 1;
 }
 
-static __always_inline int emit_open(const struct sock *sk, struct sk_st *st, const struct tuple *t,
-				     __u8 proto, __u8 state, __u64 ts, __u16 flags)
+static __always_inline int emit_open_ns(struct sk_st *st, const struct tuple *t, __u8 proto,
+					__u8 state, __u64 ts, __u16 flags, __u32 netns)
 {
 	struct tt_event *e = ev_new(TT_EV_CONN_OPEN, st->id, st->pid, st->tid, flags, ts);
 
@@ -413,12 +416,18 @@ static __always_inline int emit_open(const struct sock *sk, struct sk_st *st, co
 	e->u.open.proto = proto;
 	e->u.open.direction = st->dir;
 	e->u.open.state = state;
-	e->u.open.netns = sk_netns(sk);
+	e->u.open.netns = netns;
 	e->u.open.cgroup_id = st->cgroup_id;
 	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
 	ev_send(e);
 	note_owner(st->pid);
 	return 0;
+}
+
+static __always_inline int emit_open(const struct sock *sk, struct sk_st *st, const struct tuple *t,
+				     __u8 proto, __u8 state, __u64 ts, __u16 flags)
+{
+	return emit_open_ns(st, t, proto, state, ts, flags, sk_netns(sk));
 }
 
 static __always_inline void emit_state(struct sk_st *st, __u8 old, __u8 new, __u64 ts)

@@ -243,6 +243,9 @@ static __always_inline int stash_peer(struct bpf_sock_addr *ctx, int tx, int v6)
 	st = bpf_sk_storage_get(&socks, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return 1;
+	/* a socket made before the capture: its user is its owner (udp_skb.bpf.c) */
+	if (!st->pid_known)
+		own_by_current(st);
 	if (v6) {
 		__u32 w[4] = {ctx->user_ip6[0], ctx->user_ip6[1], ctx->user_ip6[2],
 			      ctx->user_ip6[3]};

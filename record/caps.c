@@ -16,6 +16,9 @@ static const struct {
 	const char *loss; /* what the data lacks without it */
 } cap_desc[TT_CAP_N] = {
     [TT_CAP_SENDRECV] = {"send-recv", "UDP traffic is not recorded and --raw is unavailable"},
+    [TT_CAP_UDP_PKTS] = {"udp-counts",
+			 "UDP is counted by the per-call hooks instead, which cost every send and "
+			 "receive of the machine (TCP's too) some CPU"},
     [TT_CAP_UDP_PEERS] =
 	{"udp-peers", "UDP traffic of unconnected sockets is summed per socket, not per remote"},
     [TT_CAP_OWNER_SWEEP] = {"owner-sweep",

@@ -73,11 +73,12 @@ static void cgroup2_root(char *buf, size_t len)
 	fclose(f);
 }
 
-static void set_rodata(struct tcptop_bpf *skel, const struct tt_src_opts *o)
+static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s, const struct tt_src_opts *o)
 {
 	const struct tt_filter *f = &o->filter;
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
+	skel->rodata->udp_by_packet = s->use_pkt ? 1 : 0;
 	for (unsigned i = 0; i < f->n_pids && i < TT_FILTER_MAX_BPF; i++)
 		skel->rodata->f_pids[i] = f->pids[i];
 	skel->rodata->f_n_pids = f->n_pids;
@@ -112,11 +113,20 @@ static int io_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_recv_inet || p == skel->progs.tt_recv_inet6;
 }
 
+/* UDP counted per datagram: the cgroup skb hooks, and the creator as the owner. */
+static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	return p == skel->progs.tt_udp_out || p == skel->progs.tt_udp_in ||
+	       p == skel->progs.tt_sock_create;
+}
+
 /* The capability an optional program gives (record/caps.c), or -1 for a required one. */
 static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	if (io_prog(skel, p))
 		return TT_CAP_SENDRECV;
+	if (pkt_prog(skel, p))
+		return TT_CAP_UDP_PKTS;
 	if (!strncmp(bpf_program__section_name(p), "cgroup/", 7))
 		return TT_CAP_UDP_PEERS;
 	if (p == skel->progs.tt_iter_files)
@@ -194,12 +204,23 @@ static int kernel_has_tp_btf(const struct btf *vmlinux, const char *tp)
 }
 
 /*
- * The default mode counts TCP from the sockets themselves: with --tcp nothing needs a program on
- * every send and recv of the machine (it costs ~8% CPU on small writes).
+ * The default mode counts TCP from the sockets themselves and UDP per datagram (cgroup skb
+ * hooks): nothing runs on every send and recv of the machine (that costs ~4% CPU on 100-byte
+ * TCP writes). The per-call hooks are for --raw, and count UDP where the packet route fails.
  */
-static int needs_io_hooks(const struct tt_src_opts *o)
+static int wants_udp(const struct tt_src_opts *o)
 {
-	return o->raw || o->filter.proto != IPPROTO_TCP || o->check_all;
+	return o->filter.proto != IPPROTO_TCP;
+}
+
+static int use_pkt_route(const struct tt_src *s, const struct tt_src_opts *o, const char *cgroot)
+{
+	return !o->raw && wants_udp(o) && cgroot[0] && !s->pkt_failed[0];
+}
+
+static int needs_io_hooks(const struct tt_src *s, const struct tt_src_opts *o, const char *cgroot)
+{
+	return o->raw || (wants_udp(o) && !use_pkt_route(s, o, cgroot)) || o->check_all;
 }
 
 static int prog_index(const struct tcptop_bpf *skel, const struct bpf_program *want)
@@ -258,7 +279,33 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 	ret = skip_probes(s, skel, o->skip_probes, err, errlen);
 	if (ret)
 		return ret;
-	if (needs_io_hooks(o)) {
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		int i = prog_index(skel, p);
+
+		if (pkt_prog(skel, p) && s->plan[i].skipped && !s->pkt_failed[0] &&
+		    use_pkt_route(s, o, cgroot))
+			snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s", s->plan[i].why);
+	}
+	s->use_pkt = use_pkt_route(s, o, cgroot);
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		int i = prog_index(skel, p);
+
+		if (!pkt_prog(skel, p) || s->plan[i].skipped)
+			continue;
+		if (s->pkt_failed[0]) {
+			/* said as missing: the per-call hooks count UDP instead */
+			s->plan[i].wanted = 0;
+			snprintf(s->plan[i].why, sizeof(s->plan[i].why), "%.223s", s->pkt_failed);
+		} else if (!use_pkt_route(s, o, cgroot) && !(o->check_all && cgroot[0])) {
+			plan_unused(s, skel, p,
+				    o->raw	    ? "--raw counts every call"
+				    : !wants_udp(o) ? "not needed with --tcp"
+						    : "no cgroup v2 mount");
+		}
+	}
+	if (needs_io_hooks(s, o, cgroot)) {
 		struct btf *vmlinux = btf__load_vmlinux_btf();
 
 		use_tp = kernel_has_tp_btf(vmlinux, "sock_send_length") &&
@@ -272,10 +319,13 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]) && use_tp; i++)
 			plan_unused(s, skel, fx[i], "the tracepoints are used");
 	} else {
+		const char *why = wants_udp(o) ? "UDP is counted per datagram (udp-counts)"
+					       : "not needed with --tcp";
+
 		for (size_t i = 0; i < sizeof(tp) / sizeof(tp[0]); i++)
-			plan_unused(s, skel, tp[i], "not needed with --tcp");
+			plan_unused(s, skel, tp[i], why);
 		for (size_t i = 0; i < sizeof(fx) / sizeof(fx[0]); i++)
-			plan_unused(s, skel, fx[i], "not needed with --tcp");
+			plan_unused(s, skel, fx[i], why);
 	}
 	/*
 	 * A syscalls:* tracepoint puts every syscall of every task on the slow path: 8% more CPU
@@ -292,7 +342,9 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		{
 			int i = prog_index(skel, p);
 
-			if (s->plan[i].cap == TT_CAP_UDP_PEERS && !s->plan[i].skipped) {
+			if ((s->plan[i].cap == TT_CAP_UDP_PEERS ||
+			     s->plan[i].cap == TT_CAP_UDP_PKTS) &&
+			    !s->plan[i].skipped && !s->plan[i].unused) {
 				s->plan[i].wanted = 0;
 				snprintf(s->plan[i].why, sizeof(s->plan[i].why),
 					 "no cgroup v2 mount");
@@ -312,7 +364,7 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opt
 
 	if (!skel)
 		return NULL;
-	set_rodata(skel, o);
+	set_rodata(skel, s, o);
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
 	if (o->udp_flows) {
 		bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
@@ -440,7 +492,7 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 			continue;
 		if (!strncmp(sec, "iter/", 5)) {
 			l = bpf_program__attach_iter(p, NULL);
-		} else if (!strncmp(sec, "cgroup/", 7)) {
+		} else if (!strncmp(sec, "cgroup/", 7) || !strncmp(sec, "cgroup_skb/", 11)) {
 			if (s->cg_fd < 0)
 				s->cg_fd = open(cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			l = s->cg_fd < 0 ? NULL : bpf_program__attach_cgroup(p, s->cg_fd);
@@ -810,6 +862,50 @@ static void plan_init_netns(struct tt_src *s)
 	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
 }
 
+/* Back to before plan_load_attach(): no links, no object, an empty plan. */
+static void unload(struct tt_src *s)
+{
+	for (int i = s->n_links - 1; i >= 0; i--)
+		bpf_link__destroy(s->links[i]);
+	s->n_links = 0;
+	s->it_tcp = s->it_udp = s->it_files = s->it_owner = NULL;
+	tcptop_bpf__destroy(s->skel);
+	s->skel = NULL;
+	s->probes[0] = '\0';
+	memset(s->plan, 0, sizeof(s->plan));
+	s->n_progs = 0;
+}
+
+static int plan_load_attach(struct tt_src *s, const struct tt_src_opts *opts, const char *cgroot,
+			    char *err, size_t errlen)
+{
+	struct tcptop_bpf *skel = tcptop_bpf__open();
+	int ret;
+
+	if (!skel) {
+		ret = -errno;
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
+		return ret;
+	}
+	ret = plan_programs(s, skel, opts, cgroot, err, errlen);
+	s->plan_accept = s->plan[prog_index(skel, skel->progs.tt_accept4)].wanted;
+	tcptop_bpf__destroy(skel);
+	if (ret)
+		return ret;
+	ret = load(s, opts, err, errlen);
+	if (ret) {
+		if (err[0])
+			return ret;
+		if (ret == -EPERM || geteuid() != 0)
+			snprintf(err, errlen,
+				 "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
+		else
+			snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
+		return ret;
+	}
+	return attach(s, cgroot, err, errlen);
+}
+
 int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen)
 {
 	struct tt_src *s;
@@ -837,35 +933,17 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	if (stat("/proc/self/ns/net", &sb) == 0)
 		s->netns = sb.st_ino;
 
-	{
-		struct tcptop_bpf *skel = tcptop_bpf__open();
-
-		if (!skel) {
-			ret = -errno;
-			snprintf(err, errlen, "cannot open the BPF object: %s", strerror(-ret));
-			goto fail;
-		}
-		ret = plan_programs(s, skel, opts, cgroot, err, errlen);
-		s->plan_accept = s->plan[prog_index(skel, skel->progs.tt_accept4)].wanted;
-		tcptop_bpf__destroy(skel);
+	for (int round = 0;; round++) {
+		ret = plan_load_attach(s, opts, cgroot, err, errlen);
 		if (ret)
 			goto fail;
+		set_caps(s);
+		if (round || !s->use_pkt || s->cap_state[TT_CAP_UDP_PKTS] == TT_SRC_CAP_OK)
+			break;
+		/* the packet route is incomplete: load again with the per-call hooks for UDP */
+		snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s", s->cap_why[TT_CAP_UDP_PKTS]);
+		unload(s);
 	}
-	ret = load(s, opts, err, errlen);
-	if (ret) {
-		if (err[0])
-			goto fail;
-		if (ret == -EPERM || geteuid() != 0)
-			snprintf(err, errlen,
-				 "needs root (CAP_BPF and CAP_PERFMON) to load BPF programs");
-		else
-			snprintf(err, errlen, "cannot load BPF programs: %s", strerror(-ret));
-		goto fail;
-	}
-	ret = attach(s, cgroot, err, errlen);
-	if (ret)
-		goto fail;
-	set_caps(s);
 	plan_init_netns(s);
 	if (s->raw && s->cap_state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
 		snprintf(err, errlen, "--raw needs per-call send/recv hooks: %s",

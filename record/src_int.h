@@ -16,6 +16,7 @@
 /* Capabilities (record/caps.c): index into cap_state / cap_why. */
 enum {
 	TT_CAP_SENDRECV,
+	TT_CAP_UDP_PKTS,
 	TT_CAP_UDP_PEERS,
 	TT_CAP_OWNER_SWEEP,
 	TT_CAP_ACCEPT,
@@ -69,6 +70,8 @@ struct tt_src {
 	uint64_t next_sweep_ns; /* CLOCK_MONOTONIC: earliest next ownership sweep */
 	int cg_fd;
 	int raw;
+	int use_pkt;	      /* UDP counted per datagram (cgroup skb hooks), not per call */
+	char pkt_failed[480]; /* why UDP's packet route failed: the per-call hooks count UDP */
 	uint32_t coalesce_ms;
 	uint64_t udp_idle_ns; /* per-remote UDP flows idle this long are closed */
 	uint32_t netns;

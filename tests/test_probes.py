@@ -1,11 +1,12 @@
-"""Attach points chosen at run time: the per-call send/recv hooks and their fallback.
+"""Attach points chosen at run time: UDP's counting routes and the per-call hooks' fallback.
 
-The per-call hooks (UDP bytes, --raw) are the sock:sock_{send,recv}_length tracepoints where
-the kernel has them (Linux 6.3), else fexit programs on inet{,6}_{send,recv}msg. Leaving the
-tracepoints out with --no-probe makes the recorder take the fallback path for real: on a kernel
-that refuses fexit (as these machines do) it must say what is missing, still record TCP in full,
-and refuse --raw; where fexit works, the fallback must count the same bytes. The oracle is the
-traffic below: the bytes the test itself sent and received.
+The default mode counts UDP per datagram at the cgroup skb hooks (udp-counts), so that nothing
+runs on every send and receive of the machine. The per-call hooks are for --raw, and count UDP
+where the packet route is missing: the sock:sock_{send,recv}_length tracepoints where the kernel
+has them (Linux 6.3), else fexit programs on inet{,6}_{send,recv}msg. Leaving programs out with
+--no-probe makes the recorder take each fallback for real: it must say what is missing, still
+record TCP in full, count UDP the same where a route remains, and refuse --raw without per-call
+hooks. The oracle is the traffic below: the bytes the test itself sent and received.
 """
 import os
 import socket
@@ -79,18 +80,22 @@ def warnings(stderr):
     return [x for x in stderr.splitlines() if "warning" in x]
 
 
+PKT_PROBES = {"cgroup_skb:egress", "cgroup_skb:ingress", "cgroup:sock_create"}
+LEAVE_OUT_PKT = ["--no-probe", "cgroup_skb:egress"]
+
+
+def per_call_probes(probes):
+    return [p for p in probes if p.startswith("tp_btf:sock_") or p.startswith("fexit:")]
+
+
 @needs_bpf
-def test_default_takes_the_tracepoints(tmpdir_path):
-    """The tracepoints where the kernel has them; before 6.3 (Debian's 6.1), fexit."""
+def test_default_counts_udp_per_datagram(tmpdir_path):
+    """No program on every send and recv: UDP from the cgroup skb hooks, exact."""
     port = free_port()
     _, hdr, evs, err = record(tmpdir_path, lambda: exchange(port), "-P", str(port))
     probes = hdr["probes"].split()
-    if has_send_length():
-        assert "tp_btf:sock_send_length" in probes and "tp_btf:sock_recv_length" in probes, probes
-        assert not [p for p in probes if p.startswith("fexit:")], probes
-    else:
-        assert {"fexit:inet_sendmsg", "fexit:inet6_sendmsg", "fexit:inet_recvmsg",
-                "fexit:inet6_recvmsg"} <= set(probes), probes
+    assert PKT_PROBES <= set(probes), probes
+    assert per_call_probes(probes) == [], probes
     assert warnings(err) == [], err
     assert tcp_client_close(evs, port) == (TCP_OUT, TCP_BACK)
     ids, tx, pkts = udp_tx(evs, port)
@@ -98,23 +103,61 @@ def test_default_takes_the_tracepoints(tmpdir_path):
 
 
 @needs_bpf
-def test_without_the_tracepoints_falls_back_and_says_so(tmpdir_path):
+def test_raw_takes_the_tracepoints(tmpdir_path):
+    """--raw: the tracepoints where the kernel has them; before 6.3 (Debian's 6.1), fexit."""
     port = free_port()
-    _, hdr, evs, err = record(tmpdir_path, lambda: exchange(port), "-P", str(port), *LEAVE_OUT)
+    _, hdr, evs, err = record(tmpdir_path, lambda: exchange(port), "-P", str(port), "--raw")
+    probes = hdr["probes"].split()
+    if has_send_length():
+        assert "tp_btf:sock_send_length" in probes and "tp_btf:sock_recv_length" in probes, probes
+        assert not [p for p in probes if p.startswith("fexit:")], probes
+    else:
+        assert {"fexit:inet_sendmsg", "fexit:inet6_sendmsg", "fexit:inet_recvmsg",
+                "fexit:inet6_recvmsg"} <= set(probes), probes
+    assert not PKT_PROBES & set(probes), probes
+    assert warnings(err) == [], err
+    ids, tx, pkts = udp_tx(evs, port)
+    assert len(ids) == 1 and (tx, pkts) == (UDP_N * UDP_LEN, UDP_N)
+
+
+@needs_bpf
+def test_without_the_packet_route_per_call_hooks_count_udp_and_it_is_said(tmpdir_path):
+    port = free_port()
+    _, hdr, evs, err = record(tmpdir_path, lambda: exchange(port), "-P", str(port),
+                              *LEAVE_OUT_PKT)
+    probes = hdr["probes"].split()
+    assert not PKT_PROBES & set(probes), probes
+    assert per_call_probes(probes), probes
+    w = warnings(err)
+    assert len(w) == 1 and w[0].startswith(
+        "tcptop-record: warning: missing udp-counts (cgroup_skb:egress left out (--no-probe)): "
+        "UDP is counted by the per-call hooks instead"), err
+    assert hdr["missing"].startswith("udp-counts (cgroup_skb:egress left out"), hdr
+    assert tcp_client_close(evs, port) == (TCP_OUT, TCP_BACK)
+    ids, tx, pkts = udp_tx(evs, port)
+    assert len(ids) == 1 and (tx, pkts) == (UDP_N * UDP_LEN, UDP_N)
+
+
+@needs_bpf
+def test_without_any_udp_route_falls_back_and_says_so(tmpdir_path):
+    port = free_port()
+    _, hdr, evs, err = record(tmpdir_path, lambda: exchange(port), "-P", str(port),
+                              *(LEAVE_OUT_PKT + LEAVE_OUT))
     probes = hdr["probes"].split()
     assert not [p for p in probes if p.startswith("tp_btf:sock_")], probes
     # TCP counts come from the sockets themselves: exact either way
     assert tcp_client_close(evs, port) == (TCP_OUT, TCP_BACK)
     ids, tx, pkts = udp_tx(evs, port)
+    w = warnings(err)
+    assert [x for x in w if x.startswith("tcptop-record: warning: missing udp-counts (")], err
     if "fexit:inet_sendmsg" in probes:
         # a kernel that lets fexit attach: the fallback counts what the tracepoints would
         assert "fexit:inet_recvmsg" in probes, probes
-        assert warnings(err) == [], err
+        assert len(w) == 1, err
         assert len(ids) == 1 and (tx, pkts) == (UDP_N * UDP_LEN, UDP_N)
     else:
         assert not [p for p in probes if p.startswith("fexit:")], probes
-        w = warnings(err)
-        assert len(w) == 1 and w[0].startswith("tcptop-record: warning: missing send-recv ("
+        assert len(w) == 2 and w[0].startswith("tcptop-record: warning: missing send-recv ("
                                                "tp_btf:sock_send_length left out"), err
         assert "UDP traffic is not recorded" in w[0], w
         assert hdr["missing"].startswith("send-recv (tp_btf:sock_send_length left out"), hdr
@@ -135,7 +178,7 @@ def test_raw_needs_per_call_hooks(tmpdir_path):
     assert not os.path.exists(path), "a file was left behind"
 
 
-CAPS = ["send-recv", "udp-peers", "owner-sweep", "accept-owner", "close-recovery", "udp-close",
+CAPS = ["send-recv", "udp-counts", "udp-peers", "owner-sweep", "accept-owner", "close-recovery", "udp-close",
         "retransmits", "resets", "processes", "namespaces"]
 
 
