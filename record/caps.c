@@ -20,7 +20,9 @@ static const struct {
 			 "UDP is counted by the per-call hooks instead, which cost every send and "
 			 "receive of the machine (TCP's too) some CPU"},
     [TT_CAP_UDP_PEERS] =
-	{"udp-peers", "UDP traffic of unconnected sockets is summed per socket, not per remote"},
+	{"udp-peers",
+	 "where UDP is counted per call (--raw, or udp-counts missing), the traffic of "
+	 "unconnected sockets is summed per socket, not per remote"},
     [TT_CAP_OWNER_SWEEP] = {"owner-sweep",
 			    "owners of accepted and pre-existing TCP connections stay unknown "
 			    "('-') until the owner closes them"},
