@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "tt_src.h"
+#include "tt_u64map.h"
 #include "../bpf/tcptop.h"
 
 #define TT_SRC_MAX_LINKS 32
@@ -97,6 +98,15 @@ struct tt_src {
 	/* scratch for the iter/udp output */
 	char *udp_live;
 	size_t udp_live_cap;
+	/*
+	 * Ids of the UDP flows whose CONN_OPEN has been delivered (until their CONN_CLOSE): BPF
+	 * adds a flow to its map before it writes the open to the ring buffer, so a flush can
+	 * meet a flow whose open is still to be read, and must not report it before its open.
+	 */
+	struct tt_u64map udp_opened;
+	uint64_t udp_last_t0; /* CLOCK_BOOTTIME: when the last flush began */
+	size_t udp_later;     /* flows the last flush left for their opens */
+	int rb_emptied;	      /* the last drain read the ring buffer to its end */
 };
 
 /*
@@ -112,7 +122,10 @@ void tt_src_deliver_free(struct tt_src *s);
 /* Run an iterator link once, reading its output into *buf (NULL: discard). Bytes or -errno. */
 int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
 
-/* Report UDP flow sums grown since the last call, and close the flows of gone sockets. */
+/*
+ * Report UDP flow sums grown since the last call, and close the flows of gone sockets. A flow
+ * whose open has not been delivered yet is left for the next call (counted in udp_later).
+ */
 void tt_src_udp_flush(struct tt_src *s);
 
 /* Set capability CAP to TT_SRC_CAP_* STATE, with what provides it or why it is missing. */

@@ -78,8 +78,11 @@ void tt_src_udp_flush(struct tt_src *s)
 	int flows = bpf_map__fd(s->skel->maps.flows);
 	int done_fd = bpf_map__fd(s->skel->maps.flow_done);
 	struct tt_flow_key key, *gone = NULL;
-	size_t n_gone = 0, cap_gone = 0, n_live = 0;
-	uint64_t t0 = tt_now_boot_ns();
+	size_t n_gone = 0, cap_gone = 0, n_live = 0, n_later = 0;
+	uint64_t t0 = tt_now_boot_ns(), last_t0 = s->udp_last_t0;
+	/* BPF writes an open right after it adds the flow: the opens of flows older than the
+	 * last flush were in the ring buffer when the drain just before this one began */
+	int opens_read = s->rb_emptied;
 	const uint64_t *live = NULL;
 	uint32_t next_ns[TT_SRC_MAX_NS];
 	size_t n_next = 0;
@@ -107,6 +110,19 @@ void tt_src_udp_flush(struct tt_src *s)
 		if (bpf_map_lookup_elem(flows, &key, &v))
 			goto next;
 		note_ns(s, v.netns, next_ns, &n_next);
+		/*
+		 * Its open not read yet: BPF adds a flow to the map before it writes the open to
+		 * the ring buffer, and the last drain may have come between. Nothing of the flow
+		 * may go before its open (a reader ignores a TRAFFIC or CLOSE of an unknown id):
+		 * it waits for the next flush. Unless the flow was already there at the last
+		 * flush and the drain since read the ring buffer to its end: then its open was
+		 * lost (a full ring buffer, counted as lost) and it is reported all the same.
+		 */
+		if (v.verdict == TT_V_PASS && !tt_u64map_get(&s->udp_opened, v.id) &&
+		    (v.first_ts >= last_t0 || !opens_read)) {
+			n_later++;
+			goto next;
+		}
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
 		/* a remote of an unconnected socket: no end but silence (a datagram that races
@@ -120,6 +136,7 @@ void tt_src_udp_flush(struct tt_src *s)
 			if (closed) {
 				flow_event(s, TT_EV_CONN_CLOSE, &v, &d);
 				bpf_map_delete_elem(done_fd, &v.id);
+				tt_u64map_del(&s->udp_opened, v.id);
 			} else {
 				d.tx_bytes = v.tx_bytes;
 				d.rx_bytes = v.rx_bytes;
@@ -148,5 +165,7 @@ void tt_src_udp_flush(struct tt_src *s)
 		bpf_map_delete_elem(flows, &gone[i]);
 	memcpy(s->udp_ns, next_ns, n_next * sizeof(*next_ns));
 	s->n_udp_ns = n_next;
+	s->udp_last_t0 = t0;
+	s->udp_later = n_later;
 	free(gone);
 }
