@@ -213,6 +213,23 @@ static int maybe_tick(struct live *l)
 	}
 	if (now < l->next_tick)
 		return 0;
+	/*
+	 * A tick's rates are the bytes up to now: a source that samples (BPF, sock_diag) samples
+	 * now, on the tick. Its own cadence runs apart from ours (and drifts): a tick would
+	 * otherwise see one sample of --coalesce 1s or two, and show 0 and then twice the rate.
+	 */
+	if (!l->ended) {
+		int ret = tt_source_flush(l->src, on_event, l);
+
+		if (l->err)
+			return l->err;
+		if (ret < 0 && ret != -EINTR) {
+			snprintf(l->errmsg, sizeof(l->errmsg), "reading events: %s",
+				 strerror(-ret));
+			return ret;
+		}
+		now = tt_now_wall_ns();
+	}
 	tt_state_tick(l->st, now);
 	l->next_tick += l->cfg->interval_ns;
 	if (l->next_tick <= now) /* we were late: don't fire a burst of ticks */

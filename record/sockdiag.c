@@ -325,6 +325,8 @@ int tt_sockdiag_flush(struct tt_sockdiag *d, tt_src_cb cb, void *ctx)
 
 	if (ret)
 		return ret;
+	/* a pass like the others (tcptop's ticks flush): the next one an interval after it */
+	d->next_ns = tt_now_mono_ns() + d->interval_ns;
 	ret = pass_and_deliver(d, cb, ctx, &count);
 	return ret ? ret : count;
 }

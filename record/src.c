@@ -1067,6 +1067,8 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
 		;
 	sample(s);
+	/* a sample like the others (tcptop's ticks flush): the next one an interval after it */
+	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
 		;
 	/* UDP flows the sample left for their opens, which that drain read: not left out */
