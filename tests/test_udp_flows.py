@@ -7,12 +7,9 @@ import os
 import socket
 import time
 
-import pytest
-
 from conftest import free_port, needs_bpf
 from helpers.capture import CLOSE, LOST, OPEN, TRAFFIC, read_capture
 from helpers.recorder import SETTLE_S, Recorder
-from helpers.kernel import has_send_length
 
 N_PEERS = 300
 # small, so that the burst overflows it even on a slow (emulated) machine, where the flows of
@@ -43,10 +40,6 @@ def udp_flows(evs, port):
 
 
 @needs_bpf
-@pytest.mark.xfail(not has_send_length(), strict=False,
-                   reason="open defect on 6.1 (make vmtest), intermittent: with the fexit hooks, "
-                          "a flow that finds the table full is sometimes neither recorded nor "
-                          "counted as lost (the BPF lost counter stays 0)")
 def test_full_flow_table_counted_and_idle_remotes_closed(tmpdir_path):
     port, port2 = free_port(), free_port()
     path = os.path.join(tmpdir_path, "udp.tt")
