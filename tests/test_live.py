@@ -59,12 +59,15 @@ def test_view_shows_running_iperf3(tmp_path):
     try:
         wait_pane(name, lambda t: "LIVE" in t)
         ip = Iperf(0, port, "-t", "8", "-b", "40M")
-        seen = []
+        seen, last = [], None
         end = time.time() + 20
         while time.time() < end and len(seen) < 4:
             time.sleep(0.7)
             screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
                                     capture_output=True, text=True).stdout
+            if screen == last:
+                continue  # the same tick read twice (its totals grow at every tick)
+            last = screen
             for line in screen.splitlines():
                 f = line.split()
                 # PID COMM PROTO LOCAL REMOTE STATE TX/s ...: the data connection, sending
