@@ -441,6 +441,68 @@ static __always_inline void emit_state(struct sk_st *st, __u8 old, __u8 new, __u
 	ev_send(e);
 }
 
+/* The owner in st, said of connection id (a socket's, or one of its UDP flows'). */
+static __always_inline void emit_proc(__u64 id, const struct sk_st *st)
+{
+	struct tt_event *e = ev_new(TT_EV_CONN_PROC, id, st->pid, st->tid, 0, 0);
+
+	if (!e)
+		return;
+	__builtin_memcpy(e->u.proc.comm, st->comm, TT_COMM_LEN);
+	ev_send(e);
+	note_owner(st->pid);
+}
+
+/*
+ * A new UDP flow of key k (t: its ends), owned as st says, put in "flows" and announced if the
+ * filters pass it: the flow to count into, or NULL (lost: the map full, counted).
+ * Both UDP routes make their flows here (udp.bpf.c per call, udp_skb.bpf.c per datagram).
+ */
+static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
+						    const struct sk_st *st, const struct tuple *t,
+						    int connected, int tx, __u16 flags, __u32 netns)
+{
+	struct tt_flow_val v = {};
+	long err;
+
+	v.id = connected ? k->cookie : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
+	v.first_ts = bpf_ktime_get_boot_ns();
+	v.last_ts = v.first_ts;
+	v.pid = st->pid;
+	v.netns = netns;
+	v.verdict = TT_V_PASS;
+	if (!net_match(IPPROTO_UDP, t->family, t->lport, t->rport) ||
+	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
+		v.verdict = TT_V_DROP;
+	err = bpf_map_update_elem(&flows, k, &v, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		/* full (-E2BIG), or any failure but a race: the flow is lost, and counted */
+		count_lost();
+		return NULL;
+	}
+	if (err == 0 && v.verdict == TT_V_PASS) {
+		struct sk_st tmp = *st;
+
+		tmp.id = v.id;
+		tmp.dir = tx ? TT_DIR_OUTBOUND : TT_DIR_INBOUND;
+		emit_open_ns(&tmp, t, IPPROTO_UDP, 0, v.first_ts, flags, netns);
+	}
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/* One datagram (or call) of len bytes on flow fv. */
+static __always_inline void flow_count(struct tt_flow_val *fv, int tx, __u32 len)
+{
+	fv->last_ts = bpf_ktime_get_boot_ns();
+	if (tx) {
+		__sync_fetch_and_add(&fv->tx_bytes, len);
+		__sync_fetch_and_add(&fv->tx_pkts, 1);
+	} else {
+		__sync_fetch_and_add(&fv->rx_bytes, len);
+		__sync_fetch_and_add(&fv->rx_pkts, 1);
+	}
+}
+
 struct tcp_counters {
 	__u64 acked, rcvd;
 	__u32 segs_out, segs_in, srtt, rttvar, retrans;
@@ -599,8 +661,6 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
  */
 static __always_inline void tcp_owned(const struct sock *sk, struct sk_st *st, int announce)
 {
-	struct tt_event *e;
-
 	clear_unowned(st);
 	if (st->open == O_WAITPID) {
 		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
@@ -608,12 +668,7 @@ static __always_inline void tcp_owned(const struct sock *sk, struct sk_st *st, i
 	}
 	if (st->open != O_OPEN || !announce)
 		return;
-	e = ev_new(TT_EV_CONN_PROC, st->id, st->pid, st->tid, 0, 0);
-	if (!e)
-		return;
-	__builtin_memcpy(e->u.proc.comm, st->comm, TT_COMM_LEN);
-	ev_send(e);
-	note_owner(st->pid);
+	emit_proc(st->id, st);
 }
 
 /* The caller of this send/recv owns the socket. */

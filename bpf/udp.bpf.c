@@ -43,10 +43,9 @@ static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st
 static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st, int tx)
 {
 	struct tt_flow_key k;
-	struct tt_flow_val v = {}, *fv;
+	struct tt_flow_val *fv;
 	struct tuple t;
 	int connected;
-	long err;
 
 	udp_flow_key(sk, st, tx, &k, &connected);
 	fv = bpf_map_lookup_elem(&flows, &k);
@@ -65,30 +64,8 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 		__builtin_memset(t.raddr, 0, TT_ADDR_LEN);
 		t.rport = 0;
 	}
-	v.id = connected ? k.cookie : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
-	v.first_ts = bpf_ktime_get_boot_ns();
-	v.pid = st->pid;
-	v.netns = sk_netns(sk);
-	v.verdict = TT_V_PASS;
-	if (!net_match(IPPROTO_UDP, t.family, t.lport, t.rport) ||
-	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
-		v.verdict = TT_V_DROP;
-	v.last_ts = v.first_ts;
-	err = bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST);
-	if (err && err != -EEXIST) {
-		/* full (-E2BIG), or any failure but a race: the flow is lost, and counted */
-		count_lost();
-		return NULL;
-	}
-	if (err == 0 && v.verdict == TT_V_PASS) {
-		struct sk_st tmp = *st;
-
-		tmp.id = v.id;
-		tmp.dir = tx ? TT_DIR_OUTBOUND : TT_DIR_INBOUND;
-		emit_open(sk, &tmp, &t, IPPROTO_UDP, 0, v.first_ts,
-			  st->preexisting ? TT_F_PREEXISTING : 0);
-	}
-	return bpf_map_lookup_elem(&flows, &k);
+	return flow_add(&k, st, &t, connected, tx, st->preexisting ? TT_F_PREEXISTING : 0,
+			sk_netns(sk));
 }
 
 static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int tx, int len)
@@ -98,14 +75,7 @@ static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int 
 
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
-	fv->last_ts = bpf_ktime_get_boot_ns();
-	if (tx) {
-		__sync_fetch_and_add(&fv->tx_bytes, len);
-		__sync_fetch_and_add(&fv->tx_pkts, 1);
-	} else {
-		__sync_fetch_and_add(&fv->rx_bytes, len);
-		__sync_fetch_and_add(&fv->rx_pkts, 1);
-	}
+	flow_count(fv, tx, len);
 	if (!raw_mode)
 		return;
 	e = ev_new(TT_EV_TRAFFIC, fv->id, st->pid, st->tid, TT_F_RAW, 0);

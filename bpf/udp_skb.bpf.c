@@ -61,9 +61,7 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 						    const struct tuple *t, __u64 cookie, int tx)
 {
 	struct tt_flow_key k = {};
-	struct tt_flow_val v = {}, *fv;
-	int connected = bsk->state == TCP_ESTABLISHED;
-	long err;
+	struct tt_flow_val *fv;
 
 	k.cookie = cookie;
 	__builtin_memcpy(k.raddr, t->raddr, TT_ADDR_LEN);
@@ -77,46 +75,17 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 		take_swept_owner(bsk, st);
 	if (!st->netns)
 		st->netns = bsk_netns(bsk);
-	v.id = connected ? cookie : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
-	v.first_ts = bpf_ktime_get_boot_ns();
-	v.last_ts = v.first_ts;
-	v.pid = st->pid;
-	v.netns = st->netns;
-	v.verdict = TT_V_PASS;
-	if (!net_match(IPPROTO_UDP, t->family, t->lport, t->rport) ||
-	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
-		v.verdict = TT_V_DROP;
-	err = bpf_map_update_elem(&flows, &k, &v, BPF_NOEXIST);
-	if (err && err != -EEXIST) {
-		/* full (-E2BIG), or any failure but a race: the flow is lost, and counted */
-		count_lost();
-		return NULL;
-	}
-	if (err == 0 && v.verdict == TT_V_PASS) {
-		struct sk_st tmp = *st;
-		__u16 flags = st->pid_known ? 0 : TT_F_PID_UNKNOWN;
-
-		tmp.id = v.id;
-		tmp.dir = tx ? TT_DIR_OUTBOUND : TT_DIR_INBOUND;
-		emit_open_ns(&tmp, t, IPPROTO_UDP, 0, v.first_ts, flags, st->netns);
-	}
-	return bpf_map_lookup_elem(&flows, &k);
+	return flow_add(&k, st, t, bsk->state == TCP_ESTABLISHED, tx,
+			st->pid_known ? 0 : TT_F_PID_UNKNOWN, st->netns);
 }
 
 /* A flow announced before its socket's owner was known gets it with its next datagram. */
 static __always_inline void pkt_flow_owner(struct tt_flow_val *fv, const struct sk_st *st)
 {
-	struct tt_event *e;
-
 	if (!st->pid_known || fv->pid == st->pid)
 		return;
 	fv->pid = st->pid;
-	e = ev_new(TT_EV_CONN_PROC, fv->id, st->pid, st->tid, 0, 0);
-	if (!e)
-		return;
-	__builtin_memcpy(e->u.proc.comm, st->comm, TT_COMM_LEN);
-	ev_send(e);
-	note_owner(st->pid);
+	emit_proc(fv->id, st);
 }
 
 static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
@@ -173,14 +142,7 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
 	pkt_flow_owner(fv, st);
-	fv->last_ts = bpf_ktime_get_boot_ns();
-	if (tx) {
-		__sync_fetch_and_add(&fv->tx_bytes, len);
-		__sync_fetch_and_add(&fv->tx_pkts, 1);
-	} else {
-		__sync_fetch_and_add(&fv->rx_bytes, len);
-		__sync_fetch_and_add(&fv->rx_pkts, 1);
-	}
+	flow_count(fv, tx, len);
 }
 
 SEC("cgroup_skb/egress")
