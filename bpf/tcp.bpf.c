@@ -182,6 +182,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	if (st->open != O_OPEN)
 		return 0;
 	read_counters(sk, st, &c);
+	live_note(sk, st, &c, 0);
 	if (!raw_mode)
 		emit_delta(st, &c);
 	old_srtt = __sync_lock_test_and_set(&st->srtt, c.srtt);

@@ -139,6 +139,19 @@ TT_EXTERN struct {
 /* ns_tcp was full once: user space enters every namespace from then on */
 TT_EXTERN __u32 ns_tcp_full TT_INIT(0);
 
+/* Open TCP connections by id (struct tt_tcp_live, tcptop.h). */
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TT_BPF_MAX_TCP);
+	__type(key, __u64); /* connection id */
+	__type(value, struct tt_tcp_live);
+} tcp_live SEC(".maps");
+TT_EXTERN __u64 cur_pass TT_INIT(0);
+/* opens tcp_live had no room for: their unseen closes would not be found */
+TT_EXTERN __u64 tcp_live_full TT_INIT(0);
+/* tests only (TT_TEST_SKIP_CLOSE): no close is emitted, as when the kernel skips the programs */
+TT_EXTERN const volatile __u8 test_skip_close TT_INIT(0);
+
 /* Life of a TCP connection as seen here (sk_st.open). */
 enum {
 	O_NONE = 0,
@@ -594,6 +607,38 @@ static __always_inline void clear_unowned(struct sk_st *st)
  * Decide whether a TCP connection is reported, and report its opening.
  * state: the connection's state at first sight.
  */
+static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st *st,
+				      const struct tcp_counters *c)
+{
+	v->pass = cur_pass;
+	v->acked = c->acked;
+	v->rcvd = c->rcvd;
+	v->segs_out = c->segs_out;
+	v->segs_in = c->segs_in;
+	v->srtt = c->srtt;
+	v->retrans = c->retrans;
+	v->pid = st->pid;
+	v->tid = st->tid;
+}
+
+/* What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c. */
+static __always_inline void live_note(const struct sock *sk, const struct sk_st *st,
+				      const struct tcp_counters *c, int create)
+{
+	struct tt_tcp_live *v = bpf_map_lookup_elem(&tcp_live, &st->id), nv = {};
+
+	if (v) {
+		live_fill(v, st, c);
+		return;
+	}
+	if (!create)
+		return;
+	nv.netns = sk_netns(sk);
+	live_fill(&nv, st, c);
+	if (bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST))
+		__sync_fetch_and_add(&tcp_live_full, 1);
+}
+
 static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st, __u8 state,
 					 int closing)
 {
@@ -633,6 +678,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 		st->id = bpf_get_socket_cookie((struct sock *)sk);
 	/* traffic before the capture began is not the capture's */
 	read_counters(sk, st, &c);
+	live_note(sk, st, &c, 1);
 	st->acked = st->preexisting ? c.acked : 0;
 	st->rcvd = st->preexisting ? c.rcvd : 0;
 	st->segs_out = st->preexisting ? c.segs_out : 0;
@@ -712,8 +758,11 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	struct tt_event *e;
 
 	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
+	if (test_skip_close)
+		return;
 	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
 		return;
+	bpf_map_delete_elem(&tcp_live, &st->id);
 	clear_unowned(st);
 	ns_tcp_add(sk, -1);
 	read_counters(sk, st, &c);

@@ -9,6 +9,7 @@
 
 #include "tt_event.h"
 
+#define TT_BPF_MAX_TCP 65536   /* open TCP connections whose unseen close can be found */
 #define TT_BPF_MAX_FLOWS 65536 /* default size of the UDP flow map (--udp-flows) */
 #define TT_FILTER_MAX_BPF 8    /* TT_FILTER_MAX; tt_filter.h is not usable from BPF */
 
@@ -49,6 +50,29 @@ struct tt_flow_done {
 	__u64 rx_bytes;
 	__u64 tx_pkts;
 	__u64 rx_pkts;
+};
+
+/*
+ * An open TCP connection (map "tcp_live", key its id), with what the last sampling pass read
+ * of it. Under load a kernel may not run a program for a tracepoint hit, and does not always
+ * count that as a miss (seen on a 6.18 build: a socket's last state changes and its
+ * tcp_destroy_sock, none run). A connection that a complete pass no longer finds has closed
+ * unseen: user space closes it from here (record/tcp_gone.c). Passes are numbered by user
+ * space (global cur_pass); an entry the current pass did not refresh is a socket it did not
+ * find.
+ */
+struct tt_tcp_live {
+	__u64 pass; /* the last pass that found the socket, or the one before its open */
+	__u64 acked;
+	__u64 rcvd;
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 srtt;
+	__u32 retrans;
+	__u32 netns;
+	__u32 pid;
+	__u32 tid;
+	__u32 _pad;
 };
 
 #endif /* TT_BPF_TCPTOP_H */

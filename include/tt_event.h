@@ -43,6 +43,9 @@ enum tt_ev_kind {
 #define TT_F_PREEXISTING (1u << 0) /* CONN_OPEN: connection existed before the capture began */
 #define TT_F_PID_UNKNOWN (1u << 1) /* CONN_OPEN: pid/comm not known yet (CONN_PROC may follow) */
 #define TT_F_RAW (1u << 2)	   /* TRAFFIC: one send/recv call, not a coalesced delta */
+/* CONN_CLOSE: the kernel reported no close; a sampling pass found the socket gone (time:
+ * that pass; counters: the pass before) */
+#define TT_F_CLOSE_INFERRED (1u << 3)
 
 /* tt_ev_open.family */
 #define TT_FAMILY_IPV4 4

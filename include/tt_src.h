@@ -46,6 +46,8 @@ struct tt_src_stats {
 	uint64_t events; /* delivered to the callback */
 	uint64_t lost;	 /* reported as LOST (ring buffer full) */
 	uint64_t conns;	 /* CONN_OPEN events delivered */
+	/* TCP connections opened while more were open than a close found by sampling allows */
+	uint64_t untracked;
 };
 
 struct tt_src;

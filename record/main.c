@@ -3,6 +3,7 @@
  * tcptop-record: capture connection events from the kernel into a .tt file.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
@@ -369,6 +370,20 @@ static int on_event(void *ctx, const struct tt_event *ev)
 	return tt_rec_event(ctx, ev);
 }
 
+/* Connections a close found by sampling could not cover (bpf/tcptop.h, tcp_live): said. */
+static void print_untracked(const struct tt_source *src, const char *prog)
+{
+	struct tt_src_stats st;
+
+	tt_source_stats(src, &st);
+	if (st.untracked)
+		fprintf(stderr,
+			"%s: %" PRIu64 " TCP connections opened while the table of open ones was "
+			"full: had the kernel not reported their close, it would not have been "
+			"found\n",
+			prog, st.untracked);
+}
+
 int main(int argc, char **argv)
 {
 	struct tt_rec_opts o;
@@ -475,6 +490,7 @@ out:
 	}
 	if (!o.quiet)
 		tt_rec_print_stats(r, stderr);
+	print_untracked(src, prog);
 	tt_rec_free(r);
 	tt_source_close(src);
 	return code;

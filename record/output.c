@@ -44,7 +44,8 @@ struct tt_rec {
 	struct tt_rec_conntab *conns;
 	struct tt_rec_flight *flight;
 	uint64_t events, lost, conns_seen;
-	uint64_t bytes_done; /* bytes of files already closed */
+	uint64_t closes_found; /* TT_F_CLOSE_INFERRED: closes the kernel did not report */
+	uint64_t bytes_done;   /* bytes of files already closed */
 	uint64_t start_mono, end_mono;
 	int failed;
 	char err[1024];
@@ -462,6 +463,8 @@ int tt_rec_event(void *ctx, const struct tt_event *ev)
 		r->conns_seen++;
 	else if (ev->kind == TT_EV_LOST)
 		r->lost += ev->u.lost.count;
+	else if (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED))
+		r->closes_found++;
 	if (r->o.dump)
 		dump_line(ev);
 	if (tt_rec_conntab_apply(r->conns, ev))
@@ -611,6 +614,12 @@ void tt_rec_print_stats(const struct tt_rec *r, FILE *f)
 		r->events, r->conns_seen, r->bytes_done,
 		r->events ? (double)r->bytes_done / r->events : 0.0, r->lost, secs, r->file_no,
 		r->file_no == 1 ? "" : "s");
+	if (r->closes_found)
+		fprintf(f,
+			"%" PRIu64
+			" connection%s closed with no close from the kernel: closed when a "
+			"sampling pass found the socket gone\n",
+			r->closes_found, r->closes_found == 1 ? "" : "s");
 	if (r->flight && tt_rec_flight_dropped(r->flight))
 		fprintf(f, "flight recorder memory full: %" PRIu64 " events forgotten early\n",
 			tt_rec_flight_dropped(r->flight));

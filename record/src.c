@@ -78,6 +78,8 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s, const st
 	const struct tt_filter *f = &o->filter;
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
+	/* fault injection for tests: the programs emit no close, as when the kernel skips them */
+	skel->rodata->test_skip_close = getenv("TT_TEST_SKIP_CLOSE") ? 1 : 0;
 	skel->rodata->udp_by_packet = s->use_pkt ? 1 : 0;
 	for (unsigned i = 0; i < f->n_pids && i < TT_FILTER_MAX_BPF; i++)
 		skel->rodata->f_pids[i] = f->pids[i];
@@ -626,8 +628,9 @@ static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 			break;
 		*used += n;
 	}
+	n = n < 0 ? -errno : 0;
 	close(fd);
-	return n < 0 ? -errno : 0;
+	return (int)n;
 }
 
 /* Run an iterator once; its text output (if any) goes into buf. Returns bytes read or -errno. */
@@ -681,9 +684,11 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	}
 	if (fd < 0)
 		return 0; /* a namespace on its way out */
-	if (s->n_ns < TT_SRC_MAX_NS)
+	ret = read_iter(fd, ip->buf, ip->cap, &ip->used);
+	/* walked: only a namespace read to its end (tcp_gone.c closes what it did not find) */
+	if (!ret && s->n_ns < TT_SRC_MAX_NS)
 		s->ns_ino[s->n_ns++] = (uint32_t)ino;
-	return read_iter(fd, ip->buf, ip->cap, &ip->used) == -ENOMEM ? -ENOMEM : 0;
+	return ret == -ENOMEM ? -ENOMEM : 0;
 }
 
 int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap,
@@ -819,8 +824,14 @@ static void sample(struct tt_src *s)
 	uint64_t now;
 
 	drain(s);
-	if (s->it_tcp)
-		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL);
+	if (s->it_tcp) {
+		s->skel->bss->cur_pass = ++s->pass;
+		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0) {
+			for (int i = 0; i < 64 && drain(s) == -EAGAIN && !s->cb_ret; i++)
+				;
+			tt_src_tcp_gone(s);
+		}
+	}
 	drain(s);
 	now = tt_now_mono_ns();
 	/* without the accept tracepoints a sweep is how accepted connections get an owner */
@@ -1097,6 +1108,7 @@ int64_t tt_src_clock_offset(const struct tt_src *s)
 void tt_src_stats(const struct tt_src *s, struct tt_src_stats *st)
 {
 	*st = s->stats;
+	st->untracked = s->skel ? s->skel->bss->tcp_live_full : 0;
 }
 
 void tt_src_close(struct tt_src *s)

@@ -78,6 +78,7 @@ struct tt_src {
 	uint32_t netns;
 	int64_t clock_offset;
 	uint64_t next_sample_ns; /* CLOCK_MONOTONIC */
+	uint64_t pass;		 /* the last sampling pass over TCP sockets (cur_pass in BPF) */
 	char probes[512];
 	int ncpu;
 	uint64_t *lost_seen, *lost_now;
@@ -127,6 +128,13 @@ int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
  * whose open has not been delivered yet is left for the next call (counted in udp_later).
  */
 void tt_src_udp_flush(struct tt_src *s);
+
+/*
+ * Close the TCP connections that the sampling pass just made (number s->pass) did not find in
+ * a namespace it walked, as TT_F_CLOSE_INFERRED closes (record/tcp_gone.c). Call it right
+ * after that pass, before another pass changes the namespaces walked.
+ */
+void tt_src_tcp_gone(struct tt_src *s);
 
 /* Set capability CAP to TT_SRC_CAP_* STATE, with what provides it or why it is missing. */
 void tt_src_cap_set(struct tt_src *s, int cap, int state, const char *why);

@@ -224,5 +224,7 @@ void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state
 	if (k)
 		for (unsigned i = 0; i < k->n_fields; i++)
 			text_field(out, ev, &k->fields[i]);
+	if (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED))
+		fputs(" found-gone", out);
 	fputc('\n', out);
 }
