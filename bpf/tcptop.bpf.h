@@ -603,10 +603,6 @@ static __always_inline void clear_unowned(struct sk_st *st)
 		__sync_fetch_and_add(&n_unowned, -1);
 }
 
-/*
- * Decide whether a TCP connection is reported, and report its opening.
- * state: the connection's state at first sight.
- */
 static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st *st,
 				      const struct tcp_counters *c)
 {
@@ -639,6 +635,10 @@ static __always_inline void live_note(const struct sock *sk, const struct sk_st 
 		__sync_fetch_and_add(&tcp_live_full, 1);
 }
 
+/*
+ * Decide whether a TCP connection is reported, and report its opening.
+ * state: the connection's state at first sight.
+ */
 static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st, __u8 state,
 					 int closing)
 {
@@ -757,9 +757,9 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	struct tcp_counters c;
 	struct tt_event *e;
 
-	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
 	if (test_skip_close)
 		return;
+	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
 	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
 		return;
 	bpf_map_delete_elem(&tcp_live, &st->id);

@@ -805,6 +805,13 @@ static int drain(struct tt_src *s)
 	return n == -ECANCELED ? 0 : n;
 }
 
+/* Drain until the ring buffer is read empty, a callback refuses, or ROUNDS drains are done. */
+static void drain_out(struct tt_src *s, int rounds)
+{
+	for (int i = 0; i < rounds && drain(s) == -EAGAIN && !s->cb_ret; i++)
+		;
+}
+
 /*
  * One sampling pass: TCP counters and RTT from iter/tcp (which also applies
  * owners left by the accept tracepoints), owners still unknown from the file
@@ -827,8 +834,7 @@ static void sample(struct tt_src *s)
 	if (s->it_tcp) {
 		s->skel->bss->cur_pass = ++s->pass;
 		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0) {
-			for (int i = 0; i < 64 && drain(s) == -EAGAIN && !s->cb_ret; i++)
-				;
+			drain_out(s, 64);
 			tt_src_tcp_gone(s);
 		}
 	}
@@ -1075,13 +1081,11 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 		return s->cb_ret;
 	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
 	 * write) */
-	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
-		;
+	drain_out(s, 256);
 	sample(s);
 	/* a sample like the others (tcptop's ticks flush): the next one an interval after it */
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
-	for (int i = 0; i < 256 && drain(s) == -EAGAIN && !s->cb_ret; i++)
-		;
+	drain_out(s, 256);
 	/* UDP flows the sample left for their opens, which that drain read: not left out */
 	if (s->udp_later && !s->cb_ret) {
 		tt_src_udp_flush(s);

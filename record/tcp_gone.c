@@ -9,6 +9,7 @@
  * the last pass read of it, flagged TT_F_CLOSE_INFERRED.
  */
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +21,6 @@
 #include "src_int.h"
 
 #define BATCH 1024 /* entries per lookup: a hash bucket never holds more */
-#define TCP_CLOSE 7
 
 struct gone {
 	uint64_t id;
