@@ -57,6 +57,8 @@
 
 /* Filters and mode, set by user space before load. */
 TT_EXTERN const volatile __u8 raw_mode TT_INIT(0);
+/* --raw: a socket's calls are summed and written at most once per slice (0: every call) */
+TT_EXTERN const volatile __u64 raw_slice_ns TT_INIT(0);
 /* UDP counted per datagram (udp_skb.bpf.c), not per call: the sweep names UDP owners too */
 TT_EXTERN const volatile __u8 udp_by_packet TT_INIT(0);
 TT_EXTERN const volatile __u32 f_pids[TT_FILTER_MAX_BPF] TT_INIT({});
@@ -191,6 +193,13 @@ struct sk_st {
 	__u16 rcv_port;
 	__u8 snd_addr[TT_ADDR_LEN];
 	__u8 rcv_addr[TT_ADDR_LEN];
+	/* --raw: the calls since the last record, each sent and received as calls << 40 | bytes
+	 * (one atomic add per call), taken with xchg (exact when two CPUs use one socket); when
+	 * the last record was written and the last call made */
+	__u64 raw_tx;
+	__u64 raw_rx;
+	__u64 raw_flush_ts;
+	__u64 raw_call_ts;
 };
 
 TT_EXTERN struct {
@@ -249,6 +258,42 @@ static __always_inline struct tt_event *ev_new(__u16 kind, __u64 id, __u32 pid, 
 static __always_inline void ev_send(struct tt_event *e)
 {
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * --raw: the TCP calls a socket made since its last record, as one TRAFFIC record stamped ts
+ * (the last of those calls). With a full ring buffer the sums stay for the next record
+ * (nothing is lost), unless this is their last chance (final: the socket's close, or sums
+ * about to overflow): then they are counted lost like any record.
+ */
+static __always_inline void raw_flush(struct sk_st *st, __u64 ts, int final)
+{
+	struct tt_event *e;
+	__u64 tx, rx;
+
+	if (!st->raw_tx && !st->raw_rx)
+		return;
+	e = bpf_ringbuf_reserve(&events, tt_event_size(TT_EV_TRAFFIC), 0);
+	if (!e && !final)
+		return;
+	tx = __sync_lock_test_and_set(&st->raw_tx, 0);
+	rx = __sync_lock_test_and_set(&st->raw_rx, 0);
+	if (!e) {
+		count_lost();
+		return;
+	}
+	__builtin_memset(e, 0, tt_event_size(TT_EV_TRAFFIC));
+	e->ts_ns = ts;
+	e->conn_id = st->id;
+	e->pid = st->pid;
+	e->tid = st->tid;
+	e->kind = TT_EV_TRAFFIC;
+	e->flags = TT_F_RAW;
+	e->u.traffic.tx_bytes = tx & (TT_RAW_CALL - 1);
+	e->u.traffic.rx_bytes = rx & (TT_RAW_CALL - 1);
+	e->u.traffic.tx_calls = tx / TT_RAW_CALL;
+	e->u.traffic.rx_calls = rx / TT_RAW_CALL;
+	ev_send(e);
 }
 
 /* ------------------------------------------------------------ filters */
@@ -768,6 +813,8 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	read_counters(sk, st, &c);
 	if (!raw_mode)
 		emit_delta(st, &c);
+	else
+		raw_flush(st, st->raw_call_ts, 1);
 	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return;

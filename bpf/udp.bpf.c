@@ -95,10 +95,27 @@ static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int 
 
 /* ------------------------------------------------------------ send / recv */
 
+/* --raw-slice 0: this call alone, as a record */
+static __always_inline void tcp_raw_call(struct sk_st *st, int tx, int len)
+{
+	struct tt_event *e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, 0);
+
+	if (!e)
+		return;
+	if (tx) {
+		e->u.traffic.tx_bytes = len;
+		e->u.traffic.tx_calls = 1;
+	} else {
+		e->u.traffic.rx_bytes = len;
+		e->u.traffic.rx_calls = 1;
+	}
+	ev_send(e);
+}
+
 static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 {
 	struct sk_st *st;
-	struct tt_event *e;
+	__u64 now, sum;
 	__u16 proto;
 
 	if (ret <= 0 || (!tx && (flags & MSG_PEEK)))
@@ -121,17 +138,26 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		}
 		if (st->open != O_OPEN)
 			return 0;
-		e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, 0);
-		if (!e)
+		if (!raw_slice_ns) {
+			tcp_raw_call(st, tx, ret);
 			return 0;
-		if (tx) {
-			e->u.traffic.tx_bytes = ret;
-			e->u.traffic.tx_calls = 1;
-		} else {
-			e->u.traffic.rx_bytes = ret;
-			e->u.traffic.rx_calls = 1;
 		}
-		ev_send(e);
+		/*
+		 * Summed, a record per slice (a record per call cost 1.45x CPU on 100-byte writes):
+		 * the first call after a slice writes the calls before it, stamped with the last of
+		 * them, and begins the next slice. A socket gone quiet is written by the sampling
+		 * pass or its close.
+		 */
+		now = bpf_ktime_get_boot_ns();
+		if (now - st->raw_flush_ts >= raw_slice_ns) {
+			st->raw_flush_ts = now;
+			raw_flush(st, st->raw_call_ts, 0);
+		}
+		sum =
+		    __sync_fetch_and_add(tx ? &st->raw_tx : &st->raw_rx, TT_RAW_CALL | (__u32)ret);
+		st->raw_call_ts = now;
+		if (tt_raw_near_full(sum))
+			raw_flush(st, now, 1);
 		return 0;
 	}
 	if (proto != IPPROTO_UDP || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)

@@ -65,6 +65,7 @@ enum {
 	TT_H_CLOCK = 10,
 	TT_H_START_NS = 11,
 	TT_H_MISSING = 12,
+	TT_H_RAW_SLICE_NS = 13,
 };
 
 /* END TLV tags. */

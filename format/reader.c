@@ -498,6 +498,7 @@ static int parse_header(struct tt_fmt_reader *r, const uint8_t *p, uint32_t plen
 			switch (tag) {
 			case TT_H_COALESCE_MS: h->coalesce_ms = (uint32_t)v; break;
 			case TT_H_START_NS: h->start_ns = v; break;
+			case TT_H_RAW_SLICE_NS: h->raw_slice_ns = v; break;
 			case TT_H_CLOCK_OFFSET:
 				if (len == 8)
 					h->clock_offset_ns = (int64_t)v;

@@ -164,6 +164,7 @@ static int write_preamble_and_header(struct tt_fmt_writer *w, const struct tt_fm
 	p = put_tlv_str(p, TT_H_CLOCK, h->clock, sizeof(h->clock));
 	p = put_tlv_u64(p, TT_H_START_NS, h->start_ns, 8);
 	p = put_tlv_str(p, TT_H_MISSING, h->missing, sizeof(h->missing));
+	p = put_tlv_u64(p, TT_H_RAW_SLICE_NS, h->raw_slice_ns, 8);
 	return write_block(w, TT_BLK_HEADER, out, (size_t)(p - p0));
 }
 

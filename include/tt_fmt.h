@@ -37,6 +37,8 @@ struct tt_fmt_header {
 	uint64_t start_ns; /* wall clock ns when the capture began */
 	/* capabilities the recorder lacked: "name (why): what the data lacks; ...", "" for none */
 	char missing[1024];
+	/* "raw" mode: a socket's TCP calls summed per this many ns, 0: one event per call */
+	uint64_t raw_slice_ns;
 };
 
 /* ---------------------------------------------------------------- writer */

@@ -397,6 +397,7 @@ enum {
 	K_EVENTS,
 	K_WARNINGS,
 	K_MISSING,
+	K_RAW_SLICE,
 	K_NCOLS
 };
 
@@ -428,6 +429,7 @@ static int capture_value(struct tt_query_val *v, sqlite3_context *ctx, struct tt
 	case K_FILTERS: return text(v, h->filters);
 	case K_PROBES: return text(v, h->probes);
 	case K_MISSING: return text(v, h->missing);
+	case K_RAW_SLICE: return u64(v, h->raw_slice_ns);
 	case K_TOOL: return text(v, h->tool_version);
 	case K_FORMAT:
 		snprintf(v->buf, sizeof(v->buf), "%u.%u", h->version_major, h->version_minor);

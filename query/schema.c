@@ -35,6 +35,7 @@ static const struct tt_query_col capture_cols[] = {
     {"warnings", TQ_INT, "reader warnings (damage) while reading the file", NN},
     {"missing", TQ_TEXT,
      "capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none", NN},
+    {"raw_slice_ns", TQ_INT, "raw mode: a socket's TCP calls summed per this, 0: one per call", NN},
 };
 
 static const struct tt_query_col conn_cols[] = {

@@ -48,7 +48,10 @@ static void usage(FILE *f)
 	    "  -o, --output FILE    capture file, '-' for stdout (created 0600, never replaced\n"
 	    "                       unless -f)\n"
 	    "  -d, --duration TIME  stop after TIME (10, 1.5s, 250ms, 2m)\n"
-	    "      --raw            one event per send/recv call (costs more)\n"
+	    "      --raw            count every send/recv call: each socket's calls summed per\n"
+	    "                       millisecond (costs more than the default mode)\n"
+	    "      --raw-slice TIME --raw, with a socket's calls summed over TIME instead\n"
+	    "                       (0: one event per call, which costs the most)\n"
 	    "      --coalesce TIME  sampling interval of the default mode (default 1s)\n"
 	    "  -C, --file-size N    start a new file when this one exceeds N million bytes, or\n"
 	    "                       N KiB / MiB / GiB with a k / m / g suffix (as tcpdump -C)\n"
@@ -83,6 +86,7 @@ static void usage(FILE *f)
 
 enum {
 	OPT_RAW = 0x2001,
+	OPT_RAW_SLICE,
 	OPT_COALESCE,
 	OPT_FLIGHT,
 	OPT_RINGBUF,
@@ -137,6 +141,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	    {"output", required_argument, NULL, 'o'},
 	    {"duration", required_argument, NULL, 'd'},
 	    {"raw", no_argument, NULL, OPT_RAW},
+	    {"raw-slice", required_argument, NULL, OPT_RAW_SLICE},
 	    {"coalesce", required_argument, NULL, OPT_COALESCE},
 	    {"file-size", required_argument, NULL, 'C'},
 	    {"rotate", required_argument, NULL, 'G'},
@@ -177,6 +182,12 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 				tt_die(prog, TT_EXIT_USAGE, "bad duration '%s'", optarg);
 			break;
 		case OPT_RAW: o->src.raw = 1; break;
+		case OPT_RAW_SLICE:
+			if (tt_parse_duration_ns(optarg, &v) || v > 1000000000)
+				tt_die(prog, TT_EXIT_USAGE, "bad raw slice '%s' (0..1s)", optarg);
+			o->src.raw = 1;
+			o->src.raw_slice_ns = v ? v : TT_SRC_RAW_PER_CALL;
+			break;
 		case OPT_COALESCE:
 			if (tt_parse_duration_ns(optarg, &v) || v < 1000000 || v > 3600000000000ULL)
 				tt_die(prog, TT_EXIT_USAGE, "bad coalesce interval '%s' (1ms..1h)",

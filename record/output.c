@@ -401,6 +401,7 @@ int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errl
 	r->hdr.coalesce_ms = r->o.src.raw ? 0
 					  : (r->o.src.coalesce_ms ? r->o.src.coalesce_ms
 								  : TT_SRC_DEFAULT_COALESCE_MS);
+	r->hdr.raw_slice_ns = tt_src_raw_slice_ns(&r->o.src);
 	tt_filter_format(&r->o.src.filter, r->hdr.filters, sizeof(r->hdr.filters));
 	snprintf(r->hdr.probes, sizeof(r->hdr.probes), "%s", tt_source_probes(src));
 	snprintf(r->hdr.missing, sizeof(r->hdr.missing), "%s",

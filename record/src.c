@@ -78,6 +78,7 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s, const st
 	const struct tt_filter *f = &o->filter;
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
+	skel->rodata->raw_slice_ns = tt_src_raw_slice_ns(o);
 	/* fault injection for tests: the programs emit no close, as when the kernel skips them */
 	skel->rodata->test_skip_close = getenv("TT_TEST_SKIP_CLOSE") ? 1 : 0;
 	skel->rodata->udp_by_packet = s->use_pkt ? 1 : 0;

@@ -45,6 +45,7 @@ void dump_header_json(FILE *out, const struct tt_fmt_header *h)
 	json_key_str(out, "tool_version", h->tool_version, sizeof(h->tool_version));
 	json_key_str(out, "mode", h->mode, sizeof(h->mode));
 	fprintf(out, ",\"coalesce_ms\":%u", h->coalesce_ms);
+	fprintf(out, ",\"raw_slice_ns\":%" PRIu64, h->raw_slice_ns);
 	json_key_str(out, "filters", h->filters, sizeof(h->filters));
 	json_key_str(out, "probes", h->probes, sizeof(h->probes));
 	json_key_str(out, "missing", h->missing, sizeof(h->missing));

@@ -168,7 +168,7 @@ def test_disk_full_stops_cleanly_and_file_reads_to_last_block(small_tmpfs, traff
     port = free_port()
     gen = traffic(port, 0.002)
     path = os.path.join(small_tmpfs, "full.tt")
-    rec = Recorder(path, "-P", str(port), "--raw")
+    rec = Recorder(path, "-P", str(port), "--raw-slice", "0")
     try:
         _, err = rec.p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
@@ -207,8 +207,8 @@ def test_no_bpf_objects_left_after_normal_exit(tmp_path):
 # ------------------------------------------------------------------ rotation
 
 def send_until(port, stop, max_s=20):
-    """One connection sending random-sized writes (one raw event each, ~4 bytes on disk)
-    until stop() says so; returns the bytes the kernel took."""
+    """One connection sending random-sized writes (--raw-slice 0: one event each, ~4 bytes on
+    disk) until stop() says so; returns the bytes the kernel took."""
     srv, cli, acc = tcp_pair(port)
     got = [0]
 
@@ -234,11 +234,11 @@ def send_until(port, stop, max_s=20):
 
 @needs_bpf
 def test_size_rotation_set_is_one_continuous_timeline(tmp_path):
-    """-C 1 without -W: every byte sent is in exactly one of the files (--raw), and replay
-    plays the set as one timeline with that total."""
+    """-C 1 without -W: every byte sent is in exactly one of the files (--raw-slice 0), and
+    replay plays the set as one timeline with that total."""
     port = free_port()
     path = str(tmp_path / "c.tt")
-    rec = Recorder(path, "-C", "1", "--raw", "-P", str(port))
+    rec = Recorder(path, "-C", "1", "--raw-slice", "0", "-P", str(port))
     second = [None]
 
     def stop():  # half a second into the second file
@@ -494,11 +494,12 @@ def test_no_hang_on_time_gaps(name):
 
 @needs_bpf
 def test_ring_buffer_overflow_is_visible_in_replay_and_query(tmp_path):
-    """A 4 KiB ring buffer under --raw load loses events: the LOST records carry their time and
-    counts, the exit statistics, replay's header and query's lost table all say the same."""
+    """A 4 KiB ring buffer under --raw-slice 0 load loses events: the LOST records carry their
+    time and counts, the exit statistics, replay's header and query's lost table all say the
+    same."""
     port = free_port()
     path = str(tmp_path / "lost.tt")
-    rec = Recorder(path, "--raw", "--ringbuf-kb", "4", "-P", str(port))
+    rec = Recorder(path, "--raw-slice", "0", "--ringbuf-kb", "4", "-P", str(port))
     sent = send_until(port, lambda: False, max_s=1.0)
     rc, err = rec.stop()
     assert rc == 0, err

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# tcptop-record overhead beside its peers, and capture size, on `iperf3 -c 127.0.0.1 -l 100` (one
-# event per 100-byte call in --raw mode). Prints "FIGURE<TAB>name<TAB>value<TAB>target" lines
-# (run.sh), then the overhead figures again as a markdown table (issue 15) to paste into
-# docs/BENCHMARKS.md; progress goes to stderr. Everything is a ratio or a rate within this run:
+# tcptop-record overhead beside its peers, and capture size, on `iperf3 -c 127.0.0.1 -l 100` (an
+# event per socket and millisecond in --raw mode, one per 100-byte call with --raw-slice 0).
+# Prints "FIGURE<TAB>name<TAB>value<TAB>target" lines (run.sh), then the overhead figures again
+# as a markdown table (issue 15) to paste into docs/BENCHMARKS.md; progress goes to stderr.
+# Everything is a ratio or a rate within this run:
 #
 #   CPU cost and throughput ratios, tracer running / not, PAIRS interleaved pairs of iperf3 -l 100
 #   -n 60M with medians (../shared/tools/cpu-cost -n PAIRS -l 100 -b 60M), for tcptop-record in
-#   its default mode, --tcp and --raw, and beside it tcpdump -i lo -s 96 -w, libbpf-tools
-#   tcplife, and bpftrace doing nothing but count() on every call of the tracepoint our per-call
-#   program uses (sock:sock_send_length). A peer that is not installed is said on stderr and its
-#   row says "missing"; a tracer that exits at once or ignores SIGINT is said and its row says
-#   "failed" (cpu-cost would otherwise measure an absent tracer as free)
-#   one --raw capture of a fixed transfer: events/s captured and lost, events per CPU second of
-#   the recorder (its headroom), bytes per event on disk; the same transfer under tcpdump -s 96
-#   for the file size
+#   its default mode, --tcp, --raw and --raw-slice 0, and beside it tcpdump -i lo -s 96 -w,
+#   libbpf-tools tcplife, and bpftrace doing nothing but count() on every call of the tracepoint
+#   our per-call program uses (sock:sock_send_length). A peer that is not installed is said on
+#   stderr and its row says "missing"; a tracer that exits at once or ignores SIGINT is said and
+#   its row says "failed" (cpu-cost would otherwise measure an absent tracer as free)
+#   one --raw-slice 0 capture of a fixed transfer: events/s captured and lost, events per CPU
+#   second of the recorder (its headroom), bytes per event on disk; the same transfer under
+#   tcpdump -s 96 for the file size
 # Needs root, iperf3, GNU time; the peers need tcpdump, libbpf-tools (tcplife), bpftrace. About
-# 2.5 minutes with 6 pairs on 2 shared cores (longer when they are busy).
+# 3 minutes with 6 pairs on 2 shared cores (longer when they are busy).
 #   tests/bench/bench_record.sh [PAIRS]     (or PAIRS=N in the environment; default 6)
 set -u
 PAIRS=${1:-${PAIRS:-6}}
@@ -111,6 +112,8 @@ cost "record --tcp (default mode)" "tcptop-record \`--tcp\`" "" "" \
 	"$REC" -o "$dir/cost.tt" -f -q --tcp
 cost "record --raw" "tcptop-record \`--raw\`" "<=1.15" ">=0.85" \
 	"$REC" -o "$dir/cost.tt" -f -q --raw
+cost "record --raw-slice 0" "tcptop-record \`--raw-slice 0\` (an event per call)" "" "" \
+	"$REC" -o "$dir/cost.tt" -f -q --raw-slice 0
 if command -v tcpdump >/dev/null; then
 	cost "tcpdump -i lo -s 96 -w" "\`tcpdump -i lo -s 96 -w\`" "(peer)" "" \
 		tcpdump -i lo -s 96 -w "$dir/cost.pcap" -q
@@ -138,7 +141,7 @@ else
 		echo "   (bpftrace counted $(awk '/^@n:/ {print $2}' "$dir/bpftrace.txt") calls in the last pair)" >&2
 fi
 
-# One fixed transfer captured in --raw mode, then the same under tcpdump.
+# One fixed transfer captured with an event per call, then the same under tcpdump.
 port=$(/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 iperf3 -s -p "$port" -D -I "$dir/srv.pid" || exit 1
 sleep 0.5
@@ -147,8 +150,8 @@ ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 # transfer OUT.json: iperf3 client, 60 MB in 100-byte writes
 transfer() { iperf3 -c 127.0.0.1 -p "$port" -l 100 -n 60M -J >"$1"; }
 
-echo "-- record --raw: one 60 MB transfer" >&2
-"$REC" -o "$dir/raw.tt" -f --raw -P "$port" 2>"$dir/raw.err" &
+echo "-- record --raw-slice 0: one 60 MB transfer" >&2
+"$REC" -o "$dir/raw.tt" -f --raw-slice 0 -P "$port" 2>"$dir/raw.err" &
 rp=$!
 sleep 1.5
 t0=$(ticks $rp)
@@ -205,6 +208,7 @@ if command -v bpftool >/dev/null && [ -e /proc/sys/kernel/bpf_stats_enabled ]; t
 	echo "-- BPF run time per transfer (kernel.bpf_stats_enabled)" >&2
 	bpf_time "record default" -P "$port"
 	bpf_time "record --raw" -P "$port" --raw
+	bpf_time "record --raw-slice 0" -P "$port" --raw-slice 0
 else
 	echo "bench_record: no bpftool or kernel.bpf_stats_enabled: BPF run times left out" >&2
 fi
@@ -221,15 +225,15 @@ cpu = ticks / 100.0
 pcap = os.path.join(d, "same.pcap")
 td = os.path.getsize(pcap) if os.path.exists(pcap) else None
 fig = lambda n, v, t: print("FIGURE\t%s\t%s\t%s" % (n, v, t))
-fig("record --raw: events/s captured on iperf3 -l 100 (%.2f MB/s)" % (j["bytes"] / secs / 1e6),
+fig("record --raw-slice 0: events/s captured on iperf3 -l 100 (%.2f MB/s)" % (j["bytes"] / secs / 1e6),
     "%.0f" % (events / secs), ">=2M/s")
-fig("record --raw: events lost", lost, "0")
-fig("record --raw: events per recorder CPU second (headroom)",
+fig("record --raw-slice 0: events lost", lost, "0")
+fig("record --raw-slice 0: events per recorder CPU second (headroom)",
     "%.0f" % (events / cpu) if cpu else "n/a", "")
-fig("record --raw: bytes per event on disk", "%.2f" % (written / events), "<=3")
-fig("record --raw: capture bytes for 60 MB in 100-byte writes", written, "")
+fig("record --raw-slice 0: bytes per event on disk", "%.2f" % (written / events), "<=3")
+fig("record --raw-slice 0: capture bytes for 60 MB in 100-byte writes", written, "")
 fig("tcpdump -s 96: capture bytes for the same transfer", "missing" if td is None else td, "")
-fig("capture size, tcpdump -s 96 / record --raw",
+fig("capture size, tcpdump -s 96 / record --raw-slice 0",
     "missing" if td is None else "%.1f" % (td / written), "")
 PY
 

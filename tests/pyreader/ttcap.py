@@ -22,7 +22,7 @@ STRING_TAGS = {1: "hostname", 2: "kernel", 3: "boot_id", 4: "tool_version", 5: "
                7: "filters", 8: "probes", 10: "clock", 12: "missing"}
 STRING_SIZES = {"hostname": 256, "kernel": 128, "boot_id": 40, "tool_version": 32, "mode": 16,
                 "filters": 512, "probes": 512, "clock": 16, "missing": 1024}
-UINT_TAGS = {6: ("coalesce_ms", 32), 11: ("start_ns", 64)}
+UINT_TAGS = {6: ("coalesce_ms", 32), 11: ("start_ns", 64), 13: ("raw_slice_ns", 64)}
 
 U64 = (1 << 64) - 1
 U32 = (1 << 32) - 1
@@ -100,7 +100,7 @@ def tlv(payload):
 
 def parse_header(payload, major, minor):
     h = {"version_major": major, "version_minor": minor, "coalesce_ms": 0,
-         "clock_offset_ns": 0, "start_ns": 0}
+         "clock_offset_ns": 0, "start_ns": 0, "raw_slice_ns": 0}
     for name in STRING_SIZES:
         h[name] = ""
     for tag, val in tlv(payload):

@@ -441,6 +441,7 @@ static void t_header(void)
 	h.clock_offset_ns = -123456789012345ll;
 	h.start_ns = UINT64_MAX;
 	h.coalesce_ms = UINT32_MAX;
+	h.raw_slice_ns = UINT64_MAX - 1;
 	int rc =
 	    tt_fmt_writer_open(&w, p, &h, &(struct tt_fmt_wopts){.force = 1}, err, sizeof(err));
 	check(rc == 0, "header: writer open", "%s", err);
@@ -1219,7 +1220,8 @@ static int cmd_dump(const char *path)
 	json_str(h->missing, sizeof(h->missing));
 	printf(",\"clock_offset_ns\":%" PRId64 ",\"clock\":", h->clock_offset_ns);
 	json_str(h->clock, sizeof(h->clock));
-	printf(",\"start_ns\":%" PRIu64 "}\n", h->start_ns);
+	printf(",\"start_ns\":%" PRIu64 ",\"raw_slice_ns\":%" PRIu64 "}\n", h->start_ns,
+	       h->raw_slice_ns);
 	while ((rc = tt_fmt_reader_next(r, &ev)) == 1)
 		dump_event(&ev);
 	if (rc < 0)

@@ -1,0 +1,237 @@
+"""tcptop-record --raw on real traffic: every send and receive call counted, each socket's
+calls summed per slice (1 ms) and stamped with the last call of the slice.
+
+Oracle: a sender and a receiver in this process that log every call they make (the wall time
+before and after it, the bytes it moved). Records are matched to calls one by one: a record
+holding n sends is the next n sends of the log, so every record's bytes, and the time of each
+of its calls, are checked, not only the totals at the close.
+"""
+import os
+import random
+import socket
+import sys
+import threading
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from conftest import free_port, needs_bpf, run, tool  # noqa: E402
+from helpers.capture import CLOSE, OPEN, TRAFFIC, connections, read_capture  # noqa: E402
+from helpers.recorder import SETTLE_S, Recorder  # noqa: E402
+from helpers.traffic import tcp_pair  # noqa: E402
+from test_record import replay_tx_rates  # noqa: E402
+
+pytestmark = needs_bpf
+
+SLICE = 0.001
+# the capture's wall clock is the kernel's boot clock plus an offset taken at its start
+CLOCK_SLACK = 0.0005
+RAW = 4  # TT_F_RAW
+
+
+class Calls:
+    """[(wall time before, wall time after, bytes)] of one end's send or recv calls."""
+
+    def __init__(self):
+        self.log = []
+
+    def timed(self, fn, *args):
+        t0 = time.time()
+        n = fn(*args)
+        n = n if isinstance(n, int) else len(n)
+        if n > 0:
+            self.log.append((t0, time.time(), n))
+        return n
+
+
+def bursts(port, host, quiet_s):
+    """Bursts of back-to-back writes of random sizes (20 ms apart: several calls per slice,
+    and a record per burst), then quiet_s of silence, one lone write, and 1 s more before the
+    close. Returns (sends, recvs, client port, time of the lone write)."""
+    srv, cli, acc = tcp_pair(port, host)
+    sends, recvs = Calls(), Calls()
+    rng = random.Random(7)
+
+    def drain():
+        while recvs.timed(acc.recv, rng.randrange(1, 8192)):
+            pass
+    t = threading.Thread(target=drain)
+    t.start()
+    buf = b"r" * 3000
+    for _ in range(60):
+        for _ in range(rng.randrange(5, 40)):
+            sends.timed(cli.send, buf[:rng.randrange(1, 3000)])
+        time.sleep(0.02)
+    time.sleep(quiet_s)
+    lone = time.time()
+    sends.timed(cli.send, b"lone write")
+    time.sleep(1.0)
+    lport = cli.getsockname()[1]
+    cli.close()
+    t.join()
+    acc.close()
+    srv.close()
+    return sends.log, recvs.log, lport, lone
+
+
+def match_records(records, calls, tx):
+    """Each record, in time order, holds the next tx_calls (rx_calls) calls of the log: their
+    bytes exactly, and every one of them made within the slice before the record's stamp."""
+    field, nfield = ("tx_bytes", "tx_calls") if tx else ("rx_bytes", "rx_calls")
+    mine = sorted((e for e in records if e[nfield]), key=lambda e: e["ts"])
+    k = 0
+    for e in mine:
+        held = calls[k:k + e[nfield]]
+        k += e[nfield]
+        stamp = e["ts"] / 1e9
+        assert len(held) == e[nfield], ("more calls recorded than made", e)
+        assert sum(n for _, _, n in held) == e[field], (e, held)
+        for before, after, _ in held:
+            # the call's own moment lies in [before, after]: inside [stamp - SLICE, stamp]
+            assert after >= stamp - SLICE - CLOCK_SLACK and before <= stamp + CLOCK_SLACK, \
+                ("call at %.6f-%.6f in the record stamped %.6f" % (before, after, stamp), e)
+    assert k == len(calls), ("calls made but not recorded", len(calls) - k)
+    return mine
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_raw_records_hold_each_call_exactly(tmp_path, host):
+    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+    port, mport = free_port(fam), free_port()
+    path = str(tmp_path / "raw.tt")
+    rec = Recorder(path, "--raw", "--coalesce", "200ms", "-P", str(port), "-P", str(mport))
+    marker = []
+
+    def mark():  # a connection 0.6 s after the lone write: the sampling pass came between
+        time.sleep(0.6)
+        s, c, a = tcp_pair(mport)
+        marker.append(c.getsockname()[1])
+        for x in (c, a, s):
+            x.close()
+    try:
+        quiet = 1.5
+        timer = threading.Timer(0.2 + 60 * 0.02 + quiet, mark)
+        timer.start()
+        sends, recvs, lport, lone = bursts(port, host, quiet)
+        timer.join()
+    finally:
+        rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "raw" and hdr["raw_slice_ns"] == 1000000
+    q = run([tool("tcptop-query"), "-F", "csv", path, "SELECT mode, raw_slice_ns FROM capture"])
+    assert q.returncode == 0 and q.stdout.splitlines()[1:] == ["raw,1000000"], q
+    conns = connections(evs)
+    (cli,) = [c for c in conns.values() if c["open"]["lport"] == lport]
+    (srv,) = [c for c in conns.values() if c["open"]["rport"] == lport]
+    cid, sid = cli["open"]["conn_id"], srv["open"]["conn_id"]
+    craw = [e for e in evs if e["conn_id"] == cid and e["kind"] == TRAFFIC]
+    sraw = [e for e in evs if e["conn_id"] == sid and e["kind"] == TRAFFIC]
+    assert craw and sraw and all(e["flags"] & RAW for e in craw + sraw)
+
+    # totals: what the applications wrote and read, call for call
+    assert sum(e["tx_bytes"] for e in craw) == sum(n for _, _, n in sends)
+    assert sum(e["tx_calls"] for e in craw) == len(sends)
+    assert sum(e["rx_bytes"] for e in sraw) == sum(n for _, _, n in recvs)
+    assert sum(e["rx_calls"] for e in sraw) == len(recvs)
+    # record by record
+    ctx = match_records(craw, sends, tx=True)
+    srx = match_records(sraw, recvs, tx=False)
+    # summed: a burst of 5-39 writes is one record or two, not one per call
+    assert len(ctx) <= len(sends) // 4, (len(ctx), len(sends))
+    print("%d sends in %d records, %d recvs in %d records" %
+          (len(sends), len(ctx), len(recvs), len(srx)))
+
+    # the lone write after the quiet stretch: its own record, stamped when it was made, and
+    # written by the sampling pass (before the marker connection), not held until the close
+    (lone_rec,) = [e for e in ctx if abs(e["ts"] / 1e9 - lone) < 0.01]
+    assert lone_rec["tx_calls"] == 1 and lone_rec["tx_bytes"] == len(b"lone write")
+    (mopen,) = [i for i, e in enumerate(evs) if e["kind"] == OPEN and
+                e["lport"] == marker[0]]
+    assert evs.index(lone_rec) < mopen
+    assert evs.index(lone_rec) < [i for i, e in enumerate(evs)
+                                  if e["conn_id"] == cid and e["kind"] == CLOSE][0]
+
+    # and replayed, per 250 ms, the connection's rate is the sender's own
+    rates = replay_tx_rates(path, lport, 0.25)
+    busy = [(t, r) for t, r in rates if sends[0][1] + 0.25 < t <= sends[0][1] + 1.2]
+    assert len(busy) >= 3, rates
+    for t, r in busy:
+        want = sum(n for _, after, n in sends if t - 0.25 < after <= t) / 0.25
+        assert abs(r - want) <= 0.15 * want + 2000, (t, r, want, rates)
+
+
+def test_raw_slice_zero_is_one_record_per_call(tmp_path):
+    port = free_port()
+    path = str(tmp_path / "calls.tt")
+    rec = Recorder(path, "--raw-slice", "0", "-P", str(port))
+    try:
+        srv, cli, acc = tcp_pair(port)
+        sends = Calls()
+        for i in range(1, 200):
+            sends.timed(cli.send, b"x" * i)
+        lport = cli.getsockname()[1]
+        got = 0
+        cli.close()
+        while True:
+            d = acc.recv(65536)
+            if not d:
+                break
+            got += len(d)
+        acc.close()
+        srv.close()
+    finally:
+        rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "raw" and hdr["raw_slice_ns"] == 0
+    (cli,) = [c for c in connections(evs).values() if c["open"]["lport"] == lport]
+    tx = [e for e in evs if e["conn_id"] == cli["open"]["conn_id"] and e["kind"] == TRAFFIC]
+    assert [(e["tx_calls"], e["tx_bytes"]) for e in tx] == [(1, n) for _, _, n in sends.log]
+    assert got == sum(range(1, 200))
+
+
+def test_raw_two_threads_on_one_socket_are_summed_exactly(tmp_path):
+    """Two threads writing to one socket at once (the kernel serialises their sends, our sums
+    take them from two CPUs): every call and byte is in the capture, none twice."""
+    port = free_port()
+    path = str(tmp_path / "two.tt")
+    rec = Recorder(path, "--raw", "-P", str(port))
+    try:
+        srv, cli, acc = tcp_pair(port)
+        logs = [Calls(), Calls()]
+        got = [0]
+
+        def drain():
+            while True:
+                d = acc.recv(1 << 16)
+                if not d:
+                    return
+                got[0] += len(d)
+
+        def write(log, seed):
+            rng = random.Random(seed)
+            for _ in range(20000):
+                log.timed(cli.send, b"t" * rng.randrange(1, 500))
+        r = threading.Thread(target=drain)
+        r.start()
+        ws = [threading.Thread(target=write, args=(logs[i], i)) for i in (0, 1)]
+        for w in ws:
+            w.start()
+        for w in ws:
+            w.join()
+        lport = cli.getsockname()[1]
+        cli.close()
+        r.join()
+        acc.close()
+        srv.close()
+    finally:
+        rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    _, evs = read_capture(path)
+    (c,) = [c for c in connections(evs).values() if c["open"]["lport"] == lport]
+    tx = [e for e in evs if e["conn_id"] == c["open"]["conn_id"] and e["kind"] == TRAFFIC]
+    sent = sum(n for lg in logs for _, _, n in lg.log)
+    assert sum(e["tx_bytes"] for e in tx) == sent == got[0]
+    assert sum(e["tx_calls"] for e in tx) == sum(len(lg.log) for lg in logs)
