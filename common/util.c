@@ -315,6 +315,22 @@ uint64_t tt_now_boot_ns(void)
 	return now_ns(CLOCK_BOOTTIME);
 }
 
+int64_t tt_boot_to_wall_ns(void)
+{
+	uint64_t best = UINT64_MAX;
+	int64_t off = 0;
+
+	for (int i = 0; i < 8; i++) {
+		uint64_t b0 = tt_now_boot_ns(), w = tt_now_wall_ns(), b1 = tt_now_boot_ns();
+
+		if (b1 - b0 < best) {
+			best = b1 - b0;
+			off = (int64_t)(w - (b0 + (b1 - b0) / 2));
+		}
+	}
+	return off;
+}
+
 static void read_line(const char *path, char *buf, size_t len)
 {
 	FILE *f = fopen(path, "r");

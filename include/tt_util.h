@@ -73,6 +73,12 @@ void tt_iso_str(uint64_t ns, char *buf, size_t len);
 uint64_t tt_now_wall_ns(void);
 uint64_t tt_now_mono_ns(void);
 uint64_t tt_now_boot_ns(void);
+/*
+ * CLOCK_REALTIME - CLOCK_BOOTTIME in ns (wall time of an event = its boot time + this), from
+ * the tightest of a few boot/wall/boot brackets: a preemption between two plain reads would
+ * put every event of a capture off by its length.
+ */
+int64_t tt_boot_to_wall_ns(void);
 
 /* Fill host, kernel release and boot id for a capture header (best effort). */
 struct tt_fmt_header;

@@ -154,7 +154,7 @@ int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, c
 	d->owner_uid = owner_uid();
 	set_caps(d, ms);
 	probe_netns(d);
-	d->clock_offset = (int64_t)(tt_now_wall_ns() - tt_now_boot_ns());
+	d->clock_offset = tt_boot_to_wall_ns();
 	d->next_ns = tt_now_mono_ns(); /* the first poll reports what exists now */
 	*out = d;
 	return 0;

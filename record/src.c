@@ -983,7 +983,7 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		snprintf(err, errlen, "cannot set up the ring buffer");
 		goto fail;
 	}
-	s->clock_offset = (int64_t)(tt_now_wall_ns() - tt_now_boot_ns());
+	s->clock_offset = tt_boot_to_wall_ns();
 	/* owners of existing sockets first, so that existing connections are attributed */
 	if (s->it_files)
 		tt_src_run_iter(s->it_files, NULL, NULL);

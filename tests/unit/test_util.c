@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
 
 #include "tt_util.h"
 #include "check.h"
@@ -106,5 +108,17 @@ int main(void)
 	dbl_is("infinity", 0, 0);
 	dbl_is("-1", 0, 0);
 	dbl_is("20000", 0, 0);
+
+	/* the boot -> wall offset: an event stamped now in the boot clock reads as now */
+	int64_t off = tt_boot_to_wall_ns(), off2 = tt_boot_to_wall_ns();
+	struct timespec b, w;
+
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	clock_gettime(CLOCK_REALTIME, &w);
+	int64_t direct = ((int64_t)w.tv_sec - b.tv_sec) * 1000000000ll + (w.tv_nsec - b.tv_nsec);
+	check(llabs(direct - off) < 1000000, "boot->wall offset %lld is the clocks' (%lld)",
+	      (long long)off, (long long)direct);
+	check(llabs(off2 - off) < 1000000, "boot->wall offset is stable (%lld, %lld)",
+	      (long long)off, (long long)off2);
 	return failures ? 1 : 0;
 }
