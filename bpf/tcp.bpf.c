@@ -186,7 +186,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	if (!raw_mode)
 		emit_delta(st, &c);
 	else
-		raw_flush(st, st->raw_call_ts, 0); /* calls made since the socket's last record */
+		raw_flush(st, 0); /* calls made since the socket's last record */
 	old_srtt = __sync_lock_test_and_set(&st->srtt, c.srtt);
 	if (c.srtt && c.srtt != old_srtt) {
 		e = ev_new(TT_EV_RTT, st->id, st->pid, st->tid, 0, 0);

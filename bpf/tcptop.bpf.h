@@ -261,15 +261,15 @@ static __always_inline void ev_send(struct tt_event *e)
 }
 
 /*
- * --raw: the TCP calls a socket made since its last record, as one TRAFFIC record stamped ts
- * (the last of those calls). With a full ring buffer the sums stay for the next record
- * (nothing is lost), unless this is their last chance (final: the socket's close, or sums
- * about to overflow): then they are counted lost like any record.
+ * --raw: the TCP calls a socket made since its last record, as one TRAFFIC record stamped with
+ * the last of those calls. With a full ring buffer the sums stay for the next record (nothing
+ * is lost), unless this is their last chance (final: the socket's close, or sums about to
+ * overflow): then they are counted lost like any record.
  */
-static __always_inline void raw_flush(struct sk_st *st, __u64 ts, int final)
+static __always_inline void raw_flush(struct sk_st *st, int final)
 {
 	struct tt_event *e;
-	__u64 tx, rx;
+	__u64 tx, rx, ts;
 
 	if (!st->raw_tx && !st->raw_rx)
 		return;
@@ -278,6 +278,9 @@ static __always_inline void raw_flush(struct sk_st *st, __u64 ts, int final)
 		return;
 	tx = __sync_lock_test_and_set(&st->raw_tx, 0);
 	rx = __sync_lock_test_and_set(&st->raw_rx, 0);
+	/* read after the take: a call stores its time before its add, so a call taken here is
+	 * never newer than the stamp (another CPU's call may be made meanwhile) */
+	ts = st->raw_call_ts;
 	if (!e) {
 		count_lost();
 		return;
@@ -814,7 +817,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	if (!raw_mode)
 		emit_delta(st, &c);
 	else
-		raw_flush(st, st->raw_call_ts, 1);
+		raw_flush(st, 1);
 	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return;

@@ -151,13 +151,13 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		now = bpf_ktime_get_boot_ns();
 		if (now - st->raw_flush_ts >= raw_slice_ns) {
 			st->raw_flush_ts = now;
-			raw_flush(st, st->raw_call_ts, 0);
+			raw_flush(st, 0);
 		}
+		st->raw_call_ts = now;
 		sum =
 		    __sync_fetch_and_add(tx ? &st->raw_tx : &st->raw_rx, TT_RAW_CALL | (__u32)ret);
-		st->raw_call_ts = now;
 		if (tt_raw_near_full(sum))
-			raw_flush(st, now, 1);
+			raw_flush(st, 1);
 		return 0;
 	}
 	if (proto != IPPROTO_UDP || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
