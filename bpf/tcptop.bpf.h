@@ -202,6 +202,15 @@ struct sk_st {
 	__u64 raw_call_ts;
 };
 
+/* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
+ * 2^23 calls or 2^39 bytes, unless the ring buffer stays full: then the sums are written
+ * (or counted lost) before they overflow. */
+#define TT_RAW_CALL (1ULL << 40)
+static __always_inline int tt_raw_near_full(__u64 sum)
+{
+	return sum >= (1ULL << 63) || (sum & (TT_RAW_CALL - 1)) >= (1ULL << 39);
+}
+
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -235,16 +244,16 @@ static __always_inline void count_lost(void)
 		__sync_fetch_and_add(n, 1);
 }
 
-static __always_inline struct tt_event *ev_new(__u16 kind, __u64 id, __u32 pid, __u32 tid,
-					       __u16 flags, __u64 ts)
+/* A record of this kind, its header filled (ts 0: now); NULL, and nothing counted, if the ring
+ * buffer is full. */
+static __always_inline struct tt_event *ev_try_new(__u16 kind, __u64 id, __u32 pid, __u32 tid,
+						   __u16 flags, __u64 ts)
 {
 	__u32 sz = tt_event_size(kind);
 	struct tt_event *e = bpf_ringbuf_reserve(&events, sz, 0);
 
-	if (!e) {
-		count_lost();
+	if (!e)
 		return NULL;
-	}
 	__builtin_memset(e, 0, sz);
 	e->ts_ns = ts ? ts : bpf_ktime_get_boot_ns();
 	e->conn_id = id;
@@ -252,6 +261,17 @@ static __always_inline struct tt_event *ev_new(__u16 kind, __u64 id, __u32 pid, 
 	e->tid = tid;
 	e->kind = kind;
 	e->flags = flags;
+	return e;
+}
+
+/* The same, a full ring buffer counted as a lost event. */
+static __always_inline struct tt_event *ev_new(__u16 kind, __u64 id, __u32 pid, __u32 tid,
+					       __u16 flags, __u64 ts)
+{
+	struct tt_event *e = ev_try_new(kind, id, pid, tid, flags, ts);
+
+	if (!e)
+		count_lost();
 	return e;
 }
 
@@ -269,29 +289,23 @@ static __always_inline void ev_send(struct tt_event *e)
 static __always_inline void raw_flush(struct sk_st *st, int final)
 {
 	struct tt_event *e;
-	__u64 tx, rx, ts;
+	__u64 tx, rx;
 
 	if (!st->raw_tx && !st->raw_rx)
 		return;
-	e = bpf_ringbuf_reserve(&events, tt_event_size(TT_EV_TRAFFIC), 0);
+	/* a call was summed, so raw_call_ts is set (ev_try_new reads no clock) */
+	e = ev_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, st->raw_call_ts);
 	if (!e && !final)
 		return;
 	tx = __sync_lock_test_and_set(&st->raw_tx, 0);
 	rx = __sync_lock_test_and_set(&st->raw_rx, 0);
-	/* read after the take: a call stores its time before its add, so a call taken here is
-	 * never newer than the stamp (another CPU's call may be made meanwhile) */
-	ts = st->raw_call_ts;
 	if (!e) {
 		count_lost();
 		return;
 	}
-	__builtin_memset(e, 0, tt_event_size(TT_EV_TRAFFIC));
-	e->ts_ns = ts;
-	e->conn_id = st->id;
-	e->pid = st->pid;
-	e->tid = st->tid;
-	e->kind = TT_EV_TRAFFIC;
-	e->flags = TT_F_RAW;
+	/* stamped again after the take: a call stores its time before its add, so a call taken
+	 * here is never newer than the stamp (another CPU's call may be made meanwhile) */
+	e->ts_ns = st->raw_call_ts;
 	e->u.traffic.tx_bytes = tx & (TT_RAW_CALL - 1);
 	e->u.traffic.rx_bytes = rx & (TT_RAW_CALL - 1);
 	e->u.traffic.tx_calls = tx / TT_RAW_CALL;

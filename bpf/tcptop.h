@@ -12,14 +12,6 @@
 #define TT_BPF_MAX_TCP 65536   /* open TCP connections whose unseen close can be found */
 #define TT_BPF_MAX_FLOWS 65536 /* default size of the UDP flow map (--udp-flows) */
 #define TT_FILTER_MAX_BPF 8    /* TT_FILTER_MAX; tt_filter.h is not usable from BPF */
-/* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
- * 2^23 calls or 2^39 bytes, unless the ring buffer stays full: then the sums are written
- * (or counted lost) before they overflow. */
-#define TT_RAW_CALL (1ULL << 40)
-static inline int tt_raw_near_full(__u64 sum)
-{
-	return sum >= (1ULL << 63) || (sum & (TT_RAW_CALL - 1)) >= (1ULL << 39);
-}
 
 /* Filter verdicts kept per connection so that filtering costs one lookup. */
 #define TT_V_PASS 1

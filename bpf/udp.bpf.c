@@ -68,49 +68,37 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 			sk_netns(sk));
 }
 
+/* --raw (--raw-slice 0 for TCP): one call as its own record; a UDP call is also a datagram. */
+static __always_inline void raw_call(__u64 id, const struct sk_st *st, int tx, int len, int pkt)
+{
+	struct tt_event *e = ev_new(TT_EV_TRAFFIC, id, st->pid, st->tid, TT_F_RAW, 0);
+
+	if (!e)
+		return;
+	if (tx) {
+		e->u.traffic.tx_bytes = len;
+		e->u.traffic.tx_pkts = pkt;
+		e->u.traffic.tx_calls = 1;
+	} else {
+		e->u.traffic.rx_bytes = len;
+		e->u.traffic.rx_pkts = pkt;
+		e->u.traffic.rx_calls = 1;
+	}
+	ev_send(e);
+}
+
 static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int tx, int len)
 {
 	struct tt_flow_val *fv = udp_flow(sk, st, tx);
-	struct tt_event *e;
 
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
 	flow_count(fv, tx, len);
-	if (!raw_mode)
-		return;
-	e = ev_new(TT_EV_TRAFFIC, fv->id, st->pid, st->tid, TT_F_RAW, 0);
-	if (!e)
-		return;
-	if (tx) {
-		e->u.traffic.tx_bytes = len;
-		e->u.traffic.tx_pkts = 1;
-		e->u.traffic.tx_calls = 1;
-	} else {
-		e->u.traffic.rx_bytes = len;
-		e->u.traffic.rx_pkts = 1;
-		e->u.traffic.rx_calls = 1;
-	}
-	ev_send(e);
+	if (raw_mode)
+		raw_call(fv->id, st, tx, len, 1);
 }
 
 /* ------------------------------------------------------------ send / recv */
-
-/* --raw-slice 0: this call alone, as a record */
-static __always_inline void tcp_raw_call(struct sk_st *st, int tx, int len)
-{
-	struct tt_event *e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, 0);
-
-	if (!e)
-		return;
-	if (tx) {
-		e->u.traffic.tx_bytes = len;
-		e->u.traffic.tx_calls = 1;
-	} else {
-		e->u.traffic.rx_bytes = len;
-		e->u.traffic.rx_calls = 1;
-	}
-	ev_send(e);
-}
 
 static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 {
@@ -139,7 +127,7 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		if (st->open != O_OPEN)
 			return 0;
 		if (!raw_slice_ns) {
-			tcp_raw_call(st, tx, ret);
+			raw_call(st->id, st, tx, ret, 0);
 			return 0;
 		}
 		/*

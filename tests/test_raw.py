@@ -18,8 +18,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import free_port, needs_bpf, run, tool  # noqa: E402
 from helpers.capture import CLOSE, OPEN, TRAFFIC, connections, read_capture  # noqa: E402
-from helpers.recorder import SETTLE_S, Recorder  # noqa: E402
-from helpers.traffic import tcp_pair  # noqa: E402
+from helpers.recorder import SETTLE_S, Recorder, record  # noqa: E402
+from helpers.traffic import recv_all, tcp_pair  # noqa: E402
 from test_record import replay_tx_rates  # noqa: E402
 
 pytestmark = needs_bpf
@@ -75,6 +75,13 @@ def bursts(port, host, quiet_s):
     return sends.log, recvs.log, lport, lone
 
 
+def traffic_of(evs, **open_fields):
+    """The TRAFFIC events of the one connection whose open has these fields (lport=...)."""
+    (c,) = [c for c in connections(evs).values()
+            if all(c["open"][k] == v for k, v in open_fields.items())]
+    return [e for e in evs if e["conn_id"] == c["open"]["conn_id"] and e["kind"] == TRAFFIC]
+
+
 def match_records(records, calls, tx):
     """Each record, in time order, holds the next tx_calls (rx_calls) calls of the log: their
     bytes exactly, and every one of them made within the slice before the record's stamp."""
@@ -122,13 +129,9 @@ def test_raw_records_hold_each_call_exactly(tmp_path, host):
     assert hdr["mode"] == "raw" and hdr["raw_slice_ns"] == 1000000
     q = run([tool("tcptop-query"), "-F", "csv", path, "SELECT mode, raw_slice_ns FROM capture"])
     assert q.returncode == 0 and q.stdout.splitlines()[1:] == ["raw,1000000"], q
-    conns = connections(evs)
-    (cli,) = [c for c in conns.values() if c["open"]["lport"] == lport]
-    (srv,) = [c for c in conns.values() if c["open"]["rport"] == lport]
-    cid, sid = cli["open"]["conn_id"], srv["open"]["conn_id"]
-    craw = [e for e in evs if e["conn_id"] == cid and e["kind"] == TRAFFIC]
-    sraw = [e for e in evs if e["conn_id"] == sid and e["kind"] == TRAFFIC]
+    craw, sraw = traffic_of(evs, lport=lport), traffic_of(evs, rport=lport)
     assert craw and sraw and all(e["flags"] & RAW for e in craw + sraw)
+    cid = craw[0]["conn_id"]
 
     # totals: what the applications wrote and read, call for call
     assert sum(e["tx_bytes"] for e in craw) == sum(n for _, _, n in sends)
@@ -164,31 +167,23 @@ def test_raw_records_hold_each_call_exactly(tmp_path, host):
 
 def test_raw_slice_zero_is_one_record_per_call(tmp_path):
     port = free_port()
-    path = str(tmp_path / "calls.tt")
-    rec = Recorder(path, "--raw-slice", "0", "-P", str(port))
-    try:
+
+    def exchange():
         srv, cli, acc = tcp_pair(port)
         sends = Calls()
         for i in range(1, 200):
             sends.timed(cli.send, b"x" * i)
         lport = cli.getsockname()[1]
-        got = 0
         cli.close()
-        while True:
-            d = acc.recv(65536)
-            if not d:
-                break
-            got += len(d)
+        got = recv_all(acc)
         acc.close()
         srv.close()
-    finally:
-        rc, err = rec.stop(settle=SETTLE_S)
-    assert rc == 0, err
-    hdr, evs = read_capture(path)
+        return sends.log, lport, got
+    (sends, lport, got), hdr, evs, _ = record(tmp_path, exchange, "--raw-slice", "0",
+                                              "-P", str(port))
     assert hdr["mode"] == "raw" and hdr["raw_slice_ns"] == 0
-    (cli,) = [c for c in connections(evs).values() if c["open"]["lport"] == lport]
-    tx = [e for e in evs if e["conn_id"] == cli["open"]["conn_id"] and e["kind"] == TRAFFIC]
-    assert [(e["tx_calls"], e["tx_bytes"]) for e in tx] == [(1, n) for _, _, n in sends.log]
+    tx = traffic_of(evs, lport=lport)
+    assert [(e["tx_calls"], e["tx_bytes"]) for e in tx] == [(1, n) for _, _, n in sends]
     assert got == sum(range(1, 200))
 
 
@@ -196,25 +191,16 @@ def test_raw_two_threads_on_one_socket_are_summed_exactly(tmp_path):
     """Two threads writing to one socket at once (the kernel serialises their sends, our sums
     take them from two CPUs): every call and byte is in the capture, none twice."""
     port = free_port()
-    path = str(tmp_path / "two.tt")
-    rec = Recorder(path, "--raw", "-P", str(port))
-    try:
-        srv, cli, acc = tcp_pair(port)
-        logs = [Calls(), Calls()]
-        got = [0]
 
-        def drain():
-            while True:
-                d = acc.recv(1 << 16)
-                if not d:
-                    return
-                got[0] += len(d)
+    def two_writers():
+        srv, cli, acc = tcp_pair(port)
+        logs, got = [Calls(), Calls()], []
 
         def write(log, seed):
             rng = random.Random(seed)
             for _ in range(20000):
                 log.timed(cli.send, b"t" * rng.randrange(1, 500))
-        r = threading.Thread(target=drain)
+        r = threading.Thread(target=lambda: got.append(recv_all(acc)))
         r.start()
         ws = [threading.Thread(target=write, args=(logs[i], i)) for i in (0, 1)]
         for w in ws:
@@ -226,12 +212,8 @@ def test_raw_two_threads_on_one_socket_are_summed_exactly(tmp_path):
         r.join()
         acc.close()
         srv.close()
-    finally:
-        rc, err = rec.stop(settle=SETTLE_S)
-    assert rc == 0, err
-    _, evs = read_capture(path)
-    (c,) = [c for c in connections(evs).values() if c["open"]["lport"] == lport]
-    tx = [e for e in evs if e["conn_id"] == c["open"]["conn_id"] and e["kind"] == TRAFFIC]
-    sent = sum(n for lg in logs for _, _, n in lg.log)
-    assert sum(e["tx_bytes"] for e in tx) == sent == got[0]
-    assert sum(e["tx_calls"] for e in tx) == sum(len(lg.log) for lg in logs)
+        return [c for lg in logs for c in lg.log], lport, got[0]
+    (sends, lport, got), _, evs, _ = record(tmp_path, two_writers, "--raw", "-P", str(port))
+    tx = traffic_of(evs, lport=lport)
+    assert sum(e["tx_bytes"] for e in tx) == sum(n for _, _, n in sends) == got
+    assert sum(e["tx_calls"] for e in tx) == len(sends)

@@ -23,7 +23,7 @@ import pytest
 from conftest import ROOT, SEEDS, free_port, needs_bpf, needs_cmd, run, tool
 from helpers.capture import CLOSE, LOST, OPEN, STATS, TRAFFIC, closes_of, read_cap, ttcap
 from helpers.recorder import Recorder, assert_bpf_gone
-from helpers.traffic import tcp_pair
+from helpers.traffic import recv_all, tcp_pair
 
 REPLAY, QUERY, RECORD = tool("tcptop-replay"), tool("tcptop-query"), tool("tcptop-record")
 # The promise is "kill -9 loses at most the last second". The recorder is a process on a
@@ -210,15 +210,8 @@ def send_until(port, stop, max_s=20):
     """One connection sending random-sized writes (--raw-slice 0: one event each, ~4 bytes on
     disk) until stop() says so; returns the bytes the kernel took."""
     srv, cli, acc = tcp_pair(port)
-    got = [0]
-
-    def drain():
-        while True:
-            d = acc.recv(1 << 16)
-            if not d:
-                return
-            got[0] += len(d)
-    t = threading.Thread(target=drain)
+    got = []
+    t = threading.Thread(target=lambda: got.append(recv_all(acc)))
     t.start()
     rng, buf, sent, t0 = random.Random(3), b"z" * 2000, 0, time.time()
     while not stop() and time.time() - t0 < max_s:

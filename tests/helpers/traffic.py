@@ -95,3 +95,13 @@ def tcp_pair(port, host="127.0.0.1"):
     cli = socket.create_connection((host, port))
     acc, _ = srv.accept()
     return srv, cli, acc
+
+
+def recv_all(sock):
+    """Read sock until its peer closes; the bytes it received."""
+    n = 0
+    while True:
+        d = sock.recv(1 << 16)
+        if not d:
+            return n
+        n += len(d)
