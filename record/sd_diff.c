@@ -3,7 +3,10 @@
  * From sock_diag polls to events, mirroring bpf/tcptop.bpf.c (tcp_try_open, read_counters,
  * emit_delta, tcp_emit_close) with what a poll can know: a socket is opened when first seen,
  * its counters' growth is reported at each poll, and it is closed when it reaches TIME_WAIT or
- * CLOSE or is gone from the dump, with the counters of the last poll that had them.
+ * CLOSE or is gone, with the counters of the last poll that had them. Gone is missing from the
+ * dump and from a lookup by its key: a dump can miss a live socket (it resumes by position in
+ * a hash chain that churn shortened), and closing that one would open it again with its whole
+ * life's bytes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -48,8 +51,13 @@ struct conn {
 	uint32_t inode_tried; /* inode the owner was looked up for */
 	uint32_t gen;
 	uint32_t netns;
+	uint32_t ifindex; /* with the ends: its lookup key */
+	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+	uint16_t lport, rport;
+	uint8_t family;
 	char comm[TT_COMM_LEN];
 	uint8_t phase, state, dir, proto, preexisting, pid_known;
+	uint8_t missed; /* missing from the last dump, and the lookup could not tell */
 };
 
 struct tt_sd_diff {
@@ -125,6 +133,14 @@ static struct tt_event *ev_new(struct tt_sd_events *out, const struct conn *c, u
 	e->kind = kind;
 	return e;
 }
+
+/* What a pass may ask of the world. */
+struct pass_ctx {
+	tt_sd_owner_fn owner;
+	void *owner_ctx;
+	tt_sd_lookup_fn lookup;
+	void *lookup_ctx;
+};
 
 static uint64_t lst_key(uint32_t netns, uint8_t proto, uint16_t port)
 {
@@ -316,6 +332,17 @@ static uint8_t direction(const struct tt_sd_diff *d, const struct tt_sd_sock *s)
 	return inbound ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
 }
 
+/* Its key as last seen (a UDP socket may connect again). */
+static void remember(struct conn *c, const struct tt_sd_sock *s)
+{
+	c->ifindex = s->ifindex;
+	memcpy(c->laddr, s->laddr, TT_ADDR_LEN);
+	memcpy(c->raddr, s->raddr, TT_ADDR_LEN);
+	c->lport = s->lport;
+	c->rport = s->rport;
+	c->family = s->family;
+}
+
 static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first,
 		     tt_sd_owner_fn owner, void *ctx, struct tt_sd_events *out)
 {
@@ -341,6 +368,7 @@ static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first
 		c->dir = direction(d, s);
 		c->preexisting = first;
 		c->gen = d->gen;
+		remember(c, s);
 		take_owner(c, s, owner, ctx);
 		if (try_open(d, c, s, out))
 			return -ENOMEM;
@@ -348,8 +376,10 @@ static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first
 		return c->phase == P_OPEN && tcp ? emit_samples(c, s, s->ts_ns, out) : 0;
 	}
 	c->gen = d->gen;
+	c->missed = 0;
 	if (c->phase == P_DONE)
 		return 0;
+	remember(c, s);
 	was_known = c->pid_known;
 	take_owner(c, s, owner, ctx);
 	if (c->phase == P_WAIT) {
@@ -388,16 +418,58 @@ static int kept(const uint32_t *keep_ns, size_t n_keep, uint32_t netns)
 	return 0;
 }
 
-/* What left the dump: closed now, at the counters of the last poll. */
+/*
+ * Whether a socket missing from the dump is there all the same: 1 (then seen now), 0 gone,
+ * -EAGAIN when the lookup could not tell, or -ENOMEM.
+ */
+static int still_there(struct tt_sd_diff *d, struct conn *c, uint64_t now_ns,
+		       const struct pass_ctx *p, struct tt_sd_events *out)
+{
+	struct tt_sd_sock want, s;
+	int ret;
+
+	/* one done with is forgotten unasked: seen again, it is filtered out or skipped again */
+	if (!p->lookup || c->phase == P_DONE)
+		return 0;
+	memset(&want, 0, sizeof(want));
+	want.cookie = c->cookie;
+	want.proto = c->proto;
+	want.family = c->family;
+	want.netns = c->netns;
+	want.ifindex = c->ifindex;
+	want.lport = c->lport;
+	want.rport = c->rport;
+	memcpy(want.laddr, c->laddr, TT_ADDR_LEN);
+	memcpy(want.raddr, c->raddr, TT_ADDR_LEN);
+	ret = p->lookup(p->lookup_ctx, &want, &s);
+	if (ret <= 0)
+		return ret < 0 ? -EAGAIN : 0;
+	s.ts_ns = now_ns;
+	return sock_pass(d, &s, 0, p->owner, p->owner_ctx, out) ? -ENOMEM : 1;
+}
+
+/* What left the dump and is gone: closed now, at the counters of the last poll. */
 static int sweep(struct tt_sd_diff *d, const uint32_t *keep_ns, size_t n_keep, uint64_t now_ns,
-		 struct tt_sd_events *out)
+		 const struct pass_ctx *p, struct tt_sd_events *out)
 {
 	size_t n_gone = 0, it = 0;
 	struct conn *c;
 	uint64_t key;
 
 	while ((c = tt_u64map_next(&d->conns, &it, &key))) {
+		int there;
+
 		if (c->gen == d->gen || kept(keep_ns, n_keep, c->netns))
+			continue;
+		there = still_there(d, c, now_ns, p, out);
+		if (there == -EAGAIN && !c->missed) {
+			/* a dump can miss it: closed only if the next one misses it too */
+			c->missed = 1;
+			continue;
+		}
+		if (there == -ENOMEM)
+			return there;
+		if (there > 0)
 			continue;
 		if (c->phase == P_OPEN) {
 			if (c->proto == IPPROTO_TCP && emit_state(c, S_CLOSE, now_ns, out))
@@ -440,8 +512,9 @@ int tt_sd_diff_wants_owners(const struct tt_sd_diff *d, const struct tt_sd_snap 
 
 int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const uint32_t *keep_ns,
 		    size_t n_keep, uint64_t now_ns, tt_sd_owner_fn owner, void *owner_ctx,
-		    struct tt_sd_events *out)
+		    tt_sd_lookup_fn lookup, void *lookup_ctx, struct tt_sd_events *out)
 {
+	const struct pass_ctx p = {owner, owner_ctx, lookup, lookup_ctx};
 	int first = d->gen == 0;
 
 	d->gen++;
@@ -461,5 +534,5 @@ int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const u
 	for (size_t i = 0; i < snap->n; i++)
 		if (sock_pass(d, &snap->v[i], first, owner, owner_ctx, out))
 			return -ENOMEM;
-	return sweep(d, keep_ns, n_keep, now_ns, out);
+	return sweep(d, keep_ns, n_keep, now_ns, &p, out);
 }

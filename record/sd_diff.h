@@ -24,6 +24,13 @@ struct tt_sd_events {
 /* 1 and *out filled when the owner of inode is known. */
 typedef int (*tt_sd_owner_fn)(void *ctx, uint32_t inode, struct tt_sd_owner *out);
 
+/*
+ * Whether a socket the dump did not show is still there (tt_sd_lookup() in want->netns): 1 and
+ * *out filled, 0 gone, -errno when it cannot be told (then it is closed only if the next dump
+ * misses it too).
+ */
+typedef int (*tt_sd_lookup_fn)(void *ctx, const struct tt_sd_sock *want, struct tt_sd_sock *out);
+
 struct tt_sd_diff;
 
 /* filter: applied to each socket (NULL: none). 0 or -ENOMEM. */
@@ -39,13 +46,14 @@ int tt_sd_diff_wants_owners(const struct tt_sd_diff *d, const struct tt_sd_snap 
 
 /*
  * One poll: snap holds every socket of every namespace dumped. Sockets of the namespaces in
- * keep_ns (their dump failed) stay as they were; the other sockets not in snap are closed at
- * now_ns. owner() is asked about sockets not looked up yet. Events are appended to out.
- * 0 or -ENOMEM.
+ * keep_ns (their dump failed) stay as they were; any other followed socket not in snap is
+ * looked up (lookup(), NULL: none, missing is gone): found, it is taken as seen at now_ns,
+ * else closed at now_ns. owner() is asked about sockets not looked up yet. Events are appended to
+ * out. 0 or -ENOMEM.
  */
 int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const uint32_t *keep_ns,
 		    size_t n_keep, uint64_t now_ns, tt_sd_owner_fn owner, void *owner_ctx,
-		    struct tt_sd_events *out);
+		    tt_sd_lookup_fn lookup, void *lookup_ctx, struct tt_sd_events *out);
 
 size_t tt_sd_diff_count(const struct tt_sd_diff *d); /* sockets followed (open or not) */
 

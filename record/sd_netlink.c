@@ -116,6 +116,7 @@ static int parse(const struct nlmsghdr *h, int proto, uint32_t netns, struct tt_
 	s->inode = m->idiag_inode;
 	s->uid = m->idiag_uid;
 	s->netns = netns;
+	s->ifindex = m->id.idiag_if;
 	s->proto = proto;
 	put_addrs(s, m);
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -127,7 +128,10 @@ static int parse(const struct nlmsghdr *h, int proto, uint32_t netns, struct tt_
 	return 0;
 }
 
-/* Send one dump request (its nlmsg_seq set here) and parse every reply into snap. */
+/*
+ * Send one request (its nlmsg_seq set here) and parse every reply into snap, up to the dump's
+ * NLMSG_DONE or the acknowledgement (an NLMSG_ERROR of 0) a request with NLM_F_ACK ends with.
+ */
 static int dump(int fd, struct nlmsghdr *req, int proto, uint32_t netns, uint32_t *seq,
 		struct tt_sd_snap *snap)
 {
@@ -162,7 +166,7 @@ static int dump(int fd, struct nlmsghdr *req, int proto, uint32_t netns, uint32_
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				const struct nlmsgerr *e = NLMSG_DATA(h);
 
-				ret = e->error ? e->error : -EPROTO;
+				ret = e->error;
 				done = 1;
 				break;
 			}
@@ -226,4 +230,42 @@ int tt_sd_dump_tcp_both(int fd, uint32_t netns, uint32_t *seq, struct tt_sd_snap
 	};
 
 	return dump(fd, &req.nlh, IPPROTO_TCP, netns, seq, snap);
+}
+
+int tt_sd_lookup(int fd, const struct tt_sd_sock *want, uint32_t *seq, struct tt_sd_sock *out)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 r;
+	} req = {
+	    .nlh = {.nlmsg_len = sizeof(req),
+		    .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK},
+	    .r = {.sdiag_family = want->family == TT_FAMILY_IPV6 ? AF_INET6 : AF_INET,
+		  .sdiag_protocol = want->proto,
+		  .idiag_ext = want->proto == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0},
+	};
+	struct inet_diag_sockid *id = &req.r.id;
+	/* udp_dump_one() takes the ends the other way round (a packet's source is the peer) */
+	int udp = want->proto == IPPROTO_UDP;
+	size_t alen = want->family == TT_FAMILY_IPV6 ? TT_ADDR_LEN : 4;
+	struct tt_sd_snap one = {0};
+	int ret;
+
+	id->idiag_sport = htons(udp ? want->rport : want->lport);
+	id->idiag_dport = htons(udp ? want->lport : want->rport);
+	memcpy(id->idiag_src, udp ? want->raddr : want->laddr, alen);
+	memcpy(id->idiag_dst, udp ? want->laddr : want->raddr, alen);
+	id->idiag_if = want->ifindex;
+	id->idiag_cookie[0] = (uint32_t)want->cookie;
+	id->idiag_cookie[1] = (uint32_t)(want->cookie >> 32);
+	ret = dump(fd, &req.nlh, want->proto, want->netns, seq, &one);
+	if (ret == 0 && one.n == 1 && one.v[0].cookie == want->cookie) {
+		*out = one.v[0];
+		ret = 1;
+	} else if (ret == 0 || ret == -ENOENT || ret == -ESTALE) {
+		ret = 0; /* no such socket, or another one in its place (UDP says ESTALE) */
+	}
+	tt_sd_snap_free(&one);
+	return ret;
 }

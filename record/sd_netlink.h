@@ -21,6 +21,7 @@ struct tt_sd_sock {
 	uint32_t inode; /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
 	uint32_t uid;
 	uint32_t netns;
+	uint32_t ifindex; /* the device it is bound to, 0: none (a lookup's key, with the ends) */
 	uint16_t lport, rport;
 	uint8_t family;	  /* TT_FAMILY_*, v4-mapped IPv6 as IPv4 */
 	uint8_t proto;	  /* IPPROTO_TCP / IPPROTO_UDP */
@@ -50,6 +51,14 @@ int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
  * tt_sd_dump(). A kernel without it answers -EINVAL or -ENOENT: use tt_sd_dump() per family.
  */
 int tt_sd_dump_tcp_both(int fd, uint32_t netns, uint32_t *seq, struct tt_sd_snap *snap);
+
+/*
+ * The one socket of want's protocol with want's ends, device and cookie, through fd (a
+ * sock_diag socket of want->netns): 1 and *out filled (its netns want's), 0 when it is gone,
+ * or -errno. A dump resumes by position in a hash chain and can miss a socket that lives on;
+ * this lookup by key cannot.
+ */
+int tt_sd_lookup(int fd, const struct tt_sd_sock *want, uint32_t *seq, struct tt_sd_sock *out);
 
 void tt_sd_snap_free(struct tt_sd_snap *snap);
 

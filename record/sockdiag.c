@@ -42,6 +42,12 @@ struct tt_sockdiag {
 	int64_t clock_offset;
 	uint32_t keep_ns[SD_MAX_KEEP];
 	size_t n_keep;
+	struct {
+		uint32_t ino;
+		int fd;
+	} ns_fd[SD_MAX_KEEP]; /* this poll's sock_diag sockets of other namespaces, for lookups */
+	size_t n_ns_fd;
+	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
 	struct tt_src_stats stats;
@@ -220,9 +226,15 @@ static int visit_ns(int ns_fd, uint64_t ino, void *ctx)
 		return 0;
 	}
 	ret = dump_all(d, fd, ino);
-	close(fd);
 	if (ret && ret != -ENOMEM)
 		keep_ns(d, ino);
+	if (!ret && d->n_ns_fd < SD_MAX_KEEP) {
+		d->ns_fd[d->n_ns_fd].ino = ino;
+		d->ns_fd[d->n_ns_fd++].fd = fd; /* stays in its namespace */
+	} else {
+		d->ns_fd_full |= !ret;
+		close(fd);
+	}
 	return ret == -ENOMEM ? ret : 0;
 }
 
@@ -231,8 +243,23 @@ static int owner_of(void *ctx, uint32_t inode, struct tt_sd_owner *out)
 	return tt_sd_owners_find(ctx, inode, out);
 }
 
+/* A socket missing from its namespace's dump, looked up by its key there. */
+static int lookup_of(void *ctx, const struct tt_sd_sock *want, struct tt_sd_sock *out)
+{
+	struct tt_sockdiag *d = ctx;
+
+	if (want->netns == d->self_ino)
+		return tt_sd_lookup(d->nl_fd, want, &d->seq, out);
+	for (size_t i = 0; i < d->n_ns_fd; i++)
+		if (d->ns_fd[i].ino == want->netns)
+			return tt_sd_lookup(d->ns_fd[i].fd, want, &d->seq, out);
+	/* not dumped this poll, its namespace is gone (a failed dump keeps its sockets unasked);
+	 * unless more were dumped than sockets kept: then it cannot be told */
+	return d->ns_fd_full ? -EMFILE : 0;
+}
+
 /* One poll of every namespace, its events queued. */
-static int sample(struct tt_sockdiag *d)
+static int sample_ns(struct tt_sockdiag *d)
 {
 	int ret;
 
@@ -258,7 +285,17 @@ static int sample(struct tt_sockdiag *d)
 		return 0;
 	}
 	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(), owner_of,
-			       d->owners, &d->evs);
+			       d->owners, lookup_of, d, &d->evs);
+}
+
+static int sample(struct tt_sockdiag *d)
+{
+	int ret = sample_ns(d);
+
+	while (d->n_ns_fd) /* the other namespaces' sockets, kept for this poll's lookups */
+		close(d->ns_fd[--d->n_ns_fd].fd);
+	d->ns_fd_full = 0;
+	return ret;
 }
 
 /* Queued events to cb, in order; the first refused stays first. */

@@ -355,3 +355,123 @@ def test_check_and_raw(tmpdir_path):
     r = run([tool("tcptop-record"), "--source", "sockdiag", "--raw", "-o", out])
     assert r.returncode != 0 and "--raw" in r.stderr and "sock_diag" in r.stderr, r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and not os.path.exists(out), r.stderr
+
+
+# In a network namespace of its own: N pairs over loopback that keep sending, and CHURN
+# processes opening and closing short connections as fast as they can. Prints what each client
+# sent once the senders stopped (JSON), closes every pair when stdin closes.
+CHURNER = r"""
+import json, os, selectors, socket, sys, time
+n, secs, churn = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+def listener(port):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind(("127.0.0.1", port)); l.listen(4096); return l
+def churner(l):
+    if os.fork() == 0:
+        while True:
+            s, _ = l.accept(); s.recv(100); s.close()
+    while True:
+        try:
+            c = socket.create_connection(("127.0.0.1", 7001)); c.send(b"c" * 100); c.close()
+        except OSError:
+            time.sleep(0.001)
+l = listener(7000)
+clis, srvs = [], []
+for _ in range(n):
+    c = socket.create_connection(("127.0.0.1", 7000)); s, _ = l.accept()
+    c.setblocking(False); s.setblocking(False)
+    clis.append(c); srvs.append(s)
+kids, lc = [], listener(7001)
+for _ in range(churn):
+    pid = os.fork()
+    if pid == 0:
+        os.setpgid(0, 0)
+        churner(lc)
+    os.setpgid(pid, pid)  # as the child does: killed as a group, whichever ran first
+    kids.append(pid)
+sel = selectors.DefaultSelector()
+for s in srvs:
+    sel.register(s, selectors.EVENT_READ)
+sent = {c.getsockname()[1]: 0 for c in clis}
+end = time.time() + secs
+while time.time() < end:
+    for c in clis:
+        try:
+            sent[c.getsockname()[1]] += c.send(b"x" * 1000)
+        except BlockingIOError:
+            pass
+    t = time.time() + 0.1
+    while time.time() < t:
+        for k, _ in sel.select(0.05):
+            k.fileobj.recv(65536)
+for pid in kids:
+    os.killpg(pid, 9); os.waitpid(pid, 0)
+t = time.time() + 1
+while time.time() < t:
+    for k, _ in sel.select(0.1):
+        k.fileobj.recv(65536)
+print(json.dumps(sent), flush=True)
+sys.stdin.read()
+for s in clis + srvs:
+    s.close()
+"""
+
+
+@needs_root
+@needs_cmd("ip", "unshare", "sysctl")
+def test_no_false_close_under_churn(tmpdir_path):
+    """A dump that misses a live socket does not close it.
+
+    inet_diag resumes a dump by position inside a hash bucket (tcp_diag_dump: cb->args[1] the
+    bucket, cb->args[2] the count of the namespace's sockets in it already walked): a socket
+    ahead of that position that goes between two replies moves the rest up one, and the first
+    not yet reported is skipped. A small per-namespace hash table (tcp_child_ehash_entries,
+    6.1+) makes long chains, as a busy host's full one does; churn removes sockets from them.
+    Oracle: the bytes each client wrote. Every pair is opened and closed once, and its bytes
+    counted once: the client's tx and the server's rx are exactly what the client sent."""
+    n, secs, interval = 300, 8, 0.25
+    ns = "ttsdc%d" % os.getpid()
+    path = os.path.join(tmpdir_path, "churn.tt")
+    if run(["ip", "netns", "add", ns]).returncode:
+        pytest.skip("cannot make network namespaces here")
+    try:
+        r = run(["ip", "netns", "exec", ns, "sysctl", "-qw",
+                 "net.ipv4.tcp_child_ehash_entries=16"])
+        if r.returncode:
+            pytest.skip("no per-namespace TCP hash table: " + r.stderr.strip())
+        rec = Recorder(path, "--source", "sockdiag", "--tcp", "-P", "7000",
+                       "--coalesce", "%dms" % (interval * 1000))
+        # the namespace made from ns takes its small hash table
+        work = background(subprocess.Popen(
+            ["ip", "netns", "exec", ns, "unshare", "-n", "sh", "-c",
+             'ip link set lo up && exec "$@"', "sh", sys.executable, "-c", CHURNER, str(n),
+             str(secs), "2"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+        sent = {int(k): v for k, v in json.loads(work.stdout.readline()).items()}
+        time.sleep(3 * interval)  # every byte acked and polled before the close
+        work.stdin.close()
+        assert work.wait(timeout=30) == 0
+        rc, err = rec.stop(settle=4 * interval)
+        assert rc == 0, err
+    finally:
+        run(["ip", "netns", "del", ns])
+    assert len(sent) == n and all(sent.values()), sent
+    _, evs = read_capture(path)
+    opens, closes, tx, rx, peer = {}, {}, {}, {}, {}
+    for e in evs:
+        cid = e["conn_id"]
+        if e["kind"] == OPEN:
+            opens[cid] = opens.get(cid, 0) + 1
+            # the client's port, whichever end this is
+            peer[cid] = e["rport"] if e["lport"] == 7000 else e["lport"]
+        elif e["kind"] == CLOSE:
+            closes[cid] = closes.get(cid, 0) + 1
+        elif e["kind"] == TRAFFIC:
+            tx[cid] = tx.get(cid, 0) + e["tx_bytes"]
+            rx[cid] = rx.get(cid, 0) + e["rx_bytes"]
+    assert sorted(peer.values()) == sorted(list(sent) * 2), (len(peer), n)
+    twice = {cid: (opens[cid], closes.get(cid, 0)) for cid in opens
+             if (opens[cid], closes.get(cid, 0)) != (1, 1)}
+    assert not twice, ("opened/closed more than once", len(twice), twice)
+    wrong = [(peer[cid], tx.get(cid, 0), rx.get(cid, 0), sent[peer[cid]]) for cid in opens
+             if (tx.get(cid, 0) + rx.get(cid, 0)) != sent[peer[cid]]]
+    assert not wrong, ("bytes not those sent (client port, tx, rx, sent)", len(wrong), wrong[:5])

@@ -7,6 +7,7 @@
  * not sequence space: our SYN on active opens, our FIN once acked, the peer's FIN; counters
  * before the first poll not counted; closes with the last poll's absolute counters).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -99,7 +100,8 @@ static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n, c
 		r->snap.v[r->snap.n++].ts_ns = r->ts;
 	}
 	r->ev.n = 0;
-	if (tt_sd_diff_pass(r->d, &r->snap, keep, n_keep, r->ts, fake_owner, &r->proc, &r->ev))
+	if (tt_sd_diff_pass(r->d, &r->snap, keep, n_keep, r->ts, fake_owner, &r->proc, NULL, NULL,
+			    &r->ev))
 		check(0, "pass failed");
 }
 
@@ -390,6 +392,129 @@ static void test_udp(void)
 	run_free(&r);
 }
 
+/* The kernel as a lookup sees it: the sockets still there, whether or not a dump showed them. */
+struct fake_kernel {
+	struct tt_sd_sock there[4];
+	int n, asked, fail;
+	struct tt_sd_sock last_want;
+};
+
+static int fake_lookup(void *ctx, const struct tt_sd_sock *want, struct tt_sd_sock *out)
+{
+	struct fake_kernel *k = ctx;
+
+	k->asked++;
+	k->last_want = *want;
+	if (k->fail)
+		return -ENOBUFS;
+	for (int i = 0; i < k->n; i++)
+		if (k->there[i].cookie == want->cookie && k->there[i].lport == want->lport &&
+		    k->there[i].rport == want->rport && k->there[i].ifindex == want->ifindex &&
+		    k->there[i].netns == want->netns && k->there[i].proto == want->proto) {
+			*out = k->there[i];
+			return 1;
+		}
+	return 0;
+}
+
+static void poll_lookup(struct run *r, const struct tt_sd_sock *socks, size_t n,
+			struct fake_kernel *k)
+{
+	r->ts += 1000000000ull;
+	r->snap.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (r->snap.n == r->snap.cap) {
+			r->snap.cap = r->snap.cap ? r->snap.cap * 2 : 16;
+			r->snap.v = realloc(r->snap.v, r->snap.cap * sizeof(*r->snap.v));
+		}
+		r->snap.v[r->snap.n] = socks[i];
+		r->snap.v[r->snap.n++].ts_ns = r->ts;
+	}
+	r->ev.n = 0;
+	if (tt_sd_diff_pass(r->d, &r->snap, NULL, 0, r->ts, fake_owner, &r->proc, fake_lookup, k,
+			    &r->ev))
+		check(0, "pass failed");
+}
+
+/* A dump that misses a live socket (it resumes by position in a hash chain): looked up. */
+static void test_missed_by_the_dump(void)
+{
+	struct run r;
+	struct fake_kernel k;
+	struct tt_sd_sock s[4];
+	const struct tt_event *e;
+
+	run_init(&r, NULL);
+	memset(&k, 0, sizeof(k));
+	poll_lookup(&r, NULL, 0, &k);
+	s[0] = tcp(71, EST, 40000, 80, 1 + 1000, 500);
+	s[0].ifindex = 3;
+	s[1] = tcp(72, EST, 40001, 80, 1 + 10, 10);
+	s[2] = tcp(73, EST, 40002, 80, 1 + 20, 20);
+	s[3] = tcp(74, EST, 40003, 80, 1 + 30, 30);
+	poll_lookup(&r, s, 4, &k);
+	check(tx_of(&r, 71) == 1000 && k.asked == 0, "opened; nothing missing, nothing asked");
+	/* 71 missed by the dump, there all the same with more bytes; 72 gone */
+	k.there[k.n] = s[0];
+	k.there[k.n].bytes_acked += 300;
+	k.there[k.n++].segs_out += 1;
+	k.there[k.n++] = s[2];
+	k.there[k.n++] = s[3];
+	poll_lookup(&r, &s[2], 2, &k);
+	check(k.asked == 2, "the two missing looked up (%d)", k.asked);
+	check(count(&r, 71, TT_EV_CONN_CLOSE) == 0 && count(&r, 71, TT_EV_CONN_OPEN) == 0 &&
+		  count(&r, 71, TT_EV_STATE) == 0,
+	      "missed by the dump, found by the lookup: not closed, not opened again");
+	e = find(&r, 71, TT_EV_TRAFFIC);
+	check(e && e->u.traffic.tx_bytes == 300 && e->ts_ns == r.ts,
+	      "found by the lookup: its growth only, at this poll (tx %llu)",
+	      (unsigned long long)tx_of(&r, 71));
+	e = find(&r, 72, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 10, "missing and gone: closed with its last counters");
+	/* the lookup's key: the socket's ends, device, namespace and cookie */
+	poll_lookup(&r, &s[2], 2, &k);
+	check(k.last_want.cookie == 71 && k.last_want.lport == 40000 && k.last_want.rport == 80 &&
+		  k.last_want.ifindex == 3 && k.last_want.netns == NS &&
+		  k.last_want.proto == IPPROTO_TCP && k.last_want.family == TT_FAMILY_IPV4 &&
+		  k.last_want.laddr[0] == 127 && k.last_want.raddr[3] == 1,
+	      "looked up by its key");
+	check(r.ev.n == 0, "nothing new, nothing said");
+	/* back in the dump: counted on from where it was */
+	s[1] = k.there[0];
+	s[1].bytes_acked += 50;
+	poll_lookup(&r, &s[1], 3, &k);
+	check(tx_of(&r, 71) == 50 && count(&r, 71, TT_EV_CONN_OPEN) == 0,
+	      "back in the dump: the bytes since the lookup (tx %llu)",
+	      (unsigned long long)tx_of(&r, 71));
+	/* found in TIME_WAIT: closed as the dump would have */
+	k.there[0].state = TIME_WAIT;
+	k.there[0].has_info = 0;
+	poll_lookup(&r, &s[2], 2, &k);
+	e = find(&r, 71, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 1350 && count(&r, 71, TT_EV_STATE) == 1,
+	      "found in TIME_WAIT: closed with its last counters");
+	k.asked = 0;
+	poll_lookup(&r, &s[2], 2, &k);
+	check(k.asked == 0, "one closed is not asked about again");
+	/* a lookup that cannot tell: closed only when the next dump misses it too */
+	k.fail = 1;
+	poll_lookup(&r, &s[3], 1, &k);
+	check(r.ev.n == 0, "a failed lookup: nothing said yet");
+	s[2].bytes_acked += 7;
+	poll_lookup(&r, &s[2], 2, &k);
+	check(tx_of(&r, 73) == 7 && count(&r, 73, TT_EV_CONN_OPEN) == 0 &&
+		  count(&r, 73, TT_EV_CONN_CLOSE) == 0,
+	      "in the dump again: counted on, not opened again (tx %llu)",
+	      (unsigned long long)tx_of(&r, 73));
+	poll_lookup(&r, &s[3], 1, &k);
+	check(r.ev.n == 0, "missed again, the lookup failing: nothing said yet");
+	poll_lookup(&r, &s[3], 1, &k);
+	e = find(&r, 73, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 27 && e->ts_ns == r.ts,
+	      "missed by two dumps in a row, the lookup failing: closed");
+	run_free(&r);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
@@ -398,5 +523,6 @@ int main(void)
 	test_owners_and_namespaces();
 	test_filters();
 	test_udp();
+	test_missed_by_the_dump();
 	return failures ? 1 : 0;
 }
