@@ -68,7 +68,8 @@ static void usage(void)
 	    "  -H, --human          batch numbers in human units (default: exact numbers)\n"
 	    "      --csv FILE       write every snapshot as CSV rows (exact numbers, with\n"
 	    "                       time and conn_id columns), with --batch or the view\n"
-	    "      --dump           print the events one per line (like tcpdump -r)\n"
+	    "      --dump           print the events one per line (like tcpdump -r); with\n"
+	    "                       filters, the events -o with them writes\n"
 	    "      --json           with --dump: JSON lines; the first line is\n"
 	    "                       {\"header\": {...}} (the first file's header), then one\n"
 	    "                       object per event: ts (wall ns), kind, kind_id, conn_id,\n"
@@ -124,6 +125,7 @@ struct run {
 	uint64_t dumped, last_dumped; /* --dump: events printed, the latest time among them */
 	uint64_t cut_n, cut_last;     /* -o: events written, the latest time among them */
 	int cut_opened;
+	int keep_on; /* on_applied takes events (from --from on) */
 	int io_err;
 };
 
@@ -158,6 +160,21 @@ static int on_tick(void *ctx, const struct tt_state *st, uint64_t ts)
 	return r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count;
 }
 
+static int dump_one(struct run *r, const struct tt_event *ev)
+{
+	if (r->cfg->json)
+		dump_event_json(stdout, ev, r->cfg->cid_seed);
+	else
+		dump_event_text(stdout, ev, player_state(r->p), r->cfg->cid_seed);
+	if (ferror(stdout))
+		return r->io_err = -EIO;
+	r->dumped++;
+	if (ev->ts_ns > r->last_dumped)
+		r->last_dumped = ev->ts_ns;
+	return 0;
+}
+
+/* --dump without filters: every event, named from the table as it was before it. */
 static int on_event(void *ctx, const struct tt_event *ev)
 {
 	struct run *r = ctx;
@@ -166,21 +183,14 @@ static int on_event(void *ctx, const struct tt_event *ev)
 		return 1;
 	if (ev->ts_ns < r->from)
 		return 0;
-	if (r->cfg->dump) {
-		if (r->cfg->json)
-			dump_event_json(stdout, ev, r->cfg->cid_seed);
-		else
-			dump_event_text(stdout, ev, player_state(r->p), r->cfg->cid_seed);
-		if (ferror(stdout))
-			return r->io_err = -EIO;
-		r->dumped++;
-		if (ev->ts_ns > r->last_dumped)
-			r->last_dumped = ev->ts_ns;
-	}
-	return 0;
+	return dump_one(r, ev);
 }
 
-/* -o: after the event is applied, the table knows whether the filters keep its connection. */
+/*
+ * -o, and --dump with filters: after the event is applied, the table knows whether the
+ * filters keep its connection. Both take the same events, those keep_event() gives (what
+ * `tcpdump -r in 'port 443'` would print, and `-w` write).
+ */
 static int on_applied(void *ctx, const struct tt_event *ev)
 {
 	struct run *r = ctx;
@@ -189,7 +199,7 @@ static int on_applied(void *ctx, const struct tt_event *ev)
 
 	if (stop)
 		return 1;
-	if (ev->ts_ns < r->from || !r->cut)
+	if (ev->ts_ns < r->from || !r->keep_on)
 		return 0;
 	if (r->keep)
 		n = keep_event(r->keep, player_state(r->p), ev, out);
@@ -197,9 +207,12 @@ static int on_applied(void *ctx, const struct tt_event *ev)
 		out[0] = *ev;
 	if (n < 0)
 		return r->io_err = n;
-	for (int i = 0; i < n; i++)
-		if (cut_add(r->cut, &out[i]) < 0)
+	for (int i = 0; i < n; i++) {
+		if (r->cut && cut_add(r->cut, &out[i]) < 0)
 			return r->io_err = -EIO;
+		if (r->cfg->dump && dump_one(r, &out[i]))
+			return 1;
+	}
 	return 0;
 }
 
@@ -452,10 +465,12 @@ static int run_fast(struct run *r, int *ended)
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 		r->cut_opened = 1;
-		if (!tt_filter_is_empty(&r->cfg->filter) &&
-		    keep_new(&r->keep, player_state(r->p)) < 0)
-			tt_die(prog, TT_EXIT_ERROR, "out of memory");
 	}
+	/* The connections open at --from that the filters keep are kept from the start. */
+	if ((r->cfg->out_path || r->cfg->dump) && !tt_filter_is_empty(&r->cfg->filter) &&
+	    keep_new(&r->keep, player_state(r->p)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "out of memory");
+	r->keep_on = 1;
 	end = r->to == UINT64_MAX ? UINT64_MAX : r->to + 1;
 	ret = player_advance(r->p, end, 0, 0);
 	if (ret < 0)
@@ -521,9 +536,12 @@ int main(int argc, char **argv)
 	po.warn = on_warn;
 	po.warn_ctx = &r;
 	po.on_tick = on_tick;
-	/* Only dumps and cuts look at single events: without them events apply in batches. */
-	po.on_event = cfg.dump ? on_event : NULL;
-	po.on_applied = cfg.out_path ? on_applied : NULL;
+	/*
+	 * Only dumps and cuts look at single events: without them events apply in batches. A
+	 * filtered dump learns from the table, once the event is applied, whether it is kept.
+	 */
+	po.on_event = cfg.dump && !po.filter ? on_event : NULL;
+	po.on_applied = cfg.out_path || (cfg.dump && po.filter) ? on_applied : NULL;
 	po.stop = &stop;
 	po.ctx = &r;
 	ret = player_open(&r.p, argv + optind, argc - optind, &po, err, sizeof(err));

@@ -691,3 +691,66 @@ def test_interrupted_output_says_what_it_holds(gen, tmp_path, mode, sig):
         r = run([REPLAY, "-b", "-i", "0.1", "-n", str(n), "--csv", str(ref), path])
         assert r.returncode == 0, r.stderr
         assert text == ref.read_text()  # the first n snapshots, whole
+
+
+# ---------------------------------------------------------------- filtered dumps
+
+STATIC_FILTERS = {
+    "-P 80": (["-P", "80"], lambda o: 80 in (o["lport"], o["rport"])),
+    "-P 444 -4": (["-P", "444", "-4"], lambda o: 444 in (o["lport"], o["rport"]) and
+                  o["family"] == 4),
+    "--tcp": (["--tcp"], lambda o: o["proto"] == 6),
+    "--udp -6": (["--udp", "-6"], lambda o: o["proto"] == 17 and o["family"] == 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATIC_FILTERS))
+def test_dump_applies_the_filters(gen, name):
+    """--dump and --dump --json with -P, --tcp, --udp, -4, -6: exactly the events of the
+    connections whose open matches (the independent Python reader's events, filtered here by
+    the open's ports, protocol and family), every LOST and STATS record, and process events
+    only of pids with a kept connection; as -b and -o do, and as GUIDE.md's
+    `--dump --json -P 443` example says."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+    import ttcap
+    path, _ = gen(200, 8, 4)
+    args, match = STATIC_FILTERS[name]
+    evs = ttcap.read(path).events
+    kept = {e["conn_id"] for e in evs if e["kind"] == 1 and match(e)}
+    assert 0 < len(kept) < len({e["conn_id"] for e in evs if e["kind"] == 1})
+    want = [(e["ts"], e["kind"], e["conn_id"]) for e in evs
+            if (1 <= e["kind"] <= 8 and e["conn_id"] in kept) or e["kind"] in (12, 13)]
+    _, got = dump_json(path, *args)
+    conn_or_capture = [(e["ts"], e["kind_id"], e["conn_id"]) for e in got
+                       if e["kind_id"] <= 8 or e["kind_id"] >= 12]
+    assert conn_or_capture == want
+    pids = {e["pid"] for e in evs if e["conn_id"] in kept and e["pid"]}
+    assert all(e["pid"] in pids for e in got if 9 <= e["kind_id"] <= 11)
+    r = run([REPLAY, "--dump", *args, path])
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == len(got)
+
+
+@pytest.mark.parametrize("filt", COPY_FILTERS)
+def test_filtered_dump_is_the_filtered_copys_dump(gen, filt, tmp_path):
+    """With every filter (--pid and --comm too, for connections whose process comes late):
+    a filtered dump prints what -o with the same filters writes, in the same order."""
+    path, _ = gen(200, 8, 4)
+    out = str(tmp_path / "copy.tt")
+    r = run([REPLAY, *filt, "-o", out, path])
+    assert r.returncode == 0, r.stderr
+    _, copy = dump_json(out)
+    _, got = dump_json(path, *filt)
+    assert got and got == copy
+    _, allev = dump_json(path)
+    assert len(got) < len(allev) * 0.8
+    # from --from on too, where -o first re-opens the connections open then
+    r = run([REPLAY, *filt, "--from", "+3s", "-o", str(tmp_path / "from.tt"), path])
+    assert r.returncode == 0, r.stderr
+    _, copy = dump_json(str(tmp_path / "from.tt"))
+    k = 0
+    while copy[k]["kind"] == "open" and copy[k]["flags"] & 1 and copy[k]["ts"] == T0 + 3 * 10**9:
+        k += 1
+    _, got = dump_json(path, *filt, "--from", "+3s")
+    assert got and got == copy[k:]
