@@ -77,7 +77,7 @@ static void usage(void)
 	    "  -o, --output OUT.tt  write the events in --from/--to (of the connections the\n"
 	    "                       filters keep) to a new capture;\n"
 	    "                       connections open at --from get a CONN_OPEN there\n"
-	    "  -f, --force          with -o: replace an existing file\n"
+	    "  -f, --force          with -o or --csv: replace an existing file\n"
 	    "      --anonymize KEYFILE\n"
 	    "                       with -o: a copy for sharing, addresses anonymized\n"
 	    "                       keeping subnets (Crypto-PAn), hostname hashed; the\n"
@@ -341,8 +341,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
 	if (c->dump && c->batch)
 		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
-	if (c->force && !c->out_path)
-		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt");
+	if (c->force && !c->out_path && !c->csv_path)
+		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt or --csv FILE");
 	if (c->anon_key && !c->out_path)
 		tt_die(prog, TT_EXIT_USAGE, "--anonymize writes a copy: give it -o OUT.tt");
 	if (c->anon_comm && !c->anon_key)
@@ -555,7 +555,7 @@ int main(int argc, char **argv)
 	if (r.to != UINT64_MAX && (ret = player_set_to(r.p, r.to)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
 	if (cfg.csv_path) {
-		ret = tt_view_csv_open(&r.csv, cfg.csv_path, err, sizeof(err));
+		ret = tt_view_csv_open(&r.csv, cfg.csv_path, cfg.force, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 		tt_view_csv_set_cid_seed(r.csv, cfg.cid_seed);

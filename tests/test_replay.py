@@ -645,7 +645,7 @@ def test_interrupted_output_says_what_it_holds(gen, tmp_path, mode, sig):
     fifo = str(tmp_path / "fifo")
     os.mkfifo(fifo)
     args = {"out": ["-f", "-o", fifo], "batch": ["-b", "-i", "0.1"],
-            "csv": ["-i", "0.1", "--csv", fifo]}[mode]
+            "csv": ["-f", "-i", "0.1", "--csv", fifo]}[mode]
     p = subprocess.Popen([REPLAY, *args, path], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -2,10 +2,12 @@
 /* CSV snapshots: exact numbers, one row per connection per snapshot, for spreadsheets and scripts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tt_community_id.h"
 #include "tt_fmt.h"
@@ -20,9 +22,11 @@ struct tt_view_csv {
 	uint16_t cid_seed;
 };
 
-int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size_t errlen)
+int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char *err,
+		     size_t errlen)
 {
 	struct tt_view_csv *c = calloc(1, sizeof(*c));
+	int fd;
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -32,11 +36,25 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size
 		c->f = stdout;
 		c->is_stdout = 1;
 	} else {
-		c->f = fopen(path, "w");
+		/* the flags and messages of the capture writer's open (-o) */
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
+			  0666);
+		c->f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!c->f) {
 			int e = errno;
 
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			if (e == ELOOP)
+				snprintf(err, errlen,
+					 "%s: is a symbolic link, refusing to write through it",
+					 path);
+			else if (e == EEXIST)
+				snprintf(err, errlen, "%s: file exists (use --force to replace it)",
+					 path);
+			else
+				snprintf(err, errlen, "%s: %s", path, strerror(e));
+			if (fd >= 0)
+				close(fd);
 			free(c);
 			return -e;
 		}
