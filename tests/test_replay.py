@@ -754,3 +754,30 @@ def test_filtered_dump_is_the_filtered_copys_dump(gen, filt, tmp_path):
         k += 1
     _, got = dump_json(path, *filt, "--from", "+3s")
     assert got and got == copy[k:]
+
+
+def test_unknown_rtt_is_never_zero(gen, tmp_path):
+    """A connection with no RTT sample: RTT `-` in -b (as in the view and -H) and an empty
+    rtt_us in --csv (NULL in tcptop-query), never 0; one with samples shows its last one
+    (the Python reader's last non-zero srtt_us of its rtt and close events)."""
+    import csv as csvmod
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+    import ttcap
+    path, want = gen(120, 6, 3)
+    rtt = {}
+    for e in ttcap.read(path).events:
+        if e["kind"] in (4, 7) and e["srtt_us"]:
+            rtt[e["conn_id"]] = e["srtt_us"]
+    assert 0 < len(rtt) < len(want)
+    out = tmp_path / "s.csv"
+    r = run([REPLAY, "-b", "-i", "1h", "--csv", str(out), path])
+    assert r.returncode == 0, r.stderr
+    rows = batch_snapshots(r.stdout)[-1][1]
+    by_port = {int(x["LOCAL"].rsplit(":", 1)[1]): x for x in rows}
+    final = {int(x["conn_id"]): x for x in csvmod.DictReader(open(out))}
+    assert set(final) == set(want)
+    for cid in want:
+        text = by_port[1024 + cid % 60000]["RTT"]
+        assert (text, final[cid]["rtt_us"]) == \
+            ((str(rtt[cid]),) * 2 if cid in rtt else ("-", "")), cid

@@ -88,7 +88,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 		      uint64_t now_ns)
 {
 	const struct tt_conn *rows[CHUNK];
-	char when[40], la[64], ra[64], cid[TT_CID_LEN];
+	char when[40], la[64], ra[64], cid[TT_CID_LEN], rtt[16];
 	size_t total = 0, off = 0, n;
 
 	tt_iso_str(now_ns, when, sizeof(when));
@@ -99,6 +99,11 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 
 			tt_addr_str(r->family, r->laddr, la, sizeof(la));
 			tt_addr_str(r->family, r->raddr, ra, sizeof(ra));
+			/* empty when never sampled, as NULL in tcptop-query: unknown is not 0 */
+			if (r->rtt_us)
+				snprintf(rtt, sizeof(rtt), "%u", r->rtt_us);
+			else
+				rtt[0] = 0;
 			/* empty when an address is not known, as NULL in tcptop-query */
 			if (tt_cid_conn(c->cid_seed, r->family, r->proto, r->laddr, r->lport,
 					r->raddr, r->rport, cid, sizeof(cid)) < 0)
@@ -108,13 +113,12 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 			csv_str(c->f, r->comm, TT_COMM_LEN);
 			fprintf(c->f,
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%u,%u,%u,%d,%s\n",
+				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
 				r->lport, ra, r->rport,
 				r->proto == 6 ? tt_fmt_tcp_state_name(r->state) : "", r->tx_rate,
-				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts,
-				r->rtt_us, r->retrans, r->resets,
-				(r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
+				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts, rtt,
+				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
 		}
 		off += n;
 	} while (n > 0 && off < total);
