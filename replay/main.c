@@ -447,6 +447,25 @@ static void say_interrupted(struct run *r)
 	fprintf(stderr, "%s: interrupted: %s\n", prog, buf);
 }
 
+/*
+ * To --from, quietly. Nothing at or after it (known only once read to the end, from a
+ * pipe) is a usage error said before any output: every output would be empty, and a
+ * snapshot at the end of the capture would pass for one at --from.
+ */
+static int play_to_from(struct run *r)
+{
+	char f[48], l[48];
+	int ret = player_advance(r->p, r->from, 1, 0);
+
+	if (ret != 1 || r->from <= player_pos(r->p))
+		return ret < 0 ? ret : 0;
+	tt_iso_str(r->from, f, sizeof(f));
+	tt_iso_str(player_pos(r->p), l, sizeof(l));
+	tt_die(prog, TT_EXIT_USAGE, "--from %s is after the last event%s (at %s)", f,
+	       r->to == UINT64_MAX ? "" : " up to --to", l);
+	return 0;
+}
+
 /* Batch, CSV-only, dump and cut: playback as fast as possible. *ended: not cut short. */
 static int run_fast(struct run *r, int *ended)
 {
@@ -454,9 +473,8 @@ static int run_fast(struct run *r, int *ended)
 	int ret;
 	char err[256];
 
-	ret = player_advance(r->p, r->from, 1, 0);
-	if (ret < 0)
-		return ret;
+	if (r->cfg->dump && r->cfg->json)
+		dump_header_json(stdout, player_header(r->p));
 	if (r->cfg->out_path) {
 		ret = cut_open(&r->cut, r->cfg->out_path, r->cfg->force, player_header(r->p),
 			       player_state(r->p),
@@ -554,27 +572,22 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--to is before --from");
 	if (r.to != UINT64_MAX && (ret = player_set_to(r.p, r.to)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!cfg.bench_seek && (fast || r.from) && (ret = play_to_from(&r)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
 	if (cfg.csv_path) {
 		ret = tt_view_csv_open(&r.csv, cfg.csv_path, cfg.force, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 		tt_view_csv_set_cid_seed(r.csv, cfg.cid_seed);
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 
-	if (cfg.dump && cfg.json)
-		dump_header_json(stdout, player_header(r.p));
 	if (cfg.bench_seek) {
 		ret = bench_seek(r.p, cfg.bench_seek, stderr);
 	} else if (fast) {
 		ret = run_fast(&r, &ended);
 	} else {
-		if (r.from) {
-			ret = player_advance(r.p, r.from, 1, 0);
-			if (ret < 0)
-				tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
-		}
 		ret = run_view(&r);
 		ended = !stop || !r.csv;
 	}

@@ -781,3 +781,27 @@ def test_unknown_rtt_is_never_zero(gen, tmp_path):
         text = by_port[1024 + cid % 60000]["RTT"]
         assert (text, final[cid]["rtt_us"]) == \
             ((str(rtt[cid]),) * 2 if cid in rtt else ("-", "")), cid
+
+
+@pytest.mark.parametrize("mode", [["-b"], ["--dump"], ["--dump", "--json"], ["--csv", "CSV"],
+                                  ["-o", "OUT"], ["-b", "--to", "+100000"]])
+@pytest.mark.parametrize("pipe", [False, True], ids=["file", "pipe"])
+def test_from_past_the_end_is_said(gen, tmp_path, mode, pipe):
+    """--from after the last event: one line naming --from and the time of the last event,
+    exit 2, nothing on stdout and no file, for every output (-b printed one snapshot of every
+    connection and exited 0; --dump printed nothing, exit 0). From a pipe too, where the
+    end is known only by reading to it. --from at the last event still plays that event."""
+    path, _ = gen(30, 5, 2)
+    _, allev = dump_json(path)
+    last = max(e["ts"] for e in allev)
+    out = {"CSV": str(tmp_path / "s.csv"), "OUT": str(tmp_path / "o.tt")}
+    args = [out.get(a, a) for a in mode]
+    src = ["-"] if pipe else [path]
+    r = subprocess.run([REPLAY, *args, "--from", iso(last + 1), *src], stdin=open(path, "rb"),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and r.stdout == "", (r.returncode, r.stderr)
+    assert lines[0].startswith("tcptop-replay: --from ") and iso(last)[:23] in lines[0], lines[0]
+    assert not any(os.path.exists(p) for p in out.values())
+    _, at_last = dump_json(path, "--from", iso(last))
+    assert at_last == [e for e in allev if e["ts"] == last]
