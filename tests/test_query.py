@@ -856,3 +856,39 @@ def test_grouped_memory_env_errors(caps):
                 env=dict(os.environ, TCPTOP_QUERY_GROUP_MEM=bad), stdin=subprocess.DEVNULL)
         assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, (bad, r.stderr)
         assert "TCPTOP_QUERY_GROUP_MEM" in r.stderr
+
+
+def test_conn_ids_copy_between_outputs(tmp_path):
+    """UDP flow ids have the top bit set (2^63 and more: samples/dns-udp.tt holds 120). An id
+    copied from tcptop-replay --dump, --dump --json or --csv finds its events in SQL
+    (`WHERE conn_id = ID`), and one copied from SQL finds them in the dumps: one text for an
+    id everywhere (SQLite's signed 64-bit INTEGER). Counts from the Python reader."""
+    cap = os.path.join(ROOT, "samples", "dns-udp.tt")
+    replay = tool("tcptop-replay")
+    n = {}
+    for e in read_events(cap):
+        if e["conn_id"]:
+            n[e["conn_id"]] = n.get(e["conn_id"], 0) + 1
+    big = {c for c in n if c >= 1 << 63}
+    assert len(big) >= 10
+    r = run([replay, "--dump", "--json", cap])
+    assert r.returncode == 0, r.stderr
+    from_json = {json.loads(x)["conn_id"] for x in r.stdout.splitlines()[1:]} - {0}
+    r = run([replay, "--dump", cap])
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    from_text = set(int(x) for x in re.findall(r" conn (-?\d+)", text))
+    csv_path = str(tmp_path / "s.csv")
+    r = run([replay, "-b", "-i", "1h", "--csv", csv_path, cap])
+    assert r.returncode == 0, r.stderr
+    from_csv = {int(x["conn_id"]) for x in csv.DictReader(open(csv_path))}
+    sql = {x["conn_id"] for x in rows([cap], "SELECT DISTINCT conn_id FROM events "
+                                             "WHERE conn_id IS NOT NULL")}
+    assert from_json == from_text == sql and from_csv <= sql and len(from_csv) > len(big) / 2
+    for cid in sorted(big)[:10]:
+        shown = signed(cid)
+        got = rows([cap], "SELECT count(*) n FROM events WHERE conn_id = %d" % shown)
+        assert got == [{"n": n[cid]}], cid
+        assert text.count(" conn %d " % shown) + text.count(" conn %d\n" % shown) == n[cid]
+    for x in rows([cap], "SELECT id FROM connections"):
+        assert x["id"] in from_text

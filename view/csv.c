@@ -108,8 +108,8 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 			if (tt_cid_conn(c->cid_seed, r->family, r->proto, r->laddr, r->lport,
 					r->raddr, r->rport, cid, sizeof(cid)) < 0)
 				cid[0] = 0;
-			fprintf(c->f, "%s,%" PRIu64 ",%" PRIu64 ",%u,", when, now_ns, r->id,
-				r->pid);
+			fprintf(c->f, "%s,%" PRIu64 ",%" PRId64 ",%u,", when, now_ns,
+				tt_conn_id_signed(r->id), r->pid);
 			csv_str(c->f, r->comm, TT_COMM_LEN);
 			fprintf(c->f,
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
