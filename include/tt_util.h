@@ -61,6 +61,17 @@ void tt_addr_str(uint8_t family, const uint8_t *addr, char *buf, size_t len);
 /* "10.0.0.1:80" or "[2001:db8::1]:80"; buf >= 56 bytes. */
 void tt_endpoint_str(uint8_t family, const uint8_t *addr, uint16_t port, char *buf, size_t len);
 
+/*
+ * A connection id as every tool prints it (print with PRId64): signed 64-bit, as SQLite's
+ * INTEGER holds it in tcptop-query, so that an id copied from any output (--dump, --json,
+ * --csv, SQL) finds the same connection in the others. UDP flow ids have the top bit set, so
+ * they print negative. (The capture stores the id as unsigned; the bits are the same.)
+ */
+static inline int64_t tt_conn_id_signed(uint64_t id)
+{
+	return id >> 63 ? -(int64_t)(~id) - 1 : (int64_t)id;
+}
+
 /* "TCP" / "UDP" / "6"... */
 const char *tt_proto_name(uint8_t proto);
 

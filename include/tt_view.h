@@ -117,13 +117,16 @@ int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt
 struct tt_view_csv;
 
 /*
- * Create PATH ("-" = stdout) and write the header row:
+ * Create PATH ("-" = stdout) and write the header row. An existing PATH is refused unless
+ * force, and a symbolic link always, as the capture writer refuses them (-o): a typo must
+ * not turn a capture into a CSV.
  * time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,
  * tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed,
  * community_id
  * Returns 0 or a negative errno with a message in err.
  */
-int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size_t errlen);
+int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char *err,
+		     size_t errlen);
 
 /* Seed of the community_id column (default 0). */
 void tt_view_csv_set_cid_seed(struct tt_view_csv *c, uint16_t seed);

@@ -60,7 +60,7 @@ static void usage(void)
 	       "      --ttl SECONDS    closed connections stay this long (default 30 s)\n"
 	       "      --sort COLUMN    initial sort column (PID, COMM, ..., TX/s, RTT)\n"
 	       "  -o, --output FILE    also record a capture (.tt) while viewing\n"
-	       "  -f, --force          with -o: replace an existing file\n"
+	       "  -f, --force          with -o or --csv: replace an existing file\n"
 	       "      --csv FILE       write a CSV snapshot every interval (exact numbers)\n"
 	       "  -b, --batch          print snapshots to stdout, no curses (like top -b)\n"
 	       "  -n, --count N        with --batch: stop after N snapshots\n"
@@ -323,7 +323,7 @@ int main(int argc, char **argv)
 	if (tt_state_new(&l.st, &sto) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "out of memory");
 	l.sel.sort = cfg.sort;
-	if (cfg.csv_path && tt_view_csv_open(&l.csv, cfg.csv_path, err, sizeof(err)) < 0)
+	if (cfg.csv_path && tt_view_csv_open(&l.csv, cfg.csv_path, cfg.force, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	if (cfg.out_path)
 		open_recording(&l);

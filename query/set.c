@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "query.h"
@@ -45,17 +46,32 @@ static int spool_stdin(struct tt_query_set *set)
 	return fd;
 }
 
-int tt_query_set_open(struct tt_query_set *set, const char *prog, char **paths, size_t n)
+/*
+ * Whether file i is one of the files before it (the same path, another path to it, a link,
+ * stdin twice): its events would be counted twice. Says so in set->err.
+ */
+static int same_file(struct tt_query_set *set, struct stat *ids, size_t i)
 {
-	memset(set, 0, sizeof(*set));
-	set->prog = prog;
-	set->spool_fd = -1;
-	set->group_budget = TT_QUERY_GROUP_BUDGET;
-	set->files = calloc(n, sizeof(*set->files));
-	if (!set->files)
-		return -ENOMEM;
-	set->n_files = n;
-	for (size_t i = 0; i < n; i++) {
+	struct stat *st = &ids[i];
+
+	if (stat(set->files[i].open_path, st) < 0) {
+		st->st_ino = 0; /* the reader says why it cannot open it */
+		return 0;
+	}
+	for (size_t k = 0; k < i; k++) {
+		if (ids[k].st_ino && ids[k].st_ino == st->st_ino && ids[k].st_dev == st->st_dev) {
+			snprintf(set->err, sizeof(set->err), "%s and %s are the same file",
+				 set->files[k].path, set->files[i].path);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Checks and notes each file: a usage error (set->err) when one cannot be read. */
+static int open_files(struct tt_query_set *set, char **paths, struct stat *ids)
+{
+	for (size_t i = 0; i < set->n_files; i++) {
 		struct tt_query_file *f = &set->files[i];
 		struct tt_fmt_reader *r;
 		char err[256] = "";
@@ -78,6 +94,8 @@ int tt_query_set_open(struct tt_query_set *set, const char *prog, char **paths, 
 			if (!f->open_path)
 				return -ENOMEM;
 		}
+		if (same_file(set, ids, i))
+			return -EINVAL;
 		ret = tt_fmt_reader_open(&r, f->open_path, err, sizeof(err));
 		if (ret < 0) {
 			/* the reader's message may or may not name the file: name it once */
@@ -94,6 +112,27 @@ int tt_query_set_open(struct tt_query_set *set, const char *prog, char **paths, 
 		tt_fmt_reader_close(r);
 	}
 	return 0;
+}
+
+int tt_query_set_open(struct tt_query_set *set, const char *prog, char **paths, size_t n)
+{
+	struct stat *ids;
+	int ret;
+
+	memset(set, 0, sizeof(*set));
+	set->prog = prog;
+	set->spool_fd = -1;
+	set->group_budget = TT_QUERY_GROUP_BUDGET;
+	set->files = calloc(n, sizeof(*set->files));
+	if (!set->files)
+		return -ENOMEM;
+	set->n_files = n;
+	ids = calloc(n, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	ret = open_files(set, paths, ids);
+	free(ids);
+	return ret;
 }
 
 void tt_query_set_free(struct tt_query_set *set)

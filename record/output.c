@@ -41,6 +41,7 @@ struct tt_rec {
 	char cur_path[4096]; /* the file being written, for messages */
 	int cur_dup;	     /* the writer's fd, dup'ed: where it ended is the file's size */
 	uint64_t file_start; /* CLOCK_MONOTONIC when the current file began */
+	uint64_t begun_wall; /* wall clock at tt_rec_new, before the source stamps any event */
 	struct tt_rec_conntab *conns;
 	struct tt_rec_flight *flight;
 	uint64_t events, lost, conns_seen;
@@ -230,6 +231,7 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 	r->o = *o;
 	r->fd = -1;
 	r->cur_dup = -1;
+	r->begun_wall = tt_now_wall_ns();
 	ret = tt_rec_conntab_new(&r->conns);
 	if (!ret && o->flight_ns)
 		ret = tt_rec_flight_new(&r->flight, o->flight_ns, FLIGHT_MAX_BYTES);
@@ -316,7 +318,11 @@ static int begin_file(struct tt_rec *r, int fd)
 			return fd;
 		}
 	}
-	r->hdr.start_ns = tt_now_wall_ns();
+	/*
+	 * The first file starts when the recording did: the source, opened after us, stamps
+	 * events (the names of the sweep at start) before tt_rec_start() begins the file.
+	 */
+	r->hdr.start_ns = r->file_no ? tt_now_wall_ns() : r->begun_wall;
 	size_opts(r, &wo);
 	r->cur_dup = dup(fd);
 	ret = tt_fmt_writer_open_fd(&r->w, fd, &r->hdr, &wo, err, sizeof(err));
@@ -550,7 +556,13 @@ void tt_rec_dump(struct tt_rec *r)
 			return;
 		}
 	}
+	h.oldest = tt_rec_flight_oldest(r->flight);
+	tt_rec_flight_foreach(r->flight, earliest, &h);
+	/* A dump starts where the window it holds does, not at the dump: its events are older. */
 	r->hdr.start_ns = tt_now_wall_ns();
+	if (h.start != UINT64_MAX &&
+	    (uint64_t)((int64_t)h.start + r->hdr.clock_offset_ns) < r->hdr.start_ns)
+		r->hdr.start_ns = (uint64_t)((int64_t)h.start + r->hdr.clock_offset_ns);
 	r->cur_dup = dup(fd);
 	ret = tt_fmt_writer_open_fd(&r->w, fd, &r->hdr, &wo, err, sizeof(err));
 	if (ret) {
@@ -558,8 +570,6 @@ void tt_rec_dump(struct tt_rec *r)
 		return;
 	}
 	r->file_no++;
-	h.oldest = tt_rec_flight_oldest(r->flight);
-	tt_rec_flight_foreach(r->flight, earliest, &h);
 	if (!tt_rec_conntab_foreach(r->conns, add_open_older, &h))
 		tt_rec_flight_foreach(r->flight, add_held, r);
 	finish_file(r);

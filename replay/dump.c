@@ -124,10 +124,10 @@ void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 	char cid[TT_CID_LEN];
 
 	fprintf(out,
-		"{\"ts\":%" PRIu64 ",\"kind\":\"%s\",\"kind_id\":%u,\"conn_id\":%" PRIu64
+		"{\"ts\":%" PRIu64 ",\"kind\":\"%s\",\"kind_id\":%u,\"conn_id\":%" PRId64
 		",\"pid\":%u,\"tid\":%u,\"flags\":%u",
-		(uint64_t)ev->ts_ns, tt_fmt_kind_name(ev->kind), ev->kind, (uint64_t)ev->conn_id,
-		ev->pid, ev->tid, ev->flags);
+		(uint64_t)ev->ts_ns, tt_fmt_kind_name(ev->kind), ev->kind,
+		tt_conn_id_signed(ev->conn_id), ev->pid, ev->tid, ev->flags);
 	/* In the table's JSON order (jpos), which predates it and differs from the format's. */
 	for (unsigned i = 0; k && i < k->n_fields; i++)
 		json_field(out, ev, &k->json[i]);
@@ -197,7 +197,7 @@ void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state
 	time_text(ev->ts_ns, when, sizeof(when));
 	fprintf(out, "%s %-8s", when, tt_fmt_kind_name(ev->kind));
 	if (ev->conn_id)
-		fprintf(out, " conn %" PRIu64, (uint64_t)ev->conn_id);
+		fprintf(out, " conn %" PRId64, tt_conn_id_signed(ev->conn_id));
 	/* An open reads as the connection it starts, not field by field (its text is `no`). */
 	if (ev->kind == TT_EV_CONN_OPEN) {
 		const struct tt_ev_open *o = &ev->u.open;

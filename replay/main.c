@@ -68,7 +68,8 @@ static void usage(void)
 	    "  -H, --human          batch numbers in human units (default: exact numbers)\n"
 	    "      --csv FILE       write every snapshot as CSV rows (exact numbers, with\n"
 	    "                       time and conn_id columns), with --batch or the view\n"
-	    "      --dump           print the events one per line (like tcpdump -r)\n"
+	    "      --dump           print the events one per line (like tcpdump -r); with\n"
+	    "                       filters, the events -o with them writes\n"
 	    "      --json           with --dump: JSON lines; the first line is\n"
 	    "                       {\"header\": {...}} (the first file's header), then one\n"
 	    "                       object per event: ts (wall ns), kind, kind_id, conn_id,\n"
@@ -76,7 +77,7 @@ static void usage(void)
 	    "  -o, --output OUT.tt  write the events in --from/--to (of the connections the\n"
 	    "                       filters keep) to a new capture;\n"
 	    "                       connections open at --from get a CONN_OPEN there\n"
-	    "  -f, --force          with -o: replace an existing file\n"
+	    "  -f, --force          with -o or --csv: replace an existing file\n"
 	    "      --anonymize KEYFILE\n"
 	    "                       with -o: a copy for sharing, addresses anonymized\n"
 	    "                       keeping subnets (Crypto-PAn), hostname hashed; the\n"
@@ -124,6 +125,7 @@ struct run {
 	uint64_t dumped, last_dumped; /* --dump: events printed, the latest time among them */
 	uint64_t cut_n, cut_last;     /* -o: events written, the latest time among them */
 	int cut_opened;
+	int keep_on; /* on_applied takes events (from --from on) */
 	int io_err;
 };
 
@@ -158,6 +160,21 @@ static int on_tick(void *ctx, const struct tt_state *st, uint64_t ts)
 	return r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count;
 }
 
+static int dump_one(struct run *r, const struct tt_event *ev)
+{
+	if (r->cfg->json)
+		dump_event_json(stdout, ev, r->cfg->cid_seed);
+	else
+		dump_event_text(stdout, ev, player_state(r->p), r->cfg->cid_seed);
+	if (ferror(stdout))
+		return r->io_err = -EIO;
+	r->dumped++;
+	if (ev->ts_ns > r->last_dumped)
+		r->last_dumped = ev->ts_ns;
+	return 0;
+}
+
+/* --dump without filters: every event, named from the table as it was before it. */
 static int on_event(void *ctx, const struct tt_event *ev)
 {
 	struct run *r = ctx;
@@ -166,21 +183,14 @@ static int on_event(void *ctx, const struct tt_event *ev)
 		return 1;
 	if (ev->ts_ns < r->from)
 		return 0;
-	if (r->cfg->dump) {
-		if (r->cfg->json)
-			dump_event_json(stdout, ev, r->cfg->cid_seed);
-		else
-			dump_event_text(stdout, ev, player_state(r->p), r->cfg->cid_seed);
-		if (ferror(stdout))
-			return r->io_err = -EIO;
-		r->dumped++;
-		if (ev->ts_ns > r->last_dumped)
-			r->last_dumped = ev->ts_ns;
-	}
-	return 0;
+	return dump_one(r, ev);
 }
 
-/* -o: after the event is applied, the table knows whether the filters keep its connection. */
+/*
+ * -o, and --dump with filters: after the event is applied, the table knows whether the
+ * filters keep its connection. Both take the same events, those keep_event() gives (what
+ * `tcpdump -r in 'port 443'` would print, and `-w` write).
+ */
 static int on_applied(void *ctx, const struct tt_event *ev)
 {
 	struct run *r = ctx;
@@ -189,7 +199,7 @@ static int on_applied(void *ctx, const struct tt_event *ev)
 
 	if (stop)
 		return 1;
-	if (ev->ts_ns < r->from || !r->cut)
+	if (ev->ts_ns < r->from || !r->keep_on)
 		return 0;
 	if (r->keep)
 		n = keep_event(r->keep, player_state(r->p), ev, out);
@@ -197,9 +207,12 @@ static int on_applied(void *ctx, const struct tt_event *ev)
 		out[0] = *ev;
 	if (n < 0)
 		return r->io_err = n;
-	for (int i = 0; i < n; i++)
-		if (cut_add(r->cut, &out[i]) < 0)
+	for (int i = 0; i < n; i++) {
+		if (r->cut && cut_add(r->cut, &out[i]) < 0)
 			return r->io_err = -EIO;
+		if (r->cfg->dump && dump_one(r, &out[i]))
+			return 1;
+	}
 	return 0;
 }
 
@@ -328,8 +341,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
 	if (c->dump && c->batch)
 		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
-	if (c->force && !c->out_path)
-		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt");
+	if (c->force && !c->out_path && !c->csv_path)
+		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt or --csv FILE");
 	if (c->anon_key && !c->out_path)
 		tt_die(prog, TT_EXIT_USAGE, "--anonymize writes a copy: give it -o OUT.tt");
 	if (c->anon_comm && !c->anon_key)
@@ -434,6 +447,25 @@ static void say_interrupted(struct run *r)
 	fprintf(stderr, "%s: interrupted: %s\n", prog, buf);
 }
 
+/*
+ * To --from, quietly. Nothing at or after it (known only once read to the end, from a
+ * pipe) is a usage error said before any output: every output would be empty, and a
+ * snapshot at the end of the capture would pass for one at --from.
+ */
+static int play_to_from(struct run *r)
+{
+	char f[48], l[48];
+	int ret = player_advance(r->p, r->from, 1, 0);
+
+	if (ret != 1 || r->from <= player_pos(r->p))
+		return ret < 0 ? ret : 0;
+	tt_iso_str(r->from, f, sizeof(f));
+	tt_iso_str(player_pos(r->p), l, sizeof(l));
+	tt_die(prog, TT_EXIT_USAGE, "--from %s is after the last event%s (at %s)", f,
+	       r->to == UINT64_MAX ? "" : " up to --to", l);
+	return 0;
+}
+
 /* Batch, CSV-only, dump and cut: playback as fast as possible. *ended: not cut short. */
 static int run_fast(struct run *r, int *ended)
 {
@@ -441,9 +473,8 @@ static int run_fast(struct run *r, int *ended)
 	int ret;
 	char err[256];
 
-	ret = player_advance(r->p, r->from, 1, 0);
-	if (ret < 0)
-		return ret;
+	if (r->cfg->dump && r->cfg->json)
+		dump_header_json(stdout, player_header(r->p));
 	if (r->cfg->out_path) {
 		ret = cut_open(&r->cut, r->cfg->out_path, r->cfg->force, player_header(r->p),
 			       player_state(r->p),
@@ -452,10 +483,12 @@ static int run_fast(struct run *r, int *ended)
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 		r->cut_opened = 1;
-		if (!tt_filter_is_empty(&r->cfg->filter) &&
-		    keep_new(&r->keep, player_state(r->p)) < 0)
-			tt_die(prog, TT_EXIT_ERROR, "out of memory");
 	}
+	/* The connections open at --from that the filters keep are kept from the start. */
+	if ((r->cfg->out_path || r->cfg->dump) && !tt_filter_is_empty(&r->cfg->filter) &&
+	    keep_new(&r->keep, player_state(r->p)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "out of memory");
+	r->keep_on = 1;
 	end = r->to == UINT64_MAX ? UINT64_MAX : r->to + 1;
 	ret = player_advance(r->p, end, 0, 0);
 	if (ret < 0)
@@ -521,9 +554,12 @@ int main(int argc, char **argv)
 	po.warn = on_warn;
 	po.warn_ctx = &r;
 	po.on_tick = on_tick;
-	/* Only dumps and cuts look at single events: without them events apply in batches. */
-	po.on_event = cfg.dump ? on_event : NULL;
-	po.on_applied = cfg.out_path ? on_applied : NULL;
+	/*
+	 * Only dumps and cuts look at single events: without them events apply in batches. A
+	 * filtered dump learns from the table, once the event is applied, whether it is kept.
+	 */
+	po.on_event = cfg.dump && !po.filter ? on_event : NULL;
+	po.on_applied = cfg.out_path || (cfg.dump && po.filter) ? on_applied : NULL;
 	po.stop = &stop;
 	po.ctx = &r;
 	ret = player_open(&r.p, argv + optind, argc - optind, &po, err, sizeof(err));
@@ -536,27 +572,22 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--to is before --from");
 	if (r.to != UINT64_MAX && (ret = player_set_to(r.p, r.to)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (!cfg.bench_seek && (fast || r.from) && (ret = play_to_from(&r)) < 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
 	if (cfg.csv_path) {
-		ret = tt_view_csv_open(&r.csv, cfg.csv_path, err, sizeof(err));
+		ret = tt_view_csv_open(&r.csv, cfg.csv_path, cfg.force, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 		tt_view_csv_set_cid_seed(r.csv, cfg.cid_seed);
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
 
-	if (cfg.dump && cfg.json)
-		dump_header_json(stdout, player_header(r.p));
 	if (cfg.bench_seek) {
 		ret = bench_seek(r.p, cfg.bench_seek, stderr);
 	} else if (fast) {
 		ret = run_fast(&r, &ended);
 	} else {
-		if (r.from) {
-			ret = player_advance(r.p, r.from, 1, 0);
-			if (ret < 0)
-				tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
-		}
 		ret = run_view(&r);
 		ended = !stop || !r.csv;
 	}

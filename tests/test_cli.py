@@ -248,3 +248,27 @@ def test_record_unknown_user_fails_early(tmp_path):
     assert r.returncode == 2 and len(lines) == 1 and "no-such-user-h4" in lines[0], r.stderr
     assert not os.path.exists(out), "left an unreadable empty capture behind"
     assert "BPF_PROG_LOAD" not in open(log).read(), "loaded BPF before checking its arguments"
+
+
+def test_csv_refuses_an_existing_file_as_o_does(tmp_path):
+    """--csv FILE over an existing file (here a capture) is refused without --force, exactly
+    as -o is: the same one line naming the file, the same exit status, the file untouched;
+    with -f it is replaced. tcptop (live) the same, before loading anything."""
+    cap = tmp_path / "keep.tt"
+    orig = open(SAMPLE, "rb").read()
+    cap.write_bytes(orig)
+    replay = tool("tcptop-replay")
+    o = run([replay, "-o", str(cap), SAMPLE], stdin=open(os.devnull))
+    assert o.returncode == 1 and o.stderr.count("\n") == 1 and str(cap) in o.stderr, o.stderr
+    for args in (["-b", "--csv", str(cap)], ["--dump", "--csv", str(cap)]):
+        r = run([replay, *args, SAMPLE], stdin=open(os.devnull))
+        assert (r.returncode, r.stderr, r.stdout) == (o.returncode, o.stderr, ""), (args, r)
+        assert cap.read_bytes() == orig
+    if not NO_BPF:
+        r = run([tool("tcptop"), "-b", "-n", "1", "--csv", str(cap)], stdin=open(os.devnull))
+        assert r.returncode == 1 and r.stderr == o.stderr.replace("tcptop-replay", "tcptop"), \
+            r.stderr
+        assert cap.read_bytes() == orig
+    r = run([replay, "-b", "-f", "--csv", str(cap), SAMPLE], stdin=open(os.devnull))
+    assert r.returncode == 0, r.stderr
+    assert cap.read_text().startswith("time,time_ns,conn_id,")

@@ -126,7 +126,7 @@ def test_a_later_file_of_a_rotation_is_no_rate_spike_at_the_close(tmp_path):
     (last,) = [k for k, f in enumerate(files) if has_close(f)]
     assert last >= 2, files  # the connection began two files or more before
     for what, args in (("the file with the close alone", [files[last]]), ("the set", files)):
-        out = str(tmp_path / "rot.csv")
+        out = str(tmp_path / ("rot%d.csv" % len(args)))
         r = run([REPLAY, "--batch", "-i", "1", "--csv", out] + args)
         assert r.returncode == 0, r.stderr
         rows = list(csv.DictReader(open(out)))

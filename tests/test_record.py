@@ -22,7 +22,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
 from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS,  # noqa: E402
                              TRAFFIC, connections, find, read_cap, read_capture)
-from helpers.recorder import SETTLE_S, Recorder, assert_bpf_gone, record  # noqa: E402
+from helpers.recorder import (SETTLE_S, Recorder, assert_bpf_gone, bpf_objects,  # noqa: E402
+                              record)
 from helpers.traffic import IPERF_COOKIE, PY, tcp_pair, wait_listen  # noqa: E402
 
 pytestmark = needs_bpf
@@ -1071,3 +1072,49 @@ def test_unfiltered_server_side_owner_without_accept_probes(tmpdir_path):
     assert "sys_exit_accept" not in hdr["probes"]
     (s,) = find(connections(evs), 6, lport=port)
     assert s["pid"] == os.getpid() and s["comm"]
+
+
+@pytest.mark.parametrize("how", ["record", "live", "flight"])
+def test_no_event_before_the_capture_start(tmpdir_path, how):
+    """The header's start_ns is when the capture began: no event comes before it, the process
+    names of the sweep at start and a connection open before included (they came ~3 ms
+    before it, so `ts - start_ns` was negative), and the first event follows within the recorder's start-up. tcptop-record and
+    tcptop -o write through the same recorder. A --flight dump begins with the window it holds
+    (it began at the dump, after all its events). Read with the independent Python reader."""
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+    import ttcap
+    path = os.path.join(tmpdir_path, "cap.tt")
+    port, port2 = free_port(), free_port()
+    before = tcp_pair(port2)
+    if how == "live":
+        cmd = [tool("tcptop"), "-b", "-n", "4", "-i", "0.5", "-o", path]
+    else:
+        cmd = [tool("tcptop-record"), "-o", path] + (["--flight", "60"] if how == "flight" else [])
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    background(p)
+    deadline = time.time() + 30
+    # attached: the header is on disk (a flight recorder writes nothing before its dump, but
+    # holds its BPF links then)
+    while not (os.path.exists(path) and os.path.getsize(path) > 0 if how != "flight"
+               else bpf_objects(p.pid).get("link")):
+        assert p.poll() is None and time.time() < deadline, p.stderr.read()
+        time.sleep(0.02)
+    srv, cli, acc = tcp_pair(port)
+    cli.sendall(b"x" * 1000)
+    acc.recv(4096)
+    for s in (cli, acc, srv):
+        s.close()
+    if how != "live":
+        time.sleep(SETTLE_S)
+        p.send_signal(signal.SIGINT)  # (--flight: the dump at exit)
+    _, err = p.communicate(timeout=30)
+    for s in before:
+        s.close()
+    assert p.returncode == 0, err
+    cap = ttcap.read(path)
+    start = cap.header["start_ns"]
+    first = min(e["ts"] for e in cap.events)
+    for prt in (port, port2):  # (port2: found open by the sampling pass at start)
+        assert any(e["kind"] == OPEN and prt in (e["lport"], e["rport"]) for e in cap.events)
+    assert start <= first < start + 10 * 10**9, (first - start) / 1e6

@@ -645,7 +645,7 @@ def test_interrupted_output_says_what_it_holds(gen, tmp_path, mode, sig):
     fifo = str(tmp_path / "fifo")
     os.mkfifo(fifo)
     args = {"out": ["-f", "-o", fifo], "batch": ["-b", "-i", "0.1"],
-            "csv": ["-i", "0.1", "--csv", fifo]}[mode]
+            "csv": ["-f", "-i", "0.1", "--csv", fifo]}[mode]
     p = subprocess.Popen([REPLAY, *args, path], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -691,3 +691,117 @@ def test_interrupted_output_says_what_it_holds(gen, tmp_path, mode, sig):
         r = run([REPLAY, "-b", "-i", "0.1", "-n", str(n), "--csv", str(ref), path])
         assert r.returncode == 0, r.stderr
         assert text == ref.read_text()  # the first n snapshots, whole
+
+
+# ---------------------------------------------------------------- filtered dumps
+
+STATIC_FILTERS = {
+    "-P 80": (["-P", "80"], lambda o: 80 in (o["lport"], o["rport"])),
+    "-P 444 -4": (["-P", "444", "-4"], lambda o: 444 in (o["lport"], o["rport"]) and
+                  o["family"] == 4),
+    "--tcp": (["--tcp"], lambda o: o["proto"] == 6),
+    "--udp -6": (["--udp", "-6"], lambda o: o["proto"] == 17 and o["family"] == 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATIC_FILTERS))
+def test_dump_applies_the_filters(gen, name):
+    """--dump and --dump --json with -P, --tcp, --udp, -4, -6: exactly the events of the
+    connections whose open matches (the independent Python reader's events, filtered here by
+    the open's ports, protocol and family), every LOST and STATS record, and process events
+    only of pids with a kept connection; as -b and -o do, and as GUIDE.md's
+    `--dump --json -P 443` example says."""
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+    import ttcap
+    path, _ = gen(200, 8, 4)
+    args, match = STATIC_FILTERS[name]
+    evs = ttcap.read(path).events
+    kept = {e["conn_id"] for e in evs if e["kind"] == 1 and match(e)}
+    assert 0 < len(kept) < len({e["conn_id"] for e in evs if e["kind"] == 1})
+    want = [(e["ts"], e["kind"], e["conn_id"]) for e in evs
+            if (1 <= e["kind"] <= 8 and e["conn_id"] in kept) or e["kind"] in (12, 13)]
+    _, got = dump_json(path, *args)
+    conn_or_capture = [(e["ts"], e["kind_id"], e["conn_id"]) for e in got
+                       if e["kind_id"] <= 8 or e["kind_id"] >= 12]
+    assert conn_or_capture == want
+    pids = {e["pid"] for e in evs if e["conn_id"] in kept and e["pid"]}
+    assert all(e["pid"] in pids for e in got if 9 <= e["kind_id"] <= 11)
+    r = run([REPLAY, "--dump", *args, path])
+    assert r.returncode == 0, r.stderr
+    assert len(r.stdout.splitlines()) == len(got)
+
+
+@pytest.mark.parametrize("filt", COPY_FILTERS)
+def test_filtered_dump_is_the_filtered_copys_dump(gen, filt, tmp_path):
+    """With every filter (--pid and --comm too, for connections whose process comes late):
+    a filtered dump prints what -o with the same filters writes, in the same order."""
+    path, _ = gen(200, 8, 4)
+    out = str(tmp_path / "copy.tt")
+    r = run([REPLAY, *filt, "-o", out, path])
+    assert r.returncode == 0, r.stderr
+    _, copy = dump_json(out)
+    _, got = dump_json(path, *filt)
+    assert got and got == copy
+    _, allev = dump_json(path)
+    assert len(got) < len(allev) * 0.8
+    # from --from on too, where -o first re-opens the connections open then
+    r = run([REPLAY, *filt, "--from", "+3s", "-o", str(tmp_path / "from.tt"), path])
+    assert r.returncode == 0, r.stderr
+    _, copy = dump_json(str(tmp_path / "from.tt"))
+    k = 0
+    while copy[k]["kind"] == "open" and copy[k]["flags"] & 1 and copy[k]["ts"] == T0 + 3 * 10**9:
+        k += 1
+    _, got = dump_json(path, *filt, "--from", "+3s")
+    assert got and got == copy[k:]
+
+
+def test_unknown_rtt_is_never_zero(gen, tmp_path):
+    """A connection with no RTT sample: RTT `-` in -b (as in the view and -H) and an empty
+    rtt_us in --csv (NULL in tcptop-query), never 0; one with samples shows its last one
+    (the Python reader's last non-zero srtt_us of its rtt and close events)."""
+    import csv as csvmod
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+    import ttcap
+    path, want = gen(120, 6, 3)
+    rtt = {}
+    for e in ttcap.read(path).events:
+        if e["kind"] in (4, 7) and e["srtt_us"]:
+            rtt[e["conn_id"]] = e["srtt_us"]
+    assert 0 < len(rtt) < len(want)
+    out = tmp_path / "s.csv"
+    r = run([REPLAY, "-b", "-i", "1h", "--csv", str(out), path])
+    assert r.returncode == 0, r.stderr
+    rows = batch_snapshots(r.stdout)[-1][1]
+    by_port = {int(x["LOCAL"].rsplit(":", 1)[1]): x for x in rows}
+    final = {int(x["conn_id"]): x for x in csvmod.DictReader(open(out))}
+    assert set(final) == set(want)
+    for cid in want:
+        text = by_port[1024 + cid % 60000]["RTT"]
+        assert (text, final[cid]["rtt_us"]) == \
+            ((str(rtt[cid]),) * 2 if cid in rtt else ("-", "")), cid
+
+
+@pytest.mark.parametrize("mode", [["-b"], ["--dump"], ["--dump", "--json"], ["--csv", "CSV"],
+                                  ["-o", "OUT"], ["-b", "--to", "+100000"]])
+@pytest.mark.parametrize("pipe", [False, True], ids=["file", "pipe"])
+def test_from_past_the_end_is_said(gen, tmp_path, mode, pipe):
+    """--from after the last event: one line naming --from and the time of the last event,
+    exit 2, nothing on stdout and no file, for every output (-b printed one snapshot of every
+    connection and exited 0; --dump printed nothing, exit 0). From a pipe too, where the
+    end is known only by reading to it. --from at the last event still plays that event."""
+    path, _ = gen(30, 5, 2)
+    _, allev = dump_json(path)
+    last = max(e["ts"] for e in allev)
+    out = {"CSV": str(tmp_path / "s.csv"), "OUT": str(tmp_path / "o.tt")}
+    args = [out.get(a, a) for a in mode]
+    src = ["-"] if pipe else [path]
+    r = subprocess.run([REPLAY, *args, "--from", iso(last + 1), *src], stdin=open(path, "rb"),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and r.stdout == "", (r.returncode, r.stderr)
+    assert lines[0].startswith("tcptop-replay: --from ") and iso(last)[:23] in lines[0], lines[0]
+    assert not any(os.path.exists(p) for p in out.values())
+    _, at_last = dump_json(path, "--from", iso(last))
+    assert at_last == [e for e in allev if e["ts"] == last]

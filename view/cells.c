@@ -8,12 +8,13 @@
 #include "tt_util.h"
 #include "tt_view.h"
 
+/* 0 is "never sampled" (a UDP flow, a connection too short for a sample): unknown, not zero */
 static void rtt_str(uint32_t us, int human, char *buf, size_t len)
 {
-	if (!human)
-		snprintf(buf, len, "%u", us);
-	else if (us == 0)
+	if (us == 0)
 		snprintf(buf, len, "-");
+	else if (!human)
+		snprintf(buf, len, "%u", us);
 	else if (us < 1000)
 		snprintf(buf, len, "%uus", us);
 	else if (us < 10000000)

@@ -2,10 +2,12 @@
 /* CSV snapshots: exact numbers, one row per connection per snapshot, for spreadsheets and scripts.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tt_community_id.h"
 #include "tt_fmt.h"
@@ -20,9 +22,11 @@ struct tt_view_csv {
 	uint16_t cid_seed;
 };
 
-int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size_t errlen)
+int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char *err,
+		     size_t errlen)
 {
 	struct tt_view_csv *c = calloc(1, sizeof(*c));
+	int fd;
 
 	if (!c) {
 		snprintf(err, errlen, "out of memory");
@@ -32,11 +36,25 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, char *err, size
 		c->f = stdout;
 		c->is_stdout = 1;
 	} else {
-		c->f = fopen(path, "w");
+		/* the flags and messages of the capture writer's open (-o) */
+		fd = open(path,
+			  O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
+			  0666);
+		c->f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!c->f) {
 			int e = errno;
 
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
+			if (e == ELOOP)
+				snprintf(err, errlen,
+					 "%s: is a symbolic link, refusing to write through it",
+					 path);
+			else if (e == EEXIST)
+				snprintf(err, errlen, "%s: file exists (use --force to replace it)",
+					 path);
+			else
+				snprintf(err, errlen, "%s: %s", path, strerror(e));
+			if (fd >= 0)
+				close(fd);
 			free(c);
 			return -e;
 		}
@@ -70,7 +88,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 		      uint64_t now_ns)
 {
 	const struct tt_conn *rows[CHUNK];
-	char when[40], la[64], ra[64], cid[TT_CID_LEN];
+	char when[40], la[64], ra[64], cid[TT_CID_LEN], rtt[16];
 	size_t total = 0, off = 0, n;
 
 	tt_iso_str(now_ns, when, sizeof(when));
@@ -81,22 +99,26 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 
 			tt_addr_str(r->family, r->laddr, la, sizeof(la));
 			tt_addr_str(r->family, r->raddr, ra, sizeof(ra));
+			/* empty when never sampled, as NULL in tcptop-query: unknown is not 0 */
+			if (r->rtt_us)
+				snprintf(rtt, sizeof(rtt), "%u", r->rtt_us);
+			else
+				rtt[0] = 0;
 			/* empty when an address is not known, as NULL in tcptop-query */
 			if (tt_cid_conn(c->cid_seed, r->family, r->proto, r->laddr, r->lport,
 					r->raddr, r->rport, cid, sizeof(cid)) < 0)
 				cid[0] = 0;
-			fprintf(c->f, "%s,%" PRIu64 ",%" PRIu64 ",%u,", when, now_ns, r->id,
-				r->pid);
+			fprintf(c->f, "%s,%" PRIu64 ",%" PRId64 ",%u,", when, now_ns,
+				tt_conn_id_signed(r->id), r->pid);
 			csv_str(c->f, r->comm, TT_COMM_LEN);
 			fprintf(c->f,
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%u,%u,%u,%d,%s\n",
+				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
 				r->lport, ra, r->rport,
 				r->proto == 6 ? tt_fmt_tcp_state_name(r->state) : "", r->tx_rate,
-				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts,
-				r->rtt_us, r->retrans, r->resets,
-				(r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
+				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts, rtt,
+				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
 		}
 		off += n;
 	} while (n > 0 && off < total);
