@@ -127,7 +127,10 @@ void tt_src_udp_flush(struct tt_src *s)
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
 		/* a remote of an unconnected socket: no end but silence (a datagram that races
 		 * the delete starts a new flow) */
-		if ((v.id & TT_FLOW_PEER_BIT) && v.last_ts + s->udp_idle_ns < t0)
+		if (!v.connected && v.last_ts + s->udp_idle_ns < t0)
+			closed = 1;
+		/* a connection that ended (its socket connected elsewhere, or disconnected) */
+		if (v.ended)
 			closed = 1;
 		if (v.verdict == TT_V_PASS) {
 			bpf_map_lookup_elem(done_fd, &v.id, &d);
