@@ -173,8 +173,9 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	fv = pkt_flow(bsk, st, &t, bpf_get_socket_cookie(skb), tx);
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
-	pkt_flow_owner(fv, st);
+	/* counted first: user space may delete the entry meanwhile (record/udp.c, flow_close) */
 	flow_count(fv, tx, len);
+	pkt_flow_owner(fv, st);
 }
 
 SEC("cgroup_skb/egress")

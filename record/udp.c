@@ -16,8 +16,6 @@
 #include "tcptop.skel.h"
 #include "src_int.h"
 
-#define FLOW_BATCH 256
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -73,12 +71,36 @@ static void note_ns(struct tt_src *s, uint32_t netns, uint32_t *next, size_t *n_
 		next[(*n_next)++] = netns;
 }
 
+/*
+ * Close flow key, found closed when its sums were read as *v: taken out of the map and read in
+ * one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM), right where the walk meets it, so that a datagram
+ * counted since that read is in the close, not dropped with the entry; one after the delete
+ * starts a new flow. (Only a program that found the entry before the delete and adds after it,
+ * a few instructions later, can still miss.) Its growth since the last report and its CLOSE
+ * are reported from the sums at the delete. 0, or -errno (not closed: it is reported as a live
+ * flow, and closed at a later flush).
+ */
+static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key,
+		      struct tt_flow_val *v, struct tt_flow_done *d, int done_fd)
+{
+	if (bpf_map_lookup_and_delete_elem(flows, key, v))
+		return -errno;
+	if (v->verdict != TT_V_PASS)
+		return 0;
+	if (!s->raw && (v->tx_pkts != d->tx_pkts || v->rx_pkts != d->rx_pkts))
+		flow_event(s, TT_EV_TRAFFIC, v, d);
+	flow_event(s, TT_EV_CONN_CLOSE, v, d);
+	bpf_map_delete_elem(done_fd, &v->id);
+	tt_u64map_del(&s->udp_opened, v->id);
+	return 0;
+}
+
 void tt_src_udp_flush(struct tt_src *s)
 {
 	int flows = bpf_map__fd(s->skel->maps.flows);
 	int done_fd = bpf_map__fd(s->skel->maps.flow_done);
-	struct tt_flow_key key, *gone = NULL;
-	size_t n_gone = 0, cap_gone = 0, n_live = 0, n_later = 0;
+	struct tt_flow_key key;
+	size_t n_live = 0, n_later = 0;
 	uint64_t t0 = tt_now_boot_ns(), last_t0 = s->udp_last_t0;
 	/* BPF writes an open right after it adds the flow: the opens of flows older than the
 	 * last flush were in the ring buffer when the drain just before this one began */
@@ -100,6 +122,7 @@ void tt_src_udp_flush(struct tt_src *s)
 			qsort(s->udp_live, n_live, sizeof(uint64_t), cmp_u64);
 		}
 	}
+	/* a flow is deleted where it is met: the next key is taken before, so the walk goes on */
 	for (int more = bpf_map_get_next_key(flows, NULL, &key) == 0; more;) {
 		struct tt_flow_key next;
 		struct tt_flow_val v;
@@ -125,50 +148,30 @@ void tt_src_udp_flush(struct tt_src *s)
 		}
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
-		/* a remote of an unconnected socket: no end but silence (a datagram that races
-		 * the delete starts a new flow) */
+		/* a remote of an unconnected socket: no end but silence */
 		if (!v.connected && v.last_ts + s->udp_idle_ns < t0)
 			closed = 1;
 		/* a connection that ended (its socket connected elsewhere, or disconnected) */
 		if (v.ended)
 			closed = 1;
-		if (v.verdict == TT_V_PASS) {
+		if (v.verdict == TT_V_PASS)
 			bpf_map_lookup_elem(done_fd, &v.id, &d);
+		if (closed && flow_close(s, flows, &key, &v, &d, done_fd) == 0)
+			goto next;
+		if (v.verdict == TT_V_PASS) {
 			if (!s->raw && (v.tx_pkts != d.tx_pkts || v.rx_pkts != d.rx_pkts))
 				flow_event(s, TT_EV_TRAFFIC, &v, &d);
-			if (closed) {
-				flow_event(s, TT_EV_CONN_CLOSE, &v, &d);
-				bpf_map_delete_elem(done_fd, &v.id);
-				tt_u64map_del(&s->udp_opened, v.id);
-			} else {
-				d.tx_bytes = v.tx_bytes;
-				d.rx_bytes = v.rx_bytes;
-				d.tx_pkts = v.tx_pkts;
-				d.rx_pkts = v.rx_pkts;
-				bpf_map_update_elem(done_fd, &v.id, &d, BPF_ANY);
-			}
-		}
-		if (closed) {
-			/* deleted after the walk: deleting under get_next_key restarts it */
-			if (n_gone == cap_gone) {
-				size_t nc = cap_gone ? cap_gone * 2 : FLOW_BATCH;
-				struct tt_flow_key *ng = realloc(gone, nc * sizeof(*ng));
-
-				if (!ng)
-					goto next;
-				gone = ng;
-				cap_gone = nc;
-			}
-			gone[n_gone++] = key;
+			d.tx_bytes = v.tx_bytes;
+			d.rx_bytes = v.rx_bytes;
+			d.tx_pkts = v.tx_pkts;
+			d.rx_pkts = v.rx_pkts;
+			bpf_map_update_elem(done_fd, &v.id, &d, BPF_ANY);
 		}
 	next:
 		key = next;
 	}
-	for (size_t i = 0; i < n_gone; i++)
-		bpf_map_delete_elem(flows, &gone[i]);
 	memcpy(s->udp_ns, next_ns, n_next * sizeof(*next_ns));
 	s->n_udp_ns = n_next;
 	s->udp_last_t0 = t0;
 	s->udp_later = n_later;
-	free(gone);
 }
