@@ -230,13 +230,6 @@ TT_EXTERN struct {
 	__type(value, struct tt_flow_val);
 } flows SEC(".maps");
 
-TT_EXTERN struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TT_BPF_MAX_FLOWS);
-	__type(key, __u64);
-	__type(value, struct tt_flow_done);
-} flow_done SEC(".maps");
-
 /* ------------------------------------------------------------ emitting */
 
 static __always_inline void count_lost(void)

@@ -36,7 +36,7 @@ struct tt_flow_key {
  * connected socket's first connection, which is the socket's cookie. */
 #define TT_FLOW_PEER_BIT (1ULL << 63)
 
-/* Sums only grow (atomic adds); user space keeps what it already reported. */
+/* Sums only grow (atomic adds); user space keeps what it already reported (record/udp.c). */
 struct tt_flow_val {
 	__u64 id;
 	__u64 first_ts; /* CLOCK_BOOTTIME of the first datagram */
@@ -51,14 +51,6 @@ struct tt_flow_val {
 	__u8 connected; /* a connection: closed with it or its socket, not when idle */
 	__u8 ended;	/* the socket connected elsewhere (or disconnected): to be closed */
 	__u8 _pad[5];
-};
-
-/* What user space already reported for a flow (map "flow_done", user space only). */
-struct tt_flow_done {
-	__u64 tx_bytes;
-	__u64 rx_bytes;
-	__u64 tx_pkts;
-	__u64 rx_pkts;
 };
 
 /*

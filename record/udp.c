@@ -24,7 +24,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static void flow_event(struct tt_src *s, uint16_t kind, const struct tt_flow_val *v,
-		       const struct tt_flow_done *d)
+		       const struct tt_udp_done *d)
 {
 	struct tt_event ev;
 
@@ -81,7 +81,7 @@ static void note_ns(struct tt_src *s, uint32_t netns, uint32_t *next, size_t *n_
  * flow, and closed at a later flush).
  */
 static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key,
-		      struct tt_flow_val *v, struct tt_flow_done *d, int done_fd)
+		      struct tt_flow_val *v, const struct tt_udp_done *d)
 {
 	if (bpf_map_lookup_and_delete_elem(flows, key, v))
 		return -errno;
@@ -90,7 +90,6 @@ static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key
 	if (!s->raw && (v->tx_pkts != d->tx_pkts || v->rx_pkts != d->rx_pkts))
 		flow_event(s, TT_EV_TRAFFIC, v, d);
 	flow_event(s, TT_EV_CONN_CLOSE, v, d);
-	bpf_map_delete_elem(done_fd, &v->id);
 	tt_u64map_del(&s->udp_opened, v->id);
 	return 0;
 }
@@ -98,7 +97,6 @@ static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key
 void tt_src_udp_flush(struct tt_src *s)
 {
 	int flows = bpf_map__fd(s->skel->maps.flows);
-	int done_fd = bpf_map__fd(s->skel->maps.flow_done);
 	struct tt_flow_key key;
 	size_t n_live = 0, n_later = 0;
 	uint64_t t0 = tt_now_boot_ns(), last_t0 = s->udp_last_t0;
@@ -126,7 +124,7 @@ void tt_src_udp_flush(struct tt_src *s)
 	for (int more = bpf_map_get_next_key(flows, NULL, &key) == 0; more;) {
 		struct tt_flow_key next;
 		struct tt_flow_val v;
-		struct tt_flow_done d = {0};
+		struct tt_udp_done d = {0}, *done = NULL;
 		int closed;
 
 		more = bpf_map_get_next_key(flows, &key, &next) == 0;
@@ -141,10 +139,16 @@ void tt_src_udp_flush(struct tt_src *s)
 		 * flush and the drain since read the ring buffer to its end: then its open was
 		 * lost (a full ring buffer, counted as lost) and it is reported all the same.
 		 */
-		if (v.verdict == TT_V_PASS && !tt_u64map_get(&s->udp_opened, v.id) &&
-		    (v.first_ts >= last_t0 || !opens_read)) {
-			n_later++;
-			goto next;
+		if (v.verdict == TT_V_PASS) {
+			done = tt_u64map_get(&s->udp_opened, v.id);
+			if (!done && (v.first_ts >= last_t0 || !opens_read)) {
+				n_later++;
+				goto next;
+			}
+			/* (no memory to keep what is reported: nothing is, until a later flush) */
+			if (!done && tt_u64map_put(&s->udp_opened, v.id, (void **)&done) < 0)
+				goto next;
+			d = *done;
 		}
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
@@ -154,18 +158,16 @@ void tt_src_udp_flush(struct tt_src *s)
 		/* a connection that ended (its socket connected elsewhere, or disconnected) */
 		if (v.ended)
 			closed = 1;
-		if (v.verdict == TT_V_PASS)
-			bpf_map_lookup_elem(done_fd, &v.id, &d);
-		if (closed && flow_close(s, flows, &key, &v, &d, done_fd) == 0)
+		if (closed && flow_close(s, flows, &key, &v, &d) == 0)
 			goto next;
-		if (v.verdict == TT_V_PASS) {
+		if (done) {
+			/* kept in place (no update that can fail), then reported */
+			done->tx_bytes = v.tx_bytes;
+			done->rx_bytes = v.rx_bytes;
+			done->tx_pkts = v.tx_pkts;
+			done->rx_pkts = v.rx_pkts;
 			if (!s->raw && (v.tx_pkts != d.tx_pkts || v.rx_pkts != d.rx_pkts))
 				flow_event(s, TT_EV_TRAFFIC, &v, &d);
-			d.tx_bytes = v.tx_bytes;
-			d.rx_bytes = v.rx_bytes;
-			d.tx_pkts = v.tx_pkts;
-			d.rx_pkts = v.rx_pkts;
-			bpf_map_update_elem(done_fd, &v.id, &d, BPF_ANY);
 		}
 	next:
 		key = next;
