@@ -3,7 +3,8 @@
  * UDP flows of the live source. The kernel keeps no byte counters per UDP
  * socket, so BPF sums per flow (map "flows", sums only grow); here each
  * interval the growth since the last report becomes a TRAFFIC event, and
- * flows whose socket is gone (not listed by iter/udp) get their CONN_CLOSE.
+ * flows whose socket is gone (not listed by iter/udp), whose connection was
+ * replaced, or whose remote went quiet get their CONN_CLOSE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -152,8 +153,9 @@ void tt_src_udp_flush(struct tt_src *s)
 		}
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
-		/* a remote of an unconnected socket: no end but silence */
-		if (!v.connected && v.last_ts + s->udp_idle_ns < t0)
+		/* a remote of an unconnected socket: no end but silence; and without iter/udp
+		 * (udp-close missing), whose sockets' ends are not seen, any flow */
+		if ((!v.connected || !s->it_udp) && v.last_ts + s->udp_idle_ns < t0)
 			closed = 1;
 		/* a connection that ended (its socket connected elsewhere, or disconnected) */
 		if (v.ended)

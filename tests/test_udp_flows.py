@@ -301,3 +301,44 @@ def test_idle_close_loses_no_datagram(tmpdir_path):
     assert (rx, tx, lost) == (sent, sent, 0), (rx, tx, lost, sent, len(srv_ids), len(cli_ids))
     assert sum(e["rx_pkts"] for e in closes) == sent
 
+
+# ------------------------------------------------------------------ without iter/udp
+
+@needs_bpf
+def test_without_udp_close_connected_flows_close_when_idle(tmpdir_path):
+    """Without iter/udp (udp-close missing) the end of a UDP socket is not seen: a connected
+    socket's flow closes after --udp-timeout without a datagram, as the warning says, and a
+    datagram after that begins a new flow. Before, such a flow never closed (and never left the
+    kernel's flow table), while the warning said flows close when the recording ends."""
+    path = os.path.join(tmpdir_path, "noiter.tt")
+    rec = Recorder(path, "--udp", "--no-probe", "iter:udp", "--udp-timeout", "300ms",
+                   "--coalesce", "100ms")
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(5)
+    cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    cli.connect(srv.getsockname())
+    lport = cli.getsockname()[1]
+    idle = []  # (from, to) of each idle time after a burst, the socket open
+    for batch in (3, 2):
+        for _ in range(batch):
+            cli.send(b"c" * 40)
+            srv.recvfrom(100)
+        idle.append((time.time(),))
+        time.sleep(1.2)
+        idle[-1] += (time.time(),)
+    cli.close()
+    srv.close()
+    rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    warn = [x for x in err.splitlines() if "udp-close" in x]
+    assert len(warn) == 1 and "--udp-timeout" in warn[0] and "recording ends" not in warn[0], err
+    _, evs = read_capture(path)
+    flows = flow_list(evs, lport)
+    assert [(f["txp"], f["tx"], f["closes"], f["close"]) for f in flows] == \
+        [(n, 40 * n, 1, (40 * n, n, 0, 0)) for n in (3, 2)], flows
+    # each closed in its idle time, its socket still open (not at the recording's end)
+    closes = [e["ts"] / 1e9 for e in evs if e["kind"] == CLOSE and
+              e["conn_id"] in {f["id"] for f in flows}]
+    assert len(closes) == 2 and all(t0 < c < t1 for c, (t0, t1) in zip(closes, idle)), \
+        (closes, idle)
