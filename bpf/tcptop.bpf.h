@@ -193,6 +193,11 @@ struct sk_st {
 	__u16 rcv_port;
 	__u8 snd_addr[TT_ADDR_LEN];
 	__u8 rcv_addr[TT_ADDR_LEN];
+	/* a UDP socket's current connection (its peer; fam 0: none), and how many it has had */
+	__u8 conn_addr[TT_ADDR_LEN];
+	__u16 conn_port;
+	__u8 conn_fam;
+	__u32 conn_n;
 	/* --raw: the calls since the last record, each sent and received as calls << 40 | bytes
 	 * (one atomic add per call), taken with xchg (exact when two CPUs use one socket); when
 	 * the last record was written and the last call made */
@@ -224,13 +229,6 @@ TT_EXTERN struct {
 	__type(key, struct tt_flow_key);
 	__type(value, struct tt_flow_val);
 } flows SEC(".maps");
-
-TT_EXTERN struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TT_BPF_MAX_FLOWS);
-	__type(key, __u64);
-	__type(value, struct tt_flow_done);
-} flow_done SEC(".maps");
 
 /* ------------------------------------------------------------ emitting */
 
@@ -528,10 +526,74 @@ static __always_inline void emit_proc(__u64 id, const struct sk_st *st)
 	note_owner(st->pid);
 }
 
+static __always_inline int addr_eq(const __u8 *a, const __u8 *b)
+{
+	__u64 x[2], y[2];
+
+	__builtin_memcpy(x, a, TT_ADDR_LEN);
+	__builtin_memcpy(y, b, TT_ADDR_LEN);
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/*
+ * The socket's connection has ended (a connect() elsewhere, or a disconnect): its flow moves to
+ * a key no datagram looks up (TT_FLOW_GEN_ENDED), marked ended, for user space to close
+ * (record/udp.c), and its own key is free for whatever the socket does next with that peer: a
+ * new connection, or datagrams sent unconnected (after a disconnect, from another local port).
+ * With no room for the move it is marked where it is (what the socket sends that peer until
+ * the close then counts in it).
+ */
+static __always_inline void udp_conn_end(struct sk_st *st, __u64 cookie)
+{
+	struct tt_flow_key k = {}, tomb;
+	struct tt_flow_val *fv, v;
+
+	if (!st->conn_fam)
+		return;
+	k.cookie = cookie;
+	__builtin_memcpy(k.raddr, st->conn_addr, TT_ADDR_LEN);
+	k.rport = st->conn_port;
+	k.family = st->conn_fam;
+	st->conn_fam = 0;
+	fv = bpf_map_lookup_elem(&flows, &k);
+	if (!fv)
+		return;
+	v = *fv;
+	v.ended = 1;
+	tomb = k;
+	tomb.gen = TT_FLOW_GEN_ENDED | st->conn_n;
+	if (bpf_map_update_elem(&flows, &tomb, &v, BPF_NOEXIST) == 0)
+		bpf_map_delete_elem(&flows, &k);
+	else
+		fv->ended = 1;
+}
+
+/*
+ * k (cookie and peer filled in) is the key of a connected socket's flow to that peer, its
+ * current connection. A flow is one connection, as ss and conntrack see it: the first datagram
+ * to or from a peer other than the current one's is a new connection (a connect() was made),
+ * and the one before ends. The new one goes on with the flow the socket had with that peer
+ * unconnected, if any (one 5-tuple: a server that connect()s to the client it heard from),
+ * else it is a new flow. (connect() holds the socket lock; datagrams of one socket racing on
+ * two CPUs across a connect() may make one more flow.)
+ */
+static __always_inline void udp_conn_key(struct sk_st *st, const struct tt_flow_key *k)
+{
+	if (st->conn_fam == k->family && st->conn_port == k->rport &&
+	    addr_eq(st->conn_addr, k->raddr))
+		return;
+	udp_conn_end(st, k->cookie);
+	st->conn_n++;
+	__builtin_memcpy(st->conn_addr, k->raddr, TT_ADDR_LEN);
+	st->conn_port = k->rport;
+	st->conn_fam = k->family;
+}
+
 /*
  * A new UDP flow of key k (t: its ends), owned as st says, put in "flows" and announced if the
  * filters pass it: the flow to count into, or NULL (lost: the map full, counted).
  * Both UDP routes make their flows here (udp.bpf.c per call, udp_skb.bpf.c per datagram).
+ * Its id: the socket's cookie if it is the socket's first connection, else a new one.
  */
 static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
 						    const struct sk_st *st, const struct tuple *t,
@@ -540,12 +602,15 @@ static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
 	struct tt_flow_val v = {};
 	long err;
 
-	v.id = connected ? k->cookie : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
+	v.id = connected && st->conn_n == 1
+		   ? k->cookie
+		   : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
 	v.first_ts = bpf_ktime_get_boot_ns();
 	v.last_ts = v.first_ts;
 	v.pid = st->pid;
 	v.netns = netns;
 	v.verdict = TT_V_PASS;
+	v.connected = connected;
 	if (!net_match(IPPROTO_UDP, t->family, t->lport, t->rport) ||
 	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
 		v.verdict = TT_V_DROP;

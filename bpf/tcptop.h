@@ -17,19 +17,26 @@
 #define TT_V_PASS 1
 #define TT_V_DROP 2
 
-/* One UDP flow: a socket and, for unconnected sockets, one remote endpoint. */
+/*
+ * One UDP flow: a socket and one remote endpoint; for a connected socket, one connection. gen
+ * is 0, but for the flow of a connection that ended (TT_FLOW_GEN_ENDED | the socket's count of
+ * connections then), which waits there for its close: tcptop.bpf.h, udp_conn_end.
+ */
 struct tt_flow_key {
 	__u64 cookie;
 	__u8 raddr[TT_ADDR_LEN];
 	__u16 rport;
 	__u8 family;
-	__u8 _pad[5];
+	__u8 _pad;
+	__u32 gen;
 };
+#define TT_FLOW_GEN_ENDED (1U << 31)
 
-/* Ids of per-remote flows of unconnected sockets (others are the socket's cookie). */
+/* Top bit of the flow ids BPF makes (never reused in a run): every flow's id but that of a
+ * connected socket's first connection, which is the socket's cookie. */
 #define TT_FLOW_PEER_BIT (1ULL << 63)
 
-/* Sums only grow (atomic adds); user space keeps what it already reported. */
+/* Sums only grow (atomic adds); user space keeps what it already reported (record/udp.c). */
 struct tt_flow_val {
 	__u64 id;
 	__u64 first_ts; /* CLOCK_BOOTTIME of the first datagram */
@@ -40,16 +47,10 @@ struct tt_flow_val {
 	__u64 last_ts; /* CLOCK_BOOTTIME of the latest datagram: idle flows are closed */
 	__u32 pid;
 	__u32 netns;
-	__u8 verdict; /* TT_V_* */
-	__u8 _pad[7];
-};
-
-/* What user space already reported for a flow (map "flow_done", user space only). */
-struct tt_flow_done {
-	__u64 tx_bytes;
-	__u64 rx_bytes;
-	__u64 tx_pkts;
-	__u64 rx_pkts;
+	__u8 verdict;	/* TT_V_* */
+	__u8 connected; /* a connection: closed with it or its socket, not when idle */
+	__u8 ended;	/* the socket connected elsewhere (or disconnected): to be closed */
+	__u8 _pad[5];
 };
 
 /*

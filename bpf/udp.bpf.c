@@ -11,12 +11,13 @@ static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st
 					 struct tt_flow_key *k, int *connected)
 {
 	__u8 fam = tx ? st->snd_fam : st->rcv_fam;
+	struct tuple t;
 
 	__builtin_memset(k, 0, sizeof(*k));
 	k->cookie = bpf_get_socket_cookie((struct sock *)sk);
 	*connected = 0;
 	if (fam) {
-		/* the cgroup hook saw this call's peer: an unconnected socket */
+		/* the cgroup hook saw this call's peer (a sendto(), or any recvfrom()) */
 		if (tx) {
 			__builtin_memcpy(k->raddr, st->snd_addr, TT_ADDR_LEN);
 			k->rport = st->snd_port;
@@ -27,17 +28,20 @@ static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st
 			st->rcv_fam = 0;
 		}
 		k->family = fam;
+	}
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
+		udp_conn_end(st, k->cookie); /* disconnected (connect(AF_UNSPEC)), if it was */
 		return;
 	}
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_ESTABLISHED) {
-		struct tuple t;
-
-		read_tuple(sk, &t);
-		__builtin_memcpy(k->raddr, t.raddr, TT_ADDR_LEN);
-		k->rport = t.rport;
-		k->family = t.family;
-		*connected = 1;
-	}
+	read_tuple(sk, &t);
+	/* a connected socket's call to another peer than its own: not its connection */
+	if (fam && (fam != t.family || k->rport != t.rport || !addr_eq(k->raddr, t.raddr)))
+		return;
+	__builtin_memcpy(k->raddr, t.raddr, TT_ADDR_LEN);
+	k->rport = t.rport;
+	k->family = t.family;
+	*connected = 1;
+	udp_conn_key(st, k);
 }
 
 static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st, int tx)
@@ -49,8 +53,11 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 
 	udp_flow_key(sk, st, tx, &k, &connected);
 	fv = bpf_map_lookup_elem(&flows, &k);
-	if (fv)
+	if (fv) {
+		if (connected && !fv->connected)
+			fv->connected = 1; /* its socket connected to its peer */
 		return fv;
+	}
 
 	read_tuple(sk, &t);
 	if (k.family) {

@@ -56,27 +56,59 @@ static __always_inline void take_swept_owner(struct bpf_sock *bsk, struct sk_st 
 		__sync_fetch_and_add(&owners_n, -1);
 }
 
+/* Whether the datagram's remote end t is the one the socket is connected to (a connected socket
+ * may still sendto() another). */
+static __always_inline int bsk_peer_is(struct bpf_sock *bsk, const struct tuple *t)
+{
+	__u8 a[TT_ADDR_LEN] = {};
+	__u8 fam;
+
+	if (bpf_ntohs(bsk->dst_port) != t->rport)
+		return 0;
+	if (bsk->family == AF_INET6) {
+		__u32 w[4] = {bsk->dst_ip6[0], bsk->dst_ip6[1], bsk->dst_ip6[2], bsk->dst_ip6[3]};
+
+		fam = put_v6(a, (const __u8 *)w);
+	} else {
+		__u32 w = bsk->dst_ip4;
+
+		__builtin_memcpy(a, &w, 4);
+		fam = TT_FAMILY_IPV4;
+	}
+	return fam == t->family && addr_eq(a, t->raddr);
+}
+
 /* The flow of this datagram, made and announced on its first one. */
 static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct sk_st *st,
 						    const struct tuple *t, __u64 cookie, int tx)
 {
 	struct tt_flow_key k = {};
 	struct tt_flow_val *fv;
+	int connected = 0;
 
 	k.cookie = cookie;
 	__builtin_memcpy(k.raddr, t->raddr, TT_ADDR_LEN);
 	k.rport = t->rport;
 	k.family = t->family;
+	if (bsk->state == TCP_ESTABLISHED) {
+		connected = bsk_peer_is(bsk, t);
+		if (connected)
+			udp_conn_key(st, &k);
+	} else if (st->conn_fam) {
+		udp_conn_end(st, cookie); /* disconnected (connect(AF_UNSPEC)) */
+	}
 	fv = bpf_map_lookup_elem(&flows, &k);
-	if (fv)
+	if (fv) {
+		if (connected && !fv->connected)
+			fv->connected = 1; /* its socket connected to its peer */
 		return fv;
+	}
 
 	if (!st->pid_known)
 		take_swept_owner(bsk, st);
 	if (!st->netns)
 		st->netns = bsk_netns(bsk);
-	return flow_add(&k, st, t, bsk->state == TCP_ESTABLISHED, tx,
-			st->pid_known ? 0 : TT_F_PID_UNKNOWN, st->netns);
+	return flow_add(&k, st, t, connected, tx, st->pid_known ? 0 : TT_F_PID_UNKNOWN, st->netns);
 }
 
 /* A flow announced before its socket's owner was known gets it with its next datagram. */
@@ -141,8 +173,9 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	fv = pkt_flow(bsk, st, &t, bpf_get_socket_cookie(skb), tx);
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
-	pkt_flow_owner(fv, st);
+	/* counted first: user space may delete the entry meanwhile (record/udp.c, flow_close) */
 	flow_count(fv, tx, len);
+	pkt_flow_owner(fv, st);
 }
 
 SEC("cgroup_skb/egress")

@@ -31,7 +31,10 @@ static const struct {
 		       "file-table sweep names its owner (within a sampling interval)"},
     [TT_CAP_DESTROY] = {"close-recovery",
 			"a close the kernel skipped (counted as lost) is not recovered"},
-    [TT_CAP_UDP_CLOSE] = {"udp-close", "UDP flows are closed only when the recording ends"},
+    [TT_CAP_UDP_CLOSE] = {"udp-close",
+			  "a connected UDP socket's flow is closed after --udp-timeout without a "
+			  "datagram (as a remote of an unconnected socket), not when the socket "
+			  "closes"},
     [TT_CAP_RETRANS] = {"retransmits", "no retransmit events (the close still carries the total)"},
     [TT_CAP_RESETS] = {"resets", "no reset events"},
     [TT_CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},

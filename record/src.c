@@ -369,10 +369,8 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opt
 		return NULL;
 	set_rodata(skel, s, o);
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
-	if (o->udp_flows) {
+	if (o->udp_flows)
 		bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
-		bpf_map__set_max_entries(skel->maps.flow_done, o->udp_flows);
-	}
 	bpf_object__for_each_program(p, skel->obj)
 	{
 		struct prog_plan *pl = &s->plan[i++];
@@ -978,7 +976,8 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 	s->lost_seen = calloc(s->ncpu, sizeof(uint64_t));
 	s->lost_now = calloc(s->ncpu, sizeof(uint64_t));
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
-	if (!s->lost_seen || !s->lost_now || !s->rb || tt_u64map_init(&s->udp_opened, 0, 256)) {
+	if (!s->lost_seen || !s->lost_now || !s->rb ||
+	    tt_u64map_init(&s->udp_opened, sizeof(struct tt_udp_done), 256)) {
 		ret = -ENOMEM;
 		snprintf(err, errlen, "cannot set up the ring buffer");
 		goto fail;

@@ -30,6 +30,14 @@ enum {
 	TT_CAP_N
 };
 
+/* What has been reported of a UDP flow (the value of tt_src.udp_opened). */
+struct tt_udp_done {
+	uint64_t tx_bytes;
+	uint64_t rx_bytes;
+	uint64_t tx_pkts;
+	uint64_t rx_pkts;
+};
+
 struct bpf_link;
 struct ring_buffer;
 struct tcptop_bpf;
@@ -100,9 +108,10 @@ struct tt_src {
 	char *udp_live;
 	size_t udp_live_cap;
 	/*
-	 * Ids of the UDP flows whose CONN_OPEN has been delivered (until their CONN_CLOSE): BPF
-	 * adds a flow to its map before it writes the open to the ring buffer, so a flush can
-	 * meet a flow whose open is still to be read, and must not report it before its open.
+	 * The UDP flows whose CONN_OPEN has been delivered (until their CONN_CLOSE), each with
+	 * its sums as reported so far (struct tt_udp_done): BPF adds a flow to its map before it
+	 * writes the open to the ring buffer, so a flush can meet a flow whose open is still to
+	 * be read, and must not report it before its open.
 	 */
 	struct tt_u64map udp_opened;
 	uint64_t udp_last_t0; /* CLOCK_BOOTTIME: when the last flush began */

@@ -3,7 +3,8 @@
  * UDP flows of the live source. The kernel keeps no byte counters per UDP
  * socket, so BPF sums per flow (map "flows", sums only grow); here each
  * interval the growth since the last report becomes a TRAFFIC event, and
- * flows whose socket is gone (not listed by iter/udp) get their CONN_CLOSE.
+ * flows whose socket is gone (not listed by iter/udp), whose connection was
+ * replaced, or whose remote went quiet get their CONN_CLOSE.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,8 +17,6 @@
 #include "tcptop.skel.h"
 #include "src_int.h"
 
-#define FLOW_BATCH 256
-
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -26,7 +25,7 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static void flow_event(struct tt_src *s, uint16_t kind, const struct tt_flow_val *v,
-		       const struct tt_flow_done *d)
+		       const struct tt_udp_done *d)
 {
 	struct tt_event ev;
 
@@ -73,12 +72,34 @@ static void note_ns(struct tt_src *s, uint32_t netns, uint32_t *next, size_t *n_
 		next[(*n_next)++] = netns;
 }
 
+/*
+ * Close flow key, found closed when its sums were read as *v: taken out of the map and read in
+ * one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM), right where the walk meets it, so that a datagram
+ * counted since that read is in the close, not dropped with the entry; one after the delete
+ * starts a new flow. (Only a program that found the entry before the delete and adds after it,
+ * a few instructions later, can still miss.) Its growth since the last report and its CLOSE
+ * are reported from the sums at the delete. 0, or -errno (not closed: it is reported as a live
+ * flow, and closed at a later flush).
+ */
+static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key,
+		      struct tt_flow_val *v, const struct tt_udp_done *d)
+{
+	if (bpf_map_lookup_and_delete_elem(flows, key, v))
+		return -errno;
+	if (v->verdict != TT_V_PASS)
+		return 0;
+	if (!s->raw && (v->tx_pkts != d->tx_pkts || v->rx_pkts != d->rx_pkts))
+		flow_event(s, TT_EV_TRAFFIC, v, d);
+	flow_event(s, TT_EV_CONN_CLOSE, v, d);
+	tt_u64map_del(&s->udp_opened, v->id);
+	return 0;
+}
+
 void tt_src_udp_flush(struct tt_src *s)
 {
 	int flows = bpf_map__fd(s->skel->maps.flows);
-	int done_fd = bpf_map__fd(s->skel->maps.flow_done);
-	struct tt_flow_key key, *gone = NULL;
-	size_t n_gone = 0, cap_gone = 0, n_live = 0, n_later = 0;
+	struct tt_flow_key key;
+	size_t n_live = 0, n_later = 0;
 	uint64_t t0 = tt_now_boot_ns(), last_t0 = s->udp_last_t0;
 	/* BPF writes an open right after it adds the flow: the opens of flows older than the
 	 * last flush were in the ring buffer when the drain just before this one began */
@@ -100,10 +121,11 @@ void tt_src_udp_flush(struct tt_src *s)
 			qsort(s->udp_live, n_live, sizeof(uint64_t), cmp_u64);
 		}
 	}
+	/* a flow is deleted where it is met: the next key is taken before, so the walk goes on */
 	for (int more = bpf_map_get_next_key(flows, NULL, &key) == 0; more;) {
 		struct tt_flow_key next;
 		struct tt_flow_val v;
-		struct tt_flow_done d = {0};
+		struct tt_udp_done d = {0}, *done = NULL;
 		int closed;
 
 		more = bpf_map_get_next_key(flows, &key, &next) == 0;
@@ -118,54 +140,42 @@ void tt_src_udp_flush(struct tt_src *s)
 		 * flush and the drain since read the ring buffer to its end: then its open was
 		 * lost (a full ring buffer, counted as lost) and it is reported all the same.
 		 */
-		if (v.verdict == TT_V_PASS && !tt_u64map_get(&s->udp_opened, v.id) &&
-		    (v.first_ts >= last_t0 || !opens_read)) {
-			n_later++;
-			goto next;
+		if (v.verdict == TT_V_PASS) {
+			done = tt_u64map_get(&s->udp_opened, v.id);
+			if (!done && (v.first_ts >= last_t0 || !opens_read)) {
+				n_later++;
+				goto next;
+			}
+			/* (no memory to keep what is reported: nothing is, until a later flush) */
+			if (!done && tt_u64map_put(&s->udp_opened, v.id, (void **)&done) < 0)
+				goto next;
+			d = *done;
 		}
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
-		/* a remote of an unconnected socket: no end but silence (a datagram that races
-		 * the delete starts a new flow) */
-		if ((v.id & TT_FLOW_PEER_BIT) && v.last_ts + s->udp_idle_ns < t0)
+		/* a remote of an unconnected socket: no end but silence; and without iter/udp
+		 * (udp-close missing), whose sockets' ends are not seen, any flow */
+		if ((!v.connected || !s->it_udp) && v.last_ts + s->udp_idle_ns < t0)
 			closed = 1;
-		if (v.verdict == TT_V_PASS) {
-			bpf_map_lookup_elem(done_fd, &v.id, &d);
+		/* a connection that ended (its socket connected elsewhere, or disconnected) */
+		if (v.ended)
+			closed = 1;
+		if (closed && flow_close(s, flows, &key, &v, &d) == 0)
+			goto next;
+		if (done) {
+			/* kept in place (no update that can fail), then reported */
+			done->tx_bytes = v.tx_bytes;
+			done->rx_bytes = v.rx_bytes;
+			done->tx_pkts = v.tx_pkts;
+			done->rx_pkts = v.rx_pkts;
 			if (!s->raw && (v.tx_pkts != d.tx_pkts || v.rx_pkts != d.rx_pkts))
 				flow_event(s, TT_EV_TRAFFIC, &v, &d);
-			if (closed) {
-				flow_event(s, TT_EV_CONN_CLOSE, &v, &d);
-				bpf_map_delete_elem(done_fd, &v.id);
-				tt_u64map_del(&s->udp_opened, v.id);
-			} else {
-				d.tx_bytes = v.tx_bytes;
-				d.rx_bytes = v.rx_bytes;
-				d.tx_pkts = v.tx_pkts;
-				d.rx_pkts = v.rx_pkts;
-				bpf_map_update_elem(done_fd, &v.id, &d, BPF_ANY);
-			}
-		}
-		if (closed) {
-			/* deleted after the walk: deleting under get_next_key restarts it */
-			if (n_gone == cap_gone) {
-				size_t nc = cap_gone ? cap_gone * 2 : FLOW_BATCH;
-				struct tt_flow_key *ng = realloc(gone, nc * sizeof(*ng));
-
-				if (!ng)
-					goto next;
-				gone = ng;
-				cap_gone = nc;
-			}
-			gone[n_gone++] = key;
 		}
 	next:
 		key = next;
 	}
-	for (size_t i = 0; i < n_gone; i++)
-		bpf_map_delete_elem(flows, &gone[i]);
 	memcpy(s->udp_ns, next_ns, n_next * sizeof(*next_ns));
 	s->n_udp_ns = n_next;
 	s->udp_last_t0 = t0;
 	s->udp_later = n_later;
-	free(gone);
 }
