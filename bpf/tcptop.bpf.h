@@ -151,7 +151,10 @@ TT_EXTERN struct {
 TT_EXTERN __u64 cur_pass TT_INIT(0);
 /* opens tcp_live had no room for: their unseen closes would not be found */
 TT_EXTERN __u64 tcp_live_full TT_INIT(0);
-/* tests only (TT_TEST_SKIP_CLOSE): no close is emitted, as when the kernel skips the programs */
+/* tests only (TT_TEST_SKIP_CLOSE): no close is emitted, as when the kernel skips the programs
+ * (TT_SKIP_CLOSE_ALL), or the close finds the ring buffer full (TT_SKIP_CLOSE_NOSPACE) */
+#define TT_SKIP_CLOSE_ALL 1
+#define TT_SKIP_CLOSE_NOSPACE 2
 TT_EXTERN const volatile __u8 test_skip_close TT_INIT(0);
 
 /* Life of a TCP connection as seen here (sk_st.open). */
@@ -189,6 +192,7 @@ struct sk_st {
 	__u8 snd_fam;
 	__u8 rcv_fam;
 	__u8 fin_sent; /* seen entering a state only our FIN leads to */
+	__u8 live;     /* has an entry in tcp_live (none when the map was full) */
 	__u16 snd_port;
 	__u16 rcv_port;
 	__u8 snd_addr[TT_ADDR_LEN];
@@ -680,7 +684,7 @@ static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st 
 }
 
 /* What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c. */
-static __always_inline void live_note(const struct sock *sk, const struct sk_st *st,
+static __always_inline void live_note(const struct sock *sk, struct sk_st *st,
 				      const struct tcp_counters *c, int create)
 {
 	struct tt_tcp_live *v = bpf_map_lookup_elem(&tcp_live, &st->id), nv = {};
@@ -695,6 +699,8 @@ static __always_inline void live_note(const struct sock *sk, const struct sk_st 
 	live_fill(&nv, st, c);
 	if (bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST))
 		__sync_fetch_and_add(&tcp_live_full, 1);
+	else
+		st->live = 1;
 }
 
 /*
@@ -813,28 +819,44 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	tcp_owned(sk, st, !own.announced);
 }
 
-/* The last words of a TCP connection: its final counters, from the socket itself. */
+/*
+ * The last words of a TCP connection: its final counters, from the socket itself.
+ * Its tcp_live entry says who writes the close: the program that deletes it (here, once the
+ * close is reserved) or the sampling pass (tcp_gone.c: a socket a pass did not find). A close
+ * the ring buffer has no room for leaves the entry, with the final counters and as not found
+ * by any pass, so the next pass writes the close (inferred) instead of the connection staying
+ * open forever.
+ */
 static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st)
 {
 	struct tcp_counters c;
 	struct tt_event *e;
 
-	if (test_skip_close)
+	if (test_skip_close == TT_SKIP_CLOSE_ALL)
 		return;
 	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
 	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
 		return;
-	bpf_map_delete_elem(&tcp_live, &st->id);
 	clear_unowned(st);
-	ns_tcp_add(sk, -1);
 	read_counters(sk, st, &c);
 	if (!raw_mode)
 		emit_delta(st, &c);
 	else
 		raw_flush(st, 1);
-	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
-	if (!e)
+	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
+		? NULL
+		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
+	if (!e) {
+		struct tt_tcp_live nv = {};
+
+		count_lost();
+		/* its namespace stays counted: a pass must walk it to find the socket gone */
+		nv.netns = sk_netns(sk);
+		live_fill(&nv, st, &c);
+		nv.pass = 0; /* no pass found it */
+		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
 		return;
+	}
 	e->u.close.tx_bytes = c.acked;
 	e->u.close.rx_bytes = c.rcvd;
 	e->u.close.tx_pkts = c.segs_out;
@@ -842,6 +864,13 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	e->u.close.srtt_us = c.srtt;
 	e->u.close.retrans = c.retrans;
 	e->u.close.state = TCP_CLOSE;
+	ns_tcp_add(sk, -1);
+	/* gone already: a pass found the socket gone before the kernel ran this (a state change
+	 * skipped, tcp_destroy_sock later) and wrote the close */
+	if (bpf_map_delete_elem(&tcp_live, &st->id) && st->live) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	ev_send(e);
 }
 
