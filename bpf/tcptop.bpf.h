@@ -167,6 +167,7 @@ enum {
 	O_IGNORE,  /* listener */
 	O_CLOSED,
 	O_PASSIVE, /* passive child at SYN_RECV whose addresses are not set yet (Linux < 6.x) */
+	O_ENDED, /* was O_OPEN, its close written (or left to tcp_gone.c): --raw calls still are */
 };
 
 /* Per-socket state, freed with the socket. */
@@ -204,6 +205,10 @@ struct sk_st {
 	__u64 raw_rx;
 	__u64 raw_flush_ts;
 	__u64 raw_call_ts;
+	/* --raw: the bytes of every call taken from the sums (written or counted lost), for the
+	 * close's counters */
+	__u64 raw_tx_done;
+	__u64 raw_rx_done;
 };
 
 /* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
@@ -303,6 +308,9 @@ static __always_inline void raw_flush(struct sk_st *st, int final)
 		return;
 	tx = __sync_lock_test_and_set(&st->raw_tx, 0);
 	rx = __sync_lock_test_and_set(&st->raw_rx, 0);
+	/* after the reservation: a close that reads these totals comes after this record */
+	__sync_fetch_and_add(&st->raw_tx_done, tx & (TT_RAW_CALL - 1));
+	__sync_fetch_and_add(&st->raw_rx_done, rx & (TT_RAW_CALL - 1));
 	if (!e) {
 		count_lost();
 		return;
@@ -683,6 +691,18 @@ static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st 
 	v->tid = st->tid;
 }
 
+/*
+ * --raw: a TCP connection's counters (its close's, and the pass's for tcp_gone.c) are the bytes
+ * its calls moved, on top of what it had moved before the capture (preexisting): calls made after
+ * the close (a read of the receive queue once the state is CLOSE) are written after it and add
+ * to them, where the kernel's counters would hold those bytes already.
+ */
+static __always_inline void raw_totals(const struct sk_st *st, struct tcp_counters *c)
+{
+	c->acked = st->acked + st->raw_tx_done;
+	c->rcvd = st->rcvd + st->raw_rx_done;
+}
+
 /* What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c. */
 static __always_inline void live_note(const struct sock *sk, struct sk_st *st,
 				      const struct tcp_counters *c, int create)
@@ -835,14 +855,16 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	if (test_skip_close == TT_SKIP_CLOSE_ALL)
 		return;
 	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
-	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
+	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_ENDED) != O_OPEN)
 		return;
 	clear_unowned(st);
 	read_counters(sk, st, &c);
-	if (!raw_mode)
+	if (!raw_mode) {
 		emit_delta(st, &c);
-	else
+	} else {
 		raw_flush(st, 1);
+		raw_totals(st, &c);
+	}
 	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
 		? NULL
 		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);

@@ -124,10 +124,14 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 			if (!st->pid_known)
 				tcp_attribute(sk, st);
 		}
-		if (st->open != O_OPEN)
+		if (st->open != O_OPEN && st->open != O_ENDED)
 			return 0;
-		if (!raw_slice_ns) {
+		/* after the close (the receive queue read once the state is CLOSE): one record per
+		 * call, as no pass or close writes sums any more */
+		if (!raw_slice_ns || st->open == O_ENDED) {
 			raw_call(st->id, st, tx, ret, 0);
+			/* after the reservation, as in raw_flush */
+			__sync_fetch_and_add(tx ? &st->raw_tx_done : &st->raw_rx_done, ret);
 			return 0;
 		}
 		/*
