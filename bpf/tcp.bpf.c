@@ -184,7 +184,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	read_counters(sk, st, &c);
 	if (!raw_mode) {
 		live_note(sk, st, &c, 0);
-		emit_delta(st, &c);
+		emit_delta(st, &c, 1);
 	} else {
 		raw_flush(st, 0); /* calls made since the socket's last record */
 		raw_totals(st, &c);

@@ -641,23 +641,39 @@ static __always_inline __u64 sub0(__u64 a, __u64 b)
 }
 
 /*
- * Report the counters' growth since the last report. The sampler (process
- * context) and the close (softirq) may race: each claims its baseline with an
- * exchange so no byte is reported twice.
+ * Report the counters' growth since the last report. The sampler (process context, the
+ * socket locked) and the close may still race (a listener's close resets its unaccepted
+ * children without their lock): each claims its baseline with an exchange so no byte is
+ * reported twice, and a pass (pass 1) reserves its record before it claims, and only while the
+ * connection is open, so that its record is never after the close, whose absolute counters
+ * already hold the delta. A pass that finds no room leaves the delta for the next one; the
+ * close's is counted lost (its counters hold it).
  */
-static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counters *c)
+static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counters *c, int pass)
 {
-	__u64 acked = __sync_lock_test_and_set(&st->acked, c->acked);
-	__u64 rcvd = __sync_lock_test_and_set(&st->rcvd, c->rcvd);
-	__u64 so = __sync_lock_test_and_set(&st->segs_out, c->segs_out);
-	__u64 si = __sync_lock_test_and_set(&st->segs_in, c->segs_in);
 	struct tt_event *e;
+	__u64 acked, rcvd, so, si;
 
-	if (c->acked <= acked && c->rcvd <= rcvd && c->segs_out <= so && c->segs_in <= si)
+	if (c->acked <= st->acked && c->rcvd <= st->rcvd && c->segs_out <= st->segs_out &&
+	    c->segs_in <= st->segs_in)
 		return;
-	e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
+	e = pass ? ev_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0)
+		 : ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return;
+	/* atomic: ordered after the reservation, as the close's state change is before its */
+	if (pass && __sync_fetch_and_add(&st->open, 0) != O_OPEN) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	acked = __sync_lock_test_and_set(&st->acked, c->acked);
+	rcvd = __sync_lock_test_and_set(&st->rcvd, c->rcvd);
+	so = __sync_lock_test_and_set(&st->segs_out, c->segs_out);
+	si = __sync_lock_test_and_set(&st->segs_in, c->segs_in);
+	if (c->acked <= acked && c->rcvd <= rcvd && c->segs_out <= so && c->segs_in <= si) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	e->u.traffic.tx_bytes = sub0(c->acked, acked);
 	e->u.traffic.rx_bytes = sub0(c->rcvd, rcvd);
 	e->u.traffic.tx_pkts = c->segs_out > so ? c->segs_out - so : 0;
@@ -703,24 +719,32 @@ static __always_inline void raw_totals(const struct sk_st *st, struct tcp_counte
 	c->rcvd = st->rcvd + st->raw_rx_done;
 }
 
-/* What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c. */
-static __always_inline void live_note(const struct sock *sk, struct sk_st *st,
-				      const struct tcp_counters *c, int create)
+/*
+ * What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c; 1 if
+ * this made the entry. A whole value replaces the entry (BPF_EXIST), never a write through a
+ * looked-up element: a close may delete that element meanwhile and another connection's open
+ * reuse it (a preallocated hash map hands a freed element out again at once).
+ */
+static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
+				     const struct tcp_counters *c, int create)
 {
-	struct tt_tcp_live *v = bpf_map_lookup_elem(&tcp_live, &st->id), nv = {};
+	struct tt_tcp_live nv = {};
+	long err;
 
-	if (v) {
-		live_fill(v, st, c);
-		return;
-	}
-	if (!create)
-		return;
 	nv.netns = sk_netns(sk);
 	live_fill(&nv, st, c);
-	if (bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST))
-		__sync_fetch_and_add(&tcp_live_full, 1);
-	else
+	if (!create) {
+		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
+		return 0;
+	}
+	err = bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST);
+	if (!err) {
 		st->live = 1;
+		return 1;
+	}
+	if (err != -EEXIST) /* made by another CPU opening it at the same time: not full */
+		__sync_fetch_and_add(&tcp_live_full, 1);
+	return 0;
 }
 
 /*
@@ -734,6 +758,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	struct tuple t;
 	__u16 flags = 0;
 	struct tcp_counters c;
+	int made;
 
 	if (cur != O_NONE && cur != O_PENDING && cur != O_WAITPID && cur != O_PASSIVE)
 		return;
@@ -759,18 +784,26 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 			return;
 		}
 	}
-	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur)
-		return;
-	ns_tcp_add(sk, 1);
+	/*
+	 * Baselines and the tcp_live entry before the connection is open to the other programs: a
+	 * pass's exchange or a close (on another CPU: --raw's calls hold no socket lock) that sees
+	 * it open finds them set. Traffic before the capture began is not the capture's.
+	 */
 	if (!st->id)
 		st->id = bpf_get_socket_cookie((struct sock *)sk);
-	/* traffic before the capture began is not the capture's */
 	read_counters(sk, st, &c);
-	live_note(sk, st, &c, 1);
 	st->acked = st->preexisting ? c.acked : 0;
 	st->rcvd = st->preexisting ? c.rcvd : 0;
 	st->segs_out = st->preexisting ? c.segs_out : 0;
 	st->segs_in = st->preexisting ? c.segs_in : 0;
+	made = live_note(sk, st, &c, 1);
+	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur) {
+		/* closed meanwhile without an open: no entry for tcp_gone.c to close */
+		if (made && st->open != O_OPEN)
+			bpf_map_delete_elem(&tcp_live, &st->id);
+		return;
+	}
+	ns_tcp_add(sk, 1);
 	if (st->preexisting)
 		flags |= TT_F_PREEXISTING;
 	if (!st->pid_known) {
@@ -860,7 +893,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	clear_unowned(st);
 	read_counters(sk, st, &c);
 	if (!raw_mode) {
-		emit_delta(st, &c);
+		emit_delta(st, &c, 0);
 	} else {
 		raw_flush(st, 1);
 		raw_totals(st, &c);

@@ -148,7 +148,9 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		st->raw_call_ts = now;
 		sum =
 		    __sync_fetch_and_add(tx ? &st->raw_tx : &st->raw_rx, TT_RAW_CALL | (__u32)ret);
-		if (tt_raw_near_full(sum))
+		/* a close on another CPU may have taken the sums before this add (the add is
+		 * ordered before this load, the close's state change before its take) */
+		if (tt_raw_near_full(sum) || *(volatile __u64 *)&st->open != O_OPEN)
 			raw_flush(st, 1);
 		return 0;
 	}

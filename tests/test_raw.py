@@ -292,3 +292,48 @@ def test_raw_reads_after_the_close(tmp_path, how, slice_args):
     assert q.returncode == 0, q.stderr
     rows = sorted(tuple(int(x) for x in r.split(",")) for r in q.stdout.splitlines()[1:])
     assert rows == sorted([(lport, 50000, 0), (port, 0, 50000)]), q.stdout
+
+
+@pytest.mark.parametrize("slice_args", [["--raw"], ["--raw-slice", "0"]], ids=["raw", "slice0"])
+def test_raw_sends_racing_a_reset_are_all_counted(tmp_path, slice_args):
+    """A sender writing as fast as it can while its peer, on another thread, resets the
+    connection: the reset closes the socket between calls, inside one (processed when the call
+    releases the socket) or while a call's hook runs on another CPU. Every send call that
+    returned bytes is in a record of the sender's connection, on each of 30 connections."""
+    port = free_port()
+
+    def race():
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(64)
+        done = []
+        for i in range(30):
+            cli = socket.create_connection(("127.0.0.1", port))
+            acc, _ = srv.accept()
+            sends = Calls()
+            go = threading.Event()
+
+            def reset():
+                go.wait()
+                time.sleep(0.001 * (i % 5))
+                acc.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                acc.close()
+            t = threading.Thread(target=reset)
+            t.start()
+            go.set()
+            try:
+                while True:
+                    sends.timed(cli.send, b"s" * 100)
+            except OSError:
+                pass
+            t.join()
+            done.append((cli.getsockname()[1], sends.log))
+            cli.close()
+        srv.close()
+        return done
+    done, _, evs, _ = record(tmp_path, race, *slice_args, "-P", str(port))
+    for lport, sends in done:
+        tx = traffic_of(evs, lport=lport)
+        assert sum(e["tx_calls"] for e in tx) == len(sends), (lport, len(sends), tx[-3:])
+        assert sum(e["tx_bytes"] for e in tx) == 100 * len(sends)
