@@ -182,11 +182,14 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	if (st->open != O_OPEN)
 		return 0;
 	read_counters(sk, st, &c);
-	live_note(sk, st, &c, 0);
-	if (!raw_mode)
-		emit_delta(st, &c);
-	else
+	if (!raw_mode) {
+		live_note(sk, st, &c, 0);
+		emit_delta(st, &c, 1);
+	} else {
 		raw_flush(st, 0); /* calls made since the socket's last record */
+		raw_totals(st, &c);
+		live_note(sk, st, &c, 0);
+	}
 	old_srtt = __sync_lock_test_and_set(&st->srtt, c.srtt);
 	if (c.srtt && c.srtt != old_srtt) {
 		e = ev_new(TT_EV_RTT, st->id, st->pid, st->tid, 0, 0);

@@ -151,7 +151,10 @@ TT_EXTERN struct {
 TT_EXTERN __u64 cur_pass TT_INIT(0);
 /* opens tcp_live had no room for: their unseen closes would not be found */
 TT_EXTERN __u64 tcp_live_full TT_INIT(0);
-/* tests only (TT_TEST_SKIP_CLOSE): no close is emitted, as when the kernel skips the programs */
+/* tests only (TT_TEST_SKIP_CLOSE): no close is emitted, as when the kernel skips the programs
+ * (TT_SKIP_CLOSE_ALL), or the close finds the ring buffer full (TT_SKIP_CLOSE_NOSPACE) */
+#define TT_SKIP_CLOSE_ALL 1
+#define TT_SKIP_CLOSE_NOSPACE 2
 TT_EXTERN const volatile __u8 test_skip_close TT_INIT(0);
 
 /* Life of a TCP connection as seen here (sk_st.open). */
@@ -164,6 +167,7 @@ enum {
 	O_IGNORE,  /* listener */
 	O_CLOSED,
 	O_PASSIVE, /* passive child at SYN_RECV whose addresses are not set yet (Linux < 6.x) */
+	O_ENDED, /* was O_OPEN, its close written (or left to tcp_gone.c): --raw calls still are */
 };
 
 /* Per-socket state, freed with the socket. */
@@ -189,6 +193,7 @@ struct sk_st {
 	__u8 snd_fam;
 	__u8 rcv_fam;
 	__u8 fin_sent; /* seen entering a state only our FIN leads to */
+	__u8 live;     /* has an entry in tcp_live (none when the map was full) */
 	__u16 snd_port;
 	__u16 rcv_port;
 	__u8 snd_addr[TT_ADDR_LEN];
@@ -205,6 +210,10 @@ struct sk_st {
 	__u64 raw_rx;
 	__u64 raw_flush_ts;
 	__u64 raw_call_ts;
+	/* --raw: the bytes of every call taken from the sums (written or counted lost), for the
+	 * close's counters */
+	__u64 raw_tx_done;
+	__u64 raw_rx_done;
 };
 
 /* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
@@ -297,6 +306,9 @@ static __always_inline void raw_flush(struct sk_st *st, int final)
 		return;
 	tx = __sync_lock_test_and_set(&st->raw_tx, 0);
 	rx = __sync_lock_test_and_set(&st->raw_rx, 0);
+	/* after the reservation: a close that reads these totals comes after this record */
+	__sync_fetch_and_add(&st->raw_tx_done, tx & (TT_RAW_CALL - 1));
+	__sync_fetch_and_add(&st->raw_rx_done, rx & (TT_RAW_CALL - 1));
 	if (!e) {
 		count_lost();
 		return;
@@ -694,23 +706,39 @@ static __always_inline __u64 sub0(__u64 a, __u64 b)
 }
 
 /*
- * Report the counters' growth since the last report. The sampler (process
- * context) and the close (softirq) may race: each claims its baseline with an
- * exchange so no byte is reported twice.
+ * Report the counters' growth since the last report. The sampler (process context, the
+ * socket locked) and the close may still race (a listener's close resets its unaccepted
+ * children without their lock): each claims its baseline with an exchange so no byte is
+ * reported twice, and a pass (pass 1) reserves its record before it claims, and only while the
+ * connection is open, so that its record is never after the close, whose absolute counters
+ * already hold the delta. A pass that finds no room leaves the delta for the next one; the
+ * close's is counted lost (its counters hold it).
  */
-static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counters *c)
+static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counters *c, int pass)
 {
-	__u64 acked = __sync_lock_test_and_set(&st->acked, c->acked);
-	__u64 rcvd = __sync_lock_test_and_set(&st->rcvd, c->rcvd);
-	__u64 so = __sync_lock_test_and_set(&st->segs_out, c->segs_out);
-	__u64 si = __sync_lock_test_and_set(&st->segs_in, c->segs_in);
 	struct tt_event *e;
+	__u64 acked, rcvd, so, si;
 
-	if (c->acked <= acked && c->rcvd <= rcvd && c->segs_out <= so && c->segs_in <= si)
+	if (c->acked <= st->acked && c->rcvd <= st->rcvd && c->segs_out <= st->segs_out &&
+	    c->segs_in <= st->segs_in)
 		return;
-	e = ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
+	e = pass ? ev_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0)
+		 : ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return;
+	/* atomic: ordered after the reservation, as the close's state change is before its */
+	if (pass && __sync_fetch_and_add(&st->open, 0) != O_OPEN) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	acked = __sync_lock_test_and_set(&st->acked, c->acked);
+	rcvd = __sync_lock_test_and_set(&st->rcvd, c->rcvd);
+	so = __sync_lock_test_and_set(&st->segs_out, c->segs_out);
+	si = __sync_lock_test_and_set(&st->segs_in, c->segs_in);
+	if (c->acked <= acked && c->rcvd <= rcvd && c->segs_out <= so && c->segs_in <= si) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	e->u.traffic.tx_bytes = sub0(c->acked, acked);
 	e->u.traffic.rx_bytes = sub0(c->rcvd, rcvd);
 	e->u.traffic.tx_pkts = c->segs_out > so ? c->segs_out - so : 0;
@@ -744,22 +772,44 @@ static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st 
 	v->tid = st->tid;
 }
 
-/* What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c. */
-static __always_inline void live_note(const struct sock *sk, const struct sk_st *st,
-				      const struct tcp_counters *c, int create)
+/*
+ * --raw: a TCP connection's counters (its close's, and the pass's for tcp_gone.c) are the bytes
+ * its calls moved, on top of what it had moved before the capture (preexisting): calls made after
+ * the close (a read of the receive queue once the state is CLOSE) are written after it and add
+ * to them, where the kernel's counters would hold those bytes already.
+ */
+static __always_inline void raw_totals(const struct sk_st *st, struct tcp_counters *c)
 {
-	struct tt_tcp_live *v = bpf_map_lookup_elem(&tcp_live, &st->id), nv = {};
+	c->acked = st->acked + st->raw_tx_done;
+	c->rcvd = st->rcvd + st->raw_rx_done;
+}
 
-	if (v) {
-		live_fill(v, st, c);
-		return;
-	}
-	if (!create)
-		return;
+/*
+ * What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c; 1 if
+ * this made the entry. A whole value replaces the entry (BPF_EXIST), never a write through a
+ * looked-up element: a close may delete that element meanwhile and another connection's open
+ * reuse it (a preallocated hash map hands a freed element out again at once).
+ */
+static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
+				     const struct tcp_counters *c, int create)
+{
+	struct tt_tcp_live nv = {};
+	long err;
+
 	nv.netns = sk_netns(sk);
 	live_fill(&nv, st, c);
-	if (bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST))
+	if (!create) {
+		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
+		return 0;
+	}
+	err = bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST);
+	if (!err) {
+		st->live = 1;
+		return 1;
+	}
+	if (err != -EEXIST) /* made by another CPU opening it at the same time: not full */
 		__sync_fetch_and_add(&tcp_live_full, 1);
+	return 0;
 }
 
 /*
@@ -773,6 +823,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	struct tuple t;
 	__u16 flags = 0;
 	struct tcp_counters c;
+	int made;
 
 	if (cur != O_NONE && cur != O_PENDING && cur != O_WAITPID && cur != O_PASSIVE)
 		return;
@@ -798,18 +849,26 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 			return;
 		}
 	}
-	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur)
-		return;
-	ns_tcp_add(sk, 1);
+	/*
+	 * Baselines and the tcp_live entry before the connection is open to the other programs: a
+	 * pass's exchange or a close (on another CPU: --raw's calls hold no socket lock) that sees
+	 * it open finds them set. Traffic before the capture began is not the capture's.
+	 */
 	if (!st->id)
 		st->id = bpf_get_socket_cookie((struct sock *)sk);
-	/* traffic before the capture began is not the capture's */
 	read_counters(sk, st, &c);
-	live_note(sk, st, &c, 1);
 	st->acked = st->preexisting ? c.acked : 0;
 	st->rcvd = st->preexisting ? c.rcvd : 0;
 	st->segs_out = st->preexisting ? c.segs_out : 0;
 	st->segs_in = st->preexisting ? c.segs_in : 0;
+	made = live_note(sk, st, &c, 1);
+	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur) {
+		/* closed meanwhile without an open: no entry for tcp_gone.c to close */
+		if (made && st->open != O_OPEN)
+			bpf_map_delete_elem(&tcp_live, &st->id);
+		return;
+	}
+	ns_tcp_add(sk, 1);
 	if (st->preexisting)
 		flags |= TT_F_PREEXISTING;
 	if (!st->pid_known) {
@@ -878,28 +937,46 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	tcp_owned(sk, st, !own.announced);
 }
 
-/* The last words of a TCP connection: its final counters, from the socket itself. */
+/*
+ * The last words of a TCP connection: its final counters, from the socket itself.
+ * Its tcp_live entry says who writes the close: the program that deletes it (here, once the
+ * close is reserved) or the sampling pass (tcp_gone.c: a socket a pass did not find). A close
+ * the ring buffer has no room for leaves the entry, with the final counters and as not found
+ * by any pass, so the next pass writes the close (inferred) instead of the connection staying
+ * open forever.
+ */
 static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st)
 {
 	struct tcp_counters c;
 	struct tt_event *e;
 
-	if (test_skip_close)
+	if (test_skip_close == TT_SKIP_CLOSE_ALL)
 		return;
 	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
-	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_CLOSED) != O_OPEN)
+	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_ENDED) != O_OPEN)
 		return;
-	bpf_map_delete_elem(&tcp_live, &st->id);
 	clear_unowned(st);
-	ns_tcp_add(sk, -1);
 	read_counters(sk, st, &c);
-	if (!raw_mode)
-		emit_delta(st, &c);
-	else
+	if (!raw_mode) {
+		emit_delta(st, &c, 0);
+	} else {
 		raw_flush(st, 1);
-	e = ev_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
-	if (!e)
+		raw_totals(st, &c);
+	}
+	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
+		? NULL
+		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
+	if (!e) {
+		struct tt_tcp_live nv = {};
+
+		count_lost();
+		/* its namespace stays counted: a pass must walk it to find the socket gone */
+		nv.netns = sk_netns(sk);
+		live_fill(&nv, st, &c);
+		nv.pass = 0; /* no pass found it */
+		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
 		return;
+	}
 	e->u.close.tx_bytes = c.acked;
 	e->u.close.rx_bytes = c.rcvd;
 	e->u.close.tx_pkts = c.segs_out;
@@ -907,6 +984,13 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	e->u.close.srtt_us = c.srtt;
 	e->u.close.retrans = c.retrans;
 	e->u.close.state = TCP_CLOSE;
+	ns_tcp_add(sk, -1);
+	/* gone already: a pass found the socket gone before the kernel ran this (a state change
+	 * skipped, tcp_destroy_sock later) and wrote the close */
+	if (bpf_map_delete_elem(&tcp_live, &st->id) && st->live) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
 	ev_send(e);
 }
 

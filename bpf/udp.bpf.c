@@ -131,10 +131,14 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 			if (!st->pid_known)
 				tcp_attribute(sk, st);
 		}
-		if (st->open != O_OPEN)
+		if (st->open != O_OPEN && st->open != O_ENDED)
 			return 0;
-		if (!raw_slice_ns) {
+		/* after the close (the receive queue read once the state is CLOSE): one record per
+		 * call, as no pass or close writes sums any more */
+		if (!raw_slice_ns || st->open == O_ENDED) {
 			raw_call(st->id, st, tx, ret, 0);
+			/* after the reservation, as in raw_flush */
+			__sync_fetch_and_add(tx ? &st->raw_tx_done : &st->raw_rx_done, ret);
 			return 0;
 		}
 		/*
@@ -151,7 +155,9 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		st->raw_call_ts = now;
 		sum =
 		    __sync_fetch_and_add(tx ? &st->raw_tx : &st->raw_rx, TT_RAW_CALL | (__u32)ret);
-		if (tt_raw_near_full(sum))
+		/* a close on another CPU may have taken the sums before this add (the add is
+		 * ordered before this load, the close's state change before its take) */
+		if (tt_raw_near_full(sum) || *(volatile __u64 *)&st->open != O_OPEN)
 			raw_flush(st, 1);
 		return 0;
 	}

@@ -44,7 +44,7 @@ enum tt_ev_kind {
 #define TT_F_PID_UNKNOWN (1u << 1) /* CONN_OPEN: pid/comm not known yet (CONN_PROC may follow) */
 #define TT_F_RAW (1u << 2)	   /* TRAFFIC: one send/recv call, not a coalesced delta */
 /* CONN_CLOSE: the kernel reported no close; a sampling pass found the socket gone (time:
- * that pass; counters: the pass before) */
+ * that pass; counters: the pass before, or the close's own when it found the ring full) */
 #define TT_F_CLOSE_INFERRED (1u << 3)
 
 /* tt_ev_open.family */

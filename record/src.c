@@ -76,11 +76,13 @@ static void cgroup2_root(char *buf, size_t len)
 static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s, const struct tt_src_opts *o)
 {
 	const struct tt_filter *f = &o->filter;
+	const char *skip_close = getenv("TT_TEST_SKIP_CLOSE");
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
 	skel->rodata->raw_slice_ns = tt_src_raw_slice_ns(o);
-	/* fault injection for tests: the programs emit no close, as when the kernel skips them */
-	skel->rodata->test_skip_close = getenv("TT_TEST_SKIP_CLOSE") ? 1 : 0;
+	/* fault injection for tests: the programs emit no close, as when the kernel skips them
+	 * ("nospace": the close finds the ring buffer full) */
+	skel->rodata->test_skip_close = !skip_close ? 0 : strcmp(skip_close, "nospace") ? 1 : 2;
 	skel->rodata->udp_by_packet = s->use_pkt ? 1 : 0;
 	for (unsigned i = 0; i < f->n_pids && i < TT_FILTER_MAX_BPF; i++)
 		skel->rodata->f_pids[i] = f->pids[i];

@@ -7,9 +7,12 @@ holding n sends is the next n sends of the log, so every record's bytes, and the
 of its calls, are checked, not only the totals at the close.
 """
 import os
+import fcntl
 import random
 import socket
+import struct
 import sys
+import termios
 import threading
 import time
 
@@ -84,8 +87,12 @@ def traffic_of(evs, **open_fields):
 
 def match_records(records, calls, tx):
     """Each record, in time order, holds the next tx_calls (rx_calls) calls of the log: their
-    bytes exactly, and every one of them made within the slice before the record's stamp."""
+    bytes exactly, and every one of them made within the slice before the record's stamp.
+    A record holds a call, and a direction bytes exactly when it has calls there."""
     field, nfield = ("tx_bytes", "tx_calls") if tx else ("rx_bytes", "rx_calls")
+    for e in records:
+        assert e["tx_calls"] + e["rx_calls"] >= 1, ("a record of no call", e)
+        assert (e[nfield] == 0) == (e[field] == 0), ("bytes without calls, or calls without", e)
     mine = sorted((e for e in records if e[nfield]), key=lambda e: e["ts"])
     k = 0
     for e in mine:
@@ -217,3 +224,116 @@ def test_raw_two_threads_on_one_socket_are_summed_exactly(tmp_path):
     tx = traffic_of(evs, lport=lport)
     assert sum(e["tx_bytes"] for e in tx) == sum(n for _, _, n in sends) == got
     assert sum(e["tx_calls"] for e in tx) == len(sends)
+
+
+def tcp_state(sock):
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+
+
+def wait_for(cond, what):
+    deadline = time.time() + 10
+    while not cond():
+        assert time.time() < deadline, what
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("slice_args", [["--raw"], ["--raw-slice", "0"]], ids=["raw", "slice0"])
+@pytest.mark.parametrize("how", ["fin", "reset"])
+def test_raw_reads_after_the_close(tmp_path, how, slice_args):
+    """The peer sends 50 000 B and closes (fin: then this end shuts its side down, LAST_ACK ->
+    CLOSE; reset: an abortive close, RST -> CLOSE); only once this end's state is CLOSE does it
+    read them, in several recv() calls. Each of those calls is in a record, after the close,
+    and the connection's totals count each byte once."""
+    port = free_port()
+
+    def exchange():
+        srv, cli, acc = tcp_pair(port)
+        sends, recvs = Calls(), Calls()
+        data, off = b"q" * 50000, 0
+        while off < len(data):
+            off += sends.timed(cli.send, data[off:])
+        wait_for(lambda: struct.unpack("i", fcntl.ioctl(acc, termios.FIONREAD, b"0000"))[0] ==
+                 len(data), "the bytes queued")
+        lport = cli.getsockname()[1]
+        if how == "reset":
+            cli.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            cli.close()
+        else:
+            cli.close()
+            wait_for(lambda: tcp_state(acc) == 8, "CLOSE_WAIT")
+            acc.shutdown(socket.SHUT_WR)
+        wait_for(lambda: tcp_state(acc) == 7, "CLOSE")
+        t_closed = time.time()
+        while True:
+            try:
+                if not recvs.timed(acc.recv, 8000):
+                    break
+            except ConnectionResetError:
+                break
+        acc.close()
+        srv.close()
+        return sends.log, recvs.log, lport, t_closed
+    (sends, recvs, lport, t_closed), _, evs, _ = record(tmp_path, exchange, *slice_args,
+                                                        "-P", str(port))
+    assert len(recvs) == 7 and sum(n for _, _, n in recvs) == 50000, recvs
+    srx = traffic_of(evs, rport=lport)
+    match_records(traffic_of(evs, lport=lport), sends, tx=True)
+    match_records(srx, recvs, tx=False)
+    # the reads came after the close, and so do their records
+    assert all(before > t_closed for before, _, _ in recvs)
+    (sid,) = {e["conn_id"] for e in srx}
+    close = [i for i, e in enumerate(evs) if e["conn_id"] == sid and e["kind"] == CLOSE]
+    assert len(close) == 1 and all(evs.index(e) > close[0] for e in srx if e["rx_calls"]), \
+        [(e["kind"], e.get("rx_calls")) for e in evs if e["conn_id"] == sid]
+    # totals: what the applications wrote and read, each byte once
+    q = run([tool("tcptop-query"), "-F", "csv", str(tmp_path / "cap.tt"),
+             "SELECT lport, tx_bytes, rx_bytes FROM connections WHERE %d IN (lport, rport) "
+             "ORDER BY lport" % lport])
+    assert q.returncode == 0, q.stderr
+    rows = sorted(tuple(int(x) for x in r.split(",")) for r in q.stdout.splitlines()[1:])
+    assert rows == sorted([(lport, 50000, 0), (port, 0, 50000)]), q.stdout
+
+
+@pytest.mark.parametrize("slice_args", [["--raw"], ["--raw-slice", "0"]], ids=["raw", "slice0"])
+def test_raw_sends_racing_a_reset_are_all_counted(tmp_path, slice_args):
+    """A sender writing as fast as it can while its peer, on another thread, resets the
+    connection: the reset closes the socket between calls, inside one (processed when the call
+    releases the socket) or while a call's hook runs on another CPU. Every send call that
+    returned bytes is in a record of the sender's connection, on each of 30 connections."""
+    port = free_port()
+
+    def race():
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(64)
+        done = []
+        for i in range(30):
+            cli = socket.create_connection(("127.0.0.1", port))
+            acc, _ = srv.accept()
+            sends = Calls()
+            go = threading.Event()
+
+            def reset():
+                go.wait()
+                time.sleep(0.001 * (i % 5))
+                acc.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                acc.close()
+            t = threading.Thread(target=reset)
+            t.start()
+            go.set()
+            try:
+                while True:
+                    sends.timed(cli.send, b"s" * 100)
+            except OSError:
+                pass
+            t.join()
+            done.append((cli.getsockname()[1], sends.log))
+            cli.close()
+        srv.close()
+        return done
+    done, _, evs, _ = record(tmp_path, race, *slice_args, "-P", str(port))
+    for lport, sends in done:
+        tx = traffic_of(evs, lport=lport)
+        assert sum(e["tx_calls"] for e in tx) == len(sends), (lport, len(sends), tx[-3:])
+        assert sum(e["tx_bytes"] for e in tx) == 100 * len(sends)

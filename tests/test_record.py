@@ -24,7 +24,7 @@ from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS, 
                              TRAFFIC, connections, find, read_cap, read_capture)
 from helpers.recorder import (SETTLE_S, Recorder, assert_bpf_gone, bpf_objects,  # noqa: E402
                               record)
-from helpers.traffic import IPERF_COOKIE, PY, tcp_pair, wait_listen  # noqa: E402
+from helpers.traffic import IPERF_COOKIE, PY, call_flood, tcp_pair, wait_listen  # noqa: E402
 
 pytestmark = needs_bpf
 
@@ -350,11 +350,15 @@ def test_retransmits_under_loss(tmpdir_path, lossy_netns):
 
 # ------------------------------------------------------------------ loss accounting
 
-@needs_cmd("iperf3")
 def test_tiny_ringbuf_reports_lost(tmpdir_path):
+    """--raw-slice 0 into a 4 KB ring buffer: one event per call, and every call that has no
+    event is counted lost, exactly (nothing but calls and retransmits meets the full ring: no
+    sampling pass runs, the connection opens, is owned and closes while the ring is read
+    empty)."""
     port = free_port()
-    _, _, evs, err = record(tmpdir_path, lambda: iperf("127.0.0.1", port, "-t", "1", "-l", "100"),
-                            "--raw-slice", "0", "--ringbuf-kb", "4", "-P", str(port))
+    (sends, recvs, _, lport), _, evs, err = record(
+        tmpdir_path, lambda: call_flood(port, 1.0), "--raw-slice", "0", "--ringbuf-kb", "4",
+        "--coalesce", "1h", "-P", str(port))
     lost = [e for e in evs if e["kind"] == LOST]
     assert lost and all(e["count"] > 0 for e in lost)
     # stamped with the time they were noticed, inside the capture
@@ -364,6 +368,27 @@ def test_tiny_ringbuf_reports_lost(tmpdir_path):
     assert " %d lost" % total in err
     stats = [e for e in evs if e["kind"] == STATS]
     assert stats and stats[-1]["lost"] == total
+    assert_calls_missing_are_lost(evs, lport, sends, recvs, total)
+
+
+def assert_calls_missing_are_lost(evs, lport, sends, recvs, lost):
+    """call_flood()'s connection (client port lport, sends and recvs calls) recorded with
+    --raw-slice 0: calls missing == lost. Both closes are there, each counting what its end's
+    calls moved."""
+    ends = [c for c in connections(evs).values() if lport in (c["open"]["lport"],
+                                                               c["open"]["rport"])]
+    assert len(ends) == 2 and all(c["close"] for c in ends), ends
+    ids = {c["open"]["conn_id"] for c in ends}
+    recorded = sum(e["tx_calls"] + e["rx_calls"] for e in evs
+                   if e["kind"] == TRAFFIC and e["conn_id"] in ids)
+    missing = sends + recvs - recorded
+    # a retransmit is an event too (a few runs in ten on this loopback load): then its event may
+    # be what was lost (the kernel's count bounds them; a loss probe is not in it)
+    retrans = sum(c["close"]["retrans"] for c in ends) + sum(c["retrans"] for c in ends)
+    if not retrans:
+        assert missing == lost, (sends, recvs, recorded, lost)
+    else:
+        assert missing <= lost <= missing + retrans + 1, (missing, lost, retrans)
 
 
 # ------------------------------------------------------------------ tcplife agrees

@@ -23,7 +23,8 @@ import pytest
 from conftest import ROOT, SEEDS, free_port, needs_bpf, needs_cmd, run, tool
 from helpers.capture import CLOSE, LOST, OPEN, STATS, TRAFFIC, closes_of, read_cap, ttcap
 from helpers.recorder import Recorder, assert_bpf_gone
-from helpers.traffic import recv_all, tcp_pair
+from helpers.traffic import call_flood, recv_all, tcp_pair
+from test_record import assert_calls_missing_are_lost
 
 REPLAY, QUERY, RECORD = tool("tcptop-replay"), tool("tcptop-query"), tool("tcptop-record")
 # The promise is "kill -9 loses at most the last second". The recorder is a process on a
@@ -493,8 +494,9 @@ def test_ring_buffer_overflow_is_visible_in_replay_and_query(tmp_path):
     same."""
     port = free_port()
     path = str(tmp_path / "lost.tt")
-    rec = Recorder(path, "--raw-slice", "0", "--ringbuf-kb", "4", "-P", str(port))
-    sent = send_until(port, lambda: False, max_s=1.0)
+    rec = Recorder(path, "--raw-slice", "0", "--ringbuf-kb", "4", "--coalesce", "1h",
+                   "-P", str(port))
+    sends, recvs, sent, lport = call_flood(port, 1.0)
     rc, err = rec.stop()
     assert rc == 0, err
     cap = read_cap(path)
@@ -515,7 +517,12 @@ def test_ring_buffer_overflow_is_visible_in_replay_and_query(tmp_path):
     assert r.returncode == 0, r.stderr
     n, s, first = (int(x) for x in r.stdout.strip().split(","))
     assert (n, s, first) == (len(lost), total, min(e["ts"] for e in lost))
-    # the connection's own events that did arrive are still per call, and never too many
+    # the connection's own events that did arrive are still per call: the calls missing are the
+    # ones lost, and the client's close counts every byte its calls sent
+    assert_calls_missing_are_lost(cap.events, lport, sends, recvs, total)
+    (close,) = [e for e in cap.events if e["kind"] == CLOSE and e["conn_id"] in
+                {o["conn_id"] for o in cap.events if o["kind"] == OPEN and o["lport"] == lport}]
+    assert close["tx_bytes"] == sent
     tx = sum(e["tx_bytes"] for e in cap.events if e["kind"] == TRAFFIC)
     assert 0 < tx <= sent
 

@@ -105,3 +105,41 @@ def recv_all(sock):
         if not d:
             return n
         n += len(d)
+
+
+def call_flood(port, seconds, quiet_s=0.1):
+    """One connection over loopback: writes of random sizes for seconds, each send and each recv
+    call counted, with quiet_s of silence after the connection is made and before it closes
+    (a recorder's ring buffer read empty: only calls meet a full one). Returns (send calls, recv
+    calls, bytes sent, client port); the receiver got every byte."""
+    import random
+    srv, cli, acc = tcp_pair(port)
+    got = []
+    # a call each first: the accepted end's owner is announced before the flood
+    cli.send(b"h")
+    acc.recv(1)
+
+    def drain():
+        calls, n = 1, 1
+        while True:
+            d = acc.recv(1 << 16)
+            if not d:
+                break
+            calls, n = calls + 1, n + len(d)
+        got.append((calls, n))
+    t = threading.Thread(target=drain)
+    time.sleep(quiet_s)
+    t.start()
+    rng, buf, sends, sent, t0 = random.Random(3), b"z" * 2000, 1, 1, time.time()
+    while time.time() - t0 < seconds:
+        for _ in range(200):
+            sent += cli.send(buf[:rng.randrange(1, 2000)])
+            sends += 1
+    time.sleep(quiet_s)
+    lport = cli.getsockname()[1]
+    cli.close()
+    t.join()
+    acc.close()
+    srv.close()
+    assert got[0][1] == sent
+    return sends, got[0][0], sent, lport
