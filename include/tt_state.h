@@ -36,7 +36,7 @@ struct tt_conn {
 	TT_CONN_ACC_GROUP;
 	uint32_t pid;
 	char comm[TT_COMM_LEN];
-	uint64_t tx_rate, rx_rate; /* bytes per second over the last tick interval */
+	uint64_t tx_rate, rx_rate; /* bytes per second, see tt_state_tick() */
 };
 
 /* Sort columns, in the order the view shows them. */
@@ -61,6 +61,14 @@ struct tt_state_opts {
 	uint64_t ttl_ns; /* closed connections stay this long (event time); 0 = 30 s */
 	/* Filters connections out of the table entirely (e.g. the replay's --port). */
 	const struct tt_filter *filter;
+	/*
+	 * How long a counter sample (TRAFFIC) may come after the traffic it counts: the
+	 * source's sampling interval (a capture's coalesce_ms), which the deltas of a sampling
+	 * pass cover (from the connection's previous sample or its open, to their stamp). 0:
+	 * every delta is known by the next tick (a live source that samples on its ticks, a
+	 * capture of per-call records).
+	 */
+	uint64_t sample_ns;
 };
 
 struct tt_state_summary {
@@ -92,8 +100,17 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev);
 int tt_state_apply_batch(struct tt_state *st, const struct tt_event *evs, size_t n);
 
 /*
- * Advance to event time now_ns: computes rates over the time since the
- * previous tick and evicts closed connections older than the TTL.
+ * Advance to event time now_ns: computes rates and evicts closed connections
+ * older than the TTL. A connection's rate is the bytes of its deltas spread
+ * over the time they cover, over the stretch of time its samples newly cover
+ * since the previous tick: up to its latest sample, or to what has passed the
+ * sampling interval (opts.sample_ns, plus a quarter for a late pass) ago, as a
+ * sample would have come since, or to now once it is closed. A tick's interval
+ * holds one sample of a drifting sampler or two (or none): each is its own
+ * span, never twice the rate (or a 0) in one interval. A tick that knows
+ * nothing new of a connection keeps its rate. The first delta after a pause
+ * is spread over no more than that late sampling interval before its stamp.
+ * With sample_ns 0 the stretch is the tick interval.
  */
 void tt_state_tick(struct tt_state *st, uint64_t now_ns);
 

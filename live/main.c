@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tt_filter.h"
@@ -306,6 +307,28 @@ static void open_recording(struct live *l)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 }
 
+/*
+ * How late a counter sample may come (tt_state_opts.sample_ns). The live sources sample on
+ * our ticks (maybe_tick() flushes them first): 0. A capture played as a source brings the
+ * samples of its recorder's own passes, each covering the interval before it: the capture's.
+ * Only a regular file is read twice (a pipe would lose what this read), and one that does not
+ * open gives 0 here: tt_source_open() says what is wrong with it.
+ */
+static uint64_t source_sample_ns(const struct tt_src_opts *so)
+{
+	struct tt_fmt_reader *r;
+	struct stat sb;
+	uint64_t ns;
+	char err[256];
+
+	if (so->source != TT_SOURCE_FILE || stat(so->source_path, &sb) || !S_ISREG(sb.st_mode) ||
+	    tt_fmt_reader_open(&r, so->source_path, err, sizeof(err)))
+		return 0;
+	ns = (uint64_t)tt_fmt_reader_header(r)->coalesce_ms * 1000000;
+	tt_fmt_reader_close(r);
+	return ns;
+}
+
 int main(int argc, char **argv)
 {
 	struct cfg cfg = {0};
@@ -319,6 +342,7 @@ int main(int argc, char **argv)
 	if (!cfg.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
 		tt_die(prog, TT_EXIT_USAGE, "the view needs a terminal (use --batch for pipes)");
 	sto.ttl_ns = cfg.ttl_ns;
+	sto.sample_ns = source_sample_ns(&cfg.so);
 	sto.filter = tt_filter_is_empty(&cfg.so.filter) ? NULL : &cfg.so.filter;
 	if (tt_state_new(&l.st, &sto) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "out of memory");

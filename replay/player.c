@@ -390,7 +390,7 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 	p->kf_spacing = KEYFRAME_NS;
 	for (int i = 0; i < n; i++) {
 		char msg[256];
-		uint64_t f = 0, l = 0;
+		uint64_t f = 0, l = 0, sample_ns;
 
 		ret = tt_fmt_reader_open(&p->in[i].r, paths[i], msg, sizeof(msg));
 		if (ret < 0) {
@@ -402,6 +402,10 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 			goto fail;
 		}
 		tt_fmt_reader_set_warn(p->in[i].r, on_warn, p);
+		/* the deltas of a sampling pass cover its interval: rates spread them over it */
+		sample_ns = (uint64_t)tt_fmt_reader_header(p->in[i].r)->coalesce_ms * 1000000;
+		if (sample_ns > so.sample_ns)
+			so.sample_ns = sample_ns;
 		if (tt_fmt_reader_time_range(p->in[i].r, &f, &l) < 0 || l == 0)
 			p->last = UINT64_MAX;
 		else if (p->last != UINT64_MAX && l > p->last)

@@ -13,6 +13,7 @@
 
 static_assert(sizeof(struct tt_conn) <= 256, "struct tt_conn must stay within 256 bytes");
 static_assert(sizeof(struct chunk) % 64 == 0, "chunks are arrays of cache lines");
+static_assert(sizeof(struct slot) == 208, "a slot: the connection and its rate baseline");
 /* c->tx_bytes and c->acc.tx_bytes are one object (TT_CONN_ACC_GROUP): first and last alike */
 static_assert(offsetof(struct tt_conn, flags) == offsetof(struct tt_conn, acc.flags) &&
 		  offsetof(struct tt_conn, raddr) == offsetof(struct tt_conn, acc.raddr),
@@ -30,6 +31,12 @@ int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 	if (!st)
 		return -ENOMEM;
 	st->ttl_ns = opts && opts->ttl_ns ? opts->ttl_ns : DEFAULT_TTL_NS;
+	st->sample_ns = opts ? opts->sample_ns : 0;
+	/*
+	 * A sample may come a sampling interval after the traffic it counts, and a pass
+	 * later than that when it has many sockets or the machine is busy.
+	 */
+	st->lag = st->sample_ns + st->sample_ns / 4;
 	if (opts && opts->filter && !tt_filter_is_empty(opts->filter)) {
 		st->has_filter = 1;
 		st->filter = *opts->filter;
@@ -310,6 +317,40 @@ static void apply_owner(struct tt_state *st, uint32_t slot, const struct tt_even
 	}
 }
 
+/*
+ * A new connection's rate baseline: the previous tick. A connection opened in
+ * the capture counts from 0 at its open, so its counters are known up to it;
+ * one first seen by another event, or announced as open before the capture
+ * (or before this file of a rotated set, or a cut), has a first delta that
+ * may reach back before the tick: the baseline goes back as far.
+ */
+static void rate_base(const struct tt_state *st, struct slot *s, const struct tt_event *ev)
+{
+	uint64_t ts = ev->ts_ns;
+
+	s->tick_ts = st->tick_ns;
+	if (ev->kind == TT_EV_CONN_OPEN && !(ev->flags & TT_F_PREEXISTING))
+		s->sample_ts = ts;
+	else if (st->sample_ns && (ts > st->lag ? ts - st->lag : 0) < s->tick_ts)
+		s->tick_ts = ts > st->lag ? ts - st->lag : 0;
+}
+
+/*
+ * A delta stamped ts arrives (the TRAFFIC hot path too). The first since the
+ * rate baseline covers the time since the sample before it, and at most a
+ * (late) sampling interval: nothing was sent between the baseline and that,
+ * so the baseline moves up to it and the delta is not spread over a pause.
+ */
+static void note_sample(const struct tt_state *st, struct slot *s, uint64_t ts)
+{
+	if (ts <= s->sample_ts)
+		return;
+	if (st->sample_ns && s->sample_ts <= s->tick_ts && ts > st->lag &&
+	    ts - st->lag > s->tick_ts)
+		s->tick_ts = ts - st->lag;
+	s->sample_ts = ts;
+}
+
 static int about_conn(uint16_t kind)
 {
 	return tt_event_about_conn(kind);
@@ -354,6 +395,7 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 			if (late && pidx_reserve(st))
 				return -ENOMEM;
 			tt_acc_traffic(&c->acc, ev);
+			note_sample(st, slot_at(st, slot), ts);
 			if (!(c->flags & CONN_HIDDEN)) {
 				st->tx_bytes += ev->u.traffic.tx_bytes;
 				st->rx_bytes += ev->u.traffic.rx_bytes;
@@ -379,6 +421,7 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 		fresh = 1;
 		if (ev->kind != TT_EV_CONN_OPEN && ev->pid)
 			set_pid(st, slot, ev->pid, NULL);
+		rate_base(st, slot_at(st, slot), ev);
 	}
 	st->events++;
 
@@ -398,6 +441,8 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 	if (ev->kind != TT_EV_TRAFFIC) {
 		slot_at(st, slot)->tick_tx += c->tx_bytes - tx0;
 		slot_at(st, slot)->tick_rx += c->rx_bytes - rx0;
+	} else {
+		note_sample(st, slot_at(st, slot), ts);
 	}
 	if (shown)
 		account(st, c, 1);
@@ -450,9 +495,20 @@ int tt_state_apply_batch(struct tt_state *st, const struct tt_event *evs, size_t
 	return 0;
 }
 
+/*
+ * Rate of n bytes over span ns. A 128-bit product: a 20 GB delta times 1e9
+ * overflows 64 bits.
+ */
+static uint64_t per_s(uint64_t n, uint64_t span)
+{
+	return (uint64_t)((unsigned __int128)n * 1000000000u / span);
+}
+
 void tt_state_tick(struct tt_state *st, uint64_t now_ns)
 {
 	uint64_t elapsed, ttl = st->ttl_ns, txr = 0, rxr = 0;
+	/* what lies further back than a (late) sample is known: no sample, nothing sent */
+	uint64_t known_all = now_ns > st->lag ? now_ns - st->lag : 0;
 
 	if (!st->have_base) {
 		st->tick_ns = now_ns;
@@ -465,6 +521,7 @@ void tt_state_tick(struct tt_state *st, uint64_t now_ns)
 	for (uint32_t i = 0; i < st->hwm; i++) {
 		struct slot *a = slot_at(st, i);
 		struct tt_conn *c = &a->c;
+		uint64_t known;
 
 		if (!c->id)
 			continue;
@@ -473,14 +530,23 @@ void tt_state_tick(struct tt_state *st, uint64_t now_ns)
 			conn_drop(st, c);
 			continue;
 		}
-		if (elapsed) {
-			/* 128-bit product: a 20 GB delta times 1e9 overflows 64 bits */
-			c->tx_rate = (uint64_t)((unsigned __int128)(c->tx_bytes - a->tick_tx) *
-						1000000000u / elapsed);
-			c->rx_rate = (uint64_t)((unsigned __int128)(c->rx_bytes - a->tick_rx) *
-						1000000000u / elapsed);
+		/*
+		 * Its counters are known up to its latest sample, or up to known_all, or (closed:
+		 * no delta comes after the close's) up to now. Each delta covers the time since
+		 * the sample before it, which the previous tick's baseline did not reach past:
+		 * the bytes since that baseline are the traffic of exactly the stretch between.
+		 */
+		known = c->flags & TT_CONN_CLOSED  ? now_ns
+			: a->sample_ts > known_all ? a->sample_ts
+						   : known_all;
+		if (known > now_ns)
+			known = now_ns;
+		if (known > a->tick_ts) {
+			c->tx_rate = per_s(c->tx_bytes - a->tick_tx, known - a->tick_ts);
+			c->rx_rate = per_s(c->rx_bytes - a->tick_rx, known - a->tick_ts);
 			a->tick_tx = c->tx_bytes;
 			a->tick_rx = c->rx_bytes;
+			a->tick_ts = known;
 		}
 		if (!(c->flags & CONN_HIDDEN)) {
 			txr += c->tx_rate;

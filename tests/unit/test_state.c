@@ -593,6 +593,83 @@ static void test_close_catch_up_is_not_a_rate(void)
 	tt_state_free(st);
 }
 
+/*
+ * A sampling source's deltas (sample_ns 1 s) cover the time since the connection's previous
+ * sample. A sender at 1000 B/s steady, sampled every second with a pass's jitter (each delta
+ * the bytes of exactly the time since the one before): ticks of 0.7, 1 and 1.3 s, whose
+ * intervals hold one sample, none or two, all show 1000 B/s, where counting each delta in
+ * the interval of its stamp gave 0, 1429, 2000 or 769. It stops: its rate falls to 0 once a
+ * sampling interval and a quarter have passed with no sample. After a pause, a delta is
+ * spread over no more than that before its stamp. A close completes it at once.
+ */
+static void test_spread_rates(void)
+{
+	static const int64_t jitter_ms[] = {0, 40, -30, 10, -40, 35, 0, -20, 25, -10, 30, 0};
+	enum { NS = sizeof(jitter_ms) / sizeof(jitter_ms[0]) };
+	static const uint64_t ticks_ms[] = {700, 1000, 1300};
+	struct tt_state_opts o = {.sample_ns = SEC};
+
+	for (size_t k = 0; k < sizeof(ticks_ms) / sizeof(ticks_ms[0]); k++) {
+		uint64_t tick = ticks_ms[k] * MS, t = 100 * SEC + 500 * MS, prev = 100 * SEC;
+		uint64_t worst = 0, last = 0, samples[NS];
+		struct tt_state *st;
+		const struct tt_conn *c;
+		size_t i = 0, n = 0;
+		int stopped = 0;
+
+		if (tt_state_new(&st, &o))
+			exit(1);
+		for (size_t j = 0; j < NS; j++)
+			samples[j] =
+			    100 * SEC + (j + 1) * SEC + (uint64_t)(jitter_ms[j] * (int64_t)MS);
+		tt_state_tick(st, t - tick);
+		apply(st, ev_open4(100 * SEC, 1, 1, "snd", 6, 1, 1, 2, 2));
+		for (; t < 100 * SEC + (NS + 4) * SEC; t += tick) {
+			for (; i < NS && samples[i] < t; prev = samples[i++])
+				apply(st, ev_traffic(samples[i], 1, 1, (samples[i] - prev) / MS, 0,
+						     1, 0));
+			tt_state_tick(st, t);
+			c = tt_state_find(st, 1);
+			if (i > 0 && i < NS) {
+				uint64_t d =
+				    c->tx_rate > 1000 ? c->tx_rate - 1000 : 1000 - c->tx_rate;
+
+				worst = d > worst ? d : worst;
+				n++;
+			} else if (i == NS) {
+				/* after the last sample: its rate, then 0 for good */
+				if (t >= samples[NS - 1] + SEC + SEC / 4 + tick && c->tx_rate)
+					stopped = -1;
+				else if (!c->tx_rate && stopped >= 0)
+					stopped = 1;
+				else if (c->tx_rate && stopped == 1)
+					stopped = -1;
+				last = c->tx_rate > last ? c->tx_rate : last;
+			}
+		}
+		check(n >= 7 && worst <= 1 && last == 1000,
+		      "ticks of %" PRIu64 " ms over 1 s samples: every rate 1000 B/s (%zu ticks, "
+		      "worst off by %" PRIu64 ")",
+		      ticks_ms[k], n, worst);
+		check(stopped == 1,
+		      "ticks of %" PRIu64 " ms: 0 B/s from 1.25 s after the last sample on",
+		      ticks_ms[k]);
+		/* a pause: the delta after it covers 1.25 s at most, the close completes it */
+		apply(st, ev_traffic(t, 1, 1, 500, 0, 1, 0));
+		tt_state_tick(st, t + SEC / 2);
+		check(tt_state_find(st, 1)->tx_rate == 400,
+		      "ticks of %" PRIu64 " ms: after a pause, 500 B over the 1.25 s before the "
+		      "sample: 400 B/s (got %" PRIu64 ")",
+		      ticks_ms[k], tt_state_find(st, 1)->tx_rate);
+		apply(st, ev_close(t + SEC / 2 + 1, 1, 0, 0, 0, 0, 0, 7));
+		tt_state_tick(st, t + SEC);
+		check(tt_state_find(st, 1)->tx_rate == 0,
+		      "ticks of %" PRIu64 " ms: closed, nothing comes after: 0 B/s at once",
+		      ticks_ms[k]);
+		tt_state_free(st);
+	}
+}
+
 /* ------------------------------------------------------------ filters */
 
 static void test_filters(void)
@@ -1588,6 +1665,7 @@ int main(int argc, char **argv)
 	test_pid_index();
 	test_ttl_and_rates();
 	test_close_catch_up_is_not_a_rate();
+	test_spread_rates();
 	test_filters();
 	test_cols();
 	test_sort();
