@@ -599,7 +599,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return --s->budget ? 0 : -EAGAIN;
 }
 
-/* Read an iterator's fd to its end and close it; the output (if buf) is appended at *used. */
+/*
+ * Read an iterator's fd to its end and close it; the output (if buf) is appended at *used.
+ * The kernel ends a read() with EAGAIN after a million objects that wrote nothing
+ * (MAX_ITER_OBJECTS, kernel/bpf/bpf_iter.c bpf_seq_read): the walk goes on at the next read,
+ * and our programs write their findings to maps and the ring buffer, not to the output.
+ */
 static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 {
 	ssize_t n;
@@ -623,7 +628,7 @@ static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 
 			n = read(fd, scratch, sizeof(scratch));
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -844,10 +849,14 @@ static void sample(struct tt_src *s)
 	/* without the accept tracepoints a sweep is how accepted connections get an owner */
 	if (s->it_files && s->skel->bss->n_unowned &&
 	    (!s->plan_accept || now >= s->next_sweep_ns)) {
-		tt_src_run_iter(s->it_files, NULL, NULL);
-		s->next_sweep_ns = now + SWEEP_NS;
+		/* a sweep cut short is made again at the next pass, not SWEEP_NS later */
+		if (tt_src_run_iter(s->it_files, NULL, NULL) >= 0)
+			s->next_sweep_ns = now + SWEEP_NS;
 		drain(s);
-		/* the owners it found are applied by the programs that hold the sockets */
+		/*
+		 * The owners it found (even by a sweep cut short) are applied by the programs
+		 * that hold the sockets; those left wait in their map for the next pass.
+		 */
 		if (s->skel->bss->owners_n && s->it_owner)
 			tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
 		drain(s);
@@ -864,9 +873,10 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 
 	if (wanted == s->owners_seen || !s->it_owner || now < s->next_owner_ns)
 		return;
-	s->owners_seen = wanted;
 	s->next_owner_ns = now + OWNER_PASS_NS;
-	tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
+	/* a pass that failed is made again (OWNER_PASS_NS later), not left to the next sample */
+	if (tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL) >= 0)
+		s->owners_seen = wanted;
 	drain(s);
 }
 
@@ -984,12 +994,21 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		goto fail;
 	}
 	s->clock_offset = tt_boot_to_wall_ns();
-	/* owners of existing sockets first, so that existing connections are attributed */
+	/*
+	 * Owners of existing sockets first, so that existing connections are attributed (a
+	 * sweep that fails leaves them to the sampling passes' sweeps), then every existing
+	 * connection, whichever namespace it is in: without them a recording is not one.
+	 */
 	if (s->it_files)
 		tt_src_run_iter(s->it_files, NULL, NULL);
-	if (s->it_tcp)
-		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL,
-				    NULL); /* all: pre-existing ones */
+	if (s->it_tcp) {
+		ret = tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL, NULL);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
+				 strerror(-ret));
+			goto fail;
+		}
+	}
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	*out = s;
 	return 0;

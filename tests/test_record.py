@@ -1173,3 +1173,71 @@ def test_unfiltered_server_side_owner_without_accept_probes(tmpdir_path):
     assert "sys_exit_accept" not in hdr["probes"]
     (s,) = find(connections(evs), 6, lport=port)
     assert s["pid"] == os.getpid() and s["comm"]
+
+
+FD_HOG = """
+import os, resource, sys
+total = int(sys.argv[1])
+per = resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 64
+fd = os.open("/dev/null", os.O_RDONLY)
+for _ in range(per):
+    os.dup(fd)
+kids = []
+for _ in range(total // per):  # each fork has a table of its own: its files are walked again
+    pid = os.fork()
+    if not pid:
+        os.read(0, 1)
+        os._exit(0)
+    kids.append(pid)
+print("ready", flush=True)
+os.read(0, 1)
+for pid in kids:
+    os.waitpid(pid, 0)
+"""
+
+HELD_ACCEPT = """
+import socket, sys, time
+port = int(sys.argv[1])
+srv = socket.socket()
+srv.bind(("127.0.0.1", port))
+srv.listen()
+cli = socket.create_connection(("127.0.0.1", port))
+acc, _ = srv.accept()
+time.sleep(float(sys.argv[2]))
+for x in (cli, acc, srv):
+    x.close()
+"""
+
+
+@pytest.mark.skipif(int(open("/proc/sys/fs/nr_open").read()) < 1001000,
+                    reason="fs.nr_open below a million")
+def test_owner_sweep_past_a_million_files(tmpdir_path):
+    """The owner sweep (iter/task_file) walks every open file of the machine; the kernel ends a
+    read() of an iterator with EAGAIN after a million objects that wrote no output, to be read
+    again: a process holding a million files before the owner must not end the sweep there."""
+    port = free_port()
+    hog = subprocess.Popen([sys.executable, "-c", FD_HOG, "1000100"], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE, text=True)
+    background(hog)
+    try:
+        assert hog.stdout.readline().strip() == "ready"
+
+        def go():
+            p = subprocess.Popen([sys.executable, "-c", HELD_ACCEPT, str(port), "1.5"])
+            p.wait(timeout=30)
+            return p.pid
+
+        owner, hdr, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "200ms",
+                                    "--no-probe", "tracepoint:syscalls/sys_exit_accept4",
+                                    "--no-probe", "tracepoint:syscalls/sys_exit_accept")
+    finally:
+        hog.stdin.close()
+        hog.wait(timeout=30)
+    if owner < hog.pid:
+        pytest.skip("pids wrapped: the owner is walked before the million files")
+    (s,) = find(connections(evs), 6, lport=port)
+    assert s["pid"] == owner, s
+    # named by a sweep while held open (1.5 s, a pass every 0.2 s), not by its close()
+    named = [e["ts"] for e in evs if e["kind"] == PROC and e["conn_id"] == s["open"]["conn_id"]]
+    assert named and named[0] < s["close"]["ts"] - 0.5e9, (named, s["close"]["ts"])
+
