@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <bpf/bpf.h>
@@ -818,6 +819,40 @@ static void drain_out(struct tt_src *s, int rounds)
 		;
 }
 
+/* Where the ring buffer's producer stands now: every record before it is reserved. */
+static uint64_t rb_producer(const struct tt_src *s)
+{
+	const unsigned long *p = (const void *)((const char *)s->rb_pos + s->rb_pos_len / 2);
+
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t rb_consumer(const struct tt_src *s)
+{
+	return __atomic_load_n((const unsigned long *)s->rb_pos, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Drain until every record reserved before the producer stood at TARGET is read (a
+ * callback's refusal or ROUNDS drains end it sooner): whether it was (rb_caught_up). Under
+ * load the ring buffer is never read empty, and need not be: what a pass left behind it is
+ * all that must come first.
+ */
+static void drain_past(struct tt_src *s, uint64_t target, int rounds)
+{
+	s->rb_caught_up = 0;
+	for (int i = 0; i < rounds && !s->cb_ret; i++) {
+		int n = drain(s);
+
+		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied) {
+			s->rb_caught_up = !s->cb_ret;
+			return;
+		}
+		if (n != -EAGAIN && !s->rb_pos)
+			return;
+	}
+}
+
 /*
  * One sampling pass: TCP counters and RTT from iter/tcp (which also applies
  * owners left by the accept tracepoints), owners still unknown from the file
@@ -840,7 +875,7 @@ static void sample(struct tt_src *s)
 	if (s->it_tcp) {
 		s->skel->bss->cur_pass = ++s->pass;
 		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0) {
-			drain_out(s, 64);
+			drain_past(s, s->rb_pos ? rb_producer(s) : 0, 64);
 			tt_src_tcp_gone(s);
 		}
 	}
@@ -993,6 +1028,12 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		snprintf(err, errlen, "cannot set up the ring buffer");
 		goto fail;
 	}
+	/* read-only, as the kernel allows: where the consumer and the producer stand */
+	s->rb_pos_len = 2 * (size_t)sysconf(_SC_PAGESIZE);
+	s->rb_pos =
+	    mmap(NULL, s->rb_pos_len, PROT_READ, MAP_SHARED, bpf_map__fd(s->skel->maps.events), 0);
+	if (s->rb_pos == MAP_FAILED)
+		s->rb_pos = NULL; /* then only a drain read to the end tells */
 	s->clock_offset = tt_boot_to_wall_ns();
 	/*
 	 * Owners of existing sockets first, so that existing connections are attributed (a
@@ -1140,6 +1181,8 @@ void tt_src_close(struct tt_src *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	if (s->rb_pos)
+		munmap((void *)s->rb_pos, s->rb_pos_len);
 	for (int i = s->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(s->links[i]);
 	if (s->cg_fd >= 0)

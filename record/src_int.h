@@ -108,6 +108,14 @@ struct tt_src {
 	uint64_t udp_last_t0; /* CLOCK_BOOTTIME: when the last flush began */
 	size_t udp_later;     /* flows the last flush left for their opens */
 	int rb_emptied;	      /* the last drain read the ring buffer to its end */
+	/* the ring buffer's consumer and producer positions (its first two pages), read-only */
+	const void *rb_pos;
+	size_t rb_pos_len;
+	/*
+	 * The drain after the last TCP sampling pass read every record written before the pass
+	 * ended: a connection's open among them, then its inferred close, come in order.
+	 */
+	int rb_caught_up;
 };
 
 /*
