@@ -659,7 +659,23 @@ struct iter_pass {
 	void *arg;
 	char **buf;
 	size_t *cap, used;
+	uint64_t *seen; /* every namespace the walk met, wanted or not */
+	size_t n_seen, cap_seen;
 };
+
+static void note_seen(struct iter_pass *ip, uint64_t ino)
+{
+	if (ip->n_seen == ip->cap_seen) {
+		size_t ncap = ip->cap_seen ? ip->cap_seen * 2 : 64;
+		uint64_t *n = realloc(ip->seen, ncap * sizeof(*n));
+
+		if (!n)
+			return; /* then it may be looked for again among the held ones */
+		ip->seen = n;
+		ip->cap_seen = ncap;
+	}
+	ip->seen[ip->n_seen++] = ino;
+}
 
 /* In one other namespace: create the iterator there, come back, read it here. */
 static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
@@ -668,6 +684,7 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	struct tt_src *s = ip->s;
 	int fd, ret;
 
+	note_seen(ip, ino);
 	if (ip->want && !ip->want(s, ino, ip->arg))
 		return 0;
 	ret = tt_netns_enter(ns_fd);
@@ -698,6 +715,50 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	return ret == -ENOMEM ? -ENOMEM : 0;
 }
 
+/* Add ino to the namespaces to look for: one with connections that the walk did not meet. */
+static void add_missing(struct tt_src *s, const struct iter_pass *ip, uint64_t ino, uint64_t *miss,
+			size_t *n)
+{
+	if (!ino || ino == s->netns || *n == TT_SRC_MAX_NS)
+		return;
+	for (size_t i = 0; i < ip->n_seen; i++)
+		if (ip->seen[i] == ino)
+			return;
+	for (size_t i = 0; i < *n; i++)
+		if (miss[i] == ino)
+			return;
+	if (!ip->want || ip->want(s, ino, ip->arg))
+		miss[(*n)++] = ino;
+}
+
+/*
+ * Namespaces the programs saw connections in (TCP: ns_tcp; UDP: the flows' last flush) that
+ * no process is in and /run/netns does not name: found through the sockets kept there.
+ */
+static void walk_held(struct tt_src *s, struct iter_pass *ip)
+{
+	int fd = bpf_map__fd(s->skel->maps.ns_tcp);
+	uint64_t *miss = malloc(TT_SRC_MAX_NS * sizeof(*miss));
+	uint32_t key, next, *prev = NULL;
+	size_t n = 0;
+	int64_t open;
+
+	if (!miss)
+		return;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &open) == 0 && open > 0)
+			add_missing(s, ip, key, miss, &n);
+	}
+	for (size_t i = 0; i < s->n_udp_ns; i++)
+		add_missing(s, ip, s->udp_ns[i], miss, &n);
+	if (n)
+		tt_netns_find_held(miss, n, s->held, sizeof(s->held) / sizeof(s->held[0]),
+				   iter_in_ns, ip);
+	free(miss);
+}
+
 int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap,
 			tt_src_ns_want want, void *arg)
 {
@@ -710,8 +771,9 @@ int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t
 	if (ret)
 		return ret;
 	s->n_ns = 0;
-	if (s->other_ns)
-		tt_netns_each(s->netns, iter_in_ns, &ip);
+	if (s->other_ns && tt_netns_each(s->netns, iter_in_ns, &ip) != -ENOMEM && s->other_ns)
+		walk_held(s, &ip);
+	free(ip.seen);
 	return (int)ip.used;
 }
 

@@ -8,6 +8,7 @@
 
 #include "tt_src.h"
 #include "tt_u64map.h"
+#include "tt_netns.h"
 #include "../bpf/tcptop.h"
 
 #define TT_SRC_MAX_LINKS 32
@@ -63,6 +64,7 @@ struct tt_src {
 	int self_ns_fd;			/* our own network namespace, to come back to */
 	int other_ns;			/* other network namespaces are entered to sample them */
 	uint32_t ns_ino[TT_SRC_MAX_NS]; /* other namespaces walked by the last pass */
+	struct tt_netns_hint held[16];	/* namespaces no process is in: where found last */
 	uint32_t udp_ns[TT_SRC_MAX_NS]; /* other namespaces that had UDP flows at the last flush */
 	size_t n_udp_ns;
 	size_t n_ns;
