@@ -96,6 +96,14 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx);
  */
 int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx);
 
+/*
+ * The last delivery, after tt_src_flush(): detach every program that writes events by itself
+ * (all but the iterators), wait for the runs already under way, and deliver what they wrote
+ * and the UDP sums counted meanwhile; nothing is written after it, so nothing is left in the
+ * ring buffer at close. Returns as tt_src_flush().
+ */
+int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx);
+
 /* The attach points in use, as text for the capture header ("tp_btf:sock/sock_send_length ..."). */
 const char *tt_src_probes(const struct tt_src *s);
 

@@ -494,6 +494,9 @@ int main(int argc, char **argv)
 	}
 	if (!tt_rec_failed(r))
 		tt_source_flush(src, on_event, r);
+	/* then the programs go, and what they wrote until they went is read: none is left */
+	if (!tt_rec_failed(r))
+		tt_source_stop(src, on_event, r);
 out:
 	if (tt_rec_finish(r, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog, err);

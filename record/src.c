@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -1213,6 +1215,43 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 	if (s->udp_later && !s->cb_ret) {
 		tt_src_udp_flush(s);
 		drain(s);
+	}
+	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+}
+
+int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx)
+{
+	int k = 0;
+
+	s->cb = cb;
+	s->cb_ctx = ctx;
+	s->cb_ret = 0;
+	s->delivered = 0;
+	for (int i = 0; i < s->n_links; i++) {
+		struct bpf_link *l = s->links[i];
+
+		if (l == s->it_tcp || l == s->it_udp || l == s->it_files || l == s->it_owner)
+			s->links[k++] = l;
+		else
+			bpf_link__destroy(l);
+	}
+	s->n_links = k;
+	/*
+	 * A run that began before its link went ends within an RCU grace period (tracepoints,
+	 * perf events and cgroup hooks run their programs inside RCU read sections), which
+	 * membarrier(MEMBARRIER_CMD_GLOBAL) waits for; where it is refused (nohz_full), a while
+	 * far longer than a run.
+	 */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(50000);
+	s->next_skip_check_ns = 0;
+	if (tt_src_deliver_pending(s))
+		return s->cb_ret;
+	drain_out(s, 256);
+	/* the sums the packet hooks counted since the last flush, final now */
+	if (!s->cb_ret) {
+		tt_src_udp_flush(s);
+		drain_out(s, 256);
 	}
 	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
 }
