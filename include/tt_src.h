@@ -63,6 +63,11 @@ struct tt_src_stats {
 	uint64_t conns;	 /* CONN_OPEN events delivered */
 	/* TCP connections opened while more were open than a close found by sampling allows */
 	uint64_t untracked;
+	/*
+	 * Events the caller refused, with more after them than could be kept for it: dropped,
+	 * and not yet told to it as a LOST event (which it gets once it takes events again).
+	 */
+	uint64_t dropped;
 };
 
 struct tt_src;
