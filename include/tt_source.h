@@ -39,6 +39,12 @@ int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char 
  */
 int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx);
 int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx);
+/*
+ * After the last tt_source_flush(): stop what makes events and deliver what it made until
+ * then (tt_src_stop); a source that makes none between calls (sock_diag, a file) has nothing
+ * to do. Returns as tt_source_flush().
+ */
+int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx);
 
 /* For the capture header: "coalesce", "raw", "sockdiag"; attach points; what is missing. */
 const char *tt_source_mode(const struct tt_source *s);

@@ -63,6 +63,11 @@ struct tt_src_stats {
 	uint64_t conns;	 /* CONN_OPEN events delivered */
 	/* TCP connections opened while more were open than a close found by sampling allows */
 	uint64_t untracked;
+	/*
+	 * Events the caller refused, with more after them than could be kept for it: dropped,
+	 * and not yet told to it as a LOST event (which it gets once it takes events again).
+	 */
+	uint64_t dropped;
 };
 
 struct tt_src;
@@ -95,6 +100,14 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx);
  * the number of events delivered, or the callback's non-zero value.
  */
 int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx);
+
+/*
+ * The last delivery, after tt_src_flush(): detach every program that writes events by itself
+ * (all but the iterators), wait for the runs already under way, and deliver what they wrote
+ * and the UDP sums counted meanwhile; nothing is written after it, so nothing is left in the
+ * ring buffer at close. Returns as tt_src_flush().
+ */
+int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx);
 
 /* The attach points in use, as text for the capture header ("tp_btf:sock/sock_send_length ..."). */
 const char *tt_src_probes(const struct tt_src *s);

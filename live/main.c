@@ -404,6 +404,9 @@ int main(int argc, char **argv)
 	/* What the kernel still holds (the last partial interval) goes into the recording too. */
 	if (l.rec && ret >= 0 && !l.err) {
 		tt_source_flush(l.src, on_event, &l);
+		/* then the programs go, and what they wrote until they went is read */
+		if (!l.err)
+			tt_source_stop(l.src, on_event, &l);
 		if (l.err)
 			ret = l.err;
 	}

@@ -3,12 +3,15 @@
  * Handing events to the live source's caller. An event the callback refuses (it returned
  * non-zero: a write error, a full table) has left the ring buffer already: it is kept, with
  * every one made after it, and offered again first at the next poll, so that a caller that
- * recovers loses nothing and one that does not can still count what it did not take.
+ * recovers loses nothing and one that does not can still count what it did not take. Beyond
+ * TT_SRC_MAX_PENDING they are dropped and counted (stats.dropped), and told to the caller as a
+ * LOST event once it has taken the kept ones.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_util.h"
 #include "src_int.h"
 
 static int keep(struct tt_src *s, const struct tt_event *ev)
@@ -18,13 +21,12 @@ static int keep(struct tt_src *s, const struct tt_event *ev)
 		struct tt_event *n;
 
 		if (ncap > TT_SRC_MAX_PENDING) {
-			s->stats
-			    .lost++; /* a caller that never takes them again: bounded, counted */
+			s->stats.dropped++; /* a caller that never takes them again: bounded */
 			return 0;
 		}
 		n = realloc(s->pending, ncap * sizeof(*n));
 		if (!n) {
-			s->stats.lost++;
+			s->stats.dropped++;
 			return 0;
 		}
 		s->pending = n;
@@ -69,6 +71,18 @@ int tt_src_deliver_pending(struct tt_src *s)
 		i++;
 	memmove(s->pending, s->pending + i, (s->n_pending - i) * sizeof(*s->pending));
 	s->n_pending -= i;
+	/* what could not be kept, after what was: the capture says how many are missing there */
+	if (!s->n_pending && s->stats.dropped) {
+		struct tt_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.ts_ns = tt_now_boot_ns();
+		ev.kind = TT_EV_LOST;
+		ev.u.lost.count = s->stats.dropped;
+		ev.u.lost.cpu = TT_LOST_CPU_ANY;
+		if (!offer(s, &ev))
+			s->stats.dropped = 0;
+	}
 	return s->cb_ret;
 }
 

@@ -19,6 +19,8 @@ struct tt_rec_flight {
 	size_t n;
 	uint64_t window_ns;
 	uint64_t dropped;
+	tt_rec_flight_forget_fn forget;
+	void *forget_ctx;
 };
 
 static uint32_t rec_size(const unsigned char *p)
@@ -54,8 +56,22 @@ void tt_rec_flight_free(struct tt_rec_flight *f)
 	free(f);
 }
 
+void tt_rec_flight_on_forget(struct tt_rec_flight *f, tt_rec_flight_forget_fn fn, void *ctx)
+{
+	f->forget = fn;
+	f->forget_ctx = ctx;
+}
+
 static void pop(struct tt_rec_flight *f)
 {
+	if (f->forget) {
+		const struct tt_event *e = (const struct tt_event *)(f->buf + f->head);
+		struct tt_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		memcpy(&ev, e, tt_event_size(e->kind));
+		f->forget(f->forget_ctx, &ev);
+	}
 	f->head += rec_size(f->buf + f->head);
 	f->n--;
 	if (!f->n) {

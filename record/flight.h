@@ -14,6 +14,13 @@ struct tt_rec_flight;
 int tt_rec_flight_new(struct tt_rec_flight **out, uint64_t window_ns, size_t cap_bytes);
 void tt_rec_flight_free(struct tt_rec_flight *f);
 
+/*
+ * Called with each event the ring forgets (aged out of the window, or the oldest when memory is
+ * full), oldest first: what the events held begin from is the forgotten ones applied in order.
+ */
+typedef void (*tt_rec_flight_forget_fn)(void *ctx, const struct tt_event *ev);
+void tt_rec_flight_on_forget(struct tt_rec_flight *f, tt_rec_flight_forget_fn fn, void *ctx);
+
 /* Keep ev, forgetting events older than the window (or the oldest when memory is full). */
 void tt_rec_flight_push(struct tt_rec_flight *f, const struct tt_event *ev);
 

@@ -381,12 +381,18 @@ static int on_event(void *ctx, const struct tt_event *ev)
 	return tt_rec_event(ctx, ev);
 }
 
-/* Connections a close found by sampling could not cover (bpf/tcptop.h, tcp_live): said. */
-static void print_untracked(const struct tt_source *src, const char *prog)
+/* What the source could not do, said: events dropped untold (the capture stopped taking them),
+ * connections a close found by sampling could not cover (bpf/tcptop.h, tcp_live). */
+static void print_source_stats(const struct tt_source *src, const char *prog)
 {
 	struct tt_src_stats st;
 
 	tt_source_stats(src, &st);
+	if (st.dropped)
+		fprintf(stderr,
+			"%s: %" PRIu64 " events dropped after the capture stopped taking them: not "
+			"in it, and not counted there as lost\n",
+			prog, st.dropped);
 	if (st.untracked)
 		fprintf(stderr,
 			"%s: %" PRIu64 " TCP connections opened while the table of open ones was "
@@ -494,6 +500,9 @@ int main(int argc, char **argv)
 	}
 	if (!tt_rec_failed(r))
 		tt_source_flush(src, on_event, r);
+	/* then the programs go, and what they wrote until they went is read: none is left */
+	if (!tt_rec_failed(r))
+		tt_source_stop(src, on_event, r);
 out:
 	if (tt_rec_finish(r, err, sizeof(err))) {
 		fprintf(stderr, "%s: %s\n", prog, err);
@@ -501,7 +510,7 @@ out:
 	}
 	if (!o.quiet)
 		tt_rec_print_stats(r, stderr);
-	print_untracked(src, prog);
+	print_source_stats(src, prog);
 	tt_rec_free(r);
 	tt_source_close(src);
 	return code;

@@ -42,6 +42,11 @@ struct tt_rec {
 	int cur_dup;	     /* the writer's fd, dup'ed: where it ended is the file's size */
 	uint64_t file_start; /* CLOCK_MONOTONIC when the current file began */
 	uint64_t begun_wall; /* wall clock at tt_rec_new, before the source stamps any event */
+	/*
+	 * The connections open: after the last event written, or with --flight after the last
+	 * event the flight ring forgot, so that a dump begins with every connection the events
+	 * it holds are about, closed since or not.
+	 */
 	struct tt_rec_conntab *conns;
 	struct tt_rec_flight *flight;
 	uint64_t events, lost, conns_seen;
@@ -218,6 +223,15 @@ static void fail_write(struct tt_rec *r, int e, const char *what)
 	fail(r, e, msg);
 }
 
+/* An event aged out of the flight ring: the table follows it, as it follows a written one. */
+static void flight_forget(void *ctx, const struct tt_event *ev)
+{
+	struct tt_rec *r = ctx;
+
+	if (tt_rec_conntab_apply(r->conns, ev))
+		fail(r, -ENOMEM, "out of memory");
+}
+
 int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size_t errlen)
 {
 	struct tt_rec *r = calloc(1, sizeof(*r));
@@ -240,6 +254,8 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 		tt_rec_free(r);
 		return ret;
 	}
+	if (r->flight)
+		tt_rec_flight_on_forget(r->flight, flight_forget, r);
 	snprintf(r->cur_path, sizeof(r->cur_path), "%s", o->path);
 	r->fd = open_out(o->path, o->force, err, errlen);
 	if (r->fd < 0) {
@@ -474,12 +490,13 @@ int tt_rec_event(void *ctx, const struct tt_event *ev)
 		r->closes_found++;
 	if (r->o.dump)
 		dump_line(ev);
+	if (r->flight) {
+		/* the table follows what the ring forgets (flight_forget) */
+		tt_rec_flight_push(r->flight, ev);
+		return r->failed;
+	}
 	if (tt_rec_conntab_apply(r->conns, ev))
 		fail(r, -ENOMEM, "out of memory");
-	if (r->flight) {
-		tt_rec_flight_push(r->flight, ev);
-		return 0;
-	}
 	if (add(r, ev))
 		return r->failed;
 	/* a block was written by itself: -C is not left for the next tick */
@@ -511,8 +528,7 @@ static int add_held(void *ctx, const struct tt_event *ev)
 
 struct held_open {
 	struct tt_rec *r;
-	uint64_t oldest; /* time of the first event held (the ring's order) */
-	uint64_t start;	 /* the earliest time among them (CPUs' events come nearly in order) */
+	uint64_t start; /* the earliest time held (CPUs' events come nearly in order) */
 };
 
 static int earliest(void *ctx, const struct tt_event *ev)
@@ -525,24 +541,23 @@ static int earliest(void *ctx, const struct tt_event *ev)
 }
 
 /*
- * Connections opened before the oldest event held: their CONN_OPEN is not in memory any more.
- * It goes first, at the start of the window held, never later than the connection's events:
- * stamped at the dump, it made the file's first event its newest, and a replay of the dump
- * one instant with every byte of the window in it.
+ * Connections open before the oldest event held (the table follows the events the ring forgot:
+ * those closed inside the window too): their CONN_OPEN is not in memory any more. It goes
+ * first, at the start of the window held, never later than the connection's events: stamped
+ * at the dump, it made the file's first event its newest, and a replay of the dump one instant
+ * with every byte of the window in it.
  */
 static int add_open_older(void *ctx, const struct tt_event *open)
 {
 	struct held_open *h = ctx;
 
-	if (h->oldest && open->ts_ns >= h->oldest)
-		return 0;
-	return add_open_at(h->r, open, h->oldest ? h->start : tt_now_boot_ns());
+	return add_open_at(h->r, open, h->start != UINT64_MAX ? h->start : tt_now_boot_ns());
 }
 
 void tt_rec_dump(struct tt_rec *r)
 {
 	struct tt_fmt_wopts wo = {0};
-	struct held_open h = {r, 0, UINT64_MAX};
+	struct held_open h = {r, UINT64_MAX};
 	char err[1024];
 	int fd = r->fd, ret;
 
@@ -556,7 +571,6 @@ void tt_rec_dump(struct tt_rec *r)
 			return;
 		}
 	}
-	h.oldest = tt_rec_flight_oldest(r->flight);
 	tt_rec_flight_foreach(r->flight, earliest, &h);
 	/* A dump starts where the window it holds does, not at the dump: its events are older. */
 	r->hdr.start_ns = tt_now_wall_ns();

@@ -15,6 +15,7 @@
 struct tt_source_ops {
 	int (*poll)(void *impl, int timeout_ms, tt_src_cb cb, void *ctx);
 	int (*flush)(void *impl, tt_src_cb cb, void *ctx);
+	int (*stop)(void *impl, tt_src_cb cb, void *ctx); /* NULL: nothing is made between calls */
 	const char *(*mode)(const void *impl);
 	const char *(*probes)(const void *impl);
 	const char *(*missing)(const void *impl);
@@ -40,6 +41,10 @@ static int bpf_poll(void *i, int ms, tt_src_cb cb, void *ctx)
 static int bpf_flush(void *i, tt_src_cb cb, void *ctx)
 {
 	return tt_src_flush(i, cb, ctx);
+}
+static int bpf_stop(void *i, tt_src_cb cb, void *ctx)
+{
+	return tt_src_stop(i, cb, ctx);
 }
 static const char *bpf_mode(const void *i)
 {
@@ -85,6 +90,7 @@ static void bpf_close(void *i)
 static const struct tt_source_ops bpf_ops = {
     .poll = bpf_poll,
     .flush = bpf_flush,
+    .stop = bpf_stop,
     .mode = bpf_mode,
     .probes = bpf_probes,
     .missing = bpf_missing,
@@ -322,6 +328,11 @@ int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx)
 int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx)
 {
 	return s->ops->flush(s->impl, cb, ctx);
+}
+
+int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx)
+{
+	return s->ops->stop ? s->ops->stop(s->impl, cb, ctx) : 0;
 }
 
 const char *tt_source_mode(const struct tt_source *s)

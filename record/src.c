@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -599,7 +602,12 @@ static int on_record(void *ctx, void *data, size_t size)
 	return --s->budget ? 0 : -EAGAIN;
 }
 
-/* Read an iterator's fd to its end and close it; the output (if buf) is appended at *used. */
+/*
+ * Read an iterator's fd to its end and close it; the output (if buf) is appended at *used.
+ * The kernel ends a read() with EAGAIN after a million objects that wrote nothing
+ * (MAX_ITER_OBJECTS, kernel/bpf/bpf_iter.c bpf_seq_read): the walk goes on at the next read,
+ * and our programs write their findings to maps and the ring buffer, not to the output.
+ */
 static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 {
 	ssize_t n;
@@ -623,7 +631,7 @@ static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 
 			n = read(fd, scratch, sizeof(scratch));
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0)
 			break;
@@ -653,7 +661,23 @@ struct iter_pass {
 	void *arg;
 	char **buf;
 	size_t *cap, used;
+	uint64_t *seen; /* every namespace the walk met, wanted or not */
+	size_t n_seen, cap_seen;
 };
+
+static void note_seen(struct iter_pass *ip, uint64_t ino)
+{
+	if (ip->n_seen == ip->cap_seen) {
+		size_t ncap = ip->cap_seen ? ip->cap_seen * 2 : 64;
+		uint64_t *n = realloc(ip->seen, ncap * sizeof(*n));
+
+		if (!n)
+			return; /* then it may be looked for again among the held ones */
+		ip->seen = n;
+		ip->cap_seen = ncap;
+	}
+	ip->seen[ip->n_seen++] = ino;
+}
 
 /* In one other namespace: create the iterator there, come back, read it here. */
 static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
@@ -662,6 +686,7 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	struct tt_src *s = ip->s;
 	int fd, ret;
 
+	note_seen(ip, ino);
 	if (ip->want && !ip->want(s, ino, ip->arg))
 		return 0;
 	ret = tt_netns_enter(ns_fd);
@@ -692,6 +717,50 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 	return ret == -ENOMEM ? -ENOMEM : 0;
 }
 
+/* Add ino to the namespaces to look for: one with connections that the walk did not meet. */
+static void add_missing(struct tt_src *s, const struct iter_pass *ip, uint64_t ino, uint64_t *miss,
+			size_t *n)
+{
+	if (!ino || ino == s->netns || *n == TT_SRC_MAX_NS)
+		return;
+	for (size_t i = 0; i < ip->n_seen; i++)
+		if (ip->seen[i] == ino)
+			return;
+	for (size_t i = 0; i < *n; i++)
+		if (miss[i] == ino)
+			return;
+	if (!ip->want || ip->want(s, ino, ip->arg))
+		miss[(*n)++] = ino;
+}
+
+/*
+ * Namespaces the programs saw connections in (TCP: ns_tcp; UDP: the flows' last flush) that
+ * no process is in and /run/netns does not name: found through the sockets kept there.
+ */
+static void walk_held(struct tt_src *s, struct iter_pass *ip)
+{
+	int fd = bpf_map__fd(s->skel->maps.ns_tcp);
+	uint64_t *miss = malloc(TT_SRC_MAX_NS * sizeof(*miss));
+	uint32_t key, next, *prev = NULL;
+	size_t n = 0;
+	int64_t open;
+
+	if (!miss)
+		return;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &open) == 0 && open > 0)
+			add_missing(s, ip, key, miss, &n);
+	}
+	for (size_t i = 0; i < s->n_udp_ns; i++)
+		add_missing(s, ip, s->udp_ns[i], miss, &n);
+	if (n)
+		tt_netns_find_held(miss, n, s->held, sizeof(s->held) / sizeof(s->held[0]),
+				   iter_in_ns, ip);
+	free(miss);
+}
+
 int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap,
 			tt_src_ns_want want, void *arg)
 {
@@ -704,8 +773,9 @@ int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t
 	if (ret)
 		return ret;
 	s->n_ns = 0;
-	if (s->other_ns)
-		tt_netns_each(s->netns, iter_in_ns, &ip);
+	if (s->other_ns && tt_netns_each(s->netns, iter_in_ns, &ip) != -ENOMEM && s->other_ns)
+		walk_held(s, &ip);
+	free(ip.seen);
 	return (int)ip.used;
 }
 
@@ -813,6 +883,40 @@ static void drain_out(struct tt_src *s, int rounds)
 		;
 }
 
+/* Where the ring buffer's producer stands now: every record before it is reserved. */
+static uint64_t rb_producer(const struct tt_src *s)
+{
+	const unsigned long *p = (const void *)((const char *)s->rb_pos + s->rb_pos_len / 2);
+
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t rb_consumer(const struct tt_src *s)
+{
+	return __atomic_load_n((const unsigned long *)s->rb_pos, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Drain until every record reserved before the producer stood at TARGET is read (a
+ * callback's refusal or ROUNDS drains end it sooner): whether it was (rb_caught_up). Under
+ * load the ring buffer is never read empty, and need not be: what a pass left behind it is
+ * all that must come first.
+ */
+static void drain_past(struct tt_src *s, uint64_t target, int rounds)
+{
+	s->rb_caught_up = 0;
+	for (int i = 0; i < rounds && !s->cb_ret; i++) {
+		int n = drain(s);
+
+		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied) {
+			s->rb_caught_up = !s->cb_ret;
+			return;
+		}
+		if (n != -EAGAIN && !s->rb_pos)
+			return;
+	}
+}
+
 /*
  * One sampling pass: TCP counters and RTT from iter/tcp (which also applies
  * owners left by the accept tracepoints), owners still unknown from the file
@@ -835,7 +939,7 @@ static void sample(struct tt_src *s)
 	if (s->it_tcp) {
 		s->skel->bss->cur_pass = ++s->pass;
 		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0) {
-			drain_out(s, 64);
+			drain_past(s, s->rb_pos ? rb_producer(s) : 0, 64);
 			tt_src_tcp_gone(s);
 		}
 	}
@@ -844,10 +948,14 @@ static void sample(struct tt_src *s)
 	/* without the accept tracepoints a sweep is how accepted connections get an owner */
 	if (s->it_files && s->skel->bss->n_unowned &&
 	    (!s->plan_accept || now >= s->next_sweep_ns)) {
-		tt_src_run_iter(s->it_files, NULL, NULL);
-		s->next_sweep_ns = now + SWEEP_NS;
+		/* a sweep cut short is made again at the next pass, not SWEEP_NS later */
+		if (tt_src_run_iter(s->it_files, NULL, NULL) >= 0)
+			s->next_sweep_ns = now + SWEEP_NS;
 		drain(s);
-		/* the owners it found are applied by the programs that hold the sockets */
+		/*
+		 * The owners it found (even by a sweep cut short) are applied by the programs
+		 * that hold the sockets; those left wait in their map for the next pass.
+		 */
 		if (s->skel->bss->owners_n && s->it_owner)
 			tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
 		drain(s);
@@ -864,9 +972,10 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 
 	if (wanted == s->owners_seen || !s->it_owner || now < s->next_owner_ns)
 		return;
-	s->owners_seen = wanted;
 	s->next_owner_ns = now + OWNER_PASS_NS;
-	tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
+	/* a pass that failed is made again (OWNER_PASS_NS later), not left to the next sample */
+	if (tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL) >= 0)
+		s->owners_seen = wanted;
 	drain(s);
 }
 
@@ -984,13 +1093,28 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		snprintf(err, errlen, "cannot set up the ring buffer");
 		goto fail;
 	}
+	/* read-only, as the kernel allows: where the consumer and the producer stand */
+	s->rb_pos_len = 2 * (size_t)sysconf(_SC_PAGESIZE);
+	s->rb_pos =
+	    mmap(NULL, s->rb_pos_len, PROT_READ, MAP_SHARED, bpf_map__fd(s->skel->maps.events), 0);
+	if (s->rb_pos == MAP_FAILED)
+		s->rb_pos = NULL; /* then only a drain read to the end tells */
 	s->clock_offset = tt_boot_to_wall_ns();
-	/* owners of existing sockets first, so that existing connections are attributed */
+	/*
+	 * Owners of existing sockets first, so that existing connections are attributed (a
+	 * sweep that fails leaves them to the sampling passes' sweeps), then every existing
+	 * connection, whichever namespace it is in: without them a recording is not one.
+	 */
 	if (s->it_files)
 		tt_src_run_iter(s->it_files, NULL, NULL);
-	if (s->it_tcp)
-		tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL,
-				    NULL); /* all: pre-existing ones */
+	if (s->it_tcp) {
+		ret = tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL, NULL);
+		if (ret < 0) {
+			snprintf(err, errlen, "cannot walk the TCP sockets (iter/tcp): %s",
+				 strerror(-ret));
+			goto fail;
+		}
+	}
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	*out = s;
 	return 0;
@@ -1110,6 +1234,43 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
 }
 
+int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx)
+{
+	int k = 0;
+
+	s->cb = cb;
+	s->cb_ctx = ctx;
+	s->cb_ret = 0;
+	s->delivered = 0;
+	for (int i = 0; i < s->n_links; i++) {
+		struct bpf_link *l = s->links[i];
+
+		if (l == s->it_tcp || l == s->it_udp || l == s->it_files || l == s->it_owner)
+			s->links[k++] = l;
+		else
+			bpf_link__destroy(l);
+	}
+	s->n_links = k;
+	/*
+	 * A run that began before its link went ends within an RCU grace period (tracepoints,
+	 * perf events and cgroup hooks run their programs inside RCU read sections), which
+	 * membarrier(MEMBARRIER_CMD_GLOBAL) waits for; where it is refused (nohz_full), a while
+	 * far longer than a run.
+	 */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(50000);
+	s->next_skip_check_ns = 0;
+	if (tt_src_deliver_pending(s))
+		return s->cb_ret;
+	drain_out(s, 256);
+	/* the sums the packet hooks counted since the last flush, final now */
+	if (!s->cb_ret) {
+		tt_src_udp_flush(s);
+		drain_out(s, 256);
+	}
+	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+}
+
 const char *tt_src_probes(const struct tt_src *s)
 {
 	return s->probes;
@@ -1136,6 +1297,8 @@ void tt_src_close(struct tt_src *s)
 	if (!s)
 		return;
 	ring_buffer__free(s->rb);
+	if (s->rb_pos)
+		munmap((void *)s->rb_pos, s->rb_pos_len);
 	for (int i = s->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(s->links[i]);
 	if (s->cg_fd >= 0)

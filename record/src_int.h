@@ -8,11 +8,14 @@
 
 #include "tt_src.h"
 #include "tt_u64map.h"
+#include "tt_netns.h"
 #include "../bpf/tcptop.h"
 
 #define TT_SRC_MAX_LINKS 32
-#define TT_SRC_MAX_PENDING (1u << 20) /* refused events kept; beyond, counted as lost */
-#define TT_SRC_MAX_NS 4096	      /* namespaces whose UDP flows can be closed in one pass */
+#ifndef TT_SRC_MAX_PENDING	      /* (tests/unit/test_deliver.c sets a small one) */
+#define TT_SRC_MAX_PENDING (1u << 20) /* refused events kept; beyond, dropped and counted */
+#endif
+#define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
 
 /* Capabilities (record/caps.c): index into cap_state / cap_why. */
 enum {
@@ -71,6 +74,7 @@ struct tt_src {
 	int self_ns_fd;			/* our own network namespace, to come back to */
 	int other_ns;			/* other network namespaces are entered to sample them */
 	uint32_t ns_ino[TT_SRC_MAX_NS]; /* other namespaces walked by the last pass */
+	struct tt_netns_hint held[16];	/* namespaces no process is in: where found last */
 	uint32_t udp_ns[TT_SRC_MAX_NS]; /* other namespaces that had UDP flows at the last flush */
 	size_t n_udp_ns;
 	size_t n_ns;
@@ -117,6 +121,14 @@ struct tt_src {
 	uint64_t udp_last_t0; /* CLOCK_BOOTTIME: when the last flush began */
 	size_t udp_later;     /* flows the last flush left for their opens */
 	int rb_emptied;	      /* the last drain read the ring buffer to its end */
+	/* the ring buffer's consumer and producer positions (its first two pages), read-only */
+	const void *rb_pos;
+	size_t rb_pos_len;
+	/*
+	 * The drain after the last TCP sampling pass read every record written before the pass
+	 * ended: a connection's open among them, then its inferred close, come in order.
+	 */
+	int rb_caught_up;
 };
 
 /*

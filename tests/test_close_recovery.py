@@ -11,6 +11,7 @@ TT_TEST_SKIP_CLOSE makes the programs emit no close at all, as when the kernel s
 Oracle: the connection's own byte counts (this process sends them) and its close time.
 """
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -18,8 +19,8 @@ import time
 
 import pytest
 
-from conftest import free_port, needs_bpf, run, tool
-from helpers.capture import read_cap
+from conftest import background, free_port, needs_bpf, run, tool
+from helpers.capture import read_cap, read_capture
 from helpers.netns import veth_pair
 from helpers.recorder import Recorder
 from helpers.traffic import recv_all, tcp_pair
@@ -298,3 +299,82 @@ def test_closes_under_a_full_ring_buffer_each_written_once(tmp_path):
     unclosed = [o for cid, o in opens.items() if cid not in closes]
     assert not unclosed, (len(unclosed), unclosed[:3])
     assert all(len(cl) == 1 for cl in closes.values()), [cl for cl in closes.values() if len(cl) > 1]
+
+
+FLOOD_PY = r'''
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+dst, end = ("127.0.0.1", int(sys.argv[1])), time.time() + float(sys.argv[2])
+while time.time() < end:
+    for _ in range(1000):
+        s.sendto(b"f", dst)
+'''
+
+
+@needs_bpf
+def test_unseen_close_found_under_load(tmp_path):
+    """A ring buffer that is never read empty (events come faster than the recorder takes them:
+    here each one is also written to a pipe read slowly (--dump-events), while a flood of
+    datagrams makes a record per call) is the load a close found by sampling exists for: the
+    pass must close the gone connection then, not when the load ends."""
+    import threading
+
+    port, uport = free_port(), free_port()
+    cap = str(tmp_path / "cap.tt")
+    rfd, wfd = os.pipe()
+    rec = subprocess.Popen([tool("tcptop-record"), "-o", cap, "--coalesce",
+                            "%dms" % (COALESCE_S * 1000), "-P", str(port), "-P", str(uport),
+                            "--raw", "--raw-slice", "0", "--ringbuf-kb", "256",
+                            "--dump-events"], env=SKIP, stderr=wfd)
+    background(rec)
+    os.close(wfd)
+    fast, err = threading.Event(), []
+
+    def reader():  # at most 6 MB/s of event lines until fast: some 40 000 events a second
+        while True:
+            d = os.read(rfd, 1 << 16)
+            if not d:
+                os.close(rfd)
+                return
+            err.append(d[-4096:])
+            if not fast.is_set():
+                time.sleep(0.01)
+
+    t = threading.Thread(target=reader, daemon=True)
+    t.start()
+    time.sleep(1)  # attached
+    floods = [subprocess.Popen(["/usr/bin/python3", "-c", FLOOD_PY, str(uport), "14"])
+              for _ in range(2)]
+    p = subprocess.Popen(["/usr/bin/python3", "-c", PAIR_PY, "127.0.0.1", str(port), "54321",
+                          "4321"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip().isdigit()
+        time.sleep(1.5)
+        p.stdin.write("\n")
+        p.stdin.flush()
+        assert p.stdout.readline().strip() == "closed"
+        t_close = time.time()
+        p.wait(timeout=10)
+        for f in floods:
+            f.wait(timeout=60)
+        t_end = time.time()
+    finally:
+        for x in [p] + floods:
+            if x.poll() is None:
+                x.kill()
+        fast.set()
+        rec.send_signal(signal.SIGINT)
+        rc = rec.wait(timeout=60)
+        t.join(timeout=60)
+    tail = b"".join(err[-2:]).decode(errors="replace")
+    assert rc == 0, tail
+    _, evs = read_capture(cap)  # the C reader: a million events
+    if not sum(e["count"] for e in evs if e["kind"] == 12):
+        pytest.skip("the ring buffer never overflowed: no load on this machine")
+    opens = {e["conn_id"]: e for e in evs if e["kind"] == 1 and port in (e["lport"], e["rport"])}
+    closes = [e for e in evs if e["kind"] == 7 and e["conn_id"] in opens]
+    by_dir = {opens[e["conn_id"]]["direction"]: e for e in closes}
+    assert len(closes) == 2 and set(by_dir) == {1, 2}, closes
+    assert all(c["flags"] & FOUND for c in closes), closes
+    for c in closes:  # found while the flood went on, not once it ended
+        assert c["ts"] / 1e9 < t_end - 1, (c["ts"] / 1e9 - t_close, t_end - t_close)

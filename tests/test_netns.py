@@ -8,11 +8,12 @@ a recorder that sampled only its own would show nothing until the close.
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
-from conftest import needs_bpf, needs_cmd, run, tool
-from helpers.capture import CLOSE, OPEN, PROC, TRAFFIC, read_capture
+from conftest import free_port, needs_bpf, needs_cmd, run, tool
+from helpers.capture import CLOSE, OPEN, PROC, TRAFFIC, connections, find, read_capture
 from helpers.netns import veth_pair
 from helpers.recorder import SETTLE_S, Recorder
 from helpers.traffic import wait_listen
@@ -151,3 +152,81 @@ def test_udp_in_other_namespaces_sampled_while_open(tmpdir_path, pair):
             r_ns = n1 / ((t1 - t0) / 1e9)
             print("UDP direction %d: %d B/s (iperf3 mean %d B/s)" % (direction, r_ns, rate))
             assert 0.6 * rate < r_ns < 1.5 * rate, (direction, r_ns, rate, got, sent)
+
+
+HELD_NS_PY = r'''
+import ctypes, os, socket, subprocess, sys, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNET = 0x40000000
+port, secs = int(sys.argv[1]), float(sys.argv[2])
+home = os.open("/proc/self/ns/net", os.O_RDONLY)
+assert libc.unshare(CLONE_NEWNET) == 0, ctypes.get_errno()
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+ino = os.stat("/proc/self/ns/net").st_ino
+srv = socket.socket()
+srv.bind(("127.0.0.1", port))
+srv.listen()
+cli = socket.create_connection(("127.0.0.1", port))
+acc, _ = srv.accept()
+srv.close()
+assert libc.setns(home, CLONE_NEWNET) == 0, ctypes.get_errno()  # no process is in it now
+print(ino, cli.getsockname()[1], flush=True)
+sys.stdin.readline()  # the test has looked: no process there, no name
+threading.Thread(target=lambda: [None for _ in iter(lambda: acc.recv(1 << 16), b"")],
+                 daemon=True).start()
+sent, end = 0, time.time() + secs
+while time.time() < end:
+    cli.sendall(b"h" * 20000)
+    sent += 20000
+    time.sleep(0.02)
+cli.close()
+time.sleep(0.1)
+acc.close()
+print(sent, flush=True)
+'''
+
+
+@needs_bpf
+def test_namespace_held_only_by_sockets_sampled_while_open(tmpdir_path):
+    """A namespace no process is in and /run/netns does not name, kept alive by the sockets a
+    process made there before it went back to its own: its connections are sampled while they
+    are open (found through the sockets themselves), not only counted at their close."""
+    port = free_port()
+    path = os.path.join(tmpdir_path, "held.tt")
+    rec = Recorder(path, "--coalesce", "200ms", "-P", str(port))
+    p = subprocess.Popen([sys.executable, "-c", HELD_NS_PY, str(port), "2"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        ino, lport = map(int, p.stdout.readline().split())
+        inside = [d for d in os.listdir("/proc") if d.isdigit()
+                  and os.path.exists("/proc/%s/ns/net" % d)
+                  and safe_stat_ino("/proc/%s/ns/net" % d) == ino]
+        assert not inside, inside
+        assert all(safe_stat_ino(os.path.join("/run/netns", n)) != ino
+                   for n in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else []))
+        p.stdin.write("\n")
+        p.stdin.flush()
+        sent = int(p.stdout.readline())
+        p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    _, evs = read_capture(path)
+    (c,) = find(connections(evs), 6, lport=lport, rport=port)
+    assert c["open"]["netns"] == ino and c["tx"] == sent and c["close"], c["open"]
+    cid = c["open"]["conn_id"]
+    close = c["close"]["ts"]
+    early = [e for e in evs if e["kind"] == TRAFFIC and e["conn_id"] == cid
+             and e["ts"] < close - 0.1e9]
+    # 2 s sampled every 0.2 s: most of the bytes came as samples while it was open
+    assert len(early) >= 4 and sum(e["tx_bytes"] for e in early) >= sent // 2, \
+        (len(early), sum(e["tx_bytes"] for e in early), sent)
+
+
+def safe_stat_ino(path):
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None

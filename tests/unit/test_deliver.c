@@ -34,6 +34,27 @@ static int take(void *ctx, const struct tt_event *ev)
 	return 0;
 }
 
+/* A caller that counts: ids in order, and the LOST counts it was told. */
+struct counter {
+	uint64_t next, lost, lost_events;
+	int refuse, out_of_order;
+};
+
+static int count(void *ctx, const struct tt_event *ev)
+{
+	struct counter *c = ctx;
+
+	if (c->refuse)
+		return -ENOSPC;
+	if (ev->kind == TT_EV_LOST) {
+		c->lost += ev->u.lost.count;
+		c->lost_events++;
+	} else if (ev->conn_id != ++c->next) {
+		c->out_of_order = 1;
+	}
+	return 0;
+}
+
 static struct tt_event ev(uint64_t id, uint16_t kind)
 {
 	struct tt_event e;
@@ -107,5 +128,35 @@ int main(void)
 
 	tt_src_deliver_free(s);
 	free(s);
+
+	/* a caller that refuses for longer than the kept events' bound (256 here) */
+	{
+		struct counter c = {.refuse = 1};
+		uint64_t n = TT_SRC_MAX_PENDING + 7;
+
+		s = calloc(1, sizeof(*s));
+		s->cb = count;
+		s->cb_ctx = &c;
+		for (uint64_t id = 1; id <= n; id++) {
+			e = ev(id, TT_EV_TRAFFIC);
+			tt_src_deliver(s, &e);
+		}
+		check(s->n_pending == TT_SRC_MAX_PENDING && s->stats.dropped == 7,
+		      "beyond the bound: %zu kept, %llu dropped (7)", s->n_pending,
+		      (unsigned long long)s->stats.dropped);
+		c.refuse = 0;
+		s->cb_ret = 0;
+		check(tt_src_deliver_pending(s) == 0 && s->n_pending == 0, "the kept ones taken");
+		check(c.next == TT_SRC_MAX_PENDING && !c.out_of_order, "in order (%llu)",
+		      (unsigned long long)c.next);
+		check(c.lost_events == 1 && c.lost == 7,
+		      "the dropped ones told as one LOST event of 7 (%llu events, %llu)",
+		      (unsigned long long)c.lost_events, (unsigned long long)c.lost);
+		check(s->stats.dropped == 0 && s->stats.lost == 7,
+		      "counted as lost once told (dropped %llu, lost %llu)",
+		      (unsigned long long)s->stats.dropped, (unsigned long long)s->stats.lost);
+		tt_src_deliver_free(s);
+		free(s);
+	}
 	return failures ? 1 : 0;
 }

@@ -219,10 +219,26 @@ static void t_too_big(void)
 	tt_rec_flight_free(f);
 }
 
+/* What the ring forgot, checked against the pushes: they must be forgotten oldest first. */
+struct forgot {
+	const struct tt_event *pushed;
+	size_t n;
+	int wrong;
+};
+
+static void on_forget(void *ctx, const struct tt_event *ev)
+{
+	struct forgot *fg = ctx;
+
+	if (memcmp(ev, &fg->pushed[fg->n++], sizeof(*ev)))
+		fg->wrong = 1;
+}
+
 /*
  * Random kinds (records of 40 to 104 bytes), random time steps, many ring sizes: after every
  * push the ring holds a suffix of the pushes that ends with the newest, lies within the window
- * and within memory, and goes back as far as memory allows.
+ * and within memory, and goes back as far as memory allows; the events it forgot (handed to the
+ * forget callback) are exactly the pushes before that suffix, in order.
  */
 static void t_random(void)
 {
@@ -238,8 +254,10 @@ static void t_random(void)
 		for (int w = 0; w < 2 && !bad; w++) {
 			uint64_t window = w ? 50 : 1000000000, ts = 1000;
 			struct tt_rec_flight *f;
+			struct forgot fg = {pushed, 0, 0};
 
 			tt_rec_flight_new(&f, window, cap);
+			tt_rec_flight_on_forget(f, on_forget, &fg);
 			runs++;
 			for (size_t i = 0; i < n; i++) {
 				uint16_t k = kinds[rnd(&s) % (sizeof(kinds) / sizeof(kinds[0]))];
@@ -257,6 +275,10 @@ static void t_random(void)
 						bytes += rec_bytes(pushed[j].kind);
 					if (first > (long)i)
 						why = "the newest is not held", bad = 1;
+					else if (fg.wrong || fg.n != (size_t)first)
+						why = "forgot other events than those it no "
+						      "longer holds",
+						bad = 1;
 					else if (bytes > cap)
 						why = "holds more bytes than the ring has", bad = 1;
 					else if (ts > window && pushed[first].ts_ns < ts - window)
@@ -290,7 +312,7 @@ static void t_random(void)
 	if (!bad)
 		check(1,
 		      "random pushes into %d rings of 104..1400 bytes: always a suffix, in "
-		      "window and memory",
+		      "window and memory, the rest forgotten in order",
 		      runs);
 	free(pushed);
 }
