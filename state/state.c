@@ -542,8 +542,20 @@ void tt_state_tick(struct tt_state *st, uint64_t now_ns)
 		if (known > now_ns)
 			known = now_ns;
 		if (known > a->tick_ts) {
-			c->tx_rate = per_s(c->tx_bytes - a->tick_tx, known - a->tick_ts);
-			c->rx_rate = per_s(c->rx_bytes - a->tick_rx, known - a->tick_ts);
+			uint64_t span = known - a->tick_ts;
+
+			/*
+			 * A baseline at the previous tick itself is a connection that appeared
+			 * since (rate_base): where in the tick its bytes began is not known, as a
+			 * source may announce it with its first sample (a UDP flow at a flush,
+			 * sock_diag at a poll), so they are over the whole tick. Over the stretch
+			 * up to that sample, a flow flushed just after a tick showed its bytes
+			 * at many times the rate it ever had.
+			 */
+			if (a->tick_ts == st->tick_ns && span < elapsed)
+				span = elapsed;
+			c->tx_rate = per_s(c->tx_bytes - a->tick_tx, span);
+			c->rx_rate = per_s(c->rx_bytes - a->tick_rx, span);
 			a->tick_tx = c->tx_bytes;
 			a->tick_rx = c->rx_bytes;
 			a->tick_ts = known;

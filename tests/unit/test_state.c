@@ -602,6 +602,35 @@ static void test_close_catch_up_is_not_a_rate(void)
  * sampling interval and a quarter have passed with no sample. After a pause, a delta is
  * spread over no more than that before its stamp. A close completes it at once.
  */
+/*
+ * A source that announces a connection with its first sample (a UDP flow at a flush): open and
+ * 3000 B both 1 ms after a tick. The bytes are over the tick (100 ms), not over that 1 ms.
+ */
+static void test_first_rate_of_a_flow_announced_with_its_sample(void)
+{
+	struct tt_state_opts o = {.sample_ns = 100 * MS};
+	uint64_t t = 100 * SEC;
+	struct tt_state *st;
+
+	if (tt_state_new(&st, &o))
+		exit(1);
+	tt_state_tick(st, t);
+	apply(st, ev_open4(t + MS, 1, 1, "snd", 17, 1, 1, 2, 2));
+	apply(st, ev_traffic(t + MS, 1, 1, 3000, 0, 3, 0));
+	tt_state_tick(st, t + 100 * MS);
+	check(tt_state_find(st, 1)->tx_rate == 30000,
+	      "a flow announced with its first sample 1 ms after a tick: 3000 B over the 100 ms "
+	      "tick, 30000 B/s (got %" PRIu64 ")",
+	      tt_state_find(st, 1)->tx_rate);
+	/* from its sample on it is spread as any: 100 ms later, 1000 B more over that 100 ms */
+	apply(st, ev_traffic(t + 101 * MS, 1, 1, 1000, 0, 1, 0));
+	tt_state_tick(st, t + 200 * MS);
+	check(tt_state_find(st, 1)->tx_rate == 10000,
+	      "its next sample is spread over the 100 ms it covers: 10000 B/s (got %" PRIu64 ")",
+	      tt_state_find(st, 1)->tx_rate);
+	tt_state_free(st);
+}
+
 static void test_spread_rates(void)
 {
 	static const int64_t jitter_ms[] = {0, 40, -30, 10, -40, 35, 0, -20, 25, -10, 30, 0};
@@ -668,6 +697,7 @@ static void test_spread_rates(void)
 		      ticks_ms[k]);
 		tt_state_free(st);
 	}
+	test_first_rate_of_a_flow_announced_with_its_sample();
 }
 
 /* ------------------------------------------------------------ filters */
