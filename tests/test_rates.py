@@ -66,26 +66,35 @@ print(json.dumps({"lport": lport, "sent": sent, "received": got[0], "log": log, 
 '''
 
 
-def test_sending_before_the_recording_is_no_rate_spike_at_the_close(tmp_path):
-    """A 1 MB/s sender started 3 s before tcptop-record and closed while it records: replayed
-    (--batch --csv, 1 s intervals), no interval shows more than 1.5x the sender's rate, on the
-    sending end (TX/s) or on the receiving one (RX/s), while both ends' totals are what was
-    sent since the connection began (the close's absolute counters)."""
-    rate, port = 1000000, free_port()
-    path, out = str(tmp_path / "pre.tt"), str(tmp_path / "pre.csv")
-    snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), "7"],
+def record_paced(path, rate, secs, args=(), settle=1.5, before=0.0):
+    """A sender at rate B/s for secs s, recorded by tcptop-record ARGS -P PORT from before s
+    after it began: (the sender's result with its log, its server's port). Both ends' totals
+    are all it sent."""
+    port = free_port()
+    snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), str(secs)],
                            stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)
-        rec = Recorder(path, "-P", str(port), "--coalesce", "200ms")
-        res = json.loads(snd.communicate(timeout=30)[0])
-        rc, err = rec.stop(settle=1.5)
+        time.sleep(before)
+        rec = Recorder(path, "-P", str(port), *args)
+        res = json.loads(snd.communicate(timeout=secs + 30)[0])
+        rc, err = rec.stop(settle=settle)
     finally:
         if snd.poll() is None:
             snd.kill()
             snd.wait()
     assert rc == 0, err
-    assert res["sent"] == res["received"] == 7 * rate
+    assert res["sent"] == res["received"] == secs * rate
+    return res, port
+
+
+def test_sending_before_the_recording_is_no_rate_spike_at_the_close(tmp_path):
+    """A 1 MB/s sender started 3 s before tcptop-record and closed while it records: replayed
+    (--batch --csv, 1 s intervals), no interval shows more than 1.5x the sender's rate, on the
+    sending end (TX/s) or on the receiving one (RX/s), while both ends' totals are what was
+    sent since the connection began (the close's absolute counters)."""
+    rate = 1000000
+    path, out = str(tmp_path / "pre.tt"), str(tmp_path / "pre.csv")
+    res, port = record_paced(path, rate, 7, ("--coalesce", "200ms"), before=3)
     r = run([REPLAY, "--batch", "-i", "1", "--csv", out, path])
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(out)))
@@ -110,20 +119,9 @@ def test_a_later_file_of_a_rotation_is_no_rate_spike_at_the_close(tmp_path):
     the counters since the connection was born. That file replayed alone: no interval above
     1.5x the sender's rate, the total all the sender sent; the set replayed together: the same
     total, no spike either."""
-    rate, port = 1000000, free_port()
+    rate = 1000000
     path = str(tmp_path / "rot.tt")
-    rec = Recorder(path, "-P", str(port), "--coalesce", "200ms", "-G", "1")
-    snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), "3.5"],
-                           stdout=subprocess.PIPE, text=True)
-    try:
-        res = json.loads(snd.communicate(timeout=30)[0])
-        rc, err = rec.stop(settle=1.2)
-    finally:
-        if snd.poll() is None:
-            snd.kill()
-            snd.wait()
-    assert rc == 0, err
-    assert res["sent"] == res["received"] == 3.5 * rate
+    res, port = record_paced(path, rate, 3.5, ("--coalesce", "200ms", "-G", "1"), settle=1.2)
     files = [path] + ["%s.%d" % (path, k) for k in range(1, 100)
                       if os.path.exists("%s.%d" % (path, k))]
 
@@ -187,20 +185,8 @@ def steady(tmp_path_factory):
     """A 1 MB/s sender for 9 s, recorded in the default mode (a sampling pass every second, each
     delta covering the second before its stamp): (capture, the sender's result with its log,
     its server's port)."""
-    rate, port = 1000000, free_port()
     path = str(tmp_path_factory.mktemp("steady") / "steady.tt")
-    rec = Recorder(path, "-P", str(port))
-    snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), "9"],
-                           stdout=subprocess.PIPE, text=True)
-    try:
-        res = json.loads(snd.communicate(timeout=40)[0])
-        rc, err = rec.stop(settle=1.5)
-    finally:
-        if snd.poll() is None:
-            snd.kill()
-            snd.wait()
-    assert rc == 0, err
-    assert res["sent"] == res["received"] == 9 * rate
+    res, port = record_paced(path, 1000000, 9)
     assert read_cap(path).header["coalesce_ms"] == 1000
     return path, res, port
 
