@@ -240,11 +240,19 @@ static void test_fin_and_close(void)
 	      (unsigned long long)tx_of(&r, 21));
 	check(rx_of(&r, 23) == 60, "CLOSE_WAIT: the peer's FIN is not payload (rx %llu)",
 	      (unsigned long long)rx_of(&r, 23));
-	/* LAST_ACK: our FIN sent, not acked yet; the peer's still counted out */
+	/* LAST_ACK: our FIN sent, not acked yet (out); the peer's still counted out */
 	s[2].state = LAST_ACK;
+	s[2].unacked = 1;
 	poll_socks(&r, s, 3);
 	check(count(&r, 23, TT_EV_TRAFFIC) == 0 && count(&r, 23, TT_EV_STATE) == 1,
 	      "LAST_ACK: a state change, no bytes");
+	/* its FIN acked between the dump's state and its tcp_info: LAST_ACK, FIN acked */
+	s[2].bytes_acked = 70 + 1;
+	s[2].unacked = 0;
+	poll_socks(&r, s, 3);
+	check(count(&r, 23, TT_EV_TRAFFIC) == 0,
+	      "LAST_ACK with nothing out: our acked FIN is not payload (tx %llu)",
+	      (unsigned long long)tx_of(&r, 23));
 	/* 21 reaches TIME_WAIT (no tcp_info there); 23 is gone */
 	s[0].state = TIME_WAIT;
 	s[0].has_info = 0;
