@@ -249,14 +249,16 @@ def pane_text(name):
 
 
 def wait_pane(name, pred, timeout=15.0, stable=True):
-    """Until pred holds on the screen. stable: on the same table twice (the header's clock
-    always moves), not in the middle of a redraw; a table of moving rates may never be (an
-    emulated kernel redraws slower than tmux is read), so such a wait gives stable=False."""
+    """Until pred holds on the screen. stable: on the same table twice, not in the middle of a
+    redraw. The same table is the same rows in the same order, each by its first five cells
+    (PID COMM PROTO LOCAL REMOTE): the header's clock and the rates and totals move at every
+    redraw, and an emulated kernel (make vmtest) may never show one screen twice while traffic
+    flows. A wait on the moving rates themselves gives stable=False."""
     end = time.time() + timeout
     last = None
     while time.time() < end:
         t = pane_text(name)
-        body = t.split("\n", 1)[-1]
+        body = [ln.split()[:5] for ln in t.split("\n")[1:]]
         if pred(t) and (body == last or not stable):
             return t
         last = body
