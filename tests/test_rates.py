@@ -67,15 +67,19 @@ print(json.dumps({"lport": lport, "sent": sent, "received": got[0], "log": log, 
 
 
 def record_paced(path, rate, secs, args=(), settle=1.5, before=0.0):
-    """A sender at rate B/s for secs s, recorded by tcptop-record ARGS -P PORT from before s
-    after it began: (the sender's result with its log, its server's port). Both ends' totals
-    are all it sent."""
+    """A sender at rate B/s for secs s, recorded by tcptop-record ARGS -P PORT started before
+    it, or before s after it began: (the sender's result with its log, its server's port).
+    Both ends' totals are all it sent."""
     port = free_port()
+    # before 0: the recorder first, so the connection opens in the capture (a slow guest takes
+    # a second or more to load the programs)
+    rec = None if before else Recorder(path, "-P", str(port), *args)
     snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), str(secs)],
                            stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(before)
-        rec = Recorder(path, "-P", str(port), *args)
+        if rec is None:
+            time.sleep(before)
+            rec = Recorder(path, "-P", str(port), *args)
         res = json.loads(snd.communicate(timeout=secs + 30)[0])
         rc, err = rec.stop(settle=settle)
     finally:
