@@ -263,7 +263,7 @@ def test_replay_view_shows_the_senders_rate(steady):
     path, res, port = steady
     log, step = res["log"], res["step"]
     want = step * 100
-    p = Pane("%s -i 0.7 -s 2 --sort TX/s %s" % (REPLAY, path))
+    p = Pane("%s -i 0.7 -s 1 --sort TX/s %s" % (REPLAY, path))
     try:
         seen, end = [], time.time() + 30
         while time.time() < end and "(end of capture)" not in p.text():
