@@ -86,8 +86,9 @@ struct run {
 	uint64_t ts;
 };
 
-static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n, const uint32_t *keep,
-		      size_t n_keep)
+/* One poll a second later of socks, with keep_ns and a lookup (none: NULL). */
+static void poll_pass(struct run *r, const struct tt_sd_sock *socks, size_t n, const uint32_t *keep,
+		      size_t n_keep, tt_sd_lookup_fn lookup, void *lookup_ctx)
 {
 	r->ts += 1000000000ull;
 	r->snap.n = 0;
@@ -100,9 +101,15 @@ static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n, c
 		r->snap.v[r->snap.n++].ts_ns = r->ts;
 	}
 	r->ev.n = 0;
-	if (tt_sd_diff_pass(r->d, &r->snap, keep, n_keep, r->ts, fake_owner, &r->proc, NULL, NULL,
-			    &r->ev))
+	if (tt_sd_diff_pass(r->d, &r->snap, keep, n_keep, r->ts, fake_owner, &r->proc, lookup,
+			    lookup_ctx, &r->ev))
 		check(0, "pass failed");
+}
+
+static void poll_with(struct run *r, const struct tt_sd_sock *socks, size_t n, const uint32_t *keep,
+		      size_t n_keep)
+{
+	poll_pass(r, socks, n, keep, n_keep, NULL, NULL);
 }
 
 static void poll_socks(struct run *r, const struct tt_sd_sock *socks, size_t n)
@@ -428,20 +435,7 @@ static int fake_lookup(void *ctx, const struct tt_sd_sock *want, struct tt_sd_so
 static void poll_lookup(struct run *r, const struct tt_sd_sock *socks, size_t n,
 			struct fake_kernel *k)
 {
-	r->ts += 1000000000ull;
-	r->snap.n = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (r->snap.n == r->snap.cap) {
-			r->snap.cap = r->snap.cap ? r->snap.cap * 2 : 16;
-			r->snap.v = realloc(r->snap.v, r->snap.cap * sizeof(*r->snap.v));
-		}
-		r->snap.v[r->snap.n] = socks[i];
-		r->snap.v[r->snap.n++].ts_ns = r->ts;
-	}
-	r->ev.n = 0;
-	if (tt_sd_diff_pass(r->d, &r->snap, NULL, 0, r->ts, fake_owner, &r->proc, fake_lookup, k,
-			    &r->ev))
-		check(0, "pass failed");
+	poll_pass(r, socks, n, NULL, 0, fake_lookup, k);
 }
 
 /* A dump that misses a live socket (it resumes by position in a hash chain): looked up. */
