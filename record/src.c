@@ -32,6 +32,17 @@
  * producer faster than us would keep it from returning (no flush, no signal).
  */
 #define DRAIN_BUDGET 65536
+/*
+ * And time per drain: a consumer slower than the producer (a recorder whose output is a slow
+ * pipe) would take a whole budget each time, and the sampling passes, due every interval,
+ * would come only every DRAIN_BUDGET records (13 s in an emulated guest). The clock is read
+ * every DRAIN_CLOCK_EVERY records.
+ */
+#define DRAIN_SLICE_NS (50 * 1000000ULL)
+#define DRAIN_CLOCK_EVERY 256
+/* a pass waits this long at most for the records made before it (a full 8 MB ring buffer
+ * read by a slow pipe) */
+#define DRAIN_PAST_NS (20 * 1000000000ULL)
 #define SKIP_CHECK_NS (100 * 1000000ULL) /* how often runs the kernel skipped are looked up */
 #define DEFAULT_RINGBUF_KB 8192
 /* a process filter waits for an accepted connection's owner: look at most this often */
@@ -599,7 +610,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (tt_src_deliver(s, &ev))
 		return -ECANCELED; /* consumed, but kept: offered again at the next poll */
 	/* the rest waits for the next drain */
-	return --s->budget ? 0 : -EAGAIN;
+	if (!--s->budget)
+		return -EAGAIN;
+	if (s->budget % DRAIN_CLOCK_EVERY == 0 && tt_now_mono_ns() >= s->drain_until_ns)
+		return -EAGAIN;
+	return 0;
 }
 
 /*
@@ -863,12 +878,16 @@ static void report_skipped(struct tt_src *s)
 	}
 }
 
-/* Deliver what the ring buffer holds, up to DRAIN_BUDGET records. -EAGAIN: more is waiting. */
+/*
+ * Deliver what the ring buffer holds, up to DRAIN_BUDGET records or DRAIN_SLICE_NS.
+ * -EAGAIN: more is waiting.
+ */
 static int drain(struct tt_src *s)
 {
 	int n;
 
 	s->budget = DRAIN_BUDGET;
+	s->drain_until_ns = tt_now_mono_ns() + DRAIN_SLICE_NS;
 	n = ring_buffer__consume(s->rb);
 	s->rb_emptied = n >= 0;
 	report_lost(s);
@@ -898,14 +917,16 @@ static uint64_t rb_consumer(const struct tt_src *s)
 
 /*
  * Drain until every record reserved before the producer stood at TARGET is read (a
- * callback's refusal or ROUNDS drains end it sooner): whether it was (rb_caught_up). Under
+ * callback's refusal or MAX_NS end it sooner): whether it was (rb_caught_up). Under
  * load the ring buffer is never read empty, and need not be: what a pass left behind it is
- * all that must come first.
+ * all that must come first, at most a ring buffer's worth however fast others write.
  */
-static void drain_past(struct tt_src *s, uint64_t target, int rounds)
+static void drain_past(struct tt_src *s, uint64_t target, uint64_t max_ns)
 {
+	uint64_t end = tt_now_mono_ns() + max_ns;
+
 	s->rb_caught_up = 0;
-	for (int i = 0; i < rounds && !s->cb_ret; i++) {
+	while (!s->cb_ret && tt_now_mono_ns() < end) {
 		int n = drain(s);
 
 		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied) {
@@ -939,7 +960,7 @@ static void sample(struct tt_src *s)
 	if (s->it_tcp) {
 		s->skel->bss->cur_pass = ++s->pass;
 		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0) {
-			drain_past(s, s->rb_pos ? rb_producer(s) : 0, 64);
+			drain_past(s, s->rb_pos ? rb_producer(s) : 0, DRAIN_PAST_NS);
 			tt_src_tcp_gone(s);
 		}
 	}
@@ -1201,6 +1222,7 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
 			step = DRAIN_MS;
 		/* records carry no wakeup: this is a sleep that a signal can end */
 		s->budget = DRAIN_BUDGET;
+		s->drain_until_ns = tt_now_mono_ns() + DRAIN_SLICE_NS;
 		ret = ring_buffer__poll(s->rb, step);
 		if (ret == -EINTR) {
 			drain(s);

@@ -104,7 +104,8 @@ struct tt_src {
 	void *cb_ctx;
 	int cb_ret;
 	uint64_t delivered;
-	uint32_t budget; /* records left in this drain (a consume stops at 0) */
+	uint32_t budget;	 /* records left in this drain (a consume stops at 0) */
+	uint64_t drain_until_ns; /* and when it stops (monotonic) */
 	/* events the callback refused, and those made after them: offered again first */
 	struct tt_event *pending;
 	size_t n_pending, cap_pending;
