@@ -155,8 +155,11 @@ def test_raw_records_hold_each_call_exactly(tmp_path, host):
 
     # the lone write after the quiet stretch: its own record, stamped when it was made, and
     # written by the sampling pass (before the marker connection), not held until the close
-    (lone_rec,) = [e for e in ctx if abs(e["ts"] / 1e9 - lone) < 0.01]
-    assert lone_rec["tx_calls"] == 1 and lone_rec["tx_bytes"] == len(b"lone write")
+    # (match_records put each call in its record, stamped inside the call's own before-after:
+    # the last record is the lone write's; a guest under TCG took 10 ms and more over it)
+    lone_rec = ctx[-1]
+    assert lone_rec["tx_calls"] == 1 and lone_rec["tx_bytes"] == len(b"lone write"), ctx[-3:]
+    assert sends[-1][0] >= lone and sends[-1][2] == len(b"lone write")
     (mopen,) = [i for i, e in enumerate(evs) if e["kind"] == OPEN and
                 e["lport"] == marker[0]]
     assert evs.index(lone_rec) < mopen
