@@ -8,6 +8,7 @@
 #ifndef TT_SRC_H
 #define TT_SRC_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -55,6 +56,12 @@ static inline uint64_t tt_src_raw_slice_ns(const struct tt_src_opts *o)
 }
 
 #define TT_SRC_DEFAULT_COALESCE_MS 1000
+/*
+ * tt_src_open(): the kernel refused a program the source cannot do without (a verifier
+ * older than the programs, as 5.10's before atomic fetch). Not a usage error (-EINVAL):
+ * --source auto falls back to sock_diag on it.
+ */
+#define TT_SRC_REFUSED (-ENOEXEC)
 #define TT_SRC_DEFAULT_UDP_IDLE_MS 30000
 
 struct tt_src_stats {

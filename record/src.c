@@ -374,6 +374,23 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 }
 
 /* Open the object and set it up to load what the plan wants, with a log buffer per program. */
+/*
+ * Fault injection for tests (TT_TEST_REFUSE_PROG=name): the program named becomes one the
+ * verifier refuses (it reads r2, never written), as a kernel older than our programs refuses
+ * them (5.10: atomic fetch), so that the refusal takes the path a real one takes.
+ */
+static void test_refuse(struct bpf_program *p)
+{
+	static const struct bpf_insn bad[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_0, .src_reg = BPF_REG_2},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	const char *name = getenv("TT_TEST_REFUSE_PROG");
+
+	if (name && !strcmp(name, bpf_program__name(p)))
+		bpf_program__set_insns(p, (struct bpf_insn *)bad, 2);
+}
+
 static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opts *o)
 {
 	struct tcptop_bpf *skel = tcptop_bpf__open();
@@ -391,6 +408,7 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opt
 	{
 		struct prog_plan *pl = &s->plan[i++];
 
+		test_refuse(p);
 		bpf_program__set_autoload(p, pl->wanted && !pl->refused && !pl->held);
 		/* written only by a refused load (libbpf retries it with a log): tells which */
 		pl->log[0] = '\0';
@@ -454,7 +472,7 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t
 				tt_src_verifier_reason(pl->log, sizeof(pl->log), why, sizeof(why));
 				snprintf(err, errlen, "cannot load BPF program %s: %s", pl->name,
 					 why);
-				return ret;
+				return TT_SRC_REFUSED;
 			}
 			pl->refused = 1;
 			pl->trying = 0;
@@ -470,8 +488,13 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t
 			next_held(s);
 			continue;
 		}
-		if (bisect || (ret == -EPERM && geteuid() != 0))
-			return ret; /* the required programs alone fail, or no privileges */
+		if (ret == -EPERM && geteuid() != 0)
+			return ret; /* no privileges */
+		if (bisect) {	    /* the required programs alone fail */
+			snprintf(err, errlen, "the kernel refuses the required BPF programs: %s",
+				 strerror(-ret));
+			return TT_SRC_REFUSED;
+		}
 		/* no log names the refused program: the required ones alone, then one by one */
 		bisect = 1;
 		for (int i = 0; i < s->n_progs; i++)
@@ -525,7 +548,7 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 				continue;
 			}
 			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(e));
-			return -e;
+			return e == EPERM ? -e : TT_SRC_REFUSED;
 		}
 		pl->attached = 1;
 		if (p == s->skel->progs.tt_iter_tcp)

@@ -475,3 +475,60 @@ def test_no_false_close_under_churn(tmpdir_path):
     wrong = [(peer[cid], tx.get(cid, 0), rx.get(cid, 0), sent[peer[cid]]) for cid in opens
              if (tx.get(cid, 0) + rx.get(cid, 0)) != sent[peer[cid]]]
     assert not wrong, ("bytes not those sent (client port, tx, rx, sent)", len(wrong), wrong[:5])
+
+
+# A connection that moves known bytes each way, then stays open over a poll before it closes.
+KNOWN_PY = r"""
+import socket, sys, time
+port = int(sys.argv[1])
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("127.0.0.1", port)); l.listen(1)
+c = socket.create_connection(("127.0.0.1", port)); s, _ = l.accept()
+c.sendall(b"x" * 123456); n = 0
+while n < 123456:
+    n += len(s.recv(65536))
+s.sendall(b"y" * 7890); n = 0
+while n < 7890:
+    n += len(c.recv(65536))
+print(c.getsockname()[1], flush=True)
+sys.stdin.read()
+c.close(); s.close(); l.close()
+"""
+
+
+@needs_root
+@pytest.mark.parametrize("prog", ["tt_iter_tcp", "tt_set_state"])
+def test_auto_falls_back_where_a_required_program_is_refused(tmpdir_path, prog):
+    """A kernel that refuses a program the BPF source cannot do without (Debian's 5.10 refuses
+    atomic fetch) gets sock_diag from --source auto, said in one line, and the bytes exact;
+    --source bpf is refused in one line. The refusal is real: TT_TEST_REFUSE_PROG makes the
+    program one the verifier rejects."""
+    env = dict(os.environ, TT_TEST_REFUSE_PROG=prog)
+    r = run([tool("tcptop-record"), "--source", "bpf", "-o",
+             os.path.join(tmpdir_path, "bpf.tt")], env=env)
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "refuse" in r.stderr and "BPF program" in r.stderr, r.stderr
+
+    port = free_port()
+    path = os.path.join(tmpdir_path, "auto.tt")
+    rec = Recorder(path, "--source", "auto", "-P", str(port), env=env)
+    p = subprocess.Popen([sys.executable, "-c", KNOWN_PY, str(port)], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    background(p)
+    cport = int(p.stdout.readline())
+    time.sleep(INTERVAL_S + 0.5)  # a poll reads the counters while both ends are open
+    p.stdin.close()
+    p.wait(timeout=10)
+    rc, err = rec.stop(settle=INTERVAL_S + 0.5)  # the close is seen at the next poll
+    assert rc == 0, err
+    said = [line for line in err.splitlines() if "using sock_diag" in line]
+    assert len(said) == 1 and "BPF unavailable" in said[0], err
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "sockdiag", hdr
+    cid = conn_of(evs, cport, port)
+    sid = conn_of(evs, port, cport)
+    assert cumulative(evs, cid, "tx_bytes")[-1][1] == 123456
+    assert cumulative(evs, cid, "rx_bytes")[-1][1] == 7890
+    assert cumulative(evs, sid, "rx_bytes")[-1][1] == 123456
+    assert cumulative(evs, sid, "tx_bytes")[-1][1] == 7890
+    assert [e["kind"] for e in evs if e["conn_id"] == cid][-1] == CLOSE
