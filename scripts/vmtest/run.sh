@@ -48,7 +48,9 @@ if [ -n "$missing" ]; then
 	# shellcheck disable=SC2086 # a list of names
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >/dev/null
 fi
-"$ROOT/scripts/apt-backports.sh"
+for k in $KERNELS; do # each kernel's suite known to apt (bookworm-backports, bullseye)
+	"$ROOT/scripts/apt-suite.sh" "${k#*/}"
+done
 mkdir -p "$VM/dl" "$VM/k"
 
 # Kernel package PKG of SUITE, downloaded and extracted once; prints its directory.
