@@ -22,7 +22,7 @@ import pytest
 from conftest import background, free_port, needs_bpf, run, tool
 from helpers.capture import read_cap, read_capture
 from helpers.netns import veth_pair
-from helpers.recorder import Recorder
+from helpers.recorder import Recorder, wait_header
 from helpers.traffic import recv_all, tcp_pair
 
 FOUND = 8  # TT_F_CLOSE_INFERRED
@@ -342,7 +342,7 @@ def test_unseen_close_found_under_load(tmp_path):
 
     t = threading.Thread(target=reader, daemon=True)
     t.start()
-    time.sleep(1)  # attached
+    wait_header(cap, rec)  # attached: a 6.1 guest under TCG took longer than the 1 s slept here
     p = subprocess.Popen(["/usr/bin/python3", "-c", PAIR_PY, "127.0.0.1", str(port), "54321",
                           "4321"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     floods = []

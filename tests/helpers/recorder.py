@@ -30,19 +30,7 @@ class Recorder:
         background(self.p)
         if not header:
             return
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.p.poll() is not None:
-                raise AssertionError("recorder exited: " + self.p.stderr.read())
-            try:
-                with open(path, "rb") as f:
-                    if f.read(len(ttcap.MAGIC)) == ttcap.MAGIC:
-                        break
-            except OSError:
-                pass
-            time.sleep(0.01)
-        else:
-            raise AssertionError("recorder not ready")
+        wait_header(path, self.p)
         self.ready = time.time()
         self.objs = bpf_objects(self.p.pid)
 
@@ -57,6 +45,23 @@ class Recorder:
     def kill9(self):
         self.p.kill()
         self.p.communicate(timeout=30)
+
+
+def wait_header(path, p, timeout=20):
+    """Until recorder P has written the capture header of PATH, which it does once attached
+    (in an emulated guest loading the programs takes seconds)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if p.poll() is not None:
+            raise AssertionError("recorder exited: " + (p.stderr.read() if p.stderr else ""))
+        try:
+            with open(path, "rb") as f:
+                if f.read(len(ttcap.MAGIC)) == ttcap.MAGIC:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.01)
+    raise AssertionError("recorder not ready")
 
 
 def record(tmp, fn, *args):
