@@ -3,7 +3,7 @@
 #   make NO_BPF=1   tcptop-replay and tcptop-query only: no clang, libbpf, libelf or BTF needed
 #   make test       build, then unit tests and black-box tests (pytest); installs missing packages
 #   make bench      overhead and speed figures, as ratios within one run
-#   make vmtest     the kernel-dependent tests on Debian's 6.1 and 6.12 kernels under QEMU (root)
+#   make vmtest     the kernel-dependent tests on Debian's 6.1, 6.12 (and 5.10) kernels under QEMU (root)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make run        install what is missing, build, start the live view
 #   make SANITIZE=1 test   the same with ASan and UBSan, in build-san/

@@ -437,8 +437,9 @@ def test_no_false_close_under_churn(tmpdir_path):
     try:
         r = run(["ip", "netns", "exec", ns, "sysctl", "-qw",
                  "net.ipv4.tcp_child_ehash_entries=16"])
-        if r.returncode:
-            pytest.skip("no per-namespace TCP hash table: " + r.stderr.strip())
+        # before 6.1 (5.10) there is none: the namespace shares the host's table, with
+        # shorter chains, and the claim below holds the same
+        print("per-namespace hash table of 16:", r.returncode == 0, r.stderr.strip())
         rec = Recorder(path, "--source", "sockdiag", "--tcp", "-P", "7000",
                        "--coalesce", "%dms" % (interval * 1000))
         # the namespace made from ns takes its small hash table
@@ -532,3 +533,25 @@ def test_auto_falls_back_where_a_required_program_is_refused(tmpdir_path, prog):
     assert cumulative(evs, sid, "rx_bytes")[-1][1] == 123456
     assert cumulative(evs, sid, "tx_bytes")[-1][1] == 7890
     assert [e["kind"] for e in evs if e["conn_id"] == cid][-1] == CLOSE
+
+
+def kernel_version():
+    return tuple(int(x) for x in re.match(r"(\d+)\.(\d+)", os.uname().release).groups())
+
+
+@needs_root
+def test_auto_source_on_this_kernel():
+    """What --source auto takes on the running kernel, as --check says it. Before 5.12 the
+    verifier refuses our programs' atomic fetch (Debian's 5.10: "BPF_STX uses reserved
+    fields"): sock_diag, the refused program named in one line. From 5.12 on: BPF. (Loading the
+    BPF source on 5.10 is issue 24's work; until then this is what 5.10 gets.)"""
+    r = run([tool("tcptop-record"), "--check"])
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stderr.splitlines() if "BPF unavailable" in line]
+    if kernel_version() < (5, 12):
+        assert len(said) == 1 and "cannot load BPF program " in said[0] and \
+            "using sock_diag" in said[0], r.stderr
+        assert "exact-close     MISSING" in r.stdout, r.stdout
+    else:
+        assert not said, r.stderr
+        assert "send-recv" in r.stdout, r.stdout

@@ -16,7 +16,12 @@ set -eu
 TESTS=${VMTEST_TESTS:-"tests/test_record.py tests/test_live.py tests/test_probes.py tests/test_rates.py tests/test_sockdiag.py tests/test_netns.py tests/test_udp_flows.py tests/test_udp_owners.py tests/test_close_recovery.py tests/test_raw.py"}
 # META-PACKAGE/SUITE: the newest kernel each names, 6.1 LTS (bookworm) and 6.12 LTS
 # (bookworm-backports). The generic flavour because the cloud one has no 9p modules.
-KERNELS=${VMTEST_KERNELS:-"linux-image-amd64/bookworm linux-image-amd64/bookworm-backports"}
+# And 5.10 LTS (bullseye), built with BTF.
+KERNELS=${VMTEST_KERNELS:-"linux-image-amd64/bookworm linux-image-amd64/bookworm-backports linux-image-amd64/bullseye"}
+# What 5.10 runs: the BPF source does not load there yet (its verifier refuses our atomic
+# fetch; issue 24), so the sock_diag source's tests, whose test_auto_source_on_this_kernel
+# checks that fallback. Its vmtest line says so.
+TESTS_5_10=${VMTEST_TESTS_5_10:-"tests/test_sockdiag.py"}
 # Nested KVM fails on our machines ("KVM internal error"): TCG, which emulates every instruction.
 TIMEOUT=${VMTEST_TIMEOUT:-1200} # seconds per VM, boot to power-off
 # VMs at once. Two side by side took 326 s for both, one after the other 410 s, but each guest
@@ -128,7 +133,8 @@ verdict() {
 	fi
 	# pytest's summary, like "2 failed, 40 passed, 3 skipped in 301.22s (0:05:01)"
 	{ grep -E '^=* ?(no tests ran|[0-9]+ [a-z]+(, [0-9]+ [a-z]+)*) in [0-9.]+s' "$out/pytest.log" || true; } |
-		tail -n 1 | awk -v kver="$kver" -v rc="$(cat "$out/rc")" -v secs="$secs" '
+		tail -n 1 | awk -v kver="$kver" -v rc="$(cat "$out/rc")" -v secs="$secs" \
+		-v only510="$([ -n "${VMTEST_TESTS:-}" ] || echo "$TESTS_5_10")" '
 	{
 		for (i = 2; i <= NF; i++) {
 			w = $i; sub(/[,=]+$/, "", w)
@@ -146,6 +152,7 @@ verdict() {
 		else if (p + f == 0) { why = "ran no test"; f++ }
 		line = "vmtest " kver ": " p + 0 " passed, " f + 0 " failed"
 		if (s) line = line ", " s " skipped"
+		if (kver ~ /^5\.10\./ && only510) line = line " (" only510 " only: the BPF source does not load on 5.10, issue 24)"
 		print line (why != "" ? " (" why ")" : "")
 		exit (f > 0)
 	}' || st=1
@@ -168,7 +175,9 @@ for k in $KERNELS; do
 	dpkg-deb -f "$(find "$VM/dl" -name "${pkg}_*.deb" | head -n1)" Package Version >"$out/package"
 	{
 		printf 'ROOT=%q\nTT_BUILD=%q\nKMODS=%q\n' "$ROOT" "$BUILD" "$dir/lib/modules/$kver"
-		printf 'TESTS=%q\nPYTEST_TIMEOUT=%d\n' "$TESTS" $((TIMEOUT - 120))
+		t=$TESTS
+		case "$kver" in 5.10.*) [ -n "${VMTEST_TESTS:-}" ] || t=$TESTS_5_10 ;; esac
+		printf 'TESTS=%q\nPYTEST_TIMEOUT=%d\n' "$t" $((TIMEOUT - 120))
 	} >"$out/vars"
 	specs="$specs $dir:$kver"
 done
