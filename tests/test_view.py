@@ -248,6 +248,10 @@ def test_next_gap_jumps_to_lost_events(gen, pane):
     p.keys("n")
     s = p.wait(lambda t: "16:00:07.500" in t)
     assert "LOST 34 EVENTS" in s
+    # None ahead: the view says so in words and stays where it was.
+    p.keys("n")
+    s = p.wait(lambda t: "no more gaps" in t.splitlines()[1])
+    assert "16:00:07.500" in s and "LOST 34 EVENTS" in s and "No data" not in s
 
 
 def test_100k_connections_scroll_and_ttl(gen, pane, tmp_path):

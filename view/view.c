@@ -496,7 +496,9 @@ static void command(struct view *v, enum tt_view_cmd cmd, int64_t arg)
 	if (!v->src->command)
 		return;
 	ret = v->src->command(v->src->ctx, cmd, arg);
-	if (ret < 0)
+	if (ret == -ENODATA && cmd == TT_VIEW_CMD_NEXT_GAP)
+		snprintf(v->msg, sizeof(v->msg), "no more gaps (lost events) ahead");
+	else if (ret < 0)
 		snprintf(v->msg, sizeof(v->msg), "%s", strerror(-ret));
 	else
 		v->ended = 0;
