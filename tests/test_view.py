@@ -435,5 +435,39 @@ def test_columns_header_and_keys_fit_the_width(gen, pane, width):
     assert "LOST 34 EVENTS" in lines[1]
     # The key line ends on a whole hint and names help.
     foot = lines[-1].rstrip()
-    assert re.match(r"1-40 of 40  \(end of capture\)", foot) and "help" in foot, foot
+    assert re.match(r"1-40 of 40  \(end of capture\)", foot) and "F1 help" in foot, foot
     assert re.search(r"(quit|help|filter|sort|reverse)$", foot), foot
+
+
+def test_htop_function_keys(gen, pane):
+    """F1 help, F3 search (the text filter), F6 sort (choose a column), F10 quit, as in htop."""
+    path, want = gen(40, 3, 2)
+    p = pane([REPLAY, "--speed", "max", path])
+    p.wait(at_end)
+    p.keys("F1")
+    s = p.wait(lambda t: t.startswith("Keys"))
+    for words in ("F1", "F3", "F6", "F10"):
+        assert re.search(r"\b%s\b" % words, s), words
+    p.keys("x")
+    p.wait(lambda t: t.startswith("tcptop-replay"))
+    p.keys("F3", "n", "g", "i", "n", "x", "Enter")
+    s = p.wait(lambda t: 'text "nginx"' in t)
+    assert {r[1] for r in table(s)} == {"nginx"}
+    p.keys("Escape")
+    p.wait(lambda t: "filter: none" in t)
+    # F6: the arrows walk the columns, the table sorts as it goes; Enter keeps, Esc goes back.
+    p.keys("F6")
+    p.wait(lambda t: "sort by: TX/s" in t.splitlines()[-1])
+    p.keys("Left", "Left", "Left", "Left", "Left")
+    s = p.wait(lambda t: "sort by: COMM" in t.splitlines()[-1])
+    p.keys("Enter")
+    s = p.wait(lambda t: "sort: COMM" in t.splitlines()[0] and "sort by" not in t)
+    comms = [r[1] for r in table(s)]
+    assert comms == sorted(comms) and len(comms) == len(want)
+    p.keys("F6", "Down", "Down")
+    p.wait(lambda t: "sort by: LOCAL" in t.splitlines()[-1])
+    p.keys("Escape")
+    s = p.wait(lambda t: "sort: COMM" in t.splitlines()[0] and "sort by" not in t)
+    assert [r[1] for r in table(s)] == comms
+    p.keys("F10")
+    p.wait(lambda t: p.dead(), stable=False)

@@ -38,6 +38,8 @@ struct view {
 	char text[TEXT_MAX];  /* applied free-text filter */
 	char input[TEXT_MAX]; /* being typed after '/' */
 	int editing;
+	int sorting;		   /* F6: choosing the sort column with the arrows */
+	struct tt_select sort_was; /* the sort to go back to on Esc */
 	int help;
 	int ended;
 	size_t cur, top, total;
@@ -332,7 +334,7 @@ static void draw_titles(struct view *v, const struct layout *l)
 
 static void draw_footer(struct view *v, size_t shown)
 {
-	static const char *const hints[] = {"q quit", "h help", "/ filter", "s/S sort",
+	static const char *const hints[] = {"q quit", "F1 help", "/ filter", "F6 sort",
 					    "r reverse"};
 	char line[256];
 	size_t used;
@@ -346,6 +348,15 @@ static void draw_footer(struct view *v, size_t shown)
 		return;
 	}
 	curs_set(0);
+	if (v->sorting) {
+		snprintf(line, sizeof(line),
+			 "sort by: %s%s   Left/Right choose  r reverse  Enter keep  Esc back",
+			 tt_col_name(v->sel.sort), v->sel.reverse ? " (reversed)" : "");
+		attron(A_BOLD);
+		addnstr(line, COLS);
+		attroff(A_BOLD);
+		return;
+	}
 	used = (size_t)snprintf(line, sizeof(line), "%zu-%zu of %zu%s", shown ? v->top + 1 : 0,
 				v->top + shown, v->total, v->ended ? "  (end of capture)" : "");
 	/* Whole hints only, as many as fit: help, which lists every key, comes early. */
@@ -368,12 +379,13 @@ static void draw_help(struct view *v)
 	    "Keys",
 	    "  Up/Down, PgUp/PgDn, Home/End   move the selected row",
 	    "  s or >   sort by the next column      S or <   sort by the previous column",
+	    "  F6       choose the sort column: arrows move it, Enter keeps it, Esc goes back",
 	    "  r        reverse the sort order",
-	    "  /        type a text filter (comm, address, port, state); Enter applies, Esc "
+	    "  / F3 F4  type a text filter (comm, address, port, state); Enter applies, Esc "
 	    "cancels",
 	    "  Esc      clear the text filter",
-	    "  h or ?   this help (any key closes it)",
-	    "  q        quit",
+	    "  h ? F1   this help (any key closes it)",
+	    "  q F10    quit",
 	    "",
 	    "Columns: PID COMM PROTO LOCAL REMOTE STATE TX/s RX/s TX RX TX_PKT RX_PKT RTT",
 	    "Rates and bytes use powers of 1024 (K, M, G); closed connections are dimmed",
@@ -526,6 +538,32 @@ static void edit_key(struct view *v, int ch)
 	}
 }
 
+/* Key while choosing the sort column (F6); the table sorts as the choice moves. */
+static void sort_key(struct view *v, int ch)
+{
+	switch (ch) {
+	case KEY_LEFT:
+	case KEY_UP:
+	case 'S':
+	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
+	case KEY_RIGHT:
+	case KEY_DOWN:
+	case 's':
+	case '>': v->sel.sort = (v->sel.sort + 1) % TT_COL_MAX; break;
+	case 'r': v->sel.reverse = !v->sel.reverse; break;
+	case 27:
+		v->sel.sort = v->sort_was.sort;
+		v->sel.reverse = v->sort_was.reverse;
+		v->sorting = 0;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+	case KEY_F(6): v->sorting = 0; break;
+	default: break;
+	}
+}
+
 /* Returns 1 to quit. */
 static int key(struct view *v, int ch)
 {
@@ -539,11 +577,17 @@ static int key(struct view *v, int ch)
 		v->want[0] = v->want[1] = 0; /* widths start over on the new size */
 		return 0;
 	}
+	if (ch == KEY_F(10))
+		return 1;
 	if (v->help) {
 		v->help = 0;
 		return ch == 'q';
 	}
 	v->msg[0] = '\0';
+	if (v->sorting) {
+		sort_key(v, ch);
+		return 0;
+	}
 	switch (ch) {
 	case 'q':
 	case 'Q': return 1;
@@ -566,6 +610,12 @@ static int key(struct view *v, int ch)
 	case 'S':
 	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
 	case 'r': v->sel.reverse = !v->sel.reverse; break;
+	case KEY_F(6):
+		v->sorting = 1;
+		v->sort_was = v->sel;
+		break;
+	case KEY_F(3): /* htop's search */
+	case KEY_F(4): /* and filter */
 	case '/':
 		v->editing = 1;
 		snprintf(v->input, sizeof(v->input), "%s", v->text);
@@ -574,6 +624,7 @@ static int key(struct view *v, int ch)
 		v->text[0] = '\0';
 		v->cur = v->top = 0;
 		break;
+	case KEY_F(1):
 	case 'h':
 	case '?': v->help = 1; break;
 	case ' ': command(v, TT_VIEW_CMD_PAUSE, 0); break;
