@@ -425,7 +425,9 @@ def test_columns_header_and_keys_fit_the_width(gen, pane, width):
     assert len(rows) == len(want)
     for row in rows:
         assert len(row) == len(cols), row
-        full = next(v for k, v in last.items() if same_cell(row[cols.index("REMOTE")], k))
+        full = [v for k, v in last.items() if same_cell(row[cols.index("REMOTE")], k)]
+        assert len(full) == 1, row
+        full = full[0]
         for name, cell in zip(cols, row):
             assert same_cell(cell, full[name]) or name in ("TX/s", "RX/s"), (name, cell, full)
     # The header is whole: mode, the lost count (2 x 17 LOST events) and the sort column.
@@ -437,6 +439,23 @@ def test_columns_header_and_keys_fit_the_width(gen, pane, width):
     foot = lines[-1].rstrip()
     assert re.match(r"1-40 of 40  \(end of capture\)", foot) and "F1 help" in foot, foot
     assert re.search(r"(quit|help|filter|sort|reverse)$", foot), foot
+
+
+def test_sort_column_stays_when_narrow(gen, pane):
+    """At 80 columns a sort on a column the width would leave out shows that column, and the
+    rows are in its order (PID, largest first: the generator's pids are 1000 + i % 50)."""
+    path, want = gen(40, 3, 2)
+    p = pane([REPLAY, "--speed", "max", path], width=80, height=50)
+    p.wait(at_end)
+    for name in ALL_COLS[ALL_COLS.index("TX/s") + 1:] + ALL_COLS[:ALL_COLS.index("TX/s") + 1]:
+        p.keys(">")
+        s = p.wait(lambda t: re.search(r"sort: %s$" % re.escape(name), t.splitlines()[0].rstrip()))
+        cols = titles(s)
+        assert name in cols and len(" ".join(cols)) <= 80, (name, cols)
+        assert {"REMOTE", "TX/s", "RX/s"} <= set(cols), cols
+        if name == "PID":
+            pids = [int(r[cols.index("PID")]) for r in table(s) if r[cols.index("PID")] != "-"]
+            assert pids == sorted(pids, reverse=True) and len(pids) == len(want)  # as TX/s
 
 
 def test_htop_function_keys(gen, pane):

@@ -115,11 +115,12 @@ static const int drop_order[][2] = {
 #define EP_MAX 47 /* "[" + the longest IPv6 text (39) + "]:" + port (5) */
 
 /*
- * Columns are dropped (drop_order) until the rest fit with the endpoints at
- * their base width; then the endpoints grow towards the longest text on
+ * Columns are dropped (drop_order, but never the sort column: a sort on a
+ * column one cannot see looks like no order) until the rest fit with the
+ * endpoints at their base width; then the endpoints grow towards the longest text on
  * screen (want[]), fairly, and what is left stays blank.
  */
-static void layout(struct layout *l, int cols, const int want[2])
+static void layout(struct layout *l, int cols, const int want[2], int sort)
 {
 	static const int ep[2] = {TT_COL_LOCAL, TT_COL_REMOTE};
 	int used, extra, i, d = 0;
@@ -138,7 +139,7 @@ static void layout(struct layout *l, int cols, const int want[2])
 		}
 		if (used <= cols || d >= (int)(sizeof(drop_order) / sizeof(drop_order[0])))
 			break;
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < 2 && drop_order[d][0] != sort && drop_order[d][1] != sort; i++)
 			if (drop_order[d][i] >= 0)
 				l->shown[drop_order[d][i]] = 0;
 		d++;
@@ -464,7 +465,7 @@ static void draw(struct view *v)
 		if (len > v->want[1])
 			v->want[1] = len;
 	}
-	layout(&l, COLS, v->want);
+	layout(&l, COLS, v->want, (int)v->sel.sort);
 	draw_header(v, &sum);
 	draw_titles(v, &l);
 	for (i = 0; i < n; i++) {
