@@ -439,6 +439,11 @@ def test_columns_header_and_keys_fit_the_width(gen, pane, width):
     foot = lines[-1].rstrip()
     assert re.match(r"1-40 of 40  \(end of capture\)", foot) and "F1 help" in foot, foot
     assert re.search(r"(quit|help|filter|sort|reverse)$", foot), foot
+    # The help screen's lines are whole too.
+    p.keys("F1")
+    s = p.wait(lambda t: t.startswith("Keys") and "Replay" in t)
+    assert all(len(ln.rstrip()) < min(width, 80) for ln in s.splitlines()), s
+    assert "Esc cancels" in s
 
 
 def test_sort_column_stays_when_narrow(gen, pane):

@@ -376,14 +376,15 @@ static void draw_footer(struct view *v, size_t shown)
 
 static void draw_help(struct view *v)
 {
+	/* Lines under 80 columns: a help cut on a common terminal hides the key it explains. */
 	static const char *const lines[] = {
 	    "Keys",
 	    "  Up/Down, PgUp/PgDn, Home/End   move the selected row",
 	    "  s or >   sort by the next column      S or <   sort by the previous column",
-	    "  F6       choose the sort column: arrows move it, Enter keeps it, Esc goes back",
+	    "  F6       choose the sort column: arrows move, Enter keeps, Esc goes back",
 	    "  r        reverse the sort order",
-	    "  / F3 F4  type a text filter (comm, address, port, state); Enter applies, Esc "
-	    "cancels",
+	    "  / F3 F4  type a text filter (comm, address, port, state),",
+	    "           Enter applies it, Esc cancels",
 	    "  Esc      clear the text filter",
 	    "  h ? F1   this help (any key closes it)",
 	    "  q F10    quit",
