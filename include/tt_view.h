@@ -26,7 +26,7 @@ enum tt_view_cmd {
 	TT_VIEW_CMD_FASTER,   /* '+': double the speed */
 	TT_VIEW_CMD_SLOWER,   /* '-': halve the speed */
 	TT_VIEW_CMD_SEEK,     /* arg: signed offset in ns (left/right 10 s, [ ] 60 s) */
-	TT_VIEW_CMD_NEXT_GAP, /* 'n': jump to the next lost-events record */
+	TT_VIEW_CMD_NEXT_GAP, /* 'n': jump to the next lost-events record (-ENODATA: none) */
 	TT_VIEW_CMD_START,    /* 'g': back to the start */
 };
 

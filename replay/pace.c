@@ -142,10 +142,12 @@ static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
 			t = pc->end_ns;
 		ret = player_seek(pc->p, t);
 		pc->at_end = ret == 1;
+		pc->gap_at = 0;
 		break;
 	case TT_VIEW_CMD_START:
 		ret = player_seek(pc->p, 0);
 		pc->at_end = ret == 1;
+		pc->gap_at = 0;
 		break;
 	case TT_VIEW_CMD_NEXT_GAP:
 		/*
@@ -158,11 +160,15 @@ static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
 		}
 		ret = player_advance(pc->p, after(pc->end_ns), 1, 1);
 		if (ret != 2 || player_pos(pc->p) > pc->end_ns) {
-			/* No gap ahead: stay where we were. */
-			player_seek(pc->p, pos);
+			/*
+			 * No gap ahead: stay where we were. A seek applies the events before
+			 * its time; at the last gap that time's LOST event was applied too.
+			 */
+			player_seek(pc->p, pos == pc->gap_at ? after(pos) : pos);
 			ret = -ENODATA;
 		} else {
 			pc->at_end = 0;
+			pc->gap_at = player_pos(pc->p);
 		}
 		break;
 	}

@@ -14,6 +14,7 @@ struct pace {
 	int at_end;		      /* all events up to end_ns are applied */
 	uint64_t base_pos, base_mono; /* play position at base_mono */
 	uint64_t span_ns; /* event time per step at max speed, adapted to ~50 ms of work */
+	uint64_t gap_at;  /* where 'n' stopped, its LOST event applied (0: not at a gap) */
 	char warning[300];
 };
 

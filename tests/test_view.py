@@ -71,7 +71,8 @@ def pane():
 def table(screen):
     """Rows of the table: lines after the column titles, up to the footer."""
     lines = screen.splitlines()
-    i = next(k for k, ln in enumerate(lines) if ln.split()[:2] == ["PID", "COMM"])
+    i = next(k for k, ln in enumerate(lines)
+             if ln.split()[:2] in (["PID", "COMM"], ["COMM", "LOCAL"]))
     return [ln.split() for ln in lines[i + 1:] if ln.strip() and not re.search(r"\d+ of \d+", ln)]
 
 
@@ -247,6 +248,10 @@ def test_next_gap_jumps_to_lost_events(gen, pane):
     p.keys("n")
     s = p.wait(lambda t: "16:00:07.500" in t)
     assert "LOST 34 EVENTS" in s
+    # None ahead: the view says so in words and stays where it was.
+    p.keys("n")
+    s = p.wait(lambda t: "no more gaps" in t.splitlines()[1])
+    assert "16:00:07.500" in s and "LOST 34 EVENTS" in s and "No data" not in s
 
 
 def test_100k_connections_scroll_and_ttl(gen, pane, tmp_path):
@@ -284,16 +289,17 @@ def test_resize_adapts_columns_and_shortens_ipv6(gen, pane):
     assert v6 and all(re.search(r"\[2001:db8::1\]:\d+ +\[2001:db8::([0-9a-f]+:)?2\]:\d+", ln)
                       for ln in v6)
     p.keys("")
-    subprocess.run(["tmux", "resize-window", "-t", p.name, "-x", "70", "-y", "20"], check=True)
-    s = p.wait(lambda t: max(len(ln) for ln in t.splitlines()) <= 70 and "1-16 of" in t)
+    subprocess.run(["tmux", "resize-window", "-t", p.name, "-x", "76", "-y", "20"], check=True)
+    s = p.wait(lambda t: max(len(ln) for ln in t.splitlines()) <= 76 and "1-16 of" in t)
     p.keys("r")  # LOCAL reversed: the IPv6 connections first
     s = p.wait(lambda t: "(reversed)" in t or "sort: LOCAL" not in t)
     cols = titles(s)
     # Narrow: the least useful columns went, the ones a user reads first stayed.
-    assert {"COMM", "LOCAL", "REMOTE", "TX/s", "RX/s"} <= set(cols) and "RX_PKT" not in cols
+    assert cols == ["COMM", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s"]
     rows = table(s)
     assert len(rows) == 16 and all(len(r) == len(cols) for r in rows)
-    assert s.splitlines()[0].startswith("tcptop-replay  2025-11-24")
+    assert re.match(r"16:00:0\d\.\d{3}  REPLAY max  \d+ open, \d+ closed  lost 0  sort: LOCAL \(reversed\)$",
+                    s.splitlines()[0].rstrip())
     # IPv6 endpoints are cut with "…" but keep their port; IPv4 ones fit whole.
     i_local, i_remote = cols.index("LOCAL"), cols.index("REMOTE")
     for r in rows:
@@ -376,3 +382,116 @@ def test_seek_exact_after_keyframes_thin_out(gen, pane):
     p.keys("S-Left", "Right")
     s = p.wait(lambda t: "16:02:00.000" in t)
     assert view_rows(s, 20) == want[120]
+
+
+ALL_COLS = ["PID", "COMM", "PROTO", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s", "TX", "RX",
+            "TX_PKT", "RX_PKT", "RTT"]
+# What each width shows (tcptop(8), COLUMNS): the least needed columns go first, TX_PKT and
+# RX_PKT (and TX and RX, TX/s and RX/s) only as a pair.
+WIDTH_COLS = {
+    80: ["COMM", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s"],
+    100: ["PID", "COMM", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s", "TX", "RX"],
+    120: ["PID", "COMM", "PROTO", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s", "TX", "RX", "RTT"],
+    160: ALL_COLS,
+    200: ALL_COLS,
+}
+
+
+def same_cell(shown, full):
+    """A view cell is the batch's text, or the batch's text with its middle cut to '…'."""
+    if "…" not in shown:
+        return shown == full
+    head, tail = shown.split("…", 1)
+    return full.startswith(head) and full.endswith(tail) and len(shown) < len(full)
+
+
+@pytest.mark.parametrize("width", sorted(WIDTH_COLS))
+def test_columns_header_and_keys_fit_the_width(gen, pane, width):
+    path, want = gen(40, 10, 5)
+    r = run([REPLAY, "--batch", "-H", path])
+    last = {x["REMOTE"]: x for x in batch_snapshots(r.stdout)[-1][1]}
+    assert len(last) == len(want)
+    p = pane([REPLAY, "--speed", "max", path], width=width, height=50)
+    s = p.wait(at_end)
+    lines = s.splitlines()
+    cols = titles(s)
+    # What matters stays: who, the remote end, the state, the rates; packet counts in pairs.
+    assert {"REMOTE", "STATE", "TX/s", "RX/s"} <= set(cols) and {"PID", "COMM"} & set(cols)
+    assert ("TX_PKT" in cols) == ("RX_PKT" in cols), cols
+    assert cols == WIDTH_COLS[width]
+    # Every row is the connection's row of the batch replay, column by column (rates aside:
+    # the batch's are over its 1 s interval, the view's over its own).
+    rows = table(s)
+    assert len(rows) == len(want)
+    for row in rows:
+        assert len(row) == len(cols), row
+        full = [v for k, v in last.items() if same_cell(row[cols.index("REMOTE")], k)]
+        assert len(full) == 1, row
+        full = full[0]
+        for name, cell in zip(cols, row):
+            assert same_cell(cell, full[name]) or name in ("TX/s", "RX/s"), (name, cell, full)
+    # The header is whole: mode, the lost count (2 x 17 LOST events) and the sort column.
+    head = lines[0].rstrip()
+    assert len(head) <= width and head.endswith("lost 34  sort: TX/s"), head
+    assert "REPLAY max" in head and "16:00:10" in head
+    assert "LOST 34 EVENTS" in lines[1]
+    # The key line ends on a whole hint and names help.
+    foot = lines[-1].rstrip()
+    assert re.match(r"1-40 of 40  \(end of capture\)", foot) and "F1 help" in foot, foot
+    assert re.search(r"(quit|help|filter|sort|reverse)$", foot), foot
+    # The help screen's lines are whole too.
+    p.keys("F1")
+    s = p.wait(lambda t: t.startswith("Keys") and "Replay" in t)
+    assert all(len(ln.rstrip()) < min(width, 80) for ln in s.splitlines()), s
+    assert "Esc cancels" in s
+
+
+def test_sort_column_stays_when_narrow(gen, pane):
+    """At 80 columns a sort on a column the width would leave out shows that column, and the
+    rows are in its order (PID, largest first: the generator's pids are 1000 + i % 50)."""
+    path, want = gen(40, 3, 2)
+    p = pane([REPLAY, "--speed", "max", path], width=80, height=50)
+    p.wait(at_end)
+    for name in ALL_COLS[ALL_COLS.index("TX/s") + 1:] + ALL_COLS[:ALL_COLS.index("TX/s") + 1]:
+        p.keys(">")
+        s = p.wait(lambda t: re.search(r"sort: %s$" % re.escape(name), t.splitlines()[0].rstrip()))
+        cols = titles(s)
+        assert name in cols and len(" ".join(cols)) <= 80, (name, cols)
+        assert {"REMOTE", "TX/s", "RX/s"} <= set(cols), cols
+        if name == "PID":
+            pids = [int(r[cols.index("PID")]) for r in table(s) if r[cols.index("PID")] != "-"]
+            assert pids == sorted(pids, reverse=True) and len(pids) == len(want)  # as TX/s
+
+
+def test_htop_function_keys(gen, pane):
+    """F1 help, F3 search (the text filter), F6 sort (choose a column), F10 quit, as in htop."""
+    path, want = gen(40, 3, 2)
+    p = pane([REPLAY, "--speed", "max", path])
+    p.wait(at_end)
+    p.keys("F1")
+    s = p.wait(lambda t: t.startswith("Keys"))
+    for words in ("F1", "F3", "F6", "F10"):
+        assert re.search(r"\b%s\b" % words, s), words
+    p.keys("x")
+    p.wait(lambda t: t.startswith("tcptop-replay"))
+    p.keys("F3", "n", "g", "i", "n", "x", "Enter")
+    s = p.wait(lambda t: 'text "nginx"' in t)
+    assert {r[1] for r in table(s)} == {"nginx"}
+    p.keys("Escape")
+    p.wait(lambda t: "filter: none" in t)
+    # F6: the arrows walk the columns, the table sorts as it goes; Enter keeps, Esc goes back.
+    p.keys("F6")
+    p.wait(lambda t: "sort by: TX/s" in t.splitlines()[-1])
+    p.keys("Left", "Left", "Left", "Left", "Left")
+    s = p.wait(lambda t: "sort by: COMM" in t.splitlines()[-1])
+    p.keys("Enter")
+    s = p.wait(lambda t: "sort: COMM" in t.splitlines()[0] and "sort by" not in t)
+    comms = [r[1] for r in table(s)]
+    assert comms == sorted(comms) and len(comms) == len(want)
+    p.keys("F6", "Down", "Down")
+    p.wait(lambda t: "sort by: LOCAL" in t.splitlines()[-1])
+    p.keys("Escape")
+    s = p.wait(lambda t: "sort: COMM" in t.splitlines()[0] and "sort by" not in t)
+    assert [r[1] for r in table(s)] == comms
+    p.keys("F10")
+    p.wait(lambda t: p.dead(), stable=False)

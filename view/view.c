@@ -38,6 +38,8 @@ struct view {
 	char text[TEXT_MAX];  /* applied free-text filter */
 	char input[TEXT_MAX]; /* being typed after '/' */
 	int editing;
+	int sorting;		   /* F6: choosing the sort column with the arrows */
+	struct tt_select sort_was; /* the sort to go back to on Esc */
 	int help;
 	int ended;
 	size_t cur, top, total;
@@ -93,18 +95,32 @@ static const int base_width[TT_COL_MAX] = {
     [TT_COL_RTT] = 7,
 };
 
-/* Columns given up first on a narrow terminal. */
-static const int drop_order[] = {TT_COL_RX_PKTS, TT_COL_TX_PKTS, TT_COL_PROTO, TT_COL_RTT,
-				 TT_COL_TX,	 TT_COL_RX,	 TT_COL_STATE, TT_COL_PID};
+/*
+ * Columns by how long they stay on a narrow terminal, the first given up
+ * first: at 80 columns who (COMM), both ends, the state and the rates stay.
+ * A pair goes as one: TX_PKT without RX_PKT reads as a one-way connection.
+ */
+static const int drop_order[][2] = {
+    {TT_COL_TX_PKTS, TT_COL_RX_PKTS},
+    {TT_COL_PROTO, -1},
+    {TT_COL_RTT, -1},
+    {TT_COL_TX, TT_COL_RX},
+    {TT_COL_PID, -1},
+    {TT_COL_LOCAL, -1},
+    {TT_COL_STATE, -1},
+    {TT_COL_COMM, -1},
+    {TT_COL_TX_RATE, TT_COL_RX_RATE},
+};
 
 #define EP_MAX 47 /* "[" + the longest IPv6 text (39) + "]:" + port (5) */
 
 /*
- * Columns are dropped (least useful first) until the rest fit with the
- * endpoints at their base width; then the endpoints grow towards the
- * longest text on screen (want[]), fairly, and what is left stays blank.
+ * Columns are dropped (drop_order, but never the sort column: a sort on a
+ * column one cannot see looks like no order) until the rest fit with the
+ * endpoints at their base width; then the endpoints grow towards the longest text on
+ * screen (want[]), fairly, and what is left stays blank.
  */
-static void layout(struct layout *l, int cols, const int want[2])
+static void layout(struct layout *l, int cols, const int want[2], int sort)
 {
 	static const int ep[2] = {TT_COL_LOCAL, TT_COL_REMOTE};
 	int used, extra, i, d = 0;
@@ -123,7 +139,10 @@ static void layout(struct layout *l, int cols, const int want[2])
 		}
 		if (used <= cols || d >= (int)(sizeof(drop_order) / sizeof(drop_order[0])))
 			break;
-		l->shown[drop_order[d++]] = 0;
+		for (i = 0; i < 2 && drop_order[d][0] != sort && drop_order[d][1] != sort; i++)
+			if (drop_order[d][i] >= 0)
+				l->shown[drop_order[d][i]] = 0;
+		d++;
 	}
 	extra = cols - used;
 	for (int round = 0; round < 2 && extra > 0; round++) {
@@ -131,9 +150,13 @@ static void layout(struct layout *l, int cols, const int want[2])
 		int share = round ? extra : extra / 2;
 
 		for (i = 0; i < 2 && extra > 0; i++) {
-			int need = (want[i] < EP_MAX ? want[i] : EP_MAX) - l->width[ep[i]];
-			int give = need < share ? need : share;
+			int need;
+			int give;
 
+			if (!l->shown[ep[i]])
+				continue;
+			need = (want[i] < EP_MAX ? want[i] : EP_MAX) - l->width[ep[i]];
+			give = need < share ? need : share;
 			if (give <= 0)
 				continue;
 			l->width[ep[i]] += give;
@@ -170,24 +193,87 @@ static void put_cell(int col, int width, const char *s, int first)
 	}
 }
 
-static void draw_header(struct view *v, const struct tt_state_summary *sum)
+/* A piece of the header line and the squeeze level from which it is left out (0: never). */
+#define HEAD_LEVELS 6 /* the highest such level */
+struct piece {
+	const char *sep; /* before it, unless it comes first */
+	char text[96];
+	int gone;
+};
+
+/*
+ * The header's first line, the pieces a narrow terminal needs least left out
+ * first (the program name, the date, the total rates, the connection counts,
+ * the time) so that what says how to read the table, the mode, the lost count
+ * and the sort column, stays whole.
+ */
+static void header_line(struct view *v, const struct tt_state_summary *sum, char *line, size_t len)
 {
 	const struct tt_view_source *src = v->src;
-	char when[40], mode[48], tx[16], rx[16], line[512];
-	const char *warn = src->warning ? src->warning(src->ctx) : NULL;
-	int col;
+	char when[64], tx[16], rx[16];
+	struct piece p[] = {
+	    {"", "", 1},	    /* title */
+	    {"  ", "", 2},	    /* date */
+	    {" ", "", HEAD_LEVELS}, /* time */
+	    {"  ", "", 0},	    /* mode */
+	    {"  ", "conns:", 4},
+	    {" ", "", 5},  /* open, closed */
+	    {"  ", "", 3}, /* tx */
+	    {"  ", "", 3}, /* rx */
+	    {"  ", "", 0}, /* lost */
+	    {"  ", "", 0}, /* sort */
+	};
+	const int np = (int)(sizeof(p) / sizeof(p[0]));
+	char *time_of_day;
 
+	snprintf(p[0].text, sizeof(p[0].text), "%s", v->opts->title ? v->opts->title : "tcptop");
 	tt_wall_str(src->now_ns(src->ctx), when, sizeof(when));
-	src->mode(src->ctx, mode, sizeof(mode));
+	/* "DATE TIME[ ZONE]": the date goes before the time of day */
+	time_of_day = strchr(when, ' ');
+	if (time_of_day) {
+		*time_of_day++ = '\0';
+		snprintf(p[1].text, sizeof(p[1].text), "%s", when);
+		snprintf(p[2].text, sizeof(p[2].text), "%s", time_of_day);
+	} else {
+		snprintf(p[2].text, sizeof(p[2].text), "%s", when);
+	}
+	src->mode(src->ctx, p[3].text, sizeof(p[3].text));
+	snprintf(p[5].text, sizeof(p[5].text), "%llu open, %llu closed",
+		 (unsigned long long)sum->open, (unsigned long long)sum->closed);
 	tt_human_bytes(sum->tx_rate, tx, sizeof(tx));
 	tt_human_bytes(sum->rx_rate, rx, sizeof(rx));
-	snprintf(line, sizeof(line),
-		 "%s  %s  %s  conns: %llu open, %llu closed  tx %s/s  rx %s/s  lost %llu  "
-		 "sort: %s%s",
-		 v->opts->title ? v->opts->title : "tcptop", when, mode,
-		 (unsigned long long)sum->open, (unsigned long long)sum->closed, tx, rx,
-		 (unsigned long long)sum->lost, tt_col_name(v->sel.sort),
+	snprintf(p[6].text, sizeof(p[6].text), "tx %s/s", tx);
+	snprintf(p[7].text, sizeof(p[7].text), "rx %s/s", rx);
+	snprintf(p[8].text, sizeof(p[8].text), "lost %llu", (unsigned long long)sum->lost);
+	snprintf(p[9].text, sizeof(p[9].text), "sort: %s%s", tt_col_name(v->sel.sort),
 		 v->sel.reverse ? " (reversed)" : "");
+	for (int level = 0; level <= HEAD_LEVELS; level++) {
+		size_t used = 0;
+
+		line[0] = '\0';
+		for (int i = 0, prev = 0; i < np; i++) {
+			/* glued to the piece before (" "), apart ("  ") when that one is out */
+			const char *sep = !used ? "" : prev ? p[i].sep : "  ";
+
+			prev = p[i].text[0] && !(p[i].gone && p[i].gone <= level);
+			if (!prev)
+				continue;
+			used += (size_t)snprintf(line + used, len - used, "%s%s", sep, p[i].text);
+			if (used >= len)
+				used = len - 1;
+		}
+		if ((int)used <= COLS)
+			break;
+	}
+}
+
+static void draw_header(struct view *v, const struct tt_state_summary *sum)
+{
+	const char *warn = v->src->warning ? v->src->warning(v->src->ctx) : NULL;
+	char line[512];
+	int col;
+
+	header_line(v, sum, line, sizeof(line));
 	move(0, 0);
 	attron(A_BOLD);
 	addnstr(line, COLS);
@@ -249,7 +335,10 @@ static void draw_titles(struct view *v, const struct layout *l)
 
 static void draw_footer(struct view *v, size_t shown)
 {
+	static const char *const hints[] = {"q quit", "F1 help", "/ filter", "F6 sort",
+					    "r reverse"};
 	char line[256];
+	size_t used;
 
 	move(LINES - 1, 0);
 	clrtoeol();
@@ -260,9 +349,26 @@ static void draw_footer(struct view *v, size_t shown)
 		return;
 	}
 	curs_set(0);
-	snprintf(
-	    line, sizeof(line), "%zu-%zu of %zu%s   q quit  h help  / filter  s/S sort  r reverse",
-	    shown ? v->top + 1 : 0, v->top + shown, v->total, v->ended ? "  (end of capture)" : "");
+	if (v->sorting) {
+		snprintf(line, sizeof(line),
+			 "sort by: %s%s   Left/Right choose  r reverse  Enter keep  Esc back",
+			 tt_col_name(v->sel.sort), v->sel.reverse ? " (reversed)" : "");
+		attron(A_BOLD);
+		addnstr(line, COLS);
+		attroff(A_BOLD);
+		return;
+	}
+	used = (size_t)snprintf(line, sizeof(line), "%zu-%zu of %zu%s", shown ? v->top + 1 : 0,
+				v->top + shown, v->total, v->ended ? "  (end of capture)" : "");
+	/* Whole hints only, as many as fit: help, which lists every key, comes early. */
+	for (size_t i = 0; i < sizeof(hints) / sizeof(hints[0]); i++) {
+		size_t n = strlen(hints[i]) + (i ? 2 : 3);
+
+		if ((int)(used + n) > COLS || used + n >= sizeof(line))
+			break;
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s", i ? "  " : "   ",
+					 hints[i]);
+	}
 	attron(A_DIM);
 	addnstr(line, COLS);
 	attroff(A_DIM);
@@ -270,16 +376,18 @@ static void draw_footer(struct view *v, size_t shown)
 
 static void draw_help(struct view *v)
 {
+	/* Lines under 80 columns: a help cut on a common terminal hides the key it explains. */
 	static const char *const lines[] = {
 	    "Keys",
 	    "  Up/Down, PgUp/PgDn, Home/End   move the selected row",
 	    "  s or >   sort by the next column      S or <   sort by the previous column",
+	    "  F6       choose the sort column: arrows move, Enter keeps, Esc goes back",
 	    "  r        reverse the sort order",
-	    "  /        type a text filter (comm, address, port, state); Enter applies, Esc "
-	    "cancels",
+	    "  / F3 F4  type a text filter (comm, address, port, state),",
+	    "           Enter applies it, Esc cancels",
 	    "  Esc      clear the text filter",
-	    "  h or ?   this help (any key closes it)",
-	    "  q        quit",
+	    "  h ? F1   this help (any key closes it)",
+	    "  q F10    quit",
 	    "",
 	    "Columns: PID COMM PROTO LOCAL REMOTE STATE TX/s RX/s TX RX TX_PKT RX_PKT RTT",
 	    "Rates and bytes use powers of 1024 (K, M, G); closed connections are dimmed",
@@ -358,7 +466,7 @@ static void draw(struct view *v)
 		if (len > v->want[1])
 			v->want[1] = len;
 	}
-	layout(&l, COLS, v->want);
+	layout(&l, COLS, v->want, (int)v->sel.sort);
 	draw_header(v, &sum);
 	draw_titles(v, &l);
 	for (i = 0; i < n; i++) {
@@ -402,7 +510,9 @@ static void command(struct view *v, enum tt_view_cmd cmd, int64_t arg)
 	if (!v->src->command)
 		return;
 	ret = v->src->command(v->src->ctx, cmd, arg);
-	if (ret < 0)
+	if (ret == -ENODATA && cmd == TT_VIEW_CMD_NEXT_GAP)
+		snprintf(v->msg, sizeof(v->msg), "no more gaps (lost events) ahead");
+	else if (ret < 0)
 		snprintf(v->msg, sizeof(v->msg), "%s", strerror(-ret));
 	else
 		v->ended = 0;
@@ -430,6 +540,32 @@ static void edit_key(struct view *v, int ch)
 	}
 }
 
+/* Key while choosing the sort column (F6); the table sorts as the choice moves. */
+static void sort_key(struct view *v, int ch)
+{
+	switch (ch) {
+	case KEY_LEFT:
+	case KEY_UP:
+	case 'S':
+	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
+	case KEY_RIGHT:
+	case KEY_DOWN:
+	case 's':
+	case '>': v->sel.sort = (v->sel.sort + 1) % TT_COL_MAX; break;
+	case 'r': v->sel.reverse = !v->sel.reverse; break;
+	case 27:
+		v->sel.sort = v->sort_was.sort;
+		v->sel.reverse = v->sort_was.reverse;
+		v->sorting = 0;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+	case KEY_F(6): v->sorting = 0; break;
+	default: break;
+	}
+}
+
 /* Returns 1 to quit. */
 static int key(struct view *v, int ch)
 {
@@ -443,11 +579,17 @@ static int key(struct view *v, int ch)
 		v->want[0] = v->want[1] = 0; /* widths start over on the new size */
 		return 0;
 	}
+	if (ch == KEY_F(10))
+		return 1;
 	if (v->help) {
 		v->help = 0;
 		return ch == 'q';
 	}
 	v->msg[0] = '\0';
+	if (v->sorting) {
+		sort_key(v, ch);
+		return 0;
+	}
 	switch (ch) {
 	case 'q':
 	case 'Q': return 1;
@@ -470,6 +612,12 @@ static int key(struct view *v, int ch)
 	case 'S':
 	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
 	case 'r': v->sel.reverse = !v->sel.reverse; break;
+	case KEY_F(6):
+		v->sorting = 1;
+		v->sort_was = v->sel;
+		break;
+	case KEY_F(3): /* htop's search */
+	case KEY_F(4): /* and filter */
 	case '/':
 		v->editing = 1;
 		snprintf(v->input, sizeof(v->input), "%s", v->text);
@@ -478,6 +626,7 @@ static int key(struct view *v, int ch)
 		v->text[0] = '\0';
 		v->cur = v->top = 0;
 		break;
+	case KEY_F(1):
 	case 'h':
 	case '?': v->help = 1; break;
 	case ' ': command(v, TT_VIEW_CMD_PAUSE, 0); break;
