@@ -918,13 +918,6 @@ static int drain(struct tt_src *s)
 	return n == -ECANCELED ? 0 : n;
 }
 
-/* Drain until the ring buffer is read empty, a callback refuses, or ROUNDS drains are done. */
-static void drain_out(struct tt_src *s, int rounds)
-{
-	for (int i = 0; i < rounds && drain(s) == -EAGAIN && !s->cb_ret; i++)
-		;
-}
-
 /* Where the ring buffer's producer stands now: every record before it is reserved. */
 static uint64_t rb_producer(const struct tt_src *s)
 {
@@ -940,25 +933,39 @@ static uint64_t rb_consumer(const struct tt_src *s)
 
 /*
  * Drain until every record reserved before the producer stood at TARGET is read (a
- * callback's refusal or MAX_NS end it sooner): whether it was (rb_caught_up). Under
- * load the ring buffer is never read empty, and need not be: what a pass left behind it is
- * all that must come first, at most a ring buffer's worth however fast others write.
+ * callback's refusal or MAX_NS end it sooner): whether it was. Under load the ring buffer is
+ * never read empty, and need not be: what came before is all that must come first, at most a
+ * ring buffer's worth however fast others write.
  */
-static void drain_past(struct tt_src *s, uint64_t target, uint64_t max_ns)
+static int drain_to(struct tt_src *s, uint64_t target, uint64_t max_ns)
 {
-	uint64_t end = tt_now_mono_ns() + max_ns;
+	uint64_t now = tt_now_mono_ns(),
+		 end = max_ns > UINT64_MAX - now ? UINT64_MAX : now + max_ns;
 
-	s->rb_caught_up = 0;
 	while (!s->cb_ret && tt_now_mono_ns() < end) {
 		int n = drain(s);
 
-		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied) {
-			s->rb_caught_up = !s->cb_ret;
-			return;
-		}
+		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied)
+			return !s->cb_ret;
 		if (n != -EAGAIN && !s->rb_pos)
-			return;
+			return 0;
 	}
+	return 0;
+}
+
+/* The records before a sampling pass's walk: whether all were read (rb_caught_up). */
+static void drain_past(struct tt_src *s, uint64_t target, uint64_t max_ns)
+{
+	s->rb_caught_up = drain_to(s, target, max_ns);
+}
+
+/*
+ * Every record reserved until now: at a flush within MAX_NS (others still write), at the stop
+ * all of them (the links are gone; SIGINT/SIGTERM flush everything, however slow the output).
+ */
+static void drain_out(struct tt_src *s, uint64_t max_ns)
+{
+	drain_to(s, s->rb_pos ? rb_producer(s) : 0, max_ns);
 }
 
 /*
@@ -1266,11 +1273,11 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 		return s->cb_ret;
 	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
 	 * write) */
-	drain_out(s, 256);
+	drain_out(s, DRAIN_PAST_NS);
 	sample(s);
 	/* a sample like the others (tcptop's ticks flush): the next one an interval after it */
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
-	drain_out(s, 256);
+	drain_out(s, DRAIN_PAST_NS);
 	/* UDP flows the sample left for their opens, which that drain read: not left out */
 	if (s->udp_later && !s->cb_ret) {
 		tt_src_udp_flush(s);
@@ -1307,11 +1314,11 @@ int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx)
 	s->next_skip_check_ns = 0;
 	if (tt_src_deliver_pending(s))
 		return s->cb_ret;
-	drain_out(s, 256);
+	drain_out(s, UINT64_MAX);
 	/* the sums the packet hooks counted since the last flush, final now */
 	if (!s->cb_ret) {
 		tt_src_udp_flush(s);
-		drain_out(s, 256);
+		drain_out(s, UINT64_MAX);
 	}
 	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
 }
