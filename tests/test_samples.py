@@ -208,6 +208,18 @@ def test_dns_udp(sandbox):
     srv = query(sandbox, "dns-udp.tt", "SELECT * FROM connections WHERE direction = 'in'")
     assert len(srv) == 60 and {c["lport"] for c in srv} == {15353}
     assert {c["rport"] for c in srv} == {c["lport"] for c in out}
+    assert_udp_clients_have_both_ends(out, srv, "127.0.0.1")
+
+
+def assert_udp_clients_have_both_ends(out, srv, addr):
+    """docs/QUERY.md: in the default mode a UDP flow takes both ends from its datagrams, so a
+    client that sendto()s without bind()ing has its real source address, and its row has the
+    community_id of the server's row of the same flow (not a wildcard laddr and NULL)."""
+    by_port = {c["rport"]: c for c in srv}
+    for c in out:
+        assert c["laddr"] == addr, c
+        s = by_port[c["lport"]]
+        assert c["community_id"] and c["community_id"] == s["community_id"], (c, s)
 
 
 def test_resets(sandbox):
@@ -312,6 +324,8 @@ def test_ipv6(sandbox):
     udp_out = [c for c in conns if c["proto"] == "udp" and c["direction"] == "out"]
     assert len(udp_out) == 10
     assert {(c["raddr"], c["rport"]) for c in udp_out} == {("::1", 15354)}
+    udp_in = [c for c in conns if c["proto"] == "udp" and c["direction"] == "in"]
+    assert_udp_clients_have_both_ends(udp_out, udp_in, "::1")
 
 
 def test_retransmits(sandbox):
