@@ -128,7 +128,11 @@ static __always_inline int reset(const struct sock *sk, __u8 dir)
 	take_owner(sk, st);
 	if (st->open == O_PENDING || st->open == O_PASSIVE)
 		tcp_try_open(sk, st, state, 1);
-	if (st->open != O_OPEN)
+	/*
+	 * O_ENDED too: an abortive close() (SO_LINGER 0, unread data) sets TCP_CLOSE, which
+	 * writes the close, before tcp_send_active_reset() sends the RST it ends with.
+	 */
+	if (st->open != O_OPEN && st->open != O_ENDED)
 		return 0;
 	e = ev_new(TT_EV_RESET, st->id, st->pid, st->tid, 0, 0);
 	if (!e)

@@ -22,7 +22,9 @@
 #define TT_ACC_CLOSED (1u << 0)	     /* CONN_CLOSE seen */
 #define TT_ACC_PREEXISTING (1u << 2) /* opened before the capture began */
 #define TT_ACC_OPENED (1u << 3)	     /* CONN_OPEN seen */
-#define TT_ACC_FLAGS (TT_ACC_CLOSED | TT_ACC_PREEXISTING | TT_ACC_OPENED)
+/* a reset received in SYN_SENT: the peer refused the connect() (ECONNREFUSED) */
+#define TT_ACC_REFUSED (1u << 4)
+#define TT_ACC_FLAGS (TT_ACC_CLOSED | TT_ACC_PREEXISTING | TT_ACC_OPENED | TT_ACC_REFUSED)
 
 /*
  * The fields, as a list, so that struct tt_conn (tt_state.h) can show them as
@@ -75,7 +77,8 @@ void tt_acc_init(struct tt_conn_acc *a, uint64_t ts);
  * a cut writes for a connection seen only by its traffic) keeps the addresses,
  * and a zero direction or state keeps the ones known. TRAFFIC adds its
  * deltas; CONN_CLOSE marks a closed (its time the first close's) and raises
- * every counter to the close's absolute value when that is larger. CONN_PROC
+ * every counter to the close's absolute value when that is larger. A RESET
+ * counts, and one received in SYN_SENT marks it refused. CONN_PROC
  * only moves the times: the owner is the caller's.
  * Only TRAFFIC is traffic at its event's time: what a close raises the counters
  * by was sent before the capture (or its file) began, or lost, at no known time.

@@ -63,6 +63,7 @@ enum tt_ev_kind {
 /* TCP states are the kernel's numbers (TCP_ESTABLISHED = 1 ... TCP_NEW_SYN_RECV = 12);
  * 0 means "no state" (UDP). */
 #define TT_TCP_STATE_MAX 13
+#define TT_TCP_SYN_SENT 2 /* TCP_SYN_SENT: connect() waits for the peer's SYN-ACK */
 
 struct tt_ev_open {
 	__u8 laddr[TT_ADDR_LEN]; /* local address, network byte order; IPv4 in the first 4 bytes */

@@ -24,6 +24,7 @@
 #define TT_CONN_PID_LATE (1u << 1)
 #define TT_CONN_PREEXISTING TT_ACC_PREEXISTING /* open before the capture began */
 #define TT_CONN_OPENED TT_ACC_OPENED	       /* CONN_OPEN seen (else a placeholder) */
+#define TT_CONN_REFUSED TT_ACC_REFUSED	       /* reset received in SYN_SENT */
 
 /*
  * One connection. At most 256 bytes (checked at compile time in state/).
@@ -158,6 +159,13 @@ int tt_col_parse(const char *name);
 
 /* Name of a TCP state ("ESTABLISHED", ...), "" for 0, "?" when out of range. */
 const char *tt_state_tcp_name(uint8_t state);
+
+/*
+ * The STATE column's text, which the view and the batch show and sorting and text search
+ * compare: a TCP state name while open ("" for UDP); once closed "REFUSED" (a reset received
+ * in SYN_SENT: connect() refused), "RESET" (any other reset) or "CLOSED".
+ */
+const char *tt_state_text(const struct tt_conn *c);
 
 /* Bytes the table holds allocated (slab, hash, scratch): for memory checks and display. */
 size_t tt_state_memory(const struct tt_state *st);

@@ -72,6 +72,20 @@ static void apply_close(struct tt_conn_acc *a, const struct tt_event *ev)
 		rtt(a, cl->srtt_us);
 }
 
+/*
+ * The reset's own state, or the one known when it has none: a refused connect() is a reset
+ * received in SYN_SENT, which the STATE column shows apart from a normal close.
+ */
+static void apply_reset(struct tt_conn_acc *a, const struct tt_event *ev)
+{
+	const struct tt_ev_reset *r = &ev->u.reset;
+	uint8_t st = r->state ? r->state : a->state;
+
+	a->resets++;
+	if (r->dir == TT_RST_RECEIVED && st == TT_TCP_SYN_SENT)
+		a->flags |= TT_ACC_REFUSED;
+}
+
 void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh)
 {
 	switch (ev->kind) {
@@ -80,7 +94,7 @@ void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh)
 	case TT_EV_STATE: a->state = ev->u.state.new_state; break;
 	case TT_EV_RTT: rtt(a, ev->u.rtt.srtt_us); break;
 	case TT_EV_RETRANS: a->retrans += ev->u.retrans.segs; break;
-	case TT_EV_RESET: a->resets++; break;
+	case TT_EV_RESET: apply_reset(a, ev); break;
 	case TT_EV_CONN_CLOSE: apply_close(a, ev); break;
 	default: break; /* CONN_PROC: the owner is the caller's */
 	}

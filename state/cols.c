@@ -63,9 +63,13 @@ const char *tt_state_tcp_name(uint8_t state)
 	return state < TT_TCP_STATE_MAX ? tcp_states[state] : "?";
 }
 
-const char *state_text(const struct tt_conn *c)
+/* How a connection ended says more than its last state: refused and reset stand apart. */
+const char *tt_state_text(const struct tt_conn *c)
 {
-	if (c->flags & TT_CONN_CLOSED)
-		return "CLOSED";
+	if (c->flags & TT_CONN_CLOSED) {
+		if (c->flags & TT_CONN_REFUSED)
+			return "REFUSED";
+		return c->resets ? "RESET" : "CLOSED";
+	}
 	return c->proto == 6 ? tt_state_tcp_name(c->state) : "";
 }

@@ -12,6 +12,7 @@ import resource
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -222,6 +223,55 @@ def test_state_sequence_and_reset(tmpdir_path):
     (r,) = find(conns, 6, rport=closed)
     assert r["resets"] == [2]  # TT_RST_RECEIVED
     assert r["states"] == [(TCP_CLOSE, TCP_SYN_SENT), (TCP_SYN_SENT, TCP_CLOSE)]
+
+
+def test_refused_and_reset_connections_say_so_in_the_state_column(tmpdir_path):
+    """A refused connect() reads REFUSED and a connection ended by a reset RESET, not a
+    plain CLOSED, in tcptop-replay -b of the recording; a normal end reads CLOSED. Oracle: the
+    errors the client's own calls got (ECONNREFUSED, ECONNRESET) and its clean EOF."""
+    port, closed = free_port(), free_port()
+    seen = {}
+
+    def go():
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(4)
+        try:
+            try:
+                socket.create_connection(("127.0.0.1", closed), timeout=2)
+            except ConnectionRefusedError:
+                seen["refused"] = True
+            for how in ("reset", "normal"):
+                c = socket.create_connection(("127.0.0.1", port), timeout=2)
+                a, _ = srv.accept()
+                c.sendall(b"x" * 100)
+                a.recv(100)
+                if how == "reset":  # linger 0: close() sends an RST
+                    a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                a.close()
+                try:
+                    seen[how] = (c.getsockname()[1], c.recv(10) == b"" and "eof")
+                except ConnectionResetError:
+                    seen[how] = (c.getsockname()[1], "reset")
+                c.close()
+        finally:
+            srv.close()
+
+    record(tmpdir_path, go, "-P", str(port), "-P", str(closed))
+    assert seen["refused"] and seen["reset"][1] == "reset" and seen["normal"][1] == "eof", seen
+    r = run([tool("tcptop-replay"), "-b", os.path.join(tmpdir_path, "cap.tt")])
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.split("tcptop-replay ")[-1].splitlines()[2:]
+    state = {(f[3].rsplit(":", 1)[1], f[4].rsplit(":", 1)[1]): f[5]
+             for f in map(str.split, last) if len(f) > 5}
+    refused = [v for (lp, rp), v in state.items() if rp == str(closed)]
+    assert refused == ["REFUSED"], state
+    rst, ok = str(seen["reset"][0]), str(seen["normal"][0])
+    # both sides: the server's RST of its linger-0 close() comes after that close (tcp_close
+    # sets TCP_CLOSE first, then sends it)
+    assert state[(rst, str(port))] == state[(str(port), rst)] == "RESET", state
+    assert state[(ok, str(port))] == state[(str(port), ok)] == "CLOSED", state
 
 
 def test_port_filter(tmpdir_path):

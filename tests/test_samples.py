@@ -9,6 +9,7 @@ import shutil
 import stat
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -207,6 +208,18 @@ def test_dns_udp(sandbox):
     srv = query(sandbox, "dns-udp.tt", "SELECT * FROM connections WHERE direction = 'in'")
     assert len(srv) == 60 and {c["lport"] for c in srv} == {15353}
     assert {c["rport"] for c in srv} == {c["lport"] for c in out}
+    assert_udp_clients_have_both_ends(out, srv, "127.0.0.1")
+
+
+def assert_udp_clients_have_both_ends(out, srv, addr):
+    """docs/QUERY.md: in the default mode a UDP flow takes both ends from its datagrams, so a
+    client that sendto()s without bind()ing has its real source address, and its row has the
+    community_id of the server's row of the same flow (not a wildcard laddr and NULL)."""
+    by_port = {c["rport"]: c for c in srv}
+    for c in out:
+        assert c["laddr"] == addr, c
+        s = by_port[c["lport"]]
+        assert c["community_id"] and c["community_id"] == s["community_id"], (c, s)
 
 
 def test_resets(sandbox):
@@ -233,6 +246,70 @@ def test_resets(sandbox):
     assert all(e["dir"] == RESET_RECEIVED and e["state"] == TCP_SYN_SENT for e in raw)
 
 
+def refused_and_closed(path):
+    """From the Python reader: ids of the connections refused (a reset received in SYN_SENT)
+    and of the others that closed, without a reset."""
+    cap = ttcap.read(path)
+    reset = {e["conn_id"] for e in cap.events if e["kind"] == RESET}
+    refused = {e["conn_id"] for e in cap.events if e["kind"] == RESET and
+               e["dir"] == RESET_RECEIVED and e["state"] == TCP_SYN_SENT}
+    closed = {e["conn_id"] for e in cap.events if e["kind"] == 7} - reset
+    return refused, closed
+
+
+def test_resets_show_as_refused(sandbox):
+    """The reset storm in the STATE column: REFUSED, not CLOSED with 0 bytes (--batch)."""
+    refused, closed = refused_and_closed(os.path.join(SAMPLES_DIR, "resets.tt"))
+    assert len(refused) == 150
+    out = replay(sandbox, "--batch", "resets.tt").stdout
+    last = out.split("tcptop-replay ")[-1].splitlines()[2:]
+    states = {}
+    for ln in last:
+        f = ln.split()
+        if len(f) > 5:
+            states[f[5]] = states.get(f[5], 0) + 1
+    assert states == {"REFUSED": len(refused), "CLOSED": len(closed)}, states
+
+
+def test_readme_reset_storm_recipe_in_the_view(sandbox):
+    """samples/README.md's recipe, through tmux as written: `/` and REFUSED, then `S` until
+    the sort is on STATE (and `r`), in tcptop-replay samples/resets.tt."""
+    if not shutil.which("tmux"):
+        pytest.skip("no tmux")
+    from test_view import Pane, table
+    text = " ".join(open(README).read().split())
+    assert "`tcptop-replay samples/resets.tt`, then `/`, `REFUSED` and Enter" in text
+    assert "`S` until the header says `sort: STATE`" in text
+    refused, closed = refused_and_closed(os.path.join(SAMPLES_DIR, "resets.tt"))
+    cmd = as_user([os.path.join(sandbox, "tcptop-replay"), "resets.tt"])
+    p = Pane("cd %s && exec %s" % (sandbox, " ".join(shlex.quote(a) for a in cmd)),
+             width=160, height=50)
+    try:
+        p.wait(lambda t: "sort: TX/s" in t, stable=False)
+        p.keys("/", "REFUSED", "Enter")
+        # while the storm plays, every row shown is a refused curl; at its end, all of them
+        s = p.wait(lambda t: "(end of capture)" in t, timeout=60)
+        rows = table(s)
+        assert "of %d " % len(refused) in s, s
+        assert rows and all(r[1] == "curl" and r[4].endswith(":18081") and r[5] == "REFUSED"
+                            for r in rows), s
+        p.keys("Escape")
+        for _ in range(13):  # one key per column at most
+            if "sort: STATE" in p.text():
+                break
+            p.keys("S")
+            time.sleep(0.3)
+        s = p.wait(lambda t: "sort: STATE" in t and "filter: none" in t)
+        states = [r[5] for r in table(s)]
+        assert states == sorted(states) and states[0] == "CLOSED", s
+        assert "of %d " % (len(refused) + len(closed)) in s, s
+        p.keys("r")
+        s = p.wait(lambda t: "reversed" in t)
+        assert {r[5] for r in table(s)} == {"REFUSED"}, s
+    finally:
+        p.close()
+
+
 def test_ipv6(sandbox):
     conns = query(sandbox, "ipv6.tt", "SELECT * FROM connections")
     assert conns and all(c["family"] == 6 for c in conns)
@@ -247,6 +324,8 @@ def test_ipv6(sandbox):
     udp_out = [c for c in conns if c["proto"] == "udp" and c["direction"] == "out"]
     assert len(udp_out) == 10
     assert {(c["raddr"], c["rport"]) for c in udp_out} == {("::1", 15354)}
+    udp_in = [c for c in conns if c["proto"] == "udp" and c["direction"] == "in"]
+    assert_udp_clients_have_both_ends(udp_out, udp_in, "::1")
 
 
 def test_retransmits(sandbox):

@@ -19,6 +19,7 @@
 #include "tt_filter.h"
 #include "tt_state.h"
 #include "tt_util.h"
+#include "tt_view.h"
 #include "check.h"
 
 #define SEC 1000000000ull
@@ -792,6 +793,64 @@ static void test_filters(void)
 	tt_state_free(st);
 }
 
+/* How a connection ended, in the STATE column and what search and sort compare. */
+static void test_reset_states(void)
+{
+	struct tt_state *st = new_state(0, NULL);
+	struct tt_select sel = {.sort = TT_COL_STATE, .text = "refused"};
+	const struct tt_conn *rows[8];
+	struct tt_event e;
+	char buf[32];
+	size_t total, n;
+	/* id, state at the reset (0: none), its direction (0: no reset), expected text */
+	static const struct {
+		uint64_t id;
+		uint8_t rst_state, dir;
+		const char *text;
+	} cases[] = {
+	    {10, TT_TCP_SYN_SENT, TT_RST_RECEIVED, "REFUSED"}, /* connect() refused */
+	    {11, 0, TT_RST_RECEIVED, "REFUSED"},	       /* state known from the open */
+	    {12, 1, TT_RST_RECEIVED, "RESET"},		       /* ESTABLISHED, then reset */
+	    {13, TT_TCP_SYN_SENT, TT_RST_SENT, "RESET"},       /* we reset, not the peer */
+	    {14, 0, 0, "CLOSED"},			       /* a normal end */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		apply(st, ev_open4(1000, cases[i].id, 50, "curl", 6, 0x7f000001,
+				   (uint16_t)(40000 + i), 0x7f000001, 18081));
+		if (cases[i].rst_state == 1) {
+			e = ev_base(TT_EV_STATE, 1100, cases[i].id, 0);
+			e.u.state.new_state = 1;
+			apply(st, e);
+		}
+		if (cases[i].dir) {
+			e = ev_base(TT_EV_RESET, 1200, cases[i].id, 0);
+			e.u.reset.dir = cases[i].dir;
+			e.u.reset.state = cases[i].rst_state;
+			apply(st, e);
+		}
+		check(!strcmp(tt_state_text(tt_state_find(st, cases[i].id)),
+			      cases[i].rst_state == 1 ? "ESTABLISHED" : "SYN_SENT"),
+		      "before its close a connection shows its TCP state");
+		apply(st, ev_close(1300, cases[i].id, 0, 0, 1, 1, 0, 7));
+		check(!strcmp(tt_state_text(tt_state_find(st, cases[i].id)), cases[i].text) &&
+			  !strcmp(tt_view_cell(tt_state_find(st, cases[i].id), TT_COL_STATE, 1, buf,
+					       sizeof(buf)),
+				  cases[i].text),
+		      "a closed connection's STATE says how it ended (REFUSED, RESET, CLOSED)");
+	}
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 2 && total == 2 && rows[0]->id == 10 && rows[1]->id == 11,
+	      "the text search finds the refused connections by their STATE");
+	sel.text = NULL;
+	n = tt_state_select(st, &sel, 0, 8, rows, &total);
+	check(n == 5 && !strcmp(tt_state_text(rows[0]), "CLOSED") &&
+		  !strcmp(tt_state_text(rows[1]), "REFUSED") &&
+		  !strcmp(tt_state_text(rows[3]), "RESET"),
+	      "sorting on STATE groups them: CLOSED, REFUSED, RESET");
+	tt_state_free(st);
+}
+
 /* ------------------------------------------------------------ sort vs reference */
 
 static const char *ref_state_names[] = {
@@ -801,7 +860,7 @@ static const char *ref_state_names[] = {
 static const char *ref_state(const struct tt_conn *c)
 {
 	if (c->flags & TT_CONN_CLOSED)
-		return "CLOSED";
+		return c->flags & TT_CONN_REFUSED ? "REFUSED" : c->resets ? "RESET" : "CLOSED";
 	if (c->proto != 6)
 		return "";
 	return c->state < 13 ? ref_state_names[c->state] : "?";
@@ -1698,6 +1757,7 @@ int main(int argc, char **argv)
 	test_spread_rates();
 	test_filters();
 	test_cols();
+	test_reset_states();
 	test_sort();
 	test_clone();
 	test_reference_model();
