@@ -4,9 +4,10 @@
  *
  *   tcptop-query [options] FILE... [SQL]
  *
- * Where the SQL comes from (docs/QUERY.md): -f FILE; else the last argument
- * when there are two or more and the last one is not an existing file or a
- * name ending in .tt; else stdin when it is not a terminal.
+ * Where the SQL comes from (docs/QUERY.md): --sql-file FILE; else the last
+ * argument when there are two or more and the last one does not look like a
+ * file (looks_like_file); else stdin when it is not a terminal.
+ * -f is --force, as in every other tool.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,7 @@
 
 static const char *const prog = "tcptop-query";
 
-enum { OPT_SCHEMA = 0x2001, OPT_DB, OPT_FORCE, OPT_NO_HEADER, OPT_NO_PROGRESS, OPT_CID_SEED };
+enum { OPT_SCHEMA = 0x2001, OPT_DB, OPT_SQL_FILE, OPT_NO_HEADER, OPT_NO_PROGRESS, OPT_CID_SEED };
 
 static void usage(FILE *out)
 {
@@ -32,14 +33,14 @@ static void usage(FILE *out)
 	    "Usage: %s [options] FILE... [SQL]\n"
 	    "SQL over tcptop captures (tables capture, connections, events, processes, lost).\n"
 	    "\n"
-	    "  -f, --sql-file FILE  read the SQL from FILE ('-' = stdin); every argument is a "
+	    "      --sql-file FILE  read the SQL from FILE ('-' = stdin); every argument is a "
 	    "capture\n"
 	    "  -F, --format FMT     table, csv, json or jsonl (default: table on a terminal, else "
 	    "csv)\n"
 	    "      --no-header      no header row (table, csv)\n"
 	    "      --db OUT.sqlite  write every table into a new SQLite file, then run the SQL on "
 	    "it\n"
-	    "      --force          replace OUT.sqlite if it exists\n"
+	    "  -f, --force          replace OUT.sqlite if it exists\n"
 	    "      --schema[=DIALECT]  print the tables, views and functions, and exit;\n"
 	    "                       DIALECT postgresql or clickhouse: their CREATE TABLEs\n"
 	    "                       for loading --format csv|jsonl output (docs/SCALE.md)\n"
@@ -201,16 +202,16 @@ static void write_db(const char *path, int force, struct tt_query_set *set)
 }
 
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
-#define SHORTOPTS ":f:F:hV"
+#define SHORTOPTS ":fF:hV"
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"sql-file", required_argument, NULL, 'f'},
+	    {"sql-file", required_argument, NULL, OPT_SQL_FILE},
 	    {"format", required_argument, NULL, 'F'},
 	    {"no-header", no_argument, NULL, OPT_NO_HEADER},
 	    {"db", required_argument, NULL, OPT_DB},
-	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"force", no_argument, NULL, 'f'},
 	    {"schema", optional_argument, NULL, OPT_SCHEMA},
 	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	    {"community-id-seed", required_argument, NULL, OPT_CID_SEED},
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
 	/* the leading ':' tells a missing argument (':') from an unknown option ('?') */
 	while ((opt = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
-		case 'f': sql_file = optarg; break;
+		case OPT_SQL_FILE: sql_file = optarg; break;
 		case 'F':
 			if (parse_format(optarg, &fmt))
 				tt_die(prog, TT_EXIT_USAGE,
@@ -239,7 +240,7 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_HEADER: header = 0; break;
 		case OPT_DB: db_path = optarg; break;
-		case OPT_FORCE: force = 1; break;
+		case 'f': force = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_CID_SEED:
 			if (tt_cid_parse_seed(optarg, &cid_seed))
@@ -275,6 +276,11 @@ int main(int argc, char **argv)
 		tt_query_print_schema(dialect);
 		return TT_EXIT_OK;
 	}
+	/* (-f was --sql-file once: `-f q.sql cap.tt` must not pass for a capture named q.sql) */
+	if (force && !db_path)
+		tt_die(prog, TT_EXIT_USAGE,
+		       "-f/--force goes with --db OUT.sqlite (the SQL from a file is --sql-file "
+		       "FILE)");
 	if (!tt_query_columns_ok())
 		tt_die(prog, TT_EXIT_ERROR, "internal error: schema and columns disagree");
 
@@ -296,9 +302,9 @@ int main(int argc, char **argv)
 	} else if (!isatty(STDIN_FILENO)) {
 		for (int i = optind; i < argc; i++)
 			if (strcmp(argv[i], "-") == 0)
-				tt_die(
-				    prog, TT_EXIT_USAGE,
-				    "a capture on stdin needs the SQL as an argument or -f FILE");
+				tt_die(prog, TT_EXIT_USAGE,
+				       "a capture on stdin needs the SQL as an argument or "
+				       "--sql-file FILE");
 		if (!(sql = slurp(STDIN_FILENO)))
 			tt_die(prog, TT_EXIT_USAGE, "stdin: %s", strerror(errno));
 	}
@@ -306,7 +312,7 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "no capture file given (try --help)");
 	if ((!sql || all_blank(sql)) && !db_path)
 		tt_die(prog, TT_EXIT_USAGE,
-		       "no SQL given: as the last argument, with -f FILE, or on stdin");
+		       "no SQL given: as the last argument, with --sql-file FILE, or on stdin");
 
 	rc = tt_query_set_open(&set, prog, argv + optind, (size_t)nfiles);
 	if (rc < 0)

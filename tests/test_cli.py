@@ -1,5 +1,6 @@
 """Every tool: --help and --version work, bad usage gets one line on stderr and exit 2."""
 import os
+import re
 
 import pytest
 
@@ -134,10 +135,10 @@ REPLAY_BAD = [
 ]
 
 QUERY_BAD = [
-    (["-F", "xml", SAMPLE, "SELECT 1"], "xml"), (["-F"], "-F"), (["-f"], "-f"), (["--db"], "--db"),
-    (["-f", "/nonexistent.sql", SAMPLE], "/nonexistent.sql"), (["--nope", SAMPLE, "SELECT 1"],
+    (["-F", "xml", SAMPLE, "SELECT 1"], "xml"), (["-F"], "-F"), (["--sql-file"], "--sql-file"), (["--db"], "--db"),
+    (["--sql-file", "/nonexistent.sql", SAMPLE], "/nonexistent.sql"), (["--nope", SAMPLE, "SELECT 1"],
                                                                "--nope"),
-    (["-x"], "-x"), ([], "capture"), ([SAMPLE], "SQL"),
+    (["-x"], "-x"), ([], "capture"), ([SAMPLE], "SQL"), (["-f", SAMPLE, "SELECT 1"], "--db"),
 ]
 
 LIVE_BAD = [
@@ -272,3 +273,48 @@ def test_csv_refuses_an_existing_file_as_o_does(tmp_path):
     r = run([replay, "-b", "-f", "--csv", str(cap), SAMPLE], stdin=open(os.devnull))
     assert r.returncode == 0, r.stderr
     assert cap.read_text().startswith("time,time_ns,conn_id,")
+
+
+# ---------------------------------------------------------------- one meaning per letter (23.12)
+
+def _short_options(name):
+    """{letter: long name} from the tool's --help ("-f, --force", also after "; ")."""
+    r = run([tool(name), "--help"])
+    assert r.returncode == 0, r.stderr
+    return {m.group(1): m.group(2)
+            for m in re.finditer(r"(?:^|;)\s+-(\w), (--[\w-]+)", r.stdout, re.M)}
+
+
+def test_one_meaning_per_option_letter():
+    """A letter means the same option in every tool that has it: -f is --force everywhere
+    (tcptop-query's --sql-file has no letter), by --help and by what the tools do."""
+    seen = {}
+    for name in TOOLS:
+        for letter, long in _short_options(name).items():
+            seen.setdefault(letter, {})[name] = long
+    clash = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert not clash, clash
+    assert _short_options("tcptop-query").get("f") == "--force"
+
+
+def test_query_f_is_force(tmp_path):
+    """tcptop-query --db OUT -f A B replaces OUT with A and B's tables (was: -f took A as the
+    SQL file, and SQLite's syntax error quoted its binary); -f without --db, as the old
+    `-f q.sql cap.tt` would now read, is a usage error pointing to --sql-file."""
+    q = tool("tcptop-query")
+    db = tmp_path / "out.sqlite"
+    db.write_text("old")
+    # (one capture named twice is refused: a copy)
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    r = run([q, "--no-progress", "--db", str(db), "-f", SAMPLE, str(two)], stdin=open(os.devnull))
+    assert r.returncode == 0, r.stderr
+    n = run(["sqlite3", str(db), "SELECT count(DISTINCT file) FROM capture"])
+    assert n.stdout.strip() == "2", (n.stdout, n.stderr)
+    sql = tmp_path / "q.sql"
+    sql.write_text("SELECT count(*) FROM capture")
+    r = run([q, "-f", str(sql), SAMPLE], stdin=open(os.devnull))
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "--sql-file" in lines[0], r.stderr
+    r = run([q, "-F", "csv", "--sql-file", str(sql), SAMPLE], stdin=open(os.devnull))
+    assert (r.returncode, r.stdout) == (0, "count(*)\n1\n"), r.stderr

@@ -301,7 +301,7 @@ def test_sql_sources(caps, tmp_path):
     f.write_text(sql)
     by_arg = run([QUERY, a, sql]).stdout
     assert by_arg == "n\n20000\n"
-    assert run([QUERY, "-f", str(f), a]).stdout == by_arg
+    assert run([QUERY, "--sql-file", str(f), a]).stdout == by_arg
     assert run([QUERY, a], input=sql).stdout == by_arg
     assert run([QUERY, a, b], input=sql).stdout == "n\n23000\n"
     assert run([QUERY, "--", a, sql]).stdout == by_arg
@@ -376,7 +376,7 @@ def test_usage_errors_one_line(caps, tmp_path):
         (["--schema=oracle"], "oracle"),
         (["--schema", "postgresql"], "--schema=DIALECT"),  # not SQLite's schema, silently
         (["-F", "xml", a, "SELECT 1"], "xml"),
-        (["-f", str(tmp_path / "nosuch.sql"), a], "nosuch.sql"),
+        (["--sql-file", str(tmp_path / "nosuch.sql"), a], "nosuch.sql"),
         ([str(tmp_path), "SELECT 1"], str(tmp_path)),
         (["SELECT 1"], "no capture"),
         ([a, str(tmp_path / "gone.tt"), "SELECT 1"], "gone.tt"),
