@@ -51,8 +51,9 @@ static void usage(FILE *out)
 	    "  -V, --version        print the version\n"
 	    "\n"
 	    "SQL is the last argument when there are two or more and the last is not an existing\n"
-	    "file (or a name ending in .tt); otherwise it is read from stdin when stdin is not a\n"
-	    "terminal. '-' as a FILE reads a capture from stdin. Several statements may be given.\n"
+	    "file (or one word ending in .tt or .tt.N, or with a '/'); otherwise it is read from\n"
+	    "stdin when stdin is not a terminal. '-' as a FILE reads a capture from stdin.\n"
+	    "Several statements may be given.\n"
 	    "Example:\n"
 	    "  %s cap.tt \"SELECT comm, sum(tx_bytes) FROM connections GROUP BY comm\"\n",
 	    prog, prog);
@@ -106,21 +107,32 @@ static char *slurp(int fd)
 	return NULL;
 }
 
-static int ends_with(const char *s, const char *suffix)
+/* NAME.tt, or NAME.tt.N as a rotated set's files are named. */
+static int capture_name(const char *arg)
 {
-	size_t a = strlen(s), b = strlen(suffix);
+	const char *tt = strstr(arg, ".tt");
 
-	return a >= b && strcmp(s + a - b, suffix) == 0;
+	for (; tt; tt = strstr(tt + 1, ".tt")) {
+		const char *end = tt + 3;
+
+		if (!*end || (*end == '.' && end[1] && !end[1 + strspn(end + 1, "0123456789")]))
+			return 1;
+	}
+	return 0;
 }
 
-/* Whether the last positional argument is a capture rather than the SQL. */
+/*
+ * Whether the last positional argument is a capture rather than the SQL: "-", an existing
+ * file, or one word (SQL has blanks) named like a capture or holding a '/'. A missing file so
+ * named is then said to be missing, instead of being run as SQL or leaving "no SQL given".
+ */
 static int looks_like_file(const char *arg)
 {
 	struct stat st;
 
 	if (strcmp(arg, "-") == 0 || stat(arg, &st) == 0)
 		return 1;
-	return !strpbrk(arg, " \t\n;") && ends_with(arg, ".tt");
+	return !strpbrk(arg, " \t\r\n;") && (capture_name(arg) || strchr(arg, '/'));
 }
 
 static int all_blank(const char *s)
@@ -310,13 +322,13 @@ int main(int argc, char **argv)
 	}
 	if (nfiles < 1)
 		tt_die(prog, TT_EXIT_USAGE, "no capture file given (try --help)");
-	if ((!sql || all_blank(sql)) && !db_path)
-		tt_die(prog, TT_EXIT_USAGE,
-		       "no SQL given: as the last argument, with --sql-file FILE, or on stdin");
-
+	/* the captures first: `a.tt nosuch.tt` is a missing file, not a missing SQL */
 	rc = tt_query_set_open(&set, prog, argv + optind, (size_t)nfiles);
 	if (rc < 0)
 		tt_die(prog, TT_EXIT_USAGE, "%s", set.err);
+	if ((!sql || all_blank(sql)) && !db_path)
+		tt_die(prog, TT_EXIT_USAGE,
+		       "no SQL given: as the last argument, with --sql-file FILE, or on stdin");
 	set.progress = progress;
 	set.cid_seed = cid_seed;
 	set.group_budget = group_budget();

@@ -397,6 +397,22 @@ def test_usage_errors_one_line(caps, tmp_path):
     assert r.stderr == "tcptop-query: no such table: nosuch\n"
 
 
+def test_missing_capture_is_not_taken_for_sql(caps, tmp_path):
+    """A missing operand that looks like a capture (NAME.tt, a rotated NAME.tt.N, a path) is a
+    missing file (exit 2, one line naming it), never the SQL: `a.tt nosuch.tt` said "no SQL
+    given" and `a.tt cap.tt.7` ran cap.tt.7 as SQL. SQL with a '/' stays SQL."""
+    _, a, _ = caps
+    for missing in ("nosuch.tt", "cap.tt.7", str(tmp_path / "gone" / "x"), "sub/cap"):
+        for sql in (None, "SELECT count(*) FROM capture"):
+            r = run([QUERY, "--no-progress", a, missing], input=sql or "", timeout=20)
+            lines = r.stderr.splitlines()
+            assert r.returncode == 2 and r.stdout == "", (missing, sql, r.returncode, r.stderr)
+            assert len(lines) == 1 and missing in lines[0], (missing, sql, r.stderr)
+            assert "no such file" in lines[0].lower(), (missing, sql, lines[0])
+    r = run([QUERY, "-F", "csv", a, "SELECT 9/3 AS x"])
+    assert (r.returncode, r.stdout) == (0, "x\n3\n"), r.stderr
+
+
 def test_table_alignment(caps):
     _, a, _ = caps
     out = q([a], "SELECT 12345 AS n, 'x' AS s, NULL AS z UNION ALL SELECT 7, 'long text', 1",
