@@ -186,15 +186,19 @@ static void write_db(const char *path, int force, struct tt_query_set *set)
 {
 	char tmp[4096], err[512] = "";
 	sqlite3 *db = NULL;
+	struct stat st;
 	int fd;
 
-	if (!force && access(path, F_OK) == 0)
-		tt_die(prog, TT_EXIT_USAGE, "%s: file exists (--force replaces it)", path);
+	/* refused as every tool refuses an existing output */
+	if (!force && lstat(path, &st) == 0)
+		tt_die(prog, TT_EXIT_USAGE, "%s: file exists (use -f/--force to replace it)", path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= sizeof(tmp))
 		tt_die(prog, TT_EXIT_USAGE, "%s: name too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* its rows name hosts and processes: 0600 like a capture; errors name the user's path,
+	 * not the temporary one */
+	fd = tt_create_private(tmp, 0, err, sizeof(err));
 	if (fd < 0)
-		tt_die(prog, TT_EXIT_ERROR, "%s: %s", tmp, strerror(errno));
+		tt_die(prog, TT_EXIT_ERROR, "%s: %s", path, strerror(-fd));
 	close(fd);
 	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 		SQLITE_OK ||

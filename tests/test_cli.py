@@ -318,3 +318,31 @@ def test_query_f_is_force(tmp_path):
     assert r.returncode == 2 and len(lines) == 1 and "--sql-file" in lines[0], r.stderr
     r = run([q, "-F", "csv", "--sql-file", str(sql), SAMPLE], stdin=open(os.devnull))
     assert (r.returncode, r.stdout) == (0, "count(*)\n1\n"), r.stderr
+
+
+# ---------------------------------------------------------------- private outputs (23.16)
+
+def test_every_output_file_is_0600(tmp_path):
+    """--csv (tcptop-replay, tcptop) and --db (tcptop-query) files hold the addresses and
+    process names a -o copy holds: created 0600 like it whatever the umask, and a file they
+    replace (-f) becomes 0600 too (they were 0666 & ~umask, and a replaced file kept 0644)."""
+    replay, query = tool("tcptop-replay"), tool("tcptop-query")
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    outs = {
+        "copy.tt": lambda p, f: [replay, *f, "-o", p, SAMPLE],
+        "replay.csv": lambda p, f: [replay, *f, "-b", "--csv", p, SAMPLE],
+        "db.sqlite": lambda p, f: [query, "--no-progress", *f, "--db", p, SAMPLE, str(two)],
+    }
+    if not NO_BPF and os.geteuid() == 0:
+        outs["live.csv"] = lambda p, f: [tool("tcptop"), *f, "-b", "-n", "1", "-i", "0.2",
+                                         "--source", "sockdiag", "--csv", p]
+    for name, cmd in outs.items():
+        p = str(tmp_path / name)
+        for force in ([], ["-f"]):
+            if force:
+                os.chmod(p, 0o644)
+            r = run(cmd(p, force), stdin=open(os.devnull), umask=0, timeout=30)
+            assert r.returncode == 0, (name, force, r.stderr)
+            assert oct(os.stat(p).st_mode & 0o777) == "0o600", (name, force)
+
