@@ -49,6 +49,13 @@ int tt_create_private(const char *path, int replace, char *err, size_t errlen)
 	return fd;
 }
 
+int tt_stream_status(FILE *f)
+{
+	if (fflush(f) == 0 && !ferror(f))
+		return 0;
+	return errno > 0 ? -errno : -EIO;
+}
+
 void tt_die(const char *prog, int code, const char *fmt, ...)
 {
 	va_list ap;

@@ -259,10 +259,10 @@ int tt_fmt_writer_open(struct tt_fmt_writer **out, const char *path,
 			return fd;
 	}
 	int rc = tt_fmt_writer_open_fd(out, fd, hdr, opts, err, errlen);
-	if (rc < 0 && strcmp(path, "-")) {
+	if (rc < 0) {
 		char m[256];
 		snprintf(m, sizeof(m), "%s", err);
-		snprintf(err, errlen, "%s: %s", path, m);
+		snprintf(err, errlen, "%s: %s", strcmp(path, "-") ? path : "stdout", m);
 	}
 	return rc;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes shared by all tools. */
 #define TT_EXIT_OK 0
@@ -35,6 +36,12 @@ void tt_getopt_fail(const char *prog, int ret, char **argv, const char *shortopt
  * line naming PATH in err ("PATH: file exists (use -f/--force to replace it)", ...).
  */
 int tt_create_private(const char *path, int replace, char *err, size_t errlen);
+
+/*
+ * Flush F and say how its writes went: 0, or -errno of the failure (-EIO when errno names
+ * none), so that a full disk reads "stdout: No space left on device", not "write error".
+ */
+int tt_stream_status(FILE *f);
 
 /* Print "PROG: warning: message\n" to stderr. */
 void tt_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -189,9 +189,9 @@ static void write_db(const char *path, int force, struct tt_query_set *set)
 	struct stat st;
 	int fd;
 
-	/* refused as every tool refuses an existing output */
+	/* refused as every tool refuses an existing output: the same line, the same status */
 	if (!force && lstat(path, &st) == 0)
-		tt_die(prog, TT_EXIT_USAGE, "%s: file exists (use -f/--force to replace it)", path);
+		tt_die(prog, TT_EXIT_ERROR, "%s: file exists (use -f/--force to replace it)", path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= sizeof(tmp))
 		tt_die(prog, TT_EXIT_USAGE, "%s: name too long", path);
 	/* its rows name hosts and processes: 0600 like a capture; errors name the user's path,

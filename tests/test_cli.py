@@ -1,6 +1,7 @@
 """Every tool: --help and --version work, bad usage gets one line on stderr and exit 2."""
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -346,3 +347,81 @@ def test_every_output_file_is_0600(tmp_path):
             assert r.returncode == 0, (name, force, r.stderr)
             assert oct(os.stat(p).st_mode & 0o777) == "0o600", (name, force)
 
+
+# ---------------------------------------------------------------- exit codes (23.14)
+
+def _one_line(r):
+    lines = [l for l in r.stderr.splitlines() if l.strip() and ": warning: " not in l]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+LIVE_SD = ["--source", "sockdiag", "-i", "0.2"]  # no BPF needed, quick
+
+
+def test_existing_output_refused_alike(tmp_path):
+    """An existing output file without -f: every tool and every output (-o, --csv, --db) says
+    "PATH: file exists" in one line and exits 1, a runtime failure as the man pages say of an
+    output that cannot be written (tcptop-query --db exited 2), the file untouched."""
+    replay, query = tool("tcptop-replay"), tool("tcptop-query")
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    p = tmp_path / "exists"
+    cmds = [[replay, "-o", str(p), SAMPLE], [replay, "-b", "--csv", str(p), SAMPLE],
+            [query, "--db", str(p), SAMPLE, str(two)],
+            [query, "--db", str(p), SAMPLE, str(two), "SELECT 1"]]
+    if not NO_BPF and os.geteuid() == 0:
+        cmds += [[tool("tcptop-record"), "-o", str(p), "-d", "0.5"],
+                 [tool("tcptop"), "-b", "-n", "1", *LIVE_SD, "-o", str(p)],
+                 [tool("tcptop"), "-b", "-n", "1", *LIVE_SD, "--csv", str(p)]]
+    for cmd in cmds:
+        p.write_text("precious\n")
+        r = run(cmd, stdin=open(os.devnull), timeout=30)
+        name = os.path.basename(cmd[0])
+        assert r.returncode == 1, (cmd, r.returncode, r.stderr)
+        assert _one_line(r) == "%s: %s: file exists (use -f/--force to replace it)" % (name, p)
+        assert p.read_text() == "precious\n"
+
+
+def test_view_without_a_terminal_is_a_usage_error():
+    """tcptop-replay's view on a pipe is bad usage (exit 2, as tcptop's), not a failure."""
+    r = run([tool("tcptop-replay"), SAMPLE], stdin=open(os.devnull))
+    assert (r.returncode, r.stdout) == (2, ""), r.stderr
+    assert "terminal" in _one_line(r) and "--batch" in _one_line(r)
+    if not NO_BPF and os.geteuid() == 0:
+        r = run([tool("tcptop"), *LIVE_SD], stdin=open(os.devnull))
+        assert r.returncode == 2 and "terminal" in _one_line(r), r.stderr
+
+
+def test_write_errors_name_the_output():
+    """A full disk says which output and why (strerror), in one line, exit 1: it said "write
+    error" (tcptop-replay) or "Input/output error" (tcptop)."""
+    replay = tool("tcptop-replay")
+    enospc = os.strerror(28)
+    cases = [([replay, "-b", SAMPLE], "stdout"), ([replay, "--dump", SAMPLE], "stdout"),
+             ([replay, "--dump", "--json", SAMPLE], "stdout"),
+             ([replay, "-o", "-", SAMPLE], "stdout"),
+             ([replay, "-b", "-f", "--csv", "/dev/full", SAMPLE], "/dev/full"),
+             ([tool("tcptop-query"), SAMPLE, "SELECT * FROM events"], "stdout")]
+    if not NO_BPF and os.geteuid() == 0:
+        cases += [([tool("tcptop"), "-b", "-n", "1", *LIVE_SD], "stdout"),
+                  ([tool("tcptop"), "-b", "-n", "1", *LIVE_SD, "-f", "--csv", "/dev/full"],
+                   "/dev/full")]
+    for cmd, what in cases:
+        out = open("/dev/full", "w") if what == "stdout" else subprocess.DEVNULL
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                           text=True, timeout=30)
+        name = os.path.basename(cmd[0])
+        assert r.returncode == 1, (cmd, r.returncode, r.stderr)
+        line = _one_line(r)
+        assert line.startswith("%s: %s: " % (name, what)) and line.endswith(enospc), (cmd, line)
+
+
+def test_db_error_names_the_users_path(tmp_path):
+    """--db in a missing directory names that path, not the temporary file beside it."""
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    r = run([tool("tcptop-query"), "--no-progress", "--db", "/nonexistent/x.sqlite", SAMPLE,
+             str(two)], stdin=open(os.devnull))
+    assert r.returncode == 1, r.stderr
+    assert _one_line(r) == "tcptop-query: /nonexistent/x.sqlite: " + os.strerror(2)

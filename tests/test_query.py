@@ -248,7 +248,7 @@ def test_db_file_same_answers(caps):
             list(csv.reader(io.StringIO(mine))), sql
     # an existing file is not replaced without --force
     r = run([QUERY, "--db", db, a], stdin=subprocess.DEVNULL)
-    assert r.returncode == 2 and "exists" in r.stderr
+    assert r.returncode == 1 and "exists" in r.stderr
     r = run([QUERY, "--db", db, "--force", b, "SELECT count(*) FROM events"])
     assert r.returncode == 0 and r.stdout.split() == ["count(*)", "3000"]
 

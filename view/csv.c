@@ -113,8 +113,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 		}
 		off += n;
 	} while (n > 0 && off < total);
-	fflush(c->f);
-	return ferror(c->f) ? -EIO : 0;
+	return tt_stream_status(c->f);
 }
 
 int tt_view_csv_close(struct tt_view_csv *c)
@@ -123,10 +122,9 @@ int tt_view_csv_close(struct tt_view_csv *c)
 
 	if (!c)
 		return 0;
-	if (fflush(c->f) || ferror(c->f))
-		ret = -EIO;
-	if (!c->is_stdout && fclose(c->f))
-		ret = ret ? ret : -EIO;
+	ret = tt_stream_status(c->f);
+	if (!c->is_stdout && fclose(c->f) && !ret)
+		ret = errno > 0 ? -errno : -EIO;
 	free(c);
 	return ret;
 }
