@@ -9,6 +9,7 @@
  * file (looks_like_file); else stdin when it is not a terminal.
  * -f is --force, as in every other tool.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -35,8 +36,10 @@ static void usage(FILE *out)
 	    "\n"
 	    "      --sql-file FILE  read the SQL from FILE ('-' = stdin); every argument is a "
 	    "capture\n"
-	    "  -F, --format FMT     table, csv, json or jsonl (default: table on a terminal, else "
-	    "csv)\n"
+	    "  -F, --format FMT     table, line, csv, json or jsonl (default: table on a "
+	    "terminal,\n"
+	    "                       else csv); line: one 'column = value' line per column, for\n"
+	    "                       wide rows (as sqlite3's .mode line)\n"
 	    "      --no-header      no header row (table, csv)\n"
 	    "      --db OUT.sqlite  write every table into a new SQLite file, then run the SQL on "
 	    "it\n"
@@ -64,7 +67,8 @@ static int parse_format(const char *s, enum tt_query_format *fmt)
 	static const char *const names[] = {[TQ_FMT_TABLE] = "table",
 					    [TQ_FMT_CSV] = "csv",
 					    [TQ_FMT_JSON] = "json",
-					    [TQ_FMT_JSONL] = "jsonl"};
+					    [TQ_FMT_JSONL] = "jsonl",
+					    [TQ_FMT_LINE] = "line"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i]) == 0) {
@@ -133,6 +137,20 @@ static int looks_like_file(const char *arg)
 	if (strcmp(arg, "-") == 0 || stat(arg, &st) == 0)
 		return 1;
 	return !strpbrk(arg, " \t\r\n;") && (capture_name(arg) || strchr(arg, '/'));
+}
+
+/*
+ * sqlite3's dot-commands (.tables, .schema ...) are not SQL, and SQLite would only say
+ * 'near ".": syntax error': say what answers them here. Exits when s starts with one.
+ */
+static void refuse_dot_command(const char *s)
+{
+	s += strspn(s, " \t\r\n");
+	if (s[0] == '.' && isalpha((unsigned char)s[1]))
+		tt_die(prog, TT_EXIT_USAGE,
+		       "'%.*s' is a sqlite3 shell command, not SQL: --schema prints the tables, "
+		       "their columns, the views and functions",
+		       (int)strcspn(s, " \t\r\n;"), s);
 }
 
 static int all_blank(const char *s)
@@ -252,7 +270,7 @@ int main(int argc, char **argv)
 		case 'F':
 			if (parse_format(optarg, &fmt))
 				tt_die(prog, TT_EXIT_USAGE,
-				       "bad format '%s' (table, csv, json or jsonl)", optarg);
+				       "bad format '%s' (table, line, csv, json or jsonl)", optarg);
 			break;
 		case OPT_NO_HEADER: header = 0; break;
 		case OPT_DB: db_path = optarg; break;
@@ -301,6 +319,8 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_ERROR, "internal error: schema and columns disagree");
 
 	nfiles = argc - optind;
+	if (!sql_file && nfiles >= 1 && !looks_like_file(argv[argc - 1]))
+		refuse_dot_command(argv[argc - 1]);
 	/* `tcptop-query "SELECT ..."`: the SQL without a capture, not a capture named so */
 	if (!sql_file && nfiles == 1 && !looks_like_file(argv[optind]) &&
 	    strpbrk(argv[optind], " \t\n"))
@@ -324,6 +344,8 @@ int main(int argc, char **argv)
 		if (!(sql = slurp(STDIN_FILENO)))
 			tt_die(prog, TT_EXIT_USAGE, "stdin: %s", strerror(errno));
 	}
+	if (sql)
+		refuse_dot_command(sql);
 	if (nfiles < 1)
 		tt_die(prog, TT_EXIT_USAGE, "no capture file given (try --help)");
 	/* the captures first: `a.tt nosuch.tt` is a missing file, not a missing SQL */

@@ -185,7 +185,7 @@ def test_completion_values_are_what_the_tools_accept(dest, tmp_path):
     assert completions(script, "tcptop-replay", "--sort", "=", "R") == \
         {"REMOTE", "RX/s", "RX", "RX_PKT", "RTT"}
     fmts = completions(script, "tcptop-query", "--format", "")
-    assert fmts == {"table", "csv", "json", "jsonl"}
+    assert fmts == {"table", "line", "csv", "json", "jsonl"}
     for f in fmts:
         r = run([query, "-F", f, cap, "SELECT count(*) FROM connections"])
         assert r.returncode == 0, (f, r.stderr)

@@ -253,6 +253,41 @@ def test_db_file_same_answers(caps):
     assert r.returncode == 0 and r.stdout.split() == ["count(*)", "3000"]
 
 
+@needs_cmd("sqlite3")
+def test_line_format_as_sqlite3_line_mode(caps, tmp_path):
+    """-F line: one "column = value" line per column, names right-aligned, a blank line
+    between rows, for rows too wide for a table: byte for byte what `sqlite3 -line` prints
+    from the --db file of the same captures (NULL shown as in a table)."""
+    _, a, b = caps
+    db = str(tmp_path / "line.sqlite")
+    r = run([QUERY, "--no-progress", "--db", db, a, b], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    for sql in ["SELECT * FROM capture ORDER BY file",
+                "SELECT * FROM connections ORDER BY file, id LIMIT 4",
+                "SELECT 1 AS a, NULL AS a_much_longer_name, 'x' AS b",
+                "SELECT 1 AS x WHERE 0", "SELECT 7 AS seven; SELECT 8 AS eight, 9 AS nine"]:
+        mine = run([QUERY, "--no-progress", "-F", "line", a, b, sql])
+        shell = run(["sqlite3", "-line", "-nullvalue", "NULL", db, sql])
+        assert mine.returncode == 0 and shell.returncode == 0, (mine.stderr, shell.stderr)
+        assert mine.stdout == shell.stdout, sql
+    assert "line" in run([QUERY, "--help"]).stdout
+
+
+def test_dot_commands_point_to_schema(caps):
+    """sqlite3's dot-commands (.tables, .schema) are not SQL: one line saying so and naming
+    --schema, exit 2 (was SQLite's "near ".": syntax error", exit 1)."""
+    _, a, _ = caps
+    for cmd in (".tables", ".schema connections", "  .tables\n"):
+        for args, stdin in (([a, cmd], ""), ([a], cmd), ([cmd], "")):
+            if not args[-1].strip().startswith(".") and stdin == "":
+                continue
+            r = run([QUERY, "--no-progress", *args], input=stdin)
+            lines = r.stderr.splitlines()
+            assert (r.returncode, r.stdout) == (2, ""), (args, stdin, r.stderr)
+            assert len(lines) == 1 and "--schema" in lines[0], (args, stdin, r.stderr)
+            assert cmd.split()[0] in lines[0], lines[0]
+
+
 def test_truncated_capture_warns(caps):
     d, a, _ = caps
     t = str(d / "trunc.tt")
