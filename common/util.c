@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +17,44 @@
 #include "tt_event.h"
 #include "tt_fmt.h"
 #include "tt_util.h"
+
+int tt_create_private(const char *path, int replace, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL),
+		  0600);
+	if (fd < 0) {
+		e = errno;
+		if (e == EEXIST)
+			snprintf(err, errlen, "%s: file exists (use -f/--force to replace it)",
+				 path);
+		else if (e == ELOOP)
+			snprintf(err, errlen,
+				 "%s: is a symbolic link, refusing to write through it", path);
+		else
+			snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	/* the umask filters the open mode, and a replaced file keeps its own; a device (-f -o
+	 * /dev/null) is not ours to change */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) != 0600 &&
+	    fchmod(fd, 0600) < 0) {
+		e = errno;
+		snprintf(err, errlen, "%s: cannot make it mode 0600: %s", path, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int tt_stream_status(FILE *f)
+{
+	if (fflush(f) == 0 && !ferror(f))
+		return 0;
+	return errno > 0 ? -errno : -EIO;
+}
 
 void tt_die(const char *prog, int code, const char *fmt, ...)
 {

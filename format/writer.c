@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "tt_fmt.h"
+#include "tt_util.h"
 #include "fmt_priv.h"
 
 struct buf {
@@ -245,38 +246,23 @@ int tt_fmt_writer_open(struct tt_fmt_writer **out, const char *path,
 	*out = NULL;
 	if (!strcmp(path, "-")) {
 		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
-	} else {
-		int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
-		flags |= opts && opts->force ? O_TRUNC : O_EXCL;
-		fd = open(path, flags, 0600);
-	}
-	if (fd < 0) {
-		int e = errno;
-		if (e == ELOOP)
-			snprintf(err, errlen,
-				 "%s: is a symbolic link, refusing to write through it", path);
-		else if (e == EEXIST)
-			snprintf(err, errlen, "%s: file exists (use --force to replace it)", path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	/* The open mode is filtered by the umask, and an existing file keeps its
-	 * mode: captures name hosts and processes, so make them private here. */
-	if (strcmp(path, "-")) {
-		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fchmod(fd, 0600) < 0) {
+		if (fd < 0) {
 			int e = errno;
-			snprintf(err, errlen, "%s: chmod: %s", path, strerror(e));
-			close(fd);
+
+			snprintf(err, errlen, "stdout: %s", strerror(e));
 			return -e;
 		}
+	} else {
+		/* captures name hosts and processes: private, as every output */
+		fd = tt_create_private(path, opts && opts->force, err, errlen);
+		if (fd < 0)
+			return fd;
 	}
 	int rc = tt_fmt_writer_open_fd(out, fd, hdr, opts, err, errlen);
-	if (rc < 0 && strcmp(path, "-")) {
+	if (rc < 0) {
 		char m[256];
 		snprintf(m, sizeof(m), "%s", err);
-		snprintf(err, errlen, "%s: %s", path, m);
+		snprintf(err, errlen, "%s: %s", strcmp(path, "-") ? path : "stdout", m);
 	}
 	return rc;
 }

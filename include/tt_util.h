@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes shared by all tools. */
 #define TT_EXIT_OK 0
@@ -26,6 +27,21 @@ void tt_die(const char *prog, int code, const char *fmt, ...)
  */
 void tt_getopt_fail(const char *prog, int ret, char **argv, const char *shortopts)
     __attribute__((noreturn));
+
+/*
+ * Create PATH for an output of any tool (a capture, --csv, --db): every one holds the same
+ * addresses and process names, so each is mode 0600 whatever the umask (a regular file it
+ * replaces is made 0600 too), never written through a symbolic link, and never put over an
+ * existing file unless replace. Returns the fd (O_WRONLY, close-on-exec) or -errno with one
+ * line naming PATH in err ("PATH: file exists (use -f/--force to replace it)", ...).
+ */
+int tt_create_private(const char *path, int replace, char *err, size_t errlen);
+
+/*
+ * Flush F and say how its writes went: 0, or -errno of the failure (-EIO when errno names
+ * none), so that a full disk reads "stdout: No space left on device", not "write error".
+ */
+int tt_stream_status(FILE *f);
 
 /* Print "PROG: warning: message\n" to stderr. */
 void tt_warn(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

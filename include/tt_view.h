@@ -109,6 +109,7 @@ struct tt_view_batch_opts {
 	int human;		 /* human units instead of exact numbers */
 	size_t max_rows;	 /* 0 = all */
 };
+/* Returns 0 or -errno of a failed write (tt_stream_status). */
 int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt_select *sel,
 			   uint64_t now_ns, const struct tt_view_batch_opts *opts);
 
@@ -131,7 +132,7 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char
 /* Seed of the community_id column (default 0). */
 void tt_view_csv_set_cid_seed(struct tt_view_csv *c, uint16_t seed);
 
-/* One row per selected connection, stamped with now_ns. Returns 0 or -EIO. */
+/* One row per selected connection, stamped with now_ns. Returns 0 or -errno of a write. */
 int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const struct tt_select *sel,
 		      uint64_t now_ns);
 

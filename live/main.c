@@ -199,6 +199,7 @@ static int on_event(void *ctx, const struct tt_event *ev)
 static int maybe_tick(struct live *l)
 {
 	uint64_t now = tt_now_wall_ns();
+	int ret;
 	struct tt_view_batch_opts bo = {
 	    .title = prog,
 	    .filter_text = l->cfg->filter_text,
@@ -220,8 +221,7 @@ static int maybe_tick(struct live *l)
 	 * otherwise see one sample of --coalesce 1s or two, and show 0 and then twice the rate.
 	 */
 	if (!l->ended) {
-		int ret = tt_source_flush(l->src, on_event, l);
-
+		ret = tt_source_flush(l->src, on_event, l);
 		if (l->err)
 			return l->err;
 		if (ret < 0 && ret != -EINTR) {
@@ -235,10 +235,15 @@ static int maybe_tick(struct live *l)
 	l->next_tick += l->cfg->interval_ns;
 	if (l->next_tick <= now) /* we were late: don't fire a burst of ticks */
 		l->next_tick = now + l->cfg->interval_ns;
-	if (l->cfg->batch && tt_view_print_snapshot(stdout, l->st, &l->sel, now, &bo))
-		return l->err = -EIO;
-	if (l->csv && tt_view_csv_write(l->csv, l->st, &l->sel, now))
-		return l->err = -EIO;
+	/* a write error says which output and why ("stdout: No space left on device") */
+	if (l->cfg->batch && (ret = tt_view_print_snapshot(stdout, l->st, &l->sel, now, &bo))) {
+		snprintf(l->errmsg, sizeof(l->errmsg), "stdout: %s", strerror(-ret));
+		return l->err = ret;
+	}
+	if (l->csv && (ret = tt_view_csv_write(l->csv, l->st, &l->sel, now))) {
+		snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->csv_path, strerror(-ret));
+		return l->err = ret;
+	}
 	l->snapshots++;
 	return 0;
 }
@@ -416,10 +421,10 @@ int main(int argc, char **argv)
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
 	}
 	tt_rec_free(l.rec);
-	if (tt_view_csv_close(l.csv) < 0 && ret >= 0) {
-		ret = -EIO;
-		snprintf(l.errmsg, sizeof(l.errmsg), "%s: write error", cfg.csv_path);
-	}
+	if (ret >= 0 && (ret = tt_view_csv_close(l.csv)) < 0)
+		snprintf(l.errmsg, sizeof(l.errmsg), "%s: %s", cfg.csv_path, strerror(-ret));
+	else if (ret < 0)
+		tt_view_csv_close(l.csv);
 	tt_state_free(l.st);
 	if (ret < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", l.errmsg[0] ? l.errmsg : strerror(-ret));

@@ -4,10 +4,12 @@
  *
  *   tcptop-query [options] FILE... [SQL]
  *
- * Where the SQL comes from (docs/QUERY.md): -f FILE; else the last argument
- * when there are two or more and the last one is not an existing file or a
- * name ending in .tt; else stdin when it is not a terminal.
+ * Where the SQL comes from (docs/QUERY.md): --sql-file FILE; else the last
+ * argument when there are two or more and the last one does not look like a
+ * file (looks_like_file); else stdin when it is not a terminal.
+ * -f is --force, as in every other tool.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,7 +25,7 @@
 
 static const char *const prog = "tcptop-query";
 
-enum { OPT_SCHEMA = 0x2001, OPT_DB, OPT_FORCE, OPT_NO_HEADER, OPT_NO_PROGRESS, OPT_CID_SEED };
+enum { OPT_SCHEMA = 0x2001, OPT_DB, OPT_SQL_FILE, OPT_NO_HEADER, OPT_NO_PROGRESS, OPT_CID_SEED };
 
 static void usage(FILE *out)
 {
@@ -32,14 +34,16 @@ static void usage(FILE *out)
 	    "Usage: %s [options] FILE... [SQL]\n"
 	    "SQL over tcptop captures (tables capture, connections, events, processes, lost).\n"
 	    "\n"
-	    "  -f, --sql-file FILE  read the SQL from FILE ('-' = stdin); every argument is a "
+	    "      --sql-file FILE  read the SQL from FILE ('-' = stdin); every argument is a "
 	    "capture\n"
-	    "  -F, --format FMT     table, csv, json or jsonl (default: table on a terminal, else "
-	    "csv)\n"
+	    "  -F, --format FMT     table, line, csv, json or jsonl (default: table on a "
+	    "terminal,\n"
+	    "                       else csv); line: one 'column = value' line per column, for\n"
+	    "                       wide rows (as sqlite3's .mode line)\n"
 	    "      --no-header      no header row (table, csv)\n"
 	    "      --db OUT.sqlite  write every table into a new SQLite file, then run the SQL on "
 	    "it\n"
-	    "      --force          replace OUT.sqlite if it exists\n"
+	    "  -f, --force          replace OUT.sqlite if it exists\n"
 	    "      --schema[=DIALECT]  print the tables, views and functions, and exit;\n"
 	    "                       DIALECT postgresql or clickhouse: their CREATE TABLEs\n"
 	    "                       for loading --format csv|jsonl output (docs/SCALE.md)\n"
@@ -50,8 +54,9 @@ static void usage(FILE *out)
 	    "  -V, --version        print the version\n"
 	    "\n"
 	    "SQL is the last argument when there are two or more and the last is not an existing\n"
-	    "file (or a name ending in .tt); otherwise it is read from stdin when stdin is not a\n"
-	    "terminal. '-' as a FILE reads a capture from stdin. Several statements may be given.\n"
+	    "file (or one word ending in .tt or .tt.N, or with a '/'); otherwise it is read from\n"
+	    "stdin when stdin is not a terminal. '-' as a FILE reads a capture from stdin.\n"
+	    "Several statements may be given.\n"
 	    "Example:\n"
 	    "  %s cap.tt \"SELECT comm, sum(tx_bytes) FROM connections GROUP BY comm\"\n",
 	    prog, prog);
@@ -62,7 +67,8 @@ static int parse_format(const char *s, enum tt_query_format *fmt)
 	static const char *const names[] = {[TQ_FMT_TABLE] = "table",
 					    [TQ_FMT_CSV] = "csv",
 					    [TQ_FMT_JSON] = "json",
-					    [TQ_FMT_JSONL] = "jsonl"};
+					    [TQ_FMT_JSONL] = "jsonl",
+					    [TQ_FMT_LINE] = "line"};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (strcmp(s, names[i]) == 0) {
@@ -105,21 +111,46 @@ static char *slurp(int fd)
 	return NULL;
 }
 
-static int ends_with(const char *s, const char *suffix)
+/* NAME.tt, or NAME.tt.N as a rotated set's files are named. */
+static int capture_name(const char *arg)
 {
-	size_t a = strlen(s), b = strlen(suffix);
+	const char *tt = strstr(arg, ".tt");
 
-	return a >= b && strcmp(s + a - b, suffix) == 0;
+	for (; tt; tt = strstr(tt + 1, ".tt")) {
+		const char *end = tt + 3;
+
+		if (!*end || (*end == '.' && end[1] && !end[1 + strspn(end + 1, "0123456789")]))
+			return 1;
+	}
+	return 0;
 }
 
-/* Whether the last positional argument is a capture rather than the SQL. */
+/*
+ * Whether the last positional argument is a capture rather than the SQL: "-", an existing
+ * file, or one word (SQL has blanks) named like a capture or holding a '/'. A missing file so
+ * named is then said to be missing, instead of being run as SQL or leaving "no SQL given".
+ */
 static int looks_like_file(const char *arg)
 {
 	struct stat st;
 
 	if (strcmp(arg, "-") == 0 || stat(arg, &st) == 0)
 		return 1;
-	return !strpbrk(arg, " \t\n;") && ends_with(arg, ".tt");
+	return !strpbrk(arg, " \t\r\n;") && (capture_name(arg) || strchr(arg, '/'));
+}
+
+/*
+ * sqlite3's dot-commands (.tables, .schema ...) are not SQL, and SQLite would only say
+ * 'near ".": syntax error': say what answers them here. Exits when s starts with one.
+ */
+static void refuse_dot_command(const char *s)
+{
+	s += strspn(s, " \t\r\n");
+	if (s[0] == '.' && isalpha((unsigned char)s[1]))
+		tt_die(prog, TT_EXIT_USAGE,
+		       "'%.*s' is a sqlite3 shell command, not SQL: --schema prints the tables, "
+		       "their columns, the views and functions",
+		       (int)strcspn(s, " \t\r\n;"), s);
 }
 
 static int all_blank(const char *s)
@@ -173,15 +204,19 @@ static void write_db(const char *path, int force, struct tt_query_set *set)
 {
 	char tmp[4096], err[512] = "";
 	sqlite3 *db = NULL;
+	struct stat st;
 	int fd;
 
-	if (!force && access(path, F_OK) == 0)
-		tt_die(prog, TT_EXIT_USAGE, "%s: file exists (--force replaces it)", path);
+	/* refused as every tool refuses an existing output: the same line, the same status */
+	if (!force && lstat(path, &st) == 0)
+		tt_die(prog, TT_EXIT_ERROR, "%s: file exists (use -f/--force to replace it)", path);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%d", path, (int)getpid()) >= sizeof(tmp))
 		tt_die(prog, TT_EXIT_USAGE, "%s: name too long", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	/* its rows name hosts and processes: 0600 like a capture; errors name the user's path,
+	 * not the temporary one */
+	fd = tt_create_private(tmp, 0, err, sizeof(err));
 	if (fd < 0)
-		tt_die(prog, TT_EXIT_ERROR, "%s: %s", tmp, strerror(errno));
+		tt_die(prog, TT_EXIT_ERROR, "%s: %s", path, strerror(-fd));
 	close(fd);
 	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
 		SQLITE_OK ||
@@ -201,16 +236,16 @@ static void write_db(const char *path, int force, struct tt_query_set *set)
 }
 
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
-#define SHORTOPTS ":f:F:hV"
+#define SHORTOPTS ":fF:hV"
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"sql-file", required_argument, NULL, 'f'},
+	    {"sql-file", required_argument, NULL, OPT_SQL_FILE},
 	    {"format", required_argument, NULL, 'F'},
 	    {"no-header", no_argument, NULL, OPT_NO_HEADER},
 	    {"db", required_argument, NULL, OPT_DB},
-	    {"force", no_argument, NULL, OPT_FORCE},
+	    {"force", no_argument, NULL, 'f'},
 	    {"schema", optional_argument, NULL, OPT_SCHEMA},
 	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	    {"community-id-seed", required_argument, NULL, OPT_CID_SEED},
@@ -231,15 +266,15 @@ int main(int argc, char **argv)
 	/* the leading ':' tells a missing argument (':') from an unknown option ('?') */
 	while ((opt = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
-		case 'f': sql_file = optarg; break;
+		case OPT_SQL_FILE: sql_file = optarg; break;
 		case 'F':
 			if (parse_format(optarg, &fmt))
 				tt_die(prog, TT_EXIT_USAGE,
-				       "bad format '%s' (table, csv, json or jsonl)", optarg);
+				       "bad format '%s' (table, line, csv, json or jsonl)", optarg);
 			break;
 		case OPT_NO_HEADER: header = 0; break;
 		case OPT_DB: db_path = optarg; break;
-		case OPT_FORCE: force = 1; break;
+		case 'f': force = 1; break;
 		case OPT_NO_PROGRESS: progress = 0; break;
 		case OPT_CID_SEED:
 			if (tt_cid_parse_seed(optarg, &cid_seed))
@@ -275,10 +310,17 @@ int main(int argc, char **argv)
 		tt_query_print_schema(dialect);
 		return TT_EXIT_OK;
 	}
+	/* (-f was --sql-file once: `-f q.sql cap.tt` must not pass for a capture named q.sql) */
+	if (force && !db_path)
+		tt_die(prog, TT_EXIT_USAGE,
+		       "-f/--force goes with --db OUT.sqlite (the SQL from a file is --sql-file "
+		       "FILE)");
 	if (!tt_query_columns_ok())
 		tt_die(prog, TT_EXIT_ERROR, "internal error: schema and columns disagree");
 
 	nfiles = argc - optind;
+	if (!sql_file && nfiles >= 1 && !looks_like_file(argv[argc - 1]))
+		refuse_dot_command(argv[argc - 1]);
 	/* `tcptop-query "SELECT ..."`: the SQL without a capture, not a capture named so */
 	if (!sql_file && nfiles == 1 && !looks_like_file(argv[optind]) &&
 	    strpbrk(argv[optind], " \t\n"))
@@ -296,21 +338,23 @@ int main(int argc, char **argv)
 	} else if (!isatty(STDIN_FILENO)) {
 		for (int i = optind; i < argc; i++)
 			if (strcmp(argv[i], "-") == 0)
-				tt_die(
-				    prog, TT_EXIT_USAGE,
-				    "a capture on stdin needs the SQL as an argument or -f FILE");
+				tt_die(prog, TT_EXIT_USAGE,
+				       "a capture on stdin needs the SQL as an argument or "
+				       "--sql-file FILE");
 		if (!(sql = slurp(STDIN_FILENO)))
 			tt_die(prog, TT_EXIT_USAGE, "stdin: %s", strerror(errno));
 	}
+	if (sql)
+		refuse_dot_command(sql);
 	if (nfiles < 1)
 		tt_die(prog, TT_EXIT_USAGE, "no capture file given (try --help)");
-	if ((!sql || all_blank(sql)) && !db_path)
-		tt_die(prog, TT_EXIT_USAGE,
-		       "no SQL given: as the last argument, with -f FILE, or on stdin");
-
+	/* the captures first: `a.tt nosuch.tt` is a missing file, not a missing SQL */
 	rc = tt_query_set_open(&set, prog, argv + optind, (size_t)nfiles);
 	if (rc < 0)
 		tt_die(prog, TT_EXIT_USAGE, "%s", set.err);
+	if ((!sql || all_blank(sql)) && !db_path)
+		tt_die(prog, TT_EXIT_USAGE,
+		       "no SQL given: as the last argument, with --sql-file FILE, or on stdin");
 	set.progress = progress;
 	set.cid_seed = cid_seed;
 	set.group_budget = group_budget();

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Running SQL and printing its results: an aligned table (for people), CSV
- * (RFC 4180, for spreadsheets and scripts), a JSON array or JSON lines (for
- * programs). NULL reads "NULL" in a table, an empty field in CSV and null in
+ * Running SQL and printing its results: an aligned table (for people), one
+ * "column = value" line per column (for rows too wide for a table, as sqlite3's
+ * .mode line), CSV (RFC 4180, for spreadsheets and scripts), a JSON array or
+ * JSON lines (for programs). NULL reads "NULL" in a table, an empty field in CSV and null in
  * JSON; numbers stay numbers in JSON. Only one thread writes: the _unlocked
  * stdio calls save a lock per character.
  */
@@ -253,12 +254,39 @@ static void csv_row(FILE *out, sqlite3_stmt *st, int cols)
 	fputc_unlocked('\n', out);
 }
 
+/*
+ * A row as sqlite3's .mode line prints it (so that its users read it as they know it): the
+ * names right-aligned to the longest (at least 5), " = ", the value; a blank line before
+ * every row but a statement's first.
+ */
+static int line_row(FILE *out, sqlite3_stmt *st, int cols, size_t width, size_t row)
+{
+	int oom = 0;
+
+	if (row)
+		fputc_unlocked('\n', out);
+	for (int i = 0; i < cols; i++) {
+		const char *name = sqlite3_column_name(st, i);
+		char *s = cell_text(st, i, &oom);
+
+		if (oom)
+			return -ENOMEM;
+		pad(out, width - text_width(name));
+		fputs_unlocked(name, out);
+		fputs_unlocked(" = ", out);
+		fputs_unlocked(s ? s : "NULL", out);
+		fputc_unlocked('\n', out);
+		free(s);
+	}
+	return 0;
+}
+
 /* Print the rows of one statement. Returns an SQLite result code. */
 static int print_stmt(sqlite3_stmt *st, enum tt_query_format fmt, int header, FILE *out)
 {
 	int cols = sqlite3_column_count(st);
 	struct table t = {.cols = cols};
-	size_t rows = 0;
+	size_t rows = 0, line_width = 5;
 	int rc;
 
 	if (fmt == TQ_FMT_TABLE) {
@@ -283,6 +311,9 @@ static int print_stmt(sqlite3_stmt *st, enum tt_query_format fmt, int header, FI
 	}
 	if (fmt == TQ_FMT_JSON)
 		fputc_unlocked('[', out);
+	for (int i = 0; fmt == TQ_FMT_LINE && i < cols; i++)
+		if (text_width(sqlite3_column_name(st, i)) > line_width)
+			line_width = text_width(sqlite3_column_name(st, i));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		switch (fmt) {
 		case TQ_FMT_TABLE:
@@ -299,6 +330,10 @@ static int print_stmt(sqlite3_stmt *st, enum tt_query_format fmt, int header, FI
 		case TQ_FMT_JSONL:
 			json_row(out, st, cols);
 			fputc_unlocked('\n', out);
+			break;
+		case TQ_FMT_LINE:
+			if (line_row(out, st, cols, line_width, rows))
+				return SQLITE_NOMEM;
 			break;
 		}
 		rows++;

@@ -324,7 +324,7 @@ int tt_query_setup_db(sqlite3 *db, struct tt_query_set *set, char *err, size_t e
 
 /* ----------------------------------------------------------------- output */
 
-enum tt_query_format { TQ_FMT_TABLE, TQ_FMT_CSV, TQ_FMT_JSON, TQ_FMT_JSONL };
+enum tt_query_format { TQ_FMT_TABLE, TQ_FMT_CSV, TQ_FMT_JSON, TQ_FMT_JSONL, TQ_FMT_LINE };
 
 /*
  * Run every statement of sql, printing results of those that return rows.

@@ -82,29 +82,7 @@ static int open_out(const char *path, int replace, char *err, size_t errlen)
 			snprintf(err, errlen, "stdout: %s", strerror(errno));
 		return fd < 0 ? -errno : fd;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL),
-		  0600);
-	if (fd < 0) {
-		int e = errno;
-
-		if (e == EEXIST)
-			snprintf(err, errlen, "%s exists (use -f to replace it)", path);
-		else if (e == ELOOP)
-			snprintf(err, errlen, "%s is a symbolic link: not writing through it",
-				 path);
-		else
-			snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
-	/* whatever the umask, and a replaced file may have had other modes */
-	if (fchmod(fd, 0600) < 0) {
-		int e = errno;
-
-		snprintf(err, errlen, "%s: cannot make it mode 0600: %s", path, strerror(e));
-		close(fd);
-		return -e;
-	}
-	return fd;
+	return tt_create_private(path, replace, err, errlen);
 }
 
 static int rotating(const struct tt_rec_opts *o)
@@ -143,7 +121,8 @@ static int ring_open(struct tt_rec *r, char *err, size_t errlen)
 		for (unsigned k = 1; k < r->o.max_files && !r->o.force; k++) {
 			file_name(r, k, path, sizeof(path));
 			if (lstat(path, &st) == 0) {
-				snprintf(err, errlen, "%s exists (use -f to replace it)", path);
+				snprintf(err, errlen,
+					 "%s: file exists (use -f/--force to replace it)", path);
 				return -EEXIST;
 			}
 		}

@@ -128,7 +128,24 @@ struct run {
 	int cut_opened;
 	int keep_on; /* on_applied takes events (from --from on) */
 	int io_err;
+	const char *io_what; /* the output io_err is about: "stdout", a file */
 };
+
+/* "stdout" for "-", else the path: how an output is named in messages. */
+static const char *out_name(const char *path)
+{
+	return strcmp(path, "-") ? path : "stdout";
+}
+
+/* An output failed with err (-errno): keep the first failure, and which output it was. */
+static int io_fail(struct run *r, const char *what, int err)
+{
+	if (!r->io_err) {
+		r->io_err = err < 0 ? err : -EIO;
+		r->io_what = what;
+	}
+	return r->io_err;
+}
 
 static int print_snapshot(struct run *r, const struct tt_state *st, uint64_t ts)
 {
@@ -138,10 +155,12 @@ static int print_snapshot(struct run *r, const struct tt_state *st, uint64_t ts)
 	    .human = r->cfg->human,
 	};
 
-	if (r->cfg->batch && tt_view_print_snapshot(stdout, st, &r->sel, ts, &bo))
-		r->io_err = -EIO;
-	if (r->csv && tt_view_csv_write(r->csv, st, &r->sel, ts))
-		r->io_err = -EIO;
+	int ret;
+
+	if (r->cfg->batch && (ret = tt_view_print_snapshot(stdout, st, &r->sel, ts, &bo)))
+		io_fail(r, "stdout", ret);
+	if (r->csv && (ret = tt_view_csv_write(r->csv, st, &r->sel, ts)))
+		io_fail(r, out_name(r->cfg->csv_path), ret);
 	r->snapshots++;
 	r->last_snap = ts;
 	r->snap_events = player_events(r->p);
@@ -168,7 +187,7 @@ static int dump_one(struct run *r, const struct tt_event *ev)
 	else
 		dump_event_text(stdout, ev, player_state(r->p), r->cfg->cid_seed);
 	if (ferror(stdout))
-		return r->io_err = -EIO;
+		return io_fail(r, "stdout", errno > 0 ? -errno : -EIO);
 	r->dumped++;
 	if (ev->ts_ns > r->last_dumped)
 		r->last_dumped = ev->ts_ns;
@@ -209,8 +228,10 @@ static int on_applied(void *ctx, const struct tt_event *ev)
 	if (n < 0)
 		return r->io_err = n;
 	for (int i = 0; i < n; i++) {
-		if (r->cut && cut_add(r->cut, &out[i]) < 0)
-			return r->io_err = -EIO;
+		int ret = r->cut ? cut_add(r->cut, &out[i]) : 0;
+
+		if (ret < 0)
+			return io_fail(r, out_name(r->cfg->out_path), ret);
 		if (r->cfg->dump && dump_one(r, &out[i]))
 			return 1;
 	}
@@ -388,8 +409,9 @@ static int run_view(struct run *r)
 	}
 	pace_source(&pc, &src);
 	ret = tt_view_run(&src, &vo, err, sizeof(err));
+	/* no terminal to draw on is a usage error, as tcptop says it (-b is for pipes) */
 	if (ret < 0)
-		tt_die(prog, TT_EXIT_ERROR, "%s", err);
+		tt_die(prog, ret == -ENOTTY ? TT_EXIT_USAGE : TT_EXIT_ERROR, "%s", err);
 	if (r->cfg->bench)
 		fprintf(stderr, "redraw: %.3f ms mean over %u redraws, %zu connections\n", ms,
 			r->cfg->bench, tt_state_count(player_state(r->p)));
@@ -499,7 +521,7 @@ static int run_fast(struct run *r, int *ended)
 	if (r->cut)
 		r->cut_n = cut_events(r->cut, &r->cut_last);
 	if (r->cut && cut_close(r->cut, err, sizeof(err)) < 0)
-		tt_die(prog, TT_EXIT_ERROR, "%s: %s", r->cfg->out_path, err);
+		tt_die(prog, TT_EXIT_ERROR, "%s: %s", out_name(r->cfg->out_path), err);
 	if (r->io_err)
 		return r->io_err;
 	/* The final snapshot, unless -n ended it or the last tick already showed the end. */
@@ -531,7 +553,7 @@ int main(int argc, char **argv)
 	/* restarted: a signal while a snapshot goes to a full pipe must not cut the snapshot */
 	struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
 	char err[512];
-	int ret, fast, ended = 1;
+	int ret, ret2, fast, ended = 1;
 
 	parse(&cfg, argc, argv);
 	if (cfg.anon_key) {
@@ -592,13 +614,16 @@ int main(int argc, char **argv)
 		ret = run_view(&r);
 		ended = !stop || !r.csv;
 	}
-	if (tt_view_csv_close(r.csv) < 0 && !ret)
-		ret = -EIO;
+	if ((ret2 = tt_view_csv_close(r.csv)) < 0 && !ret)
+		ret = io_fail(&r, out_name(cfg.csv_path), ret2);
 	tt_anon_free(r.anon);
-	if (fflush(stdout) && !ret)
-		ret = -EIO;
+	if ((ret2 = tt_stream_status(stdout)) < 0 && !ret)
+		ret = io_fail(&r, "stdout", ret2);
+	/* a write error says which output and why ("stdout: No space left on device") */
+	if (ret < 0 && r.io_what && r.io_err == ret)
+		tt_die(prog, TT_EXIT_ERROR, "%s: %s", r.io_what, strerror(-ret));
 	if (ret < 0)
-		tt_die(prog, TT_EXIT_ERROR, "%s", ret == -EIO ? "write error" : strerror(-ret));
+		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
 	if (!ended) {
 		say_interrupted(&r);
 		player_free(r.p);

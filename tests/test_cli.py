@@ -1,5 +1,7 @@
 """Every tool: --help and --version work, bad usage gets one line on stderr and exit 2."""
 import os
+import re
+import subprocess
 
 import pytest
 
@@ -134,10 +136,10 @@ REPLAY_BAD = [
 ]
 
 QUERY_BAD = [
-    (["-F", "xml", SAMPLE, "SELECT 1"], "xml"), (["-F"], "-F"), (["-f"], "-f"), (["--db"], "--db"),
-    (["-f", "/nonexistent.sql", SAMPLE], "/nonexistent.sql"), (["--nope", SAMPLE, "SELECT 1"],
+    (["-F", "xml", SAMPLE, "SELECT 1"], "xml"), (["-F"], "-F"), (["--sql-file"], "--sql-file"), (["--db"], "--db"),
+    (["--sql-file", "/nonexistent.sql", SAMPLE], "/nonexistent.sql"), (["--nope", SAMPLE, "SELECT 1"],
                                                                "--nope"),
-    (["-x"], "-x"), ([], "capture"), ([SAMPLE], "SQL"),
+    (["-x"], "-x"), ([], "capture"), ([SAMPLE], "SQL"), (["-f", SAMPLE, "SELECT 1"], "--db"),
 ]
 
 LIVE_BAD = [
@@ -272,3 +274,154 @@ def test_csv_refuses_an_existing_file_as_o_does(tmp_path):
     r = run([replay, "-b", "-f", "--csv", str(cap), SAMPLE], stdin=open(os.devnull))
     assert r.returncode == 0, r.stderr
     assert cap.read_text().startswith("time,time_ns,conn_id,")
+
+
+# ---------------------------------------------------------------- one meaning per letter (23.12)
+
+def _short_options(name):
+    """{letter: long name} from the tool's --help ("-f, --force", also after "; ")."""
+    r = run([tool(name), "--help"])
+    assert r.returncode == 0, r.stderr
+    return {m.group(1): m.group(2)
+            for m in re.finditer(r"(?:^|;)\s+-(\w), (--[\w-]+)", r.stdout, re.M)}
+
+
+def test_one_meaning_per_option_letter():
+    """A letter means the same option in every tool that has it: -f is --force everywhere
+    (tcptop-query's --sql-file has no letter), by --help and by what the tools do."""
+    seen = {}
+    for name in TOOLS:
+        for letter, long in _short_options(name).items():
+            seen.setdefault(letter, {})[name] = long
+    clash = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert not clash, clash
+    assert _short_options("tcptop-query").get("f") == "--force"
+
+
+def test_query_f_is_force(tmp_path):
+    """tcptop-query --db OUT -f A B replaces OUT with A and B's tables (was: -f took A as the
+    SQL file, and SQLite's syntax error quoted its binary); -f without --db, as the old
+    `-f q.sql cap.tt` would now read, is a usage error pointing to --sql-file."""
+    q = tool("tcptop-query")
+    db = tmp_path / "out.sqlite"
+    db.write_text("old")
+    # (one capture named twice is refused: a copy)
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    r = run([q, "--no-progress", "--db", str(db), "-f", SAMPLE, str(two)], stdin=open(os.devnull))
+    assert r.returncode == 0, r.stderr
+    n = run(["sqlite3", str(db), "SELECT count(DISTINCT file) FROM capture"])
+    assert n.stdout.strip() == "2", (n.stdout, n.stderr)
+    sql = tmp_path / "q.sql"
+    sql.write_text("SELECT count(*) FROM capture")
+    r = run([q, "-f", str(sql), SAMPLE], stdin=open(os.devnull))
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "--sql-file" in lines[0], r.stderr
+    r = run([q, "-F", "csv", "--sql-file", str(sql), SAMPLE], stdin=open(os.devnull))
+    assert (r.returncode, r.stdout) == (0, "count(*)\n1\n"), r.stderr
+
+
+# ---------------------------------------------------------------- private outputs (23.16)
+
+def test_every_output_file_is_0600(tmp_path):
+    """--csv (tcptop-replay, tcptop) and --db (tcptop-query) files hold the addresses and
+    process names a -o copy holds: created 0600 like it whatever the umask, and a file they
+    replace (-f) becomes 0600 too (they were 0666 & ~umask, and a replaced file kept 0644)."""
+    replay, query = tool("tcptop-replay"), tool("tcptop-query")
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    outs = {
+        "copy.tt": lambda p, f: [replay, *f, "-o", p, SAMPLE],
+        "replay.csv": lambda p, f: [replay, *f, "-b", "--csv", p, SAMPLE],
+        "db.sqlite": lambda p, f: [query, "--no-progress", *f, "--db", p, SAMPLE, str(two)],
+    }
+    if not NO_BPF and os.geteuid() == 0:
+        outs["live.csv"] = lambda p, f: [tool("tcptop"), *f, "-b", "-n", "1", "-i", "0.2",
+                                         "--source", "sockdiag", "--csv", p]
+    for name, cmd in outs.items():
+        p = str(tmp_path / name)
+        for force in ([], ["-f"]):
+            if force:
+                os.chmod(p, 0o644)
+            r = run(cmd(p, force), stdin=open(os.devnull), umask=0, timeout=30)
+            assert r.returncode == 0, (name, force, r.stderr)
+            assert oct(os.stat(p).st_mode & 0o777) == "0o600", (name, force)
+
+
+# ---------------------------------------------------------------- exit codes (23.14)
+
+def _one_line(r):
+    lines = [l for l in r.stderr.splitlines() if l.strip() and ": warning: " not in l]
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+LIVE_SD = ["--source", "sockdiag", "-i", "0.2"]  # no BPF needed, quick
+
+
+def test_existing_output_refused_alike(tmp_path):
+    """An existing output file without -f: every tool and every output (-o, --csv, --db) says
+    "PATH: file exists" in one line and exits 1, a runtime failure as the man pages say of an
+    output that cannot be written (tcptop-query --db exited 2), the file untouched."""
+    replay, query = tool("tcptop-replay"), tool("tcptop-query")
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    p = tmp_path / "exists"
+    cmds = [[replay, "-o", str(p), SAMPLE], [replay, "-b", "--csv", str(p), SAMPLE],
+            [query, "--db", str(p), SAMPLE, str(two)],
+            [query, "--db", str(p), SAMPLE, str(two), "SELECT 1"]]
+    if not NO_BPF and os.geteuid() == 0:
+        cmds += [[tool("tcptop-record"), "-o", str(p), "-d", "0.5"],
+                 [tool("tcptop"), "-b", "-n", "1", *LIVE_SD, "-o", str(p)],
+                 [tool("tcptop"), "-b", "-n", "1", *LIVE_SD, "--csv", str(p)]]
+    for cmd in cmds:
+        p.write_text("precious\n")
+        r = run(cmd, stdin=open(os.devnull), timeout=30)
+        name = os.path.basename(cmd[0])
+        assert r.returncode == 1, (cmd, r.returncode, r.stderr)
+        assert _one_line(r) == "%s: %s: file exists (use -f/--force to replace it)" % (name, p)
+        assert p.read_text() == "precious\n"
+
+
+def test_view_without_a_terminal_is_a_usage_error():
+    """tcptop-replay's view on a pipe is bad usage (exit 2, as tcptop's), not a failure."""
+    r = run([tool("tcptop-replay"), SAMPLE], stdin=open(os.devnull))
+    assert (r.returncode, r.stdout) == (2, ""), r.stderr
+    assert "terminal" in _one_line(r) and "--batch" in _one_line(r)
+    if not NO_BPF and os.geteuid() == 0:
+        r = run([tool("tcptop"), *LIVE_SD], stdin=open(os.devnull))
+        assert r.returncode == 2 and "terminal" in _one_line(r), r.stderr
+
+
+def test_write_errors_name_the_output():
+    """A full disk says which output and why (strerror), in one line, exit 1: it said "write
+    error" (tcptop-replay) or "Input/output error" (tcptop)."""
+    replay = tool("tcptop-replay")
+    enospc = os.strerror(28)
+    cases = [([replay, "-b", SAMPLE], "stdout"), ([replay, "--dump", SAMPLE], "stdout"),
+             ([replay, "--dump", "--json", SAMPLE], "stdout"),
+             ([replay, "-o", "-", SAMPLE], "stdout"),
+             ([replay, "-b", "-f", "--csv", "/dev/full", SAMPLE], "/dev/full"),
+             ([tool("tcptop-query"), SAMPLE, "SELECT * FROM events"], "stdout")]
+    if not NO_BPF and os.geteuid() == 0:
+        cases += [([tool("tcptop"), "-b", "-n", "1", *LIVE_SD], "stdout"),
+                  ([tool("tcptop"), "-b", "-n", "1", *LIVE_SD, "-f", "--csv", "/dev/full"],
+                   "/dev/full")]
+    for cmd, what in cases:
+        out = open("/dev/full", "w") if what == "stdout" else subprocess.DEVNULL
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                           text=True, timeout=30)
+        name = os.path.basename(cmd[0])
+        assert r.returncode == 1, (cmd, r.returncode, r.stderr)
+        line = _one_line(r)
+        assert line.startswith("%s: %s: " % (name, what)) and line.endswith(enospc), (cmd, line)
+
+
+def test_db_error_names_the_users_path(tmp_path):
+    """--db in a missing directory names that path, not the temporary file beside it."""
+    two = tmp_path / "two.tt"
+    two.write_bytes(open(SAMPLE, "rb").read())
+    r = run([tool("tcptop-query"), "--no-progress", "--db", "/nonexistent/x.sqlite", SAMPLE,
+             str(two)], stdin=open(os.devnull))
+    assert r.returncode == 1, r.stderr
+    assert _one_line(r) == "tcptop-query: /nonexistent/x.sqlite: " + os.strerror(2)

@@ -185,7 +185,7 @@ def test_completion_values_are_what_the_tools_accept(dest, tmp_path):
     assert completions(script, "tcptop-replay", "--sort", "=", "R") == \
         {"REMOTE", "RX/s", "RX", "RX_PKT", "RTT"}
     fmts = completions(script, "tcptop-query", "--format", "")
-    assert fmts == {"table", "csv", "json", "jsonl"}
+    assert fmts == {"table", "line", "csv", "json", "jsonl"}
     for f in fmts:
         r = run([query, "-F", f, cap, "SELECT count(*) FROM connections"])
         assert r.returncode == 0, (f, r.stderr)
@@ -198,10 +198,11 @@ def test_completion_values_are_what_the_tools_accept(dest, tmp_path):
     (tmp_path / "dir").mkdir()
     got = completions(script, "tcptop-replay", str(tmp_path) + "/")
     assert got == {str(tmp_path / f) for f in ("a.tt", "a.tt.1", "dir")}
-    # -f takes a file for tcptop-query (--sql-file), nothing for tcptop-record (--force)
-    assert str(tmp_path / "notes.txt") in completions(script, "tcptop-query", "-f",
+    # --sql-file takes a file; -f (--force, in every tool) takes nothing
+    assert str(tmp_path / "notes.txt") in completions(script, "tcptop-query", "--sql-file",
                                                        str(tmp_path) + "/")
-    assert completions(script, "tcptop-record", "-f", "-") >= {"-o", "--output"}
+    for name in ("tcptop-record", "tcptop-query"):
+        assert completions(script, name, "-f", "-") >= {"-h", "--help"}, name
 
 
 @pytest.mark.skipif(not os.path.exists("/usr/share/bash-completion/bash_completion"),

@@ -248,9 +248,44 @@ def test_db_file_same_answers(caps):
             list(csv.reader(io.StringIO(mine))), sql
     # an existing file is not replaced without --force
     r = run([QUERY, "--db", db, a], stdin=subprocess.DEVNULL)
-    assert r.returncode == 2 and "exists" in r.stderr
+    assert r.returncode == 1 and "exists" in r.stderr
     r = run([QUERY, "--db", db, "--force", b, "SELECT count(*) FROM events"])
     assert r.returncode == 0 and r.stdout.split() == ["count(*)", "3000"]
+
+
+@needs_cmd("sqlite3")
+def test_line_format_as_sqlite3_line_mode(caps, tmp_path):
+    """-F line: one "column = value" line per column, names right-aligned, a blank line
+    between rows, for rows too wide for a table: byte for byte what `sqlite3 -line` prints
+    from the --db file of the same captures (NULL shown as in a table)."""
+    _, a, b = caps
+    db = str(tmp_path / "line.sqlite")
+    r = run([QUERY, "--no-progress", "--db", db, a, b], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    for sql in ["SELECT * FROM capture ORDER BY file",
+                "SELECT * FROM connections ORDER BY file, id LIMIT 4",
+                "SELECT 1 AS a, NULL AS a_much_longer_name, 'x' AS b",
+                "SELECT 1 AS x WHERE 0", "SELECT 7 AS seven; SELECT 8 AS eight, 9 AS nine"]:
+        mine = run([QUERY, "--no-progress", "-F", "line", a, b, sql])
+        shell = run(["sqlite3", "-line", "-nullvalue", "NULL", db, sql])
+        assert mine.returncode == 0 and shell.returncode == 0, (mine.stderr, shell.stderr)
+        assert mine.stdout == shell.stdout, sql
+    assert "line" in run([QUERY, "--help"]).stdout
+
+
+def test_dot_commands_point_to_schema(caps):
+    """sqlite3's dot-commands (.tables, .schema) are not SQL: one line saying so and naming
+    --schema, exit 2 (was SQLite's "near ".": syntax error", exit 1)."""
+    _, a, _ = caps
+    for cmd in (".tables", ".schema connections", "  .tables\n"):
+        for args, stdin in (([a, cmd], ""), ([a], cmd), ([cmd], "")):
+            if not args[-1].strip().startswith(".") and stdin == "":
+                continue
+            r = run([QUERY, "--no-progress", *args], input=stdin)
+            lines = r.stderr.splitlines()
+            assert (r.returncode, r.stdout) == (2, ""), (args, stdin, r.stderr)
+            assert len(lines) == 1 and "--schema" in lines[0], (args, stdin, r.stderr)
+            assert cmd.split()[0] in lines[0], lines[0]
 
 
 def test_truncated_capture_warns(caps):
@@ -301,7 +336,7 @@ def test_sql_sources(caps, tmp_path):
     f.write_text(sql)
     by_arg = run([QUERY, a, sql]).stdout
     assert by_arg == "n\n20000\n"
-    assert run([QUERY, "-f", str(f), a]).stdout == by_arg
+    assert run([QUERY, "--sql-file", str(f), a]).stdout == by_arg
     assert run([QUERY, a], input=sql).stdout == by_arg
     assert run([QUERY, a, b], input=sql).stdout == "n\n23000\n"
     assert run([QUERY, "--", a, sql]).stdout == by_arg
@@ -376,7 +411,7 @@ def test_usage_errors_one_line(caps, tmp_path):
         (["--schema=oracle"], "oracle"),
         (["--schema", "postgresql"], "--schema=DIALECT"),  # not SQLite's schema, silently
         (["-F", "xml", a, "SELECT 1"], "xml"),
-        (["-f", str(tmp_path / "nosuch.sql"), a], "nosuch.sql"),
+        (["--sql-file", str(tmp_path / "nosuch.sql"), a], "nosuch.sql"),
         ([str(tmp_path), "SELECT 1"], str(tmp_path)),
         (["SELECT 1"], "no capture"),
         ([a, str(tmp_path / "gone.tt"), "SELECT 1"], "gone.tt"),
@@ -395,6 +430,22 @@ def test_usage_errors_one_line(caps, tmp_path):
     r = run([QUERY, "-F", "csv", a, "SELECT 1 AS x; SELECT * FROM nosuch"])
     assert r.returncode == 1 and r.stdout == "x\n1\n"
     assert r.stderr == "tcptop-query: no such table: nosuch\n"
+
+
+def test_missing_capture_is_not_taken_for_sql(caps, tmp_path):
+    """A missing operand that looks like a capture (NAME.tt, a rotated NAME.tt.N, a path) is a
+    missing file (exit 2, one line naming it), never the SQL: `a.tt nosuch.tt` said "no SQL
+    given" and `a.tt cap.tt.7` ran cap.tt.7 as SQL. SQL with a '/' stays SQL."""
+    _, a, _ = caps
+    for missing in ("nosuch.tt", "cap.tt.7", str(tmp_path / "gone" / "x"), "sub/cap"):
+        for sql in (None, "SELECT count(*) FROM capture"):
+            r = run([QUERY, "--no-progress", a, missing], input=sql or "", timeout=20)
+            lines = r.stderr.splitlines()
+            assert r.returncode == 2 and r.stdout == "", (missing, sql, r.returncode, r.stderr)
+            assert len(lines) == 1 and missing in lines[0], (missing, sql, r.stderr)
+            assert "no such file" in lines[0].lower(), (missing, sql, lines[0])
+    r = run([QUERY, "-F", "csv", a, "SELECT 9/3 AS x"])
+    assert (r.returncode, r.stdout) == (0, "x\n3\n"), r.stderr
 
 
 def test_table_alignment(caps):

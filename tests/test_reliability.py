@@ -419,7 +419,7 @@ def check_batch(tmp, datas, what):
     sql = os.path.join(tmp, "q.sql")
     with open(sql, "w") as f:
         f.write("SELECT file, events, warnings FROM capture")
-    r = run_batch([QUERY, "--no-progress", "-F", "json", "-f", sql], names, what)
+    r = run_batch([QUERY, "--no-progress", "-F", "json", "--sql-file", sql], names, what)
     rows = {x["file"]: x for x in json.loads(r.stdout)}
     for p, cap in good:
         assert rows[p]["events"] == len(cap.events), p

@@ -78,6 +78,5 @@ int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt
 		off += n;
 	} while (n > 0 && off < total && (!max || off < max));
 	fputc('\n', out);
-	fflush(out);
-	return ferror(out) ? -EIO : 0;
+	return tt_stream_status(out);
 }

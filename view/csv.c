@@ -36,25 +36,16 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char
 		c->f = stdout;
 		c->is_stdout = 1;
 	} else {
-		/* the flags and messages of the capture writer's open (-o) */
-		fd = open(path,
-			  O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (force ? O_TRUNC : O_EXCL),
-			  0666);
+		/* the rows name hosts and processes: private, as a capture (-o) */
+		fd = tt_create_private(path, force, err, errlen);
 		c->f = fd >= 0 ? fdopen(fd, "w") : NULL;
 		if (!c->f) {
-			int e = errno;
+			int e = fd < 0 ? -fd : errno;
 
-			if (e == ELOOP)
-				snprintf(err, errlen,
-					 "%s: is a symbolic link, refusing to write through it",
-					 path);
-			else if (e == EEXIST)
-				snprintf(err, errlen, "%s: file exists (use --force to replace it)",
-					 path);
-			else
+			if (fd >= 0) {
 				snprintf(err, errlen, "%s: %s", path, strerror(e));
-			if (fd >= 0)
 				close(fd);
+			}
 			free(c);
 			return -e;
 		}
@@ -122,8 +113,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 		}
 		off += n;
 	} while (n > 0 && off < total);
-	fflush(c->f);
-	return ferror(c->f) ? -EIO : 0;
+	return tt_stream_status(c->f);
 }
 
 int tt_view_csv_close(struct tt_view_csv *c)
@@ -132,10 +122,9 @@ int tt_view_csv_close(struct tt_view_csv *c)
 
 	if (!c)
 		return 0;
-	if (fflush(c->f) || ferror(c->f))
-		ret = -EIO;
-	if (!c->is_stdout && fclose(c->f))
-		ret = ret ? ret : -EIO;
+	ret = tt_stream_status(c->f);
+	if (!c->is_stdout && fclose(c->f) && !ret)
+		ret = errno > 0 ? -errno : -EIO;
 	free(c);
 	return ret;
 }
