@@ -114,7 +114,20 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		fprintf(out, ",\"%s\":\"%s\"", f->name, a);
 		break;
 	case TT_KT_COMM: json_key_str(out, f->name, (const char *)p, TT_COMM_LEN); break;
-	default: json_num(out, f, v); break;
+	default:
+		if (f->named) {
+			/* the name, as text and SQL say it; the number beside it, as kind_id */
+			const char *name = tt_kind_value_name(f, v);
+
+			if (name)
+				fprintf(out, ",\"%s\":\"%s\"", f->name, name);
+			else
+				fprintf(out, ",\"%s\":null", f->name);
+			fprintf(out, ",\"%s_id\":%" PRIu64, f->name, v);
+		} else {
+			json_num(out, f, v);
+		}
+		break;
 	}
 }
 

@@ -87,7 +87,7 @@ static void sort_keys(const struct tt_conn *c, enum tt_col col, uint64_t *k1, ui
 	case TT_COL_LOCAL: endpoint_keys(c->family, c->laddr, c->lport, k1, k2); break;
 	case TT_COL_REMOTE: endpoint_keys(c->family, c->raddr, c->rport, k1, k2); break;
 	case TT_COL_STATE:
-		p = state_text(c);
+		p = tt_state_text(c);
 		*k1 = pack8(p, 0, 16);
 		*k2 = pack8(p, 8, 16);
 		break;
@@ -276,7 +276,7 @@ static int text_match(const struct tt_conn *c, const struct needle *n)
 		return 1;
 	if (c->pid && contains(buf, (size_t)(put_u(buf, c->pid) - buf), n->s, n->len))
 		return 1;
-	s = state_text(c);
+	s = tt_state_text(c);
 	if (contains(s, strlen(s), n->s, n->len))
 		return 1;
 	len = strlen(strcpy(buf, tt_proto_name(c->proto)));

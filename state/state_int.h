@@ -136,7 +136,4 @@ void pidx_unlink(struct tt_state *st, uint32_t slot); /* before slot's c.pid cha
 /* First slot of pid's list (then link_at()->next), or SLOT_NONE. */
 uint32_t pidx_first(const struct tt_state *st, uint32_t pid);
 
-/* Text of the STATE column as the view shows it: "CLOSED", a TCP state name, or "". */
-const char *state_text(const struct tt_conn *c);
-
 #endif /* TT_STATE_INT_H */

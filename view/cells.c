@@ -55,9 +55,7 @@ const char *tt_view_cell(const struct tt_conn *c, enum tt_col col, int human, ch
 	case TT_COL_LOCAL: tt_endpoint_str(c->family, c->laddr, c->lport, buf, len); break;
 	case TT_COL_REMOTE: tt_endpoint_str(c->family, c->raddr, c->rport, buf, len); break;
 	case TT_COL_STATE:
-		s = c->proto == 6 ? tt_fmt_tcp_state_name(c->state) : "";
-		if (c->flags & TT_CONN_CLOSED)
-			s = "CLOSED";
+		s = tt_state_text(c);
 		snprintf(buf, len, "%s", s[0] ? s : "-");
 		break;
 	case TT_COL_TX_RATE: num(c->tx_rate, human, 1, buf, len); break;
