@@ -43,10 +43,12 @@ int tt_parse_duration_ns(const char *s, uint64_t *ns);
 int tt_parse_double(const char *s, double min, double max, double *out);
 
 /*
- * A point in time for --from/--to: an offset from the capture start ("+30s",
- * "90" seconds), or wall time "YYYY-MM-DDTHH:MM:SS[.frac]" (UTC) or
- * "HH:MM:SS" (UTC, on the capture start's day). Sets *ns to wall clock ns
- * since the epoch. Returns 0 or -EINVAL.
+ * A point in time for --from/--to: an offset from the capture start ("+30s", "90" seconds);
+ * nanoseconds since the epoch (16 digits or more: tcptop-query's ts); ISO 8601 wall time
+ * "YYYY-MM-DDTHH:MM[:SS[.frac]][zone]" (T or a space); or a clock "HH:MM[:SS[.frac]][zone]"
+ * on the capture start's day (its day in that zone). zone: "Z", "+09:00", "-0530", "+09";
+ * none is UTC, as every time tcptop shows. Sets *ns to wall clock ns since the epoch.
+ * Returns 0 or -EINVAL.
  */
 int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns);
 

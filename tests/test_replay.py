@@ -805,3 +805,38 @@ def test_from_past_the_end_is_said(gen, tmp_path, mode, pipe):
     assert not any(os.path.exists(p) for p in out.values())
     _, at_last = dump_json(path, "--from", iso(last))
     assert at_last == [e for e in allev if e["ts"] == last]
+
+
+# ---------------------------------------------------------------- --from/--to forms
+
+
+def test_from_to_accept_what_the_tools_print():
+    """--from/--to take the epoch nanoseconds tcptop-query returns, ISO 8601 with a zone, and
+    clock times with or without seconds and Z (all UTC, as every time shown): each form of the
+    same instant cuts samples/resets.tt at the same event as the query's own ts."""
+    cap = os.path.join(ROOT, "samples", "resets.tt")
+    r = run([tool("tcptop-query"), "--no-progress", cap,
+             "SELECT ts FROM events ORDER BY ts LIMIT 2 OFFSET 600"])
+    assert r.returncode == 0, r.stderr
+    lo, hi = (int(x) for x in r.stdout.split()[1:])
+    _, allev = dump_json(cap)
+    want = [e for e in allev if lo <= e["ts"] <= hi]
+    assert want and want[0]["ts"] == lo
+
+    def iso_in(ns, zone_s, zone):
+        t = time.gmtime(ns // 10**9 + zone_s)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", t) + ".%09d%s" % (ns % 10**9, zone)
+
+    forms = [(str(lo), str(hi)),
+             (iso_in(lo, 0, "Z"), iso_in(hi, 0, "Z")),
+             (iso_in(lo, 9 * 3600, "+09:00"), iso_in(hi, 9 * 3600, "+09:00")),
+             (iso_in(lo, -5 * 3600 - 1800, "-0530"), iso_in(hi, -5 * 3600 - 1800, "-0530")),
+             (iso_in(lo, 0, "Z")[11:], iso_in(hi, 0, "")[11:])]
+    for f, t in forms:
+        _, got = dump_json(cap, "--from", f, "--to", t)
+        assert [e["ts"] for e in got if e["ts"] >= lo] == [e["ts"] for e in want], (f, t)
+    # a minute's clock without seconds: from its first second
+    minute = lo - lo % (60 * 10**9)
+    _, got = dump_json(cap, "--from", iso_in(minute, 0, "")[11:16], "--to", str(hi))
+    assert [e["ts"] for e in got if e["ts"] >= minute] == \
+        [e["ts"] for e in allev if minute <= e["ts"] <= hi]
