@@ -134,12 +134,14 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 {
 	const struct tt_kind *k = tt_kind_get(ev->kind);
-	char cid[TT_CID_LEN];
+	char cid[TT_CID_LEN], when[48];
 
+	/* ts is exact but past 2^53, which jq and JavaScript round: time reads right in both */
+	tt_iso_str(ev->ts_ns, when, sizeof(when));
 	fprintf(out,
-		"{\"ts\":%" PRIu64 ",\"kind\":\"%s\",\"kind_id\":%u,\"conn_id\":%" PRId64
-		",\"pid\":%u,\"tid\":%u,\"flags\":%u",
-		(uint64_t)ev->ts_ns, tt_fmt_kind_name(ev->kind), ev->kind,
+		"{\"ts\":%" PRIu64 ",\"time\":\"%s\",\"kind\":\"%s\",\"kind_id\":%u,"
+		"\"conn_id\":%" PRId64 ",\"pid\":%u,\"tid\":%u,\"flags\":%u",
+		(uint64_t)ev->ts_ns, when, tt_fmt_kind_name(ev->kind), ev->kind,
 		tt_conn_id_signed(ev->conn_id), ev->pid, ev->tid, ev->flags);
 	/* In the table's JSON order (jpos), which predates it and differs from the format's. */
 	for (unsigned i = 0; k && i < k->n_fields; i++)

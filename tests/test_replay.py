@@ -1,5 +1,6 @@
 """tcptop-replay, black-box: final totals against independent oracles, snapshots, dumps, cuts,
 bad input, and real iperf3 traffic recorded by tcptop-record."""
+import calendar
 import json
 import os
 import re
@@ -840,3 +841,16 @@ def test_from_to_accept_what_the_tools_print():
     _, got = dump_json(cap, "--from", iso_in(minute, 0, "")[11:16], "--to", str(hi))
     assert [e["ts"] for e in got if e["ts"] >= minute] == \
         [e["ts"] for e in allev if minute <= e["ts"] <= hi]
+
+
+def test_json_events_carry_an_iso_time(gen):
+    """ts is 19 digits, past what a double holds (jq 1.6 rounds ...312739972 to ...312740000):
+    each JSON event also has `time`, ISO 8601 UTC to the nanosecond, which is ts exactly."""
+    path, _ = gen(30, 5, 2)
+    _, events = dump_json(path)
+    assert len(events) > 100
+    for e in events:
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z", e["time"])
+        assert m, e
+        secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+        assert secs * 10**9 + int(m.group(2)) == e["ts"], e

@@ -311,10 +311,10 @@ static void test_json(const struct tt_event *ev)
 {
 	const struct tt_kind *k = tt_kind_get(ev->kind);
 	struct jpair p[40];
-	char *buf = NULL, want[128], name[96], cid[TT_CID_LEN];
+	char *buf = NULL, want[128], name[96], cid[TT_CID_LEN], iso[48];
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	int n, ok = 1, common = 7, keys = 0, j;
+	int n, ok = 1, common = 8, keys = 0, j;
 
 	dump_event_json(out, ev, 0);
 	fclose(out);
@@ -324,13 +324,15 @@ static void test_json(const struct tt_event *ev)
 		keys += k->fields[i].named ? 2 : 1;
 	snprintf(name, sizeof(name), "json: %s parses, common keys", k->name);
 	snprintf(want, sizeof(want), "%" PRIu64, (uint64_t)ev->ts_ns);
+	tt_iso_str(ev->ts_ns, iso, sizeof(iso));
 	check(n == common + keys + (ev->kind == TT_EV_CONN_OPEN) && !strcmp(p[0].key, "ts") &&
-		  !strcmp(p[0].val, want) && !strcmp(p[1].val, k->name) &&
-		  strtoul(p[2].val, NULL, 10) == ev->kind &&
-		  strtoull(p[3].val, NULL, 10) == ev->conn_id &&
-		  strtoul(p[4].val, NULL, 10) == ev->pid &&
-		  strtoul(p[5].val, NULL, 10) == ev->tid &&
-		  strtoul(p[6].val, NULL, 10) == ev->flags,
+		  !strcmp(p[0].val, want) && !strcmp(p[1].key, "time") && p[1].is_str &&
+		  !strcmp(p[1].val, iso) && !strcmp(p[2].val, k->name) &&
+		  strtoul(p[3].val, NULL, 10) == ev->kind &&
+		  strtoull(p[4].val, NULL, 10) == ev->conn_id &&
+		  strtoul(p[5].val, NULL, 10) == ev->pid &&
+		  strtoul(p[6].val, NULL, 10) == ev->tid &&
+		  strtoul(p[7].val, NULL, 10) == ev->flags,
 	      name, "%s", buf);
 	if (n < common + keys) {
 		free(buf);
