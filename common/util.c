@@ -335,7 +335,8 @@ void tt_wall_str(uint64_t ns, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03u", s, (unsigned)(ns % 1000000000ull / 1000000ull));
+	/* said, not assumed: a tcpdump user reads a bare time as local */
+	snprintf(buf, len, "%s.%03u UTC", s, (unsigned)(ns % 1000000000ull / 1000000ull));
 }
 
 void tt_iso_str(uint64_t ns, char *buf, size_t len)

@@ -77,7 +77,7 @@ static inline int64_t tt_conn_id_signed(uint64_t id)
 /* "TCP" / "UDP" / "6"... */
 const char *tt_proto_name(uint8_t proto);
 
-/* Wall time ns -> "2026-11-25 10:56:25.123" (UTC, millisecond precision); buf >= 32 bytes. */
+/* Wall time ns -> "2026-11-25 10:56:25.123 UTC" (millisecond precision); buf >= 40 bytes. */
 void tt_wall_str(uint64_t ns, char *buf, size_t len);
 /* Wall time ns -> ISO 8601 "2026-11-25T10:56:25.123456789Z"; buf >= 40 bytes. */
 void tt_iso_str(uint64_t ns, char *buf, size_t len);

@@ -854,3 +854,29 @@ def test_json_events_carry_an_iso_time(gen):
         assert m, e
         secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
         assert secs * 10**9 + int(m.group(2)) == e["ts"], e
+
+
+def test_times_say_utc():
+    """Every time shown says its zone, UTC, and TZ changes none of them: the -b headers
+    ("... UTC") and --dump lines ("...Z"), checked against the JSON dump's ts."""
+    cap = os.path.join(ROOT, "samples", "resets.tt")
+    _, events = dump_json(cap)
+    tokyo = dict(os.environ, TZ="Asia/Tokyo")
+    r = run([REPLAY, "--dump", cap], env=tokyo)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == len(events)
+    for line, e in list(zip(lines, events))[::50]:
+        t = time.gmtime(e["ts"] // 10**9)
+        want = time.strftime("%Y-%m-%d %H:%M:%S", t) + ".%06dZ " % (e["ts"] % 10**9 // 1000)
+        assert line.startswith(want), (line, want)
+    r = run([REPLAY, "-b", "-i", "1s", cap], env=tokyo)
+    assert r.returncode == 0, r.stderr
+    heads = [x for x in r.stdout.splitlines() if x.startswith("tcptop-replay ")]
+    assert len(heads) >= 3
+    for h in heads:
+        m = re.match(r"tcptop-replay (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d{3} UTC  conns:", h)
+        assert m, h
+        secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+        assert events[0]["ts"] // 10**9 <= secs <= events[-1]["ts"] // 10**9 + 1, h
+    assert r.stdout == run([REPLAY, "-b", "-i", "1s", cap]).stdout
