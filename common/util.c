@@ -293,7 +293,15 @@ static void human(uint64_t v, double base, char *buf, size_t len)
 
 void tt_human_bytes(uint64_t v, char *buf, size_t len)
 {
+	size_t n;
+
 	human(v, 1024.0, buf, len);
+	/* B: iperf3 and iftop users read a bare 9.5M as megabits */
+	n = strlen(buf);
+	if (n + 1 < len) {
+		buf[n] = 'B';
+		buf[n + 1] = '\0';
+	}
 }
 
 void tt_human_count(uint64_t v, char *buf, size_t len)

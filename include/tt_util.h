@@ -52,7 +52,7 @@ int tt_parse_double(const char *s, double min, double max, double *out);
  */
 int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns);
 
-/* "1.5K", "12.0M", "3.2G" (powers of 1024, at most 6 characters); buf >= 8 bytes. */
+/* Bytes: "812B", "1.5KB", "12MB", "3.2GB" (powers of 1024, at most 6 characters); buf >= 8. */
 void tt_human_bytes(uint64_t v, char *buf, size_t len);
 /* "1.5Kb/s"-style is left to callers: this gives a plain scaled count with K/M/G (powers of 1000).
  */

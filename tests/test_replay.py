@@ -781,7 +781,7 @@ def test_unknown_rtt_is_never_zero(gen, tmp_path):
     for cid in want:
         text = by_port[1024 + cid % 60000]["RTT"]
         assert (text, final[cid]["rtt_us"]) == \
-            ((str(rtt[cid]),) * 2 if cid in rtt else ("-", "")), cid
+            ((str(rtt[cid]) + "us", str(rtt[cid])) if cid in rtt else ("-", "")), cid
 
 
 @pytest.mark.parametrize("mode", [["-b"], ["--dump"], ["--dump", "--json"], ["--csv", "CSV"],
@@ -880,3 +880,36 @@ def test_times_say_utc():
         secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
         assert events[0]["ts"] // 10**9 <= secs <= events[-1]["ts"] // 10**9 + 1, h
     assert r.stdout == run([REPLAY, "-b", "-i", "1s", cap]).stdout
+
+
+def test_cells_and_headers_say_their_units():
+    """Bytes are never taken for bits, nor an RTT for milliseconds: -b -H cells and the header
+    rates end in B (9.5MB under TX/s is 9.5 MiB a second), the exact -b's header rates too, and
+    RTT always has its unit; the numbers are the exact -b's and --csv's (rtt_us)."""
+    cap = os.path.join(ROOT, "samples", "iperf3.tt")
+    out = os.path.join(BUILD, "units-%d.csv" % os.getpid())
+    exact = run([REPLAY, "-b", "-i", "1h", "--csv", out, cap])
+    assert exact.returncode == 0, exact.stderr
+    try:
+        import csv as csvmod
+        final = {(x["lport"], x["rport"]): x for x in csvmod.DictReader(open(out))}
+    finally:
+        os.unlink(out)
+    human = run([REPLAY, "-b", "-H", "-i", "1h", cap])
+    assert human.returncode == 0, human.stderr
+    (eh, erows), = batch_snapshots(exact.stdout)[-1:]
+    (hh, hrows), = batch_snapshots(human.stdout)[-1:]
+    assert re.search(r"  tx \d+B/s rx \d+B/s  ", eh), eh
+    assert re.search(r"  tx [\d.]+[KMGT]?B/s rx [\d.]+[KMGT]?B/s  ", hh), hh
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    assert len(erows) == len(hrows) >= 4
+    for e, h in zip(erows, hrows):
+        assert e["LOCAL"] == h["LOCAL"]
+        for col in ("TX/s", "RX/s", "TX", "RX"):
+            m = re.fullmatch(r"([\d.]+)([KMGT]?)B", h[col])
+            assert m, (col, h)
+            v = float(m.group(1)) * units.get(m.group(2), 1)
+            assert abs(v - int(e[col])) <= 0.05 * int(e[col]) + 0.5, (col, e, h)
+        rtt = final[(e["LOCAL"].rsplit(":", 1)[1], e["REMOTE"].rsplit(":", 1)[1])]["rtt_us"]
+        assert e["RTT"] == (rtt + "us" if rtt else "-"), e
+        assert re.fullmatch(r"\d+us|[\d.]+ms|\d+s|-", h["RTT"]), h
