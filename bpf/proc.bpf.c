@@ -78,7 +78,7 @@ static __always_inline int accepted(long fd)
 		return 0;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if ((fam != AF_INET && fam != AF_INET6) || state == TCP_CLOSE || state == TCP_LISTEN)
+	if ((fam != AF_INET && fam != AF_INET6) || state == TT_TCP_CLOSE || state == TT_TCP_LISTEN)
 		return 0;
 	read_tuple(sk, &t);
 	if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport))
@@ -166,7 +166,7 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 	if (proto == IPPROTO_UDP) {
 		if (!udp_by_packet || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
 			return 0;
-	} else if (proto != IPPROTO_TCP || state == TCP_LISTEN || state == TCP_CLOSE) {
+	} else if (proto != IPPROTO_TCP || state == TT_TCP_LISTEN || state == TT_TCP_CLOSE) {
 		return 0;
 	}
 	own.pid = BPF_CORE_READ(task, tgid);

@@ -17,7 +17,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		return 0;
 	take_owner(sk, st);
 	/* process context (close, shutdown): seen even when a later softirq change is skipped */
-	if (newstate == TCP_FIN_WAIT1 || newstate == TCP_LAST_ACK) {
+	if (newstate == TT_TCP_FIN_WAIT1 || newstate == TT_TCP_LAST_ACK) {
 		st->fin_sent = 1;
 		/* the owner closing it: an accepted socket no sweep has named yet is theirs */
 		if (!st->pid_known && (st->open == O_OPEN || st->open == O_WAITPID))
@@ -25,11 +25,12 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 	}
 	if (st->open == O_NONE) {
 		/* a passive child is cloned from its listener: LISTEN -> SYN_RECV */
-		if (newstate == TCP_LISTEN || (oldstate == TCP_LISTEN && newstate == TCP_CLOSE)) {
+		if (newstate == TT_TCP_LISTEN ||
+		    (oldstate == TT_TCP_LISTEN && newstate == TT_TCP_CLOSE)) {
 			st->open = O_IGNORE;
 			return 0;
 		}
-		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+		if (oldstate == TT_TCP_CLOSE && newstate == TT_TCP_SYN_SENT) {
 			/* connect(): process context, the caller owns the socket */
 			if (!st->pid_known)
 				own_by_current(st);
@@ -38,7 +39,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 			st->open = O_PENDING;
 			return 0;
 		}
-		if (newstate == TCP_SYN_RECV) {
+		if (newstate == TT_TCP_SYN_RECV) {
 			/* passive open, softirq: the owner is whoever accept()s it */
 			st->dir = TT_DIR_INBOUND;
 			st->open_ts = bpf_ktime_get_boot_ns();
@@ -46,26 +47,26 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 			tcp_try_open(sk, st, newstate, 0);
 			return 0;
 		}
-		if (oldstate == TCP_SYN_RECV) {
+		if (oldstate == TT_TCP_SYN_RECV) {
 			st->dir = TT_DIR_INBOUND;
 		} else {
 			st->preexisting = 1;
 			st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND
 									: TT_DIR_OUTBOUND;
 		}
-		tcp_try_open(sk, st, oldstate, newstate == TCP_CLOSE);
+		tcp_try_open(sk, st, oldstate, newstate == TT_TCP_CLOSE);
 	} else if (st->open == O_PENDING || st->open == O_PASSIVE) {
-		tcp_try_open(sk, st, oldstate, newstate == TCP_CLOSE);
+		tcp_try_open(sk, st, oldstate, newstate == TT_TCP_CLOSE);
 	}
 	if (st->open != O_OPEN) {
-		if (newstate == TCP_CLOSE && st->open != O_IGNORE) {
+		if (newstate == TT_TCP_CLOSE && st->open != O_IGNORE) {
 			st->open = O_CLOSED;
 			clear_unowned(st);
 		}
 		return 0;
 	}
 	emit_state(st, oldstate, newstate, 0);
-	if (newstate == TCP_CLOSE)
+	if (newstate == TT_TCP_CLOSE)
 		tcp_emit_close(sk, st);
 	return 0;
 }

@@ -40,12 +40,6 @@
 #define S_IFMT 0170000
 #define S_IFSOCK 0140000
 
-#define TCP_ESTABLISHED 1
-#define TCP_SYN_SENT 2
-#define TCP_SYN_RECV 3
-#define TCP_CLOSE 7
-#define TCP_LISTEN 10
-
 /* Every map and global is declared here once, and defined in maps.bpf.c alone. */
 #ifdef TT_BPF_DEFINE
 #define TT_EXTERN
@@ -660,10 +654,10 @@ struct tcp_counters {
 	__u32 segs_out, segs_in, srtt, rttvar, retrans;
 };
 
-#define TCP_FIN_WAIT1 4
-#define TCP_FIN_WAIT2 5
-#define TCP_LAST_ACK 9
-#define TCP_CLOSING 11
+#define TT_TCP_FIN_WAIT1 4
+#define TT_TCP_FIN_WAIT2 5
+#define TT_TCP_LAST_ACK 9
+#define TT_TCP_CLOSING 11
 
 /*
  * The kernel counts sequence space: bytes_acked includes our SYN (active
@@ -686,8 +680,8 @@ static __always_inline void read_counters(const struct sock *sk, const struct sk
 	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
 	 * tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells instead.
 	 */
-	if ((state == TCP_FIN_WAIT1 || state == TCP_FIN_WAIT2 || state == TCP_CLOSING ||
-	     state == TCP_LAST_ACK || (state == TCP_CLOSE && st->fin_sent)) &&
+	if ((state == TT_TCP_FIN_WAIT1 || state == TT_TCP_FIN_WAIT2 || state == TT_TCP_CLOSING ||
+	     state == TT_TCP_LAST_ACK || (state == TT_TCP_CLOSE && st->fin_sent)) &&
 	    c->acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
 		c->acked--;
 	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
@@ -878,10 +872,10 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 		clear_unowned(st);
 	}
 	if (cur == O_PENDING) {
-		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_SENT, st->open_ts, flags);
-		emit_state(st, TCP_CLOSE, TCP_SYN_SENT, st->open_ts);
+		emit_open(sk, st, &t, IPPROTO_TCP, TT_TCP_SYN_SENT, st->open_ts, flags);
+		emit_state(st, TT_TCP_CLOSE, TT_TCP_SYN_SENT, st->open_ts);
 	} else if (cur == O_PASSIVE) {
-		emit_open(sk, st, &t, IPPROTO_TCP, TCP_SYN_RECV, st->open_ts, flags);
+		emit_open(sk, st, &t, IPPROTO_TCP, TT_TCP_SYN_RECV, st->open_ts, flags);
 	} else {
 		emit_open(sk, st, &t, IPPROTO_TCP, state, 0, flags);
 	}
@@ -983,7 +977,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	e->u.close.rx_pkts = c.segs_in;
 	e->u.close.srtt_us = c.srtt;
 	e->u.close.retrans = c.retrans;
-	e->u.close.state = TCP_CLOSE;
+	e->u.close.state = TT_TCP_CLOSE;
 	ns_tcp_add(sk, -1);
 	/* gone already: a pass found the socket gone before the kernel ran this (a state change
 	 * skipped, tcp_destroy_sock later) and wrote the close */
@@ -999,7 +993,7 @@ static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st 
 {
 	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	if (state == TCP_LISTEN || state == TCP_CLOSE) {
+	if (state == TT_TCP_LISTEN || state == TT_TCP_CLOSE) {
 		st->open = O_IGNORE;
 		return;
 	}

@@ -29,7 +29,7 @@ static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st
 		}
 		k->family = fam;
 	}
-	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_ESTABLISHED) {
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TT_TCP_ESTABLISHED) {
 		udp_conn_end(st, k->cookie); /* disconnected (connect(AF_UNSPEC)), if it was */
 		return;
 	}

@@ -90,7 +90,7 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 	__builtin_memcpy(k.raddr, t->raddr, TT_ADDR_LEN);
 	k.rport = t->rport;
 	k.family = t->family;
-	if (bsk->state == TCP_ESTABLISHED) {
+	if (bsk->state == TT_TCP_ESTABLISHED) {
 		connected = bsk_peer_is(bsk, t);
 		if (connected)
 			udp_conn_key(st, &k);

@@ -192,13 +192,56 @@ int tt_parse_duration_ns(const char *s, uint64_t *ns)
 	return -EINVAL;
 }
 
+/* "HH:MM" or "HH:MM:SS[.frac]", nothing after. */
 static int parse_clock(const char *s, unsigned *h, unsigned *m, double *sec)
 {
 	int n = 0;
 
-	if (sscanf(s, "%2u:%2u:%lf%n", h, m, sec, &n) != 3 || s[n] || *h > 23 || *m > 59 ||
-	    *sec < 0 || *sec >= 61)
+	*sec = 0;
+	if (sscanf(s, "%2u:%2u%n", h, m, &n) != 2 || *h > 23 || *m > 59)
 		return -EINVAL;
+	if (s[n] == ':') {
+		int k = 0;
+
+		s += n + 1;
+		/* digits first: sscanf's %lf would take "+5", "inf", " 1" */
+		if (*s < '0' || *s > '9' || sscanf(s, "%lf%n", sec, &k) != 1 || *sec >= 61)
+			return -EINVAL;
+		n = k;
+	}
+	return s[n] ? -EINVAL : 0;
+}
+
+/*
+ * Cuts the zone off the end of a clock time ("Z", "+09:00", "-0530", "+09") and sets *off_s
+ * to its offset east of UTC; no zone is UTC. Returns 0 or -EINVAL.
+ */
+static int cut_zone(char *clock, long *off_s)
+{
+	size_t n = strlen(clock);
+	char *z = strpbrk(clock, "+-");
+	unsigned zh = 0, zm = 0;
+	int k = 0;
+
+	*off_s = 0;
+	if (n && (clock[n - 1] == 'Z' || clock[n - 1] == 'z')) {
+		clock[n - 1] = 0;
+		return 0;
+	}
+	if (!z)
+		return 0;
+	if (strlen(z + 1) == 2 && sscanf(z + 1, "%2u%n", &zh, &k) == 1 && k == 2)
+		;
+	else if (sscanf(z + 1, "%2u:%2u%n", &zh, &zm, &k) == 2 && k == 5 && !z[6])
+		;
+	else if (strlen(z + 1) == 4 && sscanf(z + 1, "%2u%2u%n", &zh, &zm, &k) == 2 && k == 4)
+		;
+	else
+		return -EINVAL;
+	if (zh > 23 || zm > 59 || z[1] < '0' || z[1] > '9')
+		return -EINVAL;
+	*off_s = (*z == '-' ? -1 : 1) * (long)(zh * 3600 + zm * 60);
+	*z = 0;
 	return 0;
 }
 
@@ -209,50 +252,64 @@ int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns)
 	double sec;
 	struct tm tm = {0};
 	time_t day;
+	char clock[64];
+	long zone_s;
+	int64_t t;
 
 	if (!s || !*s)
 		return -EINVAL;
+	/*
+	 * 16 digits or more: nanoseconds since the epoch, as tcptop-query's ts columns and the
+	 * JSON dump's ts hold them (as an offset in seconds it would be millions of years).
+	 */
+	if (strspn(s, "0123456789") == strlen(s) && strlen(s) >= 16) {
+		errno = 0;
+		*ns = strtoull(s, NULL, 10);
+		return errno ? -EINVAL : 0;
+	}
 	if (*s == '+' || !strpbrk(s, ":-T")) {
 		if (tt_parse_duration_ns(s + (*s == '+'), &off))
 			return -EINVAL;
 		*ns = capture_start_ns + off;
 		return 0;
 	}
-	if (strlen(s) > 10 && s[4] == '-' && (s[10] == 'T' || s[10] == ' ')) {
+	if (strlen(s) > 10 && s[4] == '-' && (s[10] == 'T' || s[10] == 't' || s[10] == ' ')) {
 		char date[11];
-		char clock[64];
-		size_t cl;
+		int k = 0;
 
 		memcpy(date, s, 10);
 		date[10] = 0;
-		if (sscanf(date, "%4u-%2u-%2u", &y, &mo, &d) != 3 || mo < 1 || mo > 12 || d < 1 ||
-		    d > 31)
+		if (sscanf(date, "%4u-%2u-%2u%n", &y, &mo, &d, &k) != 3 || k != 10 || mo < 1 ||
+		    mo > 12 || d < 1 || d > 31)
 			return -EINVAL;
-		cl = strlen(s + 11);
-		if (cl == 0 || cl >= sizeof(clock))
+		if (strlen(s + 11) >= sizeof(clock))
 			return -EINVAL;
-		memcpy(clock, s + 11, cl + 1);
-		if (clock[cl - 1] == 'Z')
-			clock[cl - 1] = 0;
-		if (parse_clock(clock, &h, &mi, &sec))
+		strcpy(clock, s + 11);
+		if (cut_zone(clock, &zone_s) || parse_clock(clock, &h, &mi, &sec))
 			return -EINVAL;
 		tm.tm_year = (int)y - 1900;
 		tm.tm_mon = (int)mo - 1;
 		tm.tm_mday = (int)d;
 		day = timegm(&tm);
 	} else {
-		time_t start = (time_t)(capture_start_ns / 1000000000ull);
+		time_t start;
 		struct tm st;
 
-		if (parse_clock(s, &h, &mi, &sec))
+		if (strlen(s) >= sizeof(clock))
 			return -EINVAL;
+		strcpy(clock, s);
+		if (cut_zone(clock, &zone_s) || parse_clock(clock, &h, &mi, &sec))
+			return -EINVAL;
+		/* the capture start's day where the clock is read: in its zone */
+		start = (time_t)(capture_start_ns / 1000000000ull) + zone_s;
 		gmtime_r(&start, &st);
 		st.tm_hour = st.tm_min = st.tm_sec = 0;
 		day = timegm(&st);
 	}
-	if (day < 0)
+	t = (int64_t)day - zone_s;
+	if (t < 0)
 		return -EINVAL;
-	*ns = (uint64_t)day * 1000000000ull + (uint64_t)h * 3600000000000ull +
+	*ns = (uint64_t)t * 1000000000ull + (uint64_t)h * 3600000000000ull +
 	      (uint64_t)mi * 60000000000ull + (uint64_t)llround(sec * 1e9);
 	return 0;
 }
@@ -276,7 +333,15 @@ static void human(uint64_t v, double base, char *buf, size_t len)
 
 void tt_human_bytes(uint64_t v, char *buf, size_t len)
 {
+	size_t n;
+
 	human(v, 1024.0, buf, len);
+	/* B: iperf3 and iftop users read a bare 9.5M as megabits */
+	n = strlen(buf);
+	if (n + 1 < len) {
+		buf[n] = 'B';
+		buf[n + 1] = '\0';
+	}
 }
 
 void tt_human_count(uint64_t v, char *buf, size_t len)
@@ -318,7 +383,8 @@ void tt_wall_str(uint64_t ns, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03u", s, (unsigned)(ns % 1000000000ull / 1000000ull));
+	/* said, not assumed: a tcpdump user reads a bare time as local */
+	snprintf(buf, len, "%s.%03u UTC", s, (unsigned)(ns % 1000000000ull / 1000000ull));
 }
 
 void tt_iso_str(uint64_t ns, char *buf, size_t len)

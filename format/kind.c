@@ -2,6 +2,7 @@
 /* The kind table (tt_event_kinds.h) expanded into descriptors (tt_kind.h). */
 #include <string.h>
 
+#include "tt_fmt.h"
 #include "tt_kind.h"
 
 #define FIELD(m, f, type, jpos, label, text, column, sql)                                          \
@@ -12,7 +13,8 @@
 	 label,                                                                                    \
 	 TT_KX_##text,                                                                             \
 	 COLUMN_##sql(column),                                                                     \
-	 FAMILY_##type(m)},
+	 FAMILY_##type(m),                                                                         \
+	 NAMED_##sql},
 /* An address's family is the `family` member of its struct (tt_event_kinds.h). */
 #define FAMILY_U8(m) 0
 #define FAMILY_U16(m) 0
@@ -33,6 +35,19 @@
 #define COLUMN_addr(c) #c
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
+
+/* Fields whose values have names: those the query shows as names. */
+#define NAMED_none TT_KN_none
+#define NAMED_u64 TT_KN_none
+#define NAMED_nz TT_KN_none
+#define NAMED_i32 TT_KN_none
+#define NAMED_tcpstate TT_KN_tcpstate
+#define NAMED_proto TT_KN_proto
+#define NAMED_dir TT_KN_dir
+#define NAMED_rstdir TT_KN_rstdir
+#define NAMED_addr TT_KN_none
+#define NAMED_addr_nz TT_KN_none
+#define NAMED_comm TT_KN_none
 
 /* The same descriptors placed by their JSON position, so a dump walks them in order. */
 #define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
@@ -76,4 +91,21 @@ uint64_t tt_kind_uint(const struct tt_event *ev, const struct tt_kind_field *f)
 	case TT_KT_U64: memcpy(&u64, p, 8); return u64;
 	default: return 0;
 	}
+}
+
+const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
+{
+	const char *s = NULL;
+
+	if (v > 255)
+		return NULL;
+	switch (f->named) {
+	case TT_KN_tcpstate: s = tt_fmt_tcp_state_name((unsigned)v); break;
+	case TT_KN_proto: s = tt_fmt_proto_name((unsigned)v); break;
+	case TT_KN_dir: s = tt_fmt_dir_name((unsigned)v); break;
+	case TT_KN_rstdir: s = tt_fmt_rst_dir_name((unsigned)v); break;
+	default: break;
+	}
+	/* "" (no state) and "?" (past the table) are no names */
+	return s && s[0] && s[0] != '?' ? s : NULL;
 }

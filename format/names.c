@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Names of event kinds and TCP states, for every tool that prints them. */
+/* Names of event kinds, TCP states and field values, for every tool that prints them. */
 #include "tt_fmt.h"
 
 const char *tt_fmt_kind_name(unsigned kind)
@@ -13,12 +13,23 @@ const char *tt_fmt_kind_name(unsigned kind)
 
 const char *tt_fmt_tcp_state_name(unsigned state)
 {
-	/* The kernel's numbering (include/net/tcp_states.h). */
-	static const char *const names[TT_TCP_STATE_MAX] = {
-	    "",		 "ESTABLISHED", "SYN_SENT",	"SYN_RECV",   "FIN_WAIT1",
-	    "FIN_WAIT2", "TIME_WAIT",	"CLOSE",	"CLOSE_WAIT", "LAST_ACK",
-	    "LISTEN",	 "CLOSING",	"NEW_SYN_RECV",
-	};
+	static const char *const names[TT_TCP_STATE_MAX] = {[TT_TCP_NONE] = "",
+							    TT_TCP_STATES(TT_TCP_STATE_NAME, 0)};
 
 	return state < TT_TCP_STATE_MAX ? names[state] : "?";
+}
+
+const char *tt_fmt_proto_name(unsigned proto)
+{
+	return proto == 6 ? "tcp" : proto == 17 ? "udp" : NULL;
+}
+
+const char *tt_fmt_dir_name(unsigned dir)
+{
+	return dir == TT_DIR_OUTBOUND ? "out" : dir == TT_DIR_INBOUND ? "in" : NULL;
+}
+
+const char *tt_fmt_rst_dir_name(unsigned dir)
+{
+	return dir == TT_RST_SENT ? "sent" : dir == TT_RST_RECEIVED ? "received" : NULL;
 }

@@ -60,10 +60,9 @@ enum tt_ev_kind {
 #define TT_RST_SENT 1
 #define TT_RST_RECEIVED 2
 
-/* TCP states are the kernel's numbers (TCP_ESTABLISHED = 1 ... TCP_NEW_SYN_RECV = 12);
- * 0 means "no state" (UDP). */
-#define TT_TCP_STATE_MAX 13
-#define TT_TCP_SYN_SENT 2 /* TCP_SYN_SENT: connect() waits for the peer's SYN-ACK */
+/* TCP states are the kernel's numbers, 0 "no state" (UDP): enum tt_tcp_state, names and all,
+ * in the one table of tt_tcp_states.h. */
+#include "tt_tcp_states.h"
 
 struct tt_ev_open {
 	__u8 laddr[TT_ADDR_LEN]; /* local address, network byte order; IPv4 in the first 4 bytes */
@@ -175,6 +174,9 @@ struct tt_event {
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
 _Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1,
 	       "every kind has one TT_EVENT_KINDS entry");
+/* A state numbered past the table's last, or a gap in the numbers. */
+_Static_assert(TT_TCP_STATE_COUNT == TT_TCP_STATE_MAX - 1,
+	       "TCP states are numbered 1.. without a gap in TT_TCP_STATES");
 
 /* Bytes a ring-buffer record of this kind occupies (header + its union member). */
 static inline __u32 tt_event_size(__u16 kind)

@@ -31,6 +31,16 @@ enum tt_kind_text {
 	TT_KX_rstdir,
 };
 
+/* Which names a field's values have (from the table's `sql` column): the JSON dump gives the
+ * name under the field's key and the number under key_id, as the query's columns do. */
+enum tt_kind_named {
+	TT_KN_none,
+	TT_KN_tcpstate, /* tt_fmt_tcp_state_name */
+	TT_KN_proto,	/* tt_fmt_proto_name */
+	TT_KN_dir,	/* tt_fmt_dir_name */
+	TT_KN_rstdir,	/* tt_fmt_rst_dir_name */
+};
+
 /* Longest field name and text label (test_event_kinds checks), TCP state name included. */
 #define TT_KIND_NAME_MAX 24
 
@@ -43,6 +53,7 @@ struct tt_kind_field {
 	uint8_t text;	     /* enum tt_kind_text */
 	const char *column;  /* its column in the query's events table, NULL for none */
 	uint16_t family_off; /* ADDR: offsetof(struct tt_event, u.<member>.family) */
+	uint8_t named;	     /* enum tt_kind_named */
 };
 
 struct tt_kind {
@@ -61,5 +72,9 @@ const struct tt_kind *tt_kind_get(unsigned kind);
 
 /* A numeric field's value (S32 sign-extended); 0 for ADDR and COMM. */
 uint64_t tt_kind_uint(const struct tt_event *ev, const struct tt_kind_field *f);
+
+/* The name of a named field's value (f->named), NULL for none (UDP's state 0, an unknown
+ * direction) or a field without names. */
+const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v);
 
 #endif /* TT_KIND_H */

@@ -157,8 +157,13 @@ void tt_state_foreach(const struct tt_state *st, void (*fn)(void *ctx, const str
 const char *tt_col_name(enum tt_col col);
 int tt_col_parse(const char *name);
 
-/* Name of a TCP state ("ESTABLISHED", ...), "" for 0, "?" when out of range. */
+/* Name of a TCP state ("ESTABLISHED", ...; TT_TCP_STATES), "" for 0, "?" when out of range. */
 const char *tt_state_tcp_name(uint8_t state);
+/*
+ * The STATE column's text, which the view shows and sorting and search compare: the TCP
+ * state's name, "CLOSED" for any closed connection (UDP too), "" for an open UDP flow.
+ */
+const char *tt_state_text(const struct tt_conn *c);
 
 /*
  * The STATE column's text, which the view and the batch show and sorting and text search

@@ -59,14 +59,16 @@ int tt_parse_duration_ns(const char *s, uint64_t *ns);
 int tt_parse_double(const char *s, double min, double max, double *out);
 
 /*
- * A point in time for --from/--to: an offset from the capture start ("+30s",
- * "90" seconds), or wall time "YYYY-MM-DDTHH:MM:SS[.frac]" (UTC) or
- * "HH:MM:SS" (UTC, on the capture start's day). Sets *ns to wall clock ns
- * since the epoch. Returns 0 or -EINVAL.
+ * A point in time for --from/--to: an offset from the capture start ("+30s", "90" seconds);
+ * nanoseconds since the epoch (16 digits or more: tcptop-query's ts); ISO 8601 wall time
+ * "YYYY-MM-DDTHH:MM[:SS[.frac]][zone]" (T or a space); or a clock "HH:MM[:SS[.frac]][zone]"
+ * on the capture start's day (its day in that zone). zone: "Z", "+09:00", "-0530", "+09";
+ * none is UTC, as every time tcptop shows. Sets *ns to wall clock ns since the epoch.
+ * Returns 0 or -EINVAL.
  */
 int tt_parse_time(const char *s, uint64_t capture_start_ns, uint64_t *ns);
 
-/* "1.5K", "12.0M", "3.2G" (powers of 1024, at most 6 characters); buf >= 8 bytes. */
+/* Bytes: "812B", "1.5KB", "12MB", "3.2GB" (powers of 1024, at most 6 characters); buf >= 8. */
 void tt_human_bytes(uint64_t v, char *buf, size_t len);
 /* "1.5Kb/s"-style is left to callers: this gives a plain scaled count with K/M/G (powers of 1000).
  */
@@ -91,7 +93,7 @@ static inline int64_t tt_conn_id_signed(uint64_t id)
 /* "TCP" / "UDP" / "6"... */
 const char *tt_proto_name(uint8_t proto);
 
-/* Wall time ns -> "2026-11-25 10:56:25.123" (UTC, millisecond precision); buf >= 32 bytes. */
+/* Wall time ns -> "2026-11-25 10:56:25.123 UTC" (millisecond precision); buf >= 40 bytes. */
 void tt_wall_str(uint64_t ns, char *buf, size_t len);
 /* Wall time ns -> ISO 8601 "2026-11-25T10:56:25.123456789Z"; buf >= 40 bytes. */
 void tt_iso_str(uint64_t ns, char *buf, size_t len);

@@ -109,10 +109,8 @@ static int comm(struct tt_query_val *v, const char *c)
 
 static int proto(struct tt_query_val *v, uint8_t p)
 {
-	if (p == IPPROTO_TCP)
-		return text_static(v, "tcp");
-	if (p == IPPROTO_UDP)
-		return text_static(v, "udp");
+	if (tt_fmt_proto_name(p))
+		return text_static(v, tt_fmt_proto_name(p));
 	if (p) {
 		/* still TEXT, as the column is declared (other engines load it typed) */
 		snprintf(v->buf, sizeof(v->buf), "%u", p);
@@ -123,11 +121,7 @@ static int proto(struct tt_query_val *v, uint8_t p)
 
 static int direction(struct tt_query_val *v, uint8_t d)
 {
-	if (d == TT_DIR_OUTBOUND)
-		return text_static(v, "out");
-	if (d == TT_DIR_INBOUND)
-		return text_static(v, "in");
-	return 0;
+	return tt_fmt_dir_name(d) ? text_static(v, tt_fmt_dir_name(d)) : 0;
 }
 
 static int tcp_state(struct tt_query_val *v, uint8_t s)
@@ -183,11 +177,7 @@ enum { TQ_EVENT_COLS(EVENT_COL) E_NCOLS };
 
 static int rst_dir(struct tt_query_val *v, uint8_t d)
 {
-	if (d == TT_RST_SENT)
-		return text_static(v, "sent");
-	if (d == TT_RST_RECEIVED)
-		return text_static(v, "received");
-	return 0;
+	return tt_fmt_rst_dir_name(d) ? text_static(v, tt_fmt_rst_dir_name(d)) : 0;
 }
 
 /*

@@ -61,7 +61,7 @@ static const struct tt_query_col conn_cols[] = {
     {"rx_bytes", TQ_INT, "bytes received", NN},
     {"tx_packets", TQ_INT, "segments / datagrams sent", NN},
     {"rx_packets", TQ_INT, "segments / datagrams received", NN},
-    {"state", TQ_TEXT, "last TCP state ('ESTABLISHED', 'CLOSE', ...), NULL for UDP", NL},
+    {"state", TQ_TEXT, "last TCP state ('ESTABLISHED', 'CLOSED', ...), NULL for UDP", NL},
     {"rtt_us", TQ_INT, "last smoothed RTT in microseconds, NULL if never sampled", NL},
     {"max_rtt_us", TQ_INT, "largest smoothed RTT sample", NL},
     {"retransmits", TQ_INT, "retransmitted segments", NN},

@@ -16,21 +16,6 @@
 #include "sd_diff.h"
 #include "tt_u64map.h"
 
-/* Kernel TCP states (include/net/tcp_states.h) */
-enum {
-	S_ESTABLISHED = 1,
-	S_SYN_SENT,
-	S_SYN_RECV,
-	S_FIN_WAIT1,
-	S_FIN_WAIT2,
-	S_TIME_WAIT,
-	S_CLOSE,
-	S_CLOSE_WAIT,
-	S_LAST_ACK,
-	S_LISTEN,
-	S_CLOSING,
-};
-
 enum {
 	P_OPEN = 1, /* CONN_OPEN sent */
 	P_WAIT,	    /* a pid or name filter waits for its owner */
@@ -150,7 +135,7 @@ static uint64_t lst_key(uint32_t netns, uint8_t proto, uint16_t port)
 /* Not a connection: a listener, an unconnected TCP socket, or an end already reported. */
 static int tcp_skip(uint8_t state)
 {
-	return state == S_LISTEN || state == S_CLOSE || state == S_TIME_WAIT;
+	return state == TT_TCP_LISTEN || state == TT_TCP_CLOSE || state == TT_TCP_TIME_WAIT;
 }
 
 /*
@@ -162,8 +147,9 @@ static int tcp_skip(uint8_t state)
  */
 static int fin_acked(const struct tt_sd_sock *s)
 {
-	return s->state == S_FIN_WAIT2 ||
-	       ((s->state == S_FIN_WAIT1 || s->state == S_CLOSING || s->state == S_LAST_ACK) &&
+	return s->state == TT_TCP_FIN_WAIT2 ||
+	       ((s->state == TT_TCP_FIN_WAIT1 || s->state == TT_TCP_CLOSING ||
+		 s->state == TT_TCP_LAST_ACK) &&
 		!s->unacked);
 }
 
@@ -182,7 +168,8 @@ static void counters(const struct tt_sd_sock *s, uint8_t dir, struct ctrs *c)
 		c->acked--;
 	if (fin_acked(s) && c->acked)
 		c->acked--;
-	if ((s->state == S_CLOSE_WAIT || s->state == S_LAST_ACK || s->state == S_CLOSING) &&
+	if ((s->state == TT_TCP_CLOSE_WAIT || s->state == TT_TCP_LAST_ACK ||
+	     s->state == TT_TCP_CLOSING) &&
 	    c->rcvd)
 		c->rcvd--;
 	c->segs_out = s->segs_out;
@@ -240,7 +227,7 @@ static int emit_close(struct conn *c, uint64_t ts, struct tt_sd_events *out)
 		e->u.close.rx_pkts = c->last.segs_in;
 		e->u.close.srtt_us = c->srtt;
 		e->u.close.retrans = c->retrans;
-		e->u.close.state = S_CLOSE;
+		e->u.close.state = TT_TCP_CLOSE;
 	}
 	return 0;
 }
@@ -365,7 +352,7 @@ static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first
 	void *v;
 	uint8_t was_known;
 
-	if (tcp && s->state == S_LISTEN)
+	if (tcp && s->state == TT_TCP_LISTEN)
 		return 0;
 	c = tt_u64map_get(&d->conns, s->cookie);
 	if (!c) {
@@ -419,7 +406,7 @@ static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first
 	}
 	if (emit_samples(c, s, s->ts_ns, out))
 		return -ENOMEM;
-	if (s->state == S_TIME_WAIT || s->state == S_CLOSE)
+	if (s->state == TT_TCP_TIME_WAIT || s->state == TT_TCP_CLOSE)
 		return emit_close(c, s->ts_ns, out);
 	return 0;
 }
@@ -486,7 +473,7 @@ static int sweep(struct tt_sd_diff *d, const uint32_t *keep_ns, size_t n_keep, u
 		if (there > 0)
 			continue;
 		if (c->phase == P_OPEN) {
-			if (c->proto == IPPROTO_TCP && emit_state(c, S_CLOSE, now_ns, out))
+			if (c->proto == IPPROTO_TCP && emit_state(c, TT_TCP_CLOSE, now_ns, out))
 				return -ENOMEM;
 			if (emit_close(c, now_ns, out))
 				return -ENOMEM;
@@ -539,7 +526,7 @@ int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const u
 	for (size_t i = 0; i < snap->n; i++) {
 		const struct tt_sd_sock *s = &snap->v[i];
 
-		if ((s->proto == IPPROTO_TCP && s->state == S_LISTEN) ||
+		if ((s->proto == IPPROTO_TCP && s->state == TT_TCP_LISTEN) ||
 		    (s->proto == IPPROTO_UDP && !s->rport))
 			if (tt_u64map_put(&d->listeners, lst_key(s->netns, s->proto, s->lport),
 					  NULL) < 0)

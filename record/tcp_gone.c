@@ -111,7 +111,7 @@ void tt_src_tcp_gone(struct tt_src *s)
 		ev.u.close.rx_pkts = g[i].v.segs_in;
 		ev.u.close.srtt_us = g[i].v.srtt;
 		ev.u.close.retrans = g[i].v.retrans;
-		ev.u.close.state = TCP_CLOSE;
+		ev.u.close.state = TT_TCP_CLOSE;
 		tt_src_deliver(s, &ev);
 	}
 	free(g);

@@ -114,19 +114,34 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		fprintf(out, ",\"%s\":\"%s\"", f->name, a);
 		break;
 	case TT_KT_COMM: json_key_str(out, f->name, (const char *)p, TT_COMM_LEN); break;
-	default: json_num(out, f, v); break;
+	default:
+		if (f->named) {
+			/* the name, as text and SQL say it; the number beside it, as kind_id */
+			const char *name = tt_kind_value_name(f, v);
+
+			if (name)
+				fprintf(out, ",\"%s\":\"%s\"", f->name, name);
+			else
+				fprintf(out, ",\"%s\":null", f->name);
+			fprintf(out, ",\"%s_id\":%" PRIu64, f->name, v);
+		} else {
+			json_num(out, f, v);
+		}
+		break;
 	}
 }
 
 void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 {
 	const struct tt_kind *k = tt_kind_get(ev->kind);
-	char cid[TT_CID_LEN];
+	char cid[TT_CID_LEN], when[48];
 
+	/* ts is exact but past 2^53, which jq and JavaScript round: time reads right in both */
+	tt_iso_str(ev->ts_ns, when, sizeof(when));
 	fprintf(out,
-		"{\"ts\":%" PRIu64 ",\"kind\":\"%s\",\"kind_id\":%u,\"conn_id\":%" PRId64
-		",\"pid\":%u,\"tid\":%u,\"flags\":%u",
-		(uint64_t)ev->ts_ns, tt_fmt_kind_name(ev->kind), ev->kind,
+		"{\"ts\":%" PRIu64 ",\"time\":\"%s\",\"kind\":\"%s\",\"kind_id\":%u,"
+		"\"conn_id\":%" PRId64 ",\"pid\":%u,\"tid\":%u,\"flags\":%u",
+		(uint64_t)ev->ts_ns, when, tt_fmt_kind_name(ev->kind), ev->kind,
 		tt_conn_id_signed(ev->conn_id), ev->pid, ev->tid, ev->flags);
 	/* In the table's JSON order (jpos), which predates it and differs from the format's. */
 	for (unsigned i = 0; k && i < k->n_fields; i++)
@@ -149,7 +164,8 @@ static void time_text(uint64_t ns, char *buf, size_t len)
 
 	gmtime_r(&t, &tm);
 	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%06u", s, (unsigned)(ns % 1000000000ull / 1000ull));
+	/* UTC, and said so (RFC 3339's Z) without adding a word to every line's fields */
+	snprintf(buf, len, "%s.%06uZ", s, (unsigned)(ns % 1000000000ull / 1000ull));
 }
 
 /* A field as the text dump shows it (the label and text columns of the kind table), one write. */

@@ -49,27 +49,23 @@ int tt_col_parse(const char *name)
 	return -1;
 }
 
-/* The kernel's TCP state numbers (include/net/tcp_states.h). */
-static const char *const tcp_states[TT_TCP_STATE_MAX] = {
-    [1] = "ESTABLISHED", [2] = "SYN_SENT",  [3] = "SYN_RECV", [4] = "FIN_WAIT1",
-    [5] = "FIN_WAIT2",	 [6] = "TIME_WAIT", [7] = "CLOSE",    [8] = "CLOSE_WAIT",
-    [9] = "LAST_ACK",	 [10] = "LISTEN",   [11] = "CLOSING", [12] = "NEW_SYN_RECV",
-};
+/* The one table of names (tt_tcp_states.h), as every output says them. */
+static const char *const tcp_states[TT_TCP_STATE_MAX] = {[TT_TCP_NONE] = "",
+							 TT_TCP_STATES(TT_TCP_STATE_NAME, 0)};
 
 const char *tt_state_tcp_name(uint8_t state)
 {
-	if (state == 0)
-		return "";
 	return state < TT_TCP_STATE_MAX ? tcp_states[state] : "?";
 }
 
 /* How a connection ended says more than its last state: refused and reset stand apart. */
 const char *tt_state_text(const struct tt_conn *c)
 {
+	/* a closed UDP flow too: its row says it is gone with the word a TCP one would */
 	if (c->flags & TT_CONN_CLOSED) {
 		if (c->flags & TT_CONN_REFUSED)
 			return "REFUSED";
-		return c->resets ? "RESET" : "CLOSED";
+		return c->resets ? "RESET" : tcp_states[TT_TCP_CLOSE];
 	}
 	return c->proto == 6 ? tt_state_tcp_name(c->state) : "";
 }

@@ -1,19 +1,23 @@
 """One event of each kind, every field set (written by the unit test test_event_kinds from
 the kind table), read by tcptop-query's `events` table and checked, column by column,
 against the independent Python reader and the column meanings of docs/QUERY.md."""
+import csv
+import io
 import ipaddress
 import json
 import os
+import re
 
 import pytest
 
-from conftest import run, tool
+from conftest import ROOT, run, tool
 from helpers.capture import read_cap
 
 WRITER = tool("tests/test_event_kinds")
 
+# docs/QUERY.md: one name per state in every output (7 is RFC 793's CLOSED, not TCP_CLOSE)
 STATES = ["", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
-          "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"]
+          "CLOSED", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"]
 NAMES = {1: "open", 2: "traffic", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
          8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats"}
 COMMON = ["file", "host", "ts", "kind", "conn_id", "pid", "tid", "flags"]
@@ -93,3 +97,69 @@ def test_each_kind_through_the_query(tmp_path):
         assert got == want, NAMES[e["kind"]]
         # every field of the kind is somewhere: none of the values above is NULL
         assert all(v is not None for k, v in want.items() if k not in COMMON), want
+
+
+# The fields whose values have names (docs/FORMAT.md, "JSON dump"): JSON gives the name under
+# the field's key, as the query's column does, and the number under key_id.
+NAMED = {"state": lambda v: state(v), "old_state": lambda v: state(v),
+         "new_state": lambda v: state(v), "proto": {6: "tcp", 17: "udp"}.get,
+         "direction": {1: "out", 2: "in"}.get, "dir": {1: "sent", 2: "received"}.get}
+
+
+@pytest.mark.skipif(not os.path.exists(WRITER), reason="unit tests not built")
+def test_each_kind_through_the_json_dump(tmp_path):
+    """tcptop-replay --dump --json: names for states, protocol and directions, the numbers
+    beside them as <key>_id, checked against the independent reader."""
+    cap = str(tmp_path / "kinds.tt")
+    r = run([WRITER, "write", cap])
+    assert r.returncode == 0, r.stderr
+    events = read_cap(cap).events
+    r = run([tool("tcptop-replay"), "--dump", "--json", cap])
+    assert r.returncode == 0, r.stderr
+    dumped = [json.loads(x) for x in r.stdout.splitlines()[1:]]
+    assert len(dumped) == len(events)
+    named = 0
+    for e, j in zip(events, dumped):
+        for key, name in NAMED.items():
+            if key in e and key != "kind":
+                assert (j[key], j[key + "_id"]) == (name(e[key]), e[key]), (NAMES[e["kind"]], j)
+                named += 1
+    assert named >= 9
+
+
+def test_one_name_per_state_in_every_output(tmp_path):
+    """A state has one name in the view's -b, CSV, --dump, --dump --json and SQL: the refused
+    connects of samples/resets.tt end CLOSED in each, and WHERE state = 'CLOSED' finds them."""
+    cap = os.path.join(ROOT, "samples", "resets.tt")
+    events = read_cap(cap).events
+    closed = {e["conn_id"] for e in events if e["kind"] == 7 and e["state"] == 7}
+    to_closed = sum(1 for e in events if e["kind"] == 3 and e["new_state"] == 7)
+    assert len(closed) > 100 and to_closed > 100
+
+    r = run([tool("tcptop-query"), "--no-progress", cap,
+             "SELECT count(*) FROM connections WHERE state = 'CLOSED'"])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1:] == [str(len(closed))]
+    r = run([tool("tcptop-query"), "--no-progress", cap,
+             "SELECT DISTINCT new_state FROM events WHERE kind = 'state'"])
+    assert set(r.stdout.splitlines()[1:]) <= set(STATES[1:]) and "CLOSED" in r.stdout
+
+    r = run([tool("tcptop-replay"), "--dump", cap])
+    assert r.returncode == 0, r.stderr
+    words = re.findall(r" state +conn .* (\S+) -> (\S+)$", r.stdout, re.M)
+    assert sum(1 for _, new in words if new == "CLOSED") == to_closed
+    assert {w for pair in words for w in pair} <= set(STATES[1:])
+
+    r = run([tool("tcptop-replay"), "--dump", "--json", cap])
+    js = [json.loads(x) for x in r.stdout.splitlines()[1:]]
+    assert sum(1 for j in js if j["kind"] == "state" and j["new_state"] == "CLOSED") == to_closed
+
+    out = tmp_path / "s.csv"
+    r = run([tool("tcptop-replay"), "-b", "-i", "1h", "--csv", str(out), cap])
+    assert r.returncode == 0, r.stderr
+    last = r.stdout.strip().split("\n\n")[-1].splitlines()
+    cols = last[1].split()
+    view = [dict(zip(cols, x.split())) for x in last[2:]]
+    assert sum(1 for x in view if x["STATE"] == "CLOSED") == len(closed)
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert sum(1 for x in rows if x["state"] == "CLOSED") == len(closed)

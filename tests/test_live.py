@@ -43,8 +43,10 @@ class Iperf:
 
 
 def view_bytes(cell):
-    """A byte count as the view shows it: 1.5M is 1.5 MiB (common/util.c human())."""
+    """A byte count as the view shows it: 1.5MB is 1.5 MiB (common/util.c human())."""
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    assert cell.endswith("B"), cell
+    cell = cell[:-1]
     return float(cell[:-1]) * units[cell[-1]] if cell[-1] in units else float(cell)
 
 

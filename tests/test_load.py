@@ -146,7 +146,7 @@ def recursion_misses(prog_ids):
 def snapshot_headers(text):
     """(wall time s, open connections) of every --batch snapshot."""
     out = []
-    for m in re.finditer(r"^tcptop (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s+conns: (\d+) open",
+    for m in re.finditer(r"^tcptop (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC\s+conns: (\d+) open",
                          text, re.M):
         t = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%d %H:%M:%S"))
         out.append((t + float("0" + m.group(1)[19:]), int(m.group(2))))

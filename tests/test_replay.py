@@ -1,5 +1,6 @@
 """tcptop-replay, black-box: final totals against independent oracles, snapshots, dumps, cuts,
 bad input, and real iperf3 traffic recorded by tcptop-record."""
+import calendar
 import json
 import os
 import re
@@ -780,7 +781,7 @@ def test_unknown_rtt_is_never_zero(gen, tmp_path):
     for cid in want:
         text = by_port[1024 + cid % 60000]["RTT"]
         assert (text, final[cid]["rtt_us"]) == \
-            ((str(rtt[cid]),) * 2 if cid in rtt else ("-", "")), cid
+            ((str(rtt[cid]) + "us", str(rtt[cid])) if cid in rtt else ("-", "")), cid
 
 
 @pytest.mark.parametrize("mode", [["-b"], ["--dump"], ["--dump", "--json"], ["--csv", "CSV"],
@@ -805,3 +806,110 @@ def test_from_past_the_end_is_said(gen, tmp_path, mode, pipe):
     assert not any(os.path.exists(p) for p in out.values())
     _, at_last = dump_json(path, "--from", iso(last))
     assert at_last == [e for e in allev if e["ts"] == last]
+
+
+# ---------------------------------------------------------------- --from/--to forms
+
+
+def test_from_to_accept_what_the_tools_print():
+    """--from/--to take the epoch nanoseconds tcptop-query returns, ISO 8601 with a zone, and
+    clock times with or without seconds and Z (all UTC, as every time shown): each form of the
+    same instant cuts samples/resets.tt at the same event as the query's own ts."""
+    cap = os.path.join(ROOT, "samples", "resets.tt")
+    r = run([tool("tcptop-query"), "--no-progress", cap,
+             "SELECT ts FROM events ORDER BY ts LIMIT 2 OFFSET 600"])
+    assert r.returncode == 0, r.stderr
+    lo, hi = (int(x) for x in r.stdout.split()[1:])
+    _, allev = dump_json(cap)
+    want = [e for e in allev if lo <= e["ts"] <= hi]
+    assert want and want[0]["ts"] == lo
+
+    def iso_in(ns, zone_s, zone):
+        t = time.gmtime(ns // 10**9 + zone_s)
+        return time.strftime("%Y-%m-%dT%H:%M:%S", t) + ".%09d%s" % (ns % 10**9, zone)
+
+    forms = [(str(lo), str(hi)),
+             (iso_in(lo, 0, "Z"), iso_in(hi, 0, "Z")),
+             (iso_in(lo, 9 * 3600, "+09:00"), iso_in(hi, 9 * 3600, "+09:00")),
+             (iso_in(lo, -5 * 3600 - 1800, "-0530"), iso_in(hi, -5 * 3600 - 1800, "-0530")),
+             (iso_in(lo, 0, "Z")[11:], iso_in(hi, 0, "")[11:])]
+    for f, t in forms:
+        _, got = dump_json(cap, "--from", f, "--to", t)
+        assert [e["ts"] for e in got if e["ts"] >= lo] == [e["ts"] for e in want], (f, t)
+    # a minute's clock without seconds: from its first second
+    minute = lo - lo % (60 * 10**9)
+    _, got = dump_json(cap, "--from", iso_in(minute, 0, "")[11:16], "--to", str(hi))
+    assert [e["ts"] for e in got if e["ts"] >= minute] == \
+        [e["ts"] for e in allev if minute <= e["ts"] <= hi]
+
+
+def test_json_events_carry_an_iso_time(gen):
+    """ts is 19 digits, past what a double holds (jq 1.6 rounds ...312739972 to ...312740000):
+    each JSON event also has `time`, ISO 8601 UTC to the nanosecond, which is ts exactly."""
+    path, _ = gen(30, 5, 2)
+    _, events = dump_json(path)
+    assert len(events) > 100
+    for e in events:
+        m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)\.(\d{9})Z", e["time"])
+        assert m, e
+        secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+        assert secs * 10**9 + int(m.group(2)) == e["ts"], e
+
+
+def test_times_say_utc():
+    """Every time shown says its zone, UTC, and TZ changes none of them: the -b headers
+    ("... UTC") and --dump lines ("...Z"), checked against the JSON dump's ts."""
+    cap = os.path.join(ROOT, "samples", "resets.tt")
+    _, events = dump_json(cap)
+    tokyo = dict(os.environ, TZ="Asia/Tokyo")
+    r = run([REPLAY, "--dump", cap], env=tokyo)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == len(events)
+    for line, e in list(zip(lines, events))[::50]:
+        t = time.gmtime(e["ts"] // 10**9)
+        want = time.strftime("%Y-%m-%d %H:%M:%S", t) + ".%06dZ " % (e["ts"] % 10**9 // 1000)
+        assert line.startswith(want), (line, want)
+    r = run([REPLAY, "-b", "-i", "1s", cap], env=tokyo)
+    assert r.returncode == 0, r.stderr
+    heads = [x for x in r.stdout.splitlines() if x.startswith("tcptop-replay ")]
+    assert len(heads) >= 3
+    for h in heads:
+        m = re.match(r"tcptop-replay (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.\d{3} UTC  conns:", h)
+        assert m, h
+        secs = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+        assert events[0]["ts"] // 10**9 <= secs <= events[-1]["ts"] // 10**9 + 1, h
+    assert r.stdout == run([REPLAY, "-b", "-i", "1s", cap]).stdout
+
+
+def test_cells_and_headers_say_their_units():
+    """Bytes are never taken for bits, nor an RTT for milliseconds: -b -H cells and the header
+    rates end in B (9.5MB under TX/s is 9.5 MiB a second), the exact -b's header rates too, and
+    RTT always has its unit; the numbers are the exact -b's and --csv's (rtt_us)."""
+    cap = os.path.join(ROOT, "samples", "iperf3.tt")
+    out = os.path.join(BUILD, "units-%d.csv" % os.getpid())
+    exact = run([REPLAY, "-b", "-i", "1h", "--csv", out, cap])
+    assert exact.returncode == 0, exact.stderr
+    try:
+        import csv as csvmod
+        final = {(x["lport"], x["rport"]): x for x in csvmod.DictReader(open(out))}
+    finally:
+        os.unlink(out)
+    human = run([REPLAY, "-b", "-H", "-i", "1h", cap])
+    assert human.returncode == 0, human.stderr
+    (eh, erows), = batch_snapshots(exact.stdout)[-1:]
+    (hh, hrows), = batch_snapshots(human.stdout)[-1:]
+    assert re.search(r"  tx \d+B/s rx \d+B/s  ", eh), eh
+    assert re.search(r"  tx [\d.]+[KMGT]?B/s rx [\d.]+[KMGT]?B/s  ", hh), hh
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    assert len(erows) == len(hrows) >= 4
+    for e, h in zip(erows, hrows):
+        assert e["LOCAL"] == h["LOCAL"]
+        for col in ("TX/s", "RX/s", "TX", "RX"):
+            m = re.fullmatch(r"([\d.]+)([KMGT]?)B", h[col])
+            assert m, (col, h)
+            v = float(m.group(1)) * units.get(m.group(2), 1)
+            assert abs(v - int(e[col])) <= 0.05 * int(e[col]) + 0.5, (col, e, h)
+        rtt = final[(e["LOCAL"].rsplit(":", 1)[1], e["REMOTE"].rsplit(":", 1)[1])]["rtt_us"]
+        assert e["RTT"] == (rtt + "us" if rtt else "-"), e
+        assert re.fullmatch(r"\d+us|[\d.]+ms|\d+s|-", h["RTT"]), h

@@ -325,8 +325,8 @@ def test_header_shows_mode_counts_rates_lost_and_filters(gen, pane):
     p = pane([REPLAY, "--port", "80", "--tcp", path])
     s = p.wait(lambda t: "REPLAY x1" in t and "16:00:05" in t, timeout=15, stable=False)
     head = s.splitlines()[0]
-    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3}  REPLAY x1  conns: \d+ open, "
-                    r"\d+ closed  tx [\d.]+[KMG]?/s  rx [\d.]+[KMG]?/s  lost 17  sort: TX/s", head)
+    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3} UTC  REPLAY x1  conns: \d+ open, "
+                    r"\d+ closed  tx [\d.]+[KMG]?B/s  rx [\d.]+[KMG]?B/s  lost 17  sort: TX/s", head)
     assert "LOST 17 EVENTS" in s and "filter: port=80 tcp" in s
     # Only port-80 TCP connections: the generator gives port 80 to i % 5 == 1, UDP to i % 11 == 5.
     n80 = sum(1 for c in want if (c - 1000) % 5 == 1 and (c - 1000) % 11 != 5)

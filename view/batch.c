@@ -42,7 +42,7 @@ int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt
 {
 	struct tt_state_summary sum;
 	const struct tt_conn *rows[CHUNK];
-	char when[40], tx[16], rx[16], buf[96];
+	char when[40], tx[24], rx[24], buf[96];
 	size_t total = 0, off = 0, n, i, max = opts->max_rows;
 
 	tt_state_summary(st, &sum);
@@ -51,8 +51,8 @@ int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt
 		tt_human_bytes(sum.tx_rate, tx, sizeof(tx));
 		tt_human_bytes(sum.rx_rate, rx, sizeof(rx));
 	} else {
-		snprintf(tx, sizeof(tx), "%" PRIu64, sum.tx_rate);
-		snprintf(rx, sizeof(rx), "%" PRIu64, sum.rx_rate);
+		snprintf(tx, sizeof(tx), "%" PRIu64 "B", sum.tx_rate);
+		snprintf(rx, sizeof(rx), "%" PRIu64 "B", sum.rx_rate);
 	}
 	fprintf(out,
 		"%s %s  conns: %" PRIu64 " open, %" PRIu64 " closed  tx %s/s rx %s/s  "

@@ -14,7 +14,7 @@ static void rtt_str(uint32_t us, int human, char *buf, size_t len)
 	if (us == 0)
 		snprintf(buf, len, "-");
 	else if (!human)
-		snprintf(buf, len, "%u", us);
+		snprintf(buf, len, "%uus", us); /* exact, and a time still says its unit */
 	else if (us < 1000)
 		snprintf(buf, len, "%uus", us);
 	else if (us < 10000000)

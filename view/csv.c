@@ -107,7 +107,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
 				r->lport, ra, r->rport,
-				r->proto == 6 ? tt_fmt_tcp_state_name(r->state) : "", r->tx_rate,
+				r->proto == 6 ? tt_state_tcp_name(r->state) : "", r->tx_rate,
 				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts, rtt,
 				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
 		}

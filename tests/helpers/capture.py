@@ -32,7 +32,9 @@ def read_capture(path):
     lines = [json.loads(x) for x in r.stdout.splitlines()]
     evs = []
     for e in lines[1:]:
-        e["kind"] = e["kind_id"]
+        # named fields (state, proto, direction, dir) keep their numbers under <key>_id
+        for k in [k for k in e if k.endswith("_id") and k[:-3] in e]:
+            e[k[:-3]] = e[k]
         evs.append(e)
     return lines[0]["header"], evs
 

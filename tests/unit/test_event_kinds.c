@@ -311,31 +311,37 @@ static void test_json(const struct tt_event *ev)
 {
 	const struct tt_kind *k = tt_kind_get(ev->kind);
 	struct jpair p[40];
-	char *buf = NULL, want[128], name[96], cid[TT_CID_LEN];
+	char *buf = NULL, want[128], name[96], cid[TT_CID_LEN], iso[48];
 	size_t len = 0;
 	FILE *out = open_memstream(&buf, &len);
-	int n, ok = 1, common = 7;
+	int n, ok = 1, common = 8, keys = 0, j;
 
 	dump_event_json(out, ev, 0);
 	fclose(out);
 	n = json_parse(buf, p, 40);
+	/* a named field is two keys: its name and, as <key>_id, its number */
+	for (unsigned i = 0; i < k->n_fields; i++)
+		keys += k->fields[i].named ? 2 : 1;
 	snprintf(name, sizeof(name), "json: %s parses, common keys", k->name);
 	snprintf(want, sizeof(want), "%" PRIu64, (uint64_t)ev->ts_ns);
-	check(n == common + k->n_fields + (ev->kind == TT_EV_CONN_OPEN) &&
-		  !strcmp(p[0].key, "ts") && !strcmp(p[0].val, want) &&
-		  !strcmp(p[1].val, k->name) && strtoul(p[2].val, NULL, 10) == ev->kind &&
-		  strtoull(p[3].val, NULL, 10) == ev->conn_id &&
-		  strtoul(p[4].val, NULL, 10) == ev->pid &&
-		  strtoul(p[5].val, NULL, 10) == ev->tid &&
-		  strtoul(p[6].val, NULL, 10) == ev->flags,
+	tt_iso_str(ev->ts_ns, iso, sizeof(iso));
+	check(n == common + keys + (ev->kind == TT_EV_CONN_OPEN) && !strcmp(p[0].key, "ts") &&
+		  !strcmp(p[0].val, want) && !strcmp(p[1].key, "time") && p[1].is_str &&
+		  !strcmp(p[1].val, iso) && !strcmp(p[2].val, k->name) &&
+		  strtoul(p[3].val, NULL, 10) == ev->kind &&
+		  strtoull(p[4].val, NULL, 10) == ev->conn_id &&
+		  strtoul(p[5].val, NULL, 10) == ev->pid &&
+		  strtoul(p[6].val, NULL, 10) == ev->tid &&
+		  strtoul(p[7].val, NULL, 10) == ev->flags,
 	      name, "%s", buf);
-	if (n < common + k->n_fields) {
+	if (n < common + keys) {
 		free(buf);
 		return;
 	}
+	j = common;
 	for (unsigned i = 0; i < k->n_fields; i++) {
-		const struct tt_kind_field *f = &k->fields[i];
-		const struct jpair *jp = &p[common + f->jpos];
+		const struct tt_kind_field *f = &k->json[i];
+		const struct jpair *jp = &p[j++];
 		const uint8_t *raw = (const uint8_t *)ev + f->off;
 
 		if (strcmp(jp->key, f->name))
@@ -349,7 +355,16 @@ static void test_json(const struct tt_event *ev)
 		else if (f->type == TT_KT_S32)
 			ok &= !jp->is_str &&
 			      strtoll(jp->val, NULL, 10) == (int64_t)(int32_t)tt_kind_uint(ev, f);
-		else
+		else if (f->named) {
+			const char *nm = tt_kind_value_name(f, tt_kind_uint(ev, f));
+
+			snprintf(want, sizeof(want), "%s_id", f->name);
+			ok &= nm ? jp->is_str && !strcmp(jp->val, nm)
+				 : !jp->is_str && !strcmp(jp->val, "null");
+			jp = &p[j++];
+			ok &= !strcmp(jp->key, want) && !jp->is_str &&
+			      strtoull(jp->val, NULL, 10) == tt_kind_uint(ev, f);
+		} else
 			ok &= !jp->is_str && strtoull(jp->val, NULL, 10) == tt_kind_uint(ev, f);
 		if (!ok) {
 			snprintf(name, sizeof(name), "json: %s.%s reads back", k->name, f->name);

@@ -1015,6 +1015,7 @@ static void t_names(void)
 	check(!strcmp(tt_fmt_tcp_state_name(1), "ESTABLISHED") &&
 		  !strcmp(tt_fmt_tcp_state_name(0), "") &&
 		  !strcmp(tt_fmt_tcp_state_name(12), "NEW_SYN_RECV") &&
+		  !strcmp(tt_fmt_tcp_state_name(7), "CLOSED") &&
 		  !strcmp(tt_fmt_tcp_state_name(13), "?"),
 	      "TCP state names", NULL);
 }

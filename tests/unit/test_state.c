@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "tt_filter.h"
+#include "tt_fmt.h"
 #include "tt_state.h"
 #include "tt_util.h"
 #include "tt_view.h"
@@ -211,6 +212,13 @@ static void test_kinds(void)
 		  !strcmp(tt_state_tcp_name(12), "NEW_SYN_RECV") &&
 		  !strcmp(tt_state_tcp_name(0), "") && !strcmp(tt_state_tcp_name(13), "?"),
 	      "TCP state names");
+	/* one name per state in every output: the view's word for a closed row is state 7's */
+	for (unsigned i = 0; i < TT_TCP_STATE_MAX; i++)
+		if (strcmp(tt_state_tcp_name((uint8_t)i), tt_fmt_tcp_state_name(i)))
+			check(0, "state and format name state %u alike", i);
+	check(!strcmp(tt_state_tcp_name(7), "CLOSED") &&
+		  !strcmp(tt_fmt_tcp_state_name(7), "CLOSED"),
+	      "TCP state 7 is CLOSED (RFC 793), in the view and the dumps alike");
 	tt_state_free(st);
 }
 
@@ -854,8 +862,8 @@ static void test_reset_states(void)
 /* ------------------------------------------------------------ sort vs reference */
 
 static const char *ref_state_names[] = {
-    "",	     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",	"TIME_WAIT",
-    "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",	 "NEW_SYN_RECV"};
+    "",	      "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",	 "TIME_WAIT",
+    "CLOSED", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",	  "NEW_SYN_RECV"};
 
 static const char *ref_state(const struct tt_conn *c)
 {

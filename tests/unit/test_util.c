@@ -50,6 +50,24 @@ static void dbl_is(const char *s, int ok, double want)
 		check(ret == 0 && v == want, "number '%s' is %g (got %d, %g)", s, want, ret, v);
 }
 
+/* the capture of the examples starts 2026-11-25T23:05:00Z (calendar.timegm in Python) */
+#define START_S 1795647900ull
+#define DAY_S 1795564800ull /* 2026-11-25T00:00:00Z */
+#define SEC 1000000000ull
+
+static void time_is(const char *s, int ok, uint64_t want)
+{
+	uint64_t v = 12345;
+	int ret = tt_parse_time(s, START_S * SEC + 250000000ull, &v);
+
+	if (!ok)
+		check(ret < 0, "time '%s' is refused (got %d, %llu)", s, ret,
+		      (unsigned long long)v);
+	else
+		check(ret == 0 && v == want, "time '%s' is %llu ns (got %d, %llu)", s,
+		      (unsigned long long)want, ret, (unsigned long long)v);
+}
+
 int main(void)
 {
 	/* ports and pids: decimal, whatever the leading zeros */
@@ -108,6 +126,36 @@ int main(void)
 	dbl_is("infinity", 0, 0);
 	dbl_is("-1", 0, 0);
 	dbl_is("20000", 0, 0);
+
+	/* --from/--to: offsets, epoch ns, ISO 8601 with or without a zone, clock times */
+	time_is("+30s", 1, START_S * SEC + 250000000ull + 30 * SEC);
+	time_is("90", 1, START_S * SEC + 250000000ull + 90 * SEC);
+	time_is("1795648019123456789", 1, 1795648019123456789ull); /* tcptop-query's ts */
+	time_is("1795648019", 0, 0); /* epoch seconds: as an offset, 57 years; refused */
+	time_is("2026-11-25T23:06:59Z", 1, (START_S + 119) * SEC);
+	time_is("2026-11-25T23:06:59.5", 1, (START_S + 119) * SEC + 500000000ull);
+	time_is("2026-11-25 23:06:59Z", 1, (START_S + 119) * SEC);
+	time_is("2026-11-25T23:06", 1, (START_S + 60) * SEC);
+	time_is("2026-11-26T08:06:59+09:00", 1, (START_S + 119) * SEC);
+	time_is("2026-11-26T08:06:59.25+0900", 1, (START_S + 119) * SEC + 250000000ull);
+	time_is("2026-11-25T18:06:59-05", 1, (START_S + 119) * SEC);
+	time_is("2026-11-25T18:06:59-05:30", 1, (START_S + 119 + 1800) * SEC);
+	time_is("23:05", 1, START_S * SEC);
+	time_is("23:05:19Z", 1, (START_S + 19) * SEC);
+	time_is("23:05:19", 1, (START_S + 19) * SEC);
+	time_is("00:10", 1, DAY_S * SEC + 600 * SEC);
+	/* 08:05 in Tokyo on the start's day there (the 26th): 23:05 UTC on the 25th */
+	time_is("08:05+09:00", 1, START_S * SEC);
+	time_is("18:05-05:00", 1, START_S * SEC);
+	time_is("24:00", 0, 0);
+	time_is("23:60", 0, 0);
+	time_is("23:05:19+25:00", 0, 0);
+	time_is("23:05:19+9", 0, 0);
+	time_is("23:05:19 UTC", 0, 0);
+	time_is("23:05:+5", 0, 0);
+	time_is("2026-13-01T00:00", 0, 0);
+	time_is("2026-11-25T", 0, 0);
+	time_is("", 0, 0);
 
 	/* the boot -> wall offset: an event stamped now in the boot clock reads as now */
 	int64_t off = tt_boot_to_wall_ns(), off2 = tt_boot_to_wall_ns();
