@@ -43,7 +43,10 @@ struct tt_view_source {
 	const struct tt_state *(*state)(void *ctx);
 	/* Time for the header, wall clock ns (live: now; replay: the play position). */
 	uint64_t (*now_ns)(void *ctx);
-	/* Mode text for the header: "LIVE", "REPLAY x2", "PAUSED". */
+	/*
+	 * Mode text for the header, after the time: "LIVE"; a replay's position and speed,
+	 * "+1.9s/4.9s (39%)  x1  PAUSED".
+	 */
 	void (*mode)(void *ctx, char *buf, size_t len);
 	/* A warning for the header (capture damage, ...) or NULL; optional. */
 	const char *(*warning)(void *ctx);

@@ -353,10 +353,9 @@ static void parse(struct cfg *c, int argc, char **argv)
 
 static uint64_t parse_when(const char *s, const char *what, const struct player *p)
 {
-	const struct tt_fmt_header *h = player_header(p);
-	uint64_t start = h->start_ns ? h->start_ns : player_first(p), ns;
+	uint64_t ns;
 
-	if (tt_parse_time(s, start, &ns))
+	if (tt_parse_time(s, player_start(p), &ns))
 		tt_die(prog, TT_EXIT_USAGE, "bad %s time '%s'", what, s);
 	return ns;
 }

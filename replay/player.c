@@ -42,7 +42,7 @@ struct player {
 	struct input *in;
 	int n;
 	struct tt_state *st;
-	uint64_t first, last, pos, next_tick, last_tick, events;
+	uint64_t start, first, last, pos, next_tick, last_tick, events;
 	uint64_t to; /* --to: later events are skipped */
 	struct keyframe *kf;
 	size_t nkf, capkf;
@@ -420,6 +420,18 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 	}
 	if (p->first == UINT64_MAX) /* no events: the capture's start is all we know */
 		p->first = p->last = tt_fmt_reader_header(p->in[0].r)->start_ns;
+	/*
+	 * The start is the earliest header's, but never after the first event: a recorder's
+	 * first sweep may stamp events a little before its header's time, and an offset from
+	 * the start (--from +30s, the view's position) is never negative.
+	 */
+	p->start = p->first;
+	for (int i = 0; i < n; i++) {
+		uint64_t s = tt_fmt_reader_header(p->in[i].r)->start_ns;
+
+		if (s && s < p->start)
+			p->start = s;
+	}
 	if (p->last < p->first)
 		p->last = p->first;
 	p->pos = p->first;
@@ -468,6 +480,11 @@ struct tt_state *player_state(struct player *p)
 uint64_t player_pos(const struct player *p)
 {
 	return p->pos;
+}
+
+uint64_t player_start(const struct player *p)
+{
+	return p->start;
 }
 
 uint64_t player_first(const struct player *p)

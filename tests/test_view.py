@@ -1,16 +1,22 @@
 """The curses view of tcptop-replay, driven through tmux as a user would."""
+import calendar
+import datetime
 import os
 import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 
-from conftest import needs_cmd, run, tool
+from conftest import ROOT, needs_cmd, run, tool
 from test_replay import REPLAY, batch_snapshots, gen  # noqa: F401  (gen is a fixture)
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+import ttcap  # noqa: E402
 
 pytestmark = needs_cmd("tmux")
 
@@ -110,6 +116,11 @@ def at_end(screen):
     return "(end of capture)" in screen
 
 
+def playing(screen, speed="x1"):
+    """The header says the replay plays (not paused) at this speed."""
+    return ("  %s  conns:" % speed) in screen.splitlines()[0]
+
+
 def test_replay_shows_connections_and_sorts(gen, pane):
     path, want = gen(40, 4, 2)
     p = pane([REPLAY, "--speed", "max", path])
@@ -175,7 +186,7 @@ def test_signals_restore_terminal(gen, pane, tmp_path, how):
     cmd = ("trap '' INT; stty -g > %s; sh -c 'echo $$ > %s; exec %s %s'; echo EXIT=$?; "
            "stty -g > %s; sleep 30" % (before, pidf, REPLAY, path, after))
     p = pane(["sh", "-c", cmd])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     if how == "SIGINT":
         p.keys("C-c")
     else:
@@ -189,7 +200,7 @@ def test_signals_restore_terminal(gen, pane, tmp_path, how):
 def test_pause_stops_the_clock(gen, pane):
     path, _ = gen(20, 60, 30)
     p = pane([REPLAY, path])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     time.sleep(0.5)
     p.keys("Space")
     s = p.wait(lambda t: "PAUSED" in t)
@@ -198,9 +209,9 @@ def test_pause_stops_the_clock(gen, pane):
     s = p.text()
     assert "PAUSED" in s and header_time(s) == t1
     p.keys("Space")
-    p.wait(lambda t: "REPLAY x1" in t and header_time(t) != t1, stable=False)
+    p.wait(lambda t: playing(t) and header_time(t) != t1, stable=False)
     p.keys("+")
-    p.wait(lambda t: "REPLAY x2" in t, stable=False)
+    p.wait(lambda t: playing(t, "x2"), stable=False)
 
 
 def view_rows(screen, n):
@@ -215,7 +226,7 @@ def test_seek_shows_the_state_at_the_target(gen, pane):
     want = {k: [(x["PID"], x["COMM"], x["LOCAL"], x["TX"], x["RX"]) for x in snaps[k - 1][1][:20]]
             for k in (10, 20, 30, 40)}
     p = pane([REPLAY, path])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     p.keys("Space")
     p.wait(lambda t: "PAUSED" in t)
     p.keys("g")
@@ -237,7 +248,7 @@ def test_seek_shows_the_state_at_the_target(gen, pane):
 def test_next_gap_jumps_to_lost_events(gen, pane):
     path, _ = gen(10, 10, 5)
     p = pane([REPLAY, path])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     p.keys("Space")
     p.keys("g")
     p.keys("n")
@@ -317,9 +328,10 @@ def test_resize_adapts_columns_and_shortens_ipv6(gen, pane):
 def test_header_shows_mode_counts_rates_lost_and_filters(gen, pane):
     path, want = gen(40, 30, 2)
     p = pane([REPLAY, "--port", "80", "--tcp", path])
-    s = p.wait(lambda t: "REPLAY x1" in t and "16:00:05" in t, timeout=15, stable=False)
+    s = p.wait(lambda t: playing(t) and "16:00:05" in t, timeout=15, stable=False)
     head = s.splitlines()[0]
-    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3}  REPLAY x1  conns: \d+ open, "
+    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3} UTC  \+\d\.\ds/30\.0s \(\d+%\)  "
+                    r"x1  conns: \d+ open, "
                     r"\d+ closed  tx [\d.]+[KMG]?/s  rx [\d.]+[KMG]?/s  lost 17  sort: TX/s", head)
     assert "LOST 17 EVENTS" in s and "filter: port=80 tcp" in s
     # Only port-80 TCP connections: the generator gives port 80 to i % 5 == 1, UDP to i % 11 == 5.
@@ -330,9 +342,9 @@ def test_header_shows_mode_counts_rates_lost_and_filters(gen, pane):
     p.keys("Space")
     s = p.wait(lambda t: "PAUSED" in t)
     p.keys("Space", "+", "+")
-    p.wait(lambda t: "REPLAY x4" in t, stable=False)
+    p.wait(lambda t: playing(t, "x4"), stable=False)
     p.keys("-")
-    p.wait(lambda t: "REPLAY x2" in t, stable=False)
+    p.wait(lambda t: playing(t, "x2"), stable=False)
     p.keys("/", "n", "g", "i", "n", "x", "Enter")
     s = p.wait(lambda t: 'filter: port=80 tcp text "nginx"' in t, stable=False)
     # h: the keys, the view's and the replay's; any key goes back to the table
@@ -376,3 +388,84 @@ def test_seek_exact_after_keyframes_thin_out(gen, pane):
     p.keys("S-Left", "Right")
     s = p.wait(lambda t: "16:02:00.000" in t)
     assert view_rows(s, 20) == want[120]
+
+
+def head(screen):
+    return screen.splitlines()[0]
+
+
+def test_header_shows_the_position_length_and_speed_while_paused(gen, pane):
+    """The header says where the replay is in the capture (offset from its start, its length,
+    the share played) and the speed, paused or not: '16:00:10.000 UTC  +10.0s/1m00s (16%)  x2
+    PAUSED' (seconds below a minute, then 1m05s, 1h02m05s). The generator's events run from
+    16:00:00 to 16:01:00.000019."""
+    path, _ = gen(20, 60, 30)
+    p = pane([REPLAY, path])
+    s = p.wait(lambda t: "16:00:0" in t, stable=False)
+    assert re.search(r"^tcptop-replay  2025-11-24 16:00:0\d\.\d{3} UTC  \+\d\.\ds/1m00s "
+                     r"\(\d%\)  x1  conns: ", head(s)), head(s)
+    p.keys("Space")
+    p.wait(lambda t: "PAUSED" in t)
+    p.keys("g")
+    s = p.wait(lambda t: "16:00:00.000" in t)
+    assert "  2025-11-24 16:00:00.000 UTC  +0.0s/1m00s (0%)  x1  PAUSED  conns: " in head(s)
+    p.keys("Right")
+    s = p.wait(lambda t: "16:00:10.000" in t)
+    assert " 16:00:10.000 UTC  +10.0s/1m00s (16%)  x1  PAUSED  conns: " in head(s)
+    # the speed keys answer while paused
+    p.keys("+")
+    s = p.wait(lambda t: "x2  PAUSED" in t)
+    assert " 16:00:10.000 UTC  +10.0s/1m00s (16%)  x2  PAUSED  conns: " in head(s)
+    p.keys("-", "-")
+    p.wait(lambda t: "(16%)  x0.5  PAUSED  conns: " in t)
+    p.keys("]")
+    s = p.wait(lambda t: "16:01:00.000" in t)
+    assert " 16:01:00.000 UTC  +1m00s/1m00s (100%)  x0.5  PAUSED  conns: " in head(s)
+    # playing again: PAUSED goes, the speed stays
+    p.keys("g", "Space")
+    s = p.wait(lambda t: re.search(r"\(\d%\)  x0\.5  conns: ", t), stable=False)
+    assert "PAUSED" not in head(s)
+
+
+def sample_span(name):
+    """(start, last event) of a sample, in ns, by the independent Python reader: the start is
+    the earlier of the header's start and the first event (a recorder's first sweep may stamp
+    events a little before its header's time)."""
+    cap = ttcap.read(os.path.join(ROOT, "samples", name))
+    first = min(e["ts"] for e in cap.events)
+    start = min(cap.header["start_ns"], first) if cap.header.get("start_ns") else first
+    return start, max(e["ts"] for e in cap.events)
+
+
+def test_header_position_of_a_sample_agrees_with_its_events(pane):
+    """samples/web.tt at x1: each screen's offset and share are the header's time against the
+    capture's start and length from the Python reader; at the end, the last event's time and
+    the whole length at 100%."""
+    start, last = sample_span("web.tt")
+    length = (last - start) / 1e9
+    p = pane([REPLAY, os.path.join(ROOT, "samples", "web.tt")])
+    seen = 0
+    deadline = time.time() + 20
+    while time.time() < deadline and seen < 3:
+        h = head(p.text())
+        m = re.search(r" (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) UTC  \+([\d.]+)s/([\d.]+)s "
+                      r"\((\d+)%\)  x1  conns:", h)
+        if not m:
+            time.sleep(0.1)
+            continue
+        assert m.group(4) == "%.1f" % length, h
+        # the header's time has ms, the position ns: the offset and share of any instant
+        # within that millisecond
+        at = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) * 10**9 + \
+            int(m.group(2)) * 10**6
+        offs = [max(at + d - start, 0) for d in (0, 10**6 - 1)]
+        assert m.group(3) in {"%.1f" % (o / 1e9) for o in offs}, (h, offs)
+        assert int(m.group(5)) in {min(100 * o // (last - start), 100) for o in offs}, h
+        seen += 1
+        time.sleep(0.7)
+    assert seen == 3
+    s = p.wait(at_end)
+    when = datetime.datetime.fromtimestamp(last // 10**9, datetime.timezone.utc)
+    assert "%s.%03d UTC  +%.1fs/%.1fs (100%%)  x1  conns:" % (
+        when.strftime("%Y-%m-%d %H:%M:%S"), last % 10**9 // 10**6, length, length) in head(s)
+

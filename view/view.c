@@ -173,7 +173,7 @@ static void put_cell(int col, int width, const char *s, int first)
 static void draw_header(struct view *v, const struct tt_state_summary *sum)
 {
 	const struct tt_view_source *src = v->src;
-	char when[40], mode[48], tx[16], rx[16], line[512];
+	char when[40], mode[96], tx[16], rx[16], line[512];
 	const char *warn = src->warning ? src->warning(src->ctx) : NULL;
 	int col;
 
@@ -182,7 +182,7 @@ static void draw_header(struct view *v, const struct tt_state_summary *sum)
 	tt_human_bytes(sum->tx_rate, tx, sizeof(tx));
 	tt_human_bytes(sum->rx_rate, rx, sizeof(rx));
 	snprintf(line, sizeof(line),
-		 "%s  %s  %s  conns: %llu open, %llu closed  tx %s/s  rx %s/s  lost %llu  "
+		 "%s  %s UTC  %s  conns: %llu open, %llu closed  tx %s/s  rx %s/s  lost %llu  "
 		 "sort: %s%s",
 		 v->opts->title ? v->opts->title : "tcptop", when, mode,
 		 (unsigned long long)sum->open, (unsigned long long)sum->closed, tx, rx,

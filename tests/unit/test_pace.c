@@ -189,12 +189,17 @@ static void t_next_gap_pipe(const char *path, int gaps)
 	struct tt_select sel = {.sort = TT_COL_TX_RATE};
 	size_t total = 0;
 
+	char mode[64];
+
 	pc.p = open_player(path, 1, &fd);
 	if (!pc.p)
 		return check(0, "pipe: player opens");
 	pace_source(&pc, &src);
 	ret = player_advance(pc.p, T0 + 1500 * MS, 0, 0);
 	pos = player_pos(pc.p);
+	src.mode(src.ctx, mode, sizeof(mode));
+	check(!strcmp(mode, "+1.5s  x1"), "pipe: the position, no length before the end (%s)",
+	      mode);
 	ret = src.command(src.ctx, TT_VIEW_CMD_NEXT_GAP, 0);
 	check(ret < 0 && player_pos(pc.p) == pos,
 	      "pipe, %s: n refuses and stays at %.3f s (%d: %s, at %.3f)",
@@ -209,6 +214,9 @@ static void t_next_gap_pipe(const char *path, int gaps)
 	      gaps ? "gaps ahead" : "no gap ahead", (unsigned long long)c->tx_bytes,
 	      NTRAFFIC * 1000, (unsigned long long)player_events(pc.p),
 	      (unsigned long long)nevents(gaps));
+	src.mode(src.ctx, mode, sizeof(mode));
+	check(!strcmp(mode, "+9.9s/9.9s (100%)  x1"), "pipe: read to its end, the length (%s)",
+	      mode);
 	close_player(pc.p, fd);
 }
 
@@ -217,7 +225,7 @@ static void t_keys(const char *path)
 {
 	struct tt_view_source src;
 	struct pace pc = {.speed = 1, .end_ns = T0 + 8 * SEC};
-	char mode[32];
+	char mode[64];
 	int fd, ret;
 
 	pc.p = open_player(path, 0, &fd);
@@ -227,6 +235,8 @@ static void t_keys(const char *path)
 	ret = src.command(src.ctx, TT_VIEW_CMD_SEEK, 5 * (int64_t)SEC);
 	check(ret == 0 && player_pos(pc.p) == T0 + 5 * SEC, "seek +5 s: at 5 s (%.3f)",
 	      at(player_pos(pc.p)));
+	src.mode(src.ctx, mode, sizeof(mode));
+	check(!strcmp(mode, "+5.0s/8.0s (62%)  x1"), "at 5 s of 8 (--to): '%s'", mode);
 	ret = src.command(src.ctx, TT_VIEW_CMD_SEEK, 60 * (int64_t)SEC);
 	check(ret == 0 && player_pos(pc.p) == T0 + 8 * SEC, "seek +60 s: stops at --to, 8 s (%.3f)",
 	      at(player_pos(pc.p)));
@@ -250,7 +260,9 @@ static void t_keys(const char *path)
 	      pc.speed);
 	src.command(src.ctx, TT_VIEW_CMD_PAUSE, 0);
 	src.mode(src.ctx, mode, sizeof(mode));
-	check(pc.paused && !strcmp(mode, "PAUSED"), "space: paused (%s)", mode);
+	/* the length is up to --to (8 s); the speed shows while paused */
+	check(pc.paused && !strcmp(mode, "+0.0s/8.0s (0%)  x0.015625  PAUSED"),
+	      "space: paused (%s)", mode);
 	ret = src.step(src.ctx, 0);
 	check(ret == 0 && player_pos(pc.p) == T0, "paused: a step does not move (%.3f)",
 	      at(player_pos(pc.p)));
