@@ -54,7 +54,7 @@ static void usage(void)
 	    "Usage: %s [OPTIONS] FILE...\n"
 	    "Play tcptop captures (several files play as one timeline, in time order)\n"
 	    "in the live view, as text snapshots, CSV, or as a list of events.\n\n"
-	    "  -s, --speed X        playback speed, 0.1 .. 10000, or max (default 1)\n"
+	    "  -s, --speed X        playback speed, %g .. %g, or max (default 1)\n"
 	    "      --from T, --to T play only events with T_from <= time <= T_to: +30s or 90\n"
 	    "                       (from the capture start), YYYY-MM-DDTHH:MM:SS[.f] or\n"
 	    "                       HH:MM:SS (UTC)\n"
@@ -95,7 +95,7 @@ static void usage(void)
 	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file,\n"
 	    "128 + the signal (130 for SIGINT, 143 for SIGTERM) when a signal stopped -o, --csv,\n"
 	    "--batch or --dump before the end: the output is complete up to the time on stderr.\n",
-	    prog, TT_FILTER_HELP);
+	    prog, PACE_SPEED_MIN, PACE_SPEED_MAX, TT_FILTER_HELP);
 }
 
 struct cfg {
@@ -275,9 +275,9 @@ static void parse(struct cfg *c, int argc, char **argv)
 		case 's':
 			if (strcmp(optarg, "max") == 0)
 				c->speed = 0;
-			else if (tt_parse_double(optarg, 0.1, 10000, &c->speed))
-				tt_die(prog, TT_EXIT_USAGE,
-				       "bad --speed '%s' (0.1 .. 10000 or max)", optarg);
+			else if (tt_parse_double(optarg, PACE_SPEED_MIN, PACE_SPEED_MAX, &c->speed))
+				tt_die(prog, TT_EXIT_USAGE, "bad --speed '%s' (%g .. %g or max)",
+				       optarg, PACE_SPEED_MIN, PACE_SPEED_MAX);
 			break;
 		case OPT_FROM: c->from_s = optarg; break;
 		case OPT_TO: c->to_s = optarg; break;

@@ -164,15 +164,18 @@ static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
 
 	switch (cmd) {
 	case TT_VIEW_CMD_PAUSE: pc->paused = !pc->paused; break;
+	/* Within -s's range: + past its top is max (as fast as possible), - from max its top. */
 	case TT_VIEW_CMD_FASTER:
-		if (pc->speed > 0 && pc->speed < 10000)
-			pc->speed *= 2;
+		if (pc->speed >= PACE_SPEED_MAX)
+			pc->speed = 0;
+		else if (pc->speed > 0)
+			pc->speed = pc->speed * 2 < PACE_SPEED_MAX ? pc->speed * 2 : PACE_SPEED_MAX;
 		break;
 	case TT_VIEW_CMD_SLOWER:
 		if (pc->speed == 0)
-			pc->speed = 8192;
-		else if (pc->speed > 1.0 / 64)
-			pc->speed /= 2;
+			pc->speed = PACE_SPEED_MAX;
+		else
+			pc->speed = pc->speed / 2 > PACE_SPEED_MIN ? pc->speed / 2 : PACE_SPEED_MIN;
 		break;
 	case TT_VIEW_CMD_SEEK:
 		if (arg < 0 && (uint64_t)-arg > pos)
@@ -221,12 +224,16 @@ void pace_source(struct pace *pc, struct tt_view_source *src)
 	src->mode = mode;
 	src->warning = warning;
 	src->command = command;
-	src->help = "Replay\n"
-		    "  space    pause / resume          + / -    double / halve the speed\n"
-		    "  Left/Right  seek -/+10 s         Shift-Left/Right or [ ]  seek -/+60 s\n"
-		    "  n        jump to the next lost-events record\n"
-		    "  g        back to the start\n"
-		    "Header: the capture's time (UTC), +offset/length (share played), speed\n";
+	snprintf(pc->help, sizeof(pc->help),
+		 "Replay\n"
+		 "  space    pause / resume          + / -    double / halve the speed, %g .. %g\n"
+		 "                                            and max, as -s takes\n"
+		 "  Left/Right  seek -/+10 s         Shift-Left/Right or [ ]  seek -/+60 s\n"
+		 "  n        jump to the next lost-events record\n"
+		 "  g        back to the start\n"
+		 "Header: the capture's time (UTC), +offset/length (share played), speed\n",
+		 PACE_SPEED_MIN, PACE_SPEED_MAX);
+	src->help = pc->help;
 	src->key_wait_ms = 50;
 	if (!pc->span_ns)
 		pc->span_ns = 100000000ull;

@@ -469,3 +469,37 @@ def test_header_position_of_a_sample_agrees_with_its_events(pane):
     assert "%s.%03d UTC  +%.1fs/%.1fs (100%%)  x1  conns:" % (
         when.strftime("%Y-%m-%d %H:%M:%S"), last % 10**9 // 10**6, length, length) in head(s)
 
+
+def speed(screen):
+    """The speed the header shows: 'x8192', 'max'."""
+    m = re.search(r"  (x[\d.]+|max)  (?:PAUSED  )?conns:", head(screen))
+    return m and m.group(1)
+
+
+def test_speed_keys_keep_to_the_command_lines_range(gen, pane):
+    """+ and - stay within -s's range, 0.1 .. 10000 or max: + from 8192 stops at 10000, then
+    max, and - comes back; - from 0.2 stops at 0.1 (they went on to 16384 and 0.05)."""
+    path, _ = gen(20, 60, 30)
+    p = pane([REPLAY, "-s", "8192", path])
+    p.wait(lambda t: speed(t) == "x8192", stable=False)
+    p.keys("+")
+    p.wait(lambda t: speed(t) == "x10000")
+    p.keys("+")
+    p.wait(lambda t: speed(t) == "max")
+    p.keys("+")
+    time.sleep(0.5)
+    assert speed(p.text()) == "max"
+    p.keys("-")
+    p.wait(lambda t: speed(t) == "x10000")
+    p.keys("-")
+    p.wait(lambda t: speed(t) == "x5000")
+    q = pane([REPLAY, "-s", "0.2", path])
+    q.wait(lambda t: speed(t) == "x0.2", stable=False)
+    q.keys("-")
+    q.wait(lambda t: speed(t) == "x0.1", stable=False)
+    q.keys("-")
+    time.sleep(0.5)
+    assert speed(q.text()) == "x0.1"
+    q.keys("+")
+    q.wait(lambda t: speed(t) == "x0.2", stable=False)
+

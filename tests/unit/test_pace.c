@@ -248,21 +248,29 @@ static void t_keys(const char *path)
 	check(ret == 0 && player_pos(pc.p) == T0, "g: back to the start (%.3f)",
 	      at(player_pos(pc.p)));
 
-	for (int i = 0; i < 20; i++)
+	/* the speed keys keep to -s's range, 0.1 .. 10000 or max (0) */
+	for (int i = 0; i < 13; i++)
 		src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
-	check(pc.speed >= 10000 && pc.speed < 20000, "+ twenty times: capped (x%g)", pc.speed);
-	pc.speed = 0;
+	check(pc.speed == 8192, "+ 13 times: x8192 (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == PACE_SPEED_MAX, "+ from 8192: x10000, the top of -s (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == 0, "+ from 10000: max (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == 0, "+ at max: stays max (x%g)", pc.speed);
 	src.command(src.ctx, TT_VIEW_CMD_SLOWER, 0);
-	check(pc.speed == 8192, "- from max: x8192 (x%g)", pc.speed);
+	check(pc.speed == PACE_SPEED_MAX, "- from max: x10000 (x%g)", pc.speed);
 	for (int i = 0; i < 40; i++)
 		src.command(src.ctx, TT_VIEW_CMD_SLOWER, 0);
-	check(pc.speed > 0 && pc.speed <= 1.0 / 64, "- forty times: floored above 0 (x%g)",
-	      pc.speed);
+	check(pc.speed == PACE_SPEED_MIN, "- forty times: x0.1, the bottom of -s (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == 2 * PACE_SPEED_MIN, "+ from 0.1: x0.2 (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_SLOWER, 0);
 	src.command(src.ctx, TT_VIEW_CMD_PAUSE, 0);
 	src.mode(src.ctx, mode, sizeof(mode));
 	/* the length is up to --to (8 s); the speed shows while paused */
-	check(pc.paused && !strcmp(mode, "+0.0s/8.0s (0%)  x0.015625  PAUSED"),
-	      "space: paused (%s)", mode);
+	check(pc.paused && !strcmp(mode, "+0.0s/8.0s (0%)  x0.1  PAUSED"), "space: paused (%s)",
+	      mode);
 	ret = src.step(src.ctx, 0);
 	check(ret == 0 && player_pos(pc.p) == T0, "paused: a step does not move (%.3f)",
 	      at(player_pos(pc.p)));
