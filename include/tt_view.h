@@ -71,8 +71,9 @@ struct tt_view_opts {
 /*
  * Run the curses view until the user quits, *opts->stop is set, or the
  * source fails. The terminal is set up here and restored on every way out.
- * Returns 0, or a negative errno with a message in err (-ENOTTY when stdout
- * is not a terminal).
+ * Keys come from stdin, or from /dev/tty when stdin is no terminal (it may
+ * carry a capture). Returns 0, or a negative errno with a message in err
+ * (-ENOTTY when stdout is not a terminal, nor stdin or /dev/tty).
  */
 int tt_view_run(const struct tt_view_source *src, const struct tt_view_opts *opts, char *err,
 		size_t errlen);

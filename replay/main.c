@@ -53,7 +53,8 @@ static void usage(void)
 	printf(
 	    "Usage: %s [OPTIONS] FILE...\n"
 	    "Play tcptop captures (several files play as one timeline, in time order)\n"
-	    "in the live view, as text snapshots, CSV, or as a list of events.\n\n"
+	    "in the live view, as text snapshots, CSV, or as a list of events. FILE - reads\n"
+	    "stdin; the view then reads its keys from the terminal (/dev/tty), as less does.\n\n"
 	    "  -s, --speed X        playback speed, %g .. %g, or max (default 1)\n"
 	    "      --from T, --to T play only events with T_from <= time <= T_to: +30s or 90\n"
 	    "                       (from the capture start), YYYY-MM-DDTHH:MM:SS[.f] or\n"
@@ -67,7 +68,8 @@ static void usage(void)
 	    "  -i, --interval SEC   snapshot and rate interval in event time (default 1)\n"
 	    "  -H, --human          batch numbers in human units (default: exact numbers)\n"
 	    "      --csv FILE       write every snapshot as CSV rows (exact numbers, with\n"
-	    "                       time and conn_id columns), with --batch or the view\n"
+	    "                       time and conn_id columns), with --batch or the view;\n"
+	    "                       --csv - writes them to stdout, without the view\n"
 	    "      --dump           print the events one per line (like tcpdump -r); with\n"
 	    "                       filters, the events -o with them writes\n"
 	    "      --json           with --dump: JSON lines; the first line is\n"
@@ -225,6 +227,40 @@ static void on_warn(void *ctx, const char *msg)
 		tt_warn(prog, "%s", msg);
 }
 
+static int is_stdio(const char *path)
+{
+	return path && strcmp(path, "-") == 0;
+}
+
+/*
+ * stdin and stdout are one stream each. Two outputs on stdout would interleave (text and CSV
+ * rows, a capture and text), and a second "-" would read what the first left: usage errors,
+ * said before any output. A capture typed at a terminal is not meant either.
+ */
+static void check_stdio(const struct cfg *c, int argc, char **argv)
+{
+	const char *out[4];
+	int n = 0, in = 0;
+
+	if (c->batch)
+		out[n++] = "--batch";
+	if (c->dump)
+		out[n++] = "--dump";
+	if (is_stdio(c->csv_path))
+		out[n++] = "--csv -";
+	if (is_stdio(c->out_path))
+		out[n++] = "-o -";
+	if (n > 1)
+		tt_die(prog, TT_EXIT_USAGE, "%s and %s both write to stdout", out[0], out[1]);
+	for (int i = optind; i < argc; i++)
+		in += is_stdio(argv[i]);
+	if (in > 1)
+		tt_die(prog, TT_EXIT_USAGE, "- (stdin) is given twice");
+	if (in && isatty(STDIN_FILENO))
+		tt_die(prog, TT_EXIT_USAGE,
+		       "-: stdin is a terminal, not a capture (give a file, or pipe one in)");
+}
+
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
 #define SHORTOPTS ":s:bn:i:Ho:fhV" TT_FILTER_SHORTOPTS
 
@@ -341,6 +377,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
 	if (c->dump && c->batch)
 		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
+	check_stdio(c, argc, argv);
 	if (c->force && !c->out_path && !c->csv_path)
 		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt or --csv FILE");
 	if (c->anon_key && !c->out_path)
@@ -544,7 +581,9 @@ int main(int argc, char **argv)
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	}
-	fast = cfg.batch || cfg.dump || cfg.out_path || (cfg.csv_path && !isatty(STDOUT_FILENO));
+	/* --csv - alone is CSV on stdout, a terminal or not: never under the view */
+	fast = cfg.batch || cfg.dump || cfg.out_path ||
+	       (cfg.csv_path && (!isatty(STDOUT_FILENO) || is_stdio(cfg.csv_path)));
 	po.keyframes = !fast || cfg.bench_seek; /* only the view seeks */
 	po.keyframe_bytes = cfg.kf_bytes;
 	po.tick_ns = cfg.interval_ns;

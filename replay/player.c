@@ -371,6 +371,17 @@ int player_seek(struct player *p, uint64_t t)
 	return player_advance(p, t, 1, 0);
 }
 
+/* "NAME: what", naming the input once: reader messages may or may not name it. */
+static void say_error(char *err, size_t errlen, const char *name, const char *msg, int ret)
+{
+	if (!msg[0])
+		msg = strerror(-ret);
+	if (strncmp(msg, name, strlen(name)) == 0)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, "%s: %s", name, msg);
+}
+
 int player_open(struct player **out, char *const *paths, int n, const struct player_opts *o,
 		char *err, size_t errlen)
 {
@@ -392,13 +403,12 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 		char msg[256];
 		uint64_t f = 0, l = 0, sample_ns;
 
+		/* the reader names "-" stdin, and so do its messages */
+		const char *name = strcmp(paths[i], "-") ? paths[i] : "stdin";
+
 		ret = tt_fmt_reader_open(&p->in[i].r, paths[i], msg, sizeof(msg));
 		if (ret < 0) {
-			/* Reader messages may or may not name the file; make sure they do. */
-			if (strstr(msg, paths[i]))
-				snprintf(err, errlen, "%s", msg);
-			else
-				snprintf(err, errlen, "%s: %s", paths[i], msg);
+			say_error(err, errlen, name, msg, ret);
 			goto fail;
 		}
 		tt_fmt_reader_set_warn(p->in[i].r, on_warn, p);
@@ -412,7 +422,7 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 			p->last = l;
 		ret = refill(p, &p->in[i]);
 		if (ret < 0) {
-			snprintf(err, errlen, "%s: %s", paths[i], tt_fmt_reader_error(p->in[i].r));
+			say_error(err, errlen, name, tt_fmt_reader_error(p->in[i].r), ret);
 			goto fail;
 		}
 		if (p->in[i].has && p->in[i].ev.ts_ns < p->first)

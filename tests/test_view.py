@@ -503,3 +503,34 @@ def test_speed_keys_keep_to_the_command_lines_range(gen, pane):
     q.keys("+")
     q.wait(lambda t: speed(t) == "x0.2", stable=False)
 
+
+def test_capture_on_stdin_plays_in_the_view_with_keys_from_the_terminal(pane, tmp_path):
+    """cat x.tt | tcptop-replay -: the capture comes from stdin, the keys from the terminal
+    (/dev/tty, as less does); every connection of the Python reader is in the table and the
+    header knows the length once the pipe is read to its end. It said 'the view needs a
+    terminal' and exited 1."""
+    sample = os.path.join(ROOT, "samples", "web.tt")
+    cap = ttcap.read(sample)
+    conns = len({e["conn_id"] for e in cap.events if e["kind"] == 1})
+    start, last = sample_span("web.tt")
+    length = (last - start) / 1e9
+    p = pane(["sh", "-c", "cat %s | %s -s max -; echo EXIT=$?; sleep 30" % (
+        shlex.quote(sample), shlex.quote(REPLAY))])
+    s = p.wait(at_end)
+    m = re.search(r"conns: (\d+) open, (\d+) closed", head(s))
+    assert int(m.group(1)) + int(m.group(2)) == conns, head(s)
+    assert "  +%.1fs/%.1fs (100%%)  max  conns:" % (length, length) in head(s), head(s)
+    assert "sort: TX/s" in head(s)
+    p.keys(">")
+    p.wait(lambda t: "sort: RX/s" in t)
+    p.keys("q")
+    s = p.wait(lambda t: "EXIT=" in t)
+    assert "EXIT=0" in s
+
+
+def test_capture_from_a_terminal_is_refused(pane):
+    """tcptop-replay - with stdin a terminal would wait for a capture typed in: a usage error."""
+    p = pane(["sh", "-c", "%s -; echo EXIT=$?; sleep 30" % shlex.quote(REPLAY)])
+    s = p.wait(lambda t: "EXIT=" in t)
+    assert "EXIT=2" in s
+    assert re.search(r"^tcptop-replay: -: stdin is a terminal", s, re.M), s
