@@ -43,7 +43,10 @@ struct tt_view_source {
 	const struct tt_state *(*state)(void *ctx);
 	/* Time for the header, wall clock ns (live: now; replay: the play position). */
 	uint64_t (*now_ns)(void *ctx);
-	/* Mode text for the header: "LIVE", "REPLAY x2", "PAUSED". */
+	/*
+	 * Mode text for the header, after the time: "LIVE"; a replay's position and speed,
+	 * "+1.9s/4.9s (39%)  x1  PAUSED".
+	 */
 	void (*mode)(void *ctx, char *buf, size_t len);
 	/* A warning for the header (capture damage, ...) or NULL; optional. */
 	const char *(*warning)(void *ctx);
@@ -68,8 +71,9 @@ struct tt_view_opts {
 /*
  * Run the curses view until the user quits, *opts->stop is set, or the
  * source fails. The terminal is set up here and restored on every way out.
- * Returns 0, or a negative errno with a message in err (-ENOTTY when stdout
- * is not a terminal).
+ * Keys come from stdin, or from /dev/tty when stdin is no terminal (it may
+ * carry a capture). Returns 0, or a negative errno with a message in err
+ * (-ENOTTY when stdout is not a terminal, nor stdin or /dev/tty).
  */
 int tt_view_run(const struct tt_view_source *src, const struct tt_view_opts *opts, char *err,
 		size_t errlen);

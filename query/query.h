@@ -22,8 +22,8 @@
 /* ------------------------------------------------------------ capture set */
 
 struct tt_query_file {
-	char *path;	 /* as given on the command line ("-" for stdin) */
-	char *open_path; /* what to open: path, or /proc/self/fd/N of the stdin spool */
+	char *path;	  /* as given on the command line ("-" for stdin, read from the spool) */
+	const char *name; /* in messages: path, or "stdin" */
 	struct tt_fmt_header hdr;
 	uint64_t first_ns, last_ns; /* from block headers, 0 if unknown */
 	unsigned warned;	    /* warnings already printed for this file */

@@ -47,14 +47,42 @@ static int spool_stdin(struct tt_query_set *set)
 }
 
 /*
+ * A reader of file f: the file, or a reader of the stdin spool of its own (the reader reads
+ * at offsets, so scans side by side do not disturb one another), named "stdin" in its
+ * messages.
+ */
+static int file_open(const struct tt_query_set *set, const struct tt_query_file *f,
+		     struct tt_fmt_reader **r, char *err, size_t errlen)
+{
+	if (strcmp(f->path, "-"))
+		return tt_fmt_reader_open(r, f->path, err, errlen);
+	return tt_fmt_reader_open_fd(r, fcntl(set->spool_fd, F_DUPFD_CLOEXEC, 3), f->name, err,
+				     errlen);
+}
+
+/* "NAME: what" in set->err, naming the file once: reader messages may or may not name it. */
+static void file_error(struct tt_query_set *set, const struct tt_query_file *f, const char *msg,
+		       int ret)
+{
+	if (!msg[0])
+		msg = strerror(-ret);
+	if (strncmp(msg, f->name, strlen(f->name)) == 0)
+		snprintf(set->err, sizeof(set->err), "%s", msg);
+	else
+		snprintf(set->err, sizeof(set->err), "%s: %s", f->name, msg);
+}
+
+/*
  * Whether file i is one of the files before it (the same path, another path to it, a link,
  * stdin twice): its events would be counted twice. Says so in set->err.
  */
 static int same_file(struct tt_query_set *set, struct stat *ids, size_t i)
 {
 	struct stat *st = &ids[i];
+	int ret = strcmp(set->files[i].path, "-") ? stat(set->files[i].path, st)
+						  : fstat(set->spool_fd, st);
 
-	if (stat(set->files[i].open_path, st) < 0) {
+	if (ret < 0) {
 		st->st_ino = 0; /* the reader says why it cannot open it */
 		return 0;
 	}
@@ -80,6 +108,7 @@ static int open_files(struct tt_query_set *set, char **paths, struct stat *ids)
 		f->path = strdup(paths[i]);
 		if (!f->path)
 			return -ENOMEM;
+		f->name = strcmp(paths[i], "-") ? f->path : "stdin";
 		if (strcmp(paths[i], "-") == 0) {
 			int fd = spool_stdin(set);
 
@@ -87,23 +116,12 @@ static int open_files(struct tt_query_set *set, char **paths, struct stat *ids)
 				snprintf(set->err, sizeof(set->err), "stdin: %s", strerror(-fd));
 				return fd;
 			}
-			if (asprintf(&f->open_path, "/proc/self/fd/%d", fd) < 0)
-				return -ENOMEM;
-		} else {
-			f->open_path = strdup(paths[i]);
-			if (!f->open_path)
-				return -ENOMEM;
 		}
 		if (same_file(set, ids, i))
 			return -EINVAL;
-		ret = tt_fmt_reader_open(&r, f->open_path, err, sizeof(err));
+		ret = file_open(set, f, &r, err, sizeof(err));
 		if (ret < 0) {
-			/* the reader's message may or may not name the file: name it once */
-			if (strstr(err, f->open_path))
-				snprintf(set->err, sizeof(set->err), "%s", err);
-			else
-				snprintf(set->err, sizeof(set->err), "%s: %s", f->path,
-					 *err ? err : strerror(-ret));
+			file_error(set, f, err, ret);
 			return ret;
 		}
 		f->hdr = *tt_fmt_reader_header(r);
@@ -141,7 +159,6 @@ void tt_query_set_free(struct tt_query_set *set)
 		return;
 	for (size_t i = 0; i < set->n_files; i++) {
 		free(set->files[i].path);
-		free(set->files[i].open_path);
 	}
 	free(set->files);
 	tt_query_summary_free(set->summary);
@@ -164,7 +181,7 @@ static void scan_warn(void *ctx, const char *msg)
 	if (sc->set->progress)
 		fputs("\r\033[K", stderr);
 	/* the reader usually names the file itself; name it exactly once */
-	if (strncmp(msg, f->open_path, strlen(f->open_path)) == 0)
+	if (strncmp(msg, f->name, strlen(f->name)) == 0)
 		tt_warn(sc->set->prog, "%s", msg);
 	else
 		tt_warn(sc->set->prog, "%s: %s", f->path, msg);
@@ -178,10 +195,9 @@ int tt_query_scan_open(struct tt_query_scan *sc, struct tt_query_set *set, size_
 	memset(sc, 0, sizeof(*sc));
 	sc->set = set;
 	sc->file = file;
-	ret = tt_fmt_reader_open(&sc->r, set->files[file].open_path, err, sizeof(err));
+	ret = file_open(set, &set->files[file], &sc->r, err, sizeof(err));
 	if (ret < 0) {
-		snprintf(set->err, sizeof(set->err), "%s: %s", set->files[file].path,
-			 *err ? err : strerror(-ret));
+		file_error(set, &set->files[file], err, ret);
 		sc->r = NULL;
 		return ret;
 	}

@@ -53,8 +53,9 @@ static void usage(void)
 	printf(
 	    "Usage: %s [OPTIONS] FILE...\n"
 	    "Play tcptop captures (several files play as one timeline, in time order)\n"
-	    "in the live view, as text snapshots, CSV, or as a list of events.\n\n"
-	    "  -s, --speed X        playback speed, 0.1 .. 10000, or max (default 1)\n"
+	    "in the live view, as text snapshots, CSV, or as a list of events. FILE - reads\n"
+	    "stdin; the view then reads its keys from the terminal (/dev/tty), as less does.\n\n"
+	    "  -s, --speed X        playback speed, %g .. %g, or max (default 1)\n"
 	    "      --from T, --to T play only events with T_from <= time <= T_to: +30s or 90\n"
 	    "                       (from the capture start), epoch ns (as tcptop-query's ts),\n"
 	    "                       YYYY-MM-DDTHH:MM[:SS[.f]][ZONE] or HH:MM[:SS[.f]][ZONE];\n"
@@ -68,7 +69,8 @@ static void usage(void)
 	    "  -i, --interval SEC   snapshot and rate interval in event time (default 1)\n"
 	    "  -H, --human          batch numbers in human units (default: exact numbers)\n"
 	    "      --csv FILE       write every snapshot as CSV rows (exact numbers, with\n"
-	    "                       time and conn_id columns), with --batch or the view\n"
+	    "                       time and conn_id columns), with --batch or the view;\n"
+	    "                       --csv - writes them to stdout, without the view\n"
 	    "      --dump           print the events one per line (like tcpdump -r); with\n"
 	    "                       filters, the events -o with them writes\n"
 	    "      --json           with --dump: JSON lines; the first line is\n"
@@ -97,7 +99,7 @@ static void usage(void)
 	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file,\n"
 	    "128 + the signal (130 for SIGINT, 143 for SIGTERM) when a signal stopped -o, --csv,\n"
 	    "--batch or --dump before the end: the output is complete up to the time on stderr.\n",
-	    prog, TT_FILTER_HELP);
+	    prog, PACE_SPEED_MIN, PACE_SPEED_MAX, TT_FILTER_HELP);
 }
 
 struct cfg {
@@ -248,6 +250,40 @@ static void on_warn(void *ctx, const char *msg)
 		tt_warn(prog, "%s", msg);
 }
 
+static int is_stdio(const char *path)
+{
+	return path && strcmp(path, "-") == 0;
+}
+
+/*
+ * stdin and stdout are one stream each. Two outputs on stdout would interleave (text and CSV
+ * rows, a capture and text), and a second "-" would read what the first left: usage errors,
+ * said before any output. A capture typed at a terminal is not meant either.
+ */
+static void check_stdio(const struct cfg *c, int argc, char **argv)
+{
+	const char *out[4];
+	int n = 0, in = 0;
+
+	if (c->batch)
+		out[n++] = "--batch";
+	if (c->dump)
+		out[n++] = "--dump";
+	if (is_stdio(c->csv_path))
+		out[n++] = "--csv -";
+	if (is_stdio(c->out_path))
+		out[n++] = "-o -";
+	if (n > 1)
+		tt_die(prog, TT_EXIT_USAGE, "%s and %s both write to stdout", out[0], out[1]);
+	for (int i = optind; i < argc; i++)
+		in += is_stdio(argv[i]);
+	if (in > 1)
+		tt_die(prog, TT_EXIT_USAGE, "- (stdin) is given twice");
+	if (in && isatty(STDIN_FILENO))
+		tt_die(prog, TT_EXIT_USAGE,
+		       "-: stdin is a terminal, not a capture (give a file, or pipe one in)");
+}
+
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
 #define SHORTOPTS ":s:bn:i:Ho:fhV" TT_FILTER_SHORTOPTS
 
@@ -298,9 +334,9 @@ static void parse(struct cfg *c, int argc, char **argv)
 		case 's':
 			if (strcmp(optarg, "max") == 0)
 				c->speed = 0;
-			else if (tt_parse_double(optarg, 0.1, 10000, &c->speed))
-				tt_die(prog, TT_EXIT_USAGE,
-				       "bad --speed '%s' (0.1 .. 10000 or max)", optarg);
+			else if (tt_parse_double(optarg, PACE_SPEED_MIN, PACE_SPEED_MAX, &c->speed))
+				tt_die(prog, TT_EXIT_USAGE, "bad --speed '%s' (%g .. %g or max)",
+				       optarg, PACE_SPEED_MIN, PACE_SPEED_MAX);
 			break;
 		case OPT_FROM: c->from_s = optarg; break;
 		case OPT_TO: c->to_s = optarg; break;
@@ -364,6 +400,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
 	if (c->dump && c->batch)
 		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
+	check_stdio(c, argc, argv);
 	if (c->force && !c->out_path && !c->csv_path)
 		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt or --csv FILE");
 	if (c->anon_key && !c->out_path)
@@ -376,10 +413,9 @@ static void parse(struct cfg *c, int argc, char **argv)
 
 static uint64_t parse_when(const char *s, const char *what, const struct player *p)
 {
-	const struct tt_fmt_header *h = player_header(p);
-	uint64_t start = h->start_ns ? h->start_ns : player_first(p), ns;
+	uint64_t ns;
 
-	if (tt_parse_time(s, start, &ns))
+	if (tt_parse_time(s, player_start(p), &ns))
 		tt_die(prog, TT_EXIT_USAGE, "bad %s time '%s'", what, s);
 	return ns;
 }
@@ -569,7 +605,9 @@ int main(int argc, char **argv)
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	}
-	fast = cfg.batch || cfg.dump || cfg.out_path || (cfg.csv_path && !isatty(STDOUT_FILENO));
+	/* --csv - alone is CSV on stdout, a terminal or not: never under the view */
+	fast = cfg.batch || cfg.dump || cfg.out_path ||
+	       (cfg.csv_path && (!isatty(STDOUT_FILENO) || is_stdio(cfg.csv_path)));
 	po.keyframes = !fast || cfg.bench_seek; /* only the view seeks */
 	po.keyframe_bytes = cfg.kf_bytes;
 	po.tick_ns = cfg.interval_ns;

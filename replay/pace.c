@@ -71,16 +71,57 @@ static uint64_t now_ns(void *ctx)
 	return player_pos(pc->p);
 }
 
+/* A stretch of event time as the header shows it: "4.9s", "12m05s", "3h02m10s". */
+static void span_str(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t s = ns / 1000000000ull;
+
+	if (s < 60)
+		snprintf(buf, len, "%.1fs", (double)ns / 1e9);
+	else if (s < 3600)
+		snprintf(buf, len, "%um%02us", (unsigned)(s / 60), (unsigned)(s % 60));
+	else
+		snprintf(buf, len, "%lluh%02um%02us", (unsigned long long)(s / 3600),
+			 (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+}
+
+/*
+ * Where the replay stands and how it plays: "+1.9s/4.9s (39%)  x1  PAUSED". The offset is
+ * from the capture's start (what --from +1.9s names), the length up to the last event or
+ * --to; from a pipe the length is known only once it is read to its end. The speed shows
+ * while paused too, so that + and - answer.
+ */
 static void mode(void *ctx, char *buf, size_t len)
 {
 	struct pace *pc = ctx;
+	uint64_t start = player_start(pc->p), pos = player_pos(pc->p), last = player_last(pc->p);
+	char at[32], whole[32], speed[32];
+	size_t n;
 
-	if (pc->paused)
-		snprintf(buf, len, "PAUSED");
-	else if (pc->speed == 0)
-		snprintf(buf, len, "REPLAY max");
+	if (last != UINT64_MAX && last > pc->end_ns)
+		last = pc->end_ns;
+	span_str(pos > start ? pos - start : 0, at, sizeof(at));
+	if (pc->speed > 0)
+		snprintf(speed, sizeof(speed), "x%g", pc->speed);
 	else
-		snprintf(buf, len, "REPLAY x%g", pc->speed);
+		snprintf(speed, sizeof(speed), "max");
+	if (last == UINT64_MAX) {
+		n = (size_t)snprintf(buf, len, "+%s  %s", at, speed);
+	} else {
+		uint64_t whole_ns = last > start ? last - start : 0;
+		uint64_t off = pos > start ? pos - start : 0;
+		unsigned pct = 100;
+
+		/* rounded down: 100% is the end, not 99.5% of the way */
+		if (off < whole_ns) {
+			pct = (unsigned)(100.0 * (double)off / (double)whole_ns);
+			pct = pct > 99 ? 99 : pct;
+		}
+		span_str(whole_ns, whole, sizeof(whole));
+		n = (size_t)snprintf(buf, len, "+%s/%s (%u%%)  %s", at, whole, pct, speed);
+	}
+	if (pc->paused && n < len)
+		snprintf(buf + n, len - n, "  PAUSED");
 }
 
 /* "recorded without: owner-sweep udp-peers" from the header's "name (why): loss; ..." */
@@ -123,15 +164,18 @@ static int command(void *ctx, enum tt_view_cmd cmd, int64_t arg)
 
 	switch (cmd) {
 	case TT_VIEW_CMD_PAUSE: pc->paused = !pc->paused; break;
+	/* Within -s's range: + past its top is max (as fast as possible), - from max its top. */
 	case TT_VIEW_CMD_FASTER:
-		if (pc->speed > 0 && pc->speed < 10000)
-			pc->speed *= 2;
+		if (pc->speed >= PACE_SPEED_MAX)
+			pc->speed = 0;
+		else if (pc->speed > 0)
+			pc->speed = pc->speed * 2 < PACE_SPEED_MAX ? pc->speed * 2 : PACE_SPEED_MAX;
 		break;
 	case TT_VIEW_CMD_SLOWER:
 		if (pc->speed == 0)
-			pc->speed = 8192;
-		else if (pc->speed > 1.0 / 64)
-			pc->speed /= 2;
+			pc->speed = PACE_SPEED_MAX;
+		else
+			pc->speed = pc->speed / 2 > PACE_SPEED_MIN ? pc->speed / 2 : PACE_SPEED_MIN;
 		break;
 	case TT_VIEW_CMD_SEEK:
 		if (arg < 0 && (uint64_t)-arg > pos)
@@ -186,11 +230,16 @@ void pace_source(struct pace *pc, struct tt_view_source *src)
 	src->mode = mode;
 	src->warning = warning;
 	src->command = command;
-	src->help = "Replay\n"
-		    "  space    pause / resume          + / -    double / halve the speed\n"
-		    "  Left/Right  seek -/+10 s         Shift-Left/Right or [ ]  seek -/+60 s\n"
-		    "  n        jump to the next lost-events record\n"
-		    "  g        back to the start\n";
+	snprintf(pc->help, sizeof(pc->help),
+		 "Replay\n"
+		 "  space    pause / resume          + / -    double / halve the speed,\n"
+		 "                                            %g .. %g and max, as -s takes\n"
+		 "  Left/Right  seek -/+10 s         Shift-Left/Right or [ ]  seek -/+60 s\n"
+		 "  n        jump to the next lost-events record\n"
+		 "  g        back to the start\n"
+		 "Header: the capture's time (UTC), +offset/length (share played), speed\n",
+		 PACE_SPEED_MIN, PACE_SPEED_MAX);
+	src->help = pc->help;
 	src->key_wait_ms = 50;
 	if (!pc->span_ns)
 		pc->span_ns = 100000000ull;

@@ -6,9 +6,16 @@
 #include "player.h"
 #include "tt_view.h"
 
+/*
+ * The speeds a replay plays at, times real time, besides 0 (as fast as possible): one range
+ * for -s and the view's + and - keys, which stop at its ends.
+ */
+#define PACE_SPEED_MIN 0.1
+#define PACE_SPEED_MAX 10000.0
+
 struct pace {
 	struct player *p;
-	double speed; /* 0 = as fast as possible */
+	double speed; /* PACE_SPEED_MIN .. PACE_SPEED_MAX, or 0 = as fast as possible */
 	int paused;
 	uint64_t end_ns;	      /* --to (inclusive), UINT64_MAX for none */
 	int at_end;		      /* all events up to end_ns are applied */
@@ -16,6 +23,7 @@ struct pace {
 	uint64_t span_ns; /* event time per step at max speed, adapted to ~50 ms of work */
 	uint64_t gap_at;  /* where 'n' stopped, its LOST event applied (0: not at a gap) */
 	char warning[300];
+	char help[640]; /* the view's help lines for the replay's keys */
 };
 
 /* Fills src with callbacks over pc (which must outlive the view). */

@@ -42,7 +42,7 @@ struct player {
 	struct input *in;
 	int n;
 	struct tt_state *st;
-	uint64_t first, last, pos, next_tick, last_tick, events;
+	uint64_t start, first, last, pos, next_tick, last_tick, events;
 	uint64_t to; /* --to: later events are skipped */
 	struct keyframe *kf;
 	size_t nkf, capkf;
@@ -371,6 +371,17 @@ int player_seek(struct player *p, uint64_t t)
 	return player_advance(p, t, 1, 0);
 }
 
+/* "NAME: what", naming the input once: reader messages may or may not name it. */
+static void say_error(char *err, size_t errlen, const char *name, const char *msg, int ret)
+{
+	if (!msg[0])
+		msg = strerror(-ret);
+	if (strncmp(msg, name, strlen(name)) == 0)
+		snprintf(err, errlen, "%s", msg);
+	else
+		snprintf(err, errlen, "%s: %s", name, msg);
+}
+
 int player_open(struct player **out, char *const *paths, int n, const struct player_opts *o,
 		char *err, size_t errlen)
 {
@@ -392,13 +403,12 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 		char msg[256];
 		uint64_t f = 0, l = 0, sample_ns;
 
+		/* the reader names "-" stdin, and so do its messages */
+		const char *name = strcmp(paths[i], "-") ? paths[i] : "stdin";
+
 		ret = tt_fmt_reader_open(&p->in[i].r, paths[i], msg, sizeof(msg));
 		if (ret < 0) {
-			/* Reader messages may or may not name the file; make sure they do. */
-			if (strstr(msg, paths[i]))
-				snprintf(err, errlen, "%s", msg);
-			else
-				snprintf(err, errlen, "%s: %s", paths[i], msg);
+			say_error(err, errlen, name, msg, ret);
 			goto fail;
 		}
 		tt_fmt_reader_set_warn(p->in[i].r, on_warn, p);
@@ -412,7 +422,7 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 			p->last = l;
 		ret = refill(p, &p->in[i]);
 		if (ret < 0) {
-			snprintf(err, errlen, "%s: %s", paths[i], tt_fmt_reader_error(p->in[i].r));
+			say_error(err, errlen, name, tt_fmt_reader_error(p->in[i].r), ret);
 			goto fail;
 		}
 		if (p->in[i].has && p->in[i].ev.ts_ns < p->first)
@@ -420,6 +430,18 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 	}
 	if (p->first == UINT64_MAX) /* no events: the capture's start is all we know */
 		p->first = p->last = tt_fmt_reader_header(p->in[0].r)->start_ns;
+	/*
+	 * The start is the earliest header's, but never after the first event: a recorder's
+	 * first sweep may stamp events a little before its header's time, and an offset from
+	 * the start (--from +30s, the view's position) is never negative.
+	 */
+	p->start = p->first;
+	for (int i = 0; i < n; i++) {
+		uint64_t s = tt_fmt_reader_header(p->in[i].r)->start_ns;
+
+		if (s && s < p->start)
+			p->start = s;
+	}
 	if (p->last < p->first)
 		p->last = p->first;
 	p->pos = p->first;
@@ -468,6 +490,11 @@ struct tt_state *player_state(struct player *p)
 uint64_t player_pos(const struct player *p)
 {
 	return p->pos;
+}
+
+uint64_t player_start(const struct player *p)
+{
+	return p->start;
 }
 
 uint64_t player_first(const struct player *p)

@@ -81,6 +81,12 @@ struct tt_state *player_state(struct player *p);
 
 /* Play position: every event before it is applied. */
 uint64_t player_pos(const struct player *p);
+/*
+ * Start of the timeline: the earliest capture header's start, or the first event when that
+ * comes before it. Offsets "from the capture start" (--from +30s, the view's position) count
+ * from here.
+ */
+uint64_t player_start(const struct player *p);
 /* First and last event time of all inputs (last is UINT64_MAX when unknown, e.g. a pipe). */
 uint64_t player_first(const struct player *p);
 uint64_t player_last(const struct player *p);

@@ -154,7 +154,8 @@ def view_pauses_seeks_quits(box, cmd):
              width=160, height=50)
     try:
         clock = lambda t: re.search(r"\d\d:\d\d:\d\d\.\d{3}", t.splitlines()[0]).group(0)  # noqa
-        p.wait(lambda t: "REPLAY" in t or "PAUSED" in t, stable=False)
+        # the header's position and speed: "+1.9s/4.9s (39%)  x1"
+        p.wait(lambda t: re.search(r"\(\d+%\)  x", t.splitlines()[0]), stable=False)
         p.keys("Space")
         s = p.wait(lambda t: "PAUSED" in t.splitlines()[0])
         before = datetime.datetime.strptime(clock(s), "%H:%M:%S.%f")
@@ -193,7 +194,7 @@ def snapshots_every_10s(box, cmd):
     steps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
     # the final snapshot, at the capture's end, may fall on the last tick
     assert len(heads) >= 4 and all(s == 10 for s in steps[:-1]) and 0 <= steps[-1] <= 10, heads
-    assert re.search(r"\d(\.\d)?[KM]\b", out), out[:2000]  # -H: human units
+    assert re.search(r"\d(\.\d)?[KM]B\b", out), out[:2000]  # -H: human units
 
 
 def csv_snapshots(box, cmd):

@@ -347,6 +347,24 @@ def test_sql_sources(caps, tmp_path):
     assert r.stdout == "x\n1\ny\n2\n"
 
 
+def test_capture_on_stdin_is_named_stdin(caps, tmp_path):
+    """Errors and warnings about a capture on stdin name it 'stdin', as tcptop-replay does, not
+    the spool it is read back from (they said /proc/self/fd/3)."""
+    _, a, _ = caps
+    r = run([QUERY, "--no-progress", "-", "SELECT 1"], input="hello, not a capture\n")
+    assert r.returncode == 2 and r.stderr == "tcptop-query: stdin: not a tcptop capture\n", \
+        r.stderr
+    data = open(a, "rb").read()
+    cut = tmp_path / "cut.tt"
+    cut.write_bytes(data[:len(data) // 2])
+    with open(cut, "rb") as f:
+        r = subprocess.run([QUERY, "--no-progress", "-", "SELECT count(*) AS n FROM events"],
+                           stdin=f, capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("n\n"), (r.returncode, r.stderr)
+    assert re.fullmatch(r"tcptop-query: warning: stdin: truncated capture: [^\n]*\n",
+                        r.stderr), r.stderr
+
+
 def test_schema():
     r = run([QUERY, "--schema"])
     assert r.returncode == 0

@@ -913,3 +913,51 @@ def test_cells_and_headers_say_their_units():
         rtt = final[(e["LOCAL"].rsplit(":", 1)[1], e["REMOTE"].rsplit(":", 1)[1])]["rtt_us"]
         assert e["RTT"] == (rtt + "us" if rtt else "-"), e
         assert re.fullmatch(r"\d+us|[\d.]+ms|\d+s|-", h["RTT"]), h
+
+
+@pytest.mark.parametrize("args,names", [
+    (["-b", "--csv", "-"], ("--batch", "--csv -")),
+    (["--dump", "--csv", "-"], ("--dump", "--csv -")),
+    (["-o", "-", "-b"], ("--batch", "-o -")),
+    (["-o", "-", "--dump"], ("--dump", "-o -")),
+    (["-o", "-", "--csv", "-"], ("--csv -", "-o -")),
+])
+def test_two_outputs_on_stdout_are_refused(gen, args, names):
+    """Two outputs to stdout would interleave (-b --csv - mixed text and CSV rows, -o - a
+    capture and text): a usage error naming both, before any output."""
+    path, _ = gen(10, 3, 2)
+    r = run([REPLAY, *args, path], errors="replace")
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2 and r.stdout == "" and len(lines) == 1, (r.returncode, r.stderr)
+    assert lines[0] == "tcptop-replay: %s and %s both write to stdout" % names, lines[0]
+
+
+def test_csv_to_stdout_alone_is_not_the_view(gen):
+    """--csv - with stdout a terminal writes CSV, as it does into a pipe: it drew the view
+    with CSV rows written over it. (script(1) gives stdout a terminal.)"""
+    path, want = gen(10, 3, 2)
+    try:
+        r = run(["script", "-qec", "%s --csv - %s" % (REPLAY, path), "/dev/null"],
+                stdin=subprocess.DEVNULL, timeout=30)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("still running after 30 s: %r" % (e.stdout or b"")[:300])
+    lines = r.stdout.replace("\r", "").splitlines()
+    assert r.returncode == 0 and lines[0].startswith("time,time_ns,conn_id,"), r.stdout[:300]
+    assert len({ln.split(",")[2] for ln in lines[1:]}) == len(want)
+
+
+def test_stdin_is_named_stdin(gen, tmp_path):
+    """Errors and warnings about a capture on stdin name it 'stdin' (they said '-: stdin'),
+    and '-' twice is refused (the second would read what is left of the first)."""
+    path, _ = gen(10, 3, 2)
+    r = run([REPLAY, "--dump", "-"], input="hello, not a capture\n")
+    assert r.returncode == 2 and r.stderr == "tcptop-replay: stdin: not a tcptop capture\n"
+    data = open(path, "rb").read()
+    cut = tmp_path / "cut.tt"
+    cut.write_bytes(data[:len(data) * 2 // 3])
+    r = run([REPLAY, "-b", "-"], stdin=open(cut, "rb"))
+    assert r.returncode == 0 and re.fullmatch(
+        r"tcptop-replay: warning: stdin: truncated capture: [^\n]*\n", r.stderr), r.stderr
+    r = run([REPLAY, "-b", "-", "-"], stdin=open(path, "rb"))
+    assert r.returncode == 2 and r.stdout == "" and \
+        r.stderr == "tcptop-replay: - (stdin) is given twice\n", r.stderr

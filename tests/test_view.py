@@ -1,16 +1,22 @@
 """The curses view of tcptop-replay, driven through tmux as a user would."""
+import calendar
+import datetime
 import os
 import re
 import shlex
 import signal
 import subprocess
+import sys
 import time
 import uuid
 
 import pytest
 
-from conftest import needs_cmd, run, tool
+from conftest import ROOT, needs_cmd, run, tool
 from test_replay import REPLAY, batch_snapshots, gen  # noqa: F401  (gen is a fixture)
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
+import ttcap  # noqa: E402
 
 pytestmark = needs_cmd("tmux")
 
@@ -111,6 +117,11 @@ def at_end(screen):
     return "(end of capture)" in screen
 
 
+def playing(screen, speed="x1"):
+    """The header says the replay plays (not paused) at this speed."""
+    return ("  %s  conns:" % speed) in screen.splitlines()[0]
+
+
 def test_replay_shows_connections_and_sorts(gen, pane):
     path, want = gen(40, 4, 2)
     p = pane([REPLAY, "--speed", "max", path])
@@ -176,7 +187,7 @@ def test_signals_restore_terminal(gen, pane, tmp_path, how):
     cmd = ("trap '' INT; stty -g > %s; sh -c 'echo $$ > %s; exec %s %s'; echo EXIT=$?; "
            "stty -g > %s; sleep 30" % (before, pidf, REPLAY, path, after))
     p = pane(["sh", "-c", cmd])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     if how == "SIGINT":
         p.keys("C-c")
     else:
@@ -190,7 +201,7 @@ def test_signals_restore_terminal(gen, pane, tmp_path, how):
 def test_pause_stops_the_clock(gen, pane):
     path, _ = gen(20, 60, 30)
     p = pane([REPLAY, path])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     time.sleep(0.5)
     p.keys("Space")
     s = p.wait(lambda t: "PAUSED" in t)
@@ -199,9 +210,9 @@ def test_pause_stops_the_clock(gen, pane):
     s = p.text()
     assert "PAUSED" in s and header_time(s) == t1
     p.keys("Space")
-    p.wait(lambda t: "REPLAY x1" in t and header_time(t) != t1, stable=False)
+    p.wait(lambda t: playing(t) and header_time(t) != t1, stable=False)
     p.keys("+")
-    p.wait(lambda t: "REPLAY x2" in t, stable=False)
+    p.wait(lambda t: playing(t, "x2"), stable=False)
 
 
 def view_rows(screen, n):
@@ -216,7 +227,7 @@ def test_seek_shows_the_state_at_the_target(gen, pane):
     want = {k: [(x["PID"], x["COMM"], x["LOCAL"], x["TX"], x["RX"]) for x in snaps[k - 1][1][:20]]
             for k in (10, 20, 30, 40)}
     p = pane([REPLAY, path])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     p.keys("Space")
     p.wait(lambda t: "PAUSED" in t)
     p.keys("g")
@@ -238,7 +249,7 @@ def test_seek_shows_the_state_at_the_target(gen, pane):
 def test_next_gap_jumps_to_lost_events(gen, pane):
     path, _ = gen(10, 10, 5)
     p = pane([REPLAY, path])
-    p.wait(lambda t: "REPLAY x1" in t, stable=False)
+    p.wait(playing, stable=False)
     p.keys("Space")
     p.keys("g")
     p.keys("n")
@@ -298,8 +309,9 @@ def test_resize_adapts_columns_and_shortens_ipv6(gen, pane):
     assert cols == ["COMM", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s"]
     rows = table(s)
     assert len(rows) == 16 and all(len(r) == len(cols) for r in rows)
-    assert re.match(r"16:00:0\d\.\d{3}  REPLAY max  \d+ open, \d+ closed  lost 0  sort: LOCAL \(reversed\)$",
-                    s.splitlines()[0].rstrip())
+    # the header: time, position and speed, lost count and sort whole (the counts left out)
+    assert re.match(r"16:00:0\d\.\d{3} UTC  \+\d\.\ds/\d\.\ds \(\d+%\)  max  lost 0  "
+                    r"sort: LOCAL \(reversed\)$", s.splitlines()[0].rstrip())
     # IPv6 endpoints are cut with "…" but keep their port; IPv4 ones fit whole.
     i_local, i_remote = cols.index("LOCAL"), cols.index("REMOTE")
     for r in rows:
@@ -323,9 +335,10 @@ def test_resize_adapts_columns_and_shortens_ipv6(gen, pane):
 def test_header_shows_mode_counts_rates_lost_and_filters(gen, pane):
     path, want = gen(40, 30, 2)
     p = pane([REPLAY, "--port", "80", "--tcp", path])
-    s = p.wait(lambda t: "REPLAY x1" in t and "16:00:05" in t, timeout=15, stable=False)
+    s = p.wait(lambda t: playing(t) and "16:00:05" in t, timeout=15, stable=False)
     head = s.splitlines()[0]
-    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3} UTC  REPLAY x1  conns: \d+ open, "
+    assert re.match(r"tcptop-replay  2025-11-24 16:00:0\d\.\d{3} UTC  \+\d\.\ds/30\.0s \(\d+%\)  "
+                    r"x1  conns: \d+ open, "
                     r"\d+ closed  tx [\d.]+[KMG]?B/s  rx [\d.]+[KMG]?B/s  lost 17  sort: TX/s", head)
     assert "LOST 17 EVENTS" in s and "filter: port=80 tcp" in s
     # Only port-80 TCP connections: the generator gives port 80 to i % 5 == 1, UDP to i % 11 == 5.
@@ -336,9 +349,9 @@ def test_header_shows_mode_counts_rates_lost_and_filters(gen, pane):
     p.keys("Space")
     s = p.wait(lambda t: "PAUSED" in t)
     p.keys("Space", "+", "+")
-    p.wait(lambda t: "REPLAY x4" in t, stable=False)
+    p.wait(lambda t: playing(t, "x4"), stable=False)
     p.keys("-")
-    p.wait(lambda t: "REPLAY x2" in t, stable=False)
+    p.wait(lambda t: playing(t, "x2"), stable=False)
     p.keys("/", "n", "g", "i", "n", "x", "Enter")
     s = p.wait(lambda t: 'filter: port=80 tcp text "nginx"' in t, stable=False)
     # h: the keys, the view's and the replay's; any key goes back to the table
@@ -433,7 +446,7 @@ def test_columns_header_and_keys_fit_the_width(gen, pane, width):
     # The header is whole: mode, the lost count (2 x 17 LOST events) and the sort column.
     head = lines[0].rstrip()
     assert len(head) <= width and head.endswith("lost 34  sort: TX/s"), head
-    assert "REPLAY max" in head and "16:00:10" in head
+    assert re.search(r"\(100%\)  max  ", head) and "16:00:10" in head
     assert "LOST 34 EVENTS" in lines[1]
     # The key line ends on a whole hint and names help.
     foot = lines[-1].rstrip()
@@ -495,3 +508,149 @@ def test_htop_function_keys(gen, pane):
     assert [r[1] for r in table(s)] == comms
     p.keys("F10")
     p.wait(lambda t: p.dead(), stable=False)
+
+
+def head(screen):
+    return screen.splitlines()[0]
+
+
+def test_header_shows_the_position_length_and_speed_while_paused(gen, pane):
+    """The header says where the replay is in the capture (offset from its start, its length,
+    the share played) and the speed, paused or not: '16:00:10.000 UTC  +10.0s/1m00s (16%)  x2
+    PAUSED' (seconds below a minute, then 1m05s, 1h02m05s). The generator's events run from
+    16:00:00 to 16:01:00.000019."""
+    path, _ = gen(20, 60, 30)
+    p = pane([REPLAY, path])
+    s = p.wait(lambda t: "16:00:0" in t, stable=False)
+    assert re.search(r"^tcptop-replay  2025-11-24 16:00:0\d\.\d{3} UTC  \+\d\.\ds/1m00s "
+                     r"\(\d%\)  x1  conns: ", head(s)), head(s)
+    p.keys("Space")
+    p.wait(lambda t: "PAUSED" in t)
+    p.keys("g")
+    s = p.wait(lambda t: "16:00:00.000" in t)
+    assert "  2025-11-24 16:00:00.000 UTC  +0.0s/1m00s (0%)  x1  PAUSED  conns: " in head(s)
+    p.keys("Right")
+    s = p.wait(lambda t: "16:00:10.000" in t)
+    assert " 16:00:10.000 UTC  +10.0s/1m00s (16%)  x1  PAUSED  conns: " in head(s)
+    # the speed keys answer while paused
+    p.keys("+")
+    s = p.wait(lambda t: "x2  PAUSED" in t)
+    assert " 16:00:10.000 UTC  +10.0s/1m00s (16%)  x2  PAUSED  conns: " in head(s)
+    p.keys("-", "-")
+    p.wait(lambda t: "(16%)  x0.5  PAUSED  conns: " in t)
+    p.keys("]")
+    s = p.wait(lambda t: "16:01:00.000" in t)
+    assert " 16:01:00.000 UTC  +1m00s/1m00s (100%)  x0.5  PAUSED  conns: " in head(s)
+    # playing again: PAUSED goes, the speed stays
+    p.keys("g", "Space")
+    s = p.wait(lambda t: re.search(r"\(\d%\)  x0\.5  conns: ", t), stable=False)
+    assert "PAUSED" not in head(s)
+
+
+def sample_span(name):
+    """(start, last event) of a sample, in ns, by the independent Python reader: the start is
+    the earlier of the header's start and the first event (a recorder's first sweep may stamp
+    events a little before its header's time)."""
+    cap = ttcap.read(os.path.join(ROOT, "samples", name))
+    first = min(e["ts"] for e in cap.events)
+    start = min(cap.header["start_ns"], first) if cap.header.get("start_ns") else first
+    return start, max(e["ts"] for e in cap.events)
+
+
+def test_header_position_of_a_sample_agrees_with_its_events(pane):
+    """samples/web.tt at x1: each screen's offset and share are the header's time against the
+    capture's start and length from the Python reader; at the end, the last event's time and
+    the whole length at 100%."""
+    start, last = sample_span("web.tt")
+    length = (last - start) / 1e9
+    p = pane([REPLAY, os.path.join(ROOT, "samples", "web.tt")])
+    seen = 0
+    deadline = time.time() + 20
+    while time.time() < deadline and seen < 3:
+        h = head(p.text())
+        m = re.search(r" (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) UTC  \+([\d.]+)s/([\d.]+)s "
+                      r"\((\d+)%\)  x1  conns:", h)
+        if not m:
+            time.sleep(0.1)
+            continue
+        assert m.group(4) == "%.1f" % length, h
+        # the header's time has ms, the position ns: the offset and share of any instant
+        # within that millisecond
+        at = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) * 10**9 + \
+            int(m.group(2)) * 10**6
+        offs = [max(at + d - start, 0) for d in (0, 10**6 - 1)]
+        assert m.group(3) in {"%.1f" % (o / 1e9) for o in offs}, (h, offs)
+        assert int(m.group(5)) in {min(100 * o // (last - start), 100) for o in offs}, h
+        seen += 1
+        time.sleep(0.7)
+    assert seen == 3
+    s = p.wait(at_end)
+    when = datetime.datetime.fromtimestamp(last // 10**9, datetime.timezone.utc)
+    assert "%s.%03d UTC  +%.1fs/%.1fs (100%%)  x1  conns:" % (
+        when.strftime("%Y-%m-%d %H:%M:%S"), last % 10**9 // 10**6, length, length) in head(s)
+
+
+def speed(screen):
+    """The speed the header shows: 'x8192', 'max'."""
+    m = re.search(r"  (x[\d.]+|max)  (?:PAUSED  )?conns:", head(screen))
+    return m and m.group(1)
+
+
+def test_speed_keys_keep_to_the_command_lines_range(gen, pane):
+    """+ and - stay within -s's range, 0.1 .. 10000 or max: + from 8192 stops at 10000, then
+    max, and - comes back; - from 0.2 stops at 0.1 (they went on to 16384 and 0.05)."""
+    path, _ = gen(20, 60, 30)
+    p = pane([REPLAY, "-s", "8192", path])
+    p.wait(lambda t: speed(t) == "x8192", stable=False)
+    p.keys("+")
+    p.wait(lambda t: speed(t) == "x10000")
+    p.keys("+")
+    p.wait(lambda t: speed(t) == "max")
+    p.keys("+")
+    time.sleep(0.5)
+    assert speed(p.text()) == "max"
+    p.keys("-")
+    p.wait(lambda t: speed(t) == "x10000")
+    p.keys("-")
+    p.wait(lambda t: speed(t) == "x5000")
+    q = pane([REPLAY, "-s", "0.2", path])
+    q.wait(lambda t: speed(t) == "x0.2", stable=False)
+    q.keys("-")
+    q.wait(lambda t: speed(t) == "x0.1", stable=False)
+    q.keys("-")
+    time.sleep(0.5)
+    assert speed(q.text()) == "x0.1"
+    q.keys("+")
+    q.wait(lambda t: speed(t) == "x0.2", stable=False)
+
+
+def test_capture_on_stdin_plays_in_the_view_with_keys_from_the_terminal(pane, tmp_path):
+    """cat x.tt | tcptop-replay -: the capture comes from stdin, the keys from the terminal
+    (/dev/tty, as less does); every connection of the Python reader is in the table and the
+    header knows the length once the pipe is read to its end. It said 'the view needs a
+    terminal' and exited 1."""
+    sample = os.path.join(ROOT, "samples", "web.tt")
+    cap = ttcap.read(sample)
+    conns = len({e["conn_id"] for e in cap.events if e["kind"] == 1})
+    start, last = sample_span("web.tt")
+    length = (last - start) / 1e9
+    p = pane(["sh", "-c", "cat %s | %s -s max -; echo EXIT=$?; sleep 30" % (
+        shlex.quote(sample), shlex.quote(REPLAY))])
+    s = p.wait(at_end)
+    m = re.search(r"conns: (\d+) open, (\d+) closed", head(s))
+    assert int(m.group(1)) + int(m.group(2)) == conns, head(s)
+    assert "  +%.1fs/%.1fs (100%%)  max  conns:" % (length, length) in head(s), head(s)
+    assert "sort: TX/s" in head(s)
+    p.keys(">")
+    p.wait(lambda t: "sort: RX/s" in t)
+    p.keys("q")
+    s = p.wait(lambda t: "EXIT=" in t)
+    assert "EXIT=0" in s
+
+
+def test_capture_from_a_terminal_is_refused(pane):
+    """tcptop-replay - with stdin a terminal would wait for a capture typed in: a usage error."""
+    p = pane(["sh", "-c", "%s -; echo EXIT=$?; sleep 30" % shlex.quote(REPLAY)])
+    s = p.wait(lambda t: "EXIT=" in t)
+    assert "EXIT=2" in s
+    assert re.search(r"^tcptop-replay: -: stdin is a terminal", s, re.M), s

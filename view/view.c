@@ -34,6 +34,7 @@ struct view {
 	const struct tt_view_source *src;
 	const struct tt_view_opts *opts;
 	SCREEN *scr;
+	FILE *tty; /* keys from /dev/tty when stdin carries data (less does the same) */
 	struct tt_select sel;
 	char text[TEXT_MAX];  /* applied free-text filter */
 	char input[TEXT_MAX]; /* being typed after '/' */
@@ -50,12 +51,29 @@ struct view {
 
 static int term_open(struct view *v, char *err, size_t errlen)
 {
-	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
+	FILE *keys = stdin;
+
+	if (!isatty(STDOUT_FILENO)) {
 		snprintf(err, errlen, "the view needs a terminal (use --batch for pipes)");
 		return -ENOTTY;
 	}
+	/*
+	 * stdin may carry a capture (cat x.tt | tcptop-replay -): the keys then come from the
+	 * controlling terminal, as less reads them.
+	 */
+	if (!isatty(STDIN_FILENO)) {
+		v->tty = fopen("/dev/tty", "re");
+		if (!v->tty || !isatty(fileno(v->tty))) {
+			snprintf(
+			    err, errlen,
+			    "the view needs a terminal for its keys: stdin is none, and there is "
+			    "no /dev/tty (use --batch for pipes)");
+			return -ENOTTY;
+		}
+		keys = v->tty;
+	}
 	setlocale(LC_ALL, "");
-	v->scr = newterm(NULL, stdout, stdin);
+	v->scr = newterm(NULL, stdout, keys);
 	if (!v->scr) {
 		snprintf(err, errlen, "cannot set up terminal '%s'",
 			 getenv("TERM") ? getenv("TERM") : "");
@@ -80,12 +98,15 @@ static int term_open(struct view *v, char *err, size_t errlen)
 
 static void term_close(struct view *v)
 {
-	if (!v->scr)
-		return;
-	curs_set(1);
-	endwin();
-	delscreen(v->scr);
-	v->scr = NULL;
+	if (v->scr) {
+		curs_set(1);
+		endwin();
+		delscreen(v->scr);
+		v->scr = NULL;
+	}
+	if (v->tty)
+		fclose(v->tty);
+	v->tty = NULL;
 }
 
 static const int base_width[TT_COL_MAX] = {

@@ -191,12 +191,17 @@ static void t_next_gap_pipe(const char *path, int gaps)
 	struct tt_select sel = {.sort = TT_COL_TX_RATE};
 	size_t total = 0;
 
+	char mode[64];
+
 	pc.p = open_player(path, 1, &fd);
 	if (!pc.p)
 		return check(0, "pipe: player opens");
 	pace_source(&pc, &src);
 	ret = player_advance(pc.p, T0 + 1500 * MS, 0, 0);
 	pos = player_pos(pc.p);
+	src.mode(src.ctx, mode, sizeof(mode));
+	check(!strcmp(mode, "+1.5s  x1"), "pipe: the position, no length before the end (%s)",
+	      mode);
 	ret = src.command(src.ctx, TT_VIEW_CMD_NEXT_GAP, 0);
 	check(ret < 0 && player_pos(pc.p) == pos,
 	      "pipe, %s: n refuses and stays at %.3f s (%d: %s, at %.3f)",
@@ -211,6 +216,9 @@ static void t_next_gap_pipe(const char *path, int gaps)
 	      gaps ? "gaps ahead" : "no gap ahead", (unsigned long long)c->tx_bytes,
 	      NTRAFFIC * 1000, (unsigned long long)player_events(pc.p),
 	      (unsigned long long)nevents(gaps));
+	src.mode(src.ctx, mode, sizeof(mode));
+	check(!strcmp(mode, "+9.9s/9.9s (100%)  x1"), "pipe: read to its end, the length (%s)",
+	      mode);
 	close_player(pc.p, fd);
 }
 
@@ -219,7 +227,7 @@ static void t_keys(const char *path)
 {
 	struct tt_view_source src;
 	struct pace pc = {.speed = 1, .end_ns = T0 + 8 * SEC};
-	char mode[32];
+	char mode[64];
 	int fd, ret;
 
 	pc.p = open_player(path, 0, &fd);
@@ -229,6 +237,8 @@ static void t_keys(const char *path)
 	ret = src.command(src.ctx, TT_VIEW_CMD_SEEK, 5 * (int64_t)SEC);
 	check(ret == 0 && player_pos(pc.p) == T0 + 5 * SEC, "seek +5 s: at 5 s (%.3f)",
 	      at(player_pos(pc.p)));
+	src.mode(src.ctx, mode, sizeof(mode));
+	check(!strcmp(mode, "+5.0s/8.0s (62%)  x1"), "at 5 s of 8 (--to): '%s'", mode);
 	ret = src.command(src.ctx, TT_VIEW_CMD_SEEK, 60 * (int64_t)SEC);
 	check(ret == 0 && player_pos(pc.p) == T0 + 8 * SEC, "seek +60 s: stops at --to, 8 s (%.3f)",
 	      at(player_pos(pc.p)));
@@ -240,19 +250,29 @@ static void t_keys(const char *path)
 	check(ret == 0 && player_pos(pc.p) == T0, "g: back to the start (%.3f)",
 	      at(player_pos(pc.p)));
 
-	for (int i = 0; i < 20; i++)
+	/* the speed keys keep to -s's range, 0.1 .. 10000 or max (0) */
+	for (int i = 0; i < 13; i++)
 		src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
-	check(pc.speed >= 10000 && pc.speed < 20000, "+ twenty times: capped (x%g)", pc.speed);
-	pc.speed = 0;
+	check(pc.speed == 8192, "+ 13 times: x8192 (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == PACE_SPEED_MAX, "+ from 8192: x10000, the top of -s (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == 0, "+ from 10000: max (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == 0, "+ at max: stays max (x%g)", pc.speed);
 	src.command(src.ctx, TT_VIEW_CMD_SLOWER, 0);
-	check(pc.speed == 8192, "- from max: x8192 (x%g)", pc.speed);
+	check(pc.speed == PACE_SPEED_MAX, "- from max: x10000 (x%g)", pc.speed);
 	for (int i = 0; i < 40; i++)
 		src.command(src.ctx, TT_VIEW_CMD_SLOWER, 0);
-	check(pc.speed > 0 && pc.speed <= 1.0 / 64, "- forty times: floored above 0 (x%g)",
-	      pc.speed);
+	check(pc.speed == PACE_SPEED_MIN, "- forty times: x0.1, the bottom of -s (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_FASTER, 0);
+	check(pc.speed == 2 * PACE_SPEED_MIN, "+ from 0.1: x0.2 (x%g)", pc.speed);
+	src.command(src.ctx, TT_VIEW_CMD_SLOWER, 0);
 	src.command(src.ctx, TT_VIEW_CMD_PAUSE, 0);
 	src.mode(src.ctx, mode, sizeof(mode));
-	check(pc.paused && !strcmp(mode, "PAUSED"), "space: paused (%s)", mode);
+	/* the length is up to --to (8 s); the speed shows while paused */
+	check(pc.paused && !strcmp(mode, "+0.0s/8.0s (0%)  x0.1  PAUSED"), "space: paused (%s)",
+	      mode);
 	ret = src.step(src.ctx, 0);
 	check(ret == 0 && player_pos(pc.p) == T0, "paused: a step does not move (%.3f)",
 	      at(player_pos(pc.p)));
