@@ -48,10 +48,11 @@ class Calls:
         return n
 
 
-def bursts(port, host, quiet_s):
+def bursts(port, host, quiet_s, after_lone=None):
     """Bursts of back-to-back writes of random sizes (20 ms apart: several calls per slice,
-    and a record per burst), then quiet_s of silence, one lone write, and 1 s more before the
-    close. Returns (sends, recvs, client port, time of the lone write)."""
+    and a record per burst), then quiet_s of silence, one lone write (after_lone() then runs in
+    a thread), and 2.5 s more before the close. Returns (sends, recvs, client port, time of the
+    lone write)."""
     srv, cli, acc = tcp_pair(port, host)
     sends, recvs = Calls(), Calls()
     rng = random.Random(7)
@@ -69,7 +70,12 @@ def bursts(port, host, quiet_s):
     time.sleep(quiet_s)
     lone = time.time()
     sends.timed(cli.send, b"lone write")
-    time.sleep(1.0)
+    later = threading.Thread(target=after_lone) if after_lone else None
+    if later:
+        later.start()
+    time.sleep(2.5)
+    if later:
+        later.join()
     lport = cli.getsockname()[1]
     cli.close()
     t.join()
@@ -117,18 +123,16 @@ def test_raw_records_hold_each_call_exactly(tmp_path, host):
     rec = Recorder(path, "--raw", "--coalesce", "200ms", "-P", str(port), "-P", str(mport))
     marker = []
 
-    def mark():  # a connection 0.6 s after the lone write: the sampling pass came between
-        time.sleep(0.6)
+    def mark():  # a connection 1.5 s after the lone write, timed from it (a timer from the
+        # start came before it in a loaded 6.1 guest, whose bursts took longer): a sampling pass
+        # (every 0.2 s) came between
+        time.sleep(1.5)
         s, c, a = tcp_pair(mport)
         marker.append(c.getsockname()[1])
         for x in (c, a, s):
             x.close()
     try:
-        quiet = 1.5
-        timer = threading.Timer(0.2 + 60 * 0.02 + quiet, mark)
-        timer.start()
-        sends, recvs, lport, lone = bursts(port, host, quiet)
-        timer.join()
+        sends, recvs, lport, lone = bursts(port, host, 1.5, after_lone=mark)
     finally:
         rc, err = rec.stop(settle=SETTLE_S)
     assert rc == 0, err

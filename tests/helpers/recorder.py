@@ -47,9 +47,9 @@ class Recorder:
         self.p.communicate(timeout=30)
 
 
-def wait_header(path, p, timeout=20):
+def wait_header(path, p, timeout=60):
     """Until recorder P has written the capture header of PATH, which it does once attached
-    (in an emulated guest loading the programs takes seconds)."""
+    (in an emulated guest loading the programs takes seconds; on a loaded one over 20 s)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
         if p.poll() is not None:
