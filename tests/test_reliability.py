@@ -364,7 +364,8 @@ done
 
 
 # (conn_id as SQL shows it: signed, UDP flow ids of 2^63 and more negative)
-DUMP_KEY = re.compile(r'^\{"ts":(\d+),"kind":"[^"]*","kind_id":(\d+),"conn_id":(-?\d+),', re.M)
+DUMP_KEY = re.compile(r'^\{"ts":(\d+),"time":"[^"]*","kind":"[^"]*","kind_id":(\d+),'
+                      r'"conn_id":(-?\d+),', re.M)
 
 
 def run_batch(args, files, what):
