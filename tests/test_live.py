@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import free_port, needs_bpf, needs_cmd, run, tool
-from helpers.capture import ttcap
+from helpers.recorder import wait_header
 from test_replay import REPLAY, assert_iperf_totals, batch_snapshots, dump_json
 
 TCPTOP = tool("tcptop")
@@ -97,20 +97,6 @@ def test_view_shows_running_iperf3(tmp_path):
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
 
 
-def wait_header(path, timeout=20):
-    """Until tcptop -o has written its capture header (it does so once attached)."""
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with open(path, "rb") as f:
-                if f.read(len(ttcap.MAGIC)) == ttcap.MAGIC:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.01)
-    raise AssertionError("no capture header in %s" % path)
-
-
 def iperf_rate(res, t0, a, b):
     """Bytes/s iperf3's client says it sent over [a, b] (wall s), its test begun at t0: its
     -J intervals, each taken as steady within itself, weighted by their overlap with [a, b]."""
@@ -168,7 +154,7 @@ def test_batch_snapshots_rates_and_recording(tmp_path, source, coalesce):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     ip = None
     try:
-        wait_header(cap)
+        wait_header(cap, None, timeout=20)  # tcptop -o writes it once attached
         ip = Iperf(0, port, "-t", "5", "-b", "40M", "-l", "16K")
         res = ip.result()
         out, err = top.communicate(timeout=30)
@@ -345,7 +331,7 @@ def test_recording_while_viewing_has_iperf3_totals(tmp_path):
                            stderr=subprocess.PIPE, text=True)
     ip = None
     try:
-        wait_header(cap)
+        wait_header(cap, None, timeout=20)  # tcptop -o writes it once attached
         # paced, so that the server reads all before it closes (no RST, see assert_iperf_totals),
         # and so that its rate is steady over 3.4 s: every half second is compared
         ip = Iperf(0, port, "-n", "8M", "-b", "20M", "-l", "16K")

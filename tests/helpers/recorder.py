@@ -48,11 +48,12 @@ class Recorder:
 
 
 def wait_header(path, p, timeout=60):
-    """Until recorder P has written the capture header of PATH, which it does once attached
-    (in an emulated guest loading the programs takes seconds; on a loaded one over 20 s)."""
+    """Until recorder P (tcptop-record, or tcptop -o; None: not watched) has written the
+    capture header of PATH, which it does once attached (in an emulated guest loading the
+    programs takes seconds; on a loaded one over 20 s)."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if p.poll() is not None:
+        if p and p.poll() is not None:
             raise AssertionError("recorder exited: " + (p.stderr.read() if p.stderr else ""))
         try:
             with open(path, "rb") as f:
@@ -61,7 +62,7 @@ def wait_header(path, p, timeout=60):
         except OSError:
             pass
         time.sleep(0.01)
-    raise AssertionError("recorder not ready")
+    raise AssertionError("recorder not ready: no capture header in %s" % path)
 
 
 def record(tmp, fn, *args):
