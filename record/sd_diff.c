@@ -172,6 +172,15 @@ static void counters(const struct tt_sd_sock *s, uint8_t dir, struct ctrs *c)
 	     s->state == TT_TCP_CLOSING) &&
 	    c->rcvd)
 		c->rcvd--;
+	/*
+	 * The state is loaded a moment before the counters: a peer FIN processed in between is in
+	 * bytes_received of a socket read as FIN_WAIT1/2 (seen: rx 1 on a client that received
+	 * nothing). Where no segment carried payload, there is none, FIN or not.
+	 */
+	if (s->has_data_segs && !s->data_segs_in)
+		c->rcvd = 0;
+	if (s->has_data_segs && !s->data_segs_out)
+		c->acked = 0;
 	c->segs_out = s->segs_out;
 	c->segs_in = s->segs_in;
 }

@@ -95,6 +95,15 @@ static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
 	s->rttvar_us = ti.tcpi_rttvar;
 	s->total_retrans = ti.tcpi_total_retrans;
 	s->unacked = ti.tcpi_unacked;
+	s->data_segs_out = ti.tcpi_data_segs_out;
+	s->data_segs_in = ti.tcpi_data_segs_in;
+	s->has_data_segs = len >= offsetof(struct tcp_info, tcpi_data_segs_in) + 4;
+	/*
+	 * tcp_get_info() loads the state just before it locks the socket to read the counters;
+	 * idiag_state was loaded earlier, before the attributes were filled: the later load leaves
+	 * far less time for a FIN to arrive between the state and the counters read with it.
+	 */
+	s->state = ti.tcpi_state;
 	s->has_info = 1;
 }
 

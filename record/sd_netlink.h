@@ -19,7 +19,10 @@ struct tt_sd_sock {
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_out, segs_in, rtt_us, rttvar_us, total_retrans;
 	uint32_t unacked; /* segments out, not acked (tcpi_unacked), read with bytes_acked */
-	uint32_t inode;	  /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
+	/* segments that carried payload (tcpi_data_segs_*): 0 means no payload, whatever FIN or
+	 * SYN the byte counters hold */
+	uint32_t data_segs_out, data_segs_in;
+	uint32_t inode; /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
 	uint32_t uid;
 	uint32_t netns;
 	uint32_t ifindex; /* the device it is bound to, 0: none (a lookup's key, with the ends) */
@@ -28,6 +31,8 @@ struct tt_sd_sock {
 	uint8_t proto;	  /* IPPROTO_TCP / IPPROTO_UDP */
 	uint8_t state;	  /* kernel TCP state; UDP: 7 (CLOSE) unconnected, 1 connected */
 	uint8_t has_info; /* the tcp_info fields are there */
+	/* this kernel's tcp_info has the data segment counts (4.6+) */
+	uint8_t has_data_segs;
 	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
 };
 

@@ -417,11 +417,6 @@ for s in clis + srvs:
 """
 
 
-# Open (wrong data): about one run in four, on the host and in make vmtest 6.12, one server end
-# of the 300 is counted with rx 1 where the client sent 45000 (its tx is right), suspected a
-# first sight of the socket after its bytes arrived (sd_diff's baseline). Not strict: it passes
-# most runs; the fix is the next sock_diag work.
-@pytest.mark.xfail(strict=False, reason="open: a server end's rx counted 1 of 45000, 1 run in 4")
 @needs_root
 @needs_cmd("ip", "unshare", "sysctl")
 def test_no_false_close_under_churn(tmpdir_path):

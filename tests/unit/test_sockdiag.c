@@ -288,6 +288,47 @@ static void test_fin_and_close(void)
 	run_free(&r);
 }
 
+/*
+ * tcp_get_info() loads the state a moment before it locks the socket for the counters: a
+ * client that sent data and received none, read as FIN_WAIT2 while the peer's FIN arrived,
+ * has that FIN in bytes_received. No data segment in: no payload in.
+ */
+static void test_fin_between_state_and_counters(void)
+{
+	struct run r;
+	struct tt_sd_sock s[1];
+	const struct tt_event *e;
+
+	run_init(&r, NULL);
+	poll_socks(&r, NULL, 0);
+	s[0] = tcp(31, EST, 40010, 7000, 1 + 45000, 0);
+	s[0].has_data_segs = 1;
+	s[0].data_segs_out = 31;
+	poll_socks(&r, s, 1);
+	check(tx_of(&r, 31) == 45000 && rx_of(&r, 31) == 0, "sent 45000, received nothing");
+	s[0].state = FIN_WAIT2;
+	s[0].bytes_acked = 1 + 45000 + 1;
+	s[0].bytes_received = 1;
+	poll_socks(&r, s, 1);
+	check(count(&r, 31, TT_EV_TRAFFIC) == 0,
+	      "FIN_WAIT2 with the peer's FIN already counted: no bytes (rx %llu tx %llu)",
+	      (unsigned long long)rx_of(&r, 31), (unsigned long long)tx_of(&r, 31));
+	s[0].state = TIME_WAIT;
+	s[0].has_info = 0;
+	poll_socks(&r, s, 1);
+	e = find(&r, 31, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.tx_bytes == 45000 && e->u.close.rx_bytes == 0,
+	      "its close: tx 45000, rx 0");
+	/* a kernel without the data segment counts keeps the state's own reading */
+	s[0] = tcp(32, EST, 40011, 7000, 1 + 10, 0);
+	poll_socks(&r, s, 1);
+	s[0].state = CLOSE_WAIT;
+	s[0].bytes_received = 1;
+	poll_socks(&r, s, 1);
+	check(count(&r, 32, TT_EV_TRAFFIC) == 0, "no data segment counts: the state says FIN");
+	run_free(&r);
+}
+
 static void test_owners_and_namespaces(void)
 {
 	struct run r;
@@ -522,6 +563,7 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
 	test_preexisting_and_new();
 	test_fin_and_close();
+	test_fin_between_state_and_counters();
 	test_owners_and_namespaces();
 	test_filters();
 	test_udp();
