@@ -1,0 +1,120 @@
+-- tcptop-query --schema=clickhouse; docs/QUERY.md lists 3 changes
+-- tcptop-query ClickHouse tables: load with tcptop-query --format jsonl (docs/SCALE.md)
+
+CREATE TABLE capture (
+	file String,
+	host String,
+	kernel String,
+	boot_id String,
+	start_ns Int64,
+	end_ns Nullable(Int64),
+	mode String,
+	coalesce_ms Int64,
+	filters String,
+	probes String,
+	tool_version String,
+	format_version String,
+	clock String,
+	events Int64,
+	warnings Int64,
+	missing String,
+	raw_slice_ns Int64
+) ENGINE = MergeTree ORDER BY (host, start_ns, file);
+
+CREATE TABLE connections (
+	file String,
+	host String,
+	id Int64,
+	proto Nullable(String),
+	family Nullable(Int64),
+	laddr Nullable(String),
+	lport Nullable(Int64),
+	raddr Nullable(String),
+	rport Nullable(Int64),
+	direction Nullable(String),
+	pid Nullable(Int64),
+	comm Nullable(String),
+	cgroup Nullable(Int64),
+	netns Nullable(Int64),
+	first_ts Int64,
+	last_ts Int64,
+	close_ts Nullable(Int64),
+	tx_bytes Int64,
+	rx_bytes Int64,
+	tx_packets Int64,
+	rx_packets Int64,
+	state Nullable(String),
+	rtt_us Nullable(Int64),
+	max_rtt_us Nullable(Int64),
+	retransmits Int64,
+	resets Int64,
+	closed Int64,
+	preexisting Int64,
+	events Int64,
+	community_id Nullable(String)
+) ENGINE = MergeTree ORDER BY (host, first_ts, id);
+
+CREATE TABLE events (
+	file String,
+	host String,
+	ts Int64,
+	kind String,
+	conn_id Nullable(Int64),
+	pid Nullable(Int64),
+	tid Nullable(Int64),
+	flags Int64,
+	tx_bytes Nullable(Int64),
+	rx_bytes Nullable(Int64),
+	tx_packets Nullable(Int64),
+	rx_packets Nullable(Int64),
+	tx_calls Nullable(Int64),
+	rx_calls Nullable(Int64),
+	old_state Nullable(String),
+	new_state Nullable(String),
+	state Nullable(String),
+	rtt_us Nullable(Int64),
+	rttvar_us Nullable(Int64),
+	retrans Nullable(Int64),
+	reset_dir Nullable(String),
+	proto Nullable(String),
+	family Nullable(Int64),
+	laddr Nullable(String),
+	lport Nullable(Int64),
+	raddr Nullable(String),
+	rport Nullable(Int64),
+	direction Nullable(String),
+	netns Nullable(Int64),
+	cgroup Nullable(Int64),
+	comm Nullable(String),
+	ppid Nullable(Int64),
+	exit_code Nullable(Int64),
+	lost Nullable(Int64),
+	cpu Nullable(Int64),
+	stat_events Nullable(Int64),
+	stat_conns Nullable(Int64),
+	stat_bytes Nullable(Int64),
+	community_id Nullable(String)
+) ENGINE = MergeTree ORDER BY (host, ts);
+
+CREATE TABLE processes (
+	file String,
+	host String,
+	pid Int64,
+	comm Nullable(String),
+	ppid Nullable(Int64),
+	first_ts Int64,
+	last_ts Int64,
+	exit_ts Nullable(Int64),
+	exit_code Nullable(Int64),
+	execs Int64,
+	connections Int64
+) ENGINE = MergeTree ORDER BY (host, first_ts, pid);
+
+CREATE TABLE lost (
+	file String,
+	host String,
+	ts Int64,
+	cpu Int64,
+	count Int64
+) ENGINE = MergeTree ORDER BY (host, ts);
+
