@@ -10,9 +10,11 @@ import subprocess
 
 import pytest
 
-from conftest import BUILD, ROOT, run
+from conftest import BUILD, ROOT, run, sanitized
 
-SECONDS = int(os.environ.get("TT_FUZZ_SECONDS", "60"))
+# The harness is built with ASan and UBSan in every run: the sanitizer run (make SANITIZE=1
+# test) repeats the plain run's fuzzing, so it runs a short one.
+SECONDS = int(os.environ.get("TT_FUZZ_SECONDS", "10" if sanitized("tcptop-replay") else "60"))
 FUZZER = os.path.join(BUILD, "fuzz", "fuzz_reader")
 
 
