@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "dump.h"
 #include "tt_community_id.h"
@@ -132,18 +131,6 @@ void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 	fputs("}\n", out);
 }
 
-static void time_text(uint64_t ns, char *buf, size_t len)
-{
-	time_t t = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
-	/* UTC, and said so (RFC 3339's Z) without adding a word to every line's fields */
-	snprintf(buf, len, "%s.%06uZ", s, (unsigned)(ns % 1000000000ull / 1000ull));
-}
-
 void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state *st,
 		     uint16_t cid_seed)
 {
@@ -152,7 +139,7 @@ void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state
 	const char *comm = c ? c->comm : "";
 	size_t n;
 
-	time_text(ev->ts_ns, when, sizeof(when));
+	tt_wall_us_str(ev->ts_ns, when, sizeof(when));
 	fprintf(out, "%s %-8s", when, tt_fmt_kind_name(ev->kind));
 	if (ev->conn_id)
 		fprintf(out, " conn %" PRId64, tt_conn_id_signed(ev->conn_id));
