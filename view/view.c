@@ -470,8 +470,7 @@ static size_t pane_rows(void)
 		   : 0;
 }
 
-/* One timeline line: wall time (UTC), time since the open, kind, its fields as --dump reads them.
- */
+/* A timeline line: wall time (UTC), time since the open, kind, fields as --dump reads them. */
 static void pane_line(const struct tt_event *ev, uint64_t open_ns, char *line, size_t len)
 {
 	uint64_t d = ev->ts_ns >= open_ns ? ev->ts_ns - open_ns : open_ns - ev->ts_ns;
@@ -543,11 +542,13 @@ static void draw_pane(struct view *v, const struct tt_state *st)
 		pane_line(v->tl[v->pane_top + i], open_ns, line + 1, sizeof(line) - 1);
 		mvaddnstr(y++, 0, line, COLS);
 	}
-	if (!n)
-		mvaddnstr(y, 0,
-			  " no events kept for this connection (the timeline keeps the latest "
-			  "65536 of all connections)",
-			  COLS);
+	if (!n) {
+		snprintf(line, sizeof(line),
+			 " no events kept for this connection (the timeline keeps the latest %u of "
+			 "all connections)",
+			 TT_STATE_TIMELINE_MAX);
+		mvaddnstr(y, 0, line, COLS);
+	}
 	move(LINES - 1, 0);
 	clrtoeol();
 	snprintf(line, sizeof(line), "events %zu-%zu of %zu%s%s", n ? v->pane_top + 1 : 0,
