@@ -396,8 +396,8 @@ def test_enter_shows_the_timeline_of_a_live_connection():
         a.close()
         with pytest.raises(ConnectionResetError):
             c.recv(10)
-        t1 = time.time_ns()
         c.close()
+        t1 = time.time_ns()
         mine = "127.0.0.1:%d" % cport
 
         def closed_row(t):
