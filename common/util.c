@@ -387,6 +387,18 @@ void tt_wall_str(uint64_t ns, char *buf, size_t len)
 	snprintf(buf, len, "%s.%03u UTC", s, (unsigned)(ns % 1000000000ull / 1000000ull));
 }
 
+void tt_wall_us_str(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ull);
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&t, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
+	/* UTC, and said so (RFC 3339's Z) without adding a word to every line's fields */
+	snprintf(buf, len, "%s.%06uZ", s, (unsigned)(ns % 1000000000ull / 1000ull));
+}
+
 void tt_iso_str(uint64_t ns, char *buf, size_t len)
 {
 	time_t t = (time_t)(ns / 1000000000ull);

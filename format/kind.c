@@ -109,3 +109,97 @@ const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
 	/* "" (no state) and "?" (past the table) are no names */
 	return s && s[0] && s[0] != '?' ? s : NULL;
 }
+
+/* Decimal digits of u at b; returns their count. */
+static size_t put_u64(char *b, uint64_t u)
+{
+	char d[24];
+	size_t m = 0, n = 0;
+
+	do
+		d[m++] = (char)('0' + u % 10);
+	while (u /= 10);
+	while (m)
+		b[n++] = d[--m];
+	return n;
+}
+
+static size_t put_str(char *b, const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	memcpy(b, s, n);
+	return n;
+}
+
+size_t tt_kind_num_text(char *b, const struct tt_kind_field *f, uint64_t v)
+{
+	if (f->type == TT_KT_S32 && (int32_t)v < 0) {
+		b[0] = '-';
+		return 1 + put_u64(b + 1, -(uint64_t)(int64_t)(int32_t)v);
+	}
+	return put_u64(b, v);
+}
+
+/* A field as the text dump shows it (the label and text columns of the kind table) at b. */
+static size_t field_text(char *b, const struct tt_event *ev, const struct tt_kind_field *f)
+{
+	uint64_t v = tt_kind_uint(ev, f);
+	size_t n = 0;
+
+	if (f->label[0]) {
+		b[n++] = ' ';
+		n += put_str(b + n, f->label, TT_KIND_NAME_MAX);
+	}
+	b[n++] = ' ';
+	switch (f->text) {
+	case TT_KX_tcpstate:
+		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
+		break;
+	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
+	case TT_KX_us:
+		n += put_u64(b + n, v);
+		b[n++] = 'u';
+		b[n++] = 's';
+		break;
+	default:
+		if (f->type == TT_KT_COMM)
+			n += put_str(b + n, (const char *)ev + f->off, TT_COMM_LEN);
+		else
+			n += tt_kind_num_text(b + n, f, v);
+		break;
+	}
+	return n;
+}
+
+size_t tt_kind_text(const struct tt_event *ev, char *buf, size_t len)
+{
+	const struct tt_kind *k = tt_kind_get(ev->kind);
+	char b[TT_KIND_TEXT_FIELD_MAX];
+	size_t n = 0;
+
+	if (!len)
+		return 0;
+	for (unsigned i = 0; k && i < k->n_fields && n + 1 < len; i++) {
+		size_t m;
+
+		if (k->fields[i].text == TT_KX_no)
+			continue;
+		m = field_text(b, ev, &k->fields[i]);
+		if (m > len - 1 - n)
+			m = len - 1 - n;
+		memcpy(buf + n, b, m);
+		n += m;
+	}
+	/* a flag that changes what the event means, as the dump has always said it */
+	if (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED)) {
+		size_t m = strlen(" found-gone");
+
+		if (m > len - 1 - n)
+			m = len - 1 - n;
+		memcpy(buf + n, " found-gone", m);
+		n += m;
+	}
+	buf[n] = '\0';
+	return n;
+}

@@ -77,4 +77,21 @@ uint64_t tt_kind_uint(const struct tt_event *ev, const struct tt_kind_field *f);
  * direction) or a field without names. */
 const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v);
 
+/* Room for one field's text ("label value") and for a number's digits. */
+#define TT_KIND_TEXT_FIELD_MAX (2 * TT_KIND_NAME_MAX + 32)
+#define TT_KIND_NUM_MAX 24
+
+/* A numeric field's value as decimal digits at b (signed for S32), no NUL, at most
+ * TT_KIND_NUM_MAX bytes; returns their count. */
+size_t tt_kind_num_text(char *b, const struct tt_kind_field *f, uint64_t v);
+
+/*
+ * An event's fields as text, the one reading of them that tcptop-replay --dump and the
+ * view's timeline share: " label value" per field by the table's label and text columns
+ * (fields of text `no` left out), then the flags that change what the event means
+ * (" found-gone": a close the sampling pass inferred). NUL-terminated in buf, cut to
+ * len - 1 bytes; returns its length. A kind gets its text here from its table entry alone.
+ */
+size_t tt_kind_text(const struct tt_event *ev, char *buf, size_t len);
+
 #endif /* TT_KIND_H */

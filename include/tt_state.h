@@ -172,6 +172,24 @@ const char *tt_state_text(const struct tt_conn *c);
  */
 const char *tt_state_text(const struct tt_conn *c);
 
+/*
+ * The timeline: the table keeps the latest TT_STATE_TIMELINE_MAX events about connections
+ * other than TRAFFIC (opens, state changes, RTT, retransmits, resets, closes, owners and every
+ * kind the table gains), of all connections, in one ring in the order applied: bounded
+ * memory however many connections there are (TT_STATE_TIMELINE_MAX * sizeof(struct
+ * tt_event), grown as it fills), so a busy table remembers the latest of each connection's
+ * history, a quiet one all of it. Clones (replay keyframes) copy it.
+ */
+#define TT_STATE_TIMELINE_MAX 65536u
+
+/*
+ * The kept events of connection id, oldest first by event time (ties in the order applied):
+ * fills evs with the first max of them and returns how many there are. Pointers stay valid
+ * until the next apply.
+ */
+size_t tt_state_timeline(const struct tt_state *st, uint64_t id, const struct tt_event **evs,
+			 size_t max);
+
 /* Bytes the table holds allocated (slab, hash, scratch): for memory checks and display. */
 size_t tt_state_memory(const struct tt_state *st);
 

@@ -95,6 +95,9 @@ const char *tt_proto_name(uint8_t proto);
 
 /* Wall time ns -> "2026-11-25 10:56:25.123 UTC" (millisecond precision); buf >= 40 bytes. */
 void tt_wall_str(uint64_t ns, char *buf, size_t len);
+/* Wall time ns -> "2026-11-25 10:56:25.123456Z" (microseconds, UTC said by the Z), as the text
+ * dump and the view's timeline show an event's time; buf >= 40 bytes. */
+void tt_wall_us_str(uint64_t ns, char *buf, size_t len);
 /* Wall time ns -> ISO 8601 "2026-11-25T10:56:25.123456789Z"; buf >= 40 bytes. */
 void tt_iso_str(uint64_t ns, char *buf, size_t len);
 

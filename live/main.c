@@ -74,7 +74,8 @@ static void usage(void)
 	       "%s"
 	       "  -h, --help           this help;  -V, --version  the version\n\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, F6 choose the sort,\n"
-	       "r reverse, / or F3 filter, Esc clear filter, h or F1 help, q or F10 quit.\n",
+	       "r reverse, / or F3 filter, Esc clear filter, Enter the connection's timeline\n"
+	       "(Esc closes it), h or F1 help, q or F10 quit.\n",
 	       prog, TT_SRC_DEFAULT_COALESCE_MS / 1000.0, TT_FILTER_HELP);
 }
 

@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "dump.h"
 #include "tt_community_id.h"
@@ -54,36 +53,12 @@ void dump_header_json(FILE *out, const struct tt_fmt_header *h)
 	fprintf(out, ",\"start_ns\":%" PRIu64 "}}\n", h->start_ns);
 }
 
-/* Decimal digits of u at b; returns their count. */
-static size_t put_u64(char *b, uint64_t u)
-{
-	char d[24];
-	size_t m = 0, n = 0;
-
-	do
-		d[m++] = (char)('0' + u % 10);
-	while (u /= 10);
-	while (m)
-		b[n++] = d[--m];
-	return n;
-}
-
 static size_t put_str(char *b, const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);
 
 	memcpy(b, s, n);
 	return n;
-}
-
-/* A numeric field's digits at b, signed for S32; returns their count. */
-static size_t put_num(char *b, const struct tt_kind_field *f, uint64_t v)
-{
-	if (f->type == TT_KT_S32 && (int32_t)v < 0) {
-		b[0] = '-';
-		return 1 + put_u64(b + 1, -(uint64_t)(int64_t)(int32_t)v);
-	}
-	return put_u64(b, v);
 }
 
 /* ,"key":v with one write: the dump of a large capture is mostly numbers. */
@@ -97,7 +72,7 @@ static void json_num(FILE *out, const struct tt_kind_field *f, uint64_t v)
 	n += put_str(b + n, f->name, TT_KIND_NAME_MAX);
 	b[n++] = '"';
 	b[n++] = ':';
-	n += put_num(b + n, f, v);
+	n += tt_kind_num_text(b + n, f, v);
 	fwrite(b, 1, n, out);
 }
 
@@ -156,61 +131,15 @@ void dump_event_json(FILE *out, const struct tt_event *ev, uint16_t cid_seed)
 	fputs("}\n", out);
 }
 
-static void time_text(uint64_t ns, char *buf, size_t len)
-{
-	time_t t = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
-	/* UTC, and said so (RFC 3339's Z) without adding a word to every line's fields */
-	snprintf(buf, len, "%s.%06uZ", s, (unsigned)(ns % 1000000000ull / 1000ull));
-}
-
-/* A field as the text dump shows it (the label and text columns of the kind table), one write. */
-static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kind_field *f)
-{
-	char b[2 * TT_KIND_NAME_MAX + 32];
-	uint64_t v = tt_kind_uint(ev, f);
-	size_t n = 0;
-
-	if (f->text == TT_KX_no)
-		return;
-	if (f->label[0]) {
-		b[n++] = ' ';
-		n += put_str(b + n, f->label, TT_KIND_NAME_MAX);
-	}
-	b[n++] = ' ';
-	switch (f->text) {
-	case TT_KX_tcpstate:
-		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
-		break;
-	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
-	case TT_KX_us:
-		n += put_u64(b + n, v);
-		b[n++] = 'u';
-		b[n++] = 's';
-		break;
-	default:
-		if (f->type == TT_KT_COMM)
-			n += put_str(b + n, (const char *)ev + f->off, TT_COMM_LEN);
-		else
-			n += put_num(b + n, f, v);
-		break;
-	}
-	fwrite(b, 1, n, out);
-}
-
 void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state *st,
 		     uint16_t cid_seed)
 {
-	const struct tt_kind *k = tt_kind_get(ev->kind);
 	const struct tt_conn *c = st && ev->conn_id ? tt_state_find(st, ev->conn_id) : NULL;
-	char when[48], l[64], r[64], cid[TT_CID_LEN];
+	char when[48], l[64], r[64], cid[TT_CID_LEN], fields[1024];
 	const char *comm = c ? c->comm : "";
+	size_t n;
 
-	time_text(ev->ts_ns, when, sizeof(when));
+	tt_wall_us_str(ev->ts_ns, when, sizeof(when));
 	fprintf(out, "%s %-8s", when, tt_fmt_kind_name(ev->kind));
 	if (ev->conn_id)
 		fprintf(out, " conn %" PRId64, tt_conn_id_signed(ev->conn_id));
@@ -238,10 +167,8 @@ void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state
 		tt_endpoint_str(c->family, c->raddr, c->rport, r, sizeof(r));
 		fprintf(out, " %.*s %s > %s", TT_COMM_LEN, comm, l, r);
 	}
-	if (k)
-		for (unsigned i = 0; i < k->n_fields; i++)
-			text_field(out, ev, &k->fields[i]);
-	if (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED))
-		fputs(" found-gone", out);
-	fputc('\n', out);
+	/* the fields as the view's timeline shows them too (tt_kind_text) */
+	n = tt_kind_text(ev, fields, sizeof(fields) - 1);
+	fields[n++] = '\n';
+	fwrite(fields, 1, n, out);
 }

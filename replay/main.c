@@ -95,7 +95,7 @@ static void usage(void)
 	    "Keys in the view: space pause, + - speed, Left/Right seek 10 s, Shift-Left/Right\n"
 	    "or [ ] 60 s, n next lost-events gap, g start, arrows PgUp PgDn Home End move,\n"
 	    "s S < > sort, F6 choose the sort, r reverse, / or F3 filter, Esc clear it,\n"
-	    "h or F1 help, q or F10 quit.\n"
+	    "Enter the connection's timeline (Esc closes it), h or F1 help, q or F10 quit.\n"
 	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file,\n"
 	    "128 + the signal (130 for SIGINT, 143 for SIGTERM) when a signal stopped -o, --csv,\n"
 	    "--batch or --dump before the end: the output is complete up to the time on stderr.\n",

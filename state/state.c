@@ -68,6 +68,7 @@ void tt_state_free(struct tt_state *st)
 	if (st->scratch)
 		free(st->scratch->items);
 	free(st->scratch);
+	free(st->tl);
 	free(st);
 }
 
@@ -84,8 +85,11 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 	c->scratch = calloc(1, sizeof(*c->scratch));
 	c->map.ents = NULL;
 	c->pids.ents = NULL;
-	if (!c->chunks || !c->scratch || tt_u64map_copy(&c->map, &st->map) ||
-	    tt_u64map_copy(&c->pids, &st->pids)) {
+	c->tl = st->tl_cap ? malloc((size_t)st->tl_cap * sizeof(*c->tl)) : NULL;
+	if (c->tl)
+		memcpy(c->tl, st->tl, (size_t)st->tl_cap * sizeof(*c->tl));
+	if (!c->chunks || (st->tl_cap && !c->tl) || !c->scratch ||
+	    tt_u64map_copy(&c->map, &st->map) || tt_u64map_copy(&c->pids, &st->pids)) {
 		tt_state_free(c);
 		return -ENOMEM;
 	}
@@ -113,7 +117,60 @@ size_t tt_state_memory(const struct tt_state *st)
 	return sizeof(*st) + (size_t)st->n_chunks * sizeof(struct chunk) +
 	       st->chunks_cap * sizeof(*st->chunks) + tt_u64map_bytes(&st->map) +
 	       tt_u64map_bytes(&st->pids) + sizeof(*st->scratch) +
-	       st->scratch->cap * sizeof(*st->scratch->items);
+	       st->scratch->cap * sizeof(*st->scratch->items) +
+	       (size_t)st->tl_cap * sizeof(*st->tl);
+}
+
+/*
+ * Keeps ev in the timeline ring. Memory for it failing is no error: the ring stops growing
+ * and wraps where it is, as it does at TT_STATE_TIMELINE_MAX.
+ */
+static void timeline_keep(struct tt_state *st, const struct tt_event *ev)
+{
+	if (st->tl_len == st->tl_cap && !st->tl_head && st->tl_cap < TT_STATE_TIMELINE_MAX) {
+		uint32_t cap = st->tl_cap ? st->tl_cap * 2 : 256;
+		struct tt_event *n;
+
+		if (cap > TT_STATE_TIMELINE_MAX)
+			cap = TT_STATE_TIMELINE_MAX;
+		n = realloc(st->tl, (size_t)cap * sizeof(*n));
+		if (n) {
+			st->tl = n;
+			st->tl_cap = cap;
+		}
+	}
+	if (!st->tl_cap)
+		return;
+	if (st->tl_len < st->tl_cap) {
+		st->tl[(st->tl_head + st->tl_len++) % st->tl_cap] = *ev;
+	} else {
+		/* full: the oldest gives its place */
+		st->tl[st->tl_head] = *ev;
+		st->tl_head = (st->tl_head + 1) % st->tl_cap;
+	}
+}
+
+size_t tt_state_timeline(const struct tt_state *st, uint64_t id, const struct tt_event **evs,
+			 size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < st->tl_len; i++) {
+		const struct tt_event *ev = &st->tl[(st->tl_head + i) % st->tl_cap];
+		size_t j;
+
+		if (ev->conn_id != id)
+			continue;
+		if (n < max) {
+			/* insertion by time: a live source's CPUs may hand events over out of order
+			 */
+			for (j = n; j > 0 && evs[j - 1]->ts_ns > ev->ts_ns; j--)
+				evs[j] = evs[j - 1];
+			evs[j] = ev;
+		}
+		n++;
+	}
+	return n;
 }
 
 /* Adds (sign 1) or removes (sign -1) a shown connection's share of the summary. */
@@ -450,6 +507,9 @@ int tt_state_apply(struct tt_state *st, const struct tt_event *ev)
 	/* what the filter looks at changed: the endpoints, the owner, or it is new */
 	if (fresh || ev->kind == TT_EV_CONN_OPEN || (ev->kind == TT_EV_CONN_PROC && ev->pid))
 		settle(st, c);
+	/* what the timeline tells: every event about a connection the table keeps, but counts */
+	if (ev->kind != TT_EV_TRAFFIC && c->id == ev->conn_id)
+		timeline_keep(st, ev);
 	return 0;
 }
 

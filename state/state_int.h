@@ -96,6 +96,12 @@ struct tt_state {
 	struct tt_u64map pids; /* an index of the first slots by pid */
 	struct procmap procs;
 	struct sel_scratch *scratch;
+	/*
+	 * The timeline ring (tt_state_timeline): tl_len events from tl[tl_head] on, wrapping at
+	 * tl_cap. It grows (doubling) until TT_STATE_TIMELINE_MAX, and only before it wraps.
+	 */
+	struct tt_event *tl;
+	uint32_t tl_cap, tl_len, tl_head;
 };
 
 static inline struct slot *slot_at(const struct tt_state *st, uint32_t i)

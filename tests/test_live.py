@@ -1,9 +1,12 @@
 """Live tcptop on real loopback traffic (root and a BPF build): the curses view in tmux,
 batch snapshots, recording while viewing, and the refusal without root."""
+import calendar
 import json
 import os
 import re
 import signal
+import socket
+import struct
 import subprocess
 import time
 
@@ -365,3 +368,74 @@ def test_recording_while_viewing_has_iperf3_totals(tmp_path):
     assert_rates_follow_iperf(got, res, t0, 0.25, 5)
     # the same snapshots as --batch printed (CSV rows exist once a connection does)
     assert len([s for s in batch_snapshots(out) if s[1]]) == len(stamps)
+
+
+def test_enter_shows_the_timeline_of_a_live_connection():
+    """Live: a connection the server resets (SO_LINGER 0). Enter on the client's row shows
+    that connection's timeline: its open first, its handshake to ESTABLISHED, the reset it
+    received, its close last, in order, each stamped between the client's own clock readings
+    around connect() and the ECONNRESET it got, the time since the open agreeing with the wall
+    times; Esc goes back to the table. Oracle: the client's own calls and clock."""
+    port = free_port()
+    name = "tt-livep-%d" % os.getpid()
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "200", "-y", "50",
+                    "%s -P %d --sort LOCAL -i 500ms" % (TCPTOP, port)], check=True)
+    srv = socket.socket()
+    try:
+        wait_pane(name, lambda t: "LIVE" in t)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(1)
+        t0 = time.time_ns()
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        cport = c.getsockname()[1]
+        a, _ = srv.accept()
+        c.sendall(b"x" * 100)
+        a.recv(100)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        a.close()
+        with pytest.raises(ConnectionResetError):
+            c.recv(10)
+        c.close()
+        t1 = time.time_ns()
+        mine = "127.0.0.1:%d" % cport
+
+        def closed_row(t):
+            rows = live_rows(t) if "PID" in t else []
+            return [i for i, r in enumerate(rows) if mine in r[3:4] and "RESET" in r]
+        s = wait_pane(name, closed_row)
+        for _ in range(closed_row(s)[0]):
+            subprocess.run(["tmux", "send-keys", "-t", name, "Down"])
+        subprocess.run(["tmux", "send-keys", "-t", name, "Enter"])
+        s = wait_pane(name, lambda t: "CONNECTION " in t and " close " in t)
+        assert "TCP %s > 127.0.0.1:%d" % (mine, port) in s and "RESET" in s
+        lines = s.splitlines()
+        body = lines[next(i for i, ln in enumerate(lines) if ln.startswith(" TIME (UTC)")) + 1:]
+        ev = []
+        for ln in body:
+            m = re.match(r" (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{6})Z \+(\d+)\.(\d{6})s  "
+                         r"(\S+) *(.*)$", ln)
+            if m:
+                wall = calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S")) * \
+                    10**9 + int(m.group(2)) * 1000
+                ev.append((wall, int(m.group(3)) * 10**6 + int(m.group(4)), m.group(5),
+                           m.group(6).strip()))
+        kinds = [e[2] for e in ev]
+        assert kinds[0] == "open" and kinds[-1] == "close", ev
+        assert kinds.count("reset") == 1 and ev[kinds.index("reset")][3] == "received", ev
+        est = [i for i, e in enumerate(ev) if e[2] == "state" and e[3].endswith("-> ESTABLISHED")]
+        assert est and est[0] < kinds.index("reset"), ev
+        assert set(kinds) <= {"open", "state", "rtt", "retrans", "reset", "close", "conn_proc"}
+        # wall times within the client's clock readings (a ms of slack for the stamps'
+        # clock conversion), in order; times since the open are the wall times' differences
+        for e in ev:
+            assert t0 - 10**6 <= e[0] <= t1 + 10**6, (e, t0, t1)
+        assert [e[0] for e in ev] == sorted(e[0] for e in ev)
+        for e in ev:
+            assert abs((e[0] - ev[0][0]) // 1000 - e[1]) <= 1, e
+        subprocess.run(["tmux", "send-keys", "-t", name, "Escape"])
+        s = wait_pane(name, lambda t: "CONNECTION" not in t and "PID" in t)
+        assert any(mine in r[3:4] for r in live_rows(s))
+    finally:
+        srv.close()
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)

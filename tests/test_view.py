@@ -1,6 +1,7 @@
 """The curses view of tcptop-replay, driven through tmux as a user would."""
 import calendar
 import datetime
+import ipaddress
 import os
 import re
 import shlex
@@ -654,3 +655,139 @@ def test_capture_from_a_terminal_is_refused(pane):
     s = p.wait(lambda t: "EXIT=" in t)
     assert "EXIT=2" in s
     assert re.search(r"^tcptop-replay: -: stdin is a terminal", s, re.M), s
+
+
+KIND_NAMES = {1: "open", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
+              8: "conn_proc"}
+
+
+def pane_oracle():
+    """samples/retransmits.tt's connection with a reset and the most retransmits (iperf3's data
+    connection), and its timeline as it should read: its events but traffic, by the Python
+    reader (kind, time, order), each with the field text of tcptop-replay --dump's line for it.
+    Returns (its open event, its events, the lines)."""
+    path = os.path.join(ROOT, "samples", "retransmits.tt")
+    cap = ttcap.read(path).events
+    resets = {e["conn_id"] for e in cap if e["kind"] == 6}
+    conn = max(resets, key=lambda c: sum(e["conn_id"] == c and e["kind"] == 5 for e in cap))
+    evs = sorted((e for e in cap if e["conn_id"] == conn and e["kind"] != 2),
+                 key=lambda e: e["ts"])
+    op = evs[0]
+    assert op["kind"] == 1 and op["family"] == 4
+    remote = "%s:%d" % (ipaddress.ip_address(bytes.fromhex(op["raddr"])[:4]), op["rport"])
+    dump = [ln for ln in run([REPLAY, "--dump", path]).stdout.splitlines()
+            if " conn %d " % conn in ln and " traffic " not in ln]
+    assert len(dump) == len(evs) > 90
+    kinds = [KIND_NAMES.get(e["kind"]) for e in evs]
+    # the connection has what the pane is for: the handshake, retransmits, a reset, the close
+    assert kinds[:3] == ["open", "state", "state"] and kinds.count("retrans") > 80
+    assert "reset" in kinds and kinds[-1] == "close"
+    out = []
+    for e, ln in zip(evs, dump):
+        name = ln.split()[2]
+        assert name == KIND_NAMES.get(e["kind"], name)
+        # an open's fields are its endpoints (the pane's summary): no text of its own
+        text = "" if e["kind"] == 1 else ln.split(" > " + remote, 1)[1]
+        if e["kind"] == 5:
+            assert text.startswith(" segs %d" % e["segs"])
+        rel = e["ts"] - op["ts"]
+        when = datetime.datetime.fromtimestamp(e["ts"] // 10**9, datetime.timezone.utc)
+        out.append(("%s.%06dZ +%d.%06ds  %-9s%s" % (
+            when.strftime("%Y-%m-%d %H:%M:%S"), e["ts"] % 10**9 // 1000, rel // 10**9,
+            rel % 10**9 // 1000, name, text)).rstrip())
+    return op, remote, evs, out
+
+
+def pane_page(screen):
+    """(first, last, count) of the pane's footer and its timeline lines, or None."""
+    lines = screen.splitlines()
+    m = next((re.match(r"events (\d+)-(\d+) of (\d+)", ln) for ln in lines
+              if ln.startswith("events ")), None)
+    if not m or not any(ln.startswith(" TIME (UTC)") for ln in lines):
+        return None
+    i = next(k for k, ln in enumerate(lines) if ln.startswith(" TIME (UTC)"))
+    body = [ln.strip() for ln in lines[i + 1:-1] if ln.strip() and not ln.startswith("events ")]
+    return int(m.group(1)), int(m.group(2)), int(m.group(3)), body
+
+
+def pane_read(p):
+    """The whole timeline, paged through with PgDn from the top (Home); the last page is
+    whole, so it overlaps the one before: the overlap must read the same."""
+    p.keys("Home")
+    got = []
+    while True:
+        s = p.wait(lambda t: pane_page(t) and (pane_page(t)[0] == 1 or not pane_page(t)[2])
+                   if not got else pane_page(t) and pane_page(t)[1] > len(got))
+        first, last, n, body = pane_page(s)
+        assert len(body) == last - first + 1 if n else body == []
+        assert got[first - 1:] == body[:len(got) - first + 1]
+        got = got[:first - 1] + body
+        if last >= n:
+            return got, s
+        p.keys("NPage")
+
+
+def test_enter_opens_the_timeline_of_the_selected_connection(pane):
+    """samples/retransmits.tt, iperf3's data connection (handshake, 84 retransmits, RTT, a
+    reset, the close; the client end, first in LOCAL order behind its port's filter): Enter
+    shows exactly its events but traffic, in order, with their wall time and time since the
+    open, while playing, paused, after a seek and at the end; Esc, Enter and q close it back
+    to the table, which q then quits."""
+    op, remote, evs, want = pane_oracle()
+    conn = op["conn_id"]
+    local = "%s:%d" % (ipaddress.ip_address(bytes.fromhex(op["laddr"])[:4]), op["lport"])
+    # its own row sorts first by LOCAL, before its peer's (whose LOCAL is our REMOTE)
+    assert (bytes.fromhex(op["laddr"]), op["lport"]) < (bytes.fromhex(op["raddr"]), op["rport"])
+    p = pane([REPLAY, "--ttl", "100000", "-P", str(op["lport"]), "--sort", "LOCAL",
+              os.path.join(ROOT, "samples", "retransmits.tt")], width=160)
+    # playing at x1: the client end is the first row once it is open
+    def client_first(t):
+        try:
+            return table(t)[0][3] == local
+        except (StopIteration, IndexError):
+            return False
+    p.wait(client_first, stable=False)
+    p.keys("Enter")
+    s = p.wait(lambda t: "CONNECTION %d " % conn in t, stable=False)
+    assert "TCP %s > %s  pid %d %s" % (local, remote, op["pid"], op["comm"]) in s
+    # paused: the timeline holds still and is what was played up to the header's time
+    p.keys("Space")
+    s = p.wait(lambda t: "PAUSED" in head(t))
+    got, s = pane_read(p)
+    assert 0 < len(got) and got == want[:len(got)], (got, want)
+    at = re.search(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.(\d{3}) UTC", head(s))
+    at = calendar.timegm(time.strptime(at.group(1), "%Y-%m-%d %H:%M:%S")) * 10**9 + \
+        int(at.group(2)) * 10**6
+    assert evs[len(got) - 1]["ts"] < at + 10**6
+    assert len(got) == len(evs) or evs[len(got)]["ts"] >= at
+    time.sleep(0.5)
+    assert pane_read(p)[0] == got
+    # playing again to the end: all of it, the pane still on its connection
+    p.keys("Space")
+    p.wait(at_end)
+    got, s = pane_read(p)
+    assert got == want
+    assert "RESET" in s and "pid %d %s" % (op["pid"], op["comm"]) in s
+    # Esc closes it: the table again, with both ends
+    p.keys("Escape")
+    s = p.wait(lambda t: "CONNECTION" not in t and len(table(t)) == 2)
+    # a seek back to the start while it is open: the timeline restarts with the replay
+    p.keys("Enter")
+    p.wait(lambda t: "CONNECTION %d " % conn in t)
+    p.keys("g")
+    p.wait(lambda t: not at_end(t), stable=False)
+    p.wait(at_end, timeout=20)
+    assert pane_read(p)[0] == want
+    # Enter and q close it too; q on the table then quits
+    p.keys("Enter")
+    p.wait(lambda t: "CONNECTION" not in t and len(table(t)) == 2)
+    p.keys("Enter")
+    p.wait(lambda t: "CONNECTION %d " % conn in t)
+    p.keys("q")
+    p.wait(lambda t: "CONNECTION" not in t and len(table(t)) == 2)
+    assert not p.dead()
+    p.keys("q")
+    end = time.time() + 5
+    while not p.dead() and time.time() < end:
+        time.sleep(0.1)
+    assert p.dead()

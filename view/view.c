@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tt_kind.h"
 #include "tt_util.h"
 #include "tt_view.h"
 
@@ -21,6 +22,7 @@
 #define MAX_ROWS 1024
 #define TEXT_MAX 64
 #define REDRAW_NS 200000000ull /* redraw at least this often even without news */
+#define PANE_HEAD 4	       /* the pane's title, two summary lines, its column titles */
 
 enum { PAIR_WARN = 1, PAIR_TITLE, PAIR_SORT };
 
@@ -47,6 +49,17 @@ struct view {
 	char msg[128]; /* one-shot status message (e.g. a seek error) */
 	int want[2]; /* longest LOCAL / REMOTE text shown since the last resize: widths only grow */
 	const struct tt_conn *rows[MAX_ROWS];
+	size_t nrows; /* rows of the last frame, which keys act on */
+	/*
+	 * The detail pane (Enter): one connection's timeline, by its id, so it stays with the
+	 * connection however the table re-sorts.
+	 */
+	int pane;
+	uint64_t pane_id;
+	struct tt_conn pane_conn; /* as last seen: an evicted connection keeps its summary */
+	size_t pane_top, pane_n;
+	int pane_follow;	    /* End: the newest events stay in sight */
+	const struct tt_event **tl; /* TT_STATE_TIMELINE_MAX entries, from the first open */
 };
 
 static int term_open(struct view *v, char *err, size_t errlen)
@@ -356,8 +369,8 @@ static void draw_titles(struct view *v, const struct layout *l)
 
 static void draw_footer(struct view *v, size_t shown)
 {
-	static const char *const hints[] = {"q quit", "F1 help", "/ filter", "F6 sort",
-					    "r reverse"};
+	static const char *const hints[] = {"q quit",	"F1 help", "Enter timeline",
+					    "/ filter", "F6 sort", "r reverse"};
 	char line[256];
 	size_t used;
 
@@ -404,6 +417,10 @@ static void draw_help(struct view *v)
 	    "  s or >   sort by the next column      S or <   sort by the previous column",
 	    "  F6       choose the sort column: arrows move, Enter keeps, Esc goes back",
 	    "  r        reverse the sort order",
+	    "  Enter    the selected connection's timeline: its events but traffic, with",
+	    "           their time and time since the open; arrows scroll, End follows",
+	    "           the newest, Esc, Enter or q close it. The timeline holds the",
+	    "           latest 65536 such events of all connections (tcptop(8)).",
 	    "  / F3 F4  type a text filter (comm, address, port, state),",
 	    "           Enter applies it, Esc cancels",
 	    "  Esc      clear the text filter",
@@ -446,6 +463,103 @@ static size_t window_top(size_t top, size_t cur, size_t vis, size_t total)
 	return top;
 }
 
+static size_t pane_rows(void)
+{
+	return LINES > HEAD_ROWS + PANE_HEAD - 1 + FOOT_ROWS
+		   ? (size_t)(LINES - (HEAD_ROWS - 1) - PANE_HEAD - FOOT_ROWS)
+		   : 0;
+}
+
+/* A timeline line: wall time (UTC), time since the open, kind, fields as --dump reads them. */
+static void pane_line(const struct tt_event *ev, uint64_t open_ns, char *line, size_t len)
+{
+	uint64_t d = ev->ts_ns >= open_ns ? ev->ts_ns - open_ns : open_ns - ev->ts_ns;
+	const struct tt_kind *k = tt_kind_get(ev->kind);
+	char when[48], fields[512];
+
+	tt_wall_us_str(ev->ts_ns, when, sizeof(when));
+	tt_kind_text(ev, fields, sizeof(fields));
+	snprintf(line, len, "%s %c%llu.%06llus  %-9s%s", when, ev->ts_ns >= open_ns ? '+' : '-',
+		 (unsigned long long)(d / 1000000000ull),
+		 (unsigned long long)(d % 1000000000ull / 1000ull), k ? k->name : "?", fields);
+}
+
+/*
+ * The detail pane under the header: the connection's endpoints, owner and state, then its
+ * timeline (tt_state_timeline) scrolled to pane_top.
+ */
+static void draw_pane(struct view *v, const struct tt_state *st)
+{
+	const struct tt_conn *live = tt_state_find(st, v->pane_id);
+	const struct tt_conn *c = &v->pane_conn;
+	size_t vis = pane_rows(), n, i;
+	char line[768], l[64], r[64], a[32], b[32], p1[32], p2[32], rtt[32], when[48];
+	uint64_t open_ns;
+	int y = HEAD_ROWS - 1;
+
+	if (live)
+		v->pane_conn = *live;
+	n = tt_state_timeline(st, v->pane_id, v->tl, TT_STATE_TIMELINE_MAX);
+	v->pane_n = n;
+	if (v->pane_follow || v->pane_top + vis > n)
+		v->pane_top = n > vis ? n - vis : 0;
+	/* times count from the open (the connection's first event), else from its first kept */
+	open_ns = c->first_ts ? c->first_ts : n ? v->tl[0]->ts_ns : 0;
+
+	snprintf(line, sizeof(line),
+		 " CONNECTION %lld   Up/Down PgUp/PgDn Home/End scroll   "
+		 "Esc Enter q back to the table",
+		 (long long)tt_conn_id_signed(v->pane_id));
+	move(y++, 0);
+	attron(A_BOLD | COLOR_PAIR(PAIR_TITLE) | A_REVERSE * !has_colors());
+	addnstr(line, COLS);
+	for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
+		addch(' ');
+	attroff(A_BOLD | COLOR_PAIR(PAIR_TITLE) | A_REVERSE);
+
+	tt_view_cell(c, TT_COL_LOCAL, 1, l, sizeof(l));
+	tt_view_cell(c, TT_COL_REMOTE, 1, r, sizeof(r));
+	tt_wall_us_str(open_ns, when, sizeof(when));
+	snprintf(line, sizeof(line), " %s %s > %s  pid %u %.*s  %s  since %s%s",
+		 tt_view_cell(c, TT_COL_PROTO, 1, a, sizeof(a)), l, r, c->pid, TT_COMM_LEN, c->comm,
+		 live ? tt_state_text(c) : "gone from the table (its TTL passed)", when,
+		 c->flags & TT_CONN_PREEXISTING ? " (open before the start)" : "");
+	mvaddnstr(y++, 0, line, COLS);
+	snprintf(line, sizeof(line),
+		 " tx %s (%s pkts)  rx %s (%s pkts)  rtt %s  retrans %u  resets %u",
+		 tt_view_cell(c, TT_COL_TX, 1, a, sizeof(a)),
+		 tt_view_cell(c, TT_COL_TX_PKTS, 1, p1, sizeof(p1)),
+		 tt_view_cell(c, TT_COL_RX, 1, b, sizeof(b)),
+		 tt_view_cell(c, TT_COL_RX_PKTS, 1, p2, sizeof(p2)),
+		 tt_view_cell(c, TT_COL_RTT, 1, rtt, sizeof(rtt)), c->retrans, c->resets);
+	mvaddnstr(y++, 0, line, COLS);
+	move(y++, 0);
+	attron(A_BOLD);
+	addnstr(" TIME (UTC)                  SINCE OPEN  EVENT", COLS);
+	attroff(A_BOLD);
+	for (i = 0; i < vis && v->pane_top + i < n; i++) {
+		line[0] = ' ';
+		pane_line(v->tl[v->pane_top + i], open_ns, line + 1, sizeof(line) - 1);
+		mvaddnstr(y++, 0, line, COLS);
+	}
+	if (!n) {
+		snprintf(line, sizeof(line),
+			 " no events kept for this connection (the timeline keeps the latest %u of "
+			 "all connections)",
+			 TT_STATE_TIMELINE_MAX);
+		mvaddnstr(y, 0, line, COLS);
+	}
+	move(LINES - 1, 0);
+	clrtoeol();
+	snprintf(line, sizeof(line), "events %zu-%zu of %zu%s%s", n ? v->pane_top + 1 : 0,
+		 v->pane_top + i, n, v->pane_follow ? "  (following the newest)" : "",
+		 v->ended ? "  (end of capture)" : "");
+	attron(A_DIM);
+	addnstr(line, COLS);
+	attroff(A_DIM);
+	refresh();
+}
+
 static void draw(struct view *v)
 {
 	const struct tt_state *st = v->src->state(v->src->ctx);
@@ -460,6 +574,11 @@ static void draw(struct view *v)
 	}
 	erase();
 	tt_state_summary(st, &sum);
+	if (v->pane) {
+		draw_header(v, &sum);
+		draw_pane(v, st);
+		return;
+	}
 	vis = LINES > HEAD_ROWS + FOOT_ROWS ? (size_t)(LINES - HEAD_ROWS - FOOT_ROWS) : 0;
 	if (vis > MAX_ROWS)
 		vis = MAX_ROWS;
@@ -487,6 +606,7 @@ static void draw(struct view *v)
 		if (len > v->want[1])
 			v->want[1] = len;
 	}
+	v->nrows = n;
 	layout(&l, COLS, v->want, (int)v->sel.sort);
 	draw_header(v, &sum);
 	draw_titles(v, &l);
@@ -587,6 +707,87 @@ static void sort_key(struct view *v, int ch)
 	}
 }
 
+/* Opens the pane on the selected row. */
+static void pane_open(struct view *v)
+{
+	const struct tt_conn *c;
+
+	if (v->cur < v->top || v->cur - v->top >= v->nrows)
+		return;
+	if (!v->tl)
+		v->tl = calloc(TT_STATE_TIMELINE_MAX, sizeof(*v->tl));
+	if (!v->tl) {
+		snprintf(v->msg, sizeof(v->msg), "%s", strerror(ENOMEM));
+		return;
+	}
+	c = v->rows[v->cur - v->top];
+	v->pane = 1;
+	v->pane_id = c->id;
+	v->pane_conn = *c;
+	v->pane_top = 0;
+	v->pane_follow = 0;
+}
+
+/* Key while the pane is open; source commands (pause, seek) still reach the source. */
+static void pane_key(struct view *v, int ch)
+{
+	size_t vis = pane_rows();
+
+	switch (ch) {
+	case 27:
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+	case 'q':
+	case 'Q': v->pane = 0; break;
+	case KEY_UP:
+	case 'k':
+		v->pane_follow = 0;
+		if (v->pane_top)
+			v->pane_top--;
+		break;
+	case KEY_DOWN:
+	case 'j':
+		if (v->pane_top + vis < v->pane_n)
+			v->pane_top++;
+		break;
+	case KEY_PPAGE:
+		v->pane_follow = 0;
+		v->pane_top = v->pane_top > vis ? v->pane_top - vis : 0;
+		break;
+	case KEY_NPAGE: v->pane_top += vis; break; /* draw_pane() keeps the last page whole */
+	case KEY_HOME:
+		v->pane_follow = 0;
+		v->pane_top = 0;
+		break;
+	case KEY_END: v->pane_follow = 1; break;
+	default: break;
+	}
+}
+
+/* Keys that act the same with the pane open: help, and the source's (pause, speed, seek). */
+static int pane_passes(int ch)
+{
+	switch (ch) {
+	case 'h':
+	case '?':
+	case KEY_F(1):
+	case ' ':
+	case '+':
+	case '=':
+	case '-':
+	case KEY_LEFT:
+	case KEY_RIGHT:
+	case KEY_SLEFT:
+	case KEY_SRIGHT:
+	case '[':
+	case ']':
+	case 'n':
+	case 'g': return 1;
+	default: return 0;
+	}
+}
+
 /* Returns 1 to quit. */
 static int key(struct view *v, int ch)
 {
@@ -611,6 +812,10 @@ static int key(struct view *v, int ch)
 		sort_key(v, ch);
 		return 0;
 	}
+	if (v->pane && !pane_passes(ch)) {
+		pane_key(v, ch);
+		return 0;
+	}
 	switch (ch) {
 	case 'q':
 	case 'Q': return 1;
@@ -633,6 +838,9 @@ static int key(struct view *v, int ch)
 	case 'S':
 	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
 	case 'r': v->sel.reverse = !v->sel.reverse; break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER: pane_open(v); break;
 	case KEY_F(6):
 		v->sorting = 1;
 		v->sort_was = v->sel;
@@ -737,6 +945,7 @@ int tt_view_run(const struct tt_view_source *src, const struct tt_view_opts *opt
 	}
 out:
 	term_close(v);
+	free(v->tl);
 	free(v);
 	return ret;
 }

@@ -432,6 +432,19 @@ static void test_text(const struct tt_event *ev)
 	ok = len > strlen(want) && !strcmp(buf + len - strlen(want), want) &&
 	     strstr(buf, k->name) && w > 0;
 	check(ok, name, "%s wants ...%s", buf, want);
+	/* the view's timeline reads the same text from the one formatter, cut safely */
+	{
+		char got[512], cut[6];
+		size_t n = tt_kind_text(ev, got, sizeof(got));
+
+		want[w] = '\0';
+		snprintf(name, sizeof(name), "tt_kind_text: %s", k->name);
+		check(n == w && !strcmp(got, want), name, "'%s' wants '%s'", got, want);
+		n = tt_kind_text(ev, cut, sizeof(cut));
+		snprintf(name, sizeof(name), "tt_kind_text cut: %s", k->name);
+		check(n == sizeof(cut) - 1 && strlen(cut) == n && !strncmp(cut, want, n), name,
+		      "'%s' of '%s'", cut, want);
+	}
 	free(buf);
 }
 

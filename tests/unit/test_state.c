@@ -494,6 +494,9 @@ static void test_ttl_and_rates(void)
 	      "evicted exactly at close_ts + ttl; open connection stays");
 
 	/* slot reuse: churn many connections through the table, memory does not move */
+	/* (the timeline ring full first: it grows to its bound, test_timeline checks that) */
+	for (uint32_t i = 0; i < TT_STATE_TIMELINE_MAX; i++)
+		apply(st, ev_base(TT_EV_RTT, 110 * SEC, 2, 1));
 	mem = tt_state_memory(st);
 	ok = 1;
 	for (uint64_t round = 0; round < 50; round++) {
@@ -1208,6 +1211,96 @@ static void test_clone(void)
 	tt_state_free(cl);
 }
 
+/* ------------------------------------------------------------ timeline */
+
+static void test_timeline(void)
+{
+	static const struct tt_event *got[TT_STATE_TIMELINE_MAX + 8];
+	struct tt_state *st = new_state(0, NULL), *cl;
+	struct tt_event e;
+	size_t n, kinds_conn = 0, ok = 1;
+	size_t mem0;
+
+	apply(st, ev_open4(1 * SEC, 1, 10, "a", 6, 1, 1, 2, 2));
+	apply(st, ev_open4(2 * SEC, 2, 20, "b", 6, 1, 3, 2, 4));
+	apply(st, ev_traffic(3 * SEC, 1, 10, 100, 0, 1, 0));
+	e = ev_base(TT_EV_RETRANS, 4 * SEC, 1, 10);
+	e.u.retrans.segs = 3;
+	apply(st, e);
+	apply(st, ev_traffic(5 * SEC, 2, 20, 100, 0, 1, 0));
+	/* out of order by event time (a live source's CPUs): listed by time */
+	e = ev_base(TT_EV_RESET, 4 * SEC + 5, 1, 10);
+	apply(st, e);
+	e = ev_base(TT_EV_RTT, 4 * SEC + 1, 1, 10);
+	e.u.rtt.srtt_us = 250;
+	apply(st, e);
+	apply(st, ev_close(6 * SEC, 1, 100, 0, 1, 0, 3, 7));
+	apply(st, ev_proc(TT_EV_PROC_EXEC, 6 * SEC, 0, 10, "c"));
+
+	n = tt_state_timeline(st, 1, got, 16);
+	check(n == 5 && got[0]->kind == TT_EV_CONN_OPEN && got[1]->kind == TT_EV_RETRANS &&
+		  got[1]->u.retrans.segs == 3 && got[2]->kind == TT_EV_RTT &&
+		  got[2]->ts_ns == 4 * SEC + 1 && got[3]->kind == TT_EV_RESET &&
+		  got[4]->kind == TT_EV_CONN_CLOSE,
+	      "timeline: one connection's events but traffic, oldest first by time (n %zu)", n);
+	n = tt_state_timeline(st, 2, got, 16);
+	check(n == 1 && got[0]->kind == TT_EV_CONN_OPEN && got[0]->conn_id == 2,
+	      "timeline: another connection's events stay its own (n %zu)", n);
+	check(tt_state_timeline(st, 1, got, 2) == 5 && got[0]->kind == TT_EV_CONN_OPEN &&
+		  got[1]->kind == TT_EV_RETRANS,
+	      "timeline: max fills the first, the count says all");
+	check(tt_state_timeline(st, 99, got, 16) == 0, "timeline: an unknown id has none");
+
+	/* every kind about a connection but TRAFFIC goes in: the table's scope, not a list */
+	for (unsigned k = 1; k < TT_EV_KIND_MAX; k++)
+		if (tt_event_about_conn(k) && k != TT_EV_TRAFFIC)
+			kinds_conn++;
+	for (unsigned k = 1; k < TT_EV_KIND_MAX; k++) {
+		if (!tt_event_about_conn(k) || k == TT_EV_CONN_OPEN)
+			continue;
+		e = ev_base((uint16_t)k, 7 * SEC + k, 3, 30);
+		apply(st, e);
+	}
+	n = tt_state_timeline(st, 3, got, 64);
+	check(n == kinds_conn - 1,
+	      "timeline: every connection kind but traffic is kept (n %zu of %zu)", n,
+	      kinds_conn - 1);
+
+	/* clones carry it, and go on their own */
+	check(tt_state_clone(st, &cl) == 0 && tt_state_timeline(cl, 1, got, 16) == 5 &&
+		  got[4]->kind == TT_EV_CONN_CLOSE,
+	      "timeline: a clone has the same history");
+	apply(cl, ev_proc(TT_EV_CONN_PROC, 8 * SEC, 1, 11, "d"));
+	check(tt_state_timeline(cl, 1, got, 16) == 6 && tt_state_timeline(st, 1, got, 16) == 5,
+	      "timeline: the clone's new events are its own");
+	tt_state_free(cl);
+
+	/* bounded: past TT_STATE_TIMELINE_MAX the oldest go, memory stops growing */
+	for (uint32_t i = 0; i < TT_STATE_TIMELINE_MAX; i++) {
+		e = ev_base(TT_EV_RTT, 10 * SEC + i, 4, 40);
+		e.u.rtt.srtt_us = i;
+		apply(st, e);
+	}
+	mem0 = tt_state_memory(st);
+	n = tt_state_timeline(st, 4, got, TT_STATE_TIMELINE_MAX + 8);
+	check(n == TT_STATE_TIMELINE_MAX && tt_state_timeline(st, 1, got, 16) == 0,
+	      "timeline: full, the newest TT_STATE_TIMELINE_MAX are kept (n %zu)", n);
+	for (uint32_t i = 0; i < 1000; i++) {
+		e = ev_base(TT_EV_RTT, 20 * SEC + i, 5, 50);
+		e.u.rtt.srtt_us = i;
+		apply(st, e);
+	}
+	n = tt_state_timeline(st, 4, got, TT_STATE_TIMELINE_MAX + 8);
+	for (size_t i = 0; i < n; i++)
+		ok &= got[i]->u.rtt.srtt_us == 1000 + i;
+	check(n == TT_STATE_TIMELINE_MAX - 1000 && ok && tt_state_timeline(st, 5, got, 2) == 1000,
+	      "timeline: wrapping drops exactly the oldest (n %zu)", n);
+	check(tt_state_memory(st) == mem0 &&
+		  mem0 >= (size_t)TT_STATE_TIMELINE_MAX * sizeof(struct tt_event),
+	      "timeline: memory is bounded and counted (%zu)", tt_state_memory(st));
+	tt_state_free(st);
+}
+
 /* ------------------------------------------------------------ reference model */
 
 #define REF_MAX 256
@@ -1768,6 +1861,7 @@ int main(int argc, char **argv)
 	test_reset_states();
 	test_sort();
 	test_clone();
+	test_timeline();
 	test_reference_model();
 	test_scale_churn();
 	printf("%s: %d failure(s)\n", argv[0], failures);
