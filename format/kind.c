@@ -32,6 +32,7 @@
 #define COLUMN_proto(c) #c
 #define COLUMN_dir(c) #c
 #define COLUMN_rstdir(c) #c
+#define COLUMN_cause(c) #c
 #define COLUMN_addr(c) #c
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
@@ -45,6 +46,7 @@
 #define NAMED_proto TT_KN_proto
 #define NAMED_dir TT_KN_dir
 #define NAMED_rstdir TT_KN_rstdir
+#define NAMED_cause TT_KN_cause
 #define NAMED_addr TT_KN_none
 #define NAMED_addr_nz TT_KN_none
 #define NAMED_comm TT_KN_none
@@ -104,6 +106,7 @@ const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
 	case TT_KN_proto: s = tt_fmt_proto_name((unsigned)v); break;
 	case TT_KN_dir: s = tt_fmt_dir_name((unsigned)v); break;
 	case TT_KN_rstdir: s = tt_fmt_rst_dir_name((unsigned)v); break;
+	case TT_KN_cause: s = tt_fmt_retrans_cause_name((unsigned)v); break;
 	default: break;
 	}
 	/* "" (no state) and "?" (past the table) are no names */

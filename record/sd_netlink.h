@@ -18,8 +18,9 @@ struct tt_sd_sock {
 	uint64_t cgroup_id;
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_out, segs_in, rtt_us, rttvar_us, total_retrans;
-	uint32_t unacked; /* segments out, not acked (tcpi_unacked), read with bytes_acked */
-	uint32_t inode;	  /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
+	uint32_t dsack_dups; /* segments the peer reported received twice (0 before 5.0) */
+	uint32_t unacked;    /* segments out, not acked (tcpi_unacked), read with bytes_acked */
+	uint32_t inode;	     /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
 	uint32_t uid;
 	uint32_t netns;
 	uint32_t ifindex; /* the device it is bound to, 0: none (a lookup's key, with the ends) */

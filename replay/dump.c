@@ -187,6 +187,12 @@ static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
 		break;
 	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
+	case TT_KX_cause: {
+		const char *c = tt_fmt_retrans_cause_name((unsigned)v);
+
+		n += put_str(b + n, c ? c : "?", TT_KIND_NAME_MAX);
+		break;
+	}
 	case TT_KX_us:
 		n += put_u64(b + n, v);
 		b[n++] = 'u';
