@@ -31,7 +31,7 @@ from helpers.recorder import SETTLE_S, Recorder
 from helpers.traffic import wait_listen
 
 NET = "10.214.20"
-PORTS = {"fast": 5411, "tlp": 5412, "rto": 5413, "spurious": 5414}
+PORTS = {"fast": 5411, "tlp": 5412, "rto": 5413, "spurious": 5414, "syn": 5415}
 
 READER = r"""
 import socket, sys
@@ -65,6 +65,17 @@ s.close()
 """
 
 CAUSES = ("retrans_rto", "retrans_fast", "retrans_tlp", "retrans_spurious")
+CONNECT = r"""
+import socket, sys
+s = socket.socket()
+s.settimeout(1.6)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("connected")
+except socket.timeout:
+    print("timeout")
+"""
+
 COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPSlowStartRetrans",
             "TcpExtTCPFastRetrans", "TcpExtTCPLossProbes", "TcpExtTCPDSACKRecvSegs",
             "TcpExtTCPSpuriousRTOs", "TcpExtTCPDSACKRecv")
@@ -159,6 +170,18 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
             # the reader's ACKs for 1 s, at the sender: its resends arrive twice (DSACK)
             deltas["spurious"] = scenario(a, b, "spurious", "stream", 2.5, a, "",
                                           during=blackout(a, "spurious", 1.0))
+            # a connect whose SYNs the reader's side drops: one SYN resent at 1 s, then given up
+            before = nstat(a)
+            nft(b, "table inet tt_syn {\n chain c {\n  type filter hook input priority 0;\n"
+                "  tcp dport %d drop\n }\n}\n" % PORTS["syn"])
+            try:
+                r = run(["ip", "netns", "exec", a, sys.executable, "-c", CONNECT, NET + ".2",
+                         str(PORTS["syn"])])
+                assert r.stdout.strip() == "timeout", r.stdout + r.stderr
+            finally:
+                run(["ip", "netns", "exec", b, "nft", "delete", "table", "inet", "tt_syn"])
+            after = nstat(a)
+            syn = {k: after[k] - before[k] for k in COUNTERS}
         finally:
             rc, err = rec.stop(settle=SETTLE_S + 0.7)
         assert rc == 0, err
@@ -195,6 +218,13 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         if name == "tlp":
             close_to(c["retrans_tlp"], d["TcpExtTCPLossProbes"], name + " tlp")
         close_to(c["retrans_spurious"], d["TcpExtTCPDSACKRecvSegs"], name + " spurious")
+    # a handshake's resent SYN is cause syn, no rto (TCPTimeouts counts its timer too)
+    ev = query(path, "SELECT cause, sum(retrans) AS segs FROM events WHERE kind = 'retrans' AND "
+               "conn_id IN (SELECT id FROM connections WHERE direction = 'out' AND rport = %d) "
+               "GROUP BY cause" % PORTS["syn"])
+    assert syn["TcpRetransSegs"] >= 1, syn
+    assert ev == [{"cause": "syn", "segs": syn["TcpRetransSegs"]}], (ev, syn)
+    assert syn["TcpExtTCPTimeouts"] == syn["TcpRetransSegs"], syn
     # each scenario made the kind it is named for
     assert deltas["fast"]["TcpExtTCPFastRetrans"] > 0, deltas["fast"]
     assert deltas["tlp"]["TcpExtTCPLossProbes"] >= 3, deltas["tlp"]
