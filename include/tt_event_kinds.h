@@ -26,7 +26,7 @@
  *           " value" when "" (text `no`: not in the text dump)
  *   text    how the text dump shows it: no, val (as is), us (val then "us"), tcpstate
  *           (the state's name), rstdir ("sent"/"received"), cause (the retransmit
- *           cause's name)
+ *           cause's name), nz (as val, left out when 0)
  *   column  its column in the query's `events` table, none for no column
  *   sql     how the column reads it (NULL rules, docs/QUERY.md): none, u64 (always), nz
  *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, cause, addr (NULL without a
@@ -85,7 +85,7 @@
 	F(a, segs,     U32, 0, "segs",     val,   retrans,  u64)			\
 	F(a, state,    U8,  1, "",         no,    state,    tcpstate)		\
 	F(a, cause,    U8,  2, "",         cause, cause,    cause)			\
-	F(a, spurious, U32, 3, "spurious", val,   spurious, nz)
+	F(a, spurious, U32, 3, "spurious", nz,    spurious, nz)
 
 #define TT_EV_FIELDS_RESET(F, a)						\
 	F(a, dir,   U8, 0, "", rstdir, reset_dir, rstdir)			\

@@ -30,6 +30,7 @@ enum tt_kind_text {
 	TT_KX_tcpstate,
 	TT_KX_rstdir,
 	TT_KX_cause,
+	TT_KX_nz, /* as val, left out when 0 */
 };
 
 /* Which names a field's values have (from the table's `sql` column): the JSON dump gives the

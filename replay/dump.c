@@ -175,7 +175,7 @@ static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 	uint64_t v = tt_kind_uint(ev, f);
 	size_t n = 0;
 
-	if (f->text == TT_KX_no)
+	if (f->text == TT_KX_no || (f->text == TT_KX_nz && !v))
 		return;
 	if (f->label[0]) {
 		b[n++] = ' ';

@@ -411,7 +411,7 @@ static void test_text(const struct tt_event *ev)
 		const struct tt_kind_field *f = &k->fields[i];
 		uint64_t v = tt_kind_uint(ev, f);
 
-		if (f->text == TT_KX_no)
+		if (f->text == TT_KX_no || (f->text == TT_KX_nz && !v))
 			continue;
 		if (f->label[0])
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s", f->label);
