@@ -154,6 +154,9 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         a, b = pair
         path = os.path.join(tmpdir_path, "rt.tt")
         rec = Recorder(path)
+        # the sock_diag source beside it: tcp_info tells totals and DSACKs, not causes
+        sd_path = os.path.join(tmpdir_path, "rt-sd.tt")
+        sd = Recorder(sd_path, "--source", "sockdiag", "--coalesce", "200ms")
         deltas = {}
         try:
             # every 25th data packet reaching the reader: SACK recovery (fast retransmits)
@@ -184,7 +187,9 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
             syn = {k: after[k] - before[k] for k in COUNTERS}
         finally:
             rc, err = rec.stop(settle=SETTLE_S + 0.7)
+            sd_rc, sd_err = sd.stop()
         assert rc == 0, err
+        assert sd_rc == 0, sd_err
     # tcptop-replay --csv: the last snapshot of each sender's row says what the query says
     r = run([tool("tcptop-replay"), "--csv", "-", path])
     assert r.returncode == 0, r.stderr
@@ -218,6 +223,13 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         if name == "tlp":
             close_to(c["retrans_tlp"], d["TcpExtTCPLossProbes"], name + " tlp")
         close_to(c["retrans_spurious"], d["TcpExtTCPDSACKRecvSegs"], name + " spurious")
+    # sock_diag: every retransmit of cause unknown, the DSACKs it polled as spurious
+    ev = query(sd_path, "SELECT cause, sum(retrans) AS segs, sum(spurious) AS dup FROM events "
+               "WHERE kind = 'retrans' AND conn_id IN (SELECT id FROM connections WHERE "
+               "direction = 'out' AND rport BETWEEN 5411 AND 5415) GROUP BY cause")
+    by = {e["cause"]: e for e in ev}
+    assert set(by) == {"unknown", "spurious"}, ev
+    assert 0 < by["spurious"]["dup"] <= sum(d["TcpExtTCPDSACKRecvSegs"] for d in deltas.values())
     # a handshake's resent SYN is cause syn, no rto (TCPTimeouts counts its timer too)
     ev = query(path, "SELECT cause, sum(retrans) AS segs FROM events WHERE kind = 'retrans' AND "
                "conn_id IN (SELECT id FROM connections WHERE direction = 'out' AND rport = %d) "
