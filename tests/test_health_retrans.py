@@ -13,7 +13,9 @@ the oracle. The kernel's counters and the causes (bpf/tcp.bpf.c retrans_cause):
   rto + fast + tlp + syn + unknown == TcpRetransSegs (only this test's sockets live in A), but
                for retransmits whose program run the kernel skipped (counted LOST); the
                connection's `retransmits` (the socket's total at its close) equals it exactly
-Each kind must land at least 95% in its cause.
+  syn       == TcpRetransSegs == TcpExtTCPTimeouts of a connect whose SYNs are dropped
+Each kind must land at least 95% in its cause. A sock_diag recorder beside the BPF one gives
+every retransmit cause unknown and its DSACKs as spurious (at most TCPDSACKRecvSegs).
 """
 import csv
 import io
