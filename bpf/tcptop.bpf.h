@@ -174,6 +174,7 @@ struct sk_st {
 	__u64 segs_out; /* 64 bits: the atomics below need them without -mcpu=v3 */
 	__u64 segs_in;
 	__u64 srtt;
+	__u64 dsack; /* tp->dsack_dups last reported (64 bits: taken with xchg) */
 	__u64 open;
 	__u64 unowned; /* counted in n_unowned */
 	__u32 netns;   /* inode; set where only a struct bpf_sock is at hand (udp_skb.bpf.c) */
@@ -932,6 +933,35 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 }
 
 /*
+ * Spurious retransmits: the segments the peer reported as received twice (DSACK; the
+ * socket's dsack_dups, TcpExtTCPDSACKRecvSegs) since the last report, as a RETRANS of cause
+ * SPURIOUS whose segs is 0, so the retransmit total stays the kernel's. Called by the
+ * sampling pass and at the close; a kernel without the counter (before 5.0) has no such event.
+ */
+static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_st *st)
+{
+	struct tt_event *e;
+	__u64 d, old;
+
+	if (!bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
+		return;
+	d = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
+	if (d == st->dsack)
+		return;
+	old = __sync_lock_test_and_set(&st->dsack, d);
+	if (d <= old || d - old > 0xffffffffULL)
+		return;
+	e = ev_new(TT_EV_RETRANS, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.retrans.segs = 0;
+	e->u.retrans.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->u.retrans.cause = TT_RETRANS_SPURIOUS;
+	e->u.retrans.spurious = (__u32)(d - old);
+	ev_send(e);
+}
+
+/*
  * The last words of a TCP connection: its final counters, from the socket itself.
  * Its tcp_live entry says who writes the close: the program that deletes it (here, once the
  * close is reserved) or the sampling pass (tcp_gone.c: a socket a pass did not find). A close
@@ -957,6 +987,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 		raw_flush(st, 1);
 		raw_totals(st, &c);
 	}
+	tcp_emit_spurious(sk, st);
 	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
 		? NULL
 		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
@@ -998,6 +1029,9 @@ static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st 
 		return;
 	}
 	st->preexisting = 1;
+	/* duplicates reported before the capture are not its spurious retransmits */
+	if (bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
+		st->dsack = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
 	/* a passive child is a copy of its listener, listen()'s backlog included */
 	st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
 	tcp_try_open(sk, st, state, 0);

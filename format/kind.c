@@ -32,6 +32,7 @@
 #define COLUMN_proto(c) #c
 #define COLUMN_dir(c) #c
 #define COLUMN_rstdir(c) #c
+#define COLUMN_cause(c) #c
 #define COLUMN_addr(c) #c
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
@@ -45,6 +46,7 @@
 #define NAMED_proto TT_KN_proto
 #define NAMED_dir TT_KN_dir
 #define NAMED_rstdir TT_KN_rstdir
+#define NAMED_cause TT_KN_cause
 #define NAMED_addr TT_KN_none
 #define NAMED_addr_nz TT_KN_none
 #define NAMED_comm TT_KN_none
@@ -104,6 +106,7 @@ const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
 	case TT_KN_proto: s = tt_fmt_proto_name((unsigned)v); break;
 	case TT_KN_dir: s = tt_fmt_dir_name((unsigned)v); break;
 	case TT_KN_rstdir: s = tt_fmt_rst_dir_name((unsigned)v); break;
+	case TT_KN_cause: s = tt_fmt_retrans_cause_name((unsigned)v); break;
 	default: break;
 	}
 	/* "" (no state) and "?" (past the table) are no names */
@@ -157,6 +160,12 @@ static size_t field_text(char *b, const struct tt_event *ev, const struct tt_kin
 		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
 		break;
 	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
+	case TT_KX_cause: {
+		const char *c = tt_fmt_retrans_cause_name((unsigned)v);
+
+		n += put_str(b + n, c ? c : "?", TT_KIND_NAME_MAX);
+		break;
+	}
 	case TT_KX_us:
 		n += put_u64(b + n, v);
 		b[n++] = 'u';
@@ -183,7 +192,8 @@ size_t tt_kind_text(const struct tt_event *ev, char *buf, size_t len)
 	for (unsigned i = 0; k && i < k->n_fields && n + 1 < len; i++) {
 		size_t m;
 
-		if (k->fields[i].text == TT_KX_no)
+		if (k->fields[i].text == TT_KX_no ||
+		    (k->fields[i].text == TT_KX_nz && !tt_kind_uint(ev, &k->fields[i])))
 			continue;
 		m = field_text(b, ev, &k->fields[i]);
 		if (m > len - 1 - n)

@@ -33,3 +33,14 @@ const char *tt_fmt_rst_dir_name(unsigned dir)
 {
 	return dir == TT_RST_SENT ? "sent" : dir == TT_RST_RECEIVED ? "received" : NULL;
 }
+
+const char *tt_fmt_retrans_cause_name(unsigned cause)
+{
+	static const char *const names[TT_RETRANS_CAUSE_MAX] = {
+	    [TT_RETRANS_UNKNOWN] = "unknown", [TT_RETRANS_RTO] = "rto",
+	    [TT_RETRANS_FAST] = "fast",	      [TT_RETRANS_TLP] = "tlp",
+	    [TT_RETRANS_SYN] = "syn",	      [TT_RETRANS_SPURIOUS] = "spurious",
+	};
+
+	return cause < TT_RETRANS_CAUSE_MAX ? names[cause] : NULL;
+}

@@ -43,6 +43,8 @@
 	uint64_t cgroup_id;                                                                        \
 	uint32_t max_rtt_us;                                                                       \
 	uint32_t retrans;                                                                          \
+	/* retransmit events by cause (TT_RETRANS_*); spurious: segments reported duplicate */     \
+	uint32_t retrans_rto, retrans_fast, retrans_tlp, retrans_spurious;                         \
 	uint32_t resets;                                                                           \
 	uint32_t netns;                                                                            \
 	uint16_t lport, rport;                                                                     \

@@ -60,6 +60,18 @@ enum tt_ev_kind {
 #define TT_RST_SENT 1
 #define TT_RST_RECEIVED 2
 
+/*
+ * Why a segment was retransmitted (tt_ev_retrans.cause), from the socket at the retransmit:
+ * the kernel's own classes, so each matches an nstat counter (docs/FORMAT.md).
+ */
+#define TT_RETRANS_UNKNOWN 0 /* the source cannot tell (sock_diag: totals only) */
+#define TT_RETRANS_RTO 1  /* in loss recovery after a timeout: TCPTimeouts, TCPSlowStartRetrans */
+#define TT_RETRANS_FAST 2 /* fast retransmit / RACK recovery: TCPFastRetrans */
+#define TT_RETRANS_TLP 3  /* tail loss probe resending the last segment: TCPLossProbes */
+#define TT_RETRANS_SYN 4  /* handshake: SYN or SYN-ACK retransmitted in SYN_SENT/SYN_RECV */
+#define TT_RETRANS_SPURIOUS 5 /* not a retransmit: `spurious` segments reported as duplicates */
+#define TT_RETRANS_CAUSE_MAX 6
+
 /* TCP states are the kernel's numbers, 0 "no state" (UDP): enum tt_tcp_state, names and all,
  * in the one table of tt_tcp_states.h. */
 #include "tt_tcp_states.h"
@@ -103,7 +115,10 @@ struct tt_ev_rtt {
 struct tt_ev_retrans {
 	__u32 segs; /* retransmitted segments this event stands for */
 	__u8 state; /* TCP state at the time */
-	__u8 _pad[3];
+	__u8 cause; /* TT_RETRANS_* */
+	__u8 _pad[2];
+	__u32 spurious; /* cause SPURIOUS: earlier retransmits the peer reported as duplicates */
+	__u32 _pad2;
 };
 
 struct tt_ev_reset {

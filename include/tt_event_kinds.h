@@ -25,10 +25,11 @@
  *   label   its word in the text dump (tcptop-replay --dump): " label value", or only
  *           " value" when "" (text `no`: not in the text dump)
  *   text    how the text dump shows it: no, val (as is), us (val then "us"), tcpstate
- *           (the state's name), rstdir ("sent"/"received")
+ *           (the state's name), rstdir ("sent"/"received"), cause (the retransmit
+ *           cause's name), nz (as val, left out when 0)
  *   column  its column in the query's `events` table, none for no column
  *   sql     how the column reads it (NULL rules, docs/QUERY.md): none, u64 (always), nz
- *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, addr (NULL without a
+ *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, cause, addr (NULL without a
  *           family), addr_nz (also NULL when all zero), comm
  */
 #ifndef TT_EVENT_KINDS_H
@@ -81,8 +82,10 @@
 	F(a, rttvar_us, U32, 1, "rttvar", us, rttvar_us, u64)
 
 #define TT_EV_FIELDS_RETRANS(F, a)						\
-	F(a, segs,  U32, 0, "segs", val, retrans, u64)				\
-	F(a, state, U8,  1, "",     no,  state,   tcpstate)
+	F(a, segs,     U32, 0, "segs",     val,   retrans,  u64)			\
+	F(a, state,    U8,  1, "",         no,    state,    tcpstate)		\
+	F(a, cause,    U8,  2, "",         cause, cause,    cause)			\
+	F(a, spurious, U32, 3, "spurious", nz,    spurious, nz)
 
 #define TT_EV_FIELDS_RESET(F, a)						\
 	F(a, dir,   U8, 0, "", rstdir, reset_dir, rstdir)			\

@@ -167,5 +167,7 @@ const char *tt_fmt_tcp_state_name(unsigned state);
 const char *tt_fmt_proto_name(unsigned proto);
 const char *tt_fmt_dir_name(unsigned dir);
 const char *tt_fmt_rst_dir_name(unsigned dir);
+/* A retransmit's cause (TT_RETRANS_*): "unknown", "rto", "fast", "tlp", "syn", "spurious". */
+const char *tt_fmt_retrans_cause_name(unsigned cause);
 
 #endif /* TT_FMT_H */

@@ -29,6 +29,8 @@ enum tt_kind_text {
 	TT_KX_us,
 	TT_KX_tcpstate,
 	TT_KX_rstdir,
+	TT_KX_cause,
+	TT_KX_nz, /* as val, left out when 0 */
 };
 
 /* Which names a field's values have (from the table's `sql` column): the JSON dump gives the
@@ -39,6 +41,7 @@ enum tt_kind_named {
 	TT_KN_proto,	/* tt_fmt_proto_name */
 	TT_KN_dir,	/* tt_fmt_dir_name */
 	TT_KN_rstdir,	/* tt_fmt_rst_dir_name */
+	TT_KN_cause,	/* tt_fmt_retrans_cause_name */
 };
 
 /* Longest field name and text label (test_event_kinds checks), TCP state name included. */

@@ -127,7 +127,7 @@ struct tt_view_csv;
  * not turn a capture into a CSV.
  * time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,
  * tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed,
- * community_id
+ * community_id,retrans_rto,retrans_fast,retrans_tlp,retrans_spurious (as tcptop-query's)
  * Returns 0 or a negative errno with a message in err.
  */
 int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char *err,

@@ -180,6 +180,11 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 	return tt_fmt_rst_dir_name(d) ? text_static(v, tt_fmt_rst_dir_name(d)) : 0;
 }
 
+static int retrans_cause(struct tt_query_val *v, uint8_t c)
+{
+	return tt_fmt_retrans_cause_name(c) ? text_static(v, tt_fmt_retrans_cause_name(c)) : 0;
+}
+
 /*
  * A kind's fields as columns, expanded from the kind table (tt_event_kinds.h): each field
  * names its column and how it reads (its `sql`, which holds the NULL rule); s is the
@@ -193,6 +198,7 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 #define QCOL_proto(c) EC_##c
 #define QCOL_dir(c) EC_##c
 #define QCOL_rstdir(c) EC_##c
+#define QCOL_cause(c) EC_##c
 #define QCOL_addr(c) EC_##c
 #define QCOL_addr_nz(c) EC_##c
 #define QCOL_comm(c) EC_##c
@@ -204,6 +210,7 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 #define Q_proto(v, s, x) proto(v, x)
 #define Q_dir(v, s, x) direction(v, x)
 #define Q_rstdir(v, s, x) rst_dir(v, x)
+#define Q_cause(v, s, x) retrans_cause(v, x)
 #define Q_addr(v, s, x) addr(v, (s)->family, x, 0)
 #define Q_addr_nz(v, s, x) addr(v, (s)->family, x, 1)
 #define Q_comm(v, s, x) comm(v, x)
@@ -269,6 +276,10 @@ enum {
 	C_PREEX,
 	C_EVENTS,
 	C_CID,
+	C_RT_RTO,
+	C_RT_FAST,
+	C_RT_TLP,
+	C_RT_SPURIOUS,
 	C_NCOLS
 };
 
@@ -317,6 +328,10 @@ static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
 	case C_PREEX: return u64(v, c->preexisting);
 	case C_EVENTS: return u64(v, c->events);
 	case C_CID: return o ? conn_cid(v, set, c) : 0;
+	case C_RT_RTO: return u64(v, c->retrans_rto);
+	case C_RT_FAST: return u64(v, c->retrans_fast);
+	case C_RT_TLP: return u64(v, c->retrans_tlp);
+	case C_RT_SPURIOUS: return u64(v, c->retrans_spurious);
 	}
 	return 0;
 }

@@ -53,7 +53,10 @@
 	C(stat_conns, TQ_INT, "stats: connections seen so far", NL)			\
 	C(stat_bytes, TQ_INT, "stats: capture bytes written so far", NL)		\
 	C(community_id, TQ_TEXT,							\
-	  "open: Community ID v1 flow hash, NULL when an address is unknown", NL)
+	  "open: Community ID v1 flow hash, NULL when an address is unknown", NL)	\
+	C(cause, TQ_TEXT,								\
+	  "retrans: 'rto', 'fast', 'tlp', 'syn', 'spurious' or 'unknown'", NL)	\
+	C(spurious, TQ_INT, "retrans (cause spurious): segments the peer reported as duplicates", NL)
 /* clang-format on */
 
 #endif /* TQ_EVENT_COLS_H */

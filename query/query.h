@@ -132,6 +132,7 @@ struct tt_query_conn {
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 	uint64_t events;
 	uint32_t rtt_us, max_rtt_us, retrans, resets;
+	uint32_t retrans_rto, retrans_fast, retrans_tlp, retrans_spurious;
 	/*
 	 * What rows of earlier files of the same recording (rotation) already
 	 * counted for this connection: the close's absolute counters minus

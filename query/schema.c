@@ -71,6 +71,12 @@ static const struct tt_query_col conn_cols[] = {
     {"events", TQ_INT, "events about this connection", NN},
     {"community_id", TQ_TEXT,
      "Community ID v1 flow hash ('1:...'), NULL when an address is unknown", NL},
+    {"retrans_rto", TQ_INT, "retransmitted segments after a timeout (retrans events, cause rto)",
+     NN},
+    {"retrans_fast", TQ_INT, "segments fast-retransmitted (SACK/RACK/dupack recovery)", NN},
+    {"retrans_tlp", TQ_INT, "tail loss probes that resent a segment", NN},
+    {"retrans_spurious", TQ_INT,
+     "retransmitted segments the peer reported as duplicates (DSACK): needless", NN},
 };
 
 #define EVENT_COL(name, type, doc, notnull) {#name, type, doc, notnull},

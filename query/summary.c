@@ -478,6 +478,10 @@ static void rows_fill(struct tt_query_agg *a)
 		c->max_rtt_us = x->max_rtt_us;
 		c->retrans = x->retrans;
 		c->resets = x->resets;
+		c->retrans_rto = x->retrans_rto;
+		c->retrans_fast = x->retrans_fast;
+		c->retrans_tlp = x->retrans_tlp;
+		c->retrans_spurious = x->retrans_spurious;
 	}
 }
 

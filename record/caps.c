@@ -35,7 +35,8 @@ static const struct {
 			  "a connected UDP socket's flow is closed after --udp-timeout without a "
 			  "datagram (as a remote of an unconnected socket), not when the socket "
 			  "closes"},
-    [TT_CAP_RETRANS] = {"retransmits", "no retransmit events (the close still carries the total)"},
+    [TT_CAP_RETRANS] = {"retransmits", "no retransmit events, so no causes (rto, fast, tlp, syn): "
+				       "the close still carries the total"},
     [TT_CAP_RESETS] = {"resets", "no reset events"},
     [TT_CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
     [TT_CAP_NETNS] = {"namespaces",

@@ -32,6 +32,7 @@ struct conn {
 	struct ctrs base;	/* reported by TRAFFIC so far */
 	struct ctrs last;	/* at the last poll with counters: the close's */
 	uint32_t srtt, retrans; /* last reported */
+	uint32_t dsack;		/* tcpi_dsack_dups last reported */
 	uint32_t pid;
 	uint32_t inode_tried; /* inode the owner was looked up for */
 	uint32_t gen;
@@ -256,10 +257,21 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 		e = ev_new(out, c, TT_EV_RETRANS, ts);
 		if (!e)
 			return -ENOMEM;
+		/* tcp_info counts retransmits, not why: cause unknown (sd_caps "retrans-cause") */
 		e->u.retrans.segs = s->total_retrans - c->retrans;
 		e->u.retrans.state = s->state;
 	}
 	c->retrans = s->total_retrans;
+	/* what tcp_info does tell: resends the peer reported as duplicates (bpf/tcptop.bpf.h) */
+	if (s->dsack_dups > c->dsack) {
+		e = ev_new(out, c, TT_EV_RETRANS, ts);
+		if (!e)
+			return -ENOMEM;
+		e->u.retrans.state = s->state;
+		e->u.retrans.cause = TT_RETRANS_SPURIOUS;
+		e->u.retrans.spurious = s->dsack_dups - c->dsack;
+	}
+	c->dsack = s->dsack_dups;
 	if (s->rtt_us && s->rtt_us != c->srtt) {
 		e = ev_new(out, c, TT_EV_RTT, ts);
 		if (!e)
@@ -305,11 +317,13 @@ static int try_open(struct tt_sd_diff *d, struct conn *c, const struct tt_sd_soc
 	/* traffic before the capture began is not the capture's */
 	memset(&c->base, 0, sizeof(c->base));
 	c->retrans = 0;
+	c->dsack = 0;
 	if (s->has_info) {
 		counters(s, c->dir, &c->last);
 		if (c->preexisting) {
 			c->base = c->last;
 			c->retrans = s->total_retrans;
+			c->dsack = s->dsack_dups;
 		}
 	}
 	e = ev_new(out, c, TT_EV_CONN_OPEN, s->ts_ns);

@@ -73,6 +73,22 @@ static void apply_close(struct tt_conn_acc *a, const struct tt_event *ev)
 }
 
 /*
+ * A SPURIOUS event retransmits nothing: it says earlier retransmits were needless (the peer
+ * reported them as duplicates), so it adds to retrans_spurious and not to the total.
+ */
+static void apply_retrans(struct tt_conn_acc *a, const struct tt_ev_retrans *r)
+{
+	switch (r->cause) {
+	case TT_RETRANS_SPURIOUS: a->retrans_spurious += r->spurious; return;
+	case TT_RETRANS_RTO: a->retrans_rto += r->segs; break;
+	case TT_RETRANS_FAST: a->retrans_fast += r->segs; break;
+	case TT_RETRANS_TLP: a->retrans_tlp += r->segs; break;
+	default: break;
+	}
+	a->retrans += r->segs;
+}
+
+/*
  * The reset's own state, or the one known when it has none: a refused connect() is a reset
  * received in SYN_SENT, which the STATE column shows apart from a normal close.
  */
@@ -93,7 +109,7 @@ void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh)
 	case TT_EV_CONN_OPEN: apply_open(a, ev, fresh); break;
 	case TT_EV_STATE: a->state = ev->u.state.new_state; break;
 	case TT_EV_RTT: rtt(a, ev->u.rtt.srtt_us); break;
-	case TT_EV_RETRANS: a->retrans += ev->u.retrans.segs; break;
+	case TT_EV_RETRANS: apply_retrans(a, &ev->u.retrans); break;
 	case TT_EV_RESET: apply_reset(a, ev); break;
 	case TT_EV_CONN_CLOSE: apply_close(a, ev); break;
 	default: break; /* CONN_PROC: the owner is the caller's */

@@ -54,7 +54,10 @@ EXPECT = {
                   "tx_calls": e["tx_calls"], "rx_calls": e["rx_calls"]},
     3: lambda e: {"old_state": state(e["old_state"]), "new_state": state(e["new_state"])},
     4: lambda e: {"rtt_us": e["srtt_us"], "rttvar_us": e["rttvar_us"]},
-    5: lambda e: {"retrans": e["segs"], "state": state(e["state"])},
+    5: lambda e: {"retrans": e["segs"], "state": state(e["state"]),
+                  "cause": dict(enumerate(["unknown", "rto", "fast", "tlp", "syn", "spurious"]))
+                  .get(e["cause"]),
+                  "spurious": nz(e["spurious"])},
     6: lambda e: {"reset_dir": {1: "sent", 2: "received"}.get(e["dir"]),
                   "state": state(e["state"])},
     7: lambda e: {"tx_bytes": e["tx_bytes"], "rx_bytes": e["rx_bytes"],

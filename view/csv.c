@@ -52,7 +52,7 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char
 	}
 	fputs("time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,"
 	      "tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed,"
-	      "community_id\n",
+	      "community_id,retrans_rto,retrans_fast,retrans_tlp,retrans_spurious\n",
 	      c->f);
 	*out = c;
 	return 0;
@@ -104,12 +104,14 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 			csv_str(c->f, r->comm, TT_COMM_LEN);
 			fprintf(c->f,
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s\n",
+				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s,%u,%u,%u,%u\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
 				r->lport, ra, r->rport,
 				r->proto == 6 ? tt_state_tcp_name(r->state) : "", r->tx_rate,
 				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts, rtt,
-				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid);
+				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid,
+				r->retrans_rto, r->retrans_fast, r->retrans_tlp,
+				r->retrans_spurious);
 		}
 		off += n;
 	} while (n > 0 && off < total);

@@ -38,7 +38,7 @@ KINDS = {
         ("rx_pkts", "u", 32), ("tx_calls", "u", 32), ("rx_calls", "u", 32)],
     3: [("old_state", "u", 8), ("new_state", "u", 8)],
     4: [("srtt_us", "u", 32), ("rttvar_us", "u", 32)],
-    5: [("segs", "u", 32), ("state", "u", 8)],
+    5: [("segs", "u", 32), ("state", "u", 8), ("cause", "u", 8), ("spurious", "u", 32)],
     6: [("dir", "u", 8), ("state", "u", 8)],
     7: [("tx_bytes", "u", 64), ("rx_bytes", "u", 64), ("tx_pkts", "u", 32),
         ("rx_pkts", "u", 32), ("srtt_us", "u", 32), ("retrans", "u", 32), ("state", "u", 8)],

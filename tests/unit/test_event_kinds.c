@@ -171,6 +171,8 @@ static void fill(struct tt_event *ev, const struct tt_kind *k)
 			u8 = TT_DIR_INBOUND;
 		else if (!strcmp(f->name, "dir"))
 			u8 = TT_RST_RECEIVED;
+		else if (!strcmp(f->name, "cause"))
+			u8 = TT_RETRANS_TLP;
 		switch (f->type) {
 		case TT_KT_U8: memcpy(p, &u8, 1); break;
 		case TT_KT_U16: memcpy(p, &u16, 2); break;
@@ -409,7 +411,7 @@ static void test_text(const struct tt_event *ev)
 		const struct tt_kind_field *f = &k->fields[i];
 		uint64_t v = tt_kind_uint(ev, f);
 
-		if (f->text == TT_KX_no)
+		if (f->text == TT_KX_no || (f->text == TT_KX_nz && !v))
 			continue;
 		if (f->label[0])
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s", f->label);
@@ -419,6 +421,11 @@ static void test_text(const struct tt_event *ev)
 		else if (f->text == TT_KX_rstdir)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
 					      v == TT_RST_SENT ? "sent" : "received");
+		else if (f->text == TT_KX_cause)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
+					      tt_fmt_retrans_cause_name((unsigned)v)
+						  ? tt_fmt_retrans_cause_name((unsigned)v)
+						  : "?");
 		else if (f->type == TT_KT_COMM)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %.*s", TT_COMM_LEN,
 					      (const char *)ev + f->off);

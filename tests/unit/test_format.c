@@ -243,7 +243,10 @@ static size_t edge_events(struct tt_event *v)
 				e->u.proc.exit_code = INT32_MIN;
 				break;
 			case TT_EV_STATE: memset(e->u.state._pad, 0, 6); break;
-			case TT_EV_RETRANS: memset(e->u.retrans._pad, 0, 3); break;
+			case TT_EV_RETRANS:
+				memset(e->u.retrans._pad, 0, sizeof(e->u.retrans._pad));
+				e->u.retrans._pad2 = 0;
+				break;
 			case TT_EV_RESET: memset(e->u.reset._pad, 0, 6); break;
 			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 7); break;
 			case TT_EV_LOST: e->u.lost._pad = 0; break;
@@ -1145,6 +1148,8 @@ static void dump_event(const struct tt_event *e)
 	case TT_EV_RETRANS:
 		U("segs", e->u.retrans.segs);
 		U("state", e->u.retrans.state);
+		U("cause", e->u.retrans.cause);
+		U("spurious", e->u.retrans.spurious);
 		break;
 	case TT_EV_RESET:
 		U("dir", e->u.reset.dir);

@@ -204,6 +204,7 @@ static void test_preexisting_and_new(void)
 	s[3] = tcp(14, EST, 40001, 443, 1 + 517, 4000);
 	s[0].rtt_us = 70;
 	s[0].total_retrans = 3;
+	s[0].dsack_dups = 2;
 	poll_socks(&r, s, 4);
 	e = find(&r, 14, TT_EV_CONN_OPEN);
 	check(e && !(e->flags & TT_F_PREEXISTING) && (e->flags & TT_F_PID_UNKNOWN),
@@ -214,8 +215,17 @@ static void test_preexisting_and_new(void)
 	e = find(&r, 11, TT_EV_RTT);
 	check(e && e->u.rtt.srtt_us == 70, "RTT when srtt changes");
 	e = find(&r, 11, TT_EV_RETRANS);
-	check(e && e->u.retrans.segs == 3 && e->u.retrans.state == EST,
-	      "RETRANS: the growth of total_retrans");
+	check(e && e->u.retrans.segs == 3 && e->u.retrans.state == EST &&
+		  e->u.retrans.cause == TT_RETRANS_UNKNOWN,
+	      "RETRANS: the growth of total_retrans, cause unknown");
+	check(count(&r, 11, TT_EV_RETRANS) == 2, "a second RETRANS for the DSACKs");
+	for (size_t i = 0; i < r.ev.n; i++)
+		if (r.ev.v[i].conn_id == 11 && r.ev.v[i].kind == TT_EV_RETRANS &&
+		    r.ev.v[i].u.retrans.cause)
+			e = &r.ev.v[i];
+	check(e && e->u.retrans.cause == TT_RETRANS_SPURIOUS && e->u.retrans.spurious == 2 &&
+		  !e->u.retrans.segs,
+	      "RETRANS spurious: the growth of tcpi_dsack_dups, no segments");
 	run_free(&r);
 }
 

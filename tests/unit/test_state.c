@@ -222,6 +222,34 @@ static void test_kinds(void)
 	tt_state_free(st);
 }
 
+/* Retransmits by cause; a spurious event adds its duplicates apart and nothing to the total. */
+static void test_retrans_causes(void)
+{
+	static const struct {
+		uint8_t cause;
+		uint32_t segs, spurious;
+	} in[] = {{TT_RETRANS_RTO, 4, 0}, {TT_RETRANS_FAST, 2, 0},    {TT_RETRANS_TLP, 1, 0},
+		  {TT_RETRANS_SYN, 1, 0}, {TT_RETRANS_UNKNOWN, 5, 0}, {TT_RETRANS_SPURIOUS, 0, 3},
+		  {TT_RETRANS_FAST, 3, 0}};
+	struct tt_state *st = new_state(0, NULL);
+	const struct tt_conn *c;
+
+	apply(st, ev_open4(1000, 1, 42, "curl", 6, 0x7f000001, 40000, 0x7f000002, 80));
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		struct tt_event e = ev_base(TT_EV_RETRANS, 1100 + i, 1, 0);
+
+		e.u.retrans.segs = in[i].segs;
+		e.u.retrans.cause = in[i].cause;
+		e.u.retrans.spurious = in[i].spurious;
+		apply(st, e);
+	}
+	c = tt_state_find(st, 1);
+	check(c && c->retrans == 16 && c->retrans_rto == 4 && c->retrans_fast == 5 &&
+		  c->retrans_tlp == 1 && c->retrans_spurious == 3,
+	      "RETRANS by cause: rto 4, fast 5, tlp 1, spurious 3 apart; total 16 (syn, unknown)");
+	tt_state_free(st);
+}
+
 static void test_placeholder_and_procs(void)
 {
 	struct tt_state *st = new_state(0, NULL);
@@ -1851,6 +1879,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	test_kinds();
+	test_retrans_causes();
 	test_placeholder_and_procs();
 	test_pid_index();
 	test_ttl_and_rates();
