@@ -48,7 +48,8 @@
 	X(a, PROC_EXIT,  "exit",      proc,    PROC)			\
 	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
 	X(a, LOST,       "lost",      lost,    CAPTURE)			\
-	X(a, STATS,      "stats",     stats,   CAPTURE)
+	X(a, STATS,      "stats",     stats,   CAPTURE)			\
+	X(a, LISTENER,   "listener",  listener, CAPTURE)
 
 /* The open's text dump is its own (endpoints, flags, Community ID): text `no` here. */
 #define TT_EV_FIELDS_CONN_OPEN(F, a)						\
@@ -118,6 +119,16 @@
 	F(a, lost,      U64, 1, "lost",   val, lost,        u64)		\
 	F(a, conns,     U64, 2, "conns",  val, stat_conns,  u64)		\
 	F(a, bytes_out, U64, 3, "",       no,  stat_bytes,  u64)
+/* A listener is no connection (scope CAPTURE, conn_id 0): the query's `listeners` table. */
+#define TT_EV_FIELDS_LISTENER(F, a)						\
+	F(a, family,           U8,   1, "",          no,  family,           nz)	\
+	F(a, lport,            U16,  2, "port",      val, lport,            u64)	\
+	F(a, netns,            U32,  3, "netns",     val, netns,            u64)	\
+	F(a, accept_queue,     U32,  4, "queue",     val, accept_queue,     u64)	\
+	F(a, accept_queue_max, U32,  5, "max",       val, accept_queue_max, u64)	\
+	F(a, drops,            U64,  6, "drops",     val, listen_drops,     u64)	\
+	F(a, laddr,            ADDR, 0, "",          no,  laddr,            addr)	\
+	F(a, comm,             COMM, 7, "comm",      val, comm,             comm)
 /* clang-format on */
 
 /* What an event is about (enum tt_ev_scope); 0 for a kind this build does not know. */

@@ -369,6 +369,29 @@ static int lost_value(struct tt_query_val *v, const struct tt_query_set *set,
 	return 0;
 }
 
+static int listener_value(struct tt_query_val *v, const struct tt_query_set *set,
+			  const struct tt_query_listener *r, int col)
+{
+	const struct tt_ev_listener *l = &r->l;
+
+	switch (col) {
+	case 0: return text_static(v, file_of(set, r->file));
+	case 1: return text_static(v, host_of(set, r->file));
+	case 2: return u64(v, r->ts);
+	case 3: return addr(v, l->family, l->laddr, 0);
+	case 4: return u64(v, l->lport);
+	case 5: return int_nz(v, r->pid);
+	case 6: return comm(v, l->comm);
+	case 7: return u64(v, l->accept_queue);
+	case 8: return u64(v, l->accept_queue_max);
+	case 9: return u64(v, l->drops);
+	case 10: return 0; /* syn_drops: no per-socket count in the kernel */
+	case 11: return u64(v, l->family);
+	case 12: return u64(v, l->netns);
+	}
+	return 0;
+}
+
 /* Columns of `capture`. */
 enum {
 	K_FILE,
@@ -397,6 +420,7 @@ int tt_query_columns_ok(void)
 	       tt_query_tables[TQ_T_CONNECTIONS].n_cols == C_NCOLS &&
 	       tt_query_tables[TQ_T_PROCESSES].n_cols == P_NCOLS &&
 	       tt_query_tables[TQ_T_LOST].n_cols == 5 &&
+	       tt_query_tables[TQ_T_LISTENERS].n_cols == 13 &&
 	       tt_query_tables[TQ_T_CAPTURE].n_cols == K_NCOLS;
 }
 
@@ -501,6 +525,17 @@ int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
 
 	v.type = SQLITE_NULL;
 	lost_value(&v, set, l, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_listener_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			     const struct tt_query_listener *l, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	listener_value(&v, set, l, col);
 	tt_query_result(ctx, &v);
 	return 0;
 }

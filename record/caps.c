@@ -41,6 +41,7 @@ static const struct {
     [TT_CAP_NETNS] = {"namespaces",
 		      "TCP connections in other network namespaces are not sampled while open: "
 		      "their traffic and RTT show only at state changes and the close"},
+    [TT_CAP_LISTENERS] = {"listeners", "no LISTENER records (accept queues, listen drops)"},
 };
 
 const char *tt_src_cap_name(int cap)

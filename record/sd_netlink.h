@@ -19,7 +19,11 @@ struct tt_sd_sock {
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_out, segs_in, rtt_us, rttvar_us, total_retrans;
 	uint32_t unacked; /* segments out, not acked (tcpi_unacked), read with bytes_acked */
-	uint32_t inode;	  /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
+	/* a listener: its accept queue (idiag_rqueue), the queue's limit (idiag_wqueue) and
+	 * sk_drops (INET_DIAG_SKMEMINFO's SK_MEMINFO_DROPS) */
+	uint32_t rqueue, wqueue;
+	uint64_t drops;
+	uint32_t inode; /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
 	uint32_t uid;
 	uint32_t netns;
 	uint32_t ifindex; /* the device it is bound to, 0: none (a lookup's key, with the ends) */

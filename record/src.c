@@ -1032,6 +1032,10 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 
 static void plan_init_netns(struct tt_src *s)
 {
+	/* listeners ride in the sampling pass, which every recording has */
+	tt_src_cap_set(
+	    s, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
+	    "iter:tcp reads each listener's sk_ack_backlog, sk_max_ack_backlog, sk_drops");
 	s->self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (s->self_ns_fd < 0) {
 		char why[160];
