@@ -1187,6 +1187,18 @@ static void dump_event(const struct tt_event *e)
 		U("conns", e->u.stats.conns);
 		U("bytes_out", e->u.stats.bytes_out);
 		break;
+	case TT_EV_LISTENER:
+		U("family", e->u.listener.family);
+		U("lport", e->u.listener.lport);
+		U("netns", e->u.listener.netns);
+		U("accept_queue", e->u.listener.accept_queue);
+		U("accept_queue_max", e->u.listener.accept_queue_max);
+		U("drops", e->u.listener.drops);
+		printf(",\"laddr\":");
+		json_hex(e->u.listener.laddr, 16);
+		printf(",\"comm\":");
+		json_str(e->u.listener.comm, TT_COMM_LEN);
+		break;
 	default: break;
 	}
 	printf("}\n");
