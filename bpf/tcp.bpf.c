@@ -172,6 +172,38 @@ int BPF_PROG(tt_recv_reset, struct sock *sk)
 	return reset(sk, TT_RST_RECEIVED);
 }
 
+/*
+ * A packet dropped with a reason (6.0+: the tracepoint's third argument). Not on the
+ * send/receive path: kfree_skb fires for drops only (a consumed packet is consume_skb's).
+ * NOT_SPECIFIED drops (and anything below it) say nothing and are left in the kernel. The
+ * reason is the number; user space names it from this kernel's BTF.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tt_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	struct sock *sk;
+	struct tt_event *e;
+	__u64 id = 0;
+
+	if ((__u32)reason <=
+	    bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 0;
+	sk = BPF_CORE_READ(skb, sk);
+	if (sk) {
+		/* the socket cookie is the connection id, made when the connection was opened */
+		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+
+		if (cookie && bpf_map_lookup_elem(&tcp_live, &cookie))
+			id = cookie;
+	}
+	e = ev_new(TT_EV_DROP, id, 0, 0, 0, 0);
+	if (!e)
+		return 0;
+	e->u.drop.code = reason;
+	ev_send(e);
+	return 0;
+}
+
 /* ------------------------------------------------------------ iterators */
 
 /* The drops the kernel counted on this socket (sk_drops_read(): 6.18 keeps a UDP socket's in

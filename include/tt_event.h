@@ -19,6 +19,7 @@
 
 #define TT_COMM_LEN 16
 #define TT_ADDR_LEN 16
+#define TT_NAME_LEN 48 /* a name from the recording kernel (an enum's, from its BTF) */
 
 /* Event kinds. Numbers are frozen: they are stored in capture files. Each has one entry in
  * TT_EVENT_KINDS (tt_event_kinds.h): name, payload, fields, what it is about. */
@@ -38,6 +39,7 @@ enum tt_ev_kind {
 	TT_EV_STATS = 13,     /* capture statistics, written by user space */
 	/* 14..17: handshake, accept, sample, stall (issue 20's other branches: TT_EV_GAP) */
 	TT_EV_LISTENER = 18, /* a listening socket's queue and drops, when first seen or changed */
+	TT_EV_DROP = 19,     /* a packet the kernel dropped, with its reason */
 	TT_EV_KIND_MAX
 };
 
@@ -154,6 +156,16 @@ struct tt_ev_listener {
 	char comm[TT_COMM_LEN];
 };
 
+/* A packet freed with a drop reason (tracepoint kfree_skb). conn_id: the connection whose socket
+ * the packet had, 0 for none we follow (the host). The reason's number is the recording
+ * kernel's own (enum skb_drop_reason differs between kernels): user space stores its name,
+ * read from that kernel's BTF, without the SKB_DROP_REASON_ prefix. */
+struct tt_ev_drop {
+	__u32 code;
+	__u32 _pad;
+	char reason[TT_NAME_LEN]; /* filled by user space */
+};
+
 struct tt_ev_stats {
 	__u64 events;	 /* events received from the kernel so far */
 	__u64 lost;	 /* events lost so far */
@@ -183,6 +195,7 @@ struct tt_event {
 		struct tt_ev_lost lost;
 		struct tt_ev_stats stats;
 		struct tt_ev_listener listener;
+		struct tt_ev_drop drop;
 	} u;
 };
 

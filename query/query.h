@@ -165,6 +165,13 @@ struct tt_query_listener {
 	struct tt_ev_listener l;
 };
 
+/* A DROP record: one row of `drops`. */
+struct tt_query_drop {
+	uint32_t file;
+	uint64_t ts, conn_id;
+	struct tt_ev_drop d;
+};
+
 struct tt_query_fstat {
 	uint64_t events, warnings;
 	uint64_t first_ts, last_ts;
@@ -179,6 +186,8 @@ struct tt_query_summary {
 	size_t n_lost;
 	struct tt_query_listener *listeners;
 	size_t n_listeners;
+	struct tt_query_drop *drops;
+	size_t n_drops;
 	struct tt_query_fstat *fstat; /* one per file */
 };
 
@@ -229,6 +238,7 @@ enum {
 	TQ_T_PROCESSES,
 	TQ_T_LOST,
 	TQ_T_LISTENERS,
+	TQ_T_DROPS,
 	TQ_T_MAX
 };
 
@@ -331,6 +341,8 @@ int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
 			 const struct tt_query_lost *l, int col);
 int tt_query_listener_column(sqlite3_context *ctx, const struct tt_query_set *set,
 			     const struct tt_query_listener *l, int col);
+int tt_query_drop_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			 const struct tt_query_drop *d, int col);
 int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size_t file, int col);
 /* 1 when the column getters know as many columns as the schema declares. */
 int tt_query_columns_ok(void);

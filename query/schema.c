@@ -119,6 +119,19 @@ static const struct tt_query_col listener_cols[] = {
     {"netns", TQ_INT, "network namespace inode", NN},
 };
 
+static const struct tt_query_col drop_cols[] = {
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"ts", TQ_INT, "wall ns of the drop", NN},
+    {"conn_id", TQ_INT,
+     "the connection whose packet it was, NULL: the host's (no socket we follow)", NL},
+    {"reason", TQ_TEXT,
+     "the kernel's drop reason, as its BTF names it without SKB_DROP_REASON_ ('NETFILTER_DROP'), "
+     "NULL if the recorder could not name it",
+     NL},
+    {"code", TQ_INT, "the reason's number on the recording kernel (differs between kernels)", NN},
+};
+
 const struct tt_query_table tt_query_tables[] = {
     [TQ_T_CAPTURE] = {"capture", "one row per capture file", capture_cols, ARRAY_SIZE(capture_cols),
 		      "(host, start_ns, file)"},
@@ -134,6 +147,8 @@ const struct tt_query_table tt_query_tables[] = {
 			"one row per LISTENER record: a listening socket's queue and "
 			"drops when first seen and when they changed",
 			listener_cols, ARRAY_SIZE(listener_cols), "(host, ts, lport)"},
+    [TQ_T_DROPS] = {"drops", "one row per DROP record: a packet the kernel dropped, and why",
+		    drop_cols, ARRAY_SIZE(drop_cols), "(host, ts)"},
     [TQ_T_MAX] = {NULL, NULL, NULL, 0, NULL},
 };
 
@@ -151,7 +166,8 @@ const char *const tt_query_views_sql =
 	"CREATE VIEW processes_v AS SELECT " TIME_EXPR("first_ts") " AS first_time, "
 		TIME_EXPR("last_ts") " AS last_time, * FROM processes;\n"
 	"CREATE VIEW lost_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM lost;\n"
-	"CREATE VIEW listeners_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM listeners;\n";
+	"CREATE VIEW listeners_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM listeners;\n"
+	"CREATE VIEW drops_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM drops;\n";
 /* clang-format on */
 
 static const char *type_name(enum tt_query_type t)

@@ -153,7 +153,7 @@ static struct carry_ent *carry_put(struct tt_query_carry *c, uint32_t rec, uint6
 struct tt_query_agg {
 	struct tt_query_summary *s;
 	uint32_t file;
-	size_t cap_conns, cap_procs, cap_lost, cap_listeners;
+	size_t cap_conns, cap_procs, cap_lost, cap_listeners, cap_drops;
 	size_t first_conn; /* this file's rows are s->conns[first_conn..] */
 	/* acc[i - first_conn] folds row i's events; copied into the row by tt_query_agg_finish() */
 	struct tt_conn_acc *acc;
@@ -172,7 +172,7 @@ int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint
 		return -ENOMEM;
 	a->s = s;
 	a->file = file;
-	a->cap_conns = a->cap_procs = a->cap_lost = a->cap_listeners =
+	a->cap_conns = a->cap_procs = a->cap_lost = a->cap_listeners = a->cap_drops =
 	    SIZE_MAX; /* arrays may hold earlier files */
 	a->first_conn = s->n_conns;
 	a->carry = carry;
@@ -453,6 +453,19 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 		};
 		break;
 	}
+	case TT_EV_DROP: {
+		struct tt_query_summary *s = a->s;
+
+		if (grow((void **)&s->drops, s->n_drops, &a->cap_drops, sizeof(*s->drops)))
+			return -ENOMEM;
+		s->drops[s->n_drops++] = (struct tt_query_drop){
+		    .file = a->file,
+		    .ts = ev->ts_ns,
+		    .conn_id = ev->conn_id,
+		    .d = ev->u.drop,
+		};
+		break;
+	}
 	}
 	/* events about the whole capture (lost, stats) belong to no process */
 	if (!ret && ev->pid && tt_event_scope(ev->kind) != TT_SCOPE_CAPTURE)
@@ -555,6 +568,7 @@ void tt_query_summary_free(struct tt_query_summary *s)
 	free(s->procs);
 	free(s->lost);
 	free(s->listeners);
+	free(s->drops);
 	free(s->fstat);
 	free(s);
 }

@@ -114,6 +114,7 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		fprintf(out, ",\"%s\":\"%s\"", f->name, a);
 		break;
 	case TT_KT_COMM: json_key_str(out, f->name, (const char *)p, TT_COMM_LEN); break;
+	case TT_KT_NAME: json_key_str(out, f->name, (const char *)p, TT_NAME_LEN); break;
 	default:
 		if (f->named) {
 			/* the name, as text and SQL say it; the number beside it, as kind_id */
@@ -193,8 +194,9 @@ static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		b[n++] = 's';
 		break;
 	default:
-		if (f->type == TT_KT_COMM)
-			n += put_str(b + n, (const char *)ev + f->off, TT_COMM_LEN);
+		if (f->type == TT_KT_COMM || f->type == TT_KT_NAME)
+			n += put_str(b + n, (const char *)ev + f->off,
+				     f->type == TT_KT_COMM ? TT_COMM_LEN : TT_NAME_LEN);
 		else
 			n += put_num(b + n, f, v);
 		break;

@@ -251,6 +251,10 @@ static size_t edge_events(struct tt_event *v)
 			case TT_EV_RESET: memset(e->u.reset._pad, 0, 6); break;
 			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 7); break;
 			case TT_EV_LOST: e->u.lost._pad = 0; break;
+			case TT_EV_DROP:
+				e->u.drop._pad = 0;
+				memset(e->u.drop.reason, 'R', TT_NAME_LEN); /* no NUL */
+				break;
 			case TT_EV_LISTENER:
 				e->u.listener.family = TT_FAMILY_IPV6;
 				e->u.listener._pad = 0;
@@ -1186,6 +1190,11 @@ static void dump_event(const struct tt_event *e)
 		U("lost", e->u.stats.lost);
 		U("conns", e->u.stats.conns);
 		U("bytes_out", e->u.stats.bytes_out);
+		break;
+	case TT_EV_DROP:
+		printf(",\"reason\":");
+		json_str(e->u.drop.reason, TT_NAME_LEN);
+		U("code", e->u.drop.code);
 		break;
 	case TT_EV_LISTENER:
 		U("family", e->u.listener.family);
