@@ -20,6 +20,8 @@ static const struct {
     [TT_SD_CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
     [TT_SD_CAP_OWNERS] = {"owners", "sockets of other users' processes have no owner (pid 0)"},
     [TT_SD_CAP_NETNS] = {"namespaces", "connections in other network namespaces are not seen"},
+    [TT_SD_CAP_LISTENERS] = {"listeners", "no LISTENER records (accept queues, listen drops)"},
+    [TT_SD_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
 };
 
 static void compose(struct tt_sd_caps *d)

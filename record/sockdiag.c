@@ -76,6 +76,10 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 		       "a poll sees counters, not segments");
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
 		       "no exec/exit tracepoints without BPF");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
+		       "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
+		       "sock_diag counts a socket's drops, not each packet's reason");
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

@@ -231,3 +231,19 @@ def test_check_names_listeners_and_drop_reasons():
     assert lines.get("listeners") == "ok", r.stdout
     # kfree_skb carries a reason from 6.0 on: every kernel of make vmtest (6.1, 6.12, 6.18)
     assert lines.get("drop-reasons") == "ok", r.stdout
+    # left out, it is said missing, and why
+    r = run([tool("tcptop-record"), "--check", "--no-probe", "tp_btf:kfree_skb"])
+    assert r.returncode == 0, r.stderr
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("drop-reasons")]
+    assert line and line[0].split()[1] == "MISSING", r.stdout
+
+
+@needs_root
+def test_sockdiag_check_says_what_it_gives():
+    """sock_diag has each listener's counters, and no drop reasons: one line says why."""
+    r = run([tool("tcptop-record"), "--source", "sockdiag", "--check"])
+    assert r.returncode == 0, r.stderr
+    lines = {ln.split()[0]: ln for ln in r.stdout.splitlines() if ln.strip()}
+    assert lines["listeners"].split()[1] == "ok", r.stdout
+    assert lines["drop-reasons"].split()[1] == "MISSING" and "reason" in lines["drop-reasons"], \
+        r.stdout
