@@ -111,7 +111,7 @@ def test_listener_overflows_equal_namespace_counters(tmpdir_path, pair, source):
         assert r.returncode == 0, r.stderr
         drops = settled(a, "TcpExtListenDrops")
         ns = nstat(a)
-        time.sleep(0.8)  # a sampling pass after the last drop
+        time.sleep(1.2)  # sampling passes (every 200 ms) after the last drop
         rc, err = rec.stop()
         assert rc == 0, err
     finally:
