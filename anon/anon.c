@@ -143,6 +143,7 @@ static void comm(struct tt_anon *a, char *c)
 #define ANON_S32(an, s, x) 0
 #define ANON_ADDR(an, s, x) addr(an, (s)->family, x)
 #define ANON_COMM(an, s, x) (comm(an, x), 0)
+#define ANON_NAME(an, s, x) 0 /* the kernel's words, not the user's */
 #define ANON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
 	if (!ret)                                                                                  \
 		ret = ANON_##type(a, &ev->u.m, ev->u.m.f);

@@ -166,7 +166,8 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 	if (proto == IPPROTO_UDP) {
 		if (!udp_by_packet || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
 			return 0;
-	} else if (proto != IPPROTO_TCP || state == TT_TCP_LISTEN || state == TT_TCP_CLOSE) {
+	} else if (proto != IPPROTO_TCP || state == TT_TCP_CLOSE) {
+		/* a listener too: its owner is the LISTENER records' */
 		return 0;
 	}
 	own.pid = BPF_CORE_READ(task, tgid);

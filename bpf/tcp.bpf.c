@@ -16,6 +16,15 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 	if (!st)
 		return 0;
 	take_owner(sk, st);
+	if (st->open == O_LISTEN) {
+		/* listen() again, or its close: no longer a listener, never a connection */
+		if (newstate != TT_TCP_LISTEN) {
+			st->open = O_IGNORE;
+			clear_unowned(st);
+			ns_tcp_add(sk, -1);
+		}
+		return 0;
+	}
 	/* process context (close, shutdown): seen even when a later softirq change is skipped */
 	if (newstate == TT_TCP_FIN_WAIT1 || newstate == TT_TCP_LAST_ACK) {
 		st->fin_sent = 1;
@@ -25,8 +34,15 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 	}
 	if (st->open == O_NONE) {
 		/* a passive child is cloned from its listener: LISTEN -> SYN_RECV */
-		if (newstate == TT_TCP_LISTEN ||
-		    (oldstate == TT_TCP_LISTEN && newstate == TT_TCP_CLOSE)) {
+		if (newstate == TT_TCP_LISTEN) {
+			/* listen(): the caller owns it; sampled from now on */
+			if (!st->pid_known)
+				own_by_current(st);
+			st->open = O_LISTEN;
+			ns_tcp_add(sk, 1);
+			return 0;
+		}
+		if (oldstate == TT_TCP_LISTEN && newstate == TT_TCP_CLOSE) {
 			st->open = O_IGNORE;
 			return 0;
 		}
@@ -207,7 +223,93 @@ int BPF_PROG(tt_recv_reset, struct sock *sk)
 	return reset(sk, TT_RST_RECEIVED);
 }
 
+/*
+ * A packet dropped with a reason (6.0+: the tracepoint's third argument). Not on the
+ * send/receive path: kfree_skb fires for drops only (a consumed packet is consume_skb's).
+ * NOT_SPECIFIED drops (and anything below it) say nothing and are left in the kernel. The
+ * reason is the number; user space names it from this kernel's BTF.
+ */
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tt_drop, struct sk_buff *skb, void *location, enum skb_drop_reason reason)
+{
+	struct sock *sk;
+	struct tt_event *e;
+	__u64 id = 0;
+
+	if ((__u32)reason <=
+	    bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 0;
+	sk = BPF_CORE_READ(skb, sk);
+	if (sk) {
+		/* the socket cookie is the connection id, made when the connection was opened */
+		__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+
+		if (cookie && bpf_map_lookup_elem(&tcp_live, &cookie))
+			id = cookie;
+	}
+	e = ev_new(TT_EV_DROP, id, 0, 0, 0, 0);
+	if (!e)
+		return 0;
+	e->u.drop.code = reason;
+	ev_send(e);
+	return 0;
+}
+
 /* ------------------------------------------------------------ iterators */
+
+/* The drops the kernel counted on this socket (sk_drops_read(): 6.18 keeps a UDP socket's in
+ * per-NUMA counters, a TCP socket's in sk_drops). */
+static __always_inline __u64 sock_drops(const struct sock *sk)
+{
+	__u64 n = (__u32)BPF_CORE_READ(sk, sk_drops.counter);
+
+	if (bpf_core_field_exists(sk->sk_drop_counters)) {
+		struct numa_drop_counters *dc = BPF_CORE_READ(sk, sk_drop_counters);
+
+		if (dc)
+			n += (__u32)BPF_CORE_READ(dc, drops0.counter) +
+			     (__u32)BPF_CORE_READ(dc, drops1.counter);
+	}
+	return n;
+}
+
+/* A listener's queue and drops, written when first seen and when one of them changed. */
+static __always_inline void listener_sample(const struct sock *sk, struct sk_st *st)
+{
+	__u32 q = BPF_CORE_READ(sk, sk_ack_backlog);
+	__u32 max = BPF_CORE_READ(sk, sk_max_ack_backlog);
+	__u64 drops = sock_drops(sk);
+	struct tt_event *e;
+	struct tuple t;
+
+	/* the owner too: a listener made before the capture is named by the sweep after */
+	if (st->l_seen && q == st->l_queue && max == st->l_max && drops == st->l_drops &&
+	    st->pid == st->l_pid)
+		return;
+	read_tuple(sk, &t);
+	if (!net_match(IPPROTO_TCP, t.family, t.lport, 0))
+		return;
+	if (proc_filter_active() &&
+	    (!st->pid_known || !proc_match(st->pid, st->comm, st->cgroup_id)))
+		return;
+	e = ev_new(TT_EV_LISTENER, 0, st->pid, st->tid, 0, 0);
+	if (!e)
+		return; /* counted lost; the next pass tries again */
+	__builtin_memcpy(e->u.listener.laddr, t.laddr, TT_ADDR_LEN);
+	e->u.listener.lport = t.lport;
+	e->u.listener.family = t.family;
+	e->u.listener.netns = sk_netns(sk);
+	e->u.listener.accept_queue = q;
+	e->u.listener.accept_queue_max = max;
+	e->u.listener.drops = drops;
+	__builtin_memcpy(e->u.listener.comm, st->comm, TT_COMM_LEN);
+	ev_send(e);
+	st->l_queue = q;
+	st->l_max = max;
+	st->l_drops = drops;
+	st->l_pid = st->pid;
+	st->l_seen = 1;
+}
 
 /* Sampling pass over the TCP sockets of this netns: deltas and RTT of what changed. */
 SEC("iter/tcp")
@@ -235,6 +337,10 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 		tcp_first_sight(sk, st);
 	else if (st->open == O_PENDING || st->open == O_PASSIVE)
 		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
+	if (st->open == O_LISTEN) {
+		listener_sample(sk, st);
+		return 0;
+	}
 	if (st->open != O_OPEN)
 		return 0;
 	read_counters(sk, st, &c);

@@ -161,7 +161,8 @@ enum {
 	O_IGNORE,  /* listener */
 	O_CLOSED,
 	O_PASSIVE, /* passive child at SYN_RECV whose addresses are not set yet (Linux < 6.x) */
-	O_ENDED, /* was O_OPEN, its close written (or left to tcp_gone.c): --raw calls still are */
+	O_ENDED,  /* was O_OPEN, its close written (or left to tcp_gone.c): --raw calls still are */
+	O_LISTEN, /* a listener: LISTENER records from the sampling pass, counted in ns_tcp */
 };
 
 /* Per-socket state, freed with the socket. */
@@ -209,6 +210,12 @@ struct sk_st {
 	 * close's counters */
 	__u64 raw_tx_done;
 	__u64 raw_rx_done;
+	/* a listener: what its last LISTENER record said (l_seen: one was written) */
+	__u64 l_drops;
+	__u32 l_queue;
+	__u32 l_max;
+	__u32 l_pid;
+	__u8 l_seen;
 };
 
 /* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
@@ -1024,7 +1031,15 @@ static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st 
 {
 	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
 
-	if (state == TT_TCP_LISTEN || state == TT_TCP_CLOSE) {
+	if (state == TT_TCP_LISTEN) {
+		/* made before the capture: the sweep at start names its owner */
+		if (!st->pid_known)
+			mark_unowned(st);
+		st->open = O_LISTEN;
+		ns_tcp_add(sk, 1);
+		return;
+	}
+	if (state == TT_TCP_CLOSE) {
 		st->open = O_IGNORE;
 		return;
 	}

@@ -44,9 +44,9 @@ static uint8_t *put_bytes(uint8_t *p, const void *src, size_t max)
 	return p + n;
 }
 
-static uint8_t *put_comm(uint8_t *p, const char *comm)
+static uint8_t *put_comm(uint8_t *p, const char *comm, size_t max)
 {
-	size_t n = strnlen(comm, TT_COMM_LEN);
+	size_t n = strnlen(comm, max);
 
 	*p++ = (uint8_t)n;
 	memcpy(p, comm, n);
@@ -60,7 +60,8 @@ static uint8_t *put_comm(uint8_t *p, const char *comm)
 #define PUT_U64(p, x) tt_put_varint(p, x)
 #define PUT_S32(p, x) tt_put_varint(p, tt_zigzag(x))
 #define PUT_ADDR(p, x) put_bytes(p, x, TT_ADDR_LEN)
-#define PUT_COMM(p, x) put_comm(p, x)
+#define PUT_COMM(p, x) put_comm(p, x, TT_COMM_LEN)
+#define PUT_NAME(p, x) put_comm(p, x, TT_NAME_LEN)
 #define ENC_FIELD(m, f, type, jpos, label, text, column, sql) p = PUT_##type(p, ev->u.m.f);
 #define ENC_KIND(a, id, name, m, scope)                                                            \
 	case TT_EV_##id: TT_EV_FIELDS_##id(ENC_FIELD, m) break;
@@ -118,6 +119,7 @@ static void bytes(struct cur *c, void *dst, size_t max)
 #define GET_S32(c, x) x = (int32_t)tt_unzigzag(uv(c))
 #define GET_ADDR(c, x) bytes(c, x, TT_ADDR_LEN)
 #define GET_COMM(c, x) bytes(c, x, TT_COMM_LEN)
+#define GET_NAME(c, x) bytes(c, x, TT_NAME_LEN)
 #define DEC_FIELD(m, f, type, jpos, label, text, column, sql) GET_##type(&c, ev->u.m.f);
 #define DEC_KIND(a, id, name, m, scope)                                                            \
 	case TT_EV_##id: TT_EV_FIELDS_##id(DEC_FIELD, m) break;

@@ -22,6 +22,7 @@
 #define FAMILY_U64(m) 0
 #define FAMILY_S32(m) 0
 #define FAMILY_COMM(m) 0
+#define FAMILY_NAME(m) 0
 #define FAMILY_ADDR(m) (uint16_t) offsetof(struct tt_event, u.m.family)
 /* A field the query shows has a column name; `none` is no column. */
 #define COLUMN_none(c) NULL
@@ -36,6 +37,7 @@
 #define COLUMN_addr(c) #c
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
+#define COLUMN_name(c) #c
 
 /* Fields whose values have names: those the query shows as names. */
 #define NAMED_none TT_KN_none
@@ -50,6 +52,7 @@
 #define NAMED_addr TT_KN_none
 #define NAMED_addr_nz TT_KN_none
 #define NAMED_comm TT_KN_none
+#define NAMED_name TT_KN_none
 
 /* The same descriptors placed by their JSON position, so a dump walks them in order. */
 #define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
@@ -172,8 +175,9 @@ static size_t field_text(char *b, const struct tt_event *ev, const struct tt_kin
 		b[n++] = 's';
 		break;
 	default:
-		if (f->type == TT_KT_COMM)
-			n += put_str(b + n, (const char *)ev + f->off, TT_COMM_LEN);
+		if (f->type == TT_KT_COMM || f->type == TT_KT_NAME)
+			n += put_str(b + n, (const char *)ev + f->off,
+				     f->type == TT_KT_COMM ? TT_COMM_LEN : TT_NAME_LEN);
 		else
 			n += tt_kind_num_text(b + n, f, v);
 		break;

@@ -19,6 +19,7 @@
 
 #define TT_COMM_LEN 16
 #define TT_ADDR_LEN 16
+#define TT_NAME_LEN 48 /* a name from the recording kernel (an enum's, from its BTF) */
 
 /* Event kinds. Numbers are frozen: they are stored in capture files. Each has one entry in
  * TT_EVENT_KINDS (tt_event_kinds.h): name, payload, fields, what it is about. */
@@ -36,6 +37,9 @@ enum tt_ev_kind {
 	TT_EV_PROC_NAME = 11, /* pid to name metadata (e.g. from a sweep at start) */
 	TT_EV_LOST = 12,      /* events the kernel could not deliver */
 	TT_EV_STATS = 13,     /* capture statistics, written by user space */
+	/* 14..17: handshake, accept, sample, stall (issue 20's other branches: TT_EV_GAP) */
+	TT_EV_LISTENER = 18, /* a listening socket's queue and drops, when first seen or changed */
+	TT_EV_DROP = 19,     /* a packet the kernel dropped, with its reason */
 	TT_EV_KIND_MAX
 };
 
@@ -151,6 +155,32 @@ struct tt_ev_lost {
 };
 #define TT_LOST_CPU_ANY 0xffffffffu
 
+/* A listening socket (not a connection: conn_id 0; pid, tid: its owner when known), read by
+ * the sampling pass. drops is the socket's own sk_drops: tcp_listendrop() adds one for each
+ * of the namespace's ListenDrops it counts on this socket (every accept-queue overflow,
+ * ListenOverflows, is one of them), so a namespace's listeners sum to its ListenDrops. */
+struct tt_ev_listener {
+	__u8 laddr[TT_ADDR_LEN]; /* network byte order, all zero for a wildcard */
+	__u16 lport;
+	__u8 family; /* TT_FAMILY_* */
+	__u8 _pad;
+	__u32 netns;
+	__u32 accept_queue;	/* sk_ack_backlog: connections waiting for accept() */
+	__u32 accept_queue_max; /* sk_max_ack_backlog: listen()'s backlog as the kernel caps it */
+	__u64 drops;		/* sk_drops, since the socket was made */
+	char comm[TT_COMM_LEN];
+};
+
+/* A packet freed with a drop reason (tracepoint kfree_skb). conn_id: the connection whose socket
+ * the packet had, 0 for none we follow (the host). The reason's number is the recording
+ * kernel's own (enum skb_drop_reason differs between kernels): user space stores its name,
+ * read from that kernel's BTF, without the SKB_DROP_REASON_ prefix. */
+struct tt_ev_drop {
+	__u32 code;
+	__u32 _pad;
+	char reason[TT_NAME_LEN]; /* filled by user space */
+};
+
 struct tt_ev_stats {
 	__u64 events;	 /* events received from the kernel so far */
 	__u64 lost;	 /* events lost so far */
@@ -179,6 +209,8 @@ struct tt_event {
 		struct tt_ev_proc proc;
 		struct tt_ev_lost lost;
 		struct tt_ev_stats stats;
+		struct tt_ev_listener listener;
+		struct tt_ev_drop drop;
 	} u;
 };
 
@@ -187,7 +219,9 @@ struct tt_event {
 #include "tt_event_kinds.h"
 
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
-_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1,
+/* Numbers this branch leaves to the other branches of issue 20 (0 once they are merged). */
+#define TT_EV_GAP 4
+_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1 - TT_EV_GAP,
 	       "every kind has one TT_EVENT_KINDS entry");
 /* A state numbered past the table's last, or a gap in the numbers. */
 _Static_assert(TT_TCP_STATE_COUNT == TT_TCP_STATE_MAX - 1,

@@ -20,7 +20,7 @@
  *   field   the member of the payload struct, also its key in the JSON dump
  *   type    U8 U16 U32 U64 (varint), S32 (zigzag varint), ADDR (bytes <= TT_ADDR_LEN,
  *           trailing zeros dropped; its family is the `family` member of the same struct),
- *           COMM (bytes <= TT_COMM_LEN, up to the first NUL)
+ *           COMM (bytes <= TT_COMM_LEN, up to the first NUL), NAME (the same, <= TT_NAME_LEN)
  *   jpos    its place in the JSON dump's object (after the common keys)
  *   label   its word in the text dump (tcptop-replay --dump): " label value", or only
  *           " value" when "" (text `no`: not in the text dump)
@@ -30,7 +30,7 @@
  *   column  its column in the query's `events` table, none for no column
  *   sql     how the column reads it (NULL rules, docs/QUERY.md): none, u64 (always), nz
  *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, cause, addr (NULL without a
- *           family), addr_nz (also NULL when all zero), comm
+ *           family), addr_nz (also NULL when all zero), comm, name (NULL when empty)
  */
 #ifndef TT_EVENT_KINDS_H
 #define TT_EVENT_KINDS_H
@@ -49,7 +49,9 @@
 	X(a, PROC_EXIT,  "exit",      proc,    PROC)			\
 	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
 	X(a, LOST,       "lost",      lost,    CAPTURE)			\
-	X(a, STATS,      "stats",     stats,   CAPTURE)
+	X(a, STATS,      "stats",     stats,   CAPTURE)			\
+	X(a, LISTENER,   "listener",  listener, CAPTURE)		\
+	X(a, DROP,       "drop",      drop,    CAPTURE)
 
 /* The open's text dump is its own (endpoints, flags, Community ID): text `no` here. */
 #define TT_EV_FIELDS_CONN_OPEN(F, a)						\
@@ -121,6 +123,20 @@
 	F(a, lost,      U64, 1, "lost",   val, lost,        u64)		\
 	F(a, conns,     U64, 2, "conns",  val, stat_conns,  u64)		\
 	F(a, bytes_out, U64, 3, "",       no,  stat_bytes,  u64)
+/* A listener is no connection (scope CAPTURE, conn_id 0): the query's `listeners` table. */
+#define TT_EV_FIELDS_LISTENER(F, a)						\
+	F(a, family,           U8,   1, "",          no,  family,           nz)	\
+	F(a, lport,            U16,  2, "port",      val, lport,            u64)	\
+	F(a, netns,            U32,  3, "netns",     val, netns,            u64)	\
+	F(a, accept_queue,     U32,  4, "queue",     val, accept_queue,     u64)	\
+	F(a, accept_queue_max, U32,  5, "max",       val, accept_queue_max, u64)	\
+	F(a, drops,            U64,  6, "drops",     val, listen_drops,     u64)	\
+	F(a, laddr,            ADDR, 0, "",          no,  laddr,            addr)	\
+	F(a, comm,             COMM, 7, "comm",      val, comm,             comm)
+/* About the host, or the connection conn_id names (not 0) when the packet had its socket. */
+#define TT_EV_FIELDS_DROP(F, a)							\
+	F(a, reason, NAME, 0, "reason", val, reason,    name)			\
+	F(a, code,   U32,  1, "code",   val, drop_code, u64)
 /* clang-format on */
 
 /* What an event is about (enum tt_ev_scope); 0 for a kind this build does not know. */

@@ -20,6 +20,7 @@ enum tt_kind_type {
 	TT_KT_S32,
 	TT_KT_ADDR, /* TT_ADDR_LEN bytes; its family is the struct's `family` (family_off) */
 	TT_KT_COMM, /* TT_COMM_LEN bytes, NUL-padded, maybe without a NUL */
+	TT_KT_NAME, /* TT_NAME_LEN bytes, the same */
 };
 
 /* How the text dump shows a field (the `text` column of the table). */

@@ -107,6 +107,19 @@ static int comm(struct tt_query_val *v, const char *c)
 	return text_nz(v, (const char *)buf);
 }
 
+/* A kernel's name (TT_KT_NAME): ASCII identifiers, but read as any bytes would be. */
+static int kname(struct tt_query_val *v, const char *c)
+{
+	unsigned char *buf = (unsigned char *)v->buf;
+
+	memcpy(buf, c, TT_NAME_LEN);
+	buf[TT_NAME_LEN] = 0;
+	for (int i = 0; buf[i]; i++)
+		if (buf[i] < 0x20 || buf[i] >= 0x7f)
+			buf[i] = '?';
+	return text_nz(v, (const char *)buf);
+}
+
 static int proto(struct tt_query_val *v, uint8_t p)
 {
 	if (tt_fmt_proto_name(p))
@@ -202,6 +215,7 @@ static int retrans_cause(struct tt_query_val *v, uint8_t c)
 #define QCOL_addr(c) EC_##c
 #define QCOL_addr_nz(c) EC_##c
 #define QCOL_comm(c) EC_##c
+#define QCOL_name(c) EC_##c
 #define Q_none(v, s, x) 0
 #define Q_u64(v, s, x) u64(v, x)
 #define Q_nz(v, s, x) int_nz(v, x)
@@ -214,6 +228,7 @@ static int retrans_cause(struct tt_query_val *v, uint8_t c)
 #define Q_addr(v, s, x) addr(v, (s)->family, x, 0)
 #define Q_addr_nz(v, s, x) addr(v, (s)->family, x, 1)
 #define Q_comm(v, s, x) comm(v, x)
+#define Q_name(v, s, x) kname(v, x)
 #define Q_FIELD(m, f, type, jpos, label, text, column, sql)                                        \
 	if (col == QCOL_##sql(column))                                                             \
 		return Q_##sql(v, &ev->u.m, ev->u.m.f);
@@ -384,6 +399,43 @@ static int lost_value(struct tt_query_val *v, const struct tt_query_set *set,
 	return 0;
 }
 
+static int listener_value(struct tt_query_val *v, const struct tt_query_set *set,
+			  const struct tt_query_listener *r, int col)
+{
+	const struct tt_ev_listener *l = &r->l;
+
+	switch (col) {
+	case 0: return text_static(v, file_of(set, r->file));
+	case 1: return text_static(v, host_of(set, r->file));
+	case 2: return u64(v, r->ts);
+	case 3: return addr(v, l->family, l->laddr, 0);
+	case 4: return u64(v, l->lport);
+	case 5: return int_nz(v, r->pid);
+	case 6: return comm(v, l->comm);
+	case 7: return u64(v, l->accept_queue);
+	case 8: return u64(v, l->accept_queue_max);
+	case 9: return u64(v, l->drops);
+	case 10: return 0; /* syn_drops: no per-socket count in the kernel */
+	case 11: return u64(v, l->family);
+	case 12: return u64(v, l->netns);
+	}
+	return 0;
+}
+
+static int drop_value(struct tt_query_val *v, const struct tt_query_set *set,
+		      const struct tt_query_drop *d, int col)
+{
+	switch (col) {
+	case 0: return text_static(v, file_of(set, d->file));
+	case 1: return text_static(v, host_of(set, d->file));
+	case 2: return u64(v, d->ts);
+	case 3: return int_nz(v, d->conn_id);
+	case 4: return kname(v, d->d.reason);
+	case 5: return u64(v, d->d.code);
+	}
+	return 0;
+}
+
 /* Columns of `capture`. */
 enum {
 	K_FILE,
@@ -412,6 +464,8 @@ int tt_query_columns_ok(void)
 	       tt_query_tables[TQ_T_CONNECTIONS].n_cols == C_NCOLS &&
 	       tt_query_tables[TQ_T_PROCESSES].n_cols == P_NCOLS &&
 	       tt_query_tables[TQ_T_LOST].n_cols == 5 &&
+	       tt_query_tables[TQ_T_LISTENERS].n_cols == 13 &&
+	       tt_query_tables[TQ_T_DROPS].n_cols == 6 &&
 	       tt_query_tables[TQ_T_CAPTURE].n_cols == K_NCOLS;
 }
 
@@ -516,6 +570,28 @@ int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
 
 	v.type = SQLITE_NULL;
 	lost_value(&v, set, l, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_listener_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			     const struct tt_query_listener *l, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	listener_value(&v, set, l, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_drop_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			 const struct tt_query_drop *d, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	drop_value(&v, set, d, col);
 	tt_query_result(ctx, &v);
 	return 0;
 }

@@ -16,7 +16,7 @@
 	C(ts, TQ_INT, "wall clock ns since the epoch", NN)				\
 	C(kind, TQ_TEXT,								\
 	  "open traffic state rtt retrans reset close conn_proc exec exit "		\
-	  "proc_name lost stats (see docs/QUERY.md)",					\
+	  "proc_name lost stats listener drop (see docs/QUERY.md)",					\
 	  NN)										\
 	C(conn_id, TQ_INT, "connection id, NULL when not about a connection", NL)	\
 	C(pid, TQ_INT, "process id, NULL when unknown", NL)				\
@@ -56,7 +56,12 @@
 	  "open: Community ID v1 flow hash, NULL when an address is unknown", NL)	\
 	C(cause, TQ_TEXT,								\
 	  "retrans: 'rto', 'fast', 'tlp', 'syn', 'spurious' or 'unknown'", NL)	\
-	C(spurious, TQ_INT, "retrans (cause spurious): segments the peer reported as duplicates", NL)
+	C(spurious, TQ_INT, "retrans (cause spurious): segments the peer reported as duplicates", NL)	\
+	C(accept_queue, TQ_INT, "listener: connections waiting for accept()", NL)	\
+	C(accept_queue_max, TQ_INT, "listener: its accept queue's limit (backlog)", NL) \
+	C(listen_drops, TQ_INT, "listener: the socket's drops (sk_drops) so far", NL)	\
+	C(reason, TQ_TEXT, "drop: the kernel's drop reason (SKB_DROP_REASON_ without prefix)", NL) \
+	C(drop_code, TQ_INT, "drop: the reason's number on the recording kernel", NL)
 /* clang-format on */
 
 #endif /* TQ_EVENT_COLS_H */

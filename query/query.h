@@ -158,6 +158,21 @@ struct tt_query_lost {
 	uint64_t ts, count;
 };
 
+/* A LISTENER record: one row of `listeners`. */
+struct tt_query_listener {
+	uint32_t file;
+	uint64_t ts;
+	uint32_t pid;
+	struct tt_ev_listener l;
+};
+
+/* A DROP record: one row of `drops`. */
+struct tt_query_drop {
+	uint32_t file;
+	uint64_t ts, conn_id;
+	struct tt_ev_drop d;
+};
+
 struct tt_query_fstat {
 	uint64_t events, warnings;
 	uint64_t first_ts, last_ts;
@@ -170,6 +185,10 @@ struct tt_query_summary {
 	size_t n_procs;
 	struct tt_query_lost *lost;
 	size_t n_lost;
+	struct tt_query_listener *listeners;
+	size_t n_listeners;
+	struct tt_query_drop *drops;
+	size_t n_drops;
 	struct tt_query_fstat *fstat; /* one per file */
 };
 
@@ -213,7 +232,16 @@ struct tt_query_table {
 /* The tables, in the order --schema shows them; NULL-name terminated. */
 extern const struct tt_query_table tt_query_tables[];
 /* Indices of tt_query_tables[]. */
-enum { TQ_T_CAPTURE, TQ_T_CONNECTIONS, TQ_T_EVENTS, TQ_T_PROCESSES, TQ_T_LOST, TQ_T_MAX };
+enum {
+	TQ_T_CAPTURE,
+	TQ_T_CONNECTIONS,
+	TQ_T_EVENTS,
+	TQ_T_PROCESSES,
+	TQ_T_LOST,
+	TQ_T_LISTENERS,
+	TQ_T_DROPS,
+	TQ_T_MAX
+};
 
 /* Readable-time views (plain SQL, so they work in the sqlite3 shell too). */
 extern const char *const tt_query_views_sql;
@@ -312,6 +340,10 @@ int tt_query_proc_column(sqlite3_context *ctx, const struct tt_query_set *set,
 			 const struct tt_query_proc *p, int col);
 int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
 			 const struct tt_query_lost *l, int col);
+int tt_query_listener_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			     const struct tt_query_listener *l, int col);
+int tt_query_drop_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			 const struct tt_query_drop *d, int col);
 int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size_t file, int col);
 /* 1 when the column getters know as many columns as the schema declares. */
 int tt_query_columns_ok(void);

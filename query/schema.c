@@ -105,6 +105,39 @@ static const struct tt_query_col lost_cols[] = {
     {"count", TQ_INT, "events lost since the previous record for this cpu", NN},
 };
 
+/* LISTENER records (docs/QUERY.md: what overflows counts, and why syn_drops is NULL). */
+static const struct tt_query_col listener_cols[] = {
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"ts", TQ_INT, "wall ns of the record (first sight, or a value changed)", NN},
+    {"laddr", TQ_TEXT, "listening address ('0.0.0.0', '::' for any)", NL},
+    {"lport", TQ_INT, "listening port", NN},
+    {"pid", TQ_INT, "owner's process id, NULL if not known yet", NL},
+    {"comm", TQ_TEXT, "owner's process name", NL},
+    {"accept_queue", TQ_INT, "connections waiting for accept() (sk_ack_backlog)", NN},
+    {"accept_queue_max", TQ_INT, "the accept queue's limit (sk_max_ack_backlog)", NN},
+    {"overflows", TQ_INT,
+     "drops the kernel counted on this socket so far (sk_drops): its ListenDrops, of which "
+     "accept-queue overflows (ListenOverflows) are part",
+     NN},
+    {"syn_drops", TQ_INT, "NULL: the kernel counts SYN-queue drops per namespace only", NL},
+    {"family", TQ_INT, "4 or 6", NN},
+    {"netns", TQ_INT, "network namespace inode", NN},
+};
+
+static const struct tt_query_col drop_cols[] = {
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"ts", TQ_INT, "wall ns of the drop", NN},
+    {"conn_id", TQ_INT,
+     "the connection whose packet it was, NULL: the host's (no socket we follow)", NL},
+    {"reason", TQ_TEXT,
+     "the kernel's drop reason, as its BTF names it without SKB_DROP_REASON_ ('NETFILTER_DROP'), "
+     "NULL if the recorder could not name it",
+     NL},
+    {"code", TQ_INT, "the reason's number on the recording kernel (differs between kernels)", NN},
+};
+
 const struct tt_query_table tt_query_tables[] = {
     [TQ_T_CAPTURE] = {"capture", "one row per capture file", capture_cols, ARRAY_SIZE(capture_cols),
 		      "(host, start_ns, file)"},
@@ -116,6 +149,12 @@ const struct tt_query_table tt_query_tables[] = {
 			ARRAY_SIZE(proc_cols), "(host, first_ts, pid)"},
     [TQ_T_LOST] = {"lost", "one row per LOST record", lost_cols, ARRAY_SIZE(lost_cols),
 		   "(host, ts)"},
+    [TQ_T_LISTENERS] = {"listeners",
+			"one row per LISTENER record: a listening socket's queue and "
+			"drops when first seen and when they changed",
+			listener_cols, ARRAY_SIZE(listener_cols), "(host, ts, lport)"},
+    [TQ_T_DROPS] = {"drops", "one row per DROP record: a packet the kernel dropped, and why",
+		    drop_cols, ARRAY_SIZE(drop_cols), "(host, ts)"},
     [TQ_T_MAX] = {NULL, NULL, NULL, 0, NULL},
 };
 
@@ -132,7 +171,9 @@ const char *const tt_query_views_sql =
 		"* FROM connections;\n"
 	"CREATE VIEW processes_v AS SELECT " TIME_EXPR("first_ts") " AS first_time, "
 		TIME_EXPR("last_ts") " AS last_time, * FROM processes;\n"
-	"CREATE VIEW lost_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM lost;\n";
+	"CREATE VIEW lost_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM lost;\n"
+	"CREATE VIEW listeners_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM listeners;\n"
+	"CREATE VIEW drops_v AS SELECT " TIME_EXPR("ts") " AS time, * FROM drops;\n";
 /* clang-format on */
 
 static const char *type_name(enum tt_query_type t)

@@ -153,7 +153,7 @@ static struct carry_ent *carry_put(struct tt_query_carry *c, uint32_t rec, uint6
 struct tt_query_agg {
 	struct tt_query_summary *s;
 	uint32_t file;
-	size_t cap_conns, cap_procs, cap_lost;
+	size_t cap_conns, cap_procs, cap_lost, cap_listeners, cap_drops;
 	size_t first_conn; /* this file's rows are s->conns[first_conn..] */
 	/* acc[i - first_conn] folds row i's events; copied into the row by tt_query_agg_finish() */
 	struct tt_conn_acc *acc;
@@ -172,7 +172,8 @@ int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint
 		return -ENOMEM;
 	a->s = s;
 	a->file = file;
-	a->cap_conns = a->cap_procs = a->cap_lost = SIZE_MAX; /* arrays may hold earlier files */
+	a->cap_conns = a->cap_procs = a->cap_lost = a->cap_listeners = a->cap_drops =
+	    SIZE_MAX; /* arrays may hold earlier files */
 	a->first_conn = s->n_conns;
 	a->carry = carry;
 	a->rec = recording;
@@ -438,6 +439,33 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 		};
 		break;
 	}
+	case TT_EV_LISTENER: {
+		struct tt_query_summary *s = a->s;
+
+		if (grow((void **)&s->listeners, s->n_listeners, &a->cap_listeners,
+			 sizeof(*s->listeners)))
+			return -ENOMEM;
+		s->listeners[s->n_listeners++] = (struct tt_query_listener){
+		    .file = a->file,
+		    .ts = ev->ts_ns,
+		    .pid = ev->pid,
+		    .l = ev->u.listener,
+		};
+		break;
+	}
+	case TT_EV_DROP: {
+		struct tt_query_summary *s = a->s;
+
+		if (grow((void **)&s->drops, s->n_drops, &a->cap_drops, sizeof(*s->drops)))
+			return -ENOMEM;
+		s->drops[s->n_drops++] = (struct tt_query_drop){
+		    .file = a->file,
+		    .ts = ev->ts_ns,
+		    .conn_id = ev->conn_id,
+		    .d = ev->u.drop,
+		};
+		break;
+	}
 	}
 	/* events about the whole capture (lost, stats) belong to no process */
 	if (!ret && ev->pid && tt_event_scope(ev->kind) != TT_SCOPE_CAPTURE)
@@ -543,6 +571,8 @@ void tt_query_summary_free(struct tt_query_summary *s)
 	free(s->conns);
 	free(s->procs);
 	free(s->lost);
+	free(s->listeners);
+	free(s->drops);
 	free(s->fstat);
 	free(s);
 }

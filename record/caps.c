@@ -42,6 +42,8 @@ static const struct {
     [TT_CAP_NETNS] = {"namespaces",
 		      "TCP connections in other network namespaces are not sampled while open: "
 		      "their traffic and RTT show only at state changes and the close"},
+    [TT_CAP_LISTENERS] = {"listeners", "no LISTENER records (accept queues, listen drops)"},
+    [TT_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
 };
 
 const char *tt_src_cap_name(int cap)

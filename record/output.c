@@ -437,8 +437,9 @@ static void dump_line(const struct tt_event *ev)
 		if (f->type == TT_KT_ADDR) {
 			tt_addr_str(*((const uint8_t *)ev + f->family_off), p, a, sizeof(a));
 			fprintf(stderr, " %s=%s", f->name, a);
-		} else if (f->type == TT_KT_COMM) {
-			fprintf(stderr, " %s=%.*s", f->name, TT_COMM_LEN, (const char *)p);
+		} else if (f->type == TT_KT_COMM || f->type == TT_KT_NAME) {
+			fprintf(stderr, " %s=%.*s", f->name,
+				f->type == TT_KT_COMM ? TT_COMM_LEN : TT_NAME_LEN, (const char *)p);
 		} else if (f->type == TT_KT_S32) {
 			fprintf(stderr, " %s=%d", f->name, (int32_t)tt_kind_uint(ev, f));
 		} else {

@@ -23,6 +23,8 @@ static const struct {
     [TT_SD_CAP_RETRANS_CAUSE] = {"retrans-cause",
 				 "retransmits are totals with cause unknown (no rto/fast/tlp); "
 				 "spurious ones (DSACK) are counted"},
+    [TT_SD_CAP_LISTENERS] = {"listeners", "no LISTENER records (accept queues, listen drops)"},
+    [TT_SD_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
 };
 
 static void compose(struct tt_sd_caps *d)

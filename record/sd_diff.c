@@ -46,8 +46,17 @@ struct conn {
 	uint8_t missed; /* missing from the last dump, and the lookup could not tell */
 };
 
+/* A listener as its last LISTENER record said it. */
+struct lsn {
+	uint64_t drops;
+	uint32_t queue, max, pid, inode_tried;
+	char comm[TT_COMM_LEN];
+	uint8_t seen; /* a LISTENER was written */
+};
+
 struct tt_sd_diff {
 	struct tt_u64map conns;	    /* cookie -> struct conn */
+	struct tt_u64map lsn;	    /* cookie -> struct lsn: the listeners of the last poll */
 	struct tt_u64map listeners; /* lst_key() set */
 	struct tt_filter filter;
 	int proc_filter; /* the filter names pids or processes: an owner is needed first */
@@ -64,7 +73,8 @@ int tt_sd_diff_new(struct tt_sd_diff **out, const struct tt_filter *filter)
 	if (!d)
 		return -ENOMEM;
 	if (tt_u64map_init(&d->conns, sizeof(struct conn), 256) ||
-	    tt_u64map_init(&d->listeners, 0, 64)) {
+	    tt_u64map_init(&d->listeners, 0, 64) ||
+	    tt_u64map_init(&d->lsn, sizeof(struct lsn), 64)) {
 		tt_sd_diff_free(d);
 		return -ENOMEM;
 	}
@@ -81,6 +91,7 @@ void tt_sd_diff_free(struct tt_sd_diff *d)
 		return;
 	tt_u64map_free(&d->conns);
 	tt_u64map_free(&d->listeners);
+	tt_u64map_free(&d->lsn);
 	free(d->gone);
 	free(d);
 }
@@ -525,12 +536,75 @@ int tt_sd_diff_wants_owners(const struct tt_sd_diff *d, const struct tt_sd_snap 
 
 		if (!s->inode || (uid >= 0 && s->uid != (uint32_t)uid))
 			continue;
+		if (s->proto == IPPROTO_TCP && s->state == TT_TCP_LISTEN) {
+			const struct lsn *l = tt_u64map_get(&d->lsn, s->cookie);
+
+			/* a listener's owner goes in its LISTENER records */
+			if (!l || (!l->pid && l->inode_tried != s->inode))
+				return 1;
+			continue;
+		}
 		if (s->proto == IPPROTO_TCP && tcp_skip(s->state))
 			continue;
 		c = tt_u64map_get(&d->conns, s->cookie);
 		if (!c || (c->phase != P_DONE && !c->pid_known && c->inode_tried != s->inode))
 			return 1;
 	}
+	return 0;
+}
+
+/*
+ * The listeners of this poll into next (those gone are left behind), a LISTENER for each one
+ * first seen or whose queue, limit, drops or owner changed, as tt_iter_tcp's listener_sample().
+ */
+static int listener_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, struct tt_u64map *next,
+			 tt_sd_owner_fn owner, void *ctx, struct tt_sd_events *out)
+{
+	const struct lsn *old = tt_u64map_get(&d->lsn, s->cookie);
+	struct tt_sd_owner o;
+	struct tt_event *e;
+	struct conn c;
+	struct lsn *l;
+	void *v;
+
+	if (tt_u64map_put(next, s->cookie, &v) < 0)
+		return -ENOMEM;
+	l = v;
+	if (old)
+		*l = *old;
+	else
+		memset(l, 0, sizeof(*l));
+	if (!l->pid && s->inode && l->inode_tried != s->inode) {
+		l->inode_tried = s->inode;
+		if (owner && owner(ctx, s->inode, &o) && o.pid) {
+			l->pid = o.pid;
+			memcpy(l->comm, o.comm, TT_COMM_LEN);
+		}
+	}
+	if (l->seen && l->queue == s->rqueue && l->max == s->wqueue && l->drops == s->drops)
+		return 0;
+	if (d->proc_filter && !l->pid)
+		return 0;
+	if (!tt_filter_match(&d->filter, s->proto, s->family, s->lport, 0, l->pid, l->comm,
+			     s->cgroup_id))
+		return 0;
+	memset(&c, 0, sizeof(c));
+	c.pid = l->pid;
+	e = ev_new(out, &c, TT_EV_LISTENER, s->ts_ns);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->u.listener.laddr, s->laddr, TT_ADDR_LEN);
+	e->u.listener.lport = s->lport;
+	e->u.listener.family = s->family;
+	e->u.listener.netns = s->netns;
+	e->u.listener.accept_queue = s->rqueue;
+	e->u.listener.accept_queue_max = s->wqueue;
+	e->u.listener.drops = s->drops;
+	memcpy(e->u.listener.comm, l->comm, TT_COMM_LEN);
+	l->queue = s->rqueue;
+	l->max = s->wqueue;
+	l->drops = s->drops;
+	l->seen = 1;
 	return 0;
 }
 
@@ -554,6 +628,24 @@ int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const u
 			if (tt_u64map_put(&d->listeners, lst_key(s->netns, s->proto, s->lport),
 					  NULL) < 0)
 				return -ENOMEM;
+	}
+	{
+		struct tt_u64map next;
+
+		if (tt_u64map_init(&next, sizeof(struct lsn), 64))
+			return -ENOMEM;
+		for (size_t i = 0; i < snap->n; i++) {
+			const struct tt_sd_sock *s = &snap->v[i];
+
+			if (s->proto == IPPROTO_TCP && s->state == TT_TCP_LISTEN &&
+			    listener_pass(d, s, &next, owner, owner_ctx, out)) {
+				tt_u64map_free(&next);
+				return -ENOMEM;
+			}
+		}
+		/* the listeners of a namespace whose dump failed are missing: first seen again */
+		tt_u64map_free(&d->lsn);
+		d->lsn = next;
 	}
 	for (size_t i = 0; i < snap->n; i++)
 		if (sock_pass(d, &snap->v[i], first, owner, owner_ctx, out))

@@ -21,6 +21,8 @@
 /* Kernel TCP states wanted: ESTABLISHED (1) to CLOSING (11), LISTEN included; not
  * NEW_SYN_RECV (12, request sockets) nor BOUND_INACTIVE (13, bound and never used). */
 #define SD_TCP_STATES 0xffeu
+/* tcp_info, and the memory counters for a listener's drops (SK_MEMINFO_DROPS, as ss -m) */
+#define SD_TCP_EXT ((1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1)))
 /* UDP sockets are CLOSE (7) unconnected, ESTABLISHED (1) connected */
 #define SD_UDP_STATES ((1u << 1) | (1u << 7))
 
@@ -129,10 +131,15 @@ static int parse(const struct nlmsghdr *h, int proto, uint32_t netns, struct tt_
 	s->netns = netns;
 	s->ifindex = m->id.idiag_if;
 	s->proto = proto;
+	s->rqueue = m->idiag_rqueue;
+	s->wqueue = m->idiag_wqueue;
 	put_addrs(s, m);
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
 		if (a->rta_type == INET_DIAG_INFO && proto == IPPROTO_TCP)
 			put_info(s, RTA_DATA(a), RTA_PAYLOAD(a));
+		else if (a->rta_type == INET_DIAG_SKMEMINFO &&
+			 RTA_PAYLOAD(a) >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+			s->drops = ((const uint32_t *)RTA_DATA(a))[SK_MEMINFO_DROPS];
 		else if (a->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(a) >= 8)
 			memcpy(&s->cgroup_id, RTA_DATA(a), 8);
 	}
@@ -215,7 +222,7 @@ int tt_sd_dump(int fd, int family, int proto, uint32_t netns, uint32_t *seq,
 		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
 	    .r = {.sdiag_family = family,
 		  .sdiag_protocol = proto,
-		  .idiag_ext = proto == IPPROTO_TCP ? 1u << (INET_DIAG_INFO - 1) : 0,
+		  .idiag_ext = proto == IPPROTO_TCP ? SD_TCP_EXT : 0,
 		  .idiag_states = proto == IPPROTO_TCP ? SD_TCP_STATES : SD_UDP_STATES},
 	};
 
@@ -236,7 +243,7 @@ int tt_sd_dump_tcp_both(int fd, uint32_t netns, uint32_t *seq, struct tt_sd_snap
 		    .nlmsg_type = TCPDIAG_GETSOCK,
 		    .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
 	    .r = {.idiag_family = AF_UNSPEC,
-		  .idiag_ext = 1u << (INET_DIAG_INFO - 1),
+		  .idiag_ext = SD_TCP_EXT,
 		  .idiag_states = SD_TCP_STATES},
 	};
 

@@ -23,6 +23,10 @@ struct tt_sd_sock {
 	/* segments that carried payload (tcpi_data_segs_*): 0 means no payload, whatever FIN or
 	 * SYN the byte counters hold */
 	uint32_t data_segs_out, data_segs_in;
+	/* a listener: its accept queue (idiag_rqueue), the queue's limit (idiag_wqueue) and
+	 * sk_drops (INET_DIAG_SKMEMINFO's SK_MEMINFO_DROPS) */
+	uint32_t rqueue, wqueue;
+	uint64_t drops;
 	uint32_t inode; /* 0: no file (in an accept queue, orphaned, TIME_WAIT) */
 	uint32_t uid;
 	uint32_t netns;

@@ -78,6 +78,10 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 		       "no exec/exit tracepoints without BPF");
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_RETRANS_CAUSE, TT_SRC_CAP_MISSING,
 		       "tcp_info counts retransmits, not why");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
+		       "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
+		       "sock_diag counts a socket's drops, not each packet's reason");
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

@@ -162,6 +162,8 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_RESETS;
 	if (p == skel->progs.tt_exec || p == skel->progs.tt_exit)
 		return TT_CAP_PROCS;
+	if (p == skel->progs.tt_drop)
+		return TT_CAP_DROPS;
 	return -1;
 }
 
@@ -620,6 +622,53 @@ static void set_caps(struct tt_src *s)
 	}
 }
 
+/*
+ * The names of this kernel's drop reasons (enum skb_drop_reason in its BTF), by number, as DROP
+ * records store them: SKB_DROP_REASON_NETFILTER_DROP is NETFILTER_DROP. The numbers differ
+ * between kernels; the names are what a capture read elsewhere can compare. 0, or -errno
+ * (then DROP records carry only the number).
+ */
+static int drop_names_load(struct tt_src *s)
+{
+	static const char pfx[] = "SKB_DROP_REASON_";
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	const struct btf_enum *v;
+	uint32_t max = 0;
+	int id, ret = 0;
+
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	if (id < 0) {
+		ret = id;
+		goto out;
+	}
+	t = btf__type_by_id(btf, id);
+	v = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++)
+		if ((uint32_t)v[i].val + 1 > max && (uint32_t)v[i].val < 65536)
+			max = (uint32_t)v[i].val + 1;
+	s->drop_names = calloc(max ? max : 1, TT_NAME_LEN);
+	if (!s->drop_names) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	s->n_drop_names = max;
+	for (int i = 0; i < btf_vlen(t); i++) {
+		const char *name = btf__name_by_offset(btf, v[i].name_off);
+
+		if (!name || (uint32_t)v[i].val >= max)
+			continue;
+		if (!strncmp(name, pfx, sizeof(pfx) - 1))
+			name += sizeof(pfx) - 1;
+		strncpy(s->drop_names[v[i].val], name, TT_NAME_LEN);
+	}
+out:
+	btf__free(btf);
+	return ret;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tt_src *s = ctx;
@@ -627,6 +676,8 @@ static int on_record(void *ctx, void *data, size_t size)
 
 	memset(&ev, 0, sizeof(ev));
 	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
+	if (ev.kind == TT_EV_DROP && ev.u.drop.code < s->n_drop_names)
+		memcpy(ev.u.drop.reason, s->drop_names[ev.u.drop.code], TT_NAME_LEN);
 	/* udp.c reports a UDP flow only after its open (a failed put: as if the open was lost) */
 	if (ev.kind == TT_EV_CONN_OPEN && ev.u.open.proto == IPPROTO_UDP)
 		tt_u64map_put(&s->udp_opened, ev.conn_id, NULL);
@@ -1032,6 +1083,10 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 
 static void plan_init_netns(struct tt_src *s)
 {
+	/* listeners ride in the sampling pass, which every recording has */
+	tt_src_cap_set(
+	    s, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
+	    "iter:tcp reads each listener's sk_ack_backlog, sk_max_ack_backlog, sk_drops");
 	s->self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (s->self_ns_fd < 0) {
 		char why[160];
@@ -1127,6 +1182,9 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		unload(s);
 	}
 	plan_init_netns(s);
+	if (s->cap_state[TT_CAP_DROPS] == TT_SRC_CAP_OK && drop_names_load(s) < 0)
+		tt_src_cap_set(s, TT_CAP_DROPS, TT_SRC_CAP_MISSING,
+			       "no enum skb_drop_reason in this kernel's BTF to name the reasons");
 	if (s->raw && s->cap_state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
 		snprintf(err, errlen, "--raw needs per-call send/recv hooks: %s",
 			 s->cap_why[TT_CAP_SENDRECV]);
@@ -1359,6 +1417,7 @@ void tt_src_close(struct tt_src *s)
 		close(s->self_ns_fd);
 	tcptop_bpf__destroy(s->skel);
 	free(s->udp_live);
+	free(s->drop_names);
 	tt_src_deliver_free(s);
 	tt_u64map_free(&s->udp_opened);
 	free(s->lost_seen);

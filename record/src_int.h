@@ -30,6 +30,8 @@ enum {
 	TT_CAP_RESETS,
 	TT_CAP_PROCS,
 	TT_CAP_NETNS,
+	TT_CAP_LISTENERS,
+	TT_CAP_DROPS,
 	TT_CAP_N
 };
 
@@ -62,6 +64,9 @@ struct prog_plan {
 
 struct tt_src {
 	struct tcptop_bpf *skel;
+	/* enum skb_drop_reason of this kernel, by number: DROP records carry the name */
+	char (*drop_names)[TT_NAME_LEN];
+	uint32_t n_drop_names;
 	struct ring_buffer *rb;
 	struct bpf_link *links[TT_SRC_MAX_LINKS];
 	int n_links;

@@ -89,6 +89,7 @@ static void json_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		fprintf(out, ",\"%s\":\"%s\"", f->name, a);
 		break;
 	case TT_KT_COMM: json_key_str(out, f->name, (const char *)p, TT_COMM_LEN); break;
+	case TT_KT_NAME: json_key_str(out, f->name, (const char *)p, TT_NAME_LEN); break;
 	default:
 		if (f->named) {
 			/* the name, as text and SQL say it; the number beside it, as kind_id */

@@ -104,7 +104,10 @@ int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event 
 		out[0] = *ev;
 		return 1;
 	case TT_SCOPE_CONN: break;
-	default: /* LOST, STATS, kinds of a newer version: about the whole capture */
+	default: /* LOST, STATS, LISTENER, kinds of a newer version: about the whole capture */
+		/* a drop on a connection left out is that connection's, not the host's */
+		if (ev->kind == TT_EV_DROP && ev->conn_id && !set_has(&k->conns, ev->conn_id))
+			return 0;
 		out[0] = *ev;
 		return 1;
 	}

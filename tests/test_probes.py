@@ -180,7 +180,7 @@ def test_raw_needs_per_call_hooks(tmpdir_path):
 
 
 CAPS = ["send-recv", "udp-counts", "udp-peers", "owner-sweep", "accept-owner", "close-recovery", "udp-close",
-        "retransmits", "resets", "processes", "namespaces"]
+        "retransmits", "resets", "processes", "namespaces", "listeners", "drop-reasons"]
 
 
 def check(*args):

@@ -45,6 +45,9 @@ KINDS = {
     8: PROC, 9: PROC, 10: PROC, 11: PROC,
     12: [("count", "u", 64), ("cpu", "u", 32)],
     13: [("events", "u", 64), ("lost", "u", 64), ("conns", "u", 64), ("bytes_out", "u", 64)],
+    18: [("family", "u", 8), ("lport", "u", 16), ("netns", "u", 32), ("accept_queue", "u", 32),
+         ("accept_queue_max", "u", 32), ("drops", "u", 64), ("laddr", "h", 16), ("comm", "s", 16)],
+    19: [("reason", "s", 48), ("code", "u", 32)],
 }
 
 

@@ -64,7 +64,8 @@ static const struct {
     {TT_EV_CONN_CLOSE, "close", TT_SCOPE_CONN},	   {TT_EV_CONN_PROC, "conn_proc", TT_SCOPE_CONN},
     {TT_EV_PROC_EXEC, "exec", TT_SCOPE_PROC},	   {TT_EV_PROC_EXIT, "exit", TT_SCOPE_PROC},
     {TT_EV_PROC_NAME, "proc_name", TT_SCOPE_PROC}, {TT_EV_LOST, "lost", TT_SCOPE_CAPTURE},
-    {TT_EV_STATS, "stats", TT_SCOPE_CAPTURE},
+    {TT_EV_STATS, "stats", TT_SCOPE_CAPTURE},	   {TT_EV_LISTENER, "listener", TT_SCOPE_CAPTURE},
+    {TT_EV_DROP, "drop", TT_SCOPE_CAPTURE},
 };
 #define N_KINDS (sizeof(kinds_h) / sizeof(kinds_h[0]))
 
@@ -76,6 +77,7 @@ static size_t type_width(unsigned type)
 	case TT_KT_U32:
 	case TT_KT_S32: return 4;
 	case TT_KT_U64: return 8;
+	case TT_KT_NAME: return TT_NAME_LEN;
 	default: return 16; /* TT_ADDR_LEN, TT_COMM_LEN */
 	}
 }
@@ -92,8 +94,8 @@ static void test_table(void)
 {
 	char name[96];
 
-	check(TT_EV_KIND_MAX - 1 == N_KINDS, "tt_event.h has as many kinds as this test knows",
-	      "%d", TT_EV_KIND_MAX - 1);
+	check(TT_EV_KIND_MAX - 1 - TT_EV_GAP == N_KINDS,
+	      "tt_event.h has as many kinds as this test knows", "%d", TT_EV_KIND_MAX - 1);
 	check(!tt_kind_get(0) && !tt_kind_get(TT_EV_KIND_MAX) && !tt_event_scope(0) &&
 		  !tt_event_scope(TT_EV_KIND_MAX) && !tt_event_about_conn(999) &&
 		  tt_event_size(999) == TT_EVENT_HDR_SIZE,
@@ -186,6 +188,7 @@ static void fill(struct tt_event *ev, const struct tt_kind *k)
 			*((uint8_t *)ev + f->family_off) = TT_FAMILY_IPV6;
 			break;
 		case TT_KT_COMM: snprintf((char *)p, TT_COMM_LEN, "%s-%u", k->name, i); break;
+		case TT_KT_NAME: snprintf((char *)p, TT_NAME_LEN, "%s_NAME_%u", k->name, i); break;
 		}
 	}
 }
@@ -352,8 +355,10 @@ static void test_json(const struct tt_event *ev)
 			tt_addr_str(*((const uint8_t *)ev + f->family_off), raw, want,
 				    sizeof(want));
 			ok &= jp->is_str && !strcmp(jp->val, want);
-		} else if (f->type == TT_KT_COMM)
-			ok &= jp->is_str && !strncmp(jp->val, (const char *)raw, TT_COMM_LEN);
+		} else if (f->type == TT_KT_COMM || f->type == TT_KT_NAME)
+			ok &= jp->is_str &&
+			      !strncmp(jp->val, (const char *)raw,
+				       f->type == TT_KT_COMM ? TT_COMM_LEN : TT_NAME_LEN);
 		else if (f->type == TT_KT_S32)
 			ok &= !jp->is_str &&
 			      strtoll(jp->val, NULL, 10) == (int64_t)(int32_t)tt_kind_uint(ev, f);
@@ -426,8 +431,9 @@ static void test_text(const struct tt_event *ev)
 					      tt_fmt_retrans_cause_name((unsigned)v)
 						  ? tt_fmt_retrans_cause_name((unsigned)v)
 						  : "?");
-		else if (f->type == TT_KT_COMM)
-			w += (size_t)snprintf(want + w, sizeof(want) - w, " %.*s", TT_COMM_LEN,
+		else if (f->type == TT_KT_COMM || f->type == TT_KT_NAME)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, " %.*s",
+					      f->type == TT_KT_COMM ? TT_COMM_LEN : TT_NAME_LEN,
 					      (const char *)ev + f->off);
 		else if (f->type == TT_KT_S32)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %d", (int32_t)v);

@@ -17,6 +17,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include "tt_kind.h"
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -210,6 +212,8 @@ static size_t edge_events(struct tt_event *v)
 	struct tt_event *e;
 
 	for (unsigned k = TT_EV_CONN_OPEN; k < TT_EV_KIND_MAX; k++) {
+		if (!tt_kind_get(k))
+			continue; /* a number left to another branch (TT_EV_GAP) */
 		for (int max = 0; max < 2; max++) {
 			e = &v[n++];
 			memset(e, 0, sizeof(*e));
@@ -250,6 +254,15 @@ static size_t edge_events(struct tt_event *v)
 			case TT_EV_RESET: memset(e->u.reset._pad, 0, 6); break;
 			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 7); break;
 			case TT_EV_LOST: e->u.lost._pad = 0; break;
+			case TT_EV_DROP:
+				e->u.drop._pad = 0;
+				memset(e->u.drop.reason, 'R', TT_NAME_LEN); /* no NUL */
+				break;
+			case TT_EV_LISTENER:
+				e->u.listener.family = TT_FAMILY_IPV6;
+				e->u.listener._pad = 0;
+				memcpy(e->u.listener.comm, "sixteen-chars-xx", 16);
+				break;
 			default: break;
 			}
 			/* Bytes past the kind's union member are not stored. */
@@ -1182,6 +1195,23 @@ static void dump_event(const struct tt_event *e)
 		U("lost", e->u.stats.lost);
 		U("conns", e->u.stats.conns);
 		U("bytes_out", e->u.stats.bytes_out);
+		break;
+	case TT_EV_DROP:
+		printf(",\"reason\":");
+		json_str(e->u.drop.reason, TT_NAME_LEN);
+		U("code", e->u.drop.code);
+		break;
+	case TT_EV_LISTENER:
+		U("family", e->u.listener.family);
+		U("lport", e->u.listener.lport);
+		U("netns", e->u.listener.netns);
+		U("accept_queue", e->u.listener.accept_queue);
+		U("accept_queue_max", e->u.listener.accept_queue_max);
+		U("drops", e->u.listener.drops);
+		printf(",\"laddr\":");
+		json_hex(e->u.listener.laddr, 16);
+		printf(",\"comm\":");
+		json_str(e->u.listener.comm, TT_COMM_LEN);
 		break;
 	default: break;
 	}

@@ -78,6 +78,15 @@ static int fake_owner(void *ctx, uint32_t inode, struct tt_sd_owner *out)
 	return 0;
 }
 
+/* The pid fake_owner() gives inode, 0 when it knows none. */
+static uint32_t owner_pid(const struct fake_proc *p, uint32_t inode)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->known[i] == inode)
+			return inode - 1000 + 100;
+	return 0;
+}
+
 struct run {
 	struct tt_sd_diff *d;
 	struct tt_sd_snap snap;
@@ -185,7 +194,12 @@ static void test_preexisting_and_new(void)
 	check(count(&r, 12, 0) == 0, "a listener is no connection");
 	e = find(&r, 13, TT_EV_CONN_OPEN);
 	check(e && e->u.open.direction == TT_DIR_INBOUND, "a listener on its port: inbound");
-	check(r.proc.asked == 2, "owners asked for the two connections (%d)", r.proc.asked);
+	check(r.proc.asked == 3, "owners asked for the two connections and the listener (%d)",
+	      r.proc.asked);
+	e = find(&r, 0, TT_EV_LISTENER);
+	check(e && count(&r, 0, TT_EV_LISTENER) == 1 && e->u.listener.lport == 9000 &&
+		  e->u.listener.netns == NS && e->pid == owner_pid(&r.proc, 1012),
+	      "first poll: one LISTENER, with its owner");
 
 	/* growth is reported; the RTT only when it changes */
 	s[0].bytes_acked += 1000;
@@ -198,7 +212,16 @@ static void test_preexisting_and_new(void)
 	check(e && e->u.traffic.tx_pkts == 2, "TRAFFIC: segments");
 	check(count(&r, 11, TT_EV_RTT) == 0 && count(&r, 13, 0) == 0,
 	      "nothing when nothing changed");
-	check(r.proc.asked == 2, "owners not asked again for the same inodes");
+	check(r.proc.asked == 3, "owners not asked again for the same inodes");
+	check(count(&r, 0, TT_EV_LISTENER) == 0, "no LISTENER while nothing changed");
+	s[1].rqueue = 2;
+	s[1].wqueue = 1;
+	s[1].drops = 7;
+	poll_socks(&r, s, 3);
+	e = find(&r, 0, TT_EV_LISTENER);
+	check(e && count(&r, 0, TT_EV_LISTENER) == 1 && e->u.listener.accept_queue == 2 &&
+		  e->u.listener.accept_queue_max == 1 && e->u.listener.drops == 7,
+	      "a LISTENER when its queue and drops changed");
 
 	/* a new active open, seen once established: our SYN is not payload */
 	s[3] = tcp(14, EST, 40001, 443, 1 + 517, 4000);
