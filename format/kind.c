@@ -35,6 +35,7 @@
 #define COLUMN_addr(c) #c
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
+#define COLUMN_failreason(c) #c
 
 /* Fields whose values have names: those the query shows as names. */
 #define NAMED_none TT_KN_none
@@ -48,6 +49,7 @@
 #define NAMED_addr TT_KN_none
 #define NAMED_addr_nz TT_KN_none
 #define NAMED_comm TT_KN_none
+#define NAMED_failreason TT_KN_failreason
 
 /* The same descriptors placed by their JSON position, so a dump walks them in order. */
 #define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
@@ -104,6 +106,7 @@ const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
 	case TT_KN_proto: s = tt_fmt_proto_name((unsigned)v); break;
 	case TT_KN_dir: s = tt_fmt_dir_name((unsigned)v); break;
 	case TT_KN_rstdir: s = tt_fmt_rst_dir_name((unsigned)v); break;
+	case TT_KN_failreason: s = tt_fmt_fail_reason_name((unsigned)v); break;
 	default: break;
 	}
 	/* "" (no state) and "?" (past the table) are no names */

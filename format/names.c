@@ -33,3 +33,14 @@ const char *tt_fmt_rst_dir_name(unsigned dir)
 {
 	return dir == TT_RST_SENT ? "sent" : dir == TT_RST_RECEIVED ? "received" : NULL;
 }
+
+const char *tt_fmt_fail_reason_name(unsigned reason)
+{
+	static const char *const names[TT_FAIL_MAX] = {
+	    [TT_FAIL_REFUSED] = "refused",	   [TT_FAIL_TIMEOUT] = "timeout",
+	    [TT_FAIL_UNREACHABLE] = "unreachable", [TT_FAIL_RESET] = "reset",
+	    [TT_FAIL_LOCAL_RESET] = "local-reset", [TT_FAIL_ABORT] = "abort",
+	};
+
+	return reason < TT_FAIL_MAX ? names[reason] : NULL;
+}

@@ -36,6 +36,8 @@ enum tt_ev_kind {
 	TT_EV_PROC_NAME = 11, /* pid to name metadata (e.g. from a sweep at start) */
 	TT_EV_LOST = 12,      /* events the kernel could not deliver */
 	TT_EV_STATS = 13,     /* capture statistics, written by user space */
+	TT_EV_HANDSHAKE = 14, /* a TCP connection reached ESTABLISHED: how long it took */
+	TT_EV_ACCEPT = 15,    /* an accepted connection: how long it waited for accept() */
 	TT_EV_KIND_MAX
 };
 
@@ -59,6 +61,16 @@ enum tt_ev_kind {
 /* tt_ev_reset.dir */
 #define TT_RST_SENT 1
 #define TT_RST_RECEIVED 2
+
+/* tt_ev_close.fail_reason: why a connection failed or ended abnormally (0: it did not) */
+#define TT_FAIL_NONE 0
+#define TT_FAIL_REFUSED 1     /* RST in reply to our SYN (ECONNREFUSED) */
+#define TT_FAIL_TIMEOUT 2     /* retries exhausted: SYN, data or keepalive (ETIMEDOUT) */
+#define TT_FAIL_UNREACHABLE 3 /* ICMP: EHOSTUNREACH, ENETUNREACH, ... */
+#define TT_FAIL_RESET 4	      /* reset by the peer (RST received) */
+#define TT_FAIL_LOCAL_RESET 5 /* reset here: SO_LINGER 0, an aborted socket, a closed listener */
+#define TT_FAIL_ABORT 6	      /* closed here with data it had not read (RST sent) */
+#define TT_FAIL_MAX 7
 
 /* TCP states are the kernel's numbers, 0 "no state" (UDP): enum tt_tcp_state, names and all,
  * in the one table of tt_tcp_states.h. */
@@ -118,9 +130,18 @@ struct tt_ev_close {
 	__u32 tx_pkts;
 	__u32 rx_pkts;
 	__u32 srtt_us;
-	__u32 retrans; /* total retransmitted segments */
-	__u8 state;    /* last TCP state */
-	__u8 _pad[7];
+	__u32 retrans;	  /* total retransmitted segments */
+	__u8 state;	  /* last TCP state */
+	__u8 fail_reason; /* TT_FAIL_* */
+	__u8 _pad[6];
+};
+struct tt_ev_handshake {
+	__u32 connect_us;  /* client: SYN sent to ESTABLISHED; server: SYN-ACK RTT (FORMAT.md) */
+	__u32 syn_retrans; /* SYNs (client) or SYN-ACKs (server) retransmitted */
+};
+struct tt_ev_accept {
+	__u32 wait_us; /* ESTABLISHED to accept() returning it */
+	__u32 _pad;
 };
 
 struct tt_ev_proc {
@@ -164,6 +185,8 @@ struct tt_event {
 		struct tt_ev_proc proc;
 		struct tt_ev_lost lost;
 		struct tt_ev_stats stats;
+		struct tt_ev_handshake handshake;
+		struct tt_ev_accept accept;
 	} u;
 };
 

@@ -25,11 +25,13 @@
  *   label   its word in the text dump (tcptop-replay --dump): " label value", or only
  *           " value" when "" (text `no`: not in the text dump)
  *   text    how the text dump shows it: no, val (as is), us (val then "us"), tcpstate
- *           (the state's name), rstdir ("sent"/"received")
+ *           (the state's name), rstdir ("sent"/"received"), failreason (its name; nothing
+ *           at all, label included, when 0)
  *   column  its column in the query's `events` table, none for no column
  *   sql     how the column reads it (NULL rules, docs/QUERY.md): none, u64 (always), nz
  *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, addr (NULL without a
- *           family), addr_nz (also NULL when all zero), comm
+ *           family), addr_nz (also NULL when all zero), comm, failreason (its name, NULL
+ *           when 0)
  */
 #ifndef TT_EVENT_KINDS_H
 #define TT_EVENT_KINDS_H
@@ -48,7 +50,9 @@
 	X(a, PROC_EXIT,  "exit",      proc,    PROC)			\
 	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
 	X(a, LOST,       "lost",      lost,    CAPTURE)			\
-	X(a, STATS,      "stats",     stats,   CAPTURE)
+	X(a, STATS,      "stats",     stats,   CAPTURE)			\
+	X(a, HANDSHAKE,  "handshake", handshake, CONN)			\
+	X(a, ACCEPT,     "accept",    accept,  CONN)
 
 /* The open's text dump is its own (endpoints, flags, Community ID): text `no` here. */
 #define TT_EV_FIELDS_CONN_OPEN(F, a)						\
@@ -95,7 +99,8 @@
 	F(a, rx_pkts,  U32, 3, "rx_pkts", val, rx_packets, u64)			\
 	F(a, srtt_us,  U32, 4, "srtt",    us,  rtt_us,     nz)			\
 	F(a, retrans,  U32, 5, "retrans", val, retrans,    u64)			\
-	F(a, state,    U8,  6, "",        no,  state,      tcpstate)
+	F(a, state,    U8,  6, "",        no,  state,      tcpstate)		\
+	F(a, fail_reason, U8, 7, "fail",  failreason, fail_reason, failreason)
 
 /* The four process kinds share their payload; only an exit shows its exit code. */
 #define TT_EV_FIELDS_CONN_PROC(F, a)						\
@@ -118,6 +123,12 @@
 	F(a, lost,      U64, 1, "lost",   val, lost,        u64)		\
 	F(a, conns,     U64, 2, "conns",  val, stat_conns,  u64)		\
 	F(a, bytes_out, U64, 3, "",       no,  stat_bytes,  u64)
+#define TT_EV_FIELDS_HANDSHAKE(F, a)						\
+	F(a, connect_us,  U32, 0, "connect",     us,  connect_us,  u64)		\
+	F(a, syn_retrans, U32, 1, "syn_retrans", val, syn_retrans, u64)
+
+#define TT_EV_FIELDS_ACCEPT(F, a)						\
+	F(a, wait_us, U32, 0, "wait", us, accept_wait_us, u64)
 /* clang-format on */
 
 /* What an event is about (enum tt_ev_scope); 0 for a kind this build does not know. */

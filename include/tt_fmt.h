@@ -167,5 +167,7 @@ const char *tt_fmt_tcp_state_name(unsigned state);
 const char *tt_fmt_proto_name(unsigned proto);
 const char *tt_fmt_dir_name(unsigned dir);
 const char *tt_fmt_rst_dir_name(unsigned dir);
+/* 'refused', 'timeout', ... for TT_FAIL_*; NULL for TT_FAIL_NONE and unknown numbers */
+const char *tt_fmt_fail_reason_name(unsigned reason);
 
 #endif /* TT_FMT_H */

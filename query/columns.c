@@ -10,6 +10,7 @@
 
 #include "event_cols.h"
 #include "query.h"
+#include "tt_acc.h"
 #include "tt_community_id.h"
 #include "tt_util.h"
 
@@ -180,6 +181,12 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 	return tt_fmt_rst_dir_name(d) ? text_static(v, tt_fmt_rst_dir_name(d)) : 0;
 }
 
+/* NULL when the connection did not fail (or a newer build's reason this one cannot name) */
+static int fail_reason(struct tt_query_val *v, uint8_t r)
+{
+	return tt_fmt_fail_reason_name(r) ? text_static(v, tt_fmt_fail_reason_name(r)) : 0;
+}
+
 /*
  * A kind's fields as columns, expanded from the kind table (tt_event_kinds.h): each field
  * names its column and how it reads (its `sql`, which holds the NULL rule); s is the
@@ -196,6 +203,7 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 #define QCOL_addr(c) EC_##c
 #define QCOL_addr_nz(c) EC_##c
 #define QCOL_comm(c) EC_##c
+#define QCOL_failreason(c) EC_##c
 #define Q_none(v, s, x) 0
 #define Q_u64(v, s, x) u64(v, x)
 #define Q_nz(v, s, x) int_nz(v, x)
@@ -207,6 +215,7 @@ static int rst_dir(struct tt_query_val *v, uint8_t d)
 #define Q_addr(v, s, x) addr(v, (s)->family, x, 0)
 #define Q_addr_nz(v, s, x) addr(v, (s)->family, x, 1)
 #define Q_comm(v, s, x) comm(v, x)
+#define Q_failreason(v, s, x) fail_reason(v, x)
 #define Q_FIELD(m, f, type, jpos, label, text, column, sql)                                        \
 	if (col == QCOL_##sql(column))                                                             \
 		return Q_##sql(v, &ev->u.m, ev->u.m.f);
@@ -269,6 +278,10 @@ enum {
 	C_PREEX,
 	C_EVENTS,
 	C_CID,
+	C_CONNECT,
+	C_ACCEPT_WAIT,
+	C_SYN_RETRANS,
+	C_FAIL,
 	C_NCOLS
 };
 
@@ -317,6 +330,10 @@ static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
 	case C_PREEX: return u64(v, c->preexisting);
 	case C_EVENTS: return u64(v, c->events);
 	case C_CID: return o ? conn_cid(v, set, c) : 0;
+	case C_CONNECT: return c->have & TT_ACC_HAVE_CONNECT ? u64(v, c->connect_us) : 0;
+	case C_ACCEPT_WAIT: return c->have & TT_ACC_HAVE_ACCEPT ? u64(v, c->accept_wait_us) : 0;
+	case C_SYN_RETRANS: return c->have & TT_ACC_HAVE_SYN_RETRANS ? u64(v, c->syn_retrans) : 0;
+	case C_FAIL: return fail_reason(v, c->fail_reason);
 	}
 	return 0;
 }

@@ -16,7 +16,7 @@
 	C(ts, TQ_INT, "wall clock ns since the epoch", NN)				\
 	C(kind, TQ_TEXT,								\
 	  "open traffic state rtt retrans reset close conn_proc exec exit "		\
-	  "proc_name lost stats (see docs/QUERY.md)",					\
+	  "proc_name lost stats handshake accept (see docs/QUERY.md)",					\
 	  NN)										\
 	C(conn_id, TQ_INT, "connection id, NULL when not about a connection", NL)	\
 	C(pid, TQ_INT, "process id, NULL when unknown", NL)				\
@@ -53,7 +53,12 @@
 	C(stat_conns, TQ_INT, "stats: connections seen so far", NL)			\
 	C(stat_bytes, TQ_INT, "stats: capture bytes written so far", NL)		\
 	C(community_id, TQ_TEXT,							\
-	  "open: Community ID v1 flow hash, NULL when an address is unknown", NL)
+	  "open: Community ID v1 flow hash, NULL when an address is unknown", NL)	\
+	C(fail_reason, TQ_TEXT, "close: 'refused' 'timeout' 'unreachable' 'reset' "	\
+	  "'local-reset' 'abort', NULL when it did not fail", NL)			\
+	C(connect_us, TQ_INT, "handshake: SYN to ESTABLISHED (server: SYN-ACK RTT)", NL) \
+	C(syn_retrans, TQ_INT, "handshake: SYNs or SYN-ACKs retransmitted", NL)	\
+	C(accept_wait_us, TQ_INT, "accept: ESTABLISHED to accept()", NL)
 /* clang-format on */
 
 #endif /* TQ_EVENT_COLS_H */

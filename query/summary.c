@@ -478,6 +478,11 @@ static void rows_fill(struct tt_query_agg *a)
 		c->max_rtt_us = x->max_rtt_us;
 		c->retrans = x->retrans;
 		c->resets = x->resets;
+		c->have = x->have;
+		c->fail_reason = x->fail_reason;
+		c->connect_us = x->connect_us;
+		c->syn_retrans = x->syn_retrans;
+		c->accept_wait_us = x->accept_wait_us;
 	}
 }
 

@@ -30,6 +30,7 @@ enum {
 	TT_CAP_RESETS,
 	TT_CAP_PROCS,
 	TT_CAP_NETNS,
+	TT_CAP_SK_ERROR,
 	TT_CAP_N
 };
 

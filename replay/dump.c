@@ -175,7 +175,7 @@ static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 	uint64_t v = tt_kind_uint(ev, f);
 	size_t n = 0;
 
-	if (f->text == TT_KX_no)
+	if (f->text == TT_KX_no || (f->text == TT_KX_failreason && !v))
 		return;
 	if (f->label[0]) {
 		b[n++] = ' ';
@@ -187,6 +187,15 @@ static void text_field(FILE *out, const struct tt_event *ev, const struct tt_kin
 		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
 		break;
 	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
+	case TT_KX_failreason: {
+		const char *s = tt_fmt_fail_reason_name((unsigned)v);
+
+		if (s)
+			n += put_str(b + n, s, TT_KIND_NAME_MAX);
+		else
+			n += put_u64(b + n, v);
+		break;
+	}
 	case TT_KX_us:
 		n += put_u64(b + n, v);
 		b[n++] = 'u';

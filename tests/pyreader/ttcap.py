@@ -41,10 +41,13 @@ KINDS = {
     5: [("segs", "u", 32), ("state", "u", 8)],
     6: [("dir", "u", 8), ("state", "u", 8)],
     7: [("tx_bytes", "u", 64), ("rx_bytes", "u", 64), ("tx_pkts", "u", 32),
-        ("rx_pkts", "u", 32), ("srtt_us", "u", 32), ("retrans", "u", 32), ("state", "u", 8)],
+        ("rx_pkts", "u", 32), ("srtt_us", "u", 32), ("retrans", "u", 32), ("state", "u", 8),
+        ("fail_reason", "u", 8)],
     8: PROC, 9: PROC, 10: PROC, 11: PROC,
     12: [("count", "u", 64), ("cpu", "u", 32)],
     13: [("events", "u", 64), ("lost", "u", 64), ("conns", "u", 64), ("bytes_out", "u", 64)],
+    14: [("connect_us", "u", 32), ("syn_retrans", "u", 32)],
+    15: [("wait_us", "u", 32)],
 }
 
 

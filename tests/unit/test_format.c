@@ -245,7 +245,8 @@ static size_t edge_events(struct tt_event *v)
 			case TT_EV_STATE: memset(e->u.state._pad, 0, 6); break;
 			case TT_EV_RETRANS: memset(e->u.retrans._pad, 0, 3); break;
 			case TT_EV_RESET: memset(e->u.reset._pad, 0, 6); break;
-			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 7); break;
+			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 6); break;
+			case TT_EV_ACCEPT: e->u.accept._pad = 0; break;
 			case TT_EV_LOST: e->u.lost._pad = 0; break;
 			default: break;
 			}
