@@ -200,9 +200,14 @@ int BPF_PROG(tt_sk_error, const struct sock *sk)
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	st = bpf_sk_storage_get(&socks, (struct sock *)sk, 0, 0);
+	if (!st)
+		return 0;
 	/* an ICMP error while connect() held the socket is reported as a soft error */
-	if (st)
-		st->last_err = BPF_CORE_READ(sk, sk_err) ?: BPF_CORE_READ(sk, sk_err_soft);
+	st->last_err = BPF_CORE_READ(sk, sk_err) ?: BPF_CORE_READ(sk, sk_err_soft);
+	/* a failing connect(): open it while its local port is still set (its close may come
+	 * from the application, after the port is released) */
+	if (st->open == O_PENDING)
+		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
 	return 0;
 }
 

@@ -196,6 +196,7 @@ def test_icmp_unreachable(tmpdir_path, pair):
     assert c["errno"] == 113  # EHOSTUNREACH
     by = conns(path)
     assert [r["fail_reason"] for r in by.get("out", [])] == ["unreachable"], by
+    assert by["out"][0]["lport"] > 0, by  # opened while its port was still set
 
 
 @needs_bpf
