@@ -76,6 +76,9 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 		       "a poll sees counters, not segments");
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
 		       "no exec/exit tracepoints without BPF");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
+		       "a poll sees no handshake, and a connection that fails between polls "
+		       "is gone before one sees it");
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

@@ -286,3 +286,22 @@ def test_connect_us_known_delay(tmpdir_path, pair):
     assert abs(out["connect_us"] - 100_000) <= 10_000, out
     assert out["connect_us"] <= (c["t1"] - c["t0"]) * 1e6 + 1000
     assert abs(inb["connect_us"] - 100_000) <= 10_000, inb
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "clickhouse"])
+def test_export_schemas_have_the_columns(dialect):
+    """The PostgreSQL and ClickHouse tables for loading --format csv|jsonl output: connections
+    and events hold the handshake and failure columns, typed as the SQLite ones are."""
+    r = run([tool("tcptop-query"), "--schema=" + dialect])
+    assert r.returncode == 0, r.stderr
+    tables = {}
+    for block in r.stdout.split("CREATE TABLE")[1:]:
+        name = block.split("(", 1)[0].split()[-1].strip('"`').split(".")[-1]
+        tables[name] = block.split(";", 1)[0]
+    for table in ("connections", "events"):
+        cols = {line.strip().split()[0].strip('"`'): line.strip().split()[1].rstrip(",")
+                for line in tables[table].splitlines()[1:] if line.strip() and
+                not line.strip().startswith(")")}
+        for col in ("connect_us", "syn_retrans", "accept_wait_us"):
+            assert col in cols and "int" in cols[col].lower(), (dialect, table, cols)
+        assert "fail_reason" in cols and "int" not in cols["fail_reason"].lower(), cols
