@@ -7,6 +7,8 @@ data, a server slow to accept) and checks what tcptop-query's connections table 
 what the applications saw themselves (their errno, their own clocks) and the kernel's
 per-namespace counters (nstat -asz, which leaves nstat's history alone).
 """
+import csv
+import io
 import json
 import os
 import subprocess
@@ -139,6 +141,17 @@ def conns(path, port=PORT):
     return by
 
 
+def csv_last(path, port=PORT):
+    """tcptop-replay --csv: each connection of port as its last snapshot row shows it."""
+    r = run([tool("tcptop-replay"), "--csv", "-", path])
+    assert r.returncode == 0, r.stderr
+    last = {}
+    for row in csv.DictReader(io.StringIO(r.stdout)):
+        if port in (int(row["lport"] or 0), int(row["rport"] or 0)):
+            last[row["conn_id"]] = row
+    return list(last.values())
+
+
 def recording(tmp, name, *args):
     path = os.path.join(tmp, name + ".tt")
     return path, Recorder(path, "-P", str(PORT), *args)
@@ -165,6 +178,9 @@ def test_refused(tmpdir_path, pair):
     grouped = query(path, "SELECT fail_reason, count(*) AS n FROM connections "
                           "WHERE rport = %d GROUP BY 1" % PORT)
     assert grouped == [{"fail_reason": "refused", "n": 1}]
+    rows = csv_last(path)
+    assert [(r["fail_reason"], r["connect_us"], r["syn_retrans"]) for r in rows] == \
+        [("refused", "", "0")], rows
 
 
 @needs_bpf
@@ -258,6 +274,12 @@ def test_connect_and_accept_wait(tmpdir_path, pair):
     waited = (s["accepted"] - s["ready"]) * 1e6
     assert abs(inb["accept_wait_us"] - waited) <= 0.2 * waited, (inb, waited)
     assert abs(inb["accept_wait_us"] - 300_000) <= 0.2 * 300_000, inb
+    # the same in tcptop-replay --csv, from the state table's fold
+    rows = {int(r["lport"]) == PORT: r for r in csv_last(path)}
+    assert int(rows[True]["accept_wait_us"]) == inb["accept_wait_us"], rows
+    assert int(rows[True]["connect_us"]) == inb["connect_us"]
+    assert int(rows[False]["connect_us"]) == out["connect_us"] and \
+        rows[False]["accept_wait_us"] == "" and rows[False]["fail_reason"] == ""
 
 
 def netem(ns, dev, delay_ms):
