@@ -90,6 +90,7 @@ static __always_inline int accepted(long fd)
 	bpf_get_current_comm(own.comm, sizeof(own.comm));
 	own.lport = t.lport;
 	own.rport = t.rport;
+	own.accept_ts = bpf_ktime_get_boot_ns();
 	if (!proc_filter_active()) {
 		/* reported at SYN_RECV under its cookie: say whose it is right away */
 		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);

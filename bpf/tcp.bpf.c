@@ -5,6 +5,32 @@
  */
 #include "tcptop.bpf.h"
 
+/*
+ * The handshake is over (ESTABLISHED from old), measured now, written once the connection is
+ * open. A client's: from connect() (CLOSE -> SYN_SENT, before the first SYN) to now, and the
+ * SYNs it retransmitted (total_retrans: nothing else was sent yet). A server's child socket
+ * is made when the handshake's last ACK arrives, so its own times say nothing: what it holds
+ * is the SYN-ACK RTT that tcp_check_req() measured into srtt_us (tcp_synack_rtt_meas(): from
+ * the request's first SYN-ACK, snt_synack, to this ACK; with a retransmitted SYN-ACK, from
+ * the TCP timestamps, or no sample), and total_retrans, which tcp_create_openreq_child()
+ * sets to the request's num_retrans: its SYN-ACKs retransmitted.
+ */
+static __always_inline void handshake_done(const struct sock *sk, struct sk_st *st, int old)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (old == TT_TCP_SYN_SENT)
+		st->hs_connect_us =
+		    st->open_ts && now > st->open_ts ? (now - st->open_ts) / 1000 : 0;
+	else
+		st->hs_connect_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	st->hs_syn_retrans = BPF_CORE_READ(tp, total_retrans);
+	if (old == TT_TCP_SYN_RECV)
+		st->est_ts = now;
+	st->hs = 1;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 {
@@ -74,6 +100,9 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 	} else if (st->open == O_PENDING || st->open == O_PASSIVE) {
 		tcp_try_open(sk, st, oldstate, newstate == TT_TCP_CLOSE);
 	}
+	if (newstate == TT_TCP_ESTABLISHED && !st->hs &&
+	    (oldstate == TT_TCP_SYN_SENT || oldstate == TT_TCP_SYN_RECV))
+		handshake_done(sk, st, oldstate);
 	if (st->open != O_OPEN) {
 		if (newstate == TT_TCP_CLOSE && st->open != O_IGNORE) {
 			st->open = O_CLOSED;
@@ -82,8 +111,10 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		return 0;
 	}
 	emit_state(st, oldstate, newstate, 0);
+	if (st->hs == 1)
+		emit_handshake(st);
 	if (newstate == TT_TCP_CLOSE)
-		tcp_emit_close(sk, st);
+		tcp_emit_close(sk, st, tcp_fail_reason(sk, st, oldstate));
 	return 0;
 }
 
@@ -101,7 +132,7 @@ int BPF_PROG(tt_destroy, struct sock *sk)
 		return 0;
 	st = bpf_sk_storage_get(&socks, sk, 0, 0);
 	if (st && st->open == O_OPEN)
-		tcp_emit_close(sk, st);
+		tcp_emit_close(sk, st, tcp_fail_reason(sk, st, -1));
 	return 0;
 }
 
@@ -252,6 +283,30 @@ int BPF_PROG(tt_drop, struct sk_buff *skb, void *location, enum skb_drop_reason 
 		return 0;
 	e->u.drop.code = reason;
 	ev_send(e);
+	return 0;
+}
+
+/*
+ * An error reported on a socket (sk_error_report(): an ICMP error, a reset, a timeout), kept
+ * for its close: an application may take it (SO_ERROR, a failed read) and clear sk_err
+ * before it closes the socket, which is then the close (tcp_fail_reason()).
+ */
+SEC("tp_btf/inet_sk_error_report")
+int BPF_PROG(tt_sk_error, const struct sock *sk)
+{
+	struct sk_st *st;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	st = bpf_sk_storage_get(&socks, (struct sock *)sk, 0, 0);
+	if (!st)
+		return 0;
+	/* an ICMP error while connect() held the socket is reported as a soft error */
+	st->last_err = BPF_CORE_READ(sk, sk_err) ?: BPF_CORE_READ(sk, sk_err_soft);
+	/* a failing connect(): open it while its local port is still set (its close may come
+	 * from the application, after the port is released) */
+	if (st->open == O_PENDING)
+		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
 	return 0;
 }
 

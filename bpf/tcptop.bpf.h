@@ -101,6 +101,7 @@ struct owner {
 	__u8 swept;	/* from the file tables: whoever holds it, not who accepted it */
 	__u8 _pad[2];
 	char comm[TT_COMM_LEN];
+	__u64 accept_ts; /* when accept() returned it (0: a sweep), for the ACCEPT's wait */
 };
 
 /* LRU: an entry nobody consumes (socket reset between accept and the store) ages out. */
@@ -216,6 +217,13 @@ struct sk_st {
 	__u32 l_max;
 	__u32 l_pid;
 	__u8 l_seen;
+	/* the handshake, measured at ESTABLISHED and written once the connection is open (a
+	 * process filter may open it later): hs 0 none, 1 to write, 2 written */
+	__u64 hs;
+	__u32 hs_connect_us;
+	__u32 hs_syn_retrans;
+	__u64 est_ts;	/* a passive connection's ESTABLISHED, for its accept wait */
+	__s32 last_err; /* the last error reported on it (inet_sk_error_report), for fail_reason */
 };
 
 /* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
@@ -814,6 +822,21 @@ static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
 	return 0;
 }
 
+/* The handshake measured at ESTABLISHED, once (a state change and a late open may race). */
+static __always_inline void emit_handshake(struct sk_st *st)
+{
+	struct tt_event *e;
+
+	if (__sync_val_compare_and_swap(&st->hs, 1, 2) != 1)
+		return;
+	e = ev_new(TT_EV_HANDSHAKE, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.handshake.connect_us = st->hs_connect_us;
+	e->u.handshake.syn_retrans = st->hs_syn_retrans;
+	ev_send(e);
+}
+
 /*
  * Decide whether a TCP connection is reported, and report its opening.
  * state: the connection's state at first sight.
@@ -887,6 +910,9 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	} else {
 		emit_open(sk, st, &t, IPPROTO_TCP, state, 0, flags);
 	}
+	/* established while it waited for its owner */
+	if (st->hs == 1)
+		emit_handshake(st);
 }
 
 /*
@@ -937,6 +963,17 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	__builtin_memcpy(st->comm, own.comm, TT_COMM_LEN);
 	st->pid_known = 1;
 	tcp_owned(sk, st, !own.announced);
+	/* accept() returned it: how long it waited in the accept queue since ESTABLISHED */
+	if (own.accept_ts && st->est_ts && own.accept_ts >= st->est_ts && st->open == O_OPEN) {
+		struct tt_event *e = ev_new(TT_EV_ACCEPT, st->id, st->pid, st->tid, 0, 0);
+		__u64 wait = own.accept_ts - st->est_ts;
+
+		st->est_ts = 0; /* once */
+		if (e) {
+			e->u.accept.wait_us = wait / 1000;
+			ev_send(e);
+		}
+	}
 }
 
 /*
@@ -976,7 +1013,79 @@ static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_s
  * by any pass, so the next pass writes the close (inferred) instead of the connection staying
  * open forever.
  */
-static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st)
+#define TT_EACCES 13
+#define TT_EPIPE 32
+#define TT_ENONET 64
+#define TT_EPROTO 71
+#define TT_EMSGSIZE 90
+#define TT_ENOPROTOOPT 92
+#define TT_EOPNOTSUPP 95
+#define TT_ENETDOWN 100
+#define TT_ENETUNREACH 101
+#define TT_ECONNABORTED 103
+#define TT_ECONNRESET 104
+#define TT_ETIMEDOUT 110
+#define TT_ECONNREFUSED 111
+#define TT_EHOSTDOWN 112
+#define TT_EHOSTUNREACH 113
+
+/*
+ * Why a TCP connection is entering CLOSE (old: the state it leaves, -1 when not known).
+ * The kernel sets sk_err before tcp_done() when the end is an error: tcp_reset()
+ * (ECONNREFUSED in SYN_SENT, EPIPE in CLOSE_WAIT, else ECONNRESET), tcp_write_err()
+ * (ETIMEDOUT, or the soft error an ICMP left), tcp_v4_err()/tcp_v6_err() in SYN_SENT (the
+ * ICMP's errno), tcp_abort() (ECONNABORTED). An abortive close of our own sets no error
+ * before CLOSE (tcp_disconnect() sets ECONNRESET after it): it is a CLOSE straight from a
+ * synchronized state a normal close never leaves that way (ESTABLISHED, CLOSE_WAIT,
+ * SYN_RECV, FIN_WAIT1), and tcp_close() threw away unread data (copied_seq short of
+ * rcv_nxt, the peer's FIN not counted) or the socket lingered 0 s. An error the application
+ * took before closing (SO_ERROR clears sk_err and sk_err_soft) is the one tt_sk_error saw
+ * reported last. A connect() the application gave up on itself fails nothing here.
+ */
+static __always_inline __u8 tcp_fail_reason(const struct sock *sk, const struct sk_st *st, int old)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	int err = BPF_CORE_READ(sk, sk_err);
+	unsigned long flags;
+	__u32 unread;
+
+	/* an ICMP error that came while connect() held the socket is left as a soft error,
+	 * which a connect() with a timeout reads, and closes the socket without one */
+	/* an error the application took (SO_ERROR after a connect() with a timeout, a read)
+	 * before it closed the socket: the one reported last */
+	if (!err)
+		err = st->last_err;
+	switch (err) {
+	case 0: break;
+	case TT_ECONNREFUSED: return TT_FAIL_REFUSED;
+	case TT_ETIMEDOUT: return TT_FAIL_TIMEOUT;
+	case TT_ECONNRESET:
+	case TT_EPIPE: return TT_FAIL_RESET;
+	case TT_ECONNABORTED: return TT_FAIL_LOCAL_RESET;
+	case TT_EHOSTUNREACH:
+	case TT_ENETUNREACH:
+	case TT_EHOSTDOWN:
+	case TT_ENETDOWN:
+	case TT_ENONET:
+	case TT_EPROTO:
+	case TT_ENOPROTOOPT:
+	case TT_EMSGSIZE:
+	case TT_EOPNOTSUPP:
+	case TT_EACCES: return TT_FAIL_UNREACHABLE;
+	default: return TT_FAIL_NONE;
+	}
+	if (old == TT_TCP_SYN_RECV)
+		return TT_FAIL_LOCAL_RESET;
+	if (old != TT_TCP_ESTABLISHED && old != TT_TCP_CLOSE_WAIT && old != TT_TCP_FIN_WAIT1)
+		return TT_FAIL_NONE;
+	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	if ((flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && unread)
+		unread--;
+	return unread ? TT_FAIL_ABORT : TT_FAIL_LOCAL_RESET;
+}
+
+static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st, __u8 fail)
 {
 	struct tcp_counters c;
 	struct tt_event *e;
@@ -1016,6 +1125,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	e->u.close.srtt_us = c.srtt;
 	e->u.close.retrans = c.retrans;
 	e->u.close.state = TT_TCP_CLOSE;
+	e->u.close.fail_reason = fail;
 	ns_tcp_add(sk, -1);
 	/* gone already: a pass found the socket gone before the kernel ran this (a state change
 	 * skipped, tcp_destroy_sock later) and wrote the close */

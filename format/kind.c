@@ -38,6 +38,7 @@
 #define COLUMN_addr_nz(c) #c
 #define COLUMN_comm(c) #c
 #define COLUMN_name(c) #c
+#define COLUMN_failreason(c) #c
 
 /* Fields whose values have names: those the query shows as names. */
 #define NAMED_none TT_KN_none
@@ -53,6 +54,7 @@
 #define NAMED_addr_nz TT_KN_none
 #define NAMED_comm TT_KN_none
 #define NAMED_name TT_KN_none
+#define NAMED_failreason TT_KN_failreason
 
 /* The same descriptors placed by their JSON position, so a dump walks them in order. */
 #define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
@@ -110,6 +112,7 @@ const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
 	case TT_KN_dir: s = tt_fmt_dir_name((unsigned)v); break;
 	case TT_KN_rstdir: s = tt_fmt_rst_dir_name((unsigned)v); break;
 	case TT_KN_cause: s = tt_fmt_retrans_cause_name((unsigned)v); break;
+	case TT_KN_failreason: s = tt_fmt_fail_reason_name((unsigned)v); break;
 	default: break;
 	}
 	/* "" (no state) and "?" (past the table) are no names */
@@ -169,6 +172,15 @@ static size_t field_text(char *b, const struct tt_event *ev, const struct tt_kin
 		n += put_str(b + n, c ? c : "?", TT_KIND_NAME_MAX);
 		break;
 	}
+	case TT_KX_failreason: {
+		const char *r = tt_fmt_fail_reason_name((unsigned)v);
+
+		if (r)
+			n += put_str(b + n, r, TT_KIND_NAME_MAX);
+		else
+			n += put_u64(b + n, v);
+		break;
+	}
 	case TT_KX_us:
 		n += put_u64(b + n, v);
 		b[n++] = 'u';
@@ -197,7 +209,8 @@ size_t tt_kind_text(const struct tt_event *ev, char *buf, size_t len)
 		size_t m;
 
 		if (k->fields[i].text == TT_KX_no ||
-		    (k->fields[i].text == TT_KX_nz && !tt_kind_uint(ev, &k->fields[i])))
+		    ((k->fields[i].text == TT_KX_nz || k->fields[i].text == TT_KX_failreason) &&
+		     !tt_kind_uint(ev, &k->fields[i])))
 			continue;
 		m = field_text(b, ev, &k->fields[i]);
 		if (m > len - 1 - n)

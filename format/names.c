@@ -44,3 +44,14 @@ const char *tt_fmt_retrans_cause_name(unsigned cause)
 
 	return cause < TT_RETRANS_CAUSE_MAX ? names[cause] : NULL;
 }
+
+const char *tt_fmt_fail_reason_name(unsigned reason)
+{
+	static const char *const names[TT_FAIL_MAX] = {
+	    [TT_FAIL_REFUSED] = "refused",	   [TT_FAIL_TIMEOUT] = "timeout",
+	    [TT_FAIL_UNREACHABLE] = "unreachable", [TT_FAIL_RESET] = "reset",
+	    [TT_FAIL_LOCAL_RESET] = "local-reset", [TT_FAIL_ABORT] = "abort",
+	};
+
+	return reason < TT_FAIL_MAX ? names[reason] : NULL;
+}

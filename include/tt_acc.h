@@ -24,6 +24,10 @@
 #define TT_ACC_OPENED (1u << 3)	     /* CONN_OPEN seen */
 /* a reset received in SYN_SENT: the peer refused the connect() (ECONNREFUSED) */
 #define TT_ACC_REFUSED (1u << 4)
+/* tt_conn_acc.have: NULL in the query until known */
+#define TT_ACC_HAVE_CONNECT (1u << 0)	  /* connect_us */
+#define TT_ACC_HAVE_SYN_RETRANS (1u << 1) /* syn_retrans */
+#define TT_ACC_HAVE_ACCEPT (1u << 2)	  /* accept_wait_us */
 #define TT_ACC_FLAGS (TT_ACC_CLOSED | TT_ACC_PREEXISTING | TT_ACC_OPENED | TT_ACC_REFUSED)
 
 /*
@@ -49,7 +53,12 @@
 	uint32_t netns;                                                                            \
 	uint16_t lport, rport;                                                                     \
 	uint8_t direction;                                                                         \
-	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];                                            \
+	uint8_t have;	      /* TT_ACC_HAVE_*: which of the handshake fields are known */         \
+	uint8_t fail_reason;  /* TT_FAIL_* of the close */                                         \
+	uint32_t connect_us;  /* HANDSHAKE */                                                      \
+	uint32_t syn_retrans; /* HANDSHAKE, or a connect that failed: its close's retransmits */   \
+	uint32_t accept_wait_us; /* ACCEPT */
 
 struct tt_conn_acc {
 	TT_CONN_ACC_FIELDS
@@ -80,12 +89,13 @@ void tt_acc_init(struct tt_conn_acc *a, uint64_t ts);
  * and a zero direction or state keeps the ones known. TRAFFIC adds its
  * deltas; CONN_CLOSE marks a closed (its time the first close's) and raises
  * every counter to the close's absolute value when that is larger. A RESET
- * counts, and one received in SYN_SENT marks it refused. CONN_PROC
- * only moves the times: the owner is the caller's.
- * Only TRAFFIC is traffic at its event's time: what a close raises the counters
- * by was sent before the capture (or its file) began, or lost, at no known time.
- * A caller deriving rates keeps that raise out of them (the state table moves
- * its rate baseline with it).
+ * counts, and one received in SYN_SENT marks it refused. HANDSHAKE sets connect_us and
+ * syn_retrans, ACCEPT accept_wait_us; a close with a fail reason keeps it, and one of a connection
+ * that never reached ESTABLISHED (no HANDSHAKE) gives its retransmits as syn_retrans: they were
+ * SYNs. CONN_PROC only moves the times: the owner is the caller's. Only TRAFFIC is traffic at its
+ * event's time: what a close raises the counters by was sent before the capture (or its file)
+ * began, or lost, at no known time. A caller deriving rates keeps that raise out of them (the state
+ * table moves its rate baseline with it).
  */
 void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh);
 

@@ -37,7 +37,9 @@ enum tt_ev_kind {
 	TT_EV_PROC_NAME = 11, /* pid to name metadata (e.g. from a sweep at start) */
 	TT_EV_LOST = 12,      /* events the kernel could not deliver */
 	TT_EV_STATS = 13,     /* capture statistics, written by user space */
-	/* 14..17: handshake, accept, sample, stall (issue 20's other branches: TT_EV_GAP) */
+	TT_EV_HANDSHAKE = 14, /* a TCP connection reached ESTABLISHED: how long it took */
+	TT_EV_ACCEPT = 15,    /* an accepted connection: how long it waited for accept() */
+	/* 16, 17: sample, stall (issue 20's samples branch: TT_EV_GAP) */
 	TT_EV_LISTENER = 18, /* a listening socket's queue and drops, when first seen or changed */
 	TT_EV_DROP = 19,     /* a packet the kernel dropped, with its reason */
 	TT_EV_KIND_MAX
@@ -75,6 +77,15 @@ enum tt_ev_kind {
 #define TT_RETRANS_SYN 4  /* handshake: SYN or SYN-ACK retransmitted in SYN_SENT/SYN_RECV */
 #define TT_RETRANS_SPURIOUS 5 /* not a retransmit: `spurious` segments reported as duplicates */
 #define TT_RETRANS_CAUSE_MAX 6
+/* tt_ev_close.fail_reason: why a connection failed or ended abnormally (0: it did not) */
+#define TT_FAIL_NONE 0
+#define TT_FAIL_REFUSED 1     /* RST in reply to our SYN (ECONNREFUSED) */
+#define TT_FAIL_TIMEOUT 2     /* retries exhausted: SYN, data or keepalive (ETIMEDOUT) */
+#define TT_FAIL_UNREACHABLE 3 /* ICMP: EHOSTUNREACH, ENETUNREACH, ... */
+#define TT_FAIL_RESET 4	      /* reset by the peer (RST received) */
+#define TT_FAIL_LOCAL_RESET 5 /* reset here: SO_LINGER 0, an aborted socket, a closed listener */
+#define TT_FAIL_ABORT 6	      /* closed here with data it had not read (RST sent) */
+#define TT_FAIL_MAX 7
 
 /* TCP states are the kernel's numbers, 0 "no state" (UDP): enum tt_tcp_state, names and all,
  * in the one table of tt_tcp_states.h. */
@@ -137,9 +148,18 @@ struct tt_ev_close {
 	__u32 tx_pkts;
 	__u32 rx_pkts;
 	__u32 srtt_us;
-	__u32 retrans; /* total retransmitted segments */
-	__u8 state;    /* last TCP state */
-	__u8 _pad[7];
+	__u32 retrans;	  /* total retransmitted segments */
+	__u8 state;	  /* last TCP state */
+	__u8 fail_reason; /* TT_FAIL_* */
+	__u8 _pad[6];
+};
+struct tt_ev_handshake {
+	__u32 connect_us;  /* client: SYN sent to ESTABLISHED; server: SYN-ACK RTT (FORMAT.md) */
+	__u32 syn_retrans; /* SYNs (client) or SYN-ACKs (server) retransmitted */
+};
+struct tt_ev_accept {
+	__u32 wait_us; /* ESTABLISHED to accept() returning it */
+	__u32 _pad;
 };
 
 struct tt_ev_proc {
@@ -209,6 +229,8 @@ struct tt_event {
 		struct tt_ev_proc proc;
 		struct tt_ev_lost lost;
 		struct tt_ev_stats stats;
+		struct tt_ev_handshake handshake;
+		struct tt_ev_accept accept;
 		struct tt_ev_listener listener;
 		struct tt_ev_drop drop;
 	} u;
@@ -220,7 +242,7 @@ struct tt_event {
 
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
 /* Numbers this branch leaves to the other branches of issue 20 (0 once they are merged). */
-#define TT_EV_GAP 4
+#define TT_EV_GAP 2
 _Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1 - TT_EV_GAP,
 	       "every kind has one TT_EVENT_KINDS entry");
 /* A state numbered past the table's last, or a gap in the numbers. */

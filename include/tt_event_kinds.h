@@ -26,11 +26,13 @@
  *           " value" when "" (text `no`: not in the text dump)
  *   text    how the text dump shows it: no, val (as is), us (val then "us"), tcpstate
  *           (the state's name), rstdir ("sent"/"received"), cause (the retransmit
- *           cause's name), nz (as val, left out when 0)
+ *           cause's name), nz (as val, left out when 0), failreason (its name; nothing
+ *           at all, label included, when 0)
  *   column  its column in the query's `events` table, none for no column
  *   sql     how the column reads it (NULL rules, docs/QUERY.md): none, u64 (always), nz
  *           (NULL when 0), i32, tcpstate, proto, dir, rstdir, cause, addr (NULL without a
- *           family), addr_nz (also NULL when all zero), comm, name (NULL when empty)
+ *           family), addr_nz (also NULL when all zero), comm, name (NULL when empty),
+ *           failreason (its name, NULL when 0)
  */
 #ifndef TT_EVENT_KINDS_H
 #define TT_EVENT_KINDS_H
@@ -50,6 +52,8 @@
 	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
 	X(a, LOST,       "lost",      lost,    CAPTURE)			\
 	X(a, STATS,      "stats",     stats,   CAPTURE)			\
+	X(a, HANDSHAKE,  "handshake", handshake, CONN)			\
+	X(a, ACCEPT,     "accept",    accept,  CONN)			\
 	X(a, LISTENER,   "listener",  listener, CAPTURE)		\
 	X(a, DROP,       "drop",      drop,    CAPTURE)
 
@@ -100,7 +104,8 @@
 	F(a, rx_pkts,  U32, 3, "rx_pkts", val, rx_packets, u64)			\
 	F(a, srtt_us,  U32, 4, "srtt",    us,  rtt_us,     nz)			\
 	F(a, retrans,  U32, 5, "retrans", val, retrans,    u64)			\
-	F(a, state,    U8,  6, "",        no,  state,      tcpstate)
+	F(a, state,    U8,  6, "",        no,  state,      tcpstate)		\
+	F(a, fail_reason, U8, 7, "fail",  failreason, fail_reason, failreason)
 
 /* The four process kinds share their payload; only an exit shows its exit code. */
 #define TT_EV_FIELDS_CONN_PROC(F, a)						\
@@ -123,6 +128,13 @@
 	F(a, lost,      U64, 1, "lost",   val, lost,        u64)		\
 	F(a, conns,     U64, 2, "conns",  val, stat_conns,  u64)		\
 	F(a, bytes_out, U64, 3, "",       no,  stat_bytes,  u64)
+#define TT_EV_FIELDS_HANDSHAKE(F, a)						\
+	F(a, connect_us,  U32, 0, "connect",     us,  connect_us,  u64)		\
+	F(a, syn_retrans, U32, 1, "syn_retrans", val, syn_retrans, u64)
+
+#define TT_EV_FIELDS_ACCEPT(F, a)						\
+	F(a, wait_us, U32, 0, "wait", us, accept_wait_us, u64)
+
 /* A listener is no connection (scope CAPTURE, conn_id 0): the query's `listeners` table. */
 #define TT_EV_FIELDS_LISTENER(F, a)						\
 	F(a, family,           U8,   1, "",          no,  family,           nz)	\

@@ -169,5 +169,7 @@ const char *tt_fmt_dir_name(unsigned dir);
 const char *tt_fmt_rst_dir_name(unsigned dir);
 /* A retransmit's cause (TT_RETRANS_*): "unknown", "rto", "fast", "tlp", "syn", "spurious". */
 const char *tt_fmt_retrans_cause_name(unsigned cause);
+/* 'refused', 'timeout', ... for TT_FAIL_*; NULL for TT_FAIL_NONE and unknown numbers */
+const char *tt_fmt_fail_reason_name(unsigned reason);
 
 #endif /* TT_FMT_H */

@@ -31,18 +31,20 @@ enum tt_kind_text {
 	TT_KX_tcpstate,
 	TT_KX_rstdir,
 	TT_KX_cause,
-	TT_KX_nz, /* as val, left out when 0 */
+	TT_KX_nz,	  /* as val, left out when 0 */
+	TT_KX_failreason, /* its name; the field is left out when 0 */
 };
 
 /* Which names a field's values have (from the table's `sql` column): the JSON dump gives the
  * name under the field's key and the number under key_id, as the query's columns do. */
 enum tt_kind_named {
 	TT_KN_none,
-	TT_KN_tcpstate, /* tt_fmt_tcp_state_name */
-	TT_KN_proto,	/* tt_fmt_proto_name */
-	TT_KN_dir,	/* tt_fmt_dir_name */
-	TT_KN_rstdir,	/* tt_fmt_rst_dir_name */
-	TT_KN_cause,	/* tt_fmt_retrans_cause_name */
+	TT_KN_tcpstate,	  /* tt_fmt_tcp_state_name */
+	TT_KN_proto,	  /* tt_fmt_proto_name */
+	TT_KN_dir,	  /* tt_fmt_dir_name */
+	TT_KN_rstdir,	  /* tt_fmt_rst_dir_name */
+	TT_KN_cause,	  /* tt_fmt_retrans_cause_name */
+	TT_KN_failreason, /* tt_fmt_fail_reason_name */
 };
 
 /* Longest field name and text label (test_event_kinds checks), TCP state name included. */

@@ -36,7 +36,8 @@ struct tt_src_opts {
 	 * kernels where one misbehaves, and to test the fallbacks.
 	 */
 	const char *skip_probes;
-	int check_all; /* load every optional program, wanted in this mode or not (--check) */
+	int check_all;	 /* load every optional program, wanted in this mode or not (--check) */
+	int accept_wait; /* attach the accept tracepoints for ACCEPT (--accept-wait) */
 	/*
 	 * UDP per-remote flows of unconnected sockets (a DNS server's clients) have no end: one
 	 * idle this long is closed, as conntrack does (0 = TT_SRC_DEFAULT_UDP_IDLE_MS).

@@ -10,6 +10,7 @@
 
 #include "event_cols.h"
 #include "query.h"
+#include "tt_acc.h"
 #include "tt_community_id.h"
 #include "tt_util.h"
 
@@ -198,6 +199,12 @@ static int retrans_cause(struct tt_query_val *v, uint8_t c)
 	return tt_fmt_retrans_cause_name(c) ? text_static(v, tt_fmt_retrans_cause_name(c)) : 0;
 }
 
+/* NULL when the connection did not fail (or a newer build's reason this one cannot name) */
+static int fail_reason(struct tt_query_val *v, uint8_t r)
+{
+	return tt_fmt_fail_reason_name(r) ? text_static(v, tt_fmt_fail_reason_name(r)) : 0;
+}
+
 /*
  * A kind's fields as columns, expanded from the kind table (tt_event_kinds.h): each field
  * names its column and how it reads (its `sql`, which holds the NULL rule); s is the
@@ -216,6 +223,7 @@ static int retrans_cause(struct tt_query_val *v, uint8_t c)
 #define QCOL_addr_nz(c) EC_##c
 #define QCOL_comm(c) EC_##c
 #define QCOL_name(c) EC_##c
+#define QCOL_failreason(c) EC_##c
 #define Q_none(v, s, x) 0
 #define Q_u64(v, s, x) u64(v, x)
 #define Q_nz(v, s, x) int_nz(v, x)
@@ -229,6 +237,7 @@ static int retrans_cause(struct tt_query_val *v, uint8_t c)
 #define Q_addr_nz(v, s, x) addr(v, (s)->family, x, 1)
 #define Q_comm(v, s, x) comm(v, x)
 #define Q_name(v, s, x) kname(v, x)
+#define Q_failreason(v, s, x) fail_reason(v, x)
 #define Q_FIELD(m, f, type, jpos, label, text, column, sql)                                        \
 	if (col == QCOL_##sql(column))                                                             \
 		return Q_##sql(v, &ev->u.m, ev->u.m.f);
@@ -295,6 +304,10 @@ enum {
 	C_RT_FAST,
 	C_RT_TLP,
 	C_RT_SPURIOUS,
+	C_CONNECT,
+	C_ACCEPT_WAIT,
+	C_SYN_RETRANS,
+	C_FAIL,
 	C_NCOLS
 };
 
@@ -347,6 +360,10 @@ static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
 	case C_RT_FAST: return u64(v, c->retrans_fast);
 	case C_RT_TLP: return u64(v, c->retrans_tlp);
 	case C_RT_SPURIOUS: return u64(v, c->retrans_spurious);
+	case C_CONNECT: return c->have & TT_ACC_HAVE_CONNECT ? u64(v, c->connect_us) : 0;
+	case C_ACCEPT_WAIT: return c->have & TT_ACC_HAVE_ACCEPT ? u64(v, c->accept_wait_us) : 0;
+	case C_SYN_RETRANS: return c->have & TT_ACC_HAVE_SYN_RETRANS ? u64(v, c->syn_retrans) : 0;
+	case C_FAIL: return fail_reason(v, c->fail_reason);
 	}
 	return 0;
 }

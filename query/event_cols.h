@@ -16,7 +16,7 @@
 	C(ts, TQ_INT, "wall clock ns since the epoch", NN)				\
 	C(kind, TQ_TEXT,								\
 	  "open traffic state rtt retrans reset close conn_proc exec exit "		\
-	  "proc_name lost stats listener drop (see docs/QUERY.md)",					\
+	  "proc_name lost stats handshake accept listener drop (see docs/QUERY.md)",					\
 	  NN)										\
 	C(conn_id, TQ_INT, "connection id, NULL when not about a connection", NL)	\
 	C(pid, TQ_INT, "process id, NULL when unknown", NL)				\
@@ -61,7 +61,12 @@
 	C(accept_queue_max, TQ_INT, "listener: its accept queue's limit (backlog)", NL) \
 	C(listen_drops, TQ_INT, "listener: the socket's drops (sk_drops) so far", NL)	\
 	C(reason, TQ_TEXT, "drop: the kernel's drop reason (SKB_DROP_REASON_ without prefix)", NL) \
-	C(drop_code, TQ_INT, "drop: the reason's number on the recording kernel", NL)
+	C(drop_code, TQ_INT, "drop: the reason's number on the recording kernel", NL)	\
+	C(fail_reason, TQ_TEXT, "close: 'refused' 'timeout' 'unreachable' 'reset' "	\
+	  "'local-reset' 'abort', NULL when it did not fail", NL)			\
+	C(connect_us, TQ_INT, "handshake: SYN to ESTABLISHED (server: SYN-ACK RTT)", NL) \
+	C(syn_retrans, TQ_INT, "handshake: SYNs or SYN-ACKs retransmitted", NL)	\
+	C(accept_wait_us, TQ_INT, "accept: ESTABLISHED to accept()", NL)
 /* clang-format on */
 
 #endif /* TQ_EVENT_COLS_H */

@@ -140,6 +140,9 @@ struct tt_query_conn {
 	 */
 	uint64_t base_tx, base_rx, base_txp, base_rxp;
 	uint32_t base_retrans;
+	/* issue 20's health: handshake, accept, failure (have: TT_ACC_HAVE_*) */
+	uint8_t have, fail_reason;
+	uint32_t connect_us, syn_retrans, accept_wait_us;
 };
 
 struct tt_query_proc {

@@ -77,6 +77,15 @@ static const struct tt_query_col conn_cols[] = {
     {"retrans_tlp", TQ_INT, "tail loss probes that resent a segment", NN},
     {"retrans_spurious", TQ_INT,
      "retransmitted segments the peer reported as duplicates (DSACK): needless", NN},
+    {"connect_us", TQ_INT,
+     "handshake time: SYN sent to ESTABLISHED (client), SYN-ACK RTT (server); NULL if not seen",
+     NL},
+    {"accept_wait_us", TQ_INT, "ESTABLISHED to accept() by the process, NULL if not seen", NL},
+    {"syn_retrans", TQ_INT, "SYNs (client) or SYN-ACKs (server) retransmitted, NULL if not seen",
+     NL},
+    {"fail_reason", TQ_TEXT,
+     "'refused' 'timeout' 'unreachable' 'reset' 'local-reset' 'abort', NULL if it did not fail",
+     NL},
 };
 
 #define EVENT_COL(name, type, doc, notnull) {#name, type, doc, notnull},

@@ -510,6 +510,11 @@ static void rows_fill(struct tt_query_agg *a)
 		c->retrans_fast = x->retrans_fast;
 		c->retrans_tlp = x->retrans_tlp;
 		c->retrans_spurious = x->retrans_spurious;
+		c->have = x->have;
+		c->fail_reason = x->fail_reason;
+		c->connect_us = x->connect_us;
+		c->syn_retrans = x->syn_retrans;
+		c->accept_wait_us = x->accept_wait_us;
 	}
 }
 

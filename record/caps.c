@@ -28,7 +28,8 @@ static const struct {
 			    "('-') until the owner closes them"},
     [TT_CAP_ACCEPT] = {"accept-owner",
 		       "with a process filter, an accepted connection is recorded only when a "
-		       "file-table sweep names its owner (within a sampling interval)"},
+		       "file-table sweep names its owner (within a sampling interval); "
+		       "--accept-wait has no accept waits"},
     [TT_CAP_DESTROY] = {"close-recovery",
 			"a close the kernel skipped (counted as lost) is not recovered"},
     [TT_CAP_UDP_CLOSE] = {"udp-close",
@@ -44,6 +45,9 @@ static const struct {
 		      "their traffic and RTT show only at state changes and the close"},
     [TT_CAP_LISTENERS] = {"listeners", "no LISTENER records (accept queues, listen drops)"},
     [TT_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
+    [TT_CAP_SK_ERROR] = {"socket-errors",
+			 "a connection whose error its application took (SO_ERROR after a "
+			 "connect() with a timeout) before closing it has no fail_reason"},
 };
 
 const char *tt_src_cap_name(int cap)

@@ -68,6 +68,9 @@ static void usage(FILE *f)
 	    "                       T without a datagram (default 30s, as conntrack)\n"
 	    "      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"
 	    "                       that finds the table full is counted as lost\n"
+	    "      --accept-wait    how long each accepted connection waited for accept()\n"
+	    "                       (ACCEPT events): attaches the accept syscall tracepoints,\n"
+	    "                       which slow every syscall of the machine a little\n"
 	    "      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
 	    "                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
 	    "      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"
@@ -93,6 +96,7 @@ enum {
 	OPT_DUMP,
 	OPT_NO_PROBE,
 	OPT_CHECK,
+	OPT_ACCEPT_WAIT,
 	OPT_UDP_TIMEOUT,
 	OPT_UDP_FLOWS,
 	OPT_SOURCE,
@@ -152,6 +156,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	    {"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
 	    {"no-probe", required_argument, NULL, OPT_NO_PROBE},
 	    {"check", no_argument, NULL, OPT_CHECK},
+	    {"accept-wait", no_argument, NULL, OPT_ACCEPT_WAIT},
 	    {"source", required_argument, NULL, OPT_SOURCE},
 	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
 	    {"udp-flows", required_argument, NULL, OPT_UDP_FLOWS},
@@ -234,6 +239,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 			break;
 		}
 		case OPT_CHECK: o->src.check_all = 1; break;
+		case OPT_ACCEPT_WAIT: o->src.accept_wait = 1; break;
 		case OPT_SOURCE:
 			o->src.source = tt_source_parse(optarg, &o->src.source_path);
 			if (o->src.source < 0)

@@ -25,6 +25,8 @@ static const struct {
 				 "spurious ones (DSACK) are counted"},
     [TT_SD_CAP_LISTENERS] = {"listeners", "no LISTENER records (accept queues, listen drops)"},
     [TT_SD_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
+    [TT_SD_CAP_HANDSHAKE] = {"handshake",
+			     "no connect_us, accept_wait_us, syn_retrans or fail_reason"},
 };
 
 static void compose(struct tt_sd_caps *d)

@@ -82,6 +82,9 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 		       "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
 		       "sock_diag counts a socket's drops, not each packet's reason");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
+		       "a poll sees no handshake, and a connection that fails between polls "
+		       "is gone before one sees it");
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

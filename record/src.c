@@ -164,6 +164,8 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_PROCS;
 	if (p == skel->progs.tt_drop)
 		return TT_CAP_DROPS;
+	if (p == skel->progs.tt_sk_error)
+		return TT_CAP_SK_ERROR;
 	return -1;
 }
 
@@ -354,9 +356,12 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 	 * needs an accepted socket's owner at once, to open it; otherwise the file-table sweep
 	 * names it within a sampling interval, and its owner's close() at the latest.
 	 */
-	if (!o->filter.n_pids && !o->filter.n_comms && !o->filter.cgroup_id && !o->check_all) {
-		plan_unused(s, skel, skel->progs.tt_accept4, "not needed without a process filter");
-		plan_unused(s, skel, skel->progs.tt_accept, "not needed without a process filter");
+	if (!o->filter.n_pids && !o->filter.n_comms && !o->filter.cgroup_id && !o->check_all &&
+	    !o->accept_wait) {
+		plan_unused(s, skel, skel->progs.tt_accept4,
+			    "not needed without a process filter or --accept-wait");
+		plan_unused(s, skel, skel->progs.tt_accept,
+			    "not needed without a process filter or --accept-wait");
 	}
 	if (!cgroot[0]) {
 		bpf_object__for_each_program(p, skel->obj)

@@ -24,6 +24,9 @@ nsa=${tag}a
 nsb=${tag}b
 
 die() { echo "make-samples: $*" >&2; exit 1; }
+# SAMPLES_ONLY="health ..." makes only those (the others are kept as recorded: a sample is
+# rewritten only when what it should show changed)
+want() { [ -z "${SAMPLES_ONLY:-}" ] || [[ " $SAMPLES_ONLY " == *" $1 "* ]]; }
 [ "$(id -u)" = 0 ] || die "needs root (tcptop-record loads BPF programs)"
 [ -x "$rec" ] || die "no $rec: build first (make OUTPUT=${build##*/})"
 for c in iperf3 curl ip tc ss "$py"; do
@@ -132,6 +135,7 @@ head -c 20000 /dev/zero | tr '\0' 'x' >"$work/www/page.html"
 echo "make-samples: recording with $rec into $out"
 
 # --- web: a web server and 120 short HTTP connections from curl
+if want web; then
 bg "$py" -m http.server 18080 --bind 127.0.0.1 --directory "$work/www"
 wait_listen tcp 18080
 start_rec web -P 18080
@@ -141,25 +145,31 @@ done
 curl -s -o /dev/null "http://127.0.0.1:18080/missing.html"
 stop_rec
 reap
+fi
 
 # --- iperf3: one bulk transfer of 2 seconds over loopback
+if want iperf3; then
 bg iperf3 -s -1 -B 127.0.0.1 -p 15201
 wait_listen tcp 15201
 start_rec iperf3 -P 15201
 iperf3 -c 127.0.0.1 -p 15201 -t 2 >/dev/null
 stop_rec
 reap
+fi
 
 # --- dns-udp: 60 DNS-like UDP queries, one source port each, and their answers
+if want dns-udp; then
 bg "$py" "$work/udp.py" server 127.0.0.1 15353
 wait_listen udp 15353
 start_rec dns-udp -P 15353
 "$py" "$work/udp.py" client 127.0.0.1 15353 60
 stop_rec
 reap
+fi
 
 # --- resets: a web server answers for a while, then dies; its clients keep connecting and
 # every attempt is refused with a reset
+if want resets; then
 bg "$py" -m http.server 18081 --bind 127.0.0.1 --directory "$work/www"
 srv=${pids[-1]}
 wait_listen tcp 18081
@@ -176,6 +186,7 @@ for i in $(seq 150); do
 done
 stop_rec
 reap
+fi
 
 # Two namespaces joined by a veth pair, IPv4 and IPv6 (ULA) addresses on both ends.
 ip netns add "$nsa"
@@ -192,6 +203,7 @@ ip -n "$nsa" link set "${tag}x" up
 ip -n "$nsb" link set "${tag}y" up
 
 # --- ipv6: HTTP between the namespaces over IPv6, and DNS-like UDP over ::1
+if want ipv6; then
 bg ip netns exec "$nsb" "$py" -m http.server 18086 --bind fd00:7474::2 --directory "$work/www"
 bg "$py" "$work/udp.py" server ::1 15354
 wait_listen tcp 18086 "$nsb"
@@ -203,10 +215,12 @@ done
 "$py" "$work/udp.py" client ::1 15354 10
 stop_rec
 reap
+fi
 
 # --- retransmits: iperf3 across the veth pair losing 20% of the packets one way (a to b):
 # netem; on kernels without sch_netem the same random loss with nftables on b's way in; without
 # both, a token bucket with a tiny queue (drops at a bottleneck rather than at random)
+if want retransmits; then
 if ip netns exec "$nsa" tc qdisc add dev "${tag}x" root netem loss 20% 2>/dev/null; then
 	loss="netem loss 20%"
 elif command -v nft >/dev/null && ip netns exec "$nsb" nft -f - <<EOF; then
@@ -229,10 +243,79 @@ start_rec retransmits -P 15202
 ip netns exec "$nsa" iperf3 -c 10.98.0.2 -p 15202 -t 2 >/dev/null
 stop_rec
 reap
+fi
+
+# --- health: why connections were slow or failed (docs/GUIDE.md, "Why was it slow?"), between
+# the namespaces: a closed port (refused), SYNs dropped (timeout), an ICMP unreachable, a bulk
+# transfer losing every 40th large packet on b's way in (retransmits), a receiver that stops
+# reading for 2 s (zero-window stalls on both ends), a listener with backlog 1 that never
+# accepts under 10 connects (overflows)
+if want health; then
+ip netns exec "$nsa" tc qdisc del dev "${tag}x" root 2>/dev/null || true
+ip netns exec "$nsb" nft delete table inet ttloss 2>/dev/null || true
+ip netns exec "$nsa" sysctl -qw net.ipv4.tcp_syn_retries=1
+ip netns exec "$nsb" nft -f - <<EOF
+table inet tthealth {
+	chain in {
+		type filter hook input priority 0; policy accept;
+		tcp dport 15301 drop
+		tcp dport 15302 reject with icmp type host-unreachable
+		tcp dport 15303 meta length > 1000 numgen inc mod 40 == 0 drop
+	}
+}
+EOF
+cat >"$work/health.py" <<'EOF'
+import socket, sys, threading, time
+B = "10.98.0.2"
+def serve(port, backlog, pause):
+    l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    l.bind((B, port)); l.listen(backlog)
+    if pause is None:  # never accepts
+        time.sleep(3600)
+    while True:
+        s, _ = l.accept()
+        time.sleep(pause)  # the process does not read: its window closes
+        while s.recv(1 << 16):
+            pass
+        s.close()
+def connect(port, timeout=10):
+    c = socket.socket(); c.settimeout(timeout)
+    try:
+        c.connect((B, port)); return c
+    except OSError as e:
+        print("  port %d: %s" % (port, e.strerror or e), flush=True); c.close()
+def send(port, n):
+    c = connect(port)
+    c.sendall(b"x" * n); c.shutdown(socket.SHUT_WR); c.recv(1); c.close()
+if sys.argv[1] == "server":
+    for port, backlog, pause in ((15303, 8, 0), (15304, 8, 2.0), (15305, 1, None)):
+        threading.Thread(target=serve, args=(port, backlog, pause), daemon=True).start()
+    time.sleep(3600)
+work = [threading.Thread(target=connect, args=(p,)) for p in (15300, 15301, 15302)]
+work += [threading.Thread(target=send, args=(15303, 8 << 20)),
+         threading.Thread(target=send, args=(15304, 8 << 20))]
+for t in work:
+    t.start()
+queued = []
+for i in range(10):
+    c = socket.socket(); c.setblocking(False); c.connect_ex((B, 15305)); queued.append(c)
+    time.sleep(0.05)
+for t in work:
+    t.join()
+for c in queued:
+    c.close()
+EOF
+bg ip netns exec "$nsb" "$py" "$work/health.py" server
+wait_listen tcp 15305 "$nsb"
+start_rec health -P 15300 -P 15301 -P 15302 -P 15303 -P 15304 -P 15305
+ip netns exec "$nsa" "$py" "$work/health.py" client
+stop_rec
+reap
+fi
 
 if [ -x "$query" ]; then
 	echo "make-samples: summary"
-	for f in web iperf3 dns-udp resets ipv6 retransmits; do
+	for f in web iperf3 dns-udp resets ipv6 retransmits health; do
 		"$query" -F csv --no-header "$out/$f.tt" "SELECT '$f.tt', count(*) || ' connections',
 		    coalesce(sum(tx_bytes), 0) || ' bytes sent', coalesce(sum(retransmits), 0) ||
 		    ' retransmits', coalesce(sum(resets), 0) || ' resets' FROM connections" |

@@ -70,6 +70,21 @@ static void apply_close(struct tt_conn_acc *a, const struct tt_event *ev)
 		a->retrans = cl->retrans;
 	if (cl->srtt_us)
 		rtt(a, cl->srtt_us);
+	if (cl->fail_reason)
+		a->fail_reason = cl->fail_reason;
+	/* never established: what it retransmitted were its SYNs (or SYN-ACKs) */
+	if (!(a->have & TT_ACC_HAVE_SYN_RETRANS) && cl->fail_reason >= TT_FAIL_REFUSED &&
+	    cl->fail_reason <= TT_FAIL_UNREACHABLE) {
+		a->syn_retrans = cl->retrans;
+		a->have |= TT_ACC_HAVE_SYN_RETRANS;
+	}
+}
+
+static void apply_handshake(struct tt_conn_acc *a, const struct tt_event *ev)
+{
+	a->connect_us = ev->u.handshake.connect_us;
+	a->syn_retrans = ev->u.handshake.syn_retrans;
+	a->have |= TT_ACC_HAVE_CONNECT | TT_ACC_HAVE_SYN_RETRANS;
 }
 
 /*
@@ -112,6 +127,11 @@ void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh)
 	case TT_EV_RETRANS: apply_retrans(a, &ev->u.retrans); break;
 	case TT_EV_RESET: apply_reset(a, ev); break;
 	case TT_EV_CONN_CLOSE: apply_close(a, ev); break;
+	case TT_EV_HANDSHAKE: apply_handshake(a, ev); break;
+	case TT_EV_ACCEPT:
+		a->accept_wait_us = ev->u.accept.wait_us;
+		a->have |= TT_ACC_HAVE_ACCEPT;
+		break;
 	default: break; /* CONN_PROC: the owner is the caller's */
 	}
 	tt_acc_time(a, ev->ts_ns);

@@ -20,7 +20,9 @@ STATES = ["", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "
           "CLOSED", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"]
 NAMES = {1: "open", 2: "traffic", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
          8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats",
-         18: "listener", 19: "drop"}
+         14: "handshake", 15: "accept", 18: "listener", 19: "drop"}
+# docs/QUERY.md: the close's fail_reason (0, no failure, is NULL)
+FAIL = {1: "refused", 2: "timeout", 3: "unreachable", 4: "reset", 5: "local-reset", 6: "abort"}
 COMMON = ["file", "host", "ts", "kind", "conn_id", "pid", "tid", "flags"]
 
 
@@ -64,12 +66,14 @@ EXPECT = {
     7: lambda e: {"tx_bytes": e["tx_bytes"], "rx_bytes": e["rx_bytes"],
                   "tx_packets": e["tx_pkts"], "rx_packets": e["rx_pkts"],
                   "state": state(e["state"]), "rtt_us": nz(e["srtt_us"]),
-                  "retrans": e["retrans"]},
+                  "retrans": e["retrans"], "fail_reason": FAIL.get(e["fail_reason"])},
     8: proc, 9: proc, 11: proc,
     10: lambda e: dict(proc(e), exit_code=e["exit_code"]),
     12: lambda e: {"lost": e["count"], "cpu": e["cpu"]},
     13: lambda e: {"lost": e["lost"], "stat_events": e["events"], "stat_conns": e["conns"],
                    "stat_bytes": e["bytes_out"]},
+    14: lambda e: {"connect_us": e["connect_us"], "syn_retrans": e["syn_retrans"]},
+    15: lambda e: {"accept_wait_us": e["wait_us"]},
     18: lambda e: {"family": nz(e["family"]), "laddr": addr(e["family"], e["laddr"]),
                    "lport": e["lport"], "netns": e["netns"], "accept_queue": e["accept_queue"],
                    "accept_queue_max": e["accept_queue_max"], "listen_drops": e["drops"],
@@ -112,7 +116,8 @@ def test_each_kind_through_the_query(tmp_path):
 # the field's key, as the query's column does, and the number under key_id.
 NAMED = {"state": lambda v: state(v), "old_state": lambda v: state(v),
          "new_state": lambda v: state(v), "proto": {6: "tcp", 17: "udp"}.get,
-         "direction": {1: "out", 2: "in"}.get, "dir": {1: "sent", 2: "received"}.get}
+         "direction": {1: "out", 2: "in"}.get, "dir": {1: "sent", 2: "received"}.get,
+         "fail_reason": FAIL.get}
 
 
 @pytest.mark.skipif(not os.path.exists(WRITER), reason="unit tests not built")

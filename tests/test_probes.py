@@ -180,7 +180,8 @@ def test_raw_needs_per_call_hooks(tmpdir_path):
 
 
 CAPS = ["send-recv", "udp-counts", "udp-peers", "owner-sweep", "accept-owner", "close-recovery", "udp-close",
-        "retransmits", "resets", "processes", "namespaces", "listeners", "drop-reasons"]
+        "retransmits", "resets", "processes", "namespaces", "listeners", "drop-reasons",
+        "socket-errors"]
 
 
 def check(*args):
@@ -251,6 +252,7 @@ def kernel_caps():
         "retransmits": tp_btf("tcp_retransmit_skb"),
         "resets": tp_btf("tcp_send_reset", "tcp_receive_reset"),
         "processes": tp_btf("sched_process_exec", "sched_process_exit"),
+        "socket-errors": tp_btf("inet_sk_error_report"),
     }
 
 

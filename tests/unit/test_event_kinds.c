@@ -64,7 +64,8 @@ static const struct {
     {TT_EV_CONN_CLOSE, "close", TT_SCOPE_CONN},	   {TT_EV_CONN_PROC, "conn_proc", TT_SCOPE_CONN},
     {TT_EV_PROC_EXEC, "exec", TT_SCOPE_PROC},	   {TT_EV_PROC_EXIT, "exit", TT_SCOPE_PROC},
     {TT_EV_PROC_NAME, "proc_name", TT_SCOPE_PROC}, {TT_EV_LOST, "lost", TT_SCOPE_CAPTURE},
-    {TT_EV_STATS, "stats", TT_SCOPE_CAPTURE},	   {TT_EV_LISTENER, "listener", TT_SCOPE_CAPTURE},
+    {TT_EV_STATS, "stats", TT_SCOPE_CAPTURE},	   {TT_EV_HANDSHAKE, "handshake", TT_SCOPE_CONN},
+    {TT_EV_ACCEPT, "accept", TT_SCOPE_CONN},	   {TT_EV_LISTENER, "listener", TT_SCOPE_CAPTURE},
     {TT_EV_DROP, "drop", TT_SCOPE_CAPTURE},
 };
 #define N_KINDS (sizeof(kinds_h) / sizeof(kinds_h[0]))
@@ -416,7 +417,8 @@ static void test_text(const struct tt_event *ev)
 		const struct tt_kind_field *f = &k->fields[i];
 		uint64_t v = tt_kind_uint(ev, f);
 
-		if (f->text == TT_KX_no || (f->text == TT_KX_nz && !v))
+		if (f->text == TT_KX_no ||
+		    ((f->text == TT_KX_nz || f->text == TT_KX_failreason) && !v))
 			continue;
 		if (f->label[0])
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s", f->label);
@@ -426,6 +428,9 @@ static void test_text(const struct tt_event *ev)
 		else if (f->text == TT_KX_rstdir)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
 					      v == TT_RST_SENT ? "sent" : "received");
+		else if (f->text == TT_KX_failreason && tt_fmt_fail_reason_name((unsigned)v))
+			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
+					      tt_fmt_fail_reason_name((unsigned)v));
 		else if (f->text == TT_KX_cause)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
 					      tt_fmt_retrans_cause_name((unsigned)v)

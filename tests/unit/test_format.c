@@ -252,7 +252,8 @@ static size_t edge_events(struct tt_event *v)
 				e->u.retrans._pad2 = 0;
 				break;
 			case TT_EV_RESET: memset(e->u.reset._pad, 0, 6); break;
-			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 7); break;
+			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 6); break;
+			case TT_EV_ACCEPT: e->u.accept._pad = 0; break;
 			case TT_EV_LOST: e->u.lost._pad = 0; break;
 			case TT_EV_DROP:
 				e->u.drop._pad = 0;
@@ -1176,7 +1177,13 @@ static void dump_event(const struct tt_event *e)
 		U("srtt_us", e->u.close.srtt_us);
 		U("retrans", e->u.close.retrans);
 		U("state", e->u.close.state);
+		U("fail_reason", e->u.close.fail_reason);
 		break;
+	case TT_EV_HANDSHAKE:
+		U("connect_us", e->u.handshake.connect_us);
+		U("syn_retrans", e->u.handshake.syn_retrans);
+		break;
+	case TT_EV_ACCEPT: U("wait_us", e->u.accept.wait_us); break;
 	case TT_EV_CONN_PROC:
 	case TT_EV_PROC_EXEC:
 	case TT_EV_PROC_EXIT:

@@ -833,6 +833,53 @@ static void test_filters(void)
 }
 
 /* How a connection ended, in the STATE column and what search and sort compare. */
+/*
+ * The handshake fold (tt_acc_apply): a HANDSHAKE sets connect_us and syn_retrans, an ACCEPT
+ * accept_wait_us; a close keeps its fail reason, and gives its retransmits as syn_retrans only
+ * to a connection that failed before ESTABLISHED (no HANDSHAKE): they were SYNs.
+ */
+static void test_handshake_fold(void)
+{
+	struct tt_state *st = new_state(0, NULL);
+	const struct tt_conn *c;
+	struct tt_event e;
+
+	/* 1: connected after one SYN retransmit, accepted late, reset by the peer with 7 data
+	 * retransmits that are not SYNs */
+	apply(st, ev_open4(1000, 1, 10, "cli", 6, 0x0a000001, 40001, 0x0a000002, 80));
+	e = ev_base(TT_EV_HANDSHAKE, 2000, 1, 10);
+	e.u.handshake.connect_us = 1234;
+	e.u.handshake.syn_retrans = 1;
+	apply(st, e);
+	e = ev_base(TT_EV_ACCEPT, 2500, 1, 10);
+	e.u.accept.wait_us = 300000;
+	apply(st, e);
+	e = ev_close(3000, 1, 0, 0, 0, 0, 8, TT_TCP_CLOSE);
+	e.u.close.fail_reason = TT_FAIL_RESET;
+	apply(st, e);
+	/* 2: timed out after 2 SYN retransmits; 3: closed normally, no handshake seen */
+	apply(st, ev_open4(1000, 2, 10, "cli", 6, 0x0a000001, 40002, 0x0a000002, 80));
+	e = ev_close(4000, 2, 0, 0, 3, 0, 2, TT_TCP_CLOSE);
+	e.u.close.fail_reason = TT_FAIL_TIMEOUT;
+	apply(st, e);
+	apply(st, ev_open4(1000, 3, 10, "cli", 6, 0x0a000001, 40003, 0x0a000002, 80));
+	apply(st, ev_close(4000, 3, 0, 0, 3, 0, 2, TT_TCP_CLOSE));
+
+	c = tt_state_find(st, 1);
+	check(c && c->connect_us == 1234 && c->syn_retrans == 1 && c->accept_wait_us == 300000 &&
+		  c->fail_reason == TT_FAIL_RESET &&
+		  c->have == (TT_ACC_HAVE_CONNECT | TT_ACC_HAVE_SYN_RETRANS | TT_ACC_HAVE_ACCEPT),
+	      "handshake fold: a HANDSHAKE's and an ACCEPT's times, the close's reason");
+	c = tt_state_find(st, 2);
+	check(c && c->syn_retrans == 2 && c->have == TT_ACC_HAVE_SYN_RETRANS &&
+		  c->fail_reason == TT_FAIL_TIMEOUT,
+	      "handshake fold: a connect that timed out retransmitted its close's count of SYNs");
+	c = tt_state_find(st, 3);
+	check(c && !c->have && c->fail_reason == TT_FAIL_NONE,
+	      "handshake fold: a normal close without a handshake leaves them unknown");
+	tt_state_free(st);
+}
+
 static void test_reset_states(void)
 {
 	struct tt_state *st = new_state(0, NULL);
@@ -1888,6 +1935,7 @@ int main(int argc, char **argv)
 	test_filters();
 	test_cols();
 	test_reset_states();
+	test_handshake_fold();
 	test_sort();
 	test_clone();
 	test_timeline();
