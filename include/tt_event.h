@@ -36,6 +36,8 @@ enum tt_ev_kind {
 	TT_EV_PROC_NAME = 11, /* pid to name metadata (e.g. from a sweep at start) */
 	TT_EV_LOST = 12,      /* events the kernel could not deliver */
 	TT_EV_STATS = 13,     /* capture statistics, written by user space */
+	TT_EV_SAMPLE = 16,    /* the kernel's TCP state (tcp_info), written when it changed */
+	TT_EV_STALL = 17,     /* a zero-window stall began (seen) or ended */
 	TT_EV_KIND_MAX
 };
 
@@ -123,6 +125,43 @@ struct tt_ev_close {
 	__u8 _pad[7];
 };
 
+/* As the kernel's tcp_get_info() computes the tcpi_ fields of the same names. */
+struct tt_ev_sample {
+	__u32 srtt_us;
+	__u32 min_rtt_us;
+	__u32 rttvar_us;
+	__u32 cwnd;	  /* segments */
+	__u32 ssthresh;	  /* segments; 0x7fffffff: still in initial slow start */
+	__u32 in_flight;  /* segments (tcp_packets_in_flight) */
+	__u32 lost;	  /* segments marked lost */
+	__u32 reordering; /* reordering degree (segments) */
+	__u32 dsack_dups; /* DSACKed segments */
+	__u32 snd_wnd;	  /* the peer's window, bytes */
+	__u32 rcv_wnd;	  /* the window we advertised last, bytes */
+	__u8 app_limited; /* the delivery rate was measured while app-limited */
+	__u8 _pad[3];
+	__u64 pacing_rate;   /* bytes/s; ~0: no pacing */
+	__u64 delivery_rate; /* bytes/s */
+	__u64 busy_us;	     /* busy + rwnd-limited + sndbuf-limited, as tcpi_busy_time */
+	__u64 rwnd_limited_us;
+	__u64 sndbuf_limited_us;
+};
+
+/* tt_ev_stall.side */
+#define TT_STALL_LOCAL 1 /* we advertised a zero window: our process was not reading */
+#define TT_STALL_PEER 2	 /* the peer's window was zero while we had data to send */
+/* tt_ev_stall.phase */
+#define TT_STALL_BEGIN 1 /* seen going on (ts: the pass that saw it) */
+#define TT_STALL_END 2	 /* over (ts: its end) */
+
+/* A stall began at ts - dur_us (both phases carry its start). */
+struct tt_ev_stall {
+	__u8 side;  /* TT_STALL_* */
+	__u8 phase; /* TT_STALL_BEGIN / _END */
+	__u8 _pad[6];
+	__u64 dur_us; /* from the stall's start to ts */
+};
+
 struct tt_ev_proc {
 	char comm[TT_COMM_LEN];
 	__u32 ppid;
@@ -164,6 +203,8 @@ struct tt_event {
 		struct tt_ev_proc proc;
 		struct tt_ev_lost lost;
 		struct tt_ev_stats stats;
+		struct tt_ev_sample sample;
+		struct tt_ev_stall stall;
 	} u;
 };
 
@@ -172,7 +213,9 @@ struct tt_event {
 #include "tt_event_kinds.h"
 
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
-_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1,
+/* Numbers given to kinds that other branches of issue 20 add (14, 15): 0 once they are merged. */
+#define TT_EV_KINDS_RESERVED 2
+_Static_assert(TT_EVENT_KIND_COUNT + TT_EV_KINDS_RESERVED == TT_EV_KIND_MAX - 1,
 	       "every kind has one TT_EVENT_KINDS entry");
 /* A state numbered past the table's last, or a gap in the numbers. */
 _Static_assert(TT_TCP_STATE_COUNT == TT_TCP_STATE_MAX - 1,

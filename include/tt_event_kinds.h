@@ -48,7 +48,9 @@
 	X(a, PROC_EXIT,  "exit",      proc,    PROC)			\
 	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
 	X(a, LOST,       "lost",      lost,    CAPTURE)			\
-	X(a, STATS,      "stats",     stats,   CAPTURE)
+	X(a, STATS,      "stats",     stats,   CAPTURE)			\
+	X(a, SAMPLE,     "sample",    sample,  CONN)			\
+	X(a, STALL,      "stall",     stall,   CONN)
 
 /* The open's text dump is its own (endpoints, flags, Community ID): text `no` here. */
 #define TT_EV_FIELDS_CONN_OPEN(F, a)						\
@@ -118,6 +120,29 @@
 	F(a, lost,      U64, 1, "lost",   val, lost,        u64)		\
 	F(a, conns,     U64, 2, "conns",  val, stat_conns,  u64)		\
 	F(a, bytes_out, U64, 3, "",       no,  stat_bytes,  u64)
+#define TT_EV_FIELDS_SAMPLE(F, a)						\
+	F(a, srtt_us,           U32, 0,  "srtt",      us,  rtt_us,            u64)	\
+	F(a, min_rtt_us,        U32, 1,  "min_rtt",   us,  none,        none)	\
+	F(a, rttvar_us,         U32, 2,  "rttvar",    us,  rttvar_us,         u64)	\
+	F(a, cwnd,              U32, 3,  "cwnd",      val, none,              none)	\
+	F(a, ssthresh,          U32, 4,  "ssthresh",  val, none,          none)	\
+	F(a, in_flight,         U32, 7,  "in_flight", val, none,         none)	\
+	F(a, lost,              U32, 8,  "lost",      val, none,         none)	\
+	F(a, reordering,        U32, 9,  "reord",     val, none,        none)	\
+	F(a, dsack_dups,        U32, 10, "dsack",     val, none,        none)	\
+	F(a, snd_wnd,           U32, 11, "snd_wnd",   val, none,           none)	\
+	F(a, rcv_wnd,           U32, 12, "rcv_wnd",   val, none,           none)	\
+	F(a, app_limited,       U8,  6,  "app_lim",   val, none,       none)	\
+	F(a, pacing_rate,       U64, 13, "pacing",    val, none,       none)	\
+	F(a, delivery_rate,     U64, 5,  "delivery",  val, none,     none)	\
+	F(a, busy_us,           U64, 14, "busy",      us,  none,           none)	\
+	F(a, rwnd_limited_us,   U64, 15, "rwnd_lim",  us,  none,   none)	\
+	F(a, sndbuf_limited_us, U64, 16, "sndbuf_lim", us, none, none)
+
+#define TT_EV_FIELDS_STALL(F, a)						\
+	F(a, side,   U8,  0, "side",  val, none,  none)		\
+	F(a, phase,  U8,  1, "phase", val, none, none)	\
+	F(a, dur_us, U64, 2, "dur",   us,  none,    none)
 /* clang-format on */
 
 /* What an event is about (enum tt_ev_scope); 0 for a kind this build does not know. */

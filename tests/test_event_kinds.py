@@ -19,7 +19,8 @@ WRITER = tool("tests/test_event_kinds")
 STATES = ["", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
           "CLOSED", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"]
 NAMES = {1: "open", 2: "traffic", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
-         8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats"}
+         8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats",
+         16: "sample", 17: "stall"}
 COMMON = ["file", "host", "ts", "kind", "conn_id", "pid", "tid", "flags"]
 
 
@@ -66,6 +67,9 @@ EXPECT = {
     12: lambda e: {"lost": e["count"], "cpu": e["cpu"]},
     13: lambda e: {"lost": e["lost"], "stat_events": e["events"], "stat_conns": e["conns"],
                    "stat_bytes": e["bytes_out"]},
+    # the samples and stalls tables hold the rest of their fields
+    16: lambda e: {"rtt_us": e["srtt_us"], "rttvar_us": e["rttvar_us"]},
+    17: lambda e: {},
 }
 
 

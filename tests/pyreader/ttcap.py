@@ -45,6 +45,13 @@ KINDS = {
     8: PROC, 9: PROC, 10: PROC, 11: PROC,
     12: [("count", "u", 64), ("cpu", "u", 32)],
     13: [("events", "u", 64), ("lost", "u", 64), ("conns", "u", 64), ("bytes_out", "u", 64)],
+    16: [("srtt_us", "u", 32), ("min_rtt_us", "u", 32), ("rttvar_us", "u", 32), ("cwnd", "u", 32),
+         ("ssthresh", "u", 32), ("in_flight", "u", 32), ("lost", "u", 32),
+         ("reordering", "u", 32), ("dsack_dups", "u", 32), ("snd_wnd", "u", 32),
+         ("rcv_wnd", "u", 32), ("app_limited", "u", 8), ("pacing_rate", "u", 64),
+         ("delivery_rate", "u", 64), ("busy_us", "u", 64), ("rwnd_limited_us", "u", 64),
+         ("sndbuf_limited_us", "u", 64)],
+    17: [("side", "u", 8), ("phase", "u", 8), ("dur_us", "u", 64)],
 }
 
 
