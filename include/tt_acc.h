@@ -47,7 +47,9 @@
 	uint32_t netns;                                                                            \
 	uint16_t lport, rport;                                                                     \
 	uint8_t direction;                                                                         \
-	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];                                            \
+	uint32_t cwnd;		 /* last SAMPLE's congestion window, 0 if none */                  \
+	uint32_t zero_window_ms; /* zero-window stalls ended (STALL), local and peer */
 
 struct tt_conn_acc {
 	TT_CONN_ACC_FIELDS
@@ -78,7 +80,8 @@ void tt_acc_init(struct tt_conn_acc *a, uint64_t ts);
  * and a zero direction or state keeps the ones known. TRAFFIC adds its
  * deltas; CONN_CLOSE marks a closed (its time the first close's) and raises
  * every counter to the close's absolute value when that is larger. A RESET
- * counts, and one received in SYN_SENT marks it refused. CONN_PROC
+ * counts, and one received in SYN_SENT marks it refused. A SAMPLE sets the RTT (as an RTT
+ * event of older captures does) and the cwnd; a STALL's end adds its length. CONN_PROC
  * only moves the times: the owner is the caller's.
  * Only TRAFFIC is traffic at its event's time: what a close raises the counters
  * by was sent before the capture (or its file) began, or lost, at no known time.

@@ -140,7 +140,7 @@ struct tt_ev_sample {
 	__u32 rcv_wnd;	  /* the window we advertised last, bytes */
 	__u8 app_limited; /* the delivery rate was measured while app-limited */
 	__u8 _pad[3];
-	__u64 pacing_rate;   /* bytes/s; ~0: no pacing */
+	__u64 pacing_rate;   /* bytes/s; ~0: no pacing; 0 in the close's sample: not given */
 	__u64 delivery_rate; /* bytes/s */
 	__u64 busy_us;	     /* busy + rwnd-limited + sndbuf-limited, as tcpi_busy_time */
 	__u64 rwnd_limited_us;

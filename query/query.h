@@ -132,6 +132,7 @@ struct tt_query_conn {
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 	uint64_t events;
 	uint32_t rtt_us, max_rtt_us, retrans, resets;
+	uint32_t zero_window_ms;
 	/*
 	 * What rows of earlier files of the same recording (rotation) already
 	 * counted for this connection: the close's absolute counters minus
@@ -157,6 +158,21 @@ struct tt_query_lost {
 	uint64_t ts, count;
 };
 
+/* A SAMPLE, as the samples table reads it. */
+struct tt_query_sample {
+	uint32_t file;
+	uint64_t conn_id, ts;
+	struct tt_ev_sample s;
+};
+
+/* A zero-window stall: its STALL events (a begin seen by a pass, an end) paired. */
+struct tt_query_stall {
+	uint32_t file;
+	uint8_t side;  /* TT_STALL_LOCAL / _PEER */
+	uint8_t ended; /* end_ns is known */
+	uint64_t conn_id, start_ns, end_ns;
+};
+
 struct tt_query_fstat {
 	uint64_t events, warnings;
 	uint64_t first_ts, last_ts;
@@ -169,6 +185,10 @@ struct tt_query_summary {
 	size_t n_procs;
 	struct tt_query_lost *lost;
 	size_t n_lost;
+	struct tt_query_sample *samples;
+	size_t n_samples;
+	struct tt_query_stall *stalls;
+	size_t n_stalls;
 	struct tt_query_fstat *fstat; /* one per file */
 };
 
@@ -212,7 +232,16 @@ struct tt_query_table {
 /* The tables, in the order --schema shows them; NULL-name terminated. */
 extern const struct tt_query_table tt_query_tables[];
 /* Indices of tt_query_tables[]. */
-enum { TQ_T_CAPTURE, TQ_T_CONNECTIONS, TQ_T_EVENTS, TQ_T_PROCESSES, TQ_T_LOST, TQ_T_MAX };
+enum {
+	TQ_T_CAPTURE,
+	TQ_T_CONNECTIONS,
+	TQ_T_EVENTS,
+	TQ_T_PROCESSES,
+	TQ_T_LOST,
+	TQ_T_SAMPLES,
+	TQ_T_STALLS,
+	TQ_T_MAX
+};
 
 /* Readable-time views (plain SQL, so they work in the sqlite3 shell too). */
 extern const char *const tt_query_views_sql;
@@ -311,6 +340,10 @@ int tt_query_proc_column(sqlite3_context *ctx, const struct tt_query_set *set,
 			 const struct tt_query_proc *p, int col);
 int tt_query_lost_column(sqlite3_context *ctx, const struct tt_query_set *set,
 			 const struct tt_query_lost *l, int col);
+int tt_query_sample_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			   const struct tt_query_sample *x, int col);
+int tt_query_stall_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			  const struct tt_query_stall *x, int col);
 int tt_query_capture_column(sqlite3_context *ctx, struct tt_query_set *set, size_t file, int col);
 /* 1 when the column getters know as many columns as the schema declares. */
 int tt_query_columns_ok(void);

@@ -56,7 +56,7 @@ def read_events(path):
     return ttcap.read(path).events
 
 
-CONN_KINDS = {1, 2, 3, 4, 5, 6, 7, 8}
+CONN_KINDS = {1, 2, 3, 4, 5, 6, 7, 8, 16, 17}
 
 
 def oracle_connections(events):
@@ -118,7 +118,8 @@ def test_event_count_matches_reader(caps):
     assert got == len(ev) == 20000
     kinds = {r["kind"]: r["n"] for r in rows([a], "SELECT kind, count(*) n FROM events GROUP BY kind")}
     names = {1: "open", 2: "traffic", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
-             8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats"}
+             8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats",
+             16: "sample", 17: "stall"}
     want = {}
     for e in ev:
         want[names[e["kind"]]] = want.get(names[e["kind"]], 0) + 1
@@ -368,7 +369,7 @@ def test_capture_on_stdin_is_named_stdin(caps, tmp_path):
 def test_schema():
     r = run([QUERY, "--schema"])
     assert r.returncode == 0
-    for t in ("capture", "connections", "events", "processes", "lost"):
+    for t in ("capture", "connections", "events", "processes", "lost", "samples", "stalls"):
         assert f"CREATE TABLE {t} (" in r.stdout
     # the documented column names are the ones the tables have
     doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "QUERY.md")).read()
@@ -519,7 +520,7 @@ def test_terminal_table_and_progress(caps, tmp_path):
     _, tty = run_tty([QUERY, a, "SELECT kind, count(*) n FROM events GROUP BY kind"], True)
     lines = tty.splitlines()
     assert lines[0].split() == ["kind", "n"] and set(lines[1]) <= {"-", " "}
-    assert len(lines) == 15 and "," not in tty
+    assert len(lines) == 17 and "," not in tty
     # a scan that lasts over half a second shows progress on a terminal stderr, then erases it
     big = str(tmp_path / "big.tt")
     assert run([GEN, "gen", big, "200000"]).returncode == 0
