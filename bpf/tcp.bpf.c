@@ -194,7 +194,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 		live_note(sk, st, &c, 0);
 	}
 	/* a SAMPLE carries srtt and rttvar: no RTT event (older captures have those) */
-	tcp_look(sk, st, 0);
+	tcp_look(sk, st, bpf_ktime_get_boot_ns(), 0);
 	return 0;
 }
 

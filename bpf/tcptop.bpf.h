@@ -1042,13 +1042,14 @@ static __always_inline __u64 sample_hash(const struct tt_ev_sample *s)
 
 /*
  * A SAMPLE if the state changed since the last one written; a full ring buffer leaves the
- * change for the next pass (or, at the close, counts it lost). The close's sample leaves the
- * pacing rate out (0): the rate further sending would be paced at, where none follows. It is
- * the one field of high entropy a short connection's only sample would add: with it, the
- * capture of 500 short HTTP fetches grew by 33%, without it by 16% (docs/BENCHMARKS.md).
+ * change for the next pass (or, at the close, counts it lost). The close's sample, written at
+ * the close's very time, leaves out the srtt (0: the close carries it; readers take it from
+ * there) and the pacing rate (0: the rate further sending would be paced at, where none
+ * follows), the costliest fields of a short connection's only sample: with them, the capture
+ * of 500 short HTTP fetches grew by a third (docs/BENCHMARKS.md).
  */
 static __always_inline void emit_sample(const struct sock *sk, struct sk_st *st, __u32 now_j,
-					__u64 hz, int final)
+					__u64 hz, __u64 now, int final)
 {
 	struct tt_ev_sample s = {};
 	struct tt_event *e;
@@ -1060,13 +1061,15 @@ static __always_inline void emit_sample(const struct sock *sk, struct sk_st *st,
 	h = sample_hash(&s);
 	if (h == st->sample_hash && (final || pacing == st->sample_pacing))
 		return;
-	e = final ? ev_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, 0)
-		  : ev_try_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, 0);
+	e = final ? ev_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now)
+		  : ev_try_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now);
 	if (!e)
 		return;
 	st->sample_hash = h;
 	if (!final)
 		st->sample_pacing = s.pacing_rate = pacing;
+	else
+		s.srtt_us = 0; /* the close, at the same time, carries it */
 	e->u.sample = s;
 	ev_send(e);
 }
@@ -1096,10 +1099,10 @@ static __always_inline void emit_stall(const struct sk_st *st, __u8 side, __u8 p
  * A stall shorter than a pass interval can be missed. final: the close ends what goes on.
  */
 static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st, __u32 now_j,
-					 __u64 hz, int final)
+					 __u64 hz, __u64 now, int final)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u64 now = bpf_ktime_get_boot_ns(), end;
+	__u64 end;
 	__u32 lrcv;
 	int local, peer;
 
@@ -1132,16 +1135,16 @@ static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st
 	}
 }
 
-/* A sampling pass's or the close's look at the connection's TCP state. */
-static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, int final)
+/* A sampling pass's or the close's look at the connection's TCP state, at boot time now. */
+static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, __u64 now, int final)
 {
 	__u64 hz = tt_hz();
 	__u32 now_j = (__u32)bpf_jiffies64();
 
 	if (!hz)
 		return;
-	track_stalls(sk, st, now_j, hz, final);
-	emit_sample(sk, st, now_j, hz, final);
+	track_stalls(sk, st, now_j, hz, now, final);
+	emit_sample(sk, st, now_j, hz, now, final);
 }
 
 /*
@@ -1154,6 +1157,7 @@ static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, in
  */
 static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st)
 {
+	__u64 now;
 	struct tcp_counters c;
 	struct tt_event *e;
 
@@ -1164,16 +1168,18 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 		return;
 	clear_unowned(st);
 	read_counters(sk, st, &c);
-	tcp_look(sk, st, 1);
 	if (!raw_mode) {
 		emit_delta(st, &c, 0);
 	} else {
 		raw_flush(st, 1);
 		raw_totals(st, &c);
 	}
+	/* the last sample at the close's very time, just before it: a delta of 0 on disk */
+	now = bpf_ktime_get_boot_ns();
+	tcp_look(sk, st, now, 1);
 	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
 		? NULL
-		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
+		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, now);
 	if (!e) {
 		struct tt_tcp_live nv = {};
 

@@ -127,7 +127,7 @@ struct tt_ev_close {
 
 /* As the kernel's tcp_get_info() computes the tcpi_ fields of the same names. */
 struct tt_ev_sample {
-	__u32 srtt_us;
+	__u32 srtt_us; /* 0 in the close's sample: the close carries it */
 	__u32 min_rtt_us;
 	__u32 rttvar_us;
 	__u32 cwnd;	  /* segments */

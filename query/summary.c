@@ -413,6 +413,22 @@ static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
 	return 0;
 }
 
+/* The sample a close writes just before it, at its time, has the close's srtt (docs/FORMAT.md). */
+static void close_sample(struct tt_query_agg *a, const struct tt_event *ev)
+{
+	struct tt_query_summary *s = a->s;
+
+	for (size_t i = s->n_samples; i-- > 0 && i + 64 >= s->n_samples;) {
+		struct tt_query_sample *x = &s->samples[i];
+
+		if (x->file == a->file && x->conn_id == ev->conn_id) {
+			if (x->ts == ev->ts_ns && !x->s.srtt_us)
+				x->s.srtt_us = ev->u.close.srtt_us;
+			return;
+		}
+	}
+}
+
 /*
  * A stall's row: made by its begin (seen by a pass) and ended by its end, or made by an end
  * alone (its begin in an earlier file, or lost). Both carry the start (ts - dur_us).
@@ -464,6 +480,7 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 	if (tt_event_about_conn(ev->kind) && ev->conn_id)
 		ret = apply_conn(a, ev);
 	switch (ev->kind) {
+	case TT_EV_CONN_CLOSE: close_sample(a, ev); break;
 	case TT_EV_SAMPLE:
 		if (grow((void **)&a->s->samples, a->s->n_samples, &a->cap_samples,
 			 sizeof(*a->s->samples)))

@@ -119,7 +119,7 @@ def test_samples_agree_with_ss_while_open(pair, tmp_path):
         rc, err = rec.stop(settle=SETTLE_S)
         srv.kill()
     assert rc == 0, err
-    conn = query(cap, "SELECT id, close_ts FROM connections WHERE lport = %d AND rport = %d"
+    conn = query(cap, "SELECT id, close_ts, rtt_us FROM connections WHERE lport = %d AND rport = %d"
                  % (lport, port))
     assert len(conn) == 1, conn
     samples = query(cap, "SELECT * FROM samples WHERE conn_id = %d ORDER BY ts" % conn[0]["id"])
@@ -133,8 +133,9 @@ def test_samples_agree_with_ss_while_open(pair, tmp_path):
         assert (x["srtt_us"], x["min_rtt_us"], x["cwnd"]) == \
             (round(s["rtt"] * 1000), round(s["minrtt"] * 1000), s["cwnd"]), (x, s)
         assert x["delivery_rate"] * 8 == pytest.approx(s["delivery"], abs=8), (x, s)
-    # and one at the close, from the same kernel fields
-    assert samples[-1]["ts"] >= conn[0]["close_ts"] - 1_000_000
+    # and one at the close, at its time, its srtt the close's own
+    assert samples[-1]["ts"] == conn[0]["close_ts"], samples[-1]
+    assert samples[-1]["srtt_us"] == conn[0]["rtt_us"] > 0
 
 
 def nstat(ns):
