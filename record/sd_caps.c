@@ -20,6 +20,8 @@ static const struct {
     [TT_SD_CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
     [TT_SD_CAP_OWNERS] = {"owners", "sockets of other users' processes have no owner (pid 0)"},
     [TT_SD_CAP_NETNS] = {"namespaces", "connections in other network namespaces are not seen"},
+    [TT_SD_CAP_STALLS] =
+	{"stalls", "no zero-window stalls, and TCP samples at polls only (none at the close)"},
 };
 
 static void compose(struct tt_sd_caps *d)

@@ -29,6 +29,8 @@ struct tt_sd_sock {
 	uint8_t state;	  /* kernel TCP state; UDP: 7 (CLOSE) unconnected, 1 connected */
 	uint8_t has_info; /* the tcp_info fields are there */
 	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+	/* the TCP state, from the same tcp_info; rcv_wnd 0: the build's uapi header lacks it */
+	struct tt_ev_sample sample;
 };
 
 struct tt_sd_snap {

@@ -76,6 +76,8 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 		       "a poll sees counters, not segments");
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
 		       "no exec/exit tracepoints without BPF");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_STALLS, TT_SRC_CAP_MISSING,
+		       "tcp_info has no window history, and a closed socket is gone from its dump");
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

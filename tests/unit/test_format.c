@@ -1183,6 +1183,33 @@ static void dump_event(const struct tt_event *e)
 		U("conns", e->u.stats.conns);
 		U("bytes_out", e->u.stats.bytes_out);
 		break;
+	case TT_EV_SAMPLE: {
+		const struct tt_ev_sample *x = &e->u.sample;
+
+		U("srtt_us", x->srtt_us);
+		U("min_rtt_us", x->min_rtt_us);
+		U("rttvar_us", x->rttvar_us);
+		U("cwnd", x->cwnd);
+		U("ssthresh", x->ssthresh);
+		U("in_flight", x->in_flight);
+		U("lost", x->lost);
+		U("reordering", x->reordering);
+		U("dsack_dups", x->dsack_dups);
+		U("snd_wnd", x->snd_wnd);
+		U("rcv_wnd", x->rcv_wnd);
+		U("app_limited", x->app_limited);
+		U("pacing_rate", x->pacing_rate);
+		U("delivery_rate", x->delivery_rate);
+		U("busy_us", x->busy_us);
+		U("rwnd_limited_us", x->rwnd_limited_us);
+		U("sndbuf_limited_us", x->sndbuf_limited_us);
+		break;
+	}
+	case TT_EV_STALL:
+		U("side", e->u.stall.side);
+		U("phase", e->u.stall.phase);
+		U("dur_us", e->u.stall.dur_us);
+		break;
 	default: break;
 	}
 	printf("}\n");
