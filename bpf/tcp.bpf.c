@@ -366,7 +366,7 @@ static __always_inline void listener_sample(const struct sock *sk, struct sk_st 
 	st->l_seen = 1;
 }
 
-/* Sampling pass over the TCP sockets of this netns: deltas and RTT of what changed. */
+/* Sampling pass over the TCP sockets of this netns: deltas, TCP state and stalls that changed. */
 SEC("iter/tcp")
 int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 {
@@ -375,8 +375,6 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	struct sock *sk;
 	struct sk_st *st;
 	struct tcp_counters c;
-	struct tt_event *e;
-	__u64 old_srtt;
 
 	if (!skc)
 		return 0;
@@ -408,15 +406,8 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 		live_note(sk, st, &c, 0);
 	}
 	tcp_emit_spurious(sk, st);
-	old_srtt = __sync_lock_test_and_set(&st->srtt, c.srtt);
-	if (c.srtt && c.srtt != old_srtt) {
-		e = ev_new(TT_EV_RTT, st->id, st->pid, st->tid, 0, 0);
-		if (!e)
-			return 0;
-		e->u.rtt.srtt_us = c.srtt;
-		e->u.rtt.rttvar_us = c.rttvar;
-		ev_send(e);
-	}
+	/* a SAMPLE carries srtt and rttvar: no RTT event (older captures have those) */
+	tcp_look(sk, st, bpf_ktime_get_boot_ns(), 0);
 	return 0;
 }
 

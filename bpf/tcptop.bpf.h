@@ -144,6 +144,8 @@ TT_EXTERN struct {
 	__type(value, struct tt_tcp_live);
 } tcp_live SEC(".maps");
 TT_EXTERN __u64 cur_pass TT_INIT(0);
+/* the kernel's HZ, found once from jiffies and the clock (tt_hz) */
+TT_EXTERN __u64 hz_found TT_INIT(0);
 /* opens tcp_live had no room for: their unseen closes would not be found */
 TT_EXTERN __u64 tcp_live_full TT_INIT(0);
 /* tests only (TT_TEST_SKIP_CLOSE): no close is emitted, as when the kernel skips the programs
@@ -224,6 +226,14 @@ struct sk_st {
 	__u32 hs_syn_retrans;
 	__u64 est_ts;	/* a passive connection's ESTABLISHED, for its accept wait */
 	__s32 last_err; /* the last error reported on it (inet_sk_error_report), for fail_reason */
+	/* the last SAMPLE written (a hash of its fields: a pass writes one only on a change) */
+	__u64 sample_hash; /* of all but the pacing rate, which is apart */
+	__u64 sample_pacing;
+	/* zero-window stalls going on (boot ns of their start, 0: none), and the last data
+	 * received when ours began (icsk_ack.lrcvtime, jiffies): data after it ended it */
+	__u64 stall_local_start;
+	__u64 stall_peer_start;
+	__u32 stall_local_lrcv;
 };
 
 /* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
@@ -1005,6 +1015,212 @@ static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_s
 	ev_send(e);
 }
 
+/* ------------------------------------------------------------ samples and stalls */
+
+#define TT_NSEC_PER_SEC 1000000000ULL
+#define TT_USEC_PER_SEC 1000000ULL
+#define TT_CHRONO_RWND_LIMITED 2 /* enum tcp_chrono */
+#define TT_CHRONO_MAX 4
+
+/*
+ * The kernel's HZ, which turns the jiffies of tcp_sock's clocks into time. CONFIG_HZ is not
+ * readable everywhere (a __kconfig extern needs /boot/config-* or /proc/config.gz, which the
+ * Debian guests of make vmtest lack), but jiffies_64 starts at INITIAL_JIFFIES,
+ * (u32)(-300 * HZ), and counts HZ a second of the monotonic clock: the candidate that fits is
+ * the one (HZ values differ by >= 50 a second, the clocks by a few ticks).
+ */
+static __always_inline __u64 tt_hz(void)
+{
+	static const __u32 cands[] = {100, 250, 300, 1000, 1024, 1200, 24, 48, 128, 512, 864};
+	__u64 hz = hz_found, j, ns, best = 0, best_d = ~0ULL;
+
+	if (hz)
+		return hz;
+	j = bpf_jiffies64();
+	ns = bpf_ktime_get_ns();
+	for (int i = 0; i < (int)(sizeof(cands) / sizeof(cands[0])); i++) {
+		__u64 c = cands[i], init = (__u32)(-300 * (__s32)c), want = ns / 1000 * c / 1000000;
+		__u64 got = j - init, d = got > want ? got - want : want - got;
+
+		if (d < best_d) {
+			best_d = d;
+			best = c;
+		}
+	}
+	hz_found = best;
+	return best;
+}
+
+/* Nanoseconds of jiffies ago (u32 jiffies as tcp_jiffies32), never past now. */
+static __always_inline __u64 tt_jiffies_ago_ns(__u32 then, __u32 now_j, __u64 now, __u64 hz)
+{
+	__u64 ago = (__u64)(__u32)(now_j - then) * (TT_NSEC_PER_SEC / hz);
+
+	return ago < now ? now - ago : 0;
+}
+
+/* The kernel's TCP state as tcp_get_info() computes the tcpi_ fields (net/ipv4/tcp.c). */
+static __always_inline void read_sample(const struct sock *sk, struct tt_ev_sample *s, __u32 now_j,
+					__u64 hz)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 rate, intv, stats[TT_CHRONO_MAX] = {}, total = 0;
+	__u32 ctype = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
+	__u32 cstart = BPF_CORE_READ(tp, chrono_start);
+	unsigned long pacing = BPF_CORE_READ(sk, sk_pacing_rate);
+
+	s->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	s->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
+	s->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	s->cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	s->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
+	/* tcp_packets_in_flight() */
+	s->in_flight = BPF_CORE_READ(tp, packets_out) -
+		       (BPF_CORE_READ(tp, sacked_out) + BPF_CORE_READ(tp, lost_out)) +
+		       BPF_CORE_READ(tp, retrans_out);
+	s->lost = BPF_CORE_READ(tp, lost_out);
+	s->reordering = BPF_CORE_READ(tp, reordering);
+	s->dsack_dups = BPF_CORE_READ(tp, dsack_dups);
+	s->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
+	s->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
+	s->app_limited = BPF_CORE_READ_BITFIELD_PROBED(tp, rate_app_limited);
+	s->pacing_rate = pacing != ~0UL ? pacing : ~0ULL;
+	/* tcp_compute_delivery_rate() */
+	rate = BPF_CORE_READ(tp, rate_delivered);
+	intv = BPF_CORE_READ(tp, rate_interval_us);
+	if (rate && intv)
+		s->delivery_rate = rate * BPF_CORE_READ(tp, mss_cache) * TT_USEC_PER_SEC / intv;
+	/* tcp_get_info_chrono_stats() */
+	for (int i = 1; i < TT_CHRONO_MAX; i++) {
+		stats[i] = BPF_CORE_READ(tp, chrono_stat[i - 1]);
+		if (i == (int)ctype)
+			stats[i] += (__u32)(now_j - cstart);
+		stats[i] *= TT_USEC_PER_SEC / hz;
+		total += stats[i];
+	}
+	s->busy_us = total;
+	s->rwnd_limited_us = stats[TT_CHRONO_RWND_LIMITED];
+	s->sndbuf_limited_us = stats[3];
+}
+
+/* FNV-1a over the sample's words: what tells a pass the state changed. */
+static __always_inline __u64 sample_hash(const struct tt_ev_sample *s)
+{
+	const __u64 *w = (const __u64 *)s;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < (int)(sizeof(*s) / sizeof(__u64)); i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
+	return h | 1; /* 0: no sample written yet */
+}
+
+/*
+ * A SAMPLE if the state changed since the last one written; a full ring buffer leaves the
+ * change for the next pass (or, at the close, counts it lost). The close's sample, written at
+ * the close's very time, leaves out the srtt (0: the close carries it; readers take it from
+ * there) and the pacing rate (0: the rate further sending would be paced at, where none
+ * follows), the costliest fields of a short connection's only sample: with them, the capture
+ * of 500 short HTTP fetches grew by a third (docs/BENCHMARKS.md).
+ */
+static __always_inline void emit_sample(const struct sock *sk, struct sk_st *st, __u32 now_j,
+					__u64 hz, __u64 now, int final)
+{
+	struct tt_ev_sample s = {};
+	struct tt_event *e;
+	__u64 h, pacing;
+
+	read_sample(sk, &s, now_j, hz);
+	pacing = s.pacing_rate;
+	s.pacing_rate = 0;
+	h = sample_hash(&s);
+	if (h == st->sample_hash && (final || pacing == st->sample_pacing))
+		return;
+	e = final ? ev_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now)
+		  : ev_try_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now);
+	if (!e)
+		return;
+	st->sample_hash = h;
+	if (!final)
+		st->sample_pacing = s.pacing_rate = pacing;
+	else
+		s.srtt_us = 0; /* the close, at the same time, carries it */
+	e->u.sample = s;
+	ev_send(e);
+}
+
+static __always_inline void emit_stall(const struct sk_st *st, __u8 side, __u8 phase, __u64 ts,
+				       __u64 start)
+{
+	struct tt_event *e = ev_new(TT_EV_STALL, st->id, st->pid, st->tid, 0, ts);
+
+	if (!e)
+		return;
+	e->u.stall.side = side;
+	e->u.stall.phase = phase;
+	e->u.stall.dur_us = ts > start ? (ts - start) / 1000 : 0;
+	ev_send(e);
+}
+
+/*
+ * Zero-window stalls, as a sampling pass sees them (no program on the data path):
+ * - local: the window we advertised last is zero (tp->rcv_wnd, what TCPToZeroWindowAdv
+ *   counts). Start: the last data received (icsk_ack.lrcvtime), which filled the window:
+ *   exact to a jiffy. End: data received since (it came after our window update, within
+ *   one RTT of it), else the pass that saw the window open (within one pass interval).
+ * - peer: the peer's window is zero while we have data not sent. Start: the last data
+ *   segment we sent (tp->lsndtime; zero-window probes carry none): to a jiffy and one RTT.
+ *   End: the pass that saw the window open or nothing left to send (one pass interval).
+ * A stall shorter than a pass interval can be missed. final: the close ends what goes on.
+ */
+static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st, __u32 now_j,
+					 __u64 hz, __u64 now, int final)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 end;
+	__u32 lrcv;
+	int local, peer;
+
+	lrcv = BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_ack.lrcvtime);
+	local = !final && BPF_CORE_READ(tp, rcv_wnd) == 0;
+	peer = !final && BPF_CORE_READ(tp, snd_wnd) == 0 &&
+	       BPF_CORE_READ(tp, write_seq) != BPF_CORE_READ(tp, snd_nxt);
+	if (!st->stall_local_start && local) {
+		st->stall_local_start = tt_jiffies_ago_ns(lrcv, now_j, now, hz);
+		st->stall_local_lrcv = lrcv;
+		emit_stall(st, TT_STALL_LOCAL, TT_STALL_BEGIN, now, st->stall_local_start);
+	} else if (st->stall_local_start && !local) {
+		end = now;
+		if (lrcv != st->stall_local_lrcv) {
+			__u64 got = tt_jiffies_ago_ns(lrcv, now_j, now, hz);
+
+			if (got > st->stall_local_start)
+				end = got;
+		}
+		emit_stall(st, TT_STALL_LOCAL, TT_STALL_END, end, st->stall_local_start);
+		st->stall_local_start = 0;
+	}
+	if (!st->stall_peer_start && peer) {
+		st->stall_peer_start =
+		    tt_jiffies_ago_ns(BPF_CORE_READ(tp, lsndtime), now_j, now, hz);
+		emit_stall(st, TT_STALL_PEER, TT_STALL_BEGIN, now, st->stall_peer_start);
+	} else if (st->stall_peer_start && !peer) {
+		emit_stall(st, TT_STALL_PEER, TT_STALL_END, now, st->stall_peer_start);
+		st->stall_peer_start = 0;
+	}
+}
+
+/* A sampling pass's or the close's look at the connection's TCP state, at boot time now. */
+static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, __u64 now, int final)
+{
+	__u64 hz = tt_hz();
+	__u32 now_j = (__u32)bpf_jiffies64();
+
+	if (!hz)
+		return;
+	track_stalls(sk, st, now_j, hz, now, final);
+	emit_sample(sk, st, now_j, hz, now, final);
+}
+
 /*
  * The last words of a TCP connection: its final counters, from the socket itself.
  * Its tcp_live entry says who writes the close: the program that deletes it (here, once the
@@ -1087,6 +1303,7 @@ static __always_inline __u8 tcp_fail_reason(const struct sock *sk, const struct 
 
 static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st, __u8 fail)
 {
+	__u64 now;
 	struct tcp_counters c;
 	struct tt_event *e;
 
@@ -1104,9 +1321,12 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 		raw_totals(st, &c);
 	}
 	tcp_emit_spurious(sk, st);
+	/* the last sample at the close's very time, just before it: a delta of 0 on disk */
+	now = bpf_ktime_get_boot_ns();
+	tcp_look(sk, st, now, 1);
 	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
 		? NULL
-		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, 0);
+		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, now);
 	if (!e) {
 		struct tt_tcp_live nv = {};
 

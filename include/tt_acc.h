@@ -58,7 +58,9 @@
 	uint8_t fail_reason;  /* TT_FAIL_* of the close */                                         \
 	uint32_t connect_us;  /* HANDSHAKE */                                                      \
 	uint32_t syn_retrans; /* HANDSHAKE, or a connect that failed: its close's retransmits */   \
-	uint32_t accept_wait_us; /* ACCEPT */
+	uint32_t accept_wait_us; /* ACCEPT */                                                      \
+	uint32_t cwnd;		 /* last SAMPLE's congestion window, 0 if none */                  \
+	uint32_t zero_window_ms; /* zero-window stalls ended (STALL), local and peer */
 
 struct tt_conn_acc {
 	TT_CONN_ACC_FIELDS
@@ -92,10 +94,11 @@ void tt_acc_init(struct tt_conn_acc *a, uint64_t ts);
  * counts, and one received in SYN_SENT marks it refused. HANDSHAKE sets connect_us and
  * syn_retrans, ACCEPT accept_wait_us; a close with a fail reason keeps it, and one of a connection
  * that never reached ESTABLISHED (no HANDSHAKE) gives its retransmits as syn_retrans: they were
- * SYNs. CONN_PROC only moves the times: the owner is the caller's. Only TRAFFIC is traffic at its
- * event's time: what a close raises the counters by was sent before the capture (or its file)
- * began, or lost, at no known time. A caller deriving rates keeps that raise out of them (the state
- * table moves its rate baseline with it).
+ * SYNs. A SAMPLE sets the RTT (as an RTT event of older captures does) and the cwnd; a STALL's
+ * end adds its length. CONN_PROC only moves the times: the owner is the caller's. Only TRAFFIC is
+ * traffic at its event's time: what a close raises the counters by was sent before the capture
+ * (or its file) began, or lost, at no known time. A caller deriving rates keeps that raise out of
+ * them (the state table moves its rate baseline with it).
  */
 void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh);
 

@@ -39,9 +39,10 @@ enum tt_ev_kind {
 	TT_EV_STATS = 13,     /* capture statistics, written by user space */
 	TT_EV_HANDSHAKE = 14, /* a TCP connection reached ESTABLISHED: how long it took */
 	TT_EV_ACCEPT = 15,    /* an accepted connection: how long it waited for accept() */
-	/* 16, 17: sample, stall (issue 20's samples branch: TT_EV_GAP) */
-	TT_EV_LISTENER = 18, /* a listening socket's queue and drops, when first seen or changed */
-	TT_EV_DROP = 19,     /* a packet the kernel dropped, with its reason */
+	TT_EV_SAMPLE = 16,    /* the kernel's TCP state (tcp_info), written when it changed */
+	TT_EV_STALL = 17,     /* a zero-window stall began (seen) or ended */
+	TT_EV_LISTENER = 18,  /* a listening socket's queue and drops, when first seen or changed */
+	TT_EV_DROP = 19,      /* a packet the kernel dropped, with its reason */
 	TT_EV_KIND_MAX
 };
 
@@ -162,6 +163,43 @@ struct tt_ev_accept {
 	__u32 _pad;
 };
 
+/* As the kernel's tcp_get_info() computes the tcpi_ fields of the same names. */
+struct tt_ev_sample {
+	__u32 srtt_us; /* 0 in the close's sample: the close carries it */
+	__u32 min_rtt_us;
+	__u32 rttvar_us;
+	__u32 cwnd;	  /* segments */
+	__u32 ssthresh;	  /* segments; 0x7fffffff: still in initial slow start */
+	__u32 in_flight;  /* segments (tcp_packets_in_flight) */
+	__u32 lost;	  /* segments marked lost */
+	__u32 reordering; /* reordering degree (segments) */
+	__u32 dsack_dups; /* DSACKed segments */
+	__u32 snd_wnd;	  /* the peer's window, bytes */
+	__u32 rcv_wnd;	  /* the window we advertised last, bytes */
+	__u8 app_limited; /* the delivery rate was measured while app-limited */
+	__u8 _pad[3];
+	__u64 pacing_rate;   /* bytes/s; ~0: no pacing; 0 in the close's sample: not given */
+	__u64 delivery_rate; /* bytes/s */
+	__u64 busy_us;	     /* busy + rwnd-limited + sndbuf-limited, as tcpi_busy_time */
+	__u64 rwnd_limited_us;
+	__u64 sndbuf_limited_us;
+};
+
+/* tt_ev_stall.side */
+#define TT_STALL_LOCAL 1 /* we advertised a zero window: our process was not reading */
+#define TT_STALL_PEER 2	 /* the peer's window was zero while we had data to send */
+/* tt_ev_stall.phase */
+#define TT_STALL_BEGIN 1 /* seen going on (ts: the pass that saw it) */
+#define TT_STALL_END 2	 /* over (ts: its end) */
+
+/* A stall began at ts - dur_us (both phases carry its start). */
+struct tt_ev_stall {
+	__u8 side;  /* TT_STALL_* */
+	__u8 phase; /* TT_STALL_BEGIN / _END */
+	__u8 _pad[6];
+	__u64 dur_us; /* from the stall's start to ts */
+};
+
 struct tt_ev_proc {
 	char comm[TT_COMM_LEN];
 	__u32 ppid;
@@ -231,6 +269,8 @@ struct tt_event {
 		struct tt_ev_stats stats;
 		struct tt_ev_handshake handshake;
 		struct tt_ev_accept accept;
+		struct tt_ev_sample sample;
+		struct tt_ev_stall stall;
 		struct tt_ev_listener listener;
 		struct tt_ev_drop drop;
 	} u;
@@ -241,9 +281,7 @@ struct tt_event {
 #include "tt_event_kinds.h"
 
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
-/* Numbers this branch leaves to the other branches of issue 20 (0 once they are merged). */
-#define TT_EV_GAP 2
-_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1 - TT_EV_GAP,
+_Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1,
 	       "every kind has one TT_EVENT_KINDS entry");
 /* A state numbered past the table's last, or a gap in the numbers. */
 _Static_assert(TT_TCP_STATE_COUNT == TT_TCP_STATE_MAX - 1,

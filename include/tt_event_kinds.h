@@ -54,6 +54,8 @@
 	X(a, STATS,      "stats",     stats,   CAPTURE)			\
 	X(a, HANDSHAKE,  "handshake", handshake, CONN)			\
 	X(a, ACCEPT,     "accept",    accept,  CONN)			\
+	X(a, SAMPLE,     "sample",    sample,  CONN)			\
+	X(a, STALL,      "stall",     stall,   CONN)			\
 	X(a, LISTENER,   "listener",  listener, CAPTURE)		\
 	X(a, DROP,       "drop",      drop,    CAPTURE)
 
@@ -134,6 +136,30 @@
 
 #define TT_EV_FIELDS_ACCEPT(F, a)						\
 	F(a, wait_us, U32, 0, "wait", us, accept_wait_us, u64)
+
+#define TT_EV_FIELDS_SAMPLE(F, a)						\
+	F(a, srtt_us,           U32, 0,  "srtt",      us,  rtt_us,            u64)	\
+	F(a, min_rtt_us,        U32, 1,  "min_rtt",   us,  none,        none)	\
+	F(a, rttvar_us,         U32, 2,  "rttvar",    us,  rttvar_us,         u64)	\
+	F(a, cwnd,              U32, 3,  "cwnd",      val, none,              none)	\
+	F(a, ssthresh,          U32, 4,  "ssthresh",  val, none,          none)	\
+	F(a, in_flight,         U32, 7,  "in_flight", val, none,         none)	\
+	F(a, lost,              U32, 8,  "lost",      val, none,         none)	\
+	F(a, reordering,        U32, 9,  "reord",     val, none,        none)	\
+	F(a, dsack_dups,        U32, 10, "dsack",     val, none,        none)	\
+	F(a, snd_wnd,           U32, 11, "snd_wnd",   val, none,           none)	\
+	F(a, rcv_wnd,           U32, 12, "rcv_wnd",   val, none,           none)	\
+	F(a, app_limited,       U8,  6,  "app_lim",   val, none,       none)	\
+	F(a, pacing_rate,       U64, 13, "pacing",    val, none,       none)	\
+	F(a, delivery_rate,     U64, 5,  "delivery",  val, none,     none)	\
+	F(a, busy_us,           U64, 14, "busy",      us,  none,           none)	\
+	F(a, rwnd_limited_us,   U64, 15, "rwnd_lim",  us,  none,   none)	\
+	F(a, sndbuf_limited_us, U64, 16, "sndbuf_lim", us, none, none)
+
+#define TT_EV_FIELDS_STALL(F, a)						\
+	F(a, side,   U8,  0, "side",  val, none,  none)		\
+	F(a, phase,  U8,  1, "phase", val, none, none)	\
+	F(a, dur_us, U64, 2, "dur",   us,  none,    none)
 
 /* A listener is no connection (scope CAPTURE, conn_id 0): the query's `listeners` table. */
 #define TT_EV_FIELDS_LISTENER(F, a)						\

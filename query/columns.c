@@ -308,6 +308,7 @@ enum {
 	C_ACCEPT_WAIT,
 	C_SYN_RETRANS,
 	C_FAIL,
+	C_ZWIN,
 	C_NCOLS
 };
 
@@ -364,6 +365,7 @@ static int conn_value(struct tt_query_val *v, const struct tt_query_set *set,
 	case C_ACCEPT_WAIT: return c->have & TT_ACC_HAVE_ACCEPT ? u64(v, c->accept_wait_us) : 0;
 	case C_SYN_RETRANS: return c->have & TT_ACC_HAVE_SYN_RETRANS ? u64(v, c->syn_retrans) : 0;
 	case C_FAIL: return fail_reason(v, c->fail_reason);
+	case C_ZWIN: return c->proto == IPPROTO_TCP ? u64(v, c->zero_window_ms) : 0;
 	}
 	return 0;
 }
@@ -453,6 +455,52 @@ static int drop_value(struct tt_query_val *v, const struct tt_query_set *set,
 	return 0;
 }
 
+static int sample_value(struct tt_query_val *v, const struct tt_query_set *set,
+			const struct tt_query_sample *x, int col)
+{
+	const struct tt_ev_sample *s = &x->s;
+
+	switch (col) {
+	case 0: return text_static(v, file_of(set, x->file));
+	case 1: return text_static(v, host_of(set, x->file));
+	case 2: return u64(v, x->conn_id);
+	case 3: return u64(v, x->ts);
+	case 4: return u64(v, s->srtt_us);
+	case 5: return u64(v, s->min_rtt_us);
+	case 6: return u64(v, s->rttvar_us);
+	case 7: return u64(v, s->cwnd);
+	/* TCP_INFINITE_SSTHRESH */
+	case 8: return s->ssthresh != 0x7fffffff ? u64(v, s->ssthresh) : 0;
+	case 9: return s->pacing_rate && s->pacing_rate != UINT64_MAX ? u64(v, s->pacing_rate) : 0;
+	case 10: return u64(v, s->delivery_rate);
+	case 11: return u64(v, s->app_limited);
+	case 12: return u64(v, s->in_flight);
+	case 13: return u64(v, s->lost);
+	case 14: return u64(v, s->reordering);
+	case 15: return u64(v, s->dsack_dups);
+	case 16: return u64(v, s->busy_us);
+	case 17: return u64(v, s->rwnd_limited_us);
+	case 18: return u64(v, s->sndbuf_limited_us);
+	case 19: return u64(v, s->snd_wnd);
+	case 20: return u64(v, s->rcv_wnd);
+	}
+	return 0;
+}
+
+static int stall_value(struct tt_query_val *v, const struct tt_query_set *set,
+		       const struct tt_query_stall *x, int col)
+{
+	switch (col) {
+	case 0: return text_static(v, file_of(set, x->file));
+	case 1: return text_static(v, host_of(set, x->file));
+	case 2: return u64(v, x->conn_id);
+	case 3: return text_static(v, x->side == TT_STALL_LOCAL ? "local" : "peer");
+	case 4: return u64(v, x->start_ns);
+	case 5: return x->ended ? u64(v, x->end_ns) : 0;
+	}
+	return 0;
+}
+
 /* Columns of `capture`. */
 enum {
 	K_FILE,
@@ -481,6 +529,8 @@ int tt_query_columns_ok(void)
 	       tt_query_tables[TQ_T_CONNECTIONS].n_cols == C_NCOLS &&
 	       tt_query_tables[TQ_T_PROCESSES].n_cols == P_NCOLS &&
 	       tt_query_tables[TQ_T_LOST].n_cols == 5 &&
+	       tt_query_tables[TQ_T_SAMPLES].n_cols == 21 &&
+	       tt_query_tables[TQ_T_STALLS].n_cols == 6 &&
 	       tt_query_tables[TQ_T_LISTENERS].n_cols == 13 &&
 	       tt_query_tables[TQ_T_DROPS].n_cols == 6 &&
 	       tt_query_tables[TQ_T_CAPTURE].n_cols == K_NCOLS;
@@ -609,6 +659,28 @@ int tt_query_drop_column(sqlite3_context *ctx, const struct tt_query_set *set,
 
 	v.type = SQLITE_NULL;
 	drop_value(&v, set, d, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_sample_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			   const struct tt_query_sample *x, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	sample_value(&v, set, x, col);
+	tt_query_result(ctx, &v);
+	return 0;
+}
+
+int tt_query_stall_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			  const struct tt_query_stall *x, int col)
+{
+	struct tt_query_val v;
+
+	v.type = SQLITE_NULL;
+	stall_value(&v, set, x, col);
 	tt_query_result(ctx, &v);
 	return 0;
 }

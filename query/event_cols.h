@@ -16,7 +16,7 @@
 	C(ts, TQ_INT, "wall clock ns since the epoch", NN)				\
 	C(kind, TQ_TEXT,								\
 	  "open traffic state rtt retrans reset close conn_proc exec exit "		\
-	  "proc_name lost stats handshake accept listener drop (see docs/QUERY.md)",					\
+	  "proc_name lost stats handshake accept sample stall listener drop (see docs/QUERY.md)",					\
 	  NN)										\
 	C(conn_id, TQ_INT, "connection id, NULL when not about a connection", NL)	\
 	C(pid, TQ_INT, "process id, NULL when unknown", NL)				\

@@ -32,7 +32,8 @@ static void usage(FILE *out)
 	fprintf(
 	    out,
 	    "Usage: %s [options] FILE... [SQL]\n"
-	    "SQL over tcptop captures (tables capture, connections, events, processes, lost).\n"
+	    "SQL over tcptop captures (tables capture, connections, events, processes, lost,\n"
+	    "samples, stalls).\n"
 	    "\n"
 	    "      --sql-file FILE  read the SQL from FILE ('-' = stdin); every argument is a "
 	    "capture\n"

@@ -132,6 +132,7 @@ struct tt_query_conn {
 	uint64_t tx_bytes, rx_bytes, tx_pkts, rx_pkts;
 	uint64_t events;
 	uint32_t rtt_us, max_rtt_us, retrans, resets;
+	uint32_t zero_window_ms;
 	uint32_t retrans_rto, retrans_fast, retrans_tlp, retrans_spurious;
 	/*
 	 * What rows of earlier files of the same recording (rotation) already
@@ -176,6 +177,21 @@ struct tt_query_drop {
 	struct tt_ev_drop d;
 };
 
+/* A SAMPLE, as the samples table reads it. */
+struct tt_query_sample {
+	uint32_t file;
+	uint64_t conn_id, ts;
+	struct tt_ev_sample s;
+};
+
+/* A zero-window stall: its STALL events (a begin seen by a pass, an end) paired. */
+struct tt_query_stall {
+	uint32_t file;
+	uint8_t side;  /* TT_STALL_LOCAL / _PEER */
+	uint8_t ended; /* end_ns is known */
+	uint64_t conn_id, start_ns, end_ns;
+};
+
 struct tt_query_fstat {
 	uint64_t events, warnings;
 	uint64_t first_ts, last_ts;
@@ -188,6 +204,10 @@ struct tt_query_summary {
 	size_t n_procs;
 	struct tt_query_lost *lost;
 	size_t n_lost;
+	struct tt_query_sample *samples;
+	size_t n_samples;
+	struct tt_query_stall *stalls;
+	size_t n_stalls;
 	struct tt_query_listener *listeners;
 	size_t n_listeners;
 	struct tt_query_drop *drops;
@@ -243,6 +263,8 @@ enum {
 	TQ_T_LOST,
 	TQ_T_LISTENERS,
 	TQ_T_DROPS,
+	TQ_T_SAMPLES,
+	TQ_T_STALLS,
 	TQ_T_MAX
 };
 
@@ -330,6 +352,10 @@ int tt_query_event_value(struct tt_query_val *v, const struct tt_query_set *set,
 			 const struct tt_event *ev, int col);
 void tt_query_result(sqlite3_context *ctx, const struct tt_query_val *v);
 
+int tt_query_sample_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			   const struct tt_query_sample *x, int col);
+int tt_query_stall_column(sqlite3_context *ctx, const struct tt_query_set *set,
+			  const struct tt_query_stall *x, int col);
 /*
  * Column values (columns.c), in tt_query_tables[] column order. Each sets the
  * result of ctx (NULL when it does not apply) and returns 0, or -1 after

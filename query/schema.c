@@ -86,6 +86,8 @@ static const struct tt_query_col conn_cols[] = {
     {"fail_reason", TQ_TEXT,
      "'refused' 'timeout' 'unreachable' 'reset' 'local-reset' 'abort', NULL if it did not fail",
      NL},
+    {"zero_window_ms", TQ_INT,
+     "time in zero-window stalls that ended (local and peer sides), NULL for UDP", NL},
 };
 
 #define EVENT_COL(name, type, doc, notnull) {#name, type, doc, notnull},
@@ -147,6 +149,41 @@ static const struct tt_query_col drop_cols[] = {
     {"code", TQ_INT, "the reason's number on the recording kernel (differs between kernels)", NN},
 };
 
+static const struct tt_query_col sample_cols[] = {
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"conn_id", TQ_INT, "connection id", NN},
+    {"ts", TQ_INT, "wall ns of the sample", NN},
+    {"srtt_us", TQ_INT, "smoothed RTT (tcpi_rtt)", NN},
+    {"min_rtt_us", TQ_INT, "minimum RTT (tcpi_min_rtt)", NN},
+    {"rttvar_us", TQ_INT, "RTT variance (tcpi_rttvar)", NN},
+    {"cwnd", TQ_INT, "congestion window, segments (tcpi_snd_cwnd)", NN},
+    {"ssthresh", TQ_INT, "slow start threshold, segments; NULL while infinite", NL},
+    {"pacing_rate", TQ_INT,
+     "pacing rate, bytes/s; NULL when unlimited or not given (the close's sample)", NL},
+    {"delivery_rate", TQ_INT, "delivery rate, bytes/s (tcpi_delivery_rate)", NN},
+    {"app_limited", TQ_INT, "1 if the delivery rate was measured app-limited", NN},
+    {"in_flight", TQ_INT, "segments in flight (tcp_packets_in_flight)", NN},
+    {"lost", TQ_INT, "segments marked lost (tcpi_lost)", NN},
+    {"reordering", TQ_INT, "reordering degree, segments (tcpi_reordering)", NN},
+    {"dsack_dups", TQ_INT, "DSACKed segments (tcpi_dsack_dups)", NN},
+    {"busy_us", TQ_INT, "time busy sending (tcpi_busy_time)", NN},
+    {"rwnd_limited_us", TQ_INT, "of it, limited by the peer's window (tcpi_rwnd_limited)", NN},
+    {"sndbuf_limited_us", TQ_INT, "of it, limited by the send buffer (tcpi_sndbuf_limited)", NN},
+    {"snd_wnd", TQ_INT, "the peer's window, bytes (tcpi_snd_wnd)", NN},
+    {"rcv_wnd", TQ_INT, "the window advertised last, bytes (tcpi_rcv_wnd)", NN},
+};
+
+static const struct tt_query_col stall_cols[] = {
+    {"file", TQ_TEXT, "capture file", NN},
+    {"host", TQ_TEXT, "host name of the recording machine", NN},
+    {"conn_id", TQ_INT, "connection id", NN},
+    {"side", TQ_TEXT, "'local' (we advertised a zero window: our process did not read) or 'peer'",
+     NN},
+    {"start_ns", TQ_INT, "wall ns it began", NN},
+    {"end_ns", TQ_INT, "wall ns it ended, NULL if not seen ending", NL},
+};
+
 const struct tt_query_table tt_query_tables[] = {
     [TQ_T_CAPTURE] = {"capture", "one row per capture file", capture_cols, ARRAY_SIZE(capture_cols),
 		      "(host, start_ns, file)"},
@@ -158,6 +195,10 @@ const struct tt_query_table tt_query_tables[] = {
 			ARRAY_SIZE(proc_cols), "(host, first_ts, pid)"},
     [TQ_T_LOST] = {"lost", "one row per LOST record", lost_cols, ARRAY_SIZE(lost_cols),
 		   "(host, ts)"},
+    [TQ_T_SAMPLES] = {"samples", "one row per sample of a TCP connection's state", sample_cols,
+		      ARRAY_SIZE(sample_cols), "(host, ts)"},
+    [TQ_T_STALLS] = {"stalls", "one row per zero-window stall", stall_cols, ARRAY_SIZE(stall_cols),
+		     "(host, start_ns)"},
     [TQ_T_LISTENERS] = {"listeners",
 			"one row per LISTENER record: a listening socket's queue and "
 			"drops when first seen and when they changed",

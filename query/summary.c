@@ -153,7 +153,7 @@ static struct carry_ent *carry_put(struct tt_query_carry *c, uint32_t rec, uint6
 struct tt_query_agg {
 	struct tt_query_summary *s;
 	uint32_t file;
-	size_t cap_conns, cap_procs, cap_lost, cap_listeners, cap_drops;
+	size_t cap_conns, cap_procs, cap_lost, cap_listeners, cap_drops, cap_samples, cap_stalls;
 	size_t first_conn; /* this file's rows are s->conns[first_conn..] */
 	/* acc[i - first_conn] folds row i's events; copied into the row by tt_query_agg_finish() */
 	struct tt_conn_acc *acc;
@@ -173,7 +173,7 @@ int tt_query_agg_new(struct tt_query_agg **out, struct tt_query_summary *s, uint
 	a->s = s;
 	a->file = file;
 	a->cap_conns = a->cap_procs = a->cap_lost = a->cap_listeners = a->cap_drops =
-	    SIZE_MAX; /* arrays may hold earlier files */
+	    a->cap_samples = a->cap_stalls = SIZE_MAX; /* arrays may hold earlier files */
 	a->first_conn = s->n_conns;
 	a->carry = carry;
 	a->rec = recording;
@@ -413,6 +413,60 @@ static int apply_conn(struct tt_query_agg *a, const struct tt_event *ev)
 	return 0;
 }
 
+/* The sample a close writes just before it, at its time, has the close's srtt (docs/FORMAT.md). */
+static void close_sample(struct tt_query_agg *a, const struct tt_event *ev)
+{
+	struct tt_query_summary *s = a->s;
+
+	for (size_t i = s->n_samples; i-- > 0 && i + 64 >= s->n_samples;) {
+		struct tt_query_sample *x = &s->samples[i];
+
+		if (x->file == a->file && x->conn_id == ev->conn_id) {
+			if (x->ts == ev->ts_ns && !x->s.srtt_us)
+				x->s.srtt_us = ev->u.close.srtt_us;
+			return;
+		}
+	}
+}
+
+/*
+ * A stall's row: made by its begin (seen by a pass) and ended by its end, or made by an end
+ * alone (its begin in an earlier file, or lost). Both carry the start (ts - dur_us).
+ */
+static int apply_stall(struct tt_query_agg *a, const struct tt_event *ev)
+{
+	struct tt_query_summary *s = a->s;
+	const struct tt_ev_stall *st = &ev->u.stall;
+	uint64_t dur = st->dur_us * 1000, start = ev->ts_ns > dur ? ev->ts_ns - dur : 0;
+	struct tt_query_stall *x = NULL;
+
+	/* the begin of this one, among the few stalls (of any connection) since */
+	for (size_t i = s->n_stalls; i-- > 0 && i + 64 >= s->n_stalls;) {
+		struct tt_query_stall *y = &s->stalls[i];
+
+		if (y->file == a->file && y->conn_id == ev->conn_id && y->side == st->side &&
+		    !y->ended) {
+			x = y;
+			break;
+		}
+	}
+	if (x && st->phase == TT_STALL_BEGIN)
+		return 0; /* seen going on again */
+	if (!x) {
+		if (grow((void **)&s->stalls, s->n_stalls, &a->cap_stalls, sizeof(*s->stalls)))
+			return -ENOMEM;
+		x = &s->stalls[s->n_stalls++];
+		*x = (struct tt_query_stall){
+		    .file = a->file, .side = st->side, .conn_id = ev->conn_id, .start_ns = start};
+	}
+	if (st->phase == TT_STALL_END) {
+		x->start_ns = start;
+		x->end_ns = ev->ts_ns;
+		x->ended = 1;
+	}
+	return 0;
+}
+
 int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 {
 	struct tt_query_fstat *fs = &a->s->fstat[a->file];
@@ -426,6 +480,18 @@ int tt_query_agg_apply(struct tt_query_agg *a, const struct tt_event *ev)
 	if (tt_event_about_conn(ev->kind) && ev->conn_id)
 		ret = apply_conn(a, ev);
 	switch (ev->kind) {
+	case TT_EV_CONN_CLOSE: close_sample(a, ev); break;
+	case TT_EV_SAMPLE:
+		if (grow((void **)&a->s->samples, a->s->n_samples, &a->cap_samples,
+			 sizeof(*a->s->samples)))
+			return -ENOMEM;
+		a->s->samples[a->s->n_samples++] = (struct tt_query_sample){
+		    .file = a->file, .conn_id = ev->conn_id, .ts = ev->ts_ns, .s = ev->u.sample};
+		break;
+	case TT_EV_STALL:
+		if (apply_stall(a, ev))
+			return -ENOMEM;
+		break;
 	case TT_EV_LOST: {
 		struct tt_query_summary *s = a->s;
 
@@ -506,6 +572,7 @@ static void rows_fill(struct tt_query_agg *a)
 		c->max_rtt_us = x->max_rtt_us;
 		c->retrans = x->retrans;
 		c->resets = x->resets;
+		c->zero_window_ms = x->zero_window_ms;
 		c->retrans_rto = x->retrans_rto;
 		c->retrans_fast = x->retrans_fast;
 		c->retrans_tlp = x->retrans_tlp;
@@ -576,6 +643,8 @@ void tt_query_summary_free(struct tt_query_summary *s)
 	free(s->conns);
 	free(s->procs);
 	free(s->lost);
+	free(s->samples);
+	free(s->stalls);
 	free(s->listeners);
 	free(s->drops);
 	free(s->fstat);

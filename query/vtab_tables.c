@@ -109,6 +109,8 @@ static int rows_filter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr, i
 	switch (cur->aux->table) {
 	case TQ_T_CONNECTIONS: cur->n = cur->s->n_conns; break;
 	case TQ_T_PROCESSES: cur->n = cur->s->n_procs; break;
+	case TQ_T_SAMPLES: cur->n = cur->s->n_samples; break;
+	case TQ_T_STALLS: cur->n = cur->s->n_stalls; break;
 	case TQ_T_LISTENERS: cur->n = cur->s->n_listeners; break;
 	case TQ_T_DROPS: cur->n = cur->s->n_drops; break;
 	default: cur->n = cur->s->n_lost; break;
@@ -136,6 +138,8 @@ static int rows_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
 
 	switch (cur->aux->table) {
 	case TQ_T_CAPTURE: tt_query_capture_column(ctx, set, cur->row, col); break;
+	case TQ_T_SAMPLES: tt_query_sample_column(ctx, set, &cur->s->samples[cur->row], col); break;
+	case TQ_T_STALLS: tt_query_stall_column(ctx, set, &cur->s->stalls[cur->row], col); break;
 	case TQ_T_CONNECTIONS: tt_query_conn_column(ctx, set, &cur->s->conns[cur->row], col); break;
 	case TQ_T_PROCESSES: tt_query_proc_column(ctx, set, &cur->s->procs[cur->row], col); break;
 	case TQ_T_LISTENERS:
@@ -179,6 +183,7 @@ int tt_query_register_modules(sqlite3 *db, struct tt_query_set *set)
 	    {"tt_capture", TQ_T_CAPTURE},     {"tt_connections", TQ_T_CONNECTIONS},
 	    {"tt_processes", TQ_T_PROCESSES}, {"tt_lost", TQ_T_LOST},
 	    {"tt_listeners", TQ_T_LISTENERS}, {"tt_drops", TQ_T_DROPS},
+	    {"tt_samples", TQ_T_SAMPLES},     {"tt_stalls", TQ_T_STALLS},
 	};
 	int rc = tt_query_register_events(db, set);
 

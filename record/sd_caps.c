@@ -27,6 +27,8 @@ static const struct {
     [TT_SD_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
     [TT_SD_CAP_HANDSHAKE] = {"handshake",
 			     "no connect_us, accept_wait_us, syn_retrans or fail_reason"},
+    [TT_SD_CAP_STALLS] =
+	{"stalls", "no zero-window stalls, and TCP samples at polls only (none at the close)"},
 };
 
 static void compose(struct tt_sd_caps *d)

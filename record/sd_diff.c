@@ -28,11 +28,12 @@ struct ctrs {
 };
 
 struct conn {
-	uint64_t cookie;	/* key */
-	struct ctrs base;	/* reported by TRAFFIC so far */
-	struct ctrs last;	/* at the last poll with counters: the close's */
-	uint32_t srtt, retrans; /* last reported */
-	uint32_t dsack;		/* tcpi_dsack_dups last reported */
+	uint64_t cookie;	    /* key */
+	struct ctrs base;	    /* reported by TRAFFIC so far */
+	struct ctrs last;	    /* at the last poll with counters: the close's */
+	uint32_t srtt, retrans;	    /* last reported */
+	uint32_t dsack;		    /* tcpi_dsack_dups last reported */
+	struct tt_ev_sample sample; /* last SAMPLE written */
 	uint32_t pid;
 	uint32_t inode_tried; /* inode the owner was looked up for */
 	uint32_t gen;
@@ -253,7 +254,7 @@ static int emit_close(struct conn *c, uint64_t ts, struct tt_sd_events *out)
 	return 0;
 }
 
-/* RTT and retransmits of this poll; traffic before them, as the sampler does. */
+/* TCP state and retransmits of this poll; traffic before them, as the sampler does. */
 static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 			struct tt_sd_events *out)
 {
@@ -283,12 +284,13 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 		e->u.retrans.spurious = s->dsack_dups - c->dsack;
 	}
 	c->dsack = s->dsack_dups;
-	if (s->rtt_us && s->rtt_us != c->srtt) {
-		e = ev_new(out, c, TT_EV_RTT, ts);
+	/* a SAMPLE (srtt and rttvar with the rest) where the state changed, as the BPF pass */
+	if (s->rtt_us && memcmp(&s->sample, &c->sample, sizeof(c->sample))) {
+		e = ev_new(out, c, TT_EV_SAMPLE, ts);
 		if (!e)
 			return -ENOMEM;
-		e->u.rtt.srtt_us = s->rtt_us;
-		e->u.rtt.rttvar_us = s->rttvar_us;
+		e->u.sample = s->sample;
+		c->sample = s->sample;
 	}
 	if (s->rtt_us)
 		c->srtt = s->rtt_us;

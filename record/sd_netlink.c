@@ -107,6 +107,25 @@ static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
 	 * far less time for a FIN to arrive between the state and the counters read with it.
 	 */
 	s->state = ti.tcpi_state;
+	s->sample = (struct tt_ev_sample){
+	    .srtt_us = ti.tcpi_rtt,
+	    .min_rtt_us = ti.tcpi_min_rtt,
+	    .rttvar_us = ti.tcpi_rttvar,
+	    .cwnd = ti.tcpi_snd_cwnd,
+	    .ssthresh = ti.tcpi_snd_ssthresh,
+	    /* tcp_packets_in_flight(), from what tcp_info has of it */
+	    .in_flight = ti.tcpi_unacked - (ti.tcpi_sacked + ti.tcpi_lost) + ti.tcpi_retrans,
+	    .lost = ti.tcpi_lost,
+	    .reordering = ti.tcpi_reordering,
+	    .dsack_dups = ti.tcpi_dsack_dups,
+	    .snd_wnd = ti.tcpi_snd_wnd,
+	    .app_limited = ti.tcpi_delivery_rate_app_limited,
+	    .pacing_rate = ti.tcpi_pacing_rate,
+	    .delivery_rate = ti.tcpi_delivery_rate,
+	    .busy_us = ti.tcpi_busy_time,
+	    .rwnd_limited_us = ti.tcpi_rwnd_limited,
+	    .sndbuf_limited_us = ti.tcpi_sndbuf_limited,
+	};
 	s->has_info = 1;
 }
 

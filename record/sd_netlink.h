@@ -39,6 +39,8 @@ struct tt_sd_sock {
 	/* this kernel's tcp_info has the data segment counts (4.6+) */
 	uint8_t has_data_segs;
 	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
+	/* the TCP state, from the same tcp_info; rcv_wnd 0: the build's uapi header lacks it */
+	struct tt_ev_sample sample;
 };
 
 struct tt_sd_snap {

@@ -85,6 +85,8 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
 		       "a poll sees no handshake, and a connection that fails between polls "
 		       "is gone before one sees it");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_STALLS, TT_SRC_CAP_MISSING,
+		       "tcp_info has no window history, and a closed socket is gone from its dump");
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

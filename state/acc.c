@@ -132,6 +132,15 @@ void tt_acc_apply(struct tt_conn_acc *a, const struct tt_event *ev, int fresh)
 		a->accept_wait_us = ev->u.accept.wait_us;
 		a->have |= TT_ACC_HAVE_ACCEPT;
 		break;
+	case TT_EV_SAMPLE:
+		if (ev->u.sample.srtt_us)
+			rtt(a, ev->u.sample.srtt_us);
+		a->cwnd = ev->u.sample.cwnd;
+		break;
+	case TT_EV_STALL:
+		if (ev->u.stall.phase == TT_STALL_END)
+			a->zero_window_ms += (uint32_t)((ev->u.stall.dur_us + 500) / 1000);
+		break;
 	default: break; /* CONN_PROC: the owner is the caller's */
 	}
 	tt_acc_time(a, ev->ts_ns);

@@ -13,7 +13,7 @@
 
 static_assert(sizeof(struct tt_conn) <= 256, "struct tt_conn must stay within 256 bytes");
 static_assert(sizeof(struct chunk) % 64 == 0, "chunks are arrays of cache lines");
-static_assert(sizeof(struct slot) == 240, "a slot: the connection and its rate baseline");
+static_assert(sizeof(struct slot) == 248, "a slot: the connection and its rate baseline");
 /* c->tx_bytes and c->acc.tx_bytes are one object (TT_CONN_ACC_GROUP): first and last alike */
 static_assert(offsetof(struct tt_conn, flags) == offsetof(struct tt_conn, acc.flags) &&
 		  offsetof(struct tt_conn, raddr) == offsetof(struct tt_conn, acc.raddr),

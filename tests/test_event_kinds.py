@@ -20,7 +20,7 @@ STATES = ["", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "
           "CLOSED", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV"]
 NAMES = {1: "open", 2: "traffic", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
          8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats",
-         14: "handshake", 15: "accept", 18: "listener", 19: "drop"}
+         14: "handshake", 15: "accept", 16: "sample", 17: "stall", 18: "listener", 19: "drop"}
 # docs/QUERY.md: the close's fail_reason (0, no failure, is NULL)
 FAIL = {1: "refused", 2: "timeout", 3: "unreachable", 4: "reset", 5: "local-reset", 6: "abort"}
 COMMON = ["file", "host", "ts", "kind", "conn_id", "pid", "tid", "flags"]
@@ -74,6 +74,9 @@ EXPECT = {
                    "stat_bytes": e["bytes_out"]},
     14: lambda e: {"connect_us": e["connect_us"], "syn_retrans": e["syn_retrans"]},
     15: lambda e: {"accept_wait_us": e["wait_us"]},
+    # the samples and stalls tables hold the rest of their fields
+    16: lambda e: {"rtt_us": e["srtt_us"], "rttvar_us": e["rttvar_us"]},
+    17: lambda e: {},
     18: lambda e: {"family": nz(e["family"]), "laddr": addr(e["family"], e["laddr"]),
                    "lport": e["lport"], "netns": e["netns"], "accept_queue": e["accept_queue"],
                    "accept_queue_max": e["accept_queue_max"], "listen_drops": e["drops"],

@@ -56,7 +56,7 @@ def read_events(path):
     return ttcap.read(path).events
 
 
-CONN_KINDS = {1, 2, 3, 4, 5, 6, 7, 8, 14, 15}
+CONN_KINDS = {1, 2, 3, 4, 5, 6, 7, 8, 14, 15, 16, 17}
 
 
 def oracle_connections(events):
@@ -369,7 +369,7 @@ def test_capture_on_stdin_is_named_stdin(caps, tmp_path):
 def test_schema():
     r = run([QUERY, "--schema"])
     assert r.returncode == 0
-    for t in ("capture", "connections", "events", "processes", "lost"):
+    for t in ("capture", "connections", "events", "processes", "lost", "samples", "stalls"):
         assert f"CREATE TABLE {t} (" in r.stdout
     # the documented column names are the ones the tables have
     doc = open(os.path.join(os.path.dirname(__file__), "..", "docs", "QUERY.md")).read()

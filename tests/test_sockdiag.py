@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import background, free_port, needs_cmd, run, tool
-from helpers.capture import CLOSE, OPEN, PROC, RTT, TRAFFIC, read_capture
+from helpers.capture import CLOSE, OPEN, PROC, SAMPLE, TRAFFIC, read_capture
 from helpers.netns import veth_pair
 from helpers.recorder import Recorder
 from helpers.traffic import wait_listen
@@ -174,8 +174,8 @@ def test_iperf3_against_its_own_counts_and_ss(tmpdir_path):
         want = iperf["end"][total_key]["bytes"]
         assert abs(close[field] - want) <= max(sent_iv) + 64, (close[field], want)
         assert close[field] >= cum[-1][1] and cum[-1][1] > want - 2 * max(sent_iv), (cum, want)
-        # RTT while open and at the close
-        rtts = [e["srtt_us"] for e in evs if e["conn_id"] == cid and e["kind"] == RTT]
+        # the TCP state (srtt with it) while open, and the RTT at the close
+        rtts = [e["srtt_us"] for e in evs if e["conn_id"] == cid and e["kind"] == SAMPLE]
         assert rtts and all(0 < r < 1_000_000 for r in rtts), rtts
         assert close["srtt_us"] > 0, close
 

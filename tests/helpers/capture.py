@@ -16,6 +16,7 @@ import ttcap  # noqa: E402
 # event kinds (include/tt_event.h) and directions
 OPEN, TRAFFIC, STATE, RTT, RETRANS, RESET, CLOSE, PROC = 1, 2, 3, 4, 5, 6, 7, 8
 LOST, STATS = 12, 13
+SAMPLE, STALL = 16, 17
 OUTBOUND, INBOUND = 1, 2
 
 

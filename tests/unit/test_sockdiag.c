@@ -51,6 +51,8 @@ static struct tt_sd_sock tcp(uint64_t cookie, uint8_t state, uint16_t lport, uin
 	s.segs_out = (uint32_t)(acked / 1000) + 1;
 	s.segs_in = (uint32_t)(rcvd / 1000) + 1;
 	s.rtt_us = 50;
+	s.sample.srtt_us = 50; /* as put_info() fills both from tcp_info */
+	s.sample.cwnd = 10;
 	s.rttvar_us = 25;
 	s.has_info = state != TIME_WAIT;
 	s.netns = NS;
@@ -190,7 +192,8 @@ static void test_preexisting_and_new(void)
 		  e->u.open.state == EST && e->u.open.lport == 40000 && e->u.open.netns == NS,
 	      "first poll: CONN_OPEN, pre-existing, outbound (no listener on its port)");
 	check(count(&r, 11, TT_EV_TRAFFIC) == 0, "first poll: counters before it are not counted");
-	check(count(&r, 11, TT_EV_RTT) == 1, "first poll: its RTT");
+	check(count(&r, 11, TT_EV_SAMPLE) == 1 && count(&r, 11, TT_EV_RTT) == 0,
+	      "first poll: its TCP state (a SAMPLE, no RTT)");
 	check(count(&r, 12, 0) == 0, "a listener is no connection");
 	e = find(&r, 13, TT_EV_CONN_OPEN);
 	check(e && e->u.open.direction == TT_DIR_INBOUND, "a listener on its port: inbound");
@@ -225,7 +228,7 @@ static void test_preexisting_and_new(void)
 
 	/* a new active open, seen once established: our SYN is not payload */
 	s[3] = tcp(14, EST, 40001, 443, 1 + 517, 4000);
-	s[0].rtt_us = 70;
+	s[0].rtt_us = s[0].sample.srtt_us = 70;
 	s[0].total_retrans = 3;
 	s[0].dsack_dups = 2;
 	poll_socks(&r, s, 4);
@@ -235,8 +238,9 @@ static void test_preexisting_and_new(void)
 	check(tx_of(&r, 14) == 517 && rx_of(&r, 14) == 4000,
 	      "new socket: its bytes since the open, SYN left out (tx %llu)",
 	      (unsigned long long)tx_of(&r, 14));
-	e = find(&r, 11, TT_EV_RTT);
-	check(e && e->u.rtt.srtt_us == 70, "RTT when srtt changes");
+	e = find(&r, 11, TT_EV_SAMPLE);
+	check(e && e->u.sample.srtt_us == 70 && e->u.sample.cwnd == 10 && !find(&r, 11, TT_EV_RTT),
+	      "a SAMPLE when the TCP state changes");
 	e = find(&r, 11, TT_EV_RETRANS);
 	check(e && e->u.retrans.segs == 3 && e->u.retrans.state == EST &&
 		  e->u.retrans.cause == TT_RETRANS_UNKNOWN,

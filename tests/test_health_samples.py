@@ -1,0 +1,196 @@
+"""TCP health, items 4 and 5 of issue 20: samples of the kernel's TCP state and zero-window stalls.
+
+Between two network namespaces made here (a veth pair), recorded from the root namespace with a
+short sampling pass (--coalesce 100ms):
+- samples taken while the connection is open agree with `ss -tin` read in its namespace at the
+  same moment (srtt, min_rtt, cwnd, delivery rate): read after each transfer, once the
+  connection is idle, when no ACK moves them, so that "the same moment" is exact;
+- a receiver that stops reading for 2 s gives one local stall on its end and one peer stall on
+  the sender's, each 2 s within 20%, with the receiver namespace's own counters
+  (TcpExtTCPToZeroWindowAdv, TCPFromZeroWindowAdv) as the oracle that a zero window happened.
+"""
+import json
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import free_port, needs_bpf, needs_cmd, run, tool
+from helpers.netns import veth_pair
+from helpers.recorder import SETTLE_S, Recorder
+from helpers.traffic import wait_listen
+
+NET = "10.214.29"
+PASS = "100ms"
+
+# A server that reads everything it is sent; with PAUSE s p: reads for s seconds, then not at
+# all for p seconds, then to the end.
+SERVER = r"""
+import socket, sys, time
+port, read_s, pause_s = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("0.0.0.0", port)); ls.listen(1)
+s, _ = ls.accept()
+end = time.time() + read_s
+while read_s and time.time() < end:
+    if not s.recv(1 << 20): sys.exit(0)
+if pause_s:
+    print("pause", time.time(), flush=True); time.sleep(pause_s); print("read", time.time(), flush=True)
+while s.recv(1 << 20): pass
+"""
+
+# A client that sends what stdin asks: "N" sends N bytes and says "sent LPORT"; "for T" sends
+# for T seconds as fast as the window lets it; EOF closes.
+CLIENT = r"""
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+for line in sys.stdin:
+    w = line.split()
+    if w[0] == "for":
+        end = time.time() + float(w[1])
+        while time.time() < end: c.sendall(b"x" * 65536); time.sleep(0.002)
+    else:
+        c.sendall(b"x" * int(w[0]))
+    print("sent", c.getsockname()[1], flush=True)
+c.close()
+"""
+
+
+@pytest.fixture
+def pair():
+    with veth_pair(NET, tag="tths") as p:
+        if p is None:
+            pytest.skip("cannot make network namespaces here")
+        yield p
+
+
+def query(cap, sql):
+    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap, sql])
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout or "[]")
+
+
+def ss_info(ns, lport):
+    """`ss -tin` of the connection from local port lport in ns: (wall time, fields)."""
+    t = time.time()
+    r = run(["ip", "netns", "exec", ns, "ss", "-tinH", "sport = :%d" % lport])
+    assert r.returncode == 0 and r.stdout.strip(), r.stderr
+    out = r.stdout
+    f = {"rtt": re.search(r"\brtt:([\d.]+)/", out), "minrtt": re.search(r"\bminrtt:([\d.]+)", out),
+         "cwnd": re.search(r"\bcwnd:(\d+)", out),
+         "delivery": re.search(r"\bdelivery_rate (\d+)bps", out)}
+    assert all(f.values()), out
+    return t, {k: float(v.group(1)) for k, v in f.items()}
+
+
+@needs_bpf
+@needs_cmd("ss")
+def test_samples_agree_with_ss_while_open(pair, tmp_path):
+    a, b = pair
+    port = free_port()
+    cap = str(tmp_path / "s.tt")
+    srv = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", SERVER, str(port),
+                            "0", "0"])
+    rec = Recorder(cap, "--coalesce", PASS, "-P", str(port))
+    cli = None
+    try:
+        wait_listen(port, netns=b)
+        cli = subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", CLIENT,
+                                NET + ".2", str(port)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+        reads = []
+        for n in (100_000, 4_000_000):
+            cli.stdin.write("%d\n" % n)
+            cli.stdin.flush()
+            lport = int(cli.stdout.readline().split()[1])
+            time.sleep(0.6)  # all acked, and passes since: no ACK moves the state now
+            t1, s1 = ss_info(a, lport)
+            t2, s2 = ss_info(a, lport)
+            assert s1 == s2, "the connection is not idle"
+            reads.append((t1, s1))
+            time.sleep(0.3)
+        cli.stdin.close()
+        cli.wait(timeout=10)
+    finally:
+        if cli and cli.poll() is None:
+            cli.kill()
+        rc, err = rec.stop(settle=SETTLE_S)
+        srv.kill()
+    assert rc == 0, err
+    conn = query(cap, "SELECT id, close_ts, rtt_us FROM connections WHERE lport = %d AND rport = %d"
+                 % (lport, port))
+    assert len(conn) == 1, conn
+    samples = query(cap, "SELECT * FROM samples WHERE conn_id = %d ORDER BY ts" % conn[0]["id"])
+    assert reads[0][1] != reads[1][1]
+    for t, s in reads:
+        # the last sample at that moment, written by a pass while the connection was open
+        at = [x for x in samples if x["ts"] <= (t + 0.05) * 1e9]
+        assert at and at[-1]["ts"] < conn[0]["close_ts"], (t, samples)
+        x = at[-1]
+        assert x["ts"] >= (t - 0.6) * 1e9, (t, x)
+        assert (x["srtt_us"], x["min_rtt_us"], x["cwnd"]) == \
+            (round(s["rtt"] * 1000), round(s["minrtt"] * 1000), s["cwnd"]), (x, s)
+        assert x["delivery_rate"] * 8 == pytest.approx(s["delivery"], abs=8), (x, s)
+    # and one at the close, at its time, its srtt the close's own
+    assert samples[-1]["ts"] == conn[0]["close_ts"], samples[-1]
+    assert samples[-1]["srtt_us"] == conn[0]["rtt_us"] > 0
+
+
+def nstat(ns):
+    r = run(["ip", "netns", "exec", ns, "nstat", "-asz"])
+    assert r.returncode == 0, r.stderr
+    return {m.group(1): int(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+(\d+)", r.stdout, re.M)}
+
+
+@needs_bpf
+@needs_cmd("nstat", "ss")
+def test_receiver_not_reading_gives_a_stall_on_each_end(pair, tmp_path):
+    a, b = pair
+    port = free_port()
+    cap = str(tmp_path / "z.tt")
+    pause = 2.0
+    srv = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", SERVER, str(port),
+                            "0.5", str(pause)], stdout=subprocess.PIPE, text=True)
+    rec = Recorder(cap, "--coalesce", PASS, "-P", str(port))
+    cli = None
+    try:
+        wait_listen(port, netns=b)
+        cli = subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", CLIENT,
+                                NET + ".2", str(port)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)
+        cli.stdin.write("for %g\n" % (pause + 1.5))
+        cli.stdin.close()
+        lport = int(cli.stdout.readline().split()[1])
+        cli.wait(timeout=20)
+        srv.wait(timeout=20)
+    finally:
+        for p in (cli, srv):
+            if p and p.poll() is None:
+                p.kill()
+        rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    times = dict(line.split() for line in srv.stdout.read().splitlines())
+    assert float(times["read"]) - float(times["pause"]) >= pause
+    # the oracle: the receiver's namespace advertised a zero window, and opened it again
+    counters = nstat(b)
+    assert counters.get("TcpExtTCPToZeroWindowAdv", 0) >= 1, counters
+    assert counters.get("TcpExtTCPFromZeroWindowAdv", 0) >= 1, counters
+
+    conns = query(cap, "SELECT id, lport, rport, zero_window_ms FROM connections "
+                       "WHERE proto = 'tcp' AND %d IN (lport, rport)" % port)
+    recv = [c for c in conns if c["lport"] == port]
+    send = [c for c in conns if c["lport"] == lport]
+    assert len(recv) == len(send) == 1, conns
+    stalls = query(cap, "SELECT conn_id, side, start_ns, end_ns FROM stalls ORDER BY start_ns")
+    for c, side in ((recv[0], "local"), (send[0], "peer")):
+        mine = [s for s in stalls if s["conn_id"] == c["id"]]
+        assert [s["side"] for s in mine] == [side], stalls
+        ms = (mine[0]["end_ns"] - mine[0]["start_ns"]) / 1e6
+        assert ms == pytest.approx(pause * 1000, rel=0.2), mine
+        assert c["zero_window_ms"] == pytest.approx(ms, abs=1)
+        # it began after the receiver stopped reading and ended after it read again
+        assert float(times["pause"]) - 0.05 <= mine[0]["start_ns"] / 1e9
+        assert mine[0]["end_ns"] / 1e9 >= float(times["read"]) - 0.05
