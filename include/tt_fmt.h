@@ -17,7 +17,7 @@
 #include "tt_event.h"
 
 #define TT_FMT_VERSION_MAJOR 1
-#define TT_FMT_VERSION_MINOR 0
+#define TT_FMT_VERSION_MINOR 1
 
 /* Strings are NUL-terminated and silently truncated to fit. */
 struct tt_fmt_header {

@@ -726,7 +726,8 @@ static void t_bad_files(void)
 	rc = tt_fmt_reader_open(&r, p, err, sizeof(err));
 	check(rc == -EINVAL && strstr(err, "not a tcptop capture"), "empty file: -EINVAL", "%d",
 	      rc);
-	b[8] = 2; /* major 2 */
+	b[8] = 2; /* major 2, minor 0 */
+	b[10] = 0;
 	spit(p, b, len);
 	rc = tt_fmt_reader_open(&r, p, err, sizeof(err));
 	check(rc == -EPROTONOSUPPORT && strstr(err, "version 2.0"),
