@@ -1,4 +1,4 @@
--- tcptop-query --schema=clickhouse; docs/QUERY.md lists 3 changes
+-- tcptop-query --schema=clickhouse; docs/QUERY.md lists 7 changes
 -- tcptop-query ClickHouse tables: load with tcptop-query --format jsonl (docs/SCALE.md)
 
 CREATE TABLE capture (
@@ -51,7 +51,16 @@ CREATE TABLE connections (
 	closed Int64,
 	preexisting Int64,
 	events Int64,
-	community_id Nullable(String)
+	community_id Nullable(String),
+	retrans_rto Int64,
+	retrans_fast Int64,
+	retrans_tlp Int64,
+	retrans_spurious Int64,
+	connect_us Nullable(Int64),
+	accept_wait_us Nullable(Int64),
+	syn_retrans Nullable(Int64),
+	fail_reason Nullable(String),
+	zero_window_ms Nullable(Int64)
 ) ENGINE = MergeTree ORDER BY (host, first_ts, id);
 
 CREATE TABLE events (
@@ -93,7 +102,18 @@ CREATE TABLE events (
 	stat_events Nullable(Int64),
 	stat_conns Nullable(Int64),
 	stat_bytes Nullable(Int64),
-	community_id Nullable(String)
+	community_id Nullable(String),
+	cause Nullable(String),
+	spurious Nullable(Int64),
+	accept_queue Nullable(Int64),
+	accept_queue_max Nullable(Int64),
+	listen_drops Nullable(Int64),
+	reason Nullable(String),
+	drop_code Nullable(Int64),
+	fail_reason Nullable(String),
+	connect_us Nullable(Int64),
+	syn_retrans Nullable(Int64),
+	accept_wait_us Nullable(Int64)
 ) ENGINE = MergeTree ORDER BY (host, ts);
 
 CREATE TABLE processes (
@@ -117,4 +137,62 @@ CREATE TABLE lost (
 	cpu Int64,
 	count Int64
 ) ENGINE = MergeTree ORDER BY (host, ts);
+
+CREATE TABLE listeners (
+	file String,
+	host String,
+	ts Int64,
+	laddr Nullable(String),
+	lport Int64,
+	pid Nullable(Int64),
+	comm Nullable(String),
+	accept_queue Int64,
+	accept_queue_max Int64,
+	overflows Int64,
+	syn_drops Nullable(Int64),
+	family Int64,
+	netns Int64
+) ENGINE = MergeTree ORDER BY (host, ts, lport);
+
+CREATE TABLE drops (
+	file String,
+	host String,
+	ts Int64,
+	conn_id Nullable(Int64),
+	reason Nullable(String),
+	code Int64
+) ENGINE = MergeTree ORDER BY (host, ts);
+
+CREATE TABLE samples (
+	file String,
+	host String,
+	conn_id Int64,
+	ts Int64,
+	srtt_us Int64,
+	min_rtt_us Int64,
+	rttvar_us Int64,
+	cwnd Int64,
+	ssthresh Nullable(Int64),
+	pacing_rate Nullable(Int64),
+	delivery_rate Int64,
+	app_limited Int64,
+	in_flight Int64,
+	lost Int64,
+	reordering Int64,
+	dsack_dups Int64,
+	busy_us Int64,
+	rwnd_limited_us Int64,
+	sndbuf_limited_us Int64,
+	snd_wnd Int64,
+	rcv_wnd Int64
+) ENGINE = MergeTree ORDER BY (host, ts);
+
+CREATE TABLE stalls (
+	file String,
+	host String,
+	conn_id Int64,
+	side String,
+	start_ns Int64,
+	end_ns Nullable(Int64)
+) ENGINE = MergeTree ORDER BY (host, start_ns);
 

@@ -1,4 +1,4 @@
--- tcptop-query --schema=postgresql; docs/QUERY.md lists 3 changes
+-- tcptop-query --schema=postgresql; docs/QUERY.md lists 7 changes
 -- tcptop-query PostgreSQL tables: load with tcptop-query --format csv (docs/SCALE.md)
 
 CREATE TABLE capture (
@@ -51,7 +51,16 @@ CREATE TABLE connections (
 	closed bigint NOT NULL,
 	preexisting bigint NOT NULL,
 	events bigint NOT NULL,
-	community_id text
+	community_id text,
+	retrans_rto bigint NOT NULL,
+	retrans_fast bigint NOT NULL,
+	retrans_tlp bigint NOT NULL,
+	retrans_spurious bigint NOT NULL,
+	connect_us bigint,
+	accept_wait_us bigint,
+	syn_retrans bigint,
+	fail_reason text,
+	zero_window_ms bigint
 );
 
 CREATE TABLE events (
@@ -93,7 +102,18 @@ CREATE TABLE events (
 	stat_events bigint,
 	stat_conns bigint,
 	stat_bytes bigint,
-	community_id text
+	community_id text,
+	cause text,
+	spurious bigint,
+	accept_queue bigint,
+	accept_queue_max bigint,
+	listen_drops bigint,
+	reason text,
+	drop_code bigint,
+	fail_reason text,
+	connect_us bigint,
+	syn_retrans bigint,
+	accept_wait_us bigint
 );
 
 CREATE TABLE processes (
@@ -116,5 +136,63 @@ CREATE TABLE lost (
 	ts bigint NOT NULL,
 	cpu bigint NOT NULL,
 	count bigint NOT NULL
+);
+
+CREATE TABLE listeners (
+	file text NOT NULL,
+	host text NOT NULL,
+	ts bigint NOT NULL,
+	laddr text,
+	lport bigint NOT NULL,
+	pid bigint,
+	comm text,
+	accept_queue bigint NOT NULL,
+	accept_queue_max bigint NOT NULL,
+	overflows bigint NOT NULL,
+	syn_drops bigint,
+	family bigint NOT NULL,
+	netns bigint NOT NULL
+);
+
+CREATE TABLE drops (
+	file text NOT NULL,
+	host text NOT NULL,
+	ts bigint NOT NULL,
+	conn_id bigint,
+	reason text,
+	code bigint NOT NULL
+);
+
+CREATE TABLE samples (
+	file text NOT NULL,
+	host text NOT NULL,
+	conn_id bigint NOT NULL,
+	ts bigint NOT NULL,
+	srtt_us bigint NOT NULL,
+	min_rtt_us bigint NOT NULL,
+	rttvar_us bigint NOT NULL,
+	cwnd bigint NOT NULL,
+	ssthresh bigint,
+	pacing_rate bigint,
+	delivery_rate bigint NOT NULL,
+	app_limited bigint NOT NULL,
+	in_flight bigint NOT NULL,
+	lost bigint NOT NULL,
+	reordering bigint NOT NULL,
+	dsack_dups bigint NOT NULL,
+	busy_us bigint NOT NULL,
+	rwnd_limited_us bigint NOT NULL,
+	sndbuf_limited_us bigint NOT NULL,
+	snd_wnd bigint NOT NULL,
+	rcv_wnd bigint NOT NULL
+);
+
+CREATE TABLE stalls (
+	file text NOT NULL,
+	host text NOT NULL,
+	conn_id bigint NOT NULL,
+	side text NOT NULL,
+	start_ns bigint NOT NULL,
+	end_ns bigint
 );
 

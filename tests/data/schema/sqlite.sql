@@ -1,4 +1,4 @@
--- tcptop-query --schema; docs/QUERY.md lists 3 changes
+-- tcptop-query --schema; docs/QUERY.md lists 7 changes
 -- one row per capture file
 CREATE TABLE capture (
 	file TEXT,               -- capture file as given on the command line
@@ -51,7 +51,16 @@ CREATE TABLE connections (
 	closed INTEGER,          -- 1 if its close was captured, else 0
 	preexisting INTEGER,     -- 1 if it was open before the capture began
 	events INTEGER,          -- events about this connection
-	community_id TEXT        -- Community ID v1 flow hash ('1:...'), NULL when an address is unknown
+	community_id TEXT,       -- Community ID v1 flow hash ('1:...'), NULL when an address is unknown
+	retrans_rto INTEGER,     -- retransmitted segments after a timeout (retrans events, cause rto)
+	retrans_fast INTEGER,    -- segments fast-retransmitted (SACK/RACK/dupack recovery)
+	retrans_tlp INTEGER,     -- tail loss probes that resent a segment
+	retrans_spurious INTEGER, -- retransmitted segments the peer reported as duplicates (DSACK): needless
+	connect_us INTEGER,      -- handshake time: SYN sent to ESTABLISHED (client), SYN-ACK RTT (server); NULL if not seen
+	accept_wait_us INTEGER,  -- ESTABLISHED to accept() by the process, NULL if not seen
+	syn_retrans INTEGER,     -- SYNs (client) or SYN-ACKs (server) retransmitted, NULL if not seen
+	fail_reason TEXT,        -- 'refused' 'timeout' 'unreachable' 'reset' 'local-reset' 'abort', NULL if it did not fail
+	zero_window_ms INTEGER   -- time in zero-window stalls that ended (local and peer sides), NULL for UDP
 );
 
 -- every event, file by file, in file order
@@ -59,7 +68,7 @@ CREATE TABLE events (
 	file TEXT,               -- capture file
 	host TEXT,               -- host name of the recording machine
 	ts INTEGER,              -- wall clock ns since the epoch
-	kind TEXT,               -- open traffic state rtt retrans reset close conn_proc exec exit proc_name lost stats (see docs/QUERY.md)
+	kind TEXT,               -- open traffic state rtt retrans reset close conn_proc exec exit proc_name lost stats handshake accept sample stall listener drop (see docs/QUERY.md)
 	conn_id INTEGER,         -- connection id, NULL when not about a connection
 	pid INTEGER,             -- process id, NULL when unknown
 	tid INTEGER,             -- thread id, NULL when unknown
@@ -94,7 +103,18 @@ CREATE TABLE events (
 	stat_events INTEGER,     -- stats: events received so far
 	stat_conns INTEGER,      -- stats: connections seen so far
 	stat_bytes INTEGER,      -- stats: capture bytes written so far
-	community_id TEXT        -- open: Community ID v1 flow hash, NULL when an address is unknown
+	community_id TEXT,       -- open: Community ID v1 flow hash, NULL when an address is unknown
+	cause TEXT,              -- retrans: 'rto', 'fast', 'tlp', 'syn', 'spurious' or 'unknown'
+	spurious INTEGER,        -- retrans (cause spurious): segments the peer reported as duplicates
+	accept_queue INTEGER,    -- listener: connections waiting for accept()
+	accept_queue_max INTEGER, -- listener: its accept queue's limit (backlog)
+	listen_drops INTEGER,    -- listener: the socket's drops (sk_drops) so far
+	reason TEXT,             -- drop: the kernel's drop reason (SKB_DROP_REASON_ without prefix)
+	drop_code INTEGER,       -- drop: the reason's number on the recording kernel
+	fail_reason TEXT,        -- close: 'refused' 'timeout' 'unreachable' 'reset' 'local-reset' 'abort', NULL when it did not fail
+	connect_us INTEGER,      -- handshake: SYN to ESTABLISHED (server: SYN-ACK RTT)
+	syn_retrans INTEGER,     -- handshake: SYNs or SYN-ACKs retransmitted
+	accept_wait_us INTEGER   -- accept: ESTABLISHED to accept()
 );
 
 -- one row per process per file
@@ -121,11 +141,75 @@ CREATE TABLE lost (
 	count INTEGER            -- events lost since the previous record for this cpu
 );
 
+-- one row per LISTENER record: a listening socket's queue and drops when first seen and when they changed
+CREATE TABLE listeners (
+	file TEXT,               -- capture file
+	host TEXT,               -- host name of the recording machine
+	ts INTEGER,              -- wall ns of the record (first sight, or a value changed)
+	laddr TEXT,              -- listening address ('0.0.0.0', '::' for any)
+	lport INTEGER,           -- listening port
+	pid INTEGER,             -- owner's process id, NULL if not known yet
+	comm TEXT,               -- owner's process name
+	accept_queue INTEGER,    -- connections waiting for accept() (sk_ack_backlog)
+	accept_queue_max INTEGER, -- the accept queue's limit (sk_max_ack_backlog)
+	overflows INTEGER,       -- drops the kernel counted on this socket so far (sk_drops): its ListenDrops, of which accept-queue overflows (ListenOverflows) are part
+	syn_drops INTEGER,       -- NULL: the kernel counts SYN-queue drops per namespace only
+	family INTEGER,          -- 4 or 6
+	netns INTEGER            -- network namespace inode
+);
+
+-- one row per DROP record: a packet the kernel dropped, and why
+CREATE TABLE drops (
+	file TEXT,               -- capture file
+	host TEXT,               -- host name of the recording machine
+	ts INTEGER,              -- wall ns of the drop
+	conn_id INTEGER,         -- the connection whose packet it was, NULL: the host's (no socket we follow)
+	reason TEXT,             -- the kernel's drop reason, as its BTF names it without SKB_DROP_REASON_ ('NETFILTER_DROP'), NULL if the recorder could not name it
+	code INTEGER             -- the reason's number on the recording kernel (differs between kernels)
+);
+
+-- one row per sample of a TCP connection's state
+CREATE TABLE samples (
+	file TEXT,               -- capture file
+	host TEXT,               -- host name of the recording machine
+	conn_id INTEGER,         -- connection id
+	ts INTEGER,              -- wall ns of the sample
+	srtt_us INTEGER,         -- smoothed RTT (tcpi_rtt)
+	min_rtt_us INTEGER,      -- minimum RTT (tcpi_min_rtt)
+	rttvar_us INTEGER,       -- RTT variance (tcpi_rttvar)
+	cwnd INTEGER,            -- congestion window, segments (tcpi_snd_cwnd)
+	ssthresh INTEGER,        -- slow start threshold, segments; NULL while infinite
+	pacing_rate INTEGER,     -- pacing rate, bytes/s; NULL when unlimited or not given (the close's sample)
+	delivery_rate INTEGER,   -- delivery rate, bytes/s (tcpi_delivery_rate)
+	app_limited INTEGER,     -- 1 if the delivery rate was measured app-limited
+	in_flight INTEGER,       -- segments in flight (tcp_packets_in_flight)
+	lost INTEGER,            -- segments marked lost (tcpi_lost)
+	reordering INTEGER,      -- reordering degree, segments (tcpi_reordering)
+	dsack_dups INTEGER,      -- DSACKed segments (tcpi_dsack_dups)
+	busy_us INTEGER,         -- time busy sending (tcpi_busy_time)
+	rwnd_limited_us INTEGER, -- of it, limited by the peer's window (tcpi_rwnd_limited)
+	sndbuf_limited_us INTEGER, -- of it, limited by the send buffer (tcpi_sndbuf_limited)
+	snd_wnd INTEGER,         -- the peer's window, bytes (tcpi_snd_wnd)
+	rcv_wnd INTEGER          -- the window advertised last, bytes (tcpi_rcv_wnd)
+);
+
+-- one row per zero-window stall
+CREATE TABLE stalls (
+	file TEXT,               -- capture file
+	host TEXT,               -- host name of the recording machine
+	conn_id INTEGER,         -- connection id
+	side TEXT,               -- 'local' (we advertised a zero window: our process did not read) or 'peer'
+	start_ns INTEGER,        -- wall ns it began
+	end_ns INTEGER           -- wall ns it ended, NULL if not seen ending
+);
+
 -- the same tables with readable UTC times ('2026-11-25 10:56:25.123456')
 CREATE VIEW events_v AS SELECT strftime('%Y-%m-%d %H:%M:%S', ts / 1000000000, 'unixepoch') || printf('.%06d', (ts / 1000) % 1000000) AS time, * FROM events;
 CREATE VIEW connections_v AS SELECT strftime('%Y-%m-%d %H:%M:%S', first_ts / 1000000000, 'unixepoch') || printf('.%06d', (first_ts / 1000) % 1000000) AS first_time, strftime('%Y-%m-%d %H:%M:%S', last_ts / 1000000000, 'unixepoch') || printf('.%06d', (last_ts / 1000) % 1000000) AS last_time, (last_ts - first_ts) / 1e9 AS duration_s, * FROM connections;
 CREATE VIEW processes_v AS SELECT strftime('%Y-%m-%d %H:%M:%S', first_ts / 1000000000, 'unixepoch') || printf('.%06d', (first_ts / 1000) % 1000000) AS first_time, strftime('%Y-%m-%d %H:%M:%S', last_ts / 1000000000, 'unixepoch') || printf('.%06d', (last_ts / 1000) % 1000000) AS last_time, * FROM processes;
 CREATE VIEW lost_v AS SELECT strftime('%Y-%m-%d %H:%M:%S', ts / 1000000000, 'unixepoch') || printf('.%06d', (ts / 1000) % 1000000) AS time, * FROM lost;
+CREATE VIEW listeners_v AS SELECT strftime('%Y-%m-%d %H:%M:%S', ts / 1000000000, 'unixepoch') || printf('.%06d', (ts / 1000) % 1000000) AS time, * FROM listeners;
+CREATE VIEW drops_v AS SELECT strftime('%Y-%m-%d %H:%M:%S', ts / 1000000000, 'unixepoch') || printf('.%06d', (ts / 1000) % 1000000) AS time, * FROM drops;
 
 -- functions
 -- tt_time(ns)  wall ns -> '2026-11-25 10:56:25.123456' (UTC), NULL for NULL
