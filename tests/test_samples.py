@@ -26,7 +26,8 @@ SEC = 1000000000
 
 # event kinds (include/tt_event.h) and their names in tcptop-query
 KIND_NAMES = {1: "open", 2: "traffic", 3: "state", 4: "rtt", 5: "retrans", 6: "reset", 7: "close",
-              8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats"}
+              8: "conn_proc", 9: "exec", 10: "exit", 11: "proc_name", 12: "lost", 13: "stats",
+              14: "handshake", 15: "accept", 16: "sample", 17: "stall", 18: "listener", 19: "drop"}
 RETRANS, RESET = 5, 6
 RESET_RECEIVED, TCP_SYN_SENT = 2, 2
 
@@ -342,3 +343,50 @@ def test_retransmits(sandbox):
     cap = ttcap.read(os.path.join(SAMPLES_DIR, "retransmits.tt"))
     assert sum(e["segs"] for e in cap.events
                if e["kind"] == RETRANS and e["conn_id"] == data["id"]) >= 50
+
+
+def test_health(sandbox):
+    """health.tt shows why each connection failed or was slow, as README.md says; the oracle is
+    the Python reader's own events (the failing connects' closes, the stall events, the
+    listener records), the scenario's numbers (tcp_syn_retries 1: 2 SYNs resent; 2 s without
+    reading; backlog 1)."""
+    conns = {(c["rport"], c["lport"]): c for c in query(
+        sandbox, "health.tt", "SELECT * FROM connections WHERE direction = 'out'")}
+    by_port = {}
+    for (rport, _), c in sorted(conns.items()):
+        by_port.setdefault(rport, []).append(c)
+    assert [c["fail_reason"] for c in by_port[15300]] == ["refused"]
+    assert [(c["fail_reason"], c["syn_retrans"]) for c in by_port[15301]] == [("timeout", 2)]
+    assert [c["fail_reason"] for c in by_port[15302]] == ["unreachable"]
+    lossy, = by_port[15303]
+    assert lossy["tx_bytes"] == 8 << 20 and lossy["fail_reason"] is None
+    assert lossy["retransmits"] > 0
+    assert lossy["retrans_fast"] + lossy["retrans_rto"] + lossy["retrans_tlp"] == lossy["retransmits"]
+    cap = ttcap.read(os.path.join(SAMPLES_DIR, "health.tt"))
+    closes = {e["conn_id"]: e for e in cap.events if e["kind"] == 7}
+    fail = {c["id"]: c["fail_reason"] for p in (15300, 15301, 15302) for c in by_port[p]}
+    assert {closes[i]["fail_reason"] for i in fail} == {1, 2, 3}  # refused, timeout, unreachable
+    # the receiver that did not read for 2 s: a local stall on its end, a peer one on the sender's
+    stalls = query(sandbox, "health.tt", "SELECT side, conn_id, (end_ns - start_ns) / 1e6 ms "
+                   "FROM stalls ORDER BY side")
+    sender, = by_port[15304]
+    assert [s["side"] for s in stalls] == ["local", "peer"]
+    assert stalls[1]["conn_id"] == sender["id"]
+    for s in stalls:
+        assert 1600 <= s["ms"] <= 2400, stalls
+    assert abs(sender["zero_window_ms"] - stalls[1]["ms"]) <= 1
+    ends = [e for e in cap.events if e["kind"] == 17 and e["phase"] == 2]
+    assert sorted(e["side"] for e in ends) == [1, 2]
+    # the listener that never accepts: its queue full (max + 1), its drops counted up
+    lst = query(sandbox, "health.tt", "SELECT accept_queue, accept_queue_max, overflows FROM "
+                "listeners WHERE lport = 15305 ORDER BY ts")
+    assert lst[-1]["accept_queue"] == lst[-1]["accept_queue_max"] + 1 == 2
+    assert lst[-1]["overflows"] > 0
+    assert [x["overflows"] for x in lst] == sorted(x["overflows"] for x in lst)
+    # samples of the stalled upload while it was open (over 2 s: passes saw it), not only at
+    # its close
+    n = one(sandbox, "health.tt", "SELECT count(*) FROM samples s JOIN connections c ON "
+            "c.id = s.conn_id WHERE c.rport = 15304 AND c.direction = 'out' AND s.ts < c.last_ts")
+    assert n >= 1
+    assert one(sandbox, "health.tt",
+               "SELECT count(*) FROM drops WHERE reason = 'NETFILTER_DROP'") > 0
