@@ -270,6 +270,10 @@ int BPF_PROG(tt_drop, struct sk_buff *skb, void *location, enum skb_drop_reason 
 	if ((__u32)reason <=
 	    bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
 		return 0;
+	/* a closing socket's queues freed (6.8+): no traffic lost, and one per close */
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    (__u32)reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
+		return 0;
 	sk = BPF_CORE_READ(skb, sk);
 	if (sk) {
 		/* the socket cookie is the connection id, made when the connection was opened */
