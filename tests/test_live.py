@@ -425,7 +425,11 @@ def test_enter_shows_the_timeline_of_a_live_connection():
         assert kinds.count("reset") == 1 and ev[kinds.index("reset")][3] == "received", ev
         est = [i for i, e in enumerate(ev) if e[2] == "state" and e[3].endswith("-> ESTABLISHED")]
         assert est and est[0] < kinds.index("reset"), ev
-        assert set(kinds) <= {"open", "state", "rtt", "retrans", "reset", "close", "conn_proc"}
+        assert set(kinds) <= {"open", "state", "rtt", "retrans", "reset", "close", "conn_proc",
+                              "handshake", "accept", "sample", "stall"}
+        # the handshake, then the reset (the kinds of the TCP health work show in the pane
+        # with no change to the view)
+        assert "handshake" in kinds and kinds.index("handshake") < kinds.index("reset"), ev
         # wall times within the client's clock readings (a ms of slack for the stamps'
         # clock conversion), in order; times since the open are the wall times' differences
         for e in ev:
