@@ -130,7 +130,9 @@ def test_samples_agree_with_ss_while_open(pair, tmp_path):
         at = [x for x in samples if x["ts"] <= (t + 0.05) * 1e9]
         assert at and at[-1]["ts"] < conn[0]["close_ts"], (t, samples)
         x = at[-1]
-        assert x["ts"] >= (t - 0.6) * 1e9, (t, x)
+        # written after this transfer's state settled (the 0.6 s sleep, and a slow guest's
+        # late return of the client's sendall(): 0.61 s once in make vmtest's 6.1)
+        assert x["ts"] >= (t - 1.5) * 1e9, (t, x)
         assert (x["srtt_us"], x["min_rtt_us"], x["cwnd"]) == \
             (round(s["rtt"] * 1000), round(s["minrtt"] * 1000), s["cwnd"]), (x, s)
         assert x["delivery_rate"] * 8 == pytest.approx(s["delivery"], abs=8), (x, s)
