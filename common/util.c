@@ -375,39 +375,38 @@ const char *tt_proto_name(uint8_t proto)
 	}
 }
 
-void tt_wall_str(uint64_t ns, char *buf, size_t len)
+/* The UTC time of ns: strftime's date_fmt, then `digits` digits of the second's fraction
+ * (3, 6 or 9), then suffix. */
+static void utc_str(uint64_t ns, const char *date_fmt, unsigned digits, const char *suffix,
+		    char *buf, size_t len)
 {
 	time_t t = (time_t)(ns / 1000000000ull);
+	unsigned frac = (unsigned)(ns % 1000000000ull);
 	struct tm tm;
 	char s[32];
 
+	for (unsigned i = digits; i < 9; i++)
+		frac /= 10;
 	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
+	strftime(s, sizeof(s), date_fmt, &tm);
+	snprintf(buf, len, "%s.%0*u%s", s, (int)digits, frac, suffix);
+}
+
+void tt_wall_str(uint64_t ns, char *buf, size_t len)
+{
 	/* said, not assumed: a tcpdump user reads a bare time as local */
-	snprintf(buf, len, "%s.%03u UTC", s, (unsigned)(ns % 1000000000ull / 1000000ull));
+	utc_str(ns, "%Y-%m-%d %H:%M:%S", 3, " UTC", buf, len);
 }
 
 void tt_wall_us_str(uint64_t ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%d %H:%M:%S", &tm);
 	/* UTC, and said so (RFC 3339's Z) without adding a word to every line's fields */
-	snprintf(buf, len, "%s.%06uZ", s, (unsigned)(ns % 1000000000ull / 1000ull));
+	utc_str(ns, "%Y-%m-%d %H:%M:%S", 6, "Z", buf, len);
 }
 
 void tt_iso_str(uint64_t ns, char *buf, size_t len)
 {
-	time_t t = (time_t)(ns / 1000000000ull);
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&t, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%09uZ", s, (unsigned)(ns % 1000000000ull));
+	utc_str(ns, "%Y-%m-%dT%H:%M:%S", 9, "Z", buf, len);
 }
 
 static uint64_t now_ns(clockid_t id)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "tt_util.h"
@@ -68,8 +69,25 @@ static void time_is(const char *s, int ok, uint64_t want)
 		      (unsigned long long)want, ret, (unsigned long long)v);
 }
 
+/* The three UTC spellings of one instant: the view's, the text dump's and JSON's. */
+static void test_utc_strings(void)
+{
+	uint64_t ns = 1764067200123456789ull; /* 2025-11-25 10:40:00.123456789 UTC */
+	char b[64];
+
+	tt_wall_str(ns, b, sizeof(b));
+	check(!strcmp(b, "2025-11-25 10:40:00.123 UTC"), "tt_wall_str: %s", b);
+	tt_wall_us_str(ns, b, sizeof(b));
+	check(!strcmp(b, "2025-11-25 10:40:00.123456Z"), "tt_wall_us_str: %s", b);
+	tt_iso_str(ns, b, sizeof(b));
+	check(!strcmp(b, "2025-11-25T10:40:00.123456789Z"), "tt_iso_str: %s", b);
+	tt_iso_str(1764067200000000007ull, b, sizeof(b));
+	check(!strcmp(b, "2025-11-25T10:40:00.000000007Z"), "tt_iso_str, leading zeros: %s", b);
+}
+
 int main(void)
 {
+	test_utc_strings();
 	/* ports and pids: decimal, whatever the leading zeros */
 	u64_is("443", 1, 65535, 0, 443);
 	u64_is("0443", 1, 65535, 0, 443);
