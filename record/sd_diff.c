@@ -32,7 +32,7 @@ struct conn {
 	struct ctrs base;	    /* reported by TRAFFIC so far */
 	struct ctrs last;	    /* at the last poll with counters: the close's */
 	uint32_t srtt, retrans;	    /* last reported */
-	uint32_t dsack;		    /* tcpi_dsack_dups last reported */
+	uint32_t dsack;		    /* sample.dsack_dups (tcpi_dsack_dups) last reported */
 	struct tt_ev_sample sample; /* last SAMPLE written */
 	uint32_t pid;
 	uint32_t inode_tried; /* inode the owner was looked up for */
@@ -275,15 +275,15 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 	}
 	c->retrans = s->total_retrans;
 	/* what tcp_info does tell: resends the peer reported as duplicates (bpf/tcptop.bpf.h) */
-	if (s->dsack_dups > c->dsack) {
+	if (s->sample.dsack_dups > c->dsack) {
 		e = ev_new(out, c, TT_EV_RETRANS, ts);
 		if (!e)
 			return -ENOMEM;
 		e->u.retrans.state = s->state;
 		e->u.retrans.cause = TT_RETRANS_SPURIOUS;
-		e->u.retrans.spurious = s->dsack_dups - c->dsack;
+		e->u.retrans.spurious = s->sample.dsack_dups - c->dsack;
 	}
-	c->dsack = s->dsack_dups;
+	c->dsack = s->sample.dsack_dups;
 	/* a SAMPLE (srtt and rttvar with the rest) where the state changed, as the BPF pass */
 	if (s->rtt_us && memcmp(&s->sample, &c->sample, sizeof(c->sample))) {
 		e = ev_new(out, c, TT_EV_SAMPLE, ts);
@@ -336,7 +336,7 @@ static int try_open(struct tt_sd_diff *d, struct conn *c, const struct tt_sd_soc
 		if (c->preexisting) {
 			c->base = c->last;
 			c->retrans = s->total_retrans;
-			c->dsack = s->dsack_dups;
+			c->dsack = s->sample.dsack_dups;
 		}
 	}
 	e = ev_new(out, c, TT_EV_CONN_OPEN, s->ts_ns);

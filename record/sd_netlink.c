@@ -96,7 +96,6 @@ static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
 	s->rtt_us = ti.tcpi_rtt;
 	s->rttvar_us = ti.tcpi_rttvar;
 	s->total_retrans = ti.tcpi_total_retrans;
-	s->dsack_dups = ti.tcpi_dsack_dups;
 	s->unacked = ti.tcpi_unacked;
 	s->data_segs_out = ti.tcpi_data_segs_out;
 	s->data_segs_in = ti.tcpi_data_segs_in;

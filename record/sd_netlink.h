@@ -18,8 +18,7 @@ struct tt_sd_sock {
 	uint64_t cgroup_id;
 	uint64_t bytes_acked, bytes_received;
 	uint32_t segs_out, segs_in, rtt_us, rttvar_us, total_retrans;
-	uint32_t dsack_dups; /* segments the peer reported received twice (0 before 5.0) */
-	uint32_t unacked;    /* segments out, not acked (tcpi_unacked), read with bytes_acked */
+	uint32_t unacked; /* segments out, not acked (tcpi_unacked), read with bytes_acked */
 	/* segments that carried payload (tcpi_data_segs_*): 0 means no payload, whatever FIN or
 	 * SYN the byte counters hold */
 	uint32_t data_segs_out, data_segs_in;

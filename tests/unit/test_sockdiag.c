@@ -230,7 +230,7 @@ static void test_preexisting_and_new(void)
 	s[3] = tcp(14, EST, 40001, 443, 1 + 517, 4000);
 	s[0].rtt_us = s[0].sample.srtt_us = 70;
 	s[0].total_retrans = 3;
-	s[0].dsack_dups = 2;
+	s[0].sample.dsack_dups = 2;
 	poll_socks(&r, s, 4);
 	e = find(&r, 14, TT_EV_CONN_OPEN);
 	check(e && !(e->flags & TT_F_PREEXISTING) && (e->flags & TT_F_PID_UNKNOWN),
