@@ -13,13 +13,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
 from conftest import needs_bpf, needs_cmd, run, tool
 from helpers import kernel
-from helpers.netns import veth_pair
+from helpers.capture import query_json as query
+from helpers.netns import nstat, veth_pair
 from helpers.recorder import SETTLE_S, Recorder
 
 NET = "10.214.20"
@@ -89,12 +89,6 @@ def pair():
         yield p
 
 
-def nstat(ns):
-    r = run(["ip", "netns", "exec", ns, "nstat", "-asz", "--json"])
-    assert r.returncode == 0, r.stderr
-    d = json.loads(r.stdout)
-    return d.get("kernel", d)
-
 
 def client(ns, nbytes=0, port=PORT, timeout=60):
     r = run(["ip", "netns", "exec", ns, "python3", "-c", PEER, "connect", SRV, str(port),
@@ -122,11 +116,6 @@ def nft(ns, rule):
             % rule)
     assert r.returncode == 0, r.stderr
 
-
-def query(path, sql):
-    r = run([tool("tcptop-query"), "-F", "json", path, sql])
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 COLS = ("direction, lport, rport, state, fail_reason, connect_us, accept_wait_us, syn_retrans, "

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import needs_bpf, needs_root, run, tool
-from helpers.netns import veth_pair
+from helpers.netns import nstat, veth_pair
 from helpers.recorder import Recorder
 from helpers.traffic import wait_listen
 
@@ -61,16 +61,6 @@ def pair():
             pytest.skip("cannot make network namespaces here")
         yield p
 
-
-def nstat(ns):
-    r = run(["ip", "netns", "exec", ns, "nstat", "-asz"])
-    assert r.returncode == 0, r.stderr
-    out = {}
-    for line in r.stdout.splitlines():
-        f = line.split()
-        if len(f) >= 2 and f[1].isdigit():
-            out[f[0]] = int(f[1])
-    return out
 
 
 def query(path, sql):

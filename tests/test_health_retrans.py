@@ -19,7 +19,6 @@ every retransmit cause unknown and its DSACKs as spurious (at most TCPDSACKRecvS
 """
 import csv
 import io
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +27,8 @@ import time
 import pytest
 
 from conftest import needs_bpf, needs_cmd, run, tool
-from helpers.netns import veth_pair
+from helpers.capture import query_json as query
+from helpers.netns import nstat as netns_nstat, veth_pair
 from helpers.recorder import SETTLE_S, Recorder
 from helpers.traffic import wait_listen
 
@@ -84,13 +84,8 @@ COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPSlowStartRetrans",
 
 
 def nstat(ns):
-    r = run(["ip", "netns", "exec", ns, "nstat", "-asz"])
-    assert r.returncode == 0, r.stderr
-    vals = {}
-    for line in r.stdout.splitlines():
-        f = line.split()
-        if len(f) >= 2 and f[1].isdigit():
-            vals[f[0]] = int(f[1])
+    """The counters this test compares (0 where this kernel has none)."""
+    vals = netns_nstat(ns)
     return {k: vals.get(k, 0) for k in COUNTERS}
 
 
@@ -135,11 +130,6 @@ def blackout(ns, name, seconds):
         run(["ip", "netns", "exec", ns, "nft", "flush", "chain", "inet", "tt_" + name, "c"])
     return go
 
-
-def query(path, sql):
-    r = run([tool("tcptop-query"), "-F", "json", path, sql])
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
 
 
 def close_to(got, want, what):

@@ -9,7 +9,6 @@ short sampling pass (--coalesce 100ms):
   the sender's, each 2 s within 20%, with the receiver namespace's own counters
   (TcpExtTCPToZeroWindowAdv, TCPFromZeroWindowAdv) as the oracle that a zero window happened.
 """
-import json
 import re
 import subprocess
 import sys
@@ -17,9 +16,10 @@ import time
 
 import pytest
 
-from conftest import free_port, needs_bpf, needs_cmd, run, tool
+from conftest import free_port, needs_bpf, needs_cmd, run
 from helpers import kernel
-from helpers.netns import veth_pair
+from helpers.capture import query_json as query
+from helpers.netns import nstat, veth_pair
 from helpers.recorder import SETTLE_S, Recorder
 from helpers.traffic import wait_listen
 
@@ -66,11 +66,6 @@ def pair():
             pytest.skip("cannot make network namespaces here")
         yield p
 
-
-def query(cap, sql):
-    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap, sql])
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout or "[]")
 
 
 def ss_info(ns, lport):
@@ -140,12 +135,6 @@ def test_samples_agree_with_ss_while_open(pair, tmp_path):
     assert samples[-1]["ts"] == conn[0]["close_ts"], samples[-1]
     assert samples[-1]["srtt_us"] == conn[0]["rtt_us"] > 0
 
-
-def nstat(ns):
-    r = run(["ip", "netns", "exec", ns, "nstat", "-asz"])
-    assert r.returncode == 0, r.stderr
-    return {m.group(1): int(m.group(2))
-            for m in re.finditer(r"^(\w+)\s+(\d+)", r.stdout, re.M)}
 
 
 # Open: in make vmtest's 6.1 guest (2026-12-04) the sender's peer stall was not seen and the

@@ -106,3 +106,10 @@ def closes_of(events, port, done, slack=0.25):
 
     return {(t0, lport): (close(ends[0], t0, t1, lport), close(ends[1], t0, t1, lport))
             for t0, t1, lport, _ in done}
+
+
+def query_json(path, sql):
+    """The rows of tcptop-query's SQL on a capture, as dicts (-F json; [] for none)."""
+    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", path, sql])
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout or "[]")

@@ -1,5 +1,6 @@
 """Test hosts: two network namespaces made here, joined by a veth pair."""
 import contextlib
+import json
 import os
 
 from conftest import run
@@ -26,3 +27,12 @@ def veth_pair(net="10.214.9", tag="ttns"):
     finally:
         run(["ip", "netns", "del", a])
         run(["ip", "netns", "del", b])
+
+
+def nstat(ns):
+    """The namespace's kernel counters, name -> value (nstat -asz: absolute values, zeros too,
+    nstat's own history left alone), the oracle of the TCP health tests."""
+    r = run(["ip", "netns", "exec", ns, "nstat", "-asz", "--json"])
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    return d.get("kernel", d)
