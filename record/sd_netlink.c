@@ -100,6 +100,9 @@ static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
 	s->data_segs_out = ti.tcpi_data_segs_out;
 	s->data_segs_in = ti.tcpi_data_segs_in;
 	s->has_data_segs = len >= offsetof(struct tcp_info, tcpi_data_segs_in) + 4;
+	s->sent_once = len >= offsetof(struct tcp_info, tcpi_bytes_retrans) + 8
+			   ? ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans
+			   : UINT64_MAX;
 	/*
 	 * tcp_get_info() loads the state just before it locks the socket to read the counters;
 	 * idiag_state was loaded earlier, before the attributes were filled: the later load leaves

@@ -22,6 +22,9 @@ struct tt_sd_sock {
 	/* segments that carried payload (tcpi_data_segs_*): 0 means no payload, whatever FIN or
 	 * SYN the byte counters hold */
 	uint32_t data_segs_out, data_segs_in;
+	/* payload bytes sent once (tcpi_bytes_sent - tcpi_bytes_retrans): what can have been
+	 * acked, FIN or not; UINT64_MAX where tcp_info lacks them (before 4.19) */
+	uint64_t sent_once;
 	/* a listener: its accept queue (idiag_rqueue), the queue's limit (idiag_wqueue) and
 	 * sk_drops (INET_DIAG_SKMEMINFO's SK_MEMINFO_DROPS) */
 	uint32_t rqueue, wqueue;

@@ -55,6 +55,7 @@ static struct tt_sd_sock tcp(uint64_t cookie, uint8_t state, uint16_t lport, uin
 	s.sample.cwnd = 10;
 	s.rttvar_us = 25;
 	s.has_info = state != TIME_WAIT;
+	s.sent_once = UINT64_MAX; /* as a kernel without tcpi_bytes_sent */
 	s.netns = NS;
 	s.inode = (uint32_t)cookie + 1000;
 	return s;
@@ -356,6 +357,17 @@ static void test_fin_between_state_and_counters(void)
 	e = find(&r, 31, TT_EV_CONN_CLOSE);
 	check(e && e->u.close.tx_bytes == 45000 && e->u.close.rx_bytes == 0,
 	      "its close: tx 45000, rx 0");
+	/* our FIN acked between the state and the counters: read as ESTABLISHED, the FIN in
+	 * bytes_acked; no more payload was acked than was sent once */
+	s[0] = tcp(33, EST, 40012, 7000, 1 + 46000, 0);
+	s[0].sent_once = 46000;
+	poll_socks(&r, s, 1);
+	check(tx_of(&r, 33) == 46000, "sent 46000 (tx %llu)", (unsigned long long)tx_of(&r, 33));
+	s[0].bytes_acked = 1 + 46000 + 1;
+	poll_socks(&r, s, 1);
+	check(count(&r, 33, TT_EV_TRAFFIC) == 0,
+	      "ESTABLISHED with our FIN's ack already counted: no byte more (tx %llu)",
+	      (unsigned long long)tx_of(&r, 33));
 	/* a kernel without the data segment counts keeps the state's own reading */
 	s[0] = tcp(32, EST, 40011, 7000, 1 + 10, 0);
 	poll_socks(&r, s, 1);
