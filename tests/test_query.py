@@ -1,6 +1,7 @@
 """Black-box tests of tcptop-query: SQL answers compared with an independent reading of the
 same captures (the Python reader when present, else test_format's JSON dump, aggregated here
 in Python), with the sqlite3 shell, and with iperf3's own counts on real traffic."""
+import concurrent.futures
 import csv
 import glob
 import io
@@ -745,8 +746,7 @@ def test_rotated_set_totals(tmp_path):
     for f in files:
         q([f], "SELECT count(*) FROM connections")
     # GROUP BY / DISTINCT / ORDER BY over the set's events: the same rows as SQLite's sorter
-    check_grouped(files, min_rows=0)
-    check_grouped(files, {"TCPTOP_QUERY_GROUP_MEM": "64K"}, min_rows=0)
+    check_grouped(files, (None, {"TCPTOP_QUERY_GROUP_MEM": "64K"}), min_rows=0)
 
 
 # ------------------------------------------------------------------------- grouped scans
@@ -795,19 +795,28 @@ def answers(files, sql, env=None):
     return r.stdout.splitlines(), r.stderr
 
 
-def check_grouped(files, env=None, min_rows=1):
-    for tmpl in GROUPED:
+def check_grouped(files, envs=(None,), min_rows=1, plan=False):
+    """Each GROUPED query over FILES: the grouped route (under each of ENVS) gives the sorter's
+    rows and warnings. The sorter's answer is read once; the queries run two at a time (each
+    is one tcptop-query process: two cores, half the wait). PLAN: also check that the grouped
+    route is the one taken."""
+    def one(tmpl):
         grouped, sorted_ = both_ways(tmpl)
-        plan, _ = answers(files, "EXPLAIN QUERY PLAN " + grouped)
-        assert any(":g " in line for line in plan), (grouped, plan)
-        assert not any("FOR GROUP BY" in line for line in plan), (grouped, plan)
-        got, err_g = answers(files, grouped, env)
+        if plan:
+            p, _ = answers(files, "EXPLAIN QUERY PLAN " + grouped)
+            assert any(":g " in line for line in p), (grouped, p)
+            assert not any("FOR GROUP BY" in line for line in p), (grouped, p)
         want, err_s = answers(files, sorted_)
-        if "ORDER BY" not in tmpl.split("FROM events")[-1]:
-            got, want = sorted(got), sorted(want)
-        assert got == want, (files, grouped, env)
+        ordered = "ORDER BY" in tmpl.split("FROM events")[-1]
         assert len(want) >= min_rows, grouped
-        assert err_g.count("warning") == err_s.count("warning"), (grouped, err_g, err_s)
+        for env in envs:
+            got, err_g = answers(files, grouped, env)
+            assert (got if ordered else sorted(got)) == (want if ordered else sorted(want)), \
+                (files, grouped, env)
+            assert err_g.count("warning") == err_s.count("warning"), (grouped, err_g, err_s)
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 1) as ex:
+        for f in [ex.submit(one, t) for t in GROUPED]:
+            f.result()
 
 
 def test_grouped_plan(caps):
@@ -858,9 +867,8 @@ def test_grouped_same_as_sorter(caps):
     """Two captures of the same conn ids (like a rotated set), in one pass and, with a 64K budget,
     in many passes over key ranges with the biggest groups streamed alone."""
     _, a, b = caps
-    check_grouped([a, b], min_rows=1)
     env = {"TCPTOP_QUERY_GROUP_MEM": "64K", "TCPTOP_QUERY_DEBUG": "1"}
-    check_grouped([a, b], env)
+    check_grouped([a, b], (None, env), plan=True)
     # the group_concat query keeps ts per row: its NULL conn_id group alone outgrows 64K / 4
     _, err = answers([a, b], both_ways(GROUPED[10])[0], env)
     m = re.search(r"grouped scan: (\d+) passes, (\d+) alone, peak (\d+) bytes", err)
@@ -875,8 +883,7 @@ def test_grouped_samples(caps):
     samples = sorted(glob.glob(os.path.join(ROOT, "samples", "*.tt")))
     if not samples:
         pytest.skip("no samples")
-    check_grouped(samples)
-    check_grouped(samples, {"TCPTOP_QUERY_GROUP_MEM": "64K"})
+    check_grouped(samples, (None, {"TCPTOP_QUERY_GROUP_MEM": "64K"}))
 
 
 def test_same_file_twice_is_refused(caps, tmp_path):
@@ -911,8 +918,8 @@ def test_grouped_damaged_captures(caps, tmp_path):
     bad = str(tmp_path / "bad.tt")
     open(bad, "wb").write(bytes(data))
     for files in ([trunc], [bad, b], [b, trunc, bad]):
+        check_grouped(files, (None, {"TCPTOP_QUERY_GROUP_MEM": "64K"}))
         for env in (None, {"TCPTOP_QUERY_GROUP_MEM": "64K"}):
-            check_grouped(files, env)
             _, err = answers(files, both_ways(GROUPED[0])[0], env)
             lines = err.splitlines()
             assert len(lines) == (len(files) - (b in files)), err

@@ -33,6 +33,7 @@ REPLAY = tool("tcptop-replay")
 PACED_PY = r'''
 import json, socket, sys, threading, time
 port, rate, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+until = sys.argv[4] if len(sys.argv) > 4 else None
 srv = socket.socket()
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind(("127.0.0.1", port))
@@ -51,12 +52,22 @@ t.start()
 cli = socket.create_connection(("127.0.0.1", port))
 step = rate // 100
 sent, t0, log = 0, time.time(), []
-for k in range(int(secs * 100)):
+def more(k):
+    """secs seconds, and then on while an UNTIL file is named until the wall time it holds"""
+    if k < int(secs * 100):
+        return True
+    try:
+        return until is not None and time.time() < float(open(until).read())
+    except (OSError, ValueError):
+        return True
+k = 0
+while more(k):
     delay = t0 + k / 100 - time.time()
     if delay > 0:
         time.sleep(delay)
     cli.sendall(b"x" * step)
     sent += step
+    k += 1
     log.append(round(time.time(), 6))
 lport = cli.getsockname()[1]
 cli.close()
@@ -69,25 +80,31 @@ print(json.dumps({"lport": lport, "sent": sent, "received": got[0], "log": log, 
 def record_paced(path, rate, secs, args=(), settle=1.5, before=0.0):
     """A sender at rate B/s for secs s, recorded by tcptop-record ARGS -P PORT started before
     it, or before s after it began: (the sender's result with its log, its server's port).
-    Both ends' totals are all it sent."""
+    Both ends' totals are all it sent. A recorder started late records at least secs - before
+    seconds of the sending, however long it took to load (a slow guest takes seconds): the
+    sender goes on until then."""
     port = free_port()
     # before 0: the recorder first, so the connection opens in the capture (a slow guest takes
     # a second or more to load the programs)
     rec = None if before else Recorder(path, "-P", str(port), *args)
-    snd = subprocess.Popen([PY, "-c", PACED_PY, str(port), str(rate), str(secs)],
-                           stdout=subprocess.PIPE, text=True)
+    until = path + ".until"
+    cmd = [PY, "-c", PACED_PY, str(port), str(rate), str(secs)] + ([until] if before else [])
+    snd = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         if rec is None:
             time.sleep(before)
             rec = Recorder(path, "-P", str(port), *args)
-        res = json.loads(snd.communicate(timeout=secs + 30)[0])
+            with open(until + ".tmp", "w") as f:
+                f.write(repr(rec.ready + secs - before))
+            os.rename(until + ".tmp", until)
+        res = json.loads(snd.communicate(timeout=secs + 90)[0])
         rc, err = rec.stop(settle=settle)
     finally:
         if snd.poll() is None:
             snd.kill()
             snd.wait()
     assert rc == 0, err
-    assert res["sent"] == res["received"] == secs * rate
+    assert res["sent"] == res["received"] == len(res["log"]) * res["step"] >= secs * rate
     return res, port
 
 

@@ -288,6 +288,8 @@ def test_readme_reset_storm_recipe_in_the_view(sandbox):
     try:
         p.wait(lambda t: "sort: TX/s" in t, stable=False)
         p.keys("/", "REFUSED", "Enter")
+        # the rest of the 23 s storm at 8x (the view's own speed key, three doublings)
+        p.keys("+", "+", "+")
         # while the storm plays, every row shown is a refused curl; at its end, all of them
         s = p.wait(lambda t: "(end of capture)" in t, timeout=60)
         rows = table(s)
