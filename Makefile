@@ -153,7 +153,7 @@ $(OUTPUT)/vmlinux.h:
 	$(call msg,BTF,$@)
 	@mkdir -p $(@D)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h include/tt_event_kinds.h $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h include/tt_event_kinds.h include/tt_tcp_states.h $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \

@@ -5,6 +5,9 @@
  */
 #include "tcptop.bpf.h"
 
+/* The states compared here and stored in captures are the kernel's numbers (vmlinux.h). */
+TT_TCP_STATES(TT_TCP_STATE_IS_KERNEL, TCP_)
+
 /*
  * The handshake is over (ESTABLISHED from old), measured now, written once the connection is
  * open. A client's: from connect() (CLOSE -> SYN_SENT, before the first SYN) to now, and the

@@ -680,11 +680,6 @@ struct tcp_counters {
 	__u32 segs_out, segs_in, srtt, rttvar, retrans;
 };
 
-#define TT_TCP_FIN_WAIT1 4
-#define TT_TCP_FIN_WAIT2 5
-#define TT_TCP_LAST_ACK 9
-#define TT_TCP_CLOSING 11
-
 /*
  * The kernel counts sequence space: bytes_acked includes our SYN (active
  * opens) and our FIN once acked, bytes_received the peer's FIN. Reported

@@ -107,7 +107,7 @@ const char *tt_kind_value_name(const struct tt_kind_field *f, uint64_t v)
 	if (v > 255)
 		return NULL;
 	switch (f->named) {
-	case TT_KN_tcpstate: s = tt_fmt_tcp_state_name((unsigned)v); break;
+	case TT_KN_tcpstate: s = tt_tcp_state_name((unsigned)v); break;
 	case TT_KN_proto: s = tt_fmt_proto_name((unsigned)v); break;
 	case TT_KN_dir: s = tt_fmt_dir_name((unsigned)v); break;
 	case TT_KN_rstdir: s = tt_fmt_rst_dir_name((unsigned)v); break;
@@ -163,7 +163,7 @@ static size_t field_text(char *b, const struct tt_event *ev, const struct tt_kin
 	b[n++] = ' ';
 	switch (f->text) {
 	case TT_KX_tcpstate:
-		n += put_str(b + n, tt_fmt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
+		n += put_str(b + n, tt_tcp_state_name((unsigned)v), TT_KIND_NAME_MAX);
 		break;
 	case TT_KX_rstdir: n += put_str(b + n, v == TT_RST_SENT ? "sent" : "received", 8); break;
 	case TT_KX_cause: {

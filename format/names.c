@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* Names of event kinds, TCP states and field values, for every tool that prints them. */
+/* Names of event kinds and field values, for every tool that prints them (TCP states':
+ * tt_tcp_state_name(), tt_tcp_states.h). */
 #include "tt_fmt.h"
 
 const char *tt_fmt_kind_name(unsigned kind)
@@ -9,14 +10,6 @@ const char *tt_fmt_kind_name(unsigned kind)
 #undef NAME
 
 	return kind < TT_EV_KIND_MAX && names[kind] ? names[kind] : "unknown";
-}
-
-const char *tt_fmt_tcp_state_name(unsigned state)
-{
-	static const char *const names[TT_TCP_STATE_MAX] = {[TT_TCP_NONE] = "",
-							    TT_TCP_STATES(TT_TCP_STATE_NAME, 0)};
-
-	return state < TT_TCP_STATE_MAX ? names[state] : "?";
 }
 
 const char *tt_fmt_proto_name(unsigned proto)

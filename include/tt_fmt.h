@@ -157,8 +157,6 @@ int tt_fmt_reader_time_range(struct tt_fmt_reader *r, uint64_t *first_ns, uint64
 /* Human name of an event kind ("open", "traffic", ...), "unknown" otherwise. */
 const char *tt_fmt_kind_name(unsigned kind);
 
-/* Name of a TCP state ("ESTABLISHED", ...; TT_TCP_STATES), "" for 0, "?" when out of range. */
-const char *tt_fmt_tcp_state_name(unsigned state);
 /*
  * The names the query's columns and the JSON dump give a field's value, one place for both:
  * protocol "tcp"/"udp", open direction "out"/"in", reset "sent"/"received"; NULL when the

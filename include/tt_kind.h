@@ -39,7 +39,7 @@ enum tt_kind_text {
  * name under the field's key and the number under key_id, as the query's columns do. */
 enum tt_kind_named {
 	TT_KN_none,
-	TT_KN_tcpstate,	  /* tt_fmt_tcp_state_name */
+	TT_KN_tcpstate,	  /* tt_tcp_state_name */
 	TT_KN_proto,	  /* tt_fmt_proto_name */
 	TT_KN_dir,	  /* tt_fmt_dir_name */
 	TT_KN_rstdir,	  /* tt_fmt_rst_dir_name */

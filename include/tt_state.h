@@ -157,13 +157,11 @@ void tt_state_foreach(const struct tt_state *st, void (*fn)(void *ctx, const str
 const char *tt_col_name(enum tt_col col);
 int tt_col_parse(const char *name);
 
-/* Name of a TCP state ("ESTABLISHED", ...; TT_TCP_STATES), "" for 0, "?" when out of range. */
-const char *tt_state_tcp_name(uint8_t state);
 /*
- * The STATE column's text, which the view shows and sorting and search compare: the TCP
- * state's name, "CLOSED" for any closed connection (UDP too), "" for an open UDP flow.
+ * The row's last TCP state by name, as CSV's and the query's state columns hold it
+ * ("ESTABLISHED", ..., "CLOSED"; tt_tcp_state_name()), "" for UDP.
  */
-const char *tt_state_text(const struct tt_conn *c);
+const char *tt_state_tcp_text(const struct tt_conn *c);
 
 /*
  * The STATE column's text, which the view and the batch show and sorting and text search

@@ -10,7 +10,8 @@
  * TT_TCP_STATES(X, a) calls X(a, ID, number, name) for each state:
  *   ID      TT_TCP_<ID> of enum tt_tcp_state (the kernel's TCP_<ID>)
  *   number  the kernel's number, stored in captures (frozen)
- *   name    what every tool prints and the query's state columns hold
+ *   name    what every tool prints and the query's state columns hold (tt_tcp_state_name():
+ *           format/ for the dumps and SQL, state/ for the view's STATE cell and CSV's state)
  */
 #ifndef TT_TCP_STATES_H
 #define TT_TCP_STATES_H
@@ -41,9 +42,27 @@ enum tt_tcp_state { TT_TCP_NONE = 0, TT_TCP_STATES(TT__TCP_STATE_ENUM, 0) TT_TCP
 #define TT_TCP_STATE_COUNT (0 TT_TCP_STATES(TT__TCP_STATE_COUNT, 0))
 
 /*
- * The name of a state as an initializer of a table indexed by number:
- * static const char *const names[TT_TCP_STATE_MAX] = {TT_TCP_STATES(TT_TCP_STATE_NAME, 0)};
+ * A state's number is the kernel's: TT_TCP_STATES(TT_TCP_STATE_IS_KERNEL, TCP_) in BPF
+ * (vmlinux.h, the running kernel's own enum) and with BPF_TCP_ in user space (linux/bpf.h,
+ * kept in sync with include/net/tcp_states.h) fail to compile once an entry drifts.
  */
-#define TT_TCP_STATE_NAME(a, id, num, name) [num] = name,
+#define TT_TCP_STATE_IS_KERNEL(a, id, num, name)                                                   \
+	_Static_assert((int)TT_TCP_##id == (int)a##id, "TT_TCP_" #id " is the kernel's number");
+
+#ifndef __bpf__
+/*
+ * The name of a state, the one every output prints ("ESTABLISHED", ...; "CLOSED" for 7), ""
+ * for 0 (no state: UDP), "?" out of range. User space only: the kernel side needs no names.
+ */
+#define TT__TCP_STATE_NAME(a, id, num, name) [num] = name,
+static inline const char *tt_tcp_state_name(unsigned state)
+{
+	static const char *const names[TT_TCP_STATE_MAX] = {[TT_TCP_NONE] = "",
+							    TT_TCP_STATES(TT__TCP_STATE_NAME, 0)};
+
+	return state < TT_TCP_STATE_MAX ? names[state] : "?";
+}
+#undef TT__TCP_STATE_NAME
+#endif
 
 #endif /* TT_TCP_STATES_H */

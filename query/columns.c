@@ -140,7 +140,7 @@ static int direction(struct tt_query_val *v, uint8_t d)
 
 static int tcp_state(struct tt_query_val *v, uint8_t s)
 {
-	const char *name = tt_fmt_tcp_state_name(s);
+	const char *name = tt_tcp_state_name(s);
 
 	return name[0] ? text_static(v, name) : 0;
 }

@@ -20,11 +20,11 @@
 
 /* Kernel TCP states wanted: ESTABLISHED (1) to CLOSING (11), LISTEN included; not
  * NEW_SYN_RECV (12, request sockets) nor BOUND_INACTIVE (13, bound and never used). */
-#define SD_TCP_STATES 0xffeu
+#define SD_TCP_STATES (((1u << TT_TCP_NEW_SYN_RECV) - 1) & ~(1u << TT_TCP_NONE))
 /* tcp_info, and the memory counters for a listener's drops (SK_MEMINFO_DROPS, as ss -m) */
 #define SD_TCP_EXT ((1u << (INET_DIAG_INFO - 1)) | (1u << (INET_DIAG_SKMEMINFO - 1)))
-/* UDP sockets are CLOSE (7) unconnected, ESTABLISHED (1) connected */
-#define SD_UDP_STATES ((1u << 1) | (1u << 7))
+/* UDP sockets are CLOSE unconnected, ESTABLISHED connected */
+#define SD_UDP_STATES ((1u << TT_TCP_ESTABLISHED) | (1u << TT_TCP_CLOSE))
 
 int tt_sd_socket(void)
 {

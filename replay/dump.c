@@ -153,7 +153,7 @@ void dump_event_text(FILE *out, const struct tt_event *ev, const struct tt_state
 		fprintf(out, " pid %u %.*s %s %s > %s", ev->pid, TT_COMM_LEN, o->comm,
 			tt_proto_name(o->proto), l, r);
 		if (o->state)
-			fprintf(out, " %s", tt_fmt_tcp_state_name(o->state));
+			fprintf(out, " %s", tt_tcp_state_name(o->state));
 		if (ev->flags & TT_F_PREEXISTING)
 			fputs(" preexisting", out);
 		if (tt_cid_open(cid_seed, o, cid, sizeof(cid)) == 0)

@@ -49,13 +49,10 @@ int tt_col_parse(const char *name)
 	return -1;
 }
 
-/* The one table of names (tt_tcp_states.h), as every output says them. */
-static const char *const tcp_states[TT_TCP_STATE_MAX] = {[TT_TCP_NONE] = "",
-							 TT_TCP_STATES(TT_TCP_STATE_NAME, 0)};
-
-const char *tt_state_tcp_name(uint8_t state)
+/* The row's TCP state by its one name (tt_tcp_states.h), "" for UDP. */
+const char *tt_state_tcp_text(const struct tt_conn *c)
 {
-	return state < TT_TCP_STATE_MAX ? tcp_states[state] : "?";
+	return c->proto == 6 ? tt_tcp_state_name(c->state) : "";
 }
 
 /* How a connection ended says more than its last state: refused and reset stand apart. */
@@ -65,7 +62,7 @@ const char *tt_state_text(const struct tt_conn *c)
 	if (c->flags & TT_CONN_CLOSED) {
 		if (c->flags & TT_CONN_REFUSED)
 			return "REFUSED";
-		return c->resets ? "RESET" : tcp_states[TT_TCP_CLOSE];
+		return c->resets ? "RESET" : tt_tcp_state_name(TT_TCP_CLOSE);
 	}
-	return c->proto == 6 ? tt_state_tcp_name(c->state) : "";
+	return tt_state_tcp_text(c);
 }

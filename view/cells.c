@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tt_fmt.h"
 #include "tt_util.h"
 #include "tt_view.h"
 

@@ -119,8 +119,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
 				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s,%u,%u,%u,%u,%s,%s,%s,%s\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
-				r->lport, ra, r->rport,
-				r->proto == 6 ? tt_state_tcp_name(r->state) : "", r->tx_rate,
+				r->lport, ra, r->rport, tt_state_tcp_text(r), r->tx_rate,
 				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts, rtt,
 				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid,
 				r->retrans_rto, r->retrans_fast, r->retrans_tlp,

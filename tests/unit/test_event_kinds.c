@@ -425,7 +425,7 @@ static void test_text(const struct tt_event *ev)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s", f->label);
 		if (f->text == TT_KX_tcpstate)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
-					      tt_fmt_tcp_state_name((unsigned)v));
+					      tt_tcp_state_name((unsigned)v));
 		else if (f->text == TT_KX_rstdir)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
 					      v == TT_RST_SENT ? "sent" : "received");

@@ -16,12 +16,18 @@
 #include <string.h>
 #include <time.h>
 
+#include <linux/bpf.h>
+
 #include "tt_filter.h"
 #include "tt_fmt.h"
 #include "tt_state.h"
 #include "tt_util.h"
 #include "tt_view.h"
 #include "check.h"
+
+/* Every entry of TT_TCP_STATES is the kernel's number: the uapi's copy of
+ * include/net/tcp_states.h (BPF_TCP_*); bpf/tcp.bpf.c checks the running kernel's too. */
+TT_TCP_STATES(TT_TCP_STATE_IS_KERNEL, BPF_TCP_)
 
 #define SEC 1000000000ull
 #define MS 1000000ull
@@ -208,17 +214,6 @@ static void test_kinds(void)
 	tt_state_summary(st, &s);
 	check(s.open == 0 && s.closed == 1 && s.tx_bytes == 1000 && s.rx_bytes == 55,
 	      "summary after close: 0 open, 1 closed, totals reconciled");
-	check(!strcmp(tt_state_tcp_name(1), "ESTABLISHED") &&
-		  !strcmp(tt_state_tcp_name(12), "NEW_SYN_RECV") &&
-		  !strcmp(tt_state_tcp_name(0), "") && !strcmp(tt_state_tcp_name(13), "?"),
-	      "TCP state names");
-	/* one name per state in every output: the view's word for a closed row is state 7's */
-	for (unsigned i = 0; i < TT_TCP_STATE_MAX; i++)
-		if (strcmp(tt_state_tcp_name((uint8_t)i), tt_fmt_tcp_state_name(i)))
-			check(0, "state and format name state %u alike", i);
-	check(!strcmp(tt_state_tcp_name(7), "CLOSED") &&
-		  !strcmp(tt_fmt_tcp_state_name(7), "CLOSED"),
-	      "TCP state 7 is CLOSED (RFC 793), in the view and the dumps alike");
 	tt_state_free(st);
 }
 
@@ -950,6 +945,44 @@ static const char *ref_state(const struct tt_conn *c)
 	if (c->proto != 6)
 		return "";
 	return c->state < 13 ? ref_state_names[c->state] : "?";
+}
+
+/*
+ * Each state's one spelling (docs/QUERY.md), pinned: the view's STATE cell and CSV's state
+ * column (state/) and the dumps and SQL (format/, query/) all print tt_tcp_state_name().
+ */
+static void test_tcp_state_names(void)
+{
+	struct tt_conn c;
+	unsigned i;
+
+	check(TT_TCP_STATE_MAX == sizeof(ref_state_names) / sizeof(ref_state_names[0]),
+	      "TCP states 1..12 in the table (%d)", TT_TCP_STATE_MAX - 1);
+	for (i = 0; i < TT_TCP_STATE_MAX; i++)
+		check(!strcmp(tt_tcp_state_name(i), ref_state_names[i]),
+		      "TCP state %u is '%s' ('%s')", i, ref_state_names[i], tt_tcp_state_name(i));
+	check(!strcmp(tt_tcp_state_name(13), "?") && !strcmp(tt_tcp_state_name(255), "?"),
+	      "a state out of range is '?'");
+	memset(&c, 0, sizeof(c));
+	c.proto = 6;
+	for (i = 0; i < TT_TCP_STATE_MAX; i++) {
+		c.state = (uint8_t)i;
+		check(!strcmp(tt_state_tcp_text(&c), ref_state_names[i]) &&
+			  !strcmp(tt_state_text(&c), ref_state_names[i]),
+		      "an open TCP row in state %u: STATE and CSV's state say '%s'", i,
+		      ref_state_names[i]);
+	}
+	c.state = TT_TCP_ESTABLISHED;
+	c.flags |= TT_CONN_CLOSED;
+	check(!strcmp(tt_state_text(&c), "CLOSED") && !strcmp(tt_state_tcp_text(&c), "ESTABLISHED"),
+	      "closed: STATE says CLOSED (RFC 793's state 7), CSV's state the last one seen");
+	c.proto = 17;
+	c.state = 0;
+	check(!strcmp(tt_state_text(&c), "CLOSED") && !strcmp(tt_state_tcp_text(&c), ""),
+	      "a closed UDP flow: STATE CLOSED, no TCP state");
+	c.flags = 0;
+	check(!strcmp(tt_state_text(&c), "") && !strcmp(tt_state_tcp_text(&c), ""),
+	      "an open UDP flow: no state");
 }
 
 #define CMPV(a, b) ((a) < (b) ? -1 : (a) > (b) ? 1 : 0)
@@ -1935,6 +1968,7 @@ int main(int argc, char **argv)
 	test_filters();
 	test_cols();
 	test_reset_states();
+	test_tcp_state_names();
 	test_handshake_fold();
 	test_sort();
 	test_clone();
