@@ -147,7 +147,7 @@ static void comm(struct tt_anon *a, char *c)
 #define ANON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
 	if (!ret)                                                                                  \
 		ret = ANON_##type(a, &ev->u.m, ev->u.m.f);
-#define ANON_KIND(x, id, name, m, scope)                                                           \
+#define ANON_KIND(x, id, name, m, scope, cadence)                                                  \
 	case TT_EV_##id: TT_EV_FIELDS_##id(ANON_FIELD, m) return ret;
 
 int tt_anon_event(struct tt_anon *a, struct tt_event *ev)

@@ -63,7 +63,7 @@ static uint8_t *put_comm(uint8_t *p, const char *comm, size_t max)
 #define PUT_COMM(p, x) put_comm(p, x, TT_COMM_LEN)
 #define PUT_NAME(p, x) put_comm(p, x, TT_NAME_LEN)
 #define ENC_FIELD(m, f, type, jpos, label, text, column, sql) p = PUT_##type(p, ev->u.m.f);
-#define ENC_KIND(a, id, name, m, scope)                                                            \
+#define ENC_KIND(a, id, name, m, scope, cadence)                                                   \
 	case TT_EV_##id: TT_EV_FIELDS_##id(ENC_FIELD, m) break;
 
 size_t tt_fmt_codec_encode(const struct tt_event *ev, uint8_t *p0)
@@ -121,7 +121,7 @@ static void bytes(struct cur *c, void *dst, size_t max)
 #define GET_COMM(c, x) bytes(c, x, TT_COMM_LEN)
 #define GET_NAME(c, x) bytes(c, x, TT_NAME_LEN)
 #define DEC_FIELD(m, f, type, jpos, label, text, column, sql) GET_##type(&c, ev->u.m.f);
-#define DEC_KIND(a, id, name, m, scope)                                                            \
+#define DEC_KIND(a, id, name, m, scope, cadence)                                                   \
 	case TT_EV_##id: TT_EV_FIELDS_##id(DEC_FIELD, m) break;
 
 int tt_fmt_codec_decode(struct tt_event *ev, const uint8_t *p, const uint8_t *end)

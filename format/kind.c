@@ -59,16 +59,17 @@
 /* The same descriptors placed by their JSON position, so a dump walks them in order. */
 #define JSON_FIELD(m, f, type, jpos, label, text, column, sql)                                     \
 	[jpos] = FIELD(m, f, type, jpos, label, text, column, sql)
-#define FIELDS(a, id, name, m, scope)                                                              \
+#define FIELDS(a, id, name, m, scope, cadence)                                                     \
 	static const struct tt_kind_field fields_##id[] = {TT_EV_FIELDS_##id(FIELD, m)};           \
 	static const struct tt_kind_field json_##id[] = {TT_EV_FIELDS_##id(JSON_FIELD, m)};
 TT_EVENT_KINDS(FIELDS, 0)
 
 #define COUNT(a, f, type, jpos, label, text, column, sql) +1
-#define KIND(a, id, nm, m, sc)                                                                     \
+#define KIND(a, id, nm, m, sc, cadence)                                                            \
 	[TT_EV_##id] = {nm,                                                                        \
 			TT_EV_##id,                                                                \
 			TT_SCOPE_##sc,                                                             \
+			TT__CADENCE_##cadence,                                                     \
 			(uint8_t)(0 TT_EV_FIELDS_##id(COUNT, 0)),                                  \
 			TT_EVENT_HDR_SIZE + sizeof(((struct tt_event *)0)->u.m),                   \
 			#m,                                                                        \

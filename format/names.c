@@ -5,7 +5,7 @@
 
 const char *tt_fmt_kind_name(unsigned kind)
 {
-#define NAME(a, id, name, member, scope) [TT_EV_##id] = name,
+#define NAME(a, id, name, member, scope, cadence) [TT_EV_##id] = name,
 	static const char *const names[TT_EV_KIND_MAX] = {TT_EVENT_KINDS(NAME, 0)};
 #undef NAME
 

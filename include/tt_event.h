@@ -283,6 +283,8 @@ struct tt_event {
 /* A kind numbered in enum tt_ev_kind without an entry in TT_EVENT_KINDS (or the reverse). */
 _Static_assert(TT_EVENT_KIND_COUNT == TT_EV_KIND_MAX - 1,
 	       "every kind has one TT_EVENT_KINDS entry");
+/* TT_EVENT_PERIODIC_MASK has a bit per kind. */
+_Static_assert(TT_EV_KIND_MAX <= 64, "kinds are numbered below 64");
 /* A state numbered past the table's last, or a gap in the numbers. */
 _Static_assert(TT_TCP_STATE_COUNT == TT_TCP_STATE_MAX - 1,
 	       "TCP states are numbered 1.. without a gap in TT_TCP_STATES");
@@ -309,6 +311,16 @@ static inline int tt_event_scope(__u16 kind)
 static inline int tt_event_about_conn(__u16 kind)
 {
 	return tt_event_scope(kind) == TT_SCOPE_CONN;
+}
+
+/*
+ * Whether the kind is PERIODIC in TT_EVENT_KINDS (the sampling pass writes it again and again,
+ * so the latest tell) rather than SPORADIC (each one tells); 0 for a kind this build does not
+ * know.
+ */
+static inline int tt_event_periodic(__u16 kind)
+{
+	return kind < 64 && (TT_EVENT_PERIODIC_MASK >> kind & 1);
 }
 
 #endif /* TT_EVENT_H */

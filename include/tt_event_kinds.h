@@ -7,12 +7,16 @@
  *
  * Plain macros only: included by tt_event.h, so also compiled by clang -target bpf.
  *
- * TT_EVENT_KINDS(X, a) calls X(a, ID, name, member, scope) for each kind:
+ * TT_EVENT_KINDS(X, a) calls X(a, ID, name, member, scope, cadence) for each kind:
  *   ID      TT_EV_<ID> of enum tt_ev_kind (numbers are frozen there)
  *   name    what dumps, the query's `kind` column and tcptop-record --dump call it
  *   member  its payload: the member of tt_event.u, whose size is the ring-buffer record's
  *   scope   CONN (about the connection conn_id), PROC (about the process pid) or
  *           CAPTURE (about the whole capture)
+ *   cadence PERIODIC (written again by every sampling pass or tick where it changed: the
+ *           latest ones tell, and they are many, so a reader that keeps history bounds them
+ *           apart, as the state table's timeline does) or SPORADIC (written when something
+ *           happens: each one tells); tt_event_periodic()
  *
  * TT_EV_FIELDS_<ID>(F, a) calls F(a, field, type, jpos, label, text, column, sql) for
  * each field of the kind's payload, in the frozen order of the capture format
@@ -39,25 +43,25 @@
 
 /* clang-format off */
 #define TT_EVENT_KINDS(X, a)						\
-	X(a, CONN_OPEN,  "open",      open,    CONN)			\
-	X(a, TRAFFIC,    "traffic",   traffic, CONN)			\
-	X(a, STATE,      "state",     state,   CONN)			\
-	X(a, RTT,        "rtt",       rtt,     CONN)			\
-	X(a, RETRANS,    "retrans",   retrans, CONN)			\
-	X(a, RESET,      "reset",     reset,   CONN)			\
-	X(a, CONN_CLOSE, "close",     close,   CONN)			\
-	X(a, CONN_PROC,  "conn_proc", proc,    CONN)			\
-	X(a, PROC_EXEC,  "exec",      proc,    PROC)			\
-	X(a, PROC_EXIT,  "exit",      proc,    PROC)			\
-	X(a, PROC_NAME,  "proc_name", proc,    PROC)			\
-	X(a, LOST,       "lost",      lost,    CAPTURE)			\
-	X(a, STATS,      "stats",     stats,   CAPTURE)			\
-	X(a, HANDSHAKE,  "handshake", handshake, CONN)			\
-	X(a, ACCEPT,     "accept",    accept,  CONN)			\
-	X(a, SAMPLE,     "sample",    sample,  CONN)			\
-	X(a, STALL,      "stall",     stall,   CONN)			\
-	X(a, LISTENER,   "listener",  listener, CAPTURE)		\
-	X(a, DROP,       "drop",      drop,    CAPTURE)
+	X(a, CONN_OPEN,  "open",      open,      CONN,    SPORADIC) \
+	X(a, TRAFFIC,    "traffic",   traffic,   CONN,    PERIODIC) \
+	X(a, STATE,      "state",     state,     CONN,    SPORADIC) \
+	X(a, RTT,        "rtt",       rtt,       CONN,    PERIODIC) \
+	X(a, RETRANS,    "retrans",   retrans,   CONN,    SPORADIC) \
+	X(a, RESET,      "reset",     reset,     CONN,    SPORADIC) \
+	X(a, CONN_CLOSE, "close",     close,     CONN,    SPORADIC) \
+	X(a, CONN_PROC,  "conn_proc", proc,      CONN,    SPORADIC) \
+	X(a, PROC_EXEC,  "exec",      proc,      PROC,    SPORADIC) \
+	X(a, PROC_EXIT,  "exit",      proc,      PROC,    SPORADIC) \
+	X(a, PROC_NAME,  "proc_name", proc,      PROC,    SPORADIC) \
+	X(a, LOST,       "lost",      lost,      CAPTURE, SPORADIC) \
+	X(a, STATS,      "stats",     stats,     CAPTURE, PERIODIC) \
+	X(a, HANDSHAKE,  "handshake", handshake, CONN,    SPORADIC) \
+	X(a, ACCEPT,     "accept",    accept,    CONN,    SPORADIC) \
+	X(a, SAMPLE,     "sample",    sample,    CONN,    PERIODIC) \
+	X(a, STALL,      "stall",     stall,     CONN,    SPORADIC) \
+	X(a, LISTENER,   "listener",  listener,  CAPTURE, PERIODIC) \
+	X(a, DROP,       "drop",      drop,      CAPTURE, SPORADIC)
 
 /* The open's text dump is its own (endpoints, flags, Community ID): text `no` here. */
 #define TT_EV_FIELDS_CONN_OPEN(F, a)						\
@@ -184,14 +188,20 @@
 
 /* clang-format 14 would join a case label in a macro body with the next #define */
 /* clang-format off */
-#define TT__KIND_SCOPE(a, id, name, member, scope)                                                \
+#define TT__KIND_SCOPE(a, id, name, member, scope, cadence)                                       \
 	case TT_EV_##id:                                                                           \
 		return TT_SCOPE_##scope;
-#define TT__KIND_SIZE(a, id, name, member, scope)                                                 \
+#define TT__KIND_SIZE(a, id, name, member, scope, cadence)                                        \
 	case TT_EV_##id:                                                                           \
 		return TT_EVENT_HDR_SIZE + sizeof(((struct tt_event *)0)->u.member);
-#define TT__KIND_COUNT(a, id, name, member, scope) +1
+#define TT__KIND_COUNT(a, id, name, member, scope, cadence) +1
+#define TT__CADENCE_PERIODIC 1ull
+#define TT__CADENCE_SPORADIC 0ull
+#define TT__KIND_PERIODIC(a, id, name, member, scope, cadence) | (TT__CADENCE_##cadence << TT_EV_##id)
 /* clang-format on */
+
+/* Bit k set: kind k is PERIODIC (tt_event_periodic()); kinds are numbered below 64. */
+#define TT_EVENT_PERIODIC_MASK (0 TT_EVENT_KINDS(TT__KIND_PERIODIC, 0))
 
 /* Kinds in the table: tt_event.h checks it against TT_EV_KIND_MAX. */
 #define TT_EVENT_KIND_COUNT (0 TT_EVENT_KINDS(TT__KIND_COUNT, 0))

@@ -66,6 +66,7 @@ struct tt_kind {
 	const char *name; /* "open", "traffic", ... */
 	uint16_t kind;	  /* enum tt_ev_kind */
 	uint8_t scope;	  /* TT_SCOPE_* */
+	uint8_t periodic; /* cadence PERIODIC: tt_event_periodic() */
 	uint8_t n_fields;
 	uint32_t size;			    /* tt_event_size() */
 	const char *member;		    /* member of tt_event.u */

@@ -171,19 +171,28 @@ const char *tt_state_tcp_text(const struct tt_conn *c);
 const char *tt_state_text(const struct tt_conn *c);
 
 /*
- * The timeline: the table keeps the latest TT_STATE_TIMELINE_MAX events about connections
- * other than TRAFFIC (opens, state changes, RTT, retransmits, resets, closes, owners and every
- * kind the table gains), of all connections, in one ring in the order applied: bounded
- * memory however many connections there are (TT_STATE_TIMELINE_MAX * sizeof(struct
- * tt_event), grown as it fills), so a busy table remembers the latest of each connection's
- * history, a quiet one all of it. Clones (replay keyframes) copy it.
+ * The timeline: the table keeps the events about connections other than TRAFFIC (opens, state
+ * changes, handshakes, retransmits, stalls, resets, closes, owners, samples and every kind the
+ * table gains), of all connections, in two rings in the order applied: the latest
+ * TT_STATE_TIMELINE_EVENTS of the SPORADIC kinds and, apart, the latest
+ * TT_STATE_TIMELINE_SAMPLES of the PERIODIC ones (SAMPLE, RTT: cadence in tt_event_kinds.h).
+ * A sampling pass writes a sample per connection, so on a busy host samples alone would push
+ * a connection's rare events (its handshake, retransmits, close) out within seconds; apart,
+ * those stay as long as the rare events of all connections leave them room, and the latest
+ * samples are there beside them. Memory is bounded however many connections there are
+ * (TT_STATE_TIMELINE_MAX events and their order, grown as the rings fill), so a busy table
+ * remembers the latest of each connection's history, a quiet one all of it. Clones (replay
+ * keyframes) copy it.
  */
-#define TT_STATE_TIMELINE_MAX 65536u
+#define TT_STATE_TIMELINE_EVENTS 65536u
+#define TT_STATE_TIMELINE_SAMPLES 32768u
+/* The most events a connection's timeline can have (a reader's array for all of them). */
+#define TT_STATE_TIMELINE_MAX (TT_STATE_TIMELINE_EVENTS + TT_STATE_TIMELINE_SAMPLES)
 
 /*
- * The kept events of connection id, oldest first by event time (ties in the order applied):
- * fills evs with the first max of them and returns how many there are. Pointers stay valid
- * until the next apply.
+ * The kept events of connection id, of both rings, oldest first by event time (ties in the
+ * order applied): fills evs with the first max of them and returns how many there are.
+ * Pointers stay valid until the next apply.
  */
 size_t tt_state_timeline(const struct tt_state *st, uint64_t id, const struct tt_event **evs,
 			 size_t max);

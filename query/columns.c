@@ -241,7 +241,7 @@ static int fail_reason(struct tt_query_val *v, uint8_t r)
 #define Q_FIELD(m, f, type, jpos, label, text, column, sql)                                        \
 	if (col == QCOL_##sql(column))                                                             \
 		return Q_##sql(v, &ev->u.m, ev->u.m.f);
-#define Q_KIND(a, id, name, m, scope)                                                              \
+#define Q_KIND(a, id, name, m, scope, cadence)                                                     \
 	case TT_EV_##id: TT_EV_FIELDS_##id(Q_FIELD, m) return 0;
 
 /* Inlined into both callers: the streaming column getter should not pay for the value. */

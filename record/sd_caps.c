@@ -14,7 +14,8 @@ static const struct {
     [TT_SD_CAP_PERCALL] = {"per-call",
 			   "no per-call detail (send/recv calls are 0) and --raw is refused"},
     [TT_SD_CAP_CLOSE] = {"exact-close",
-			 "close times and the last interval's bytes are those of the last poll"},
+			 "close times and the last interval's bytes are those of the last poll, "
+			 "and TCP samples are at polls only (none at the close)"},
     [TT_SD_CAP_UDP] = {"udp-bytes", "UDP sockets are seen opening and closing, with no traffic"},
     [TT_SD_CAP_RESETS] = {"resets", "no reset events"},
     [TT_SD_CAP_PROCS] = {"processes", "no exec/exit events: process names may be stale"},
@@ -27,8 +28,9 @@ static const struct {
     [TT_SD_CAP_DROPS] = {"drop-reasons", "no DROP records (packets the kernel dropped, with why)"},
     [TT_SD_CAP_HANDSHAKE] = {"handshake",
 			     "no connect_us, accept_wait_us, syn_retrans or fail_reason"},
-    [TT_SD_CAP_STALLS] =
-	{"stalls", "no zero-window stalls, and TCP samples at polls only (none at the close)"},
+    [TT_SD_CAP_STALLS] = {"stalls",
+			  "no zero-window stalls of a side whose window tcp_info lacks (local: "
+			  "tcpi_rcv_wnd; peer: tcpi_snd_wnd)"},
 };
 
 static void compose(struct tt_sd_caps *d)

@@ -34,6 +34,9 @@ struct conn {
 	uint32_t srtt, retrans;	    /* last reported */
 	uint32_t dsack;		    /* sample.dsack_dups (tcpi_dsack_dups) last reported */
 	struct tt_ev_sample sample; /* last SAMPLE written */
+	/* zero-window stalls going on (tt_sd_stalls()): their starts, 0 for none, and the bytes
+	 * received when ours began (more since: data came after we opened the window) */
+	uint64_t stall_local, stall_peer, stall_local_rcvd;
 	uint32_t pid;
 	uint32_t inode_tried; /* inode the owner was looked up for */
 	uint32_t gen;
@@ -238,11 +241,86 @@ static int emit_state(struct conn *c, uint8_t to, uint64_t ts, struct tt_sd_even
 	return 0;
 }
 
+static int emit_stall(struct conn *c, uint8_t side, uint8_t phase, uint64_t ts, uint64_t start,
+		      struct tt_sd_events *out)
+{
+	struct tt_event *e = ev_new(out, c, TT_EV_STALL, ts);
+
+	if (!e)
+		return -ENOMEM;
+	e->u.stall.side = side;
+	e->u.stall.phase = phase;
+	e->u.stall.dur_us = ts > start ? (ts - start) / 1000 : 0;
+	return 0;
+}
+
+/* ts less ms milliseconds, never before 1 (0 is no stall) nor after ts. */
+static uint64_t ms_before(uint64_t ts, uint32_t ms)
+{
+	uint64_t ago = (uint64_t)ms * 1000000;
+
+	return ts > ago ? ts - ago : 1;
+}
+
+/*
+ * Zero-window stalls, as bpf/tcptop.bpf.h's track_stalls() sees them at a sampling pass, from
+ * what tcp_info has of the same fields (s NULL: the close ends what goes on):
+ * - local: the window we advertised last is zero (tcpi_rcv_wnd, tp->rcv_wnd; 6.2+). Start: the
+ *   last data received (tcpi_last_data_recv, icsk_ack.lrcvtime), which filled it. End: data
+ *   received since (bytes_received grew: it came within a round trip of our window update),
+ *   at the time of the latest; else the poll that saw the window open.
+ * - peer: the peer's window is zero (tcpi_snd_wnd; 5.4+) while we have data not sent
+ *   (tcpi_notsent_bytes). Start: the last data we sent (tcpi_last_data_sent, tp->lsndtime;
+ *   window probes carry none). End: the poll that saw the window open or nothing left to send.
+ * tcp_info gives these times in ms of jiffies before the dump read the socket; a poll's time is
+ * its namespace's dump's end: a start is as exact as that, an end seen by a poll within one
+ * poll interval, and a stall that begins and ends between two polls is not seen.
+ */
+static int track_stalls(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
+			struct tt_sd_events *out)
+{
+	int local = s && (s->windows & TT_SD_WND_LOCAL) && !s->sample.rcv_wnd;
+	int peer = s && (s->windows & TT_SD_WND_PEER) && !s->sample.snd_wnd && s->notsent;
+	uint64_t end;
+
+	if (!c->stall_local && local) {
+		c->stall_local = ms_before(ts, s->last_data_recv_ms);
+		c->stall_local_rcvd = s->bytes_received;
+		if (emit_stall(c, TT_STALL_LOCAL, TT_STALL_BEGIN, ts, c->stall_local, out))
+			return -ENOMEM;
+	} else if (c->stall_local && !local) {
+		end = ts;
+		if (s && s->bytes_received > c->stall_local_rcvd) {
+			uint64_t got = ms_before(ts, s->last_data_recv_ms);
+
+			if (got > c->stall_local)
+				end = got;
+		}
+		if (emit_stall(c, TT_STALL_LOCAL, TT_STALL_END, end, c->stall_local, out))
+			return -ENOMEM;
+		c->stall_local = 0;
+	}
+	if (!c->stall_peer && peer) {
+		c->stall_peer = ms_before(ts, s->last_data_sent_ms);
+		if (emit_stall(c, TT_STALL_PEER, TT_STALL_BEGIN, ts, c->stall_peer, out))
+			return -ENOMEM;
+	} else if (c->stall_peer && !peer) {
+		if (emit_stall(c, TT_STALL_PEER, TT_STALL_END, ts, c->stall_peer, out))
+			return -ENOMEM;
+		c->stall_peer = 0;
+	}
+	return 0;
+}
+
 /* The last words: the counters of the last poll that had them, absolute. */
 static int emit_close(struct conn *c, uint64_t ts, struct tt_sd_events *out)
 {
-	struct tt_event *e = ev_new(out, c, TT_EV_CONN_CLOSE, ts);
+	struct tt_event *e;
 
+	/* what goes on ends with the connection, as the BPF source's close does */
+	if (c->proto == IPPROTO_TCP && track_stalls(c, NULL, ts, out))
+		return -ENOMEM;
+	e = ev_new(out, c, TT_EV_CONN_CLOSE, ts);
 	c->phase = P_DONE;
 	if (!e)
 		return -ENOMEM;
@@ -288,6 +366,8 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 		e->u.retrans.spurious = s->sample.dsack_dups - c->dsack;
 	}
 	c->dsack = s->sample.dsack_dups;
+	if (track_stalls(c, s, ts, out))
+		return -ENOMEM;
 	/* a SAMPLE (srtt and rttvar with the rest) where the state changed, as the BPF pass */
 	if (s->rtt_us && memcmp(&s->sample, &c->sample, sizeof(c->sample))) {
 		e = ev_new(out, c, TT_EV_SAMPLE, ts);
@@ -335,6 +415,7 @@ static int try_open(struct tt_sd_diff *d, struct conn *c, const struct tt_sd_soc
 	memset(&c->base, 0, sizeof(c->base));
 	c->retrans = 0;
 	c->dsack = 0;
+	c->stall_local = c->stall_peer = 0;
 	if (s->has_info) {
 		counters(s, c->dir, &c->last);
 		if (c->preexisting) {

@@ -82,9 +82,38 @@ static void put_addrs(struct tt_sd_sock *s, const struct inet_diag_msg *m)
 	}
 }
 
+/*
+ * tcpi_rcv_wnd (6.2) follows tcpi_snd_wnd (5.4) in the kernel's tcp_info: the uapi struct only
+ * ever grows at its end, so its place holds whatever this build's header has, which may end at
+ * tcpi_snd_wnd.
+ */
+#define TCPI_SND_WND_END (offsetof(struct tcp_info, tcpi_snd_wnd) + sizeof(uint32_t))
+#define TCPI_RCV_WND_END (TCPI_SND_WND_END + sizeof(uint32_t))
+
+static unsigned windows(size_t len)
+{
+	return (len >= TCPI_SND_WND_END ? TT_SD_WND_PEER : 0) |
+	       (len >= TCPI_RCV_WND_END ? TT_SD_WND_LOCAL : 0);
+}
+
+int tt_sd_kernel_windows(void)
+{
+	/* a tcp_info is as long as the kernel's (inet_diag's INET_DIAG_INFO is the same struct) */
+	uint8_t buf[512];
+	socklen_t len = sizeof(buf);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = getsockopt(fd, IPPROTO_TCP, TCP_INFO, buf, &len) ? -errno : (int)windows(len);
+	close(fd);
+	return ret;
+}
+
 static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
 {
 	struct tcp_info ti;
+	uint32_t rcv_wnd = 0;
 
 	/* an older kernel's tcp_info is shorter: what it lacks reads as 0 */
 	memset(&ti, 0, sizeof(ti));
@@ -128,6 +157,14 @@ static void put_info(struct tt_sd_sock *s, const void *data, size_t len)
 	    .rwnd_limited_us = ti.tcpi_rwnd_limited,
 	    .sndbuf_limited_us = ti.tcpi_sndbuf_limited,
 	};
+	s->windows = windows(len);
+	if (s->windows & TT_SD_WND_LOCAL) {
+		memcpy(&rcv_wnd, (const uint8_t *)data + TCPI_SND_WND_END, sizeof(rcv_wnd));
+		s->sample.rcv_wnd = rcv_wnd;
+	}
+	s->notsent = ti.tcpi_notsent_bytes;
+	s->last_data_sent_ms = ti.tcpi_last_data_sent;
+	s->last_data_recv_ms = ti.tcpi_last_data_recv;
 	s->has_info = 1;
 }
 

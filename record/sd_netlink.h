@@ -41,9 +41,21 @@ struct tt_sd_sock {
 	/* this kernel's tcp_info has the data segment counts (4.6+) */
 	uint8_t has_data_segs;
 	uint8_t laddr[TT_ADDR_LEN], raddr[TT_ADDR_LEN];
-	/* the TCP state, from the same tcp_info; rcv_wnd 0: the build's uapi header lacks it */
+	/* the TCP state, from the same tcp_info (rcv_wnd 0 where the kernel's lacks it) */
 	struct tt_ev_sample sample;
+	/* for zero-window stalls: what the windows of sample mean (TT_SD_WND_*: 0, a window
+	 * this kernel's tcp_info lacks, reads as 0), bytes written and not sent
+	 * (tcpi_notsent_bytes), and how long ago data was last sent and received, ms */
+	uint8_t windows;
+	uint32_t notsent, last_data_sent_ms, last_data_recv_ms;
 };
+
+/* The windows a tcp_info has: the peer's (tcpi_snd_wnd, 5.4+), ours (tcpi_rcv_wnd, 6.2+). */
+#define TT_SD_WND_PEER 1u
+#define TT_SD_WND_LOCAL 2u
+
+/* TT_SD_WND_* of this kernel's tcp_info (a TCP_INFO of a socket made here), or -errno. */
+int tt_sd_kernel_windows(void);
 
 struct tt_sd_snap {
 	struct tt_sd_sock *v;

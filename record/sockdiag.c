@@ -61,6 +61,30 @@ static uint32_t ns_ino(const char *path)
 	return stat(path, &sb) ? 0 : (uint32_t)sb.st_ino;
 }
 
+/* Which sides of a zero-window stall this kernel's tcp_info shows (sd_diff.c track_stalls()). */
+static void set_stalls_cap(struct tt_sockdiag *d)
+{
+	int w = tt_sd_kernel_windows();
+	char why[160];
+
+	if (w < 0)
+		snprintf(why, sizeof(why), "cannot tell which windows tcp_info has: TCP_INFO: %s",
+			 strerror(-w));
+	else if (w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL))
+		snprintf(why, sizeof(why),
+			 "tcpi_snd_wnd and tcpi_rcv_wnd at each poll: both sides, ends within an "
+			 "interval");
+	else if (w == TT_SD_WND_PEER)
+		snprintf(why, sizeof(why),
+			 "this kernel's tcp_info has no tcpi_rcv_wnd (6.2+): peer side only");
+	else
+		snprintf(why, sizeof(why),
+			 "this kernel's tcp_info has neither tcpi_snd_wnd (5.4+) nor tcpi_rcv_wnd");
+	tt_sd_caps_set(&d->caps, TT_SD_CAP_STALLS,
+		       w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SRC_CAP_OK : TT_SRC_CAP_MISSING,
+		       why);
+}
+
 static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 {
 	char why[160];
@@ -85,8 +109,7 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	tt_sd_caps_set(&d->caps, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
 		       "a poll sees no handshake, and a connection that fails between polls "
 		       "is gone before one sees it");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_STALLS, TT_SRC_CAP_MISSING,
-		       "tcp_info has no window history, and a closed socket is gone from its dump");
+	set_stalls_cap(d);
 	if (d->owner_uid < 0)
 		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
 			       "every /proc/PID/fd is readable");

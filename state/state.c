@@ -45,6 +45,8 @@ int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 		st->filter_nopid.n_comms = 0;
 		st->filter_wants_pid = st->filter.n_pids || st->filter.n_comms;
 	}
+	st->tl[TL_EVENTS].max = TT_STATE_TIMELINE_EVENTS;
+	st->tl[TL_SAMPLES].max = TT_STATE_TIMELINE_SAMPLES;
 	st->free_head = UINT32_MAX;
 	st->scratch = calloc(1, sizeof(*st->scratch));
 	if (!st->scratch || tt_u64map_init_index(&st->map, INITIAL_CONNS) ||
@@ -68,8 +70,30 @@ void tt_state_free(struct tt_state *st)
 	if (st->scratch)
 		free(st->scratch->items);
 	free(st->scratch);
-	free(st->tl);
+	for (int r = 0; r < TL_RINGS; r++) {
+		free(st->tl[r].ev);
+		free(st->tl[r].seq);
+	}
 	free(st);
+}
+
+/* The timeline rings of st into c (a clone, whose rings own nothing yet): 0 or -ENOMEM. */
+static int tl_copy(struct tt_state *c, const struct tt_state *st)
+{
+	for (int r = 0; r < TL_RINGS; r++) {
+		const struct tl_ring *from = &st->tl[r];
+		struct tl_ring *to = &c->tl[r];
+
+		if (!from->cap)
+			continue;
+		to->ev = malloc((size_t)from->cap * sizeof(*to->ev));
+		to->seq = malloc((size_t)from->cap * sizeof(*to->seq));
+		if (!to->ev || !to->seq)
+			return -ENOMEM;
+		memcpy(to->ev, from->ev, (size_t)from->cap * sizeof(*to->ev));
+		memcpy(to->seq, from->seq, (size_t)from->cap * sizeof(*to->seq));
+	}
+	return 0;
 }
 
 int tt_state_clone(const struct tt_state *st, struct tt_state **out)
@@ -85,11 +109,12 @@ int tt_state_clone(const struct tt_state *st, struct tt_state **out)
 	c->scratch = calloc(1, sizeof(*c->scratch));
 	c->map.ents = NULL;
 	c->pids.ents = NULL;
-	c->tl = st->tl_cap ? malloc((size_t)st->tl_cap * sizeof(*c->tl)) : NULL;
-	if (c->tl)
-		memcpy(c->tl, st->tl, (size_t)st->tl_cap * sizeof(*c->tl));
-	if (!c->chunks || (st->tl_cap && !c->tl) || !c->scratch ||
-	    tt_u64map_copy(&c->map, &st->map) || tt_u64map_copy(&c->pids, &st->pids)) {
+	for (int r = 0; r < TL_RINGS; r++) {
+		c->tl[r].ev = NULL;
+		c->tl[r].seq = NULL;
+	}
+	if (!c->chunks || !c->scratch || tl_copy(c, st) || tt_u64map_copy(&c->map, &st->map) ||
+	    tt_u64map_copy(&c->pids, &st->pids)) {
 		tt_state_free(c);
 		return -ENOMEM;
 	}
@@ -118,55 +143,77 @@ size_t tt_state_memory(const struct tt_state *st)
 	       st->chunks_cap * sizeof(*st->chunks) + tt_u64map_bytes(&st->map) +
 	       tt_u64map_bytes(&st->pids) + sizeof(*st->scratch) +
 	       st->scratch->cap * sizeof(*st->scratch->items) +
-	       (size_t)st->tl_cap * sizeof(*st->tl);
+	       (size_t)(st->tl[TL_EVENTS].cap + st->tl[TL_SAMPLES].cap) *
+		   (sizeof(struct tt_event) + sizeof(uint64_t));
 }
 
 /*
- * Keeps ev in the timeline ring. Memory for it failing is no error: the ring stops growing
- * and wraps where it is, as it does at TT_STATE_TIMELINE_MAX.
+ * Keeps ev in the timeline ring of its kind's cadence. Memory for it failing is no error: the
+ * ring stops growing and wraps where it is, as it does at its bound.
  */
 static void timeline_keep(struct tt_state *st, const struct tt_event *ev)
 {
-	if (st->tl_len == st->tl_cap && !st->tl_head && st->tl_cap < TT_STATE_TIMELINE_MAX) {
-		uint32_t cap = st->tl_cap ? st->tl_cap * 2 : 256;
-		struct tt_event *n;
+	struct tl_ring *r = &st->tl[tt_event_periodic(ev->kind) ? TL_SAMPLES : TL_EVENTS];
+	uint32_t at;
 
-		if (cap > TT_STATE_TIMELINE_MAX)
-			cap = TT_STATE_TIMELINE_MAX;
-		n = realloc(st->tl, (size_t)cap * sizeof(*n));
-		if (n) {
-			st->tl = n;
-			st->tl_cap = cap;
+	if (r->len == r->cap && !r->head && r->cap < r->max) {
+		uint32_t cap = r->cap ? r->cap * 2 : 256;
+		struct tt_event *n;
+		uint64_t *q;
+
+		if (cap > r->max)
+			cap = r->max;
+		n = realloc(r->ev, (size_t)cap * sizeof(*n));
+		if (n)
+			r->ev = n;
+		q = n ? realloc(r->seq, (size_t)cap * sizeof(*q)) : NULL;
+		if (q) {
+			r->seq = q;
+			r->cap = cap;
 		}
 	}
-	if (!st->tl_cap)
+	if (!r->cap)
 		return;
-	if (st->tl_len < st->tl_cap) {
-		st->tl[(st->tl_head + st->tl_len++) % st->tl_cap] = *ev;
+	if (r->len < r->cap) {
+		at = (r->head + r->len++) % r->cap;
 	} else {
 		/* full: the oldest gives its place */
-		st->tl[st->tl_head] = *ev;
-		st->tl_head = (st->tl_head + 1) % st->tl_cap;
+		at = r->head;
+		r->head = (r->head + 1) % r->cap;
 	}
+	r->ev[at] = *ev;
+	r->seq[at] = st->tl_seq++;
 }
 
 size_t tt_state_timeline(const struct tt_state *st, uint64_t id, const struct tt_event **evs,
 			 size_t max)
 {
+	const struct tl_ring *a = &st->tl[TL_EVENTS], *b = &st->tl[TL_SAMPLES];
+	uint32_t i = 0, j = 0;
 	size_t n = 0;
 
-	for (uint32_t i = 0; i < st->tl_len; i++) {
-		const struct tt_event *ev = &st->tl[(st->tl_head + i) % st->tl_cap];
-		size_t j;
+	/* the two rings merged in the order applied, each being in that order */
+	while (i < a->len || j < b->len) {
+		uint32_t ia = (a->head + i) % (a->cap ? a->cap : 1);
+		uint32_t jb = (b->head + j) % (b->cap ? b->cap : 1);
+		const struct tt_event *ev;
+		size_t k;
 
+		if (j >= b->len || (i < a->len && a->seq[ia] < b->seq[jb])) {
+			ev = &a->ev[ia];
+			i++;
+		} else {
+			ev = &b->ev[jb];
+			j++;
+		}
 		if (ev->conn_id != id)
 			continue;
 		if (n < max) {
 			/* insertion by time: a live source's CPUs may hand events over out of order
 			 */
-			for (j = n; j > 0 && evs[j - 1]->ts_ns > ev->ts_ns; j--)
-				evs[j] = evs[j - 1];
-			evs[j] = ev;
+			for (k = n; k > 0 && evs[k - 1]->ts_ns > ev->ts_ns; k--)
+				evs[k] = evs[k - 1];
+			evs[k] = ev;
 		}
 		n++;
 	}

@@ -61,6 +61,20 @@ struct sel_scratch {
 	size_t cap;
 };
 
+/*
+ * A timeline ring (tt_state_timeline): len events from ev[head] on, wrapping at cap, with the
+ * order each was applied in (seq: it merges the two rings). It grows (doubling) until its bound,
+ * and only before it wraps.
+ */
+struct tl_ring {
+	struct tt_event *ev;
+	uint64_t *seq;
+	uint32_t cap, len, head, max;
+};
+
+/* tt_state.tl[]: the rings of SPORADIC and of PERIODIC kinds */
+enum { TL_EVENTS, TL_SAMPLES, TL_RINGS };
+
 struct tt_state {
 	/*
 	 * Memory follows the peak count: chunks are never freed, freed slots are
@@ -96,12 +110,8 @@ struct tt_state {
 	struct tt_u64map pids; /* an index of the first slots by pid */
 	struct procmap procs;
 	struct sel_scratch *scratch;
-	/*
-	 * The timeline ring (tt_state_timeline): tl_len events from tl[tl_head] on, wrapping at
-	 * tl_cap. It grows (doubling) until TT_STATE_TIMELINE_MAX, and only before it wraps.
-	 */
-	struct tt_event *tl;
-	uint32_t tl_cap, tl_len, tl_head;
+	struct tl_ring tl[TL_RINGS]; /* the timeline */
+	uint64_t tl_seq;	     /* timeline events kept so far */
 };
 
 static inline struct slot *slot_at(const struct tt_state *st, uint32_t i)

@@ -544,9 +544,9 @@ static void draw_pane(struct view *v, const struct tt_state *st)
 	}
 	if (!n) {
 		snprintf(line, sizeof(line),
-			 " no events kept for this connection (the timeline keeps the latest %u of "
-			 "all connections)",
-			 TT_STATE_TIMELINE_MAX);
+			 " no events kept for this connection (the timeline keeps the latest %u "
+			 "events and %u samples of all connections)",
+			 TT_STATE_TIMELINE_EVENTS, TT_STATE_TIMELINE_SAMPLES);
 		mvaddnstr(y, 0, line, COLS);
 	}
 	move(LINES - 1, 0);

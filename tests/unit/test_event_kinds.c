@@ -52,22 +52,35 @@ static void check(int ok, const char *name, const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* The kinds of tt_event.h by name, written out here rather than taken from the table. */
+/*
+ * The kinds of tt_event.h by name, written out here rather than taken from the table; periodic:
+ * what every sampling pass writes again (the state table's timeline keeps them apart).
+ */
 static const struct {
 	unsigned kind;
 	const char *name;
 	int scope;
+	int periodic;
 } kinds_h[] = {
-    {TT_EV_CONN_OPEN, "open", TT_SCOPE_CONN},	   {TT_EV_TRAFFIC, "traffic", TT_SCOPE_CONN},
-    {TT_EV_STATE, "state", TT_SCOPE_CONN},	   {TT_EV_RTT, "rtt", TT_SCOPE_CONN},
-    {TT_EV_RETRANS, "retrans", TT_SCOPE_CONN},	   {TT_EV_RESET, "reset", TT_SCOPE_CONN},
-    {TT_EV_CONN_CLOSE, "close", TT_SCOPE_CONN},	   {TT_EV_CONN_PROC, "conn_proc", TT_SCOPE_CONN},
-    {TT_EV_PROC_EXEC, "exec", TT_SCOPE_PROC},	   {TT_EV_PROC_EXIT, "exit", TT_SCOPE_PROC},
-    {TT_EV_PROC_NAME, "proc_name", TT_SCOPE_PROC}, {TT_EV_LOST, "lost", TT_SCOPE_CAPTURE},
-    {TT_EV_STATS, "stats", TT_SCOPE_CAPTURE},	   {TT_EV_HANDSHAKE, "handshake", TT_SCOPE_CONN},
-    {TT_EV_ACCEPT, "accept", TT_SCOPE_CONN},	   {TT_EV_SAMPLE, "sample", TT_SCOPE_CONN},
-    {TT_EV_STALL, "stall", TT_SCOPE_CONN},	   {TT_EV_LISTENER, "listener", TT_SCOPE_CAPTURE},
-    {TT_EV_DROP, "drop", TT_SCOPE_CAPTURE},
+    {TT_EV_CONN_OPEN, "open", TT_SCOPE_CONN, 0},
+    {TT_EV_TRAFFIC, "traffic", TT_SCOPE_CONN, 1},
+    {TT_EV_STATE, "state", TT_SCOPE_CONN, 0},
+    {TT_EV_RTT, "rtt", TT_SCOPE_CONN, 1},
+    {TT_EV_RETRANS, "retrans", TT_SCOPE_CONN, 0},
+    {TT_EV_RESET, "reset", TT_SCOPE_CONN, 0},
+    {TT_EV_CONN_CLOSE, "close", TT_SCOPE_CONN, 0},
+    {TT_EV_CONN_PROC, "conn_proc", TT_SCOPE_CONN, 0},
+    {TT_EV_PROC_EXEC, "exec", TT_SCOPE_PROC, 0},
+    {TT_EV_PROC_EXIT, "exit", TT_SCOPE_PROC, 0},
+    {TT_EV_PROC_NAME, "proc_name", TT_SCOPE_PROC, 0},
+    {TT_EV_LOST, "lost", TT_SCOPE_CAPTURE, 0},
+    {TT_EV_STATS, "stats", TT_SCOPE_CAPTURE, 1},
+    {TT_EV_HANDSHAKE, "handshake", TT_SCOPE_CONN, 0},
+    {TT_EV_ACCEPT, "accept", TT_SCOPE_CONN, 0},
+    {TT_EV_SAMPLE, "sample", TT_SCOPE_CONN, 1},
+    {TT_EV_STALL, "stall", TT_SCOPE_CONN, 0},
+    {TT_EV_LISTENER, "listener", TT_SCOPE_CAPTURE, 1},
+    {TT_EV_DROP, "drop", TT_SCOPE_CAPTURE, 0},
 };
 #define N_KINDS (sizeof(kinds_h) / sizeof(kinds_h[0]))
 
@@ -100,7 +113,8 @@ static void test_table(void)
 	      "%d", TT_EV_KIND_MAX - 1);
 	check(!tt_kind_get(0) && !tt_kind_get(TT_EV_KIND_MAX) && !tt_event_scope(0) &&
 		  !tt_event_scope(TT_EV_KIND_MAX) && !tt_event_about_conn(999) &&
-		  tt_event_size(999) == TT_EVENT_HDR_SIZE,
+		  !tt_event_periodic(0) && !tt_event_periodic(TT_EV_KIND_MAX) &&
+		  !tt_event_periodic(999) && tt_event_size(999) == TT_EVENT_HDR_SIZE,
 	      "kinds outside the table are unknown", NULL);
 	for (size_t i = 0; i < N_KINDS; i++) {
 		const struct tt_kind *k = tt_kind_get(kinds_h[i].kind);
@@ -113,13 +127,15 @@ static void test_table(void)
 		      name, NULL);
 		if (!k)
 			continue;
-		snprintf(name, sizeof(name), "%s: size, scope, about a connection", k->name);
+		snprintf(name, sizeof(name), "%s: size, scope, about a connection, cadence",
+			 k->name);
 		check(k->size == tt_event_size(k->kind) && k->size > TT_EVENT_HDR_SIZE &&
 			  k->size <= sizeof(struct tt_event) && k->scope == kinds_h[i].scope &&
 			  tt_event_scope(k->kind) == k->scope &&
 			  tt_event_about_conn(k->kind) == (k->scope == TT_SCOPE_CONN) &&
-			  k->n_fields,
-		      name, "size %u scope %u", k->size, k->scope);
+			  k->periodic == kinds_h[i].periodic &&
+			  tt_event_periodic(k->kind) == kinds_h[i].periodic && k->n_fields,
+		      name, "size %u scope %u periodic %u", k->size, k->scope, k->periodic);
 		for (unsigned f = 0; f < k->n_fields; f++) {
 			const struct tt_kind_field *fd = &k->fields[f];
 

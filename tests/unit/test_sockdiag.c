@@ -607,6 +607,108 @@ static void test_missed_by_the_dump(void)
 	run_free(&r);
 }
 
+/*
+ * Zero-window stalls from the windows each poll reads (track_stalls() in record/sd_diff.c, the
+ * BPF pass's rules): begins at the poll that sees one, dated back to the last data sent (peer)
+ * or received (local); ends at the poll that sees the window open, or at the latest data
+ * received since (local), or at the close.
+ */
+static void test_stalls(void)
+{
+	const uint64_t ms = 1000000ull;
+	struct run r;
+	struct tt_sd_sock s[2];
+	const struct tt_event *e;
+	uint64_t t2;
+	int order = 0;
+
+	run_init(&r, NULL);
+	s[0] = tcp(11, EST, 40000, 80, 5000, 700); /* the sender */
+	s[1] = tcp(12, EST, 40001, 81, 700, 5000); /* the receiver */
+	for (int i = 0; i < 2; i++) {
+		s[i].windows = TT_SD_WND_PEER | TT_SD_WND_LOCAL;
+		s[i].sample.snd_wnd = s[i].sample.rcv_wnd = 65536;
+	}
+	poll_socks(&r, s, 2);
+	check(count(&r, 11, TT_EV_STALL) + count(&r, 12, TT_EV_STALL) == 0,
+	      "stalls: none while both windows are open");
+
+	/* the peer's window shut with data to send; ours shut on the receiver */
+	s[0].sample.snd_wnd = 0;
+	s[0].notsent = 4096;
+	s[0].last_data_sent_ms = 300;
+	s[1].sample.rcv_wnd = 0;
+	s[1].last_data_recv_ms = 200;
+	poll_socks(&r, s, 2);
+	t2 = r.ts;
+	e = find(&r, 11, TT_EV_STALL);
+	check(e && count(&r, 11, TT_EV_STALL) == 1 && e->u.stall.side == TT_STALL_PEER &&
+		  e->u.stall.phase == TT_STALL_BEGIN && e->ts_ns == t2 &&
+		  e->u.stall.dur_us == 300000,
+	      "stalls: a peer begin at the poll, from the last data sent (dur %llu)",
+	      e ? (unsigned long long)e->u.stall.dur_us : 0ull);
+	e = find(&r, 12, TT_EV_STALL);
+	check(e && e->u.stall.side == TT_STALL_LOCAL && e->u.stall.phase == TT_STALL_BEGIN &&
+		  e->ts_ns == t2 && e->u.stall.dur_us == 200000,
+	      "stalls: a local begin, from the last data received");
+	for (size_t i = 0; i < r.ev.n; i++)
+		if (r.ev.v[i].conn_id == 11)
+			order = order * 10 + (r.ev.v[i].kind == TT_EV_STALL ? 1 : 2);
+	check(order == 12, "stalls: before the poll's SAMPLE, as the BPF pass (%d)", order);
+
+	/* going on: nothing more; nothing left to send ends the peer's */
+	s[0].last_data_sent_ms = 1300;
+	s[1].last_data_recv_ms = 1200;
+	poll_socks(&r, s, 2);
+	check(count(&r, 11, TT_EV_STALL) + count(&r, 12, TT_EV_STALL) == 0,
+	      "stalls: nothing while they go on");
+	s[0].notsent = 0;
+	/* ours opened and data came since, the latest 100 ms ago */
+	s[1].sample.rcv_wnd = 1000;
+	s[1].bytes_received += 1000;
+	s[1].last_data_recv_ms = 100;
+	poll_socks(&r, s, 2);
+	e = find(&r, 11, TT_EV_STALL);
+	check(e && e->u.stall.side == TT_STALL_PEER && e->u.stall.phase == TT_STALL_END &&
+		  e->ts_ns == r.ts && e->u.stall.dur_us == (r.ts - (t2 - 300 * ms)) / 1000,
+	      "stalls: the peer's ends at the poll that sees nothing left to send");
+	e = find(&r, 12, TT_EV_STALL);
+	check(e && e->u.stall.side == TT_STALL_LOCAL && e->u.stall.phase == TT_STALL_END &&
+		  e->ts_ns == r.ts - 100 * ms &&
+		  e->u.stall.dur_us == (r.ts - 100 * ms - (t2 - 200 * ms)) / 1000,
+	      "stalls: ours ends at the data received since");
+
+	/* ours shut again, opened with no data since: the poll; then one the close ends */
+	s[1].sample.rcv_wnd = 0;
+	s[1].last_data_recv_ms = 50;
+	poll_socks(&r, s, 2);
+	s[1].sample.rcv_wnd = 1000;
+	s[1].last_data_recv_ms = 1050;
+	poll_socks(&r, s, 2);
+	e = find(&r, 12, TT_EV_STALL);
+	check(e && e->u.stall.phase == TT_STALL_END && e->ts_ns == r.ts &&
+		  e->u.stall.dur_us == 1050000,
+	      "stalls: with no data since, ours ends at the poll that sees it open");
+	s[0].sample.snd_wnd = 0;
+	s[0].notsent = 10;
+	s[0].last_data_sent_ms = 0;
+	poll_socks(&r, s, 2);
+	s[0].state = TIME_WAIT;
+	s[0].has_info = 0;
+	poll_socks(&r, s, 2);
+	e = find(&r, 11, TT_EV_STALL);
+	check(e && e->u.stall.phase == TT_STALL_END && e->ts_ns == r.ts &&
+		  e->u.stall.dur_us == 1000000 && e < find(&r, 11, TT_EV_CONN_CLOSE),
+	      "stalls: the close ends what goes on, before the CONN_CLOSE");
+
+	/* a window this kernel's tcp_info lacks reads as 0: no stall on that side */
+	s[1].windows = TT_SD_WND_PEER;
+	s[1].sample.rcv_wnd = 0;
+	poll_socks(&r, s, 2);
+	check(count(&r, 12, TT_EV_STALL) == 0, "stalls: none of a side tcp_info lacks");
+	run_free(&r);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
@@ -617,5 +719,6 @@ int main(void)
 	test_filters();
 	test_udp();
 	test_missed_by_the_dump();
+	test_stalls();
 	return failures ? 1 : 0;
 }

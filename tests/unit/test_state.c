@@ -517,8 +517,10 @@ static void test_ttl_and_rates(void)
 	      "evicted exactly at close_ts + ttl; open connection stays");
 
 	/* slot reuse: churn many connections through the table, memory does not move */
-	/* (the timeline ring full first: it grows to its bound, test_timeline checks that) */
-	for (uint32_t i = 0; i < TT_STATE_TIMELINE_MAX; i++)
+	/* (the timeline rings full first: they grow to their bounds, test_timeline checks that) */
+	for (uint32_t i = 0; i < TT_STATE_TIMELINE_EVENTS; i++)
+		apply(st, ev_base(TT_EV_STALL, 110 * SEC, 2, 1));
+	for (uint32_t i = 0; i < TT_STATE_TIMELINE_SAMPLES; i++)
 		apply(st, ev_base(TT_EV_RTT, 110 * SEC, 2, 1));
 	mem = tt_state_memory(st);
 	ok = 1;
@@ -1383,8 +1385,13 @@ static void test_timeline(void)
 	      "timeline: the clone's new events are its own");
 	tt_state_free(cl);
 
-	/* bounded: past TT_STATE_TIMELINE_MAX the oldest go, memory stops growing */
-	for (uint32_t i = 0; i < TT_STATE_TIMELINE_MAX; i++) {
+	/* bounded: past a ring's bound its oldest go, memory stops growing */
+	for (uint32_t i = 0; i < TT_STATE_TIMELINE_EVENTS; i++) {
+		e = ev_base(TT_EV_RETRANS, 10 * SEC + i, 4, 40);
+		e.u.retrans.segs = i;
+		apply(st, e);
+		if (i >= TT_STATE_TIMELINE_SAMPLES)
+			continue;
 		e = ev_base(TT_EV_RTT, 10 * SEC + i, 4, 40);
 		e.u.rtt.srtt_us = i;
 		apply(st, e);
@@ -1392,20 +1399,88 @@ static void test_timeline(void)
 	mem0 = tt_state_memory(st);
 	n = tt_state_timeline(st, 4, got, TT_STATE_TIMELINE_MAX + 8);
 	check(n == TT_STATE_TIMELINE_MAX && tt_state_timeline(st, 1, got, 16) == 0,
-	      "timeline: full, the newest TT_STATE_TIMELINE_MAX are kept (n %zu)", n);
+	      "timeline: full, the newest of each ring are kept (n %zu)", n);
 	for (uint32_t i = 0; i < 1000; i++) {
+		e = ev_base(TT_EV_RETRANS, 20 * SEC + i, 5, 50);
+		e.u.retrans.segs = i;
+		apply(st, e);
 		e = ev_base(TT_EV_RTT, 20 * SEC + i, 5, 50);
 		e.u.rtt.srtt_us = i;
 		apply(st, e);
 	}
 	n = tt_state_timeline(st, 4, got, TT_STATE_TIMELINE_MAX + 8);
-	for (size_t i = 0; i < n; i++)
-		ok &= got[i]->u.rtt.srtt_us == 1000 + i;
-	check(n == TT_STATE_TIMELINE_MAX - 1000 && ok && tt_state_timeline(st, 5, got, 2) == 1000,
-	      "timeline: wrapping drops exactly the oldest (n %zu)", n);
+	/* by time, retransmit and sample of one time in the order applied */
+	for (size_t i = 0; i < n; i++) {
+		size_t rt = i / 2 + 1000, k = i - (TT_STATE_TIMELINE_SAMPLES - 1000) * 2;
+
+		if (i < (TT_STATE_TIMELINE_SAMPLES - 1000) * 2)
+			ok &= got[i]->kind == (i % 2 ? TT_EV_RTT : TT_EV_RETRANS) &&
+			      (i % 2 ? got[i]->u.rtt.srtt_us : got[i]->u.retrans.segs) == rt;
+		else
+			ok &= got[i]->kind == TT_EV_RETRANS &&
+			      got[i]->u.retrans.segs == TT_STATE_TIMELINE_SAMPLES + k;
+	}
+	check(n == TT_STATE_TIMELINE_MAX - 2000 && ok && tt_state_timeline(st, 5, got, 2) == 2000,
+	      "timeline: wrapping drops exactly the oldest of each ring (n %zu)", n);
 	check(tt_state_memory(st) == mem0 &&
 		  mem0 >= (size_t)TT_STATE_TIMELINE_MAX * sizeof(struct tt_event),
 	      "timeline: memory is bounded and counted (%zu)", tt_state_memory(st));
+	tt_state_free(st);
+}
+
+/*
+ * A busy host: a sampling pass writes a SAMPLE for each of many connections, again and again.
+ * The rare events of a connection (its handshake, a retransmit, its close) stay in its timeline
+ * beside its latest samples however many samples come.
+ */
+static void test_timeline_samples(void)
+{
+	static const struct tt_event *got[TT_STATE_TIMELINE_MAX];
+	struct tt_state *st = new_state(3600 * SEC, NULL);
+	enum { CONNS = 2000, SAMPLES = 200000 };
+	struct tt_event e;
+	uint64_t t = 1 * SEC, last = 0;
+	size_t n, samples = 0;
+	int have_hs = 0, have_rt = 0, have_close = 0, in_order = 1;
+
+	for (uint64_t id = 1; id <= CONNS; id++)
+		apply(st, ev_open4(t, id, 10, "busy", 6, 1, (uint16_t)id, 2, 80));
+	e = ev_base(TT_EV_HANDSHAKE, t + 1, 7, 10);
+	e.u.handshake.connect_us = 123;
+	apply(st, e);
+	e = ev_base(TT_EV_RETRANS, t + 2, 7, 10);
+	e.u.retrans.segs = 1;
+	e.u.retrans.cause = TT_RETRANS_RTO;
+	apply(st, e);
+	apply(st, ev_close(t + 3, 7, 100, 10, 2, 1, 1, 7));
+	for (uint32_t i = 0; i < SAMPLES; i++) {
+		uint64_t id = 1 + i % CONNS;
+
+		e = ev_base(TT_EV_SAMPLE, t + 10 + i, id, 10);
+		e.u.sample.cwnd = i;
+		apply(st, e);
+	}
+	n = tt_state_timeline(st, 7, got, TT_STATE_TIMELINE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		have_hs |= got[i]->kind == TT_EV_HANDSHAKE && got[i]->u.handshake.connect_us == 123;
+		have_rt |=
+		    got[i]->kind == TT_EV_RETRANS && got[i]->u.retrans.cause == TT_RETRANS_RTO;
+		have_close |= got[i]->kind == TT_EV_CONN_CLOSE && got[i]->u.close.retrans == 1;
+		if (got[i]->kind == TT_EV_SAMPLE) {
+			samples++;
+			last = got[i]->u.sample.cwnd;
+		}
+		in_order &= !i || got[i - 1]->ts_ns <= got[i]->ts_ns;
+	}
+	check(have_hs && have_rt && have_close,
+	      "timeline: %u samples over %u connections leave a connection's handshake, "
+	      "retransmit and close (handshake %d retrans %d close %d)",
+	      SAMPLES, CONNS, have_hs, have_rt, have_close);
+	/* connection 7's samples are those of i = 6 mod CONNS; the ring holds the latest */
+	check(samples == TT_STATE_TIMELINE_SAMPLES / CONNS && last == SAMPLES - CONNS + 6 &&
+		  in_order && got[0]->kind == TT_EV_CONN_OPEN,
+	      "timeline: and its latest samples, after its open, by time (samples %zu last %llu)",
+	      samples, (unsigned long long)last);
 	tt_state_free(st);
 }
 
@@ -1973,6 +2048,7 @@ int main(int argc, char **argv)
 	test_sort();
 	test_clone();
 	test_timeline();
+	test_timeline_samples();
 	test_reference_model();
 	test_scale_churn();
 	printf("%s: %d failure(s)\n", argv[0], failures);
