@@ -200,17 +200,20 @@ def test_receiver_not_reading_gives_a_stall_on_each_end(pair, tmp_path):
     a, b = pair
     cap = str(tmp_path / "z.tt")
     pause = 2.0
-    port, lport, t = not_reading(a, b, cap, ["--coalesce", PASS], pause)
+    # a small SO_RCVBUF fills within milliseconds of the pause: with autotuning the buffer
+    # went on growing, and the window closed up to half a second after it (a local stall of
+    # 1.54 s for a 2 s pause, on this host under load and in a 6.12 guest)
+    port, lport, t = not_reading(a, b, cap, ["--coalesce", PASS], pause, str(256 << 10))
     recv, send, stalls = stalls_of(cap, port, lport)
     for c, side in ((recv, "local"), (send, "peer")):
         mine = [s for s in stalls if s["conn_id"] == c["id"]]
         assert [s["side"] for s in mine] == [side], stalls
-        ms = (mine[0]["end_ns"] - mine[0]["start_ns"]) / 1e6
-        assert ms == pytest.approx(pause * 1000, rel=0.2), mine
-        assert c["zero_window_ms"] == pytest.approx(ms, abs=1)
-        # it began after the receiver stopped reading and ended after it read again
-        assert t["pause"] - 0.05 <= mine[0]["start_ns"] / 1e9
-        assert mine[0]["end_ns"] / 1e9 >= t["read"] - 0.05
+        start, end = mine[0]["start_ns"] / 1e9, mine[0]["end_ns"] / 1e9
+        # it began once the receiver stopped reading and its buffer filled, and ended when it
+        # read again (the window update that opened it)
+        assert t["pause"] - 0.05 <= start <= t["pause"] + 0.2, (t, mine)
+        assert t["read"] - 0.05 <= end <= t["read"] + 0.2, (t, mine)
+        assert c["zero_window_ms"] == pytest.approx((end - start) * 1000, abs=1)
 
 
 @needs_root
