@@ -173,6 +173,8 @@ static size_t field_text(char *b, const struct tt_event *ev, const struct tt_kin
 		n += put_str(b + n, c ? c : "?", TT_KIND_NAME_MAX);
 		break;
 	}
+	case TT_KX_stallside: n += put_str(b + n, tt_fmt_stall_side_name((unsigned)v), 8); break;
+	case TT_KX_stallphase: n += put_str(b + n, tt_fmt_stall_phase_name((unsigned)v), 8); break;
 	case TT_KX_failreason: {
 		const char *r = tt_fmt_fail_reason_name((unsigned)v);
 

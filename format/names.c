@@ -38,6 +38,16 @@ const char *tt_fmt_retrans_cause_name(unsigned cause)
 	return cause < TT_RETRANS_CAUSE_MAX ? names[cause] : NULL;
 }
 
+const char *tt_fmt_stall_side_name(unsigned side)
+{
+	return side == TT_STALL_LOCAL ? "local" : side == TT_STALL_PEER ? "peer" : "?";
+}
+
+const char *tt_fmt_stall_phase_name(unsigned phase)
+{
+	return phase == TT_STALL_BEGIN ? "begin" : phase == TT_STALL_END ? "end" : "?";
+}
+
 const char *tt_fmt_fail_reason_name(unsigned reason)
 {
 	static const char *const names[TT_FAIL_MAX] = {

@@ -161,8 +161,8 @@
 	F(a, sndbuf_limited_us, U64, 16, "sndbuf_lim", us, none, none)
 
 #define TT_EV_FIELDS_STALL(F, a)						\
-	F(a, side,   U8,  0, "side",  val, none,  none)		\
-	F(a, phase,  U8,  1, "phase", val, none, none)	\
+	F(a, side,   U8,  0, "side",  stallside,  none, none)	\
+	F(a, phase,  U8,  1, "",      stallphase, none, none)	\
 	F(a, dur_us, U64, 2, "dur",   us,  none,    none)
 
 /* A listener is no connection (scope CAPTURE, conn_id 0): the query's `listeners` table. */

@@ -167,6 +167,9 @@ const char *tt_fmt_dir_name(unsigned dir);
 const char *tt_fmt_rst_dir_name(unsigned dir);
 /* A retransmit's cause (TT_RETRANS_*): "unknown", "rto", "fast", "tlp", "syn", "spurious". */
 const char *tt_fmt_retrans_cause_name(unsigned cause);
+/* A stall's side, "local" / "peer", and phase, "begin" / "end" (TT_STALL_*): "?" for others. */
+const char *tt_fmt_stall_side_name(unsigned side);
+const char *tt_fmt_stall_phase_name(unsigned phase);
 /* 'refused', 'timeout', ... for TT_FAIL_*; NULL for TT_FAIL_NONE and unknown numbers */
 const char *tt_fmt_fail_reason_name(unsigned reason);
 

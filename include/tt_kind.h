@@ -33,6 +33,8 @@ enum tt_kind_text {
 	TT_KX_cause,
 	TT_KX_nz,	  /* as val, left out when 0 */
 	TT_KX_failreason, /* its name; the field is left out when 0 */
+	TT_KX_stallside,  /* local / peer */
+	TT_KX_stallphase, /* begin / end */
 };
 
 /* Which names a field's values have (from the table's `sql` column): the JSON dump gives the

@@ -494,7 +494,7 @@ static int stall_value(struct tt_query_val *v, const struct tt_query_set *set,
 	case 0: return text_static(v, file_of(set, x->file));
 	case 1: return text_static(v, host_of(set, x->file));
 	case 2: return u64(v, x->conn_id);
-	case 3: return text_static(v, x->side == TT_STALL_LOCAL ? "local" : "peer");
+	case 3: return text_static(v, tt_fmt_stall_side_name(x->side));
 	case 4: return u64(v, x->start_ns);
 	case 5: return x->ended ? u64(v, x->end_ns) : 0;
 	}

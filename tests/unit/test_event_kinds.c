@@ -448,6 +448,16 @@ static void test_text(const struct tt_event *ev)
 		else if (f->text == TT_KX_failreason && tt_fmt_fail_reason_name((unsigned)v))
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
 					      tt_fmt_fail_reason_name((unsigned)v));
+		else if (f->text == TT_KX_stallside)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
+					      v == TT_STALL_LOCAL  ? "local"
+					      : v == TT_STALL_PEER ? "peer"
+								   : "?");
+		else if (f->text == TT_KX_stallphase)
+			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
+					      v == TT_STALL_BEGIN ? "begin"
+					      : v == TT_STALL_END ? "end"
+								  : "?");
 		else if (f->text == TT_KX_cause)
 			w += (size_t)snprintf(want + w, sizeof(want) - w, " %s",
 					      tt_fmt_retrans_cause_name((unsigned)v)

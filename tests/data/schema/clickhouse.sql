@@ -1,4 +1,4 @@
--- tcptop-query --schema=clickhouse; docs/QUERY.md lists 7 changes
+-- tcptop-query --schema=clickhouse; docs/QUERY.md lists 8 changes
 -- tcptop-query ClickHouse tables: load with tcptop-query --format jsonl (docs/SCALE.md)
 
 CREATE TABLE capture (

@@ -1,4 +1,4 @@
--- tcptop-query --schema=postgresql; docs/QUERY.md lists 7 changes
+-- tcptop-query --schema=postgresql; docs/QUERY.md lists 8 changes
 -- tcptop-query PostgreSQL tables: load with tcptop-query --format csv (docs/SCALE.md)
 
 CREATE TABLE capture (

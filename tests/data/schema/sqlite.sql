@@ -1,4 +1,4 @@
--- tcptop-query --schema; docs/QUERY.md lists 7 changes
+-- tcptop-query --schema; docs/QUERY.md lists 8 changes
 -- one row per capture file
 CREATE TABLE capture (
 	file TEXT,               -- capture file as given on the command line
