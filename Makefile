@@ -140,6 +140,7 @@ $(OUTPUT)/tests/test_deliver: record/deliver.c
 $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SRC_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: record/sd_diff.c
 $(OUTPUT)/tests/test_caps: record/caps.c
+$(OUTPUT)/tests/test_source_opts: record/source_opts.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
 # Only the anonymizer's test needs libcrypto.

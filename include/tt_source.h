@@ -68,4 +68,57 @@ int tt_source_exit_code(int ret, const struct tt_src_opts *opts);
 /* "auto", "bpf", "sockdiag", "file:PATH" (*path = PATH) -> TT_SOURCE_*, or -1. */
 int tt_source_parse(const char *name, const char **path);
 
+/*
+ * The source options of every live tool (tcptop and tcptop-record take the same): put
+ * TT_SOURCE_LONGOPTS in the getopt_long table, TT_SOURCE_HELP in the usage, and offer every
+ * option to tt_source_getopt() (record/source_opts.c), as tt_filter_getopt(). --no-probe
+ * names gather in the caller's skip buffer, which opts->skip_probes then points to.
+ * Returns 1 when opt was a source option and was applied, 0 when it is not one, -EINVAL on a
+ * bad value (the one-line reason in err).
+ */
+enum {
+	TT_OPT_SRC_RAW = 0x1101,
+	TT_OPT_SRC_RAW_SLICE,
+	TT_OPT_SRC_COALESCE,
+	TT_OPT_SRC_RINGBUF,
+	TT_OPT_SRC_NO_PROBE,
+	TT_OPT_SRC_ACCEPT_WAIT,
+	TT_OPT_SRC_SOURCE,
+	TT_OPT_SRC_UDP_TIMEOUT,
+	TT_OPT_SRC_UDP_FLOWS,
+};
+#define TT_SOURCE_LONGOPTS                                                                         \
+	{"raw", no_argument, NULL, TT_OPT_SRC_RAW},                                                \
+	    {"raw-slice", required_argument, NULL, TT_OPT_SRC_RAW_SLICE},                          \
+	    {"coalesce", required_argument, NULL, TT_OPT_SRC_COALESCE},                            \
+	    {"ringbuf-kb", required_argument, NULL, TT_OPT_SRC_RINGBUF},                           \
+	    {"no-probe", required_argument, NULL, TT_OPT_SRC_NO_PROBE},                            \
+	    {"accept-wait", no_argument, NULL, TT_OPT_SRC_ACCEPT_WAIT},                            \
+	    {"source", required_argument, NULL, TT_OPT_SRC_SOURCE},                                \
+	    {"udp-timeout", required_argument, NULL, TT_OPT_SRC_UDP_TIMEOUT},                      \
+	{                                                                                          \
+		"udp-flows", required_argument, NULL, TT_OPT_SRC_UDP_FLOWS                         \
+	}
+#define TT_SOURCE_HELP                                                                             \
+	"      --raw            count every send/recv call: each socket's calls summed per\n"      \
+	"                       millisecond (costs more than the default mode)\n"                  \
+	"      --raw-slice TIME --raw, with a socket's calls summed over TIME instead\n"           \
+	"                       (0: one event per call, which costs the most)\n"                   \
+	"      --coalesce TIME  sampling interval of the default mode (default 1s)\n"              \
+	"      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"     \
+	"      --udp-timeout T  close a remote's UDP flow on an unconnected socket after\n"        \
+	"                       T without a datagram (default 30s, as conntrack)\n"                \
+	"      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"    \
+	"                       that finds the table full is counted as lost\n"                    \
+	"      --accept-wait    how long each accepted connection waited for accept()\n"           \
+	"                       (ACCEPT events): attaches the accept syscall tracepoints,\n"       \
+	"                       which slow every syscall of the machine a little\n"                \
+	"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"     \
+	"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"         \
+	"      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"       \
+	"                       every interval), file:CAPTURE (played at its pace), or\n"          \
+	"                       auto (default: bpf where it loads, else sockdiag)\n"
+int tt_source_getopt(struct tt_src_opts *o, char *skip, size_t skiplen, int opt, const char *arg,
+		     char *err, size_t errlen);
+
 #endif /* TT_SOURCE_H */

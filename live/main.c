@@ -28,7 +28,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { OPT_TTL = 0x2001, OPT_CSV, OPT_RAW, OPT_COALESCE, OPT_SORT, OPT_NO_PROBE, OPT_SOURCE };
+enum { OPT_TTL = 0x2001, OPT_CSV, OPT_SORT };
 
 struct cfg {
 	struct tt_src_opts so;
@@ -66,17 +66,12 @@ static void usage(void)
 	       "  -b, --batch          print snapshots to stdout, no curses (like top -b)\n"
 	       "  -n, --count N        with --batch: stop after N snapshots\n"
 	       "  -H, --human          batch numbers in human units\n"
-	       "      --raw            one event per send/recv call (more overhead)\n"
-	       "      --coalesce TIME  coalescing interval of traffic events (default %gs)\n"
-	       "      --no-probe PROBE leave out an optional probe (as tcptop-record; repeatable)\n"
-	       "      --source SOURCE  bpf, sockdiag (no BPF, no root), file:CAPTURE (played at\n"
-	       "                       its pace), or auto (default: bpf, else sockdiag)\n"
-	       "%s"
-	       "  -h, --help           this help;  -V, --version  the version\n\n"
+	       "  -h, --help           this help;  -V, --version  the version\n"
+	       "Source:\n" TT_SOURCE_HELP "Filters:\n" TT_FILTER_HELP "\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, F6 choose the sort,\n"
 	       "r reverse, / or F3 filter, Esc clear filter, Enter the connection's timeline\n"
 	       "(Esc closes it), h or F1 help, q or F10 quit.\n",
-	       prog, TT_SRC_DEFAULT_COALESCE_MS / 1000.0, TT_FILTER_HELP);
+	       prog);
 }
 
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
@@ -94,17 +89,13 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"batch", no_argument, NULL, 'b'},
 	    {"count", required_argument, NULL, 'n'},
 	    {"human", no_argument, NULL, 'H'},
-	    {"raw", no_argument, NULL, OPT_RAW},
-	    {"coalesce", required_argument, NULL, OPT_COALESCE},
-	    {"no-probe", required_argument, NULL, OPT_NO_PROBE},
-	    {"source", required_argument, NULL, OPT_SOURCE},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    TT_SOURCE_LONGOPTS,
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	char err[256];
-	uint64_t v;
 	int o, ret;
 
 	c->interval_ns = 1000000000ull;
@@ -112,6 +103,9 @@ static void parse(struct cfg *c, int argc, char **argv)
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->so.filter, o, optarg, err, sizeof(err));
+		if (!ret)
+			ret = tt_source_getopt(&c->so, c->skip, sizeof(c->skip), o, optarg, err,
+					       sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_USAGE, "%s", err);
 		if (ret > 0)
@@ -141,31 +135,6 @@ static void parse(struct cfg *c, int argc, char **argv)
 				tt_die(prog, TT_EXIT_USAGE, "bad count '%s'", optarg);
 			break;
 		case 'H': c->human = 1; break;
-		case OPT_RAW: c->so.raw = 1; break;
-		case OPT_COALESCE:
-			/* a duration, as in tcptop-record: "2" is 2 s in both */
-			if (tt_parse_duration_ns(optarg, &v) || v < 1000000 || v > 3600000000000ull)
-				tt_die(prog, TT_EXIT_USAGE, "bad coalesce interval '%s' (1ms..1h)",
-				       optarg);
-			c->so.coalesce_ms = (uint32_t)(v / 1000000);
-			break;
-		case OPT_NO_PROBE: {
-			size_t used = strlen(c->skip);
-
-			if (used + strlen(optarg) + 2 > sizeof(c->skip))
-				tt_die(prog, TT_EXIT_USAGE, "too many --no-probe");
-			snprintf(c->skip + used, sizeof(c->skip) - used, "%s%s", used ? " " : "",
-				 optarg);
-			c->so.skip_probes = c->skip;
-			break;
-		}
-		case OPT_SOURCE:
-			c->so.source = tt_source_parse(optarg, &c->so.source_path);
-			if (c->so.source < 0)
-				tt_die(prog, TT_EXIT_USAGE,
-				       "unknown source '%s' (bpf, sockdiag, file:CAPTURE or auto)",
-				       optarg);
-			break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
 		default: tt_getopt_fail(prog, o, argv, SHORTOPTS);

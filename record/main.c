@@ -48,11 +48,6 @@ static void usage(FILE *f)
 	    "  -o, --output FILE    capture file, '-' for stdout (created 0600, never replaced\n"
 	    "                       unless -f)\n"
 	    "  -d, --duration TIME  stop after TIME (10, 1.5s, 250ms, 2m)\n"
-	    "      --raw            count every send/recv call: each socket's calls summed per\n"
-	    "                       millisecond (costs more than the default mode)\n"
-	    "      --raw-slice TIME --raw, with a socket's calls summed over TIME instead\n"
-	    "                       (0: one event per call, which costs the most)\n"
-	    "      --coalesce TIME  sampling interval of the default mode (default 1s)\n"
 	    "  -C, --file-size N    start a new file when this one exceeds N million bytes, or\n"
 	    "                       N KiB / MiB / GiB with a k / m / g suffix (as tcpdump -C)\n"
 	    "  -G, --rotate TIME    start a new file every TIME\n"
@@ -63,19 +58,6 @@ static void usage(FILE *f)
 	    "  -Z, --user USER      drop root privileges to USER once the probes are attached;\n"
 	    "                       with -W the ring's files are opened before, otherwise USER\n"
 	    "                       must be able to create the later files (-C/-G, --flight)\n"
-	    "      --ringbuf-kb N   ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
-	    "      --udp-timeout T  close a remote's UDP flow on an unconnected socket after\n"
-	    "                       T without a datagram (default 30s, as conntrack)\n"
-	    "      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"
-	    "                       that finds the table full is counted as lost\n"
-	    "      --accept-wait    how long each accepted connection waited for accept()\n"
-	    "                       (ACCEPT events): attaches the accept syscall tracepoints,\n"
-	    "                       which slow every syscall of the machine a little\n"
-	    "      --no-probe PROBE leave out an optional probe, named as in the capture header\n"
-	    "                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"
-	    "      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"
-	    "                       every interval), file:CAPTURE (played at its pace), or\n"
-	    "                       auto (default: bpf where it loads, else sockdiag)\n"
 	    "      --check          record nothing: load every probe and say, for each\n"
 	    "                       capability, ok or what is missing on this kernel and why\n"
 	    "  -q, --quiet          no statistics at exit\n"
@@ -83,23 +65,14 @@ static void usage(FILE *f)
 	    "  -v, --verbose        libbpf messages\n"
 	    "  -h, --help           this help\n"
 	    "  -V, --version        version\n"
-	    "Filters:\n" TT_FILTER_HELP,
+	    "Source:\n" TT_SOURCE_HELP "Filters:\n" TT_FILTER_HELP,
 	    prog);
 }
 
 enum {
-	OPT_RAW = 0x2001,
-	OPT_RAW_SLICE,
-	OPT_COALESCE,
-	OPT_FLIGHT,
-	OPT_RINGBUF,
+	OPT_FLIGHT = 0x2001,
 	OPT_DUMP,
-	OPT_NO_PROBE,
 	OPT_CHECK,
-	OPT_ACCEPT_WAIT,
-	OPT_UDP_TIMEOUT,
-	OPT_UDP_FLOWS,
-	OPT_SOURCE,
 };
 
 /* -C as tcpdump reads it: N million bytes, or N KiB / MiB / GiB with a k / m / g suffix. */
@@ -144,27 +117,19 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	static const struct option longopts[] = {
 	    {"output", required_argument, NULL, 'o'},
 	    {"duration", required_argument, NULL, 'd'},
-	    {"raw", no_argument, NULL, OPT_RAW},
-	    {"raw-slice", required_argument, NULL, OPT_RAW_SLICE},
-	    {"coalesce", required_argument, NULL, OPT_COALESCE},
 	    {"file-size", required_argument, NULL, 'C'},
 	    {"rotate", required_argument, NULL, 'G'},
 	    {"files", required_argument, NULL, 'W'},
 	    {"flight", required_argument, NULL, OPT_FLIGHT},
 	    {"user", required_argument, NULL, 'Z'},
-	    {"ringbuf-kb", required_argument, NULL, OPT_RINGBUF},
 	    {"dump-events", no_argument, NULL, OPT_DUMP}, /* debugging, undocumented */
-	    {"no-probe", required_argument, NULL, OPT_NO_PROBE},
 	    {"check", no_argument, NULL, OPT_CHECK},
-	    {"accept-wait", no_argument, NULL, OPT_ACCEPT_WAIT},
-	    {"source", required_argument, NULL, OPT_SOURCE},
-	    {"udp-timeout", required_argument, NULL, OPT_UDP_TIMEOUT},
-	    {"udp-flows", required_argument, NULL, OPT_UDP_FLOWS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    TT_SOURCE_LONGOPTS,
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -176,6 +141,8 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 
 	while ((c = getopt_long(argc, argv, SHORTOPTS, longopts, NULL)) != -1) {
 		r = tt_filter_getopt(&o->src.filter, c, optarg, err, sizeof(err));
+		if (!r)
+			r = tt_source_getopt(&o->src, skip, skiplen, c, optarg, err, sizeof(err));
 		if (r < 0)
 			tt_die(prog, TT_EXIT_USAGE, "%s", err);
 		if (r > 0)
@@ -185,19 +152,6 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 		case 'd':
 			if (tt_parse_duration_ns(optarg, &o->duration_ns) || !o->duration_ns)
 				tt_die(prog, TT_EXIT_USAGE, "bad duration '%s'", optarg);
-			break;
-		case OPT_RAW: o->src.raw = 1; break;
-		case OPT_RAW_SLICE:
-			if (tt_parse_duration_ns(optarg, &v) || v > 1000000000)
-				tt_die(prog, TT_EXIT_USAGE, "bad raw slice '%s' (0..1s)", optarg);
-			o->src.raw = 1;
-			o->src.raw_slice_ns = v ? v : TT_SRC_RAW_PER_CALL;
-			break;
-		case OPT_COALESCE:
-			if (tt_parse_duration_ns(optarg, &v) || v < 1000000 || v > 3600000000000ULL)
-				tt_die(prog, TT_EXIT_USAGE, "bad coalesce interval '%s' (1ms..1h)",
-				       optarg);
-			o->src.coalesce_ms = v / 1000000;
 			break;
 		case 'C':
 			if (parse_file_size(optarg, &o->rotate_bytes))
@@ -221,45 +175,8 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 				tt_die(prog, TT_EXIT_USAGE, "bad flight duration '%s'", optarg);
 			break;
 		case 'Z': o->user = optarg; break;
-		case OPT_RINGBUF:
-			if (tt_parse_u64(optarg, 4, 1 << 20, &v) || (v & (v - 1)))
-				tt_die(prog, TT_EXIT_USAGE,
-				       "bad ring buffer size '%s' (KiB, power of two >= 4)",
-				       optarg);
-			o->src.ringbuf_kb = v;
-			break;
 		case OPT_DUMP: o->dump = 1; break;
-		case OPT_NO_PROBE: {
-			size_t used = strlen(skip), n = strlen(optarg);
-
-			if (used + n + 2 > skiplen)
-				tt_die(prog, TT_EXIT_USAGE, "too many --no-probe");
-			snprintf(skip + used, skiplen - used, "%s%s", used ? " " : "", optarg);
-			o->src.skip_probes = skip;
-			break;
-		}
 		case OPT_CHECK: o->src.check_all = 1; break;
-		case OPT_ACCEPT_WAIT: o->src.accept_wait = 1; break;
-		case OPT_SOURCE:
-			o->src.source = tt_source_parse(optarg, &o->src.source_path);
-			if (o->src.source < 0)
-				tt_die(prog, TT_EXIT_USAGE,
-				       "unknown source '%s' (bpf, sockdiag, file:CAPTURE or auto)",
-				       optarg);
-			break;
-		case OPT_UDP_TIMEOUT:
-			if (tt_parse_duration_ns(optarg, &v) || v < 100000000ULL ||
-			    v > 86400ULL * 1000000000)
-				tt_die(prog, TT_EXIT_USAGE, "bad UDP timeout '%s' (100ms..1d)",
-				       optarg);
-			o->src.udp_idle_ms = v / 1000000;
-			break;
-		case OPT_UDP_FLOWS:
-			if (tt_parse_u64(optarg, 16, 1 << 24, &v))
-				tt_die(prog, TT_EXIT_USAGE,
-				       "bad UDP flow count '%s' (16..16777216)", optarg);
-			o->src.udp_flows = v;
-			break;
 		case 'q': o->quiet = 1; break;
 		case 'f': o->force = 1; break;
 		case 'v': o->src.verbose = 1; break;

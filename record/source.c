@@ -244,21 +244,6 @@ int tt_source_exit_code(int ret, const struct tt_src_opts *opts)
 	return 1;
 }
 
-int tt_source_parse(const char *name, const char **path)
-{
-	if (!strncmp(name, "file:", 5) && name[5]) {
-		*path = name + 5;
-		return TT_SOURCE_FILE;
-	}
-	if (!strcmp(name, "auto"))
-		return TT_SOURCE_AUTO;
-	if (!strcmp(name, "bpf"))
-		return TT_SOURCE_BPF;
-	if (!strcmp(name, "sockdiag"))
-		return TT_SOURCE_SOCKDIAG;
-	return -1;
-}
-
 int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char *fallback,
 		   size_t fallback_len, char *err, size_t errlen)
 {

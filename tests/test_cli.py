@@ -152,6 +152,27 @@ LIVE_BAD = [
     (["--tcp", "--udp"], "--udp"), (["--nope"], "--nope"), (["extra"], "extra"),
 ]
 
+# The source options tcptop and tcptop-record share (one parser, tt_source_getopt): the same
+# line from each after its own name, exit 2.
+SOURCE_BAD = [["--coalesce", "0"], ["--coalesce", "2h"], ["--raw-slice", "2s"],
+              ["--raw-slice", "abc"], ["--ringbuf-kb", "6"], ["--ringbuf-kb", "2097152"],
+              ["--udp-timeout", "50ms"], ["--udp-timeout", "2d"], ["--udp-flows", "8"],
+              ["--udp-flows", "abc"], ["--source", "nope"], ["--source", "file:"],
+              ["--no-probe"], ["--accept-wait=1"]]
+
+
+@pytest.mark.skipif(NO_BPF, reason="NO_BPF=1 builds neither live tool")
+@pytest.mark.parametrize("args", SOURCE_BAD, ids=" ".join)
+def test_source_options_mean_the_same_in_both_live_tools(args):
+    rec = run([tool("tcptop-record"), "-o", OUT] + args, stdin=subprocess.DEVNULL)
+    live = run([tool("tcptop"), "-b"] + args, stdin=subprocess.DEVNULL)
+    assert (rec.returncode, live.returncode) == (2, 2), (rec, live)
+    assert len(rec.stderr.splitlines()) == len(live.stderr.splitlines()) == 1, (rec, live)
+    assert rec.stderr.startswith("tcptop-record: ") and live.stderr.startswith("tcptop: ")
+    assert rec.stderr.split(": ", 1)[1] == live.stderr.split(": ", 1)[1]
+    assert not os.path.exists(OUT)
+
+
 ALL_BAD = ([("tcptop-replay", a, w) for a, w in REPLAY_BAD] +
            [("tcptop-query", a, w) for a, w in QUERY_BAD] +
            ([] if NO_BPF else [("tcptop-record", a, w) for a, w in RECORD_BAD] +

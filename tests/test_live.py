@@ -443,3 +443,39 @@ def test_enter_shows_the_timeline_of_a_live_connection():
     finally:
         srv.close()
         subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_live_takes_the_recorders_source_options(tmp_path):
+    """tcptop takes tcptop-record's source options (one parser): --raw-slice 0 with a 64 KiB
+    ring buffer and the UDP table options records one event per send call, in the header's
+    mode, as tcptop-record does (oracle: the sender's own calls)."""
+    from helpers.capture import TRAFFIC, read_capture
+    from helpers.traffic import recv_all, tcp_pair
+    port = free_port()
+    cap = str(tmp_path / "raw.tt")
+    top = subprocess.Popen([TCPTOP, "--batch", "-i", "200ms", "-P", str(port), "-o", cap,
+                            "--raw-slice", "0", "--ringbuf-kb", "64", "--udp-flows", "1024",
+                            "--udp-timeout", "1s"], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        wait_header(cap, None, timeout=20)
+        srv, cli, acc = tcp_pair(port)
+        sizes = list(range(1, 60))
+        for n in sizes:
+            cli.send(b"x" * n)
+            time.sleep(0.002)
+        lport = cli.getsockname()[1]
+        cli.close()
+        assert recv_all(acc) == sum(sizes)
+        acc.close()
+        srv.close()
+        time.sleep(0.5)
+    finally:
+        top.send_signal(signal.SIGINT)
+        _, err = top.communicate(timeout=20)
+    assert top.returncode == 0, err
+    hdr, evs = read_capture(cap)
+    assert hdr["mode"] == "raw" and hdr["raw_slice_ns"] == 0, hdr
+    opens = {e["conn_id"] for e in evs if e["kind"] == 1 and e["lport"] == lport}
+    tx = [e for e in evs if e["kind"] == TRAFFIC and e["conn_id"] in opens and e["tx_calls"]]
+    assert [(e["tx_calls"], e["tx_bytes"]) for e in tx] == [(1, n) for n in sizes], tx
