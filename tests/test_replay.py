@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from helpers.recorder import wait_header
 from conftest import ROOT, BUILD, free_port, needs_bpf, needs_cmd, run, tool
 
 REPLAY = tool("tcptop-replay")
@@ -453,7 +454,7 @@ def test_recorded_iperf3_totals(tmp_path):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     srv = None
     try:
-        time.sleep(1.5)
+        wait_header(cap, rec)  # attached (a loaded machine took more than the 1.5 s slept here)
         srv = subprocess.Popen(["iperf3", "-s", "-1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
