@@ -72,6 +72,15 @@ for r in range(rounds):
     except OSError:
         pass
     time.sleep(pause)
+if len(sys.argv) > 4 and sys.argv[4] == "hold":  # one TCP connection per family held 1.5 s
+    cs = [socket.create_connection(a) for a in (("127.0.0.1", 17001), ("::1", 17002))]
+    for i in range(15):
+        for c in cs:
+            c.sendall(b"h" * size); got = 0
+            while got < size:
+                got += len(c.recv(65536))
+        time.sleep(0.1)
+    sys.exit(0)
 if len(sys.argv) > 4:  # a process with connections that execs: PROC_EXEC
     os.execv("/bin/sleep", ["sleep", "0.1"])
 PY
@@ -138,6 +147,12 @@ start sockdiag.tt -o "$work/sockdiag.tt" --source sockdiag --coalesce 250ms
 client 3 2000 0.3
 stop
 
+# sockdiag-conns: the same with connections that live across polls (added after sockdiag.tt,
+# whose connections were all shorter than a poll)
+start sockdiag-conns.tt -o "$work/sockdiag-conns.tt" --source sockdiag --coalesce 250ms
+client 0 1000 0 hold
+stop
+
 # derived by today's writer (tcptop-replay -o): an anonymized copy, and a cut of the 1.0-era
 # sample iperf3.tt (its RTT events: today's recorder writes SAMPLE instead)
 head -c 32 /dev/zero | tr '\0' 'k' >"$work/key"
@@ -161,7 +176,7 @@ PY
 # health: samples/make-samples.sh's health scenario (every TCP health kind)
 SAMPLES_OUT=$work/health SAMPLES_ONLY=health bash "$root/samples/make-samples.sh" "$build" >/dev/null 2>&1 || true
 mv "$work/health/health.tt" "$work/"
-for f in basic raw raw-slice0 flight stdout noend sockdiag health; do mv "$work/$f.tt" "$out/"; done
+for f in basic raw raw-slice0 flight stdout noend sockdiag sockdiag-conns health; do mv "$work/$f.tt" "$out/"; done
 mv "$work"/rotated.tt* "$out/"
 chmod 0644 "$out"/*
 ls -l "$out"
