@@ -132,5 +132,6 @@ int tt_fmt_codec_decode(struct tt_event *ev, const uint8_t *p, const uint8_t *en
 		TT_EVENT_KINDS(DEC_KIND, 0)
 	default: return 0;
 	}
-	return c.bad ? -1 : 1;
+	/* bytes after the last field this reader knows: fields a newer version appended */
+	return c.bad ? -1 : c.p < c.end ? 2 : 1;
 }

@@ -31,6 +31,7 @@ enum tt_blk_type {
 	TT_BLK_INDEX = 3,
 	TT_BLK_END = 4,
 	TT_BLK_SNAPSHOT = 5, /* reserved for state keyframes; readers skip it today */
+	TT_BLK_NEXT,	     /* the first type this version does not know: keep it last */
 };
 
 /* EVENTS payload prefix: u32 count, u64 first_ts, u64 last_ts, u32 raw length; then zstd. */
@@ -66,10 +67,11 @@ enum {
 	TT_H_START_NS = 11,
 	TT_H_MISSING = 12,
 	TT_H_RAW_SLICE_NS = 13,
+	TT_H_NEXT, /* the first tag this version does not know: keep it last */
 };
 
 /* END TLV tags. */
-enum { TT_E_EVENTS = 1, TT_E_BLOCKS = 2, TT_E_INDEX_OFFSET = 3 };
+enum { TT_E_EVENTS = 1, TT_E_BLOCKS = 2, TT_E_INDEX_OFFSET = 3, TT_E_NEXT /* keep it last */ };
 
 static inline void tt_put16(uint8_t *p, uint16_t v)
 {
@@ -194,9 +196,10 @@ size_t tt_fmt_codec_encode(const struct tt_event *ev, uint8_t *p);
 
 /*
  * Fills ev->u from the payload [p, end) of an event of kind ev->kind (ev->u
- * must be zero). Missing trailing fields stay 0, extra bytes are ignored.
+ * must be zero). Missing trailing fields stay 0, extra bytes are skipped.
  * TT_DECODE_PAD bytes after end must be readable.
- * Returns 1 for a known kind, 0 for an unknown one, -1 when malformed.
+ * Returns 1 for a known kind, 2 for one with bytes after its last known field (fields a
+ * newer minor version appended), 0 for an unknown kind, -1 when malformed.
  */
 int tt_fmt_codec_decode(struct tt_event *ev, const uint8_t *p, const uint8_t *end);
 

@@ -61,10 +61,16 @@ struct tt_fmt_reader {
 	uint8_t *idx;
 	uint32_t n_idx;
 
+	/* What a newer minor version added that this reader skipped: one warning at the end. */
+	struct {
+		uint64_t hdr_tags, end_tags, blocks, kinds, fields, streams;
+		int warned;
+	} unk;
+
 	tt_fmt_warn_fn warn_fn;
 	void *warn_ctx;
 	unsigned n_warn;
-	char warnmsg[256];
+	char warnmsg[512];
 	char errmsg[256];
 };
 
@@ -266,11 +272,43 @@ static void end_damage(struct tt_fmt_reader *r)
 	r->damaged = 0;
 }
 
+/*
+ * One warning for everything of a newer minor version that was skipped (docs/FORMAT.md,
+ * "Versions"): the file is read, but there is more in it than this reader shows.
+ */
+static void warn_unknown(struct tt_fmt_reader *r)
+{
+	static const char *const what[] = {"header tags",
+					   "end tags",
+					   "blocks",
+					   "events of unknown kinds",
+					   "events' extra fields",
+					   "blocks' extra streams"};
+	const uint64_t n[] = {r->unk.hdr_tags, r->unk.end_tags, r->unk.blocks,
+			      r->unk.kinds,    r->unk.fields,	r->unk.streams};
+	char list[320] = "";
+	size_t len = 0;
+
+	if (r->unk.warned)
+		return;
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]) && len < sizeof(list); i++)
+		if (n[i])
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%llu %s",
+						len ? ", " : "", (unsigned long long)n[i], what[i]);
+	if (!len)
+		return;
+	r->unk.warned = 1;
+	warn(r, "skipped what this reader of format %u.%u does not know (capture format %u.%u): %s",
+	     TT_FMT_VERSION_MAJOR, TT_FMT_VERSION_MINOR, r->hdr.version_major, r->hdr.version_minor,
+	     list);
+}
+
 static void at_eof(struct tt_fmt_reader *r)
 {
 	if (r->done)
 		return;
 	r->done = 1;
+	warn_unknown(r);
 	if (r->damaged) {
 		if (!strcmp(r->damage_why, "incomplete block"))
 			warn(r,
@@ -323,6 +361,8 @@ static const char *load_events(struct tt_fmt_reader *r, const uint8_t *pl, uint3
 	uint32_t ns = tt_get32(p);
 	if (ns < TT_NSTREAMS || ns > TT_MAX_STREAMS || 4 + 4 * (size_t)ns > raw_len)
 		return "bad stream table";
+	if (ns > TT_NSTREAMS)
+		r->unk.streams++;
 	const uint8_t *q = p + 4 + 4 * (size_t)ns;
 	for (uint32_t i = 0; i < ns; i++) {
 		uint32_t l = tt_get32(p + 4 + 4 * i);
@@ -340,6 +380,24 @@ static const char *load_events(struct tt_fmt_reader *r, const uint8_t *pl, uint3
 	r->prev_conn = 0;
 	r->prev_pid = 0;
 	return NULL;
+}
+
+/* TLV records (HEADER, END) whose tag this reader does not know (0, or next and above). */
+static uint64_t unknown_tags(const uint8_t *p, uint32_t plen, unsigned next)
+{
+	const uint8_t *end = p + plen;
+	uint64_t n = 0;
+
+	while (end - p >= 4) {
+		uint16_t tag = tt_get16(p), len = tt_get16(p + 2);
+
+		p += 4;
+		if (len > end - p)
+			break;
+		n += tag == 0 || tag >= next;
+		p += len;
+	}
+	return n;
 }
 
 /*
@@ -390,8 +448,12 @@ static int next_block(struct tt_fmt_reader *r)
 			r->blk_off = off;
 			return 1;
 		}
-		if (type == TT_BLK_END)
+		if (type == TT_BLK_END) {
 			r->saw_end = 1;
+			r->unk.end_tags += unknown_tags(pl, plen, TT_E_NEXT);
+		} else if (type < TT_BLK_HEADER || type >= TT_BLK_NEXT) {
+			r->unk.blocks++;
+		}
 		/* HEADER (already read), INDEX, SNAPSHOT and unknown types: skip. */
 		consume(r, plen + TT_BLK_OVERHEAD);
 	}
@@ -404,7 +466,10 @@ static inline int sv(struct stream *s, uint64_t *v)
 	return tt_get_varint_pad(&s->p, s->end, v); /* streams lie in the padded buffer */
 }
 
-/* Decodes the next event of the block. 1 = event, 0 = unknown kind, -1 = malformed. */
+/*
+ * Decodes the next event of the block. 1 = event, 2 = event with fields after those this
+ * reader knows, 0 = unknown kind, -1 = malformed.
+ */
 static int decode(struct tt_fmt_reader *r, struct tt_event *ev)
 {
 	uint64_t kind, flags, dts, dconn, dpid, dtid, plen;
@@ -443,8 +508,11 @@ int tt_fmt_reader_next(struct tt_fmt_reader *r, struct tt_event *ev)
 	for (;;) {
 		while (r->blk_idx < r->blk_count) {
 			int v = decode(r, ev);
-			if (v > 0)
+			if (v > 0) {
+				r->unk.fields += v == 2;
 				return 1;
+			}
+			r->unk.kinds += v == 0;
 			if (v < 0) {
 				warn(r,
 				     "block at offset %llu: malformed event %u, rest of block "
@@ -572,6 +640,7 @@ int tt_fmt_reader_open_fd(struct tt_fmt_reader **out, int fd, const char *name, 
 		rc = fail(r, -EIO, "damaged capture header");
 		goto out_err;
 	}
+	r->unk.hdr_tags = unknown_tags(r->buf + r->start + TT_BLK_HDR_SIZE, plen, TT_H_NEXT);
 	consume(r, plen + TT_BLK_OVERHEAD);
 	r->data_off = r->off;
 	*out = r;
