@@ -141,7 +141,7 @@ $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SRC_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: record/sd_diff.c
 $(OUTPUT)/tests/test_caps: record/caps.c
 $(OUTPUT)/tests/test_source_opts: record/source_opts.c
-$(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c
+$(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c replay/follow.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
 # Only the anonymizer's test needs libcrypto.
 $(OUTPUT)/tests/test_anon: tests/unit/test_anon.c $(ANON_LIB) $(CORE_LIB)

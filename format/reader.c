@@ -55,6 +55,8 @@ struct tt_fmt_reader {
 	uint64_t damage_off;
 	const char *damage_why;
 	int saw_end, done;
+	int follow;	/* tt_fmt_reader_set_follow(): the end of the data is not the end */
+	uint64_t limit; /* tt_fmt_reader_set_size(): read no further, a capture being written */
 
 	/* Block index from the file (loaded on first use; -1 = none). */
 	int idx_state;
@@ -150,6 +152,16 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 	while (r->len < need) {
 		uint8_t *dst = r->buf + r->start + r->len;
 		size_t room = r->cap - r->start - r->len;
+		if (r->limit && r->seekable) {
+			uint64_t at = r->off + r->len;
+
+			if (at >= r->limit) {
+				r->eof = 1;
+				break;
+			}
+			if (room > r->limit - at)
+				room = (size_t)(r->limit - at);
+		}
 		ssize_t k = r->seekable ? pread(r->fd, dst, room, (off_t)(r->off + r->len))
 					: read(r->fd, dst, room);
 		if (k < 0) {
@@ -241,7 +253,8 @@ static int resync(struct tt_fmt_reader *r)
 		if (n < 0)
 			return (int)n;
 		if (n < 4) {
-			consume(r, (size_t)n);
+			if (!r->follow) /* following, they may begin the next block */
+				consume(r, (size_t)n);
 			return 0;
 		}
 		const uint8_t *b = r->buf + r->start;
@@ -256,7 +269,8 @@ static int resync(struct tt_fmt_reader *r)
 		if (n < 0)
 			return (int)n;
 		if (n < 4) {
-			consume(r, r->len);
+			if (!r->follow)
+				consume(r, r->len);
 			return 0;
 		}
 	}
@@ -303,13 +317,25 @@ static void warn_unknown(struct tt_fmt_reader *r)
 	     list);
 }
 
+/*
+ * A capture still being written (set_size, or its writer's lock held now) ends unfinished: a
+ * block half written or no end block yet is what it is, not damage.
+ */
+static int unfinished(struct tt_fmt_reader *r)
+{
+	return r->limit || tt_fmt_reader_writing(r);
+}
+
 static void at_eof(struct tt_fmt_reader *r)
 {
 	if (r->done)
 		return;
 	r->done = 1;
 	warn_unknown(r);
-	if (r->damaged) {
+	if (r->damaged && !strcmp(r->damage_why, "incomplete block") &&
+	    r->damage_off + TT_BLK_OVERHEAD + TT_BLK_MAX_PAYLOAD >= r->off && unfinished(r)) {
+		r->damaged = 0;
+	} else if (r->damaged) {
 		if (!strcmp(r->damage_why, "incomplete block"))
 			warn(r,
 			     "truncated capture: incomplete block at offset %llu, last %llu bytes "
@@ -322,7 +348,7 @@ static void at_eof(struct tt_fmt_reader *r)
 			     (unsigned long long)r->damage_off, r->damage_why,
 			     (unsigned long long)(r->off - r->damage_off));
 		r->damaged = 0;
-	} else if (!r->saw_end) {
+	} else if (!r->saw_end && !unfinished(r)) {
 		warn(r, "capture has no end block (recording interrupted?)");
 	}
 }
@@ -400,6 +426,13 @@ static uint64_t unknown_tags(const uint8_t *p, uint32_t plen, unsigned next)
 	return n;
 }
 
+/* Following: nothing consumed, the next call reads on from here. */
+static int wait_more(struct tt_fmt_reader *r)
+{
+	r->eof = 0;
+	return -EAGAIN;
+}
+
 /*
  * Advances to the next EVENTS block. Returns 1 when one is loaded, 0 at the
  * end of the input, or a negative errno.
@@ -416,6 +449,8 @@ static int next_block(struct tt_fmt_reader *r)
 
 		if (n < 0)
 			return (int)n;
+		if (n == 0 && r->follow && !r->saw_end)
+			return wait_more(r);
 		if (n == 0) {
 			at_eof(r);
 			return 0;
@@ -423,6 +458,8 @@ static int next_block(struct tt_fmt_reader *r)
 		int v = check_block(r, &type, &plen, &why);
 		if (v < 0)
 			return v;
+		if (!v && r->follow && r->eof && !strcmp(why, "incomplete block"))
+			return wait_more(r); /* being written: its rest comes with the next write */
 		if (!v) {
 			if (!r->damaged) {
 				r->damaged = 1;
@@ -687,6 +724,37 @@ void tt_fmt_reader_set_warn(struct tt_fmt_reader *r, tt_fmt_warn_fn fn, void *ct
 	r->warn_ctx = ctx;
 }
 
+int tt_fmt_reader_writing(struct tt_fmt_reader *r)
+{
+	struct flock fl = {.l_type = F_RDLCK, .l_whence = SEEK_SET};
+
+	/* tested, not taken: a reader never stands in a writer's way */
+	if (!r->seekable || fcntl(r->fd, F_OFD_GETLK, &fl) < 0)
+		return 0;
+	return fl.l_type == F_WRLCK;
+}
+
+void tt_fmt_reader_set_follow(struct tt_fmt_reader *r, int on)
+{
+	r->follow = on && r->seekable;
+	if (!r->follow) {
+		r->eof = 0; /* what came since is read, then the end is taken as it is */
+		r->done = 0;
+	}
+}
+
+void tt_fmt_reader_set_size(struct tt_fmt_reader *r, uint64_t size)
+{
+	if (!r->seekable || !size)
+		return;
+	r->limit = size;
+	/* what open read ahead past it is not there */
+	if (r->off + r->len > size) {
+		r->len = size > r->off ? (size_t)(size - r->off) : 0;
+		r->eof = 0;
+	}
+}
+
 const struct tt_fmt_header *tt_fmt_reader_header(const struct tt_fmt_reader *r)
 {
 	return &r->hdr;
@@ -777,7 +845,9 @@ static void load_index(struct tt_fmt_reader *r)
 	if (fstat(r->fd, &st) < 0 || (uint64_t)st.st_size < r->data_off + TT_BLK_OVERHEAD)
 		return;
 	uint64_t size = (uint64_t)st.st_size;
-	if (pread_full(r->fd, t, 4, size - 4) != 4)
+	if (r->limit && size > r->limit)
+		size = r->limit;
+	if (size < r->data_off + TT_BLK_OVERHEAD || pread_full(r->fd, t, 4, size - 4) != 4)
 		return;
 	uint32_t elen = tt_get32(t);
 	if (elen < TT_BLK_OVERHEAD || elen > 4096 || elen > size - r->data_off)
@@ -875,12 +945,17 @@ static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
 	uint64_t off = r->data_off;
 	uint8_t h[TT_BLK_HDR_SIZE + TT_EVENTS_PREFIX], t[4];
 	for (;;) {
+		if (r->limit && off + TT_BLK_OVERHEAD > r->limit)
+			return 0;
 		ssize_t n = pread_full(r->fd, h, sizeof(h), off);
 		if (n < 0)
 			return fail(r, (int)n, "read: %s", strerror((int)-n));
 		if (n < TT_BLK_OVERHEAD)
 			return 0;
 		uint32_t plen = tt_get32(h + 8);
+		if (r->limit && tt_get32(h) == TT_BLK_MAGIC && plen <= TT_BLK_MAX_PAYLOAD &&
+		    off + plen + TT_BLK_OVERHEAD > r->limit)
+			return 0; /* past the size set: not written yet then */
 		if (tt_get32(h) == TT_BLK_MAGIC && plen <= TT_BLK_MAX_PAYLOAD &&
 		    pread_full(r->fd, t, 4, off + TT_BLK_HDR_SIZE + plen) == 4 &&
 		    tt_get32(t) == plen + TT_BLK_OVERHEAD) {

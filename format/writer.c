@@ -186,6 +186,22 @@ static uint64_t start_offset(int fd)
 	return off > 0 ? (uint64_t)off : 0;
 }
 
+/*
+ * While it writes a file, the writer holds a write lock on all of it: an open file description
+ * lock (F_OFD_SETLK), shared by the recorder's copies of the fd and gone when the writer closes
+ * or its process dies. Readers test it without taking it (tt_fmt_reader_writing()): a capture
+ * without its end block is then still being written, not cut short. Not taking it (a pipe, a
+ * reader holding a read lock) only makes the capture look like one a recorder left.
+ */
+static void writing_lock(int fd, short type)
+{
+	struct flock fl = {.l_type = type, .l_whence = SEEK_SET};
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
 static void block_reset(struct tt_fmt_writer *w)
 {
 	for (int i = 0; i < TT_NSTREAMS; i++)
@@ -224,6 +240,7 @@ int tt_fmt_writer_open_fd(struct tt_fmt_writer **outp, int fd, const struct tt_f
 		rc = fail(w, -EINVAL, "bad zstd level %d", w->level);
 		goto out_err;
 	}
+	writing_lock(fd, F_WRLCK);
 	rc = write_preamble_and_header(w, hdr);
 	if (rc)
 		goto out_err;
@@ -232,6 +249,7 @@ int tt_fmt_writer_open_fd(struct tt_fmt_writer **outp, int fd, const struct tt_f
 out_err:
 	snprintf(err, errlen, "%s", w->errmsg);
 	w->fd = -1;
+	writing_lock(fd, F_UNLCK);
 	close(fd);
 	tt_fmt_writer_close(w);
 	return rc;
@@ -431,6 +449,8 @@ int tt_fmt_writer_close(struct tt_fmt_writer *w)
 	if (w->fd >= 0) {
 		if (!tt_fmt_writer_flush(w))
 			write_index_and_end(w);
+		/* explicitly: the recorder may hold other fds of this file open */
+		writing_lock(w->fd, F_UNLCK);
 		if (close(w->fd) < 0 && !w->err) {
 			int e = errno;
 			fail(w, -e, "close: %s", strerror(e));

@@ -124,6 +124,29 @@ const struct tt_fmt_header *tt_fmt_reader_header(const struct tt_fmt_reader *r);
  */
 int tt_fmt_reader_next(struct tt_fmt_reader *r, struct tt_event *ev);
 
+/*
+ * Whether a writer is still writing the capture: tt_fmt_writer holds a lock on the file from
+ * its header to its end block (docs/FORMAT.md, "Writer behaviour"). Tested without taking it;
+ * 0 for a pipe. While it is held, a last block half written or no end block yet is not
+ * reported as damage.
+ */
+int tt_fmt_reader_writing(struct tt_fmt_reader *r);
+
+/*
+ * Follow a capture being written, as tail -f: at the end of what is written so far,
+ * tt_fmt_reader_next() returns -EAGAIN (nothing consumed, no warning; a block half written is
+ * waited for) and reads on from there when called again. It returns 0 only after the end block.
+ * Turned off, the next call reads what came since and takes the end as it is. Files only.
+ */
+void tt_fmt_reader_set_follow(struct tt_fmt_reader *r, int on);
+
+/*
+ * Read only the first size bytes: the capture as it stood then, while it was being written
+ * (its unfinished end is not damage). Several readers given one size read the same events
+ * however much has been written since (tcptop-query's scans of one live file). Files only.
+ */
+void tt_fmt_reader_set_size(struct tt_fmt_reader *r, uint64_t size);
+
 /* Number of warnings so far, and the last one ("" if none). */
 unsigned tt_fmt_reader_warnings(const struct tt_fmt_reader *r);
 const char *tt_fmt_reader_last_warning(const struct tt_fmt_reader *r);

@@ -520,6 +520,7 @@ enum {
 	K_WARNINGS,
 	K_MISSING,
 	K_RAW_SLICE,
+	K_WRITING,
 	K_NCOLS
 };
 
@@ -549,13 +550,14 @@ static int capture_value(struct tt_query_val *v, sqlite3_context *ctx, struct tt
 	case K_KERNEL: return text(v, h->kernel);
 	case K_BOOT: return text(v, h->boot_id);
 	case K_START: return u64(v, h->start_ns);
-	case K_END: return int_nz(v, f->last_ns);
+	case K_END: return f->size ? 0 : int_nz(v, f->last_ns); /* not ended yet */
 	case K_MODE: return text(v, h->mode);
 	case K_COALESCE: return u64(v, h->coalesce_ms);
 	case K_FILTERS: return text(v, h->filters);
 	case K_PROBES: return text(v, h->probes);
 	case K_MISSING: return text(v, h->missing);
 	case K_RAW_SLICE: return u64(v, h->raw_slice_ns);
+	case K_WRITING: return u64(v, f->size != 0);
 	case K_TOOL: return text(v, h->tool_version);
 	case K_FORMAT:
 		snprintf(v->buf, sizeof(v->buf), "%u.%u", h->version_major, h->version_minor);

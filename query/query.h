@@ -26,7 +26,13 @@ struct tt_query_file {
 	const char *name; /* in messages: path, or "stdin" */
 	struct tt_fmt_header hdr;
 	uint64_t first_ns, last_ns; /* from block headers, 0 if unknown */
-	unsigned warned;	    /* warnings already printed for this file */
+	/*
+	 * A file a recorder was writing when the query began: its size then, which every scan
+	 * reads up to (tt_fmt_reader_set_size), so that they all read the same events. 0: not
+	 * being written.
+	 */
+	uint64_t size;
+	unsigned warned; /* warnings already printed for this file */
 };
 
 struct tt_query_summary;

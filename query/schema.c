@@ -23,7 +23,8 @@ static const struct tt_query_col capture_cols[] = {
     {"kernel", TQ_TEXT, "uname -r of the recording machine", NN},
     {"boot_id", TQ_TEXT, "boot id of the recording machine", NN},
     {"start_ns", TQ_INT, "wall clock ns when the capture began", NN},
-    {"end_ns", TQ_INT, "wall clock ns of the last event (from block headers)", NL},
+    {"end_ns", TQ_INT, "wall clock ns of the last event (from block headers), NULL while written",
+     NL},
     {"mode", TQ_TEXT, "'coalesce', 'raw', ...", NN},
     {"coalesce_ms", TQ_INT, "coalescing interval in coalesce mode, else 0", NN},
     {"filters", TQ_TEXT, "filters in force while recording, '' for none", NN},
@@ -36,6 +37,8 @@ static const struct tt_query_col capture_cols[] = {
     {"missing", TQ_TEXT,
      "capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none", NN},
     {"raw_slice_ns", TQ_INT, "raw mode: a socket's TCP calls summed per this, 0: one per call", NN},
+    {"writing", TQ_INT,
+     "1: a recorder was still writing it, read up to its last flush (end_ns NULL), else 0", NN},
 };
 
 static const struct tt_query_col conn_cols[] = {

@@ -54,8 +54,13 @@ static int spool_stdin(struct tt_query_set *set)
 static int file_open(const struct tt_query_set *set, const struct tt_query_file *f,
 		     struct tt_fmt_reader **r, char *err, size_t errlen)
 {
-	if (strcmp(f->path, "-"))
-		return tt_fmt_reader_open(r, f->path, err, errlen);
+	if (strcmp(f->path, "-")) {
+		int ret = tt_fmt_reader_open(r, f->path, err, errlen);
+
+		if (!ret && f->size)
+			tt_fmt_reader_set_size(*r, f->size);
+		return ret;
+	}
 	return tt_fmt_reader_open_fd(r, fcntl(set->spool_fd, F_DUPFD_CLOEXEC, 3), f->name, err,
 				     errlen);
 }
@@ -96,6 +101,17 @@ static int same_file(struct tt_query_set *set, struct stat *ids, size_t i)
 	return 0;
 }
 
+static int path_size(const char *path, uint64_t *size)
+{
+	struct stat st;
+
+	*size = 0;
+	if (stat(path, &st) < 0)
+		return -errno;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
 /* Checks and notes each file: a usage error (set->err) when one cannot be read. */
 static int open_files(struct tt_query_set *set, char **paths, struct stat *ids)
 {
@@ -125,6 +141,17 @@ static int open_files(struct tt_query_set *set, char **paths, struct stat *ids)
 			return ret;
 		}
 		f->hdr = *tt_fmt_reader_header(r);
+		/*
+		 * Being written: read as it stands now, in every scan (the writer holds its lock
+		 * from before the header is written, so the size is taken after the test).
+		 */
+		if (tt_fmt_reader_writing(r) && path_size(f->path, &f->size) == 0 && f->size) {
+			tt_fmt_reader_set_size(r, f->size);
+			fprintf(stderr,
+				"%s: %s: still being written: read up to its last flush (%llu "
+				"bytes)\n",
+				set->prog, f->path, (unsigned long long)f->size);
+		}
 		if (tt_fmt_reader_time_range(r, &f->first_ns, &f->last_ns) < 0)
 			f->first_ns = f->last_ns = 0;
 		tt_fmt_reader_close(r);

@@ -449,10 +449,58 @@ static void dump_line(const struct tt_event *ev)
 	fputc('\n', stderr);
 }
 
+/*
+ * The read permission and group given to the file being written (chmod g+r, chgrp: a team
+ * reads the capture while it is recorded) go to the next file of the set too. Never more
+ * than reading; a group this user may not give is not given.
+ */
+static void share_like(struct tt_rec *r, int fd)
+{
+	struct stat st, nst;
+
+	if (fd < 0 || r->cur_dup < 0 || fstat(r->cur_dup, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    !(st.st_mode & 0044) || fstat(fd, &nst) < 0 || !S_ISREG(nst.st_mode))
+		return;
+	/* kept private when the group cannot be given (-Z: a group USER is not in) */
+	if (nst.st_gid != st.st_gid && fchown(fd, (uid_t)-1, st.st_gid) < 0)
+		return;
+	(void)fchmod(fd, 0600 | (st.st_mode & 0044));
+}
+
+/*
+ * The next file is made before this one gets its end block, so that a reader following the
+ * set (tcptop-replay --follow) finds it there once it reads that end block: it need not wait
+ * to tell a rotation from the end of the recording. Not with -W 1, where the next file is
+ * this one.
+ */
 static void rotate(struct tt_rec *r)
 {
-	if (!finish_file(r))
-		begin_file(r, -1);
+	char err[1024], cur[sizeof(r->cur_path)], next[sizeof(r->cur_path)];
+	int fd;
+
+	if (r->o.max_files == 1) {
+		if (!finish_file(r))
+			begin_file(r, -1);
+		return;
+	}
+	snprintf(cur, sizeof(cur), "%s", r->cur_path);
+	fd = next_fd(r, r->file_no, err, sizeof(err));
+	snprintf(next, sizeof(next), "%s", r->cur_path);
+	share_like(r, fd);
+	snprintf(r->cur_path, sizeof(r->cur_path), "%s", cur); /* finish_file's messages */
+	if (finish_file(r)) {
+		if (fd >= 0) {
+			close(fd);
+			if (!r->ring)
+				unlink(next);
+		}
+		return;
+	}
+	snprintf(r->cur_path, sizeof(r->cur_path), "%s", next);
+	if (fd < 0)
+		fail(r, fd, err);
+	else
+		begin_file(r, fd);
 }
 
 int tt_rec_event(void *ctx, const struct tt_event *ev)

@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "cut.h"
 #include "dump.h"
+#include "follow.h"
 #include "keep.h"
 #include "pace.h"
 #include "player.h"
@@ -46,6 +48,7 @@ enum {
 	OPT_ANON,
 	OPT_ANON_COMM,
 	OPT_CID_SEED,
+	OPT_FOLLOW,
 };
 
 static void usage(void)
@@ -89,6 +92,11 @@ static void usage(void)
 	    "      --community-id-seed N\n"
 	    "                       seed of the community_id of --dump, --json and --csv\n"
 	    "                       (0..65535, default 0)\n"
+	    "      --follow         like tail -f: the capture as a recorder writes it (each\n"
+	    "                       flush within a second), on into the next files of its\n"
+	    "                       rotated set (-C/-G/-W), until the recording ends (its\n"
+	    "                       end block) or SIGINT/q; one FILE; the view plays at max\n"
+	    "                       speed unless -s says otherwise\n"
 	    "      --stats          print events/s to stderr at the end\n"
 	    "%s"
 	    "  -h, --help           this help;  -V, --version  the version\n\n"
@@ -106,7 +114,7 @@ struct cfg {
 	double speed;
 	const char *from_s, *to_s;
 	uint64_t ttl_ns, interval_ns, count;
-	int batch, human, dump, json, stats, sort, force;
+	int batch, human, dump, json, stats, sort, force, follow;
 	unsigned bench, bench_seek; /* hidden: --bench-redraw N, --bench-seek N */
 	uint64_t kf_bytes;	    /* hidden: --keyframe-mib N */
 	const char *csv_path, *out_path;
@@ -130,6 +138,7 @@ struct run {
 	uint64_t cut_n, cut_last;     /* -o: events written, the latest time among them */
 	int cut_opened;
 	int keep_on; /* on_applied takes events (from --from on) */
+	int view;    /* the curses view runs (it shows warnings in its header) */
 	int io_err;
 	const char *io_what; /* the output io_err is about: "stdout", a file */
 };
@@ -245,8 +254,8 @@ static void on_warn(void *ctx, const char *msg)
 {
 	struct run *r = ctx;
 
-	/* The view shows warnings in its header; everything else says it on stderr. */
-	if (r->cfg->batch || r->cfg->dump || r->cfg->out_path)
+	/* The view shows warnings in its header; everything else (--csv - too) on stderr. */
+	if (!r->view)
 		tt_warn(prog, "%s", msg);
 }
 
@@ -304,6 +313,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
+	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"stats", no_argument, NULL, OPT_STATS},
 	    {"bench-redraw", required_argument, NULL, OPT_BENCH},
 	    {"bench-seek", required_argument, NULL, OPT_BENCH_SEEK},
@@ -320,7 +330,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	uint64_t v;
 	int o, ret;
 
-	c->speed = 1;
+	c->speed = -1; /* 1, or max when following with the view */
 	c->interval_ns = 1000000000ull;
 	c->sort = TT_COL_TX_RATE;
 	opterr = 0; /* one line of our own instead of getopt's two */
@@ -366,6 +376,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 		case OPT_JSON: c->json = 1; break;
 		case 'o': c->out_path = optarg; break;
 		case 'f': c->force = 1; break;
+		case OPT_FOLLOW: c->follow = 1; break;
 		case OPT_STATS: c->stats = 1; break;
 		case OPT_ANON: c->anon_key = optarg; break;
 		case OPT_ANON_COMM: c->anon_comm = 1; break;
@@ -396,6 +407,13 @@ static void parse(struct cfg *c, int argc, char **argv)
 	}
 	if (optind >= argc)
 		tt_die(prog, TT_EXIT_USAGE, "no capture file given (try --help)");
+	if (c->follow && argc - optind > 1)
+		tt_die(prog, TT_EXIT_USAGE,
+		       "--follow follows one file (and the rotated files after it): give one");
+	if (c->follow && is_stdio(argv[optind]))
+		tt_die(prog, TT_EXIT_USAGE, "--follow reads a file: a pipe (-) follows by itself");
+	if (c->speed < 0)
+		c->speed = c->follow ? 0 : 1;
 	if (c->json && !c->dump)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
 	if (c->dump && c->batch)
@@ -423,7 +441,7 @@ static uint64_t parse_when(const char *s, const char *what, const struct player 
 /* The view, with a CSV alongside if asked for. */
 static int run_view(struct run *r)
 {
-	struct pace pc = {.p = r->p, .speed = r->cfg->speed};
+	struct pace pc = {.p = r->p, .speed = r->cfg->speed, .follow = r->cfg->follow};
 	struct tt_view_source src;
 	struct tt_view_opts vo = {
 	    .title = prog,
@@ -498,7 +516,9 @@ static void say_interrupted(struct run *r)
 	if (c->dump)
 		n += say_has(buf + n, sizeof(buf) - n, "stdout", r->dumped, "events",
 			     r->last_dumped);
-	if (player_last(r->p) != UINT64_MAX) {
+	if (c->follow && player_writing(r->p)) {
+		snprintf(buf + n, sizeof(buf) - n, "the capture is still being written");
+	} else if (player_last(r->p) != UINT64_MAX) {
 		tt_iso_str(player_last(r->p), t, sizeof(t));
 		snprintf(buf + n, sizeof(buf) - n, "the capture goes on to %s", t);
 	} else {
@@ -550,7 +570,17 @@ static int run_fast(struct run *r, int *ended)
 		tt_die(prog, TT_EXIT_ERROR, "out of memory");
 	r->keep_on = 1;
 	end = r->to == UINT64_MAX ? UINT64_MAX : r->to + 1;
-	ret = player_advance(r->p, end, 0, 0);
+	/* following: what is written so far, then again after a pause, until the end or a signal */
+	while ((ret = player_advance(r->p, end, 0, 0)) == PLAYER_WAITING && !stop && !r->io_err) {
+		struct timespec ts = {0, (long)FOLLOW_POLL_NS};
+
+		/* what came so far is out now, not when a buffer fills (--dump into a pipe) */
+		if (fflush(stdout))
+			io_fail(r, "stdout", -errno);
+		nanosleep(&ts, NULL);
+	}
+	if (ret == PLAYER_WAITING)
+		ret = 0;
 	if (ret < 0)
 		return ret;
 	*ended = ret == 1 || !stop;
@@ -609,6 +639,7 @@ int main(int argc, char **argv)
 	fast = cfg.batch || cfg.dump || cfg.out_path ||
 	       (cfg.csv_path && (!isatty(STDOUT_FILENO) || is_stdio(cfg.csv_path)));
 	po.keyframes = !fast || cfg.bench_seek; /* only the view seeks */
+	r.view = !fast && !cfg.bench_seek;
 	po.keyframe_bytes = cfg.kf_bytes;
 	po.tick_ns = cfg.interval_ns;
 	po.ttl_ns = cfg.ttl_ns;
@@ -623,6 +654,7 @@ int main(int argc, char **argv)
 	po.on_event = cfg.dump && !po.filter ? on_event : NULL;
 	po.on_applied = cfg.out_path || (cfg.dump && po.filter) ? on_applied : NULL;
 	po.stop = &stop;
+	po.follow = cfg.follow;
 	po.ctx = &r;
 	ret = player_open(&r.p, argv + optind, argc - optind, &po, err, sizeof(err));
 	if (ret < 0)
@@ -663,6 +695,12 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_ERROR, "%s: %s", r.io_what, strerror(-ret));
 	if (ret < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
+	/* read to the end of a file a recorder still writes: say so, it is no damage */
+	if (ended && !cfg.follow && fast && (ret2 = player_writing(r.p)) > 0)
+		fprintf(stderr,
+			"%s: %s: still being written: read up to its last flush (--follow reads "
+			"on)\n",
+			prog, argv[optind + ret2 - 1]);
 	if (!ended) {
 		say_interrupted(&r);
 		player_free(r.p);

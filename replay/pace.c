@@ -44,6 +44,8 @@ static int step(void *ctx, int budget_ms)
 	ret = player_advance(pc->p, target, 0, 0);
 	if (ret < 0)
 		return ret;
+	if (ret == PLAYER_WAITING)
+		ret = 0; /* all that is written so far is shown: more comes */
 	if (pc->speed == 0) {
 		uint64_t took = tt_now_mono_ns() - t0;
 
@@ -121,7 +123,9 @@ static void mode(void *ctx, char *buf, size_t len)
 		n = (size_t)snprintf(buf, len, "+%s/%s (%u%%)  %s", at, whole, pct, speed);
 	}
 	if (pc->paused && n < len)
-		snprintf(buf + n, len - n, "  PAUSED");
+		n += (size_t)snprintf(buf + n, len - n, "  PAUSED");
+	if (pc->follow && !pc->at_end && n < len)
+		snprintf(buf + n, len - n, "  FOLLOW");
 }
 
 /* "recorded without: owner-sweep udp-peers" from the header's "name (why): loss; ..." */

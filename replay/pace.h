@@ -17,8 +17,9 @@ struct pace {
 	struct player *p;
 	double speed; /* PACE_SPEED_MIN .. PACE_SPEED_MAX, or 0 = as fast as possible */
 	int paused;
-	uint64_t end_ns;	      /* --to (inclusive), UINT64_MAX for none */
-	int at_end;		      /* all events up to end_ns are applied */
+	int follow;	 /* --follow: the end of the capture is where its recorder is now */
+	uint64_t end_ns; /* --to (inclusive), UINT64_MAX for none */
+	int at_end;	 /* all events up to end_ns are applied */
 	uint64_t base_pos, base_mono; /* play position at base_mono */
 	uint64_t span_ns; /* event time per step at max speed, adapted to ~50 ms of work */
 	uint64_t gap_at;  /* where 'n' stopped, its LOST event applied (0: not at a gap) */

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "follow.h"
 #include "player.h"
+#include "tt_util.h"
 
 /*
  * Keyframes: a copy of the table and of every reader's position, taken at a
@@ -25,6 +27,8 @@ struct input {
 	struct tt_fmt_reader *r;
 	struct tt_event ev; /* next event of this input, when has */
 	int has;
+	struct follow *fw; /* --follow: the set this input follows */
+	int wait;	   /* following: nothing new yet (not has, not ended) */
 };
 
 struct keyframe {
@@ -43,6 +47,11 @@ struct player {
 	int n;
 	struct tt_state *st;
 	uint64_t start, first, last, pos, next_tick, last_tick, events;
+	/*
+	 * Following: events reach the file up to a sampling interval and a flush (each second)
+	 * after their time; event time further back than this is taken as complete.
+	 */
+	uint64_t hold_ns;
 	uint64_t to; /* --to: later events are skipped */
 	struct keyframe *kf;
 	size_t nkf, capkf;
@@ -52,6 +61,35 @@ struct player {
 	unsigned warnings;
 	char last_warning[256];
 };
+
+static void on_warn(void *ctx, const char *msg);
+static void keyframe_free(struct keyframe *k);
+
+/*
+ * Following, the input read all that is written so far (-EAGAIN) or its file ended (0): wait
+ * while a writer still writes it; go on to the next file of its set. Returns 1 to read on, 0
+ * for the end, -EAGAIN to wait.
+ */
+static int follow_on(struct player *p, struct input *in, int ret)
+{
+	if (ret == -EAGAIN) {
+		if (tt_fmt_reader_writing(in->r))
+			return -EAGAIN;
+		/* no writer any more (killed): what it left is read and ends as it is */
+		tt_fmt_reader_set_follow(in->r, 0);
+		return 1;
+	}
+	ret = follow_next(in->fw, &in->r);
+	if (ret != 1)
+		return ret;
+	tt_fmt_reader_set_warn(in->r, on_warn, p);
+	/* keyframes hold positions in the file before: seeks go back as far as this one */
+	for (size_t k = 0; k < p->nkf; k++)
+		keyframe_free(&p->kf[k]);
+	p->nkf = 0;
+	p->kf_bytes = 0;
+	return 1;
+}
 
 static void on_warn(void *ctx, const char *msg)
 {
@@ -68,13 +106,22 @@ static void on_warn(void *ctx, const char *msg)
  * end: ring buffers of several CPUs give events only nearly in time order
  * (and a damaged stamp may be anywhere). A long run of them is the end.
  */
-static int refill(const struct player *p, struct input *in)
+static int refill(struct player *p, struct input *in)
 {
 	unsigned late = 0;
 
+	in->wait = 0;
 	for (;;) {
 		int ret = tt_fmt_reader_next(in->r, &in->ev);
 
+		if (in->fw && (ret == -EAGAIN || ret == 0)) {
+			ret = follow_on(p, in, ret);
+			if (ret == 1)
+				continue;
+			in->wait = ret == -EAGAIN;
+			if (ret == -EAGAIN)
+				ret = 0;
+		}
 		if (ret < 0)
 			return ret;
 		in->has = ret == 1;
@@ -180,6 +227,8 @@ static int keyframe_restore(struct player *p, const struct keyframe *k)
 		}
 		p->in[i].ev = k->ev[i];
 		p->in[i].has = k->has[i];
+		/* following, an input with nothing pending then was waiting: it reads on */
+		p->in[i].wait = !k->has[i] && p->in[i].fw;
 	}
 	tt_state_free(p->st);
 	p->st = st;
@@ -278,16 +327,56 @@ static int apply_run(struct player *p, int i, uint64_t t, int stop_on_lost)
 	return ret;
 }
 
+/* Following: an input waits for what its writer writes next. */
+static int waiting(const struct player *p)
+{
+	for (int i = 0; i < p->n; i++)
+		if (p->in[i].wait)
+			return 1;
+	return 0;
+}
+
+/*
+ * Following, all that is written is applied. The time goes on all the same, as a live view's
+ * does (snapshots, rates going to zero), up to where nothing can be on its way any more.
+ */
+static int wait_ticks(struct player *p, uint64_t t, int quiet)
+{
+	uint64_t now = tt_now_wall_ns(), to;
+	int ret;
+
+	if (now > p->hold_ns && now - p->hold_ns > p->pos) {
+		to = now - p->hold_ns;
+		if (t != UINT64_MAX && to > t)
+			to = t;
+		ret = tick_until(p, to, quiet);
+		if (ret) {
+			p->pos = p->last_tick;
+			return ret < 0 ? ret : 0;
+		}
+		if (to > p->pos)
+			p->pos = to;
+	}
+	if (p->pos > p->last || p->last == UINT64_MAX)
+		p->last = p->pos;
+	return PLAYER_WAITING;
+}
+
 int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost)
 {
 	int i, ret;
 
+	for (i = 0; i < p->n; i++)
+		if (p->in[i].wait && (ret = refill(p, &p->in[i])) < 0)
+			return ret;
 	for (;;) {
 		struct input *in;
 
 		if (p->o.stop && *p->o.stop)
 			return 0;
 		i = earliest(p);
+		if (i < 0 && waiting(p))
+			return wait_ticks(p, t, quiet);
 		if (i < 0)
 			break;
 		in = &p->in[i];
@@ -406,7 +495,11 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 		/* the reader names "-" stdin, and so do its messages */
 		const char *name = strcmp(paths[i], "-") ? paths[i] : "stdin";
 
-		ret = tt_fmt_reader_open(&p->in[i].r, paths[i], msg, sizeof(msg));
+		if (o->follow)
+			ret = follow_open(&p->in[i].fw, &p->in[i].r, paths[i], o->stop, msg,
+					  sizeof(msg));
+		else
+			ret = tt_fmt_reader_open(&p->in[i].r, paths[i], msg, sizeof(msg));
 		if (ret < 0) {
 			say_error(err, errlen, name, msg, ret);
 			goto fail;
@@ -446,6 +539,7 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 		p->last = p->first;
 	p->pos = p->first;
 	p->next_tick = p->first <= UINT64_MAX - o->tick_ns ? p->first + o->tick_ns : UINT64_MAX;
+	p->hold_ns = (so.sample_ns > 1000000000ull ? so.sample_ns : 1000000000ull) + 1500000000ull;
 	ret = tt_state_new(&p->st, &so);
 	if (ret < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -467,8 +561,10 @@ void player_free(struct player *p)
 {
 	if (!p)
 		return;
-	for (int i = 0; p->in && i < p->n; i++)
+	for (int i = 0; p->in && i < p->n; i++) {
 		tt_fmt_reader_close(p->in[i].r);
+		follow_free(p->in[i].fw);
+	}
 	for (size_t k = 0; k < p->nkf; k++)
 		keyframe_free(&p->kf[k]);
 	free(p->kf);
@@ -522,6 +618,14 @@ unsigned player_warnings(const struct player *p, const char **last)
 	if (last)
 		*last = p->last_warning;
 	return p->warnings;
+}
+
+int player_writing(const struct player *p)
+{
+	for (int i = 0; i < p->n; i++)
+		if (tt_fmt_reader_writing(p->in[i].r))
+			return i + 1;
+	return 0;
 }
 
 uint64_t player_events(const struct player *p)

@@ -41,7 +41,17 @@ struct player_opts {
 	void *ctx;
 	/* Set by a signal handler: advances return early (0) once it is set. May be NULL. */
 	const volatile sig_atomic_t *stop;
+	/*
+	 * --follow (one path): read the capture while a recorder writes it, and on into the
+	 * next files of its rotated set; player_advance() returns PLAYER_WAITING at the end of
+	 * what is written so far. It ends with the set's end block, or with what a recorder that
+	 * died left (then no writer holds the file any more).
+	 */
+	int follow;
 };
+
+/* player_advance(), following: all that is written so far is applied; call again later. */
+#define PLAYER_WAITING 3
 
 /* Opens every path. Returns 0, or a negative errno with "PATH: message" in err. */
 int player_open(struct player **out, char *const *paths, int n, const struct player_opts *o,
@@ -56,8 +66,8 @@ void player_free(struct player *p);
  * same table, so a gap of hours or a damaged time stamp years ahead costs
  * two ticks. quiet: no callbacks. Stops early after a LOST event when
  * stop_on_lost, or when a callback says so. Returns 1 at the end of all
- * captures, 2 when it stopped right after a LOST event, 0 otherwise, or a
- * negative errno.
+ * captures, 2 when it stopped right after a LOST event, PLAYER_WAITING when
+ * following and nothing more is written yet, 0 otherwise, or a negative errno.
  */
 int player_advance(struct player *p, uint64_t t, int quiet, int stop_on_lost);
 
@@ -96,6 +106,8 @@ uint64_t player_last_tick(const struct player *p);
 const struct tt_fmt_header *player_header(const struct player *p);
 /* Reader warnings so far, and the last one. */
 unsigned player_warnings(const struct player *p, const char **last);
+/* Whether a recorder is still writing an input (tt_fmt_reader_writing()): its index + 1, or 0. */
+int player_writing(const struct player *p);
 /* Events applied since open (seeks included). */
 uint64_t player_events(const struct player *p);
 /* Keyframes held, their memory in bytes, and their spacing in event time ns. */

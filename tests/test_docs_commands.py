@@ -77,6 +77,10 @@ EXCLUDED = {
     "make && bash samples/make-samples.sh": "root: records live traffic (test_samples.py checks "
                                             "what the samples it made show)",
     "tcptop": "root, live traffic",
+    "tcptop-replay --follow /var/log/tcptop/cap.tt":
+        "a recorder writing the file (test_follow.py follows one, as nobody)",
+    "tcptop-replay --follow -i 10 --csv - /var/log/tcptop/cap.tt":
+        "a recorder writing the file (test_follow.py follows one, as nobody)",
     "tcptop -c nginx --sort RTT": "root, live traffic",
     "tcptop -P 5432 -4": "root, live traffic",
     "tcptop-record -o /var/tmp/incident.tt": "root, live traffic",

@@ -1,4 +1,4 @@
--- tcptop-query --schema=clickhouse; docs/QUERY.md lists 8 changes
+-- tcptop-query --schema=clickhouse; docs/QUERY.md lists 9 changes
 -- tcptop-query ClickHouse tables: load with tcptop-query --format jsonl (docs/SCALE.md)
 
 CREATE TABLE capture (
@@ -18,7 +18,8 @@ CREATE TABLE capture (
 	events Int64,
 	warnings Int64,
 	missing String,
-	raw_slice_ns Int64
+	raw_slice_ns Int64,
+	writing Int64
 ) ENGINE = MergeTree ORDER BY (host, start_ns, file);
 
 CREATE TABLE connections (

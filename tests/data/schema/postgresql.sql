@@ -1,4 +1,4 @@
--- tcptop-query --schema=postgresql; docs/QUERY.md lists 8 changes
+-- tcptop-query --schema=postgresql; docs/QUERY.md lists 9 changes
 -- tcptop-query PostgreSQL tables: load with tcptop-query --format csv (docs/SCALE.md)
 
 CREATE TABLE capture (
@@ -18,7 +18,8 @@ CREATE TABLE capture (
 	events bigint NOT NULL,
 	warnings bigint NOT NULL,
 	missing text NOT NULL,
-	raw_slice_ns bigint NOT NULL
+	raw_slice_ns bigint NOT NULL,
+	writing bigint NOT NULL
 );
 
 CREATE TABLE connections (

@@ -1,4 +1,4 @@
--- tcptop-query --schema; docs/QUERY.md lists 8 changes
+-- tcptop-query --schema; docs/QUERY.md lists 9 changes
 -- one row per capture file
 CREATE TABLE capture (
 	file TEXT,               -- capture file as given on the command line
@@ -6,7 +6,7 @@ CREATE TABLE capture (
 	kernel TEXT,             -- uname -r of the recording machine
 	boot_id TEXT,            -- boot id of the recording machine
 	start_ns INTEGER,        -- wall clock ns when the capture began
-	end_ns INTEGER,          -- wall clock ns of the last event (from block headers)
+	end_ns INTEGER,          -- wall clock ns of the last event (from block headers), NULL while written
 	mode TEXT,               -- 'coalesce', 'raw', ...
 	coalesce_ms INTEGER,     -- coalescing interval in coalesce mode, else 0
 	filters TEXT,            -- filters in force while recording, '' for none
@@ -17,7 +17,8 @@ CREATE TABLE capture (
 	events INTEGER,          -- events readable in the file (reading this column reads the file)
 	warnings INTEGER,        -- reader warnings (damage) while reading the file
 	missing TEXT,            -- capabilities the recorder lacked: 'name (why): what the data lacks; ...', '' for none
-	raw_slice_ns INTEGER     -- raw mode: a socket's TCP calls summed per this, 0: one per call
+	raw_slice_ns INTEGER,    -- raw mode: a socket's TCP calls summed per this, 0: one per call
+	writing INTEGER          -- 1: a recorder was still writing it, read up to its last flush (end_ns NULL), else 0
 );
 
 -- one row per connection per file
