@@ -54,6 +54,12 @@ const char *tt_source_warning(const struct tt_source *s); /* a short line for a 
 void tt_source_print_missing(const struct tt_source *s, const char *prog, FILE *f);
 void tt_source_print_check(const struct tt_source *s, FILE *f);
 int64_t tt_source_clock_offset(const struct tt_source *s);
+/*
+ * The source's event clock now is CLOCK_BOOTTIME plus this: 0 for the kernel's sources; a
+ * capture played as a source gives its recording's clock, moved so that its first event is now.
+ * What a recorder stamps itself (its STATS, the opens it repeats at a new file) takes it.
+ */
+int64_t tt_source_boot_shift(const struct tt_source *s);
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
 /* After the caller dropped root: 0, or -EPERM with a message (see tt_src_after_drop). */
 int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen);

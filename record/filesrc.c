@@ -174,6 +174,12 @@ int64_t tt_filesrc_clock_offset(const struct tt_filesrc *f)
 	return f->hdr.clock_offset_ns + f->shift;
 }
 
+/* Wall time now less the offset: the recording's clock at this moment of its replaying. */
+int64_t tt_filesrc_boot_shift(const struct tt_filesrc *f)
+{
+	return tt_boot_to_wall_ns() - tt_filesrc_clock_offset(f);
+}
+
 void tt_filesrc_stats(const struct tt_filesrc *f, struct tt_src_stats *st)
 {
 	*st = f->stats;

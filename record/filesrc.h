@@ -22,6 +22,7 @@ const char *tt_filesrc_warning(const struct tt_filesrc *f);
 void tt_filesrc_print_missing(const struct tt_filesrc *f, const char *prog, FILE *out);
 void tt_filesrc_print_check(const struct tt_filesrc *f, FILE *out);
 int64_t tt_filesrc_clock_offset(const struct tt_filesrc *f);
+int64_t tt_filesrc_boot_shift(const struct tt_filesrc *f);
 void tt_filesrc_stats(const struct tt_filesrc *f, struct tt_src_stats *st);
 void tt_filesrc_close(struct tt_filesrc *f);
 

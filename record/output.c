@@ -53,6 +53,7 @@ struct tt_rec {
 	uint64_t closes_found; /* TT_F_CLOSE_INFERRED: closes the kernel did not report */
 	uint64_t bytes_done;   /* bytes of files already closed */
 	uint64_t start_mono, end_mono;
+	int64_t boot_shift; /* the source's event clock less CLOCK_BOOTTIME (tt_source_boot_shift) */
 	int failed;
 	char err[1024];
 };
@@ -281,9 +282,15 @@ static int add_open_at(struct tt_rec *r, const struct tt_event *open, uint64_t t
 	return add(r, &ev);
 }
 
+/* Now in the source's event clock: what the recorder stamps itself is in the events' clock. */
+static uint64_t event_now(const struct tt_rec *r)
+{
+	return (uint64_t)((int64_t)tt_now_boot_ns() + r->boot_shift);
+}
+
 static int add_open_again(void *ctx, const struct tt_event *open)
 {
-	return add_open_at(ctx, open, tt_now_boot_ns());
+	return add_open_at(ctx, open, event_now(ctx));
 }
 
 /*
@@ -335,7 +342,7 @@ static int begin_file(struct tt_rec *r, int fd)
 static void stats_event(struct tt_rec *r, struct tt_event *ev)
 {
 	memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = tt_now_boot_ns();
+	ev->ts_ns = event_now(r);
 	ev->kind = TT_EV_STATS;
 	ev->u.stats.events = r->events;
 	ev->u.stats.lost = r->lost;
@@ -408,6 +415,7 @@ int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errl
 	snprintf(r->hdr.missing, sizeof(r->hdr.missing), "%s",
 		 tt_source_missing(src) ? tt_source_missing(src) : "");
 	r->hdr.clock_offset_ns = tt_source_clock_offset(src);
+	r->boot_shift = tt_source_boot_shift(src);
 	snprintf(r->hdr.clock, sizeof(r->hdr.clock), "boottime");
 	r->start_mono = tt_now_mono_ns();
 	if (r->flight)
@@ -579,7 +587,7 @@ static int add_open_older(void *ctx, const struct tt_event *open)
 {
 	struct held_open *h = ctx;
 
-	return add_open_at(h->r, open, h->start != UINT64_MAX ? h->start : tt_now_boot_ns());
+	return add_open_at(h->r, open, h->start != UINT64_MAX ? h->start : event_now(h->r));
 }
 
 void tt_rec_dump(struct tt_rec *r)

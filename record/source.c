@@ -23,6 +23,7 @@ struct tt_source_ops {
 	void (*print_missing)(const void *impl, const char *prog, FILE *f);
 	void (*print_check)(const void *impl, FILE *f);
 	int64_t (*clock_offset)(const void *impl);
+	int64_t (*boot_shift)(const void *impl); /* NULL: the event clock is CLOCK_BOOTTIME */
 	void (*stats)(const void *impl, struct tt_src_stats *st);
 	int (*after_drop)(void *impl, char *err, size_t errlen);
 	void (*close)(void *impl);
@@ -206,6 +207,10 @@ static int64_t file_clock_offset(const void *i)
 {
 	return tt_filesrc_clock_offset(i);
 }
+static int64_t file_boot_shift(const void *i)
+{
+	return tt_filesrc_boot_shift(i);
+}
 static void file_stats(const void *i, struct tt_src_stats *st)
 {
 	tt_filesrc_stats(i, st);
@@ -232,6 +237,7 @@ static const struct tt_source_ops file_ops = {
     .print_missing = file_print_missing,
     .print_check = file_print_check,
     .clock_offset = file_clock_offset,
+    .boot_shift = file_boot_shift,
     .stats = file_stats,
     .after_drop = file_after_drop,
     .close = file_close,
@@ -353,6 +359,11 @@ void tt_source_print_check(const struct tt_source *s, FILE *f)
 int64_t tt_source_clock_offset(const struct tt_source *s)
 {
 	return s->ops->clock_offset(s->impl);
+}
+
+int64_t tt_source_boot_shift(const struct tt_source *s)
+{
+	return s->ops->boot_shift ? s->ops->boot_shift(s->impl) : 0;
 }
 
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st)

@@ -52,6 +52,11 @@ def test_record_again_keeps_every_event(nobody_dir):
     keep, got = event_clock(ev0, hdr0), event_clock(ev1, hdr1)
     assert got == keep, (len(got), len(keep))
     assert ev1[-1]["kind"] == STATS and sum(e["kind"] == STATS for e in ev1) == 1
+    # ours in wall time as the events are: after the last one, before the recorder ended (it
+    # came 7.9 h late: stamped with this machine's CLOCK_BOOTTIME, not the played clock)
+    last = max(e["ts"] for e in ev1[:-1])
+    assert last <= ev1[-1]["ts"] <= (t0 + took) * 1e9, (last, ev1[-1]["ts"], t0 + took)
+    assert ev1[-1]["ts"] - last < 2e9, (ev1[-1]["ts"] - last) / 1e9
     # what was recorded how is kept; played now, so wall time moved
     for k in ("mode", "probes", "missing", "coalesce_ms"):
         assert hdr1[k] == hdr0[k], k
