@@ -53,7 +53,8 @@ struct tt_rec {
 	uint64_t closes_found; /* TT_F_CLOSE_INFERRED: closes the kernel did not report */
 	uint64_t bytes_done;   /* bytes of files already closed */
 	uint64_t start_mono, end_mono;
-	int64_t boot_shift; /* the source's event clock less CLOCK_BOOTTIME (tt_source_boot_shift) */
+	int64_t
+	    boot_shift; /* the source's event clock less CLOCK_BOOTTIME (tt_source_boot_shift) */
 	int failed;
 	char err[1024];
 };
