@@ -50,11 +50,5 @@ const char *tt_fmt_stall_phase_name(unsigned phase)
 
 const char *tt_fmt_fail_reason_name(unsigned reason)
 {
-	static const char *const names[TT_FAIL_MAX] = {
-	    [TT_FAIL_REFUSED] = "refused",	   [TT_FAIL_TIMEOUT] = "timeout",
-	    [TT_FAIL_UNREACHABLE] = "unreachable", [TT_FAIL_RESET] = "reset",
-	    [TT_FAIL_LOCAL_RESET] = "local-reset", [TT_FAIL_ABORT] = "abort",
-	};
-
-	return reason < TT_FAIL_MAX ? names[reason] : NULL;
+	return tt_fail_reason_name(reason);
 }

@@ -87,6 +87,23 @@ enum tt_ev_kind {
 #define TT_FAIL_LOCAL_RESET 5 /* reset here: SO_LINGER 0, an aborted socket, a closed listener */
 #define TT_FAIL_ABORT 6	      /* closed here with data it had not read (RST sent) */
 #define TT_FAIL_MAX 7
+#ifndef __bpf__
+/*
+ * A fail reason's one name, in every output (--dump, JSON, CSV, SQL's fail_reason, the view's
+ * FAIL column): "refused", "timeout", ...; NULL for TT_FAIL_NONE and unknown numbers. Here, as
+ * tt_tcp_state_name(), so state/ and view/ name it without format/. User space only.
+ */
+static inline const char *tt_fail_reason_name(unsigned reason)
+{
+	static const char *const names[TT_FAIL_MAX] = {
+	    [TT_FAIL_REFUSED] = "refused",	   [TT_FAIL_TIMEOUT] = "timeout",
+	    [TT_FAIL_UNREACHABLE] = "unreachable", [TT_FAIL_RESET] = "reset",
+	    [TT_FAIL_LOCAL_RESET] = "local-reset", [TT_FAIL_ABORT] = "abort",
+	};
+
+	return reason < TT_FAIL_MAX ? names[reason] : (const char *)0;
+}
+#endif
 
 /* TCP states are the kernel's numbers, 0 "no state" (UDP): enum tt_tcp_state, names and all,
  * in the one table of tt_tcp_states.h. */

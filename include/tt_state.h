@@ -55,8 +55,21 @@ enum tt_col {
 	TT_COL_TX_PKTS,
 	TT_COL_RX_PKTS,
 	TT_COL_RTT,
+	/* TCP health, hidden unless chosen (--columns, F2): after the 13 every test reads */
+	TT_COL_RETR,	/* retransmitted segments, all causes */
+	TT_COL_CONNECT, /* handshake time (connect_us), "-" unknown */
+	TT_COL_CWND,	/* last sample's congestion window, "-" without a sample */
+	TT_COL_ZWIN,	/* time in zero-window stalls that ended, "-" for UDP */
+	TT_COL_FAIL,	/* fail reason of the close, "-" none */
 	TT_COL_MAX
 };
+
+/* A set of columns: bit (1u << col) for each one shown. Shown in enum order. */
+#define TT_COL_BIT(col) (1u << (col))
+#define TT_COLS_ALL (TT_COL_BIT(TT_COL_MAX) - 1u)
+/* What the view and -b show unless told otherwise: PID .. RTT, the health columns hidden */
+#define TT_COLS_DEFAULT (TT_COL_BIT(TT_COL_RTT + 1) - 1u)
+_Static_assert(TT_COL_MAX <= 32, "a column set is 32 bits");
 
 struct tt_state_opts {
 	uint64_t ttl_ns; /* closed connections stay this long (event time); 0 = 30 s */
@@ -156,6 +169,26 @@ void tt_state_foreach(const struct tt_state *st, void (*fn)(void *ctx, const str
 /* Column names ("PID", "COMM", ..., "RTT") and their parsing (case-insensitive), -1 if unknown. */
 const char *tt_col_name(enum tt_col col);
 int tt_col_parse(const char *name);
+
+/*
+ * --columns LIST: comma-separated column names (tt_col_parse). A LIST whose first name is
+ * plain sets the columns to the names given; "+NAME" adds to and "-NAME" takes from what comes
+ * before (the default set, TT_COLS_DEFAULT, when LIST starts with one); "all" and "default" name
+ * those sets. Columns always show in their one order (enum tt_col), whatever the order of
+ * LIST. Returns 0 with *set, or -EINVAL with a one-line message in err (an unknown name, an
+ * empty name, or no column left).
+ */
+int tt_col_list_parse(const char *list, uint32_t *set, char *err, size_t errlen);
+
+/*
+ * The sort column among the columns shown: sort, or when sort < 0 (none asked for) TX/s, or
+ * the first of *set when TX/s is not in it. The sort column is always shown (a sort by a
+ * column one cannot see reads as no order): it is added to *set. Returns the sort column.
+ */
+enum tt_col tt_col_sort_shown(uint32_t *set, int sort);
+
+/* The next (dir 1) or previous (dir -1) column of set after col, round; col if set has no other. */
+enum tt_col tt_col_next(uint32_t set, enum tt_col col, int dir);
 
 /*
  * The row's last TCP state by name, as CSV's and the query's state columns hold it

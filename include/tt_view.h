@@ -63,6 +63,8 @@ struct tt_view_opts {
 	const char *filter_text; /* command-line filters, shown in the header */
 	enum tt_col sort;	 /* initial sort column */
 	int reverse;
+	uint32_t
+	    cols; /* columns shown at first (TT_COL_BIT), 0 = TT_COLS_DEFAULT; F2 changes them */
 	volatile sig_atomic_t *stop; /* set by the tool's signal handler; may be NULL */
 	unsigned bench_redraws;	     /* >0: hidden benchmark: redraw this often, then return */
 	double *bench_ms;	     /* out: mean ms per redraw of the benchmark */
@@ -112,6 +114,7 @@ struct tt_view_batch_opts {
 	const char *filter_text; /* shown as "filter: ..." when non-empty */
 	int human;		 /* human units instead of exact numbers */
 	size_t max_rows;	 /* 0 = all */
+	uint32_t cols;		 /* columns (TT_COL_BIT), in enum order; 0 = TT_COLS_DEFAULT */
 };
 /* Returns 0 or -errno of a failed write (tt_stream_status). */
 int tt_view_print_snapshot(FILE *out, const struct tt_state *st, const struct tt_select *sel,
@@ -127,7 +130,9 @@ struct tt_view_csv;
  * not turn a capture into a CSV.
  * time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,
  * tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed,
- * community_id,retrans_rto,retrans_fast,retrans_tlp,retrans_spurious (as tcptop-query's)
+ * community_id,retrans_rto,retrans_fast,retrans_tlp,retrans_spurious,connect_us,
+ * accept_wait_us,syn_retrans,fail_reason,cwnd,zero_window_ms (as tcptop-query's; cwnd is
+ * the last of its `samples`)
  * Returns 0 or a negative errno with a message in err.
  */
 int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char *err,

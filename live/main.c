@@ -28,13 +28,14 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { OPT_TTL = 0x2001, OPT_CSV, OPT_SORT };
+enum { OPT_TTL = 0x2001, OPT_CSV, OPT_SORT, OPT_COLUMNS };
 
 struct cfg {
 	struct tt_src_opts so;
 	uint64_t interval_ns, ttl_ns, count;
 	const char *out_path, *csv_path;
 	int batch, human, sort, force;
+	uint32_t cols; /* --columns */
 	char filter_text[512];
 	char skip[1024]; /* --no-probe names */
 };
@@ -60,6 +61,9 @@ static void usage(void)
 	       "  -i, --interval SEC   refresh, rate and snapshot interval (default 1)\n"
 	       "      --ttl SECONDS    closed connections stay this long (default 30 s)\n"
 	       "      --sort COLUMN    initial sort column (PID, COMM, ..., TX/s, RTT)\n"
+	       "      --columns LIST   columns of the view and -b: NAME,... exactly those;\n"
+	       "                       +NAME,-NAME add to / take from the default ones\n"
+	       "                       (health: RETR CONNECT CWND ZWIN FAIL, hidden by default)\n"
 	       "  -o, --output FILE    also record a capture (.tt) while viewing\n"
 	       "  -f, --force          with -o or --csv: replace an existing file\n"
 	       "      --csv FILE       write a CSV snapshot every interval (exact numbers)\n"
@@ -69,8 +73,8 @@ static void usage(void)
 	       "  -h, --help           this help;  -V, --version  the version\n"
 	       "Source:\n" TT_SOURCE_HELP "Filters:\n" TT_FILTER_HELP "\n"
 	       "Keys: arrows PgUp PgDn Home End move, s S < > sort, F6 choose the sort,\n"
-	       "r reverse, / or F3 filter, Esc clear filter, Enter the connection's timeline\n"
-	       "(Esc closes it), h or F1 help, q or F10 quit.\n",
+	       "r reverse, F2 or C choose the columns, / or F3 filter, Esc clear filter,\n"
+	       "Enter the connection's timeline (Esc closes it), h or F1 help, q or F10 quit.\n",
 	       prog);
 }
 
@@ -83,6 +87,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"interval", required_argument, NULL, 'i'},
 	    {"ttl", required_argument, NULL, OPT_TTL},
 	    {"sort", required_argument, NULL, OPT_SORT},
+	    {"columns", required_argument, NULL, OPT_COLUMNS},
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
 	    {"csv", required_argument, NULL, OPT_CSV},
@@ -99,7 +104,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 	int o, ret;
 
 	c->interval_ns = 1000000000ull;
-	c->sort = TT_COL_TX_RATE;
+	c->sort = -1; /* TX/s, or the first column shown (tt_col_sort_shown) */
+	c->cols = TT_COLS_DEFAULT;
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->so.filter, o, optarg, err, sizeof(err));
@@ -126,6 +132,10 @@ static void parse(struct cfg *c, int argc, char **argv)
 			if (c->sort < 0)
 				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
 			break;
+		case OPT_COLUMNS:
+			if (tt_col_list_parse(optarg, &c->cols, err, sizeof(err)))
+				tt_die(prog, TT_EXIT_USAGE, "%s", err);
+			break;
 		case 'o': c->out_path = optarg; break;
 		case 'f': c->force = 1; break;
 		case OPT_CSV: c->csv_path = optarg; break;
@@ -144,6 +154,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	if (c->count && !c->batch)
 		tt_die(prog, TT_EXIT_USAGE, "-n goes with --batch");
+	/* the sort column shows: --sort RETR adds RETR to the default columns */
+	c->sort = (int)tt_col_sort_shown(&c->cols, c->sort);
 	tt_filter_format(&c->so.filter, c->filter_text, sizeof(c->filter_text));
 }
 
@@ -174,6 +186,7 @@ static int maybe_tick(struct live *l)
 	    .title = prog,
 	    .filter_text = l->cfg->filter_text,
 	    .human = l->cfg->human,
+	    .cols = l->cfg->cols,
 	};
 
 	/* as tcptop-record does: what is on disk is at most half a second old */
@@ -369,6 +382,7 @@ int main(int argc, char **argv)
 		    .title = prog,
 		    .filter_text = cfg.filter_text,
 		    .sort = cfg.sort,
+		    .cols = cfg.cols,
 		    .stop = &stop,
 		};
 

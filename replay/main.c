@@ -49,6 +49,7 @@ enum {
 	OPT_ANON_COMM,
 	OPT_CID_SEED,
 	OPT_FOLLOW,
+	OPT_COLUMNS,
 };
 
 static void usage(void)
@@ -65,6 +66,9 @@ static void usage(void)
 	    "                       ZONE Z, +09:00, -0530 (none: UTC)\n"
 	    "      --ttl SECONDS    closed connections stay this long (default 30 s)\n"
 	    "      --sort COLUMN    initial sort column (PID, COMM, ..., TX/s, RTT)\n"
+	    "      --columns LIST   columns of the view and -b: NAME,... exactly those;\n"
+	    "                       +NAME,-NAME add to / take from the default ones\n"
+	    "                       (health: RETR CONNECT CWND ZWIN FAIL, hidden by default)\n"
 	    "  -b, --batch          print snapshots to stdout, no curses (like top -b):\n"
 	    "                       every -i of event time, playback as fast as possible,\n"
 	    "                       and always a final one at the end of the capture\n"
@@ -102,8 +106,9 @@ static void usage(void)
 	    "  -h, --help           this help;  -V, --version  the version\n\n"
 	    "Keys in the view: space pause, + - speed, Left/Right seek 10 s, Shift-Left/Right\n"
 	    "or [ ] 60 s, n next lost-events gap, g start, arrows PgUp PgDn Home End move,\n"
-	    "s S < > sort, F6 choose the sort, r reverse, / or F3 filter, Esc clear it,\n"
-	    "Enter the connection's timeline (Esc closes it), h or F1 help, q or F10 quit.\n"
+	    "s S < > sort, F6 choose the sort, r reverse, F2 or C choose the columns,\n"
+	    "/ or F3 filter, Esc clear it, Enter the connection's timeline (Esc closes it),\n"
+	    "h or F1 help, q or F10 quit.\n"
 	    "Exit status: 0 ok, 1 runtime failure, 2 bad usage or bad input file,\n"
 	    "128 + the signal (130 for SIGINT, 143 for SIGTERM) when a signal stopped -o, --csv,\n"
 	    "--batch or --dump before the end: the output is complete up to the time on stderr.\n",
@@ -115,6 +120,7 @@ struct cfg {
 	const char *from_s, *to_s;
 	uint64_t ttl_ns, interval_ns, count;
 	int batch, human, dump, json, stats, sort, force, follow;
+	uint32_t cols;		    /* --columns */
 	unsigned bench, bench_seek; /* hidden: --bench-redraw N, --bench-seek N */
 	uint64_t kf_bytes;	    /* hidden: --keyframe-mib N */
 	const char *csv_path, *out_path;
@@ -165,6 +171,7 @@ static int print_snapshot(struct run *r, const struct tt_state *st, uint64_t ts)
 	    .title = prog,
 	    .filter_text = r->cfg->filter_text,
 	    .human = r->cfg->human,
+	    .cols = r->cfg->cols,
 	};
 
 	int ret;
@@ -304,6 +311,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"to", required_argument, NULL, OPT_TO},
 	    {"ttl", required_argument, NULL, OPT_TTL},
 	    {"sort", required_argument, NULL, OPT_SORT},
+	    {"columns", required_argument, NULL, OPT_COLUMNS},
 	    {"batch", no_argument, NULL, 'b'},
 	    {"count", required_argument, NULL, 'n'},
 	    {"interval", required_argument, NULL, 'i'},
@@ -332,7 +340,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 
 	c->speed = -1; /* 1, or max when following with the view */
 	c->interval_ns = 1000000000ull;
-	c->sort = TT_COL_TX_RATE;
+	c->sort = -1; /* TX/s, or the first column shown (tt_col_sort_shown) */
+	c->cols = TT_COLS_DEFAULT;
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->filter, o, optarg, err, sizeof(err));
@@ -358,6 +367,10 @@ static void parse(struct cfg *c, int argc, char **argv)
 			c->sort = tt_col_parse(optarg);
 			if (c->sort < 0)
 				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
+			break;
+		case OPT_COLUMNS:
+			if (tt_col_list_parse(optarg, &c->cols, err, sizeof(err)))
+				tt_die(prog, TT_EXIT_USAGE, "%s", err);
 			break;
 		case 'b': c->batch = 1; break;
 		case 'n':
@@ -425,6 +438,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "--anonymize writes a copy: give it -o OUT.tt");
 	if (c->anon_comm && !c->anon_key)
 		tt_die(prog, TT_EXIT_USAGE, "--anonymize-comm goes with --anonymize KEYFILE");
+	/* the sort column shows: --sort RETR adds RETR to the default columns */
+	c->sort = (int)tt_col_sort_shown(&c->cols, c->sort);
 	tt_filter_format(&c->filter, c->filter_text, sizeof(c->filter_text));
 	(void)v;
 }
@@ -447,6 +462,7 @@ static int run_view(struct run *r)
 	    .title = prog,
 	    .filter_text = r->cfg->filter_text,
 	    .sort = r->cfg->sort,
+	    .cols = r->cfg->cols,
 	    .stop = &stop,
 	    .bench_redraws = r->cfg->bench,
 	};

@@ -98,6 +98,21 @@ static void sort_keys(const struct tt_conn *c, enum tt_col col, uint64_t *k1, ui
 	case TT_COL_TX_PKTS: *k1 = ~c->tx_pkts; break;
 	case TT_COL_RX_PKTS: *k1 = ~c->rx_pkts; break;
 	case TT_COL_RTT: *k1 = ~(uint64_t)c->rtt_us; break;
+	/* the health columns: largest first, unknown ("-") after every known value */
+	case TT_COL_RETR: *k1 = ~(uint64_t)c->retrans; break;
+	case TT_COL_CONNECT: /* a handshake of 0 us is known: before the unknown */
+		*k1 = c->have & TT_ACC_HAVE_CONNECT ? UINT64_MAX - 1 - c->connect_us : UINT64_MAX;
+		break;
+	case TT_COL_CWND: *k1 = ~(uint64_t)c->cwnd; break; /* 0: no sample, last */
+	case TT_COL_ZWIN: /* TCP without a stall (0) before UDP (no window) */
+		*k1 = c->proto == 6 ? UINT64_MAX - 1 - c->zero_window_ms : UINT64_MAX;
+		break;
+	case TT_COL_FAIL:
+		/* names A-Z, then the connections that did not fail */
+		p = tt_fail_reason_name(c->fail_reason);
+		*k1 = p ? pack8(p, 0, 16) : UINT64_MAX;
+		*k2 = p ? pack8(p, 8, 16) : UINT64_MAX;
+		break;
 	default: *k1 = 0; break;
 	}
 }

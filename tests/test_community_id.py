@@ -219,9 +219,9 @@ def test_replay_dump_json_text_csv(cap, tmp_path, seed):
     r = run([REPLAY, "-b", "--csv", out, *opt, cap])
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(out)))
-    assert list(rows[0])[-9:] == ["community_id", "retrans_rto", "retrans_fast", "retrans_tlp",
-                                  "retrans_spurious", "connect_us", "accept_wait_us",
-                                  "syn_retrans", "fail_reason"]
+    assert list(rows[0])[-11:] == ["community_id", "retrans_rto", "retrans_fast", "retrans_tlp",
+                                   "retrans_spurious", "connect_us", "accept_wait_us",
+                                   "syn_retrans", "fail_reason", "cwnd", "zero_window_ms"]
     checked = 0
     for row in rows:
         if int(row["conn_id"]) in by_id:

@@ -300,6 +300,16 @@ def batch_one_per_second(box, cmd):
     assert int(span) <= len(heads) <= int(span) + 2, (span, len(heads))
 
 
+def health_columns(box, cmd):
+    """GUIDE.md: the health columns, each as the query's column, the failed connections first."""
+    lines = shell(box, cmd).splitlines()
+    assert lines[1].split()[-5:] == ["RETR", "CONNECT", "CWND", "ZWIN", "FAIL"]
+    rows = [ln.split() for ln in lines[2:] if ln.strip()]
+    assert [r[-1] for r in rows[:3]] == ["refused", "timeout", "unreachable"]
+    assert all(r[-1] == "-" for r in rows[3:]) and len(rows) == 19
+    assert any(r[-5] == "140" for r in rows) and any(r[-2] == "1931ms" for r in rows)
+
+
 def samples_query(check):
     def run_it(box, cmd):
         rows = csv_rows(shell(box, "%s -F csv %s" % (cmd.split()[0], cmd.split(None, 1)[1])))
@@ -346,6 +356,7 @@ CHECKS_BY_START = {
         samples_query(lambda rows: {r["family"] for r in rows} == {"6"} and
                       {r["proto"] for r in rows} == {"tcp", "udp"}),
     # docs/GUIDE.md "Why was it slow?" and samples/README.md: health.tt's incidents
+    "tcptop-replay -b -i 1h --columns +RETR,+CONNECT,+CWND,+ZWIN,+FAIL --sort FAIL": health_columns,
     'tcptop-query samples/health.tt "SELECT fail_reason, count(*)':
         samples_query(lambda rows: {(r["fail_reason"], r["count(*)"]) for r in rows} ==
                       {("refused", "1"), ("timeout", "1"), ("unreachable", "1")}),

@@ -177,13 +177,20 @@ def test_completion_values_are_what_the_tools_accept(dest, tmp_path):
     replay = installed(dest, "tcptop-replay")
     query = installed(dest, "tcptop-query")
     cols = completions(script, "tcptop-replay", "--sort", "")
-    assert len(cols) == 13
+    assert len(cols) == 18  # the 13 shown by default and the 5 health columns
     for col in cols:
         r = run([replay, "--batch", "-n", "1", "--sort", col, cap])
         assert r.returncode == 0, (col, r.stderr)
     # --sort=R with bash's word splitting at '='
     assert completions(script, "tcptop-replay", "--sort", "=", "R") == \
-        {"REMOTE", "RX/s", "RX", "RX_PKT", "RTT"}
+        {"REMOTE", "RX/s", "RX", "RX_PKT", "RTT", "RETR"}
+    # --columns: the list's last name, after its comma and + or -, each list one it takes
+    got = completions(script, "tcptop-replay", "--columns", "+RETR,-C")
+    assert got == {"+RETR,-COMM", "+RETR,-CONNECT", "+RETR,-CWND"}
+    assert completions(script, "tcptop", "--columns", "") == cols | {"all", "default"}
+    for cols_list in got:
+        r = run([replay, "--batch", "-n", "1", "--columns", cols_list, cap])
+        assert r.returncode == 0, (cols_list, r.stderr)
     fmts = completions(script, "tcptop-query", "--format", "")
     assert fmts == {"table", "line", "csv", "json", "jsonl"}
     for f in fmts:

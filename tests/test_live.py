@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import free_port, needs_bpf, needs_cmd, run, tool
+from helpers.capture import query_json
 from helpers.recorder import wait_header
 from test_replay import REPLAY, assert_iperf_totals, batch_snapshots, dump_json
 
@@ -262,6 +263,49 @@ def live_rows(screen):
     lines = screen.splitlines()
     i = next(k for k, ln in enumerate(lines) if ln.split()[:2] == ["PID", "COMM"])
     return [ln.split() for ln in lines[i + 1:] if ln.strip() and not re.search(r"\d+ of \d+", ln)]
+
+
+def test_batch_health_columns(tmp_path):
+    """tcptop -b --columns comm,local,remote,connect,fail: exactly those columns; a connect to a
+    closed port (the client's own connect() got ECONNREFUSED) shows FAIL refused and CONNECT -,
+    an accepted one FAIL - and its handshake time; every row's CONNECT and FAIL are what
+    tcptop-query says of the recording -o made at the same time."""
+    closed, port = free_port(), free_port()
+    cap = str(tmp_path / "live.tt")
+    top = subprocess.Popen([TCPTOP, "-b", "-n", "6", "-i", "500ms", "-P", str(closed), "-P",
+                            str(port), "--columns", "fail,comm,local,remote,connect_us",
+                            "-o", cap], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        wait_header(cap, None, timeout=20)
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        cli = socket.create_connection(("127.0.0.1", port))
+        acc, _ = srv.accept()
+        mine = ("127.0.0.1:%d" % cli.getsockname()[1], "127.0.0.1:%d" % port)
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", closed))
+        out, err = top.communicate(timeout=30)
+        for x in (cli, acc, srv):
+            x.close()
+    finally:
+        if top.poll() is None:
+            top.kill()
+            top.communicate()
+    assert top.returncode == 0, err
+    assert out.splitlines()[1].split() == ["COMM", "LOCAL", "REMOTE", "CONNECT", "FAIL"]
+    rows = batch_snapshots(out)[-1][1]
+    want = {("127.0.0.1:%d" % r["lport"], "127.0.0.1:%d" % r["rport"]):
+            ("-" if r["connect_us"] is None else "%dus" % r["connect_us"],
+             r["fail_reason"] or "-")
+            for r in query_json(cap, "SELECT lport, rport, connect_us, fail_reason FROM "
+                                     "connections WHERE raddr = '127.0.0.1'")}
+    got = {(r["LOCAL"], r["REMOTE"]): (r["CONNECT"], r["FAIL"]) for r in rows}
+    assert got == want
+    assert [v for k, v in got.items() if k[1].endswith(":%d" % closed)] == [("-", "refused")]
+    mine = got[mine]
+    assert re.fullmatch(r"\d+us", mine[0]) and mine[1] == "-", got
 
 
 def test_view_keys_sort_filter_and_quit_restores_terminal(tmp_path):

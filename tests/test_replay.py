@@ -962,3 +962,138 @@ def test_stdin_is_named_stdin(gen, tmp_path):
     r = run([REPLAY, "-b", "-", "-"], stdin=open(path, "rb"))
     assert r.returncode == 2 and r.stdout == "" and \
         r.stderr == "tcptop-replay: - (stdin) is given twice\n", r.stderr
+
+
+# ---------------------------------------------------------------- health columns (issue 20)
+
+
+def endpoint(addr, port):
+    """The view's text of an endpoint, from tcptop-query's laddr/lport."""
+    if addr is None:
+        return None
+    return ("[%s]:%d" if ":" in addr else "%s:%d") % (addr, port)
+
+
+def health_oracle(cap):
+    """tcptop-query's health columns of every connection of cap, by (LOCAL, REMOTE) text: what
+    the RETR CONNECT CWND ZWIN FAIL columns and the CSV's health fields must say. cwnd: its last
+    `samples` row (NULL without one); the last sample of a connection is one (no tie at its
+    time)."""
+    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap,
+             "SELECT c.id, c.proto, c.laddr, c.lport, c.raddr, c.rport, c.retransmits, "
+             "c.connect_us, c.zero_window_ms, c.fail_reason, "
+             "(SELECT cwnd FROM samples s WHERE s.conn_id = c.id ORDER BY ts DESC LIMIT 1) "
+             "AS cwnd, (SELECT count(*) FROM samples s WHERE s.conn_id = c.id AND s.ts = "
+             "(SELECT max(ts) FROM samples t WHERE t.conn_id = c.id)) AS last_n "
+             "FROM connections c"])
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert all(x["last_n"] <= 1 for x in rows)
+    by_ends = {(endpoint(x["laddr"], x["lport"]), endpoint(x["raddr"], x["rport"])): x
+               for x in rows}
+    assert len(by_ends) == len(rows)  # the endpoints name one connection each
+    return by_ends
+
+
+@pytest.mark.parametrize("sample", ["health.tt", "dns-udp.tt"])
+def test_health_columns_equal_the_query(sample, tmp_path):
+    """--columns +RETR,+CONNECT,+CWND,+ZWIN,+FAIL: the final -b snapshot of samples/health.tt
+    (refused, timeout, unreachable, retransmits, zero-window stalls) and of a UDP sample has the
+    13 default columns, then the five, each row's values exactly tcptop-query's connections
+    columns (retransmits, connect_us, the last sample's cwnd, zero_window_ms, fail_reason; "-"
+    where the query says NULL); the --csv of the same run ends each row with the same fields
+    (empty for NULL), and a run without --columns is the 13 columns alone, as before."""
+    import csv as csvmod
+    cap = os.path.join(ROOT, "samples", sample)
+    want = health_oracle(cap)
+    out = tmp_path / "h.csv"
+    r = run([REPLAY, "-b", "-i", "1h", "--ttl", "100000", "--csv", str(out),
+             "--columns", "+RETR,+CONNECT,+CWND,+ZWIN,+FAIL", cap])
+    assert r.returncode == 0, r.stderr
+    head = r.stdout.splitlines()[1].split()
+    assert head == ["PID", "COMM", "PROTO", "LOCAL", "REMOTE", "STATE", "TX/s", "RX/s", "TX",
+                    "RX", "TX_PKT", "RX_PKT", "RTT", "RETR", "CONNECT", "CWND", "ZWIN", "FAIL"]
+    rows = batch_snapshots(r.stdout)[-1][1]
+    assert len(rows) == len(want)
+    failed = set()
+
+    def shown(v, unit=""):
+        return "-" if v is None else "%s%s" % (v, unit)
+    for row in rows:
+        x = want[(row["LOCAL"], None if row["REMOTE"] == "-" else row["REMOTE"])]
+        got = (row["RETR"], row["CONNECT"], row["CWND"], row["ZWIN"], row["FAIL"])
+        assert got == (str(x["retransmits"]), shown(x["connect_us"], "us"), shown(x["cwnd"]),
+                       shown(x["zero_window_ms"], "ms"), shown(x["fail_reason"])), (row, x)
+        failed.add(x["fail_reason"])
+    if sample == "health.tt":
+        assert {"refused", "timeout", "unreachable", None} <= failed
+        assert any(x["zero_window_ms"] for x in want.values())
+    else:
+        assert all(x["proto"] == "udp" and x["zero_window_ms"] is None for x in want.values())
+    # CSV: the health fields at the end of each row, under the query's names
+    csv_rows = list(csvmod.DictReader(open(out)))
+    assert list(csv_rows[0])[-5:] == ["accept_wait_us", "syn_retrans", "fail_reason", "cwnd",
+                                      "zero_window_ms"]
+    last = max(x["time_ns"] for x in csv_rows)
+    final = [x for x in csv_rows if x["time_ns"] == last]
+    assert len(final) == len(want)
+    for c in final:
+        x = want[(endpoint(c["laddr"], int(c["lport"])),
+                  endpoint(c["raddr"] or None, int(c["rport"])) if c["raddr"] else None)]
+        assert int(c["conn_id"]) == x["id"]
+
+        def cell(v):
+            return "" if v is None else str(v)
+        assert (c["retrans"], c["connect_us"], c["cwnd"], c["zero_window_ms"],
+                c["fail_reason"]) == (str(x["retransmits"]), cell(x["connect_us"]),
+                                      cell(x["cwnd"]), cell(x["zero_window_ms"]),
+                                      cell(x["fail_reason"])), (c, x)
+    # -H: the same times in at most 7 characters, each the exact value rounded
+    human = run([REPLAY, "-b", "-H", "-i", "1h", "--ttl", "100000",
+                 "--columns", "local,remote,connect,zwin", cap])
+    assert human.returncode == 0, human.stderr
+    for row in batch_snapshots(human.stdout)[-1][1]:
+        x = want[(row["LOCAL"], None if row["REMOTE"] == "-" else row["REMOTE"])]
+        for col, us in (("CONNECT", x["connect_us"]),
+                        ("ZWIN", None if x["zero_window_ms"] is None
+                         else x["zero_window_ms"] * 1000)):
+            text = row[col]
+            assert len(text) <= 7, row
+            if us is None:
+                assert text == "-", row
+                continue
+            m = re.fullmatch(r"(\d+(?:\.(\d+))?)(us|ms|s)", text)
+            assert m, row
+            unit = {"us": 1, "ms": 1000, "s": 10**6}[m.group(3)]
+            step = unit / 10 ** len(m.group(2) or "")
+            assert abs(float(m.group(1)) * unit - us) <= step / 2 + 1e-9, (col, text, us)
+            assert us == 0 or us < 1000 or m.group(3) != "us", (col, text)
+    # without --columns: the 13 columns alone
+    plain = run([REPLAY, "-b", "-i", "1h", "--ttl", "100000", cap])
+    assert plain.stdout.splitlines()[1].split() == head[:13]
+
+
+def test_columns_sets_and_orders(gen):
+    """--columns: a plain list is exactly those columns, in the one column order whatever the
+    list's order (aliases as tcptop-query names them); -NAME takes one from the default set;
+    the sort column shows (--sort RETR adds it), and without TX/s the sort is the first column
+    shown (COMM, A-Z)."""
+    path, want = gen(20, 3, 2)
+    r = run([REPLAY, "-b", "-i", "1h", "--columns", "fail_reason,retrans,comm,REMOTE", path])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].split() == ["COMM", "REMOTE", "RETR", "FAIL"]
+    comms = [x["COMM"] for x in batch_snapshots(r.stdout)[-1][1]]
+    assert comms == sorted(comms) and len(comms) == len(want)
+    r = run([REPLAY, "-b", "-i", "1h", "--columns", "-PID,-TX_PKT,-RX_PKT", path])
+    assert r.stdout.splitlines()[1].split() == ["COMM", "PROTO", "LOCAL", "REMOTE", "STATE",
+                                                "TX/s", "RX/s", "TX", "RX", "RTT"]
+    # health.tt: RETR largest first, FAIL A-Z with the connections that did not fail last
+    cap = os.path.join(ROOT, "samples", "health.tt")
+    r = run([REPLAY, "-b", "-i", "1h", "--ttl", "100000", "--sort", "RETR", cap])
+    assert r.stdout.splitlines()[1].split()[-2:] == ["RTT", "RETR"]
+    retr = [int(x["RETR"]) for x in batch_snapshots(r.stdout)[-1][1]]
+    assert retr == sorted(retr, reverse=True) and retr[0] > retr[-1]
+    r = run([REPLAY, "-b", "-i", "1h", "--ttl", "100000", "--sort", "fail_reason", cap])
+    fail = [x["FAIL"] for x in batch_snapshots(r.stdout)[-1][1]]
+    named = [f for f in fail if f != "-"]
+    assert fail == sorted(named) + ["-"] * (len(fail) - len(named)) and len(named) >= 3

@@ -452,7 +452,7 @@ def test_columns_header_and_keys_fit_the_width(gen, pane, width):
     # The key line ends on a whole hint and names help.
     foot = lines[-1].rstrip()
     assert re.match(r"1-40 of 40  \(end of capture\)", foot) and "F1 help" in foot, foot
-    assert re.search(r"(quit|help|filter|sort|reverse)$", foot), foot
+    assert re.search(r"(quit|help|filter|sort|reverse|columns)$", foot), foot
     # The help screen's lines are whole too.
     p.keys("F1")
     s = p.wait(lambda t: t.startswith("Keys") and "Replay" in t)
@@ -509,6 +509,81 @@ def test_htop_function_keys(gen, pane):
     assert [r[1] for r in table(s)] == comms
     p.keys("F10")
     p.wait(lambda t: p.dead(), stable=False)
+
+
+@pytest.mark.parametrize("width,cols", [
+    (100, WIDTH_COLS[100]), (140, ALL_COLS + ["RETR"]), (160, ALL_COLS + ["RETR", "FAIL"])])
+def test_health_columns_go_first_when_narrow(gen, pane, width, cols):
+    """--columns +RETR,+FAIL on a narrow terminal: the chosen health columns are given up
+    before any default one, the last first (FAIL, then RETR), so a width shows what it showed
+    without them (tcptop(8), COLUMNS); where they fit they come after RTT."""
+    path, want = gen(20, 3, 2)
+    p = pane([REPLAY, "--speed", "max", "--columns", "+RETR,+FAIL", path], width=width,
+             height=40)
+    s = p.wait(at_end)
+    assert titles(s) == cols
+    assert all(len(r) == len(cols) for r in table(s)) and len(table(s)) == len(want)
+
+
+def test_f2_chooses_columns_as_htops_setup(pane):
+    """F2 (htop's Setup > Columns): Right walks every column, shown or not, Space shows RETR and
+    FAIL (hidden by default) and the table redraws with them at once, Enter keeps them; every
+    row's RETR and FAIL are tcptop-query's retransmits and fail_reason of that connection
+    (samples/health.tt: refused, timeout, unreachable, 140 retransmits). s then sorts over the
+    shown columns only, RETR among them; C opens the chooser too, and Esc puts back the columns
+    and the sort it found."""
+    from test_replay import health_oracle
+    cap = os.path.join(ROOT, "samples", "health.tt")
+    want = health_oracle(cap)
+    p = pane([REPLAY, "--speed", "max", "--ttl", "100000", cap])
+    s = p.wait(at_end)
+    assert titles(s) == ALL_COLS
+    p.keys("F2")
+    p.wait(lambda t: t.splitlines()[-1].startswith("column PID: shown "))
+    p.keys(*["Right"] * 13)
+    p.wait(lambda t: t.splitlines()[-1].startswith("column RETR: hidden "))
+    p.keys("Space")
+    s = p.wait(lambda t: t.splitlines()[-1].startswith("column RETR: shown "))
+    assert titles(s) == ALL_COLS + ["RETR"]  # redrawn while choosing
+    p.keys("Right", "Right", "Right", "Right")
+    p.wait(lambda t: t.splitlines()[-1].startswith("column FAIL: hidden "))
+    p.keys("Space", "Enter")
+    s = p.wait(lambda t: titles(t) == ALL_COLS + ["RETR", "FAIL"] and "column " not in t)
+    rows = table(s)
+    assert len(rows) == len(want)
+    cols = titles(s)
+    for row in rows:
+        x = want[(row[cols.index("LOCAL")], row[cols.index("REMOTE")])]
+        assert (row[-2], row[-1]) == (str(x["retransmits"]), x["fail_reason"] or "-"), (row, x)
+    assert {r[-1] for r in rows} >= {"refused", "timeout", "unreachable", "-"}
+    # s walks the shown columns only: from TX/s to RTT, RETR, FAIL, then round to PID
+    p.keys("s", "s", "s", "s", "s", "s")
+    s = p.wait(lambda t: head(t).rstrip().endswith("sort: RTT"))
+    p.keys("s")
+    s = p.wait(lambda t: head(t).rstrip().endswith("sort: RETR"))
+    retr = [int(r[-2]) for r in table(s)]
+    assert retr == sorted(retr, reverse=True) and retr[0] == 140
+    p.keys("s", "s")
+    p.wait(lambda t: head(t).rstrip().endswith("sort: PID"))
+    p.keys("S", "S")
+    p.wait(lambda t: head(t).rstrip().endswith("sort: RETR"))
+    # C, then hide RETR (the sort column: the sort moves on to FAIL) and FAIL (on to PID);
+    # Esc puts back both columns and the sort
+    p.keys("C", "Left", "Left")
+    p.wait(lambda t: t.splitlines()[-1].startswith("column ZWIN: hidden "))
+    p.keys("Left", "Left", "Left", "Space")
+    s = p.wait(lambda t: titles(t) == ALL_COLS + ["FAIL"] and "column RETR: hidden " in t)
+    assert head(s).rstrip().endswith("sort: FAIL")
+    p.keys("Right", "Right", "Right", "Right", "Space")
+    s = p.wait(lambda t: titles(t) == ALL_COLS and "column FAIL: hidden " in t)
+    assert head(s).rstrip().endswith("sort: PID")
+    p.keys("Escape")
+    s = p.wait(lambda t: titles(t) == ALL_COLS + ["RETR", "FAIL"] and "column " not in t)
+    assert head(s).rstrip().endswith("sort: RETR")
+    # hiding a column and keeping it: the default look is back
+    p.keys("F2", "Left", "Space", "Left", "Left", "Left", "Left", "Space", "Enter")
+    s = p.wait(lambda t: titles(t) == ALL_COLS and "column " not in t)
+    assert head(s).rstrip().endswith("sort: PID")
 
 
 def head(screen):

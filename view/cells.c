@@ -22,6 +22,23 @@ static void rtt_str(uint32_t us, int human, char *buf, size_t len)
 		snprintf(buf, len, "%.0fs", us / 1e6);
 }
 
+/*
+ * A known time: exact, in us, or human in at most 7 columns ("850us", "999.9ms", "1.93s",
+ * "42s"): a stall or a slow connect runs to seconds, where RTT's form would need 8 and be cut.
+ * (ZWIN's exact form is its field's ms.)
+ */
+static void time_us(uint64_t us, int human, char *buf, size_t len)
+{
+	if (!human || us < 1000)
+		snprintf(buf, len, "%" PRIu64 "us", us);
+	else if (us < 999950)
+		snprintf(buf, len, "%.1fms", us / 1000.0);
+	else if (us < 9995000)
+		snprintf(buf, len, "%.2fs", us / 1e6);
+	else
+		snprintf(buf, len, "%.0fs", us / 1e6);
+}
+
 static void num(uint64_t v, int human, int bytes, char *buf, size_t len)
 {
 	if (!human)
@@ -64,6 +81,33 @@ const char *tt_view_cell(const struct tt_conn *c, enum tt_col col, int human, ch
 	case TT_COL_TX_PKTS: num(c->tx_pkts, human, 0, buf, len); break;
 	case TT_COL_RX_PKTS: num(c->rx_pkts, human, 0, buf, len); break;
 	case TT_COL_RTT: rtt_str(c->rtt_us, human, buf, len); break;
+	case TT_COL_RETR: num(c->retrans, human, 0, buf, len); break;
+	case TT_COL_CONNECT:
+		/* a handshake may take 0 us on loopback: "-" only when none was seen */
+		if (c->have & TT_ACC_HAVE_CONNECT)
+			time_us(c->connect_us, human, buf, len);
+		else
+			snprintf(buf, len, "-");
+		break;
+	case TT_COL_CWND:
+		if (c->cwnd)
+			num(c->cwnd, human, 0, buf, len);
+		else
+			snprintf(buf, len, "-"); /* no sample: a cwnd is never 0 */
+		break;
+	case TT_COL_ZWIN:
+		/* as the query's zero_window_ms: 0 for TCP without a stall, unknown for UDP */
+		if (c->proto == 6 && (!human || !c->zero_window_ms))
+			snprintf(buf, len, "%ums", c->zero_window_ms);
+		else if (c->proto == 6)
+			time_us((uint64_t)c->zero_window_ms * 1000, human, buf, len);
+		else
+			snprintf(buf, len, "-");
+		break;
+	case TT_COL_FAIL:
+		s = tt_fail_reason_name(c->fail_reason);
+		snprintf(buf, len, "%s", s ? s : "-");
+		break;
 	default: break;
 	}
 	return buf;

@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "tt_community_id.h"
-#include "tt_fmt.h"
 #include "tt_util.h"
 #include "tt_view.h"
 
@@ -53,7 +52,7 @@ int tt_view_csv_open(struct tt_view_csv **out, const char *path, int force, char
 	fputs("time,time_ns,conn_id,pid,comm,proto,family,laddr,lport,raddr,rport,state,"
 	      "tx_rate,rx_rate,tx_bytes,rx_bytes,tx_pkts,rx_pkts,rtt_us,retrans,resets,closed,"
 	      "community_id,retrans_rto,retrans_fast,retrans_tlp,retrans_spurious,connect_us,"
-	      "accept_wait_us,syn_retrans,fail_reason\n",
+	      "accept_wait_us,syn_retrans,fail_reason,cwnd,zero_window_ms\n",
 	      c->f);
 	*out = c;
 	return 0;
@@ -88,7 +87,7 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 		      uint64_t now_ns)
 {
 	const struct tt_conn *rows[CHUNK];
-	char when[40], la[64], ra[64], cid[TT_CID_LEN], rtt[16], hs[3][16];
+	char when[40], la[64], ra[64], cid[TT_CID_LEN], rtt[16], hs[5][16];
 	size_t total = 0, off = 0, n;
 
 	tt_iso_str(now_ns, when, sizeof(when));
@@ -112,21 +111,26 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 			opt_u32(hs[0], r->have & TT_ACC_HAVE_CONNECT, r->connect_us);
 			opt_u32(hs[1], r->have & TT_ACC_HAVE_ACCEPT, r->accept_wait_us);
 			opt_u32(hs[2], r->have & TT_ACC_HAVE_SYN_RETRANS, r->syn_retrans);
+			/* no sample: no cwnd; UDP has no window (the query's NULLs) */
+			opt_u32(hs[3], r->cwnd != 0, r->cwnd);
+			opt_u32(hs[4], r->proto == 6, r->zero_window_ms);
 			fprintf(c->f, "%s,%" PRIu64 ",%" PRId64 ",%u,", when, now_ns,
 				tt_conn_id_signed(r->id), r->pid);
 			csv_str(c->f, r->comm, TT_COMM_LEN);
 			fprintf(c->f,
 				",%s,%u,%s,%u,%s,%u,%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-				",%" PRIu64 ",%" PRIu64 ",%s,%u,%u,%d,%s,%u,%u,%u,%u,%s,%s,%s,%s\n",
+				",%" PRIu64 ",%" PRIu64
+				",%s,%u,%u,%d,%s,%u,%u,%u,%u,%s,%s,%s,%s,%s,%s\n",
 				tt_proto_name(r->proto), r->family == TT_FAMILY_IPV6 ? 6 : 4, la,
 				r->lport, ra, r->rport, tt_state_tcp_text(r), r->tx_rate,
 				r->rx_rate, r->tx_bytes, r->rx_bytes, r->tx_pkts, r->rx_pkts, rtt,
 				r->retrans, r->resets, (r->flags & TT_CONN_CLOSED) ? 1 : 0, cid,
 				r->retrans_rto, r->retrans_fast, r->retrans_tlp,
 				r->retrans_spurious, hs[0], hs[1], hs[2],
-				tt_fmt_fail_reason_name(r->fail_reason)
-				    ? tt_fmt_fail_reason_name(r->fail_reason)
-				    : "");
+				tt_fail_reason_name(r->fail_reason)
+				    ? tt_fail_reason_name(r->fail_reason)
+				    : "",
+				hs[3], hs[4]);
 		}
 		off += n;
 	} while (n > 0 && off < total);

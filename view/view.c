@@ -42,7 +42,11 @@ struct view {
 	char input[TEXT_MAX]; /* being typed after '/' */
 	int editing;
 	int sorting;		   /* F6: choosing the sort column with the arrows */
-	struct tt_select sort_was; /* the sort to go back to on Esc */
+	struct tt_select sort_was; /* the sort to go back to on Esc (of F6 and of F2) */
+	uint32_t cols;		   /* the columns shown (TT_COL_BIT) */
+	int choosing; /* F2: choosing the columns, choose_at the one under the cursor */
+	enum tt_col choose_at;
+	uint32_t cols_was; /* the columns to go back to on Esc */
 	int help;
 	int ended;
 	size_t cur, top, total;
@@ -126,41 +130,42 @@ static const int base_width[TT_COL_MAX] = {
     [TT_COL_PID] = 7,	  [TT_COL_COMM] = 15,  [TT_COL_PROTO] = 5,   [TT_COL_LOCAL] = 15,
     [TT_COL_REMOTE] = 15, [TT_COL_STATE] = 11, [TT_COL_TX_RATE] = 6, [TT_COL_RX_RATE] = 6,
     [TT_COL_TX] = 6,	  [TT_COL_RX] = 6,     [TT_COL_TX_PKTS] = 6, [TT_COL_RX_PKTS] = 6,
-    [TT_COL_RTT] = 7,
+    [TT_COL_RTT] = 7,	  [TT_COL_RETR] = 6,   [TT_COL_CONNECT] = 7, [TT_COL_CWND] = 5,
+    [TT_COL_ZWIN] = 7,	  [TT_COL_FAIL] = 11,
 };
 
 /*
  * Columns by how long they stay on a narrow terminal, the first given up
  * first: at 80 columns who (COMM), both ends, the state and the rates stay.
  * A pair goes as one: TX_PKT without RX_PKT reads as a one-way connection.
+ * The health columns, shown only when chosen (F2, --columns), go before all of
+ * them, the last chosen first: who and how much stay the table's point.
  */
 static const int drop_order[][2] = {
-    {TT_COL_TX_PKTS, TT_COL_RX_PKTS},
-    {TT_COL_PROTO, -1},
-    {TT_COL_RTT, -1},
-    {TT_COL_TX, TT_COL_RX},
-    {TT_COL_PID, -1},
-    {TT_COL_LOCAL, -1},
-    {TT_COL_STATE, -1},
-    {TT_COL_COMM, -1},
-    {TT_COL_TX_RATE, TT_COL_RX_RATE},
+    {TT_COL_FAIL, -1},	    {TT_COL_ZWIN, -1},
+    {TT_COL_CWND, -1},	    {TT_COL_CONNECT, -1},
+    {TT_COL_RETR, -1},	    {TT_COL_TX_PKTS, TT_COL_RX_PKTS},
+    {TT_COL_PROTO, -1},	    {TT_COL_RTT, -1},
+    {TT_COL_TX, TT_COL_RX}, {TT_COL_PID, -1},
+    {TT_COL_LOCAL, -1},	    {TT_COL_STATE, -1},
+    {TT_COL_COMM, -1},	    {TT_COL_TX_RATE, TT_COL_RX_RATE},
 };
 
 #define EP_MAX 47 /* "[" + the longest IPv6 text (39) + "]:" + port (5) */
 
 /*
- * Columns are dropped (drop_order, but never the sort column: a sort on a
- * column one cannot see looks like no order) until the rest fit with the
- * endpoints at their base width; then the endpoints grow towards the longest text on
- * screen (want[]), fairly, and what is left stays blank.
+ * Of the chosen columns (set), columns are dropped (drop_order, but never the sort column: a sort
+ * on a column one cannot see looks like no order) until the rest fit with the endpoints at their
+ * base width; then the endpoints grow towards the longest text on screen (want[]), fairly, and what
+ * is left stays blank.
  */
-static void layout(struct layout *l, int cols, const int want[2], int sort)
+static void layout(struct layout *l, int cols, const int want[2], int sort, uint32_t set)
 {
 	static const int ep[2] = {TT_COL_LOCAL, TT_COL_REMOTE};
 	int used, extra, i, d = 0;
 
 	for (i = 0; i < TT_COL_MAX; i++)
-		l->shown[i] = 1;
+		l->shown[i] = !!(set & TT_COL_BIT(i));
 	for (;;) {
 		used = 0;
 		l->ncols = 0;
@@ -202,7 +207,7 @@ static void layout(struct layout *l, int cols, const int want[2], int sort)
 static int left_aligned(int col)
 {
 	return col == TT_COL_COMM || col == TT_COL_LOCAL || col == TT_COL_REMOTE ||
-	       col == TT_COL_STATE || col == TT_COL_PROTO;
+	       col == TT_COL_STATE || col == TT_COL_PROTO || col == TT_COL_FAIL;
 }
 
 /* Prints a cell at the cursor, padded to the column's width. */
@@ -351,8 +356,13 @@ static void draw_titles(struct view *v, const struct layout *l)
 	move(2, 0);
 	attron(A_BOLD | COLOR_PAIR(PAIR_TITLE) | A_REVERSE * !has_colors());
 	for (int c = 0; c < TT_COL_MAX; c++) {
+		/* F2: the column under the chooser's cursor, where it shows */
+		int cursor = v->choosing && (int)v->choose_at == c;
+
 		if (!l->shown[c])
 			continue;
+		if (cursor)
+			attron(A_UNDERLINE);
 		if ((int)v->sel.sort == c) {
 			attron(COLOR_PAIR(PAIR_SORT));
 			put_cell(c, l->width[c], tt_col_name(c), first);
@@ -360,6 +370,8 @@ static void draw_titles(struct view *v, const struct layout *l)
 		} else {
 			put_cell(c, l->width[c], tt_col_name(c), first);
 		}
+		if (cursor)
+			attroff(A_UNDERLINE);
 		first = 0;
 	}
 	for (int x = getcurx(stdscr); x < COLS && x > 0; x++)
@@ -369,8 +381,8 @@ static void draw_titles(struct view *v, const struct layout *l)
 
 static void draw_footer(struct view *v, size_t shown)
 {
-	static const char *const hints[] = {"q quit",	"F1 help", "Enter timeline",
-					    "/ filter", "F6 sort", "r reverse"};
+	static const char *const hints[] = {"q quit",  "F1 help",   "Enter timeline", "/ filter",
+					    "F6 sort", "r reverse", "F2 columns"};
 	char line[256];
 	size_t used;
 
@@ -383,6 +395,16 @@ static void draw_footer(struct view *v, size_t shown)
 		return;
 	}
 	curs_set(0);
+	if (v->choosing) {
+		snprintf(line, sizeof(line),
+			 "column %s: %s   Left/Right choose  Space show/hide  Enter keep  Esc back",
+			 tt_col_name(v->choose_at),
+			 v->cols & TT_COL_BIT(v->choose_at) ? "shown" : "hidden");
+		attron(A_BOLD);
+		addnstr(line, COLS);
+		attroff(A_BOLD);
+		return;
+	}
 	if (v->sorting) {
 		snprintf(line, sizeof(line),
 			 "sort by: %s%s   Left/Right choose  r reverse  Enter keep  Esc back",
@@ -416,6 +438,8 @@ static void draw_help(struct view *v)
 	    "  Up/Down, PgUp/PgDn, Home/End   move the selected row",
 	    "  s or >   sort by the next column      S or <   sort by the previous column",
 	    "  F6       choose the sort column: arrows move, Enter keeps, Esc goes back",
+	    "  F2 or C  choose the columns: Left/Right move over all of them, Space shows",
+	    "           or hides one, Enter keeps, Esc goes back (--columns at the start)",
 	    "  r        reverse the sort order",
 	    "  Enter    the selected connection's timeline: its events but traffic, with",
 	    "           their time and time since the open; arrows scroll, End follows",
@@ -427,7 +451,9 @@ static void draw_help(struct view *v)
 	    "  h ? F1   this help (any key closes it)",
 	    "  q F10    quit",
 	    "",
-	    "Columns: PID COMM PROTO LOCAL REMOTE STATE TX/s RX/s TX RX TX_PKT RX_PKT RTT",
+	    "Columns: PID COMM PROTO LOCAL REMOTE STATE TX/s RX/s TX RX TX_PKT RX_PKT RTT,",
+	    "hidden until chosen: RETR (retransmits) CONNECT (handshake time) CWND (last",
+	    "cwnd sample) ZWIN (time in zero-window stalls) FAIL (why it failed)",
 	    "Rates and bytes use powers of 1024 (K, M, G); closed connections are dimmed",
 	    "and stay for the TTL (--ttl) of event time.",
 	    "",
@@ -607,7 +633,7 @@ static void draw(struct view *v)
 			v->want[1] = len;
 	}
 	v->nrows = n;
-	layout(&l, COLS, v->want, (int)v->sel.sort);
+	layout(&l, COLS, v->want, (int)v->sel.sort, v->cols);
 	draw_header(v, &sum);
 	draw_titles(v, &l);
 	for (i = 0; i < n; i++) {
@@ -688,11 +714,11 @@ static void sort_key(struct view *v, int ch)
 	case KEY_LEFT:
 	case KEY_UP:
 	case 'S':
-	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
+	case '<': v->sel.sort = tt_col_next(v->cols, v->sel.sort, -1); break;
 	case KEY_RIGHT:
 	case KEY_DOWN:
 	case 's':
-	case '>': v->sel.sort = (v->sel.sort + 1) % TT_COL_MAX; break;
+	case '>': v->sel.sort = tt_col_next(v->cols, v->sel.sort, 1); break;
 	case 'r': v->sel.reverse = !v->sel.reverse; break;
 	case 27:
 		v->sel.sort = v->sort_was.sort;
@@ -703,6 +729,44 @@ static void sort_key(struct view *v, int ch)
 	case '\r':
 	case KEY_ENTER:
 	case KEY_F(6): v->sorting = 0; break;
+	default: break;
+	}
+}
+
+/*
+ * Key while choosing the columns (F2, htop's Setup > Columns): the cursor goes over every
+ * column, shown or not, and the table redraws as one is shown or hidden. Hiding the sort
+ * column moves the sort to the next one shown; the last column shown stays.
+ */
+static void columns_key(struct view *v, int ch)
+{
+	uint32_t bit = TT_COL_BIT(v->choose_at);
+
+	switch (ch) {
+	case KEY_LEFT:
+	case KEY_UP: v->choose_at = (v->choose_at + TT_COL_MAX - 1) % TT_COL_MAX; break;
+	case KEY_RIGHT:
+	case KEY_DOWN: v->choose_at = (v->choose_at + 1) % TT_COL_MAX; break;
+	case ' ':
+		if (!(v->cols & bit)) {
+			v->cols |= bit;
+			break;
+		}
+		if (v->cols == bit)
+			break;
+		v->cols &= ~bit;
+		if (v->sel.sort == v->choose_at)
+			v->sel.sort = tt_col_next(v->cols, v->sel.sort, 1);
+		break;
+	case 27:
+		v->cols = v->cols_was;
+		v->sel.sort = v->sort_was.sort;
+		v->choosing = 0;
+		break;
+	case '\n':
+	case '\r':
+	case KEY_ENTER:
+	case KEY_F(2): v->choosing = 0; break;
 	default: break;
 	}
 }
@@ -812,6 +876,10 @@ static int key(struct view *v, int ch)
 		sort_key(v, ch);
 		return 0;
 	}
+	if (v->choosing) {
+		columns_key(v, ch);
+		return 0;
+	}
 	if (v->pane && !pane_passes(ch)) {
 		pane_key(v, ch);
 		return 0;
@@ -834,15 +902,22 @@ static int key(struct view *v, int ch)
 	case KEY_HOME: v->cur = 0; break;
 	case KEY_END: v->cur = v->total ? v->total - 1 : 0; break;
 	case 's':
-	case '>': v->sel.sort = (v->sel.sort + 1) % TT_COL_MAX; break;
+	case '>': v->sel.sort = tt_col_next(v->cols, v->sel.sort, 1); break;
 	case 'S':
-	case '<': v->sel.sort = (v->sel.sort + TT_COL_MAX - 1) % TT_COL_MAX; break;
+	case '<': v->sel.sort = tt_col_next(v->cols, v->sel.sort, -1); break;
 	case 'r': v->sel.reverse = !v->sel.reverse; break;
 	case '\n':
 	case '\r':
 	case KEY_ENTER: pane_open(v); break;
 	case KEY_F(6):
 		v->sorting = 1;
+		v->sort_was = v->sel;
+		break;
+	case KEY_F(2): /* htop's Setup, whose Columns page this is */
+	case 'C':
+		v->choosing = 1;
+		v->choose_at = TT_COL_PID; /* as htop's list, from the first */
+		v->cols_was = v->cols;
 		v->sort_was = v->sel;
 		break;
 	case KEY_F(3): /* htop's search */
@@ -902,7 +977,8 @@ int tt_view_run(const struct tt_view_source *src, const struct tt_view_opts *opt
 	}
 	v->src = src;
 	v->opts = opts;
-	v->sel.sort = opts->sort;
+	v->cols = opts->cols ? opts->cols : TT_COLS_DEFAULT;
+	v->sel.sort = tt_col_sort_shown(&v->cols, (int)opts->sort);
 	v->sel.reverse = opts->reverse;
 	ret = term_open(v, err, errlen);
 	if (ret)

@@ -8,6 +8,7 @@
  * streams, and a full qsort with an independently written comparator for
  * every sort column and direction.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -1022,6 +1023,29 @@ static int ref_cmp(const struct tt_conn *a, const struct tt_conn *b, enum tt_col
 	case TT_COL_TX_PKTS: r = CMPV(b->tx_pkts, a->tx_pkts); break;
 	case TT_COL_RX_PKTS: r = CMPV(b->rx_pkts, a->rx_pkts); break;
 	case TT_COL_RTT: r = CMPV(b->rtt_us, a->rtt_us); break;
+	case TT_COL_RETR: r = CMPV(b->retrans, a->retrans); break;
+	case TT_COL_CONNECT: {
+		int ka = !!(a->have & TT_ACC_HAVE_CONNECT), kb = !!(b->have & TT_ACC_HAVE_CONNECT);
+
+		/* known (0 us included) before unknown, then largest first */
+		r = CMPV(kb, ka);
+		if (!r && ka)
+			r = CMPV(b->connect_us, a->connect_us);
+		break;
+	}
+	case TT_COL_CWND: r = CMPV(b->cwnd, a->cwnd); break;
+	case TT_COL_ZWIN:
+		r = CMPV(b->proto == 6, a->proto == 6);
+		if (!r && a->proto == 6)
+			r = CMPV(b->zero_window_ms, a->zero_window_ms);
+		break;
+	case TT_COL_FAIL: {
+		const char *na = tt_fail_reason_name(a->fail_reason);
+		const char *nb = tt_fail_reason_name(b->fail_reason);
+
+		r = !na || !nb ? CMPV(!na, !nb) : strcmp(na, nb);
+		break;
+	}
 	default: break;
 	}
 	if (r)
@@ -1099,6 +1123,45 @@ static const char *const comms[] = {
     "a",	 "",	      "nginx",		 "nginx: worker"};
 
 /* A table of n connections with many ties and shared prefixes in every column. */
+/*
+ * What the health columns sort by (RETR CONNECT CWND ZWIN FAIL), from the connection's id, not
+ * rand(): the rest of a random table stays the one it was. Ties, zeros (a 0 us handshake, a
+ * 0 cwnd: no sample) and unknowns (no handshake, no stall, no failure) each come often.
+ */
+static void health(struct tt_state *st, uint64_t t, uint64_t id)
+{
+	uint64_t h = id * 0x9e3779b97f4a7c15ull >> 20;
+	struct tt_event e;
+
+	if (h % 3) {
+		e = ev_base(TT_EV_RETRANS, t, id, 0);
+		e.u.retrans.segs = (uint32_t)(h % 5 + 1);
+		e.u.retrans.cause = (uint8_t)(h % 3 + 1);
+		apply(st, e);
+	}
+	if (h % 5 < 2) {
+		e = ev_base(TT_EV_HANDSHAKE, t, id, 0);
+		e.u.handshake.connect_us = (uint32_t)(h >> 4) % 3 * 150;
+		apply(st, e);
+	}
+	if (h % 2) {
+		e = ev_base(TT_EV_SAMPLE, t, id, 0);
+		e.u.sample.cwnd = (uint32_t)(h >> 8) % 4 * 10;
+		apply(st, e);
+	}
+	if (h % 7 == 0) {
+		e = ev_base(TT_EV_STALL, t, id, 0);
+		e.u.stall.phase = TT_STALL_END;
+		e.u.stall.dur_us = (h >> 3) % 4 * 1000000;
+		apply(st, e);
+	}
+	if (h % 4 == 0) {
+		e = ev_close(t, id, 0, 0, 0, 0, 0, 7);
+		e.u.close.fail_reason = (uint8_t)((h >> 12) % TT_FAIL_MAX);
+		apply(st, e);
+	}
+}
+
 static struct tt_state *random_table(unsigned n, unsigned seed)
 {
 	struct tt_state *st = new_state(0, NULL);
@@ -1149,6 +1212,8 @@ static struct tt_state *random_table(unsigned n, unsigned seed)
 			r.u.rtt.srtt_us = (uint32_t)(rand() % 5) * 100;
 			apply(st, r);
 		}
+		if (e.u.open.proto == 6)
+			health(st, t, e.conn_id);
 	}
 	tt_state_tick(st, 2 * SEC);
 	/* second interval: different traffic so rates and totals disagree */
@@ -1184,8 +1249,18 @@ static int window_ok(struct tt_state *st, const struct tt_select *sel, const str
 	return 1;
 }
 
+/* A column's name in lower case: test_unit.py reads "FAIL" in the output as a failed check. */
+static const char *lower_col(int col, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", tt_col_name((enum tt_col)col));
+	for (char *p = buf; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return buf;
+}
+
 static void test_sort(void)
 {
+	char name[16];
 	unsigned n = 3000;
 	struct tt_state *st = random_table(n, 7);
 	size_t cnt = tt_state_count(st);
@@ -1197,6 +1272,29 @@ static void test_sort(void)
 
 	tt_state_foreach(st, collect_fn, &k);
 	check(k.n == cnt && cnt > 2900, "random table: foreach visits all %zu connections", cnt);
+	{
+		/* the health columns' sorts order something: known, zero and unknown all come */
+		size_t retr = 0, conn = 0, conn0 = 0, cwnd = 0, zwin = 0, zwin0 = 0, fail = 0;
+
+		for (size_t i = 0; i < cnt; i++) {
+			const struct tt_conn *c = ref[i];
+
+			retr += c->retrans > 0;
+			conn += !!(c->have & TT_ACC_HAVE_CONNECT);
+			conn0 += (c->have & TT_ACC_HAVE_CONNECT) && !c->connect_us;
+			cwnd += c->cwnd > 0;
+			zwin += c->zero_window_ms > 0;
+			zwin0 += c->proto == 6 && !c->zero_window_ms;
+			fail += c->fail_reason > 0;
+		}
+		check(
+		    retr > cnt / 4 && conn > cnt / 8 && conn0 > 50 && cwnd > cnt / 8 && zwin > 50 &&
+			zwin0 > 50 && fail > cnt / 16 && retr < cnt && conn < cnt && cwnd < cnt &&
+			fail < cnt,
+		    "random table: health fields vary (%zu retr, %zu connect, %zu 0 us, %zu cwnd, "
+		    "%zu zwin, %zu tcp 0 ms, %zu failed)",
+		    retr, conn, conn0, cwnd, zwin, zwin0, fail);
+	}
 	for (int col = 0; col < TT_COL_MAX; col++) {
 		for (int rev = 0; rev < 2; rev++) {
 			struct tt_select sel = {.sort = (enum tt_col)col, .reverse = rev};
@@ -1213,8 +1311,9 @@ static void test_sort(void)
 			for (int r = 0; r < 30; r++, windows++)
 				ok &= window_ok(st, &sel, ref, cnt, (size_t)rand() % (cnt + 2),
 						(size_t)rand() % 200 + 1, rows);
-			check(ok, "sort %-6s %s: %d windows equal a full qsort", tt_col_name(col),
-			      rev ? "reverse" : "natural", windows);
+			check(ok, "sort %-7s %s: %d windows equal a full qsort",
+			      lower_col(col, name, sizeof(name)), rev ? "reverse" : "natural",
+			      windows);
 		}
 	}
 
@@ -1876,6 +1975,79 @@ static void test_cols(void)
 		  tt_col_parse("rtt") == TT_COL_RTT && tt_col_parse("bogus") == -1 &&
 		  tt_col_parse("") == -1,
 	      "tt_col_parse: lowercase, aliases, unknown -1");
+	check(tt_col_parse("RETR") == TT_COL_RETR && tt_col_parse("retrans") == TT_COL_RETR &&
+		  tt_col_parse("retransmits") == TT_COL_RETR &&
+		  tt_col_parse("connect") == TT_COL_CONNECT &&
+		  tt_col_parse("connect_us") == TT_COL_CONNECT &&
+		  tt_col_parse("cwnd") == TT_COL_CWND && tt_col_parse("ZWin") == TT_COL_ZWIN &&
+		  tt_col_parse("zero_window_ms") == TT_COL_ZWIN &&
+		  tt_col_parse("fail") == TT_COL_FAIL &&
+		  tt_col_parse("fail_reason") == TT_COL_FAIL && TT_COL_RTT == 12 &&
+		  TT_COL_FAIL == TT_COL_MAX - 1,
+	      "tt_col_parse: the health columns by their names and tcptop-query's, after RTT");
+	{
+		static const struct {
+			const char *list;
+			uint32_t want; /* 0: refused */
+		} cases[] = {
+		    {"+RETR,+fail_reason",
+		     TT_COLS_DEFAULT | TT_COL_BIT(TT_COL_RETR) | TT_COL_BIT(TT_COL_FAIL)},
+		    {"fail,comm,retrans",
+		     TT_COL_BIT(TT_COL_COMM) | TT_COL_BIT(TT_COL_RETR) | TT_COL_BIT(TT_COL_FAIL)},
+		    {"-PID,-rtt",
+		     TT_COLS_DEFAULT & ~(TT_COL_BIT(TT_COL_PID) | TT_COL_BIT(TT_COL_RTT))},
+		    {"comm,+cwnd,-comm,zwin", TT_COL_BIT(TT_COL_CWND) | TT_COL_BIT(TT_COL_ZWIN)},
+		    {"all", TT_COLS_ALL},
+		    {"all,-tx,-rx", TT_COLS_ALL & ~(TT_COL_BIT(TT_COL_TX) | TT_COL_BIT(TT_COL_RX))},
+		    {"+all,-default", TT_COLS_ALL & ~TT_COLS_DEFAULT},
+		    {"-all,+comm", TT_COL_BIT(TT_COL_COMM)},
+		    {"default", TT_COLS_DEFAULT},
+		    {"PID", TT_COL_BIT(TT_COL_PID)},
+		    {"", 0},
+		    {",", 0},
+		    {"+RETR,", 0},
+		    {"+RETR,,FAIL", 0},
+		    {"+", 0},
+		    {"-all", 0},
+		    {"pid,-pid", 0},
+		    {"nope", 0},
+		    {"+RETR,+nope", 0},
+		    {"0123456789012345678901234567890123456789", 0},
+		};
+		int ok = 1;
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			uint32_t set = 12345;
+			char err[128] = "";
+			int ret = tt_col_list_parse(cases[i].list, &set, err, sizeof(err));
+
+			if (cases[i].want
+				? ret || set != cases[i].want
+				: ret != -EINVAL || set != 12345 || !err[0] || strchr(err, '\n')) {
+				fprintf(stderr, "  --columns '%s': %d set %#x err '%s'\n",
+					cases[i].list, ret, set, err);
+				ok = 0;
+			}
+		}
+		check(ok,
+		      "tt_col_list_parse: plain lists set, +/- edit the default, errors refused");
+	}
+	{
+		uint32_t set = TT_COL_BIT(TT_COL_COMM) | TT_COL_BIT(TT_COL_RETR);
+		uint32_t def = TT_COLS_DEFAULT;
+		int ok = tt_col_sort_shown(&set, -1) == TT_COL_COMM &&
+			 set == (TT_COL_BIT(TT_COL_COMM) | TT_COL_BIT(TT_COL_RETR));
+
+		ok &= tt_col_sort_shown(&def, -1) == TT_COL_TX_RATE && def == TT_COLS_DEFAULT;
+		ok &= tt_col_sort_shown(&def, TT_COL_FAIL) == TT_COL_FAIL &&
+		      def == (TT_COLS_DEFAULT | TT_COL_BIT(TT_COL_FAIL));
+		ok &= tt_col_next(def, TT_COL_RTT, 1) == TT_COL_FAIL &&
+		      tt_col_next(def, TT_COL_FAIL, 1) == TT_COL_PID &&
+		      tt_col_next(def, TT_COL_PID, -1) == TT_COL_FAIL &&
+		      tt_col_next(def, TT_COL_RETR, 1) == TT_COL_FAIL &&
+		      tt_col_next(TT_COL_BIT(TT_COL_RX), TT_COL_RX, 1) == TT_COL_RX;
+		check(ok, "tt_col_sort_shown: the sort column shows; tt_col_next walks the shown");
+	}
 }
 
 /* ------------------------------------------------------------ bench */
