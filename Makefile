@@ -191,7 +191,7 @@ run: deps
 #       tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null)
 # (tests/test_fuzz.py does this for a minute in `make test`).
 fuzz: $(OUTPUT)/fuzz/fuzz_reader
-$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(COMMON_SRCS) \
+$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c tests/fuzz/fuzz.h $(FORMAT_SRCS) $(COMMON_SRCS) \
 		$(wildcard include/*.h format/*.h common/*.h)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude \
