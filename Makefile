@@ -198,33 +198,37 @@ FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_RUNS ?= 10000000
 FUZZ_CORE := $(FORMAT_SRCS) $(COMMON_SRCS)
 FUZZ_REPLAY := $(FUZZ_CORE) $(STATE_SRCS) $(ANON_SRCS) replay/player.c replay/cut.c replay/keep.c
-FUZZ_DEPS := tests/fuzz/fuzz.h $(wildcard include/*.h format/*.h common/*.h)
-FUZZ_CC = $(CLANG) -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_QUERY := $(FUZZ_CORE) $(STATE_SRCS) $(filter-out query/main.c,$(QUERY_SRCS))
+# Every source compiled once for all harnesses (instrumented, not linked with libFuzzer's main).
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude -Iquery \
+	-Ireplay -fsanitize=address,undefined -fno-sanitize-recover=undefined
+fuzz_obj = $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(1))
 
 .PHONY: fuzz-long
 fuzz: $(FUZZ_BINS)
-$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FUZZ_CORE) $(FUZZ_DEPS)
+$(OUTPUT)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(filter %.c,$^) $(LDLIBS_CORE) -o $@
-$(OUTPUT)/fuzz/fuzz_query: tests/fuzz/fuzz_query.c $(filter-out query/main.c,$(QUERY_SRCS)) \
-		$(FUZZ_CORE) $(STATE_SRCS) $(FUZZ_DEPS) $(wildcard query/*.h)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -Iquery $(filter %.c,$^) -lsqlite3 $(LDLIBS_CORE) -lpthread -o $@
-$(OUTPUT)/fuzz/fuzz_cut $(OUTPUT)/fuzz/fuzz_anon: $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c \
-		tests/fuzz/fuzz_cut.c $(FUZZ_REPLAY) $(FUZZ_DEPS) $(wildcard replay/*.h state/*.h anon/*.h)
-	@mkdir -p $(@D)
-	$(FUZZ_CC) -Ireplay $< $(filter-out tests/%,$(filter %.c,$^)) $(LDLIBS_CORE) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(OUTPUT)/fuzz/fuzz_reader: $(call fuzz_obj,tests/fuzz/fuzz_reader.c $(FUZZ_CORE))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_CORE) -o $@
+$(OUTPUT)/fuzz/fuzz_query: $(call fuzz_obj,tests/fuzz/fuzz_query.c $(FUZZ_QUERY))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lsqlite3 $(LDLIBS_CORE) -o $@
+$(OUTPUT)/fuzz/fuzz_cut $(OUTPUT)/fuzz/fuzz_anon: $(OUTPUT)/fuzz/fuzz_%: \
+		$(OUTPUT)/fuzz/obj/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_REPLAY))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_CORE) -o $@
 
 # Each harness for FUZZ_RUNS inputs, one after another (hours; not part of make test), seeded
-# from its minimized corpus in tests/fuzz/corpus/NAME; the full log is $(OUTPUT)/fuzz/long-NAME.log.
+# from the minimized corpus in tests/fuzz/corpus; the full log is $(OUTPUT)/fuzz/long-NAME.log.
 fuzz-long: $(FUZZ_BINS)
 	$(Q)for n in $(FUZZ_NAMES); do \
 		mkdir -p $(OUTPUT)/fuzz/corpus-$$n && \
 		$(OUTPUT)/fuzz/fuzz_$$n -runs=$(FUZZ_RUNS) -max_len=16384 -timeout=10 \
 			-rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 \
 			-artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus-$$n \
-			tests/fuzz/corpus/$$n tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null) \
+			tests/fuzz/corpus tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null) \
 			>$(OUTPUT)/fuzz/long-$$n.log 2>&1; rc=$$?; \
 		grep -E '^(#[0-9]+ +DONE|stat::|SUMMARY|==[0-9]+==ERROR)' $(OUTPUT)/fuzz/long-$$n.log \
 			| sed "s/^/fuzz_$$n: /"; \

@@ -12,7 +12,10 @@
  * TCP/UDP/processes), gen-every-kind.tt (test_format gen: every event kind
  * and edge values), year-gap.tt (two events a year apart), and
  * damaged-index-bogus-end.tt (a corruption whose time range ended years after
- * its events; both once made tcptop-replay walk the empty time for minutes).
+ * its events; both once made tcptop-replay walk the empty time for minutes),
+ * and cut-clock-offset-overflow.tt (fuzz_cut: a damaged time and a large
+ * clock offset overflowed cut's signed subtraction). tests/fuzz/corpus holds
+ * a minimized corpus shared by every harness (docs/HACKING.md, Fuzzing).
  */
 #include <stdint.h>
 
