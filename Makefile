@@ -230,7 +230,7 @@ fuzz-long: $(FUZZ_BINS)
 			-artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus-$$n \
 			tests/fuzz/corpus tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null) \
 			>$(OUTPUT)/fuzz/long-$$n.log 2>&1; rc=$$?; \
-		grep -E '^(#[0-9]+ +DONE|stat::|SUMMARY|==[0-9]+==ERROR)' $(OUTPUT)/fuzz/long-$$n.log \
+		grep -E '^(#[0-9]+[[:space:]]+DONE|stat::(number|average)|SUMMARY|==[0-9]+==ERROR)' $(OUTPUT)/fuzz/long-$$n.log \
 			| sed "s/^/fuzz_$$n: /"; \
 		[ $$rc = 0 ] || exit $$rc; \
 	done
