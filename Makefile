@@ -187,17 +187,54 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(OUTPUT)/tcptop $(ARGS)
 
-# libFuzzer harness of the capture reader; run it on a scratch corpus seeded from the repository:
-#   mkdir -p /tmp/corpus && build/fuzz/fuzz_reader -max_total_time=60 /tmp/corpus \
-#       tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null)
-# (tests/test_fuzz.py does this for a minute in `make test`).
-fuzz: $(OUTPUT)/fuzz/fuzz_reader
-$(OUTPUT)/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(FORMAT_SRCS) $(COMMON_SRCS) \
-		$(wildcard include/*.h format/*.h common/*.h)
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c, one binary each in $(OUTPUT)/fuzz/, clang with ASan
+# and UBSan): the reader, the query tables, cut (-o --from --to) and --anonymize, each over a
+# fuzzed capture. Run one on a scratch corpus seeded from the repository:
+#   mkdir -p /tmp/corpus && build/fuzz/fuzz_reader -max_len=16384 /tmp/corpus tests/fuzz/seeds \
+#       tests/data $$(ls -d samples 2>/dev/null)
+# tests/test_fuzz.py runs each briefly in `make test`; `make fuzz-long` runs each for
+# FUZZ_RUNS inputs (10 million) on a corpus kept in $(OUTPUT)/fuzz/corpus-NAME.
+FUZZ_NAMES := reader query cut anon
+FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+FUZZ_RUNS ?= 10000000
+FUZZ_CORE := $(FORMAT_SRCS) $(COMMON_SRCS)
+FUZZ_REPLAY := $(FUZZ_CORE) $(STATE_SRCS) $(ANON_SRCS) replay/player.c replay/cut.c replay/keep.c
+FUZZ_QUERY := $(FUZZ_CORE) $(STATE_SRCS) $(filter-out query/main.c,$(QUERY_SRCS))
+# Every source compiled once for all harnesses (instrumented, not linked with libFuzzer's main).
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude -Iquery \
+	-Ireplay -fsanitize=address,undefined -fno-sanitize-recover=undefined
+fuzz_obj = $(patsubst %.c,$(OUTPUT)/fuzz/obj/%.o,$(1))
+
+.PHONY: fuzz-long
+fuzz: $(FUZZ_BINS)
+$(OUTPUT)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude \
-		-fsanitize=fuzzer,address,undefined $(filter %.c,$^) \
-		$(LDLIBS_CORE) -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+$(OUTPUT)/fuzz/fuzz_reader: $(call fuzz_obj,tests/fuzz/fuzz_reader.c $(FUZZ_CORE))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_CORE) -o $@
+$(OUTPUT)/fuzz/fuzz_query: $(call fuzz_obj,tests/fuzz/fuzz_query.c $(FUZZ_QUERY))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lsqlite3 $(LDLIBS_CORE) -o $@
+$(OUTPUT)/fuzz/fuzz_cut $(OUTPUT)/fuzz/fuzz_anon: $(OUTPUT)/fuzz/fuzz_%: \
+		$(OUTPUT)/fuzz/obj/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_REPLAY))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_CORE) -o $@
+
+# Each harness for FUZZ_RUNS inputs, one after another (hours; not part of make test), seeded
+# from the minimized corpus in tests/fuzz/corpus; the full log is $(OUTPUT)/fuzz/long-NAME.log.
+fuzz-long: $(FUZZ_BINS)
+	$(Q)for n in $(FUZZ_NAMES); do \
+		mkdir -p $(OUTPUT)/fuzz/corpus-$$n && \
+		$(OUTPUT)/fuzz/fuzz_$$n -runs=$(FUZZ_RUNS) -max_len=16384 -timeout=10 \
+			-rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 \
+			-artifact_prefix=$(OUTPUT)/fuzz/ $(OUTPUT)/fuzz/corpus-$$n \
+			tests/fuzz/corpus tests/fuzz/seeds tests/data $$(ls -d samples 2>/dev/null) \
+			>$(OUTPUT)/fuzz/long-$$n.log 2>&1; rc=$$?; \
+		grep -E '^(#[0-9]+[[:space:]]+DONE|stat::(number|average)|SUMMARY|==[0-9]+==ERROR)' $(OUTPUT)/fuzz/long-$$n.log \
+			| sed "s/^/fuzz_$$n: /"; \
+		[ $$rc = 0 ] || exit $$rc; \
+	done
 
 # Tools, their man pages, and one bash completion file with a link per tool (bash-completion
 # loads completions/NAME on the first Tab after NAME).

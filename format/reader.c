@@ -22,6 +22,7 @@
 #include "fmt_priv.h"
 
 #define RBUF_INITIAL (1u << 20)
+#define RBUF_MIN (16u << 10)
 
 struct stream {
 	const uint8_t *p, *end;
@@ -140,14 +141,23 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 		r->start = 0;
 	}
 	if (need > r->cap) {
-		size_t cap = r->cap;
-		while (cap < need)
+		/*
+		 * A length read from damaged data may claim far more than the file holds: grow
+		 * only to what is there now (a file still being written grows it on a later call).
+		 */
+		size_t want = need, cap = r->cap;
+		struct stat st;
+		if (r->seekable && fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < r->off + need)
+			want = (uint64_t)st.st_size > r->off ? (size_t)(st.st_size - r->off) : 0;
+		while (cap < want)
 			cap *= 2;
-		uint8_t *p = realloc(r->buf, cap);
-		if (!p)
-			return fail(r, -ENOMEM, "out of memory");
-		r->buf = p;
-		r->cap = cap;
+		if (cap > r->cap) {
+			uint8_t *p = realloc(r->buf, cap);
+			if (!p)
+				return fail(r, -ENOMEM, "out of memory");
+			r->buf = p;
+			r->cap = cap;
+		}
 	}
 	while (r->len < need) {
 		uint8_t *dst = r->buf + r->start + r->len;
@@ -161,6 +171,10 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 			}
 			if (room > r->limit - at)
 				room = (size_t)(r->limit - at);
+		}
+		if (!room) {
+			r->eof = 1; /* the file ends before need: see the growth above */
+			break;
 		}
 		ssize_t k = r->seekable ? pread(r->fd, dst, room, (off_t)(r->off + r->len))
 					: read(r->fd, dst, room);
@@ -265,7 +279,7 @@ static int resync(struct tt_fmt_reader *r)
 		}
 		/* Keep the last 3 bytes: the magic may straddle the refill. */
 		consume(r, r->len - 3);
-		n = fill(r, 4 + RBUF_INITIAL / 2);
+		n = fill(r, 4 + r->cap / 2);
 		if (n < 0)
 			return (int)n;
 		if (n < 4) {
@@ -369,7 +383,7 @@ static const char *load_events(struct tt_fmt_reader *r, const uint8_t *pl, uint3
 	if (fcs != ZSTD_CONTENTSIZE_UNKNOWN && fcs != raw_len)
 		return "bad events block size";
 	if (raw_len > r->raw_cap) {
-		size_t cap = r->raw_cap ? r->raw_cap : 65536;
+		size_t cap = r->raw_cap ? r->raw_cap : 4096;
 		while (cap < raw_len)
 			cap *= 2;
 		free(r->raw);
@@ -379,6 +393,10 @@ static const char *load_events(struct tt_fmt_reader *r, const uint8_t *pl, uint3
 			return "out of memory";
 		memset(r->raw + cap, 0, TT_DECODE_PAD);
 	}
+	/* Created on first use: a file that never gets this far (damaged, empty, a
+	 * header probe) does not pay for a 96 KiB context. */
+	if (!r->dctx && !(r->dctx = ZSTD_createDCtx()))
+		return "out of memory";
 	size_t got = ZSTD_decompressDCtx(r->dctx, r->raw, raw_len, src, csize);
 	if (ZSTD_isError(got) || got != raw_len)
 		return "events block does not decompress";
@@ -637,10 +655,15 @@ int tt_fmt_reader_open_fd(struct tt_fmt_reader **out, int fd, const char *name, 
 	r->fd = fd;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->seekable = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	/*
+	 * A small file gets a small window: a 1 MiB allocation per open is what a short
+	 * capture (and the fuzzer, which opens thousands a second) paid for most.
+	 */
 	r->cap = RBUF_INITIAL;
+	while (r->seekable && r->cap > RBUF_MIN && (uint64_t)st.st_size <= r->cap / 2)
+		r->cap /= 2;
 	r->buf = malloc(r->cap);
-	r->dctx = ZSTD_createDCtx();
-	if (!r->buf || !r->dctx) {
+	if (!r->buf) {
 		rc = fail(r, -ENOMEM, "out of memory");
 		goto out_err;
 	}
@@ -941,13 +964,21 @@ static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
 	}
 
 	/* No index (interrupted recording): walk the headers. After damage,
-	 * look for the next block magic in 64 KiB steps. */
+	 * look for the next block magic in 64 KiB steps. Reads stop at the size
+	 * the file has now: a read past it costs a system call and says nothing. */
+	struct stat st;
+	if (fstat(r->fd, &st) < 0)
+		return fail(r, -errno, "fstat: %s", strerror(errno));
+	uint64_t size = (uint64_t)st.st_size;
 	uint64_t off = r->data_off;
 	uint8_t h[TT_BLK_HDR_SIZE + TT_EVENTS_PREFIX], t[4];
 	for (;;) {
 		if (r->limit && off + TT_BLK_OVERHEAD > r->limit)
 			return 0;
-		ssize_t n = pread_full(r->fd, h, sizeof(h), off);
+		if (off >= size || size - off < TT_BLK_OVERHEAD)
+			return 0;
+		ssize_t n =
+		    pread_full(r->fd, h, size - off < sizeof(h) ? size - off : sizeof(h), off);
 		if (n < 0)
 			return fail(r, (int)n, "read: %s", strerror((int)-n));
 		if (n < TT_BLK_OVERHEAD)
@@ -957,6 +988,7 @@ static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
 		    off + plen + TT_BLK_OVERHEAD > r->limit)
 			return 0; /* past the size set: not written yet then */
 		if (tt_get32(h) == TT_BLK_MAGIC && plen <= TT_BLK_MAX_PAYLOAD &&
+		    (uint64_t)plen + TT_BLK_OVERHEAD <= size - off &&
 		    pread_full(r->fd, t, 4, off + TT_BLK_HDR_SIZE + plen) == 4 &&
 		    tt_get32(t) == plen + TT_BLK_OVERHEAD) {
 			/* a block whose CRC fails says nothing true about its times */
@@ -976,7 +1008,11 @@ static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
 		uint8_t chunk[65536];
 		uint64_t from = off + 1;
 		for (;;) {
-			n = pread_full(r->fd, chunk, sizeof(chunk), from);
+			if (from >= size)
+				return 0;
+			n = pread_full(r->fd, chunk,
+				       size - from < sizeof(chunk) ? size - from : sizeof(chunk),
+				       from);
 			if (n < 4)
 				return 0;
 			const uint8_t *m = memmem(chunk, (size_t)n, magic, 4);

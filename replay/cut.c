@@ -21,8 +21,9 @@ static int add(struct cut *c, const struct tt_event *ev)
 
 	if (ev->ts_ns > c->last_ns)
 		c->last_ns = ev->ts_ns;
-	/* The writer stores the header's event clock, the reader gave us wall time. */
-	e.ts_ns = (uint64_t)((int64_t)ev->ts_ns - c->offset);
+	/* The writer stores the header's event clock, the reader gave us wall time: its sum
+	 * undone modulo 2^64, as the reader made it (in int64_t a damaged time overflowed). */
+	e.ts_ns = ev->ts_ns - (uint64_t)c->offset;
 	if (c->anon) {
 		int ret = tt_anon_event(c->anon, &e);
 

@@ -36,7 +36,8 @@ if [ "$fuzz_s" -gt 0 ]; then
 		corpus=$(mktemp -d)
 		art=$(mktemp -d)
 		"$TT_BUILD/fuzz/fuzz_reader" -max_total_time="$fuzz_s" -max_len=16384 -timeout=10 \
-			-print_final_stats=1 -artifact_prefix="$art/" "$corpus" "$root/tests/fuzz/seeds" \
+			-print_final_stats=1 -artifact_prefix="$art/" "$corpus" "$root/tests/fuzz/corpus" \
+			"$root/tests/fuzz/seeds" \
 			"$root/tests/data" $(ls -d "$root/samples" 2>/dev/null) >"$log" 2>&1
 		runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 		crashes=$(ls "$art" | wc -l)
