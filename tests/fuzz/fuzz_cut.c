@@ -137,6 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	cut_close(r.cut, err, sizeof(err));
+	unlink(out_path); /* nothing left in /dev/shm after the run */
 	keep_free(r.keep);
 	player_free(r.p);
 	tt_anon_free(anon);
