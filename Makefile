@@ -198,7 +198,8 @@ FUZZ_NAMES := reader query cut anon
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_RUNS ?= 10000000
 FUZZ_CORE := $(FORMAT_SRCS) $(COMMON_SRCS)
-FUZZ_REPLAY := $(FUZZ_CORE) $(STATE_SRCS) $(ANON_SRCS) replay/player.c replay/cut.c replay/keep.c
+FUZZ_REPLAY := $(FUZZ_CORE) $(STATE_SRCS) $(ANON_SRCS) replay/player.c replay/follow.c replay/cut.c \
+	replay/keep.c
 FUZZ_QUERY := $(FUZZ_CORE) $(STATE_SRCS) $(filter-out query/main.c,$(QUERY_SRCS))
 # Every source compiled once for all harnesses (instrumented, not linked with libFuzzer's main).
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DTT_VERSION='"$(VERSION)"' -g -O1 -Iinclude -Iquery \

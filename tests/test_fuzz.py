@@ -3,7 +3,7 @@ the query tables, cut (-o --from --to) and --anonymize, seeded from tests/fuzz/c
 tests/fuzz/seeds (described seeds and regression inputs), tests/data and samples/: no crash, leak,
 timeout or sanitizer report; and every committed input once through every harness.
 
-TT_FUZZ_SECONDS sets the total length (default 60), shared by the harnesses. Long runs:
+TT_FUZZ_SECONDS sets the total length (default 30), shared by the harnesses. Long runs:
 `make fuzz-long` (10 million inputs each).
 """
 import os
@@ -17,7 +17,7 @@ from conftest import BUILD, ROOT, run, sanitized
 
 # The harness is built with ASan and UBSan in every run: the sanitizer run (make SANITIZE=1
 # test) repeats the plain run's fuzzing, so it runs a short one.
-SECONDS = int(os.environ.get("TT_FUZZ_SECONDS", "10" if sanitized("tcptop-replay") else "60"))
+SECONDS = int(os.environ.get("TT_FUZZ_SECONDS", "10" if sanitized("tcptop-replay") else "30"))
 # name: (share of SECONDS, executions per second a slow, loaded machine still does). The reader
 # does some 2,000 a second on this project's 2-core machine; the query harness reads every table
 # of each input several times.
