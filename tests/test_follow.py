@@ -270,10 +270,7 @@ def test_follow_in_the_view(shared_dir):
         p.wait(lambda t: "FOLLOW" not in t and "(100%)" in t and port in t, timeout=8)
         assert not p.dead()
         p.keys("q")
-        end = time.time() + 5
-        while not p.dead() and time.time() < end:
-            time.sleep(0.1)
-        assert p.dead()
+        assert p.wait_dead()
     finally:
         p.close()
 

@@ -13,6 +13,7 @@ from conftest import ROOT, run, tool
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
 import ttcap  # noqa: E402
+from helpers.ttvariant import encode_events, varint  # noqa: E402
 
 TF = tool("tests/test_format")
 DATA = os.path.join(ROOT, "tests", "data")
@@ -133,38 +134,9 @@ def test_bad_file_message(name):
 # ---- forward compatibility: a file with things a 1.0 reader must skip, made from the spec
 
 
-def varint(v):
-    out = bytearray()
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
-    return bytes(out)
-
-
-def zz(v):
-    return ((v << 1) ^ (v >> 63)) & ((1 << 64) - 1)
-
-
 def events_block(rows, extra_streams=()):
     """rows: (kind, flags, ts, conn, pid, tid, payload bytes)."""
-    s = [bytearray() for _ in range(7)]
-    pts = pconn = ppid = 0
-    for kind, flags, ts, conn, pid, tid, payload in rows:
-        s[0] += varint(kind)
-        s[1] += varint(flags)
-        s[2] += varint(zz(ts - pts))
-        s[3] += varint(zz(conn - pconn))
-        s[4] += varint(zz(pid - ppid))
-        s[5] += varint(zz(tid - pid))
-        s[6] += varint(len(payload)) + payload
-        pts, pconn, ppid = ts, conn, pid
-    streams = [bytes(x) for x in s] + list(extra_streams)
-    raw = struct.pack("<I", len(streams)) + b"".join(struct.pack("<I", len(x)) for x in streams)
-    raw += b"".join(streams)
-    tss = [r[2] for r in rows]
-    prefix = struct.pack("<IQQI", len(rows), min(tss), max(tss), len(raw))
-    return ttcap.block(ttcap.EVENTS, prefix + zstandard.ZstdCompressor().compress(raw))
+    return ttcap.block(ttcap.EVENTS, encode_events(rows, extra_streams))
 
 
 def test_newer_minor_features_are_skipped(tmp_path):

@@ -46,6 +46,13 @@ class Pane:
                            capture_output=True, text=True)
         return r.stdout.strip() == "1"
 
+    def wait_dead(self, timeout=5.0):
+        """True once the program in the pane has exited (within timeout s)."""
+        end = time.time() + timeout
+        while not self.dead() and time.time() < end:
+            time.sleep(0.1)
+        return self.dead()
+
     def wait(self, pred, timeout=10.0, stable=True):
         end = time.time() + timeout
         last = None
@@ -862,7 +869,4 @@ def test_enter_opens_the_timeline_of_the_selected_connection(pane):
     p.wait(lambda t: "CONNECTION" not in t and len(table(t)) == 2)
     assert not p.dead()
     p.keys("q")
-    end = time.time() + 5
-    while not p.dead() and time.time() < end:
-        time.sleep(0.1)
-    assert p.dead()
+    assert p.wait_dead()

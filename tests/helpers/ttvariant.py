@@ -28,7 +28,7 @@ NEXT_END_TAG = 4
 UNKNOWN_KINDS = (20, 21, 64, 127, 300, 1 << 20)  # 1 << 20: wider than the reader's u16
 
 
-def _varint(v):
+def varint(v):
     out = bytearray()
     while v >= 0x80:
         out.append((v & 0x7F) | 0x80)
@@ -37,7 +37,7 @@ def _varint(v):
     return bytes(out)
 
 
-def _zz(v):
+def zigzag(v):
     """zigzag of a delta taken modulo 2^64 (as signed 64 bits)."""
     v &= ttcap.U64
     if v >> 63:
@@ -94,13 +94,13 @@ def encode_events(rows, extra_streams=()):
     s = [bytearray() for _ in range(7)]
     pts = pconn = ppid = 0
     for kind, flags, ts, conn, pid, tid, payload in rows:
-        s[0] += _varint(kind)
-        s[1] += _varint(flags)
-        s[2] += _varint(_zz((ts - pts) & ttcap.U64))
-        s[3] += _varint(_zz((conn - pconn) & ttcap.U64))
-        s[4] += _varint(_zz(pid - ppid))
-        s[5] += _varint(_zz(tid - pid))
-        s[6] += _varint(len(payload)) + payload
+        s[0] += varint(kind)
+        s[1] += varint(flags)
+        s[2] += varint(zigzag((ts - pts) & ttcap.U64))
+        s[3] += varint(zigzag((conn - pconn) & ttcap.U64))
+        s[4] += varint(zigzag(pid - ppid))
+        s[5] += varint(zigzag(tid - pid))
+        s[6] += varint(len(payload)) + payload
         pts, pconn, ppid = ts, conn, pid
     streams = [bytes(x) for x in s] + list(extra_streams)
     raw = struct.pack("<I", len(streams)) + b"".join(struct.pack("<I", len(x)) for x in streams)
@@ -152,8 +152,8 @@ def variant(data, what):
             if on("fields"):
                 for r in rows:
                     if r[0] in ttcap.KINDS:
-                        r[6] = _full_payload(r[0], r[6]) + _varint(rng.randrange(1, 1 << 40)) \
-                            + _varint(3) + b"new" + _varint(1)
+                        r[6] = _full_payload(r[0], r[6]) + varint(rng.randrange(1, 1 << 40)) \
+                            + varint(3) + b"new" + varint(1)
                         add("events' extra fields")
             if on("kinds"):
                 new = []
@@ -168,7 +168,7 @@ def variant(data, what):
                         add("events of unknown kinds")
                 rows = new
             if on("streams"):
-                extra = list(extra) + [b"".join(_varint(rng.randrange(1 << 20)) for _ in rows),
+                extra = list(extra) + [b"".join(varint(rng.randrange(1 << 20)) for _ in rows),
                                        bytes(rng.randrange(256) for _ in range(17))]
                 add("blocks' extra streams")
             payload = encode_events(rows, extra)
