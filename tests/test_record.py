@@ -844,7 +844,7 @@ def test_flight_recorder(tmpdir_path):
     window = 3
     rec = Recorder(path, "--flight", str(window), "-P", str(port), "-P", str(pport),
                    "--coalesce", "100ms", header=False)
-    time.sleep(0.5)  # attached (nothing on disk to wait for)
+    rec.wait_attached()  # nothing on disk to wait for
     paced = PacedSender(pport)
     try:
         time.sleep(1.5)
@@ -942,7 +942,7 @@ def test_flight_dump_keeps_opens_of_connections_closed_inside(tmpdir_path):
     window = 2
     rec = Recorder(path, "--flight", str(window), "-P", str(port), "-P", str(aport),
                    "--coalesce", "100ms", header=False)
-    time.sleep(0.5)  # attached
+    rec.wait_attached()
     churn = Churn(port)
     try:
         srv, cli, acc = tcp_pair(aport)

@@ -34,6 +34,23 @@ class Recorder:
         self.ready = time.time()
         self.objs = bpf_objects(self.p.pid)
 
+    def wait_attached(self, timeout=60, still=0.5):
+        """For header=False (--flight writes nothing before a dump): until the recorder holds
+        BPF links and has made no new one for STILL s, i.e. attached (a 6.1 guest under TCG
+        took longer than the 0.5 s slept here before, and the window began late)."""
+        deadline, seen, since = time.time() + timeout, None, time.time()
+        while time.time() < deadline:
+            if self.p.poll() is not None:
+                raise AssertionError("recorder exited: " + self.p.stderr.read())
+            links = bpf_objects(self.p.pid)["link"]
+            if links != seen:
+                seen, since = links, time.time()
+            elif links and time.time() - since >= still:
+                self.ready, self.objs = time.time(), bpf_objects(self.p.pid)
+                return
+            time.sleep(0.05)
+        raise AssertionError("recorder not attached within %d s" % timeout)
+
     def stop(self, sig=signal.SIGINT, settle=0):
         """Signal it after settle seconds (SETTLE_S when traffic just ended); (exit status,
         stderr). Without settle a test sees what the recorder makes of events still in flight."""
