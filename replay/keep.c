@@ -97,6 +97,10 @@ int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event 
 	struct tt_event *t;
 	int n = 0;
 
+	if (!k) { /* no filter: every event as it came */
+		out[0] = *ev;
+		return 1;
+	}
 	switch (tt_event_scope(ev->kind)) {
 	case TT_SCOPE_PROC:
 		if (!set_has(&k->pids, ev->pid))

@@ -23,7 +23,7 @@ void keep_free(struct keep *k);
  * one that made a connection match (its pid arrived, for --pid / --comm), the connection's
  * CONN_OPEN, and TRAFFIC, RTT and RETRANS with what it counted while it was held back, come
  * first, rebuilt from st; and a PROC_NAME when the table named a pid from a process event
- * the copy left out.
+ * the copy left out. k NULL (no filter): ev itself.
  */
 #define KEEP_MAX_OUT 6
 int keep_event(struct keep *k, const struct tt_state *st, const struct tt_event *ev,

@@ -37,14 +37,11 @@ static int on_applied(void *ctx, const struct tt_event *ev)
 {
 	struct run *r = ctx;
 	struct tt_event out[KEEP_MAX_OUT];
-	int n = 1;
+	int n;
 
 	if (ev->ts_ns < r->from || !r->on)
 		return 0;
-	if (r->keep)
-		n = keep_event(r->keep, player_state(r->p), ev, out);
-	else
-		out[0] = *ev;
+	n = keep_event(r->keep, player_state(r->p), ev, out);
 	if (n < 0)
 		return r->err = n;
 	for (int i = 0; i < n; i++)
