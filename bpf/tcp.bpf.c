@@ -285,6 +285,11 @@ int BPF_PROG(tt_drop, struct sk_buff *skb, void *location, enum skb_drop_reason 
 		if (cookie && bpf_map_lookup_elem(&tcp_live, &cookie))
 			id = cookie;
 	}
+	/* a filter (-P, -p, ...) keeps the drops of the connections it records, as it keeps the
+	 * process events of their owners: the host's other drops are not what was asked for, and
+	 * a busy host's would take the ring buffer from the events that were */
+	if (!id && any_filter())
+		return 0;
 	e = ev_new(TT_EV_DROP, id, 0, 0, 0, 0);
 	if (!e)
 		return 0;

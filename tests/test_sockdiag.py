@@ -485,6 +485,81 @@ def test_no_false_close_under_churn(tmpdir_path):
     assert not wrong, ("bytes not those sent (client port, tx, rx, sent)", len(wrong), wrong[:5])
 
 
+# A client connects while the server's input drops its handshake ACK, then sends once it is let
+# through: for a while the server side is only a request socket (NEW_SYN_RECV).
+HALF_OPEN_PY = r"""
+import socket, sys, time
+port = int(sys.argv[1])
+l = socket.socket(); l.bind(("127.0.0.1", port)); l.listen(8)
+c = socket.create_connection(("127.0.0.1", port))
+print(c.getsockname()[1], flush=True)
+sys.stdin.readline()  # the drop rule is gone
+c.sendall(b"z" * 1000)
+s, _ = l.accept(); n = 0
+while n < 1000:
+    n += len(s.recv(65536))
+print("done", flush=True)
+sys.stdin.readline()
+c.close(); s.close(); l.close()
+"""
+
+
+@needs_root
+@needs_cmd("ip", "nft")
+def test_request_socket_is_no_connection(tmpdir_path):
+    """inet_diag dumps request sockets (NEW_SYN_RECV) whenever SYN_RECV is asked for
+    (inet_diag_dump_icsk adds it), as SYN_RECV with inode 0 and no tcp_info
+    (inet_req_diag_fill). The request is not the connection: its cookie is not the accepted
+    socket's, and opening it made one server end two connections, the first closed at once
+    (make vmtest 6.1 under load, test_no_false_close_under_churn: 601 ids for 600 ends).
+    Oracle: the sockets the script made, two ends of one connection."""
+    ns = "ttsdq%d" % os.getpid()
+    port = 7002
+    path = os.path.join(tmpdir_path, "req.tt")
+    if run(["ip", "netns", "add", ns]).returncode:
+        pytest.skip("cannot make network namespaces here")
+    inns = ["ip", "netns", "exec", ns]
+    try:
+        assert run(inns + ["ip", "link", "set", "lo", "up"]).returncode == 0
+        r = run(inns + ["nft", "-f", "-"], input="table inet tt {\n chain in {\n type filter hook input "
+                "priority 0;\n tcp dport %d tcp flags & (syn | ack) == ack drop\n }\n}\n" % port)
+        assert r.returncode == 0, r.stderr
+        rec = Recorder(path, "--source", "sockdiag", "--tcp", "-P", str(port), "--coalesce",
+                       "100ms", pre=inns)
+        work = background(subprocess.Popen(inns + [sys.executable, "-c", HALF_OPEN_PY,
+                                                   str(port)], stdin=subprocess.PIPE,
+                                           stdout=subprocess.PIPE, text=True))
+        cport = int(work.stdout.readline())
+        deadline = time.time() + 30
+        while time.time() < deadline:  # until a poll has seen the request
+            ss = run(inns + ["ss", "-tanH", "state", "syn-recv", "sport", "= :%d" % port])
+            if ss.stdout.strip():
+                break
+            time.sleep(0.05)
+        assert ss.stdout.strip(), "no request socket made"
+        time.sleep(0.5)  # five polls of it
+        assert run(inns + ["nft", "delete", "table", "inet", "tt"]).returncode == 0
+        work.stdin.write("\n")
+        work.stdin.flush()
+        assert work.stdout.readline() == "done\n"
+        time.sleep(0.3)
+        work.stdin.write("\n")
+        work.stdin.close()
+        assert work.wait(timeout=30) == 0
+        rc, err = rec.stop(settle=0.5)
+        assert rc == 0, err
+    finally:
+        run(["ip", "netns", "del", ns])
+    _, evs = read_capture(path)
+    opens = [(e["lport"], e["rport"], e["state"]) for e in evs if e["kind"] == OPEN]
+    # both ends opened as connections, the server's once it was one (not SYN_RECV, 3)
+    assert sorted(opens) == sorted([(cport, port, 1), (port, cport, 1)]), opens
+    assert len([e for e in evs if e["kind"] == CLOSE]) == 2
+    server = conn_of(evs, port, cport)
+    rx = sum(e["rx_bytes"] for e in evs if e["conn_id"] == server and e["kind"] == TRAFFIC)
+    assert rx == 1000, rx
+
+
 # A connection that moves known bytes each way, then stays open over a poll before it closes.
 KNOWN_PY = r"""
 import socket, sys, time
