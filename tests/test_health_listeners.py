@@ -170,6 +170,9 @@ def test_drops_named_and_attributed(tmpdir_path, pair):
     a, b = pair
     path = os.path.join(tmpdir_path, "drops.tt")
     rec = Recorder(path, "--coalesce", "200ms")
+    # and one filtered to the connection's port: only its drops (the host's have no place)
+    fpath = os.path.join(tmpdir_path, "filtered.tt")
+    frec = Recorder(fpath, "--coalesce", "200ms", "-P", str(DPORT))
     nft(b, "add", "table", "inet", "tthl")
     nft(b, "add", "counter", "inet", "tthl", "dropped")
     nft(b, "add", "chain", "inet", "tthl", "out", "{ type filter hook output priority 0 ; }")
@@ -190,9 +193,15 @@ def test_drops_named_and_attributed(tmpdir_path, pair):
         out = nft(b, "list", "counter", "inet", "tthl", "dropped")
         assert cli.wait(timeout=30) == 0
         srv.wait(timeout=10)
+        # three datagrams to a closed port: NO_SOCKET drops, the host's (no socket followed)
+        run(["ip", "netns", "exec", b, sys.executable, "-c", "import socket; s = socket."
+             "socket(socket.AF_INET, socket.SOCK_DGRAM); [s.sendto(b'x', ('%s.1', 9)) for _ in "
+             "range(3)]" % NET])
         time.sleep(0.5)  # the ring buffer drained
         rc, err = rec.stop()
         assert rc == 0, err
+        rc, ferr = frec.stop()
+        assert rc == 0, ferr
     finally:
         for p in (srv, cli):
             if p and p.poll() is None:
@@ -210,6 +219,12 @@ def test_drops_named_and_attributed(tmpdir_path, pair):
     rows = query(path, "SELECT reason, count(*) AS n FROM drops WHERE conn_id = %d "
                  "GROUP BY reason" % cid)
     assert {r["reason"]: int(r["n"]) for r in rows} == {"NETFILTER_DROP": dropped}, rows
+    host = query(path, "SELECT count(*) AS n FROM drops WHERE conn_id IS NULL AND "
+                 "reason = 'NO_SOCKET'")
+    assert int(host[0]["n"]) >= 3, host
+    frows = query(fpath, "SELECT conn_id, reason, count(*) AS n FROM drops GROUP BY 1, 2")
+    assert [(r["conn_id"], r["reason"], int(r["n"])) for r in frows] == \
+        [(str(cid), "NETFILTER_DROP", dropped)], frows
 
 
 @needs_bpf
