@@ -29,6 +29,11 @@ CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 PYTHON ?= /usr/bin/python3
+# Two pytest workers where pytest-xdist is installed: the kernel tests stay one at a time in
+# one, the file-only tests run beside them (tests/conftest.py); TEST_JOBS=1: one process
+TEST_JOBS ?= 2
+XDIST = $(shell [ "$(TEST_JOBS)" -gt 1 ] && $(PYTHON) -c 'import xdist' 2>/dev/null && \
+	echo "-n $(TEST_JOBS) --dist loadgroup")
 ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/s390x/s390/')
 VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 
@@ -173,7 +178,7 @@ deps:
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)TT_BUILD=$(abspath $(OUTPUT)) NO_BPF=$(NO_BPF) $(PYTHON) -m pytest -ra -p no:cacheprovider tests
+	$(Q)TT_BUILD=$(abspath $(OUTPUT)) NO_BPF=$(NO_BPF) $(PYTHON) -m pytest -ra -p no:cacheprovider $(XDIST) tests
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all

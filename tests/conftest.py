@@ -60,6 +60,53 @@ def needs_cmd(*names):
     return pytest.mark.skipif(bool(missing), reason="missing " + " ".join(missing))
 
 
+# make test runs two pytest workers (pytest-xdist, --dist loadgroup). The tests that touch the
+# kernel (recorders, BPF, namespaces, live traffic, global counters) assume nobody else does:
+# they stay in one group, run one at a time by one worker. The tests that only read and write
+# files, in the files below, run beside them, niced, and the suite takes about half the time.
+OFFLINE_FILES = {"test_view.py", "test_fuzz.py", "test_replay.py", "test_query.py",
+                 "test_reliability.py", "test_unit.py", "test_scale.py", "test_corpus.py",
+                 "test_samples.py", "test_format.py", "test_schema.py", "test_event_kinds.py",
+                 "test_install.py", "test_anon.py"}
+# in those files, a test with one of these fixtures records real traffic
+KERNEL_FIXTURES = {"live", "veth_netns", "traffic"}
+
+
+def offline(item):
+    """Whether ITEM only reads and writes files: in OFFLINE_FILES, with no root-only skipif
+    (needs_root, needs_bpf) and no fixture that records real traffic."""
+    if os.path.basename(str(item.fspath)) not in OFFLINE_FILES:
+        return False
+    if any("root" in m.kwargs.get("reason", "") for m in item.iter_markers("skipif")):
+        return False
+    return not KERNEL_FIXTURES & set(getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not offline(item):
+            item.add_marker(pytest.mark.xdist_group("kernel"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "xdist_group(name): tests one pytest-xdist worker runs")
+
+
+@pytest.fixture(autouse=True)
+def _offline_niced(request):
+    """Under xdist an offline test runs niced (its tools inherit it), so that the kernel tests
+    beside it keep the CPU their timing needs; root puts it back after."""
+    if not (os.environ.get("PYTEST_XDIST_WORKER") and os.geteuid() == 0
+            and offline(request.node)):
+        yield
+        return
+    os.setpriority(os.PRIO_PROCESS, 0, 10)
+    try:
+        yield
+    finally:
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _tracefs():
     """The BPF tools and tcplife want tracefs; mount it if this machine has not."""
