@@ -107,10 +107,11 @@ def recv_all(sock):
         n += len(d)
 
 
-def call_flood(port, seconds, quiet_s=0.1):
+def call_flood(port, seconds, quiet_s=0.5):
     """One connection over loopback: writes of random sizes for seconds, each send and each recv
     call counted, with quiet_s of silence after the connection is made and before it closes
-    (a recorder's ring buffer read empty: only calls meet a full one). Returns (send calls, recv
+    (a recorder's ring buffer read empty: only calls meet a full one; 0.1 s was too short on a
+    loaded host, where an open met the full ring). Returns (send calls, recv
     calls, bytes sent, client port); the receiver got every byte."""
     import random
     srv, cli, acc = tcp_pair(port)
