@@ -141,6 +141,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 # compile them in, so they need no libbpf nor skeleton and build under NO_BPF=1 as well.
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
+$(OUTPUT)/tests/test_files: record/files.c
 $(OUTPUT)/tests/test_deliver: record/deliver.c
 $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SRC_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: record/sd_diff.c

@@ -3,7 +3,10 @@
  * Processes and owners: exec and exit, the accept tracepoints, and the sweep of the
  * file tables.
  */
-#include "tcptop.bpf.h"
+#include "maps.bpf.h"
+#include "emit.bpf.h"
+#include "filter.bpf.h"
+#include "sock.bpf.h"
 
 /* ------------------------------------------------------------ processes */
 

@@ -1,12 +1,436 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TCP: the lifecycle from the state-change tracepoint, retransmits, resets, and the
- * sampling iterators over the TCP sockets of a namespace.
+ * sampling iterators over the TCP sockets of a namespace; what they write of a connection
+ * (counters, samples, stalls, the close). Its opening and owner, which udp.bpf.c's --raw
+ * calls need as well, are in tcp_sock.bpf.h.
  */
-#include "tcptop.bpf.h"
+#include "maps.bpf.h"
+#include "emit.bpf.h"
+#include "filter.bpf.h"
+#include "sock.bpf.h"
+#include "tcp_sock.bpf.h"
 
 /* The states compared here and stored in captures are the kernel's numbers (vmlinux.h). */
 TT_TCP_STATES(TT_TCP_STATE_IS_KERNEL, TCP_)
+
+/* ------------------------------------------------------------ counters */
+
+static __always_inline __u64 sub0(__u64 a, __u64 b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * Report the counters' growth since the last report. The sampler (process context, the
+ * socket locked) and the close may still race (a listener's close resets its unaccepted
+ * children without their lock): each claims its baseline with an exchange so no byte is
+ * reported twice, and a pass (pass 1) reserves its record before it claims, and only while the
+ * connection is open, so that its record is never after the close, whose absolute counters
+ * already hold the delta. A pass that finds no room leaves the delta for the next one; the
+ * close's is counted lost (its counters hold it).
+ */
+static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counters *c, int pass)
+{
+	struct tt_event *e;
+	__u64 acked, rcvd, so, si;
+
+	if (c->acked <= st->acked && c->rcvd <= st->rcvd && c->segs_out <= st->segs_out &&
+	    c->segs_in <= st->segs_in)
+		return;
+	e = pass ? ev_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0)
+		 : ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	/* atomic: ordered after the reservation, as the close's state change is before its */
+	if (pass && __sync_fetch_and_add(&st->open, 0) != O_OPEN) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	acked = __sync_lock_test_and_set(&st->acked, c->acked);
+	rcvd = __sync_lock_test_and_set(&st->rcvd, c->rcvd);
+	so = __sync_lock_test_and_set(&st->segs_out, c->segs_out);
+	si = __sync_lock_test_and_set(&st->segs_in, c->segs_in);
+	if (c->acked <= acked && c->rcvd <= rcvd && c->segs_out <= so && c->segs_in <= si) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	e->u.traffic.tx_bytes = sub0(c->acked, acked);
+	e->u.traffic.rx_bytes = sub0(c->rcvd, rcvd);
+	e->u.traffic.tx_pkts = c->segs_out > so ? c->segs_out - so : 0;
+	e->u.traffic.rx_pkts = c->segs_in > si ? c->segs_in - si : 0;
+	ev_send(e);
+}
+
+/*
+ * --raw: a TCP connection's counters (its close's, and the pass's for tcp_gone.c) are the bytes
+ * its calls moved, on top of what it had moved before the capture (preexisting): calls made after
+ * the close (a read of the receive queue once the state is CLOSE) are written after it and add
+ * to them, where the kernel's counters would hold those bytes already.
+ */
+static __always_inline void raw_totals(const struct sk_st *st, struct tcp_counters *c)
+{
+	c->acked = st->acked + st->raw_tx_done;
+	c->rcvd = st->rcvd + st->raw_rx_done;
+}
+
+/*
+ * Spurious retransmits: the segments the peer reported as received twice (DSACK; the
+ * socket's dsack_dups, TcpExtTCPDSACKRecvSegs) since the last report, as a RETRANS of cause
+ * SPURIOUS whose segs is 0, so the retransmit total stays the kernel's. Called by the
+ * sampling pass and at the close; a kernel without the counter (before 5.0) has no such event.
+ */
+static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_st *st)
+{
+	struct tt_event *e;
+	__u64 d, old;
+
+	if (!bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
+		return;
+	d = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
+	if (d == st->dsack)
+		return;
+	old = __sync_lock_test_and_set(&st->dsack, d);
+	if (d <= old || d - old > 0xffffffffULL)
+		return;
+	e = ev_new(TT_EV_RETRANS, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.retrans.segs = 0;
+	e->u.retrans.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->u.retrans.cause = TT_RETRANS_SPURIOUS;
+	e->u.retrans.spurious = (__u32)(d - old);
+	ev_send(e);
+}
+
+/* ------------------------------------------------------------ samples and stalls */
+
+#define TT_NSEC_PER_SEC 1000000000ULL
+#define TT_USEC_PER_SEC 1000000ULL
+#define TT_CHRONO_RWND_LIMITED 2 /* enum tcp_chrono */
+#define TT_CHRONO_MAX 4
+
+/*
+ * The kernel's HZ, which turns the jiffies of tcp_sock's clocks into time. CONFIG_HZ is not
+ * readable everywhere (a __kconfig extern needs /boot/config-* or /proc/config.gz, which the
+ * Debian guests of make vmtest lack), but jiffies_64 starts at INITIAL_JIFFIES,
+ * (u32)(-300 * HZ), and counts HZ a second of the monotonic clock: the candidate that fits is
+ * the one (HZ values differ by >= 50 a second, the clocks by a few ticks).
+ */
+static __always_inline __u64 tt_hz(void)
+{
+	static const __u32 cands[] = {100, 250, 300, 1000, 1024, 1200, 24, 48, 128, 512, 864};
+	__u64 hz = hz_found, j, ns, best = 0, best_d = ~0ULL;
+
+	if (hz)
+		return hz;
+	j = bpf_jiffies64();
+	ns = bpf_ktime_get_ns();
+	for (int i = 0; i < (int)(sizeof(cands) / sizeof(cands[0])); i++) {
+		__u64 c = cands[i], init = (__u32)(-300 * (__s32)c), want = ns / 1000 * c / 1000000;
+		__u64 got = j - init, d = got > want ? got - want : want - got;
+
+		if (d < best_d) {
+			best_d = d;
+			best = c;
+		}
+	}
+	hz_found = best;
+	return best;
+}
+
+/* Nanoseconds of jiffies ago (u32 jiffies as tcp_jiffies32), never past now. */
+static __always_inline __u64 tt_jiffies_ago_ns(__u32 then, __u32 now_j, __u64 now, __u64 hz)
+{
+	__u64 ago = (__u64)(__u32)(now_j - then) * (TT_NSEC_PER_SEC / hz);
+
+	return ago < now ? now - ago : 0;
+}
+
+/* The kernel's TCP state as tcp_get_info() computes the tcpi_ fields (net/ipv4/tcp.c). */
+static __always_inline void read_sample(const struct sock *sk, struct tt_ev_sample *s, __u32 now_j,
+					__u64 hz)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 rate, intv, stats[TT_CHRONO_MAX] = {}, total = 0;
+	__u32 ctype = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
+	__u32 cstart = BPF_CORE_READ(tp, chrono_start);
+	unsigned long pacing = BPF_CORE_READ(sk, sk_pacing_rate);
+
+	s->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	s->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
+	s->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
+	s->cwnd = BPF_CORE_READ(tp, snd_cwnd);
+	s->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
+	/* tcp_packets_in_flight() */
+	s->in_flight = BPF_CORE_READ(tp, packets_out) -
+		       (BPF_CORE_READ(tp, sacked_out) + BPF_CORE_READ(tp, lost_out)) +
+		       BPF_CORE_READ(tp, retrans_out);
+	s->lost = BPF_CORE_READ(tp, lost_out);
+	s->reordering = BPF_CORE_READ(tp, reordering);
+	s->dsack_dups = BPF_CORE_READ(tp, dsack_dups);
+	s->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
+	s->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
+	s->app_limited = BPF_CORE_READ_BITFIELD_PROBED(tp, rate_app_limited);
+	s->pacing_rate = pacing != ~0UL ? pacing : ~0ULL;
+	/* tcp_compute_delivery_rate() */
+	rate = BPF_CORE_READ(tp, rate_delivered);
+	intv = BPF_CORE_READ(tp, rate_interval_us);
+	if (rate && intv)
+		s->delivery_rate = rate * BPF_CORE_READ(tp, mss_cache) * TT_USEC_PER_SEC / intv;
+	/* tcp_get_info_chrono_stats() */
+	for (int i = 1; i < TT_CHRONO_MAX; i++) {
+		stats[i] = BPF_CORE_READ(tp, chrono_stat[i - 1]);
+		if (i == (int)ctype)
+			stats[i] += (__u32)(now_j - cstart);
+		stats[i] *= TT_USEC_PER_SEC / hz;
+		total += stats[i];
+	}
+	s->busy_us = total;
+	s->rwnd_limited_us = stats[TT_CHRONO_RWND_LIMITED];
+	s->sndbuf_limited_us = stats[3];
+}
+
+/* FNV-1a over the sample's words: what tells a pass the state changed. */
+static __always_inline __u64 sample_hash(const struct tt_ev_sample *s)
+{
+	const __u64 *w = (const __u64 *)s;
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	for (int i = 0; i < (int)(sizeof(*s) / sizeof(__u64)); i++)
+		h = (h ^ w[i]) * 0x100000001b3ULL;
+	return h | 1; /* 0: no sample written yet */
+}
+
+/*
+ * A SAMPLE if the state changed since the last one written; a full ring buffer leaves the
+ * change for the next pass (or, at the close, counts it lost). The close's sample, written at
+ * the close's very time, leaves out the srtt (0: the close carries it; readers take it from
+ * there) and the pacing rate (0: the rate further sending would be paced at, where none
+ * follows), the costliest fields of a short connection's only sample: with them, the capture
+ * of 500 short HTTP fetches grew by a third (docs/BENCHMARKS.md).
+ */
+static __always_inline void emit_sample(const struct sock *sk, struct sk_st *st, __u32 now_j,
+					__u64 hz, __u64 now, int final)
+{
+	struct tt_ev_sample s = {};
+	struct tt_event *e;
+	__u64 h, pacing;
+
+	read_sample(sk, &s, now_j, hz);
+	pacing = s.pacing_rate;
+	s.pacing_rate = 0;
+	h = sample_hash(&s);
+	if (h == st->sample_hash && (final || pacing == st->sample_pacing))
+		return;
+	e = final ? ev_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now)
+		  : ev_try_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now);
+	if (!e)
+		return;
+	st->sample_hash = h;
+	if (!final)
+		st->sample_pacing = s.pacing_rate = pacing;
+	else
+		s.srtt_us = 0; /* the close, at the same time, carries it */
+	e->u.sample = s;
+	ev_send(e);
+}
+
+static __always_inline void emit_stall(const struct sk_st *st, __u8 side, __u8 phase, __u64 ts,
+				       __u64 start)
+{
+	struct tt_event *e = ev_new(TT_EV_STALL, st->id, st->pid, st->tid, 0, ts);
+
+	if (!e)
+		return;
+	e->u.stall.side = side;
+	e->u.stall.phase = phase;
+	e->u.stall.dur_us = ts > start ? (ts - start) / 1000 : 0;
+	ev_send(e);
+}
+
+/*
+ * Zero-window stalls, as a sampling pass sees them (no program on the data path):
+ * - local: the window we advertised last is zero (tp->rcv_wnd, what TCPToZeroWindowAdv
+ *   counts). Start: the last data received (icsk_ack.lrcvtime), which filled the window:
+ *   exact to a jiffy. End: data received since (it came after our window update, within
+ *   one RTT of it), else the pass that saw the window open (within one pass interval).
+ * - peer: the peer's window is zero while we have data not sent. Start: the last data
+ *   segment we sent (tp->lsndtime; zero-window probes carry none): to a jiffy and one RTT.
+ *   End: the pass that saw the window open or nothing left to send (one pass interval).
+ * A stall shorter than a pass interval can be missed. final: the close ends what goes on.
+ */
+static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st, __u32 now_j,
+					 __u64 hz, __u64 now, int final)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 end;
+	__u32 lrcv;
+	int local, peer;
+
+	lrcv = BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_ack.lrcvtime);
+	local = !final && BPF_CORE_READ(tp, rcv_wnd) == 0;
+	peer = !final && BPF_CORE_READ(tp, snd_wnd) == 0 &&
+	       BPF_CORE_READ(tp, write_seq) != BPF_CORE_READ(tp, snd_nxt);
+	if (!st->stall_local_start && local) {
+		st->stall_local_start = tt_jiffies_ago_ns(lrcv, now_j, now, hz);
+		st->stall_local_lrcv = lrcv;
+		emit_stall(st, TT_STALL_LOCAL, TT_STALL_BEGIN, now, st->stall_local_start);
+	} else if (st->stall_local_start && !local) {
+		end = now;
+		if (lrcv != st->stall_local_lrcv) {
+			__u64 got = tt_jiffies_ago_ns(lrcv, now_j, now, hz);
+
+			if (got > st->stall_local_start)
+				end = got;
+		}
+		emit_stall(st, TT_STALL_LOCAL, TT_STALL_END, end, st->stall_local_start);
+		st->stall_local_start = 0;
+	}
+	if (!st->stall_peer_start && peer) {
+		st->stall_peer_start =
+		    tt_jiffies_ago_ns(BPF_CORE_READ(tp, lsndtime), now_j, now, hz);
+		emit_stall(st, TT_STALL_PEER, TT_STALL_BEGIN, now, st->stall_peer_start);
+	} else if (st->stall_peer_start && !peer) {
+		emit_stall(st, TT_STALL_PEER, TT_STALL_END, now, st->stall_peer_start);
+		st->stall_peer_start = 0;
+	}
+}
+
+/* A sampling pass's or the close's look at the connection's TCP state, at boot time now. */
+static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, __u64 now, int final)
+{
+	__u64 hz = tt_hz();
+	__u32 now_j = (__u32)bpf_jiffies64();
+
+	if (!hz)
+		return;
+	track_stalls(sk, st, now_j, hz, now, final);
+	emit_sample(sk, st, now_j, hz, now, final);
+}
+
+/* ------------------------------------------------------------ the close */
+
+/*
+ * Why a TCP connection is entering CLOSE (old: the state it leaves, -1 when not known).
+ * The kernel sets sk_err before tcp_done() when the end is an error: tcp_reset()
+ * (ECONNREFUSED in SYN_SENT, EPIPE in CLOSE_WAIT, else ECONNRESET), tcp_write_err()
+ * (ETIMEDOUT, or the soft error an ICMP left), tcp_v4_err()/tcp_v6_err() in SYN_SENT (the
+ * ICMP's errno), tcp_abort() (ECONNABORTED). An abortive close of our own sets no error
+ * before CLOSE (tcp_disconnect() sets ECONNRESET after it): it is a CLOSE straight from a
+ * synchronized state a normal close never leaves that way (ESTABLISHED, CLOSE_WAIT,
+ * SYN_RECV, FIN_WAIT1), and tcp_close() threw away unread data (copied_seq short of
+ * rcv_nxt, the peer's FIN not counted) or the socket lingered 0 s. An error the application
+ * took before closing (SO_ERROR clears sk_err and sk_err_soft) is the one tt_sk_error saw
+ * reported last. A connect() the application gave up on itself fails nothing here.
+ */
+static __always_inline __u8 tcp_fail_reason(const struct sock *sk, const struct sk_st *st, int old)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	int err = BPF_CORE_READ(sk, sk_err);
+	unsigned long flags;
+	__u32 unread;
+
+	/* an ICMP error that came while connect() held the socket is left as a soft error,
+	 * which a connect() with a timeout reads, and closes the socket without one */
+	/* an error the application took (SO_ERROR after a connect() with a timeout, a read)
+	 * before it closed the socket: the one reported last */
+	if (!err)
+		err = st->last_err;
+	switch (err) {
+	case 0: break;
+	case TT_ECONNREFUSED: return TT_FAIL_REFUSED;
+	case TT_ETIMEDOUT: return TT_FAIL_TIMEOUT;
+	case TT_ECONNRESET:
+	case TT_EPIPE: return TT_FAIL_RESET;
+	case TT_ECONNABORTED: return TT_FAIL_LOCAL_RESET;
+	case TT_EHOSTUNREACH:
+	case TT_ENETUNREACH:
+	case TT_EHOSTDOWN:
+	case TT_ENETDOWN:
+	case TT_ENONET:
+	case TT_EPROTO:
+	case TT_ENOPROTOOPT:
+	case TT_EMSGSIZE:
+	case TT_EOPNOTSUPP:
+	case TT_EACCES: return TT_FAIL_UNREACHABLE;
+	default: return TT_FAIL_NONE;
+	}
+	if (old == TT_TCP_SYN_RECV)
+		return TT_FAIL_LOCAL_RESET;
+	if (old != TT_TCP_ESTABLISHED && old != TT_TCP_CLOSE_WAIT && old != TT_TCP_FIN_WAIT1)
+		return TT_FAIL_NONE;
+	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
+	flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	if ((flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && unread)
+		unread--;
+	return unread ? TT_FAIL_ABORT : TT_FAIL_LOCAL_RESET;
+}
+
+/*
+ * The last words of a TCP connection: its final counters, from the socket itself.
+ * Its tcp_live entry says who writes the close: the program that deletes it (here, once the
+ * close is reserved) or the sampling pass (tcp_gone.c: a socket a pass did not find). A close
+ * the ring buffer has no room for leaves the entry, with the final counters and as not found
+ * by any pass, so the next pass writes the close (inferred) instead of the connection staying
+ * open forever.
+ */
+static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *st, __u8 fail)
+{
+	__u64 now;
+	struct tcp_counters c;
+	struct tt_event *e;
+
+	if (test_skip_close == TT_SKIP_CLOSE_ALL)
+		return;
+	/* once: the state change and tcp_destroy_sock may both get here, on two CPUs */
+	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_ENDED) != O_OPEN)
+		return;
+	clear_unowned(st);
+	read_counters(sk, st, &c);
+	if (!raw_mode) {
+		emit_delta(st, &c, 0);
+	} else {
+		raw_flush(st, 1);
+		raw_totals(st, &c);
+	}
+	tcp_emit_spurious(sk, st);
+	/* the last sample at the close's very time, just before it: a delta of 0 on disk */
+	now = bpf_ktime_get_boot_ns();
+	tcp_look(sk, st, now, 1);
+	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
+		? NULL
+		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, now);
+	if (!e) {
+		struct tt_tcp_live nv = {};
+
+		count_lost();
+		/* its namespace stays counted: a pass must walk it to find the socket gone */
+		nv.netns = sk_netns(sk);
+		live_fill(&nv, st, &c);
+		nv.pass = 0; /* no pass found it */
+		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
+		return;
+	}
+	e->u.close.tx_bytes = c.acked;
+	e->u.close.rx_bytes = c.rcvd;
+	e->u.close.tx_pkts = c.segs_out;
+	e->u.close.rx_pkts = c.segs_in;
+	e->u.close.srtt_us = c.srtt;
+	e->u.close.retrans = c.retrans;
+	e->u.close.state = TT_TCP_CLOSE;
+	e->u.close.fail_reason = fail;
+	ns_tcp_add(sk, -1);
+	/* gone already: a pass found the socket gone before the kernel ran this (a state change
+	 * skipped, tcp_destroy_sock later) and wrote the close */
+	if (bpf_map_delete_elem(&tcp_live, &st->id) && st->live) {
+		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		return;
+	}
+	ev_send(e);
+}
+
+/* ------------------------------------------------------------ lifecycle */
 
 /*
  * The handshake is over (ESTABLISHED from old), measured now, written once the connection is

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Private contract between bpf/tcptop.bpf.c and record/: map layouts that
+ * Private contract between the kernel side (the .bpf.c files here) and record/: map layouts that
  * user space reads directly (UDP flow sums, lost counters). Events themselves
  * are struct tt_event (include/tt_event.h). Plain fixed-width types only.
  */
@@ -20,7 +20,7 @@
 /*
  * One UDP flow: a socket and one remote endpoint; for a connected socket, one connection. gen
  * is 0, but for the flow of a connection that ended (TT_FLOW_GEN_ENDED | the socket's count of
- * connections then), which waits there for its close: tcptop.bpf.h, udp_conn_end.
+ * connections then), which waits there for its close: flow.bpf.h, udp_conn_end.
  */
 struct tt_flow_key {
 	__u64 cookie;

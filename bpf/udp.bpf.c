@@ -3,7 +3,11 @@
  * UDP: flows summed per socket and remote from the per-call send/recv hooks, the peers
  * of unconnected sockets from the cgroup hooks, and the live sockets for closing flows.
  */
-#include "tcptop.bpf.h"
+#include "maps.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "flow.bpf.h"
+#include "tcp_sock.bpf.h"
 
 /* ------------------------------------------------------------ UDP */
 

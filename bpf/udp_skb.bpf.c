@@ -12,7 +12,10 @@
  * Owners: the creator (cgroup/sock_create), else whoever sends or receives with an address
  * (udp.bpf.c's cgroup sendmsg/recvmsg hooks), else the file-table sweep.
  */
-#include "tcptop.bpf.h"
+#include "maps.bpf.h"
+#include "emit.bpf.h"
+#include "sock.bpf.h"
+#include "flow.bpf.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD

@@ -1,42 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Where tcptop-record's events go: one capture file, a rotation of files
+ * What tcptop-record's files hold: one capture file, a rotation of files
  * (-C/-G/-W), or a flight recorder held in memory (--flight). Every file is a
  * complete capture: header, CONN_OPEN of the connections already open, the
- * events, a STATS event, the end block.
+ * events, a STATS event, the end block. Where the files go (names, creation,
+ * the -W ring) is files.c's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include "tt_fmt.h"
 #include "tt_kind.h"
 #include "tt_util.h"
 #include "conntab.h"
+#include "files.h"
 #include "flight.h"
 #include "tt_rec.h"
 
 #define FLIGHT_MAX_BYTES (256u << 20)
-#define RING_PREOPEN_MAX 256 /* -Z with -W: files held open from the start */
 
 struct tt_rec {
 	struct tt_rec_opts o;
 	struct tt_source *src;
 	struct tt_fmt_header hdr;
 	struct tt_fmt_writer *w;
-	int fd;	     /* the first file, opened before attach, until the writer owns it */
-	int created; /* we created o.path (removed again if the start fails) */
-	/*
-	 * -Z with -W: every file of the ring, opened while still root (USER may not
-	 * be allowed to create files there); reused by truncating. -1 = none.
-	 */
-	int *ring;
-	unsigned char *ring_used;
+	struct tt_rec_files *files;
 	unsigned file_no;    /* files begun so far */
 	char cur_path[4096]; /* the file being written, for messages */
 	int cur_dup;	     /* the writer's fd, dup'ed: where it ended is the file's size */
@@ -58,131 +50,6 @@ struct tt_rec {
 	int failed;
 	char err[1024];
 };
-
-/* Name of the n-th file (0-based): FILE, FILE.1, FILE.2 ... modulo -W. */
-static void file_name(const struct tt_rec *r, unsigned n, char *buf, size_t len)
-{
-	if (r->o.max_files)
-		n %= r->o.max_files;
-	if (!n)
-		snprintf(buf, len, "%s", r->o.path);
-	else
-		snprintf(buf, len, "%s.%u", r->o.path, n);
-}
-
-/*
- * Create a capture file: 0600, never through a symlink (O_NOFOLLOW), never
- * over an existing file unless replace (O_EXCL).
- */
-static int open_out(const char *path, int replace, char *err, size_t errlen)
-{
-	int fd;
-
-	if (!strcmp(path, "-")) {
-		fd = dup(STDOUT_FILENO);
-		if (fd < 0)
-			snprintf(err, errlen, "stdout: %s", strerror(errno));
-		return fd < 0 ? -errno : fd;
-	}
-	return tt_create_private(path, replace, err, errlen);
-}
-
-static int rotating(const struct tt_rec_opts *o)
-{
-	return o->rotate_bytes || o->rotate_ns;
-}
-
-/* Remove the ring files made by ring_open, from slot `from` on. */
-static void ring_unlink(struct tt_rec *r, unsigned from)
-{
-	char path[4096];
-
-	for (unsigned k = from; r->ring && k < r->o.max_files; k++) {
-		if (r->ring[k] < 0 || r->ring_used[k])
-			continue;
-		file_name(r, k, path, sizeof(path));
-		if (k && unlink(path) == 0) {
-			close(r->ring[k]);
-			r->ring[k] = -1;
-		}
-	}
-}
-
-/*
- * -W N without -f: none of the ring's other names may exist (found now, not
- * at the first rotation). With -Z as well: open them all now, as root.
- */
-static int ring_open(struct tt_rec *r, char *err, size_t errlen)
-{
-	char path[4096];
-	struct stat st;
-
-	if (!rotating(&r->o) || !r->o.max_files)
-		return 0;
-	if (!r->o.user) {
-		for (unsigned k = 1; k < r->o.max_files && !r->o.force; k++) {
-			file_name(r, k, path, sizeof(path));
-			if (lstat(path, &st) == 0) {
-				snprintf(err, errlen,
-					 "%s: file exists (use -f/--force to replace it)", path);
-				return -EEXIST;
-			}
-		}
-		return 0;
-	}
-	if (r->o.max_files > RING_PREOPEN_MAX) {
-		snprintf(err, errlen, "-Z with -W: at most %d files", RING_PREOPEN_MAX);
-		return -E2BIG;
-	}
-	r->ring = malloc(r->o.max_files * sizeof(*r->ring));
-	r->ring_used = calloc(r->o.max_files, 1);
-	if (!r->ring || !r->ring_used) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (unsigned k = 0; k < r->o.max_files; k++)
-		r->ring[k] = -1;
-	r->ring[0] = dup(r->fd);
-	if (r->ring[0] < 0) {
-		snprintf(err, errlen, "%s: %s", r->o.path, strerror(errno));
-		return -errno;
-	}
-	for (unsigned k = 1; k < r->o.max_files; k++) {
-		file_name(r, k, path, sizeof(path));
-		r->ring[k] = open_out(path, r->o.force, err, errlen);
-		if (r->ring[k] < 0) {
-			int ret = r->ring[k];
-
-			r->ring[k] = -1;
-			ring_unlink(r, 1);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* The fd for file number n: a held ring file (emptied when reused), or a new file. */
-static int next_fd(struct tt_rec *r, unsigned n, char *err, size_t errlen)
-{
-	unsigned k = r->o.max_files ? n % r->o.max_files : n;
-	int fd;
-
-	file_name(r, n, r->cur_path, sizeof(r->cur_path));
-	if (!r->ring || r->ring[k] < 0)
-		/* our own ring of files wraps over the names it made */
-		return open_out(r->cur_path, r->o.force || (r->o.max_files && n >= r->o.max_files),
-				err, errlen);
-	if (r->ring_used[k] &&
-	    (ftruncate(r->ring[k], 0) < 0 || lseek(r->ring[k], 0, SEEK_SET) < 0)) {
-		snprintf(err, errlen, "%.900s: %s", r->cur_path, strerror(errno));
-		return -errno;
-	}
-	r->ring_used[k] = 1;
-	fd = dup(r->ring[k]);
-	if (fd < 0)
-		snprintf(err, errlen, "%.900s: %s", r->cur_path, strerror(errno));
-	return fd < 0 ? -errno : fd;
-}
 
 static void fail(struct tt_rec *r, int e, const char *what)
 {
@@ -224,7 +91,6 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 		return -ENOMEM;
 	}
 	r->o = *o;
-	r->fd = -1;
 	r->cur_dup = -1;
 	r->begun_wall = tt_now_wall_ns();
 	ret = tt_rec_conntab_new(&r->conns);
@@ -238,16 +104,9 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 	if (r->flight)
 		tt_rec_flight_on_forget(r->flight, flight_forget, r);
 	snprintf(r->cur_path, sizeof(r->cur_path), "%s", o->path);
-	r->fd = open_out(o->path, o->force, err, errlen);
-	if (r->fd < 0) {
-		ret = r->fd;
-		tt_rec_free(r);
-		return ret;
-	}
-	r->created = strcmp(o->path, "-") != 0;
-	ret = ring_open(r, err, errlen);
+	ret = tt_rec_files_new(&r->files, o, err, errlen);
 	if (ret) {
-		tt_rec_abort(r);
+		tt_rec_free(r);
 		return ret;
 	}
 	*out = r;
@@ -258,9 +117,7 @@ void tt_rec_abort(struct tt_rec *r)
 {
 	if (!r)
 		return;
-	if (r->created && !r->w)
-		unlink(r->o.path);
-	ring_unlink(r, 1);
+	tt_rec_files_abort(r->files, r->w != NULL);
 	tt_rec_free(r);
 }
 
@@ -315,7 +172,8 @@ static int begin_file(struct tt_rec *r, int fd)
 	int ret;
 
 	if (fd < 0) {
-		fd = next_fd(r, r->file_no, err, sizeof(err));
+		fd = tt_rec_files_open(r->files, r->file_no, r->cur_path, sizeof(r->cur_path), err,
+				       sizeof(err));
 		if (fd < 0) {
 			fail(r, fd, err);
 			return fd;
@@ -400,8 +258,6 @@ static int finish_file(struct tt_rec *r)
 
 int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errlen)
 {
-	int fd = r->fd;
-
 	r->src = src;
 	memset(&r->hdr, 0, sizeof(r->hdr));
 	tt_header_fill_host(&r->hdr);
@@ -420,11 +276,8 @@ int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errl
 	snprintf(r->hdr.clock, sizeof(r->hdr.clock), "boottime");
 	r->start_mono = tt_now_mono_ns();
 	if (r->flight)
-		return 0; /* fd stays ours until the first dump */
-	r->fd = -1;
-	if (r->ring)
-		r->ring_used[0] = 1;
-	if (begin_file(r, fd)) {
+		return 0; /* the first file waits for the first dump */
+	if (begin_file(r, tt_rec_files_take_first(r->files))) {
 		snprintf(err, errlen, "%s", r->err);
 		return r->failed;
 	}
@@ -459,24 +312,6 @@ static void dump_line(const struct tt_event *ev)
 }
 
 /*
- * The read permission and group given to the file being written (chmod g+r, chgrp: a team
- * reads the capture while it is recorded) go to the next file of the set too. Never more
- * than reading; a group this user may not give is not given.
- */
-static void share_like(struct tt_rec *r, int fd)
-{
-	struct stat st, nst;
-
-	if (fd < 0 || r->cur_dup < 0 || fstat(r->cur_dup, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    !(st.st_mode & 0044) || fstat(fd, &nst) < 0 || !S_ISREG(nst.st_mode))
-		return;
-	/* kept private when the group cannot be given (-Z: a group USER is not in) */
-	if (nst.st_gid != st.st_gid && fchown(fd, (uid_t)-1, st.st_gid) < 0)
-		return;
-	(void)fchmod(fd, 0600 | (st.st_mode & 0044));
-}
-
-/*
  * The next file is made before this one gets its end block, so that a reader following the
  * set (tcptop-replay --follow) finds it there once it reads that end block: it need not wait
  * to tell a rotation from the end of the recording. Not with -W 1, where the next file is
@@ -484,7 +319,7 @@ static void share_like(struct tt_rec *r, int fd)
  */
 static void rotate(struct tt_rec *r)
 {
-	char err[1024], cur[sizeof(r->cur_path)], next[sizeof(r->cur_path)];
+	char err[1024], next[sizeof(r->cur_path)];
 	int fd;
 
 	if (r->o.max_files == 1) {
@@ -492,16 +327,12 @@ static void rotate(struct tt_rec *r)
 			begin_file(r, -1);
 		return;
 	}
-	snprintf(cur, sizeof(cur), "%s", r->cur_path);
-	fd = next_fd(r, r->file_no, err, sizeof(err));
-	snprintf(next, sizeof(next), "%s", r->cur_path);
-	share_like(r, fd);
-	snprintf(r->cur_path, sizeof(r->cur_path), "%s", cur); /* finish_file's messages */
+	fd = tt_rec_files_open(r->files, r->file_no, next, sizeof(next), err, sizeof(err));
+	tt_rec_files_share_like(r->cur_dup, fd);
 	if (finish_file(r)) {
 		if (fd >= 0) {
 			close(fd);
-			if (!r->ring)
-				unlink(next);
+			tt_rec_files_unmake(r->files, next);
 		}
 		return;
 	}
@@ -596,13 +427,14 @@ void tt_rec_dump(struct tt_rec *r)
 	struct tt_fmt_wopts wo = {0};
 	struct held_open h = {r, UINT64_MAX};
 	char err[1024];
-	int fd = r->fd, ret;
+	int fd, ret;
 
 	if (!r->flight || r->failed)
 		return;
-	r->fd = -1;
+	fd = tt_rec_files_take_first(r->files);
 	if (fd < 0) {
-		fd = next_fd(r, r->file_no, err, sizeof(err));
+		fd = tt_rec_files_open(r->files, r->file_no, r->cur_path, sizeof(r->cur_path), err,
+				       sizeof(err));
 		if (fd < 0) {
 			fail(r, fd, err);
 			return;
@@ -637,11 +469,10 @@ int tt_rec_failed(const struct tt_rec *r)
  */
 static void ring_finish(struct tt_rec *r)
 {
-	ring_unlink(r, 1);
-	for (unsigned k = 1; r->ring && k < r->o.max_files && !r->failed; k++) {
-		if (r->ring[k] < 0 || r->ring_used[k])
-			continue;
-		r->file_no = k; /* next_fd() takes slot k */
+	tt_rec_files_remove_unused(r->files);
+	for (unsigned k = tt_rec_files_next_unused(r->files, 1); k && !r->failed;
+	     k = tt_rec_files_next_unused(r->files, k + 1)) {
+		r->file_no = k; /* tt_rec_files_open() takes slot k */
 		if (begin_file(r, -1) == 0)
 			finish_file(r);
 	}
@@ -657,8 +488,8 @@ int tt_rec_finish(struct tt_rec *r, char *err, size_t errlen)
 	else
 		finish_file(r);
 	files = r->file_no;
-	if (r->ring && files < r->o.max_files) {
-		ring_finish(r);
+	if (files < r->o.max_files) {
+		ring_finish(r); /* the -W ring's files not reached */
 		r->file_no = files;
 	}
 	if (r->failed)
@@ -693,15 +524,9 @@ void tt_rec_free(struct tt_rec *r)
 		return;
 	if (r->w)
 		tt_fmt_writer_close(r->w);
-	if (r->fd >= 0)
-		close(r->fd);
 	if (r->cur_dup >= 0)
 		close(r->cur_dup);
-	for (unsigned k = 0; r->ring && k < r->o.max_files; k++)
-		if (r->ring[k] >= 0)
-			close(r->ring[k]);
-	free(r->ring);
-	free(r->ring_used);
+	tt_rec_files_free(r->files);
 	tt_rec_conntab_free(r->conns);
 	tt_rec_flight_free(r->flight);
 	free(r);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * From sock_diag polls to events, mirroring bpf/tcptop.bpf.c (tcp_try_open, read_counters,
+ * From sock_diag polls to events, mirroring the BPF side (tcp_try_open, read_counters,
  * emit_delta, tcp_emit_close) with what a poll can know: a socket is opened when first seen,
  * its counters' growth is reported at each poll, and it is closed when it reaches TIME_WAIT or
  * CLOSE or is gone, with the counters of the last poll that had them. Gone is missing from the
@@ -263,7 +263,7 @@ static uint64_t ms_before(uint64_t ts, uint32_t ms)
 }
 
 /*
- * Zero-window stalls, as bpf/tcptop.bpf.h's track_stalls() sees them at a sampling pass, from
+ * Zero-window stalls, as bpf/tcp.bpf.c's track_stalls() sees them at a sampling pass, from
  * what tcp_info has of the same fields (s NULL: the close ends what goes on):
  * - local: the window we advertised last is zero (tcpi_rcv_wnd, tp->rcv_wnd; 6.2+). Start: the
  *   last data received (tcpi_last_data_recv, icsk_ack.lrcvtime), which filled it. End: data
@@ -356,7 +356,7 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 		e->u.retrans.state = s->state;
 	}
 	c->retrans = s->total_retrans;
-	/* what tcp_info does tell: resends the peer reported as duplicates (bpf/tcptop.bpf.h) */
+	/* what tcp_info does tell: resends the peer reported as duplicates (bpf/tcp.bpf.c) */
 	if (s->sample.dsack_dups > c->dsack) {
 		e = ev_new(out, c, TT_EV_RETRANS, ts);
 		if (!e)

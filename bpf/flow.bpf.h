@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * UDP flows (map "flows", struct tt_flow_key/val in tcptop.h), made and counted alike by both
+ * UDP routes: per call (udp.bpf.c) and per datagram (udp_skb.bpf.c).
+ */
+#ifndef TT_FLOW_BPF_H
+#define TT_FLOW_BPF_H
+
+#include "maps.bpf.h"
+#include "emit.bpf.h"
+#include "filter.bpf.h"
+#include "sock.bpf.h"
+
+/*
+ * The socket's connection has ended (a connect() elsewhere, or a disconnect): its flow moves to
+ * a key no datagram looks up (TT_FLOW_GEN_ENDED), marked ended, for user space to close
+ * (record/udp.c), and its own key is free for whatever the socket does next with that peer: a
+ * new connection, or datagrams sent unconnected (after a disconnect, from another local port).
+ * With no room for the move it is marked where it is (what the socket sends that peer until
+ * the close then counts in it).
+ */
+static __always_inline void udp_conn_end(struct sk_st *st, __u64 cookie)
+{
+	struct tt_flow_key k = {}, tomb;
+	struct tt_flow_val *fv, v;
+
+	if (!st->conn_fam)
+		return;
+	k.cookie = cookie;
+	__builtin_memcpy(k.raddr, st->conn_addr, TT_ADDR_LEN);
+	k.rport = st->conn_port;
+	k.family = st->conn_fam;
+	st->conn_fam = 0;
+	fv = bpf_map_lookup_elem(&flows, &k);
+	if (!fv)
+		return;
+	v = *fv;
+	v.ended = 1;
+	tomb = k;
+	tomb.gen = TT_FLOW_GEN_ENDED | st->conn_n;
+	if (bpf_map_update_elem(&flows, &tomb, &v, BPF_NOEXIST) == 0)
+		bpf_map_delete_elem(&flows, &k);
+	else
+		fv->ended = 1;
+}
+
+/*
+ * k (cookie and peer filled in) is the key of a connected socket's flow to that peer, its
+ * current connection. A flow is one connection, as ss and conntrack see it: the first datagram
+ * to or from a peer other than the current one's is a new connection (a connect() was made),
+ * and the one before ends. The new one goes on with the flow the socket had with that peer
+ * unconnected, if any (one 5-tuple: a server that connect()s to the client it heard from),
+ * else it is a new flow. (connect() holds the socket lock; datagrams of one socket racing on
+ * two CPUs across a connect() may make one more flow.)
+ */
+static __always_inline void udp_conn_key(struct sk_st *st, const struct tt_flow_key *k)
+{
+	if (st->conn_fam == k->family && st->conn_port == k->rport &&
+	    addr_eq(st->conn_addr, k->raddr))
+		return;
+	udp_conn_end(st, k->cookie);
+	st->conn_n++;
+	__builtin_memcpy(st->conn_addr, k->raddr, TT_ADDR_LEN);
+	st->conn_port = k->rport;
+	st->conn_fam = k->family;
+}
+
+/*
+ * A new UDP flow of key k (t: its ends), owned as st says, put in "flows" and announced if the
+ * filters pass it: the flow to count into, or NULL (lost: the map full, counted).
+ * Both UDP routes make their flows here (udp.bpf.c per call, udp_skb.bpf.c per datagram).
+ * Its id: the socket's cookie if it is the socket's first connection, else a new one.
+ */
+static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
+						    const struct sk_st *st, const struct tuple *t,
+						    int connected, int tx, __u16 flags, __u32 netns)
+{
+	struct tt_flow_val v = {};
+	long err;
+
+	v.id = connected && st->conn_n == 1
+		   ? k->cookie
+		   : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
+	v.first_ts = bpf_ktime_get_boot_ns();
+	v.last_ts = v.first_ts;
+	v.pid = st->pid;
+	v.netns = netns;
+	v.verdict = TT_V_PASS;
+	v.connected = connected;
+	if (!net_match(IPPROTO_UDP, t->family, t->lport, t->rport) ||
+	    (proc_filter_active() && !proc_match(st->pid, st->comm, st->cgroup_id)))
+		v.verdict = TT_V_DROP;
+	err = bpf_map_update_elem(&flows, k, &v, BPF_NOEXIST);
+	if (err && err != -EEXIST) {
+		/* full (-E2BIG), or any failure but a race: the flow is lost, and counted */
+		count_lost();
+		return NULL;
+	}
+	if (err == 0 && v.verdict == TT_V_PASS) {
+		struct sk_st tmp = *st;
+
+		tmp.id = v.id;
+		tmp.dir = tx ? TT_DIR_OUTBOUND : TT_DIR_INBOUND;
+		emit_open_ns(&tmp, t, IPPROTO_UDP, 0, v.first_ts, flags, netns);
+	}
+	return bpf_map_lookup_elem(&flows, k);
+}
+
+/* One datagram (or call) of len bytes on flow fv. */
+static __always_inline void flow_count(struct tt_flow_val *fv, int tx, __u32 len)
+{
+	fv->last_ts = bpf_ktime_get_boot_ns();
+	if (tx) {
+		__sync_fetch_and_add(&fv->tx_bytes, len);
+		__sync_fetch_and_add(&fv->tx_pkts, 1);
+	} else {
+		__sync_fetch_and_add(&fv->rx_bytes, len);
+		__sync_fetch_and_add(&fv->rx_pkts, 1);
+	}
+}
+
+#endif /* TT_FLOW_BPF_H */

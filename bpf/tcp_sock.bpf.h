@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What tcp.bpf.c shares with the per-call hooks of udp.bpf.c, which see TCP sockets too under
+ * --raw: a TCP connection's first sight, its opening and its owner, the counters it is opened
+ * with, and its --raw sums. A header because a program's helpers are inlined from its own file
+ * (a global BPF function would be verified apart, and differently by each kernel). The rest of
+ * the TCP logic (close, samples, stalls) is tcp.bpf.c's.
+ */
+#ifndef TT_TCP_SOCK_BPF_H
+#define TT_TCP_SOCK_BPF_H
+
+#include "maps.bpf.h"
+#include "emit.bpf.h"
+#include "filter.bpf.h"
+#include "sock.bpf.h"
+
+/* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
+ * 2^23 calls or 2^39 bytes, unless the ring buffer stays full: then the sums are written
+ * (or counted lost) before they overflow. */
+#define TT_RAW_CALL (1ULL << 40)
+static __always_inline int tt_raw_near_full(__u64 sum)
+{
+	return sum >= (1ULL << 63) || (sum & (TT_RAW_CALL - 1)) >= (1ULL << 39);
+}
+
+/*
+ * --raw: the TCP calls a socket made since its last record, as one TRAFFIC record stamped with
+ * the last of those calls. With a full ring buffer the sums stay for the next record (nothing
+ * is lost), unless this is their last chance (final: the socket's close, or sums about to
+ * overflow): then they are counted lost like any record.
+ */
+static __always_inline void raw_flush(struct sk_st *st, int final)
+{
+	struct tt_event *e;
+	__u64 tx, rx;
+
+	if (!st->raw_tx && !st->raw_rx)
+		return;
+	/* a call was summed, so raw_call_ts is set (ev_try_new reads no clock) */
+	e = ev_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, TT_F_RAW, st->raw_call_ts);
+	if (!e && !final)
+		return;
+	tx = __sync_lock_test_and_set(&st->raw_tx, 0);
+	rx = __sync_lock_test_and_set(&st->raw_rx, 0);
+	/* after the reservation: a close that reads these totals comes after this record */
+	__sync_fetch_and_add(&st->raw_tx_done, tx & (TT_RAW_CALL - 1));
+	__sync_fetch_and_add(&st->raw_rx_done, rx & (TT_RAW_CALL - 1));
+	if (!e) {
+		count_lost();
+		return;
+	}
+	/* stamped again after the take: a call stores its time before its add, so a call taken
+	 * here is never newer than the stamp (another CPU's call may be made meanwhile) */
+	e->ts_ns = st->raw_call_ts;
+	e->u.traffic.tx_bytes = tx & (TT_RAW_CALL - 1);
+	e->u.traffic.rx_bytes = rx & (TT_RAW_CALL - 1);
+	e->u.traffic.tx_calls = tx / TT_RAW_CALL;
+	e->u.traffic.rx_calls = rx / TT_RAW_CALL;
+	ev_send(e);
+}
+
+static __always_inline void ns_tcp_add(const struct sock *sk, __s64 d)
+{
+	__u32 ns = sk_netns(sk);
+	__s64 *n = bpf_map_lookup_elem(&ns_tcp, &ns);
+
+	if (!n && d > 0) {
+		if (bpf_map_update_elem(&ns_tcp, &ns, &d, BPF_NOEXIST) == 0)
+			return;
+		n = bpf_map_lookup_elem(&ns_tcp, &ns); /* made by another CPU meanwhile */
+		if (!n)
+			ns_tcp_full = 1;
+	}
+	if (n)
+		__sync_fetch_and_add(n, d);
+}
+
+struct tcp_counters {
+	__u64 acked, rcvd;
+	__u32 segs_out, segs_in, srtt, rttvar, retrans;
+};
+
+/*
+ * The kernel counts sequence space: bytes_acked includes our SYN (active
+ * opens) and our FIN once acked, bytes_received the peer's FIN. Reported
+ * counts are payload bytes, what the applications wrote and read.
+ * At inet_sock_set_state the socket still has its old state.
+ */
+static __always_inline void read_counters(const struct sock *sk, const struct sk_st *st,
+					  struct tcp_counters *c)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+
+	c->acked = BPF_CORE_READ(tp, bytes_acked);
+	c->rcvd = BPF_CORE_READ(tp, bytes_received);
+	if (st->dir == TT_DIR_OUTBOUND && c->acked)
+		c->acked--;
+	/*
+	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
+	 * tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells instead.
+	 */
+	if ((state == TT_TCP_FIN_WAIT1 || state == TT_TCP_FIN_WAIT2 || state == TT_TCP_CLOSING ||
+	     state == TT_TCP_LAST_ACK || (state == TT_TCP_CLOSE && st->fin_sent)) &&
+	    c->acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
+		c->acked--;
+	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
+	if ((flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && c->rcvd)
+		c->rcvd--;
+	c->segs_out = BPF_CORE_READ(tp, segs_out);
+	c->segs_in = BPF_CORE_READ(tp, segs_in);
+	c->srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
+	c->rttvar = BPF_CORE_READ(tp, mdev_us) >> 2;
+	c->retrans = BPF_CORE_READ(tp, total_retrans);
+}
+
+static __always_inline void mark_unowned(struct sk_st *st)
+{
+	if (__sync_val_compare_and_swap(&st->unowned, 0, 1) == 0)
+		__sync_fetch_and_add(&n_unowned, 1);
+}
+
+static __always_inline void clear_unowned(struct sk_st *st)
+{
+	if (__sync_lock_test_and_set(&st->unowned, 0))
+		__sync_fetch_and_add(&n_unowned, -1);
+}
+
+static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st *st,
+				      const struct tcp_counters *c)
+{
+	v->pass = cur_pass;
+	v->acked = c->acked;
+	v->rcvd = c->rcvd;
+	v->segs_out = c->segs_out;
+	v->segs_in = c->segs_in;
+	v->srtt = c->srtt;
+	v->retrans = c->retrans;
+	v->pid = st->pid;
+	v->tid = st->tid;
+}
+
+/*
+ * What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c; 1 if
+ * this made the entry. A whole value replaces the entry (BPF_EXIST), never a write through a
+ * looked-up element: a close may delete that element meanwhile and another connection's open
+ * reuse it (a preallocated hash map hands a freed element out again at once).
+ */
+static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
+				     const struct tcp_counters *c, int create)
+{
+	struct tt_tcp_live nv = {};
+	long err;
+
+	nv.netns = sk_netns(sk);
+	live_fill(&nv, st, c);
+	if (!create) {
+		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
+		return 0;
+	}
+	err = bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST);
+	if (!err) {
+		st->live = 1;
+		return 1;
+	}
+	if (err != -EEXIST) /* made by another CPU opening it at the same time: not full */
+		__sync_fetch_and_add(&tcp_live_full, 1);
+	return 0;
+}
+
+/* The handshake measured at ESTABLISHED, once (a state change and a late open may race). */
+static __always_inline void emit_handshake(struct sk_st *st)
+{
+	struct tt_event *e;
+
+	if (__sync_val_compare_and_swap(&st->hs, 1, 2) != 1)
+		return;
+	e = ev_new(TT_EV_HANDSHAKE, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return;
+	e->u.handshake.connect_us = st->hs_connect_us;
+	e->u.handshake.syn_retrans = st->hs_syn_retrans;
+	ev_send(e);
+}
+
+/*
+ * Decide whether a TCP connection is reported, and report its opening.
+ * state: the connection's state at first sight.
+ */
+static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st, __u8 state,
+					 int closing)
+{
+	__u64 cur = st->open;
+	struct tuple t;
+	__u16 flags = 0;
+	struct tcp_counters c;
+	int made;
+
+	if (cur != O_NONE && cur != O_PENDING && cur != O_WAITPID && cur != O_PASSIVE)
+		return;
+	read_tuple(sk, &t);
+	/* connect() sets SYN_SENT before it picks the local port */
+	if (cur == O_PENDING && !t.lport && !closing)
+		return;
+	/* a passive child enters SYN_RECV before its ports and addresses are copied (6.1, 6.12) */
+	if (cur == O_PASSIVE && !t.rport && !closing)
+		return;
+	if (!net_match(IPPROTO_TCP, t.family, t.lport, t.rport)) {
+		st->open = O_DROP;
+		return;
+	}
+	if (proc_filter_active()) {
+		if (!st->pid_known) {
+			st->open = O_WAITPID;
+			mark_unowned(st);
+			return;
+		}
+		if (!proc_match(st->pid, st->comm, st->cgroup_id)) {
+			st->open = O_DROP;
+			return;
+		}
+	}
+	/*
+	 * Baselines and the tcp_live entry before the connection is open to the other programs: a
+	 * pass's exchange or a close (on another CPU: --raw's calls hold no socket lock) that sees
+	 * it open finds them set. Traffic before the capture began is not the capture's.
+	 */
+	if (!st->id)
+		st->id = bpf_get_socket_cookie((struct sock *)sk);
+	read_counters(sk, st, &c);
+	st->acked = st->preexisting ? c.acked : 0;
+	st->rcvd = st->preexisting ? c.rcvd : 0;
+	st->segs_out = st->preexisting ? c.segs_out : 0;
+	st->segs_in = st->preexisting ? c.segs_in : 0;
+	made = live_note(sk, st, &c, 1);
+	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur) {
+		/* closed meanwhile without an open: no entry for tcp_gone.c to close */
+		if (made && st->open != O_OPEN)
+			bpf_map_delete_elem(&tcp_live, &st->id);
+		return;
+	}
+	ns_tcp_add(sk, 1);
+	if (st->preexisting)
+		flags |= TT_F_PREEXISTING;
+	if (!st->pid_known) {
+		flags |= TT_F_PID_UNKNOWN;
+		mark_unowned(st);
+	} else {
+		clear_unowned(st);
+	}
+	if (cur == O_PENDING) {
+		emit_open(sk, st, &t, IPPROTO_TCP, TT_TCP_SYN_SENT, st->open_ts, flags);
+		emit_state(st, TT_TCP_CLOSE, TT_TCP_SYN_SENT, st->open_ts);
+	} else if (cur == O_PASSIVE) {
+		emit_open(sk, st, &t, IPPROTO_TCP, TT_TCP_SYN_RECV, st->open_ts, flags);
+	} else {
+		emit_open(sk, st, &t, IPPROTO_TCP, state, 0, flags);
+	}
+	/* established while it waited for its owner */
+	if (st->hs == 1)
+		emit_handshake(st);
+}
+
+/*
+ * The owner of a socket is now in st: open what waited for it, or tell user
+ * space (unless the accept tracepoint did already: announce = 0).
+ */
+static __always_inline void tcp_owned(const struct sock *sk, struct sk_st *st, int announce)
+{
+	clear_unowned(st);
+	if (st->open == O_WAITPID) {
+		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
+		return;
+	}
+	if (st->open != O_OPEN || !announce)
+		return;
+	emit_proc(st->id, st);
+}
+
+/* The caller of this send/recv owns the socket. */
+static __always_inline void tcp_attribute(const struct sock *sk, struct sk_st *st)
+{
+	own_by_current(st);
+	tcp_owned(sk, st, 1);
+}
+
+/* Apply what the accept tracepoint left for this socket, if anything. */
+static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
+{
+	__u64 key = (__u64)sk;
+	struct owner *o, own;
+
+	if (!owners_n)
+		return;
+	o = bpf_map_lookup_elem(&owners, &key);
+	if (!o)
+		return;
+	own = *o;
+	if (bpf_map_delete_elem(&owners, &key) == 0)
+		__sync_fetch_and_add(&owners_n, -1);
+	if (own.lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
+	    own.rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
+		return; /* a socket freed at that address since: not this one's owner */
+	if (own.swept && st->pid_known)
+		return; /* a sweep finds any holder (a forked child too): the known owner stays */
+	st->pid = own.pid;
+	st->tid = own.tid;
+	st->cgroup_id = own.cgroup_id;
+	__builtin_memcpy(st->comm, own.comm, TT_COMM_LEN);
+	st->pid_known = 1;
+	tcp_owned(sk, st, !own.announced);
+	/* accept() returned it: how long it waited in the accept queue since ESTABLISHED */
+	if (own.accept_ts && st->est_ts && own.accept_ts >= st->est_ts && st->open == O_OPEN) {
+		struct tt_event *e = ev_new(TT_EV_ACCEPT, st->id, st->pid, st->tid, 0, 0);
+		__u64 wait = own.accept_ts - st->est_ts;
+
+		st->est_ts = 0; /* once */
+		if (e) {
+			e->u.accept.wait_us = wait / 1000;
+			ev_send(e);
+		}
+	}
+}
+
+/* A socket already open but never seen: reported as existing before the capture. */
+static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st *st)
+{
+	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+
+	if (state == TT_TCP_LISTEN) {
+		/* made before the capture: the sweep at start names its owner */
+		if (!st->pid_known)
+			mark_unowned(st);
+		st->open = O_LISTEN;
+		ns_tcp_add(sk, 1);
+		return;
+	}
+	if (state == TT_TCP_CLOSE) {
+		st->open = O_IGNORE;
+		return;
+	}
+	st->preexisting = 1;
+	/* duplicates reported before the capture are not its spurious retransmits */
+	if (bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
+		st->dsack = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
+	/* a passive child is a copy of its listener, listen()'s backlog included */
+	st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
+	tcp_try_open(sk, st, state, 0);
+}
+
+#endif /* TT_TCP_SOCK_BPF_H */
