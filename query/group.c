@@ -23,13 +23,17 @@
  * Keys are encoded so that memcmp() orders them as SQL's ORDER BY does
  * (NULL < integer < text, BINARY collation, DESC columns inverted) and equal
  * bytes are equal keys (NULLs equal, as GROUP BY has them). Other columns
- * are stored compactly: a tag in the low 2 bits of a LEB128 varint.
+ * are stored compactly: a tag in the low 2 bits of a LEB128 varint (tt_varint.h).
+ * Groups are found by an index of tt_u64map (index mode: the tag of the key's
+ * bytes above the group's number), as the state table finds its connections.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
+#include "tt_u64map.h"
+#include "tt_varint.h"
 
 #define ROW_MAX (64 * 80)    /* a stored row: at most 64 columns of 10 + 66 bytes */
 #define CHUNK_FIRST 64	     /* a group's first chunk; each next one doubles... */
@@ -48,7 +52,6 @@ struct chunk {
 };
 
 struct grp {
-	uint64_t hash;
 	uint64_t rows;		   /* rows stored */
 	uint64_t bytes;		   /* memory its chunks hold */
 	uint32_t key_off, key_len; /* in keybuf */
@@ -95,9 +98,8 @@ struct tt_query_group {
 	/* groups of the current task */
 	struct grp *grps;
 	size_t n_grps, cap_grps;
-	uint32_t *index; /* open addressing, group index + 1, 0 empty */
-	size_t index_cap;
-	uint32_t *order; /* group indices in key order */
+	struct tt_u64map index; /* words: tag of the key, group number; no ents: none yet */
+	uint32_t *order;	/* group indices in key order */
 	unsigned char *keybuf;
 	size_t key_len, key_cap;
 	size_t mem;
@@ -118,32 +120,6 @@ struct tt_query_group {
 
 /* ------------------------------------------------------------- encoding */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	return n;
-}
-
-static size_t get_varint(const unsigned char *p, uint64_t *v)
-{
-	uint64_t r = 0;
-	size_t n = 0;
-	int shift = 0;
-
-	do {
-		r |= (uint64_t)(p[n] & 0x7f) << shift;
-		shift += 7;
-	} while (p[n++] & 0x80);
-	*v = r;
-	return n;
-}
-
 /* v encoded: at most 10 + 64 bytes (other text is a reference, see put_col()). */
 static size_t put_val(unsigned char *p, const struct tt_query_val *v)
 {
@@ -152,13 +128,13 @@ static size_t put_val(unsigned char *p, const struct tt_query_val *v)
 	switch (v->type) {
 	case SQLITE_INTEGER:
 		if (v->i >= 0 && (uint64_t)v->i < ((uint64_t)1 << 62))
-			return put_varint(p, ((uint64_t)v->i << 2) | TAG_INT);
+			return (size_t)(tt_put_varint(p, ((uint64_t)v->i << 2) | TAG_INT) - p);
 		p[0] = TAG_BIGINT;
 		memcpy(p + 1, &v->i, 8);
 		return 9;
 	case SQLITE_TEXT:
 		n = strlen(v->s);
-		h = put_varint(p, ((uint64_t)n << 2) | TAG_TEXT);
+		h = (size_t)(tt_put_varint(p, ((uint64_t)n << 2) | TAG_TEXT) - p);
 		memcpy(p + h, v->s, n);
 		return h + n;
 	}
@@ -188,7 +164,7 @@ static size_t put_col(const struct tt_query_group *g, unsigned char *p, int col)
 		tt_query_event_value(&v, g->set, st->file, &st->ev, col);
 		return put_val(p, &v);
 	}
-	return put_varint(p, (ref << 2) | TAG_BIGINT);
+	return (size_t)(tt_put_varint(p, (ref << 2) | TAG_BIGINT) - p);
 }
 
 /* ---------------------------------------------------- order-preserving keys */
@@ -279,9 +255,12 @@ static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, 
 	return c ? c : (alen > blen) - (alen < blen);
 }
 
-static size_t get_val(const struct tt_query_group *g, const unsigned char *p, struct dval *d)
+/* One stored value at p, before end (the chunk's fill: rows are our own, whole). */
+static size_t get_val(const struct tt_query_group *g, const unsigned char *p,
+		      const unsigned char *end, struct dval *d)
 {
-	uint64_t x, ref;
+	const unsigned char *q = p;
+	uint64_t x = 0, ref;
 	size_t n;
 
 	if (p[0] == TAG_BIGINT) {
@@ -289,7 +268,8 @@ static size_t get_val(const struct tt_query_group *g, const unsigned char *p, st
 		memcpy(&d->i, p + 1, 8);
 		return 9;
 	}
-	n = get_varint(p, &x);
+	(void)tt_get_varint_pad(&q, end, &x);
+	n = (size_t)(q - p);
 	switch (x & 3) {
 	case TAG_INT:
 		d->type = SQLITE_INTEGER;
@@ -316,25 +296,6 @@ static size_t get_val(const struct tt_query_group *g, const unsigned char *p, st
 	}
 	d->type = SQLITE_NULL;
 	return n;
-}
-
-/* 8 bytes at a time, then a finalizer: keys are short (an integer key is 9 bytes) */
-static uint64_t hash_bytes(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
-
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 32;
-	return h;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -419,13 +380,13 @@ static void table_reset(struct tt_query_group *g)
 		}
 	}
 	free(g->grps);
-	free(g->index);
+	tt_u64map_free(&g->index);
 	free(g->order);
 	free(g->keybuf);
 	g->grps = NULL;
-	g->index = g->order = NULL;
+	g->order = NULL;
 	g->keybuf = NULL;
-	g->n_grps = g->cap_grps = g->index_cap = g->key_len = g->key_cap = 0;
+	g->n_grps = g->cap_grps = g->key_len = g->key_cap = 0;
 	g->mem = 0;
 }
 
@@ -538,39 +499,36 @@ static int in_task(const struct task *t, const unsigned char *k, size_t n)
 	return !t->hi || key_cmp(k, n, t->hi, t->hi_len) < 0;
 }
 
-static int index_grow(struct tt_query_group *g)
+/* Equal keys of n bytes: inline, as keys are short (an integer key is 9 bytes). */
+static inline int key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 {
-	size_t cap = g->index_cap ? g->index_cap * 2 : 64;
-	uint32_t *idx = calloc(cap, sizeof(*idx));
+	uint64_t x, y;
 
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < g->n_grps; i++) {
-		size_t s = g->grps[i].hash & (cap - 1);
-
-		while (idx[s])
-			s = (s + 1) & (cap - 1);
-		idx[s] = (uint32_t)i + 1;
+	for (; n >= 8; n -= 8, a += 8, b += 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
 	}
-	free(g->index);
-	g->mem += (cap - g->index_cap) * sizeof(*idx);
-	g->index = idx;
-	g->index_cap = cap;
-	return 0;
+	return n == 0 || memcmp(a, b, n) == 0;
 }
 
-static struct grp *find_or_add(struct tt_query_group *g, uint64_t h, const unsigned char *key,
-			       size_t len)
+static struct grp *find_or_add(struct tt_query_group *g, const unsigned char *key, size_t len)
 {
+	uint32_t tag = tt_u64map_tag_bytes(key, len);
+	size_t i, before;
 	struct grp *gr;
-	size_t s;
+	uint64_t w;
 
-	if ((g->n_grps + 1) * 2 > g->index_cap && index_grow(g) < 0)
-		return NULL;
-	for (s = h & (g->index_cap - 1); g->index[s]; s = (s + 1) & (g->index_cap - 1)) {
-		gr = &g->grps[g->index[s] - 1];
-		if (gr->hash == h && gr->key_len == len &&
-		    memcmp(g->keybuf + gr->key_off, key, len) == 0)
+	if (!g->index.ents) {
+		if (tt_u64map_init_index(&g->index, 32) < 0)
+			return NULL;
+		g->mem += tt_u64map_bytes(&g->index);
+	}
+	i = tt_u64map_probe_start(&g->index, tag);
+	while ((w = tt_u64map_probe(&g->index, &i, tag))) {
+		gr = &g->grps[tt_u64map_word_idx(w)];
+		if (gr->key_len == len && key_eq(g->keybuf + gr->key_off, key, len))
 			return gr;
 	}
 	if (g->n_grps == g->cap_grps) {
@@ -601,14 +559,16 @@ static struct grp *find_or_add(struct tt_query_group *g, uint64_t h, const unsig
 		g->keybuf = t;
 		g->key_cap = cap;
 	}
+	before = tt_u64map_bytes(&g->index);
+	if (tt_u64map_put(&g->index, tt_u64map_word(tag, (uint32_t)g->n_grps), NULL) < 0)
+		return NULL;
+	g->mem += tt_u64map_bytes(&g->index) - before;
 	memcpy(g->keybuf + g->key_len, key, len);
-	gr = &g->grps[g->n_grps];
+	gr = &g->grps[g->n_grps++];
 	memset(gr, 0, sizeof(*gr));
-	gr->hash = h;
 	gr->key_off = (uint32_t)g->key_len;
 	gr->key_len = (uint32_t)len;
 	g->key_len += len;
-	g->index[s] = (uint32_t)++g->n_grps;
 	return gr;
 }
 
@@ -709,10 +669,10 @@ static int collect(struct tt_query_group *g, const struct task *t)
 			continue;
 		/* events of one connection often come in runs */
 		if (last < g->n_grps && g->grps[last].key_len == klen &&
-		    memcmp(g->keybuf + g->grps[last].key_off, key, klen) == 0) {
+		    key_eq(g->keybuf + g->grps[last].key_off, key, klen)) {
 			gr = &g->grps[last];
 		} else {
-			gr = find_or_add(g, hash_bytes(key, klen), key, klen);
+			gr = find_or_add(g, key, klen);
 			if (!gr)
 				return oom(g);
 			last = (size_t)(gr - g->grps);
@@ -760,7 +720,7 @@ static void group_begin(struct tt_query_group *g)
 
 static void row_decode(struct tt_query_group *g)
 {
-	const unsigned char *p;
+	const unsigned char *p, *end;
 
 	if (!g->n_rec)
 		return;
@@ -769,8 +729,9 @@ static void row_decode(struct tt_query_group *g)
 		g->off = 0;
 	}
 	p = g->ck->data + g->off;
+	end = g->ck->data + g->ck->used;
 	for (int i = 0; i < g->n_rec; i++)
-		p += get_val(g, p, &g->rec_val[g->rec_cols[i]]);
+		p += get_val(g, p, end, &g->rec_val[g->rec_cols[i]]);
 	g->off = (uint32_t)(p - g->ck->data);
 }
 
