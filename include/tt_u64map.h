@@ -116,8 +116,9 @@ static inline uint32_t tt_u64map_tag_bytes(const void *key, size_t n)
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	w = 0;
-	memcpy(&w, p, n);
+	/* the tail in a register: bytes stored then read as a word would stall the load */
+	for (w = 0; n; n--)
+		w = w << 8 | p[n - 1];
 	return tt_u64map_tag(h ^ w);
 }
 
