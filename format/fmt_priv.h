@@ -2,7 +2,7 @@
 /*
  * Private to format/: the byte layout of a capture (docs/FORMAT.md is the
  * specification; keep the two in step). Little-endian load/store helpers,
- * LEB128 varints and zigzag, shared by the writer and the reader.
+ * shared by the writer and the reader (varints: tt_varint.h).
  */
 #ifndef TT_FMT_PRIV_H
 #define TT_FMT_PRIV_H
@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "tt_event.h"
+#include "tt_varint.h"
 
 /* Preamble: magic, u16 major, u16 minor, u32 byte-order mark. */
 #define TT_FMT_MAGIC "\x89TTC\r\n\x1a\n"
@@ -106,85 +107,6 @@ static inline uint32_t tt_get32(const uint8_t *p)
 static inline uint64_t tt_get64(const uint8_t *p)
 {
 	return (uint64_t)tt_get32(p) | (uint64_t)tt_get32(p + 4) << 32;
-}
-
-static inline uint64_t tt_zigzag(int64_t v)
-{
-	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
-}
-
-static inline int64_t tt_unzigzag(uint64_t v)
-{
-	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
-}
-
-/* LEB128; p needs room for 10 bytes. Returns the byte after the varint. */
-static inline uint8_t *tt_put_varint(uint8_t *p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*p++ = (uint8_t)v | 0x80;
-		v >>= 7;
-	}
-	*p++ = (uint8_t)v;
-	return p;
-}
-
-/* Slow path of tt_get_varint: multi-byte values and the end of input. */
-int tt_fmt_varint_slow(const uint8_t **pp, const uint8_t *end, uint64_t *v);
-
-/*
- * Reads one varint at *pp, never past end. Returns 0, or -1 when the input
- * ends inside the varint or it is longer than 10 bytes. Bits beyond 64 are
- * dropped (the value is taken modulo 2^64).
- */
-static inline int tt_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-
-	if (__builtin_expect(end - p >= 10, 1)) {
-		/* Room for the longest varint: no bounds checks inside. */
-		uint64_t b = *p++, r = b & 0x7f;
-		unsigned shift = 7;
-		while (b & 0x80) {
-			if (shift > 63)
-				return -1;
-			b = *p++;
-			r |= (b & 0x7f) << shift;
-			shift += 7;
-		}
-		*v = r;
-		*pp = p;
-		return 0;
-	}
-	return tt_fmt_varint_slow(pp, end, v);
-}
-
-/*
- * The same, for input that is followed by at least TT_DECODE_PAD readable
- * bytes (the reader pads its decompression buffer): no per-byte bounds check,
- * the end is checked once after the varint.
- */
-#define TT_DECODE_PAD 16
-static inline int tt_get_varint_pad(const uint8_t **pp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *p = *pp;
-
-	if (p >= end)
-		return -1;
-	uint64_t b = *p++, r = b & 0x7f;
-	unsigned shift = 7;
-	while (b & 0x80) {
-		if (shift > 63)
-			return -1;
-		b = *p++;
-		r |= (b & 0x7f) << shift;
-		shift += 7;
-	}
-	if (p > end)
-		return -1;
-	*v = r;
-	*pp = p;
-	return 0;
 }
 
 /*

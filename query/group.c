@@ -23,15 +23,19 @@
  * Keys are encoded so that memcmp() orders them as SQL's ORDER BY does
  * (NULL < integer < text, BINARY collation, DESC columns inverted) and equal
  * bytes are equal keys (NULLs equal, as GROUP BY has them). Other columns
- * are stored compactly: a tag in the low 2 bits of a LEB128 varint.
+ * are stored compactly: a tag in the low 2 bits of a LEB128 varint (tt_varint.h).
+ * Groups are found by an index of tt_u64map (index mode: the tag of the key's
+ * bytes above the group's number), as the state table finds its connections.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query.h"
+#include "tt_u64map.h"
+#include "tt_varint.h"
 
-#define ROW_MAX (64 * 80)    /* a stored row: at most 64 columns of 10 + 66 bytes */
+#define ROW_COL_MAX 80	     /* a stored column: at most 10 + 66 bytes (put_val) */
 #define CHUNK_FIRST 64	     /* a group's first chunk; each next one doubles... */
 #define CHUNK_MAX (64 << 10) /* ...up to this */
 #define ALLOC_OVERHEAD 16    /* what malloc adds to a block, counted against the budget */
@@ -48,7 +52,6 @@ struct chunk {
 };
 
 struct grp {
-	uint64_t hash;
 	uint64_t rows;		   /* rows stored */
 	uint64_t bytes;		   /* memory its chunks hold */
 	uint32_t key_off, key_len; /* in keybuf */
@@ -84,6 +87,7 @@ struct tt_query_group {
 	uint64_t keys, rec; /* key columns; other columns read, stored per row */
 	int one;	    /* one row per group is enough */
 	int n_key, n_rec;
+	uint32_t row_max;			      /* longest stored row */
 	int key_cols[64], key_desc[64], rec_cols[64]; /* keys in ORDER BY order */
 	struct dval key_val[64], rec_val[64];	      /* by column */
 	size_t key_max;				      /* longest encoded key */
@@ -95,9 +99,8 @@ struct tt_query_group {
 	/* groups of the current task */
 	struct grp *grps;
 	size_t n_grps, cap_grps;
-	uint32_t *index; /* open addressing, group index + 1, 0 empty */
-	size_t index_cap;
-	uint32_t *order; /* group indices in key order */
+	struct tt_u64map index; /* words: tag of the key, group number; no ents: none yet */
+	uint32_t *order;	/* group indices in key order */
 	unsigned char *keybuf;
 	size_t key_len, key_cap;
 	size_t mem;
@@ -118,32 +121,6 @@ struct tt_query_group {
 
 /* ------------------------------------------------------------- encoding */
 
-static size_t put_varint(unsigned char *p, uint64_t v)
-{
-	size_t n = 0;
-
-	while (v >= 0x80) {
-		p[n++] = (unsigned char)(v | 0x80);
-		v >>= 7;
-	}
-	p[n++] = (unsigned char)v;
-	return n;
-}
-
-static size_t get_varint(const unsigned char *p, uint64_t *v)
-{
-	uint64_t r = 0;
-	size_t n = 0;
-	int shift = 0;
-
-	do {
-		r |= (uint64_t)(p[n] & 0x7f) << shift;
-		shift += 7;
-	} while (p[n++] & 0x80);
-	*v = r;
-	return n;
-}
-
 /* v encoded: at most 10 + 64 bytes (other text is a reference, see put_col()). */
 static size_t put_val(unsigned char *p, const struct tt_query_val *v)
 {
@@ -152,13 +129,13 @@ static size_t put_val(unsigned char *p, const struct tt_query_val *v)
 	switch (v->type) {
 	case SQLITE_INTEGER:
 		if (v->i >= 0 && (uint64_t)v->i < ((uint64_t)1 << 62))
-			return put_varint(p, ((uint64_t)v->i << 2) | TAG_INT);
+			return (size_t)(tt_put_varint(p, ((uint64_t)v->i << 2) | TAG_INT) - p);
 		p[0] = TAG_BIGINT;
 		memcpy(p + 1, &v->i, 8);
 		return 9;
 	case SQLITE_TEXT:
 		n = strlen(v->s);
-		h = put_varint(p, ((uint64_t)n << 2) | TAG_TEXT);
+		h = (size_t)(tt_put_varint(p, ((uint64_t)n << 2) | TAG_TEXT) - p);
 		memcpy(p + h, v->s, n);
 		return h + n;
 	}
@@ -188,7 +165,7 @@ static size_t put_col(const struct tt_query_group *g, unsigned char *p, int col)
 		tt_query_event_value(&v, g->set, st->file, &st->ev, col);
 		return put_val(p, &v);
 	}
-	return put_varint(p, (ref << 2) | TAG_BIGINT);
+	return (size_t)(tt_put_varint(p, (ref << 2) | TAG_BIGINT) - p);
 }
 
 /* ---------------------------------------------------- order-preserving keys */
@@ -203,8 +180,14 @@ static size_t put_key_val(unsigned char *p, const struct tt_query_val *v, int de
 		uint64_t u = (uint64_t)v->i ^ ((uint64_t)1 << 63);
 
 		p[0] = KEY_INT;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* big-endian in one store: gcc leaves the byte loop a loop (~45 instructions) */
+		u = __builtin_bswap64(u);
+		memcpy(p + 1, &u, 8);
+#else
 		for (int i = 0; i < 8; i++)
 			p[1 + i] = (unsigned char)(u >> (56 - 8 * i));
+#endif
 		n = 9;
 	} else if (v->type == SQLITE_TEXT) {
 		/* NUL-terminated: a prefix sorts first, and no text holds a NUL */
@@ -279,9 +262,12 @@ static int key_cmp(const unsigned char *a, size_t alen, const unsigned char *b, 
 	return c ? c : (alen > blen) - (alen < blen);
 }
 
-static size_t get_val(const struct tt_query_group *g, const unsigned char *p, struct dval *d)
+/* One stored value at p, before end (the chunk's fill: rows are our own, whole). */
+static size_t get_val(const struct tt_query_group *g, const unsigned char *p,
+		      const unsigned char *end, struct dval *d)
 {
-	uint64_t x, ref;
+	const unsigned char *q = p;
+	uint64_t x = 0, ref;
 	size_t n;
 
 	if (p[0] == TAG_BIGINT) {
@@ -289,7 +275,8 @@ static size_t get_val(const struct tt_query_group *g, const unsigned char *p, st
 		memcpy(&d->i, p + 1, 8);
 		return 9;
 	}
-	n = get_varint(p, &x);
+	(void)tt_get_varint_pad(&q, end, &x);
+	n = (size_t)(q - p);
 	switch (x & 3) {
 	case TAG_INT:
 		d->type = SQLITE_INTEGER;
@@ -316,25 +303,6 @@ static size_t get_val(const struct tt_query_group *g, const unsigned char *p, st
 	}
 	d->type = SQLITE_NULL;
 	return n;
-}
-
-/* 8 bytes at a time, then a finalizer: keys are short (an integer key is 9 bytes) */
-static uint64_t hash_bytes(const unsigned char *p, size_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
-
-	for (; n >= 8; n -= 8, p += 8) {
-		memcpy(&w, p, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	w = 0;
-	memcpy(&w, p, n);
-	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 29;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 32;
-	return h;
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -400,6 +368,7 @@ int tt_query_group_new(struct tt_query_group **out, struct tt_query_set *set, co
 	for (int c = 0; c < 64; c++)
 		if (g->rec & TQ_COL(c))
 			g->rec_cols[g->n_rec++] = c;
+	g->row_max = (uint32_t)g->n_rec * ROW_COL_MAX;
 	g->budget = set->group_budget;
 	g->st.set = set;
 	g->state = G_EOF;
@@ -419,13 +388,13 @@ static void table_reset(struct tt_query_group *g)
 		}
 	}
 	free(g->grps);
-	free(g->index);
+	tt_u64map_free(&g->index);
 	free(g->order);
 	free(g->keybuf);
 	g->grps = NULL;
-	g->index = g->order = NULL;
+	g->order = NULL;
 	g->keybuf = NULL;
-	g->n_grps = g->cap_grps = g->index_cap = g->key_len = g->key_cap = 0;
+	g->n_grps = g->cap_grps = g->key_len = g->key_cap = 0;
 	g->mem = 0;
 }
 
@@ -538,39 +507,39 @@ static int in_task(const struct task *t, const unsigned char *k, size_t n)
 	return !t->hi || key_cmp(k, n, t->hi, t->hi_len) < 0;
 }
 
-static int index_grow(struct tt_query_group *g)
+/* Equal keys of n bytes: inline, as keys are short (an integer key is 9 bytes). */
+static inline int key_eq(const unsigned char *a, const unsigned char *b, size_t n)
 {
-	size_t cap = g->index_cap ? g->index_cap * 2 : 64;
-	uint32_t *idx = calloc(cap, sizeof(*idx));
+	uint64_t x, y;
 
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < g->n_grps; i++) {
-		size_t s = g->grps[i].hash & (cap - 1);
-
-		while (idx[s])
-			s = (s + 1) & (cap - 1);
-		idx[s] = (uint32_t)i + 1;
+	for (; n >= 8; n -= 8, a += 8, b += 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
 	}
-	free(g->index);
-	g->mem += (cap - g->index_cap) * sizeof(*idx);
-	g->index = idx;
-	g->index_cap = cap;
-	return 0;
+	for (; n; n--, a++, b++) /* an integer key's ninth byte: no call for one byte */
+		if (*a != *b)
+			return 0;
+	return 1;
 }
 
-static struct grp *find_or_add(struct tt_query_group *g, uint64_t h, const unsigned char *key,
-			       size_t len)
+static struct grp *find_or_add(struct tt_query_group *g, const unsigned char *key, size_t len)
 {
+	uint32_t tag = tt_u64map_tag_bytes(key, len);
+	size_t i, before;
 	struct grp *gr;
-	size_t s;
+	uint64_t w;
 
-	if ((g->n_grps + 1) * 2 > g->index_cap && index_grow(g) < 0)
-		return NULL;
-	for (s = h & (g->index_cap - 1); g->index[s]; s = (s + 1) & (g->index_cap - 1)) {
-		gr = &g->grps[g->index[s] - 1];
-		if (gr->hash == h && gr->key_len == len &&
-		    memcmp(g->keybuf + gr->key_off, key, len) == 0)
+	if (!g->index.ents) {
+		if (tt_u64map_init_index(&g->index, 32) < 0)
+			return NULL;
+		g->mem += tt_u64map_bytes(&g->index);
+	}
+	i = tt_u64map_probe_start(&g->index, tag);
+	while ((w = tt_u64map_probe(&g->index, &i, tag))) {
+		gr = &g->grps[tt_u64map_word_idx(w)];
+		if (gr->key_len == len && key_eq(g->keybuf + gr->key_off, key, len))
 			return gr;
 	}
 	if (g->n_grps == g->cap_grps) {
@@ -601,32 +570,37 @@ static struct grp *find_or_add(struct tt_query_group *g, uint64_t h, const unsig
 		g->keybuf = t;
 		g->key_cap = cap;
 	}
+	before = tt_u64map_bytes(&g->index);
+	if (tt_u64map_put(&g->index, tt_u64map_word(tag, (uint32_t)g->n_grps), NULL) < 0)
+		return NULL;
+	g->mem += tt_u64map_bytes(&g->index) - before;
 	memcpy(g->keybuf + g->key_len, key, len);
-	gr = &g->grps[g->n_grps];
+	gr = &g->grps[g->n_grps++];
 	memset(gr, 0, sizeof(*gr));
-	gr->hash = h;
 	gr->key_off = (uint32_t)g->key_len;
 	gr->key_len = (uint32_t)len;
 	g->key_len += len;
-	g->index[s] = (uint32_t)++g->n_grps;
 	return gr;
 }
 
-static int append_row(struct tt_query_group *g, struct grp *gr, const unsigned char *row,
-		      size_t len)
+/*
+ * Room for one more row (row_max bytes) at the end of the group's chain: the row is then
+ * written in place, not built aside and copied. NULL when out of memory.
+ */
+static unsigned char *row_room(struct tt_query_group *g, struct grp *gr)
 {
 	struct chunk *c = gr->tail;
 
-	if (!c || gr->tail_cap - gr->tail_used < len) {
+	if (!c || gr->tail_cap - gr->tail_used < g->row_max) {
 		size_t cap = c ? (size_t)gr->tail_cap * 2 : CHUNK_FIRST;
 
 		if (cap > CHUNK_MAX)
 			cap = CHUNK_MAX;
-		if (cap < len)
-			cap = len;
+		if (cap < g->row_max)
+			cap = g->row_max;
 		c = malloc(sizeof(*c) + cap);
 		if (!c)
-			return -ENOMEM;
+			return NULL;
 		c->next = NULL;
 		c->used = 0;
 		c->cap = (uint32_t)cap;
@@ -642,9 +616,7 @@ static int append_row(struct tt_query_group *g, struct grp *gr, const unsigned c
 		gr->bytes += sizeof(*c) + cap + ALLOC_OVERHEAD;
 		g->mem += sizeof(*c) + cap + ALLOC_OVERHEAD;
 	}
-	memcpy(c->data + gr->tail_used, row, len);
-	gr->tail_used += (uint32_t)len;
-	return 0;
+	return c->data + gr->tail_used;
 }
 
 static int by_key(const void *a, const void *b, void *arg)
@@ -692,7 +664,7 @@ static int overflow(struct tt_query_group *g, const struct task *t)
 /* Collect the groups of task t. 1: collected, 0: overflowed (t split), <0 error. */
 static int collect(struct tt_query_group *g, const struct task *t)
 {
-	unsigned char *key = g->key, row[ROW_MAX];
+	unsigned char *key = g->key;
 	int ret, bounded = t->lo || t->hi;
 	size_t last = SIZE_MAX;
 
@@ -709,20 +681,23 @@ static int collect(struct tt_query_group *g, const struct task *t)
 			continue;
 		/* events of one connection often come in runs */
 		if (last < g->n_grps && g->grps[last].key_len == klen &&
-		    memcmp(g->keybuf + g->grps[last].key_off, key, klen) == 0) {
+		    key_eq(g->keybuf + g->grps[last].key_off, key, klen)) {
 			gr = &g->grps[last];
 		} else {
-			gr = find_or_add(g, hash_bytes(key, klen), key, klen);
+			gr = find_or_add(g, key, klen);
 			if (!gr)
 				return oom(g);
 			last = (size_t)(gr - g->grps);
 		}
 		gr->rows++;
 		if (g->n_rec) {
+			unsigned char *row = row_room(g, gr);
+
+			if (!row)
+				return oom(g);
 			for (int i = 0; i < g->n_rec; i++)
 				rlen += put_col(g, row + rlen, g->rec_cols[i]);
-			if (append_row(g, gr, row, rlen) < 0)
-				return oom(g);
+			gr->tail_used += (uint32_t)rlen;
 		}
 		if (g->mem > g->peak)
 			g->peak = g->mem;
@@ -760,7 +735,7 @@ static void group_begin(struct tt_query_group *g)
 
 static void row_decode(struct tt_query_group *g)
 {
-	const unsigned char *p;
+	const unsigned char *p, *end;
 
 	if (!g->n_rec)
 		return;
@@ -769,8 +744,9 @@ static void row_decode(struct tt_query_group *g)
 		g->off = 0;
 	}
 	p = g->ck->data + g->off;
+	end = g->ck->data + g->ck->used;
 	for (int i = 0; i < g->n_rec; i++)
-		p += get_val(g, p, &g->rec_val[g->rec_cols[i]]);
+		p += get_val(g, p, end, &g->rec_val[g->rec_cols[i]]);
 	g->off = (uint32_t)(p - g->ck->data);
 }
 
