@@ -418,12 +418,6 @@ for s in clis + srvs:
 """
 
 
-# Open on 5.10 (make vmtest 2026-12-05, Debian's 5.10.223): 601 connections for 600 ends, one
-# client port seen under a second id. There the namespaces share the host's socket hash table
-# (no tcp_child_ehash_entries before 6.1). Until then an expected failure there; 6.1, 6.12 and
-# 6.18 pass.
-@pytest.mark.xfail(kernel.release() < (6, 1), strict=False,
-                   reason="open on 5.10: one end of 600 seen under a second id")
 @needs_root
 @needs_cmd("ip", "unshare", "sysctl")
 def test_no_false_close_under_churn(tmpdir_path):
