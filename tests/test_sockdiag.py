@@ -20,7 +20,6 @@ import time
 import pytest
 
 from conftest import background, free_port, needs_cmd, run, tool
-from helpers import kernel
 from helpers.capture import CLOSE, OPEN, PROC, SAMPLE, TRAFFIC, read_capture
 from helpers.netns import veth_pair
 from helpers.recorder import Recorder
