@@ -137,7 +137,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_deliver: record/deliver.c
-$(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SRC_MAX_PENDING=256
+$(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: record/sd_diff.c
 $(OUTPUT)/tests/test_caps: record/caps.c
 $(OUTPUT)/tests/test_source_opts: record/source_opts.c

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * tt_source: where live events come from, whichever source it is: the BPF ring buffer
- * (tt_src.h, record/src.c), sock_diag polls (record/sockdiag.c, no BPF, no root), or a
- * capture file played at its recorded pace (record/filesrc.c). The live view and the recorder
- * hold one of these and never ask which (libpcap's pcap_t shape: a table of operations each
- * source fills in).
+ * (record/src.c), sock_diag polls (record/sockdiag.c, no BPF, no root), or a capture file
+ * played at its recorded pace (record/filesrc.c). The live view and the recorder hold one of
+ * these and never ask which (libpcap's pcap_t shape, record/source_int.h: what every source
+ * shares is in the handle once, each source fills in a table of operations that take it).
  */
 #ifndef TT_SOURCE_H
 #define TT_SOURCE_H
@@ -34,15 +34,20 @@ int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char 
 		   size_t fallback_len, char *err, size_t errlen);
 
 /*
- * As tt_src_poll() / tt_src_flush(): events to cb; counts, cb's value or -errno (-EINTR).
- * -ENODATA: the source has ended (a capture file played to its end); not an error.
+ * Wait up to timeout_ms for events (poll), or take now what the source holds back (flush: the
+ * ring buffer, counters not yet sampled, UDP sums), and hand them to cb. Events cb refused
+ * before are offered again first, in order. Returns the number delivered, cb's non-zero value
+ * (the event it refused is kept for the next call), or a negative errno: -EINTR when a signal
+ * came before any event, -ENODATA when the source has ended (a capture file played to its
+ * end); neither is an error.
  */
 int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx);
 int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx);
 /*
- * After the last tt_source_flush(): stop what makes events and deliver what it made until
- * then (tt_src_stop); a source that makes none between calls (sock_diag, a file) has nothing
- * to do. Returns as tt_source_flush().
+ * After the last tt_source_flush(): stop what makes events (the BPF programs that write by
+ * themselves) and deliver what it made until then, so that nothing is left at close; a source
+ * that makes none between calls (sock_diag, a file) has nothing to do. Returns as
+ * tt_source_flush().
  */
 int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx);
 
@@ -61,7 +66,11 @@ int64_t tt_source_clock_offset(const struct tt_source *s);
  */
 int64_t tt_source_boot_shift(const struct tt_source *s);
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
-/* After the caller dropped root: 0, or -EPERM with a message (see tt_src_after_drop). */
+/*
+ * After the caller dropped root: 0, or -EPERM with a message when the source cannot go on
+ * without it (BPF map reads and iterators before Linux 5.19); what needs root (other network
+ * namespaces, other users' owners) becomes a missing capability.
+ */
 int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen);
 void tt_source_close(struct tt_source *s);
 

@@ -100,19 +100,6 @@ void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outl
 		snprintf(out, outlen, "refused by the verifier: %.*s", (int)best_len, best);
 }
 
-size_t tt_src_caps(const struct tt_src *s, struct tt_src_cap *out, size_t max)
-{
-	size_t n = 0;
-
-	for (int c = 0; c < TT_CAP_N && n < max; c++, n++) {
-		out[n].name = cap_desc[c].name;
-		out[n].state = s->cap_state[c];
-		out[n].why = s->cap_why[c];
-		out[n].loss = cap_desc[c].loss;
-	}
-	return n;
-}
-
 /* "name (why): loss" of each missing capability, joined by "; ". */
 static void compose(const struct tt_src *s, char *buf, size_t len, int with_loss)
 {
