@@ -139,7 +139,7 @@ $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_deliver: record/deliver.c
 $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: record/sd_diff.c
-$(OUTPUT)/tests/test_caps: record/caps.c
+$(OUTPUT)/tests/test_caps: record/caps.c record/src_caps.c record/sd_caps.c
 $(OUTPUT)/tests/test_source_opts: record/source_opts.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c replay/follow.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c

@@ -1,14 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* The sock_diag source's capabilities (sd_caps.h), in record/caps.c's words and layout. */
-#include <stdio.h>
-
+/* The sock_diag source's capabilities (sd_caps.h), said by the handle (caps.c). */
 #include "sd_caps.h"
-#include "tt_src.h"
 
-static const struct {
-	const char *name;
-	const char *loss;
-} cap_desc[TT_SD_CAP_N] = {
+static const struct tt_source_cap_desc cap_desc[TT_SD_CAP_N] = {
     [TT_SD_CAP_SHORT] = {"short-lived",
 			 "connections opened and closed within one interval are not seen"},
     [TT_SD_CAP_PERCALL] = {"per-call",
@@ -33,60 +27,10 @@ static const struct {
 			  "tcpi_rcv_wnd; peer: tcpi_snd_wnd)"},
 };
 
-static void compose(struct tt_sd_caps *d)
+_Static_assert(TT_SD_CAP_N <= TT_SOURCE_MAX_CAPS, "the handle's table holds them all");
+
+void tt_sd_caps_init(struct tt_source *h)
 {
-	size_t used = 0, wused = 0;
-	char names[256];
-
-	d->missing[0] = names[0] = '\0';
-	for (int c = 0; c < TT_SD_CAP_N; c++) {
-		if (d->state[c] != TT_SRC_CAP_MISSING)
-			continue;
-		if (used < sizeof(d->missing))
-			used += snprintf(d->missing + used, sizeof(d->missing) - used,
-					 "%s%s (%s): %s", used ? "; " : "", cap_desc[c].name,
-					 d->why[c], cap_desc[c].loss);
-		if (wused < sizeof(names))
-			wused += snprintf(names + wused, sizeof(names) - wused, "%s%s",
-					  wused ? " " : "", cap_desc[c].name);
-	}
-	d->warning[0] = '\0';
-	if (names[0])
-		snprintf(d->warning, sizeof(d->warning),
-			 "missing with sock_diag: %s (tcptop-record --source sockdiag --check "
-			 "tells why)",
-			 names);
-}
-
-void tt_sd_caps_set(struct tt_sd_caps *d, int cap, int state, const char *why)
-{
-	d->state[cap] = state;
-	snprintf(d->why[cap], sizeof(d->why[cap]), "%s", why);
-	compose(d);
-}
-
-void tt_sd_caps_print_missing(const struct tt_sd_caps *d, const char *prog, FILE *f)
-{
-	for (int c = 0; c < TT_SD_CAP_N; c++)
-		if (d->state[c] == TT_SRC_CAP_MISSING)
-			fprintf(f, "%s: warning: missing %s (%s): %s\n", prog, cap_desc[c].name,
-				d->why[c], cap_desc[c].loss);
-}
-
-void tt_sd_caps_print_check(const struct tt_sd_caps *d, FILE *f)
-{
-	static const char *const state[] = {
-	    [TT_SRC_CAP_OK] = "ok",
-	    [TT_SRC_CAP_UNUSED] = "not needed",
-	    [TT_SRC_CAP_MISSING] = "MISSING",
-	};
-
-	for (int c = 0; c < TT_SD_CAP_N; c++) {
-		int st = d->state[c];
-
-		fprintf(f, "%-15s %-10s %s", cap_desc[c].name, state[st], d->why[c]);
-		if (st == TT_SRC_CAP_MISSING)
-			fprintf(f, ": %s", cap_desc[c].loss);
-		fputc('\n', f);
-	}
+	tt_source_caps_init(h, cap_desc, TT_SD_CAP_N, "missing with sock_diag: ",
+			    " (tcptop-record --source sockdiag --check tells why)");
 }

@@ -59,7 +59,6 @@ struct tt_sockdiag {
 	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
-	struct tt_sd_caps caps;
 };
 
 static uint32_t ns_ino(const char *path)
@@ -88,9 +87,9 @@ static void set_stalls_cap(struct tt_sockdiag *d)
 	else
 		snprintf(why, sizeof(why),
 			 "this kernel's tcp_info has neither tcpi_snd_wnd (5.4+) nor tcpi_rcv_wnd");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_STALLS,
-		       w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SRC_CAP_OK : TT_SRC_CAP_MISSING,
-		       why);
+	tt_source_cap_set(
+	    d->h, TT_SD_CAP_STALLS,
+	    w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SRC_CAP_OK : TT_SRC_CAP_MISSING, why);
 }
 
 static void set_caps(struct tt_sockdiag *d, uint32_t ms)
@@ -98,32 +97,33 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	char why[160];
 
 	snprintf(why, sizeof(why), "sock_diag polls every %u ms", ms);
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, why);
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_CLOSE, TT_SRC_CAP_MISSING, why);
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_PERCALL, TT_SRC_CAP_MISSING,
-		       "sock_diag reads socket counters, not calls");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
-		       "sock_diag has no UDP byte counters");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_RESETS, TT_SRC_CAP_MISSING,
-		       "a poll sees counters, not segments");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
-		       "no exec/exit tracepoints without BPF");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_RETRANS_CAUSE, TT_SRC_CAP_MISSING,
-		       "tcp_info counts retransmits, not why");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
-		       "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
-		       "sock_diag counts a socket's drops, not each packet's reason");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
-		       "a poll sees no handshake, and a connection that fails between polls "
-		       "is gone before one sees it");
+	tt_source_cap_set(d->h, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_CLOSE, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_PERCALL, TT_SRC_CAP_MISSING,
+			  "sock_diag reads socket counters, not calls");
+	tt_source_cap_set(d->h, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
+			  "sock_diag has no UDP byte counters");
+	tt_source_cap_set(d->h, TT_SD_CAP_RESETS, TT_SRC_CAP_MISSING,
+			  "a poll sees counters, not segments");
+	tt_source_cap_set(d->h, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
+			  "no exec/exit tracepoints without BPF");
+	tt_source_cap_set(d->h, TT_SD_CAP_RETRANS_CAUSE, TT_SRC_CAP_MISSING,
+			  "tcp_info counts retransmits, not why");
+	tt_source_cap_set(
+	    d->h, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
+	    "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
+	tt_source_cap_set(d->h, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
+			  "sock_diag counts a socket's drops, not each packet's reason");
+	tt_source_cap_set(d->h, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
+			  "a poll sees no handshake, and a connection that fails between polls "
+			  "is gone before one sees it");
 	set_stalls_cap(d);
 	if (d->owner_uid < 0)
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
-			       "every /proc/PID/fd is readable");
+		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
+				  "every /proc/PID/fd is readable");
 	else
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
-			       "not root: only the user's own /proc/PID/fd can be read");
+		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+				  "not root: only the user's own /proc/PID/fd can be read");
 }
 
 /* Whether every process's file table can be read: root, or CAP_SYS_PTRACE. */
@@ -145,13 +145,13 @@ static void probe_netns(struct tt_sockdiag *d)
 
 	if (tt_netns_enter(d->self_fd) == 0) {
 		d->other_ns = 1;
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_OK,
-			       "a sock_diag socket made in each namespace");
+		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_OK,
+				  "a sock_diag socket made in each namespace");
 		return;
 	}
 	snprintf(why, sizeof(why), "not root: setns: %s", strerror(errno));
 	d->other_ns = 0;
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 }
 
 static void sd_close(struct tt_source *h);
@@ -178,6 +178,7 @@ int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen)
 	d->h = h;
 	h->priv = d;
 	h->ops = &sockdiag_ops;
+	tt_sd_caps_init(h);
 	if (tt_sd_diff_new(&d->diff, &opts->filter) || tt_sd_owners_new(&d->owners)) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
@@ -404,34 +405,6 @@ static const char *sd_probes(const struct tt_source *h)
 	return "sock_diag:tcp sock_diag:udp";
 }
 
-static const char *sd_missing(const struct tt_source *h)
-{
-	const struct tt_sockdiag *d = h->priv;
-
-	return d->caps.missing[0] ? d->caps.missing : NULL;
-}
-
-static const char *sd_warning(const struct tt_source *h)
-{
-	const struct tt_sockdiag *d = h->priv;
-
-	return d->caps.warning[0] ? d->caps.warning : NULL;
-}
-
-static void sd_print_missing(const struct tt_source *h, const char *prog, FILE *f)
-{
-	const struct tt_sockdiag *d = h->priv;
-
-	tt_sd_caps_print_missing(&d->caps, prog, f);
-}
-
-static void sd_print_check(const struct tt_source *h, FILE *f)
-{
-	const struct tt_sockdiag *d = h->priv;
-
-	tt_sd_caps_print_check(&d->caps, f);
-}
-
 static int64_t sd_clock_offset(const struct tt_source *h)
 {
 	const struct tt_sockdiag *d = h->priv;
@@ -448,14 +421,15 @@ static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
 	/* sock_diag and our own /proc need no privilege: nothing to refuse */
 	if (d->other_ns) {
 		d->other_ns = 0;
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING,
-			       "privileges dropped (-Z)");
+		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING,
+				  "privileges dropped (-Z)");
 	}
 	if (d->owner_uid < 0) {
 		d->owner_uid = owner_uid();
 		if (d->owner_uid >= 0)
-			tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
-				       "privileges dropped (-Z): only the user's own /proc/PID/fd");
+			tt_source_cap_set(
+			    d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+			    "privileges dropped (-Z): only the user's own /proc/PID/fd");
 	}
 	return 0;
 }
@@ -483,10 +457,6 @@ static const struct tt_source_ops sockdiag_ops = {
     .flush = sd_flush,
     .mode = sd_mode,
     .probes = sd_probes,
-    .missing = sd_missing,
-    .warning = sd_warning,
-    .print_missing = sd_print_missing,
-    .print_check = sd_print_check,
     .clock_offset = sd_clock_offset,
     .after_drop = sd_after_drop,
     .close = sd_close,

@@ -94,22 +94,28 @@ const char *tt_source_probes(const struct tt_source *s)
 
 const char *tt_source_missing(const struct tt_source *s)
 {
-	return s->ops->missing(s);
+	return s->ops->missing ? s->ops->missing(s) : tt_source_caps_missing(s);
 }
 
 const char *tt_source_warning(const struct tt_source *s)
 {
-	return s->ops->warning(s);
+	return s->ops->warning ? s->ops->warning(s) : tt_source_caps_warning(s);
 }
 
 void tt_source_print_missing(const struct tt_source *s, const char *prog, FILE *f)
 {
-	s->ops->print_missing(s, prog, f);
+	if (s->ops->print_missing)
+		s->ops->print_missing(s, prog, f);
+	else
+		tt_source_caps_print_missing(s, prog, f);
 }
 
 void tt_source_print_check(const struct tt_source *s, FILE *f)
 {
-	s->ops->print_check(s, f);
+	if (s->ops->print_check)
+		s->ops->print_check(s, f);
+	else
+		tt_source_caps_print_check(s, f);
 }
 
 int64_t tt_source_clock_offset(const struct tt_source *s)

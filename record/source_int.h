@@ -18,6 +18,25 @@
 #define TT_SOURCE_MAX_PENDING (1u << 20) /* refused events kept; beyond, dropped and counted */
 #endif
 
+#define TT_SOURCE_MAX_CAPS 16
+
+/* One capability of a source: its name ("owner-sweep") and what the data lacks without it. */
+struct tt_source_cap_desc {
+	const char *name;
+	const char *loss;
+};
+
+/* The source's capabilities (record/caps.c), each TT_SRC_CAP_* with what provides it or why not. */
+struct tt_source_caps {
+	const struct tt_source_cap_desc *desc; /* the source's table, n long */
+	int n;
+	const char *warn_lead, *warn_tail; /* the view's warning: lead, the names, tail */
+	uint8_t state[TT_SOURCE_MAX_CAPS];
+	char why[TT_SOURCE_MAX_CAPS][480];
+	char missing[2048]; /* "name (why): loss; ...", for the capture header */
+	char warning[384];  /* one short line for a view's header */
+};
+
 struct tt_source_ops {
 	/*
 	 * Make and emit events: poll waits up to timeout_ms, flush delivers now what is held
@@ -35,6 +54,7 @@ struct tt_source_ops {
 	int (*stop)(struct tt_source *h);
 	const char *(*mode)(const struct tt_source *h);
 	const char *(*probes)(const struct tt_source *h);
+	/* NULL: from the handle's capability table (a capture played says its header's instead) */
 	const char *(*missing)(const struct tt_source *h);
 	const char *(*warning)(const struct tt_source *h);
 	void (*print_missing)(const struct tt_source *h, const char *prog, FILE *f);
@@ -60,6 +80,7 @@ struct tt_source {
 	/* events the callback refused, and those made after them: offered again first */
 	struct tt_event *pending;
 	size_t n_pending, cap_pending;
+	struct tt_source_caps caps;
 };
 
 /*
@@ -79,6 +100,21 @@ void tt_source_emit_begin(struct tt_source *h, tt_src_cb cb, void *ctx);
  */
 int tt_source_emit_end(const struct tt_source *h, int ret);
 void tt_source_emit_free(struct tt_source *h);
+
+/*
+ * The capability table (record/caps.c): init names the source's capabilities (desc, n of
+ * them, at most TT_SOURCE_MAX_CAPS; all ok until set) and its warning's words; cap_set sets
+ * one to TT_SRC_CAP_* STATE with what provides it or why it is missing, and recomposes the
+ * texts. missing: NULL or the header text; warning: NULL or the view's line; print_missing:
+ * "PROG: warning: missing NAME (why): loss" each; print_check: every one, --check's layout.
+ */
+void tt_source_caps_init(struct tt_source *h, const struct tt_source_cap_desc *desc, int n,
+			 const char *warn_lead, const char *warn_tail);
+void tt_source_cap_set(struct tt_source *h, int cap, int state, const char *why);
+const char *tt_source_caps_missing(const struct tt_source *h);
+const char *tt_source_caps_warning(const struct tt_source *h);
+void tt_source_caps_print_missing(const struct tt_source *h, const char *prog, FILE *f);
+void tt_source_caps_print_check(const struct tt_source *h, FILE *f);
 
 /* Each source's open: priv and ops set on h (h->opts filled in), or -errno with a message. */
 int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* record/src.c */

@@ -139,7 +139,7 @@ static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_sock_create;
 }
 
-/* The capability an optional program gives (record/caps.c), or -1 for a required one. */
+/* The capability an optional program gives (record/src_caps.c), or -1 for a required one. */
 static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	if (io_prog(skel, p))
@@ -618,11 +618,11 @@ static void set_caps(struct tt_src *s)
 			snprintf(why, sizeof(why), "%s%s%s",
 				 skipped[0] && fail != skipped ? skipped : "",
 				 skipped[0] && fail != skipped ? ", and " : "", fail);
-			tt_src_cap_set(s, c, TT_SRC_CAP_MISSING, why);
+			tt_source_cap_set(s->h, c, TT_SRC_CAP_MISSING, why);
 		} else if (n_att) {
-			tt_src_cap_set(s, c, TT_SRC_CAP_OK, ok);
+			tt_source_cap_set(s->h, c, TT_SRC_CAP_OK, ok);
 		} else {
-			tt_src_cap_set(s, c, TT_SRC_CAP_UNUSED, unused);
+			tt_source_cap_set(s->h, c, TT_SRC_CAP_UNUSED, unused);
 		}
 	}
 }
@@ -790,7 +790,7 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 		snprintf(why, sizeof(why), "cannot enter other network namespaces: %s",
 			 strerror(-ret));
 		s->other_ns = 0;
-		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 		return 1;
 	}
 	fd = bpf_iter_create(bpf_link__fd(ip->link));
@@ -1089,19 +1089,19 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 static void plan_init_netns(struct tt_src *s)
 {
 	/* listeners ride in the sampling pass, which every recording has */
-	tt_src_cap_set(
-	    s, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
+	tt_source_cap_set(
+	    s->h, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
 	    "iter:tcp reads each listener's sk_ack_backlog, sk_max_ack_backlog, sk_drops");
 	s->self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (s->self_ns_fd < 0) {
 		char why[160];
 
 		snprintf(why, sizeof(why), "/proc/self/ns/net: %s", strerror(errno));
-		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 		return;
 	}
 	s->other_ns = 1;
-	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
+	tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
 }
 
 /* Back to before plan_load_attach(): no links, no object, an empty plan. */
@@ -1169,6 +1169,7 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 	s->h = h;
 	h->priv = s;
 	h->ops = &bpf_ops;
+	tt_src_caps_init(h);
 	s->cg_fd = -1;
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
@@ -1186,19 +1187,21 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 		if (ret)
 			goto fail;
 		set_caps(s);
-		if (round || !s->use_pkt || s->cap_state[TT_CAP_UDP_PKTS] == TT_SRC_CAP_OK)
+		if (round || !s->use_pkt || s->h->caps.state[TT_CAP_UDP_PKTS] == TT_SRC_CAP_OK)
 			break;
 		/* the packet route is incomplete: load again with the per-call hooks for UDP */
-		snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s", s->cap_why[TT_CAP_UDP_PKTS]);
+		snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s",
+			 s->h->caps.why[TT_CAP_UDP_PKTS]);
 		unload(s);
 	}
 	plan_init_netns(s);
-	if (s->cap_state[TT_CAP_DROPS] == TT_SRC_CAP_OK && drop_names_load(s) < 0)
-		tt_src_cap_set(s, TT_CAP_DROPS, TT_SRC_CAP_MISSING,
-			       "no enum skb_drop_reason in this kernel's BTF to name the reasons");
-	if (s->raw && s->cap_state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
+	if (s->h->caps.state[TT_CAP_DROPS] == TT_SRC_CAP_OK && drop_names_load(s) < 0)
+		tt_source_cap_set(
+		    s->h, TT_CAP_DROPS, TT_SRC_CAP_MISSING,
+		    "no enum skb_drop_reason in this kernel's BTF to name the reasons");
+	if (s->raw && s->h->caps.state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
 		snprintf(err, errlen, "--raw needs per-call send/recv hooks: %s",
-			 s->cap_why[TT_CAP_SENDRECV]);
+			 s->h->caps.why[TT_CAP_SENDRECV]);
 		ret = -EOPNOTSUPP;
 		goto fail;
 	}
@@ -1289,8 +1292,8 @@ static int bpf_after_drop(struct tt_source *h, char *err, size_t errlen)
 	}
 	if (s->other_ns && tt_netns_enter(s->self_ns_fd)) {
 		s->other_ns = 0;
-		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING,
-			       "cannot enter other network namespaces without root (-Z)");
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING,
+				  "cannot enter other network namespaces without root (-Z)");
 	}
 	return 0;
 }
@@ -1434,26 +1437,6 @@ static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
 	st->untracked = s->skel ? s->skel->bss->tcp_live_full : 0;
 }
 
-static const char *bpf_missing(const struct tt_source *h)
-{
-	return tt_src_missing(h->priv);
-}
-
-static const char *bpf_warning(const struct tt_source *h)
-{
-	return tt_src_warning(h->priv);
-}
-
-static void bpf_print_missing(const struct tt_source *h, const char *prog, FILE *f)
-{
-	tt_src_print_missing(h->priv, prog, f);
-}
-
-static void bpf_print_check(const struct tt_source *h, FILE *f)
-{
-	tt_src_print_check(h->priv, f);
-}
-
 /* Detach and free everything; no BPF object stays behind. */
 static void bpf_close(struct tt_source *h)
 {
@@ -1487,10 +1470,6 @@ static const struct tt_source_ops bpf_ops = {
     .stop = bpf_stop,
     .mode = bpf_mode,
     .probes = bpf_probes,
-    .missing = bpf_missing,
-    .warning = bpf_warning,
-    .print_missing = bpf_print_missing,
-    .print_check = bpf_print_check,
     .clock_offset = bpf_clock_offset,
     .stats = bpf_stats,
     .after_drop = bpf_after_drop,

@@ -16,7 +16,7 @@
 #define TT_SRC_MAX_LINKS 32
 #define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
 
-/* Capabilities (record/caps.c): index into cap_state / cap_why. */
+/* The BPF source's capabilities (record/src_caps.c): index into the handle's table. */
 enum {
 	TT_CAP_SENDRECV,
 	TT_CAP_UDP_PKTS,
@@ -72,10 +72,6 @@ struct tt_src {
 	struct bpf_link *links[TT_SRC_MAX_LINKS];
 	int n_links;
 	struct bpf_link *it_tcp, *it_udp, *it_files, *it_owner;
-	char warning[384];  /* tt_src_warning() */
-	char missing[2048]; /* tt_src_missing() */
-	uint8_t cap_state[TT_CAP_N];
-	char cap_why[TT_CAP_N][480];
 	int plan_accept;		/* the accept tracepoints are wanted (a process filter) */
 	int self_ns_fd;			/* our own network namespace, to come back to */
 	int other_ns;			/* other network namespaces are entered to sample them */
@@ -146,18 +142,8 @@ void tt_src_udp_flush(struct tt_src *s);
  */
 void tt_src_tcp_gone(struct tt_src *s);
 
-/* NULL, or every missing capability as "name (why): loss", joined by "; " (capture header). */
-const char *tt_src_missing(const struct tt_src *s);
-/* NULL, or one short line naming the missing capabilities, for a view's header. */
-const char *tt_src_warning(const struct tt_src *s);
-/* One line per missing capability, "PROG: missing NAME (why): loss". */
-void tt_src_print_missing(const struct tt_src *s, const char *prog, FILE *f);
-/* Every capability with ok / not needed / MISSING and why, one per line (--check). */
-void tt_src_print_check(const struct tt_src *s, FILE *f);
-
-/* Set capability CAP to TT_SRC_CAP_* STATE, with what provides it or why it is missing. */
-void tt_src_cap_set(struct tt_src *s, int cap, int state, const char *why);
-const char *tt_src_cap_name(int cap);
+/* Name the BPF source's capabilities in the handle's table (src_caps.c). */
+void tt_src_caps_init(struct tt_source *h);
 
 /* The verifier's one-line reason from a program's load log (size: the buffer's size). */
 void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outlen);
