@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * tt_source: where live events come from, whichever source it is: the BPF ring buffer
- * (record/src.c), sock_diag polls (record/sockdiag.c, no BPF, no root), or a capture file
- * played at its recorded pace (record/filesrc.c). The live view and the recorder hold one of
- * these and never ask which (libpcap's pcap_t shape, record/source_int.h: what every source
+ * (source/src.c), sock_diag polls (source/sockdiag.c, no BPF, no root), or a capture file
+ * played at its recorded pace (source/filesrc.c). The live view and the recorder hold one of
+ * these and never ask which (libpcap's pcap_t shape, source/source_int.h: what every source
  * shares is in the handle once, each source fills in a table of operations that take it).
  */
 #ifndef TT_SOURCE_H
@@ -86,7 +86,7 @@ int tt_source_parse(const char *name, const char **path);
 /*
  * The source options of every live tool (tcptop and tcptop-record take the same): put
  * TT_SOURCE_LONGOPTS in the getopt_long table, TT_SOURCE_HELP in the usage, and offer every
- * option to tt_source_getopt() (record/source_opts.c), as tt_filter_getopt(). --no-probe
+ * option to tt_source_getopt() (source/source_opts.c), as tt_filter_getopt(). --no-probe
  * names gather in the caller's skip buffer, which opts->skip_probes then points to.
  * Returns 1 when opt was a source option and was applied, 0 when it is not one, -EINVAL on a
  * bad value (the one-line reason in err).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The types every live source shares (tt_source.h): its options, its stats, the callback
- * events go to, the capability states. The BPF source itself (record/src.c: loads the
+ * events go to, the capability states. The BPF source itself (source/src.c: loads the
  * programs, picks attach points the running kernel offers, pushes filters into the kernel,
  * drains the ring buffer; needs root) is reached through tt_source only.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit tests of what a source says it lacks (the handle's one capability table, record/caps.c,
+ * Unit tests of what a source says it lacks (the handle's one capability table, source/caps.c,
  * with the BPF source's and sock_diag's names, src_caps.c and sd_caps.c): the verifier's
  * one-line reason picked out of a real log, and the lines, header text and view warning made
  * from the capabilities' states. One line per check, exit 1 on any failure.
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../record/src_int.h"
-#include "../../record/sd_caps.h"
+#include "../../source/src_int.h"
+#include "../../source/sd_caps.h"
 #include "check.h"
 
 /* The tail of the log a 6.18 verifier wrote for tt_iter_files (tcptop-record -v). */

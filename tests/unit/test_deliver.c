@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit tests of the sources' one delivery (record/deliver.c, tt_source_emit()): an event the
+ * Unit tests of the sources' one delivery (source/deliver.c, tt_source_emit()): an event the
  * callback refuses has already left its source, so it and every later one are kept and
  * offered again, in order, none twice, and only what the callback took is counted. One line
  * per check, exit 1 on any failure.
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../record/source_int.h"
+#include "../../source/source_int.h"
 #include "check.h"
 
 /* The caller: takes events into seen[] in order, refuses while refuse > 0. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The sock_diag source (record/sockdiag.c): no BPF, no root needed. Every sampling interval
+ * The sock_diag source (source/sockdiag.c): no BPF, no root needed. Every sampling interval
  * it asks NETLINK_SOCK_DIAG for the TCP sockets (inet_diag with INET_DIAG_INFO: tcp_info's
  * bytes_acked, bytes_received, segs, rtt, retransmits) and the UDP sockets of every network
  * namespace it can enter, names owners from the socket inodes under /proc/PID/fd, and turns

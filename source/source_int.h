@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * Inside tt_source (tt_source.h), in the manner of libpcap's pcap-int.h: what every source
- * shares lives once in the handle (the options, the events the caller refused, the stats);
+ * shares lives once in the handle (the options, the events the caller refused, the stats,
+ * the capability table);
  * what one source needs lives behind priv; the source fills in ops, whose functions take the
  * handle, and hands each event it makes to tt_source_emit(). Not a public API.
  */
@@ -26,7 +27,7 @@ struct tt_source_cap_desc {
 	const char *loss;
 };
 
-/* The source's capabilities (record/caps.c), each TT_SRC_CAP_* with what provides it or why not. */
+/* The source's capabilities (source/caps.c), each TT_SRC_CAP_* with what provides it or why not. */
 struct tt_source_caps {
 	const struct tt_source_cap_desc *desc; /* the source's table, n long */
 	int n;
@@ -84,7 +85,7 @@ struct tt_source {
 };
 
 /*
- * Hand one event to the caller's callback and count it (record/deliver.c). Returns the
+ * Hand one event to the caller's callback and count it (source/deliver.c). Returns the
  * callback's value; an event it refused is kept, as is every later one until
  * tt_source_emit_pending() has offered them again, in order. Beyond TT_SOURCE_MAX_PENDING
  * they are dropped and counted (stats.dropped), told as a LOST event once the kept are taken.
@@ -102,7 +103,7 @@ int tt_source_emit_end(const struct tt_source *h, int ret);
 void tt_source_emit_free(struct tt_source *h);
 
 /*
- * The capability table (record/caps.c): init names the source's capabilities (desc, n of
+ * The capability table (source/caps.c): init names the source's capabilities (desc, n of
  * them, at most TT_SOURCE_MAX_CAPS; all ok until set) and its warning's words; cap_set sets
  * one to TT_SRC_CAP_* STATE with what provides it or why it is missing, and recomposes the
  * texts. missing: NULL or the header text; warning: NULL or the view's line; print_missing:
@@ -117,8 +118,8 @@ void tt_source_caps_print_missing(const struct tt_source *h, const char *prog, F
 void tt_source_caps_print_check(const struct tt_source *h, FILE *f);
 
 /* Each source's open: priv and ops set on h (h->opts filled in), or -errno with a message. */
-int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* record/src.c */
-int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* record/sockdiag.c */
-int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen);  /* record/filesrc.c */
+int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* source/src.c */
+int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* source/sockdiag.c */
+int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen);  /* source/filesrc.c */
 
 #endif /* TT_SOURCE_INT_H */

@@ -16,7 +16,7 @@
 #define TT_SRC_MAX_LINKS 32
 #define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
 
-/* The BPF source's capabilities (record/src_caps.c): index into the handle's table. */
+/* The BPF source's capabilities (source/src_caps.c): index into the handle's table. */
 enum {
 	TT_CAP_SENDRECV,
 	TT_CAP_UDP_PKTS,
@@ -137,7 +137,7 @@ void tt_src_udp_flush(struct tt_src *s);
 
 /*
  * Close the TCP connections that the sampling pass just made (number s->pass) did not find in
- * a namespace it walked, as TT_F_CLOSE_INFERRED closes (record/tcp_gone.c). Call it right
+ * a namespace it walked, as TT_F_CLOSE_INFERRED closes (source/tcp_gone.c). Call it right
  * after that pass, before another pass changes the namespaces walked.
  */
 void tt_src_tcp_gone(struct tt_src *s);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * What the sock_diag source cannot see, as capabilities in the handle's one table
- * (record/caps.c), as the BPF source's: ok, or missing with why and what the data lacks.
+ * (source/caps.c), as the BPF source's: ok, or missing with why and what the data lacks.
  */
 #ifndef TT_SD_CAPS_H
 #define TT_SD_CAPS_H

@@ -139,7 +139,7 @@ static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_sock_create;
 }
 
-/* The capability an optional program gives (record/src_caps.c), or -1 for a required one. */
+/* The capability an optional program gives (source/src_caps.c), or -1 for a required one. */
 static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	if (io_prog(skel, p))
