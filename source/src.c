@@ -20,7 +20,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "tt_src.h"
+#include "tt_source.h"
 #include "tt_util.h"
 #include "tcptop.skel.h"
 #include "src_int.h"

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tt_src.h"
+#include "tt_source.h"
 #include "source_int.h"
 #include "tt_u64map.h"
 #include "tt_netns.h"
