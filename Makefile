@@ -65,11 +65,13 @@ FORMAT_SRCS := $(wildcard format/*.c)
 COMMON_SRCS := $(wildcard common/*.c)
 STATE_SRCS := $(wildcard state/*.c)
 VIEW_SRCS := $(wildcard view/*.c)
-SRC_SRCS := $(filter-out record/main.c,$(wildcard record/*.c))
+SRC_SRCS := $(wildcard source/*.c)
+REC_SRCS := $(filter-out record/main.c,$(wildcard record/*.c))
 ANON_SRCS := $(wildcard anon/*.c)
 CORE_LIB := $(OUTPUT)/libtt-core.a
 VIEW_LIB := $(OUTPUT)/libtt-view.a
 SRC_LIB := $(OUTPUT)/libtt-src.a
+REC_LIB := $(OUTPUT)/libtt-rec.a
 ANON_LIB := $(OUTPUT)/libtt-anon.a
 
 REPLAY_SRCS := $(wildcard replay/*.c)
@@ -114,6 +116,9 @@ $(VIEW_LIB): $(call obj,$(VIEW_SRCS))
 $(SRC_LIB): $(call obj,$(SRC_SRCS))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
+$(REC_LIB): $(call obj,$(REC_SRCS))
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 $(ANON_LIB): $(call obj,$(ANON_SRCS))
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -124,29 +129,33 @@ $(OUTPUT)/tcptop-replay: $(call obj,$(REPLAY_SRCS)) $(ANON_LIB) $(VIEW_LIB) $(CO
 $(OUTPUT)/tcptop-query: $(call obj,$(QUERY_SRCS)) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ -lsqlite3 $(LDLIBS_CORE) -o $@
-$(OUTPUT)/tcptop-record: $(call obj,$(RECORD_SRCS)) $(SRC_LIB) $(CORE_LIB)
+$(OUTPUT)/tcptop-record: $(call obj,$(RECORD_SRCS)) $(REC_LIB) $(SRC_LIB) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) $(LDLIBS_CORE) -o $@
-$(OUTPUT)/tcptop: $(call obj,$(LIVE_SRCS)) $(SRC_LIB) $(VIEW_LIB) $(CORE_LIB)
+$(OUTPUT)/tcptop: $(call obj,$(LIVE_SRCS)) $(REC_LIB) $(SRC_LIB) $(VIEW_LIB) $(CORE_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS_BPF) $(LDLIBS_VIEW) $(LDLIBS_CORE) -o $@
 
-# Unit tests link every library they may use; unused archive members are not pulled in.
+# Unit tests link every library they may use; unused archive members are not pulled in. The test's
+# own .c goes last: -MMD writes the dependencies of the last source compiled, and a module's file
+# named there would stop the build once the module moves (its headers, which the test includes,
+# are listed either way).
 $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 	$(call msg,TEST,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter %.c,$^) $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) \
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter-out $<,$(filter %.c,$^)) $< $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) \
 		$(LDLIBS_CORE) -o $@
-# Pure modules of record/ and replay/ (in no library, or in libtt-src.a with libbpf): their tests
+# Pure modules of record/, source/ and replay/ (in no library, or in libtt-rec.a / libtt-src.a
+# with libbpf): their tests
 # compile them in, so they need no libbpf nor skeleton and build under NO_BPF=1 as well.
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_files: record/files.c
-$(OUTPUT)/tests/test_deliver: record/deliver.c
-$(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SRC_MAX_PENDING=256
-$(OUTPUT)/tests/test_sockdiag: record/sd_diff.c
-$(OUTPUT)/tests/test_caps: record/caps.c
-$(OUTPUT)/tests/test_source_opts: record/source_opts.c
+$(OUTPUT)/tests/test_deliver: source/deliver.c
+$(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
+$(OUTPUT)/tests/test_sockdiag: source/sd_diff.c
+$(OUTPUT)/tests/test_caps: source/caps.c source/src_caps.c source/sd_caps.c
+$(OUTPUT)/tests/test_source_opts: source/source_opts.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c replay/follow.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
 # Only the anonymizer's test needs libcrypto.
@@ -268,8 +277,8 @@ uninstall:
 
 # The sources in .clang-format's style (build directories and generated headers left out).
 STYLE_SRCS := $(wildcard anon/*.[ch] bpf/*.[ch] common/*.[ch] format/*.[ch] include/*.h live/*.[ch] \
-	query/*.[ch] record/*.[ch] replay/*.[ch] state/*.[ch] view/*.[ch] tests/unit/*.[ch] \
-	tests/fuzz/*.c)
+	query/*.[ch] record/*.[ch] replay/*.[ch] source/*.[ch] state/*.[ch] view/*.[ch] \
+	tests/unit/*.[ch] tests/fuzz/*.c)
 format-check:
 	$(Q)clang-format --dry-run --Werror $(STYLE_SRCS)
 

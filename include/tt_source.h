@@ -1,19 +1,101 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * tt_source: where live events come from, whichever source it is: the BPF ring buffer
- * (tt_src.h, record/src.c), sock_diag polls (record/sockdiag.c, no BPF, no root), or a
- * capture file played at its recorded pace (record/filesrc.c). The live view and the recorder
- * hold one of these and never ask which (libpcap's pcap_t shape: a table of operations each
- * source fills in).
+ * (source/src.c), sock_diag polls (source/sockdiag.c, no BPF, no root), or a capture file
+ * played at its recorded pace (source/filesrc.c). The live view and the recorder hold one of
+ * these and never ask which (libpcap's pcap_t shape, source/source_int.h: what every source
+ * shares is in the handle once, each source fills in a table of operations that take it).
  */
 #ifndef TT_SOURCE_H
 #define TT_SOURCE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tt_src.h"
+#include "tt_event.h"
+#include "tt_filter.h"
+
+/*
+ * The types every source shares (named tt_src_* since the BPF source was the only one): its
+ * options, its stats, the callback events go to, the capability states.
+ */
+/* --raw's default slice: 1.45x CPU with a record per 100-byte write, ~1.1x with this */
+#define TT_SRC_RAW_SLICE_NS 1000000ULL
+#define TT_SRC_RAW_PER_CALL UINT64_MAX
+
+struct tt_src_opts {
+	struct tt_filter filter;
+	int raw; /* 1: send/recv calls counted by per-call hooks; 0: sampled */
+	/* --raw: a socket's TCP calls are summed over slices this long, each slice one event
+	 * (tt_src_raw_slice_ns); 0: TT_SRC_RAW_SLICE_NS; TT_SRC_RAW_PER_CALL: one per call */
+	uint64_t raw_slice_ns;
+	uint32_t coalesce_ms; /* coalescing / sampling interval, 0 = default
+				 (TT_SRC_DEFAULT_COALESCE_MS) */
+	uint32_t ringbuf_kb;  /* ring buffer size in KiB (power of two), 0 = default */
+	int verbose;	      /* libbpf messages on stderr */
+	/*
+	 * Optional probes to leave out, spelled as in tt_source_probes() and separated by
+	 * spaces or commas ("tracepoint:syscalls/sys_exit_accept4"), NULL for none: for
+	 * kernels where one misbehaves, and to test the fallbacks.
+	 */
+	const char *skip_probes;
+	int check_all;	 /* load every optional program, wanted in this mode or not (--check) */
+	int accept_wait; /* attach the accept tracepoints for ACCEPT (--accept-wait) */
+	/*
+	 * UDP per-remote flows of unconnected sockets (a DNS server's clients) have no end: one
+	 * idle this long is closed, as conntrack does (0 = TT_SRC_DEFAULT_UDP_IDLE_MS).
+	 */
+	uint32_t udp_idle_ms;
+	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
+	int source; /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
+	const char *source_path; /* TT_SOURCE_FILE: the capture */
+};
+
+/* The slice these options record --raw with (0: one event per call, and not --raw). */
+static inline uint64_t tt_src_raw_slice_ns(const struct tt_src_opts *o)
+{
+	if (!o->raw || o->raw_slice_ns == TT_SRC_RAW_PER_CALL)
+		return 0;
+	return o->raw_slice_ns ? o->raw_slice_ns : TT_SRC_RAW_SLICE_NS;
+}
+
+#define TT_SRC_DEFAULT_COALESCE_MS 1000
+/*
+ * tt_src_open(): the kernel refused a program the source cannot do without (a verifier
+ * older than the programs, as 5.10's before atomic fetch). Not a usage error (-EINVAL):
+ * --source auto falls back to sock_diag on it.
+ */
+#define TT_SRC_REFUSED (-ENOEXEC)
+#define TT_SRC_DEFAULT_UDP_IDLE_MS 30000
+
+struct tt_src_stats {
+	uint64_t events; /* delivered to the callback */
+	uint64_t lost;	 /* reported as LOST (ring buffer full) */
+	uint64_t conns;	 /* CONN_OPEN events delivered */
+	/* TCP connections opened while more were open than a close found by sampling allows */
+	uint64_t untracked;
+	/*
+	 * Events the caller refused, with more after them than could be kept for it: dropped,
+	 * and not yet told to it as a LOST event (which it gets once it takes events again).
+	 */
+	uint64_t dropped;
+};
+
+/*
+ * Events have ts_ns in the source's event clock (tt_source_boot_shift()). Return 0 to go on,
+ * non-zero to stop tt_source_poll() early (that value is returned; the refused event and those
+ * after it are offered again first at the next call).
+ */
+typedef int (*tt_src_cb)(void *ctx, const struct tt_event *ev);
+
+/*
+ * Capabilities: each optional program (or facility, such as entering other network
+ * namespaces) is one, ok, not needed in this mode, or missing with the reason (the
+ * verifier's one-line reason, an errno, or "left out (--no-probe)").
+ */
+enum { TT_SRC_CAP_OK, TT_SRC_CAP_UNUSED, TT_SRC_CAP_MISSING };
 
 enum tt_source_kind {
 	TT_SOURCE_AUTO = 0, /* BPF where it loads, else sock_diag, saying why */
@@ -34,15 +116,20 @@ int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char 
 		   size_t fallback_len, char *err, size_t errlen);
 
 /*
- * As tt_src_poll() / tt_src_flush(): events to cb; counts, cb's value or -errno (-EINTR).
- * -ENODATA: the source has ended (a capture file played to its end); not an error.
+ * Wait up to timeout_ms for events (poll), or take now what the source holds back (flush: the
+ * ring buffer, counters not yet sampled, UDP sums), and hand them to cb. Events cb refused
+ * before are offered again first, in order. Returns the number delivered, cb's non-zero value
+ * (the event it refused is kept for the next call), or a negative errno: -EINTR when a signal
+ * came before any event, -ENODATA when the source has ended (a capture file played to its
+ * end); neither is an error.
  */
 int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx);
 int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx);
 /*
- * After the last tt_source_flush(): stop what makes events and deliver what it made until
- * then (tt_src_stop); a source that makes none between calls (sock_diag, a file) has nothing
- * to do. Returns as tt_source_flush().
+ * After the last tt_source_flush(): stop what makes events (the BPF programs that write by
+ * themselves) and deliver what it made until then, so that nothing is left at close; a source
+ * that makes none between calls (sock_diag, a file) has nothing to do. Returns as
+ * tt_source_flush().
  */
 int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx);
 
@@ -61,7 +148,11 @@ int64_t tt_source_clock_offset(const struct tt_source *s);
  */
 int64_t tt_source_boot_shift(const struct tt_source *s);
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
-/* After the caller dropped root: 0, or -EPERM with a message (see tt_src_after_drop). */
+/*
+ * After the caller dropped root: 0, or -EPERM with a message when the source cannot go on
+ * without it (BPF map reads and iterators before Linux 5.19); what needs root (other network
+ * namespaces, other users' owners) becomes a missing capability.
+ */
 int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen);
 void tt_source_close(struct tt_source *s);
 
@@ -77,7 +168,7 @@ int tt_source_parse(const char *name, const char **path);
 /*
  * The source options of every live tool (tcptop and tcptop-record take the same): put
  * TT_SOURCE_LONGOPTS in the getopt_long table, TT_SOURCE_HELP in the usage, and offer every
- * option to tt_source_getopt() (record/source_opts.c), as tt_filter_getopt(). --no-probe
+ * option to tt_source_getopt() (source/source_opts.c), as tt_filter_getopt(). --no-probe
  * names gather in the caller's skip buffer, which opts->skip_probes then points to.
  * Returns 1 when opt was a source option and was applied, 0 when it is not one, -EINVAL on a
  * bad value (the one-line reason in err).

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit tests of the live source's delivery (record/deliver.c): an event the callback refuses
- * has already left the ring buffer, so it and every later one are kept and offered again, in
- * order, none twice, and only what the callback took is counted. One line per check, exit 1 on
- * any failure.
+ * Unit tests of the sources' one delivery (source/deliver.c, tt_source_emit()): an event the
+ * callback refuses has already left its source, so it and every later one are kept and
+ * offered again, in order, none twice, and only what the callback took is counted. One line
+ * per check, exit 1 on any failure.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../record/src_int.h"
+#include "../../source/source_int.h"
 #include "check.h"
 
 /* The caller: takes events into seen[] in order, refuses while refuse > 0. */
@@ -77,7 +77,7 @@ static int in_order(const struct sink *k, int n)
 
 int main(void)
 {
-	struct tt_src *s = calloc(1, sizeof(*s));
+	struct tt_source *s = calloc(1, sizeof(*s));
 	struct sink k = {0};
 	struct tt_event e;
 
@@ -85,16 +85,16 @@ int main(void)
 	s->cb_ctx = &k;
 	for (uint64_t id = 1; id <= 2; id++) {
 		e = ev(id, TT_EV_CONN_OPEN);
-		check(tt_src_deliver(s, &e) == 0, "event %llu taken", (unsigned long long)id);
+		check(tt_source_emit(s, &e) == 0, "event %llu taken", (unsigned long long)id);
 	}
 	/* the callback refuses event 3 (a drain stops there): 3, and 4 and 5 made later, wait */
 	k.refuse = 1;
 	e = ev(3, TT_EV_TRAFFIC);
-	check(tt_src_deliver(s, &e) == -ENOSPC, "a refusal is returned");
+	check(tt_source_emit(s, &e) == -ENOSPC, "a refusal is returned");
 	for (uint64_t id = 4; id <= 5; id++) {
 		e = ev(id, TT_EV_LOST);
 		e.u.lost.count = 10;
-		check(tt_src_deliver(s, &e) == -ENOSPC, "event %llu after a refusal is kept",
+		check(tt_source_emit(s, &e) == -ENOSPC, "event %llu after a refusal is kept",
 		      (unsigned long long)id);
 	}
 	check(k.n == 2 && s->n_pending == 3, "two taken, three kept (%d, %zu)", k.n, s->n_pending);
@@ -103,7 +103,7 @@ int main(void)
 
 	/* the next poll offers them first */
 	s->cb_ret = 0;
-	check(tt_src_deliver_pending(s) == 0 && s->n_pending == 0,
+	check(tt_source_emit_pending(s) == 0 && s->n_pending == 0,
 	      "all kept events taken at the next poll");
 	check(in_order(&k, 5), "every event once, in order (%d seen)", k.n);
 	check(s->stats.events == 5 && s->stats.lost == 20,
@@ -115,39 +115,39 @@ int main(void)
 	k.refuse = 1;
 	for (uint64_t id = 1; id <= 4; id++) {
 		e = ev(id, TT_EV_TRAFFIC);
-		tt_src_deliver(s, &e);
+		tt_source_emit(s, &e);
 	}
 	s->cb_ret = 0;
 	k.refuse = 0;
-	tt_src_deliver_pending(s);
+	tt_source_emit_pending(s);
 	check(in_order(&k, 4), "refused first, all four taken in order later (%d)", k.n);
 	s->cb_ret = 0;
 	k.n = 0;
 	e = ev(1, TT_EV_TRAFFIC);
-	check(tt_src_deliver(s, &e) == 0 && k.n == 1, "nothing kept: events go straight through");
+	check(tt_source_emit(s, &e) == 0 && k.n == 1, "nothing kept: events go straight through");
 
-	tt_src_deliver_free(s);
+	tt_source_emit_free(s);
 	free(s);
 
 	/* a caller that refuses for longer than the kept events' bound (256 here) */
 	{
 		struct counter c = {.refuse = 1};
-		uint64_t n = TT_SRC_MAX_PENDING + 7;
+		uint64_t n = TT_SOURCE_MAX_PENDING + 7;
 
 		s = calloc(1, sizeof(*s));
 		s->cb = count;
 		s->cb_ctx = &c;
 		for (uint64_t id = 1; id <= n; id++) {
 			e = ev(id, TT_EV_TRAFFIC);
-			tt_src_deliver(s, &e);
+			tt_source_emit(s, &e);
 		}
-		check(s->n_pending == TT_SRC_MAX_PENDING && s->stats.dropped == 7,
+		check(s->n_pending == TT_SOURCE_MAX_PENDING && s->stats.dropped == 7,
 		      "beyond the bound: %zu kept, %llu dropped (7)", s->n_pending,
 		      (unsigned long long)s->stats.dropped);
 		c.refuse = 0;
 		s->cb_ret = 0;
-		check(tt_src_deliver_pending(s) == 0 && s->n_pending == 0, "the kept ones taken");
-		check(c.next == TT_SRC_MAX_PENDING && !c.out_of_order, "in order (%llu)",
+		check(tt_source_emit_pending(s) == 0 && s->n_pending == 0, "the kept ones taken");
+		check(c.next == TT_SOURCE_MAX_PENDING && !c.out_of_order, "in order (%llu)",
 		      (unsigned long long)c.next);
 		check(c.lost_events == 1 && c.lost == 7,
 		      "the dropped ones told as one LOST event of 7 (%llu events, %llu)",
@@ -155,8 +155,35 @@ int main(void)
 		check(s->stats.dropped == 0 && s->stats.lost == 7,
 		      "counted as lost once told (dropped %llu, lost %llu)",
 		      (unsigned long long)s->stats.dropped, (unsigned long long)s->stats.lost);
-		tt_src_deliver_free(s);
+		tt_source_emit_free(s);
 		free(s);
+	}
+
+	/* what a poll, flush or stop returns, the same for every source */
+	{
+		struct tt_source h;
+		struct sink k2 = {0};
+
+		memset(&h, 0, sizeof(h));
+		tt_source_emit_begin(&h, take, &k2);
+		check(tt_source_emit_end(&h, -EINTR) == -EINTR,
+		      "a signal before any event: -EINTR");
+		check(tt_source_emit_end(&h, -ENODATA) == -ENODATA, "the end, nothing delivered");
+		e = ev(1, TT_EV_TRAFFIC);
+		tt_source_emit(&h, &e);
+		tt_source_emit(&h, &e);
+		check(tt_source_emit_end(&h, -EINTR) == 2 && tt_source_emit_end(&h, -ENODATA) == 2,
+		      "after events: their count first, the signal or end at the next call");
+		check(tt_source_emit_end(&h, -EPERM) == -EPERM, "a source error is said even so");
+		k2.refuse = 1;
+		tt_source_emit(&h, &e);
+		check(tt_source_emit_end(&h, -EPERM) == -ENOSPC, "the callback's refusal first");
+		tt_source_emit_begin(&h, take, &k2);
+		check(h.cb_ret == 0 && h.delivered == 0 && h.n_pending == 1,
+		      "a new call counts from 0 and keeps the refused event");
+		check(tt_source_emit_pending(&h) == 0 && tt_source_emit_end(&h, 0) == 1,
+		      "the kept event taken and counted in the next call");
+		tt_source_emit_free(&h);
 	}
 	return failures ? 1 : 0;
 }

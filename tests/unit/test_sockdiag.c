@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Unit tests of the sock_diag source's pure part: the poll-to-events state machine
- * (record/sd_diff.c). One line per check, exit 1 on any failure.
+ * (source/sd_diff.c). One line per check, exit 1 on any failure.
  *
  * Oracles: the BPF source's semantics written out by hand for each scenario (payload bytes,
  * not sequence space: our SYN on active opens, our FIN once acked, the peer's FIN; counters
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
-#include "../../record/sd_diff.h"
+#include "../../source/sd_diff.h"
 #include "check.h"
 
 enum {
@@ -608,7 +608,7 @@ static void test_missed_by_the_dump(void)
 }
 
 /*
- * Zero-window stalls from the windows each poll reads (track_stalls() in record/sd_diff.c, the
+ * Zero-window stalls from the windows each poll reads (track_stalls() in source/sd_diff.c, the
  * BPF pass's rules): begins at the poll that sees one, dated back to the last data sent (peer)
  * or received (local); ends at the poll that sees the window open, or at the latest data
  * received since (local), or at the close.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* tt_source_getopt (record/source_opts.c): what each source option sets, its ranges. */
+/* tt_source_getopt (source/source_opts.c): what each source option sets, its ranges. */
 #include <getopt.h>
 #include <string.h>
 

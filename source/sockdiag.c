@@ -1,8 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The sock_diag source (sockdiag.h): every sampling interval, the sockets of each network
- * namespace it can enter (sd_netlink.c), their owners when new ones appear (sd_owners.c), and
- * the differences made into events (sd_diff.c). Needs neither BPF nor root.
+ * The sock_diag source (source/sockdiag.c): no BPF, no root needed. Every sampling interval
+ * it asks NETLINK_SOCK_DIAG for the TCP sockets (inet_diag with INET_DIAG_INFO: tcp_info's
+ * bytes_acked, bytes_received, segs, rtt, retransmits) and the UDP sockets of every network
+ * namespace it can enter, names owners from the socket inodes under /proc/PID/fd, and turns
+ * the differences between two polls into the same events the BPF source makes: CONN_OPEN,
+ * TRAFFIC, STATE, RTT, RETRANS, CONN_PROC, CONN_CLOSE. What it cannot see is said as missing
+ * capabilities (connections shorter than an interval, per-call detail, exact close times,
+ * UDP bytes). Capture header mode "sockdiag". Used through tt_source.h only.
+ */
+/*
+ * Every sampling interval, the sockets of each network namespace it can enter (sd_netlink.c),
+ * their owners when new ones appear (sd_owners.c), and the differences made into events
+ * (sd_diff.c). opts.raw is refused (-EOPNOTSUPP with a message); filters apply in user space.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +24,7 @@
 #include <sys/stat.h>
 #include <netinet/in.h>
 
-#include "sockdiag.h"
+#include "source_int.h"
 #include "sd_caps.h"
 #include "sd_diff.h"
 #include "sd_netlink.h"
@@ -22,15 +32,14 @@
 #include "tt_netns.h"
 #include "tt_util.h"
 
-#define SD_MAX_PENDING (1u << 20) /* events a refusing callback leaves; beyond, passes wait */
-#define SD_MAX_KEEP 256		  /* namespaces whose failed dump keeps their sockets */
+#define SD_MAX_KEEP 256 /* namespaces whose failed dump keeps their sockets */
 
 struct tt_sockdiag {
 	struct tt_sd_diff *diff;
 	struct tt_sd_owners *owners;
 	struct tt_sd_snap snap;
-	struct tt_sd_events evs; /* made, delivered up to next_ev */
-	size_t next_ev;
+	struct tt_sd_events evs; /* one pass's, emitted */
+	struct tt_source *h;
 	int self_fd; /* our own network namespace, to come back to */
 	int nl_fd;   /* a sock_diag socket in our own namespace, kept */
 	uint32_t self_ino;
@@ -50,8 +59,6 @@ struct tt_sockdiag {
 	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
-	struct tt_src_stats stats;
-	struct tt_sd_caps caps;
 };
 
 static uint32_t ns_ino(const char *path)
@@ -80,9 +87,9 @@ static void set_stalls_cap(struct tt_sockdiag *d)
 	else
 		snprintf(why, sizeof(why),
 			 "this kernel's tcp_info has neither tcpi_snd_wnd (5.4+) nor tcpi_rcv_wnd");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_STALLS,
-		       w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SRC_CAP_OK : TT_SRC_CAP_MISSING,
-		       why);
+	tt_source_cap_set(
+	    d->h, TT_SD_CAP_STALLS,
+	    w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SRC_CAP_OK : TT_SRC_CAP_MISSING, why);
 }
 
 static void set_caps(struct tt_sockdiag *d, uint32_t ms)
@@ -90,32 +97,33 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	char why[160];
 
 	snprintf(why, sizeof(why), "sock_diag polls every %u ms", ms);
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, why);
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_CLOSE, TT_SRC_CAP_MISSING, why);
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_PERCALL, TT_SRC_CAP_MISSING,
-		       "sock_diag reads socket counters, not calls");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
-		       "sock_diag has no UDP byte counters");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_RESETS, TT_SRC_CAP_MISSING,
-		       "a poll sees counters, not segments");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
-		       "no exec/exit tracepoints without BPF");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_RETRANS_CAUSE, TT_SRC_CAP_MISSING,
-		       "tcp_info counts retransmits, not why");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
-		       "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
-		       "sock_diag counts a socket's drops, not each packet's reason");
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
-		       "a poll sees no handshake, and a connection that fails between polls "
-		       "is gone before one sees it");
+	tt_source_cap_set(d->h, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_CLOSE, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_PERCALL, TT_SRC_CAP_MISSING,
+			  "sock_diag reads socket counters, not calls");
+	tt_source_cap_set(d->h, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
+			  "sock_diag has no UDP byte counters");
+	tt_source_cap_set(d->h, TT_SD_CAP_RESETS, TT_SRC_CAP_MISSING,
+			  "a poll sees counters, not segments");
+	tt_source_cap_set(d->h, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
+			  "no exec/exit tracepoints without BPF");
+	tt_source_cap_set(d->h, TT_SD_CAP_RETRANS_CAUSE, TT_SRC_CAP_MISSING,
+			  "tcp_info counts retransmits, not why");
+	tt_source_cap_set(
+	    d->h, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
+	    "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
+	tt_source_cap_set(d->h, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
+			  "sock_diag counts a socket's drops, not each packet's reason");
+	tt_source_cap_set(d->h, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
+			  "a poll sees no handshake, and a connection that fails between polls "
+			  "is gone before one sees it");
 	set_stalls_cap(d);
 	if (d->owner_uid < 0)
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
-			       "every /proc/PID/fd is readable");
+		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
+				  "every /proc/PID/fd is readable");
 	else
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
-			       "not root: only the user's own /proc/PID/fd can be read");
+		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+				  "not root: only the user's own /proc/PID/fd can be read");
 }
 
 /* Whether every process's file table can be read: root, or CAP_SYS_PTRACE. */
@@ -137,23 +145,25 @@ static void probe_netns(struct tt_sockdiag *d)
 
 	if (tt_netns_enter(d->self_fd) == 0) {
 		d->other_ns = 1;
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_OK,
-			       "a sock_diag socket made in each namespace");
+		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_OK,
+				  "a sock_diag socket made in each namespace");
 		return;
 	}
 	snprintf(why, sizeof(why), "not root: setns: %s", strerror(errno));
 	d->other_ns = 0;
-	tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 }
 
-int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, char *err,
-		     size_t errlen)
+static void sd_close(struct tt_source *h);
+static const struct tt_source_ops sockdiag_ops;
+
+int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen)
 {
+	const struct tt_src_opts *opts = &h->opts;
 	struct tt_sockdiag *d;
 	uint32_t ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
 	int ret;
 
-	*out = NULL;
 	if (opts->raw) {
 		snprintf(err, errlen,
 			 "--raw needs the BPF source: sock_diag has no per-call detail");
@@ -165,6 +175,10 @@ int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, c
 		return -ENOMEM;
 	}
 	d->self_fd = d->nl_fd = -1;
+	d->h = h;
+	h->priv = d;
+	h->ops = &sockdiag_ops;
+	tt_sd_caps_init(h);
 	if (tt_sd_diff_new(&d->diff, &opts->filter) || tt_sd_owners_new(&d->owners)) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
@@ -196,10 +210,9 @@ int tt_sockdiag_open(struct tt_sockdiag **out, const struct tt_src_opts *opts, c
 	probe_netns(d);
 	d->clock_offset = tt_boot_to_wall_ns();
 	d->next_ns = tt_now_mono_ns(); /* the first poll reports what exists now */
-	*out = d;
 	return 0;
 fail:
-	tt_sockdiag_close(d);
+	sd_close(h);
 	return ret;
 }
 
@@ -318,7 +331,7 @@ static int sample_ns(struct tt_sockdiag *d)
 	 * A caller that takes nothing: the pass is not compared, and nothing is lost by it (the
 	 * next pass compares with the last one compared), so it is no lost event to count.
 	 */
-	if (d->evs.n - d->next_ev > SD_MAX_PENDING)
+	if (d->h->n_pending >= TT_SOURCE_MAX_PENDING)
 		return 0;
 	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(), owner_of,
 			       d->owners, lookup_of, d, &d->evs);
@@ -334,133 +347,97 @@ static int sample(struct tt_sockdiag *d)
 	return ret;
 }
 
-/* Queued events to cb, in order; the first refused stays first. */
-static int deliver(struct tt_sockdiag *d, tt_src_cb cb, void *ctx, int *count)
-{
-	int ret = 0;
-
-	while (d->next_ev < d->evs.n) {
-		const struct tt_event *ev = &d->evs.v[d->next_ev];
-
-		ret = cb ? cb(ctx, ev) : 0;
-		if (ret)
-			break;
-		d->next_ev++;
-		d->stats.events++;
-		if (ev->kind == TT_EV_CONN_OPEN)
-			d->stats.conns++;
-		(*count)++;
-	}
-	if (d->next_ev == d->evs.n)
-		d->evs.n = d->next_ev = 0;
-	return ret;
-}
-
-static int pass_and_deliver(struct tt_sockdiag *d, tt_src_cb cb, void *ctx, int *count)
+/* One pass, its events emitted; a refused one is kept by the handle, with those after it. */
+static int pass_and_emit(struct tt_sockdiag *d)
 {
 	int ret = sample(d);
 
 	if (ret == -EPERM)
 		return ret;
 	/* out of memory: what was made is still delivered, the rest of the pass is lost */
-	return deliver(d, cb, ctx, count);
+	for (size_t i = 0; i < d->evs.n; i++)
+		tt_source_emit(d->h, &d->evs.v[i]);
+	d->evs.n = 0;
+	return 0;
 }
 
-int tt_sockdiag_poll(struct tt_sockdiag *d, int timeout_ms, tt_src_cb cb, void *ctx)
+static int sd_poll(struct tt_source *h, int timeout_ms)
 {
-	int count = 0, ret = deliver(d, cb, ctx, &count);
+	struct tt_sockdiag *d = h->priv;
 	uint64_t now = tt_now_mono_ns();
 
-	if (ret)
-		return ret;
 	if (now < d->next_ns) {
 		uint64_t wait = (d->next_ns - now + 999999) / 1000000;
 
 		if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
 			wait = timeout_ms;
 		if (poll(NULL, 0, (int)wait) < 0 && errno == EINTR)
-			return count ? count : -EINTR;
+			return -EINTR;
 		now = tt_now_mono_ns();
 		if (now < d->next_ns)
-			return count;
+			return 0;
 	}
 	/* keep the cadence; after a stall, start it again from now */
 	d->next_ns += d->interval_ns;
 	if (d->next_ns <= now)
 		d->next_ns = now + d->interval_ns;
-	ret = pass_and_deliver(d, cb, ctx, &count);
-	return ret ? ret : count;
+	return pass_and_emit(d);
 }
 
-int tt_sockdiag_flush(struct tt_sockdiag *d, tt_src_cb cb, void *ctx)
+static int sd_flush(struct tt_source *h)
 {
-	int count = 0, ret = deliver(d, cb, ctx, &count);
+	struct tt_sockdiag *d = h->priv;
 
-	if (ret)
-		return ret;
 	/* a pass like the others (tcptop's ticks flush): the next one an interval after it */
 	d->next_ns = tt_now_mono_ns() + d->interval_ns;
-	ret = pass_and_deliver(d, cb, ctx, &count);
-	return ret ? ret : count;
+	return pass_and_emit(d);
 }
 
-const char *tt_sockdiag_probes(const struct tt_sockdiag *d)
+static const char *sd_mode(const struct tt_source *h)
 {
-	(void)d;
+	(void)h;
+	return "sockdiag";
+}
+
+static const char *sd_probes(const struct tt_source *h)
+{
+	(void)h;
 	return "sock_diag:tcp sock_diag:udp";
 }
 
-const char *tt_sockdiag_missing(const struct tt_sockdiag *d)
+static int64_t sd_clock_offset(const struct tt_source *h)
 {
-	return d->caps.missing[0] ? d->caps.missing : NULL;
-}
+	const struct tt_sockdiag *d = h->priv;
 
-const char *tt_sockdiag_warning(const struct tt_sockdiag *d)
-{
-	return d->caps.warning[0] ? d->caps.warning : NULL;
-}
-
-void tt_sockdiag_print_missing(const struct tt_sockdiag *d, const char *prog, FILE *f)
-{
-	tt_sd_caps_print_missing(&d->caps, prog, f);
-}
-
-void tt_sockdiag_print_check(const struct tt_sockdiag *d, FILE *f)
-{
-	tt_sd_caps_print_check(&d->caps, f);
-}
-
-int64_t tt_sockdiag_clock_offset(const struct tt_sockdiag *d)
-{
 	return d->clock_offset;
 }
 
-void tt_sockdiag_stats(const struct tt_sockdiag *d, struct tt_src_stats *st)
+static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
 {
-	*st = d->stats;
-}
+	struct tt_sockdiag *d = h->priv;
 
-int tt_sockdiag_after_drop(struct tt_sockdiag *d, char *err, size_t errlen)
-{
 	(void)err;
 	(void)errlen;
 	/* sock_diag and our own /proc need no privilege: nothing to refuse */
 	if (d->other_ns) {
 		d->other_ns = 0;
-		tt_sd_caps_set(&d->caps, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING,
-			       "privileges dropped (-Z)");
+		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING,
+				  "privileges dropped (-Z)");
 	}
 	if (d->owner_uid < 0) {
 		d->owner_uid = owner_uid();
 		if (d->owner_uid >= 0)
-			tt_sd_caps_set(&d->caps, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
-				       "privileges dropped (-Z): only the user's own /proc/PID/fd");
+			tt_source_cap_set(
+			    d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+			    "privileges dropped (-Z): only the user's own /proc/PID/fd");
 	}
 	return 0;
 }
 
-void tt_sockdiag_close(struct tt_sockdiag *d)
+static void sd_close(struct tt_source *h)
 {
+	struct tt_sockdiag *d = h->priv;
+
 	if (!d)
 		return;
 	if (d->nl_fd >= 0)
@@ -472,4 +449,15 @@ void tt_sockdiag_close(struct tt_sockdiag *d)
 	tt_sd_snap_free(&d->snap);
 	tt_sd_events_free(&d->evs);
 	free(d);
+	h->priv = NULL;
 }
+
+static const struct tt_source_ops sockdiag_ops = {
+    .poll = sd_poll,
+    .flush = sd_flush,
+    .mode = sd_mode,
+    .probes = sd_probes,
+    .clock_offset = sd_clock_offset,
+    .after_drop = sd_after_drop,
+    .close = sd_close,
+};

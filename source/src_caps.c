@@ -1,20 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * What the live source can do on this kernel: each optional program (or facility) is a
+ * What the BPF source can do on this kernel: each optional program (or facility) is a
  * capability that is ok, not needed in this mode, or missing with the reason, and what its
  * absence does to the data. Kernels differ (a verifier that refuses one program, a
  * tracepoint that does not exist yet, fexit refused): each refusal costs only its own
- * capability, and is said.
+ * capability, and is said. The handle keeps the states and says them (caps.c).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "src_int.h"
 
-static const struct {
-	const char *name;
-	const char *loss; /* what the data lacks without it */
-} cap_desc[TT_CAP_N] = {
+static const struct tt_source_cap_desc cap_desc[TT_CAP_N] = {
     [TT_CAP_SENDRECV] = {"send-recv", "UDP traffic is not recorded and --raw is unavailable"},
     [TT_CAP_UDP_PKTS] = {"udp-counts",
 			 "UDP is counted by the per-call hooks instead, which cost every send and "
@@ -50,25 +47,12 @@ static const struct {
 			 "connect() with a timeout) before closing it has no fail_reason"},
 };
 
-const char *tt_src_cap_name(int cap)
+_Static_assert(TT_CAP_N <= TT_SOURCE_MAX_CAPS, "the handle's table holds them all");
+
+void tt_src_caps_init(struct tt_source *h)
 {
-	return cap >= 0 && cap < TT_CAP_N ? cap_desc[cap].name : "?";
-}
-
-static void compose(const struct tt_src *s, char *buf, size_t len, int with_loss);
-
-void tt_src_cap_set(struct tt_src *s, int cap, int state, const char *why)
-{
-	char names[256];
-
-	s->cap_state[cap] = state;
-	snprintf(s->cap_why[cap], sizeof(s->cap_why[cap]), "%s", why ? why : "");
-	compose(s, s->missing, sizeof(s->missing), 1);
-	compose(s, names, sizeof(names), 0);
-	s->warning[0] = '\0';
-	if (names[0])
-		snprintf(s->warning, sizeof(s->warning),
-			 "missing on this kernel: %s (tcptop-record --check tells why)", names);
+	tt_source_caps_init(h, cap_desc, TT_CAP_N,
+			    "missing on this kernel: ", " (tcptop-record --check tells why)");
 }
 
 /*
@@ -98,75 +82,4 @@ void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outl
 	}
 	if (best)
 		snprintf(out, outlen, "refused by the verifier: %.*s", (int)best_len, best);
-}
-
-size_t tt_src_caps(const struct tt_src *s, struct tt_src_cap *out, size_t max)
-{
-	size_t n = 0;
-
-	for (int c = 0; c < TT_CAP_N && n < max; c++, n++) {
-		out[n].name = cap_desc[c].name;
-		out[n].state = s->cap_state[c];
-		out[n].why = s->cap_why[c];
-		out[n].loss = cap_desc[c].loss;
-	}
-	return n;
-}
-
-/* "name (why): loss" of each missing capability, joined by "; ". */
-static void compose(const struct tt_src *s, char *buf, size_t len, int with_loss)
-{
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (int c = 0; c < TT_CAP_N; c++) {
-		if (s->cap_state[c] != TT_SRC_CAP_MISSING)
-			continue;
-		if (with_loss)
-			used += snprintf(buf + used, len - used, "%s%s (%s): %s", used ? "; " : "",
-					 cap_desc[c].name, s->cap_why[c], cap_desc[c].loss);
-		else
-			used += snprintf(buf + used, len - used, "%s%s", used ? " " : "",
-					 cap_desc[c].name);
-		if (used >= len) {
-			buf[len - 1] = '\0';
-			return;
-		}
-	}
-}
-
-const char *tt_src_missing(const struct tt_src *s)
-{
-	return s->missing[0] ? s->missing : NULL;
-}
-
-const char *tt_src_warning(const struct tt_src *s)
-{
-	return s->warning[0] ? s->warning : NULL;
-}
-
-void tt_src_print_missing(const struct tt_src *s, const char *prog, FILE *f)
-{
-	for (int c = 0; c < TT_CAP_N; c++)
-		if (s->cap_state[c] == TT_SRC_CAP_MISSING)
-			fprintf(f, "%s: warning: missing %s (%s): %s\n", prog, cap_desc[c].name,
-				s->cap_why[c], cap_desc[c].loss);
-}
-
-void tt_src_print_check(const struct tt_src *s, FILE *f)
-{
-	static const char *const state[] = {
-	    [TT_SRC_CAP_OK] = "ok",
-	    [TT_SRC_CAP_UNUSED] = "not needed",
-	    [TT_SRC_CAP_MISSING] = "MISSING",
-	};
-
-	for (int c = 0; c < TT_CAP_N; c++) {
-		int st = s->cap_state[c];
-
-		fprintf(f, "%-15s %-10s %s", cap_desc[c].name, state[st], s->cap_why[c]);
-		if (st == TT_SRC_CAP_MISSING)
-			fprintf(f, ": %s", cap_desc[c].loss);
-		fputc('\n', f);
-	}
 }

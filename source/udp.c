@@ -48,7 +48,7 @@ static void flow_event(struct tt_src *s, uint16_t kind, const struct tt_flow_val
 		ev.u.close.tx_pkts = v->tx_pkts;
 		ev.u.close.rx_pkts = v->rx_pkts;
 	}
-	tt_src_deliver(s, &ev);
+	tt_source_emit(s->h, &ev);
 }
 
 static int has_flows(struct tt_src *s, uint64_t ino, void *arg)

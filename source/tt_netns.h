@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* The network namespaces of the machine, for the live source's sampling pass (record/netns.c). */
+/* The network namespaces of the machine, for the live source's sampling pass (source/netns.c). */
 #ifndef TT_NETNS_H
 #define TT_NETNS_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * One poll of the sock_diag source (record/sd_netlink.c): the TCP and UDP sockets of one network
+ * One poll of the sock_diag source (source/sd_netlink.c): the TCP and UDP sockets of one network
  * namespace, as NETLINK_SOCK_DIAG reports them, appended to a snapshot. libc and uapi only.
  */
 #ifndef TT_SD_NETLINK_H

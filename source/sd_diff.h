@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * The sock_diag source's state machine (record/sd_diff.c), pure C: two polls' sockets in, the
+ * The sock_diag source's state machine (source/sd_diff.c), pure C: two polls' sockets in, the
  * BPF source's events out (CONN_OPEN, TRAFFIC, STATE, RETRANS, SAMPLE, STALL, CONN_PROC,
  * CONN_CLOSE, LISTENER), with
  * its semantics: payload bytes, not sequence space; counters before the first poll not counted;

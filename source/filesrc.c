@@ -16,12 +16,11 @@
 
 #include "tt_fmt.h"
 #include "tt_util.h"
-#include "filesrc.h"
+#include "source_int.h"
 
 struct tt_filesrc {
 	struct tt_fmt_reader *r;
 	struct tt_fmt_header hdr;
-	struct tt_src_stats stats;
 	struct tt_event next; /* read ahead, not yet due */
 	int have_next, eof;
 	uint64_t first_wall, start_mono; /* the pace: event wall time against our clock */
@@ -29,14 +28,16 @@ struct tt_filesrc {
 	char probes[600], warning[256];
 };
 
-int tt_filesrc_open(struct tt_filesrc **out, const char *path, const struct tt_src_opts *o,
-		    char *err, size_t errlen)
+static void file_close(struct tt_source *h);
+static const struct tt_source_ops file_ops;
+
+int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen)
 {
+	const char *path = h->opts.source_path;
 	struct tt_filesrc *f;
 	int ret;
 
-	*out = NULL;
-	if (o->raw) {
+	if (h->opts.raw) {
 		snprintf(err, errlen, "--raw is how a recorder records, not a capture's choice");
 		return -EINVAL;
 	}
@@ -50,6 +51,8 @@ int tt_filesrc_open(struct tt_filesrc **out, const char *path, const struct tt_s
 		free(f);
 		return ret;
 	}
+	h->priv = f;
+	h->ops = &file_ops;
 	f->hdr = *tt_fmt_reader_header(f->r);
 	snprintf(f->probes, sizeof(f->probes), "file:%s", path);
 	if (f->hdr.missing[0])
@@ -58,7 +61,7 @@ int tt_filesrc_open(struct tt_filesrc **out, const char *path, const struct tt_s
 	ret = tt_fmt_reader_next(f->r, &f->next);
 	if (ret < 0) {
 		snprintf(err, errlen, "%s: %s", path, tt_fmt_reader_error(f->r));
-		tt_filesrc_close(f);
+		file_close(h);
 		return ret;
 	}
 	f->have_next = ret == 1;
@@ -66,14 +69,14 @@ int tt_filesrc_open(struct tt_filesrc **out, const char *path, const struct tt_s
 	f->first_wall = f->have_next ? f->next.ts_ns : 0;
 	f->shift = f->have_next ? (int64_t)(tt_now_wall_ns() - f->first_wall) : 0;
 	f->start_mono = tt_now_mono_ns();
-	*out = f;
 	return 0;
 }
 
-int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ctx)
+/* Events due by now, at the recorded pace; -ENODATA once the capture has ended. */
+static int file_poll(struct tt_source *h, int timeout_ms)
 {
+	struct tt_filesrc *f = h->priv;
 	uint64_t end = tt_now_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
-	int n = 0;
 
 	for (;;) {
 		uint64_t now = tt_now_mono_ns();
@@ -87,7 +90,7 @@ int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ct
 			f->have_next = ret == 1;
 		}
 		if (f->eof)
-			return n ? n : -ENODATA;
+			return -ENODATA;
 		/* due when as much time has passed here as between the first event and this one */
 		if (f->next.ts_ns - f->first_wall <= now - f->start_mono) {
 			struct tt_event ev = f->next;
@@ -97,24 +100,12 @@ int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ct
 				continue;
 			/* back to the recording's event clock, as a live source gives it */
 			ev.ts_ns = (uint64_t)((int64_t)ev.ts_ns - f->hdr.clock_offset_ns);
-			ret = cb ? cb(ctx, &ev) : 0;
-			if (ret) {
-				f->next = ev; /* offered again at the next poll */
-				f->next.ts_ns =
-				    (uint64_t)((int64_t)ev.ts_ns + f->hdr.clock_offset_ns);
-				f->have_next = 1;
-				return ret;
-			}
-			f->stats.events++;
-			if (ev.kind == TT_EV_CONN_OPEN)
-				f->stats.conns++;
-			else if (ev.kind == TT_EV_LOST)
-				f->stats.lost += ev.u.lost.count;
-			n++;
+			if (tt_source_emit(h, &ev))
+				return 0; /* refused: kept by the handle, offered first next time */
 			continue;
 		}
 		if (now >= end)
-			return n;
+			return 0;
 		{
 			uint64_t due = f->start_mono + (f->next.ts_ns - f->first_wall);
 			uint64_t ns = (due < end ? due : end) - now;
@@ -122,73 +113,97 @@ int tt_filesrc_poll(struct tt_filesrc *f, int timeout_ms, tt_src_cb cb, void *ct
 					      .tv_nsec = ns % 1000000000};
 
 			if (nanosleep(&ts, NULL) && errno == EINTR)
-				return n ? n : -EINTR;
+				return -EINTR;
 		}
 	}
 }
 
-int tt_filesrc_flush(struct tt_filesrc *f, tt_src_cb cb, void *ctx)
+static int file_flush(struct tt_source *h)
 {
-	(void)f;
-	(void)cb;
-	(void)ctx;
+	(void)h;
 	return 0; /* nothing is held back: what is not due yet had not happened */
 }
 
-const char *tt_filesrc_mode(const struct tt_filesrc *f)
+static const char *file_mode(const struct tt_source *h)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	return f->hdr.mode;
 }
 
-const char *tt_filesrc_probes(const struct tt_filesrc *f)
+static const char *file_probes(const struct tt_source *h)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	return f->hdr.probes[0] ? f->hdr.probes : f->probes;
 }
 
-const char *tt_filesrc_missing(const struct tt_filesrc *f)
+static const char *file_missing(const struct tt_source *h)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	return f->hdr.missing[0] ? f->hdr.missing : NULL;
 }
 
-const char *tt_filesrc_warning(const struct tt_filesrc *f)
+static const char *file_warning(const struct tt_source *h)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	return f->warning[0] ? f->warning : NULL;
 }
 
-void tt_filesrc_print_missing(const struct tt_filesrc *f, const char *prog, FILE *out)
+static void file_print_missing(const struct tt_source *h, const char *prog, FILE *out)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	if (f->hdr.missing[0])
 		fprintf(out, "%s: warning: the capture was recorded without: %s\n", prog,
 			f->hdr.missing);
 }
 
-void tt_filesrc_print_check(const struct tt_filesrc *f, FILE *out)
+static void file_print_check(const struct tt_source *h, FILE *out)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	fprintf(out, "%-15s %-10s %s\n", "capture", "ok", f->probes);
 	fprintf(out, "%-15s %-10s %s\n", "recorded-with", f->hdr.missing[0] ? "MISSING" : "ok",
 		f->hdr.missing[0] ? f->hdr.missing : f->hdr.probes);
 }
 
-int64_t tt_filesrc_clock_offset(const struct tt_filesrc *f)
+static int64_t file_clock_offset(const struct tt_source *h)
 {
+	const struct tt_filesrc *f = h->priv;
+
 	return f->hdr.clock_offset_ns + f->shift;
 }
 
 /* Wall time now less the offset: the recording's clock at this moment of its replaying. */
-int64_t tt_filesrc_boot_shift(const struct tt_filesrc *f)
+static int64_t file_boot_shift(const struct tt_source *h)
 {
-	return tt_boot_to_wall_ns() - tt_filesrc_clock_offset(f);
+	return tt_boot_to_wall_ns() - file_clock_offset(h);
 }
 
-void tt_filesrc_stats(const struct tt_filesrc *f, struct tt_src_stats *st)
+static void file_close(struct tt_source *h)
 {
-	*st = f->stats;
-}
+	struct tt_filesrc *f = h->priv;
 
-void tt_filesrc_close(struct tt_filesrc *f)
-{
 	if (!f)
 		return;
 	tt_fmt_reader_close(f->r);
 	free(f);
+	h->priv = NULL;
 }
+
+static const struct tt_source_ops file_ops = {
+    .poll = file_poll,
+    .flush = file_flush,
+    .mode = file_mode,
+    .probes = file_probes,
+    .missing = file_missing,
+    .warning = file_warning,
+    .print_missing = file_print_missing,
+    .print_check = file_print_check,
+    .clock_offset = file_clock_offset,
+    .boot_shift = file_boot_shift,
+    .close = file_close,
+};

@@ -5,19 +5,18 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
-#include "tt_src.h"
+#include "tt_source.h"
+#include "source_int.h"
 #include "tt_u64map.h"
 #include "tt_netns.h"
 #include "../bpf/tcptop.h"
 
 #define TT_SRC_MAX_LINKS 32
-#ifndef TT_SRC_MAX_PENDING	      /* (tests/unit/test_deliver.c sets a small one) */
-#define TT_SRC_MAX_PENDING (1u << 20) /* refused events kept; beyond, dropped and counted */
-#endif
 #define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
 
-/* Capabilities (record/caps.c): index into cap_state / cap_why. */
+/* The BPF source's capabilities (source/src_caps.c): index into the handle's table. */
 enum {
 	TT_CAP_SENDRECV,
 	TT_CAP_UDP_PKTS,
@@ -64,6 +63,7 @@ struct prog_plan {
 };
 
 struct tt_src {
+	struct tt_source *h; /* the handle this is the priv of: events go to tt_source_emit() */
 	struct tcptop_bpf *skel;
 	/* enum skb_drop_reason of this kernel, by number: DROP records carry the name */
 	char (*drop_names)[TT_NAME_LEN];
@@ -72,10 +72,6 @@ struct tt_src {
 	struct bpf_link *links[TT_SRC_MAX_LINKS];
 	int n_links;
 	struct bpf_link *it_tcp, *it_udp, *it_files, *it_owner;
-	char warning[384];  /* tt_src_warning() */
-	char missing[2048]; /* tt_src_missing() */
-	uint8_t cap_state[TT_CAP_N];
-	char cap_why[TT_CAP_N][480];
 	int plan_accept;		/* the accept tracepoints are wanted (a process filter) */
 	int self_ns_fd;			/* our own network namespace, to come back to */
 	int other_ns;			/* other network namespaces are entered to sample them */
@@ -102,19 +98,11 @@ struct tt_src {
 	uint64_t *lost_seen, *lost_now;
 	uint64_t skipped_seen;	     /* sum of the programs' recursion_misses at the last look */
 	uint64_t next_skip_check_ns; /* CLOCK_MONOTONIC */
-	struct tt_src_stats stats;
 	struct prog_plan plan[TT_SRC_MAX_LINKS];
 	int n_progs;
-	/* the current tt_src_poll() call */
-	tt_src_cb cb;
-	void *cb_ctx;
-	int cb_ret;
-	uint64_t delivered;
+	/* the current drain */
 	uint32_t budget;	 /* records left in this drain (a consume stops at 0) */
 	uint64_t drain_until_ns; /* and when it stops (monotonic) */
-	/* events the callback refused, and those made after them: offered again first */
-	struct tt_event *pending;
-	size_t n_pending, cap_pending;
 	/* scratch for the iter/udp output */
 	char *udp_live;
 	size_t udp_live_cap;
@@ -138,16 +126,6 @@ struct tt_src {
 	int rb_caught_up;
 };
 
-/*
- * Hand one event to the caller's callback and count it (record/deliver.c). Returns the
- * callback's value; an event it refused is kept, as is every later one until
- * tt_src_deliver_pending() has offered them again, in order.
- */
-int tt_src_deliver(struct tt_src *s, const struct tt_event *ev);
-/* Offer the kept events again; returns 0 when all were taken, else the callback's value. */
-int tt_src_deliver_pending(struct tt_src *s);
-void tt_src_deliver_free(struct tt_src *s);
-
 /* Run an iterator link once, reading its output into *buf (NULL: discard). Bytes or -errno. */
 int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
 
@@ -159,14 +137,13 @@ void tt_src_udp_flush(struct tt_src *s);
 
 /*
  * Close the TCP connections that the sampling pass just made (number s->pass) did not find in
- * a namespace it walked, as TT_F_CLOSE_INFERRED closes (record/tcp_gone.c). Call it right
+ * a namespace it walked, as TT_F_CLOSE_INFERRED closes (source/tcp_gone.c). Call it right
  * after that pass, before another pass changes the namespaces walked.
  */
 void tt_src_tcp_gone(struct tt_src *s);
 
-/* Set capability CAP to TT_SRC_CAP_* STATE, with what provides it or why it is missing. */
-void tt_src_cap_set(struct tt_src *s, int cap, int state, const char *why);
-const char *tt_src_cap_name(int cap);
+/* Name the BPF source's capabilities in the handle's table (src_caps.c). */
+void tt_src_caps_init(struct tt_source *h);
 
 /* The verifier's one-line reason from a program's load log (size: the buffer's size). */
 void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outlen);

@@ -20,7 +20,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
-#include "tt_src.h"
+#include "tt_source.h"
 #include "tt_util.h"
 #include "tcptop.skel.h"
 #include "src_int.h"
@@ -139,7 +139,7 @@ static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_sock_create;
 }
 
-/* The capability an optional program gives (record/caps.c), or -1 for a required one. */
+/* The capability an optional program gives (source/src_caps.c), or -1 for a required one. */
 static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	if (io_prog(skel, p))
@@ -618,11 +618,11 @@ static void set_caps(struct tt_src *s)
 			snprintf(why, sizeof(why), "%s%s%s",
 				 skipped[0] && fail != skipped ? skipped : "",
 				 skipped[0] && fail != skipped ? ", and " : "", fail);
-			tt_src_cap_set(s, c, TT_SRC_CAP_MISSING, why);
+			tt_source_cap_set(s->h, c, TT_SRC_CAP_MISSING, why);
 		} else if (n_att) {
-			tt_src_cap_set(s, c, TT_SRC_CAP_OK, ok);
+			tt_source_cap_set(s->h, c, TT_SRC_CAP_OK, ok);
 		} else {
-			tt_src_cap_set(s, c, TT_SRC_CAP_UNUSED, unused);
+			tt_source_cap_set(s->h, c, TT_SRC_CAP_UNUSED, unused);
 		}
 	}
 }
@@ -686,7 +686,7 @@ static int on_record(void *ctx, void *data, size_t size)
 	/* udp.c reports a UDP flow only after its open (a failed put: as if the open was lost) */
 	if (ev.kind == TT_EV_CONN_OPEN && ev.u.open.proto == IPPROTO_UDP)
 		tt_u64map_put(&s->udp_opened, ev.conn_id, NULL);
-	if (tt_src_deliver(s, &ev))
+	if (tt_source_emit(s->h, &ev))
 		return -ECANCELED; /* consumed, but kept: offered again at the next poll */
 	/* the rest waits for the next drain */
 	if (!--s->budget)
@@ -790,7 +790,7 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 		snprintf(why, sizeof(why), "cannot enter other network namespaces: %s",
 			 strerror(-ret));
 		s->other_ns = 0;
-		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 		return 1;
 	}
 	fd = bpf_iter_create(bpf_link__fd(ip->link));
@@ -913,7 +913,7 @@ static void report_lost(struct tt_src *s)
 		ev.u.lost.count = s->lost_now[c] - s->lost_seen[c];
 		ev.u.lost.cpu = c;
 		s->lost_seen[c] = s->lost_now[c];
-		tt_src_deliver(s, &ev);
+		tt_source_emit(s->h, &ev);
 	}
 }
 
@@ -953,7 +953,7 @@ static void report_skipped(struct tt_src *s)
 		ev.u.lost.count = sum - s->skipped_seen;
 		ev.u.lost.cpu = TT_LOST_CPU_ANY;
 		s->skipped_seen = sum;
-		tt_src_deliver(s, &ev);
+		tt_source_emit(s->h, &ev);
 	}
 }
 
@@ -998,11 +998,11 @@ static int drain_to(struct tt_src *s, uint64_t target, uint64_t max_ns)
 	uint64_t now = tt_now_mono_ns(),
 		 end = max_ns > UINT64_MAX - now ? UINT64_MAX : now + max_ns;
 
-	while (!s->cb_ret && tt_now_mono_ns() < end) {
+	while (!s->h->cb_ret && tt_now_mono_ns() < end) {
 		int n = drain(s);
 
 		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied)
-			return !s->cb_ret;
+			return !s->h->cb_ret;
 		if (n != -EAGAIN && !s->rb_pos)
 			return 0;
 	}
@@ -1089,19 +1089,19 @@ static void owner_pass(struct tt_src *s, uint64_t now)
 static void plan_init_netns(struct tt_src *s)
 {
 	/* listeners ride in the sampling pass, which every recording has */
-	tt_src_cap_set(
-	    s, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
+	tt_source_cap_set(
+	    s->h, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
 	    "iter:tcp reads each listener's sk_ack_backlog, sk_max_ack_backlog, sk_drops");
 	s->self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (s->self_ns_fd < 0) {
 		char why[160];
 
 		snprintf(why, sizeof(why), "/proc/self/ns/net: %s", strerror(errno));
-		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
 		return;
 	}
 	s->other_ns = 1;
-	tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
+	tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
 }
 
 /* Back to before plan_load_attach(): no links, no object, an empty plan. */
@@ -1148,14 +1148,17 @@ static int plan_load_attach(struct tt_src *s, const struct tt_src_opts *opts, co
 	return attach(s, cgroot, err, errlen);
 }
 
-int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, size_t errlen)
+static void bpf_close(struct tt_source *h);
+static const struct tt_source_ops bpf_ops;
+
+int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 {
+	const struct tt_src_opts *opts = &h->opts;
 	struct tt_src *s;
 	char cgroot[512];
 	struct stat sb;
 	int ret;
 
-	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
 	s = calloc(1, sizeof(*s));
@@ -1163,6 +1166,10 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	s->h = h;
+	h->priv = s;
+	h->ops = &bpf_ops;
+	tt_src_caps_init(h);
 	s->cg_fd = -1;
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
@@ -1180,19 +1187,21 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		if (ret)
 			goto fail;
 		set_caps(s);
-		if (round || !s->use_pkt || s->cap_state[TT_CAP_UDP_PKTS] == TT_SRC_CAP_OK)
+		if (round || !s->use_pkt || s->h->caps.state[TT_CAP_UDP_PKTS] == TT_SRC_CAP_OK)
 			break;
 		/* the packet route is incomplete: load again with the per-call hooks for UDP */
-		snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s", s->cap_why[TT_CAP_UDP_PKTS]);
+		snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s",
+			 s->h->caps.why[TT_CAP_UDP_PKTS]);
 		unload(s);
 	}
 	plan_init_netns(s);
-	if (s->cap_state[TT_CAP_DROPS] == TT_SRC_CAP_OK && drop_names_load(s) < 0)
-		tt_src_cap_set(s, TT_CAP_DROPS, TT_SRC_CAP_MISSING,
-			       "no enum skb_drop_reason in this kernel's BTF to name the reasons");
-	if (s->raw && s->cap_state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
+	if (s->h->caps.state[TT_CAP_DROPS] == TT_SRC_CAP_OK && drop_names_load(s) < 0)
+		tt_source_cap_set(
+		    s->h, TT_CAP_DROPS, TT_SRC_CAP_MISSING,
+		    "no enum skb_drop_reason in this kernel's BTF to name the reasons");
+	if (s->raw && s->h->caps.state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
 		snprintf(err, errlen, "--raw needs per-call send/recv hooks: %s",
-			 s->cap_why[TT_CAP_SENDRECV]);
+			 s->h->caps.why[TT_CAP_SENDRECV]);
 		ret = -EOPNOTSUPP;
 		goto fail;
 	}
@@ -1230,15 +1239,21 @@ int tt_src_open(struct tt_src **out, const struct tt_src_opts *opts, char *err, 
 		}
 	}
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
-	*out = s;
 	return 0;
 fail:
-	tt_src_close(s);
+	bpf_close(h);
 	return ret;
 }
 
-int tt_src_after_drop(struct tt_src *s, char *err, size_t errlen)
+/*
+ * After the caller dropped its privileges: check that reading the maps and running the
+ * iterators still works (kernels before 5.19 with unprivileged_bpf_disabled refuse them).
+ * 0, or -EPERM with a one-line message: the caller must not go on without them.
+ * Capabilities that need privileges (entering other namespaces) become missing.
+ */
+static int bpf_after_drop(struct tt_source *h, char *err, size_t errlen)
 {
+	struct tt_src *s = h->priv;
 	uint32_t zero = 0;
 	int fd = bpf_map__fd(s->skel->maps.lost), by_id = -1, ret;
 
@@ -1277,23 +1292,22 @@ int tt_src_after_drop(struct tt_src *s, char *err, size_t errlen)
 	}
 	if (s->other_ns && tt_netns_enter(s->self_ns_fd)) {
 		s->other_ns = 0;
-		tt_src_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING,
-			       "cannot enter other network namespaces without root (-Z)");
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING,
+				  "cannot enter other network namespaces without root (-Z)");
 	}
 	return 0;
 }
 
-int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
+/*
+ * Wait up to timeout_ms for events and deliver them, run the periodic sampling when it is
+ * due, and report lost events as TT_EV_LOST.
+ */
+static int bpf_poll(struct tt_source *h, int timeout_ms)
 {
+	struct tt_src *s = h->priv;
 	uint64_t end = tt_now_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
 	int ret = 0;
 
-	s->cb = cb;
-	s->cb_ctx = ctx;
-	s->cb_ret = 0;
-	s->delivered = 0;
-	if (tt_src_deliver_pending(s))
-		return s->cb_ret;
 	for (;;) {
 		uint64_t now = tt_now_mono_ns();
 		int step, busy;
@@ -1304,8 +1318,8 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
 		}
 		owner_pass(s, now);
 		busy = drain(s) == -EAGAIN;
-		if (s->cb_ret)
-			return s->cb_ret;
+		if (h->cb_ret)
+			return 0;
 		if (now >= end)
 			break;
 		if (busy)
@@ -1319,21 +1333,21 @@ int tt_src_poll(struct tt_src *s, int timeout_ms, tt_src_cb cb, void *ctx)
 		ret = ring_buffer__poll(s->rb, step);
 		if (ret == -EINTR) {
 			drain(s);
-			return s->cb_ret ? s->cb_ret : -EINTR;
+			return -EINTR;
 		}
 	}
-	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+	return 0;
 }
 
-int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
+/*
+ * Deliver now what the kernel holds (ring buffer, counters not yet sampled, UDP sums): called
+ * before closing so the last interval is not lost.
+ */
+static int bpf_flush(struct tt_source *h)
 {
+	struct tt_src *s = h->priv;
+
 	s->next_skip_check_ns = 0;
-	s->cb = cb;
-	s->cb_ctx = ctx;
-	s->cb_ret = 0;
-	s->delivered = 0;
-	if (tt_src_deliver_pending(s))
-		return s->cb_ret;
 	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
 	 * write) */
 	drain_out(s, DRAIN_PAST_NS);
@@ -1342,21 +1356,24 @@ int tt_src_flush(struct tt_src *s, tt_src_cb cb, void *ctx)
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
 	drain_out(s, DRAIN_PAST_NS);
 	/* UDP flows the sample left for their opens, which that drain read: not left out */
-	if (s->udp_later && !s->cb_ret) {
+	if (s->udp_later && !s->h->cb_ret) {
 		tt_src_udp_flush(s);
 		drain(s);
 	}
-	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+	return 0;
 }
 
-int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx)
+/*
+ * The last delivery, after the last flush: detach every program that writes events by itself
+ * (all but the iterators) and wait for the runs already under way (bpf_halt); then deliver
+ * what they wrote and the UDP sums counted meanwhile (bpf_stop). Nothing is written after it,
+ * so nothing is left in the ring buffer at close.
+ */
+static void bpf_halt(struct tt_source *h)
 {
+	struct tt_src *s = h->priv;
 	int k = 0;
 
-	s->cb = cb;
-	s->cb_ctx = ctx;
-	s->cb_ret = 0;
-	s->delivered = 0;
 	for (int i = 0; i < s->n_links; i++) {
 		struct bpf_link *l = s->links[i];
 
@@ -1375,42 +1392,59 @@ int tt_src_stop(struct tt_src *s, tt_src_cb cb, void *ctx)
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
 		usleep(50000);
 	s->next_skip_check_ns = 0;
-	if (tt_src_deliver_pending(s))
-		return s->cb_ret;
+}
+
+static int bpf_stop(struct tt_source *h)
+{
+	struct tt_src *s = h->priv;
+
 	drain_out(s, UINT64_MAX);
 	/* the sums the packet hooks counted since the last flush, final now */
-	if (!s->cb_ret) {
+	if (!h->cb_ret) {
 		tt_src_udp_flush(s);
 		drain_out(s, UINT64_MAX);
 	}
-	return s->cb_ret ? s->cb_ret : (int)(s->delivered > INT32_MAX ? INT32_MAX : s->delivered);
+	return 0;
 }
 
-const char *tt_src_probes(const struct tt_src *s)
+/* The attach points in use, as text for the capture header ("tp_btf:sock/sock_send_length"). */
+static const char *bpf_probes(const struct tt_source *h)
 {
+	const struct tt_src *s = h->priv;
+
 	return s->probes;
 }
 
-const char *tt_src_mode(const struct tt_src *s)
+static const char *bpf_mode(const struct tt_source *h)
 {
+	const struct tt_src *s = h->priv;
+
 	return s->raw ? "raw" : "coalesce";
 }
 
-int64_t tt_src_clock_offset(const struct tt_src *s)
+/* wall clock ns = CLOCK_BOOTTIME ns + this, measured at open */
+static int64_t bpf_clock_offset(const struct tt_source *h)
 {
+	const struct tt_src *s = h->priv;
+
 	return s->clock_offset;
 }
 
-void tt_src_stats(const struct tt_src *s, struct tt_src_stats *st)
+static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
 {
-	*st = s->stats;
+	const struct tt_src *s = h->priv;
+
 	st->untracked = s->skel ? s->skel->bss->tcp_live_full : 0;
 }
 
-void tt_src_close(struct tt_src *s)
+/* Detach and free everything; no BPF object stays behind. */
+static void bpf_close(struct tt_source *h)
 {
+	struct tt_src *s = h->priv;
+
 	if (!s)
 		return;
+	h->priv = NULL;
 	ring_buffer__free(s->rb);
 	if (s->rb_pos)
 		munmap((void *)s->rb_pos, s->rb_pos_len);
@@ -1423,9 +1457,21 @@ void tt_src_close(struct tt_src *s)
 	tcptop_bpf__destroy(s->skel);
 	free(s->udp_live);
 	free(s->drop_names);
-	tt_src_deliver_free(s);
 	tt_u64map_free(&s->udp_opened);
 	free(s->lost_seen);
 	free(s->lost_now);
 	free(s);
 }
+
+static const struct tt_source_ops bpf_ops = {
+    .poll = bpf_poll,
+    .flush = bpf_flush,
+    .halt = bpf_halt,
+    .stop = bpf_stop,
+    .mode = bpf_mode,
+    .probes = bpf_probes,
+    .clock_offset = bpf_clock_offset,
+    .stats = bpf_stats,
+    .after_drop = bpf_after_drop,
+    .close = bpf_close,
+};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * Owners of sockets for the sock_diag source (record/sd_owners.c): socket inode -> the process
+ * Owners of sockets for the sock_diag source (source/sd_owners.c): socket inode -> the process
  * holding it, from the "socket:[INODE]" links under /proc/PID/fd. Without privileges only the
  * user's own processes can be read.
  */

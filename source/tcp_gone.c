@@ -89,7 +89,7 @@ void tt_src_tcp_gone(struct tt_src *s)
 	size_t n;
 
 	/* an open still in the ring buffer must reach the reader before its close */
-	if (!s->rb_caught_up || s->cb_ret || collect(s, fd, &g, &n))
+	if (!s->rb_caught_up || s->h->cb_ret || collect(s, fd, &g, &n))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct tt_event ev;
@@ -112,7 +112,7 @@ void tt_src_tcp_gone(struct tt_src *s)
 		ev.u.close.srtt_us = g[i].v.srtt;
 		ev.u.close.retrans = g[i].v.retrans;
 		ev.u.close.state = TT_TCP_CLOSE;
-		tt_src_deliver(s, &ev);
+		tt_source_emit(s->h, &ev);
 	}
 	free(g);
 }

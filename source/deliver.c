@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Handing events to a source's caller, for every source (source_int.h). An event the callback
+ * refuses (it returned non-zero: a write error, a full table) has left its source already (the
+ * ring buffer, a sock_diag pass, the capture's reader): it is kept, with every one made after
+ * it, and offered again first at the next call, so that a caller that recovers loses nothing
+ * and one that does not can still count what it did not take. Beyond TT_SOURCE_MAX_PENDING
+ * they are dropped and counted (stats.dropped), and told to the caller as a LOST event once it
+ * has taken the kept ones.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tt_util.h"
+#include "source_int.h"
+
+static int keep(struct tt_source *h, const struct tt_event *ev)
+{
+	if (h->n_pending == h->cap_pending) {
+		size_t ncap = h->cap_pending ? h->cap_pending * 2 : 64;
+		struct tt_event *n;
+
+		if (ncap > TT_SOURCE_MAX_PENDING) {
+			h->stats.dropped++; /* a caller that never takes them again: bounded */
+			return 0;
+		}
+		n = realloc(h->pending, ncap * sizeof(*n));
+		if (!n) {
+			h->stats.dropped++;
+			return 0;
+		}
+		h->pending = n;
+		h->cap_pending = ncap;
+	}
+	h->pending[h->n_pending++] = *ev;
+	return 0;
+}
+
+static int offer(struct tt_source *h, const struct tt_event *ev)
+{
+	int ret = h->cb ? h->cb(h->cb_ctx, ev) : 0;
+
+	if (ret)
+		return h->cb_ret = ret;
+	h->stats.events++;
+	h->delivered++;
+	if (ev->kind == TT_EV_CONN_OPEN)
+		h->stats.conns++;
+	else if (ev->kind == TT_EV_LOST)
+		h->stats.lost += ev->u.lost.count;
+	return 0;
+}
+
+int tt_source_emit(struct tt_source *h, const struct tt_event *ev)
+{
+	/* behind events still waiting, or refused now: kept, in order */
+	if (h->cb_ret || h->n_pending || offer(h, ev)) {
+		keep(h, ev);
+		return h->cb_ret;
+	}
+	return 0;
+}
+
+int tt_source_emit_pending(struct tt_source *h)
+{
+	size_t i = 0;
+
+	if (!h->n_pending)
+		return h->cb_ret; /* the common case, and memmove() wants a buffer even for 0 */
+	while (i < h->n_pending && !offer(h, &h->pending[i]))
+		i++;
+	memmove(h->pending, h->pending + i, (h->n_pending - i) * sizeof(*h->pending));
+	h->n_pending -= i;
+	/* what could not be kept, after what was: the capture says how many are missing there */
+	if (!h->n_pending && h->stats.dropped) {
+		struct tt_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		/* in the source's event clock (a capture played as a source has its own) */
+		ev.ts_ns = tt_now_boot_ns() +
+			   (uint64_t)(h->ops && h->ops->boot_shift ? h->ops->boot_shift(h) : 0);
+		ev.kind = TT_EV_LOST;
+		ev.u.lost.count = h->stats.dropped;
+		ev.u.lost.cpu = TT_LOST_CPU_ANY;
+		if (!offer(h, &ev))
+			h->stats.dropped = 0;
+	}
+	return h->cb_ret;
+}
+
+void tt_source_emit_begin(struct tt_source *h, tt_src_cb cb, void *ctx)
+{
+	h->cb = cb;
+	h->cb_ctx = ctx;
+	h->cb_ret = 0;
+	h->delivered = 0;
+}
+
+int tt_source_emit_end(const struct tt_source *h, int ret)
+{
+	if (h->cb_ret)
+		return h->cb_ret;
+	/* a signal or the capture's end after some events: those first, it again next call */
+	if (ret < 0 && !(h->delivered && (ret == -EINTR || ret == -ENODATA)))
+		return ret;
+	return (int)(h->delivered > INT32_MAX ? INT32_MAX : h->delivered);
+}
+
+void tt_source_emit_free(struct tt_source *h)
+{
+	free(h->pending);
+	h->pending = NULL;
+	h->n_pending = h->cap_pending = 0;
+}

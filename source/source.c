@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * tt_source: one handle over the live sources (source_int.h). Each fills in a table of
+ * operations; the callers (tcptop, tcptop-record) hold a tt_source and never ask which one it
+ * is. What is the same for every source is here and in deliver.c, once.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "source_int.h"
+
+int tt_source_exit_code(int ret, const struct tt_src_opts *opts)
+{
+	if (opts->source == TT_SOURCE_FILE || (ret == -EINVAL && opts->skip_probes))
+		return 2;
+	return 1;
+}
+
+int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char *fallback,
+		   size_t fallback_len, char *err, size_t errlen)
+{
+	struct tt_source *s = calloc(1, sizeof(*s));
+	int ret;
+
+	*out = NULL;
+	if (fallback_len)
+		fallback[0] = '\0';
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->opts = *opts;
+	if (opts->source == TT_SOURCE_FILE) {
+		ret = tt_filesrc_open(s, err, errlen);
+		goto done;
+	}
+	if (opts->source != TT_SOURCE_SOCKDIAG) {
+		ret = tt_src_open(s, err, errlen);
+		/*
+		 * Only "BPF cannot load here" falls back: a usage error (a bad --no-probe) or a
+		 * --raw the kernel cannot give stays an error, as the user asked for it.
+		 */
+		if (!ret || opts->source == TT_SOURCE_BPF || ret == -EINVAL || ret == -EOPNOTSUPP)
+			goto done;
+		snprintf(fallback, fallback_len, "BPF unavailable (%s): using sock_diag", err);
+	}
+	ret = tt_sockdiag_open(s, err, errlen);
+done:
+	if (ret) {
+		free(s);
+		return ret;
+	}
+	*out = s;
+	return 0;
+}
+
+int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx)
+{
+	tt_source_emit_begin(s, cb, ctx);
+	if (tt_source_emit_pending(s))
+		return s->cb_ret;
+	return tt_source_emit_end(s, s->ops->poll(s, timeout_ms));
+}
+
+int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx)
+{
+	tt_source_emit_begin(s, cb, ctx);
+	if (tt_source_emit_pending(s))
+		return s->cb_ret;
+	return tt_source_emit_end(s, s->ops->flush(s));
+}
+
+int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx)
+{
+	tt_source_emit_begin(s, cb, ctx);
+	if (s->ops->halt)
+		s->ops->halt(s);
+	if (tt_source_emit_pending(s))
+		return s->cb_ret;
+	return tt_source_emit_end(s, s->ops->stop ? s->ops->stop(s) : 0);
+}
+
+const char *tt_source_mode(const struct tt_source *s)
+{
+	return s->ops->mode(s);
+}
+
+const char *tt_source_probes(const struct tt_source *s)
+{
+	return s->ops->probes(s);
+}
+
+const char *tt_source_missing(const struct tt_source *s)
+{
+	return s->ops->missing ? s->ops->missing(s) : tt_source_caps_missing(s);
+}
+
+const char *tt_source_warning(const struct tt_source *s)
+{
+	return s->ops->warning ? s->ops->warning(s) : tt_source_caps_warning(s);
+}
+
+void tt_source_print_missing(const struct tt_source *s, const char *prog, FILE *f)
+{
+	if (s->ops->print_missing)
+		s->ops->print_missing(s, prog, f);
+	else
+		tt_source_caps_print_missing(s, prog, f);
+}
+
+void tt_source_print_check(const struct tt_source *s, FILE *f)
+{
+	if (s->ops->print_check)
+		s->ops->print_check(s, f);
+	else
+		tt_source_caps_print_check(s, f);
+}
+
+int64_t tt_source_clock_offset(const struct tt_source *s)
+{
+	return s->ops->clock_offset(s);
+}
+
+int64_t tt_source_boot_shift(const struct tt_source *s)
+{
+	return s->ops->boot_shift ? s->ops->boot_shift(s) : 0;
+}
+
+void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st)
+{
+	*st = s->stats;
+	if (s->ops->stats)
+		s->ops->stats(s, st);
+}
+
+int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen)
+{
+	return s->ops->after_drop ? s->ops->after_drop(s, err, errlen) : 0;
+}
+
+void tt_source_close(struct tt_source *s)
+{
+	if (!s)
+		return;
+	s->ops->close(s);
+	tt_source_emit_free(s);
+	free(s);
+}

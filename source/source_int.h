@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Inside tt_source (tt_source.h), in the manner of libpcap's pcap-int.h: what every source
+ * shares lives once in the handle (the options, the events the caller refused, the stats,
+ * the capability table);
+ * what one source needs lives behind priv; the source fills in ops, whose functions take the
+ * handle, and hands each event it makes to tt_source_emit(). Not a public API.
+ */
+#ifndef TT_SOURCE_INT_H
+#define TT_SOURCE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tt_source.h"
+
+#ifndef TT_SOURCE_MAX_PENDING		 /* (tests/unit/test_deliver.c sets a small one) */
+#define TT_SOURCE_MAX_PENDING (1u << 20) /* refused events kept; beyond, dropped and counted */
+#endif
+
+#define TT_SOURCE_MAX_CAPS 16
+
+/* One capability of a source: its name ("owner-sweep") and what the data lacks without it. */
+struct tt_source_cap_desc {
+	const char *name;
+	const char *loss;
+};
+
+/* The source's capabilities (source/caps.c), each TT_SRC_CAP_* with what provides it or why not. */
+struct tt_source_caps {
+	const struct tt_source_cap_desc *desc; /* the source's table, n long */
+	int n;
+	const char *warn_lead, *warn_tail; /* the view's warning: lead, the names, tail */
+	uint8_t state[TT_SOURCE_MAX_CAPS];
+	char why[TT_SOURCE_MAX_CAPS][480];
+	char missing[2048]; /* "name (why): loss; ...", for the capture header */
+	char warning[384];  /* one short line for a view's header */
+};
+
+struct tt_source_ops {
+	/*
+	 * Make and emit events: poll waits up to timeout_ms, flush delivers now what is held
+	 * back. 0, or a negative errno (-EINTR, -ENODATA at the end of a capture). The kept
+	 * events have been offered first, and were all taken.
+	 */
+	int (*poll)(struct tt_source *h, int timeout_ms);
+	int (*flush)(struct tt_source *h);
+	/*
+	 * tt_source_stop(): halt stops what makes events by itself (no delivery), then, once the
+	 * kept events are taken, stop emits what was made until then. NULL: nothing is made
+	 * between calls.
+	 */
+	void (*halt)(struct tt_source *h);
+	int (*stop)(struct tt_source *h);
+	const char *(*mode)(const struct tt_source *h);
+	const char *(*probes)(const struct tt_source *h);
+	/* NULL: from the handle's capability table (a capture played says its header's instead) */
+	const char *(*missing)(const struct tt_source *h);
+	const char *(*warning)(const struct tt_source *h);
+	void (*print_missing)(const struct tt_source *h, const char *prog, FILE *f);
+	void (*print_check)(const struct tt_source *h, FILE *f);
+	int64_t (*clock_offset)(const struct tt_source *h);
+	int64_t (*boot_shift)(const struct tt_source *h); /* NULL: the clock is CLOCK_BOOTTIME */
+	/* NULL: nothing but what the handle counts (tt_src_stats.untracked stays 0) */
+	void (*stats)(const struct tt_source *h, struct tt_src_stats *st);
+	int (*after_drop)(struct tt_source *h, char *err, size_t errlen); /* NULL: nothing to do */
+	void (*close)(struct tt_source *h);				  /* frees priv */
+};
+
+struct tt_source {
+	const struct tt_source_ops *ops;
+	void *priv;		   /* the source's own state */
+	struct tt_src_opts opts;   /* as opened (pointers into the caller's memory) */
+	struct tt_src_stats stats; /* counted by tt_source_emit() as the caller takes events */
+	/* the current poll, flush or stop */
+	tt_src_cb cb;
+	void *cb_ctx;
+	int cb_ret; /* the callback refused an event: no more are offered in this call */
+	uint64_t delivered;
+	/* events the callback refused, and those made after them: offered again first */
+	struct tt_event *pending;
+	size_t n_pending, cap_pending;
+	struct tt_source_caps caps;
+};
+
+/*
+ * Hand one event to the caller's callback and count it (source/deliver.c). Returns the
+ * callback's value; an event it refused is kept, as is every later one until
+ * tt_source_emit_pending() has offered them again, in order. Beyond TT_SOURCE_MAX_PENDING
+ * they are dropped and counted (stats.dropped), told as a LOST event once the kept are taken.
+ */
+int tt_source_emit(struct tt_source *h, const struct tt_event *ev);
+/* Offer the kept events again; returns 0 when all were taken, else the callback's value. */
+int tt_source_emit_pending(struct tt_source *h);
+/* Set the callback of this call, counting from 0. */
+void tt_source_emit_begin(struct tt_source *h, tt_src_cb cb, void *ctx);
+/*
+ * What the call returns, its source's ret (0 or -errno) given: the callback's refusal, else a
+ * source error, else the events delivered (-EINTR or -ENODATA when there were none).
+ */
+int tt_source_emit_end(const struct tt_source *h, int ret);
+void tt_source_emit_free(struct tt_source *h);
+
+/*
+ * The capability table (source/caps.c): init names the source's capabilities (desc, n of
+ * them, at most TT_SOURCE_MAX_CAPS; all ok until set) and its warning's words; cap_set sets
+ * one to TT_SRC_CAP_* STATE with what provides it or why it is missing, and recomposes the
+ * texts. missing: NULL or the header text; warning: NULL or the view's line; print_missing:
+ * "PROG: warning: missing NAME (why): loss" each; print_check: every one, --check's layout.
+ */
+void tt_source_caps_init(struct tt_source *h, const struct tt_source_cap_desc *desc, int n,
+			 const char *warn_lead, const char *warn_tail);
+void tt_source_cap_set(struct tt_source *h, int cap, int state, const char *why);
+const char *tt_source_caps_missing(const struct tt_source *h);
+const char *tt_source_caps_warning(const struct tt_source *h);
+void tt_source_caps_print_missing(const struct tt_source *h, const char *prog, FILE *f);
+void tt_source_caps_print_check(const struct tt_source *h, FILE *f);
+
+/* Each source's open: priv and ops set on h (h->opts filled in), or -errno with a message. */
+int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* source/src.c */
+int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* source/sockdiag.c */
+int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen);  /* source/filesrc.c */
+
+#endif /* TT_SOURCE_INT_H */
