@@ -14,7 +14,7 @@
 /*
  * The socket's connection has ended (a connect() elsewhere, or a disconnect): its flow moves to
  * a key no datagram looks up (TT_FLOW_GEN_ENDED), marked ended, for user space to close
- * (record/udp.c), and its own key is free for whatever the socket does next with that peer: a
+ * (source/udp.c), and its own key is free for whatever the socket does next with that peer: a
  * new connection, or datagrams sent unconnected (after a disconnect, from another local port).
  * With no room for the move it is marked where it is (what the socket sends that peer until
  * the close then counts in it).

@@ -36,7 +36,7 @@ struct tt_flow_key {
  * connected socket's first connection, which is the socket's cookie. */
 #define TT_FLOW_PEER_BIT (1ULL << 63)
 
-/* Sums only grow (atomic adds); user space keeps what it already reported (record/udp.c). */
+/* Sums only grow (atomic adds); user space keeps what it already reported (source/udp.c). */
 struct tt_flow_val {
 	__u64 id;
 	__u64 first_ts; /* CLOCK_BOOTTIME of the first datagram */
@@ -58,7 +58,7 @@ struct tt_flow_val {
  * of it. Under load a kernel may not run a program for a tracepoint hit, and does not always
  * count that as a miss (seen on a 6.18 build: a socket's last state changes and its
  * tcp_destroy_sock, none run). A connection that a complete pass no longer finds has closed
- * unseen: user space closes it from here (record/tcp_gone.c). Passes are numbered by user
+ * unseen: user space closes it from here (source/tcp_gone.c). Passes are numbered by user
  * space (global cur_pass); an entry the current pass did not refresh is a socket it did not
  * find.
  */
