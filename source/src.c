@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * tt_src: load the BPF object (bpf/*.bpf.c joined), pick the attach points this kernel offers,
+ * tt_src: load the BPF object (the bpf/ parts joined), pick the attach points this kernel offers,
  * push filters into the kernel, drain the ring buffer on a short timer and
  * run the sampling passes (TCP counters, UDP flow sums) every interval.
  */
