@@ -82,6 +82,7 @@ def offline(item):
     return not KERNEL_FIXTURES & set(getattr(item, "fixturenames", ()))
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups into node ids
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if not offline(item):

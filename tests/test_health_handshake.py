@@ -122,10 +122,15 @@ COLS = ("direction, lport, rport, state, fail_reason, connect_us, accept_wait_us
         "retransmits, closed")
 
 
-def conns(path, port=PORT):
-    """The TCP connections of port, by direction ('out': the client's, 'in': the server's)."""
+def conns(path, pair, port=PORT):
+    """The TCP connections of port in the namespaces of pair, by direction ('out': the
+    client's, 'in': the server's). Only those: the namespaces of an earlier test are freed
+    after their deletion, by a kernel worker, and their sockets on port can still be seen
+    (by the sampling pass, or closing) while this test records."""
+    inos = ", ".join(str(os.stat("/run/netns/" + ns).st_ino) for ns in pair)
     rows = query(path, "SELECT %s FROM connections WHERE proto = 'tcp' AND "
-                       "(rport = %d OR lport = %d) ORDER BY first_ts" % (COLS, port, port))
+                       "(rport = %d OR lport = %d) AND netns IN (%s) ORDER BY first_ts"
+                       % (COLS, port, port, inos))
     by = {}
     for r in rows:
         by.setdefault(r["direction"], []).append(r)
@@ -162,7 +167,7 @@ def test_refused(tmpdir_path, pair):
     stop(rec)
     assert c["errno"] == 111  # ECONNREFUSED: the client's own word
     assert nstat(b).get("TcpAttemptFails", 0) == 1
-    by = conns(path)
+    by = conns(path, pair)
     assert [r["fail_reason"] for r in by.get("out", [])] == ["refused"], by
     out = by["out"][0]
     assert out["closed"] == 1 and out["connect_us"] is None and out["syn_retrans"] == 0
@@ -187,7 +192,7 @@ def test_syn_timeout(tmpdir_path, pair):
     assert c["errno"] == 110  # ETIMEDOUT
     synretrans = nstat(b).get("TcpExtTCPSynRetrans", 0)
     assert synretrans >= 1
-    by = conns(path)
+    by = conns(path, pair)
     assert [r["fail_reason"] for r in by.get("out", [])] == ["timeout"], by
     assert by["out"][0]["syn_retrans"] == synretrans
 
@@ -209,7 +214,7 @@ def test_icmp_unreachable(tmpdir_path, pair):
     c = client(b)
     stop(rec)
     assert c["errno"] == 113  # EHOSTUNREACH
-    by = conns(path)
+    by = conns(path, pair)
     assert [r["fail_reason"] for r in by.get("out", [])] == ["unreachable"], by
     assert by["out"][0]["lport"] > 0, by  # opened while its port was still set
 
@@ -227,7 +232,7 @@ def test_reset_by_peer(tmpdir_path, pair):
     stop(rec)
     assert c["errno"] == 0 and c["recv_errno"] == 104  # ECONNRESET
     assert nstat(a).get("TcpExtTCPAbortOnData", 0) == 1  # tcp_close()'s linger-0 branch
-    by = conns(path)
+    by = conns(path, pair)
     assert [r["fail_reason"] for r in by.get("out", [])] == ["reset"], by
     assert [r["fail_reason"] for r in by.get("in", [])] == ["local-reset"], by
 
@@ -243,7 +248,7 @@ def test_abort_unread(tmpdir_path, pair):
     stop(rec)
     assert c["errno"] == 0 and c["recv_errno"] == 104
     assert nstat(a).get("TcpExtTCPAbortOnClose", 0) == 1  # unread data tossed
-    by = conns(path)
+    by = conns(path, pair)
     assert [r["fail_reason"] for r in by.get("in", [])] == ["abort"], by
     assert [r["fail_reason"] for r in by.get("out", [])] == ["reset"], by
 
@@ -259,7 +264,7 @@ def test_connect_and_accept_wait(tmpdir_path, pair):
     s = server_done(srv)
     stop(rec)
     assert c["errno"] == 0
-    by = conns(path)
+    by = conns(path, pair)
     assert len(by.get("out", [])) == 1 and len(by.get("in", [])) == 1, by
     out, inb = by["out"][0], by["in"][0]
     assert out["fail_reason"] is None and inb["fail_reason"] is None
@@ -314,7 +319,7 @@ def test_connect_us_known_delay(tmpdir_path, pair):
     server_done(srv)
     stop(rec)
     assert c["errno"] == 0
-    by = conns(path)
+    by = conns(path, pair)
     out, inb = by["out"][0], by["in"][0]
     assert abs(out["connect_us"] - 100_000) <= 10_000, out
     assert out["connect_us"] <= (c["t1"] - c["t0"]) * 1e6 + 1000
