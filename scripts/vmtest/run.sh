@@ -19,8 +19,9 @@ TESTS=${VMTEST_TESTS:-"tests/test_record.py tests/test_live.py tests/test_probes
 # And 5.10 LTS (bullseye), built with BTF.
 KERNELS=${VMTEST_KERNELS:-"linux-image-amd64/bookworm linux-image-amd64/bookworm-backports linux-image-amd64/bullseye"}
 # What 5.10 runs: the BPF source does not load there yet (its verifier refuses our atomic
-# fetch; issue 24), so the sock_diag source's tests, whose test_auto_source_on_this_kernel
-# checks that fallback. Its vmtest line says so.
+# fetch, and beneath it socket storage in tracing programs: docs/KERNELS.md, "Linux 5.10,
+# program by program"; issue 24), so the sock_diag source's tests, whose
+# test_auto_source_on_this_kernel checks that fallback. Its vmtest line says so.
 TESTS_5_10=${VMTEST_TESTS_5_10:-"tests/test_sockdiag.py"}
 # Nested KVM fails on our machines ("KVM internal error"): TCG, which emulates every instruction.
 # seconds per VM, boot to power-off: 6.1's pytest took 874-936 s of its 1080 in CI (2026-12-05),
