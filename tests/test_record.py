@@ -1470,8 +1470,9 @@ def test_events_until_detach_are_recorded(tmpdir_path):
     srv, cli, acc = tcp_pair(port)
     lport = cli.getsockname()[1]
     calls, stop = [], threading.Event()
-    threading.Thread(target=lambda: [None for _ in iter(lambda: acc.recv(1 << 16), b"")],
-                     daemon=True).start()
+    drain = threading.Thread(target=lambda: [None for _ in iter(lambda: acc.recv(1 << 16),
+                                                                  b"")], daemon=True)
+    drain.start()
 
     def send():
         while not stop.is_set():
@@ -1508,7 +1509,9 @@ def test_events_until_detach_are_recorded(tmpdir_path):
         stop.set()
         st.join()
         mode[0] = "fast"
-        for s in (cli, acc, srv):
+        cli.close()
+        drain.join(timeout=10)  # its end of file, before acc goes from under its recv
+        for s in (acc, srv):
             s.close()
         rt.join(timeout=30)
     assert rc == 0, err
