@@ -49,6 +49,8 @@ struct tt_src_opts {
 	 */
 	uint32_t udp_idle_ms;
 	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
+	/* open TCP connections the kernel side holds (--tcp-conns), 0 = sized from the host */
+	uint32_t tcp_conns;
 	int source; /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
 	const char *source_path; /* TT_SOURCE_FILE: the capture */
 };
@@ -76,6 +78,7 @@ struct tt_src_stats {
 	uint64_t conns;	 /* CONN_OPEN events delivered */
 	/* TCP connections opened while more were open than a close found by sampling allows */
 	uint64_t untracked;
+	uint32_t tcp_table; /* how many that is: the kernel's table of open ones (0: none) */
 	/*
 	 * Events the caller refused, with more after them than could be kept for it: dropped,
 	 * and not yet told to it as a LOST event (which it gets once it takes events again).
@@ -183,6 +186,7 @@ enum {
 	TT_OPT_SRC_SOURCE,
 	TT_OPT_SRC_UDP_TIMEOUT,
 	TT_OPT_SRC_UDP_FLOWS,
+	TT_OPT_SRC_TCP_CONNS,
 };
 #define TT_SOURCE_LONGOPTS                                                                         \
 	{"raw", no_argument, NULL, TT_OPT_SRC_RAW},                                                \
@@ -193,8 +197,9 @@ enum {
 	    {"accept-wait", no_argument, NULL, TT_OPT_SRC_ACCEPT_WAIT},                            \
 	    {"source", required_argument, NULL, TT_OPT_SRC_SOURCE},                                \
 	    {"udp-timeout", required_argument, NULL, TT_OPT_SRC_UDP_TIMEOUT},                      \
+	    {"udp-flows", required_argument, NULL, TT_OPT_SRC_UDP_FLOWS},                          \
 	{                                                                                          \
-		"udp-flows", required_argument, NULL, TT_OPT_SRC_UDP_FLOWS                         \
+		"tcp-conns", required_argument, NULL, TT_OPT_SRC_TCP_CONNS                         \
 	}
 #define TT_SOURCE_HELP                                                                             \
 	"      --raw            count every send/recv call: each socket's calls summed per\n"      \
@@ -207,6 +212,9 @@ enum {
 	"                       T without a datagram (default 30s, as conntrack)\n"                \
 	"      --udp-flows N    UDP flows held in the kernel at once (default 65536); a flow\n"    \
 	"                       that finds the table full is counted as lost\n"                    \
+	"      --tcp-conns N    open TCP connections held in the kernel at once, whose\n"          \
+	"                       unreported closes sampling finds (default: twice the host's\n"     \
+	"                       TCP sockets at start, at least 65536); past it, said at once\n"    \
 	"      --accept-wait    how long each accepted connection waited for accept()\n"           \
 	"                       (ACCEPT events): attaches the accept syscall tracepoints,\n"       \
 	"                       which slow every syscall of the machine a little\n"                \

@@ -317,11 +317,31 @@ static void print_source_stats(const struct tt_source *src, const char *prog)
 			"in it, and not counted there as lost\n",
 			prog, st.dropped);
 	if (st.untracked)
-		fprintf(stderr,
-			"%s: %" PRIu64 " TCP connections opened while the table of open ones was "
-			"full: had the kernel not reported their close, it would not have been "
-			"found\n",
-			prog, st.untracked);
+		fprintf(
+		    stderr,
+		    "%s: %" PRIu64 " TCP connections opened while the table of %" PRIu32
+		    " open ones was full: had the kernel not reported their close, it would not "
+		    "have been found\n",
+		    prog, st.untracked, st.tcp_table);
+}
+
+/*
+ * Once the kernel's table of open TCP connections has been full, say so then, not only at the
+ * exit: until the connections close it goes on (the count is at the exit). Gives what was said.
+ */
+static uint64_t say_untracked(struct tt_source *src, const char *prog, uint64_t said)
+{
+	struct tt_src_stats st;
+
+	tt_source_stats(src, &st);
+	if (!st.untracked || said)
+		return said ? said : st.untracked;
+	fprintf(stderr,
+		"%s: warning: more TCP connections open than the kernel's table of %" PRIu32
+		" (--tcp-conns): the close of one opened now is found only if the kernel reports "
+		"it\n",
+		prog, st.tcp_table);
+	return st.untracked;
 }
 
 int main(int argc, char **argv)
@@ -331,7 +351,7 @@ int main(int argc, char **argv)
 	struct tt_source *src = NULL;
 	struct sigaction sa;
 	char err[512], skip[1024] = "", fallback[600];
-	uint64_t start, last_flush;
+	uint64_t start, last_flush, untracked_said = 0;
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int ret, code = TT_EXIT_OK;
@@ -417,6 +437,7 @@ int main(int argc, char **argv)
 		if (now - last_flush >= 500000000) {
 			tt_rec_tick(r);
 			last_flush = now;
+			untracked_said = say_untracked(src, prog, untracked_said);
 		}
 		if (tt_rec_failed(r))
 			break;

@@ -77,6 +77,11 @@ int tt_source_getopt(struct tt_src_opts *o, char *skip, size_t skiplen, int opt,
 			return BAD("bad UDP flow count '%s' (16..16777216)", arg);
 		o->udp_flows = (uint32_t)v;
 		return 1;
+	case TT_OPT_SRC_TCP_CONNS:
+		if (tt_parse_u64(arg, 1024, 1 << 24, &v))
+			return BAD("bad TCP connection count '%s' (1024..16777216)", arg);
+		o->tcp_conns = (uint32_t)v;
+		return 1;
 	}
 	return 0;
 }

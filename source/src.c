@@ -398,6 +398,30 @@ static void test_refuse(struct bpf_program *p)
 		bpf_program__set_insns(p, (struct bpf_insn *)bad, 2);
 }
 
+/*
+ * The size of the kernel's table of open TCP connections (tcp_live): --tcp-conns, or twice the
+ * TCP sockets the host has now (sockstat's alloc counts every namespace's), at least
+ * TT_BPF_MAX_TCP. Past it a connection's unreported close cannot be found: a host of 100,000
+ * connections is not to meet a table made for 65,536.
+ */
+static uint32_t tcp_table_size(const struct tt_src_opts *o)
+{
+	unsigned long long alloc = 0, n;
+	char line[256];
+	FILE *f;
+
+	if (o->tcp_conns)
+		return o->tcp_conns;
+	f = fopen("/proc/net/sockstat", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "TCP: inuse %*u orphan %*u tw %*u alloc %llu", &alloc) == 1)
+			break;
+	if (f)
+		fclose(f);
+	n = 2 * alloc;
+	return n < TT_BPF_MAX_TCP ? TT_BPF_MAX_TCP : n > (1u << 24) ? 1u << 24 : (uint32_t)n;
+}
+
 static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opts *o)
 {
 	struct tcptop_bpf *skel = tcptop_bpf__open();
@@ -411,6 +435,11 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opt
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
 	if (o->udp_flows)
 		bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
+	s->tcp_table = tcp_table_size(o);
+	bpf_map__set_max_entries(skel->maps.tcp_live, s->tcp_table);
+	/* a sweep adds every open TCP socket's owner: the sockets the table was sized for */
+	if (s->tcp_table / 2 > bpf_map__max_entries(skel->maps.owners))
+		bpf_map__set_max_entries(skel->maps.owners, s->tcp_table / 2);
 	bpf_object__for_each_program(p, skel->obj)
 	{
 		struct prog_plan *pl = &s->plan[i++];
@@ -1435,6 +1464,7 @@ static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
 	const struct tt_src *s = h->priv;
 
 	st->untracked = s->skel ? s->skel->bss->tcp_live_full : 0;
+	st->tcp_table = s->skel ? s->tcp_table : 0;
 }
 
 /* Detach and free everything; no BPF object stays behind. */

@@ -88,6 +88,7 @@ struct tt_src {
 	int use_pkt;	      /* UDP counted per datagram (cgroup skb hooks), not per call */
 	char pkt_failed[480]; /* why UDP's packet route failed: the per-call hooks count UDP */
 	uint32_t coalesce_ms;
+	uint32_t tcp_table;   /* tcp_live's size, chosen at open (tcp_table_size) */
 	uint64_t udp_idle_ns; /* per-remote UDP flows idle this long are closed */
 	uint32_t netns;
 	int64_t clock_offset;

@@ -163,7 +163,8 @@ LIVE_BAD = [
 SOURCE_BAD = [["--coalesce", "0"], ["--coalesce", "2h"], ["--raw-slice", "2s"],
               ["--raw-slice", "abc"], ["--ringbuf-kb", "6"], ["--ringbuf-kb", "2097152"],
               ["--udp-timeout", "50ms"], ["--udp-timeout", "2d"], ["--udp-flows", "8"],
-              ["--udp-flows", "abc"], ["--source", "nope"], ["--source", "file:"],
+              ["--udp-flows", "abc"], ["--tcp-conns", "5"], ["--tcp-conns", "16777217"],
+              ["--source", "nope"], ["--source", "file:"],
               ["--no-probe"], ["--accept-wait=1"]]
 
 

@@ -261,3 +261,61 @@ def test_ten_thousand_concurrent_connections(tmp_path):
               N, t_open, peak_mb, rss.samples, min(gaps), max(gaps), len(capture.events),
               os.path.getsize(cap)))
     assert rss.samples > 10 and peak_mb < LIVE_RSS_MB, peak_mb
+
+
+@needs_bpf
+def test_full_tcp_table_is_said_at_once_and_counted(tmp_path):
+    """--tcp-conns 1024 and 600 connections open together (1200 ends, both local): the
+    recorder says the table is full while they are still open, not only at its exit, and at
+    the exit counts exactly the ends opened past it, 1200 - 1024. Every connection is still
+    recorded, with its bytes (the generator's own log is the oracle)."""
+    n, table = 600, 1024
+    port = free_port()
+    cap = str(tmp_path / "full.tt")
+    rec = Recorder(cap, "-P", str(port), "--tcp-conns", str(table))
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(rec.p.stderr.readline, "")),
+                              daemon=True)
+    reader.start()
+    procs = []
+    try:
+        srv = subprocess.Popen([PY, "-c", SERVER_PY, str(port)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(srv)
+        assert srv.stdout.readline().strip() == "listening", srv.stderr.read()
+        cli = subprocess.Popen([PY, "-c", CLIENT_PY, str(n), str(port)], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(cli)
+        assert cli.stdout.readline().strip() == "established %d" % n, cli.stderr.read()
+        assert cli.stdout.readline().strip() == "exchanged", cli.stderr.read()
+        deadline = time.time() + 10
+        while time.time() < deadline and not any("table of %d" % table in x for x in lines):
+            time.sleep(0.1)
+        said_open = [x for x in lines if "table of %d" % table in x]
+        srv.stdin.write("close\n")
+        srv.stdin.flush()
+        assert srv.stdout.readline().strip() == "closed %d" % n, srv.stderr.read()
+        cli.stdin.write("close\n")
+        cli.stdin.flush()
+        out, err = cli.communicate(timeout=120)
+        assert cli.returncode == 0, err[-2000:]
+        oracle = json.loads(out)
+        time.sleep(1.5)
+        rec.p.send_signal(2)
+        rec.p.wait(timeout=30)
+        reader.join(timeout=10)
+    finally:
+        for p in procs + [rec.p]:
+            stop(p)
+    assert rec.p.returncode == 0, lines
+    assert len(said_open) == 1 and "warning" in said_open[0], lines
+    counted = [x for x in lines if "opened while the table of %d" % table in x]
+    assert counted and counted[0].split(": ")[1].split()[0] == str(2 * n - table), lines
+    # every connection recorded all the same, both ends closed with their bytes
+    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap,
+             "SELECT laddr, lport, tx_bytes, rx_bytes, closed FROM connections "
+             "WHERE rport = %d AND direction = 'out'" % port], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    rows = {(x["laddr"], x["lport"]): (x["tx_bytes"], x["rx_bytes"], x["closed"])
+            for x in json.loads(r.stdout)}
+    assert rows == {(ip, cport): (sent, got, 1) for ip, cport, sent, got in oracle}
