@@ -159,40 +159,62 @@ def stop(p):
     p.wait()
 
 
+def open_conns(n, port, procs):
+    """SERVER_PY and n clients of CLIENT_PY on port (both added to procs), every exchange
+    done and all n open: (server, client, seconds the n connects took)."""
+    def start(args):
+        procs.append(subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True))
+        return procs[-1]
+    srv = start([PY, "-c", SERVER_PY, str(port)])
+    assert srv.stdout.readline().strip() == "listening", srv.stderr.read()
+    cli = start([PY, "-c", CLIENT_PY, str(n), str(port)])
+    t0 = time.time()
+    assert cli.stdout.readline().strip() == "established %d" % n, cli.stderr.read()
+    t_open = time.time() - t0
+    assert cli.stdout.readline().strip() == "exchanged", cli.stderr.read()
+    return srv, cli, t_open
+
+
+def close_conns(srv, cli, n):
+    """The servers' ends closed first, then the clients': the generator's oracle."""
+    srv.stdin.write("close\n")
+    srv.stdin.flush()
+    assert srv.stdout.readline().strip() == "closed %d" % n, srv.stderr.read()
+    cli.stdin.write("close\n")
+    cli.stdin.flush()
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err[-2000:]
+    return json.loads(out)
+
+
+def query_matches_oracle(cap, port, oracle):
+    """tcptop-query has every client end, closed, with the bytes the generator counted."""
+    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap,
+             "SELECT laddr, lport, tx_bytes, rx_bytes, closed FROM connections "
+             "WHERE rport = %d AND direction = 'out'" % port], stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    rows = {(x["laddr"], x["lport"]): (x["tx_bytes"], x["rx_bytes"], x["closed"])
+            for x in json.loads(r.stdout)}
+    assert rows == {(ip, cport): (n, m, 1) for ip, cport, n, m in oracle}
+
+
 @needs_bpf
 def test_ten_thousand_concurrent_connections(tmp_path):
     port = free_port()
     cap = str(tmp_path / "load.tt")
     procs = []
-
-    def start(args, **kw):
-        kw.setdefault("stdin", subprocess.PIPE)
-        kw.setdefault("stdout", subprocess.PIPE)
-        procs.append(subprocess.Popen(args, stderr=subprocess.PIPE, text=True, **kw))
-        return procs[-1]
-
     rec = Recorder(cap, "-P", str(port))
     try:
         live_out = open(tmp_path / "live.txt", "w")
-        live = start([tool("tcptop"), "-b", "-i", "1", "-P", str(port)], stdout=live_out,
-                     stdin=subprocess.DEVNULL)
+        procs.append(subprocess.Popen([tool("tcptop"), "-b", "-i", "1", "-P", str(port)],
+                                      stdout=live_out, stdin=subprocess.DEVNULL,
+                                      stderr=subprocess.PIPE, text=True))
+        live = procs[-1]
         rss = Rss(live.pid)
-        srv = start([PY, "-c", SERVER_PY, str(port)])
-        assert srv.stdout.readline().strip() == "listening", srv.stderr.read()
-        cli = start([PY, "-c", CLIENT_PY, str(N), str(port)])
-        t0 = time.time()
-        assert cli.stdout.readline().strip() == "established %d" % N, cli.stderr.read()
-        t_open = time.time() - t0
-        assert cli.stdout.readline().strip() == "exchanged", cli.stderr.read()
+        srv, cli, t_open = open_conns(N, port, procs)
         time.sleep(HOLD_S)  # all N open: the live view and the recorder's sampler see them
-        srv.stdin.write("close\n")
-        srv.stdin.flush()
-        assert srv.stdout.readline().strip() == "closed %d" % N, srv.stderr.read()
-        cli.stdin.write("close\n")
-        cli.stdin.flush()
-        out, err = cli.communicate(timeout=120)
-        assert cli.returncode == 0, err[-2000:]
-        oracle = json.loads(out)
+        oracle = close_conns(srv, cli, N)
         time.sleep(1.5)  # the last close events, and a snapshot after them
         live.terminate()
         _, live_err = live.communicate(timeout=30)
@@ -239,13 +261,7 @@ def test_ten_thousand_concurrent_connections(tmp_path):
         assert server[key] == (m, n), (ip, cport, server[key], n, m)
 
     # --- tcptop-query agrees, row by row
-    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap,
-             "SELECT laddr, lport, tx_bytes, rx_bytes, closed FROM connections "
-             "WHERE rport = %d AND direction = 'out'" % port], stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    rows = {(x["laddr"], x["lport"]): (x["tx_bytes"], x["rx_bytes"], x["closed"])
-            for x in json.loads(r.stdout)}
-    assert rows == {(ip, cport): (n, m, 1) for ip, cport, n, m in oracle}
+    query_matches_oracle(cap, port, oracle)
 
     # --- live tcptop: on time all along, saw them all, memory bounded
     snaps = snapshot_headers(open(tmp_path / "live.txt").read())
@@ -279,27 +295,12 @@ def test_full_tcp_table_is_said_at_once_and_counted(tmp_path):
     reader.start()
     procs = []
     try:
-        srv = subprocess.Popen([PY, "-c", SERVER_PY, str(port)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(srv)
-        assert srv.stdout.readline().strip() == "listening", srv.stderr.read()
-        cli = subprocess.Popen([PY, "-c", CLIENT_PY, str(n), str(port)], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        procs.append(cli)
-        assert cli.stdout.readline().strip() == "established %d" % n, cli.stderr.read()
-        assert cli.stdout.readline().strip() == "exchanged", cli.stderr.read()
+        srv, cli, _ = open_conns(n, port, procs)
         deadline = time.time() + 10
         while time.time() < deadline and not any("table of %d" % table in x for x in lines):
             time.sleep(0.1)
         said_open = [x for x in lines if "table of %d" % table in x]
-        srv.stdin.write("close\n")
-        srv.stdin.flush()
-        assert srv.stdout.readline().strip() == "closed %d" % n, srv.stderr.read()
-        cli.stdin.write("close\n")
-        cli.stdin.flush()
-        out, err = cli.communicate(timeout=120)
-        assert cli.returncode == 0, err[-2000:]
-        oracle = json.loads(out)
+        oracle = close_conns(srv, cli, n)
         time.sleep(1.5)
         rec.p.send_signal(2)
         rec.p.wait(timeout=30)
@@ -311,11 +312,5 @@ def test_full_tcp_table_is_said_at_once_and_counted(tmp_path):
     assert len(said_open) == 1 and "warning" in said_open[0], lines
     counted = [x for x in lines if "opened while the table of %d" % table in x]
     assert counted and counted[0].split(": ")[1].split()[0] == str(2 * n - table), lines
-    # every connection recorded all the same, both ends closed with their bytes
-    r = run([tool("tcptop-query"), "--no-progress", "-F", "json", cap,
-             "SELECT laddr, lport, tx_bytes, rx_bytes, closed FROM connections "
-             "WHERE rport = %d AND direction = 'out'" % port], stdin=subprocess.DEVNULL)
-    assert r.returncode == 0, r.stderr
-    rows = {(x["laddr"], x["lport"]): (x["tx_bytes"], x["rx_bytes"], x["closed"])
-            for x in json.loads(r.stdout)}
-    assert rows == {(ip, cport): (sent, got, 1) for ip, cport, sent, got in oracle}
+    # every connection recorded all the same, closed with its bytes
+    query_matches_oracle(cap, port, oracle)
