@@ -327,21 +327,21 @@ static void print_source_stats(const struct tt_source *src, const char *prog)
 
 /*
  * Once the kernel's table of open TCP connections has been full, say so then, not only at the
- * exit: until the connections close it goes on (the count is at the exit). Gives what was said.
+ * exit: until the connections close it goes on (the count is at the exit). 1 when said.
  */
-static uint64_t say_untracked(struct tt_source *src, const char *prog, uint64_t said)
+static int say_untracked(struct tt_source *src, const char *prog)
 {
 	struct tt_src_stats st;
 
 	tt_source_stats(src, &st);
-	if (!st.untracked || said)
-		return said ? said : st.untracked;
+	if (!st.untracked)
+		return 0;
 	fprintf(stderr,
 		"%s: warning: more TCP connections open than the kernel's table of %" PRIu32
 		" (--tcp-conns): the close of one opened now is found only if the kernel reports "
 		"it\n",
 		prog, st.tcp_table);
-	return st.untracked;
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -351,7 +351,8 @@ int main(int argc, char **argv)
 	struct tt_source *src = NULL;
 	struct sigaction sa;
 	char err[512], skip[1024] = "", fallback[600];
-	uint64_t start, last_flush, untracked_said = 0;
+	uint64_t start, last_flush;
+	int untracked_said = 0;
 	uid_t uid = 0;
 	gid_t gid = 0;
 	int ret, code = TT_EXIT_OK;
@@ -437,7 +438,8 @@ int main(int argc, char **argv)
 		if (now - last_flush >= 500000000) {
 			tt_rec_tick(r);
 			last_flush = now;
-			untracked_said = say_untracked(src, prog, untracked_said);
+			if (!untracked_said)
+				untracked_said = say_untracked(src, prog);
 		}
 		if (tt_rec_failed(r))
 			break;
