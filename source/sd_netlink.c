@@ -195,10 +195,11 @@ static int parse(const struct nlmsghdr *h, int proto, uint32_t netns, struct tt_
 	s->wqueue = m->idiag_wqueue;
 	put_addrs(s, m);
 	for (; RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-		if (a->rta_type == INET_DIAG_INFO && proto == IPPROTO_TCP)
-			put_info(s, RTA_DATA(a), RTA_PAYLOAD(a)), info = 1;
-		else if (a->rta_type == INET_DIAG_SKMEMINFO &&
-			 RTA_PAYLOAD(a) >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		if (a->rta_type == INET_DIAG_INFO && proto == IPPROTO_TCP) {
+			put_info(s, RTA_DATA(a), RTA_PAYLOAD(a));
+			info = 1;
+		} else if (a->rta_type == INET_DIAG_SKMEMINFO &&
+			   RTA_PAYLOAD(a) >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
 			s->drops = ((const uint32_t *)RTA_DATA(a))[SK_MEMINFO_DROPS];
 		else if (a->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(a) >= 8)
 			memcpy(&s->cgroup_id, RTA_DATA(a), 8);
