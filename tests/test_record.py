@@ -1005,7 +1005,7 @@ def test_drop_privileges(tmpdir_path):
     os.chmod(tmpdir_path, 0o700)
     path = os.path.join(tmpdir_path, "z.tt")
     port = free_port()
-    rec = Recorder(path, "-Z", "nobody", "-G", "1", "-W", "2", "-P", str(port),
+    rec = Recorder(path, "-Z", "nobody", "-G", "1", "-W", "4", "-P", str(port),
                    "--coalesce", "100ms")
     time.sleep(0.3)
     st = proc_status(rec.p.pid)
