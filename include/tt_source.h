@@ -152,6 +152,11 @@ int64_t tt_source_clock_offset(const struct tt_source *s);
 int64_t tt_source_boot_shift(const struct tt_source *s);
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
 /*
+ * Once the kernel's table of open TCP connections has been full (tt_src_stats.untracked), the
+ * one text that says so, for a warning line or a view header: 1 and buf filled, else 0.
+ */
+int tt_source_table_full(const struct tt_source *s, char *buf, size_t len);
+/*
  * After the caller dropped root: 0, or -EPERM with a message when the source cannot go on
  * without it (BPF map reads and iterators before Linux 5.19); what needs root (other network
  * namespaces, other users' owners) becomes a missing capability.

@@ -52,6 +52,8 @@ struct live {
 	int err;
 	int ended; /* the source has no more events (a capture file played to its end) */
 	char errmsg[600];
+	char full[256];	 /* the kernel's table of open TCP connections has been full: why */
+	char warn[1024]; /* the header's warning: what the source lacks, then full */
 };
 
 static void usage(void)
@@ -198,6 +200,9 @@ static int maybe_tick(struct live *l)
 	}
 	if (now < l->next_tick)
 		return 0;
+	/* said as the recorder says it: once, when first seen, while the connections are open */
+	if (!l->full[0] && tt_source_table_full(l->src, l->full, sizeof(l->full)) && l->cfg->batch)
+		fprintf(stderr, "%s: warning: %s\n", prog, l->full);
 	/*
 	 * A tick's rates are the bytes up to now: a source that samples (BPF, sock_diag) samples
 	 * now, on the tick. Its own cadence runs apart from ours (and drifts): a tick would
@@ -276,12 +281,20 @@ static void src_mode(void *ctx, char *buf, size_t len)
 	snprintf(buf, len, "LIVE%s%s", l->rec ? " REC " : "", l->rec ? l->cfg->out_path : "");
 }
 
-/* What this kernel could not give (no per-call hooks: no UDP), in the header. */
+/*
+ * What this kernel could not give (no per-call hooks: no UDP), and whether the kernel's table
+ * of open TCP connections has been full, in the header.
+ */
 static const char *src_warning(void *ctx)
 {
 	struct live *l = ctx;
+	const char *lacks = tt_source_warning(l->src);
 
-	return tt_source_warning(l->src);
+	if (!l->full[0])
+		return lacks;
+	snprintf(l->warn, sizeof(l->warn), "%s%s%s", lacks ? lacks : "", lacks ? "; " : "",
+		 l->full);
+	return l->warn;
 }
 
 /* -o: the file first, before anything is attached (an unwritable path fails early). */

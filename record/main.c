@@ -331,16 +331,11 @@ static void print_source_stats(const struct tt_source *src, const char *prog)
  */
 static int say_untracked(struct tt_source *src, const char *prog)
 {
-	struct tt_src_stats st;
+	char text[256];
 
-	tt_source_stats(src, &st);
-	if (!st.untracked)
+	if (!tt_source_table_full(src, text, sizeof(text)))
 		return 0;
-	fprintf(stderr,
-		"%s: warning: more TCP connections open than the kernel's table of %" PRIu32
-		" (--tcp-conns): the close of one opened now is found only if the kernel reports "
-		"it\n",
-		prog, st.tcp_table);
+	fprintf(stderr, "%s: warning: %s\n", prog, text);
 	return 1;
 }
 

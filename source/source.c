@@ -5,6 +5,8 @@
  * is. What is the same for every source is here and in deliver.c, once.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -133,6 +135,21 @@ void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st)
 	*st = s->stats;
 	if (s->ops->stats)
 		s->ops->stats(s, st);
+}
+
+int tt_source_table_full(const struct tt_source *s, char *buf, size_t len)
+{
+	struct tt_src_stats st;
+
+	tt_source_stats(s, &st);
+	if (!st.untracked)
+		return 0;
+	snprintf(
+	    buf, len,
+	    "more TCP connections open than the kernel's table of %" PRIu32
+	    " (--tcp-conns): the close of one opened now is found only if the kernel reports it",
+	    st.tcp_table);
+	return 1;
 }
 
 int tt_source_after_drop(struct tt_source *s, char *err, size_t errlen)

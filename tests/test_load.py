@@ -314,3 +314,39 @@ def test_full_tcp_table_is_said_at_once_and_counted(tmp_path):
     assert counted and counted[0].split(": ")[1].split()[0] == str(2 * n - table), lines
     # every connection recorded all the same, closed with its bytes
     query_matches_oracle(cap, port, oracle)
+
+
+def test_full_tcp_table_in_the_live_header(tmp_path):
+    """tcptop --tcp-conns 1024 with 600 connections open together (1200 ends): the view's
+    warning line says the table is full while they are open (it did not before they opened),
+    in the words tcptop-record uses."""
+    n, table = 600, 1024
+    port = free_port()
+    name = "tt-full-%d" % os.getpid()
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "250", "-y", "30",
+                    "%s -P %d --tcp-conns %d" % (tool("tcptop"), port, table)], check=True)
+    procs = []
+
+    def screen():
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", name], capture_output=True,
+                              text=True).stdout
+
+    def wait(pred, timeout):
+        end = time.time() + timeout
+        while time.time() < end and not pred(screen()):
+            time.sleep(0.2)
+        return screen()
+
+    try:
+        before = wait(lambda t: "PID" in t and "COMM" in t, 20)
+        srv, cli, _ = open_conns(n, port, procs)
+        during = wait(lambda t: "table of %d" % table in t, 10)
+        close_conns(srv, cli, n)
+    finally:
+        for p in procs:
+            stop(p)
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+    assert "PID" in before and "table of" not in before, before
+    warn = [x for x in during.splitlines() if "table of %d" % table in x]
+    assert warn and "WARNING: more TCP connections open than the kernel's table of %d " \
+        "(--tcp-conns)" % table in warn[0], during
