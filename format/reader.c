@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Capture reader: a sliding input buffer (pread on files, read on pipes),
- * block validation with resynchronisation after damage, and a tight decoder
- * over the column streams of one decompressed EVENTS block at a time.
+ * Capture reader, streaming: a sliding input buffer (pread on files, read on
+ * pipes), block validation with resynchronisation after damage, and a tight
+ * decoder over the column streams of one decompressed EVENTS block at a time.
+ * Random access (positions, the block index, time) is seek.c's.
  *
  * Nothing here trusts the file: every length is checked against what is
  * present and against a fixed cap before anything is allocated.
@@ -20,62 +21,7 @@
 
 #include "tt_fmt.h"
 #include "fmt_priv.h"
-
-#define RBUF_INITIAL (1u << 20)
-#define RBUF_MIN (16u << 10)
-
-struct stream {
-	const uint8_t *p, *end;
-};
-
-struct tt_fmt_reader {
-	int fd;
-	int seekable;
-	char name[128];
-	struct tt_fmt_header hdr;
-	uint64_t data_off; /* first block after the header */
-	ZSTD_DCtx *dctx;
-
-	/* Input window: buf[start, start + len) is the file at offset off. */
-	uint8_t *buf;
-	size_t cap, start, len;
-	uint64_t off;
-	int eof;
-
-	/* The current EVENTS block. */
-	uint8_t *raw;
-	size_t raw_cap;
-	uint64_t blk_off;
-	uint32_t blk_count, blk_idx;
-	uint64_t prev_ts, prev_conn;
-	uint32_t prev_pid;
-	struct stream s[TT_NSTREAMS];
-
-	/* Damage being skipped: where it began and why. */
-	int damaged;
-	uint64_t damage_off;
-	const char *damage_why;
-	int saw_end, done;
-	int follow;	/* tt_fmt_reader_set_follow(): the end of the data is not the end */
-	uint64_t limit; /* tt_fmt_reader_set_size(): read no further, a capture being written */
-
-	/* Block index from the file (loaded on first use; -1 = none). */
-	int idx_state;
-	uint8_t *idx;
-	uint32_t n_idx;
-
-	/* What a newer minor version added that this reader skipped: one warning at the end. */
-	struct {
-		uint64_t hdr_tags, end_tags, blocks, kinds, fields, streams;
-		int warned;
-	} unk;
-
-	tt_fmt_warn_fn warn_fn;
-	void *warn_ctx;
-	unsigned n_warn;
-	char warnmsg[512];
-	char errmsg[256];
-};
+#include "reader_int.h"
 
 static void warn(struct tt_fmt_reader *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -93,10 +39,7 @@ static void warn(struct tt_fmt_reader *r, const char *fmt, ...)
 		r->warn_fn(r->warn_ctx, r->warnmsg);
 }
 
-static int fail(struct tt_fmt_reader *r, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(struct tt_fmt_reader *r, int err, const char *fmt, ...)
+int tt_fmt_rd_fail(struct tt_fmt_reader *r, int err, const char *fmt, ...)
 {
 	va_list ap;
 	int n = snprintf(r->errmsg, sizeof(r->errmsg), "%s: ", r->name);
@@ -109,7 +52,7 @@ static int fail(struct tt_fmt_reader *r, int err, const char *fmt, ...)
 
 /* ------------------------------------------------------------ input window */
 
-static ssize_t pread_full(int fd, void *p, size_t n, uint64_t off)
+ssize_t tt_fmt_rd_pread_full(int fd, void *p, size_t n, uint64_t off)
 {
 	size_t got = 0;
 
@@ -154,7 +97,7 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 		if (cap > r->cap) {
 			uint8_t *p = realloc(r->buf, cap);
 			if (!p)
-				return fail(r, -ENOMEM, "out of memory");
+				return tt_fmt_rd_fail(r, -ENOMEM, "out of memory");
 			r->buf = p;
 			r->cap = cap;
 		}
@@ -182,7 +125,7 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 			if (errno == EINTR)
 				continue;
 			int e = errno;
-			return fail(r, -e, "read: %s", strerror(e));
+			return tt_fmt_rd_fail(r, -e, "read: %s", strerror(e));
 		}
 		if (k == 0) {
 			r->eof = 1;
@@ -193,14 +136,14 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 	return (ssize_t)r->len;
 }
 
-static void consume(struct tt_fmt_reader *r, size_t n)
+void tt_fmt_rd_consume(struct tt_fmt_reader *r, size_t n)
 {
 	r->start += n;
 	r->len -= n;
 	r->off += n;
 }
 
-static void reposition(struct tt_fmt_reader *r, uint64_t off)
+void tt_fmt_rd_reposition(struct tt_fmt_reader *r, uint64_t off)
 {
 	r->start = r->len = 0;
 	r->off = off;
@@ -213,7 +156,7 @@ static void reposition(struct tt_fmt_reader *r, uint64_t off)
  * Checks the block at the start of the window. Returns 1 when it is whole and
  * valid (type and payload length set), 0 when not (*why set), <0 on I/O error.
  */
-static int check_block(struct tt_fmt_reader *r, uint16_t *type, uint32_t *plen, const char **why)
+int tt_fmt_rd_check_block(struct tt_fmt_reader *r, uint16_t *type, uint32_t *plen, const char **why)
 {
 	ssize_t n = fill(r, TT_BLK_HDR_SIZE);
 
@@ -261,30 +204,30 @@ static int resync(struct tt_fmt_reader *r)
 {
 	static const uint8_t magic[4] = {'T', 'T', 'B', 'K'};
 
-	consume(r, 1);
+	tt_fmt_rd_consume(r, 1);
 	for (;;) {
 		ssize_t n = fill(r, 4);
 		if (n < 0)
 			return (int)n;
 		if (n < 4) {
 			if (!r->follow) /* following, they may begin the next block */
-				consume(r, (size_t)n);
+				tt_fmt_rd_consume(r, (size_t)n);
 			return 0;
 		}
 		const uint8_t *b = r->buf + r->start;
 		const uint8_t *m = memmem(b, r->len, magic, sizeof(magic));
 		if (m) {
-			consume(r, (size_t)(m - b));
+			tt_fmt_rd_consume(r, (size_t)(m - b));
 			return 0;
 		}
 		/* Keep the last 3 bytes: the magic may straddle the refill. */
-		consume(r, r->len - 3);
+		tt_fmt_rd_consume(r, r->len - 3);
 		n = fill(r, 4 + r->cap / 2);
 		if (n < 0)
 			return (int)n;
 		if (n < 4) {
 			if (!r->follow)
-				consume(r, r->len);
+				tt_fmt_rd_consume(r, r->len);
 			return 0;
 		}
 	}
@@ -368,7 +311,7 @@ static void at_eof(struct tt_fmt_reader *r)
 }
 
 /* Decompresses an EVENTS payload and sets up its streams. Returns 0 or a reason. */
-static const char *load_events(struct tt_fmt_reader *r, const uint8_t *pl, uint32_t plen)
+const char *tt_fmt_rd_load_events(struct tt_fmt_reader *r, const uint8_t *pl, uint32_t plen)
 {
 	if (plen < TT_EVENTS_PREFIX)
 		return "events block too short";
@@ -473,7 +416,7 @@ static int next_block(struct tt_fmt_reader *r)
 			at_eof(r);
 			return 0;
 		}
-		int v = check_block(r, &type, &plen, &why);
+		int v = tt_fmt_rd_check_block(r, &type, &plen, &why);
 		if (v < 0)
 			return v;
 		if (!v && r->follow && r->eof && !strcmp(why, "incomplete block"))
@@ -492,8 +435,8 @@ static int next_block(struct tt_fmt_reader *r)
 		end_damage(r);
 		const uint8_t *pl = r->buf + r->start + TT_BLK_HDR_SIZE;
 		if (type == TT_BLK_EVENTS) {
-			why = load_events(r, pl, plen);
-			consume(r, plen + TT_BLK_OVERHEAD);
+			why = tt_fmt_rd_load_events(r, pl, plen);
+			tt_fmt_rd_consume(r, plen + TT_BLK_OVERHEAD);
 			if (why) {
 				warn(r, "block at offset %llu: %s, skipped",
 				     (unsigned long long)off, why);
@@ -510,7 +453,7 @@ static int next_block(struct tt_fmt_reader *r)
 			r->unk.blocks++;
 		}
 		/* HEADER (already read), INDEX, SNAPSHOT and unknown types: skip. */
-		consume(r, plen + TT_BLK_OVERHEAD);
+		tt_fmt_rd_consume(r, plen + TT_BLK_OVERHEAD);
 	}
 }
 
@@ -580,6 +523,17 @@ int tt_fmt_reader_next(struct tt_fmt_reader *r, struct tt_event *ev)
 		if (rc <= 0)
 			return rc;
 	}
+}
+
+/* Decodes and drops the events of the current block up to its index-th (tt_fmt_reader_seek). */
+int tt_fmt_rd_skip(struct tt_fmt_reader *r, uint32_t index)
+{
+	struct tt_event ev;
+
+	while (r->blk_idx < index)
+		if (decode(r, &ev) < 0)
+			return -1;
+	return 0;
 }
 
 /* ---------------------------------------------------------------- open */
@@ -664,7 +618,7 @@ int tt_fmt_reader_open_fd(struct tt_fmt_reader **out, int fd, const char *name, 
 		r->cap /= 2;
 	r->buf = malloc(r->cap);
 	if (!r->buf) {
-		rc = fail(r, -ENOMEM, "out of memory");
+		rc = tt_fmt_rd_fail(r, -ENOMEM, "out of memory");
 		goto out_err;
 	}
 
@@ -676,32 +630,33 @@ int tt_fmt_reader_open_fd(struct tt_fmt_reader **out, int fd, const char *name, 
 	const uint8_t *b = r->buf + r->start;
 	if (n < TT_FMT_PREAMBLE_SIZE || memcmp(b, TT_FMT_MAGIC, TT_FMT_MAGIC_LEN) ||
 	    tt_get32(b + 12) != TT_FMT_BOM) {
-		rc = fail(r, -EINVAL, "not a tcptop capture");
+		rc = tt_fmt_rd_fail(r, -EINVAL, "not a tcptop capture");
 		goto out_err;
 	}
 	r->hdr.version_major = tt_get16(b + 8);
 	r->hdr.version_minor = tt_get16(b + 10);
 	if (r->hdr.version_major != TT_FMT_VERSION_MAJOR) {
-		rc = fail(r, -EPROTONOSUPPORT,
-			  "capture format version %u.%u is not supported (this reader reads %u.x)",
-			  r->hdr.version_major, r->hdr.version_minor, TT_FMT_VERSION_MAJOR);
+		rc = tt_fmt_rd_fail(
+		    r, -EPROTONOSUPPORT,
+		    "capture format version %u.%u is not supported (this reader reads %u.x)",
+		    r->hdr.version_major, r->hdr.version_minor, TT_FMT_VERSION_MAJOR);
 		goto out_err;
 	}
-	consume(r, TT_FMT_PREAMBLE_SIZE);
+	tt_fmt_rd_consume(r, TT_FMT_PREAMBLE_SIZE);
 
 	uint16_t type;
 	uint32_t plen;
 	const char *why = NULL;
-	rc = check_block(r, &type, &plen, &why);
+	rc = tt_fmt_rd_check_block(r, &type, &plen, &why);
 	if (rc < 0)
 		goto out_err;
 	if (!rc || type != TT_BLK_HEADER ||
 	    parse_header(r, r->buf + r->start + TT_BLK_HDR_SIZE, plen)) {
-		rc = fail(r, -EIO, "damaged capture header");
+		rc = tt_fmt_rd_fail(r, -EIO, "damaged capture header");
 		goto out_err;
 	}
 	r->unk.hdr_tags = unknown_tags(r->buf + r->start + TT_BLK_HDR_SIZE, plen, TT_H_NEXT);
-	consume(r, plen + TT_BLK_OVERHEAD);
+	tt_fmt_rd_consume(r, plen + TT_BLK_OVERHEAD);
 	r->data_off = r->off;
 	*out = r;
 	return 0;
@@ -796,311 +751,4 @@ const char *tt_fmt_reader_last_warning(const struct tt_fmt_reader *r)
 const char *tt_fmt_reader_error(const struct tt_fmt_reader *r)
 {
 	return r->errmsg;
-}
-
-/* ---------------------------------------------------------------- seeking */
-
-int tt_fmt_reader_tell(const struct tt_fmt_reader *r, struct tt_fmt_pos *pos)
-{
-	if (!r->seekable)
-		return fail((struct tt_fmt_reader *)r, -ESPIPE, "cannot seek in a pipe");
-	if (r->blk_idx < r->blk_count) {
-		pos->block_offset = r->blk_off;
-		pos->index = r->blk_idx;
-	} else {
-		/* Between blocks: the next event is in a block at or after here. */
-		pos->block_offset = r->off;
-		pos->index = 0;
-	}
-	return 0;
-}
-
-int tt_fmt_reader_seek(struct tt_fmt_reader *r, const struct tt_fmt_pos *pos)
-{
-	struct tt_event ev;
-
-	if (!r->seekable)
-		return fail(r, -ESPIPE, "cannot seek in a pipe");
-	if (pos->block_offset < r->data_off)
-		return fail(r, -EINVAL, "bad position");
-	reposition(r, pos->block_offset);
-	r->blk_count = r->blk_idx = 0;
-	r->damaged = 0;
-	r->done = 0;
-	if (pos->index == 0)
-		return 0;
-
-	uint16_t type;
-	uint32_t plen;
-	const char *why = NULL;
-	int v = check_block(r, &type, &plen, &why);
-	if (v < 0)
-		return v;
-	if (!v || type != TT_BLK_EVENTS)
-		return fail(r, -EINVAL, "bad position: no events block at offset %llu",
-			    (unsigned long long)pos->block_offset);
-	why = load_events(r, r->buf + r->start + TT_BLK_HDR_SIZE, plen);
-	if (why)
-		return fail(r, -EIO, "block at offset %llu: %s",
-			    (unsigned long long)pos->block_offset, why);
-	if (pos->index > r->blk_count)
-		return fail(r, -EINVAL, "bad position: block has %u events", r->blk_count);
-	r->blk_off = pos->block_offset;
-	consume(r, plen + TT_BLK_OVERHEAD);
-	while (r->blk_idx < pos->index) {
-		if (decode(r, &ev) < 0) {
-			r->blk_count = 0;
-			return fail(r, -EIO, "block at offset %llu: malformed event",
-				    (unsigned long long)pos->block_offset);
-		}
-	}
-	return 0;
-}
-
-/* Reads the INDEX block that the END block at the end of the file points to. */
-static void load_index(struct tt_fmt_reader *r)
-{
-	struct stat st;
-	uint8_t t[4];
-	uint8_t *b = NULL;
-
-	r->idx_state = -1;
-	if (fstat(r->fd, &st) < 0 || (uint64_t)st.st_size < r->data_off + TT_BLK_OVERHEAD)
-		return;
-	uint64_t size = (uint64_t)st.st_size;
-	if (r->limit && size > r->limit)
-		size = r->limit;
-	if (size < r->data_off + TT_BLK_OVERHEAD || pread_full(r->fd, t, 4, size - 4) != 4)
-		return;
-	uint32_t elen = tt_get32(t);
-	if (elen < TT_BLK_OVERHEAD || elen > 4096 || elen > size - r->data_off)
-		return;
-	uint8_t e[4096];
-	uint64_t eoff = size - elen;
-	if (pread_full(r->fd, e, elen, eoff) != (ssize_t)elen || tt_get32(e) != TT_BLK_MAGIC ||
-	    tt_get16(e + 4) != TT_BLK_END || tt_get32(e + 8) != elen - TT_BLK_OVERHEAD ||
-	    tt_get32(e + 12) !=
-		(uint32_t)crc32(crc32(0, e + 4, 8), e + TT_BLK_HDR_SIZE, elen - TT_BLK_OVERHEAD))
-		return;
-	uint64_t ioff = 0;
-	for (const uint8_t *p = e + TT_BLK_HDR_SIZE, *end = e + elen - 4; end - p >= 4;) {
-		uint16_t tag = tt_get16(p), len = tt_get16(p + 2);
-		p += 4;
-		if (len > end - p)
-			return;
-		if (tag == TT_E_INDEX_OFFSET && len == 8)
-			ioff = tt_get64(p);
-		p += len;
-	}
-	if (ioff < r->data_off || ioff > eoff - TT_BLK_OVERHEAD)
-		return;
-	uint8_t h[TT_BLK_HDR_SIZE + 4];
-	if (pread_full(r->fd, h, sizeof(h), ioff) != sizeof(h) || tt_get32(h) != TT_BLK_MAGIC ||
-	    tt_get16(h + 4) != TT_BLK_INDEX)
-		return;
-	uint32_t plen = tt_get32(h + 8), n = tt_get32(h + 16);
-	if (plen > TT_BLK_MAX_PAYLOAD || ioff + plen + TT_BLK_OVERHEAD > eoff ||
-	    (uint64_t)n * TT_INDEX_ENTRY + 4 != plen)
-		return;
-	b = malloc(plen + TT_BLK_OVERHEAD);
-	if (!b || pread_full(r->fd, b, plen + TT_BLK_OVERHEAD, ioff) != plen + TT_BLK_OVERHEAD ||
-	    tt_get32(b + 12) != (uint32_t)crc32(crc32(0, b + 4, 8), b + TT_BLK_HDR_SIZE, plen) ||
-	    tt_get32(b + TT_BLK_HDR_SIZE + plen) != plen + TT_BLK_OVERHEAD) {
-		free(b);
-		return;
-	}
-	memmove(b, b + TT_BLK_HDR_SIZE + 4, (size_t)n * TT_INDEX_ENTRY);
-	/*
-	 * An index that does not begin right after our header is the last one of captures
-	 * appended to this one (cat a.tt b.tt, -o - >> a.tt): it covers only that capture.
-	 */
-	if (n ? tt_get64(b) != r->data_off : ioff != r->data_off) {
-		free(b);
-		return;
-	}
-	r->idx = b;
-	r->n_idx = n;
-	r->idx_state = 1;
-}
-
-/*
- * Calls fn for each EVENTS block's (offset, first_ts, last_ts, count) in
- * file order, from the index or else by walking block headers with pread
- * (no decompression). Stops when fn returns non-zero and returns that.
- */
-typedef int (*blk_fn)(void *ctx, uint64_t off, uint64_t first, uint64_t last, uint32_t count);
-
-static int block_crc_ok(int fd, uint64_t off, const uint8_t *h, uint32_t plen)
-{
-	uint8_t buf[16384];
-	uint32_t crc = (uint32_t)crc32(0, h + 4, 8);
-	uint64_t pos = off + TT_BLK_HDR_SIZE;
-
-	while (plen) {
-		size_t k = plen < sizeof(buf) ? plen : sizeof(buf);
-
-		if (pread_full(fd, buf, k, pos) != (ssize_t)k)
-			return 0;
-		crc = (uint32_t)crc32(crc, buf, (uInt)k);
-		pos += k;
-		plen -= (uint32_t)k;
-	}
-	return crc == tt_get32(h + 12);
-}
-
-static int for_each_block(struct tt_fmt_reader *r, blk_fn fn, void *ctx)
-{
-	if (!r->idx_state)
-		load_index(r);
-	if (r->idx_state > 0) {
-		for (uint32_t i = 0; i < r->n_idx; i++) {
-			const uint8_t *e = r->idx + (size_t)i * TT_INDEX_ENTRY;
-			int v = fn(ctx, tt_get64(e), tt_get64(e + 12), tt_get64(e + 20),
-				   tt_get32(e + 8));
-			if (v)
-				return v;
-		}
-		return 0;
-	}
-
-	/* No index (interrupted recording): walk the headers. After damage,
-	 * look for the next block magic in 64 KiB steps. Reads stop at the size
-	 * the file has now: a read past it costs a system call and says nothing. */
-	struct stat st;
-	if (fstat(r->fd, &st) < 0)
-		return fail(r, -errno, "fstat: %s", strerror(errno));
-	uint64_t size = (uint64_t)st.st_size;
-	uint64_t off = r->data_off;
-	uint8_t h[TT_BLK_HDR_SIZE + TT_EVENTS_PREFIX], t[4];
-	for (;;) {
-		if (r->limit && off + TT_BLK_OVERHEAD > r->limit)
-			return 0;
-		if (off >= size || size - off < TT_BLK_OVERHEAD)
-			return 0;
-		ssize_t n =
-		    pread_full(r->fd, h, size - off < sizeof(h) ? size - off : sizeof(h), off);
-		if (n < 0)
-			return fail(r, (int)n, "read: %s", strerror((int)-n));
-		if (n < TT_BLK_OVERHEAD)
-			return 0;
-		uint32_t plen = tt_get32(h + 8);
-		if (r->limit && tt_get32(h) == TT_BLK_MAGIC && plen <= TT_BLK_MAX_PAYLOAD &&
-		    off + plen + TT_BLK_OVERHEAD > r->limit)
-			return 0; /* past the size set: not written yet then */
-		if (tt_get32(h) == TT_BLK_MAGIC && plen <= TT_BLK_MAX_PAYLOAD &&
-		    (uint64_t)plen + TT_BLK_OVERHEAD <= size - off &&
-		    pread_full(r->fd, t, 4, off + TT_BLK_HDR_SIZE + plen) == 4 &&
-		    tt_get32(t) == plen + TT_BLK_OVERHEAD) {
-			/* a block whose CRC fails says nothing true about its times */
-			if (tt_get16(h + 4) == TT_BLK_EVENTS && plen >= TT_EVENTS_PREFIX &&
-			    block_crc_ok(r->fd, off, h, plen)) {
-				const uint8_t *p = h + TT_BLK_HDR_SIZE;
-				int v =
-				    fn(ctx, off, tt_get64(p + 4), tt_get64(p + 12), tt_get32(p));
-				if (v)
-					return v;
-			}
-			off += plen + TT_BLK_OVERHEAD;
-			continue;
-		}
-		/* Damaged: scan for the next magic. */
-		static const uint8_t magic[4] = {'T', 'T', 'B', 'K'};
-		uint8_t chunk[65536];
-		uint64_t from = off + 1;
-		for (;;) {
-			if (from >= size)
-				return 0;
-			n = pread_full(r->fd, chunk,
-				       size - from < sizeof(chunk) ? size - from : sizeof(chunk),
-				       from);
-			if (n < 4)
-				return 0;
-			const uint8_t *m = memmem(chunk, (size_t)n, magic, 4);
-			if (m) {
-				off = from + (uint64_t)(m - chunk);
-				break;
-			}
-			from += (uint64_t)n - 3;
-		}
-	}
-}
-
-struct seek_ctx {
-	uint64_t ts; /* wall clock */
-	uint64_t clock_offset;
-	uint64_t off;
-	int found;
-};
-
-static int seek_cb(void *ctx, uint64_t off, uint64_t first, uint64_t last, uint32_t count)
-{
-	struct seek_ctx *c = ctx;
-
-	(void)first;
-	/* In wall time: ts_ns - offset would wrap for a time before the capture. */
-	if (count && last + c->clock_offset >= c->ts) {
-		c->off = off;
-		c->found = 1;
-		return 1;
-	}
-	return 0;
-}
-
-int tt_fmt_reader_seek_time(struct tt_fmt_reader *r, uint64_t ts_ns)
-{
-	struct seek_ctx c = {ts_ns, (uint64_t)r->hdr.clock_offset_ns, 0, 0};
-
-	if (!r->seekable)
-		return fail(r, -ESPIPE, "cannot seek in a pipe");
-	int v = for_each_block(r, seek_cb, &c);
-	if (v < 0)
-		return v;
-	struct tt_fmt_pos pos = {c.found ? c.off : UINT64_MAX, 0};
-	if (!c.found) {
-		/* Past the last event: position at the end, next() returns 0. */
-		struct stat st;
-		pos.block_offset = fstat(r->fd, &st) == 0 ? (uint64_t)st.st_size : r->data_off;
-		r->saw_end = 1;
-	}
-	v = tt_fmt_reader_seek(r, &pos);
-	if (!c.found)
-		r->saw_end = 1;
-	return v;
-}
-
-struct range_ctx {
-	uint64_t first, last;
-	int any;
-};
-
-static int range_cb(void *ctx, uint64_t off, uint64_t first, uint64_t last, uint32_t count)
-{
-	struct range_ctx *c = ctx;
-
-	(void)off;
-	if (!count)
-		return 0;
-	if (!c->any || first < c->first)
-		c->first = first;
-	if (!c->any || last > c->last)
-		c->last = last;
-	c->any = 1;
-	return 0;
-}
-
-int tt_fmt_reader_time_range(struct tt_fmt_reader *r, uint64_t *first_ns, uint64_t *last_ns)
-{
-	struct range_ctx c = {0, 0, 0};
-
-	*first_ns = *last_ns = 0;
-	if (!r->seekable)
-		return fail(r, -ESPIPE, "cannot seek in a pipe");
-	int v = for_each_block(r, range_cb, &c);
-	if (v < 0)
-		return v;
-	if (c.any) {
-		*first_ns = c.first + (uint64_t)r->hdr.clock_offset_ns;
-		*last_ns = c.last + (uint64_t)r->hdr.clock_offset_ns;
-	}
-	return 0;
 }
