@@ -13,6 +13,7 @@
 #include "emit.bpf.h"
 #include "filter.bpf.h"
 #include "sock.bpf.h"
+#include "tt_tcp_payload.h"
 
 /* One call in a socket's --raw sums (calls << 40 | bytes). A slice holds far fewer than
  * 2^23 calls or 2^39 bytes, unless the ring buffer stays full: then the sums are written
@@ -81,10 +82,8 @@ struct tcp_counters {
 };
 
 /*
- * The kernel counts sequence space: bytes_acked includes our SYN (active
- * opens) and our FIN once acked, bytes_received the peer's FIN. Reported
- * counts are payload bytes, what the applications wrote and read.
- * At inet_sock_set_state the socket still has its old state.
+ * Payload bytes from the kernel's counters of sequence space (tt_tcp_payload.h, sock_diag's
+ * rule too). At inet_sock_set_state the socket still has its old state.
  */
 static __always_inline void read_counters(const struct sock *sk, const struct sk_st *st,
 					  struct tcp_counters *c)
@@ -93,21 +92,21 @@ static __always_inline void read_counters(const struct sock *sk, const struct sk
 	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
 
-	c->acked = BPF_CORE_READ(tp, bytes_acked);
-	c->rcvd = BPF_CORE_READ(tp, bytes_received);
-	if (st->dir == TT_DIR_OUTBOUND && c->acked)
-		c->acked--;
 	/*
 	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
 	 * tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells instead.
 	 */
-	if ((state == TT_TCP_FIN_WAIT1 || state == TT_TCP_FIN_WAIT2 || state == TT_TCP_CLOSING ||
-	     state == TT_TCP_LAST_ACK || (state == TT_TCP_CLOSE && st->fin_sent)) &&
-	    c->acked && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq))
-		c->acked--;
+	int fin = state == TT_TCP_FIN_WAIT1 || state == TT_TCP_FIN_WAIT2 ||
+		  state == TT_TCP_CLOSING || state == TT_TCP_LAST_ACK ||
+		  (state == TT_TCP_CLOSE && st->fin_sent);
+
+	c->acked =
+	    tt_tcp_payload_acked(BPF_CORE_READ(tp, bytes_acked), st->dir == TT_DIR_OUTBOUND,
+				 fin && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq));
 	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
-	if ((flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && c->rcvd)
-		c->rcvd--;
+	c->rcvd = tt_tcp_payload_rcvd(
+	    BPF_CORE_READ(tp, bytes_received),
+	    !!(flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))));
 	c->segs_out = BPF_CORE_READ(tp, segs_out);
 	c->segs_in = BPF_CORE_READ(tp, segs_in);
 	c->srtt = BPF_CORE_READ(tp, srtt_us) >> 3;

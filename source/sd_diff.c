@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "sd_diff.h"
+#include "tt_tcp_payload.h"
 #include "tt_u64map.h"
 
 enum {
@@ -170,24 +171,17 @@ static int fin_acked(const struct tt_sd_sock *s)
 }
 
 /*
- * Payload bytes, as read_counters() makes them: the kernel counts sequence space, bytes_acked
- * with our SYN (active opens) and our FIN once acked, bytes_received with the peer's FIN.
- * A poll sees states, not flags: FIN_WAIT2 is only reached when our FIN was acked (FIN_WAIT1,
+ * Payload bytes, by the rule the BPF source follows too (tt_tcp_payload.h). A poll sees
+ * states, not flags: FIN_WAIT2 is only reached when our FIN was acked (FIN_WAIT1,
  * CLOSING and LAST_ACK wait for that ack), and CLOSE_WAIT, LAST_ACK and CLOSING only once the
  * peer's FIN arrived.
  */
 static void counters(const struct tt_sd_sock *s, uint8_t dir, struct ctrs *c)
 {
-	c->acked = s->bytes_acked;
-	c->rcvd = s->bytes_received;
-	if (dir == TT_DIR_OUTBOUND && c->acked)
-		c->acked--;
-	if (fin_acked(s) && c->acked)
-		c->acked--;
-	if ((s->state == TT_TCP_CLOSE_WAIT || s->state == TT_TCP_LAST_ACK ||
-	     s->state == TT_TCP_CLOSING) &&
-	    c->rcvd)
-		c->rcvd--;
+	c->acked = tt_tcp_payload_acked(s->bytes_acked, dir == TT_DIR_OUTBOUND, fin_acked(s));
+	c->rcvd = tt_tcp_payload_rcvd(s->bytes_received, s->state == TT_TCP_CLOSE_WAIT ||
+							     s->state == TT_TCP_LAST_ACK ||
+							     s->state == TT_TCP_CLOSING);
 	/*
 	 * The state is loaded a moment before the counters: a peer FIN processed in between is in
 	 * bytes_received of a socket read as FIN_WAIT1/2 (seen: rx 1 on a client that received
