@@ -76,6 +76,8 @@ struct tt_src_stats {
 	uint64_t events; /* delivered to the callback */
 	uint64_t lost;	 /* reported as LOST (ring buffer full) */
 	uint64_t conns;	 /* CONN_OPEN events delivered */
+	/* CONN_CLOSE events delivered that the sampling pass inferred (TT_F_CLOSE_INFERRED) */
+	uint64_t closes_inferred;
 	/* TCP connections opened while more were open than a close found by sampling allows */
 	uint64_t untracked;
 	uint32_t tcp_table; /* how many that is: the kernel's table of open ones (0: none) */

@@ -412,12 +412,13 @@ int main(int argc, char **argv)
 		if (l.err)
 			ret = l.err;
 	}
-	tt_source_close(l.src);
+	/* the recording's last STATS are the source's counts: it is closed after */
 	if (l.rec && tt_rec_finish(l.rec, err, sizeof(err)) && (ret >= 0 || l.err == -EIO)) {
 		ret = -EIO;
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
 	}
 	tt_rec_free(l.rec);
+	tt_source_close(l.src);
 	if (ret >= 0 && (ret = tt_view_csv_close(l.csv)) < 0)
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s: %s", cfg.csv_path, strerror(-ret));
 	else if (ret < 0)

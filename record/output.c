@@ -41,9 +41,7 @@ struct tt_rec {
 	 */
 	struct tt_rec_conntab *conns;
 	struct tt_rec_flight *flight;
-	uint64_t events, lost, conns_seen;
-	uint64_t closes_found; /* TT_F_CLOSE_INFERRED: closes the kernel did not report */
-	uint64_t bytes_done;   /* bytes of files already closed */
+	uint64_t bytes_done; /* bytes of files already closed */
 	uint64_t start_mono, end_mono;
 	int64_t
 	    boot_shift; /* the source's event clock less CLOCK_BOOTTIME (tt_source_boot_shift) */
@@ -198,14 +196,25 @@ static int begin_file(struct tt_rec *r, int fd)
 	return 0;
 }
 
+/* What the source delivered so far: its stats are the one count (none before the start). */
+static void source_stats(const struct tt_rec *r, struct tt_src_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (r->src)
+		tt_source_stats(r->src, st);
+}
+
 static void stats_event(struct tt_rec *r, struct tt_event *ev)
 {
+	struct tt_src_stats st;
+
+	source_stats(r, &st);
 	memset(ev, 0, sizeof(*ev));
 	ev->ts_ns = event_now(r);
 	ev->kind = TT_EV_STATS;
-	ev->u.stats.events = r->events;
-	ev->u.stats.lost = r->lost;
-	ev->u.stats.conns = r->conns_seen;
+	ev->u.stats.events = st.events;
+	ev->u.stats.lost = st.lost;
+	ev->u.stats.conns = st.conns;
 	ev->u.stats.bytes_out = r->bytes_done + (r->w ? tt_fmt_writer_bytes(r->w) : 0);
 }
 
@@ -349,13 +358,6 @@ int tt_rec_event(void *ctx, const struct tt_event *ev)
 
 	if (r->failed)
 		return r->failed;
-	r->events++;
-	if (ev->kind == TT_EV_CONN_OPEN)
-		r->conns_seen++;
-	else if (ev->kind == TT_EV_LOST)
-		r->lost += ev->u.lost.count;
-	else if (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED))
-		r->closes_found++;
 	if (r->o.dump)
 		dump_line(ev);
 	if (r->flight) {
@@ -500,19 +502,21 @@ int tt_rec_finish(struct tt_rec *r, char *err, size_t errlen)
 void tt_rec_print_stats(const struct tt_rec *r, FILE *f)
 {
 	double secs = r->end_mono > r->start_mono ? (r->end_mono - r->start_mono) / 1e9 : 0;
+	struct tt_src_stats st;
 
+	source_stats(r, &st);
 	fprintf(f,
 		"%" PRIu64 " events, %" PRIu64 " connections, %" PRIu64
 		" bytes written (%.2f bytes/event), %" PRIu64 " lost, %.1f s, %u file%s\n",
-		r->events, r->conns_seen, r->bytes_done,
-		r->events ? (double)r->bytes_done / r->events : 0.0, r->lost, secs, r->file_no,
+		st.events, st.conns, r->bytes_done,
+		st.events ? (double)r->bytes_done / st.events : 0.0, st.lost, secs, r->file_no,
 		r->file_no == 1 ? "" : "s");
-	if (r->closes_found)
+	if (st.closes_inferred)
 		fprintf(f,
 			"%" PRIu64
 			" connection%s closed with no close from the kernel: closed when a "
 			"sampling pass found the socket gone\n",
-			r->closes_found, r->closes_found == 1 ? "" : "s");
+			st.closes_inferred, st.closes_inferred == 1 ? "" : "s");
 	if (r->flight && tt_rec_flight_dropped(r->flight))
 		fprintf(f, "flight recorder memory full: %" PRIu64 " events forgotten early\n",
 			tt_rec_flight_dropped(r->flight));

@@ -37,18 +37,43 @@ static int keep(struct tt_source *h, const struct tt_event *ev)
 	return 0;
 }
 
+/* Count EV in the stats as taken (taken = 1), or take that back (taken = 0). */
+static void count(struct tt_src_stats *st, const struct tt_event *ev, int taken)
+{
+	uint64_t lost = ev->kind == TT_EV_LOST ? ev->u.lost.count : 0;
+	uint64_t open = ev->kind == TT_EV_CONN_OPEN;
+	uint64_t inferred = ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED);
+
+	if (taken) {
+		st->events++;
+		st->conns += open;
+		st->lost += lost;
+		st->closes_inferred += inferred;
+	} else {
+		st->events--;
+		st->conns -= open;
+		st->lost -= lost;
+		st->closes_inferred -= inferred;
+	}
+}
+
+/*
+ * The stats are the one count of what the caller took: a recorder writes them into its files
+ * (STATS) and its exit line. An event is counted as it is offered, so that a callback reading
+ * them (a file that ends at this event, its STATS written from the callback) counts it too;
+ * a refusal takes that back.
+ */
 static int offer(struct tt_source *h, const struct tt_event *ev)
 {
-	int ret = h->cb ? h->cb(h->cb_ctx, ev) : 0;
+	int ret;
 
-	if (ret)
+	count(&h->stats, ev, 1);
+	ret = h->cb ? h->cb(h->cb_ctx, ev) : 0;
+	if (ret) {
+		count(&h->stats, ev, 0);
 		return h->cb_ret = ret;
-	h->stats.events++;
+	}
 	h->delivered++;
-	if (ev->kind == TT_EV_CONN_OPEN)
-		h->stats.conns++;
-	else if (ev->kind == TT_EV_LOST)
-		h->stats.lost += ev->u.lost.count;
 	return 0;
 }
 

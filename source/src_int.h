@@ -47,7 +47,7 @@ struct bpf_link;
 struct ring_buffer;
 struct tcptop_bpf;
 
-/* What tt_src_open() does with one program of the object, and why. */
+/* What tt_src_load() (src_load.c) does with one program of the object, and why. */
 struct prog_plan {
 	int cap;	 /* TT_CAP_*, -1: required */
 	uint8_t wanted;	 /* to be loaded in this mode */
@@ -120,28 +120,21 @@ struct tt_src {
 	/* the ring buffer's consumer and producer positions (its first two pages), read-only */
 	const void *rb_pos;
 	size_t rb_pos_len;
-	/*
-	 * The drain after the last TCP sampling pass read every record written before the pass
-	 * ended: a connection's open among them, then its inferred close, come in order.
-	 */
-	int rb_caught_up;
 };
 
-/* Run an iterator link once, reading its output into *buf (NULL: discard). Bytes or -errno. */
-int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
-
 /*
- * Report UDP flow sums grown since the last call, and close the flows of gone sockets. A flow
- * whose open has not been delivered yet is left for the next call (counted in udp_later).
+ * The BPF source's files, each calling only those below it (no circle):
+ *   src.c        the API: open, after_drop, the header's texts, close; the ops table
+ *   src_load.c   plan, load, attach, capabilities (and src_caps.c, their names)
+ *   src_run.c    the run loop: drain, sampling pass, flush, halt, stop
+ *   udp.c        UDP flow sums and closes (called by the sampling pass)
+ *   tcp_gone.c   TCP closes the kernel did not report (called by the sampling pass)
+ *   src_iter.c   iterators and network namespace walks (netns.c below it)
  */
-void tt_src_udp_flush(struct tt_src *s);
 
-/*
- * Close the TCP connections that the sampling pass just made (number s->pass) did not find in
- * a namespace it walked, as TT_F_CLOSE_INFERRED closes (source/tcp_gone.c). Call it right
- * after that pass, before another pass changes the namespaces walked.
- */
-void tt_src_tcp_gone(struct tt_src *s);
+/* src_load.c: load and attach what this kernel offers, set the capabilities. 0, or -errno
+ * with a one-line message (then tt_src_open() closes what was made). */
+int tt_src_load(struct tt_src *s, const struct tt_src_opts *opts, char *err, size_t errlen);
 
 /* Name the BPF source's capabilities in the handle's table (src_caps.c). */
 void tt_src_caps_init(struct tt_source *h);
@@ -149,10 +142,40 @@ void tt_src_caps_init(struct tt_source *h);
 /* The verifier's one-line reason from a program's load log (size: the buffer's size). */
 void tt_src_verifier_reason(const char *log, size_t size, char *out, size_t outlen);
 
+/* src_run.c: the ring buffer's reader and the loss counters, after the load. 0 or -ENOMEM. */
+int tt_src_run_begin(struct tt_src *s);
+/* src_run.c: the ops of the run loop (tt_source_ops.poll, flush, halt, stop). */
+int tt_src_poll(struct tt_source *h, int timeout_ms);
+int tt_src_flush(struct tt_source *h);
+void tt_src_halt(struct tt_source *h);
+int tt_src_stop(struct tt_source *h);
+
 /*
- * Create an iterator of LINK in our own network namespace and in every other one of the
- * machine that want (NULL: all) accepts, entering each for the moment of the creation, and read
- * them all; the text output, if buf, is appended.
+ * udp.c: report UDP flow sums grown since the last call, and close the flows of gone sockets.
+ * A flow whose open has not been delivered yet is left for the next call (counted in
+ * udp_later). OPENS_READ: the drain before this call read the ring buffer to its end, so the
+ * opens of flows older than the last flush have been read (BPF writes an open right after it
+ * adds the flow): one still not delivered was lost, and the flow is reported all the same.
+ */
+void tt_src_udp_flush(struct tt_src *s, int opens_read);
+
+/*
+ * tcp_gone.c: close the TCP connections that the sampling pass just made (number s->pass) did
+ * not find in a namespace it walked, as TT_F_CLOSE_INFERRED closes. Call it right after that
+ * pass, before another pass changes the namespaces walked, and only once every record written
+ * before the pass ended has been delivered: an open still in the ring buffer must reach the
+ * reader before its close.
+ */
+void tt_src_tcp_gone(struct tt_src *s);
+
+/* src_iter.c: run an iterator link once, reading its output into *buf (NULL: discard). Bytes
+ * or -errno. */
+int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
+
+/*
+ * src_iter.c: create an iterator of LINK in our own network namespace and in every other one
+ * of the machine that want (NULL: all) accepts, entering each for the moment of the creation,
+ * and read them all; the text output, if buf, is appended.
  * Returns bytes read, or -errno if even our own namespace's failed.
  */
 typedef int (*tt_src_ns_want)(struct tt_src *s, uint64_t ino, void *arg);

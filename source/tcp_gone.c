@@ -88,8 +88,7 @@ void tt_src_tcp_gone(struct tt_src *s)
 	struct gone *g;
 	size_t n;
 
-	/* an open still in the ring buffer must reach the reader before its close */
-	if (!s->rb_caught_up || s->h->cb_ret || collect(s, fd, &g, &n))
+	if (collect(s, fd, &g, &n))
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct tt_event ev;

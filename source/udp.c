@@ -95,15 +95,12 @@ static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key
 	return 0;
 }
 
-void tt_src_udp_flush(struct tt_src *s)
+void tt_src_udp_flush(struct tt_src *s, int opens_read)
 {
 	int flows = bpf_map__fd(s->skel->maps.flows);
 	struct tt_flow_key key;
 	size_t n_live = 0, n_later = 0;
 	uint64_t t0 = tt_now_boot_ns(), last_t0 = s->udp_last_t0;
-	/* BPF writes an open right after it adds the flow: the opens of flows older than the
-	 * last flush were in the ring buffer when the drain just before this one began */
-	int opens_read = s->rb_emptied;
 	const uint64_t *live = NULL;
 	uint32_t next_ns[TT_SRC_MAX_NS];
 	size_t n_next = 0;

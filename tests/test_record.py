@@ -8,6 +8,7 @@ tcptop-replay --dump --json).
 import fcntl
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -753,6 +754,40 @@ def test_rotation_files_stand_alone(tmpdir_path):
         conns = connections(evs)
         assert find(conns, 6, rport=port), f  # every file begins with the open connection
         assert evs[-1]["kind"] == STATS
+
+
+def test_rotation_stats_count_what_the_source_delivered(tmpdir_path):
+    """-C: each file's STATS counts the events, connections and lost events delivered until it
+    ended, as the independent reader counts them in the files (every event but the opens a new
+    file repeats), the event a rotation happens in included; the exit line says the last
+    file's. The counts are the source's, read by the recorder: no second count to drift."""
+    path = os.path.join(tmpdir_path, "st.tt")
+    port = free_port()
+    rec = Recorder(path, "--raw-slice", "0", "-C", "30k", "-P", str(port))
+    call_flood(port, 0.5)
+    rc, err = rec.stop(settle=SETTLE_S)
+    assert rc == 0, err
+    files = rotated(path)
+    assert len(files) > 2, files
+    opened, events, conns, lost = set(), 0, 0, 0
+    for f in files:
+        cap = read_cap(f)
+        assert not cap.warnings, (f, cap.warnings)
+        evs = cap.events
+        assert evs[-1]["kind"] == STATS and all(e["kind"] != STATS for e in evs[:-1]), f
+        for e in evs[:-1]:
+            if e["kind"] == OPEN and e["conn_id"] in opened:
+                continue  # repeated at the top of a new file: delivered once, before it
+            events += 1
+            if e["kind"] == OPEN:
+                opened.add(e["conn_id"])
+                conns += 1
+            elif e["kind"] == LOST:
+                lost += e["count"]
+        st = evs[-1]
+        assert (st["events"], st["conns"], st["lost"]) == (events, conns, lost), f
+    m = re.search(r"^(\d+) events, (\d+) connections, .*, (\d+) lost,", err, re.M)
+    assert m and tuple(int(x) for x in m.groups()) == (events, conns, lost), err
 
 
 @needs_cmd("iperf3")

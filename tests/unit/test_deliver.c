@@ -34,6 +34,29 @@ static int take(void *ctx, const struct tt_event *ev)
 	return 0;
 }
 
+/*
+ * A recorder: reads the source's stats from its callback, as it does when a file ends at the
+ * event it takes (the STATS event), and refuses while refuse > 0.
+ */
+struct reader {
+	const struct tt_source *h;
+	struct tt_src_stats at[8];
+	int n, refuse;
+};
+
+static int read_stats(void *ctx, const struct tt_event *ev)
+{
+	struct reader *r = ctx;
+
+	(void)ev;
+	if (r->refuse > 0) {
+		r->refuse--;
+		return -ENOSPC;
+	}
+	r->at[r->n++] = r->h->stats;
+	return 0;
+}
+
 /* A caller that counts: ids in order, and the LOST counts it was told. */
 struct counter {
 	uint64_t next, lost, lost_events;
@@ -155,6 +178,45 @@ int main(void)
 		check(s->stats.dropped == 0 && s->stats.lost == 7,
 		      "counted as lost once told (dropped %llu, lost %llu)",
 		      (unsigned long long)s->stats.dropped, (unsigned long long)s->stats.lost);
+		tt_source_emit_free(s);
+		free(s);
+	}
+
+	/* the stats are the one count: a callback reading them sees the event it takes counted */
+	{
+		struct reader r = {0};
+
+		s = calloc(1, sizeof(*s));
+		r.h = s;
+		s->cb = read_stats;
+		s->cb_ctx = &r;
+		e = ev(1, TT_EV_CONN_OPEN);
+		tt_source_emit(s, &e);
+		e = ev(1, TT_EV_CONN_CLOSE);
+		e.flags = TT_F_CLOSE_INFERRED;
+		r.refuse = 1;
+		check(tt_source_emit(s, &e) == -ENOSPC, "a refusal is returned");
+		check(s->stats.events == 1 && s->stats.closes_inferred == 0,
+		      "a refused event's counts taken back (%llu events, %llu inferred)",
+		      (unsigned long long)s->stats.events,
+		      (unsigned long long)s->stats.closes_inferred);
+		s->cb_ret = 0;
+		tt_source_emit_pending(s);
+		e = ev(2, TT_EV_LOST);
+		e.u.lost.count = 5;
+		tt_source_emit(s, &e);
+		check(r.n == 3 && r.at[0].events == 1 && r.at[0].conns == 1,
+		      "an open: counted as the callback takes it (%llu events, %llu conns)",
+		      (unsigned long long)r.at[0].events, (unsigned long long)r.at[0].conns);
+		check(r.at[1].events == 2 && r.at[1].closes_inferred == 1,
+		      "an inferred close, taken at the next poll: counted once (%llu, %llu)",
+		      (unsigned long long)r.at[1].events,
+		      (unsigned long long)r.at[1].closes_inferred);
+		check(r.at[2].events == 3 && r.at[2].lost == 5, "a LOST event: its count (%llu)",
+		      (unsigned long long)r.at[2].lost);
+		check(s->stats.events == 3 && s->stats.conns == 1 && s->stats.lost == 5 &&
+			  s->stats.closes_inferred == 1,
+		      "after: what the callback took, each once");
 		tt_source_emit_free(s);
 		free(s);
 	}

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The BPF source's run loop: drain the ring buffer on a short timer, report what the kernel
+ * lost or skipped, and every interval run the sampling pass (TCP counters through iter/tcp,
+ * owners, then the UDP flush and the TCP closes the pass found); then the last deliveries at
+ * flush and stop. It calls the UDP flush (udp.c), the close finder (tcp_gone.c) and the
+ * iterators (src_iter.c); none of them calls back into it.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "tt_util.h"
+#include "tcptop.skel.h"
+#include "src_int.h"
+
+#define DRAIN_MS 5 /* ring buffer records carry no wakeup: drain this often */
+/*
+ * Records per drain: a consume runs as long as the kernel adds records, so a
+ * producer faster than us would keep it from returning (no flush, no signal).
+ */
+#define DRAIN_BUDGET 65536
+/*
+ * And time per drain: a consumer slower than the producer (a recorder whose output is a slow
+ * pipe) would take a whole budget each time, and the sampling passes, due every interval,
+ * would come only every DRAIN_BUDGET records (13 s in an emulated guest). The clock is read
+ * every DRAIN_CLOCK_EVERY records.
+ */
+#define DRAIN_SLICE_NS (50 * 1000000ULL)
+#define DRAIN_CLOCK_EVERY 256
+/* a pass waits this long at most for the records made before it (a full 8 MB ring buffer
+ * read by a slow pipe) */
+#define DRAIN_PAST_NS (20 * 1000000000ULL)
+#define SKIP_CHECK_NS (100 * 1000000ULL) /* how often runs the kernel skipped are looked up */
+/* a process filter waits for an accepted connection's owner: look at most this often */
+#define OWNER_PASS_NS (20 * 1000000ULL)
+/*
+ * Connections of unknown owner left after a sampling pass: sweep the file
+ * tables this often. With the accept tracepoints those are only the not yet
+ * accepted and the io_uring-accepted; without them, every passive one.
+ */
+#define SWEEP_NS (5000 * 1000000ULL)
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tt_src *s = ctx;
+	struct tt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
+	if (ev.kind == TT_EV_DROP && ev.u.drop.code < s->n_drop_names)
+		memcpy(ev.u.drop.reason, s->drop_names[ev.u.drop.code], TT_NAME_LEN);
+	/* udp.c reports a UDP flow only after its open (a failed put: as if the open was lost) */
+	if (ev.kind == TT_EV_CONN_OPEN && ev.u.open.proto == IPPROTO_UDP)
+		tt_u64map_put(&s->udp_opened, ev.conn_id, NULL);
+	if (tt_source_emit(s->h, &ev))
+		return -ECANCELED; /* consumed, but kept: offered again at the next poll */
+	/* the rest waits for the next drain */
+	if (!--s->budget)
+		return -EAGAIN;
+	if (s->budget % DRAIN_CLOCK_EVERY == 0 && tt_now_mono_ns() >= s->drain_until_ns)
+		return -EAGAIN;
+	return 0;
+}
+
+int tt_src_run_begin(struct tt_src *s)
+{
+	s->ncpu = libbpf_num_possible_cpus();
+	s->lost_seen = calloc(s->ncpu, sizeof(uint64_t));
+	s->lost_now = calloc(s->ncpu, sizeof(uint64_t));
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	if (!s->lost_seen || !s->lost_now || !s->rb ||
+	    tt_u64map_init(&s->udp_opened, sizeof(struct tt_udp_done), 256))
+		return -ENOMEM;
+	/* read-only, as the kernel allows: where the consumer and the producer stand */
+	s->rb_pos_len = 2 * (size_t)sysconf(_SC_PAGESIZE);
+	s->rb_pos =
+	    mmap(NULL, s->rb_pos_len, PROT_READ, MAP_SHARED, bpf_map__fd(s->skel->maps.events), 0);
+	if (s->rb_pos == MAP_FAILED)
+		s->rb_pos = NULL; /* then only a drain read to the end tells */
+	return 0;
+}
+
+/* Failed reservations since the last look, per cpu, as LOST events. */
+static void report_lost(struct tt_src *s)
+{
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.lost), &zero, s->lost_now))
+		return;
+	for (int c = 0; c < s->ncpu; c++) {
+		struct tt_event ev;
+
+		if (s->lost_now[c] <= s->lost_seen[c])
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.ts_ns = tt_now_boot_ns();
+		ev.kind = TT_EV_LOST;
+		ev.u.lost.count = s->lost_now[c] - s->lost_seen[c];
+		ev.u.lost.cpu = c;
+		s->lost_seen[c] = s->lost_now[c];
+		tt_source_emit(s->h, &ev);
+	}
+}
+
+/*
+ * Runs the kernel skipped because the program was already running on that CPU (a softirq
+ * interrupting it): whatever those runs would have recorded is gone. Each skipped run is
+ * reported as one lost event on TT_LOST_CPU_ANY, so a capture never loses them silently.
+ */
+static void report_skipped(struct tt_src *s)
+{
+	uint64_t sum = 0, now = tt_now_mono_ns();
+	struct bpf_program *p;
+
+	/* a syscall per program: every SKIP_CHECK_NS is enough (and at flush) */
+	if (now < s->next_skip_check_ns)
+		return;
+	s->next_skip_check_ns = now + SKIP_CHECK_NS;
+
+	bpf_object__for_each_program(p, s->skel->obj)
+	{
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			sum += info.recursion_misses;
+	}
+	if (sum > s->skipped_seen) {
+		struct tt_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.ts_ns = tt_now_boot_ns();
+		ev.kind = TT_EV_LOST;
+		ev.u.lost.count = sum - s->skipped_seen;
+		ev.u.lost.cpu = TT_LOST_CPU_ANY;
+		s->skipped_seen = sum;
+		tt_source_emit(s->h, &ev);
+	}
+}
+
+/*
+ * Deliver what the ring buffer holds, up to DRAIN_BUDGET records or DRAIN_SLICE_NS.
+ * -EAGAIN: more is waiting.
+ */
+static int drain(struct tt_src *s)
+{
+	int n;
+
+	s->budget = DRAIN_BUDGET;
+	s->drain_until_ns = tt_now_mono_ns() + DRAIN_SLICE_NS;
+	n = ring_buffer__consume(s->rb);
+	s->rb_emptied = n >= 0;
+	report_lost(s);
+	report_skipped(s);
+	return n == -ECANCELED ? 0 : n;
+}
+
+/* Where the ring buffer's producer stands now: every record before it is reserved. */
+static uint64_t rb_producer(const struct tt_src *s)
+{
+	const unsigned long *p = (const void *)((const char *)s->rb_pos + s->rb_pos_len / 2);
+
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t rb_consumer(const struct tt_src *s)
+{
+	return __atomic_load_n((const unsigned long *)s->rb_pos, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Drain until every record reserved before the producer stood at TARGET is read (a
+ * callback's refusal or MAX_NS end it sooner): whether it was. Under load the ring buffer is
+ * never read empty, and need not be: what came before is all that must come first, at most a
+ * ring buffer's worth however fast others write.
+ */
+static int drain_to(struct tt_src *s, uint64_t target, uint64_t max_ns)
+{
+	uint64_t now = tt_now_mono_ns(),
+		 end = max_ns > UINT64_MAX - now ? UINT64_MAX : now + max_ns;
+
+	while (!s->h->cb_ret && tt_now_mono_ns() < end) {
+		int n = drain(s);
+
+		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied)
+			return !s->h->cb_ret;
+		if (n != -EAGAIN && !s->rb_pos)
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * Every record reserved until now: at a flush within MAX_NS (others still write), at the stop
+ * all of them (the links are gone; SIGINT/SIGTERM flush everything, however slow the output).
+ */
+static void drain_out(struct tt_src *s, uint64_t max_ns)
+{
+	drain_to(s, s->rb_pos ? rb_producer(s) : 0, max_ns);
+}
+
+/*
+ * One sampling pass: TCP counters and RTT from iter/tcp (which also applies
+ * owners left by the accept tracepoints), owners still unknown from the file
+ * tables, then UDP sums.
+ */
+/*
+ * Namespaces an owner pass enters: those with an open connection, and with a process filter
+ * every one, as a connection waiting for its owner to be opened is not counted yet.
+ */
+static int owner_ns(struct tt_src *s, uint64_t ino, void *arg)
+{
+	return s->plan_accept || tt_src_ns_has_tcp(s, ino, arg);
+}
+
+static void sample(struct tt_src *s)
+{
+	uint64_t now;
+
+	drain(s);
+	if (s->it_tcp) {
+		s->skel->bss->cur_pass = ++s->pass;
+		/*
+		 * The closes it found only once every record written before the pass ended is
+		 * read: a connection's open still in the ring buffer must reach the reader before
+		 * its inferred close.
+		 */
+		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0 &&
+		    drain_to(s, s->rb_pos ? rb_producer(s) : 0, DRAIN_PAST_NS))
+			tt_src_tcp_gone(s);
+	}
+	drain(s);
+	now = tt_now_mono_ns();
+	/* without the accept tracepoints a sweep is how accepted connections get an owner */
+	if (s->it_files && s->skel->bss->n_unowned &&
+	    (!s->plan_accept || now >= s->next_sweep_ns)) {
+		/* a sweep cut short is made again at the next pass, not SWEEP_NS later */
+		if (tt_src_run_iter(s->it_files, NULL, NULL) >= 0)
+			s->next_sweep_ns = now + SWEEP_NS;
+		drain(s);
+		/*
+		 * The owners it found (even by a sweep cut short) are applied by the programs
+		 * that hold the sockets; those left wait in their map for the next pass.
+		 */
+		if (s->skel->bss->owners_n && s->it_owner)
+			tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
+		drain(s);
+	}
+	tt_src_udp_flush(s, s->rb_emptied);
+	drain(s);
+}
+
+/* A process filter waits for the owner of an accepted connection: open it now, not at the next
+ * sample. */
+static void owner_pass(struct tt_src *s, uint64_t now)
+{
+	uint64_t wanted = s->skel->bss->owners_wanted;
+
+	if (wanted == s->owners_seen || !s->it_owner || now < s->next_owner_ns)
+		return;
+	s->next_owner_ns = now + OWNER_PASS_NS;
+	/* a pass that failed is made again (OWNER_PASS_NS later), not left to the next sample */
+	if (tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL) >= 0)
+		s->owners_seen = wanted;
+	drain(s);
+}
+
+/*
+ * Wait up to timeout_ms for events and deliver them, run the periodic sampling when it is
+ * due, and report lost events as TT_EV_LOST.
+ */
+int tt_src_poll(struct tt_source *h, int timeout_ms)
+{
+	struct tt_src *s = h->priv;
+	uint64_t end = tt_now_mono_ns() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+	int ret = 0;
+
+	for (;;) {
+		uint64_t now = tt_now_mono_ns();
+		int step, busy;
+
+		if (now >= s->next_sample_ns) {
+			sample(s);
+			s->next_sample_ns = now + (uint64_t)s->coalesce_ms * 1000000;
+		}
+		owner_pass(s, now);
+		busy = drain(s) == -EAGAIN;
+		if (h->cb_ret)
+			return 0;
+		if (now >= end)
+			break;
+		if (busy)
+			continue; /* more is waiting: no sleep, but the deadline still holds */
+		step = (int)((end - now + 999999) / 1000000);
+		if (step > DRAIN_MS)
+			step = DRAIN_MS;
+		/* records carry no wakeup: this is a sleep that a signal can end */
+		s->budget = DRAIN_BUDGET;
+		s->drain_until_ns = tt_now_mono_ns() + DRAIN_SLICE_NS;
+		ret = ring_buffer__poll(s->rb, step);
+		if (ret == -EINTR) {
+			drain(s);
+			return -EINTR;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Deliver now what the kernel holds (ring buffer, counters not yet sampled, UDP sums): called
+ * before closing so the last interval is not lost.
+ */
+int tt_src_flush(struct tt_source *h)
+{
+	struct tt_src *s = h->priv;
+
+	s->next_skip_check_ns = 0;
+	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
+	 * write) */
+	drain_out(s, DRAIN_PAST_NS);
+	sample(s);
+	/* a sample like the others (tcptop's ticks flush): the next one an interval after it */
+	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
+	drain_out(s, DRAIN_PAST_NS);
+	/* UDP flows the sample left for their opens, which that drain read: not left out */
+	if (s->udp_later && !s->h->cb_ret) {
+		tt_src_udp_flush(s, s->rb_emptied);
+		drain(s);
+	}
+	return 0;
+}
+
+/*
+ * The last delivery, after the last flush: detach every program that writes events by itself
+ * (all but the iterators) and wait for the runs already under way (tt_src_halt); then deliver
+ * what they wrote and the UDP sums counted meanwhile (tt_src_stop). Nothing is written after it,
+ * so nothing is left in the ring buffer at close.
+ */
+void tt_src_halt(struct tt_source *h)
+{
+	struct tt_src *s = h->priv;
+	int k = 0;
+
+	for (int i = 0; i < s->n_links; i++) {
+		struct bpf_link *l = s->links[i];
+
+		if (l == s->it_tcp || l == s->it_udp || l == s->it_files || l == s->it_owner)
+			s->links[k++] = l;
+		else
+			bpf_link__destroy(l);
+	}
+	s->n_links = k;
+	/*
+	 * A run that began before its link went ends within an RCU grace period (tracepoints,
+	 * perf events and cgroup hooks run their programs inside RCU read sections), which
+	 * membarrier(MEMBARRIER_CMD_GLOBAL) waits for; where it is refused (nohz_full), a while
+	 * far longer than a run.
+	 */
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
+		usleep(50000);
+	s->next_skip_check_ns = 0;
+}
+
+int tt_src_stop(struct tt_source *h)
+{
+	struct tt_src *s = h->priv;
+
+	drain_out(s, UINT64_MAX);
+	/* the sums the packet hooks counted since the last flush, final now */
+	if (!h->cb_ret) {
+		tt_src_udp_flush(s, s->rb_emptied);
+		drain_out(s, UINT64_MAX);
+	}
+	return 0;
+}
