@@ -31,7 +31,11 @@ struct tt_rec;
 int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size_t errlen);
 /* Remove the output created by tt_rec_new after a failed start, and free. */
 void tt_rec_abort(struct tt_rec *r);
-/* Write the header (mode, probes, clock from the source). 0 or -errno with err. */
+/*
+ * Write the header (mode, probes, clock from the source). src stays open until
+ * tt_rec_finish(): what the recorder stamps itself (STATS, repeated opens) takes its clock
+ * (tt_source_now). 0 or -errno with err.
+ */
 int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errlen);
 /* One event from the source (a tt_src_cb). Non-zero after a write error. */
 int tt_rec_event(void *r, const struct tt_event *ev);
