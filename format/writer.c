@@ -37,6 +37,8 @@ struct tt_fmt_writer {
 	uint32_t block_events;
 	uint64_t bytes, events, blocks;
 	uint64_t base; /* file offset of the preamble: offsets in the file are from byte 0 */
+	/* the header's clock_offset_ns: events come in wall time, the file holds wall - this */
+	uint64_t clock_offset;
 	ZSTD_CCtx *cctx;
 
 	/* The block being built. */
@@ -225,6 +227,7 @@ int tt_fmt_writer_open_fd(struct tt_fmt_writer **outp, int fd, const struct tt_f
 	}
 	w->fd = fd;
 	w->base = start_offset(fd);
+	w->clock_offset = (uint64_t)hdr->clock_offset_ns;
 	w->level = opts && opts->level ? opts->level : 3;
 	w->block_events =
 	    opts && opts->block_events ? opts->block_events : TT_WRITER_DEFAULT_EVENTS;
@@ -287,6 +290,9 @@ int tt_fmt_writer_open(struct tt_fmt_writer **out, const char *path,
 
 int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev)
 {
+	/* stored in the header's event clock, modulo 2^64 as the reader adds it back */
+	uint64_t ts = ev->ts_ns - w->clock_offset;
+
 	if (w->err)
 		return w->err;
 	for (int i = 0; i < TT_NSTREAMS; i++) {
@@ -294,24 +300,24 @@ int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev)
 			return fail(w, -ENOMEM, "out of memory");
 	}
 	if (w->count == 0) {
-		w->first_ts = w->last_ts = ev->ts_ns;
+		w->first_ts = w->last_ts = ts;
 		w->prev_ts = 0; /* the first event of a block carries its full time */
 	}
 	/* The ring buffer is not strictly time-ordered across CPUs: keep min and
 	 * max, and signed deltas. */
-	if (ev->ts_ns < w->first_ts)
-		w->first_ts = ev->ts_ns;
-	if (ev->ts_ns > w->last_ts)
-		w->last_ts = ev->ts_ns;
+	if (ts < w->first_ts)
+		w->first_ts = ts;
+	if (ts > w->last_ts)
+		w->last_ts = ts;
 
 	struct buf *s = w->s;
 	s[TT_S_KIND].len =
 	    tt_put_varint(s[TT_S_KIND].p + s[TT_S_KIND].len, ev->kind) - s[TT_S_KIND].p;
 	s[TT_S_FLAGS].len =
 	    tt_put_varint(s[TT_S_FLAGS].p + s[TT_S_FLAGS].len, ev->flags) - s[TT_S_FLAGS].p;
-	s[TT_S_TS].len = tt_put_varint(s[TT_S_TS].p + s[TT_S_TS].len,
-				       tt_zigzag((int64_t)(ev->ts_ns - w->prev_ts))) -
-			 s[TT_S_TS].p;
+	s[TT_S_TS].len =
+	    tt_put_varint(s[TT_S_TS].p + s[TT_S_TS].len, tt_zigzag((int64_t)(ts - w->prev_ts))) -
+	    s[TT_S_TS].p;
 	s[TT_S_CONN].len = tt_put_varint(s[TT_S_CONN].p + s[TT_S_CONN].len,
 					 tt_zigzag((int64_t)(ev->conn_id - w->prev_conn))) -
 			   s[TT_S_CONN].p;
@@ -326,7 +332,7 @@ int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev)
 	pl[0] = (uint8_t)n; /* n < 128: a one-byte varint */
 	s[TT_S_PAYLOAD].len += n + 1;
 
-	w->prev_ts = ev->ts_ns;
+	w->prev_ts = ts;
 	w->prev_conn = ev->conn_id;
 	w->prev_pid = ev->pid;
 	w->count++;

@@ -264,8 +264,8 @@ struct tt_ev_stats {
 };
 
 struct tt_event {
-	__u64 ts_ns; /* ring buffer: CLOCK_BOOTTIME ns; read from a capture: wall clock ns since the
-			epoch */
+	__u64 ts_ns; /* in the kernel: CLOCK_BOOTTIME ns; from tt_source_emit() on (the state table,
+			the view, a capture's writer and reader): wall clock ns since the epoch */
 	__u64 conn_id; /* socket cookie, or a per-capture flow id for UDP flows; 0 when not about a
 			  connection */
 	__u32 pid;     /* process id (tgid), 0 when unknown */

@@ -65,8 +65,9 @@ int tt_fmt_writer_open_fd(struct tt_fmt_writer **out, int fd, const struct tt_fm
 			  const struct tt_fmt_wopts *opts, char *err, size_t errlen);
 
 /*
- * Append one event. ev->ts_ns is in the event clock (the header's clock),
- * not wall time. Events are buffered into the current block; a full block is
+ * Append one event. ev->ts_ns is wall clock ns since the epoch, as the reader
+ * gives it back: the file holds it less the header's clock_offset_ns (in the
+ * header's event clock, modulo 2^64). Events are buffered into the current block; a full block is
  * compressed and written. Returns 0 or a negative errno (e.g. -ENOSPC).
  */
 int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev);

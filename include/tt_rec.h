@@ -32,9 +32,10 @@ int tt_rec_new(struct tt_rec **out, const struct tt_rec_opts *o, char *err, size
 /* Remove the output created by tt_rec_new after a failed start, and free. */
 void tt_rec_abort(struct tt_rec *r);
 /*
- * Write the header (mode, probes, clock from the source). 0 or -errno with err. The counts in
- * the files' STATS and in tt_rec_print_stats() are the source's (tt_source_stats()): SRC stays
- * open until tt_rec_print_stats(), or tt_rec_finish() if there is none.
+ * Write the header (mode, probes, clock from the source). 0 or -errno with err. SRC stays open
+ * until tt_rec_finish() and tt_rec_print_stats(): the counts in the files' STATS and the exit
+ * line are the source's (tt_source_stats()), and what the recorder stamps itself (STATS,
+ * repeated opens) takes its clock (tt_source_now()).
  */
 int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errlen);
 /* One event from the source (a tt_src_cb). Non-zero after a write error. */

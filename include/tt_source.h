@@ -89,7 +89,8 @@ struct tt_src_stats {
 };
 
 /*
- * Events have ts_ns in the source's event clock (tt_source_boot_shift()). Return 0 to go on,
+ * Events have ts_ns in wall clock ns since the epoch, whichever source made them (one offset,
+ * tt_source_clock_offset(), turned the kernel's clock into it). Return 0 to go on,
  * non-zero to stop tt_source_poll() early (that value is returned; the refused event and those
  * after it are offered again first at the next call).
  */
@@ -145,13 +146,18 @@ const char *tt_source_missing(const struct tt_source *s); /* NULL when nothing i
 const char *tt_source_warning(const struct tt_source *s); /* a short line for a view header */
 void tt_source_print_missing(const struct tt_source *s, const char *prog, FILE *f);
 void tt_source_print_check(const struct tt_source *s, FILE *f);
+/*
+ * For a capture's header (its clock_offset_ns): wall time = the recording's event clock
+ * (CLOCK_BOOTTIME) + this. The kernel's sources: the one offset measured at open, which their
+ * events got; a capture played as a source: its header's, moved as its events were.
+ */
 int64_t tt_source_clock_offset(const struct tt_source *s);
 /*
- * The source's event clock now is CLOCK_BOOTTIME plus this: 0 for the kernel's sources; a
- * capture played as a source gives its recording's clock, moved so that its first event is now.
- * What a recorder stamps itself (its STATS, the opens it repeats at a new file) takes it.
+ * Now, in the time the source's events carry (wall clock ns; a capture played as a source:
+ * the moment of its playing). What a recorder stamps itself (its STATS, the opens it repeats
+ * at a new file) takes it, so that it is in order with the events.
  */
-int64_t tt_source_boot_shift(const struct tt_source *s);
+uint64_t tt_source_now(const struct tt_source *s);
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
 /*
  * Once the kernel's table of open TCP connections has been full (tt_src_stats.untracked), the

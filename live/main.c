@@ -47,7 +47,6 @@ struct live {
 	struct tt_rec *rec; /* -o: the recorder's own output (STATS, open connections, flush) */
 	struct tt_view_csv *csv;
 	struct tt_select sel;
-	int64_t offset;
 	uint64_t next_tick, snapshots, last_flush;
 	int err;
 	int ended; /* the source has no more events (a capture file played to its end) */
@@ -161,17 +160,15 @@ static void parse(struct cfg *c, int argc, char **argv)
 	tt_filter_format(&c->so.filter, c->filter_text, sizeof(c->filter_text));
 }
 
-/* Every event: recorded as it came (event clock), applied in wall time. */
+/* Every event (in wall time, as every source gives it): recorded, and applied. */
 static int on_event(void *ctx, const struct tt_event *ev)
 {
 	struct live *l = ctx;
-	struct tt_event e = *ev;
 	int ret;
 
 	if (l->rec && tt_rec_event(l->rec, ev))
 		return l->err = -EIO; /* tt_rec_finish() says what */
-	e.ts_ns = (uint64_t)((int64_t)ev->ts_ns + l->offset);
-	ret = tt_state_apply(l->st, &e);
+	ret = tt_state_apply(l->st, ev);
 	if (ret < 0) {
 		snprintf(l->errmsg, sizeof(l->errmsg), "state table: %s", strerror(-ret));
 		return l->err = ret;
@@ -363,7 +360,6 @@ int main(int argc, char **argv)
 	if (cfg.batch)
 		tt_source_print_missing(l.src, prog,
 					stderr); /* the view's header says it otherwise */
-	l.offset = tt_source_clock_offset(l.src);
 	if (l.rec && tt_rec_start(l.rec, l.src, err, sizeof(err))) {
 		tt_rec_abort(l.rec);
 		tt_source_close(l.src);
@@ -412,13 +408,13 @@ int main(int argc, char **argv)
 		if (l.err)
 			ret = l.err;
 	}
-	/* the recording's last STATS are the source's counts: it is closed after */
 	if (l.rec && tt_rec_finish(l.rec, err, sizeof(err)) && (ret >= 0 || l.err == -EIO)) {
 		ret = -EIO;
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s", err);
 	}
-	tt_rec_free(l.rec);
+	/* after: the recording's last STATS are its counts, stamped by its clock */
 	tt_source_close(l.src);
+	tt_rec_free(l.rec);
 	if (ret >= 0 && (ret = tt_view_csv_close(l.csv)) < 0)
 		snprintf(l.errmsg, sizeof(l.errmsg), "%s: %s", cfg.csv_path, strerror(-ret));
 	else if (ret < 0)

@@ -43,8 +43,6 @@ struct tt_rec {
 	struct tt_rec_flight *flight;
 	uint64_t bytes_done; /* bytes of files already closed */
 	uint64_t start_mono, end_mono;
-	int64_t
-	    boot_shift; /* the source's event clock less CLOCK_BOOTTIME (tt_source_boot_shift) */
 	int failed;
 	char err[1024];
 };
@@ -138,10 +136,10 @@ static int add_open_at(struct tt_rec *r, const struct tt_event *open, uint64_t t
 	return add(r, &ev);
 }
 
-/* Now in the source's event clock: what the recorder stamps itself is in the events' clock. */
+/* Now in the events' time (wall): what the recorder stamps itself is in order with them. */
 static uint64_t event_now(const struct tt_rec *r)
 {
-	return (uint64_t)((int64_t)tt_now_boot_ns() + r->boot_shift);
+	return r->src ? tt_source_now(r->src) : tt_now_wall_ns(); /* (finished unstarted) */
 }
 
 static int add_open_again(void *ctx, const struct tt_event *open)
@@ -280,8 +278,7 @@ int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errl
 	snprintf(r->hdr.probes, sizeof(r->hdr.probes), "%s", tt_source_probes(src));
 	snprintf(r->hdr.missing, sizeof(r->hdr.missing), "%s",
 		 tt_source_missing(src) ? tt_source_missing(src) : "");
-	r->hdr.clock_offset_ns = tt_source_clock_offset(src);
-	r->boot_shift = tt_source_boot_shift(src);
+	r->hdr.clock_offset_ns = tt_source_clock_offset(src); /* the writer stores wall - this */
 	snprintf(r->hdr.clock, sizeof(r->hdr.clock), "boottime");
 	r->start_mono = tt_now_mono_ns();
 	if (r->flight)
@@ -445,9 +442,8 @@ void tt_rec_dump(struct tt_rec *r)
 	tt_rec_flight_foreach(r->flight, earliest, &h);
 	/* A dump starts where the window it holds does, not at the dump: its events are older. */
 	r->hdr.start_ns = tt_now_wall_ns();
-	if (h.start != UINT64_MAX &&
-	    (uint64_t)((int64_t)h.start + r->hdr.clock_offset_ns) < r->hdr.start_ns)
-		r->hdr.start_ns = (uint64_t)((int64_t)h.start + r->hdr.clock_offset_ns);
+	if (h.start < r->hdr.start_ns)
+		r->hdr.start_ns = h.start;
 	r->cur_dup = dup(fd);
 	ret = tt_fmt_writer_open_fd(&r->w, fd, &r->hdr, &wo, err, sizeof(err));
 	if (ret) {

@@ -8,9 +8,8 @@
 #include "cut.h"
 
 struct cut {
-	struct tt_fmt_writer *w;
-	int64_t offset;	      /* wall = event clock + offset, as in the header we copied */
-	struct tt_anon *anon; /* NULL: a plain copy */
+	struct tt_fmt_writer *w; /* with the header copied: it stores our wall times as read */
+	struct tt_anon *anon;	 /* NULL: a plain copy */
 	int err;
 	uint64_t last_ns; /* latest event time written (wall) */
 };
@@ -21,9 +20,6 @@ static int add(struct cut *c, const struct tt_event *ev)
 
 	if (ev->ts_ns > c->last_ns)
 		c->last_ns = ev->ts_ns;
-	/* The writer stores the header's event clock, the reader gave us wall time: its sum
-	 * undone modulo 2^64, as the reader made it (in int64_t a damaged time overflowed). */
-	e.ts_ns = ev->ts_ns - (uint64_t)c->offset;
 	if (c->anon) {
 		int ret = tt_anon_event(c->anon, &e);
 
@@ -90,7 +86,6 @@ int cut_open(struct cut **out, const char *path, int force, const struct tt_fmt_
 	}
 	if (from_ns > h.start_ns)
 		h.start_ns = from_ns;
-	c->offset = h.clock_offset_ns;
 	c->anon = anon;
 	if (anon)
 		tt_anon_header(anon, &h);

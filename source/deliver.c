@@ -79,9 +79,13 @@ static int offer(struct tt_source *h, const struct tt_event *ev)
 
 int tt_source_emit(struct tt_source *h, const struct tt_event *ev)
 {
+	struct tt_event e = *ev;
+
+	/* the one place a source's clock becomes wall time (modulo 2^64, as a reader's) */
+	e.ts_ns += (uint64_t)h->to_wall;
 	/* behind events still waiting, or refused now: kept, in order */
-	if (h->cb_ret || h->n_pending || offer(h, ev)) {
-		keep(h, ev);
+	if (h->cb_ret || h->n_pending || offer(h, &e)) {
+		keep(h, &e);
 		return h->cb_ret;
 	}
 	return 0;
@@ -102,9 +106,7 @@ int tt_source_emit_pending(struct tt_source *h)
 		struct tt_event ev;
 
 		memset(&ev, 0, sizeof(ev));
-		/* in the source's event clock (a capture played as a source has its own) */
-		ev.ts_ns = tt_now_boot_ns() +
-			   (uint64_t)(h->ops && h->ops->boot_shift ? h->ops->boot_shift(h) : 0);
+		ev.ts_ns = tt_source_now(h); /* wall time already */
 		ev.kind = TT_EV_LOST;
 		ev.u.lost.count = h->stats.dropped;
 		ev.u.lost.cpu = TT_LOST_CPU_ANY;
@@ -112,6 +114,13 @@ int tt_source_emit_pending(struct tt_source *h)
 			h->stats.dropped = 0;
 	}
 	return h->cb_ret;
+}
+
+uint64_t tt_source_now(const struct tt_source *h)
+{
+	if (h->ops && h->ops->now)
+		return h->ops->now(h);
+	return tt_now_boot_ns() + (uint64_t)h->to_wall;
 }
 
 void tt_source_emit_begin(struct tt_source *h, tt_src_cb cb, void *ctx)

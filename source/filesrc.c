@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * A capture file as a live source (tt_source "file:PATH"): its events come out at the pace
- * they were recorded, in the event clock of the recording, the clock offset moved so that the
- * first event happens now, so that tcptop shows a capture as it happened and tcptop-record records
- * it again (rotated, as a flight recorder) exactly as it would the kernel. It does not filter:
- * tcptop's table does, and tcptop-record refuses filters with it (tcptop-replay -o cuts a capture
- * by filter). What the file's recorder lacked stays said; its STATS events describe that recording,
- * not this one, and are left out. At the end of the file, poll returns -ENODATA. (tcptop-replay,
- * with pause, seek and speed, is the tool for reading one.)
+ * they were recorded, in wall time moved so that the first event happens now (the handle's
+ * to_wall is that shift; the header's clock offset is moved with it), so that tcptop shows a
+ * capture as it happened and tcptop-record records it again (rotated, as a flight recorder) exactly
+ * as it would the kernel. It does not filter: tcptop's table does, and tcptop-record refuses
+ * filters with it (tcptop-replay -o cuts a capture by filter). What the file's recorder lacked
+ * stays said; its STATS events describe that recording, not this one, and are left out. At the end
+ * of the file, poll returns -ENODATA. (tcptop-replay, with pause, seek and speed, is the tool for
+ * reading one.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@ struct tt_filesrc {
 	struct tt_event next; /* read ahead, not yet due */
 	int have_next, eof;
 	uint64_t first_wall, start_mono; /* the pace: event wall time against our clock */
+	uint64_t open_wall;		 /* wall time at start_mono */
 	int64_t shift;			 /* recorded wall time + shift = now, as played */
 	char probes[600], warning[256];
 };
@@ -67,8 +69,10 @@ int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen)
 	f->have_next = ret == 1;
 	f->eof = ret == 0;
 	f->first_wall = f->have_next ? f->next.ts_ns : 0;
-	f->shift = f->have_next ? (int64_t)(tt_now_wall_ns() - f->first_wall) : 0;
+	f->open_wall = tt_now_wall_ns();
 	f->start_mono = tt_now_mono_ns();
+	f->shift = f->have_next ? (int64_t)(f->open_wall - f->first_wall) : 0;
+	h->to_wall = f->shift; /* what tt_source_emit() adds: the reader gave wall time */
 	return 0;
 }
 
@@ -98,8 +102,6 @@ static int file_poll(struct tt_source *h, int timeout_ms)
 			f->have_next = 0;
 			if (ev.kind == TT_EV_STATS)
 				continue;
-			/* back to the recording's event clock, as a live source gives it */
-			ev.ts_ns = (uint64_t)((int64_t)ev.ts_ns - f->hdr.clock_offset_ns);
 			if (tt_source_emit(h, &ev))
 				return 0; /* refused: kept by the handle, offered first next time */
 			continue;
@@ -177,10 +179,12 @@ static int64_t file_clock_offset(const struct tt_source *h)
 	return f->hdr.clock_offset_ns + f->shift;
 }
 
-/* Wall time now less the offset: the recording's clock at this moment of its replaying. */
-static int64_t file_boot_shift(const struct tt_source *h)
+/* The moment of the playing, on the pace's clock: the events due by now are those before it. */
+static uint64_t file_now(const struct tt_source *h)
 {
-	return tt_boot_to_wall_ns() - file_clock_offset(h);
+	const struct tt_filesrc *f = h->priv;
+
+	return f->open_wall + (tt_now_mono_ns() - f->start_mono);
 }
 
 static void file_close(struct tt_source *h)
@@ -204,6 +208,6 @@ static const struct tt_source_ops file_ops = {
     .print_missing = file_print_missing,
     .print_check = file_print_check,
     .clock_offset = file_clock_offset,
-    .boot_shift = file_boot_shift,
+    .now = file_now,
     .close = file_close,
 };

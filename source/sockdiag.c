@@ -48,7 +48,6 @@ struct tt_sockdiag {
 	uint32_t seq;
 	uint64_t interval_ns;
 	uint64_t next_ns; /* CLOCK_MONOTONIC of the next poll */
-	int64_t clock_offset;
 	uint32_t keep_ns[SD_MAX_KEEP];
 	size_t n_keep;
 	struct {
@@ -208,7 +207,6 @@ int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen)
 	d->owner_uid = owner_uid();
 	set_caps(d, ms);
 	probe_netns(d);
-	d->clock_offset = tt_boot_to_wall_ns();
 	d->next_ns = tt_now_mono_ns(); /* the first poll reports what exists now */
 	return 0;
 fail:
@@ -405,13 +403,6 @@ static const char *sd_probes(const struct tt_source *h)
 	return "sock_diag:tcp sock_diag:udp";
 }
 
-static int64_t sd_clock_offset(const struct tt_source *h)
-{
-	const struct tt_sockdiag *d = h->priv;
-
-	return d->clock_offset;
-}
-
 static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
 {
 	struct tt_sockdiag *d = h->priv;
@@ -457,7 +448,6 @@ static const struct tt_source_ops sockdiag_ops = {
     .flush = sd_flush,
     .mode = sd_mode,
     .probes = sd_probes,
-    .clock_offset = sd_clock_offset,
     .after_drop = sd_after_drop,
     .close = sd_close,
 };

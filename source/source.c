@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tt_util.h"
 #include "source_int.h"
 
 int tt_source_exit_code(int ret, const struct tt_src_opts *opts)
@@ -34,6 +35,8 @@ int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char 
 		return -ENOMEM;
 	}
 	s->opts = *opts;
+	/* one measure for the whole run: the events and the header's clock_offset_ns share it */
+	s->to_wall = tt_boot_to_wall_ns();
 	if (opts->source == TT_SOURCE_FILE) {
 		ret = tt_filesrc_open(s, err, errlen);
 		goto done;
@@ -122,12 +125,7 @@ void tt_source_print_check(const struct tt_source *s, FILE *f)
 
 int64_t tt_source_clock_offset(const struct tt_source *s)
 {
-	return s->ops->clock_offset(s);
-}
-
-int64_t tt_source_boot_shift(const struct tt_source *s)
-{
-	return s->ops->boot_shift ? s->ops->boot_shift(s) : 0;
+	return s->ops->clock_offset ? s->ops->clock_offset(s) : s->to_wall;
 }
 
 void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st)

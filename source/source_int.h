@@ -60,8 +60,9 @@ struct tt_source_ops {
 	const char *(*warning)(const struct tt_source *h);
 	void (*print_missing)(const struct tt_source *h, const char *prog, FILE *f);
 	void (*print_check)(const struct tt_source *h, FILE *f);
+	/* NULL: to_wall (events made in CLOCK_BOOTTIME); a capture played says its own */
 	int64_t (*clock_offset)(const struct tt_source *h);
-	int64_t (*boot_shift)(const struct tt_source *h); /* NULL: the clock is CLOCK_BOOTTIME */
+	uint64_t (*now)(const struct tt_source *h); /* NULL: CLOCK_BOOTTIME now + to_wall */
 	/* NULL: nothing but what the handle counts (tt_src_stats.untracked stays 0) */
 	void (*stats)(const struct tt_source *h, struct tt_src_stats *st);
 	int (*after_drop)(struct tt_source *h, char *err, size_t errlen); /* NULL: nothing to do */
@@ -73,6 +74,13 @@ struct tt_source {
 	void *priv;		   /* the source's own state */
 	struct tt_src_opts opts;   /* as opened (pointers into the caller's memory) */
 	struct tt_src_stats stats; /* counted by tt_source_emit() as the caller takes events */
+	/*
+	 * The source's own clock + this = wall time: tt_source_emit() adds it to every event,
+	 * the only place. CLOCK_BOOTTIME's offset, measured once at open (tt_source_open) for
+	 * the kernel's sources, so that one number turns every event and the header's says it;
+	 * a capture played as a source sets the shift that moves its first event to now.
+	 */
+	int64_t to_wall;
 	/* the current poll, flush or stop */
 	tt_src_cb cb;
 	void *cb_ctx;
@@ -85,7 +93,8 @@ struct tt_source {
 };
 
 /*
- * Hand one event to the caller's callback and count it (source/deliver.c). Returns the
+ * Hand one event to the caller's callback, its ts_ns turned into wall time (+ to_wall), and
+ * count it (source/deliver.c). Returns the
  * callback's value; an event it refused is kept, as is every later one until
  * tt_source_emit_pending() has offered them again, in order. Beyond TT_SOURCE_MAX_PENDING
  * they are dropped and counted (stats.dropped), told as a LOST event once the kept are taken.

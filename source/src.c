@@ -56,7 +56,6 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up the ring buffer");
 		goto fail;
 	}
-	s->clock_offset = tt_boot_to_wall_ns();
 	/*
 	 * Owners of existing sockets first, so that existing connections are attributed (a
 	 * sweep that fails leaves them to the sampling passes' sweeps), then every existing
@@ -147,14 +146,6 @@ static const char *bpf_mode(const struct tt_source *h)
 	return s->raw ? "raw" : "coalesce";
 }
 
-/* wall clock ns = CLOCK_BOOTTIME ns + this, measured at open */
-static int64_t bpf_clock_offset(const struct tt_source *h)
-{
-	const struct tt_src *s = h->priv;
-
-	return s->clock_offset;
-}
-
 static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
 {
 	const struct tt_src *s = h->priv;
@@ -196,7 +187,6 @@ static const struct tt_source_ops bpf_ops = {
     .stop = tt_src_stop,
     .mode = bpf_mode,
     .probes = bpf_probes,
-    .clock_offset = bpf_clock_offset,
     .stats = bpf_stats,
     .after_drop = bpf_after_drop,
     .close = bpf_close,

@@ -91,7 +91,6 @@ struct tt_src {
 	uint32_t tcp_table;   /* tcp_live's size, chosen at open (tcp_table_size) */
 	uint64_t udp_idle_ns; /* per-remote UDP flows idle this long are closed */
 	uint32_t netns;
-	int64_t clock_offset;
 	uint64_t next_sample_ns; /* CLOCK_MONOTONIC */
 	uint64_t pass;		 /* the last sampling pass over TCP sockets (cur_pass in BPF) */
 	char probes[512];

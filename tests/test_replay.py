@@ -39,7 +39,8 @@ int main(int argc, char **argv)
 	}
 	unsigned long n = strtoul(argv[2], NULL, 0), secs = strtoul(argv[3], NULL, 0);
 	unsigned long closeat = strtoul(argv[4], NULL, 0), idbase = strtoul(argv[5], NULL, 0);
-	uint64_t shift = strtoull(argv[6], NULL, 0) * S, base = 1000 * S + shift;
+	/* wall time, as the writer takes it: the file holds 1000 s of boot time (+ SHIFT_S) */
+	uint64_t shift = strtoull(argv[6], NULL, 0) * S, base = 1764000000ull * S + shift;
 	uint64_t *tx = calloc(n, 8), *rx = calloc(n, 8), *txp = calloc(n, 8);
 	FILE *exp = fopen(argv[7], "w");
 

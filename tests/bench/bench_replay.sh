@@ -81,14 +81,13 @@ int main(int argc, char **argv)
 	unsigned long long n = 0;
 
 	if (argc == 4 && !strcmp(argv[1], "clean")) {
-		/* events within a day of the capture start, in the writer's clock */
+		/* events within a day of the capture start (wall time, read and written) */
 		struct tt_fmt_reader *r = open_in(argv[2], &h);
 		struct tt_fmt_writer *w = open_out(argv[3], &h);
 
 		while (tt_fmt_reader_next(r, &ev) == 1) {
 			if (ev.ts_ns < h.start_ns || ev.ts_ns > h.start_ns + 86400 * S)
 				continue;
-			ev.ts_ns -= (unsigned long long)h.clock_offset_ns;
 			if (tt_fmt_writer_add(w, &ev))
 				return 1;
 			n++;
@@ -133,7 +132,7 @@ int main(int argc, char **argv)
 		for (unsigned long s = 0; s <= secs; s++) {
 			for (unsigned long i = 0; i < nc; i++) {
 				memset(&ev, 0, sizeof(ev));
-				ev.ts_ns = 1000 * S + s * S + i * (S / 2 / nc);
+				ev.ts_ns = 1764000000ull * S + s * S + i * (S / 2 / nc); /* wall */
 				ev.conn_id = 0x100000 + i * 13;
 				ev.pid = ev.tid = 1000 + (unsigned)(i % 500);
 				if (!s) {

@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 	for (unsigned long s = 0; s <= secs; s++) {
 		for (unsigned long i = 0; i < nc; i++) {
 			memset(&ev, 0, sizeof(ev));
-			ev.ts_ns = 1000 * S + s * S + i * (S / 2 / nc);
+			ev.ts_ns = 1764000000ull * S + s * S + i * (S / 2 / nc); /* wall */
 			ev.conn_id = 0x100000 + i * 13;
 			ev.pid = ev.tid = 1000 + (unsigned)(i % 500);
 			if (!s) {

@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tt_util.h"
 #include "../../source/source_int.h"
 #include "check.h"
 
 /* The caller: takes events into seen[] in order, refuses while refuse > 0. */
 struct sink {
-	uint64_t seen[64];
+	uint64_t seen[64], ts[64];
 	int n;
 	int refuse;
 };
@@ -30,6 +31,7 @@ static int take(void *ctx, const struct tt_event *ev)
 		k->refuse--;
 		return -ENOSPC;
 	}
+	k->ts[k->n] = ev->ts_ns;
 	k->seen[k->n++] = ev->conn_id;
 	return 0;
 }
@@ -219,6 +221,56 @@ int main(void)
 		      "after: what the callback took, each once");
 		tt_source_emit_free(s);
 		free(s);
+	}
+
+	/*
+	 * One clock above the sources: an event's time gets to_wall once, a kept one too (not
+	 * again when offered again), and a LOST the handle makes is in the same time.
+	 */
+	{
+		struct tt_source h;
+		struct sink k3 = {0};
+		uint64_t lo, hi;
+
+		memset(&h, 0, sizeof(h));
+		h.to_wall = -1000;
+		tt_source_emit_begin(&h, take, &k3);
+		e = ev(1, TT_EV_TRAFFIC);
+		e.ts_ns = 5000;
+		tt_source_emit(&h, &e);
+		k3.refuse = 1;
+		e = ev(2, TT_EV_TRAFFIC);
+		e.ts_ns = 6000;
+		tt_source_emit(&h, &e);
+		e = ev(3, TT_EV_TRAFFIC);
+		e.ts_ns = 7000;
+		tt_source_emit(&h, &e);
+		tt_source_emit_begin(&h, take, &k3);
+		tt_source_emit_pending(&h);
+		check(k3.n == 3 && k3.ts[0] == 4000 && k3.ts[1] == 5000 && k3.ts[2] == 6000,
+		      "to_wall added once, to kept events too (%d: %llu %llu %llu)", k3.n,
+		      (unsigned long long)k3.ts[0], (unsigned long long)k3.ts[1],
+		      (unsigned long long)k3.ts[2]);
+		tt_source_emit_free(&h);
+
+		memset(&h, 0, sizeof(h));
+		memset(&k3, 0, sizeof(k3));
+		h.to_wall = (int64_t)1764000000 * 1000000000;
+		k3.refuse = 1;
+		tt_source_emit_begin(&h, take, &k3);
+		e = ev(1, TT_EV_TRAFFIC);
+		e.ts_ns = 1;
+		tt_source_emit(&h, &e);
+		h.stats.dropped = 3; /* as beyond the bound: told after the kept one */
+		tt_source_emit_begin(&h, take, &k3);
+		lo = tt_now_boot_ns() + (uint64_t)h.to_wall;
+		tt_source_emit_pending(&h);
+		hi = tt_now_boot_ns() + (uint64_t)h.to_wall;
+		check(k3.n == 2 && k3.ts[0] == 1 + (uint64_t)h.to_wall && lo <= k3.ts[1] &&
+			  k3.ts[1] <= hi,
+		      "the LOST the handle makes: now in the events' time (%llu in %llu..%llu)",
+		      (unsigned long long)k3.ts[1], (unsigned long long)lo, (unsigned long long)hi);
+		tt_source_emit_free(&h);
 	}
 
 	/* what a poll, flush or stop returns, the same for every source */

@@ -81,6 +81,18 @@ static void make_header(struct tt_fmt_header *h, const char *mode)
 	h->start_ns = (uint64_t)CLOCK_OFFSET + 1000000000ull;
 }
 
+/*
+ * The events here are made in the file's event clock (make_header()'s offset): the writer
+ * takes wall time, and stores it less that offset.
+ */
+static int wadd(struct tt_fmt_writer *w, const struct tt_event *ev)
+{
+	struct tt_event e = *ev;
+
+	e.ts_ns += (uint64_t)CLOCK_OFFSET;
+	return tt_fmt_writer_add(w, &e);
+}
+
 static const char *const comms[] = {"iperf3", "nginx", "curl", "sshd", "a-very-long-comm"};
 
 /* One realistic event of any kind: a few hundred connections over one process table. */
@@ -306,7 +318,7 @@ static int write_events(const char *path, const struct tt_event *v, size_t n, ui
 		boundaries[(*nb)++] = tt_fmt_writer_bytes(w);
 	}
 	for (size_t i = 0; i < n; i++) {
-		rc = tt_fmt_writer_add(w, &v[i]);
+		rc = wadd(w, &v[i]);
 		if (rc)
 			break;
 		if (flush_every && (i + 1) % flush_every == 0) {
@@ -448,6 +460,84 @@ static void t_roundtrip(void)
 
 	free(v);
 	free(got);
+}
+
+/* Writes n events at times ts[] with the header's clock offset; 0 or -errno. */
+static int write_at(const char *path, int64_t offset, const uint64_t *ts, size_t n)
+{
+	struct tt_fmt_header h;
+	struct tt_fmt_writer *w;
+	struct tt_event ev;
+	char err[256];
+	int rc;
+
+	make_header(&h, "raw");
+	h.clock_offset_ns = offset;
+	rc = tt_fmt_writer_open(&w, path, &h, &(struct tt_fmt_wopts){.force = 1}, err, sizeof(err));
+	if (rc)
+		return rc;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = TT_EV_TRAFFIC;
+	ev.conn_id = 4096;
+	for (size_t i = 0; i < n && !rc; i++) {
+		ev.ts_ns = ts[i];
+		ev.u.traffic.tx_bytes = i;
+		rc = tt_fmt_writer_add(w, &ev);
+	}
+	return rc ? rc : tt_fmt_writer_close(w);
+}
+
+/*
+ * One time above the file: the writer takes wall time and the reader gives the same back. The
+ * file holds it in the header's event clock (wall - clock_offset_ns, modulo 2^64), as before:
+ * a file written at offset 0 with those stored times differs only in the header's offset.
+ */
+static void t_wall_clock(void)
+{
+	const char *a = tpath("wall.tt"), *b = tpath("stored.tt");
+	uint64_t wall[4], stored[4], got[4] = {0}, first = 0, last = 0;
+	struct tt_fmt_reader *r;
+	struct tt_event ev;
+	char err[256];
+	size_t la = 0, lb = 0, n = 0, diff = 0;
+
+	for (size_t i = 0; i < 4; i++) {
+		wall[i] = (uint64_t)CLOCK_OFFSET + 5000000000ull + i * 1000000123ull;
+		stored[i] = wall[i] - (uint64_t)CLOCK_OFFSET;
+	}
+	wall[3] = 7; /* before the offset: stored modulo 2^64, read back as it was */
+	stored[3] = 7 - (uint64_t)CLOCK_OFFSET;
+	check(write_at(a, CLOCK_OFFSET, wall, 4) == 0 && write_at(b, 0, stored, 4) == 0,
+	      "wall clock: written", NULL);
+	if (tt_fmt_reader_open(&r, a, err, sizeof(err)) == 0) {
+		while (n < 4 && tt_fmt_reader_next(r, &ev) == 1)
+			got[n++] = ev.ts_ns;
+		tt_fmt_reader_close(r);
+	}
+	check(n == 4 && !memcmp(got, wall, sizeof(wall)),
+	      "wall clock: the reader gives back the wall time the writer took",
+	      "%zu events, first %" PRIu64 " for %" PRIu64 " (+%" PRId64 ")", n, got[0], wall[0],
+	      CLOCK_OFFSET);
+	uint8_t *x = slurp(a, &la), *y = slurp(b, &lb);
+	for (size_t i = 0; x && y && i < la && i < lb; i++)
+		diff += x[i] != y[i];
+	check(x && y && la == lb && diff <= 12,
+	      "wall clock: the file holds wall - clock_offset_ns (only the header's offset and CRC "
+	      "differ "
+	      "from a file of those times at offset 0)",
+	      "%zu and %zu bytes, %zu differ", la, lb, diff);
+	free(x);
+	free(y);
+	wall[3] = wall[2] + 1;
+	write_at(a, CLOCK_OFFSET, wall, 4);
+	if (tt_fmt_reader_open(&r, a, err, sizeof(err)) == 0) {
+		int rc = tt_fmt_reader_time_range(r, &first, &last);
+
+		check(rc == 0 && first == wall[0] && last == wall[3],
+		      "wall clock: the time range is in wall time", "%" PRIu64 "..%" PRIu64, first,
+		      last);
+		tt_fmt_reader_close(r);
+	}
 }
 
 static void t_header(void)
@@ -904,7 +994,7 @@ static void t_append(void)
 	rc = tt_fmt_writer_open_fd(&w, fd, &h, &(struct tt_fmt_wopts){.block_events = 700}, err,
 				   sizeof(err));
 	for (size_t i = 0; !rc && i < nb; i++)
-		rc = tt_fmt_writer_add(w, &b[i]);
+		rc = wadd(w, &b[i]);
 	rc = rc ? rc : tt_fmt_writer_close(w);
 	buf = slurp(p, &len);
 	k = index_of(buf, len, &why);
@@ -919,7 +1009,7 @@ static void t_append(void)
 	lseek(fd, (off_t)len, SEEK_SET);
 	rc = tt_fmt_writer_open_fd(&w, fd, &h, NULL, err, sizeof(err));
 	for (size_t i = 0; !rc && i < 100; i++)
-		rc = tt_fmt_writer_add(w, &b[nb - 100 + i]);
+		rc = wadd(w, &b[nb - 100 + i]);
 	rc = rc ? rc : tt_fmt_writer_close(w);
 	buf = slurp(p, &len);
 	k = index_of(buf, len, &why);
@@ -985,7 +1075,7 @@ static void t_big(void)
 			ev.conn_id = 4096 + (i & 1);
 			ev.u.traffic.tx_bytes = (i & 1) ? 100 : 0;
 			ev.u.traffic.rx_bytes = (i & 1) ? 0 : 100;
-			if (tt_fmt_writer_add(w, &ev))
+			if (wadd(w, &ev))
 				_exit(4);
 		}
 		if (tt_fmt_writer_close(w))
@@ -1049,6 +1139,7 @@ static int run_checks(void)
 	t_names();
 	t_roundtrip();
 	t_header();
+	t_wall_clock();
 	t_seek();
 	t_truncation();
 	t_damage();
@@ -1085,10 +1176,10 @@ static int cmd_gen(const char *out, size_t n)
 	struct tt_event e[64];
 	size_t ne = edge_events(e);
 	for (size_t i = 0; i < ne && i < n; i++)
-		rc |= tt_fmt_writer_add(w, &e[i]);
+		rc |= wadd(w, &e[i]);
 	for (size_t i = ne; i < n; i++) {
 		gen_event(&s, &ts, &ev);
-		rc |= tt_fmt_writer_add(w, &ev);
+		rc |= wadd(w, &ev);
 		if (i % 777 == 0)
 			rc |= tt_fmt_writer_flush(w);
 	}
@@ -1327,7 +1418,7 @@ static void bench_one(const char *name, struct tt_event *v, size_t n)
 	if (tt_fmt_writer_open(&w, path, &h, &(struct tt_fmt_wopts){.force = 1}, err, sizeof(err)))
 		return;
 	for (size_t i = 0; i < n; i++) {
-		tt_fmt_writer_add(w, &v[i]);
+		wadd(w, &v[i]);
 		if (i % 1000000 == 999999)
 			tt_fmt_writer_flush(w); /* as the recorder does once a second */
 	}
