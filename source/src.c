@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1067,7 +1068,7 @@ static int owner_ns(struct tt_src *s, uint64_t ino, void *arg)
 	return s->plan_accept || tt_src_ns_has_tcp(s, ino, arg);
 }
 
-static void sample(struct tt_src *s)
+static void sample_once(struct tt_src *s)
 {
 	uint64_t now;
 
@@ -1098,6 +1099,35 @@ static void sample(struct tt_src *s)
 	}
 	tt_src_udp_flush(s);
 	drain(s);
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A sampling pass, timed: its cost grows with the open connections, and a big host's recorder
+ * is to say what it is (tt_src_stats.sample_*, the recorder's exit line; docs/BENCHMARKS.md).
+ */
+static void sample(struct tt_src *s)
+{
+	uint64_t t0 = tt_now_mono_ns(), c0 = thread_cpu_ns(), dt, dc;
+
+	sample_once(s);
+	dt = tt_now_mono_ns() - t0;
+	dc = thread_cpu_ns() - c0;
+	s->samples++;
+	s->sample_ns += dt;
+	s->sample_cpu_ns += dc;
+	if (dt > s->sample_ns_max)
+		s->sample_ns_max = dt;
+	if (dc > s->sample_cpu_ns_max)
+		s->sample_cpu_ns_max = dc;
 }
 
 /* A process filter waits for the owner of an accepted connection: open it now, not at the next
@@ -1465,6 +1495,11 @@ static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
 
 	st->untracked = s->skel ? s->skel->bss->tcp_live_full : 0;
 	st->tcp_table = s->skel ? s->tcp_table : 0;
+	st->samples = s->samples;
+	st->sample_ns = s->sample_ns;
+	st->sample_ns_max = s->sample_ns_max;
+	st->sample_cpu_ns = s->sample_cpu_ns;
+	st->sample_cpu_ns_max = s->sample_cpu_ns_max;
 }
 
 /* Detach and free everything; no BPF object stays behind. */
