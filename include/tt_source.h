@@ -86,6 +86,9 @@ struct tt_src_stats {
 	 * and not yet told to it as a LOST event (which it gets once it takes events again).
 	 */
 	uint64_t dropped;
+	/* sampling passes (BPF: over every open TCP socket); their wall time and the CPU the
+	 * caller's thread spent in them, summed and the most one took, in ns (0: no passes) */
+	uint64_t samples, sample_ns, sample_ns_max, sample_cpu_ns, sample_cpu_ns_max;
 };
 
 /*

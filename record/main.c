@@ -325,6 +325,22 @@ static void print_source_stats(const struct tt_source *src, const char *prog)
 		    prog, st.untracked, st.tcp_table);
 }
 
+/* The sampling passes' cost, which grows with the open connections (docs/BENCHMARKS.md). */
+static void print_pass_stats(const struct tt_source *src)
+{
+	struct tt_src_stats st;
+
+	tt_source_stats(src, &st);
+	if (!st.samples)
+		return;
+	fprintf(stderr,
+		"%" PRIu64
+		" sampling passes: %.2f ms each on average (longest %.2f ms), CPU %.2f ms "
+		"each on average (most %.2f ms)\n",
+		st.samples, st.sample_ns / 1e6 / st.samples, st.sample_ns_max / 1e6,
+		st.sample_cpu_ns / 1e6 / st.samples, st.sample_cpu_ns_max / 1e6);
+}
+
 /*
  * Once the kernel's table of open TCP connections has been full, say so then, not only at the
  * exit: until the connections close it goes on (the count is at the exit). 1 when said.
@@ -449,8 +465,10 @@ out:
 		fprintf(stderr, "%s: %s\n", prog, err);
 		code = TT_EXIT_ERROR;
 	}
-	if (!o.quiet)
+	if (!o.quiet) {
 		tt_rec_print_stats(r, stderr);
+		print_pass_stats(src);
+	}
 	print_source_stats(src, prog);
 	tt_rec_free(r);
 	tt_source_close(src);

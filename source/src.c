@@ -152,6 +152,11 @@ static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
 
 	st->untracked = s->skel ? s->skel->bss->tcp_live_full : 0;
 	st->tcp_table = s->skel ? s->tcp_table : 0;
+	st->samples = s->samples;
+	st->sample_ns = s->sample_ns;
+	st->sample_ns_max = s->sample_ns_max;
+	st->sample_cpu_ns = s->sample_cpu_ns;
+	st->sample_cpu_ns_max = s->sample_cpu_ns_max;
 }
 
 /* Detach and free everything; no BPF object stays behind. */

@@ -93,6 +93,8 @@ struct tt_src {
 	uint32_t netns;
 	uint64_t next_sample_ns; /* CLOCK_MONOTONIC */
 	uint64_t pass;		 /* the last sampling pass over TCP sockets (cur_pass in BPF) */
+	/* sampling passes made, their wall time and this thread's CPU in them (sum, most) */
+	uint64_t samples, sample_ns, sample_ns_max, sample_cpu_ns, sample_cpu_ns_max;
 	char probes[512];
 	int ncpu;
 	uint64_t *lost_seen, *lost_now;

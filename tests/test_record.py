@@ -659,6 +659,30 @@ def test_without_privilege_says_so():
         shutil.rmtree(d)
 
 
+def test_exit_line_says_the_sampling_passes(tmpdir_path):
+    """The exit statistics say how many sampling passes were made (one per --coalesce interval
+    and the last at the stop) and what they cost: averages within the longest, and no pass
+    with more CPU than the longest took of wall time."""
+    path = os.path.join(tmpdir_path, "p.tt")
+    t0 = time.time()
+    rec = Recorder(path, "--coalesce", "100ms")
+    t_ready = time.time()
+    tcp_exchange(free_port(), 10000)
+    time.sleep(max(0, t_ready + 1.5 - time.time()))
+    t_stop = time.time()
+    rc, err = rec.stop()
+    t1 = time.time()
+    assert rc == 0, err
+    m = re.search(r"^(\d+) sampling passes: ([\d.]+) ms each on average \(longest ([\d.]+) ms\), "
+                  r"CPU ([\d.]+) ms each on average \(most ([\d.]+) ms\)$", err, re.M)
+    assert m, err
+    n, avg, longest, cpu, most = int(m.group(1)), *(float(x) for x in m.groups()[1:])
+    # at least one pass per interval while it was surely running (half of them, on a loaded
+    # machine), at most one per interval over its whole life and the last one
+    assert (t_stop - t_ready) / 0.1 / 2 <= n <= (t1 - t0) / 0.1 + 2, (n, t_stop - t_ready, t1 - t0)
+    assert 0 < avg <= longest and 0 < cpu <= most <= longest + 1, err
+
+
 def test_sigint_complete_file_and_stats(tmpdir_path):
     path = os.path.join(tmpdir_path, "c.tt")
     rec = Recorder(path, "--coalesce", "100ms")
