@@ -12,7 +12,7 @@
 #include "tt_source.h"
 
 struct tt_rec_opts {
-	struct tt_src_opts src;
+	struct tt_source_opts src;
 	const char *path;      /* "-" = stdout */
 	uint64_t duration_ns;  /* 0 = until a signal */
 	uint64_t rotate_bytes; /* -C */
@@ -38,7 +38,7 @@ void tt_rec_abort(struct tt_rec *r);
  * repeated opens) takes its clock (tt_source_now()).
  */
 int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errlen);
-/* One event from the source (a tt_src_cb). Non-zero after a write error. */
+/* One event from the source (a tt_source_cb). Non-zero after a write error. */
 int tt_rec_event(void *r, const struct tt_event *ev);
 /* Periodic: flush the current block, rotate when due. */
 void tt_rec_tick(struct tt_rec *r);

@@ -22,17 +22,18 @@
  * options, its stats, the callback events go to, the capability states.
  */
 /* --raw's default slice: 1.45x CPU with a record per 100-byte write, ~1.1x with this */
-#define TT_SRC_RAW_SLICE_NS 1000000ULL
-#define TT_SRC_RAW_PER_CALL UINT64_MAX
+#define TT_SOURCE_RAW_SLICE_NS 1000000ULL
+#define TT_SOURCE_RAW_PER_CALL UINT64_MAX
 
-struct tt_src_opts {
+struct tt_source_opts {
 	struct tt_filter filter;
 	int raw; /* 1: send/recv calls counted by per-call hooks; 0: sampled */
 	/* --raw: a socket's TCP calls are summed over slices this long, each slice one event
-	 * (tt_src_raw_slice_ns); 0: TT_SRC_RAW_SLICE_NS; TT_SRC_RAW_PER_CALL: one per call */
+	 * (tt_source_raw_slice_ns); 0: TT_SOURCE_RAW_SLICE_NS; TT_SOURCE_RAW_PER_CALL: a record
+	 * per call */
 	uint64_t raw_slice_ns;
 	uint32_t coalesce_ms; /* coalescing / sampling interval, 0 = default
-				 (TT_SRC_DEFAULT_COALESCE_MS) */
+				 (TT_SOURCE_DEFAULT_COALESCE_MS) */
 	uint32_t ringbuf_kb;  /* ring buffer size in KiB (power of two), 0 = default */
 	int verbose;	      /* libbpf messages on stderr */
 	/*
@@ -45,7 +46,7 @@ struct tt_src_opts {
 	int accept_wait; /* attach the accept tracepoints for ACCEPT (--accept-wait) */
 	/*
 	 * UDP per-remote flows of unconnected sockets (a DNS server's clients) have no end: one
-	 * idle this long is closed, as conntrack does (0 = TT_SRC_DEFAULT_UDP_IDLE_MS).
+	 * idle this long is closed, as conntrack does (0 = TT_SOURCE_DEFAULT_UDP_IDLE_MS).
 	 */
 	uint32_t udp_idle_ms;
 	uint32_t udp_flows; /* UDP flows the kernel side holds at once, 0 = default (65536) */
@@ -56,23 +57,23 @@ struct tt_src_opts {
 };
 
 /* The slice these options record --raw with (0: one event per call, and not --raw). */
-static inline uint64_t tt_src_raw_slice_ns(const struct tt_src_opts *o)
+static inline uint64_t tt_source_raw_slice_ns(const struct tt_source_opts *o)
 {
-	if (!o->raw || o->raw_slice_ns == TT_SRC_RAW_PER_CALL)
+	if (!o->raw || o->raw_slice_ns == TT_SOURCE_RAW_PER_CALL)
 		return 0;
-	return o->raw_slice_ns ? o->raw_slice_ns : TT_SRC_RAW_SLICE_NS;
+	return o->raw_slice_ns ? o->raw_slice_ns : TT_SOURCE_RAW_SLICE_NS;
 }
 
-#define TT_SRC_DEFAULT_COALESCE_MS 1000
+#define TT_SOURCE_DEFAULT_COALESCE_MS 1000
 /*
  * tt_src_open(): the kernel refused a program the source cannot do without (a verifier
  * older than the programs, as 5.10's before atomic fetch). Not a usage error (-EINVAL):
  * --source auto falls back to sock_diag on it.
  */
-#define TT_SRC_REFUSED (-ENOEXEC)
-#define TT_SRC_DEFAULT_UDP_IDLE_MS 30000
+#define TT_SOURCE_REFUSED (-ENOEXEC)
+#define TT_SOURCE_DEFAULT_UDP_IDLE_MS 30000
 
-struct tt_src_stats {
+struct tt_source_stat {
 	uint64_t events; /* delivered to the callback */
 	uint64_t lost;	 /* reported as LOST (ring buffer full) */
 	uint64_t conns;	 /* CONN_OPEN events delivered */
@@ -97,31 +98,31 @@ struct tt_src_stats {
  * non-zero to stop tt_source_poll() early (that value is returned; the refused event and those
  * after it are offered again first at the next call).
  */
-typedef int (*tt_src_cb)(void *ctx, const struct tt_event *ev);
+typedef int (*tt_source_cb)(void *ctx, const struct tt_event *ev);
 
 /*
  * Capabilities: each optional program (or facility, such as entering other network
  * namespaces) is one, ok, not needed in this mode, or missing with the reason (the
  * verifier's one-line reason, an errno, or "left out (--no-probe)").
  */
-enum { TT_SRC_CAP_OK, TT_SRC_CAP_UNUSED, TT_SRC_CAP_MISSING };
+enum { TT_SOURCE_CAP_OK, TT_SOURCE_CAP_UNUSED, TT_SOURCE_CAP_MISSING };
 
 enum tt_source_kind {
 	TT_SOURCE_AUTO = 0, /* BPF where it loads, else sock_diag, saying why */
 	TT_SOURCE_BPF,
 	TT_SOURCE_SOCKDIAG,
-	TT_SOURCE_FILE, /* tt_src_opts.source_path */
+	TT_SOURCE_FILE, /* tt_source_opts.source_path */
 };
 
 struct tt_source;
 
 /*
- * Open the source opts->source names (tt_src_opts.source). AUTO tries BPF first; if it
+ * Open the source opts->source names (tt_source_opts.source). AUTO tries BPF first; if it
  * cannot load (no privileges, no BTF, a locked-down container) it opens sock_diag and puts
  * the reason in *fallback (a line for the caller to print; "" when BPF loaded).
  * Returns 0, or a negative errno with a one-line message in err.
  */
-int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char *fallback,
+int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, char *fallback,
 		   size_t fallback_len, char *err, size_t errlen);
 
 /*
@@ -132,15 +133,15 @@ int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char 
  * came before any event, -ENODATA when the source has ended (a capture file played to its
  * end); neither is an error.
  */
-int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx);
-int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx);
+int tt_source_poll(struct tt_source *s, int timeout_ms, tt_source_cb cb, void *ctx);
+int tt_source_flush(struct tt_source *s, tt_source_cb cb, void *ctx);
 /*
  * After the last tt_source_flush(): stop what makes events (the BPF programs that write by
  * themselves) and deliver what it made until then, so that nothing is left at close; a source
  * that makes none between calls (sock_diag, a file) has nothing to do. Returns as
  * tt_source_flush().
  */
-int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx);
+int tt_source_stop(struct tt_source *s, tt_source_cb cb, void *ctx);
 
 /* For the capture header: "coalesce", "raw", "sockdiag"; attach points; what is missing. */
 const char *tt_source_mode(const struct tt_source *s);
@@ -161,9 +162,9 @@ int64_t tt_source_clock_offset(const struct tt_source *s);
  * at a new file) takes it, so that it is in order with the events.
  */
 uint64_t tt_source_now(const struct tt_source *s);
-void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st);
+void tt_source_stats(const struct tt_source *s, struct tt_source_stat *st);
 /*
- * Once the kernel's table of open TCP connections has been full (tt_src_stats.untracked), the
+ * Once the kernel's table of open TCP connections has been full (tt_source_stat.untracked), the
  * one text that says so, for a warning line or a view header: 1 and buf filled, else 0.
  */
 int tt_source_table_full(const struct tt_source *s, char *buf, size_t len);
@@ -179,7 +180,7 @@ void tt_source_close(struct tt_source *s);
  * The exit status for a failed tt_source_open(): a usage error (a --no-probe name) or a bad
  * input file (file:PATH missing, not a capture) is 2, anything else 1 (HACKING.md).
  */
-int tt_source_exit_code(int ret, const struct tt_src_opts *opts);
+int tt_source_exit_code(int ret, const struct tt_source_opts *opts);
 
 /* "auto", "bpf", "sockdiag", "file:PATH" (*path = PATH) -> TT_SOURCE_*, or -1. */
 int tt_source_parse(const char *name, const char **path);
@@ -239,7 +240,7 @@ enum {
 	"      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"       \
 	"                       every interval), file:CAPTURE (played at its pace), or\n"          \
 	"                       auto (default: bpf where it loads, else sockdiag)\n"
-int tt_source_getopt(struct tt_src_opts *o, char *skip, size_t skiplen, int opt, const char *arg,
+int tt_source_getopt(struct tt_source_opts *o, char *skip, size_t skiplen, int opt, const char *arg,
 		     char *err, size_t errlen);
 
 #endif /* TT_SOURCE_H */

@@ -31,7 +31,7 @@ static void on_signal(int sig)
 enum { OPT_TTL = 0x2001, OPT_CSV, OPT_SORT, OPT_COLUMNS };
 
 struct cfg {
-	struct tt_src_opts so;
+	struct tt_source_opts so;
 	uint64_t interval_ns, ttl_ns, count;
 	const char *out_path, *csv_path;
 	int batch, human, sort, force;
@@ -312,7 +312,7 @@ static void open_recording(struct live *l)
  * Only a regular file is read twice (a pipe would lose what this read), and one that does not
  * open gives 0 here: tt_source_open() says what is wrong with it.
  */
-static uint64_t source_sample_ns(const struct tt_src_opts *so)
+static uint64_t source_sample_ns(const struct tt_source_opts *so)
 {
 	struct tt_fmt_reader *r;
 	struct stat sb;

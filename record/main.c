@@ -308,7 +308,7 @@ static int on_event(void *ctx, const struct tt_event *ev)
  * connections a close found by sampling could not cover (bpf/tcptop.h, tcp_live). */
 static void print_source_stats(const struct tt_source *src, const char *prog)
 {
-	struct tt_src_stats st;
+	struct tt_source_stat st;
 
 	tt_source_stats(src, &st);
 	if (st.dropped)
@@ -328,7 +328,7 @@ static void print_source_stats(const struct tt_source *src, const char *prog)
 /* The sampling passes' cost, which grows with the open connections (docs/BENCHMARKS.md). */
 static void print_pass_stats(const struct tt_source *src)
 {
-	struct tt_src_stats st;
+	struct tt_source_stat st;
 
 	tt_source_stats(src, &st);
 	if (!st.samples)

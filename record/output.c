@@ -195,7 +195,7 @@ static int begin_file(struct tt_rec *r, int fd)
 }
 
 /* What the source delivered so far: its stats are the one count (none before the start). */
-static void source_stats(const struct tt_rec *r, struct tt_src_stats *st)
+static void source_stats(const struct tt_rec *r, struct tt_source_stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	if (r->src)
@@ -204,7 +204,7 @@ static void source_stats(const struct tt_rec *r, struct tt_src_stats *st)
 
 static void stats_event(struct tt_rec *r, struct tt_event *ev)
 {
-	struct tt_src_stats st;
+	struct tt_source_stat st;
 
 	source_stats(r, &st);
 	memset(ev, 0, sizeof(*ev));
@@ -272,8 +272,8 @@ int tt_rec_start(struct tt_rec *r, struct tt_source *src, char *err, size_t errl
 	snprintf(r->hdr.mode, sizeof(r->hdr.mode), "%s", tt_source_mode(src));
 	r->hdr.coalesce_ms = r->o.src.raw ? 0
 					  : (r->o.src.coalesce_ms ? r->o.src.coalesce_ms
-								  : TT_SRC_DEFAULT_COALESCE_MS);
-	r->hdr.raw_slice_ns = tt_src_raw_slice_ns(&r->o.src);
+								  : TT_SOURCE_DEFAULT_COALESCE_MS);
+	r->hdr.raw_slice_ns = tt_source_raw_slice_ns(&r->o.src);
 	tt_filter_format(&r->o.src.filter, r->hdr.filters, sizeof(r->hdr.filters));
 	snprintf(r->hdr.probes, sizeof(r->hdr.probes), "%s", tt_source_probes(src));
 	snprintf(r->hdr.missing, sizeof(r->hdr.missing), "%s",
@@ -498,7 +498,7 @@ int tt_rec_finish(struct tt_rec *r, char *err, size_t errlen)
 void tt_rec_print_stats(const struct tt_rec *r, FILE *f)
 {
 	double secs = r->end_mono > r->start_mono ? (r->end_mono - r->start_mono) / 1e9 : 0;
-	struct tt_src_stats st;
+	struct tt_source_stat st;
 
 	source_stats(r, &st);
 	fprintf(f,

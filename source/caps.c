@@ -18,7 +18,7 @@ static void compose(struct tt_source_caps *c)
 
 	c->missing[0] = names[0] = '\0';
 	for (int i = 0; i < c->n; i++) {
-		if (c->state[i] != TT_SRC_CAP_MISSING)
+		if (c->state[i] != TT_SOURCE_CAP_MISSING)
 			continue;
 		if (used < sizeof(c->missing))
 			used +=
@@ -72,7 +72,7 @@ void tt_source_caps_print_missing(const struct tt_source *h, const char *prog, F
 	const struct tt_source_caps *c = &h->caps;
 
 	for (int i = 0; i < c->n; i++)
-		if (c->state[i] == TT_SRC_CAP_MISSING)
+		if (c->state[i] == TT_SOURCE_CAP_MISSING)
 			fprintf(f, "%s: warning: missing %s (%s): %s\n", prog, c->desc[i].name,
 				c->why[i], c->desc[i].loss);
 }
@@ -80,9 +80,9 @@ void tt_source_caps_print_missing(const struct tt_source *h, const char *prog, F
 void tt_source_caps_print_check(const struct tt_source *h, FILE *f)
 {
 	static const char *const state[] = {
-	    [TT_SRC_CAP_OK] = "ok",
-	    [TT_SRC_CAP_UNUSED] = "not needed",
-	    [TT_SRC_CAP_MISSING] = "MISSING",
+	    [TT_SOURCE_CAP_OK] = "ok",
+	    [TT_SOURCE_CAP_UNUSED] = "not needed",
+	    [TT_SOURCE_CAP_MISSING] = "MISSING",
 	};
 	const struct tt_source_caps *c = &h->caps;
 
@@ -90,7 +90,7 @@ void tt_source_caps_print_check(const struct tt_source *h, FILE *f)
 		int st = c->state[i];
 
 		fprintf(f, "%-15s %-10s %s", c->desc[i].name, state[st], c->why[i]);
-		if (st == TT_SRC_CAP_MISSING)
+		if (st == TT_SOURCE_CAP_MISSING)
 			fprintf(f, ": %s", c->desc[i].loss);
 		fputc('\n', f);
 	}

@@ -38,7 +38,7 @@ static int keep(struct tt_source *h, const struct tt_event *ev)
 }
 
 /* Count EV in the stats as taken (taken = 1), or take that back (taken = 0). */
-static void count(struct tt_src_stats *st, const struct tt_event *ev, int taken)
+static void count(struct tt_source_stat *st, const struct tt_event *ev, int taken)
 {
 	uint64_t lost = ev->kind == TT_EV_LOST ? ev->u.lost.count : 0;
 	uint64_t open = ev->kind == TT_EV_CONN_OPEN;
@@ -123,7 +123,7 @@ uint64_t tt_source_now(const struct tt_source *h)
 	return tt_now_boot_ns() + (uint64_t)h->to_wall;
 }
 
-void tt_source_emit_begin(struct tt_source *h, tt_src_cb cb, void *ctx)
+void tt_source_emit_begin(struct tt_source *h, tt_source_cb cb, void *ctx)
 {
 	h->cb = cb;
 	h->cb_ctx = ctx;

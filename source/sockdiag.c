@@ -86,9 +86,10 @@ static void set_stalls_cap(struct tt_sockdiag *d)
 	else
 		snprintf(why, sizeof(why),
 			 "this kernel's tcp_info has neither tcpi_snd_wnd (5.4+) nor tcpi_rcv_wnd");
-	tt_source_cap_set(
-	    d->h, TT_SD_CAP_STALLS,
-	    w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SRC_CAP_OK : TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_STALLS,
+			  w == (TT_SD_WND_PEER | TT_SD_WND_LOCAL) ? TT_SOURCE_CAP_OK
+								  : TT_SOURCE_CAP_MISSING,
+			  why);
 }
 
 static void set_caps(struct tt_sockdiag *d, uint32_t ms)
@@ -96,32 +97,32 @@ static void set_caps(struct tt_sockdiag *d, uint32_t ms)
 	char why[160];
 
 	snprintf(why, sizeof(why), "sock_diag polls every %u ms", ms);
-	tt_source_cap_set(d->h, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, why);
-	tt_source_cap_set(d->h, TT_SD_CAP_CLOSE, TT_SRC_CAP_MISSING, why);
-	tt_source_cap_set(d->h, TT_SD_CAP_PERCALL, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_SHORT, TT_SOURCE_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_CLOSE, TT_SOURCE_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_PERCALL, TT_SOURCE_CAP_MISSING,
 			  "sock_diag reads socket counters, not calls");
-	tt_source_cap_set(d->h, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_UDP, TT_SOURCE_CAP_MISSING,
 			  "sock_diag has no UDP byte counters");
-	tt_source_cap_set(d->h, TT_SD_CAP_RESETS, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_RESETS, TT_SOURCE_CAP_MISSING,
 			  "a poll sees counters, not segments");
-	tt_source_cap_set(d->h, TT_SD_CAP_PROCS, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_PROCS, TT_SOURCE_CAP_MISSING,
 			  "no exec/exit tracepoints without BPF");
-	tt_source_cap_set(d->h, TT_SD_CAP_RETRANS_CAUSE, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_RETRANS_CAUSE, TT_SOURCE_CAP_MISSING,
 			  "tcp_info counts retransmits, not why");
 	tt_source_cap_set(
-	    d->h, TT_SD_CAP_LISTENERS, TT_SRC_CAP_OK,
+	    d->h, TT_SD_CAP_LISTENERS, TT_SOURCE_CAP_OK,
 	    "inet_diag of LISTEN sockets: idiag_rqueue, idiag_wqueue, SK_MEMINFO_DROPS");
-	tt_source_cap_set(d->h, TT_SD_CAP_DROPS, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_DROPS, TT_SOURCE_CAP_MISSING,
 			  "sock_diag counts a socket's drops, not each packet's reason");
-	tt_source_cap_set(d->h, TT_SD_CAP_HANDSHAKE, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(d->h, TT_SD_CAP_HANDSHAKE, TT_SOURCE_CAP_MISSING,
 			  "a poll sees no handshake, and a connection that fails between polls "
 			  "is gone before one sees it");
 	set_stalls_cap(d);
 	if (d->owner_uid < 0)
-		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_OK,
+		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SOURCE_CAP_OK,
 				  "every /proc/PID/fd is readable");
 	else
-		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+		tt_source_cap_set(d->h, TT_SD_CAP_OWNERS, TT_SOURCE_CAP_MISSING,
 				  "not root: only the user's own /proc/PID/fd can be read");
 }
 
@@ -144,13 +145,13 @@ static void probe_netns(struct tt_sockdiag *d)
 
 	if (tt_netns_enter(d->self_fd) == 0) {
 		d->other_ns = 1;
-		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_OK,
+		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SOURCE_CAP_OK,
 				  "a sock_diag socket made in each namespace");
 		return;
 	}
 	snprintf(why, sizeof(why), "not root: setns: %s", strerror(errno));
 	d->other_ns = 0;
-	tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+	tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SOURCE_CAP_MISSING, why);
 }
 
 static void sd_close(struct tt_source *h);
@@ -158,9 +159,9 @@ static const struct tt_source_ops sockdiag_ops;
 
 int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen)
 {
-	const struct tt_src_opts *opts = &h->opts;
+	const struct tt_source_opts *opts = &h->opts;
 	struct tt_sockdiag *d;
-	uint32_t ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
+	uint32_t ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SOURCE_DEFAULT_COALESCE_MS;
 	int ret;
 
 	if (opts->raw) {
@@ -412,14 +413,14 @@ static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
 	/* sock_diag and our own /proc need no privilege: nothing to refuse */
 	if (d->other_ns) {
 		d->other_ns = 0;
-		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SRC_CAP_MISSING,
+		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SOURCE_CAP_MISSING,
 				  "privileges dropped (-Z)");
 	}
 	if (d->owner_uid < 0) {
 		d->owner_uid = owner_uid();
 		if (d->owner_uid >= 0)
 			tt_source_cap_set(
-			    d->h, TT_SD_CAP_OWNERS, TT_SRC_CAP_MISSING,
+			    d->h, TT_SD_CAP_OWNERS, TT_SOURCE_CAP_MISSING,
 			    "privileges dropped (-Z): only the user's own /proc/PID/fd");
 	}
 	return 0;

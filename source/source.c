@@ -14,14 +14,14 @@
 #include "tt_util.h"
 #include "source_int.h"
 
-int tt_source_exit_code(int ret, const struct tt_src_opts *opts)
+int tt_source_exit_code(int ret, const struct tt_source_opts *opts)
 {
 	if (opts->source == TT_SOURCE_FILE || (ret == -EINVAL && opts->skip_probes))
 		return 2;
 	return 1;
 }
 
-int tt_source_open(struct tt_source **out, const struct tt_src_opts *opts, char *fallback,
+int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, char *fallback,
 		   size_t fallback_len, char *err, size_t errlen)
 {
 	struct tt_source *s = calloc(1, sizeof(*s));
@@ -61,7 +61,7 @@ done:
 	return 0;
 }
 
-int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx)
+int tt_source_poll(struct tt_source *s, int timeout_ms, tt_source_cb cb, void *ctx)
 {
 	tt_source_emit_begin(s, cb, ctx);
 	if (tt_source_emit_pending(s))
@@ -69,7 +69,7 @@ int tt_source_poll(struct tt_source *s, int timeout_ms, tt_src_cb cb, void *ctx)
 	return tt_source_emit_end(s, s->ops->poll(s, timeout_ms));
 }
 
-int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx)
+int tt_source_flush(struct tt_source *s, tt_source_cb cb, void *ctx)
 {
 	tt_source_emit_begin(s, cb, ctx);
 	if (tt_source_emit_pending(s))
@@ -77,7 +77,7 @@ int tt_source_flush(struct tt_source *s, tt_src_cb cb, void *ctx)
 	return tt_source_emit_end(s, s->ops->flush(s));
 }
 
-int tt_source_stop(struct tt_source *s, tt_src_cb cb, void *ctx)
+int tt_source_stop(struct tt_source *s, tt_source_cb cb, void *ctx)
 {
 	tt_source_emit_begin(s, cb, ctx);
 	if (s->ops->halt)
@@ -128,7 +128,7 @@ int64_t tt_source_clock_offset(const struct tt_source *s)
 	return s->ops->clock_offset ? s->ops->clock_offset(s) : s->to_wall;
 }
 
-void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st)
+void tt_source_stats(const struct tt_source *s, struct tt_source_stat *st)
 {
 	*st = s->stats;
 	if (s->ops->stats)
@@ -137,7 +137,7 @@ void tt_source_stats(const struct tt_source *s, struct tt_src_stats *st)
 
 int tt_source_table_full(const struct tt_source *s, char *buf, size_t len)
 {
-	struct tt_src_stats st;
+	struct tt_source_stat st;
 
 	tt_source_stats(s, &st);
 	if (!st.untracked)

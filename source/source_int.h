@@ -27,7 +27,8 @@ struct tt_source_cap_desc {
 	const char *loss;
 };
 
-/* The source's capabilities (source/caps.c), each TT_SRC_CAP_* with what provides it or why not. */
+/* The source's capabilities (source/caps.c), each TT_SOURCE_CAP_* with what provides it or why not.
+ */
 struct tt_source_caps {
 	const struct tt_source_cap_desc *desc; /* the source's table, n long */
 	int n;
@@ -63,17 +64,17 @@ struct tt_source_ops {
 	/* NULL: to_wall (events made in CLOCK_BOOTTIME); a capture played says its own */
 	int64_t (*clock_offset)(const struct tt_source *h);
 	uint64_t (*now)(const struct tt_source *h); /* NULL: CLOCK_BOOTTIME now + to_wall */
-	/* NULL: nothing but what the handle counts (tt_src_stats.untracked stays 0) */
-	void (*stats)(const struct tt_source *h, struct tt_src_stats *st);
+	/* NULL: nothing but what the handle counts (tt_source_stat.untracked stays 0) */
+	void (*stats)(const struct tt_source *h, struct tt_source_stat *st);
 	int (*after_drop)(struct tt_source *h, char *err, size_t errlen); /* NULL: nothing to do */
 	void (*close)(struct tt_source *h);				  /* frees priv */
 };
 
 struct tt_source {
 	const struct tt_source_ops *ops;
-	void *priv;		   /* the source's own state */
-	struct tt_src_opts opts;   /* as opened (pointers into the caller's memory) */
-	struct tt_src_stats stats; /* counted by tt_source_emit() as the caller takes events */
+	void *priv;		     /* the source's own state */
+	struct tt_source_opts opts;  /* as opened (pointers into the caller's memory) */
+	struct tt_source_stat stats; /* counted by tt_source_emit() as the caller takes events */
 	/*
 	 * The source's own clock + this = wall time: tt_source_emit() adds it to every event,
 	 * the only place. CLOCK_BOOTTIME's offset, measured once at open (tt_source_open) for
@@ -82,7 +83,7 @@ struct tt_source {
 	 */
 	int64_t to_wall;
 	/* the current poll, flush or stop */
-	tt_src_cb cb;
+	tt_source_cb cb;
 	void *cb_ctx;
 	int cb_ret; /* the callback refused an event: no more are offered in this call */
 	uint64_t delivered;
@@ -103,7 +104,7 @@ int tt_source_emit(struct tt_source *h, const struct tt_event *ev);
 /* Offer the kept events again; returns 0 when all were taken, else the callback's value. */
 int tt_source_emit_pending(struct tt_source *h);
 /* Set the callback of this call, counting from 0. */
-void tt_source_emit_begin(struct tt_source *h, tt_src_cb cb, void *ctx);
+void tt_source_emit_begin(struct tt_source *h, tt_source_cb cb, void *ctx);
 /*
  * What the call returns, its source's ret (0 or -errno) given: the callback's refusal, else a
  * source error, else the events delivered (-EINTR or -ENODATA when there were none).
@@ -114,7 +115,7 @@ void tt_source_emit_free(struct tt_source *h);
 /*
  * The capability table (source/caps.c): init names the source's capabilities (desc, n of
  * them, at most TT_SOURCE_MAX_CAPS; all ok until set) and its warning's words; cap_set sets
- * one to TT_SRC_CAP_* STATE with what provides it or why it is missing, and recomposes the
+ * one to TT_SOURCE_CAP_* STATE with what provides it or why it is missing, and recomposes the
  * texts. missing: NULL or the header text; warning: NULL or the view's line; print_missing:
  * "PROG: warning: missing NAME (why): loss" each; print_check: every one, --check's layout.
  */

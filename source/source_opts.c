@@ -27,7 +27,7 @@ int tt_source_parse(const char *name, const char **path)
 
 #define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
 
-int tt_source_getopt(struct tt_src_opts *o, char *skip, size_t skiplen, int opt, const char *arg,
+int tt_source_getopt(struct tt_source_opts *o, char *skip, size_t skiplen, int opt, const char *arg,
 		     char *err, size_t errlen)
 {
 	uint64_t v;
@@ -38,7 +38,7 @@ int tt_source_getopt(struct tt_src_opts *o, char *skip, size_t skiplen, int opt,
 		if (tt_parse_duration_ns(arg, &v) || v > 1000000000)
 			return BAD("bad raw slice '%s' (0..1s)", arg);
 		o->raw = 1;
-		o->raw_slice_ns = v ? v : TT_SRC_RAW_PER_CALL;
+		o->raw_slice_ns = v ? v : TT_SOURCE_RAW_PER_CALL;
 		return 1;
 	case TT_OPT_SRC_COALESCE:
 		/* a duration: "2" is 2 s */

@@ -26,7 +26,7 @@ static const struct tt_source_ops bpf_ops;
 
 int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 {
-	const struct tt_src_opts *opts = &h->opts;
+	const struct tt_source_opts *opts = &h->opts;
 	struct tt_src *s;
 	int ret;
 
@@ -44,9 +44,9 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 	s->cg_fd = -1;
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
-	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SRC_DEFAULT_COALESCE_MS;
+	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SOURCE_DEFAULT_COALESCE_MS;
 	s->udp_idle_ns =
-	    (uint64_t)(opts->udp_idle_ms ? opts->udp_idle_ms : TT_SRC_DEFAULT_UDP_IDLE_MS) *
+	    (uint64_t)(opts->udp_idle_ms ? opts->udp_idle_ms : TT_SOURCE_DEFAULT_UDP_IDLE_MS) *
 	    1000000;
 	ret = tt_src_load(s, opts, err, errlen);
 	if (ret)
@@ -125,7 +125,7 @@ static int bpf_after_drop(struct tt_source *h, char *err, size_t errlen)
 	}
 	if (s->other_ns && tt_netns_enter(s->self_ns_fd)) {
 		s->other_ns = 0;
-		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING,
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SOURCE_CAP_MISSING,
 				  "cannot enter other network namespaces without root (-Z)");
 	}
 	return 0;
@@ -146,7 +146,7 @@ static const char *bpf_mode(const struct tt_source *h)
 	return s->raw ? "raw" : "coalesce";
 }
 
-static void bpf_stats(const struct tt_source *h, struct tt_src_stats *st)
+static void bpf_stats(const struct tt_source *h, struct tt_source_stat *st)
 {
 	const struct tt_src *s = h->priv;
 

@@ -135,7 +135,7 @@ struct tt_src {
 
 /* src_load.c: load and attach what this kernel offers, set the capabilities. 0, or -errno
  * with a one-line message (then tt_src_open() closes what was made). */
-int tt_src_load(struct tt_src *s, const struct tt_src_opts *opts, char *err, size_t errlen);
+int tt_src_load(struct tt_src *s, const struct tt_source_opts *opts, char *err, size_t errlen);
 
 /* Name the BPF source's capabilities in the handle's table (src_caps.c). */
 void tt_src_caps_init(struct tt_source *h);

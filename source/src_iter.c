@@ -113,7 +113,7 @@ static int iter_in_ns(int ns_fd, uint64_t ino, void *ctx)
 		snprintf(why, sizeof(why), "cannot enter other network namespaces: %s",
 			 strerror(-ret));
 		s->other_ns = 0;
-		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SOURCE_CAP_MISSING, why);
 		return 1;
 	}
 	fd = bpf_iter_create(bpf_link__fd(ip->link));

@@ -56,13 +56,14 @@ static void cgroup2_root(char *buf, size_t len)
 	fclose(f);
 }
 
-static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s, const struct tt_src_opts *o)
+static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s,
+		       const struct tt_source_opts *o)
 {
 	const struct tt_filter *f = &o->filter;
 	const char *skip_close = getenv("TT_TEST_SKIP_CLOSE");
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
-	skel->rodata->raw_slice_ns = tt_src_raw_slice_ns(o);
+	skel->rodata->raw_slice_ns = tt_source_raw_slice_ns(o);
 	/* fault injection for tests: the programs emit no close, as when the kernel skips them
 	 * ("nospace": the close finds the ring buffer full) */
 	skel->rodata->test_skip_close = !skip_close ? 0 : strcmp(skip_close, "nospace") ? 1 : 2;
@@ -200,17 +201,18 @@ static int kernel_has_tp_btf(const struct btf *vmlinux, const char *tp)
  * hooks): nothing runs on every send and recv of the machine (that costs ~4% CPU on 100-byte
  * TCP writes). The per-call hooks are for --raw, and count UDP where the packet route fails.
  */
-static int wants_udp(const struct tt_src_opts *o)
+static int wants_udp(const struct tt_source_opts *o)
 {
 	return o->filter.proto != IPPROTO_TCP;
 }
 
-static int use_pkt_route(const struct tt_src *s, const struct tt_src_opts *o, const char *cgroot)
+static int use_pkt_route(const struct tt_src *s, const struct tt_source_opts *o, const char *cgroot)
 {
 	return !o->raw && wants_udp(o) && cgroot[0] && !s->pkt_failed[0];
 }
 
-static int needs_io_hooks(const struct tt_src *s, const struct tt_src_opts *o, const char *cgroot)
+static int needs_io_hooks(const struct tt_src *s, const struct tt_source_opts *o,
+			  const char *cgroot)
 {
 	return o->raw || (wants_udp(o) && !use_pkt_route(s, o, cgroot)) || o->check_all;
 }
@@ -247,7 +249,7 @@ static void plan_unused(struct tt_src *s, const struct tcptop_bpf *skel,
  * per-call hooks: the sock_{send,recv}_length tracepoints (Linux 6.3), else fexit on
  * inet{,6}_{send,recv}msg.
  */
-static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct tt_src_opts *o,
+static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct tt_source_opts *o,
 			 const char *cgroot, char *err, size_t errlen)
 {
 	struct bpf_program *tp[] = {skel->progs.tt_send, skel->progs.tt_recv};
@@ -373,7 +375,7 @@ static void test_refuse(struct bpf_program *p)
  * TT_BPF_MAX_TCP. Past it a connection's unreported close cannot be found: a host of 100,000
  * connections is not to meet a table made for 65,536.
  */
-static uint32_t tcp_table_size(const struct tt_src_opts *o)
+static uint32_t tcp_table_size(const struct tt_source_opts *o)
 {
 	unsigned long long alloc = 0, n;
 	char line[256];
@@ -391,7 +393,7 @@ static uint32_t tcp_table_size(const struct tt_src_opts *o)
 	return n < TT_BPF_MAX_TCP ? TT_BPF_MAX_TCP : n > (1u << 24) ? 1u << 24 : (uint32_t)n;
 }
 
-static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_src_opts *o)
+static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_source_opts *o)
 {
 	struct tcptop_bpf *skel = tcptop_bpf__open();
 	uint32_t kb = o->ringbuf_kb ? o->ringbuf_kb : DEFAULT_RINGBUF_KB;
@@ -441,7 +443,7 @@ static int next_held(struct tt_src *s)
 	return -1;
 }
 
-static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t errlen)
+static int load(struct tt_src *s, const struct tt_source_opts *o, char *err, size_t errlen)
 {
 	int ret = 0, bisect = 0;
 
@@ -477,7 +479,7 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t
 				tt_src_verifier_reason(pl->log, sizeof(pl->log), why, sizeof(why));
 				snprintf(err, errlen, "cannot load BPF program %s: %s", pl->name,
 					 why);
-				return TT_SRC_REFUSED;
+				return TT_SOURCE_REFUSED;
 			}
 			pl->refused = 1;
 			pl->trying = 0;
@@ -498,7 +500,7 @@ static int load(struct tt_src *s, const struct tt_src_opts *o, char *err, size_t
 		if (bisect) {	    /* the required programs alone fail */
 			snprintf(err, errlen, "the kernel refuses the required BPF programs: %s",
 				 strerror(-ret));
-			return TT_SRC_REFUSED;
+			return TT_SOURCE_REFUSED;
 		}
 		/* no log names the refused program: the required ones alone, then one by one */
 		bisect = 1;
@@ -553,7 +555,7 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 				continue;
 			}
 			snprintf(err, errlen, "cannot attach %s: %s", sec, strerror(e));
-			return e == EPERM ? -e : TT_SRC_REFUSED;
+			return e == EPERM ? -e : TT_SOURCE_REFUSED;
 		}
 		pl->attached = 1;
 		if (p == s->skel->progs.tt_iter_tcp)
@@ -616,11 +618,11 @@ static void set_caps(struct tt_src *s)
 			snprintf(why, sizeof(why), "%s%s%s",
 				 skipped[0] && fail != skipped ? skipped : "",
 				 skipped[0] && fail != skipped ? ", and " : "", fail);
-			tt_source_cap_set(s->h, c, TT_SRC_CAP_MISSING, why);
+			tt_source_cap_set(s->h, c, TT_SOURCE_CAP_MISSING, why);
 		} else if (n_att) {
-			tt_source_cap_set(s->h, c, TT_SRC_CAP_OK, ok);
+			tt_source_cap_set(s->h, c, TT_SOURCE_CAP_OK, ok);
 		} else {
-			tt_source_cap_set(s->h, c, TT_SRC_CAP_UNUSED, unused);
+			tt_source_cap_set(s->h, c, TT_SOURCE_CAP_UNUSED, unused);
 		}
 	}
 }
@@ -676,18 +678,19 @@ static void plan_init_netns(struct tt_src *s)
 {
 	/* listeners ride in the sampling pass, which every recording has */
 	tt_source_cap_set(
-	    s->h, TT_CAP_LISTENERS, TT_SRC_CAP_OK,
+	    s->h, TT_CAP_LISTENERS, TT_SOURCE_CAP_OK,
 	    "iter:tcp reads each listener's sk_ack_backlog, sk_max_ack_backlog, sk_drops");
 	s->self_ns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (s->self_ns_fd < 0) {
 		char why[160];
 
 		snprintf(why, sizeof(why), "/proc/self/ns/net: %s", strerror(errno));
-		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_MISSING, why);
+		tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SOURCE_CAP_MISSING, why);
 		return;
 	}
 	s->other_ns = 1;
-	tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SRC_CAP_OK, "each namespace entered to sample it");
+	tt_source_cap_set(s->h, TT_CAP_NETNS, TT_SOURCE_CAP_OK,
+			  "each namespace entered to sample it");
 }
 
 /* Back to before plan_load_attach(): no links, no object, an empty plan. */
@@ -704,7 +707,7 @@ static void unload(struct tt_src *s)
 	s->n_progs = 0;
 }
 
-static int plan_load_attach(struct tt_src *s, const struct tt_src_opts *opts, const char *cgroot,
+static int plan_load_attach(struct tt_src *s, const struct tt_source_opts *opts, const char *cgroot,
 			    char *err, size_t errlen)
 {
 	struct tcptop_bpf *skel = tcptop_bpf__open();
@@ -734,7 +737,7 @@ static int plan_load_attach(struct tt_src *s, const struct tt_src_opts *opts, co
 	return attach(s, cgroot, err, errlen);
 }
 
-int tt_src_load(struct tt_src *s, const struct tt_src_opts *opts, char *err, size_t errlen)
+int tt_src_load(struct tt_src *s, const struct tt_source_opts *opts, char *err, size_t errlen)
 {
 	char cgroot[512];
 	struct stat sb;
@@ -750,7 +753,7 @@ int tt_src_load(struct tt_src *s, const struct tt_src_opts *opts, char *err, siz
 		if (ret)
 			return ret;
 		set_caps(s);
-		if (round || !s->use_pkt || s->h->caps.state[TT_CAP_UDP_PKTS] == TT_SRC_CAP_OK)
+		if (round || !s->use_pkt || s->h->caps.state[TT_CAP_UDP_PKTS] == TT_SOURCE_CAP_OK)
 			break;
 		/* the packet route is incomplete: load again with the per-call hooks for UDP */
 		snprintf(s->pkt_failed, sizeof(s->pkt_failed), "%s",
@@ -758,11 +761,11 @@ int tt_src_load(struct tt_src *s, const struct tt_src_opts *opts, char *err, siz
 		unload(s);
 	}
 	plan_init_netns(s);
-	if (s->h->caps.state[TT_CAP_DROPS] == TT_SRC_CAP_OK && drop_names_load(s) < 0)
+	if (s->h->caps.state[TT_CAP_DROPS] == TT_SOURCE_CAP_OK && drop_names_load(s) < 0)
 		tt_source_cap_set(
-		    s->h, TT_CAP_DROPS, TT_SRC_CAP_MISSING,
+		    s->h, TT_CAP_DROPS, TT_SOURCE_CAP_MISSING,
 		    "no enum skb_drop_reason in this kernel's BTF to name the reasons");
-	if (s->raw && s->h->caps.state[TT_CAP_SENDRECV] != TT_SRC_CAP_OK) {
+	if (s->raw && s->h->caps.state[TT_CAP_SENDRECV] != TT_SOURCE_CAP_OK) {
 		snprintf(err, errlen, "--raw needs per-call send/recv hooks: %s",
 			 s->h->caps.why[TT_CAP_SENDRECV]);
 		return -EOPNOTSUPP;

@@ -275,7 +275,7 @@ static uint64_t thread_cpu_ns(void)
 
 /*
  * A sampling pass, timed: its cost grows with the open connections, and a big host's recorder
- * is to say what it is (tt_src_stats.sample_*, the recorder's exit line; docs/BENCHMARKS.md).
+ * is to say what it is (tt_source_stat.sample_*, the recorder's exit line; docs/BENCHMARKS.md).
  */
 static void sample(struct tt_src *s)
 {

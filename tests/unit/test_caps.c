@@ -65,11 +65,11 @@ int main(void)
 
 	tt_src_caps_init(s);
 	for (int c = 0; c < TT_CAP_N; c++)
-		tt_source_cap_set(s, c, TT_SRC_CAP_OK, "x:y");
+		tt_source_cap_set(s, c, TT_SOURCE_CAP_OK, "x:y");
 	check(!tt_source_caps_missing(s) && !tt_source_caps_warning(s),
 	      "nothing missing: no header text, no warning");
-	tt_source_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SRC_CAP_MISSING, "iter:task_file refused");
-	tt_source_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_MISSING, "setns: Operation not permitted");
+	tt_source_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SOURCE_CAP_MISSING, "iter:task_file refused");
+	tt_source_cap_set(s, TT_CAP_NETNS, TT_SOURCE_CAP_MISSING, "setns: Operation not permitted");
 	check(tt_source_caps_missing(s) &&
 		  !strncmp(tt_source_caps_missing(s), OWNER_TEXT, strlen(OWNER_TEXT)) &&
 		  strstr(tt_source_caps_missing(s),
@@ -87,8 +87,8 @@ int main(void)
 		  strstr(buf, "\nprog: warning: missing namespaces (") &&
 		  buf[strlen(buf) - 1] == '\n' && strchr(buf, '\n') != strrchr(buf, '\n'),
 	      "one stderr line per missing capability");
-	tt_source_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SRC_CAP_OK, "iter:task_file");
-	tt_source_cap_set(s, TT_CAP_NETNS, TT_SRC_CAP_UNUSED, "not needed");
+	tt_source_cap_set(s, TT_CAP_OWNER_SWEEP, TT_SOURCE_CAP_OK, "iter:task_file");
+	tt_source_cap_set(s, TT_CAP_NETNS, TT_SOURCE_CAP_UNUSED, "not needed");
 	check(!tt_source_caps_missing(s) && !tt_source_caps_warning(s),
 	      "found again: nothing said");
 	lines = print_check(s, buf, sizeof(buf));
@@ -99,8 +99,9 @@ int main(void)
 	/* sock_diag's names in the same table, with its own warning */
 	tt_sd_caps_init(s);
 	check(!tt_source_caps_missing(s) && !tt_source_caps_warning(s), "a new table: all ok");
-	tt_source_cap_set(s, TT_SD_CAP_SHORT, TT_SRC_CAP_MISSING, "sock_diag polls every 1000 ms");
-	tt_source_cap_set(s, TT_SD_CAP_UDP, TT_SRC_CAP_MISSING,
+	tt_source_cap_set(s, TT_SD_CAP_SHORT, TT_SOURCE_CAP_MISSING,
+			  "sock_diag polls every 1000 ms");
+	tt_source_cap_set(s, TT_SD_CAP_UDP, TT_SOURCE_CAP_MISSING,
 			  "sock_diag has no UDP byte counters");
 	check(tt_source_caps_missing(s) &&
 		  !strcmp(

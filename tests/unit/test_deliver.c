@@ -42,7 +42,7 @@ static int take(void *ctx, const struct tt_event *ev)
  */
 struct reader {
 	const struct tt_source *h;
-	struct tt_src_stats at[8];
+	struct tt_source_stat at[8];
 	int n, refuse;
 };
 

@@ -6,7 +6,7 @@
 #include "check.h"
 #include "tt_source.h"
 
-static int opt(struct tt_src_opts *o, char *skip, size_t len, int which, const char *arg)
+static int opt(struct tt_source_opts *o, char *skip, size_t len, int which, const char *arg)
 {
 	char err[128] = "";
 	int r = tt_source_getopt(o, skip, len, which, arg, err, sizeof(err));
@@ -18,18 +18,18 @@ static int opt(struct tt_src_opts *o, char *skip, size_t len, int which, const c
 
 int main(void)
 {
-	struct tt_src_opts o = {0};
+	struct tt_source_opts o = {0};
 	char skip[32] = "";
 
 	check(opt(&o, skip, sizeof(skip), 'p', "1") == 0, "a filter option is not a source one");
 	check(opt(&o, skip, sizeof(skip), TT_OPT_SRC_RAW, NULL) == 1 && o.raw &&
-		  tt_src_raw_slice_ns(&o) == TT_SRC_RAW_SLICE_NS,
+		  tt_source_raw_slice_ns(&o) == TT_SOURCE_RAW_SLICE_NS,
 	      "--raw: the default slice");
 	check(opt(&o, skip, sizeof(skip), TT_OPT_SRC_RAW_SLICE, "0") == 1 && o.raw &&
-		  tt_src_raw_slice_ns(&o) == 0,
+		  tt_source_raw_slice_ns(&o) == 0,
 	      "--raw-slice 0: one event per call");
 	check(opt(&o, skip, sizeof(skip), TT_OPT_SRC_RAW_SLICE, "5ms") == 1 &&
-		  tt_src_raw_slice_ns(&o) == 5000000,
+		  tt_source_raw_slice_ns(&o) == 5000000,
 	      "--raw-slice 5ms");
 	check(opt(&o, skip, sizeof(skip), TT_OPT_SRC_RAW_SLICE, "1001ms") < 0, "--raw-slice > 1s");
 	check(opt(&o, skip, sizeof(skip), TT_OPT_SRC_COALESCE, "2") == 1 && o.coalesce_ms == 2000,
