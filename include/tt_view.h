@@ -148,4 +148,45 @@ int tt_view_csv_write(struct tt_view_csv *c, const struct tt_state *st, const st
 /* Flush and close; returns 0 or the first write error. NULL is accepted. */
 int tt_view_csv_close(struct tt_view_csv *c);
 
+/*
+ * The view's command-line options, the same in every tool that shows the state table (tcptop and
+ * tcptop-replay): put TT_VIEW_LONGOPTS in the getopt_long table and TT_VIEW_SHORTOPTS in the
+ * short option string, then offer each option to tt_view_getopt(), as tt_filter_getopt().
+ */
+struct tt_view_args {
+	uint64_t ttl_ns;      /* --ttl: closed connections stay this long (0: the table's 30 s) */
+	uint64_t interval_ns; /* -i: snapshot and rate interval */
+	uint64_t count;	      /* -n: stop after this many snapshots (0: no end) */
+	int batch;	      /* -b: snapshots on stdout, no curses */
+	int human;	      /* -H: batch numbers in human units */
+	int sort;	      /* --sort: a column; -1 the default (tt_col_sort_shown) */
+	uint32_t cols;	      /* --columns (TT_COL_BIT) */
+	const char *csv_path; /* --csv */
+};
+
+enum { TT_VIEW_OPT_TTL = 0x3001, TT_VIEW_OPT_SORT, TT_VIEW_OPT_COLUMNS, TT_VIEW_OPT_CSV };
+#define TT_VIEW_SHORTOPTS "i:bn:H"
+/* clang-format off */
+#define TT_VIEW_LONGOPTS						\
+	{"interval", required_argument, NULL, 'i'},			\
+	{"ttl", required_argument, NULL, TT_VIEW_OPT_TTL},		\
+	{"sort", required_argument, NULL, TT_VIEW_OPT_SORT},		\
+	{"columns", required_argument, NULL, TT_VIEW_OPT_COLUMNS},	\
+	{"batch", no_argument, NULL, 'b'},				\
+	{"count", required_argument, NULL, 'n'},			\
+	{"human", no_argument, NULL, 'H'},				\
+	{"csv", required_argument, NULL, TT_VIEW_OPT_CSV}
+/* clang-format on */
+
+/* The defaults: a 1 s interval, the default columns, the default sort. */
+void tt_view_args_init(struct tt_view_args *o);
+/*
+ * 1 when opt was a view option and was applied, 0 when it is not one, <0 on a bad value (err
+ * says which). An interval shorter than min_interval_ns is a bad value.
+ */
+int tt_view_getopt(struct tt_view_args *o, int opt, const char *arg, uint64_t min_interval_ns,
+		   char *err, size_t errlen);
+/* Once every option is in: the sort column is shown (--sort RETR adds RETR to the columns). */
+void tt_view_args_done(struct tt_view_args *o);
+
 #endif /* TT_VIEW_H */

@@ -28,14 +28,11 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-enum { OPT_TTL = 0x2001, OPT_CSV, OPT_SORT, OPT_COLUMNS };
-
 struct cfg {
 	struct tt_source_opts so;
-	uint64_t interval_ns, ttl_ns, count;
-	const char *out_path, *csv_path;
-	int batch, human, sort, force;
-	uint32_t cols; /* --columns */
+	struct tt_view_args view; /* -i --ttl --sort --columns -b -n -H --csv */
+	const char *out_path;
+	int force;
 	char filter_text[512];
 	char skip[1024]; /* --no-probe names */
 };
@@ -80,23 +77,16 @@ static void usage(void)
 }
 
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
-#define SHORTOPTS ":i:o:fbn:HhV" TT_FILTER_SHORTOPTS
+#define SHORTOPTS ":o:fhV" TT_VIEW_SHORTOPTS TT_FILTER_SHORTOPTS
 
 static void parse(struct cfg *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"interval", required_argument, NULL, 'i'},
-	    {"ttl", required_argument, NULL, OPT_TTL},
-	    {"sort", required_argument, NULL, OPT_SORT},
-	    {"columns", required_argument, NULL, OPT_COLUMNS},
 	    {"output", required_argument, NULL, 'o'},
 	    {"force", no_argument, NULL, 'f'},
-	    {"csv", required_argument, NULL, OPT_CSV},
-	    {"batch", no_argument, NULL, 'b'},
-	    {"count", required_argument, NULL, 'n'},
-	    {"human", no_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    TT_VIEW_LONGOPTS,
 	    TT_SOURCE_LONGOPTS,
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
@@ -104,12 +94,12 @@ static void parse(struct cfg *c, int argc, char **argv)
 	char err[256];
 	int o, ret;
 
-	c->interval_ns = 1000000000ull;
-	c->sort = -1; /* TX/s, or the first column shown (tt_col_sort_shown) */
-	c->cols = TT_COLS_DEFAULT;
+	tt_view_args_init(&c->view);
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->so.filter, o, optarg, err, sizeof(err));
+		if (!ret) /* a live view refreshes at most every 10 ms */
+			ret = tt_view_getopt(&c->view, o, optarg, 10000000, err, sizeof(err));
 		if (!ret)
 			ret = tt_source_getopt(&c->so, c->skip, sizeof(c->skip), o, optarg, err,
 					       sizeof(err));
@@ -118,34 +108,8 @@ static void parse(struct cfg *c, int argc, char **argv)
 		if (ret > 0)
 			continue;
 		switch (o) {
-		case 'i':
-			if (tt_parse_duration_ns(optarg, &c->interval_ns) ||
-			    c->interval_ns < 10000000)
-				tt_die(prog, TT_EXIT_USAGE, "bad interval '%s' (at least 10ms)",
-				       optarg);
-			break;
-		case OPT_TTL:
-			if (tt_parse_duration_ns(optarg, &c->ttl_ns) || !c->ttl_ns)
-				tt_die(prog, TT_EXIT_USAGE, "bad --ttl '%s'", optarg);
-			break;
-		case OPT_SORT:
-			c->sort = tt_col_parse(optarg);
-			if (c->sort < 0)
-				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
-			break;
-		case OPT_COLUMNS:
-			if (tt_col_list_parse(optarg, &c->cols, err, sizeof(err)))
-				tt_die(prog, TT_EXIT_USAGE, "%s", err);
-			break;
 		case 'o': c->out_path = optarg; break;
 		case 'f': c->force = 1; break;
-		case OPT_CSV: c->csv_path = optarg; break;
-		case 'b': c->batch = 1; break;
-		case 'n':
-			if (tt_parse_u64(optarg, 1, UINT64_MAX, &c->count))
-				tt_die(prog, TT_EXIT_USAGE, "bad count '%s'", optarg);
-			break;
-		case 'H': c->human = 1; break;
 		case 'h': usage(); exit(0);
 		case 'V': printf("%s tcptop %s\n", prog, TT_VERSION); exit(0);
 		default: tt_getopt_fail(prog, o, argv, SHORTOPTS);
@@ -153,10 +117,9 @@ static void parse(struct cfg *c, int argc, char **argv)
 	}
 	if (optind < argc)
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
-	if (c->count && !c->batch)
+	if (c->view.count && !c->view.batch)
 		tt_die(prog, TT_EXIT_USAGE, "-n goes with --batch");
-	/* the sort column shows: --sort RETR adds RETR to the default columns */
-	c->sort = (int)tt_col_sort_shown(&c->cols, c->sort);
+	tt_view_args_done(&c->view);
 	tt_filter_format(&c->so.filter, c->filter_text, sizeof(c->filter_text));
 }
 
@@ -184,8 +147,8 @@ static int maybe_tick(struct live *l)
 	struct tt_view_batch_opts bo = {
 	    .title = prog,
 	    .filter_text = l->cfg->filter_text,
-	    .human = l->cfg->human,
-	    .cols = l->cfg->cols,
+	    .human = l->cfg->view.human,
+	    .cols = l->cfg->view.cols,
 	};
 
 	/* as tcptop-record does: what is on disk is at most half a second old */
@@ -198,7 +161,8 @@ static int maybe_tick(struct live *l)
 	if (now < l->next_tick)
 		return 0;
 	/* said as the recorder says it: once, when first seen, while the connections are open */
-	if (!l->full[0] && tt_source_table_full(l->src, l->full, sizeof(l->full)) && l->cfg->batch)
+	if (!l->full[0] && tt_source_table_full(l->src, l->full, sizeof(l->full)) &&
+	    l->cfg->view.batch)
 		fprintf(stderr, "%s: warning: %s\n", prog, l->full);
 	/*
 	 * A tick's rates are the bytes up to now: a source that samples (BPF, sock_diag) samples
@@ -217,16 +181,18 @@ static int maybe_tick(struct live *l)
 		now = tt_now_wall_ns();
 	}
 	tt_state_tick(l->st, now);
-	l->next_tick += l->cfg->interval_ns;
+	l->next_tick += l->cfg->view.interval_ns;
 	if (l->next_tick <= now) /* we were late: don't fire a burst of ticks */
-		l->next_tick = now + l->cfg->interval_ns;
+		l->next_tick = now + l->cfg->view.interval_ns;
 	/* a write error says which output and why ("stdout: No space left on device") */
-	if (l->cfg->batch && (ret = tt_view_print_snapshot(stdout, l->st, &l->sel, now, &bo))) {
+	if (l->cfg->view.batch &&
+	    (ret = tt_view_print_snapshot(stdout, l->st, &l->sel, now, &bo))) {
 		snprintf(l->errmsg, sizeof(l->errmsg), "stdout: %s", strerror(-ret));
 		return l->err = ret;
 	}
 	if (l->csv && (ret = tt_view_csv_write(l->csv, l->st, &l->sel, now))) {
-		snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->csv_path, strerror(-ret));
+		snprintf(l->errmsg, sizeof(l->errmsg), "%s: %s", l->cfg->view.csv_path,
+			 strerror(-ret));
 		return l->err = ret;
 	}
 	l->snapshots++;
@@ -337,15 +303,16 @@ int main(int argc, char **argv)
 	int ret = 0;
 
 	parse(&cfg, argc, argv);
-	if (!cfg.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+	if (!cfg.view.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
 		tt_die(prog, TT_EXIT_USAGE, "the view needs a terminal (use --batch for pipes)");
-	sto.ttl_ns = cfg.ttl_ns;
+	sto.ttl_ns = cfg.view.ttl_ns;
 	sto.sample_ns = source_sample_ns(&cfg.so);
 	sto.filter = tt_filter_is_empty(&cfg.so.filter) ? NULL : &cfg.so.filter;
 	if (tt_state_new(&l.st, &sto) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "out of memory");
-	l.sel.sort = cfg.sort;
-	if (cfg.csv_path && tt_view_csv_open(&l.csv, cfg.csv_path, cfg.force, err, sizeof(err)) < 0)
+	l.sel.sort = cfg.view.sort;
+	if (cfg.view.csv_path &&
+	    tt_view_csv_open(&l.csv, cfg.view.csv_path, cfg.force, err, sizeof(err)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	if (cfg.out_path)
 		open_recording(&l);
@@ -357,7 +324,7 @@ int main(int argc, char **argv)
 	if (fallback[0])
 		tt_warn(prog, "%s",
 			fallback); /* before the view: it stays above it in the terminal */
-	if (cfg.batch)
+	if (cfg.view.batch)
 		tt_source_print_missing(l.src, prog,
 					stderr); /* the view's header says it otherwise */
 	if (l.rec && tt_rec_start(l.rec, l.src, err, sizeof(err))) {
@@ -368,11 +335,11 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL); /* the terminal went away: still close the recording */
-	l.next_tick = tt_now_wall_ns() + cfg.interval_ns;
+	l.next_tick = tt_now_wall_ns() + cfg.view.interval_ns;
 	l.last_flush = tt_now_wall_ns();
 
-	if (cfg.batch) {
-		while (!stop && !l.ended && !(cfg.count && l.snapshots >= cfg.count)) {
+	if (cfg.view.batch) {
+		while (!stop && !l.ended && !(cfg.view.count && l.snapshots >= cfg.view.count)) {
 			ret = poll_once(&l, 100);
 			if (ret < 0)
 				break;
@@ -390,8 +357,8 @@ int main(int argc, char **argv)
 		struct tt_view_opts vo = {
 		    .title = prog,
 		    .filter_text = cfg.filter_text,
-		    .sort = cfg.sort,
-		    .cols = cfg.cols,
+		    .sort = cfg.view.sort,
+		    .cols = cfg.view.cols,
 		    .stop = &stop,
 		};
 
@@ -416,7 +383,7 @@ int main(int argc, char **argv)
 	tt_source_close(l.src);
 	tt_rec_free(l.rec);
 	if (ret >= 0 && (ret = tt_view_csv_close(l.csv)) < 0)
-		snprintf(l.errmsg, sizeof(l.errmsg), "%s: %s", cfg.csv_path, strerror(-ret));
+		snprintf(l.errmsg, sizeof(l.errmsg), "%s: %s", cfg.view.csv_path, strerror(-ret));
 	else if (ret < 0)
 		tt_view_csv_close(l.csv);
 	tt_state_free(l.st);

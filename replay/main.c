@@ -35,12 +35,8 @@ enum {
 	OPT_SPEED = 0x2001,
 	OPT_FROM,
 	OPT_TO,
-	OPT_TTL,
-	OPT_BATCH,
-	OPT_CSV,
 	OPT_DUMP,
 	OPT_JSON,
-	OPT_SORT,
 	OPT_STATS,
 	OPT_BENCH,
 	OPT_BENCH_SEEK,
@@ -49,7 +45,6 @@ enum {
 	OPT_ANON_COMM,
 	OPT_CID_SEED,
 	OPT_FOLLOW,
-	OPT_COLUMNS,
 };
 
 static void usage(void)
@@ -118,12 +113,11 @@ static void usage(void)
 struct cfg {
 	double speed;
 	const char *from_s, *to_s;
-	uint64_t ttl_ns, interval_ns, count;
-	int batch, human, dump, json, stats, sort, force, follow;
-	uint32_t cols;		    /* --columns */
+	struct tt_view_args view; /* -i --ttl --sort --columns -b -n -H --csv */
+	int dump, json, stats, force, follow;
 	unsigned bench, bench_seek; /* hidden: --bench-redraw N, --bench-seek N */
 	uint64_t kf_bytes;	    /* hidden: --keyframe-mib N */
-	const char *csv_path, *out_path;
+	const char *out_path;
 	const char *anon_key; /* --anonymize KEYFILE */
 	int anon_comm;
 	uint16_t cid_seed; /* --community-id-seed */
@@ -170,16 +164,16 @@ static int print_snapshot(struct run *r, const struct tt_state *st, uint64_t ts)
 	struct tt_view_batch_opts bo = {
 	    .title = prog,
 	    .filter_text = r->cfg->filter_text,
-	    .human = r->cfg->human,
-	    .cols = r->cfg->cols,
+	    .human = r->cfg->view.human,
+	    .cols = r->cfg->view.cols,
 	};
 
 	int ret;
 
-	if (r->cfg->batch && (ret = tt_view_print_snapshot(stdout, st, &r->sel, ts, &bo)))
+	if (r->cfg->view.batch && (ret = tt_view_print_snapshot(stdout, st, &r->sel, ts, &bo)))
 		io_fail(r, "stdout", ret);
 	if (r->csv && (ret = tt_view_csv_write(r->csv, st, &r->sel, ts)))
-		io_fail(r, out_name(r->cfg->csv_path), ret);
+		io_fail(r, out_name(r->cfg->view.csv_path), ret);
 	r->snapshots++;
 	r->last_snap = ts;
 	r->snap_events = player_events(r->p);
@@ -196,7 +190,7 @@ static int on_tick(void *ctx, const struct tt_state *st, uint64_t ts)
 		return 0;
 	if (print_snapshot(r, st, ts))
 		return 1;
-	return r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count;
+	return r->cfg->view.batch && r->cfg->view.count && r->snapshots >= r->cfg->view.count;
 }
 
 static int dump_one(struct run *r, const struct tt_event *ev)
@@ -278,11 +272,11 @@ static void check_stdio(const struct cfg *c, int argc, char **argv)
 	const char *out[4];
 	int n = 0, in = 0;
 
-	if (c->batch)
+	if (c->view.batch)
 		out[n++] = "--batch";
 	if (c->dump)
 		out[n++] = "--dump";
-	if (is_stdio(c->csv_path))
+	if (is_stdio(c->view.csv_path))
 		out[n++] = "--csv -";
 	if (is_stdio(c->out_path))
 		out[n++] = "-o -";
@@ -298,7 +292,7 @@ static void check_stdio(const struct cfg *c, int argc, char **argv)
 }
 
 /* Leading ':': a missing value is reported as ':', not as an unknown option. */
-#define SHORTOPTS ":s:bn:i:Ho:fhV" TT_FILTER_SHORTOPTS
+#define SHORTOPTS ":s:o:fhV" TT_VIEW_SHORTOPTS TT_FILTER_SHORTOPTS
 
 static void parse(struct cfg *c, int argc, char **argv)
 {
@@ -306,14 +300,6 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"speed", required_argument, NULL, 's'},
 	    {"from", required_argument, NULL, OPT_FROM},
 	    {"to", required_argument, NULL, OPT_TO},
-	    {"ttl", required_argument, NULL, OPT_TTL},
-	    {"sort", required_argument, NULL, OPT_SORT},
-	    {"columns", required_argument, NULL, OPT_COLUMNS},
-	    {"batch", no_argument, NULL, 'b'},
-	    {"count", required_argument, NULL, 'n'},
-	    {"interval", required_argument, NULL, 'i'},
-	    {"human", no_argument, NULL, 'H'},
-	    {"csv", required_argument, NULL, OPT_CSV},
 	    {"dump", no_argument, NULL, OPT_DUMP},
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"output", required_argument, NULL, 'o'},
@@ -328,6 +314,7 @@ static void parse(struct cfg *c, int argc, char **argv)
 	    {"community-id-seed", required_argument, NULL, OPT_CID_SEED},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
+	    TT_VIEW_LONGOPTS,
 	    TT_FILTER_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
@@ -336,12 +323,12 @@ static void parse(struct cfg *c, int argc, char **argv)
 	int o, ret;
 
 	c->speed = -1; /* 1, or max when following with the view */
-	c->interval_ns = 1000000000ull;
-	c->sort = -1; /* TX/s, or the first column shown (tt_col_sort_shown) */
-	c->cols = TT_COLS_DEFAULT;
+	tt_view_args_init(&c->view);
 	opterr = 0; /* one line of our own instead of getopt's two */
 	while ((o = getopt_long(argc, argv, SHORTOPTS, opts, NULL)) != -1) {
 		ret = tt_filter_getopt(&c->filter, o, optarg, err, sizeof(err));
+		if (!ret) /* event time: snapshots as close as 1 ms */
+			ret = tt_view_getopt(&c->view, o, optarg, 1000000, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_USAGE, "%s", err);
 		if (ret > 0)
@@ -356,32 +343,6 @@ static void parse(struct cfg *c, int argc, char **argv)
 			break;
 		case OPT_FROM: c->from_s = optarg; break;
 		case OPT_TO: c->to_s = optarg; break;
-		case OPT_TTL:
-			if (tt_parse_duration_ns(optarg, &c->ttl_ns) || !c->ttl_ns)
-				tt_die(prog, TT_EXIT_USAGE, "bad --ttl '%s'", optarg);
-			break;
-		case OPT_SORT:
-			c->sort = tt_col_parse(optarg);
-			if (c->sort < 0)
-				tt_die(prog, TT_EXIT_USAGE, "unknown column '%s'", optarg);
-			break;
-		case OPT_COLUMNS:
-			if (tt_col_list_parse(optarg, &c->cols, err, sizeof(err)))
-				tt_die(prog, TT_EXIT_USAGE, "%s", err);
-			break;
-		case 'b': c->batch = 1; break;
-		case 'n':
-			if (tt_parse_u64(optarg, 1, UINT64_MAX, &c->count))
-				tt_die(prog, TT_EXIT_USAGE, "bad count '%s'", optarg);
-			break;
-		case 'i':
-			if (tt_parse_duration_ns(optarg, &c->interval_ns) ||
-			    c->interval_ns < 1000000)
-				tt_die(prog, TT_EXIT_USAGE, "bad interval '%s' (at least 1ms)",
-				       optarg);
-			break;
-		case 'H': c->human = 1; break;
-		case OPT_CSV: c->csv_path = optarg; break;
 		case OPT_DUMP: c->dump = 1; break;
 		case OPT_JSON: c->json = 1; break;
 		case 'o': c->out_path = optarg; break;
@@ -426,17 +387,16 @@ static void parse(struct cfg *c, int argc, char **argv)
 		c->speed = c->follow ? 0 : 1;
 	if (c->json && !c->dump)
 		tt_die(prog, TT_EXIT_USAGE, "--json goes with --dump");
-	if (c->dump && c->batch)
+	if (c->dump && c->view.batch)
 		tt_die(prog, TT_EXIT_USAGE, "--dump and --batch do not go together");
 	check_stdio(c, argc, argv);
-	if (c->force && !c->out_path && !c->csv_path)
+	if (c->force && !c->out_path && !c->view.csv_path)
 		tt_die(prog, TT_EXIT_USAGE, "--force goes with -o OUT.tt or --csv FILE");
 	if (c->anon_key && !c->out_path)
 		tt_die(prog, TT_EXIT_USAGE, "--anonymize writes a copy: give it -o OUT.tt");
 	if (c->anon_comm && !c->anon_key)
 		tt_die(prog, TT_EXIT_USAGE, "--anonymize-comm goes with --anonymize KEYFILE");
-	/* the sort column shows: --sort RETR adds RETR to the default columns */
-	c->sort = (int)tt_col_sort_shown(&c->cols, c->sort);
+	tt_view_args_done(&c->view);
 	tt_filter_format(&c->filter, c->filter_text, sizeof(c->filter_text));
 	(void)v;
 }
@@ -458,8 +418,8 @@ static int run_view(struct run *r)
 	struct tt_view_opts vo = {
 	    .title = prog,
 	    .filter_text = r->cfg->filter_text,
-	    .sort = r->cfg->sort,
-	    .cols = r->cfg->cols,
+	    .sort = r->cfg->view.sort,
+	    .cols = r->cfg->view.cols,
 	    .stop = &stop,
 	    .bench_redraws = r->cfg->bench,
 	};
@@ -520,11 +480,11 @@ static void say_interrupted(struct run *r)
 	else if (c->out_path)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%.1000s was not written; ",
 				      c->out_path);
-	if (c->batch)
+	if (c->view.batch)
 		n += say_has(buf + n, sizeof(buf) - n, "stdout", r->snapshots, "snapshots",
 			     r->last_snap);
 	if (r->csv)
-		n += say_has(buf + n, sizeof(buf) - n, c->csv_path, r->snapshots, "snapshots",
+		n += say_has(buf + n, sizeof(buf) - n, c->view.csv_path, r->snapshots, "snapshots",
 			     r->last_snap);
 	if (c->dump)
 		n += say_has(buf + n, sizeof(buf) - n, "stdout", r->dumped, "events",
@@ -605,8 +565,8 @@ static int run_fast(struct run *r, int *ended)
 	if (r->io_err)
 		return r->io_err;
 	/* The final snapshot, unless -n ended it or the last tick already showed the end. */
-	if ((r->cfg->batch || r->csv) && *ended &&
-	    !(r->cfg->batch && r->cfg->count && r->snapshots >= r->cfg->count)) {
+	if ((r->cfg->view.batch || r->csv) && *ended &&
+	    !(r->cfg->view.batch && r->cfg->view.count && r->snapshots >= r->cfg->view.count)) {
 		struct tt_state *st = player_state(r->p);
 		uint64_t ts = player_pos(r->p);
 
@@ -649,13 +609,13 @@ int main(int argc, char **argv)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	}
 	/* --csv - alone is CSV on stdout, a terminal or not: never under the view */
-	fast = cfg.batch || cfg.dump || cfg.out_path ||
-	       (cfg.csv_path && (!isatty(STDOUT_FILENO) || is_stdio(cfg.csv_path)));
+	fast = cfg.view.batch || cfg.dump || cfg.out_path ||
+	       (cfg.view.csv_path && (!isatty(STDOUT_FILENO) || is_stdio(cfg.view.csv_path)));
 	po.keyframes = !fast || cfg.bench_seek; /* only the view seeks */
 	r.view = !fast && !cfg.bench_seek;
 	po.keyframe_bytes = cfg.kf_bytes;
-	po.tick_ns = cfg.interval_ns;
-	po.ttl_ns = cfg.ttl_ns;
+	po.tick_ns = cfg.view.interval_ns;
+	po.ttl_ns = cfg.view.ttl_ns;
 	po.filter = tt_filter_is_empty(&cfg.filter) ? NULL : &cfg.filter;
 	po.warn = on_warn;
 	po.warn_ctx = &r;
@@ -672,7 +632,7 @@ int main(int argc, char **argv)
 	ret = player_open(&r.p, argv + optind, argc - optind, &po, err, sizeof(err));
 	if (ret < 0)
 		tt_die(prog, ret == -ENOMEM ? TT_EXIT_ERROR : TT_EXIT_USAGE, "%s", err);
-	r.sel.sort = cfg.sort;
+	r.sel.sort = cfg.view.sort;
 	r.from = cfg.from_s ? parse_when(cfg.from_s, "--from", r.p) : 0;
 	r.to = cfg.to_s ? parse_when(cfg.to_s, "--to", r.p) : UINT64_MAX;
 	if (r.to < r.from)
@@ -683,8 +643,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	if (!cfg.bench_seek && (fast || r.from) && (ret = play_to_from(&r)) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "%s", strerror(-ret));
-	if (cfg.csv_path) {
-		ret = tt_view_csv_open(&r.csv, cfg.csv_path, cfg.force, err, sizeof(err));
+	if (cfg.view.csv_path) {
+		ret = tt_view_csv_open(&r.csv, cfg.view.csv_path, cfg.force, err, sizeof(err));
 		if (ret < 0)
 			tt_die(prog, TT_EXIT_ERROR, "%s", err);
 		tt_view_csv_set_cid_seed(r.csv, cfg.cid_seed);
@@ -699,7 +659,7 @@ int main(int argc, char **argv)
 		ended = !stop || !r.csv;
 	}
 	if ((ret2 = tt_view_csv_close(r.csv)) < 0 && !ret)
-		ret = io_fail(&r, out_name(cfg.csv_path), ret2);
+		ret = io_fail(&r, out_name(cfg.view.csv_path), ret2);
 	tt_anon_free(r.anon);
 	if ((ret2 = tt_stream_status(stdout)) < 0 && !ret)
 		ret = io_fail(&r, "stdout", ret2);
