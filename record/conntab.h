@@ -21,6 +21,8 @@ void tt_rec_conntab_free(struct tt_rec_conntab *t);
 int tt_rec_conntab_apply(struct tt_rec_conntab *t, const struct tt_event *ev);
 
 size_t tt_rec_conntab_count(const struct tt_rec_conntab *t);
+/* Bytes the table holds allocated, its index included. */
+size_t tt_rec_conntab_bytes(const struct tt_rec_conntab *t);
 
 /* Call fn with every open connection's CONN_OPEN event; stops on a non-zero return. */
 int tt_rec_conntab_foreach(const struct tt_rec_conntab *t,

@@ -5,9 +5,9 @@
  *
  * Oracle: a naive model (a plain array, searched linearly) driven by the same
  * events; after every step the table's foreach must give exactly the model's
- * connections with the model's fields. Clusters that wrap around the end of
- * the slot array are built on purpose (ids found by their home slot) to walk
- * the backward-shift delete through its wrap-around cases.
+ * connections with the model's fields. Chains are built on purpose (ids found
+ * by their bucket) to walk the delete through the head, middle and end of a
+ * chain, and the first and last buckets.
  */
 #include <stdarg.h>
 #include <stdint.h>
@@ -162,7 +162,8 @@ static int step(struct tt_rec_conntab *t, struct model *m, const struct tt_event
 	return tt_rec_conntab_apply(t, ev);
 }
 
-/* The home bucket of id in the table's tt_u64map of cap buckets, to build clusters there. */
+/* The bucket of id in a table of cap buckets (the table hashes as tt_u64map does), to build
+   chains there. */
 static size_t home(uint64_t id, size_t cap)
 {
 	struct tt_u64map m;
@@ -221,11 +222,11 @@ static void t_basics(void)
 }
 
 /*
- * Ids whose home slots sit at the end of a 1024-slot table, so their cluster runs over
- * the end into slots 0, 1, ...; and ids whose home is 0 and 1, that the cluster pushes on.
- * Closing them in every pattern moves entries back across the wrap.
+ * Ids sharing buckets of the table's first 1024: a chain of five, of three at the last bucket,
+ * of two at the first. Closing them in every pattern unlinks records at the head, middle and
+ * end of a chain.
  */
-static void t_wrap_clusters(void)
+static void t_chains(void)
 {
 	static struct model m;
 	struct tt_rec_conntab *t;
@@ -233,7 +234,7 @@ static void t_wrap_clusters(void)
 	size_t n = 0;
 	const char *why = "";
 	int bad = 0;
-	static const size_t homes[12] = {1021, 1022, 1022, 1023, 1023, 1023, 0, 0, 1, 1, 2, 1020};
+	static const size_t homes[12] = {5, 5, 5, 5, 5, 1023, 1023, 1023, 0, 0, 1, 2};
 
 	for (size_t k = 0; k < 12; k++, id++) {
 		while (home(id, 1024) != homes[k])
@@ -277,12 +278,10 @@ static void t_wrap_clusters(void)
 			bad = !same(t, &m, &why);
 		tt_rec_conntab_free(t);
 		if (bad)
-			check(0, "cluster over the end of the slots, close pattern %#x: %s",
-			      pattern, why);
+			check(0, "chains, close pattern %#x: %s", pattern, why);
 	}
 	if (!bad)
-		check(1, "clusters over the end of the slots: every close pattern keeps the rest "
-			 "findable");
+		check(1, "chains: every close pattern keeps the rest findable");
 }
 
 /* Random opens, closes, updates of up to thousands of connections: the table grows. */
@@ -325,10 +324,145 @@ static void t_random(void)
 	tt_rec_conntab_free(t);
 }
 
+/* An open of either family with every field drawn; a few processes, netns and cgroups shared. */
+static struct tt_event open_rand(uint64_t id, uint64_t *s)
+{
+	struct tt_event e;
+	uint64_t r = rnd(s);
+	int v6 = r & 1;
+	unsigned alen = v6 ? 16 : 4;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = TT_EV_CONN_OPEN;
+	e.conn_id = id;
+	e.ts_ns = rnd(s);
+	e.pid = (uint32_t)(r >> 8) % 7;
+	e.tid = (uint32_t)rnd(s);
+	e.flags = (uint16_t)(r >> 16 & 3); /* PREEXISTING, PID_UNKNOWN, both, neither */
+	for (unsigned k = 0; k < alen; k++) {
+		e.u.open.laddr[k] = (uint8_t)rnd(s);
+		e.u.open.raddr[k] = (uint8_t)rnd(s);
+	}
+	e.u.open.lport = (uint16_t)rnd(s);
+	e.u.open.rport = (uint16_t)rnd(s);
+	e.u.open.family = v6 ? TT_FAMILY_IPV6 : TT_FAMILY_IPV4;
+	e.u.open.proto = r >> 20 & 1 ? 17 : 6;
+	e.u.open.direction = (uint8_t)((r >> 21) % 3);
+	e.u.open.state = (uint8_t)(r >> 24);
+	e.u.open.netns = 4026531840u + (uint32_t)(r >> 32) % 3;
+	e.u.open.cgroup_id = 1 + (r >> 40) % 5;
+	snprintf(e.u.open.comm, TT_COMM_LEN, "proc%u", (unsigned)e.pid);
+	/* what a compact form might not keep: each exact all the same */
+	switch (r >> 48 & 63) {
+	case 0: e.u.open.family = 0; break;
+	case 1: e.u.open.laddr[7] = 1; break; /* an IPv4 address's unused bytes */
+	case 2: e.u.open.raddr[15] = 1; break;
+	case 3: e._pad = 5; break;
+	case 4: e.u.open._pad = 6; break;
+	case 5: e.u.open.comm[14] = 'x'; break; /* after the terminating NUL */
+	case 6: e.u.open.family = TT_FAMILY_IPV6 + 1; break;
+	}
+	return e;
+}
+
+/*
+ * Many opens of both families with every field drawn (and some in forms a compact table might
+ * not expect), updated, closed, opened again under the same ids: every field as given, after
+ * every few steps.
+ */
+static void t_families(void)
+{
+	static struct model m;
+	struct tt_rec_conntab *t;
+	uint64_t s = 11;
+	const char *why = "";
+	int bad = 0;
+
+	memset(&m, 0, sizeof(m));
+	tt_rec_conntab_new(&t);
+	for (uint64_t i = 0; i < 40000 && !bad; i++) {
+		uint64_t id = 1 + rnd(&s) % 3000, r = rnd(&s) % 8;
+		struct tt_event e;
+
+		if (r < 4) {
+			e = open_rand(id, &s);
+		} else if (r < 5) {
+			e = ev_of(TT_EV_CONN_CLOSE, id, i);
+		} else if (r < 7) {
+			e = ev_of(TT_EV_STATE, id, i);
+		} else {
+			e = ev_of(TT_EV_CONN_PROC, id, i);
+			e.pid = (uint32_t)(rnd(&s) % 9);
+			e.tid = (uint32_t)rnd(&s);
+			snprintf(e.u.proc.comm, TT_COMM_LEN, "new%u", (unsigned)e.pid);
+		}
+		if (step(t, &m, &e))
+			why = "apply failed", bad = 1;
+		if (!bad && (i % 251 == 0 || i == 39999))
+			bad = !same(t, &m, &why);
+		if (bad)
+			check(0, "both families, step %llu: %s", (unsigned long long)i, why);
+	}
+	if (!bad)
+		check(m.n > 1000,
+		      "40000 opens, updates and closes of both families, %zu open at the "
+		      "end: every field as given",
+		      m.n);
+	tt_rec_conntab_free(t);
+}
+
+/*
+ * What the table holds per open end (tt_rec_conntab_bytes: all it allocated, its index
+ * included), for N ends of one family from a few processes: bounded, and the same again once
+ * all closed and as many opened (closed entries are reused).
+ */
+static void t_bytes(void)
+{
+	enum { N = 40000 };
+	static const struct {
+		uint8_t family;
+		size_t most; /* bytes per open end */
+	} fam[] = {{TT_FAMILY_IPV4, 60}, {TT_FAMILY_IPV6, 84}};
+
+	for (size_t f = 0; f < 2; f++) {
+		struct tt_rec_conntab *t;
+		size_t b1 = 0, b2;
+		int ok = 1;
+
+		tt_rec_conntab_new(&t);
+		for (int round = 0; round < 2; round++) {
+			for (uint64_t i = 0; i < N; i++) {
+				struct tt_event e = ev_of(TT_EV_CONN_OPEN, 1 + i + round * N, i);
+
+				e.u.open.family = fam[f].family;
+				e.pid = (uint32_t)(i % 4);
+				memset(e.u.open.comm, 0, TT_COMM_LEN);
+				snprintf(e.u.open.comm, TT_COMM_LEN, "p%u", (unsigned)e.pid);
+				ok &= !tt_rec_conntab_apply(t, &e);
+			}
+			if (!round)
+				b1 = tt_rec_conntab_bytes(t);
+			for (uint64_t i = 0; i < N && !round; i++) {
+				struct tt_event e = ev_of(TT_EV_CONN_CLOSE, 1 + i, i);
+
+				ok &= !tt_rec_conntab_apply(t, &e);
+			}
+		}
+		b2 = tt_rec_conntab_bytes(t);
+		check(ok && tt_rec_conntab_count(t) == N && b1 <= fam[f].most * N && b2 == b1,
+		      "%u IPv%u ends open: %zu bytes, %.1f per end (at most %zu); after all closed "
+		      "and as many opened, %zu",
+		      N, fam[f].family, b1, (double)b1 / N, fam[f].most, b2);
+		tt_rec_conntab_free(t);
+	}
+}
+
 int main(void)
 {
 	t_basics();
-	t_wrap_clusters();
+	t_chains();
 	t_random();
+	t_families();
+	t_bytes();
 	return failures ? 1 : 0;
 }
