@@ -80,14 +80,14 @@ static __always_inline void raw_totals(const struct sk_st *st, struct tcp_counte
  * SPURIOUS whose segs is 0, so the retransmit total stays the kernel's. Called by the
  * sampling pass and at the close; a kernel without the counter (before 5.0) has no such event.
  */
-static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_st *st)
+static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_st *st, int direct)
 {
 	struct tt_event *e;
 	__u64 d, old;
 
 	if (!bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
 		return;
-	d = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
+	d = TT_SK_READ(direct, (const struct tcp_sock *)sk, dsack_dups);
 	if (d == st->dsack)
 		return;
 	old = __sync_lock_test_and_set(&st->dsack, d);
@@ -97,7 +97,7 @@ static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_s
 	if (!e)
 		return;
 	e->u.retrans.segs = 0;
-	e->u.retrans.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->u.retrans.state = TT_SK_READ(direct, sk, __sk_common.skc_state);
 	e->u.retrans.cause = TT_RETRANS_SPURIOUS;
 	e->u.retrans.spurious = (__u32)(d - old);
 	ev_send(e);
@@ -149,38 +149,39 @@ static __always_inline __u64 tt_jiffies_ago_ns(__u32 then, __u32 now_j, __u64 no
 
 /* The kernel's TCP state as tcp_get_info() computes the tcpi_ fields (net/ipv4/tcp.c). */
 static __always_inline void read_sample(const struct sock *sk, struct tt_ev_sample *s, __u32 now_j,
-					__u64 hz)
+					__u64 hz, int direct)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	__u64 rate, intv, stats[TT_CHRONO_MAX] = {}, total = 0;
 	__u32 ctype = BPF_CORE_READ_BITFIELD_PROBED(tp, chrono_type);
-	__u32 cstart = BPF_CORE_READ(tp, chrono_start);
-	unsigned long pacing = BPF_CORE_READ(sk, sk_pacing_rate);
+	__u32 cstart = TT_SK_READ(direct, tp, chrono_start);
+	unsigned long pacing = TT_SK_READ(direct, sk, sk_pacing_rate);
 
-	s->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
-	s->min_rtt_us = BPF_CORE_READ(tp, rtt_min.s[0].v);
-	s->rttvar_us = BPF_CORE_READ(tp, mdev_us) >> 2;
-	s->cwnd = BPF_CORE_READ(tp, snd_cwnd);
-	s->ssthresh = BPF_CORE_READ(tp, snd_ssthresh);
+	s->srtt_us = TT_SK_READ(direct, tp, srtt_us) >> 3;
+	s->min_rtt_us = TT_SK_READ(direct, tp, rtt_min.s[0].v);
+	s->rttvar_us = TT_SK_READ(direct, tp, mdev_us) >> 2;
+	s->cwnd = TT_SK_READ(direct, tp, snd_cwnd);
+	s->ssthresh = TT_SK_READ(direct, tp, snd_ssthresh);
 	/* tcp_packets_in_flight() */
-	s->in_flight = BPF_CORE_READ(tp, packets_out) -
-		       (BPF_CORE_READ(tp, sacked_out) + BPF_CORE_READ(tp, lost_out)) +
-		       BPF_CORE_READ(tp, retrans_out);
-	s->lost = BPF_CORE_READ(tp, lost_out);
-	s->reordering = BPF_CORE_READ(tp, reordering);
-	s->dsack_dups = BPF_CORE_READ(tp, dsack_dups);
-	s->snd_wnd = BPF_CORE_READ(tp, snd_wnd);
-	s->rcv_wnd = BPF_CORE_READ(tp, rcv_wnd);
+	s->in_flight = TT_SK_READ(direct, tp, packets_out) -
+		       (TT_SK_READ(direct, tp, sacked_out) + TT_SK_READ(direct, tp, lost_out)) +
+		       TT_SK_READ(direct, tp, retrans_out);
+	s->lost = TT_SK_READ(direct, tp, lost_out);
+	s->reordering = TT_SK_READ(direct, tp, reordering);
+	s->dsack_dups = TT_SK_READ(direct, tp, dsack_dups);
+	s->snd_wnd = TT_SK_READ(direct, tp, snd_wnd);
+	s->rcv_wnd = TT_SK_READ(direct, tp, rcv_wnd);
 	s->app_limited = BPF_CORE_READ_BITFIELD_PROBED(tp, rate_app_limited);
 	s->pacing_rate = pacing != ~0UL ? pacing : ~0ULL;
 	/* tcp_compute_delivery_rate() */
-	rate = BPF_CORE_READ(tp, rate_delivered);
-	intv = BPF_CORE_READ(tp, rate_interval_us);
+	rate = TT_SK_READ(direct, tp, rate_delivered);
+	intv = TT_SK_READ(direct, tp, rate_interval_us);
 	if (rate && intv)
-		s->delivery_rate = rate * BPF_CORE_READ(tp, mss_cache) * TT_USEC_PER_SEC / intv;
+		s->delivery_rate =
+		    rate * TT_SK_READ(direct, tp, mss_cache) * TT_USEC_PER_SEC / intv;
 	/* tcp_get_info_chrono_stats() */
 	for (int i = 1; i < TT_CHRONO_MAX; i++) {
-		stats[i] = BPF_CORE_READ(tp, chrono_stat[i - 1]);
+		stats[i] = BPF_CORE_READ(tp, chrono_stat[i - 1]); /* an index: probed */
 		if (i == (int)ctype)
 			stats[i] += (__u32)(now_j - cstart);
 		stats[i] *= TT_USEC_PER_SEC / hz;
@@ -211,13 +212,13 @@ static __always_inline __u64 sample_hash(const struct tt_ev_sample *s)
  * of 500 short HTTP fetches grew by a third (docs/BENCHMARKS.md).
  */
 static __always_inline void emit_sample(const struct sock *sk, struct sk_st *st, __u32 now_j,
-					__u64 hz, __u64 now, int final)
+					__u64 hz, __u64 now, int final, int direct)
 {
 	struct tt_ev_sample s = {};
 	struct tt_event *e;
 	__u64 h, pacing;
 
-	read_sample(sk, &s, now_j, hz);
+	read_sample(sk, &s, now_j, hz, direct);
 	pacing = s.pacing_rate;
 	s.pacing_rate = 0;
 	h = sample_hash(&s);
@@ -261,17 +262,17 @@ static __always_inline void emit_stall(const struct sk_st *st, __u8 side, __u8 p
  * A stall shorter than a pass interval can be missed. final: the close ends what goes on.
  */
 static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st, __u32 now_j,
-					 __u64 hz, __u64 now, int final)
+					 __u64 hz, __u64 now, int final, int direct)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	__u64 end;
 	__u32 lrcv;
 	int local, peer;
 
-	lrcv = BPF_CORE_READ((const struct inet_connection_sock *)sk, icsk_ack.lrcvtime);
-	local = !final && BPF_CORE_READ(tp, rcv_wnd) == 0;
-	peer = !final && BPF_CORE_READ(tp, snd_wnd) == 0 &&
-	       BPF_CORE_READ(tp, write_seq) != BPF_CORE_READ(tp, snd_nxt);
+	lrcv = TT_SK_READ(direct, (const struct inet_connection_sock *)sk, icsk_ack.lrcvtime);
+	local = !final && TT_SK_READ(direct, tp, rcv_wnd) == 0;
+	peer = !final && TT_SK_READ(direct, tp, snd_wnd) == 0 &&
+	       TT_SK_READ(direct, tp, write_seq) != TT_SK_READ(direct, tp, snd_nxt);
 	if (!st->stall_local_start && local) {
 		st->stall_local_start = tt_jiffies_ago_ns(lrcv, now_j, now, hz);
 		st->stall_local_lrcv = lrcv;
@@ -289,7 +290,7 @@ static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st
 	}
 	if (!st->stall_peer_start && peer) {
 		st->stall_peer_start =
-		    tt_jiffies_ago_ns(BPF_CORE_READ(tp, lsndtime), now_j, now, hz);
+		    tt_jiffies_ago_ns(TT_SK_READ(direct, tp, lsndtime), now_j, now, hz);
 		emit_stall(st, TT_STALL_PEER, TT_STALL_BEGIN, now, st->stall_peer_start);
 	} else if (st->stall_peer_start && !peer) {
 		emit_stall(st, TT_STALL_PEER, TT_STALL_END, now, st->stall_peer_start);
@@ -298,15 +299,16 @@ static __always_inline void track_stalls(const struct sock *sk, struct sk_st *st
 }
 
 /* A sampling pass's or the close's look at the connection's TCP state, at boot time now. */
-static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, __u64 now, int final)
+static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, __u64 now, int final,
+				     int direct)
 {
 	__u64 hz = tt_hz();
 	__u32 now_j = (__u32)bpf_jiffies64();
 
 	if (!hz)
 		return;
-	track_stalls(sk, st, now_j, hz, now, final);
-	emit_sample(sk, st, now_j, hz, now, final);
+	track_stalls(sk, st, now_j, hz, now, final, direct);
+	emit_sample(sk, st, now_j, hz, now, final, direct);
 }
 
 /* ------------------------------------------------------------ the close */
@@ -387,17 +389,17 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	if (__sync_val_compare_and_swap(&st->open, O_OPEN, O_ENDED) != O_OPEN)
 		return;
 	clear_unowned(st);
-	read_counters(sk, st, &c);
+	read_counters(sk, st, &c, 0);
 	if (!raw_mode) {
 		emit_delta(st, &c, 0);
 	} else {
 		raw_flush(st, 1);
 		raw_totals(st, &c);
 	}
-	tcp_emit_spurious(sk, st);
+	tcp_emit_spurious(sk, st, 0);
 	/* the last sample at the close's very time, just before it: a delta of 0 on disk */
 	now = bpf_ktime_get_boot_ns();
-	tcp_look(sk, st, now, 1);
+	tcp_look(sk, st, now, 1, 0);
 	e = test_skip_close == TT_SKIP_CLOSE_NOSPACE
 		? NULL
 		: ev_try_new(TT_EV_CONN_CLOSE, st->id, st->pid, st->tid, 0, now);
@@ -832,7 +834,8 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	}
 	if (st->open != O_OPEN)
 		return 0;
-	read_counters(sk, st, &c);
+	/* sk is the whole tcp_sock here: its fields are read in place */
+	read_counters(sk, st, &c, 1);
 	if (!raw_mode) {
 		live_note(sk, st, &c, 0);
 		emit_delta(st, &c, 1);
@@ -841,9 +844,9 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 		raw_totals(st, &c);
 		live_note(sk, st, &c, 0);
 	}
-	tcp_emit_spurious(sk, st);
+	tcp_emit_spurious(sk, st, 1);
 	/* a SAMPLE carries srtt and rttvar: no RTT event (older captures have those) */
-	tcp_look(sk, st, bpf_ktime_get_boot_ns(), 0);
+	tcp_look(sk, st, bpf_ktime_get_boot_ns(), 0, 1);
 	return 0;
 }
 

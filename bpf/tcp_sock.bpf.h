@@ -76,6 +76,16 @@ static __always_inline void ns_tcp_add(const struct sock *sk, __s64 d)
 		__sync_fetch_and_add(n, d);
 }
 
+/*
+ * A field of a TCP socket, in place (direct) where the program holds it as a whole tcp_sock (the
+ * sampling iterator's, from bpf_skc_to_tcp_sock(): a plain load, which the verifier guards),
+ * else through bpf_probe_read_kernel() (a tracepoint's struct sock, past whose end the verifier
+ * lets no load go). A probe read is a helper call: the pass reads ~40 fields of every socket,
+ * and those calls were a third of its program's time. direct is a constant where the readers
+ * are inlined, so each copy keeps one form.
+ */
+#define TT_SK_READ(direct, p, ...) ((direct) ? (p)->__VA_ARGS__ : BPF_CORE_READ(p, __VA_ARGS__))
+
 struct tcp_counters {
 	__u64 acked, rcvd;
 	__u32 segs_out, segs_in, srtt, rttvar, retrans;
@@ -86,11 +96,11 @@ struct tcp_counters {
  * rule too). At inet_sock_set_state the socket still has its old state.
  */
 static __always_inline void read_counters(const struct sock *sk, const struct sk_st *st,
-					  struct tcp_counters *c)
+					  struct tcp_counters *c, int direct)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	__u8 state = TT_SK_READ(direct, sk, __sk_common.skc_state);
+	unsigned long flags = TT_SK_READ(direct, sk, __sk_common.skc_flags);
 
 	/*
 	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
@@ -100,18 +110,18 @@ static __always_inline void read_counters(const struct sock *sk, const struct sk
 		  state == TT_TCP_CLOSING || state == TT_TCP_LAST_ACK ||
 		  (state == TT_TCP_CLOSE && st->fin_sent);
 
-	c->acked =
-	    tt_tcp_payload_acked(BPF_CORE_READ(tp, bytes_acked), st->dir == TT_DIR_OUTBOUND,
-				 fin && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq));
+	c->acked = tt_tcp_payload_acked(
+	    TT_SK_READ(direct, tp, bytes_acked), st->dir == TT_DIR_OUTBOUND,
+	    fin && TT_SK_READ(direct, tp, snd_una) == TT_SK_READ(direct, tp, write_seq));
 	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
 	c->rcvd = tt_tcp_payload_rcvd(
-	    BPF_CORE_READ(tp, bytes_received),
+	    TT_SK_READ(direct, tp, bytes_received),
 	    !!(flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))));
-	c->segs_out = BPF_CORE_READ(tp, segs_out);
-	c->segs_in = BPF_CORE_READ(tp, segs_in);
-	c->srtt = BPF_CORE_READ(tp, srtt_us) >> 3;
-	c->rttvar = BPF_CORE_READ(tp, mdev_us) >> 2;
-	c->retrans = BPF_CORE_READ(tp, total_retrans);
+	c->segs_out = TT_SK_READ(direct, tp, segs_out);
+	c->segs_in = TT_SK_READ(direct, tp, segs_in);
+	c->srtt = TT_SK_READ(direct, tp, srtt_us) >> 3;
+	c->rttvar = TT_SK_READ(direct, tp, mdev_us) >> 2;
+	c->retrans = TT_SK_READ(direct, tp, total_retrans);
 }
 
 static __always_inline void mark_unowned(struct sk_st *st)
@@ -142,20 +152,34 @@ static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st 
 
 /*
  * What a sampling pass (create 0) or the open (1) read of a connection, for tcp_gone.c; 1 if
- * this made the entry. A whole value replaces the entry (BPF_EXIST), never a write through a
- * looked-up element: a close may delete that element meanwhile and another connection's open
- * reuse it (a preallocated hash map hands a freed element out again at once).
+ * this made the entry. What changed replaces the entry as a whole value (BPF_EXIST), never
+ * through a looked-up element: a close may delete that element meanwhile and another
+ * connection's open reuse it (a preallocated hash map hands a freed element out again at once).
+ * Only the pass of an entry that holds what the pass read already (an idle connection: the
+ * common case, where a replacement was a fifth of the pass's program) is stored in place; an
+ * element reused meanwhile holds another connection's counters, so the comparison fails, or
+ * it was made during this pass and holds this pass already, or it is a close's left to the
+ * next pass (pass 0), which is then written one pass later.
  */
 static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
 				     const struct tcp_counters *c, int create)
 {
-	struct tt_tcp_live nv = {};
+	struct tt_tcp_live nv = {}, *old;
 	long err;
 
 	nv.netns = sk_netns(sk);
 	live_fill(&nv, st, c);
 	if (!create) {
-		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
+		old = bpf_map_lookup_elem(&tcp_live, &st->id);
+		if (!old)
+			return 0;
+		if (old->acked == nv.acked && old->rcvd == nv.rcvd &&
+		    old->segs_out == nv.segs_out && old->segs_in == nv.segs_in &&
+		    old->srtt == nv.srtt && old->retrans == nv.retrans && old->netns == nv.netns &&
+		    old->pid == nv.pid && old->tid == nv.tid && old->pass)
+			old->pass = nv.pass;
+		else
+			bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
 		return 0;
 	}
 	err = bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST);
@@ -227,7 +251,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	 */
 	if (!st->id)
 		st->id = bpf_get_socket_cookie((struct sock *)sk);
-	read_counters(sk, st, &c);
+	read_counters(sk, st, &c, 0);
 	st->acked = st->preexisting ? c.acked : 0;
 	st->rcvd = st->preexisting ? c.rcvd : 0;
 	st->segs_out = st->preexisting ? c.segs_out : 0;

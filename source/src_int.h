@@ -83,6 +83,7 @@ struct tt_src {
 	uint64_t owners_seen;	/* owners_wanted at the last tt_iter_owner run */
 	uint64_t next_owner_ns; /* CLOCK_MONOTONIC: earliest next tt_iter_owner run */
 	uint64_t next_sweep_ns; /* CLOCK_MONOTONIC: earliest next ownership sweep */
+	uint64_t unowned_left;	/* n_unowned after the last sweep, lowered by closes since */
 	int cg_fd;
 	int raw;
 	int use_pkt;	      /* UDP counted per datagram (cgroup skb hooks), not per call */

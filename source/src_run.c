@@ -229,7 +229,7 @@ static int owner_ns(struct tt_src *s, uint64_t ino, void *arg)
 
 static void sample_once(struct tt_src *s)
 {
-	uint64_t now;
+	uint64_t now, unowned;
 
 	drain(s);
 	if (s->it_tcp) {
@@ -245,12 +245,23 @@ static void sample_once(struct tt_src *s)
 	}
 	drain(s);
 	now = tt_now_mono_ns();
-	/* without the accept tracepoints a sweep is how accepted connections get an owner */
-	if (s->it_files && s->skel->bss->n_unowned &&
-	    (!s->plan_accept || now >= s->next_sweep_ns)) {
+	unowned = s->skel->bss->n_unowned;
+	if (unowned < s->unowned_left)
+		s->unowned_left = unowned;
+	/*
+	 * Without the accept tracepoints a sweep is how accepted connections get an owner: at the
+	 * next pass when there are new ones. What a sweep could not name (held by no file, or by a
+	 * process outside our PID namespace: a container's recorder sees only its own) is looked
+	 * for again every SWEEP_NS, not at every pass: a sweep walks every file of the machine
+	 * and every TCP socket again, more than the pass itself (docs/BENCHMARKS.md).
+	 */
+	if (s->it_files && unowned &&
+	    ((!s->plan_accept && unowned > s->unowned_left) || now >= s->next_sweep_ns)) {
 		/* a sweep cut short is made again at the next pass, not SWEEP_NS later */
 		if (tt_src_run_iter(s->it_files, NULL, NULL) >= 0)
 			s->next_sweep_ns = now + SWEEP_NS;
+		else
+			s->next_sweep_ns = now;
 		drain(s);
 		/*
 		 * The owners it found (even by a sweep cut short) are applied by the programs
@@ -259,6 +270,7 @@ static void sample_once(struct tt_src *s)
 		if (s->skel->bss->owners_n && s->it_owner)
 			tt_src_run_iter_all(s, s->it_owner, NULL, NULL, owner_ns, NULL);
 		drain(s);
+		s->unowned_left = s->skel->bss->n_unowned;
 	}
 	tt_src_udp_flush(s, s->rb_emptied);
 	drain(s);

@@ -325,6 +325,41 @@ def test_preexisting_connection_attributed(tmpdir_path):
     assert names
 
 
+def test_unnameable_owner_does_not_sweep_every_pass(tmpdir_path):
+    """A connection no file holds (still in its listener's accept queue) cannot be named by the
+    sweep of the file tables: it is looked for again every 5 s, not at every pass (each sweep
+    walks every file of the machine). Each sweep names the holders of the port's sockets
+    (PROC_NAME) as it meets them, so a second process's names count the sweeps."""
+    port = free_port()
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(8)
+    cli = socket.create_connection(("127.0.0.1", port))
+    acc, _ = srv.accept()
+    cport = cli.getsockname()[1]
+    queued = socket.create_connection(("127.0.0.1", port))  # never accepted
+    child = subprocess.Popen([sys.executable, "-c",
+                              "import socket,sys,time\n"
+                              "s=socket.create_connection(('127.0.0.1',%d))\n"
+                              "print('up',flush=True)\ntime.sleep(30)" % port],
+                             stdout=subprocess.PIPE)
+    try:
+        assert child.stdout.readline().strip() == b"up"
+        _, _, evs, _ = record(tmpdir_path, lambda: time.sleep(2.5), "-P", str(port),
+                              "--coalesce", "100ms")
+    finally:
+        child.kill()
+        child.wait()
+        for s in (queued, acc, cli, srv):
+            s.close()
+    names = [e for e in evs if e["kind"] == 11 and e["pid"] == child.pid]
+    (a,) = find(connections(evs), 6, lport=port, rport=cport)
+    assert a["open"]["pid"] == os.getpid()
+    # the sweep at start, the first pass's (the queued connections are new), none after
+    assert 1 <= len(names) <= 3, len(names)
+
+
 # ------------------------------------------------------------------ retransmits
 
 @pytest.fixture
