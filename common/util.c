@@ -432,6 +432,11 @@ uint64_t tt_now_boot_ns(void)
 	return now_ns(CLOCK_BOOTTIME);
 }
 
+uint64_t tt_now_thread_cpu_ns(void)
+{
+	return now_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
 int64_t tt_boot_to_wall_ns(void)
 {
 	uint64_t best = UINT64_MAX;

@@ -105,6 +105,8 @@ void tt_iso_str(uint64_t ns, char *buf, size_t len);
 uint64_t tt_now_wall_ns(void);
 uint64_t tt_now_mono_ns(void);
 uint64_t tt_now_boot_ns(void);
+/* CPU time the calling thread has used, in ns (CLOCK_THREAD_CPUTIME_ID). */
+uint64_t tt_now_thread_cpu_ns(void);
 /*
  * CLOCK_REALTIME - CLOCK_BOOTTIME in ns (wall time of an event = its boot time + this), from
  * the tightest of a few boot/wall/boot brackets: a preemption between two plain reads would

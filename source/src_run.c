@@ -10,7 +10,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -276,26 +275,17 @@ static void sample_once(struct tt_src *s)
 	drain(s);
 }
 
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
-		return 0;
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
 /*
  * A sampling pass, timed: its cost grows with the open connections, and a big host's recorder
  * is to say what it is (tt_source_stat.sample_*, the recorder's exit line; docs/BENCHMARKS.md).
  */
 static void sample(struct tt_src *s)
 {
-	uint64_t t0 = tt_now_mono_ns(), c0 = thread_cpu_ns(), dt, dc;
+	uint64_t t0 = tt_now_mono_ns(), c0 = tt_now_thread_cpu_ns(), dt, dc;
 
 	sample_once(s);
 	dt = tt_now_mono_ns() - t0;
-	dc = thread_cpu_ns() - c0;
+	dc = tt_now_thread_cpu_ns() - c0;
 	s->samples++;
 	s->sample_ns += dt;
 	s->sample_cpu_ns += dc;

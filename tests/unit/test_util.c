@@ -85,9 +85,26 @@ static void test_utc_strings(void)
 	check(!strcmp(b, "2025-11-25T10:40:00.000000007Z"), "tt_iso_str, leading zeros: %s", b);
 }
 
+/* The thread's CPU clock: it moves while the thread computes, and not faster than the wall. */
+static void test_thread_cpu(void)
+{
+	uint64_t c0 = tt_now_thread_cpu_ns(), m0 = tt_now_mono_ns(), c1, m1;
+	volatile uint64_t x = 0;
+
+	do
+		x += 1;
+	while (tt_now_mono_ns() - m0 < 20000000);
+	c1 = tt_now_thread_cpu_ns();
+	m1 = tt_now_mono_ns();
+	check(c1 > c0 && c1 - c0 <= m1 - m0 + 1000000,
+	      "thread CPU: %llu ns over %llu ns of a busy loop", (unsigned long long)(c1 - c0),
+	      (unsigned long long)(m1 - m0));
+}
+
 int main(void)
 {
 	test_utc_strings();
+	test_thread_cpu();
 	/* ports and pids: decimal, whatever the leading zeros */
 	u64_is("443", 1, 65535, 0, 443);
 	u64_is("0443", 1, 65535, 0, 443);
