@@ -37,24 +37,14 @@ static int keep(struct tt_source *h, const struct tt_event *ev)
 	return 0;
 }
 
-/* Count EV in the stats as taken (taken = 1), or take that back (taken = 0). */
-static void count(struct tt_source_stat *st, const struct tt_event *ev, int taken)
+/* Count EV in the stats as taken (d = 1), or take that back (d = -1: unsigned, modulo 2^64). */
+static void count(struct tt_source_stat *st, const struct tt_event *ev, uint64_t d)
 {
-	uint64_t lost = ev->kind == TT_EV_LOST ? ev->u.lost.count : 0;
-	uint64_t open = ev->kind == TT_EV_CONN_OPEN;
-	uint64_t inferred = ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED);
-
-	if (taken) {
-		st->events++;
-		st->conns += open;
-		st->lost += lost;
-		st->closes_inferred += inferred;
-	} else {
-		st->events--;
-		st->conns -= open;
-		st->lost -= lost;
-		st->closes_inferred -= inferred;
-	}
+	st->events += d;
+	st->conns += ev->kind == TT_EV_CONN_OPEN ? d : 0;
+	st->lost += ev->kind == TT_EV_LOST ? d * ev->u.lost.count : 0;
+	st->closes_inferred +=
+	    ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_CLOSE_INFERRED) ? d : 0;
 }
 
 /*
@@ -70,7 +60,7 @@ static int offer(struct tt_source *h, const struct tt_event *ev)
 	count(&h->stats, ev, 1);
 	ret = h->cb ? h->cb(h->cb_ctx, ev) : 0;
 	if (ret) {
-		count(&h->stats, ev, 0);
+		count(&h->stats, ev, (uint64_t)-1);
 		return h->cb_ret = ret;
 	}
 	h->delivered++;
