@@ -81,13 +81,19 @@ static inline size_t tt_u64map_count(const struct tt_u64map *m)
  * The bucket a key's probe starts at (for tests that build clusters, and prefetching). Keys
  * by Fibonacci hashing, the top bits of key * 2^64/phi: sequential or evenly spaced ids (socket
  * cookies, pids) land evenly spread, nearly without collisions, and it costs one multiply. An
- * index's words by their tag.
+ * index's words by their tag. tt_u64map_fib() is that hash for a table of 2^(64 - shift)
+ * buckets of another shape (record/conntab.c's chained index).
  */
+static inline size_t tt_u64map_fib(uint64_t key, unsigned shift)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> shift);
+}
+
 static inline size_t tt_u64map_home(const struct tt_u64map *m, uint64_t key)
 {
 	if (m->index)
 		return (size_t)(key >> 32) & m->mask;
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> m->shift);
+	return tt_u64map_fib(key, m->shift);
 }
 
 /*

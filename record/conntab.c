@@ -100,10 +100,10 @@ static struct rec *rec_at(const struct tt_rec_conntab *t, uint32_t ref)
 				      (size_t)(i % CHUNK) * rec_size[ref >> REF_BITS]);
 }
 
-/* Fibonacci hashing, as tt_u64map's: sequential ids (socket cookies) spread evenly. */
+/* Fibonacci hashing, tt_u64map's: sequential ids (socket cookies) spread evenly. */
 static size_t bucket(const struct tt_rec_conntab *t, uint64_t id)
 {
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> t->shift);
+	return tt_u64map_fib(id, t->shift);
 }
 
 /* The link (a head or a record's next) that holds id's record, or NULL. */
