@@ -20,7 +20,7 @@ import time
 import pytest
 
 from conftest import background, free_port, needs_cmd, run, tool
-from helpers.capture import CLOSE, OPEN, PROC, SAMPLE, TRAFFIC, read_capture
+from helpers.capture import CLOSE, OPEN, PROC, SAMPLE, STATE, TRAFFIC, read_capture
 from helpers.netns import veth_pair
 from helpers.recorder import Recorder
 from helpers.traffic import wait_listen
@@ -545,8 +545,17 @@ def test_request_socket_is_no_connection(tmpdir_path):
         run(["ip", "netns", "del", ns])
     _, evs = read_capture(path)
     opens = [(e["lport"], e["rport"], e["state"]) for e in evs if e["kind"] == OPEN]
-    # both ends opened as connections, the server's once it was one (not SYN_RECV, 3)
-    assert sorted(opens) == sorted([(cport, port, 1), (port, cport, 1)]), opens
+    # both ends opened as connections, the server's once it was one (ESTABLISHED, 1, not the
+    # request's SYN_RECV, 3); the client's as a poll first saw it: ESTABLISHED, or SYN_SENT (2)
+    # where a poll caught its SYN in flight (make vmtest 5.10 under load)
+    assert len(opens) == 2, opens
+    client = [o for o in opens if o[:2] == (cport, port)]
+    assert client and client[0][2] in (1, 2), opens
+    assert (port, cport, 1) in opens, opens
+    if client[0][2] == 2:  # then a later poll saw it ESTABLISHED
+        cid = conn_of(evs, cport, port)
+        states = [e["new_state"] for e in evs if e["conn_id"] == cid and e["kind"] == STATE]
+        assert states[:1] == [1], states
     assert len([e for e in evs if e["kind"] == CLOSE]) == 2
     server = conn_of(evs, port, cport)
     rx = sum(e["rx_bytes"] for e in evs if e["conn_id"] == server and e["kind"] == TRAFFIC)
