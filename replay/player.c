@@ -102,22 +102,21 @@ static void on_warn(void *ctx, const char *msg)
 }
 
 /*
- * The input's next event. Events past --to are skipped, not taken for the
- * end: ring buffers of several CPUs give events only nearly in time order
- * (and a damaged stamp may be anywhere). A long run of them is the end.
+ * The input's next event, given what the reader returned for the first try (ret). Events past
+ * --to are skipped, not taken for the end: ring buffers of several CPUs give events only
+ * nearly in time order (and a damaged stamp may be anywhere). A long run of them is the end.
  */
-static int refill(struct player *p, struct input *in)
+static int refill_on(struct player *p, struct input *in, int ret)
 {
 	unsigned late = 0;
 
-	in->wait = 0;
 	for (;;) {
-		int ret = tt_fmt_reader_next(in->r, &in->ev);
-
 		if (in->fw && (ret == -EAGAIN || ret == 0)) {
 			ret = follow_on(p, in, ret);
-			if (ret == 1)
+			if (ret == 1) {
+				ret = tt_fmt_reader_next(in->r, &in->ev);
 				continue;
+			}
 			in->wait = ret == -EAGAIN;
 			if (ret == -EAGAIN)
 				ret = 0;
@@ -131,7 +130,24 @@ static int refill(struct player *p, struct input *in)
 			in->has = 0;
 			return 0;
 		}
+		ret = tt_fmt_reader_next(in->r, &in->ev);
 	}
+}
+
+/*
+ * The input's next event. The common case, an event in time, is inline: a run is collected
+ * through it (a separate call for it cost replay 8% of its instructions, callgrind).
+ */
+static inline int refill(struct player *p, struct input *in)
+{
+	int ret = tt_fmt_reader_next(in->r, &in->ev);
+
+	in->wait = 0;
+	if (ret == 1 && in->ev.ts_ns <= p->to) {
+		in->has = 1;
+		return 0;
+	}
+	return refill_on(p, in, ret);
 }
 
 /* Index of the input whose pending event comes first, -1 when all are done. */
