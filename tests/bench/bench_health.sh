@@ -22,7 +22,7 @@
 # B's SYN-ACKs resent (tcp_rtx_synack, another tracepoint). tt_drop runs at least once per packet
 # nftables dropped (the rule's counter).
 # Prints "FIGURE<TAB>name<TAB>value<TAB>target" lines (run.sh); the issue gives no target. Needs
-# root, bpftool, nft, nstat, python3; about 20 s.
+# root, bpftool, nft, nstat, python3; about 6 s.
 #   tests/bench/bench_health.sh      (SHORT, REFUSED, OVERFLOW in the environment; 300, 200, 60;
 #                                     KEEP=FILE keeps the capture)
 set -u
