@@ -173,8 +173,8 @@ if command -v tcpdump >/dev/null; then
 fi
 
 # The kernel's own account of our programs' run time (kernel.bpf_stats_enabled), free of the
-# run-to-run noise of the ratios above: one transfer per mode, the tt_* programs' run_time_ns
-# summed, per send/recv call of iperf3 (sender and receiver both use 100-byte calls).
+# run-to-run noise of the ratios above: one transfer per mode, the recorder's own programs'
+# run_time_ns summed, per send/recv call of iperf3 (sender and receiver both use 100-byte calls).
 bpf_time() { # NAME ARGS...: figures for one transfer recorded with ARGS
 	local name=$1 old
 	shift
@@ -184,6 +184,9 @@ bpf_time() { # NAME ARGS...: figures for one transfer recorded with ARGS
 	local rp=$!
 	sleep 1.5
 	transfer "$dir/stats.json"
+	# this recorder's programs, by the prog_id of its fds: another recorder's (a test's) have
+	# the same names
+	grep -h '^prog_id:' /proc/"$rp"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un >"$dir/ids"
 	bpftool prog show -j >"$dir/progs.json"
 	kill -INT $rp
 	wait $rp
@@ -191,8 +194,8 @@ bpf_time() { # NAME ARGS...: figures for one transfer recorded with ARGS
 	/usr/bin/python3 - "$dir" "$name" <<'PY'
 import json, os, sys
 d, name = sys.argv[1], sys.argv[2]
-progs = [p for p in json.load(open(os.path.join(d, "progs.json")))
-         if p.get("name", "").startswith("tt_")]
+ids = {int(x) for x in open(os.path.join(d, "ids")).read().split()}
+progs = [p for p in json.load(open(os.path.join(d, "progs.json"))) if p["id"] in ids]
 ns = sum(p.get("run_time_ns", 0) for p in progs)
 j = json.load(open(os.path.join(d, "stats.json")))["end"]
 calls = 2 * j["sum_sent"]["bytes"] / 100
