@@ -55,6 +55,12 @@ struct view {
 	const struct tt_conn *rows[MAX_ROWS];
 	size_t nrows; /* rows of the last frame, which keys act on */
 	/*
+	 * The next frame is drawn whole (clearok), not as curses' difference from the last: after
+	 * a key the rows may all move (a filter, a sort), and under emulation (make vmtest, tmux)
+	 * such a difference once left a row as only the cells that change at every tick.
+	 */
+	int repaint;
+	/*
 	 * The detail pane (Enter): one connection's timeline, by its id, so it stays with the
 	 * connection however the table re-sorts.
 	 */
@@ -594,6 +600,10 @@ static void draw(struct view *v)
 	size_t vis, n, i;
 	char buf[96];
 
+	if (v->repaint) {
+		clearok(stdscr, TRUE);
+		v->repaint = 0;
+	}
 	if (v->help) {
 		draw_help(v);
 		return;
@@ -857,6 +867,7 @@ static int key(struct view *v, int ch)
 {
 	const int64_t s = 1000000000ll;
 
+	v->repaint = 1;
 	if (v->editing) {
 		edit_key(v, ch);
 		return 0;
