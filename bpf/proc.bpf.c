@@ -94,21 +94,14 @@ static __always_inline int accepted(long fd)
 	own.lport = t.lport;
 	own.rport = t.rport;
 	own.accept_ts = bpf_ktime_get_boot_ns();
-	if (!proc_filter_active()) {
-		/* reported at SYN_RECV under its cookie: say whose it is right away */
-		cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-		if (cookie) {
-			struct tt_event *e =
-			    ev_new(TT_EV_CONN_PROC, cookie, own.pid, own.tid, 0, 0);
-
-			if (e) {
-				__builtin_memcpy(e->u.proc.comm, own.comm, TT_COMM_LEN);
-				ev_send(e);
-				own.announced = 1;
-				note_owner(own.pid);
-			}
-		}
-	}
+	/* reported under its cookie once it has one: say whose it is right away */
+	cookie = proc_filter_active() ? 0 : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	own.announced = cookie != 0;
+	/*
+	 * Stored before the CONN_PROC is reserved: an open whose event is reserved after this
+	 * one (its cookie was set, its open not yet sent) finds the owner and says it again after
+	 * itself (owner_after_open), so no reader meets the owner only before the connection.
+	 */
 	key = (__u64)sk;
 	if (bpf_map_update_elem(&owners, &key, &own, BPF_NOEXIST) == 0)
 		__sync_fetch_and_add(&owners_n, 1);
@@ -116,6 +109,19 @@ static __always_inline int accepted(long fd)
 		bpf_map_update_elem(&owners, &key, &own, BPF_ANY);
 	if (proc_filter_active() && proc_match(own.pid, own.comm, own.cgroup_id))
 		__sync_fetch_and_add(&owners_wanted, 1);
+	if (cookie) {
+		struct tt_event *e = ev_new(TT_EV_CONN_PROC, cookie, own.pid, own.tid, 0, 0);
+
+		if (e) {
+			__builtin_memcpy(e->u.proc.comm, own.comm, TT_COMM_LEN);
+			ev_send(e);
+			note_owner(own.pid);
+		} else {
+			/* not said (counted lost): the socket's next program says it */
+			own.announced = 0;
+			bpf_map_update_elem(&owners, &key, &own, BPF_EXIST);
+		}
+	}
 	return 0;
 }
 

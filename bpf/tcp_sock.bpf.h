@@ -208,6 +208,34 @@ static __always_inline void emit_handshake(struct sk_st *st)
 }
 
 /*
+ * With the accept tracepoints (a process filter, --accept-wait): an accept() on another CPU
+ * between this open's cookie (st->id, which it reads) and the open's event announces the
+ * owner first, and a reader drops a CONN_PROC that comes before its connection. The accept
+ * stores the owner before it reserves its CONN_PROC: one not stored yet comes after this
+ * open in the ring buffer; one stored is said again here, after the open. The entry stays
+ * for take_owner, which also times the accept.
+ */
+static __always_inline void owner_after_open(const struct sock *sk, struct sk_st *st)
+{
+	__u64 key = (__u64)sk;
+	struct owner *o;
+
+	if (st->pid_known || !owners_n)
+		return;
+	o = bpf_map_lookup_elem(&owners, &key);
+	if (!o || !o->announced || o->lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
+	    o->rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
+		return;
+	st->pid = o->pid;
+	st->tid = o->tid;
+	st->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(st->comm, o->comm, TT_COMM_LEN);
+	st->pid_known = 1;
+	clear_unowned(st);
+	emit_proc(st->id, st);
+}
+
+/*
  * Decide whether a TCP connection is reported, and report its opening.
  * state: the connection's state at first sight.
  */
@@ -283,6 +311,8 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	/* established while it waited for its owner */
 	if (st->hs == 1)
 		emit_handshake(st);
+	if (cur == O_PASSIVE || cur == O_NONE)
+		owner_after_open(sk, st);
 }
 
 /*
