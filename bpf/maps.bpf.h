@@ -63,6 +63,11 @@ TT_EXTERN __u64 owners_wanted TT_INIT(0);
 /* TCP connections reported (or waiting for their owner) whose owner is unknown:
  * while non-zero, user space sweeps the file tables now and then (tt_iter_files). */
 TT_EXTERN __u64 n_unowned TT_INIT(0);
+/* Of those, the ones a pass found held by a file (accepted) that no sweep has walked since:
+ * set to 0 by user space before each pass, counted by it; sweep_pass is the pass after
+ * which the last sweep ran. */
+TT_EXTERN __u64 n_filed_new TT_INIT(0);
+TT_EXTERN __u64 sweep_pass TT_INIT(0);
 
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -212,6 +217,7 @@ struct sk_st {
 	__u32 hs_syn_retrans;
 	__u64 est_ts;	/* a passive connection's ESTABLISHED, for its accept wait */
 	__s32 last_err; /* the last error reported on it (inet_sk_error_report), for fail_reason */
+	__u32 filed_pass; /* owner unknown: the pass that first found it held by a file */
 	/* the last SAMPLE written (a hash of its fields: a pass writes one only on a change) */
 	__u64 sample_hash; /* of all but the pacing rate, which is apart */
 	__u64 sample_pacing;

@@ -834,6 +834,17 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	}
 	if (st->open != O_OPEN)
 		return 0;
+	/*
+	 * Owner unknown, and accept() has given it a file since the last sweep walked the file
+	 * tables: user space sweeps again. A sweep that ran while it waited in the accept queue
+	 * could not name it, and its close may be one no owner is seen making (a reset).
+	 */
+	if (!st->pid_known) {
+		if (!st->filed_pass && BPF_CORE_READ(sk, sk_socket))
+			st->filed_pass = cur_pass;
+		if (st->filed_pass > sweep_pass)
+			__sync_fetch_and_add(&n_filed_new, 1);
+	}
 	/* sk is the whole tcp_sock here: its fields are read in place */
 	read_counters(sk, st, &c, 1);
 	if (!raw_mode) {

@@ -1426,6 +1426,43 @@ def test_unfiltered_server_side_owner_without_accept_probes(tmpdir_path):
     assert s["pid"] == os.getpid() and s["comm"]
 
 
+def test_owner_of_a_connection_accepted_after_a_sweep_that_missed_it(tmpdir_path):
+    """Without the accept tracepoints (no process filter) a new connection asks for a sweep of
+    the file tables at the next pass; one still in the accept queue then is held by no file and
+    cannot be named. Once accept() gives it one, the next pass sweeps again: named while open,
+    not 5 s later. Its owner then resets it (SO_LINGER 0: no FIN state, so no close() the
+    recorder could take its owner from); before, it kept no pid (an iperf3 server's connection,
+    make vmtest 6.1)."""
+    port, t = free_port(), {}
+
+    def go():
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", port))
+        srv.listen()
+        cli = socket.create_connection(("127.0.0.1", port))
+        time.sleep(0.8)  # passes every 0.2 s, and the sweep the new connection asked for
+        acc, _ = srv.accept()
+        t["accept"] = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        time.sleep(1.0)
+        t["reset"] = time.clock_gettime_ns(time.CLOCK_REALTIME)
+        acc.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        acc.close()
+        cli.close()
+        srv.close()
+
+    _, hdr, evs, _ = record(tmpdir_path, go, "-P", str(port), "--coalesce", "200ms")
+    assert "sys_exit_accept" not in hdr["probes"]
+    (s,) = find(connections(evs), 6, lport=port)
+    assert s["open"]["pid"] == 0 and s["open"]["flags"] & 2  # TT_F_PID_UNKNOWN at the open
+    procs = [e for e in evs if e["kind"] == PROC and e["conn_id"] == s["open"]["conn_id"]]
+    assert procs and procs[0]["pid"] == os.getpid(), procs
+    # named by a sweep after accept(), while it was open
+    assert t["accept"] < procs[0]["ts"] < t["reset"], (t, procs[0]["ts"])
+    assert s["pid"] == os.getpid()
+    assert s["close"] is not None and s["states"][-1][1] == TCP_CLOSE
+    assert not any(st[1] in (4, 9) for st in s["states"]), s["states"]  # no FIN_WAIT1, LAST_ACK
+
+
 @pytest.mark.parametrize("how", ["record", "live", "flight"])
 def test_no_event_before_the_capture_start(tmpdir_path, how):
     """The header's start_ns is when the capture began: no event comes before it, the process
