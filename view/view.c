@@ -55,12 +55,6 @@ struct view {
 	const struct tt_conn *rows[MAX_ROWS];
 	size_t nrows; /* rows of the last frame, which keys act on */
 	/*
-	 * The next frame is drawn whole (clearok), not as curses' difference from the last: after
-	 * a key the rows may all move (a filter, a sort), and under emulation (make vmtest, tmux)
-	 * such a difference once left a row as only the cells that change at every tick.
-	 */
-	int repaint;
-	/*
 	 * The detail pane (Enter): one connection's timeline, by its id, so it stays with the
 	 * connection however the table re-sorts.
 	 */
@@ -600,10 +594,14 @@ static void draw(struct view *v)
 	size_t vis, n, i;
 	char buf[96];
 
-	if (v->repaint) {
-		clearok(stdscr, TRUE);
-		v->repaint = 0;
-	}
+	/*
+	 * Every cell is written at every frame (redrawwin: curses forgets what the terminal
+	 * shows, without clearing it), not only curses' difference from the last frame: under
+	 * emulation (make vmtest, tmux) such differences left a row as only the cells that change
+	 * at each tick, and a timeline line with cells of an older frame after it. A whole frame
+	 * is a few KB a second; a clear before it (clearok) flashed the screen blank.
+	 */
+	redrawwin(stdscr);
 	if (v->help) {
 		draw_help(v);
 		return;
@@ -867,7 +865,6 @@ static int key(struct view *v, int ch)
 {
 	const int64_t s = 1000000000ll;
 
-	v->repaint = 1;
 	if (v->editing) {
 		edit_key(v, ch);
 		return 0;
