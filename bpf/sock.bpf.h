@@ -76,6 +76,16 @@ static __always_inline void own_by_current(struct sk_st *st)
 	st->pid_known = 1;
 }
 
+/* The owner the accept tracepoints or the file-table sweep left in "owners". */
+static __always_inline void own_by(struct sk_st *st, const struct owner *o)
+{
+	st->pid = o->pid;
+	st->tid = o->tid;
+	st->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(st->comm, o->comm, TT_COMM_LEN);
+	st->pid_known = 1;
+}
+
 static __always_inline int addr_eq(const __u8 *a, const __u8 *b)
 {
 	__u64 x[2], y[2];

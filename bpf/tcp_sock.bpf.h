@@ -226,11 +226,7 @@ static __always_inline void owner_after_open(const struct sock *sk, struct sk_st
 	if (!o || !o->announced || o->lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
 	    o->rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
 		return;
-	st->pid = o->pid;
-	st->tid = o->tid;
-	st->cgroup_id = o->cgroup_id;
-	__builtin_memcpy(st->comm, o->comm, TT_COMM_LEN);
-	st->pid_known = 1;
+	own_by(st, o);
 	clear_unowned(st);
 	emit_proc(st->id, st);
 }
@@ -357,11 +353,7 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 		return; /* a socket freed at that address since: not this one's owner */
 	if (own.swept && st->pid_known)
 		return; /* a sweep finds any holder (a forked child too): the known owner stays */
-	st->pid = own.pid;
-	st->tid = own.tid;
-	st->cgroup_id = own.cgroup_id;
-	__builtin_memcpy(st->comm, own.comm, TT_COMM_LEN);
-	st->pid_known = 1;
+	own_by(st, &own);
 	tcp_owned(sk, st, !own.announced);
 	/* accept() returned it: how long it waited in the accept queue since ESTABLISHED */
 	if (own.accept_ts && st->est_ts && own.accept_ts >= st->est_ts && st->open == O_OPEN) {

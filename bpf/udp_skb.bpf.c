@@ -50,11 +50,7 @@ static __always_inline void take_swept_owner(struct bpf_sock *bsk, struct sk_st 
 	o = bpf_map_lookup_elem(&owners, &key);
 	if (!o || o->lport != bsk->src_port)
 		return;
-	st->pid = o->pid;
-	st->tid = o->tid;
-	st->cgroup_id = o->cgroup_id;
-	__builtin_memcpy(st->comm, o->comm, TT_COMM_LEN);
-	st->pid_known = 1;
+	own_by(st, o);
 	if (bpf_map_delete_elem(&owners, &key) == 0)
 		__sync_fetch_and_add(&owners_n, -1);
 }
