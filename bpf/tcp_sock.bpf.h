@@ -208,7 +208,8 @@ static __always_inline void emit_handshake(struct sk_st *st)
 }
 
 /*
- * With the accept tracepoints (a process filter, --accept-wait): an accept() on another CPU
+ * With the accept tracepoints and no process filter (--accept-wait; with a filter the accept
+ * announces nothing, the open waits for its owner instead): an accept() on another CPU
  * between this open's cookie (st->id, which it reads) and the open's event announces the
  * owner first, and a reader drops a CONN_PROC that comes before its connection. The accept
  * stores the owner before it reserves its CONN_PROC: one not stored yet comes after this
