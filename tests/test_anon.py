@@ -25,7 +25,7 @@ import zstandard
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "pyreader"))
-from conftest import free_port, have_bpf, needs_cmd, run, tool  # noqa: E402
+from conftest import free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
 import ttcap  # noqa: E402
 
 OPEN, PROC_KINDS = 1, (8, 9, 10, 11)
@@ -463,7 +463,7 @@ def test_usage_errors(tmpdir_path, args, msg):
 
 # ------------------------------------------------------------------ a real recording
 
-needs_real = pytest.mark.skipif(not have_bpf(), reason="needs root and a BPF build")
+needs_real = needs_bpf
 
 
 @pytest.fixture
