@@ -44,7 +44,7 @@ override LDFLAGS += $(SAN_FLAGS)
 # libcrypto: SHA-1 of the Community ID (common/community_id.c)
 LDLIBS_CORE := -lzstd -lz -lm -lcrypto
 LDLIBS_VIEW := -lncursesw
-LDLIBS_BPF := -lbpf -lelf
+LDLIBS_BPF := -lbpf -lelf -pthread
 LDLIBS_ANON := -lcrypto
 
 ifeq ($(V),1)
@@ -151,7 +151,8 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 $(OUTPUT)/tests/test_flight: record/flight.c
 $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_files: record/files.c
-$(OUTPUT)/tests/test_deliver: source/deliver.c
+$(OUTPUT)/tests/test_deliver: source/deliver.c source/evq.c
+$(OUTPUT)/tests/test_evq: source/evq.c
 $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: source/sd_diff.c
 $(OUTPUT)/tests/test_caps: source/caps.c source/src_caps.c source/sd_caps.c

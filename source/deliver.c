@@ -15,26 +15,12 @@
 #include "tt_util.h"
 #include "source_int.h"
 
-static int keep(struct tt_source *h, const struct tt_event *ev)
+static void keep(struct tt_source *h, const struct tt_event *ev)
 {
-	if (h->n_pending == h->cap_pending) {
-		size_t ncap = h->cap_pending ? h->cap_pending * 2 : 64;
-		struct tt_event *n;
-
-		if (ncap > TT_SOURCE_MAX_PENDING) {
-			h->stats.dropped++; /* a caller that never takes them again: bounded */
-			return 0;
-		}
-		n = realloc(h->pending, ncap * sizeof(*n));
-		if (!n) {
-			h->stats.dropped++;
-			return 0;
-		}
-		h->pending = n;
-		h->cap_pending = ncap;
-	}
-	h->pending[h->n_pending++] = *ev;
-	return 0;
+	h->pending.max = TT_SOURCE_MAX_PENDING;
+	/* beyond the bound (a caller that never takes them again) or without memory: counted */
+	if (tt_evq_push(&h->pending, ev))
+		h->stats.dropped++;
 }
 
 /* Count EV in the stats as taken (d = 1), or take that back (d = -1: unsigned, modulo 2^64). */
@@ -74,7 +60,7 @@ int tt_source_emit(struct tt_source *h, const struct tt_event *ev)
 	/* the one place a source's clock becomes wall time (modulo 2^64, as a reader's) */
 	e.ts_ns += (uint64_t)h->to_wall;
 	/* behind events still waiting, or refused now: kept, in order */
-	if (h->cb_ret || h->n_pending || offer(h, &e)) {
+	if (h->cb_ret || tt_evq_len(&h->pending) || offer(h, &e)) {
 		keep(h, &e);
 		return h->cb_ret;
 	}
@@ -83,16 +69,14 @@ int tt_source_emit(struct tt_source *h, const struct tt_event *ev)
 
 int tt_source_emit_pending(struct tt_source *h)
 {
-	size_t i = 0;
+	const struct tt_event *ev;
 
-	if (!h->n_pending)
-		return h->cb_ret; /* the common case, and memmove() wants a buffer even for 0 */
-	while (i < h->n_pending && !offer(h, &h->pending[i]))
-		i++;
-	memmove(h->pending, h->pending + i, (h->n_pending - i) * sizeof(*h->pending));
-	h->n_pending -= i;
+	if (!tt_evq_len(&h->pending))
+		return h->cb_ret; /* the common case */
+	while ((ev = tt_evq_peek(&h->pending)) && !offer(h, ev))
+		tt_evq_pop(&h->pending);
 	/* what could not be kept, after what was: the capture says how many are missing there */
-	if (!h->n_pending && h->stats.dropped) {
+	if (!tt_evq_len(&h->pending) && h->stats.dropped) {
 		struct tt_event ev;
 
 		memset(&ev, 0, sizeof(ev));
@@ -133,7 +117,5 @@ int tt_source_emit_end(const struct tt_source *h, int ret)
 
 void tt_source_emit_free(struct tt_source *h)
 {
-	free(h->pending);
-	h->pending = NULL;
-	h->n_pending = h->cap_pending = 0;
+	tt_evq_free(&h->pending);
 }

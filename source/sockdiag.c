@@ -330,7 +330,7 @@ static int sample_ns(struct tt_sockdiag *d)
 	 * A caller that takes nothing: the pass is not compared, and nothing is lost by it (the
 	 * next pass compares with the last one compared), so it is no lost event to count.
 	 */
-	if (d->h->n_pending >= TT_SOURCE_MAX_PENDING)
+	if (tt_evq_len(&d->h->pending) >= TT_SOURCE_MAX_PENDING)
 		return 0;
 	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(), owner_of,
 			       d->owners, lookup_of, d, &d->evs);

@@ -27,6 +27,31 @@ struct tt_source_cap_desc {
 	const char *loss;
 };
 
+/* A queue of events, oldest first (source/evq.c): v[head..n) wait, at most max of them. */
+struct tt_evq {
+	struct tt_event *v;
+	size_t head, n, cap, max;
+};
+
+/* A slot at the end for the next event, or NULL: max are waiting, or no memory. */
+struct tt_event *tt_evq_slot(struct tt_evq *q);
+/* Append a copy of ev: 0, -ENOSPC (max are waiting) or -ENOMEM. */
+int tt_evq_push(struct tt_evq *q, const struct tt_event *ev);
+/* Take the oldest off (none: nothing happens). */
+void tt_evq_pop(struct tt_evq *q);
+void tt_evq_free(struct tt_evq *q);
+
+static inline size_t tt_evq_len(const struct tt_evq *q)
+{
+	return q->n - q->head;
+}
+
+/* The oldest, or NULL. */
+static inline const struct tt_event *tt_evq_peek(const struct tt_evq *q)
+{
+	return q->head < q->n ? &q->v[q->head] : NULL;
+}
+
 /* The source's capabilities (source/caps.c), each TT_SOURCE_CAP_* with what provides it or why not.
  */
 struct tt_source_caps {
@@ -88,8 +113,7 @@ struct tt_source {
 	int cb_ret; /* the callback refused an event: no more are offered in this call */
 	uint64_t delivered;
 	/* events the callback refused, and those made after them: offered again first */
-	struct tt_event *pending;
-	size_t n_pending, cap_pending;
+	struct tt_evq pending; /* at most TT_SOURCE_MAX_PENDING */
 	struct tt_source_caps caps;
 };
 

@@ -62,7 +62,7 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 	 * connection, whichever namespace it is in: without them a recording is not one.
 	 */
 	if (s->it_files)
-		tt_src_run_iter(s->it_files, NULL, NULL);
+		tt_src_run_iter(s, s->it_files, NULL, NULL);
 	if (s->it_tcp) {
 		ret = tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, NULL, NULL);
 		if (ret < 0) {
@@ -167,6 +167,7 @@ static void bpf_close(struct tt_source *h)
 	if (!s)
 		return;
 	h->priv = NULL;
+	tt_src_copy_free(s);
 	ring_buffer__free(s->rb);
 	if (s->rb_pos)
 		munmap((void *)s->rb_pos, s->rb_pos_len);

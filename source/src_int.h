@@ -3,9 +3,12 @@
 #ifndef TT_SRC_INT_H
 #define TT_SRC_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "tt_source.h"
 #include "source_int.h"
@@ -122,7 +125,20 @@ struct tt_src {
 	/* the ring buffer's consumer and producer positions (its first two pages), read-only */
 	const void *rb_pos;
 	size_t rb_pos_len;
+	/* src_copy.c: the ring buffer read by a second thread while an iterator walks */
+	struct tt_evq copies;	 /* records it moved out, not yet delivered */
+	uint64_t copies_dropped; /* consumed but not queued (no memory): said as LOST */
+	int copying;		 /* the copier runs: it alone reads the ring buffer */
+	atomic_int copy_stop;
+	pthread_t copier;
 };
+
+/* A ring buffer record as an event: a record is shorter when its kind's payload is. */
+static inline void tt_src_record_event(struct tt_event *ev, const void *data, size_t size)
+{
+	memset(ev, 0, sizeof(*ev));
+	memcpy(ev, data, size < sizeof(*ev) ? size : sizeof(*ev));
+}
 
 /*
  * The BPF source's files, each calling only those below it (no circle):
@@ -132,6 +148,7 @@ struct tt_src {
  *   udp.c        UDP flow sums and closes (called by the sampling pass)
  *   tcp_gone.c   TCP closes the kernel did not report (called by the sampling pass)
  *   src_iter.c   iterators and network namespace walks (netns.c below it)
+ *   src_copy.c   the ring buffer read by a second thread while an iterator walks
  */
 
 /* src_load.c: load and attach what this kernel offers, set the capabilities. 0, or -errno
@@ -170,9 +187,21 @@ void tt_src_udp_flush(struct tt_src *s, int opens_read);
  */
 void tt_src_tcp_gone(struct tt_src *s);
 
-/* src_iter.c: run an iterator link once, reading its output into *buf (NULL: discard). Bytes
- * or -errno. */
-int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap);
+/*
+ * src_copy.c: while an iterator walks, a second thread moves the ring buffer's records into
+ * s->copies, which drain() delivers before it reads the ring buffer again. Between begin and
+ * end the copier alone reads the ring buffer (its callback gives each record to copy_record).
+ */
+void tt_src_copy_begin(struct tt_src *s);
+void tt_src_copy_end(struct tt_src *s);
+void tt_src_copy_free(struct tt_src *s);
+/* Queue a record: 0, or -ENOSPC (queued, and the queue is full) or -ENOMEM (not queued,
+ * counted in copies_dropped): either stops the ring buffer's read. */
+int tt_src_copy_record(struct tt_src *s, const void *data, size_t size);
+
+/* src_iter.c: run an iterator link once, reading its output into *buf (NULL: discard), the
+ * ring buffer read meanwhile by the copier. Bytes or -errno. */
+int tt_src_run_iter(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap);
 
 /*
  * src_iter.c: create an iterator of LINK in our own network namespace and in every other one

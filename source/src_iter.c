@@ -60,14 +60,16 @@ static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 }
 
 /* Run an iterator once; its text output (if any) goes into buf. Returns bytes read or -errno. */
-int tt_src_run_iter(struct bpf_link *l, char **buf, size_t *cap)
+int tt_src_run_iter(struct tt_src *s, struct bpf_link *l, char **buf, size_t *cap)
 {
 	int fd = bpf_iter_create(bpf_link__fd(l)), ret;
 	size_t used = 0;
 
 	if (fd < 0)
 		return -errno;
+	tt_src_copy_begin(s);
 	ret = read_iter(fd, buf, cap, &used);
+	tt_src_copy_end(s);
 	return ret ? ret : (int)used;
 }
 
@@ -186,14 +188,17 @@ int tt_src_run_iter_all(struct tt_src *s, struct bpf_link *l, char **buf, size_t
 
 	if (fd < 0)
 		return -errno;
+	tt_src_copy_begin(s);
 	ret = read_iter(fd, buf, cap, &ip.used);
-	if (ret)
-		return ret;
-	s->n_ns = 0;
-	if (s->other_ns && tt_netns_each(s->netns, iter_in_ns, &ip) != -ENOMEM && s->other_ns)
-		walk_held(s, &ip);
+	if (!ret) {
+		s->n_ns = 0;
+		if (s->other_ns && tt_netns_each(s->netns, iter_in_ns, &ip) != -ENOMEM &&
+		    s->other_ns)
+			walk_held(s, &ip);
+	}
+	tt_src_copy_end(s);
 	free(ip.seen);
-	return (int)ip.used;
+	return ret ? ret : (int)ip.used;
 }
 
 int tt_src_ns_has_tcp(struct tt_src *s, uint64_t ino, void *arg)

@@ -49,13 +49,15 @@
  */
 #define SWEEP_NS (5000 * 1000000ULL)
 
-static int on_record(void *ctx, void *data, size_t size)
+/*
+ * Deliver one record as an event. Returns 0 to go on, -ECANCELED when the caller refused it
+ * (kept by tt_source_emit, offered again first next time) or -EAGAIN when this drain's budget
+ * or time is spent: either way the record is taken.
+ */
+static int deliver(struct tt_src *s, const struct tt_event *rec)
 {
-	struct tt_src *s = ctx;
-	struct tt_event ev;
+	struct tt_event ev = *rec;
 
-	memset(&ev, 0, sizeof(ev));
-	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
 	if (ev.kind == TT_EV_DROP && ev.u.drop.code < s->n_drop_names)
 		memcpy(ev.u.drop.reason, s->drop_names[ev.u.drop.code], TT_NAME_LEN);
 	/* udp.c reports a UDP flow only after its open (a failed put: as if the open was lost) */
@@ -69,6 +71,43 @@ static int on_record(void *ctx, void *data, size_t size)
 	if (s->budget % DRAIN_CLOCK_EVERY == 0 && tt_now_mono_ns() >= s->drain_until_ns)
 		return -EAGAIN;
 	return 0;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct tt_src *s = ctx;
+	struct tt_event ev;
+
+	/* on the copier's thread, during an iterator's walk (src_copy.c) */
+	if (s->copying)
+		return tt_src_copy_record(s, data, size);
+	tt_src_record_event(&ev, data, size);
+	return deliver(s, &ev);
+}
+
+/* Deliver what the copier queued, before anything newer: 0 when the queue is empty, else why
+ * it stopped (as deliver()). */
+static int deliver_copies(struct tt_src *s)
+{
+	const struct tt_event *ev;
+	int ret = 0;
+
+	if (s->copies_dropped) {
+		struct tt_event lost;
+
+		memset(&lost, 0, sizeof(lost));
+		lost.ts_ns = tt_now_boot_ns();
+		lost.kind = TT_EV_LOST;
+		lost.u.lost.count = s->copies_dropped;
+		lost.u.lost.cpu = TT_LOST_CPU_ANY;
+		s->copies_dropped = 0;
+		tt_source_emit(s->h, &lost);
+	}
+	while (!ret && (ev = tt_evq_peek(&s->copies))) {
+		ret = deliver(s, ev);
+		tt_evq_pop(&s->copies);
+	}
+	return ret ? ret : tt_evq_len(&s->copies) ? -EAGAIN : 0;
 }
 
 int tt_src_run_begin(struct tt_src *s)
@@ -161,7 +200,9 @@ static int drain(struct tt_src *s)
 
 	s->budget = DRAIN_BUDGET;
 	s->drain_until_ns = tt_now_mono_ns() + DRAIN_SLICE_NS;
-	n = ring_buffer__consume(s->rb);
+	n = deliver_copies(s);
+	if (!n)
+		n = ring_buffer__consume(s->rb);
 	s->rb_emptied = n >= 0;
 	report_lost(s);
 	report_skipped(s);
@@ -195,7 +236,9 @@ static int drain_to(struct tt_src *s, uint64_t target, uint64_t max_ns)
 	while (!s->h->cb_ret && tt_now_mono_ns() < end) {
 		int n = drain(s);
 
-		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 : s->rb_emptied)
+		/* read up to target, and none of it waiting in the copier's queue */
+		if (s->rb_pos ? (int64_t)(rb_consumer(s) - target) >= 0 && !tt_evq_len(&s->copies)
+			      : s->rb_emptied)
 			return !s->h->cb_ret;
 		if (n != -EAGAIN && !s->rb_pos)
 			return 0;
@@ -262,7 +305,7 @@ static void sample_once(struct tt_src *s)
 	     now >= s->next_sweep_ns)) {
 		s->skel->bss->sweep_pass = s->pass;
 		/* a sweep cut short is made again at the next pass, not SWEEP_NS later */
-		if (tt_src_run_iter(s->it_files, NULL, NULL) >= 0)
+		if (tt_src_run_iter(s, s->it_files, NULL, NULL) >= 0)
 			s->next_sweep_ns = now + SWEEP_NS;
 		else
 			s->next_sweep_ns = now;

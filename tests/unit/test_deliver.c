@@ -122,13 +122,13 @@ int main(void)
 		check(tt_source_emit(s, &e) == -ENOSPC, "event %llu after a refusal is kept",
 		      (unsigned long long)id);
 	}
-	check(k.n == 2 && s->n_pending == 3, "two taken, three kept (%d, %zu)", k.n, s->n_pending);
+	check(k.n == 2 && tt_evq_len(&s->pending) == 3, "two taken, three kept (%d, %zu)", k.n, tt_evq_len(&s->pending));
 	check(s->stats.events == 2 && s->stats.conns == 2 && s->stats.lost == 0,
 	      "only what was taken is counted");
 
 	/* the next poll offers them first */
 	s->cb_ret = 0;
-	check(tt_source_emit_pending(s) == 0 && s->n_pending == 0,
+	check(tt_source_emit_pending(s) == 0 && tt_evq_len(&s->pending) == 0,
 	      "all kept events taken at the next poll");
 	check(in_order(&k, 5), "every event once, in order (%d seen)", k.n);
 	check(s->stats.events == 5 && s->stats.lost == 20,
@@ -166,12 +166,12 @@ int main(void)
 			e = ev(id, TT_EV_TRAFFIC);
 			tt_source_emit(s, &e);
 		}
-		check(s->n_pending == TT_SOURCE_MAX_PENDING && s->stats.dropped == 7,
-		      "beyond the bound: %zu kept, %llu dropped (7)", s->n_pending,
+		check(tt_evq_len(&s->pending) == TT_SOURCE_MAX_PENDING && s->stats.dropped == 7,
+		      "beyond the bound: %zu kept, %llu dropped (7)", tt_evq_len(&s->pending),
 		      (unsigned long long)s->stats.dropped);
 		c.refuse = 0;
 		s->cb_ret = 0;
-		check(tt_source_emit_pending(s) == 0 && s->n_pending == 0, "the kept ones taken");
+		check(tt_source_emit_pending(s) == 0 && tt_evq_len(&s->pending) == 0, "the kept ones taken");
 		check(c.next == TT_SOURCE_MAX_PENDING && !c.out_of_order, "in order (%llu)",
 		      (unsigned long long)c.next);
 		check(c.lost_events == 1 && c.lost == 7,
@@ -293,7 +293,7 @@ int main(void)
 		tt_source_emit(&h, &e);
 		check(tt_source_emit_end(&h, -EPERM) == -ENOSPC, "the callback's refusal first");
 		tt_source_emit_begin(&h, take, &k2);
-		check(h.cb_ret == 0 && h.delivered == 0 && h.n_pending == 1,
+		check(h.cb_ret == 0 && h.delivered == 0 && tt_evq_len(&h.pending) == 1,
 		      "a new call counts from 0 and keeps the refused event");
 		check(tt_source_emit_pending(&h) == 0 && tt_source_emit_end(&h, 0) == 1,
 		      "the kept event taken and counted in the next call");
