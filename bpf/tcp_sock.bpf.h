@@ -207,6 +207,14 @@ static __always_inline void emit_handshake(struct sk_st *st)
 	ev_send(e);
 }
 
+/* Whether an owners entry names this socket: the entry is keyed by the socket's address, and a
+ * socket freed at that address since (another connection) has other ports. */
+static __always_inline int owner_of(const struct owner *o, const struct sock *sk)
+{
+	return o->lport == BPF_CORE_READ(sk, __sk_common.skc_num) &&
+	       o->rport == bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+}
+
 /*
  * With the accept tracepoints and no process filter (--accept-wait; with a filter the accept
  * announces nothing, the open waits for its owner instead): an accept() on another CPU
@@ -224,8 +232,7 @@ static __always_inline void owner_after_open(const struct sock *sk, struct sk_st
 	if (st->pid_known || !owners_n)
 		return;
 	o = bpf_map_lookup_elem(&owners, &key);
-	if (!o || !o->announced || o->lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
-	    o->rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
+	if (!o || !o->announced || !owner_of(o, sk))
 		return;
 	own_by(st, o);
 	clear_unowned(st);
@@ -349,8 +356,7 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	own = *o;
 	if (bpf_map_delete_elem(&owners, &key) == 0)
 		__sync_fetch_and_add(&owners_n, -1);
-	if (own.lport != BPF_CORE_READ(sk, __sk_common.skc_num) ||
-	    own.rport != bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)))
+	if (!owner_of(&own, sk))
 		return; /* a socket freed at that address since: not this one's owner */
 	if (own.swept && st->pid_known)
 		return; /* a sweep finds any holder (a forked child too): the known owner stays */
