@@ -87,8 +87,13 @@ void tt_src_tcp_gone(struct tt_src *s)
 	int fd = bpf_map__fd(s->skel->maps.tcp_live);
 	struct gone *g;
 	size_t n;
+	int ret;
 
-	if (collect(s, fd, &g, &n))
+	/* a batched read of the whole map, one syscall per bucket: long at 200 000 sockets */
+	tt_src_copy_begin(s);
+	ret = collect(s, fd, &g, &n);
+	tt_src_copy_end(s);
+	if (ret)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		struct tt_event ev;
