@@ -51,8 +51,9 @@ def streams(rows):
 
 
 def block_bytes(rows):
-    """One EVENTS block as the writer stores it: block header, payload, trailer."""
-    return 20 + len(encode_events(rows))
+    """One EVENTS block as the writer stores it: block header, payload, trailer (none when
+    no event is left)."""
+    return 20 + len(encode_events(rows)) if rows else 0
 
 
 def main():
