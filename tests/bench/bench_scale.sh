@@ -19,7 +19,8 @@
 #     its thread's CPU per pass, the most one took), the recorder's CPU per second of the hold
 #     from /proc/PID/stat (one pass a second), and the kernel's account of the iterator program
 #     (kernel.bpf_stats_enabled run_time_ns of tt_iter_tcp per socket visited, times 2 x N)
-#   the recorder's memory: VmHWM at the end minus VmRSS with none of these open, per connection
+#   the recorder's memory: VmRSS with all N open (the steady state), and VmHWM at the end (with
+#     the bursts' transient queues), each minus VmRSS with none of these open, per connection
 #   the live view's redraw with the 2 x N rows of the hold: tcptop-replay --bench-redraw in a
 #     tmux terminal (as bench_view.sh), the capture played to the middle of the hold
 #   tcptop-query on the capture: every client end's row (the test's query), and count(*) of
@@ -117,6 +118,7 @@ try:
     bpf0, tk0, w0 = iter_prog(rec.objs["prog"]), ticks(rec.p.pid), time.time()
     time.sleep(HOLD_S)
     bpf1, tk1, w1 = iter_prog(rec.objs["prog"]), ticks(rec.p.pid), time.time()
+    held = status(rec.p.pid, "VmRSS")  # all N open, nothing queued: the steady state
     oracle = tl.close_conns(srvs, clis, N)
     time.sleep(3)  # the closes, and a pass after them
     hwm = status(rec.p.pid, "VmHWM")
@@ -199,11 +201,12 @@ if dcnt:
         "%.1f" % (dns / dcnt * 2 * N / 1e6), "")
 
 # --- memory
-fig("scale: recorder RSS, baseline / peak (MB)", "%.1f / %.1f" % (base / 2**20, hwm / 2**20), "")
-fig("scale: recorder memory per open connection ((VmHWM - baseline) / %d)" % N,
-    "%.0f B" % ((hwm - base) / N), "<=100 B")
-fig("scale: recorder memory per open socket ((VmHWM - baseline) / %d)" % (2 * N),
-    "%.0f B" % ((hwm - base) / (2 * N)), "")
+fig("scale: recorder RSS, baseline / with all open / peak (MB)", "%.1f / %.1f / %.1f" % (
+    base / 2**20, held / 2**20, hwm / 2**20), "")
+fig("scale: recorder memory per open connection ((VmRSS with all open - baseline) / %d)" % N,
+    "%.0f B" % ((held - base) / N), "<=100 B")
+fig("scale: recorder peak memory per connection ((VmHWM - baseline) / %d: bursts' queues too)"
+    % N, "%.0f B" % ((hwm - base) / N), "")
 
 # --- tcptop-query on the capture
 def timed(args):
