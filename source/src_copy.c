@@ -5,10 +5,10 @@
  * that returns only when the walk ends: 50-300 ms at 20 000 sockets, seconds at 200 000 on a
  * busy host. The programs keep writing meanwhile, and a ring buffer that fills drops what comes
  * next (counted, LOST): a recorder started beside 100 000 connections recorded 34 943 of their
- * 200 000 opens with the default 8 MiB (docs/BENCHMARKS.md, "Records written during a walk"). So, for the walk (and for tcp_gone.c's
- * batched read of its map, as long), a second thread moves what is written out of the ring
- * buffer into a queue in memory, in order; the source's thread delivers the queue before it
- * reads the ring buffer again (src_run.c, drain()).
+ * 200 000 opens with the default 8 MiB (docs/BENCHMARKS.md, "Records written during a walk"). So,
+ * for the walk (and for tcp_gone.c's batched read of its map, as long), a second thread moves what
+ * is written out of the ring buffer into a queue in memory, in order; the source's thread delivers
+ * the queue before it reads the ring buffer again (src_run.c, drain()).
  *
  * One thread reads the ring buffer at a time: the copier between tt_src_copy_begin() and
  * tt_src_copy_end(), the source's thread otherwise (pthread_create() and pthread_join() order

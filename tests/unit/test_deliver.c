@@ -122,7 +122,8 @@ int main(void)
 		check(tt_source_emit(s, &e) == -ENOSPC, "event %llu after a refusal is kept",
 		      (unsigned long long)id);
 	}
-	check(k.n == 2 && tt_evq_len(&s->pending) == 3, "two taken, three kept (%d, %zu)", k.n, tt_evq_len(&s->pending));
+	check(k.n == 2 && tt_evq_len(&s->pending) == 3, "two taken, three kept (%d, %zu)", k.n,
+	      tt_evq_len(&s->pending));
 	check(s->stats.events == 2 && s->stats.conns == 2 && s->stats.lost == 0,
 	      "only what was taken is counted");
 
@@ -171,7 +172,8 @@ int main(void)
 		      (unsigned long long)s->stats.dropped);
 		c.refuse = 0;
 		s->cb_ret = 0;
-		check(tt_source_emit_pending(s) == 0 && tt_evq_len(&s->pending) == 0, "the kept ones taken");
+		check(tt_source_emit_pending(s) == 0 && tt_evq_len(&s->pending) == 0,
+		      "the kept ones taken");
 		check(c.next == TT_SOURCE_MAX_PENDING && !c.out_of_order, "in order (%llu)",
 		      (unsigned long long)c.next);
 		check(c.lost_events == 1 && c.lost == 7,

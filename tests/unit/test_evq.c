@@ -83,7 +83,8 @@ int main(void)
 	check(good == pushed - popped, "the full queue empties in order (%llu)",
 	      (unsigned long long)good);
 	check(q.cap == 1000 && q.v && q.head == 0 && q.n == 0,
-	      "emptied at 1000 slots, fewer than the 4096 kept: kept for the next (cap %zu)", q.cap);
+	      "emptied at 1000 slots, fewer than the 4096 kept: kept for the next (cap %zu)",
+	      q.cap);
 	tt_evq_free(&q);
 
 	/* a queue that grew past the kept size gives it back once empty */
