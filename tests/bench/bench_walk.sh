@@ -8,7 +8,9 @@
 #     second on another port for 5 s, --ringbuf-kb 64 --coalesce 200ms: records lost, and the
 #     churn's opens recorded against 2 per connection the client made
 # Prints "FIGURE<TAB>name<TAB>value<TAB>target" lines (run.sh). Needs root; about 30 s.
-#   tests/bench/bench_walk.sh [N [RATE]]     (defaults 10000, 1000; REC=path: another recorder)
+#   tests/bench/bench_walk.sh [N [RATE]]     (defaults 10000, 1000; REC=path: another recorder;
+#                                             START_KB=k: the start's ring buffer, default 1024;
+#                                             START_ONLY=1: the start alone)
 set -u
 N=${1:-10000}
 RATE=${2:-1000}
@@ -20,11 +22,13 @@ export TT_BUILD=$BUILD
 dir=$(mktemp -d /tmp/bench_walk.XXXXXX)
 trap '[ -n "${KEEP:-}" ] && cp -r "$dir" "$KEEP"; rm -rf "$dir"' EXIT
 
-/usr/bin/python3 - "$here/.." "$dir" "$N" "$RATE" "${REC:-$BUILD/tcptop-record}" <<'PY'
+/usr/bin/python3 - "$here/.." "$dir" "$N" "$RATE" "${REC:-$BUILD/tcptop-record}" \
+	"${START_KB:-1024}" "${START_ONLY:-}" <<'PY'
 import os, socket, subprocess, sys, threading, time
 
 tests, d, N, RATE, REC = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4]), \
     sys.argv[5]
+START_KB, START_ONLY = int(sys.argv[6]), sys.argv[7] == "1"
 sys.path.insert(0, tests)
 import test_load as tl  # noqa: E402
 from conftest import free_port, tool  # noqa: E402
@@ -57,14 +61,16 @@ try:
     srvs, clis, _ = tl.open_conns(N, port, procs)
 
     cap = os.path.join(d, "start.tt")
-    rec = record(cap, "-P", str(port), "--ringbuf-kb", "1024")
+    rec = record(cap, "-P", str(port), "--ringbuf-kb", str(START_KB))
     time.sleep(2)
     stop(rec)
     opens, lost = query(cap, "SELECT (SELECT count(*) FROM events WHERE kind = 'open'), "
                         "(SELECT sum(lost) FROM events WHERE kind = 'lost')")
-    fig("start beside %d connections, 1 MiB ring: opens recorded / ends" % N,
+    fig("start beside %d connections, %d KiB ring: opens recorded / ends" % (N, START_KB),
         "%d / %d" % (opens, 2 * N), "equal")
-    fig("start beside %d connections, 1 MiB ring: records lost" % N, lost, "0")
+    fig("start beside %d connections, %d KiB ring: records lost" % (N, START_KB), lost, "0")
+    if START_ONLY:
+        sys.exit(0)
 
     ls = socket.socket()
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
