@@ -26,6 +26,9 @@ enum {
 struct ctrs {
 	uint64_t acked, rcvd;
 	uint32_t segs_out, segs_in;
+	/* as read: bytes_received and data_segs_in (counters() compares the next poll's) */
+	uint64_t raw_rcvd;
+	uint32_t raw_data_in;
 };
 
 struct conn {
@@ -178,6 +181,8 @@ static int fin_acked(const struct tt_sd_sock *s)
  */
 static void counters(const struct tt_sd_sock *s, uint8_t dir, struct ctrs *c)
 {
+	const struct ctrs was = *c; /* the last poll's, or zeros */
+
 	c->acked = tt_tcp_payload_acked(s->bytes_acked, dir == TT_DIR_OUTBOUND, fin_acked(s));
 	c->rcvd = tt_tcp_payload_rcvd(s->bytes_received, s->state == TT_TCP_CLOSE_WAIT ||
 							     s->state == TT_TCP_LAST_ACK ||
@@ -189,6 +194,17 @@ static void counters(const struct tt_sd_sock *s, uint8_t dir, struct ctrs *c)
 	 */
 	if (s->has_data_segs && !s->data_segs_in)
 		c->rcvd = 0;
+	/*
+	 * The same race on an end that did receive data (6.12 in make vmtest: a server read as
+	 * ESTABLISHED with 33001 for 33000 sent): bytes_received one more than at the last poll
+	 * and no data segment since is the peer's bare FIN, as a byte of payload comes in a data
+	 * segment (tcp_segs_in() counts it): the payload is the last poll's.
+	 */
+	if (s->has_data_segs && was.raw_rcvd && s->bytes_received == was.raw_rcvd + 1 &&
+	    s->data_segs_in == was.raw_data_in && c->rcvd > was.rcvd)
+		c->rcvd = was.rcvd;
+	c->raw_rcvd = s->bytes_received;
+	c->raw_data_in = s->data_segs_in;
 	if (s->has_data_segs && !s->data_segs_out)
 		c->acked = 0;
 	/* the same race with our own FIN (read as ESTABLISHED, its ack already counted): no more

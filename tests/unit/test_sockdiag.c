@@ -368,6 +368,38 @@ static void test_fin_between_state_and_counters(void)
 	check(count(&r, 33, TT_EV_TRAFFIC) == 0,
 	      "ESTABLISHED with our FIN's ack already counted: no byte more (tx %llu)",
 	      (unsigned long long)tx_of(&r, 33));
+	/* the peer's bare FIN between the state and the counters on an end that received data:
+	 * read as ESTABLISHED, bytes_received one more, no data segment since the last poll */
+	s[0] = tcp(34, EST, 7000, 40013, 0, 33000);
+	s[0].has_data_segs = 1;
+	s[0].data_segs_in = 5;
+	poll_socks(&r, s, 1);
+	check(rx_of(&r, 34) == 33000, "received 33000 (rx %llu)",
+	      (unsigned long long)rx_of(&r, 34));
+	s[0].bytes_received = 33000 + 1;
+	poll_socks(&r, s, 1);
+	check(count(&r, 34, TT_EV_TRAFFIC) == 0,
+	      "ESTABLISHED, one byte more and no data segment since: the FIN, no payload (rx %llu)",
+	      (unsigned long long)rx_of(&r, 34));
+	s[0].state = CLOSE_WAIT;
+	poll_socks(&r, s, 1);
+	check(count(&r, 34, TT_EV_TRAFFIC) == 0, "then CLOSE_WAIT: no payload more (rx %llu)",
+	      (unsigned long long)rx_of(&r, 34));
+	s[0].state = TIME_WAIT;
+	s[0].has_info = 0;
+	poll_socks(&r, s, 1);
+	e = find(&r, 34, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.rx_bytes == 33000, "its close: rx 33000");
+	/* one byte more in a data segment is payload */
+	s[0] = tcp(35, EST, 7000, 40014, 0, 33000);
+	s[0].has_data_segs = 1;
+	s[0].data_segs_in = 5;
+	poll_socks(&r, s, 1);
+	s[0].bytes_received = 33000 + 1;
+	s[0].data_segs_in = 6;
+	poll_socks(&r, s, 1);
+	check(rx_of(&r, 35) == 1, "one byte more in a data segment: payload (rx %llu)",
+	      (unsigned long long)rx_of(&r, 35));
 	/* a kernel without the data segment counts keeps the state's own reading */
 	s[0] = tcp(32, EST, 40011, 7000, 1 + 10, 0);
 	poll_socks(&r, s, 1);
