@@ -63,10 +63,10 @@ static void *copier(void *arg)
 
 void tt_src_copy_begin(struct tt_src *s)
 {
-	if (!s->rb || s->copying)
-		return;
 	sigset_t all, old;
 
+	if (!s->rb || s->copying)
+		return;
 	atomic_store_explicit(&s->copy_stop, 0, memory_order_relaxed);
 	s->copying = 1;
 	/* signals stay the source's thread's: they end its waits (SIGINT: flush and stop) */

@@ -85,6 +85,20 @@ static int on_record(void *ctx, void *data, size_t size)
 	return deliver(s, &ev);
 }
 
+/* Say that COUNT records are missing: a LOST event for CPU (TT_LOST_CPU_ANY: none in
+ * particular). */
+static void emit_lost(struct tt_src *s, uint64_t count, uint32_t cpu)
+{
+	struct tt_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_ns = tt_now_boot_ns();
+	ev.kind = TT_EV_LOST;
+	ev.u.lost.count = count;
+	ev.u.lost.cpu = cpu;
+	tt_source_emit(s->h, &ev);
+}
+
 /* Deliver what the copier queued, before anything newer: 0 when the queue is empty, else why
  * it stopped (as deliver()). */
 static int deliver_copies(struct tt_src *s)
@@ -93,15 +107,8 @@ static int deliver_copies(struct tt_src *s)
 	int ret = 0;
 
 	if (s->copies_dropped) {
-		struct tt_event lost;
-
-		memset(&lost, 0, sizeof(lost));
-		lost.ts_ns = tt_now_boot_ns();
-		lost.kind = TT_EV_LOST;
-		lost.u.lost.count = s->copies_dropped;
-		lost.u.lost.cpu = TT_LOST_CPU_ANY;
+		emit_lost(s, s->copies_dropped, TT_LOST_CPU_ANY);
 		s->copies_dropped = 0;
-		tt_source_emit(s->h, &lost);
 	}
 	while (!ret && (ev = tt_evq_peek(&s->copies))) {
 		ret = deliver(s, ev);
@@ -136,17 +143,10 @@ static void report_lost(struct tt_src *s)
 	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.lost), &zero, s->lost_now))
 		return;
 	for (int c = 0; c < s->ncpu; c++) {
-		struct tt_event ev;
-
 		if (s->lost_now[c] <= s->lost_seen[c])
 			continue;
-		memset(&ev, 0, sizeof(ev));
-		ev.ts_ns = tt_now_boot_ns();
-		ev.kind = TT_EV_LOST;
-		ev.u.lost.count = s->lost_now[c] - s->lost_seen[c];
-		ev.u.lost.cpu = c;
+		emit_lost(s, s->lost_now[c] - s->lost_seen[c], (uint32_t)c);
 		s->lost_seen[c] = s->lost_now[c];
-		tt_source_emit(s->h, &ev);
 	}
 }
 
@@ -178,15 +178,8 @@ static void report_skipped(struct tt_src *s)
 			sum += info.recursion_misses;
 	}
 	if (sum > s->skipped_seen) {
-		struct tt_event ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.ts_ns = tt_now_boot_ns();
-		ev.kind = TT_EV_LOST;
-		ev.u.lost.count = sum - s->skipped_seen;
-		ev.u.lost.cpu = TT_LOST_CPU_ANY;
+		emit_lost(s, sum - s->skipped_seen, TT_LOST_CPU_ANY);
 		s->skipped_seen = sum;
-		tt_source_emit(s->h, &ev);
 	}
 }
 

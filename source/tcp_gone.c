@@ -89,7 +89,7 @@ void tt_src_tcp_gone(struct tt_src *s)
 	size_t n;
 	int ret;
 
-	/* a batched read of the whole map, one syscall per bucket: long at 200 000 sockets */
+	/* a batched read of the whole map, a syscall per BATCH entries: long at 200 000 sockets */
 	tt_src_copy_begin(s);
 	ret = collect(s, fd, &g, &n);
 	tt_src_copy_end(s);

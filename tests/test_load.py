@@ -228,6 +228,11 @@ def query_matches_oracle(cap, port, oracle):
     assert rows == {(ip, cport): (n, m, 1) for ip, cport, n, m in oracle}
 
 
+def hexaddr(ip):
+    """An IPv4 address as the capture reader gives one: 16 bytes, hex."""
+    return bytes(int(x) for x in ip.split(".")).ljust(16, b"\0").hex()
+
+
 def capture_matches_oracle(cap, port, oracle, n, skipped, rec_err):
     """The capture of n connections on port holds each end's open and close once, and at each
     close the bytes the generator's oracle says; the kernel's skipped runs (recursion_misses
@@ -262,9 +267,6 @@ def capture_matches_oracle(cap, port, oracle, n, skipped, rec_err):
     assert len(ours) == 2 * n, len(ours)
     closes = [e["conn_id"] for e in capture.events if e["kind"] == 7 and e["conn_id"] in ours]
     assert len(closes) == len(set(closes)) == 2 * n, (len(closes), len(set(closes)))
-
-    def hexaddr(ip):
-        return bytes(int(x) for x in ip.split(".")).ljust(16, b"\0").hex()
 
     for ip, cport, sent, got in oracle:
         key = (cport, hexaddr(ip))
@@ -361,9 +363,6 @@ def test_connections_open_before_the_start_all_recorded(tmp_path):
     opens = [e for e in capture.events if e["kind"] == 1 and port in (e["lport"], e["rport"])]
     assert lost == 0 and len(opens) == 2 * n, (lost, len(opens), rec_err)
     assert all(e["flags"] & 1 for e in opens)  # PREEXISTING
-
-    def hexaddr(ip):
-        return bytes(int(x) for x in ip.split(".")).ljust(16, b"\0").hex()
     want = {(hexaddr(ip), cport) for ip, cport, _, _ in oracle}
     # by direction: a client's ephemeral port, from its own address, can be the server's
     clients = {(e["laddr"], e["lport"]) for e in opens if e["direction"] == 1}
