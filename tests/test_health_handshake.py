@@ -299,8 +299,9 @@ def netem(ns, dev, delay_ms):
 @needs_bpf
 @needs_cmd("tc")
 def test_connect_us_known_delay(tmpdir_path, pair):
-    """100 ms more on the client's way out (netem): connect_us is 100 ms within 10 % on the
-    client, and the server's SYN-ACK RTT too."""
+    """100 ms more on the client's way out (netem): connect_us is at least 100 ms and the
+    client's own connect() time within 10 % (or 10 ms), on the client and, for the SYN-ACK's
+    round trip, on the server."""
     a, b = pair
     dev = [x for x in run(["ip", "-n", b, "-o", "link"]).stdout.split() if x.startswith("tths")]
     assert dev, "no veth in " + b
@@ -321,9 +322,15 @@ def test_connect_us_known_delay(tmpdir_path, pair):
     assert c["errno"] == 0
     by = conns(path, pair)
     out, inb = by["out"][0], by["in"][0]
-    assert abs(out["connect_us"] - 100_000) <= 10_000, out
-    assert out["connect_us"] <= (c["t1"] - c["t0"]) * 1e6 + 1000
-    assert abs(inb["connect_us"] - 100_000) <= 10_000, inb
+    # the oracle is the client's own clock around connect(): an emulated guest on a busy host
+    # adds real time to the handshake (110.5 ms measured in a 6.1 guest), so 100 ms is a
+    # floor, not the value
+    client_us = (c["t1"] - c["t0"]) * 1e6
+    slack = max(10_000, client_us / 10)
+    assert 99_000 <= out["connect_us"] <= client_us + 1000, (out, client_us)
+    assert client_us - out["connect_us"] <= slack, (out, client_us)
+    assert 99_000 <= inb["connect_us"] <= client_us + slack, (inb, client_us)
+    assert abs(inb["connect_us"] - client_us) <= slack, (inb, client_us)
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "clickhouse"])

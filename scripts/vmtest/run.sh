@@ -48,6 +48,10 @@ accel_for() {
 	done
 	echo tcg
 }
+# Seconds pytest.log may stay unchanged before the VM counts as hung and is stopped (then booted
+# again, as a crashed one is). The slowest test took 27 s in a guest; a 6.1 guest that hung
+# with no oops (CI, 2026-12-05) otherwise held the run until TIMEOUT, 1500 s.
+STALL=${VMTEST_STALL:-300}
 REBOOTS=${VMTEST_REBOOTS:-2} # boots more for a guest whose kernel crashed under emulation
 MEM=${VMTEST_MEM:-4G}
 PACKAGES="qemu-system-x86 busybox-static kmod cpio xz-utils zstd"
@@ -123,17 +127,39 @@ make_initrd() {
 }
 
 # Boots KERNEL DIR with results in OUT; the guest leaves rc there when pytest ran to its end.
+# A guest whose pytest.log stops growing for STALL seconds is stopped, and OUT/stalled says so.
 boot() {
-	local dir=$1 kver=$2 out=$3 start rc=0
+	local dir=$1 kver=$2 out=$3 start rc=0 qpid size last=-1 since
 	start=$(date +%s)
+	since=$start
+	rm -f "$out/stalled"
 	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel "$(accel_for "$kver")" -cpu max -smp "$SMP" -m "$MEM" \
 		-nodefaults -no-reboot -display none -monitor none -serial "file:$out/console.log" \
 		-kernel "$dir/boot/vmlinuz-$kver" -initrd "$dir/initrd.img" \
 		-append "console=ttyS0 panic=-1 tt_init=$ROOT/scripts/vmtest/init" \
 		-virtfs local,path=/,mount_tag=root,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$out,mount_tag=out,security_model=none" \
-		>"$out/qemu.log" 2>&1 || rc=$?
+		>"$out/qemu.log" 2>&1 &
+	qpid=$!
+	while kill -0 "$qpid" 2>/dev/null; do
+		sleep 5
+		size=$(stat -c %s "$out/pytest.log" 2>/dev/null || echo -1)
+		[ "$size" = "$last" ] || { last=$size; since=$(date +%s); }
+		if [ "$size" != -1 ] && [ ! -s "$out/rc" ] && [ $(($(date +%s) - since)) -ge "$STALL" ]; then
+			echo "$STALL" >"$out/stalled"
+			kill "$qpid" 2>/dev/null || true
+			break
+		fi
+	done
+	wait "$qpid" || rc=$?
 	echo "$rc $(($(date +%s) - start))" >"$out/qemu.rc"
+}
+
+# The test pytest -v last started in OUT (its name opens the line), or "none".
+last_test() {
+	local t
+	t=$(grep -oE '^tests/[^ ]+' "$1/pytest.log" 2>/dev/null | tail -n 1)
+	echo "${t:-none}"
 }
 
 # The one line for the kernel whose results are in OUT.
@@ -142,7 +168,9 @@ verdict() {
 	read -r qrc secs <"$out/qemu.rc"
 	[ -s "$out/uname" ] && kver=$(cat "$out/uname")
 	if [ ! -s "$out/rc" ]; then
-		if [ "$qrc" = 124 ]; then
+		if [ -s "$out/stalled" ]; then
+			echo "vmtest $kver: 0 passed, 1 failed (pytest.log unchanged for $(cat "$out/stalled")s in $(last_test "$out"), see $out/console.log)"
+		elif [ "$qrc" = 124 ]; then
 			echo "vmtest $kver: 0 passed, 1 failed (VM timed out after ${secs}s, see $out/console.log)"
 		elif [ ! -s "$out/uname" ]; then
 			echo "vmtest $kver: 0 passed, 1 failed (VM did not boot, see $out/console.log)"
@@ -211,15 +239,22 @@ done
 wait
 
 # What CI's log needs to place a crash: when in the boot, how far pytest got, and where the
-# kernel was (the oops' RIP and the first frames of its call trace).
+# kernel was (the oops' RIP and the first frames of its call trace; with no oops, the console's
+# lockup or hung-task warnings, or else its last lines).
 crash_report() {
 	local out=$1 secs tests
 	read -r _ secs <"$out/qemu.rc"
-	tests=$(grep -E '^[.FEsxX]+( |$)' "$out/pytest.log" 2>/dev/null | tr -cd '.FEsxX' | wc -c)
-	say "  after ${secs}s; pytest had finished $tests tests; the console says:"
-	grep -E -A40 'Oops|Kernel panic' "$out/console.log" 2>/dev/null |
-		grep -E 'Oops|panic|RIP:|Comm:|^\[ *[0-9.]+\]  [a-z_?]' | head -n 14 |
-		sed 's/^\[ *[0-9.]*\] /    /' >&2 || true
+	tests=$(grep -cE ' (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS) ' "$out/pytest.log" 2>/dev/null || true)
+	say "  after ${secs}s; pytest had finished ${tests:-0} tests, the last started: $(last_test "$out")"
+	say "  the console says:"
+	if grep -qE 'Oops|Kernel panic' "$out/console.log" 2>/dev/null; then
+		grep -E -A40 'Oops|Kernel panic' "$out/console.log" |
+			grep -E 'Oops|panic|RIP:|Comm:|^\[ *[0-9.]+\]  [a-z_?]' | head -n 14
+	elif grep -qE 'soft lockup|hung_task|blocked for more than|rcu.*stall' "$out/console.log" 2>/dev/null; then
+		grep -E -A12 'soft lockup|blocked for more than|rcu.*stall' "$out/console.log" | head -n 20
+	else
+		tail -n 8 "$out/console.log" 2>/dev/null
+	fi | sed 's/^\[ *[0-9.]*\] /    /' >&2 || true
 }
 
 # A guest kernel that crashed under emulation (seen: an int3 oops while a static key or a
@@ -232,6 +267,7 @@ for s in $specs; do
 		[ -s "$out/rc" ] && break
 		why=$(grep -m1 -E 'Oops|Kernel panic' "$out/console.log" 2>/dev/null |
 			sed 's/^\[ *[0-9.]*\] //')
+		[ ! -s "$out/stalled" ] || why="pytest.log unchanged for $(cat "$out/stalled")s"
 		say "${s#*:}: the VM stopped before pytest finished (${why:-no oops in its console}):" \
 			"booting it again ($try of $REBOOTS)"
 		crash_report "$out"
