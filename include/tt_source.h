@@ -88,7 +88,8 @@ struct tt_source_stat {
 	 */
 	uint64_t dropped;
 	/* sampling passes (BPF: over every open TCP socket); their wall time and the CPU the
-	 * caller's thread spent in them, summed and the most one took, in ns (0: no passes) */
+	 * caller's thread and the source's own threads spent in them, summed and the most one
+	 * took, in ns (0: no passes) */
 	uint64_t samples, sample_ns, sample_ns_max, sample_cpu_ns, sample_cpu_ns_max;
 };
 

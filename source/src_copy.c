@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "src_int.h"
+#include "tt_util.h"
 
 /* Records queued at most (~64 MiB): beyond, the copier leaves them in the ring buffer. */
 #define COPY_MAX ((64u << 20) / sizeof(struct tt_event))
@@ -58,6 +59,8 @@ static void *copier(void *arg)
 		if (n <= 0)
 			nanosleep(&pause, NULL);
 	}
+	/* a thread of its own: its CPU clock counts this walk's copying alone */
+	s->copy_cpu_ns += tt_now_thread_cpu_ns(); /* read after pthread_join() */
 	return NULL;
 }
 

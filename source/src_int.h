@@ -131,6 +131,7 @@ struct tt_src {
 	int copying;		 /* the copier runs: it alone reads the ring buffer */
 	atomic_int copy_stop;
 	pthread_t copier;
+	uint64_t copy_cpu_ns; /* the copier threads' CPU, summed: part of a pass's */
 };
 
 /* A ring buffer record as an event: a record is shorter when its kind's payload is. */

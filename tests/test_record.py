@@ -701,7 +701,8 @@ def test_without_privilege_says_so():
 def test_exit_line_says_the_sampling_passes(tmpdir_path):
     """The exit statistics say how many sampling passes were made (one per --coalesce interval
     and the last at the stop) and what they cost: averages within the longest, and no pass
-    with more CPU than the longest took of wall time."""
+    with more CPU than its two threads (the source's, and the copier that reads the ring buffer
+    while an iterator walks) could spend in the longest's wall time."""
     path = os.path.join(tmpdir_path, "p.tt")
     t0 = time.time()
     rec = Recorder(path, "--coalesce", "100ms")
@@ -719,7 +720,7 @@ def test_exit_line_says_the_sampling_passes(tmpdir_path):
     # at least one pass per interval while it was surely running (half of them, on a loaded
     # machine), at most one per interval over its whole life and the last one
     assert (t_stop - t_ready) / 0.1 / 2 <= n <= (t1 - t0) / 0.1 + 2, (n, t_stop - t_ready, t1 - t0)
-    assert 0 < avg <= longest and 0 < cpu <= most <= longest + 1, err
+    assert 0 < avg <= longest and 0 < cpu <= most <= 2 * longest + 1, err
 
 
 def test_sigint_complete_file_and_stats(tmpdir_path):
