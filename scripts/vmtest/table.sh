@@ -8,14 +8,20 @@ VM=${1:-build}/vmtest
 [ -d "$VM" ] || { echo "table.sh: no $VM: run make vmtest first" >&2; exit 1; }
 
 results() { # the counts of pytest's summary line, or why there are none
-	local out=$1 line
+	local out=$1 line p f s x
 	if [ ! -s "$out/rc" ]; then
 		echo "no result (VM did not finish)"
 		return
 	fi
 	line=$(grep -E '^=* ?(no tests ran|[0-9]+ [a-z]+(, [0-9]+ [a-z]+)*) in [0-9.]+s' \
 		"$out/pytest.log" | tail -n 1 | sed -e 's/^=* *//' -e 's/ *=*$//' -e 's/ in [0-9.]*s.*//')
-	echo "${line:-no summary, pytest exit $(cat "$out/rc")}"
+	line=${line:-no summary, pytest exit $(cat "$out/rc")}
+	# a boot that stopped before the end, and the tests it finished (run.sh, resume)
+	if [ -s "$out/parts" ]; then
+		read -r p f s x <"$out/parts"
+		line="$line; and before, in a boot that stopped: $p passed, $f failed, $s skipped, $x xfailed"
+	fi
+	echo "$line"
 }
 
 dirs=$(find "$VM" -mindepth 2 -maxdepth 2 -name uname -printf '%h\n' | sort -V)
