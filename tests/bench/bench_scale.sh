@@ -20,9 +20,7 @@
 #     from /proc/PID/stat (one pass a second), and the kernel's account of the iterator program
 #     (kernel.bpf_stats_enabled run_time_ns of tt_iter_tcp per socket visited, times 2 x N)
 #   the recorder's memory: VmRSS with all N open (the steady state), and VmHWM at the end (with
-#     the bursts' transient queues), each minus VmRSS with none of these open, per connection;
-#     and the steady state less the ring buffer's pages the burst made resident (/proc/PID/smaps:
-#     a fixed cost, --ringbuf-kb, whatever N)
+#     the bursts' transient queues), each minus VmRSS with none of these open, per connection
 #   the live view's redraw with the 2 x N rows of the hold: tcptop-replay --bench-redraw in a
 #     tmux terminal (as bench_view.sh), the capture played to the middle of the hold
 #   tcptop-query on the capture: every client end's row (the test's query), and count(*) of
@@ -84,20 +82,6 @@ def status(pid, key):
     return 0
 
 
-def bpf_rss(pid):
-    """Resident bytes of the BPF maps the recorder maps (the ring buffer, whose pages count
-    once the kernel has written them: a fixed cost of --ringbuf-kb, twice its size at most,
-    as the ring's data is mapped twice), from /proc/PID/smaps."""
-    total, in_map = 0, False
-    for line in open("/proc/%d/smaps" % pid):
-        first = line.split(None, 1)[0]
-        if "-" in first and not first.endswith(":"):  # a mapping's header line
-            in_map = "bpf" in line.split()[-1] if len(line.split()) > 5 else False
-        elif in_map and first == "Rss:":
-            total += int(line.split()[1]) * 1024
-    return total
-
-
 def ticks(pid):
     f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return int(f[11]) + int(f[12])
@@ -124,7 +108,7 @@ t_start = rec.ready
 procs = []
 try:
     time.sleep(3)  # a few passes with none of ours open: the baseline
-    base, base_bpf = status(rec.p.pid, "VmRSS"), bpf_rss(rec.p.pid)
+    base = status(rec.p.pid, "VmRSS")
     say("-- %d connections (%d sockets); recorder baseline RSS %.1f MB, --tcp-conns %d"
         % (N, 2 * N, base / 2**20, table))
     srvs, clis, t_open = tl.open_conns(N, port, procs)
@@ -135,7 +119,6 @@ try:
     time.sleep(HOLD_S)
     bpf1, tk1, w1 = iter_prog(rec.objs["prog"]), ticks(rec.p.pid), time.time()
     held = status(rec.p.pid, "VmRSS")  # all N open, nothing queued: the steady state
-    held_bpf = bpf_rss(rec.p.pid)
     oracle = tl.close_conns(srvs, clis, N)
     time.sleep(3)  # the closes, and a pass after them
     hwm = status(rec.p.pid, "VmHWM")
@@ -221,11 +204,7 @@ if dcnt:
 fig("scale: recorder RSS, baseline / with all open / peak (MB)", "%.1f / %.1f / %.1f" % (
     base / 2**20, held / 2**20, hwm / 2**20), "")
 fig("scale: recorder memory per open connection ((VmRSS with all open - baseline) / %d)" % N,
-    "%.0f B" % ((held - base) / N), "")
-fig("scale: of which the ring buffer's pages, written once (fixed: --ringbuf-kb) (MB)",
-    "%.1f" % ((held_bpf - base_bpf) / 2**20), "")
-fig("scale: recorder memory per open connection, the ring buffer's pages apart",
-    "%.0f B" % ((held - base - (held_bpf - base_bpf)) / N), "<=100 B")
+    "%.0f B" % ((held - base) / N), "<=100 B")
 fig("scale: recorder peak memory per connection ((VmHWM - baseline) / %d: bursts' queues too)"
     % N, "%.0f B" % ((hwm - base) / N), "")
 
