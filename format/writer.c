@@ -17,12 +17,14 @@
 #include <zstd.h>
 
 #include "tt_fmt.h"
+#include "tt_mapbuf.h"
 #include "tt_util.h"
 #include "fmt_priv.h"
 
+/* A stream or scratch buffer: its own mapping (tt_mapbuf), given back after a burst's block */
 struct buf {
-	uint8_t *p;
-	size_t len, cap;
+	struct tt_mapbuf m;
+	size_t len;
 };
 
 struct idx_entry {
@@ -74,17 +76,35 @@ static int fail(struct tt_fmt_writer *w, int err, const char *fmt, ...)
 
 static int buf_reserve(struct buf *b, size_t more)
 {
-	if (b->cap - b->len >= more)
-		return 0;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap - b->len < more)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (!p)
-		return -ENOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return tt_mapbuf_reserve(&b->m, b->len + more);
+}
+
+static uint8_t *bytes(const struct buf *b)
+{
+	return b->m.p;
+}
+
+/* Appends v (room reserved already). */
+static void put_varint(struct buf *b, uint64_t v)
+{
+	b->len = (size_t)(tt_put_varint(bytes(b) + b->len, v) - bytes(b));
+}
+
+/* A buffer keeps this much whatever its blocks need. */
+#define BUF_KEEP (64u << 10)
+
+/*
+ * After a block that needed used bytes of b: a buffer more than four times as large is cut to
+ * twice that. A burst's block (65 536 opens of a recorder started beside as many connections:
+ * about 7 MB over the streams and the scratch buffers) is given back once blocks are small
+ * again; a steady size (the doubling leaves it under twice its need) is never cut.
+ */
+static void buf_trim(struct buf *b, size_t used)
+{
+	size_t keep = used * 2 > BUF_KEEP ? used * 2 : BUF_KEEP;
+
+	if (b->m.cap > 2 * keep)
+		tt_mapbuf_shrink(&b->m, keep);
 }
 
 static int write_all(struct tt_fmt_writer *w, const uint8_t *p, size_t n)
@@ -104,10 +124,10 @@ static int write_all(struct tt_fmt_writer *w, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Frames payload (already at out->p + TT_BLK_HDR_SIZE, plen bytes) as one block and writes it. */
+/* Frames payload (at bytes(out) + TT_BLK_HDR_SIZE, plen bytes) as one block and writes it. */
 static int write_block(struct tt_fmt_writer *w, uint16_t type, struct buf *out, size_t plen)
 {
-	uint8_t *b = out->p;
+	uint8_t *b = bytes(out);
 	uint32_t crc;
 
 	tt_put32(b, TT_BLK_MAGIC);
@@ -154,7 +174,7 @@ static int write_preamble_and_header(struct tt_fmt_writer *w, const struct tt_fm
 
 	if (buf_reserve(out, TT_BLK_OVERHEAD + sizeof(*h) + 16 * 4))
 		return fail(w, -ENOMEM, "out of memory");
-	uint8_t *p0 = out->p + TT_BLK_HDR_SIZE, *p = p0;
+	uint8_t *p0 = bytes(out) + TT_BLK_HDR_SIZE, *p = p0;
 	p = put_tlv_str(p, TT_H_HOSTNAME, h->hostname, sizeof(h->hostname));
 	p = put_tlv_str(p, TT_H_KERNEL, h->kernel, sizeof(h->kernel));
 	p = put_tlv_str(p, TT_H_BOOT_ID, h->boot_id, sizeof(h->boot_id));
@@ -311,23 +331,13 @@ int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev)
 		w->last_ts = ts;
 
 	struct buf *s = w->s;
-	s[TT_S_KIND].len =
-	    tt_put_varint(s[TT_S_KIND].p + s[TT_S_KIND].len, ev->kind) - s[TT_S_KIND].p;
-	s[TT_S_FLAGS].len =
-	    tt_put_varint(s[TT_S_FLAGS].p + s[TT_S_FLAGS].len, ev->flags) - s[TT_S_FLAGS].p;
-	s[TT_S_TS].len =
-	    tt_put_varint(s[TT_S_TS].p + s[TT_S_TS].len, tt_zigzag((int64_t)(ts - w->prev_ts))) -
-	    s[TT_S_TS].p;
-	s[TT_S_CONN].len = tt_put_varint(s[TT_S_CONN].p + s[TT_S_CONN].len,
-					 tt_zigzag((int64_t)(ev->conn_id - w->prev_conn))) -
-			   s[TT_S_CONN].p;
-	s[TT_S_PID].len = tt_put_varint(s[TT_S_PID].p + s[TT_S_PID].len,
-					tt_zigzag((int64_t)ev->pid - (int64_t)w->prev_pid)) -
-			  s[TT_S_PID].p;
-	s[TT_S_TID].len = tt_put_varint(s[TT_S_TID].p + s[TT_S_TID].len,
-					tt_zigzag((int64_t)ev->tid - (int64_t)ev->pid)) -
-			  s[TT_S_TID].p;
-	uint8_t *pl = s[TT_S_PAYLOAD].p + s[TT_S_PAYLOAD].len;
+	put_varint(&s[TT_S_KIND], ev->kind);
+	put_varint(&s[TT_S_FLAGS], ev->flags);
+	put_varint(&s[TT_S_TS], tt_zigzag((int64_t)(ts - w->prev_ts)));
+	put_varint(&s[TT_S_CONN], tt_zigzag((int64_t)(ev->conn_id - w->prev_conn)));
+	put_varint(&s[TT_S_PID], tt_zigzag((int64_t)ev->pid - (int64_t)w->prev_pid));
+	put_varint(&s[TT_S_TID], tt_zigzag((int64_t)ev->tid - (int64_t)ev->pid));
+	uint8_t *pl = bytes(&s[TT_S_PAYLOAD]) + s[TT_S_PAYLOAD].len;
 	size_t n = tt_fmt_codec_encode(ev, pl + 1);
 	pl[0] = (uint8_t)n; /* n < 128: a one-byte varint */
 	s[TT_S_PAYLOAD].len += n + 1;
@@ -381,13 +391,13 @@ int tt_fmt_writer_flush(struct tt_fmt_writer *w)
 	w->raw.len = 0;
 	if (buf_reserve(&w->raw, raw_len))
 		return fail(w, -ENOMEM, "out of memory");
-	uint8_t *r = w->raw.p;
+	uint8_t *r = bytes(&w->raw);
 	tt_put32(r, TT_NSTREAMS);
 	for (int i = 0; i < TT_NSTREAMS; i++)
 		tt_put32(r + 4 + 4 * i, (uint32_t)w->s[i].len);
 	r += 4 + 4 * TT_NSTREAMS;
 	for (int i = 0; i < TT_NSTREAMS; i++) {
-		memcpy(r, w->s[i].p, w->s[i].len);
+		memcpy(r, bytes(&w->s[i]), w->s[i].len);
 		r += w->s[i].len;
 	}
 
@@ -395,8 +405,8 @@ int tt_fmt_writer_flush(struct tt_fmt_writer *w)
 	w->out.len = 0;
 	if (buf_reserve(&w->out, TT_BLK_OVERHEAD + TT_EVENTS_PREFIX + bound))
 		return fail(w, -ENOMEM, "out of memory");
-	uint8_t *pl = w->out.p + TT_BLK_HDR_SIZE;
-	size_t c = ZSTD_compress2(w->cctx, pl + TT_EVENTS_PREFIX, bound, w->raw.p, raw_len);
+	uint8_t *pl = bytes(&w->out) + TT_BLK_HDR_SIZE;
+	size_t c = ZSTD_compress2(w->cctx, pl + TT_EVENTS_PREFIX, bound, bytes(&w->raw), raw_len);
 	if (ZSTD_isError(c))
 		return fail(w, -EIO, "zstd: %s", ZSTD_getErrorName(c));
 	tt_put32(pl, w->count);
@@ -410,6 +420,10 @@ int tt_fmt_writer_flush(struct tt_fmt_writer *w)
 		return rc;
 	w->blocks++;
 	rc = index_add(w, off);
+	for (int i = 0; i < TT_NSTREAMS; i++)
+		buf_trim(&w->s[i], w->s[i].len + (i == TT_S_PAYLOAD ? TT_PAYLOAD_MAX : 10));
+	buf_trim(&w->raw, raw_len);
+	buf_trim(&w->out, TT_BLK_OVERHEAD + TT_EVENTS_PREFIX + bound);
 	block_reset(w);
 	return rc;
 }
@@ -423,7 +437,7 @@ static int write_index_and_end(struct tt_fmt_writer *w)
 		w->out.len = 0;
 		if (buf_reserve(&w->out, TT_BLK_OVERHEAD + plen))
 			return fail(w, -ENOMEM, "out of memory");
-		uint8_t *p = w->out.p + TT_BLK_HDR_SIZE;
+		uint8_t *p = bytes(&w->out) + TT_BLK_HDR_SIZE;
 		tt_put32(p, (uint32_t)w->n_idx);
 		p += 4;
 		for (size_t i = 0; i < w->n_idx; i++, p += TT_INDEX_ENTRY) {
@@ -439,7 +453,7 @@ static int write_index_and_end(struct tt_fmt_writer *w)
 	w->out.len = 0;
 	if (buf_reserve(&w->out, TT_BLK_OVERHEAD + 3 * 12))
 		return fail(w, -ENOMEM, "out of memory");
-	uint8_t *p0 = w->out.p + TT_BLK_HDR_SIZE, *p = p0;
+	uint8_t *p0 = bytes(&w->out) + TT_BLK_HDR_SIZE, *p = p0;
 	p = put_tlv_u64(p, TT_E_EVENTS, w->events, 8);
 	p = put_tlv_u64(p, TT_E_BLOCKS, w->blocks, 8);
 	p = put_tlv_u64(p, TT_E_INDEX_OFFSET, idx_off, 8);
@@ -465,9 +479,9 @@ int tt_fmt_writer_close(struct tt_fmt_writer *w)
 	rc = w->err;
 	ZSTD_freeCCtx(w->cctx);
 	for (int i = 0; i < TT_NSTREAMS; i++)
-		free(w->s[i].p);
-	free(w->raw.p);
-	free(w->out.p);
+		tt_mapbuf_free(&w->s[i].m);
+	tt_mapbuf_free(&w->raw.m);
+	tt_mapbuf_free(&w->out.m);
 	free(w->idx);
 	free(w);
 	return rc;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "tt_mapbuf.h"
 #include "tt_source.h"
 
 #ifndef TT_SOURCE_MAX_PENDING		 /* (tests/unit/test_deliver.c sets a small one) */
@@ -29,7 +30,7 @@ struct tt_source_cap_desc {
 
 /* A queue of events, oldest first (source/evq.c): v[head..n) wait, at most max of them. */
 struct tt_evq {
-	struct tt_event *v;
+	struct tt_mapbuf m; /* the array: slots [head, n) are queued */
 	size_t head, n, cap, max;
 };
 
@@ -49,7 +50,7 @@ static inline size_t tt_evq_len(const struct tt_evq *q)
 /* The oldest, or NULL. */
 static inline const struct tt_event *tt_evq_peek(const struct tt_evq *q)
 {
-	return q->head < q->n ? &q->v[q->head] : NULL;
+	return q->head < q->n ? (const struct tt_event *)q->m.p + q->head : NULL;
 }
 
 /* The source's capabilities (source/caps.c), each TT_SOURCE_CAP_* with what provides it or why not.

@@ -82,7 +82,7 @@ int main(void)
 	good = pop_in_order(&q, popped, tt_evq_len(&q));
 	check(good == pushed - popped, "the full queue empties in order (%llu)",
 	      (unsigned long long)good);
-	check(q.cap == 1000 && q.v && q.head == 0 && q.n == 0,
+	check(q.cap == 1000 && q.m.p && q.head == 0 && q.n == 0,
 	      "emptied at 1000 slots, fewer than the 4096 kept: kept for the next (cap %zu)",
 	      q.cap);
 	tt_evq_free(&q);
@@ -99,7 +99,7 @@ int main(void)
 		}
 		check(n == 10000 && big.cap >= 10000, "10000 pushed (cap %zu)", big.cap);
 		good = pop_in_order(&big, 0, 10000);
-		check(good == 10000 && big.cap == 0 && !big.v,
+		check(good == 10000 && big.cap == 0 && !big.m.p,
 		      "emptied after growing past 4096 slots: its memory is given back");
 		{
 			struct tt_event e = ev_n(7);
@@ -111,7 +111,7 @@ int main(void)
 			check(slot && tt_evq_len(&big) == 2, "a slot is the next event, counted");
 		}
 		tt_evq_free(&big);
-		check(!big.v && tt_evq_len(&big) == 0, "free leaves an empty queue");
+		check(!big.m.p && tt_evq_len(&big) == 0, "free leaves an empty queue");
 	}
 	return failures ? 1 : 0;
 }

@@ -1129,6 +1129,91 @@ static void t_names(void)
 	      "kind names", NULL);
 }
 
+/* The process's resident memory in bytes (/proc/self/statm), or 0. */
+static uint64_t rss_bytes(void)
+{
+	unsigned long size, res = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &res) != 2)
+			res = 0;
+		fclose(f);
+	}
+	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * A burst's block (65 536 opens: a recorder started beside as many connections) takes MBs of
+ * stream and scratch buffers; once blocks are small again the writer gives them back, where
+ * realloc'd buffers stayed (the recorder at 100 000 connections, docs/BENCHMARKS.md). The file
+ * reads back whole.
+ */
+static void t_burst_memory(void)
+{
+	const char *path = tpath("burst.tt");
+	struct tt_fmt_header h;
+	struct tt_fmt_writer *w;
+	struct tt_fmt_reader *r;
+	struct tt_event ev;
+	uint64_t before, burst, after, n = 0, want = 65536 + 50 * 10;
+	char err[256];
+	int rc;
+
+	make_header(&h, "coalesce");
+	rc = tt_fmt_writer_open(&w, path, &h, &(struct tt_fmt_wopts){.force = 1}, err, sizeof(err));
+	check(rc == 0, "burst: writer open", "%s", err);
+	if (rc)
+		return;
+	before = rss_bytes();
+	for (uint32_t i = 0; i < 65536; i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = TT_EV_CONN_OPEN;
+		ev.ts_ns = 7000000000ull + i * 1000ull;
+		ev.conn_id = 0x100000 + (uint64_t)i * 7919;
+		ev.pid = ev.tid = 1000 + i;
+		ev.u.open.family = 6;
+		ev.u.open.proto = 6;
+		for (int k = 0; k < 16; k++) {
+			ev.u.open.laddr[k] = (uint8_t)(i >> (k % 4 * 8)) ^ (uint8_t)(k * 37);
+			ev.u.open.raddr[k] = (uint8_t)(i * 13 >> (k % 4 * 8)) ^ (uint8_t)k;
+		}
+		ev.u.open.lport = (uint16_t)i;
+		ev.u.open.rport = (uint16_t)(i * 31);
+		snprintf(ev.u.open.comm, TT_COMM_LEN, "p%u", i);
+		rc |= tt_fmt_writer_add(w, &ev); /* the 65 536th fills the block: flushed */
+	}
+	burst = rss_bytes();
+	for (int b = 0; b < 50 && !rc; b++) {
+		for (int i = 0; i < 10; i++) {
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = TT_EV_TRAFFIC;
+			ev.ts_ns = 8000000000ull + (uint64_t)b * 1000000000ull + (uint64_t)i;
+			ev.conn_id = 0x100000 + (uint64_t)i * 7919;
+			ev.u.traffic.tx_bytes = (uint64_t)b * i;
+			rc |= tt_fmt_writer_add(w, &ev);
+		}
+		rc |= tt_fmt_writer_flush(w);
+	}
+	after = rss_bytes();
+	rc |= tt_fmt_writer_close(w);
+	check(rc == 0, "burst: 65 536 opens, then 50 blocks of 10 events written", "rc=%d", rc);
+	check(burst > before + (4u << 20), "burst: the opens' block took MBs", "%.1f MB",
+	      (double)(burst - before) / (1 << 20));
+	check(after < before + (1u << 20), "burst: given back once blocks are small",
+	      "%.1f MB above the start, %.1f MB at the burst",
+	      ((double)after - (double)before) / (1 << 20), (double)(burst - before) / (1 << 20));
+	rc = tt_fmt_reader_open(&r, path, err, sizeof(err));
+	check(rc == 0, "burst: reader open", "%s", err);
+	if (rc)
+		return;
+	while (tt_fmt_reader_next(r, &ev) == 1)
+		n++;
+	check(n == want, "burst: every event read back", "%llu of %llu", (unsigned long long)n,
+	      (unsigned long long)want);
+	tt_fmt_reader_close(r);
+}
+
 static int run_checks(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_format.XXXXXX");
@@ -1147,6 +1232,7 @@ static int run_checks(void)
 	t_files();
 	t_append();
 	t_big();
+	t_burst_memory();
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd))
