@@ -190,7 +190,7 @@ m = re.search(r"(\d+) sampling passes: ([\d.]+) ms each on average \(longest ([\
               r"CPU ([\d.]+) ms each on average \(most ([\d.]+) ms\)", err)
 if m:
     fig("scale: sampling pass, longest (wall ms; recorder's exit line)", m.group(3), "")
-    fig("scale: sampling pass, most CPU in one (ms; recorder's thread)", m.group(5), "<=250")
+    fig("scale: sampling pass, most CPU in one (ms; recorder's exit line: its thread and the copier)", m.group(5), "<=250")
 hold_cpu_ms = (tk1 - tk0) * 1000.0 / hz / (w1 - w0)
 fig("scale: recorder CPU per second of the hold, %d open (ms; 1 pass/s)" % N,
     "%.1f" % hold_cpu_ms, "<=250")
