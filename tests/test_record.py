@@ -37,6 +37,7 @@ HELPERS = os.path.join(ROOT, "tests", "helpers")
 
 TCP_ESTABLISHED, TCP_SYN_SENT, TCP_FIN_WAIT1, TCP_FIN_WAIT2, TCP_CLOSE = 1, 2, 4, 5, 7
 RESET_RECEIVED = 2
+CLOSE_INFERRED = 8  # TT_F_CLOSE_INFERRED: a pass found the socket gone
 
 
 # ------------------------------------------------------------------ traffic
@@ -663,7 +664,15 @@ def test_kill9_loses_at_most_a_second(tmpdir_path):
     assert r.returncode == 0 and "no end block" in r.stderr
     conns = connections([json.loads(x) for x in r.stdout.splitlines()[1:]])
     (c,) = find(conns, 6, lport, port)
-    assert c["tx"] == 6543 and c["close"] is not None
+    close = c["close"]
+    assert close is not None, c
+    if close["flags"] & CLOSE_INFERRED:
+        # the kernel ran none of our programs at the close (a 6.18 build skips some under
+        # load): a pass found the socket gone and closed it with what the last pass read, flagged
+        # so; the close reached the file all the same
+        assert c["tx"] <= 6543, c
+    else:
+        assert c["tx"] == 6543, c
 
 
 def test_symlink_never_followed(tmpdir_path):
