@@ -1129,6 +1129,19 @@ static void t_names(void)
 	      "kind names", NULL);
 }
 
+/* ASan keeps freed memory in its quarantine and the shadow of what was written: the process's
+ * resident memory says nothing of the writer's there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
 /* The process's resident memory in bytes (/proc/self/statm), or 0. */
 static uint64_t rss_bytes(void)
 {
@@ -1198,11 +1211,17 @@ static void t_burst_memory(void)
 	after = rss_bytes();
 	rc |= tt_fmt_writer_close(w);
 	check(rc == 0, "burst: 65 536 opens, then 50 blocks of 10 events written", "rc=%d", rc);
-	check(burst > before + (4u << 20), "burst: the opens' block took MBs", "%.1f MB",
-	      (double)(burst - before) / (1 << 20));
-	check(after < before + (1u << 20), "burst: given back once blocks are small",
-	      "%.1f MB above the start, %.1f MB at the burst",
-	      ((double)after - (double)before) / (1 << 20), (double)(burst - before) / (1 << 20));
+	if (RSS_MEANINGFUL) {
+		check(burst > before + (4u << 20), "burst: the opens' block took MBs", "%.1f MB",
+		      (double)(burst - before) / (1 << 20));
+		check(after < before + (1u << 20), "burst: given back once blocks are small",
+		      "%.1f MB above the start, %.1f MB at the burst",
+		      ((double)after - (double)before) / (1 << 20),
+		      (double)(burst - before) / (1 << 20));
+	} else {
+		printf("ok - burst: memory not measured under ASan (%.1f MB at the burst)\n",
+		       (double)(burst - before) / (1 << 20));
+	}
 	rc = tt_fmt_reader_open(&r, path, err, sizeof(err));
 	check(rc == 0, "burst: reader open", "%s", err);
 	if (rc)
