@@ -132,9 +132,13 @@ def blackout(ns, name, seconds):
 
 
 
-def close_to(got, want, what):
-    """got within 5% of want (each kind at least 95% in its cause, and no more than 5% extra)."""
-    assert abs(got - want) <= 0.05 * want, "%s: capture %d, nstat %d" % (what, got, want)
+def close_to(got, want, what, missing=0):
+    """got within 5% of want (each kind at least 95% in its cause, and no more than 5% extra);
+    below it by as many more as the retransmits whose event is missing (runs the kernel
+    skipped: a missing event takes one from some cause, never adds one). At 5 RTOs 5% is 0: a
+    TLP scenario in the ASan run recorded 4 rto + 5 tlp events of 10 retransmits."""
+    assert -0.05 * want - missing <= got - want <= 0.05 * want, \
+        "%s: capture %d, nstat %d, events missing %d" % (what, got, want, missing)
 
 
 @needs_bpf
@@ -204,16 +208,17 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         assert 0 <= d["TcpRetransSegs"] - segs <= max(2, 0.01 * segs), (name, d, by)
         assert c["retrans_rto"] + c["retrans_fast"] + c["retrans_tlp"] == segs - sum(
             by.get(k, {}).get("segs") or 0 for k in ("syn", "unknown")), (name, c, by)
+        missing = d["TcpRetransSegs"] - segs
         close_to(c["retrans_rto"], d["TcpExtTCPTimeouts"] + d["TcpExtTCPSlowStartRetrans"],
-                 name + " rto")
-        close_to(c["retrans_fast"], d["TcpExtTCPFastRetrans"], name + " fast")
+                 name + " rto", missing)
+        close_to(c["retrans_fast"], d["TcpExtTCPFastRetrans"], name + " fast", missing)
         mine = [x for x in snaps if x["raddr"] == NET + ".2" and x["rport"] == str(PORTS[name])]
         assert mine, name
         assert {k: int(mine[-1][k]) for k in CAUSES} == {k: c[k] for k in CAUSES}, name
         # a probe sends new data when it has some (TCPLossProbes counts it, no retransmit)
         assert c["retrans_tlp"] <= d["TcpExtTCPLossProbes"], (name, c, d)
         if name == "tlp":
-            close_to(c["retrans_tlp"], d["TcpExtTCPLossProbes"], name + " tlp")
+            close_to(c["retrans_tlp"], d["TcpExtTCPLossProbes"], name + " tlp", missing)
         close_to(c["retrans_spurious"], d["TcpExtTCPDSACKRecvSegs"], name + " spurious")
     # sock_diag: every retransmit of cause unknown, the DSACKs it polled as spurious
     ev = query(sd_path, "SELECT cause, sum(retrans) AS segs, sum(spurious) AS dup FROM events "
