@@ -175,8 +175,13 @@ def test_raw_records_hold_each_call_exactly(tmp_path, host):
     busy = [(t, r) for t, r in rates if sends[0][1] + 0.25 < t <= sends[0][1] + 1.2]
     assert len(busy) >= 3, rates
     for t, r in busy:
-        want = sum(n for _, after, n in sends if t - 0.25 < after <= t) / 0.25
-        assert abs(r - want) <= 0.15 * want + 2000, (t, r, want, rates)
+        # the sender's own bounds: a call's record is stamped in [before, after + 1 ms] (its
+        # slice's end); calls surely in the interval, and calls that may be (a burst that the
+        # sender's clock puts across its edge: the ASan run read 16% off the calls' ends alone)
+        surely = sum(n for before, after, n in sends if t - 0.25 < before and after + SLICE <= t)
+        maybe = sum(n for before, after, n in sends if t - 0.25 < after + SLICE and before <= t)
+        assert 0.85 * surely / 0.25 - 2000 <= r <= 1.15 * maybe / 0.25 + 2000, \
+            (t, r, surely / 0.25, maybe / 0.25, rates)
 
 
 def test_raw_slice_zero_is_one_record_per_call(tmp_path):
