@@ -90,6 +90,12 @@ static void put_varint(struct buf *b, uint64_t v)
 	b->len = (size_t)(tt_put_varint(bytes(b) + b->len, v) - bytes(b));
 }
 
+/* Room an event may take in stream i: its payload, or one varint of at most 10 bytes. */
+static size_t event_room(int i)
+{
+	return i == TT_S_PAYLOAD ? TT_PAYLOAD_MAX : 10;
+}
+
 /* A buffer keeps this much whatever its blocks need. */
 #define BUF_KEEP (64u << 10)
 
@@ -316,7 +322,7 @@ int tt_fmt_writer_add(struct tt_fmt_writer *w, const struct tt_event *ev)
 	if (w->err)
 		return w->err;
 	for (int i = 0; i < TT_NSTREAMS; i++) {
-		if (buf_reserve(&w->s[i], i == TT_S_PAYLOAD ? TT_PAYLOAD_MAX : 10))
+		if (buf_reserve(&w->s[i], event_room(i)))
 			return fail(w, -ENOMEM, "out of memory");
 	}
 	if (w->count == 0) {
@@ -421,7 +427,7 @@ int tt_fmt_writer_flush(struct tt_fmt_writer *w)
 	w->blocks++;
 	rc = index_add(w, off);
 	for (int i = 0; i < TT_NSTREAMS; i++)
-		buf_trim(&w->s[i], w->s[i].len + (i == TT_S_PAYLOAD ? TT_PAYLOAD_MAX : 10));
+		buf_trim(&w->s[i], w->s[i].len + event_room(i));
 	buf_trim(&w->raw, raw_len);
 	buf_trim(&w->out, TT_BLK_OVERHEAD + TT_EVENTS_PREFIX + bound);
 	block_reset(w);

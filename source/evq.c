@@ -31,11 +31,8 @@ struct tt_event *tt_evq_slot(struct tt_evq *q)
 		q->head = 0;
 	}
 	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : EVQ_FIRST;
-
-		if (cap > q->max)
-			cap = q->max;
-		if (tt_mapbuf_reserve(&q->m, cap * sizeof(*v)))
+		/* one slot more: the mapping doubles (tt_mapbuf); no more than max are used */
+		if (tt_mapbuf_reserve(&q->m, (q->cap ? q->cap + 1 : EVQ_FIRST) * sizeof(*v)))
 			return NULL;
 		v = q->m.p;
 		q->cap = q->m.cap / sizeof(*v) < q->max ? q->m.cap / sizeof(*v) : q->max;

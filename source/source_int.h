@@ -28,7 +28,8 @@ struct tt_source_cap_desc {
 	const char *loss;
 };
 
-/* A queue of events, oldest first (source/evq.c): v[head..n) wait, at most max of them. */
+/* A queue of events, oldest first (source/evq.c): slots [head, n) of the array wait, at most
+ * max of them; cap slots are mapped. */
 struct tt_evq {
 	struct tt_mapbuf m; /* the array: slots [head, n) are queued */
 	size_t head, n, cap, max;
