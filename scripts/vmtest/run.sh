@@ -202,7 +202,7 @@ verdict() {
 		else if (!summary) { why = "pytest ended without its summary, exit " rc; f++ }
 		else if (rc != 0 && f == 0 && !(rc == 5 && parts)) { why = "pytest exited " rc; f++ }
 		else if (p + f == 0) { why = "ran no test"; f++ }
-		if (why == "" && parts) why = "in " parts + 1 " boots: the first stopped, the tests it finished counted"
+		if (why == "" && parts) why = "in " parts + 1 " boots: a boot stopped; what it finished counted, but what failed in it ran again"
 		line = "vmtest " kver ": " p + 0 " passed, " f + 0 " failed"
 		if (s) line = line ", " s " skipped"
 		if (x) line = line ", " x " expected failures (pytest.log: XFAIL)"
@@ -269,21 +269,32 @@ finished() {
 
 # The next boot goes on where the last stopped: its pytest.log is kept as pytest-part-TRY.log,
 # and what it finished goes to OUT/done, which the guest deselects (init). The test that was
-# running when it stopped runs again. verdict() counts the parts with the last boot's summary.
+# running when it stopped runs again, and so does every test that failed in it: a guest that
+# crashed or hung was broken for some time before (CI, 2026-12-06: a 6.1 guest's CPU spun in
+# inet_sendmsg's first instruction, "soft lockup", from the moment a recorder detached its
+# fexit there under 100-byte writes; the test failed, and the guest stopped tests later). Each
+# such failure is kept in OUT/rerun and said with the verdict. verdict() counts the parts'
+# tests in OUT/done with the last boot's summary.
 resume() {
 	local out=$1 try=$2
 	[ -f "$out/pytest.log" ] || return 0
 	mv "$out/pytest.log" "$out/pytest-part-$try.log"
-	finished "$out/pytest-part-$try.log" | awk '!seen[$1]++ { print $1 }' >>"$out/done"
+	finished "$out/pytest-part-$try.log" | awk -v rerun="$out/rerun" -v try="$try" '
+		seen[$1]++ { next }
+		$2 == "FAILED" || $2 == "ERROR" { print $2 " " $1 " in boot " try ", which stopped" >>rerun; next }
+		{ print $1 }' >>"$out/done"
 	rm -f "$out/rc" "$out/stalled"
 }
 
-# "P F S X": passed, failed (and errors), skipped and expected failures in the part logs of OUT.
+# "P F S X": passed, failed (and errors), skipped and expected failures in the part logs of OUT,
+# of the tests in OUT/done (a failure in a boot that stopped runs again and counts there).
 part_counts() {
 	local f
 	for f in "$1"/pytest-part-*.log; do
 		[ -f "$f" ] && finished "$f"
-	done | awk '
+	done | awk -v done="$1/done" '
+		BEGIN { while ((getline id <done) > 0) counted[id] = 1 }
+		!(($1) in counted) || seen[$1]++ { next }
 		$2 == "PASSED" { p++ } $2 == "FAILED" || $2 == "ERROR" { f++ }
 		$2 == "SKIPPED" { s++ } $2 == "XFAIL" { x++ }
 		END { print p + 0, f + 0, s + 0, x + 0 }'
@@ -313,9 +324,7 @@ status=0
 for s in $specs; do
 	out=$VM/${s#*:}
 	verdict "$out" "${s#*:}" || status=1
-	for f in "$out"/pytest-part-*.log; do
-		[ -f "$f" ] && finished "$f" | awk '$2 == "FAILED" || $2 == "ERROR" { print "  " $2 " " $1 }' >&2
-	done
+	[ ! -s "$out/rerun" ] || sed 's/^/  run again: /' "$out/rerun" >&2
 	grep -E '^(FAILED|ERROR) ' "$out/pytest.log" 2>/dev/null | sed 's/^/  /' >&2 || true
 done
 exit $status
