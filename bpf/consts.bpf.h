@@ -21,6 +21,9 @@
 #define MSG_PEEK 2
 #define SOCK_STREAM 1
 #define SOCK_DGRAM 2
+#define SOL_SOCKET 1
+#define SO_ERROR 4
+#define TT_PAGE_SIZE 4096 /* x86-64, arm64 4K: what a getsockopt program sees of optval at most */
 #define E2BIG 7
 #define EEXIST 17
 #define S_IFMT 0170000

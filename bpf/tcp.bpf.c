@@ -733,19 +733,56 @@ SEC("tp_btf/inet_sk_error_report")
 int BPF_PROG(tt_sk_error, const struct sock *sk)
 {
 	struct sk_st *st;
+	int err;
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	st = bpf_sk_storage_get(&socks, (struct sock *)sk, 0, 0);
 	if (!st)
 		return 0;
-	/* an ICMP error while connect() held the socket is reported as a soft error */
-	st->last_err = BPF_CORE_READ(sk, sk_err) ?: BPF_CORE_READ(sk, sk_err_soft);
+	/* an ICMP error while connect() held the socket is reported as a soft error; a report
+	 * with neither set (6.1 reports an ICMP error to a socket connect() holds before it sets
+	 * the soft error) keeps what was seen before, and tt_so_error sees the soft one taken */
+	err = BPF_CORE_READ(sk, sk_err) ?: BPF_CORE_READ(sk, sk_err_soft);
+	if (err)
+		st->last_err = err;
 	/* a failing connect(): open it while its local port is still set (its close may come
 	 * from the application, after the port is released) */
 	if (st->open == O_PENDING)
 		tcp_try_open(sk, st, BPF_CORE_READ(sk, __sk_common.skc_state), 0);
 	return 0;
+}
+
+/*
+ * The error an application took with getsockopt(SO_ERROR), which clears it: Python's connect()
+ * with a timeout, and any poll()-then-SO_ERROR connect, takes an ICMP error this way. On 6.1
+ * an ICMP that answers the SYN while connect() still holds the socket leaves a soft error no
+ * tracepoint sees (tt_sk_error's report comes before it is set), and the application's close
+ * then ends the connection with neither error set: this is the only place it shows.
+ */
+SEC("cgroup/getsockopt")
+int tt_so_error(struct bpf_sockopt *ctx)
+{
+	struct bpf_sock *sk = ctx->sk;
+	struct sk_st *st;
+	int *val;
+
+	/* a buffer larger than a page is the application's own, untouched (optlen 0 says so;
+	 * kernels before 6.5 fail the call with EFAULT if a program leaves it larger) */
+	if (ctx->optlen > TT_PAGE_SIZE) {
+		ctx->optlen = 0;
+		return 1;
+	}
+	if (ctx->level != SOL_SOCKET || ctx->optname != SO_ERROR || ctx->retval || !sk ||
+	    sk->protocol != IPPROTO_TCP)
+		return 1;
+	val = ctx->optval;
+	if ((void *)(val + 1) > ctx->optval_end || *val <= 0)
+		return 1;
+	st = bpf_sk_storage_get(&socks, sk, 0, 0);
+	if (st)
+		st->last_err = *val;
+	return 1;
 }
 
 /* ------------------------------------------------------------ iterators */

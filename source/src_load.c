@@ -116,6 +116,8 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_SENDRECV;
 	if (pkt_prog(skel, p))
 		return TT_CAP_UDP_PKTS;
+	if (p == skel->progs.tt_sk_error || p == skel->progs.tt_so_error)
+		return TT_CAP_SK_ERROR;
 	if (!strncmp(bpf_program__section_name(p), "cgroup/", 7))
 		return TT_CAP_UDP_PEERS;
 	if (p == skel->progs.tt_iter_files)
@@ -134,8 +136,6 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_PROCS;
 	if (p == skel->progs.tt_drop)
 		return TT_CAP_DROPS;
-	if (p == skel->progs.tt_sk_error)
-		return TT_CAP_SK_ERROR;
 	return -1;
 }
 
@@ -340,7 +340,7 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 			int i = prog_index(skel, p);
 
 			if ((s->plan[i].cap == TT_CAP_UDP_PEERS ||
-			     s->plan[i].cap == TT_CAP_UDP_PKTS) &&
+			     s->plan[i].cap == TT_CAP_UDP_PKTS || p == skel->progs.tt_so_error) &&
 			    !s->plan[i].skipped && !s->plan[i].unused) {
 				s->plan[i].wanted = 0;
 				snprintf(s->plan[i].why, sizeof(s->plan[i].why),

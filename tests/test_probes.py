@@ -252,7 +252,10 @@ def kernel_caps():
         "retransmits": tp_btf("tcp_retransmit_skb"),
         "resets": tp_btf("tcp_send_reset", "tcp_receive_reset"),
         "processes": tp_btf("sched_process_exec", "sched_process_exit"),
-        "socket-errors": tp_btf("inet_sk_error_report"),
+        # the errors reported, and those an application took with SO_ERROR
+        "socket-errors": when(tp_btf("inet_sk_error_report") and cgroup2 and
+                              types["have_cgroup_sockopt_prog_type"],
+                              ["tp_btf:inet_sk_error_report", "cgroup:getsockopt"]),
     }
 
 

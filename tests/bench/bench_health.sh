@@ -7,7 +7,8 @@
 #     tests/test_health_retrans.py's fast scenario: a drop on A's own output is no retransmit)
 #     -> tt_retrans, and tt_drop (the nftables drops)
 #   SHORT short connections to a server in B that answers and closes -> tt_set_state, tt_destroy
-#   REFUSED connects to a closed port of B -> tt_send_reset, tt_recv_reset, tt_sk_error, tt_drop
+#   REFUSED connects to a closed port of B, every other one with a timeout (the error taken with
+#     SO_ERROR) -> tt_send_reset, tt_recv_reset, tt_sk_error, tt_so_error, tt_drop
 #   OVERFLOW connects at once to a listener in B with backlog 1 that never accepts, given up with
 #     a reset after 2.5 s -> accept-queue overflows, SYN retransmits, tt_drop
 # and the sampling pass (tt_iter_tcp) over all of it, recorded by `tcptop-record` in its default
@@ -128,8 +129,10 @@ def shorts():
         s.close()
 
 def refuse():
-    for _ in range(refused):
+    for i in range(refused):
         s = socket.socket()
+        if i % 2:  # connect() with a timeout: poll(), then getsockopt(SO_ERROR) -> tt_so_error
+            s.settimeout(5)
         try:
             s.connect((host, 5404))
         except ConnectionRefusedError:
