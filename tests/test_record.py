@@ -26,7 +26,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
 from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS,  # noqa: E402
                              TRAFFIC, connections, find, read_cap, read_capture)
-from helpers.kernel import has_send_length  # noqa: E402
 from helpers.recorder import (SETTLE_S, Recorder, assert_bpf_gone, bpf_objects,  # noqa: E402
                               record, wait_header)
 from helpers.traffic import IPERF_COOKIE, PY, call_flood, tcp_pair, wait_listen  # noqa: E402
@@ -1645,10 +1644,10 @@ def link_count(pid):
     return n
 
 
-# Open: on 6.1 (per-call hooks through fexit, no sock_*_length tracepoints) make vmtest lost
-# 252 of 1725 calls here in one run of two, with no LOST in the file.
-@pytest.mark.xfail(not has_send_length(), strict=False,
-                   reason="open: calls lost at the end on the fexit per-call path (Linux < 6.3)")
+# On 6.1 (per-call hooks through fexit, no sock_*_length tracepoints) make vmtest lost 252 of
+# 1725 calls here in one run of two on 2026-12-04, with no LOST in the file. It has passed there
+# in every run since the ring buffer got its own reader thread (2026-12-05): CI twice, and ten
+# runs in a row in a 6.1 guest on 2026-12-06, none with a recursion miss on the fexit programs.
 def test_events_until_detach_are_recorded(tmpdir_path):
     """At the end every event the programs wrote while attached is in the capture (or counted
     lost): none is written after the last read of the ring buffer. Here the end is slowed down
