@@ -773,8 +773,11 @@ int tt_so_error(struct bpf_sockopt *ctx)
 		ctx->optlen = 0;
 		return 1;
 	}
+	/* a connect's error only: a hard error after it closes the socket at once (the close
+	 * reads sk_err), and a soft one of an established connection (a passing ICMP) ends
+	 * nothing, so its normal close must not take it for a reason */
 	if (ctx->level != SOL_SOCKET || ctx->optname != SO_ERROR || ctx->retval || !sk ||
-	    sk->protocol != IPPROTO_TCP)
+	    sk->protocol != IPPROTO_TCP || sk->state != TT_TCP_SYN_SENT)
 		return 1;
 	val = ctx->optval;
 	if ((void *)(val + 1) > ctx->optval_end || *val <= 0)

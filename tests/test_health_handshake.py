@@ -73,6 +73,9 @@ else:
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     elif role == "unread":
         time.sleep(0.3)  # the client's bytes arrive, unread
+    elif role == "drain":  # read to the client's end
+        while c.recv(65536):
+            pass
     elif role == "slow-accept":
         c.recv(1)
     c.close()
@@ -213,6 +216,59 @@ def test_icmp_unreachable(tmpdir_path, pair):
     by = conns(path, pair)
     assert [r["fail_reason"] for r in by.get("out", [])] == ["unreachable"], by
     assert by["out"][0]["lport"] > 0, by  # opened while its port was still set
+
+
+# An established client whose data an ICMP error answers for a while: a soft error, which it
+# takes with SO_ERROR, and it goes on to end normally once the ICMPs stop.
+SOFT_CLIENT = r"""
+import json, socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+s.sendall(b"a")
+print("connected", flush=True)
+sys.stdin.readline()  # the ICMP rule is in
+s.send(b"b")
+err, end = 0, time.monotonic() + 10
+while not err and time.monotonic() < end:  # its retransmits meet the ICMP
+    time.sleep(0.05)
+    err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+print("taken", flush=True)
+sys.stdin.readline()  # the rule is gone
+s.sendall(b"c")
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+s.close()
+print(json.dumps({"so_error": err}), flush=True)
+"""
+
+
+@needs_bpf
+@needs_cmd("nft")
+def test_soft_error_taken_then_normal_end(tmpdir_path, pair):
+    """A soft error an established connection's application takes with SO_ERROR is no
+    fail_reason when the connection then ends normally: only a connect's error is kept."""
+    a, b = pair
+    path, rec = recording(tmpdir_path, "soft")
+    srv = server(a, "drain")
+    c = subprocess.Popen(["ip", "netns", "exec", b, "python3", "-c", SOFT_CLIENT, SRV, str(PORT)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert c.stdout.readline().strip() == "connected"
+    nft(a, "tcp dport %d reject with icmp type host-unreachable;" % PORT)
+    c.stdin.write("\n")
+    c.stdin.flush()
+    assert c.stdout.readline().strip() == "taken"
+    assert run(["ip", "netns", "exec", a, "nft", "delete", "table", "inet", "tths"]
+               ).returncode == 0
+    c.stdin.write("\n")
+    c.stdin.flush()
+    out, _ = c.communicate(timeout=60)
+    assert c.returncode == 0
+    assert json.loads(out.splitlines()[-1])["so_error"] == 113  # EHOSTUNREACH, taken
+    server_done(srv)
+    stop(rec)
+    by = conns(path, pair)
+    assert [r["fail_reason"] for r in by.get("out", [])] == [None], by
+    assert [r["fail_reason"] for r in by.get("in", [])] == [None], by
 
 
 @needs_bpf
