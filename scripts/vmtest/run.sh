@@ -276,7 +276,7 @@ finished() {
 # such failure is kept in OUT/rerun and said with the verdict. verdict() counts the parts'
 # tests in OUT/done with the last boot's summary.
 resume() {
-	local out=$1 try=$2 what=${3:-"which stopped"}
+	local out=$1 try=$2 what=$3
 	[ -f "$out/pytest.log" ] || return 0
 	mv "$out/pytest.log" "$out/pytest-part-$try.log"
 	finished "$out/pytest-part-$try.log" | awk -v rerun="$out/rerun" -v try="$try" -v what="$what" '
@@ -287,17 +287,25 @@ resume() {
 }
 
 # "P F S X": passed, failed (and errors), skipped and expected failures in the part logs of OUT,
-# of the tests in OUT/done (a failure in a boot that stopped runs again and counts there).
+# of the tests in OUT/done, each as the last part that ran it says (a failure in a broken boot
+# runs again, and counts where it finished for good).
 part_counts() {
-	local f
-	for f in "$1"/pytest-part-*.log; do
-		[ -f "$f" ] && finished "$f"
+	local t
+	for t in $(seq "$REBOOTS"); do
+		[ ! -f "$1/pytest-part-$t.log" ] || finished "$1/pytest-part-$t.log" | sed "s/^/$t /"
 	done | awk -v done="$1/done" '
 		BEGIN { while ((getline id <done) > 0) counted[id] = 1 }
-		!(($1) in counted) || seen[$1]++ { next }
-		$2 == "PASSED" { p++ } $2 == "FAILED" || $2 == "ERROR" { f++ }
-		$2 == "SKIPPED" { s++ } $2 == "XFAIL" { x++ }
-		END { print p + 0, f + 0, s + 0, x + 0 }'
+		($2 in counted) && !seen[$1, $2]++ { outcome[$2] = $3 }
+		END {
+			for (id in outcome) {
+				o = outcome[id]
+				if (o == "PASSED") p++
+				else if (o == "FAILED" || o == "ERROR") f++
+				else if (o == "SKIPPED") s++
+				else if (o == "XFAIL") x++
+			}
+			print p + 0, f + 0, s + 0, x + 0
+		}'
 }
 
 # A guest that finished with failures after its kernel said a CPU was stuck (the 6.1 spin
@@ -316,23 +324,20 @@ for s in $specs; do
 	for try in $(seq "$REBOOTS"); do
 		if [ -s "$out/rc" ]; then
 			lockup_then_failed "$out" || break
-			rm -f "$out/rc"
+			what="whose kernel said a CPU was stuck"
 			say "${s#*:}: tests failed after the guest's kernel said a CPU was stuck:" \
 				"booting it again for them ($try of $REBOOTS)"
-			crash_report "$out"
-			mv "$out/console.log" "$out/console-$try.log"
-			resume "$out" "$try" "whose kernel said a CPU was stuck"
-			boot "${s%:*}" "${s#*:}" "$out"
-			continue
+		else
+			what="which stopped"
+			why=$(grep -m1 -E 'Oops|Kernel panic' "$out/console.log" 2>/dev/null |
+				sed 's/^\[ *[0-9.]*\] //')
+			[ ! -s "$out/stalled" ] || why="pytest.log unchanged for $(cat "$out/stalled")s"
+			say "${s#*:}: the VM stopped before pytest finished" \
+				"(${why:-no oops in its console}): booting it again ($try of $REBOOTS)"
 		fi
-		why=$(grep -m1 -E 'Oops|Kernel panic' "$out/console.log" 2>/dev/null |
-			sed 's/^\[ *[0-9.]*\] //')
-		[ ! -s "$out/stalled" ] || why="pytest.log unchanged for $(cat "$out/stalled")s"
-		say "${s#*:}: the VM stopped before pytest finished (${why:-no oops in its console}):" \
-			"booting it again ($try of $REBOOTS)"
 		crash_report "$out"
 		mv "$out/console.log" "$out/console-$try.log" 2>/dev/null || true
-		resume "$out" "$try"
+		resume "$out" "$try" "$what"
 		boot "${s%:*}" "${s#*:}" "$out"
 	done
 done
