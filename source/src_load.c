@@ -109,6 +109,14 @@ static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_sock_create;
 }
 
+/* A program attached to a cgroup (the root of the cgroup v2 mount): none without one. */
+static int cgroup_prog(const struct bpf_program *p)
+{
+	const char *sec = bpf_program__section_name(p);
+
+	return !strncmp(sec, "cgroup/", 7) || !strncmp(sec, "cgroup_skb/", 11);
+}
+
 /* The capability an optional program gives (source/src_caps.c), or -1 for a required one. */
 static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
@@ -339,9 +347,7 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		{
 			int i = prog_index(skel, p);
 
-			if ((s->plan[i].cap == TT_CAP_UDP_PEERS ||
-			     s->plan[i].cap == TT_CAP_UDP_PKTS || p == skel->progs.tt_so_error) &&
-			    !s->plan[i].skipped && !s->plan[i].unused) {
+			if (cgroup_prog(p) && !s->plan[i].skipped && !s->plan[i].unused) {
 				s->plan[i].wanted = 0;
 				snprintf(s->plan[i].why, sizeof(s->plan[i].why),
 					 "no cgroup v2 mount");
@@ -539,7 +545,7 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 			continue;
 		if (!strncmp(sec, "iter/", 5)) {
 			l = bpf_program__attach_iter(p, NULL);
-		} else if (!strncmp(sec, "cgroup/", 7) || !strncmp(sec, "cgroup_skb/", 11)) {
+		} else if (cgroup_prog(p)) {
 			if (s->cg_fd < 0)
 				s->cg_fd = open(cgroot, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			l = s->cg_fd < 0 ? NULL : bpf_program__attach_cgroup(p, s->cg_fd);

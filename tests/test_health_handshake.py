@@ -17,7 +17,6 @@ import sys
 import pytest
 
 from conftest import needs_bpf, needs_cmd, run, tool
-from helpers import kernel
 from helpers.capture import query_json as query
 from helpers.netns import nstat, veth_pair
 from helpers.recorder import SETTLE_S, Recorder
