@@ -215,6 +215,8 @@ struct sk_st {
 	__u64 hs;
 	__u32 hs_connect_us;
 	__u32 hs_syn_retrans;
+	/* tp->total_retrans that RETRANS events have told (each writer holds the socket's lock) */
+	__u32 retrans_told;
 	__u64 est_ts;	/* a passive connection's ESTABLISHED, for its accept wait */
 	__s32 last_err; /* the last error reported on it (inet_sk_error_report), for fail_reason */
 	__u32 filed_pass; /* owner unknown: the pass that first found it held by a file */

@@ -103,6 +103,34 @@ static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_s
 	ev_send(e);
 }
 
+/*
+ * Retransmits the kernel counted (tp->total_retrans, what TcpRetransSegs adds, counted in
+ * __tcp_retransmit_skb() before the send) that no RETRANS event has told: their event was
+ * lost (ring buffer full), their program run skipped (LOST on no cpu), or the send failed
+ * after the count (TcpExtTCPRetransFail). One RETRANS of cause UNKNOWN tells them, so a
+ * connection's events always add up to its total. Called before a retransmit's own event,
+ * by the sampling pass and at the close, all holding the socket's lock (the iterator takes
+ * it since 5.15): told needs no atomics. total below told is a kernel that counts after the
+ * hook: nothing untold.
+ */
+static __always_inline void tcp_emit_untold(struct sk_st *st, __u8 state, __u32 total)
+{
+	__u32 n = total - st->retrans_told;
+	struct tt_event *e;
+
+	if (!n || n > 0x7fffffffU)
+		return;
+	e = ev_new(TT_EV_RETRANS, st->id, st->pid, st->tid, 0, 0);
+	if (!e)
+		return; /* counted lost; the next one tells them */
+	e->u.retrans.segs = n;
+	e->u.retrans.state = state;
+	e->u.retrans.cause = TT_RETRANS_UNKNOWN;
+	e->u.retrans.spurious = 0;
+	ev_send(e);
+	st->retrans_told = total;
+}
+
 /* ------------------------------------------------------------ samples and stalls */
 
 #define TT_NSEC_PER_SEC 1000000000ULL
@@ -397,6 +425,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 		raw_totals(st, &c);
 	}
 	tcp_emit_spurious(sk, st, 0);
+	tcp_emit_untold(st, BPF_CORE_READ(sk, __sk_common.skc_state), c.retrans);
 	/* the last sample at the close's very time, just before it: a delta of 0 on disk */
 	now = bpf_ktime_get_boot_ns();
 	tcp_look(sk, st, now, 1, 0);
@@ -455,8 +484,12 @@ static __always_inline void handshake_done(const struct sock *sk, struct sk_st *
 	else
 		st->hs_connect_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	st->hs_syn_retrans = BPF_CORE_READ(tp, total_retrans);
-	if (old == TT_TCP_SYN_RECV)
+	if (old == TT_TCP_SYN_RECV) {
 		st->est_ts = now;
+		/* its SYN-ACKs are the handshake's, no RETRANS (tcp_rtx_synack() has no hook here)
+		 */
+		st->retrans_told = st->hs_syn_retrans;
+	}
 	st->hs = 1;
 }
 
@@ -620,10 +653,14 @@ int BPF_PROG(tt_retrans, const struct sock *sk, const struct sk_buff *skb)
 	struct sk_st *st = bpf_sk_storage_get(&socks, (struct sock *)sk, 0, 0);
 	struct tt_event *e;
 	__u8 state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	__u32 segs;
 
 	if (!st)
 		return 0;
-	/* a failed retransmit (-EBUSY: the original still in the host's queue) counts nowhere */
+	/*
+	 * a failed retransmit: none at all (-EBUSY, -ENOMEM: before the count), or counted and
+	 * not sent (the next event tells it as untold)
+	 */
 	if (RETRANS_HAS_ERR && (int)ctx[2])
 		return 0;
 	take_owner(sk, st);
@@ -631,13 +668,18 @@ int BPF_PROG(tt_retrans, const struct sock *sk, const struct sk_buff *skb)
 		tcp_try_open(sk, st, state, 0);
 	if (st->open != O_OPEN)
 		return 0;
+	segs = retrans_segs(skb);
+	/* the kernel has counted this one's segs already: what is untold before them */
+	tcp_emit_untold(st, state,
+			BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans) - segs);
 	e = ev_new(TT_EV_RETRANS, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return 0;
-	e->u.retrans.segs = retrans_segs(skb);
+	e->u.retrans.segs = segs;
 	e->u.retrans.state = state;
 	e->u.retrans.cause = retrans_cause(sk, state);
 	ev_send(e);
+	st->retrans_told += segs;
 	return 0;
 }
 
@@ -896,6 +938,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 		live_note(sk, st, &c, 0);
 	}
 	tcp_emit_spurious(sk, st, 1);
+	tcp_emit_untold(st, sk->__sk_common.skc_state, c.retrans);
 	/* a SAMPLE carries srtt and rttvar: no RTT event (older captures have those) */
 	tcp_look(sk, st, bpf_ktime_get_boot_ns(), 0, 1);
 	return 0;

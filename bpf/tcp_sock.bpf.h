@@ -396,6 +396,8 @@ static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st 
 	/* duplicates reported before the capture are not its spurious retransmits */
 	if (bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
 		st->dsack = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
+	/* and its retransmits before the capture are not events of it */
+	st->retrans_told = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
 	/* a passive child is a copy of its listener, listen()'s backlog included */
 	st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
 	tcp_try_open(sk, st, state, 0);

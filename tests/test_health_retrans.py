@@ -10,9 +10,13 @@ the oracle. The kernel's counters and the causes (bpf/tcp.bpf.c retrans_cause):
   tlp       <= TcpExtTCPLossProbes, which also counts probes that send new data; == where the
                sender has none (the bursts)
   spurious  == TcpExtTCPDSACKRecvSegs (not part of the total)
-  rto + fast + tlp + syn + unknown == TcpRetransSegs (only this test's sockets live in A), but
-               for retransmits whose program run the kernel skipped (counted LOST); the
-               connection's `retransmits` (the socket's total at its close) equals it exactly
+  rto + fast + tlp + syn + unknown == TcpRetransSegs (only this test's sockets live in A),
+               exactly, and so does the connection's `retransmits` (the socket's total at
+               its close). unknown is what the tracepoint did not report as sent: its run
+               skipped or its event lost (LOST), or, on 6.18 (bpftrace on the tracepoint, the
+               socket's total_retrans before and after), segments the kernel counted and then
+               reported with -EBUSY, or never reported; the recorder tells them at the
+               socket's next retransmit, sampling pass or close. At most 10% (CI saw 4%).
   syn       == TcpRetransSegs == TcpExtTCPTimeouts of a connect whose SYNs are dropped
 Each kind must land at least 95% in its cause. A sock_diag recorder beside the BPF one gives
 every retransmit cause unknown and its DSACKs as spurious (at most TCPDSACKRecvSegs).
@@ -20,6 +24,7 @@ every retransmit cause unknown and its DSACKs as spurious (at most TCPDSACKRecvS
 import csv
 import io
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -80,7 +85,7 @@ except socket.timeout:
 
 COUNTERS = ("TcpRetransSegs", "TcpExtTCPTimeouts", "TcpExtTCPSlowStartRetrans",
             "TcpExtTCPFastRetrans", "TcpExtTCPLossProbes", "TcpExtTCPDSACKRecvSegs",
-            "TcpExtTCPSpuriousRTOs", "TcpExtTCPDSACKRecv")
+            "TcpExtTCPSpuriousRTOs", "TcpExtTCPDSACKRecv", "TcpExtTCPRetransFail")
 
 
 def nstat(ns):
@@ -131,11 +136,20 @@ def blackout(ns, name, seconds):
     return go
 
 
+def stall(rec, seconds):
+    """Stop the recorder for seconds, from 0.3 s into the transfer: its ring buffer fills."""
+    def go():
+        time.sleep(0.3)
+        os.kill(rec.p.pid, signal.SIGSTOP)
+        time.sleep(seconds)
+        os.kill(rec.p.pid, signal.SIGCONT)
+    return go
+
 
 def close_to(got, want, what, missing=0):
     """got within 5% of want (each kind at least 95% in its cause, and no more than 5% extra);
-    below it by as many more as the retransmits whose event is missing (runs the kernel
-    skipped: a missing event takes one from some cause, never adds one). At 5 RTOs 5% is 0: a
+    below it by as many more as the retransmits of cause unknown (each takes one from some
+    cause, never adds one). At 5 RTOs 5% is 0: a
     TLP scenario in the ASan run recorded 4 rto + 5 tlp events of 10 retransmits."""
     assert -0.05 * want - missing <= got - want <= 0.05 * want, \
         "%s: capture %d, nstat %d, events missing %d" % (what, got, want, missing)
@@ -153,12 +167,16 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         # the sock_diag source beside it: tcp_info tells totals and DSACKs, not causes
         sd_path = os.path.join(tmpdir_path, "rt-sd.tt")
         sd = Recorder(sd_path, "--source", "sockdiag", "--coalesce", "200ms")
+        # and one whose ring buffer (4 KiB) the fast retransmits overflow
+        small_path = os.path.join(tmpdir_path, "rt-small.tt")
+        small = Recorder(small_path, "--ringbuf-kb", "4", "-P", str(PORTS["fast"]))
         deltas = {}
         try:
             # every 25th data packet reaching the reader: SACK recovery (fast retransmits)
             deltas["fast"] = scenario(
                 a, b, "fast", "stream", 1.5, b,
-                "tcp dport %(port)d meta length > 200 numgen inc mod 25 == 0 drop")
+                "tcp dport %(port)d meta length > 200 numgen inc mod 25 == 0 drop",
+                during=stall(small, 0.8))
             # every other single-segment burst's only (so last) segment, its probe let through
             deltas["tlp"] = scenario(
                 a, b, "tlp", "bursts", 10, b,
@@ -184,31 +202,49 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         finally:
             rc, err = rec.stop(settle=SETTLE_S + 0.7)
             sd_rc, sd_err = sd.stop()
+            small_rc, small_err = small.stop()
         assert rc == 0, err
         assert sd_rc == 0, sd_err
+        assert small_rc == 0, small_err
     # tcptop-replay --csv: the last snapshot of each sender's row says what the query says
     r = run([tool("tcptop-replay"), "--csv", "-", path])
     assert r.returncode == 0, r.stderr
     snaps = list(csv.DictReader(io.StringIO(r.stdout)))
+    def by_cause(cap, where):
+        ev = query(cap, "SELECT cause, sum(retrans) AS segs, sum(spurious) AS dup FROM events "
+                   "WHERE kind = 'retrans' AND conn_id IN (SELECT id FROM connections WHERE "
+                   "direction = 'out' AND %s) GROUP BY cause" % where)
+        return {e["cause"]: e for e in ev}
+
+    # the recorder stopped for 0.8 s: its 4 KiB ring overflowed (LOST), and the retransmits
+    # whose events were lost are told as cause unknown at the socket's next one, so the
+    # events still add up to the kernel's count
+    lost = query(small_path, "SELECT sum(lost) AS n FROM events WHERE kind = 'lost'")[0]["n"]
+    assert lost and lost > 0, "a stopped recorder with a 4 KiB ring lost nothing?"
+    by = by_cause(small_path, "rport = %d" % PORTS["fast"])
+    print("4 KiB ring: lost", lost, by)
+    assert sum(e["segs"] or 0 for k, e in by.items() if k != "spurious") == \
+        deltas["fast"]["TcpRetransSegs"], by
+    assert by["unknown"]["segs"] > 0 and by["fast"]["segs"] > 0, by
     for name, d in deltas.items():
         rows = query(path, "SELECT retransmits, retrans_rto, retrans_fast, retrans_tlp, "
                      "retrans_spurious FROM connections WHERE direction = 'out' AND rport = %d"
                      % PORTS[name])
         assert len(rows) == 1, (name, rows)
         c = rows[0]
-        ev = query(path, "SELECT cause, sum(retrans) AS segs, sum(spurious) AS dup FROM events "
-                   "WHERE kind = 'retrans' AND conn_id = (SELECT id FROM connections WHERE "
-                   "direction = 'out' AND rport = %d) GROUP BY cause" % PORTS[name])
-        by = {e["cause"]: e for e in ev}
+        by = by_cause(path, "rport = %d" % PORTS[name])
         print(name, d, c, by)
         segs = sum(e["segs"] or 0 for k, e in by.items() if k != "spurious")
-        # the socket's own total is the namespace's; the events miss only the runs the kernel
-        # skipped (a tracing program interrupted on its CPU: LOST records, no event)
+        unknown = by.get("unknown", {}).get("segs") or 0
+        # the socket's own total is the namespace's, and so is the events' sum: what the
+        # tracepoint did not report as sent (its run skipped or its event lost, LOST; counted
+        # and then failed, or never reported: see the module's docstring) is cause unknown
         assert c["retransmits"] == d["TcpRetransSegs"], (name, c, d)
-        assert 0 <= d["TcpRetransSegs"] - segs <= max(2, 0.01 * segs), (name, d, by)
+        assert segs == d["TcpRetransSegs"], (name, d, by)
+        assert unknown <= max(2, 0.1 * segs), (name, d, by)
         assert c["retrans_rto"] + c["retrans_fast"] + c["retrans_tlp"] == segs - sum(
             by.get(k, {}).get("segs") or 0 for k in ("syn", "unknown")), (name, c, by)
-        missing = d["TcpRetransSegs"] - segs
+        missing = unknown
         close_to(c["retrans_rto"], d["TcpExtTCPTimeouts"] + d["TcpExtTCPSlowStartRetrans"],
                  name + " rto", missing)
         close_to(c["retrans_fast"], d["TcpExtTCPFastRetrans"], name + " fast", missing)
