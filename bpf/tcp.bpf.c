@@ -572,7 +572,9 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		}
 		return 0;
 	}
-	emit_state(st, oldstate, newstate, 0);
+	/* close() after shutdown() sets the state again (FIN_WAIT1/2): no change, no event */
+	if (oldstate != newstate)
+		emit_state(st, oldstate, newstate, 0);
 	if (st->hs == 1)
 		emit_handshake(st);
 	if (newstate == TT_TCP_CLOSE)

@@ -226,6 +226,38 @@ def test_state_sequence_and_reset(tmpdir_path):
     assert r["states"] == [(TCP_CLOSE, TCP_SYN_SENT), (TCP_SYN_SENT, TCP_CLOSE)]
 
 
+def test_close_after_shutdown_changes_no_state(tmpdir_path):
+    """close() after shutdown(SHUT_WR): the kernel sets the state the socket is in again
+    (tcp_close_state(): FIN_WAIT2 stays FIN_WAIT2), and the tracepoint fires: no change, no
+    event."""
+    port = free_port()
+
+    def go():
+        srv, cli, acc = tcp_pair(port)
+        cli.sendall(b"x" * 1000)
+        cli.shutdown(socket.SHUT_WR)
+        got = 0
+        while True:
+            d = acc.recv(1 << 16)
+            if not d:
+                break
+            got += len(d)
+        assert got == 1000
+        time.sleep(0.05)
+        lport = cli.getsockname()[1]
+        cli.close()
+        time.sleep(0.05)
+        acc.close()
+        srv.close()
+        return lport
+
+    lport, _, evs, _ = record(tmpdir_path, go, "-P", str(port))
+    (c,) = find(connections(evs), 6, lport, port)
+    assert c["states"] == [(TCP_CLOSE, TCP_SYN_SENT), (TCP_SYN_SENT, TCP_ESTABLISHED),
+                           (TCP_ESTABLISHED, TCP_FIN_WAIT1), (TCP_FIN_WAIT1, TCP_FIN_WAIT2),
+                           (TCP_FIN_WAIT2, TCP_CLOSE)]
+
+
 def test_refused_and_reset_connections_say_so_in_the_state_column(tmpdir_path):
     """A refused connect() reads REFUSED and a connection ended by a reset RESET, not a
     plain CLOSED, in tcptop-replay -b of the recording; a normal end reads CLOSED. Oracle: the
