@@ -163,6 +163,11 @@ def tcp_exchange(port, nbytes):
         got += len(acc.recv(1 << 16))
     acc.sendall(b"y" * 1000)
     cli.recv(4096)
+    return close_client_first(srv, cli, acc)
+
+
+def close_client_first(srv, cli, acc):
+    """The client closes, 50 ms later the server's end: the client's port."""
     lport = cli.getsockname()[1]
     cli.close()
     time.sleep(0.05)
@@ -244,12 +249,7 @@ def test_close_after_shutdown_changes_no_state(tmpdir_path):
             got += len(d)
         assert got == 1000
         time.sleep(0.05)
-        lport = cli.getsockname()[1]
-        cli.close()
-        time.sleep(0.05)
-        acc.close()
-        srv.close()
-        return lport
+        return close_client_first(srv, cli, acc)
 
     lport, _, evs, _ = record(tmpdir_path, go, "-P", str(port))
     (c,) = find(connections(evs), 6, lport, port)
