@@ -2,6 +2,7 @@
 import calendar
 import datetime
 import ipaddress
+import json
 import os
 import re
 import shlex
@@ -876,3 +877,36 @@ def test_enter_opens_the_timeline_of_the_selected_connection(pane):
     assert not p.dead()
     p.keys("q")
     assert p.wait_dead()
+
+
+@needs_cmd("tmux")
+@pytest.mark.parametrize("rport", [15303, 15304, 15305])
+def test_pane_splits_retransmits_by_cause(pane, rport):
+    """The detail pane's counters line says why the connection retransmitted, as
+    tcptop-query's connections row of it does: the causes that are not 0 (other: the
+    handshake's and those of no known cause), and the spurious resends (samples/health.tt:
+    fast retransmits, a tail loss probe found spurious, the SYNs of a listener's overflow)."""
+    path = os.path.join(ROOT, "samples", "health.tt")
+    r = run([tool("tcptop-query"), "-F", "json", path,
+             "SELECT id, lport, retransmits, retrans_rto, retrans_fast, retrans_tlp, "
+             "retrans_spurious FROM connections WHERE direction = 'out' AND rport = %d "
+             "AND retransmits > 0 ORDER BY id LIMIT 1" % rport])
+    (c,) = json.loads(r.stdout)
+    other = c["retransmits"] - c["retrans_rto"] - c["retrans_fast"] - c["retrans_tlp"]
+    parts = ["%s %d" % (n, v) for n, v in (("rto", c["retrans_rto"]),
+                                           ("fast", c["retrans_fast"]),
+                                           ("tlp", c["retrans_tlp"]), ("other", other)) if v]
+    want = "retrans %d (%s)" % (c["retransmits"], ", ".join(parts))
+    if c["retrans_spurious"]:
+        want += "  spurious %d" % c["retrans_spurious"]
+    p = pane([REPLAY, "--ttl", "100000", "-s", "max", "-P", str(c["lport"]), "--sort", "LOCAL",
+              path], width=160)
+    p.wait(at_end)
+    # its row is the one whose LOCAL port is lport: move down to it
+    rows = table(p.text())
+    at = next(i for i, row in enumerate(rows) if row[3].endswith(":%d" % c["lport"]))
+    for _ in range(at):
+        p.keys("Down")
+    p.keys("Enter")
+    s = p.wait(lambda t: "CONNECTION %d " % c["id"] in t)
+    assert want + "  resets " in s, (want, s)

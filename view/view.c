@@ -511,6 +511,34 @@ static void pane_line(const struct tt_event *ev, uint64_t open_ns, char *line, s
 }
 
 /*
+ * Why it retransmitted, after the pane's total: " (rto N, fast N, tlp N, other N)" with the
+ * causes that are not 0 (other: the handshake's and those of no known cause), then
+ * "  spurious N" (resends the peer reported as duplicates), or "" when there are none.
+ */
+static void retrans_text(const struct tt_conn *c, char *out, size_t len)
+{
+	const uint32_t known = c->retrans_rto + c->retrans_fast + c->retrans_tlp;
+	const struct {
+		const char *name;
+		uint32_t n;
+	} part[] = {{"rto", c->retrans_rto},
+		    {"fast", c->retrans_fast},
+		    {"tlp", c->retrans_tlp},
+		    {"other", c->retrans > known ? c->retrans - known : 0}};
+	size_t at = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < sizeof(part) / sizeof(part[0]); i++)
+		if (part[i].n && at < len)
+			at += snprintf(out + at, len - at, "%s%s %u", at ? ", " : " (",
+				       part[i].name, part[i].n);
+	if (at && at < len)
+		at += snprintf(out + at, len - at, ")");
+	if (c->retrans_spurious && at < len)
+		snprintf(out + at, len - at, "  spurious %u", c->retrans_spurious);
+}
+
+/*
  * The detail pane under the header: the connection's endpoints, owner and state, then its
  * timeline (tt_state_timeline) scrolled to pane_top.
  */
@@ -519,7 +547,7 @@ static void draw_pane(struct view *v, const struct tt_state *st)
 	const struct tt_conn *live = tt_state_find(st, v->pane_id);
 	const struct tt_conn *c = &v->pane_conn;
 	size_t vis = pane_rows(), n, i;
-	char line[768], l[64], r[64], a[32], b[32], p1[32], p2[32], rtt[32], when[48];
+	char line[768], l[64], r[64], a[32], b[32], p1[32], p2[32], rtt[32], when[48], causes[96];
 	uint64_t open_ns;
 	int y = HEAD_ROWS - 1;
 
@@ -551,13 +579,14 @@ static void draw_pane(struct view *v, const struct tt_state *st)
 		 live ? tt_state_text(c) : "gone from the table (its TTL passed)", when,
 		 c->flags & TT_CONN_PREEXISTING ? " (open before the start)" : "");
 	mvaddnstr(y++, 0, line, COLS);
+	retrans_text(c, causes, sizeof(causes));
 	snprintf(line, sizeof(line),
-		 " tx %s (%s pkts)  rx %s (%s pkts)  rtt %s  retrans %u  resets %u",
+		 " tx %s (%s pkts)  rx %s (%s pkts)  rtt %s  retrans %u%s  resets %u",
 		 tt_view_cell(c, TT_COL_TX, 1, a, sizeof(a)),
 		 tt_view_cell(c, TT_COL_TX_PKTS, 1, p1, sizeof(p1)),
 		 tt_view_cell(c, TT_COL_RX, 1, b, sizeof(b)),
 		 tt_view_cell(c, TT_COL_RX_PKTS, 1, p2, sizeof(p2)),
-		 tt_view_cell(c, TT_COL_RTT, 1, rtt, sizeof(rtt)), c->retrans, c->resets);
+		 tt_view_cell(c, TT_COL_RTT, 1, rtt, sizeof(rtt)), c->retrans, causes, c->resets);
 	mvaddnstr(y++, 0, line, COLS);
 	move(y++, 0);
 	attron(A_BOLD);
