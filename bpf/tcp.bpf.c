@@ -554,7 +554,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 		if (oldstate == TT_TCP_SYN_RECV) {
 			st->dir = TT_DIR_INBOUND;
 		} else {
-			st->preexisting = 1;
+			tcp_preexisting(sk, st);
 			st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND
 									: TT_DIR_OUTBOUND;
 		}

@@ -375,6 +375,18 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	}
 }
 
+/*
+ * A socket open before the capture: what its counters said before it is no event of it
+ * (duplicates reported, as spurious retransmits; retransmits, as untold ones).
+ */
+static __always_inline void tcp_preexisting(const struct sock *sk, struct sk_st *st)
+{
+	st->preexisting = 1;
+	if (bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
+		st->dsack = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
+	st->retrans_told = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+}
+
 /* A socket already open but never seen: reported as existing before the capture. */
 static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st *st)
 {
@@ -392,12 +404,7 @@ static __always_inline void tcp_first_sight(const struct sock *sk, struct sk_st 
 		st->open = O_IGNORE;
 		return;
 	}
-	st->preexisting = 1;
-	/* duplicates reported before the capture are not its spurious retransmits */
-	if (bpf_core_field_exists(((struct tcp_sock *)0)->dsack_dups))
-		st->dsack = BPF_CORE_READ((const struct tcp_sock *)sk, dsack_dups);
-	/* and its retransmits before the capture are not events of it */
-	st->retrans_told = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
+	tcp_preexisting(sk, st);
 	/* a passive child is a copy of its listener, listen()'s backlog included */
 	st->dir = BPF_CORE_READ(sk, sk_max_ack_backlog) ? TT_DIR_INBOUND : TT_DIR_OUTBOUND;
 	tcp_try_open(sk, st, state, 0);

@@ -282,3 +282,70 @@ def test_sockdiag_says_causes_are_unknown():
     r = run([tool("tcptop-record"), "--source", "sockdiag", "--check"])
     line = [x for x in r.stdout.splitlines() if x.split()[:1] == ["retrans-cause"]]
     assert len(line) == 1 and "MISSING" in line[0] and "cause unknown" in line[0], r.stdout
+
+
+# streams for argv[3] s, says "idle", and closes when its stdin says so
+HOLDER = r"""
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])))
+end = time.time() + float(sys.argv[3])
+while time.time() < end:
+    s.sendall(b"x" * 65536)
+time.sleep(0.5)
+print("idle", flush=True)
+sys.stdin.readline()
+s.close()
+"""
+
+
+@needs_bpf
+@needs_cmd("nft", "nstat")
+def test_retransmits_before_the_capture_are_no_events(tmpdir_path):
+    """A connection that retransmitted before the recorder started, then idles and closes while
+    it records: its retransmits are in its total (the socket's, at the close) but are no
+    RETRANS events of the capture, of any cause (the socket's total_retrans when first seen is
+    what its events start from; its DSACKs likewise)."""
+    port = 5416
+    with veth_pair(NET, "ttrp") as pair:
+        if pair is None:
+            pytest.skip("cannot make network namespaces here")
+        a, b = pair
+        rd = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", READER,
+                               str(port)])
+        hd = None
+        try:
+            wait_listen(port, b)
+            nft(b, "table inet tt_pre {\n chain c {\n  type filter hook input priority 0;\n"
+                "  tcp dport %d meta length > 200 numgen inc mod 25 == 0 drop\n }\n}\n" % port)
+            before = nstat(a)
+            hd = subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", HOLDER,
+                                   NET + ".2", str(port), "1.0"], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+            assert hd.stdout.readline().strip() == "idle"
+            run(["ip", "netns", "exec", b, "nft", "delete", "table", "inet", "tt_pre"])
+            mid = nstat(a)
+            path = os.path.join(tmpdir_path, "pre.tt")
+            rec = Recorder(path, "-P", str(port))
+            try:
+                time.sleep(1.5)  # a sampling pass finds it open
+                hd.stdin.write("close\n")
+                hd.stdin.flush()
+                assert hd.wait(timeout=10) == 0
+                rd.wait(timeout=10)
+                after = nstat(a)
+            finally:
+                rc, err = rec.stop(settle=SETTLE_S + 0.7)
+            assert rc == 0, err
+        finally:
+            for p in (rd, hd):
+                if p and p.poll() is None:
+                    p.kill()
+    assert mid["TcpRetransSegs"] - before["TcpRetransSegs"] > 0, (before, mid)
+    assert after["TcpRetransSegs"] == mid["TcpRetransSegs"], (mid, after)
+    (c,) = query(path, "SELECT id, preexisting, retransmits, retrans_spurious FROM connections "
+                       "WHERE direction = 'out' AND rport = %d" % port)
+    assert c["preexisting"] in (1, "1", True), c
+    assert c["retransmits"] == after["TcpRetransSegs"] - before["TcpRetransSegs"], (c, after)
+    ev = query(path, "SELECT cause, sum(retrans) AS segs, sum(spurious) AS dup FROM events "
+                     "WHERE kind = 'retrans' AND conn_id = %d GROUP BY cause" % c["id"])
+    assert ev == [], ev
