@@ -47,14 +47,7 @@ static __always_inline void raw_flush(struct sk_st *st, int final)
 	__sync_fetch_and_add(&st->raw_tx_done, tx & (TT_RAW_CALL - 1));
 	__sync_fetch_and_add(&st->raw_rx_done, rx & (TT_RAW_CALL - 1));
 	if (!e) {
-		if (tx || rx)
-			count_lost();
-		return;
-	}
-	/* another CPU took them between the look above and the take (the sampling pass and a
-	 * call rolling its slice over): nothing to write, no record of 0 calls */
-	if (!tx && !rx) {
-		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
+		count_lost();
 		return;
 	}
 	/* stamped again after the take: a call stores its time before its add, so a call taken
