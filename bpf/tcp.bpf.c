@@ -106,12 +106,13 @@ static __always_inline void tcp_emit_spurious(const struct sock *sk, struct sk_s
 /*
  * Retransmits the kernel counted (tp->total_retrans, what TcpRetransSegs adds, counted in
  * __tcp_retransmit_skb() before the send) that no RETRANS event has told: their event was
- * lost (ring buffer full), their program run skipped (LOST on no cpu), or the send failed
- * after the count (TcpExtTCPRetransFail). One RETRANS of cause UNKNOWN tells them, so a
- * connection's events always add up to its total. Called before a retransmit's own event,
- * by the sampling pass and at the close, all holding the socket's lock (the iterator takes
- * it since 5.15): told needs no atomics. total below told is a kernel that counts after the
- * hook: nothing untold.
+ * lost (ring buffer full), their program run skipped (LOST on no cpu), the send failed
+ * after the count (TcpExtTCPRetransFail, or -EBUSY on 6.18), or the tracepoint did not
+ * reach the program at all (6.18 under load, docs/KERNELS.md). One RETRANS of cause
+ * UNKNOWN tells them, so a connection's events always add up to its total. Called before a
+ * retransmit's own event, by the sampling pass and at the close, all holding the socket's
+ * lock (the iterator takes it since 5.15): told needs no atomics. total below told is a
+ * kernel that counts after the hook: nothing untold.
  */
 static __always_inline void tcp_emit_untold(struct sk_st *st, __u8 state, __u32 total)
 {

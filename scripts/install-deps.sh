@@ -8,7 +8,8 @@ bpf="clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev"
 test_tools="python3 python3-pytest python3-pytest-xdist strace clang-format python3-zstandard sqlite3 zstd tmux procps util-linux postgresql man-db groff-base mandoc bash-completion"
 # suricata: the Community ID oracle of tests/test_community_id.py, from bookworm-backports
 # (7.0: older releases ordered IPv6 addresses wrongly for it, Suricata redmine #6276)
-live_test_tools="iperf3 iproute2 libbpf-tools tcpdump time curl nftables suricata bpftrace"
+# kmod: modprobe, which loads sch_netem before test_record.py's lossy link adds it
+live_test_tools="iperf3 iproute2 kmod libbpf-tools tcpdump time curl nftables suricata bpftrace"
 want="$build $test_tools"
 [ "${NO_BPF:-}" = 1 ] || want="$want $bpf $live_test_tools"
 missing=""
