@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "pyreader"))
 from conftest import free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
+from helpers.netns import veth_pair  # noqa: E402
 import ttcap  # noqa: E402
 
 OPEN, PROC_KINDS = 1, (8, 9, 10, 11)
@@ -469,28 +470,10 @@ needs_real = needs_bpf
 @pytest.fixture
 def veth_netns():
     """Namespaces a and b joined by a veth pair: 10.213.7.1/24, fd13:7::1/64 in a, .2/::2 in b."""
-    tag = "tth5%d" % os.getpid()
-    a, b = tag + "a", tag + "b"
-    cmds = [
-        ["ip", "netns", "add", a], ["ip", "netns", "add", b],
-        ["ip", "link", "add", tag + "x", "netns", a, "type", "veth", "peer", "name", tag + "y",
-         "netns", b],
-        ["ip", "-n", a, "addr", "add", "10.213.7.1/24", "dev", tag + "x"],
-        ["ip", "-n", b, "addr", "add", "10.213.7.2/24", "dev", tag + "y"],
-        ["ip", "-n", a, "addr", "add", "fd13:7::1/64", "dev", tag + "x", "nodad"],
-        ["ip", "-n", b, "addr", "add", "fd13:7::2/64", "dev", tag + "y", "nodad"],
-        ["ip", "-n", a, "link", "set", tag + "x", "up"], ["ip", "-n", b, "link", "set", tag + "y", "up"],
-        ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"],
-    ]
-    try:
-        for c in cmds:
-            r = run(c)
-            if r.returncode:
-                pytest.skip("cannot make network namespaces: " + r.stderr.strip())
-        yield a, b
-    finally:
-        run(["ip", "netns", "del", a])
-        run(["ip", "netns", "del", b])
+    with veth_pair("10.213.7", "tth5", net6="fd13:7") as pair:
+        if pair is None:
+            pytest.skip("cannot make network namespaces")
+        yield pair
 
 
 # One process per namespace: a server accepting N connections, a client making them.

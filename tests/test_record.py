@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
 from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS,  # noqa: E402
                              TRAFFIC, connections, find, read_cap, read_capture)
-from helpers.netns import nstat  # noqa: E402
+from helpers.netns import nstat, veth_dev, veth_pair  # noqa: E402
 from helpers.recorder import (SETTLE_S, Recorder, assert_bpf_gone, bpf_objects,  # noqa: E402
                               record, wait_header)
 from helpers.traffic import IPERF_COOKIE, PY, call_flood, tcp_pair, wait_listen  # noqa: E402
@@ -398,38 +398,22 @@ def test_unnameable_owner_does_not_sweep_every_pass(tmpdir_path):
 @pytest.fixture
 def lossy_netns():
     """Two namespaces joined by a veth pair losing packets one way (netem 30%, else tbf)."""
-    tag = "tt%d" % os.getpid()
-    a, b = tag + "a", tag + "b"
-    cmds = [
-        ["ip", "netns", "add", a], ["ip", "netns", "add", b],
-        ["ip", "link", "add", tag + "x", "netns", a, "type", "veth", "peer", "name", tag + "y",
-         "netns", b],
-        ["ip", "-n", a, "addr", "add", "10.77.0.1/24", "dev", tag + "x"],
-        ["ip", "-n", b, "addr", "add", "10.77.0.2/24", "dev", tag + "y"],
-        ["ip", "-n", a, "link", "set", tag + "x", "up"],
-        ["ip", "-n", b, "link", "set", tag + "y", "up"],
-        ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"],
-    ]
-    netem = ["ip", "netns", "exec", a, "tc", "qdisc", "add", "dev", tag + "x", "root", "netem",
-             "loss", "30%"]
-    # kernels without sch_netem: a token bucket slower than the test's 1 Mbit/s stream, with a
-    # tiny queue, drops as surely
-    tbf = ["ip", "netns", "exec", a, "tc", "qdisc", "add", "dev", tag + "x", "root", "tbf",
-           "rate", "500kbit", "burst", "5kb", "limit", "6kb"]
-    try:
-        for c in cmds:
-            r = run(c)
-            if r.returncode:
-                pytest.skip("cannot set up namespaces: " + r.stderr.strip())
+    with veth_pair("10.77.0", "tt") as pair:
+        if pair is None:
+            pytest.skip("cannot set up namespaces")
+        a, dev = pair[0], veth_dev("tt")
+        netem = ["ip", "netns", "exec", a, "tc", "qdisc", "add", "dev", dev, "root", "netem",
+                 "loss", "30%"]
+        # kernels without sch_netem: a token bucket slower than the test's 1 Mbit/s stream,
+        # with a tiny queue, drops as surely
+        tbf = ["ip", "netns", "exec", a, "tc", "qdisc", "add", "dev", dev, "root", "tbf",
+               "rate", "500kbit", "burst", "5kb", "limit", "6kb"]
         # loaded first: the qdisc's first use loads the module, and under emulation (make
         # vmtest 6.12, CI) that add once failed and left the link lossless
         run(["modprobe", "-q", "sch_netem"])
         if run(netem).returncode and run(tbf).returncode:
             pytest.skip("neither netem nor tbf qdisc available")
-        yield a, b
-    finally:
-        run(["ip", "netns", "del", a])
-        run(["ip", "netns", "del", b])
+        yield pair
 
 
 @needs_cmd("iperf3", "tc")

@@ -6,11 +6,18 @@ import os
 from conftest import run
 
 
+def veth_dev(tag):
+    """The name of namespace a's end of veth_pair(tag=TAG)."""
+    return "%s%dx" % (tag, os.getpid())
+
+
 @contextlib.contextmanager
-def veth_pair(net="10.214.9", tag="ttns"):
-    """Namespaces (a, b), NET.1/24 in a and NET.2/24 in b, loopback up in both; deleted after.
-    Yields None when this machine cannot make them (the caller skips)."""
-    tag = "%s%d" % (tag, os.getpid())
+def veth_pair(net="10.214.9", tag="ttns", net6=None):
+    """Namespaces (a, b), NET.1/24 in a and NET.2/24 in b (and NET6::1/64, NET6::2/64 if
+    given), loopback up in both; deleted after. a's end of the pair is veth_dev(tag), b's ends
+    in "y". Yields None when this machine cannot make them (the caller skips)."""
+    dev = veth_dev(tag)
+    tag = dev[:-1]
     a, b = tag + "a", tag + "b"
     cmds = [
         ["ip", "netns", "add", a], ["ip", "netns", "add", b],
@@ -21,6 +28,9 @@ def veth_pair(net="10.214.9", tag="ttns"):
         ["ip", "-n", a, "link", "set", tag + "x", "up"], ["ip", "-n", b, "link", "set", tag + "y", "up"],
         ["ip", "-n", a, "link", "set", "lo", "up"], ["ip", "-n", b, "link", "set", "lo", "up"],
     ]
+    if net6:  # no duplicate address detection: usable at once
+        cmds[5:5] = [["ip", "-n", a, "addr", "add", net6 + "::1/64", "dev", tag + "x", "nodad"],
+                     ["ip", "-n", b, "addr", "add", net6 + "::2/64", "dev", tag + "y", "nodad"]]
     try:
         ok = all(run(c).returncode == 0 for c in cmds)
         yield (a, b) if ok else None
