@@ -149,9 +149,12 @@ def not_reading(a, b, cap, rec_args, pause, *srv_args):
     that advertising one again), once the receiver's namespace also counted a zero window
     advertised and opened again (TcpExtTCPToZeroWindowAdv, TCPFromZeroWindowAdv)."""
     port = free_port()
+    # into a file, not a pipe read at the end: a full pipe stops tcpdump, whose kernel buffer
+    # then drops packets (the zero window went missing once in the CI's sanitizer run)
+    wire_out = open(cap + ".wire", "w+")
     dump = subprocess.Popen(["ip", "netns", "exec", b, "tcpdump", "-i", "any", "-n", "-tt",
-                             "-l", "-s", "96", "tcp src port %d" % port],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "-B", "8192", "-s", "96", "tcp src port %d" % port],
+                            stdout=wire_out, stderr=subprocess.PIPE, text=True)
     dump.stderr.readline()  # "listening on any": it captures from here on
     srv = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", SERVER, str(port),
                             "0.5", str(pause)] + list(srv_args), stdout=subprocess.PIPE,
@@ -174,23 +177,49 @@ def not_reading(a, b, cap, rec_args, pause, *srv_args):
                 p.kill()
         rc, err = rec.stop(settle=SETTLE_S)
         dump.send_signal(2)
-        wire = dump.communicate(timeout=20)[0]
+        said = dump.communicate(timeout=20)[1]
+        wire_out.seek(0)
+        wire = wire_out.read()
+        wire_out.close()
     assert rc == 0, err
+    dropped = re.search(r"(\d+) packets? dropped by kernel", said)
+    assert dropped and dropped.group(1) == "0", said
     times = {k: float(v) for k, v in (line.split() for line in srv.stdout.read().splitlines())}
     assert times["read"] - times["pause"] >= pause
     # the wire: the window the server advertised, segment by segment
     wins = [(float(m.group(1)), int(m.group(2))) for m in
             re.finditer(r"^(\d+\.\d+) .* win (\d+)", wire, re.M)]
-    zero = next(t for t, w in wins if w == 0 and t >= times["pause"] - 0.05)
+    zero = next((t for t, w in wins if w == 0 and t >= times["pause"] - 0.05), None)
+    assert zero is not None, (times, len(wins), wire[-2000:])
     times["zero"] = zero
-    times["open"] = next(t for t, w in wins if w > 0 and t > zero)
-    # it closed while the server did not read, and opened once it read again
-    assert times["pause"] <= zero and times["read"] - 0.05 <= times["open"], (times, wire[-2000:])
+    times["open"] = next((t for t, w in wins if w > 0 and t > zero), None)
+    assert times["open"] is not None, (times, wire[-2000:])
+    # zero windows before that one: a server the machine's load kept from reading for a while
+    times["earlier"], closed = [], None
+    for t, w in wins:
+        if t >= zero:
+            break
+        if w == 0 and closed is None:
+            closed = t
+        elif w > 0 and closed is not None:
+            times["earlier"].append((closed, t))
+            closed = None
+    # it closed while the server did not read, and opened once it read again (the server reads
+    # its clock after its last read: on a loaded machine the window closed up to 5 ms before)
+    assert times["pause"] - 0.05 <= zero and times["read"] - 0.05 <= times["open"], \
+        (times, wire[-2000:])
     # the oracle: the receiver's namespace advertised a zero window, and opened it again
     counters = nstat(b)
     assert counters.get("TcpExtTCPToZeroWindowAdv", 0) >= 1, counters
     assert counters.get("TcpExtTCPFromZeroWindowAdv", 0) >= 1, counters
     return port, lport, times
+
+
+def unexplained(stalls, t, late):
+    """The stalls but those inside one of the wire's earlier zero windows (t["earlier"]), from
+    at most a delayed ACK before it closed to at most LATE after it opened: those are right."""
+    return [s for s in stalls if not any(z - 0.25 <= s["start_ns"] / 1e9 and
+                                         s["end_ns"] / 1e9 <= o + late for z, o in t["earlier"])]
 
 
 def stalls_of(cap, port, lport):
@@ -214,7 +243,8 @@ def test_receiver_not_reading_gives_a_stall_on_each_end(pair, tmp_path):
     stall begins at the last data sent and ends at the pass that saw the window open (one
     pass interval). The wire, not the server's pause, is the oracle: the window closes when
     the buffer is full, which on 6.1 came ~0.4 s after the pause (the 6.12 guest and the 6.18
-    host fill it within milliseconds)."""
+    host fill it within milliseconds). A zero window the wire shows before that one (a server
+    the machine's load kept from reading for a while) may give a stall of its own, within it."""
     a, b = pair
     cap = str(tmp_path / "z.tt")
     pause, pass_s, slack = 2.0, 0.1, 0.15
@@ -222,8 +252,10 @@ def test_receiver_not_reading_gives_a_stall_on_each_end(pair, tmp_path):
     port, lport, t = not_reading(a, b, cap, ["--coalesce", PASS], pause, str(256 << 10))
     recv, send, stalls = stalls_of(cap, port, lport)
     for c, side in ((recv, "local"), (send, "peer")):
-        mine = [s for s in stalls if s["conn_id"] == c["id"]]
-        assert [s["side"] for s in mine] == [side], stalls
+        every = [s for s in stalls if s["conn_id"] == c["id"]]
+        mine = unexplained(every, t, pass_s + slack)
+        assert [s["side"] for s in mine] == [side], (stalls, t)
+        assert {s["side"] for s in every} == {side}, stalls
         start, end = mine[0]["start_ns"] / 1e9, mine[0]["end_ns"] / 1e9
         # began with the data that filled the window, before the zero went out (at most a
         # delayed ACK's 200 ms before; to a jiffy)
@@ -231,7 +263,8 @@ def test_receiver_not_reading_gives_a_stall_on_each_end(pair, tmp_path):
         # ended with the window opening: the data after it (local; or the pass that saw it
         # open before that data), or a pass (peer)
         assert t["open"] - 0.02 <= end <= t["open"] + pass_s + slack, (t, mine)
-        assert c["zero_window_ms"] == pytest.approx((end - start) * 1000, abs=1)
+        assert c["zero_window_ms"] == pytest.approx(
+            sum(s["end_ns"] - s["start_ns"] for s in every) / 1e6, abs=len(every))
 
 
 @needs_root
@@ -251,16 +284,19 @@ def test_sockdiag_receiver_not_reading_gives_stalls_within_a_poll(pair, tmp_path
                                  str(256 << 10))
     recv, send, stalls = stalls_of(cap, port, lport)
     for c, side in ((send, "peer"), (recv, "local")):
-        mine = [s for s in stalls if s["conn_id"] == c["id"]]
+        every = [s for s in stalls if s["conn_id"] == c["id"]]
         if side == "local" and not local:
-            assert mine == [] and c["zero_window_ms"] == 0, stalls
+            assert every == [] and c["zero_window_ms"] == 0, stalls
             continue
-        assert [s["side"] for s in mine] == [side], stalls
+        mine = unexplained(every, t, poll + slack)
+        assert [s["side"] for s in mine] == [side], (stalls, t)
+        assert {s["side"] for s in every} == {side}, stalls
         start, end = mine[0]["start_ns"] / 1e9, mine[0]["end_ns"] / 1e9
         # a poll saw each edge of the wire's zero window, within one interval of it
         assert t["zero"] - 0.05 <= start <= t["zero"] + poll + slack, (t, mine)
         assert t["open"] - 0.05 <= end <= t["open"] + poll + slack, (t, mine)
-        assert c["zero_window_ms"] == pytest.approx((end - start) * 1000, abs=1)
+        assert c["zero_window_ms"] == pytest.approx(
+            sum(s["end_ns"] - s["start_ns"] for s in every) / 1e6, abs=len(every))
     # and the source says which sides it sees
     r = run([tool("tcptop-record"), "--source", "sockdiag", "--check"])
     line = [x for x in r.stdout.splitlines() if x.startswith("stalls ")]
