@@ -279,7 +279,7 @@ uninstall:
 # The sources in .clang-format's style (build directories and generated headers left out).
 STYLE_SRCS := $(wildcard anon/*.[ch] bpf/*.[ch] common/*.[ch] format/*.[ch] include/*.h live/*.[ch] \
 	query/*.[ch] record/*.[ch] replay/*.[ch] source/*.[ch] state/*.[ch] view/*.[ch] \
-	tests/unit/*.[ch] tests/fuzz/*.c)
+	tests/unit/*.[ch] tests/fuzz/*.c tests/bench/*.c)
 format-check:
 	$(Q)clang-format --dry-run --Werror $(STYLE_SRCS)
 
