@@ -281,6 +281,16 @@ extern const char *const tt_query_views_sql;
 char *tt_query_table_sql(const struct tt_query_table *t, const char *schema, const char *name,
 			 char *buf, size_t len);
 
+/*
+ * What every virtual table's xConnect does: declare table T's columns (tt_query_tables[T]) to
+ * db, and allocate its vtab of SIZE bytes, struct sqlite3_vtab first, zeroed, into *out.
+ * Returns an SQLite result code.
+ */
+int tt_query_vtab_declare(sqlite3 *db, int t, size_t size, sqlite3_vtab **out);
+
+/* xDisconnect and xDestroy of those: the vtab holds nothing of its own to free. */
+int tt_query_vtab_free(sqlite3_vtab *vt);
+
 /* SQL dialects --schema prints the tables in. */
 enum tt_query_dialect { TQ_SQLITE, TQ_POSTGRESQL, TQ_CLICKHOUSE };
 

@@ -252,6 +252,28 @@ char *tt_query_table_sql(const struct tt_query_table *t, const char *schema, con
 	return buf;
 }
 
+int tt_query_vtab_declare(sqlite3 *db, int t, size_t size, sqlite3_vtab **out)
+{
+	char sql[4096];
+	int rc;
+
+	rc = sqlite3_declare_vtab(
+	    db, tt_query_table_sql(&tt_query_tables[t], NULL, "x", sql, sizeof(sql)));
+	if (rc != SQLITE_OK)
+		return rc;
+	*out = sqlite3_malloc64(size);
+	if (!*out)
+		return SQLITE_NOMEM;
+	memset(*out, 0, size);
+	return SQLITE_OK;
+}
+
+int tt_query_vtab_free(sqlite3_vtab *vt)
+{
+	sqlite3_free(vt);
+	return SQLITE_OK;
+}
+
 int tt_query_parse_dialect(const char *s, enum tt_query_dialect *d)
 {
 	if (!strcmp(s, "sqlite"))

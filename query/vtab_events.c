@@ -43,30 +43,15 @@ struct ev_cursor {
 static int ev_connect(sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out,
 		      char **errmsg)
 {
-	char sql[4096];
-	struct ev_vtab *vt;
 	int rc;
 
 	(void)argc;
 	(void)argv;
 	(void)errmsg;
-	rc = sqlite3_declare_vtab(
-	    db, tt_query_table_sql(&tt_query_tables[TQ_T_EVENTS], NULL, "x", sql, sizeof(sql)));
-	if (rc != SQLITE_OK)
-		return rc;
-	vt = sqlite3_malloc(sizeof(*vt));
-	if (!vt)
-		return SQLITE_NOMEM;
-	memset(vt, 0, sizeof(*vt));
-	vt->set = aux;
-	*out = &vt->base;
-	return SQLITE_OK;
-}
-
-static int ev_disconnect(sqlite3_vtab *vt)
-{
-	sqlite3_free(vt);
-	return SQLITE_OK;
+	rc = tt_query_vtab_declare(db, TQ_T_EVENTS, sizeof(struct ev_vtab), out);
+	if (rc == SQLITE_OK)
+		((struct ev_vtab *)*out)->set = aux;
+	return rc;
 }
 
 /*
@@ -342,8 +327,8 @@ static const sqlite3_module events_module = {
     .xCreate = ev_connect,	 /* CREATE VIRTUAL TABLE: nothing to store */
     .xConnect = ev_connect,	 /* declare the columns, bind the capture set */
     .xBestIndex = ev_best_index, /* file = ?, ts ranges, grouped GROUP BY / DISTINCT */
-    .xDisconnect = ev_disconnect,
-    .xDestroy = ev_disconnect,
+    .xDisconnect = tt_query_vtab_free,
+    .xDestroy = tt_query_vtab_free,
     .xOpen = ev_open, /* a cursor owns its own reader */
     .xClose = ev_close,
     .xFilter = ev_filter, /* start a scan: first allowed file, seek by ts */

@@ -31,30 +31,15 @@ static int rows_connect(sqlite3 *db, void *aux, int argc, const char *const *arg
 			sqlite3_vtab **out, char **errmsg)
 {
 	struct rows_aux *a = aux;
-	struct rows_vtab *vt;
-	char sql[4096];
 	int rc;
 
 	(void)argc;
 	(void)argv;
 	(void)errmsg;
-	rc = sqlite3_declare_vtab(
-	    db, tt_query_table_sql(&tt_query_tables[a->table], NULL, "x", sql, sizeof(sql)));
-	if (rc != SQLITE_OK)
-		return rc;
-	vt = sqlite3_malloc(sizeof(*vt));
-	if (!vt)
-		return SQLITE_NOMEM;
-	memset(vt, 0, sizeof(*vt));
-	vt->aux = a;
-	*out = &vt->base;
-	return SQLITE_OK;
-}
-
-static int rows_disconnect(sqlite3_vtab *vt)
-{
-	sqlite3_free(vt);
-	return SQLITE_OK;
+	rc = tt_query_vtab_declare(db, a->table, sizeof(struct rows_vtab), out);
+	if (rc == SQLITE_OK)
+		((struct rows_vtab *)*out)->aux = a;
+	return rc;
 }
 
 static int rows_best_index(sqlite3_vtab *vt, sqlite3_index_info *ii)
@@ -162,8 +147,8 @@ static const sqlite3_module rows_module = {
     .xCreate = rows_connect,	   /* CREATE VIRTUAL TABLE: nothing to store */
     .xConnect = rows_connect,	   /* declare the columns of the table in aux */
     .xBestIndex = rows_best_index, /* full scans only: the rows are in memory */
-    .xDisconnect = rows_disconnect,
-    .xDestroy = rows_disconnect,
+    .xDisconnect = tt_query_vtab_free,
+    .xDestroy = tt_query_vtab_free,
     .xOpen = rows_open,
     .xClose = rows_close,
     .xFilter = rows_filter, /* builds the summary on first use */
