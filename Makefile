@@ -145,7 +145,7 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(VIEW_LIB) $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(filter-out $<,$(filter %.c,$^)) $< $(VIEW_LIB) $(CORE_LIB) $(LDLIBS_VIEW) \
 		$(LDLIBS_CORE) -o $@
-# Pure modules of record/, source/ and replay/ (in no library, or in libtt-rec.a / libtt-src.a
+# Pure modules of record/, source/, replay/ and query/ (in no library, or in libtt-rec.a / libtt-src.a
 # with libbpf): their tests
 # compile them in, so they need no libbpf nor skeleton and build under NO_BPF=1 as well.
 $(OUTPUT)/tests/test_flight: record/flight.c
@@ -159,6 +159,8 @@ $(OUTPUT)/tests/test_caps: source/caps.c source/src_caps.c source/sd_caps.c
 $(OUTPUT)/tests/test_source_opts: source/source_opts.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c replay/follow.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
+$(OUTPUT)/tests/test_query: $(filter-out query/main.c,$(QUERY_SRCS))
+$(OUTPUT)/tests/test_query: LDLIBS_CORE += -lsqlite3
 # Only the anonymizer's test needs libcrypto.
 $(OUTPUT)/tests/test_anon: tests/unit/test_anon.c $(ANON_LIB) $(CORE_LIB)
 	$(call msg,TEST,$@)
