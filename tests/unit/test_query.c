@@ -25,27 +25,16 @@
 #include "tt_fmt.h"
 #include "../../query/query.h"
 #include "check.h"
+#include "events.h"
 
 #define MS 1000000ull
 #define T0 (1764000000ull * 1000 * MS) /* wall ns of the captures' start */
-
-static struct tt_event ev_of(uint16_t kind, uint64_t ts, uint64_t conn, uint32_t pid)
-{
-	struct tt_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = kind;
-	e.ts_ns = ts;
-	e.conn_id = conn;
-	e.pid = e.tid = pid;
-	return e;
-}
 
 /* A TCP open from 127.0.0.1:lport to 10.0.0.2:rport. */
 static struct tt_event open_of(uint64_t ts, uint64_t conn, uint32_t pid, uint16_t lport,
 			       uint16_t rport, uint8_t state)
 {
-	struct tt_event e = ev_of(TT_EV_CONN_OPEN, ts, conn, pid);
+	struct tt_event e = ev_base(TT_EV_CONN_OPEN, ts, conn, pid);
 	struct tt_ev_open *o = &e.u.open;
 
 	o->family = TT_FAMILY_IPV4;
@@ -64,7 +53,7 @@ static struct tt_event open_of(uint64_t ts, uint64_t conn, uint32_t pid, uint16_
 
 static struct tt_event traffic_of(uint64_t ts, uint64_t conn, uint64_t tx, uint64_t rx)
 {
-	struct tt_event e = ev_of(TT_EV_TRAFFIC, ts, conn, 42);
+	struct tt_event e = ev_base(TT_EV_TRAFFIC, ts, conn, 42);
 
 	e.u.traffic.tx_bytes = tx;
 	e.u.traffic.rx_bytes = rx;
@@ -75,7 +64,7 @@ static struct tt_event traffic_of(uint64_t ts, uint64_t conn, uint64_t tx, uint6
 
 static struct tt_event retrans_of(uint64_t ts, uint64_t conn, uint8_t cause, uint32_t segs)
 {
-	struct tt_event e = ev_of(TT_EV_RETRANS, ts, conn, 42);
+	struct tt_event e = ev_base(TT_EV_RETRANS, ts, conn, 42);
 
 	e.u.retrans.cause = cause;
 	if (cause == TT_RETRANS_SPURIOUS)
@@ -88,7 +77,7 @@ static struct tt_event retrans_of(uint64_t ts, uint64_t conn, uint8_t cause, uin
 static struct tt_event stall_of(uint64_t ts, uint64_t conn, uint8_t side, uint8_t phase,
 				uint64_t dur_us)
 {
-	struct tt_event e = ev_of(TT_EV_STALL, ts, conn, 42);
+	struct tt_event e = ev_base(TT_EV_STALL, ts, conn, 42);
 
 	e.u.stall.side = side;
 	e.u.stall.phase = phase;
@@ -99,7 +88,7 @@ static struct tt_event stall_of(uint64_t ts, uint64_t conn, uint8_t side, uint8_
 static struct tt_event close_of(uint64_t ts, uint64_t conn, uint64_t tx, uint64_t rx,
 				uint32_t retrans, uint8_t fail)
 {
-	struct tt_event e = ev_of(TT_EV_CONN_CLOSE, ts, conn, 42);
+	struct tt_event e = ev_base(TT_EV_CONN_CLOSE, ts, conn, 42);
 
 	e.u.close.tx_bytes = tx;
 	e.u.close.rx_bytes = rx;
@@ -138,8 +127,8 @@ static int fold(struct tt_query_summary *s, uint32_t file, struct tt_query_carry
 static void test_health_fold(void)
 {
 	struct tt_query_summary *s = summary_new(1);
-	struct tt_event hs = ev_of(TT_EV_HANDSHAKE, T0 + 1 * MS, 7, 42);
-	struct tt_event sample = ev_of(TT_EV_SAMPLE, T0 + 90 * MS, 7, 42);
+	struct tt_event hs = ev_base(TT_EV_HANDSHAKE, T0 + 1 * MS, 7, 42);
+	struct tt_event sample = ev_base(TT_EV_SAMPLE, T0 + 90 * MS, 7, 42);
 	struct tt_event evs[16];
 	const struct tt_query_conn *c;
 	const struct tt_query_stall *st;
@@ -301,7 +290,7 @@ static void test_rotation_shares(void)
 static void test_processes(void)
 {
 	struct tt_query_summary *s = summary_new(1);
-	struct tt_event evs[5], ex = ev_of(TT_EV_PROC_EXIT, T0 + 2 * MS, 0, 42);
+	struct tt_event evs[5], ex = ev_base(TT_EV_PROC_EXIT, T0 + 2 * MS, 0, 42);
 	size_t n = 0;
 
 	snprintf(ex.u.proc.comm, sizeof(ex.u.proc.comm), "curl");
@@ -351,23 +340,23 @@ static int write_capture(const char *path, const char *host, uint64_t start,
 	return tt_fmt_writer_close(w);
 }
 
-/* The first column of the first row of sql, as text ("NULL" for NULL) into buf. */
-static const char *one(sqlite3 *db, const char *sql, char *buf, size_t len)
+/* Checks that the first column of sql's first row reads want as text ("NULL" for NULL). */
+static void check_sql(sqlite3 *db, const char *sql, const char *want, const char *what)
 {
+	char got[128] = "(no row)";
 	sqlite3_stmt *st;
 
-	snprintf(buf, len, "(error)");
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "%s: %s\n", sql, sqlite3_errmsg(db));
-		return buf;
+		check(0, "%s: %s: %s", what, sql, sqlite3_errmsg(db));
+		return;
 	}
 	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(buf, len, "%s",
+		snprintf(got, sizeof(got), "%s",
 			 sqlite3_column_type(st, 0) == SQLITE_NULL
 			     ? "NULL"
 			     : (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	return buf;
+	check(!strcmp(got, want), "%s (%s)", what, got);
 }
 
 #define NCONN 3000
@@ -375,7 +364,7 @@ static const char *one(sqlite3 *db, const char *sql, char *buf, size_t len)
 
 static void test_sql(void)
 {
-	char dir[] = "/tmp/tt_unit_query.XXXXXX", p0[64], p1[64], p2[64], buf[128];
+	char dir[] = "/tmp/tt_unit_query.XXXXXX", p0[64], p1[64], p2[64];
 	char *paths[3] = {p0, p1, p2};
 	static struct tt_event big[NTRAFFIC];
 	static uint64_t want_tx[NCONN];
@@ -424,38 +413,27 @@ static void test_sql(void)
 		return;
 	}
 	/* the set as tcptop-query opens it, with a grouped scan's budget far below the events' */
-	check(tt_query_set_open(&set, "test_query", paths, 3) == 0, "the set opens: %s", set.err);
+	if (tt_query_set_open(&set, "test_query", paths, 3)) {
+		check(0, "the set opens: %s", set.err);
+		return;
+	}
 	set.group_budget = 64 << 10; /* 77 passes (TCPTOP_QUERY_DEBUG's count) */
 	check(sqlite3_open(":memory:", &db) == SQLITE_OK &&
 		  tt_query_setup_virtual(db, &set, err, sizeof(err)) == SQLITE_OK,
 	      "virtual tables");
 
-	check(!strcmp(one(db,
-			  "SELECT sum(tx_bytes) || '/' || sum(rx_bytes) FROM connections "
-			  "WHERE id = 9",
-			  buf, sizeof(buf)),
-		      "1500/10"),
-	      "a connection across the rotation: its counters once (%s)", buf);
-	check(
-	    !strcmp(one(db, "SELECT fail_reason FROM connections WHERE id = 11", buf, sizeof(buf)),
-		    "refused"),
-	    "fail_reason by name (%s)", buf);
-	check(!strcmp(one(db,
-			  "SELECT count(*) FROM connections WHERE id = 9 AND "
-			  "fail_reason IS NULL",
-			  buf, sizeof(buf)),
-		      "2"),
-	      "fail_reason NULL without a failure (%s rows)", buf);
-	check(!strcmp(one(db,
-			  "SELECT side || ' ' || (start_ns - 1764000000000000000) || ' ' || "
-			  "coalesce(end_ns, 'open') FROM stalls",
-			  buf, sizeof(buf)),
-		      "peer 500000000 open"),
-	      "a stall seen begun and never ended: its start, end NULL (%s)", buf);
-	check(!strcmp(one(db, "SELECT count(*) FROM connections WHERE file LIKE '%big.tt'", buf,
-			  sizeof(buf)),
-		      "3000"),
-	      "one row per connection of the big capture (%s)", buf);
+	check_sql(db, "SELECT sum(tx_bytes) || '/' || sum(rx_bytes) FROM connections WHERE id = 9",
+		  "1500/10", "a connection across the rotation: its counters once");
+	check_sql(db, "SELECT fail_reason FROM connections WHERE id = 11", "refused",
+		  "fail_reason by name");
+	check_sql(db, "SELECT count(*) FROM connections WHERE id = 9 AND fail_reason IS NULL", "2",
+		  "fail_reason NULL without a failure (rows)");
+	check_sql(db,
+		  "SELECT side || ' ' || (start_ns - 1764000000000000000) || ' ' || "
+		  "coalesce(end_ns, 'open') FROM stalls",
+		  "peer 500000000 open", "a stall seen begun and never ended: its start, end NULL");
+	check_sql(db, "SELECT count(*) FROM connections WHERE file LIKE '%big.tt'", "3000",
+		  "one row per connection of the big capture");
 
 	if (sqlite3_prepare_v2(db,
 			       "SELECT conn_id, sum(tx_bytes), count(*) FROM events "

@@ -25,6 +25,7 @@
 #include "tt_util.h"
 #include "tt_view.h"
 #include "check.h"
+#include "events.h"
 
 /* Every entry of TT_TCP_STATES is the kernel's number: the uapi's copy of
  * include/net/tcp_states.h (BPF_TCP_*); bpf/tcp.bpf.c checks the running kernel's too. */
@@ -39,19 +40,6 @@ static void set_comm(char *dst, const char *src)
 {
 	memset(dst, 0, TT_COMM_LEN);
 	memcpy(dst, src, strnlen(src, TT_COMM_LEN - 1));
-}
-
-static struct tt_event ev_base(uint16_t kind, uint64_t ts, uint64_t id, uint32_t pid)
-{
-	struct tt_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.kind = kind;
-	e.ts_ns = ts;
-	e.conn_id = id;
-	e.pid = pid;
-	e.tid = pid;
-	return e;
 }
 
 static struct tt_event ev_open4(uint64_t ts, uint64_t id, uint32_t pid, const char *comm,
