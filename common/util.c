@@ -145,6 +145,30 @@ int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int tt_grow(void *vp, size_t *cap, size_t need, size_t size, size_t first)
+{
+	size_t ncap = *cap ? *cap : (first ? first : 1);
+	void *p, *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if (size && ncap > SIZE_MAX / size)
+		return -ENOMEM;
+	/* The pointer goes through memcpy: VP may point to any object pointer type. */
+	memcpy(&p, vp, sizeof(p));
+	np = realloc(p, ncap * size);
+	if (!np)
+		return -ENOMEM;
+	memcpy(vp, &np, sizeof(np));
+	*cap = ncap;
+	return 0;
+}
+
 int tt_parse_double(const char *s, double min, double max, double *out)
 {
 	char *end;

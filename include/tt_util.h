@@ -55,6 +55,15 @@ int tt_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  */
 int tt_parse_duration_ns(const char *s, uint64_t *ns);
 
+/*
+ * Room for NEED elements of SIZE bytes in the growable array whose pointer is at VP (any
+ * T **, passed as &array) and whose capacity in elements is *CAP: the capacity doubles,
+ * from FIRST, until NEED fits, so that appending one at a time costs amortized O(1).
+ * Returns 0, or -ENOMEM (also when the size would overflow) with the array and *CAP as
+ * they were, still valid and still the caller's to free.
+ */
+int tt_grow(void *vp, size_t *cap, size_t need, size_t size, size_t first);
+
 /* A non-negative decimal number ("0.5", "10", ".5"). Returns 0 or -EINVAL / -ERANGE. */
 int tt_parse_double(const char *s, double min, double max, double *out);
 

@@ -83,19 +83,12 @@ static int parse_format(const char *s, enum tt_query_format *fmt)
 /* The whole of fd as a NUL-terminated string, or NULL. */
 static char *slurp(int fd)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap);
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
 	ssize_t n;
 
-	while (buf) {
-		if (len + 1 >= cap) {
-			char *b = realloc(buf, cap * 2);
-
-			if (!b)
-				break;
-			buf = b;
-			cap *= 2;
-		}
+	/* at least a 4 KB read each time, and room for the NUL */
+	while (tt_grow(&buf, &cap, len + 4096, 1, 4096) == 0) {
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;

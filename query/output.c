@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "tt_util.h"
 
 /* A table's cells are kept until the widths are known. */
 struct cell {
@@ -75,18 +76,8 @@ static int table_add(struct table *t, sqlite3_stmt *st)
 {
 	int oom = 0;
 
-	if (t->n + (size_t)t->cols > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct cell *c;
-
-		while (cap < t->n + (size_t)t->cols)
-			cap *= 2;
-		c = realloc(t->cells, cap * sizeof(*c));
-		if (!c)
-			return -ENOMEM;
-		t->cells = c;
-		t->cap = cap;
-	}
+	if (tt_grow(&t->cells, &t->cap, t->n + (size_t)t->cols, sizeof(*t->cells), 1024))
+		return -ENOMEM;
 	for (int i = 0; i < t->cols; i++) {
 		int type = sqlite3_column_type(st, i);
 		char *s = cell_text(st, i, &oom);

@@ -21,6 +21,7 @@
 #include <linux/sockios.h>
 
 #include "tt_netns.h"
+#include "tt_util.h"
 
 struct tt_netns_set {
 	uint64_t *ino;
@@ -32,15 +33,8 @@ static int seen(struct tt_netns_set *set, uint64_t ino)
 	for (size_t i = 0; i < set->n; i++)
 		if (set->ino[i] == ino)
 			return 1;
-	if (set->n == set->cap) {
-		size_t ncap = set->cap ? set->cap * 2 : 64;
-		uint64_t *n = realloc(set->ino, ncap * sizeof(*n));
-
-		if (!n)
-			return 1; /* out of memory: this one is skipped */
-		set->ino = n;
-		set->cap = ncap;
-	}
+	if (tt_grow(&set->ino, &set->cap, set->n + 1, sizeof(*set->ino), 64))
+		return 1; /* out of memory: this one is skipped */
 	set->ino[set->n++] = ino;
 	return 0;
 }

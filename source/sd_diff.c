@@ -16,6 +16,7 @@
 #include "sd_diff.h"
 #include "tt_tcp_payload.h"
 #include "tt_u64map.h"
+#include "tt_util.h"
 
 enum {
 	P_OPEN = 1, /* CONN_OPEN sent */
@@ -121,15 +122,8 @@ static struct tt_event *ev_new(struct tt_sd_events *out, const struct conn *c, u
 {
 	struct tt_event *e;
 
-	if (out->n == out->cap) {
-		size_t ncap = out->cap ? out->cap * 2 : 256;
-		struct tt_event *n = realloc(out->v, ncap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		out->v = n;
-		out->cap = ncap;
-	}
+	if (tt_grow(&out->v, &out->cap, out->n + 1, sizeof(*out->v), 256))
+		return NULL;
 	e = &out->v[out->n++];
 	memset(e, 0, sizeof(*e));
 	e->ts_ns = ts;

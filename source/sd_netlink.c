@@ -43,15 +43,8 @@ void tt_sd_snap_free(struct tt_sd_snap *snap)
 
 static struct tt_sd_sock *snap_add(struct tt_sd_snap *snap)
 {
-	if (snap->n == snap->cap) {
-		size_t ncap = snap->cap ? snap->cap * 2 : 256;
-		struct tt_sd_sock *n = realloc(snap->v, ncap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		snap->v = n;
-		snap->cap = ncap;
-	}
+	if (tt_grow(&snap->v, &snap->cap, snap->n + 1, sizeof(*snap->v), 256))
+		return NULL;
 	memset(&snap->v[snap->n], 0, sizeof(*snap->v));
 	return &snap->v[snap->n++];
 }

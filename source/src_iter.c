@@ -18,6 +18,7 @@
 #include "tcptop.skel.h"
 #include "src_int.h"
 #include "tt_netns.h"
+#include "tt_util.h"
 
 /*
  * Read an iterator's fd to its end and close it; the output (if buf) is appended at *used.
@@ -30,16 +31,9 @@ static int read_iter(int fd, char **buf, size_t *cap, size_t *used)
 	ssize_t n;
 
 	for (;;) {
-		if (buf && *used + 4096 > *cap) {
-			size_t ncap = *cap ? *cap * 2 : 65536;
-			char *nb = realloc(*buf, ncap);
-
-			if (!nb) {
-				close(fd);
-				return -ENOMEM;
-			}
-			*buf = nb;
-			*cap = ncap;
+		if (buf && tt_grow(buf, cap, *used + 4096, 1, 65536)) {
+			close(fd);
+			return -ENOMEM;
 		}
 		if (buf) {
 			n = read(fd, *buf + *used, *cap - *used);

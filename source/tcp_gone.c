@@ -51,15 +51,9 @@ static int collect(struct tt_src *s, int fd, struct gone **out, size_t *n_out)
 		for (__u32 i = 0; i < count; i++) {
 			if (vals[i].pass == s->pass || !tt_src_ns_walked(s, vals[i].netns))
 				continue;
-			if (n == cap) {
-				struct gone *ng =
-				    realloc(g, (cap = cap ? cap * 2 : 16) * sizeof(*g));
-
-				if (!ng) {
-					ret = -ENOMEM;
-					goto out;
-				}
-				g = ng;
+			if (tt_grow(&g, &cap, n + 1, sizeof(*g), 16)) {
+				ret = -ENOMEM;
+				goto out;
 			}
 			g[n].id = keys[i];
 			g[n++].v = vals[i];

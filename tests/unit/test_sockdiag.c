@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 
 #include "../../source/sd_diff.h"
+#include "tt_util.h"
 #include "check.h"
 
 enum {
@@ -105,9 +106,9 @@ static void poll_pass(struct run *r, const struct tt_sd_sock *socks, size_t n, c
 	r->ts += 1000000000ull;
 	r->snap.n = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (r->snap.n == r->snap.cap) {
-			r->snap.cap = r->snap.cap ? r->snap.cap * 2 : 16;
-			r->snap.v = realloc(r->snap.v, r->snap.cap * sizeof(*r->snap.v));
+		if (tt_grow(&r->snap.v, &r->snap.cap, r->snap.n + 1, sizeof(*r->snap.v), 16)) {
+			check(0, "out of memory for the snapshot");
+			exit(1);
 		}
 		r->snap.v[r->snap.n] = socks[i];
 		r->snap.v[r->snap.n++].ts_ns = r->ts;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit tests of the command-line value parsers (common/util.c). One line per
+ * Unit tests of the command-line value parsers and helpers (common/util.c). One line per
  * check, exit 1 on any failure. Oracle: the values written out by hand.
  */
 #include <errno.h>
@@ -101,10 +101,55 @@ static void test_thread_cpu(void)
 	      (unsigned long long)(m1 - m0));
 }
 
+/*
+ * tt_grow: appending one at a time keeps every element and doubles from FIRST; a need past
+ * the current capacity jumps to the first power of two times FIRST that holds it; a size
+ * that would overflow is refused with the array as it was.
+ */
+static void test_grow(void)
+{
+	struct pair {
+		uint32_t a, b;
+	} *v = NULL;
+	size_t n = 0, cap = 0, grows = 0, last = 0;
+	int ok = 1;
+
+	for (uint32_t i = 0; i < 1000; i++) {
+		if (tt_grow(&v, &cap, n + 1, sizeof(*v), 16) != 0) {
+			ok = 0;
+			break;
+		}
+		grows += cap != last;
+		last = cap;
+		v[n++] = (struct pair){i, ~i};
+	}
+	check(ok && cap == 1024 && grows == 7, "1000 appends from 16: cap %zu after %zu growths",
+	      cap, grows);
+	for (size_t i = 0; i < n; i++)
+		ok &= v[i].a == i && v[i].b == ~(uint32_t)i;
+	check(ok, "every appended element kept across 7 reallocs");
+	check(tt_grow(&v, &cap, 1000, sizeof(*v), 16) == 0 && cap == 1024,
+	      "no growth when it fits");
+	ok = tt_grow(&v, &cap, 5000, sizeof(*v), 16) == 0;
+	check(ok && cap == 8192, "need 5000: cap %zu", cap);
+	check(tt_grow(&v, &cap, SIZE_MAX / 4, sizeof(*v), 16) == -ENOMEM && cap == 8192 &&
+		  v[999].a == 999,
+	      "a size past SIZE_MAX: -ENOMEM, the array kept");
+	check(tt_grow(&v, &cap, SIZE_MAX, 1, 16) == -ENOMEM && cap == 8192,
+	      "a doubling past SIZE_MAX: -ENOMEM");
+	free(v);
+
+	char *s = NULL;
+	size_t scap = 0;
+	check(tt_grow(&s, &scap, 1, 1, 0) == 0 && scap == 1 && s, "FIRST 0 starts at 1");
+	free(s);
+}
+
 int main(void)
 {
 	test_utc_strings();
 	test_thread_cpu();
+	test_grow();
 	/* ports and pids: decimal, whatever the leading zeros */
 	u64_is("443", 1, 65535, 0, 443);
 	u64_is("0443", 1, 65535, 0, 443);
