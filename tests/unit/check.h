@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int failures;
 
@@ -24,6 +25,23 @@ static void check(int ok, const char *fmt, ...)
 	putchar('\n');
 	if (!ok)
 		failures++;
+}
+
+/*
+ * The end of main(): removes SCRATCH (a directory the test made with mkdtemp, and all in it;
+ * NULL: none), prints the verdict line and gives main()'s exit status.
+ */
+static int __attribute__((unused)) check_done(const char *scratch)
+{
+	char cmd[4200];
+
+	if (scratch) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", scratch);
+		if (system(cmd))
+			fprintf(stderr, "could not remove %s\n", scratch);
+	}
+	printf("%s\n", failures ? "FAILED" : "all passed");
+	return failures ? 1 : 0;
 }
 
 #endif /* TT_UNIT_CHECK_H */
