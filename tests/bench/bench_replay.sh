@@ -36,8 +36,7 @@ for c in zstd cc bc tmux; do
 done
 [ -x /usr/bin/time ] || { echo "bench_replay: /usr/bin/time missing (package time)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/bench_replay.XXXXXX)
-tmux_name=bench-replay-$$
-trap 'tmux kill-session -t "$tmux_name" 2>/dev/null || true; rm -rf "$dir"' EXIT  # set -e holds in the trap too
+trap 'rm -rf "$dir"' EXIT  # set -e holds in the trap too
 
 # The capture helper (clean, raw, read, conns): tests/bench/bench_capture.c
 cc -std=c11 -D_GNU_SOURCE -O2 -I "$ROOT/include" "$ROOT/tests/bench/bench_capture.c" \
@@ -88,20 +87,8 @@ t_rp2=$(least "${rp2[@]}") t_zs2=$(least "${zs2[@]}")
 echo "bench_replay: 100K connections, $m events: CPU s, replay: ${rp2[*]}  zstd -d: ${zs2[*]}" >&2
 
 # ---- 3. redraw at 100K connections, in a real (tmux) terminal
-redraw() { # SORT -> mean ms
-	rm -f "$dir/redraw"
-	tmux new-session -d -s "$tmux_name" -x 200 -y 50 \
-		"$R --bench-redraw 200 --sort $1 $dir/c100k.tt 2> $dir/redraw; sleep 60"
-	for _ in $(seq 600); do
-		grep -q 'redraw:' "$dir/redraw" 2>/dev/null && break
-		sleep 0.2
-	done
-	tmux kill-session -t "$tmux_name" 2>/dev/null || true
-	cat "$dir/redraw" >&2
-	sed -n 's/^redraw: \([0-9.]*\) ms.*/\1/p' "$dir/redraw"
-}
-r_tx=$(redraw TX/s)
-r_comm=$(redraw COMM)
+r_tx=$("$ROOT/tests/bench/redraw.sh" "$dir/c100k.tt" TX/s)
+r_comm=$("$ROOT/tests/bench/redraw.sh" "$dir/c100k.tt" COMM)
 
 # ---- 4. seeking in an hour
 h=$("$H" conns "$dir/hour.tt" 2000 3600)

@@ -23,26 +23,12 @@ for c in cc bc tmux; do
 	command -v $c >/dev/null || { echo "bench_view: $c missing" >&2; exit 1; }
 done
 dir=$(mktemp -d /tmp/bench_view.XXXXXX)
-tmux_name=bench-view-$$
-trap 'tmux kill-session -t "$tmux_name" 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'rm -rf "$dir"' EXIT
 
 # The capture writer (conns): tests/bench/bench_capture.c, against the format library only
 cc -std=c11 -D_GNU_SOURCE -O2 -I "$ROOT/include" "$ROOT/tests/bench/bench_capture.c" \
 	"$BUILD/libtt-core.a" -lzstd -lz -lm -o "$dir/help"
 
-# redraw CAPTURE SORT -> mean ms of 200 redraws
-redraw() {
-	rm -f "$dir/redraw"
-	tmux new-session -d -s "$tmux_name" -x 200 -y 50 \
-		"$R --bench-redraw 200 --sort $2 $1 2> $dir/redraw; sleep 60"
-	for _ in $(seq 600); do
-		grep -q 'redraw:' "$dir/redraw" 2>/dev/null && break
-		sleep 0.2
-	done
-	tmux kill-session -t "$tmux_name" 2>/dev/null || true
-	cat "$dir/redraw" >&2
-	sed -n 's/^redraw: \([0-9.]*\) ms.*/\1/p' "$dir/redraw"
-}
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
 for n in 1000 10000 100000; do
@@ -51,7 +37,7 @@ done
 declare -A ms
 for sort in TX/s COMM; do
 	for n in 1000 10000 100000; do
-		ms[$sort,$n]=$(redraw "$dir/c$n.tt" $sort)
+		ms[$sort,$n]=$("$ROOT/tests/bench/redraw.sh" "$dir/c$n.tt" "$sort")
 	done
 done
 for sort in TX/s COMM; do
