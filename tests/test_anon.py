@@ -471,8 +471,6 @@ needs_real = needs_bpf
 def veth_netns():
     """Namespaces a and b joined by a veth pair: 10.213.7.1/24, fd13:7::1/64 in a, .2/::2 in b."""
     with veth_pair("10.213.7", "tth5", net6="fd13:7") as pair:
-        if pair is None:
-            pytest.skip("cannot make network namespaces")
         yield pair
 
 

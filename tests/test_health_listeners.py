@@ -57,8 +57,6 @@ for c in cs:
 @pytest.fixture
 def pair():
     with veth_pair(NET, tag="tthl") as p:
-        if p is None:
-            pytest.skip("cannot make network namespaces here")
         yield p
 
 

@@ -29,8 +29,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from conftest import needs_bpf, needs_cmd, run, tool
 from helpers.capture import query_json as query
 from helpers.netns import nstat as netns_nstat, veth_pair
@@ -168,8 +166,6 @@ def close_to(got, want, what, missing=0):
 @needs_cmd("nft", "nstat")
 def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
     with veth_pair(NET, "ttrt") as pair:
-        if pair is None:
-            pytest.skip("cannot make network namespaces here")
         a, b = pair
         path = os.path.join(tmpdir_path, "rt.tt")
         rec = Recorder(path)
@@ -310,8 +306,6 @@ def test_retransmits_before_the_capture_are_no_events(tmpdir_path):
     what its events start from; its DSACKs likewise)."""
     port = 5416
     with veth_pair(NET, "ttrp") as pair:
-        if pair is None:
-            pytest.skip("cannot make network namespaces here")
         a, b = pair
         rd = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", READER,
                                str(port)])

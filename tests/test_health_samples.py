@@ -66,8 +66,6 @@ c.close()
 @pytest.fixture
 def pair():
     with veth_pair(NET, tag="tths") as p:
-        if p is None:
-            pytest.skip("cannot make network namespaces here")
         yield p
 
 

@@ -15,7 +15,8 @@ def veth_dev(tag):
 def veth_pair(net="10.214.9", tag="ttns", net6=None):
     """Namespaces (a, b), NET.1/24 in a and NET.2/24 in b (and NET6::1/64, NET6::2/64 if
     given), loopback up in both; deleted after. a's end of the pair is veth_dev(tag), b's ends
-    in "y". Yields None when this machine cannot make them (the caller skips)."""
+    in "y". The tests that use it run as root, where a namespace can always be made: a command
+    that fails is the test's error, with ip's own words, never a skip."""
     dev = veth_dev(tag)
     tag = dev[:-1]
     a, b = tag + "a", tag + "b"
@@ -31,9 +32,14 @@ def veth_pair(net="10.214.9", tag="ttns", net6=None):
     if net6:  # no duplicate address detection: usable at once
         cmds[5:5] = [["ip", "-n", a, "addr", "add", net6 + "::1/64", "dev", tag + "x", "nodad"],
                      ["ip", "-n", b, "addr", "add", net6 + "::2/64", "dev", tag + "y", "nodad"]]
+    for ns in (a, b):  # left by a run that was killed before its cleanup
+        run(["ip", "netns", "del", ns])
     try:
-        ok = all(run(c).returncode == 0 for c in cmds)
-        yield (a, b) if ok else None
+        for c in cmds:
+            r = run(c)
+            if r.returncode != 0:
+                raise RuntimeError("%s: exit %d: %s" % (" ".join(c), r.returncode, r.stderr.strip()))
+        yield (a, b)
     finally:
         run(["ip", "netns", "del", a])
         run(["ip", "netns", "del", b])
