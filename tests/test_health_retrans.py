@@ -59,6 +59,10 @@ if mode == "stream":
     end = time.time() + arg
     while time.time() < end:
         s.sendall(b"x" * 65536)
+    # open and idle a second before closing: the sock_diag recorder reads tcp_info only while
+    # the socket lives, and a busy guest (make vmtest, 6.1 beside another VM) can keep its
+    # 200 ms polls from running while both ends stream: a DSACK seen last can go unpolled
+    time.sleep(1.0)
 else:
     for _ in range(int(arg)):
         s.sendall(b"y" * 1000)
