@@ -204,7 +204,7 @@ verdict() {
 		if (rc == 124) { why = "pytest interrupted at VMTEST_TIMEOUT less 120s"; f++ }
 		else if (!summary) { why = "pytest ended without its summary, exit " rc; f++ }
 		else if (rc != 0 && f == 0 && !(rc == 5 && parts)) { why = "pytest exited " rc; f++ }
-		else if (p + f == 0) { why = "ran no test"; f++ }
+		else if (p + f + x == 0) { why = "ran no test"; f++ }
 		if (why == "" && parts) why = "in " parts + 1 " boots: what a broken one finished counted, what failed in it ran again"
 		line = "vmtest " kver ": " p + 0 " passed, " f + 0 " failed"
 		if (s) line = line ", " s " skipped"
