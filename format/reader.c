@@ -22,6 +22,7 @@
 #include "tt_fmt.h"
 #include "fmt_priv.h"
 #include "reader_int.h"
+#include "tt_util.h"
 
 static void warn(struct tt_fmt_reader *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -88,19 +89,12 @@ static ssize_t fill(struct tt_fmt_reader *r, size_t need)
 		 * A length read from damaged data may claim far more than the file holds: grow
 		 * only to what is there now (a file still being written grows it on a later call).
 		 */
-		size_t want = need, cap = r->cap;
+		size_t want = need;
 		struct stat st;
 		if (r->seekable && fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < r->off + need)
 			want = (uint64_t)st.st_size > r->off ? (size_t)(st.st_size - r->off) : 0;
-		while (cap < want)
-			cap *= 2;
-		if (cap > r->cap) {
-			uint8_t *p = realloc(r->buf, cap);
-			if (!p)
-				return tt_fmt_rd_fail(r, -ENOMEM, "out of memory");
-			r->buf = p;
-			r->cap = cap;
-		}
+		if (tt_grow(&r->buf, &r->cap, want, 1, RBUF_INITIAL))
+			return tt_fmt_rd_fail(r, -ENOMEM, "out of memory");
 	}
 	while (r->len < need) {
 		uint8_t *dst = r->buf + r->start + r->len;

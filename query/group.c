@@ -34,6 +34,7 @@
 #include "query.h"
 #include "tt_u64map.h"
 #include "tt_varint.h"
+#include "tt_util.h"
 
 #define ROW_COL_MAX 80	     /* a stored column: at most 10 + 66 bytes (put_val) */
 #define CHUNK_FIRST 64	     /* a group's first chunk; each next one doubles... */
@@ -558,17 +559,11 @@ static struct grp *find_or_add(struct tt_query_group *g, const unsigned char *ke
 		g->cap_grps = cap;
 	}
 	if (g->key_len + len > g->key_cap) {
-		size_t cap = g->key_cap ? g->key_cap * 2 : 512;
-		unsigned char *t;
+		size_t old = g->key_cap;
 
-		while (cap < g->key_len + len)
-			cap *= 2;
-		t = realloc(g->keybuf, cap);
-		if (!t)
+		if (tt_grow(&g->keybuf, &g->key_cap, g->key_len + len, 1, 512))
 			return NULL;
-		g->mem += cap - g->key_cap;
-		g->keybuf = t;
-		g->key_cap = cap;
+		g->mem += g->key_cap - old;
 	}
 	before = tt_u64map_bytes(&g->index);
 	if (tt_u64map_put(&g->index, tt_u64map_word(tag, (uint32_t)g->n_grps), NULL) < 0)
