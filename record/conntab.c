@@ -2,24 +2,27 @@
 /*
  * Open connections of a recording: conn_id -> its CONN_OPEN event, kept compact, as a big host
  * holds hundreds of thousands (issue 24: the whole event in a half-full tt_u64map, doubling,
- * cost 480 bytes an end).
+ * cost 480 bytes an end; the goal is 100 bytes a connection, two ends, for the whole recorder).
  *
- * A record holds what a CONN_OPEN carries of its own connection (IPv4 addresses in 4 bytes:
- * 48 bytes a record, IPv6 72); the process's fields (pid, comm, netns, cgroup), which many
- * connections share, are interned in a side table of "whos", counted by references. Every open
- * is decoded again before it is kept compact and compared with the event byte for byte: one
- * the compact form would not give back as it came (another family, bytes set in padding or past
- * an IPv4 address) is kept whole instead, so foreach gives exactly what was applied, whatever
- * it holds.
+ * A record holds what a CONN_OPEN carries of its own connection: 36 bytes for IPv4, 60 for
+ * IPv6. The process's fields (pid, tid, comm, netns, cgroup), which many connections share, are
+ * interned in a side table of "whos", counted by references. The open's time is kept as 55 bits
+ * of difference from the table's first open (208 days either side), its flags, protocol,
+ * direction and state in 9 bits. Every open is decoded again before it is kept compact and
+ * compared with the event byte for byte: one the compact form would not give back as it came
+ * (another family or protocol, a state past 15, another flag, a time out of range, bytes set in
+ * padding or past an IPv4 address) is kept whole instead, so foreach gives exactly what was
+ * applied, whatever it holds.
  *
  * Records sit in chunks of CHUNK, one list of chunks per class (IPv4, IPv6, whole), so they
  * never move and growing copies nothing; a closed record is reused by the next open of its
- * class. The index is a chained hash table: a uint32_t head per bucket and a link in each
- * record, at most one record per bucket on average, 4-8 bytes an end besides the link. It grows
- * by allocating heads twice as many and relinking the records from the chunks: the old heads
- * are all that lives beside it meanwhile. (A tt_u64map index would cost 16-32 bytes an end, and
- * its doubling keeps the old copy while it rehashes.) A chain is a few records to read, and
- * this table is read only by opens, closes, state changes and CONN_PROC, not by traffic.
+ * class. Records are 4-byte aligned, so 64-bit fields are kept as two halves. The index is a
+ * chained hash table: a uint32_t head per bucket and a link in each record, one to two records
+ * per bucket on average, 2-4 bytes an end besides the link. It grows by allocating heads twice
+ * as many and relinking the records from the chunks: the old heads are all that lives beside it
+ * meanwhile. (A tt_u64map index would cost 16-32 bytes an end, and its doubling keeps the old
+ * copy while it rehashes.) A chain is a few records to read, and this table is read only by
+ * opens, closes, state changes and CONN_PROC, not by traffic.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -34,6 +37,7 @@
 /* 1024 buckets to begin with: test_conntab builds chains in them */
 #define INITIAL_BUCKETS 1024
 #define INITIAL_SHIFT (64 - 10)
+#define PER_BUCKET 2 /* the index doubles when the records are twice its buckets */
 #define NIL UINT32_MAX
 /* a record's reference: its class in the top 2 bits, its number in the class below */
 #define REF_BITS 30
@@ -41,23 +45,37 @@
 
 enum { C_V4, C_V6, C_WHOLE, N_CLASSES };
 
-/* The record of an open end. conn_id 0 marks a free record; its next links the free list. */
+/* meta: the open's state, direction, protocol, two flags, and the time's top bits */
+#define M_STATE 0xfu
+#define M_DIR_SHIFT 4
+#define M_UDP (1u << 6)
+#define M_PREEXISTING (1u << 7)
+#define M_PID_UNKNOWN (1u << 8)
+#define M_TS_SHIFT 9 /* bits 48-54 of the time's offset */
+#define TS_BITS 55
+#define TS_BIAS (1ull << (TS_BITS - 1)) /* the offset is signed: stored plus this */
+
+/*
+ * The record of an open end. conn_id 0 marks a free record; its next links the free list.
+ * 4-byte aligned: the 64-bit conn_id and time are kept as halves.
+ */
 struct rec {
-	uint64_t id;
+	uint32_t id_lo, id_hi;
 	uint32_t next; /* the next record of the bucket's chain, or NIL */
-	uint32_t tid;
-	uint64_t ts_ns;
-	uint32_t who; /* index into whos */
-	uint16_t lport, rport, flags;
-	uint8_t proto, direction, state;
+	uint32_t who;  /* index into whos */
+	uint32_t ts_lo;
+	uint16_t ts_mid; /* the time's offset, bits 32-47 (its top bits in meta) */
+	uint16_t lport, rport, meta;
 	/* C_V4: laddr then raddr, 4 bytes each; C_V6: 16 each; C_WHOLE: the struct tt_event
-	   (copied in and out: it is not aligned here), the fields above but id and next unused */
+	   (copied in and out: it is not aligned here), the fields above but the id and next
+	   unused */
 	unsigned char tail[];
 };
 
-#define REC_SIZE(tail_bytes) ((offsetof(struct rec, tail) + (tail_bytes) + 7) & ~(size_t)7)
+#define REC_SIZE(tail_bytes) ((offsetof(struct rec, tail) + (tail_bytes) + 3) & ~(size_t)3)
 static const uint32_t rec_size[N_CLASSES] = {REC_SIZE(8), REC_SIZE(32),
 					     REC_SIZE(sizeof(struct tt_event))};
+_Static_assert(REC_SIZE(8) == 36 && REC_SIZE(32) == 60, "records of 36 and 60 bytes");
 
 struct slab {
 	unsigned char **chunks;
@@ -69,11 +87,11 @@ struct slab {
 /* The fields a CONN_OPEN has of its process, all of its bytes (no padding: it is compared and
    hashed whole). */
 struct who {
-	uint32_t pid, netns;
+	uint32_t pid, tid, netns, _zero;
 	uint64_t cgroup_id;
 	char comm[TT_COMM_LEN];
 };
-_Static_assert(sizeof(struct who) == 32, "struct who has no padding");
+_Static_assert(sizeof(struct who) == 40, "struct who has no padding");
 
 struct who_ent {
 	struct who k;
@@ -85,7 +103,9 @@ struct tt_rec_conntab {
 	struct slab cls[N_CLASSES];
 	uint32_t *heads; /* n_buckets chains */
 	size_t n_buckets, n;
-	unsigned shift; /* 64 - log2(n_buckets) */
+	unsigned shift;	  /* 64 - log2(n_buckets) */
+	uint64_t ts_base; /* the compact records' times are offsets from this */
+	int have_base;	  /* ts_base is set (by the first open) */
 	struct who_ent *whos;
 	uint32_t n_whos, cap_whos, free_who;
 	struct tt_u64map who_index; /* tag of the who above its index */
@@ -98,6 +118,17 @@ static struct rec *rec_at(const struct tt_rec_conntab *t, uint32_t ref)
 
 	return (struct rec *)(void *)(c->chunks[i / CHUNK] +
 				      (size_t)(i % CHUNK) * rec_size[ref >> REF_BITS]);
+}
+
+static uint64_t rec_id(const struct rec *r)
+{
+	return (uint64_t)r->id_hi << 32 | r->id_lo;
+}
+
+static void set_id(struct rec *r, uint64_t id)
+{
+	r->id_lo = (uint32_t)id;
+	r->id_hi = (uint32_t)(id >> 32);
 }
 
 /* Fibonacci hashing, tt_u64map's: sequential ids (socket cookies) spread evenly. */
@@ -114,7 +145,7 @@ static uint32_t *find(const struct tt_rec_conntab *t, uint64_t id)
 	while (*link != NIL) {
 		struct rec *r = rec_at(t, *link);
 
-		if (r->id == id)
+		if (rec_id(r) == id)
 			return link;
 		link = &r->next;
 	}
@@ -123,7 +154,7 @@ static uint32_t *find(const struct tt_rec_conntab *t, uint64_t id)
 
 static void link_rec(struct tt_rec_conntab *t, uint32_t ref, struct rec *r)
 {
-	uint32_t *head = &t->heads[bucket(t, r->id)];
+	uint32_t *head = &t->heads[bucket(t, rec_id(r))];
 
 	r->next = *head;
 	*head = ref;
@@ -147,7 +178,7 @@ static void grow(struct tt_rec_conntab *t)
 			uint32_t ref = c << REF_BITS | i;
 			struct rec *r = rec_at(t, ref);
 
-			if (r->id)
+			if (rec_id(r))
 				link_rec(t, ref, r);
 		}
 }
@@ -182,7 +213,7 @@ static void rec_release(struct tt_rec_conntab *t, uint32_t ref, struct rec *r)
 {
 	struct slab *cl = &t->cls[ref >> REF_BITS];
 
-	r->id = 0;
+	set_id(r, 0);
 	r->next = cl->free;
 	cl->free = ref;
 }
@@ -242,6 +273,7 @@ static struct who who_of(const struct tt_event *ev)
 
 	memset(&k, 0, sizeof(k));
 	k.pid = ev->pid;
+	k.tid = ev->tid;
 	k.netns = ev->u.open.netns;
 	k.cgroup_id = ev->u.open.cgroup_id;
 	memcpy(k.comm, ev->u.open.comm, TT_COMM_LEN);
@@ -249,54 +281,63 @@ static struct who who_of(const struct tt_event *ev)
 }
 
 /* The CONN_OPEN event of record r of class c, whose who is w (unused for C_WHOLE). */
-static void decode(const struct rec *r, uint32_t c, const struct who *w, struct tt_event *ev)
+static void decode(const struct tt_rec_conntab *t, const struct rec *r, uint32_t c,
+		   const struct who *w, struct tt_event *ev)
 {
 	size_t alen = c == C_V4 ? 4 : 16;
+	uint64_t off =
+	    (uint64_t)(r->meta >> M_TS_SHIFT) << 48 | (uint64_t)r->ts_mid << 32 | r->ts_lo;
 
 	if (c == C_WHOLE) {
 		memcpy(ev, r->tail, sizeof(*ev));
 		return;
 	}
 	memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = r->ts_ns;
-	ev->conn_id = r->id;
+	ev->ts_ns = t->ts_base + off - TS_BIAS;
+	ev->conn_id = rec_id(r);
 	ev->pid = w->pid;
-	ev->tid = r->tid;
+	ev->tid = w->tid;
 	ev->kind = TT_EV_CONN_OPEN;
-	ev->flags = r->flags;
+	ev->flags = (r->meta & M_PREEXISTING ? TT_F_PREEXISTING : 0) |
+		    (r->meta & M_PID_UNKNOWN ? TT_F_PID_UNKNOWN : 0);
 	memcpy(ev->u.open.laddr, r->tail, alen);
 	memcpy(ev->u.open.raddr, r->tail + alen, alen);
 	ev->u.open.lport = r->lport;
 	ev->u.open.rport = r->rport;
 	ev->u.open.family = c == C_V4 ? TT_FAMILY_IPV4 : TT_FAMILY_IPV6;
-	ev->u.open.proto = r->proto;
-	ev->u.open.direction = r->direction;
-	ev->u.open.state = r->state;
+	ev->u.open.proto = r->meta & M_UDP ? 17 : 6;
+	ev->u.open.direction = (r->meta >> M_DIR_SHIFT) & 3;
+	ev->u.open.state = r->meta & M_STATE;
 	ev->u.open.netns = w->netns;
 	ev->u.open.cgroup_id = w->cgroup_id;
 	memcpy(ev->u.open.comm, w->comm, TT_COMM_LEN);
 }
 
-/* Fills the compact fields of r (all but who and next) from ev, as class c. */
-static void encode(struct rec *r, uint32_t c, const struct tt_event *ev)
+/* Fills the compact fields of r (all but who and next) from ev, as class c, keeping what fits:
+   class_of checks that it all did. */
+static void encode(const struct tt_rec_conntab *t, struct rec *r, uint32_t c,
+		   const struct tt_event *ev)
 {
 	size_t alen = c == C_V4 ? 4 : 16;
+	uint64_t off = ev->ts_ns - t->ts_base + TS_BIAS;
 
-	r->id = ev->conn_id;
-	r->tid = ev->tid;
-	r->ts_ns = ev->ts_ns;
+	set_id(r, ev->conn_id);
+	r->ts_lo = (uint32_t)off;
+	r->ts_mid = (uint16_t)(off >> 32);
 	r->lport = ev->u.open.lport;
 	r->rport = ev->u.open.rport;
-	r->flags = ev->flags;
-	r->proto = ev->u.open.proto;
-	r->direction = ev->u.open.direction;
-	r->state = ev->u.open.state;
+	r->meta =
+	    (uint16_t)((ev->u.open.state & M_STATE) | (ev->u.open.direction & 3) << M_DIR_SHIFT |
+		       (ev->u.open.proto == 17 ? M_UDP : 0) |
+		       (ev->flags & TT_F_PREEXISTING ? M_PREEXISTING : 0) |
+		       (ev->flags & TT_F_PID_UNKNOWN ? M_PID_UNKNOWN : 0) |
+		       (off >> 48 & 0x7f) << M_TS_SHIFT);
 	memcpy(r->tail, ev->u.open.laddr, alen);
 	memcpy(r->tail + alen, ev->u.open.raddr, alen);
 }
 
 /* The class that gives ev back exactly: compact when decoding its compact form does. */
-static uint32_t class_of(const struct tt_event *ev)
+static uint32_t class_of(const struct tt_rec_conntab *t, const struct tt_event *ev)
 {
 	_Alignas(8) unsigned char buf[REC_SIZE(32)];
 	struct rec *r = (struct rec *)(void *)buf;
@@ -310,8 +351,8 @@ static uint32_t class_of(const struct tt_event *ev)
 		c = C_V6;
 	else
 		return C_WHOLE;
-	encode(r, c, ev);
-	decode(r, c, &w, &back);
+	encode(t, r, c, ev);
+	decode(t, r, c, &w, &back);
 	return memcmp(&back, ev, sizeof(back)) ? C_WHOLE : c;
 }
 
@@ -329,16 +370,21 @@ static void del(struct tt_rec_conntab *t, uint32_t *link)
 
 static int add(struct tt_rec_conntab *t, const struct tt_event *ev)
 {
-	uint32_t c = class_of(ev), ref, who = 0;
+	uint32_t c, ref, who = 0;
 	struct rec *r;
 
+	if (!t->have_base) {
+		t->ts_base = ev->ts_ns;
+		t->have_base = 1;
+	}
+	c = class_of(t, ev);
 	if (c != C_WHOLE) {
 		struct who k = who_of(ev);
 
 		if (who_get(t, &k, &who))
 			return -ENOMEM;
 	}
-	if (t->n >= t->n_buckets)
+	if (t->n >= PER_BUCKET * t->n_buckets)
 		grow(t);
 	if ((ref = rec_alloc(t, c)) == NIL) {
 		if (c != C_WHOLE)
@@ -348,10 +394,10 @@ static int add(struct tt_rec_conntab *t, const struct tt_event *ev)
 	r = rec_at(t, ref);
 	memset(r, 0, rec_size[c]);
 	if (c == C_WHOLE) {
-		r->id = ev->conn_id;
+		set_id(r, ev->conn_id);
 		memcpy(r->tail, ev, sizeof(*ev));
 	} else {
-		encode(r, c, ev);
+		encode(t, r, c, ev);
 		r->who = who;
 	}
 	link_rec(t, ref, r);
@@ -359,44 +405,66 @@ static int add(struct tt_rec_conntab *t, const struct tt_event *ev)
 	return 0;
 }
 
-/* CONN_PROC: the process the connection belongs to, known now. */
-static int set_proc(struct tt_rec_conntab *t, uint32_t ref, const struct tt_event *ev)
+/* The open event of record ref. */
+static void get(const struct tt_rec_conntab *t, uint32_t ref, struct tt_event *ev)
 {
+	const struct rec *r = rec_at(t, ref);
+	uint32_t c = ref >> REF_BITS;
+
+	decode(t, r, c, c == C_WHOLE ? NULL : &t->whos[r->who].k, ev);
+}
+
+/* The record at *link holds ev now, kept as compact as ev allows (a state past what the compact
+   form holds makes it whole). 0, or -ENOMEM: the record as it was, or none if its class had to
+   change. */
+static int replace(struct tt_rec_conntab *t, uint32_t *link, const struct tt_event *ev)
+{
+	uint32_t ref = *link, c = ref >> REF_BITS, who;
 	struct rec *r = rec_at(t, ref);
 	struct who k;
-	uint32_t who;
 
-	if (ref >> REF_BITS == C_WHOLE) {
-		struct tt_event e;
-
-		memcpy(&e, r->tail, sizeof(e));
-		e.pid = ev->pid;
-		e.tid = ev->tid;
-		e.flags &= ~TT_F_PID_UNKNOWN;
-		memcpy(e.u.open.comm, ev->u.proc.comm, TT_COMM_LEN);
-		memcpy(r->tail, &e, sizeof(e));
+	if (class_of(t, ev) != c) {
+		del(t, link);
+		return add(t, ev);
+	}
+	if (c == C_WHOLE) {
+		memcpy(r->tail, ev, sizeof(*ev));
 		return 0;
 	}
-	k = t->whos[r->who].k;
-	k.pid = ev->pid;
-	memcpy(k.comm, ev->u.proc.comm, TT_COMM_LEN);
+	k = who_of(ev);
 	if (who_get(t, &k, &who))
 		return -ENOMEM;
 	who_put(t, r->who);
+	encode(t, r, c, ev);
 	r->who = who;
-	r->tid = ev->tid;
-	r->flags &= ~TT_F_PID_UNKNOWN;
 	return 0;
 }
 
-static void set_state(struct tt_rec_conntab *t, uint32_t ref, uint8_t state)
+/* CONN_PROC: the process the connection belongs to, known now. */
+static int set_proc(struct tt_rec_conntab *t, uint32_t *link, const struct tt_event *ev)
 {
-	struct rec *r = rec_at(t, ref);
+	struct tt_event e;
 
-	if (ref >> REF_BITS == C_WHOLE)
-		memcpy(r->tail + offsetof(struct tt_event, u.open.state), &state, 1);
-	else
-		r->state = state;
+	get(t, *link, &e);
+	e.pid = ev->pid;
+	e.tid = ev->tid;
+	e.flags &= ~TT_F_PID_UNKNOWN;
+	memcpy(e.u.open.comm, ev->u.proc.comm, TT_COMM_LEN);
+	return replace(t, link, &e);
+}
+
+static int set_state(struct tt_rec_conntab *t, uint32_t *link, uint8_t state)
+{
+	struct rec *r = rec_at(t, *link);
+	struct tt_event e;
+
+	if (*link >> REF_BITS != C_WHOLE && state <= M_STATE) {
+		r->meta = (uint16_t)((r->meta & ~M_STATE) | state);
+		return 0;
+	}
+	get(t, *link, &e);
+	e.u.open.state = state;
+	return replace(t, link, &e);
 }
 
 int tt_rec_conntab_new(struct tt_rec_conntab **out)
@@ -456,11 +524,11 @@ int tt_rec_conntab_apply(struct tt_rec_conntab *t, const struct tt_event *ev)
 		break;
 	case TT_EV_STATE:
 		if (link)
-			set_state(t, *link, ev->u.state.new_state);
+			return set_state(t, link, ev->u.state.new_state);
 		break;
 	case TT_EV_CONN_PROC:
 		if (link)
-			return set_proc(t, *link, ev);
+			return set_proc(t, link, ev);
 		break;
 	}
 	return 0;
@@ -489,11 +557,11 @@ int tt_rec_conntab_foreach(const struct tt_rec_conntab *t,
 
 	for (uint32_t c = 0; c < N_CLASSES; c++)
 		for (uint32_t i = 0; i < t->cls[c].used; i++) {
-			const struct rec *r = rec_at(t, c << REF_BITS | i);
+			uint32_t ref = c << REF_BITS | i;
 
-			if (!r->id)
+			if (!rec_id(rec_at(t, ref)))
 				continue;
-			decode(r, c, c == C_WHOLE ? NULL : &t->whos[r->who].k, &ev);
+			get(t, ref, &ev);
 			if ((ret = fn(ctx, &ev)))
 				return ret;
 		}

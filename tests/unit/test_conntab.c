@@ -324,6 +324,9 @@ static void t_random(void)
 	tt_rec_conntab_free(t);
 }
 
+/* The time of t_families' first open: the compact records' times are kept from it */
+#define BASE_NS 1796000000000000000ull
+
 /* An open of either family with every field drawn; a few processes, netns and cgroups shared. */
 static struct tt_event open_rand(uint64_t id, uint64_t *s)
 {
@@ -335,7 +338,9 @@ static struct tt_event open_rand(uint64_t id, uint64_t *s)
 	memset(&e, 0, sizeof(e));
 	e.kind = TT_EV_CONN_OPEN;
 	e.conn_id = id;
-	e.ts_ns = rnd(s);
+	/* within a day of the first open, as a recording's are (the compact form's times reach
+	   208 days either side of it) */
+	e.ts_ns = BASE_NS + rnd(s) % 86400000000000ull;
 	e.pid = (uint32_t)(r >> 8) % 7;
 	e.tid = (uint32_t)rnd(s);
 	e.flags = (uint16_t)(r >> 16 & 3); /* PREEXISTING, PID_UNKNOWN, both, neither */
@@ -348,7 +353,7 @@ static struct tt_event open_rand(uint64_t id, uint64_t *s)
 	e.u.open.family = v6 ? TT_FAMILY_IPV6 : TT_FAMILY_IPV4;
 	e.u.open.proto = r >> 20 & 1 ? 17 : 6;
 	e.u.open.direction = (uint8_t)((r >> 21) % 3);
-	e.u.open.state = (uint8_t)(r >> 24);
+	e.u.open.state = (uint8_t)(r >> 24) % 13;
 	e.u.open.netns = 4026531840u + (uint32_t)(r >> 32) % 3;
 	e.u.open.cgroup_id = 1 + (r >> 40) % 5;
 	snprintf(e.u.open.comm, TT_COMM_LEN, "proc%u", (unsigned)e.pid);
@@ -361,6 +366,17 @@ static struct tt_event open_rand(uint64_t id, uint64_t *s)
 	case 4: e.u.open._pad = 6; break;
 	case 5: e.u.open.comm[14] = 'x'; break; /* after the terminating NUL */
 	case 6: e.u.open.family = TT_FAMILY_IPV6 + 1; break;
+	/* past what the compact form holds, or just at its edge */
+	case 7: e.ts_ns = rnd(s); break;
+	case 8: e.ts_ns = BASE_NS + (1ull << 54) - 1; break; /* the last time kept */
+	case 9: e.ts_ns = BASE_NS + (1ull << 54); break;
+	case 10: e.ts_ns = BASE_NS - (1ull << 54); break; /* the first */
+	case 11: e.ts_ns = BASE_NS - (1ull << 54) - 1; break;
+	case 12: e.u.open.state = (uint8_t)(16 + (r >> 24) % 240); break;
+	case 13: e.u.open.state = 15; break;
+	case 14: e.u.open.proto = 132; break;
+	case 15: e.u.open.direction = 3; break;
+	case 16: e.flags |= TT_F_RAW; break;
 	}
 	return e;
 }
@@ -380,6 +396,12 @@ static void t_families(void)
 
 	memset(&m, 0, sizeof(m));
 	tt_rec_conntab_new(&t);
+	{
+		struct tt_event e = open_rand(5000, &s);
+
+		e.ts_ns = BASE_NS;
+		step(t, &m, &e);
+	}
 	for (uint64_t i = 0; i < 40000 && !bad; i++) {
 		uint64_t id = 1 + rnd(&s) % 3000, r = rnd(&s) % 8;
 		struct tt_event e;
@@ -390,6 +412,8 @@ static void t_families(void)
 			e = ev_of(TT_EV_CONN_CLOSE, id, i);
 		} else if (r < 7) {
 			e = ev_of(TT_EV_STATE, id, i);
+			if (i % 7 == 0) /* a state past the compact form's 4 bits, and back */
+				e.u.state.new_state = (uint8_t)(16 + i % 240);
 		} else {
 			e = ev_of(TT_EV_CONN_PROC, id, i);
 			e.pid = (uint32_t)(rnd(&s) % 9);
@@ -422,7 +446,7 @@ static void t_bytes(void)
 	static const struct {
 		uint8_t family;
 		size_t most; /* bytes per open end */
-	} fam[] = {{TT_FAMILY_IPV4, 60}, {TT_FAMILY_IPV6, 84}};
+	} fam[] = {{TT_FAMILY_IPV4, 42}, {TT_FAMILY_IPV6, 67}};
 
 	for (size_t f = 0; f < 2; f++) {
 		struct tt_rec_conntab *t;
@@ -436,6 +460,7 @@ static void t_bytes(void)
 
 				e.u.open.family = fam[f].family;
 				e.pid = (uint32_t)(i % 4);
+				e.tid = e.pid; /* a few threads of a few processes */
 				memset(e.u.open.comm, 0, TT_COMM_LEN);
 				snprintf(e.u.open.comm, TT_COMM_LEN, "p%u", (unsigned)e.pid);
 				ok &= !tt_rec_conntab_apply(t, &e);
