@@ -354,8 +354,12 @@ static __always_inline void take_owner(const struct sock *sk, struct sk_st *st)
 	if (!o)
 		return;
 	own = *o;
-	if (bpf_map_delete_elem(&owners, &key) == 0)
-		__sync_fetch_and_add(&owners_n, -1);
+	/* the one that deletes the entry applies it: a program on another CPU that found it too
+	   (the socket's state change beside a sampling pass) lost the race and leaves it, so its
+	   CONN_PROC and ACCEPT are not told twice */
+	if (bpf_map_delete_elem(&owners, &key))
+		return;
+	__sync_fetch_and_add(&owners_n, -1);
 	if (!owner_of(&own, sk))
 		return; /* a socket freed at that address since: not this one's owner */
 	if (own.swept && st->pid_known)
