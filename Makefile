@@ -153,6 +153,7 @@ $(OUTPUT)/tests/test_conntab: record/conntab.c
 $(OUTPUT)/tests/test_files: record/files.c
 $(OUTPUT)/tests/test_deliver: source/deliver.c source/evq.c
 $(OUTPUT)/tests/test_evq: source/evq.c
+$(OUTPUT)/tests/test_stage_order: source/stage_order.c
 $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: source/sd_diff.c
 $(OUTPUT)/tests/test_caps: source/caps.c source/src_caps.c source/sd_caps.c

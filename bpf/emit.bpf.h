@@ -11,14 +11,19 @@
 #include "filter.bpf.h"
 #include "sock.bpf.h"
 
-static __always_inline void count_lost(void)
+static __always_inline void count_lost_n(__u64 k)
 {
 	__u32 zero = 0;
 	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
 
 	/* atomic: a softirq program on this CPU may count between our load and store */
 	if (n)
-		__sync_fetch_and_add(n, 1);
+		__sync_fetch_and_add(n, k);
+}
+
+static __always_inline void count_lost(void)
+{
+	count_lost_n(1);
 }
 
 /* A record of this kind, its header filled (ts 0: now); NULL, and nothing counted, if the ring

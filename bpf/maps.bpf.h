@@ -2,13 +2,13 @@
 /*
  * The maps and globals of tcptop's kernel side, shared by its parts (tcp.bpf.c: TCP lifecycle
  * and sampling; udp.bpf.c: UDP flows and the per-call hooks; udp_skb.bpf.c: UDP per datagram;
- * proc.bpf.c: processes, owners, accept; maps.bpf.c: where the maps and globals below are
- * defined). The parts are compiled one by one and joined into one object by libbpf's static
- * linker (bpftool gen object), which makes one skeleton. Each part holds its own logic; the
- * helpers are static and inlined into the programs of one file, so what two parts share is in
- * a header with one job: consts.bpf.h, maps.bpf.h, filter.bpf.h, sock.bpf.h, emit.bpf.h,
- * flow.bpf.h (UDP flows, both routes), tcp_sock.bpf.h (what udp.bpf.c's --raw calls share of
- * TCP with tcp.bpf.c).
+ * proc.bpf.c: processes, owners, accept; stage.bpf.c: the flush of --raw-slice 0's per-CPU
+ * stage; maps.bpf.c: where the maps and globals below are defined). The parts are compiled one by
+ * one and joined into one object by libbpf's static linker (bpftool gen object), which makes one
+ * skeleton. Each part holds its own logic; the helpers are static and inlined into the programs of
+ * one file, so what two parts share is in a header with one job: consts.bpf.h, maps.bpf.h,
+ * filter.bpf.h, sock.bpf.h, emit.bpf.h, flow.bpf.h (UDP flows, both routes), tcp_sock.bpf.h (what
+ * udp.bpf.c's --raw calls share of TCP with tcp.bpf.c).
  *
  * Connection lifecycle from tracepoints, TCP byte counts sampled from the kernel's own
  * tcp_sock counters (iter/tcp, no cost per send/recv), UDP summed per flow, everything as
@@ -39,6 +39,8 @@
 TT_EXTERN const volatile __u8 raw_mode TT_INIT(0);
 /* --raw: a socket's calls are summed and written at most once per slice (0: every call) */
 TT_EXTERN const volatile __u64 raw_slice_ns TT_INIT(0);
+/* --raw-slice 0: calls gathered per CPU (stage.bpf.h), unless user space cannot flush them */
+TT_EXTERN const volatile __u8 raw_stage TT_INIT(0);
 /* UDP counted per datagram (udp_skb.bpf.c), not per call: the sweep names UDP owners too */
 TT_EXTERN const volatile __u8 udp_by_packet TT_INIT(0);
 TT_EXTERN const volatile __u32 f_pids[TT_FILTER_MAX_BPF] TT_INIT({});
@@ -73,6 +75,27 @@ TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
+
+/*
+ * --raw-slice 0: each CPU stages its TCP calls' records here, TT_STAGE_N to a ring-buffer
+ * record (stage.bpf.h): one reservation of the ring shared by every CPU for TT_STAGE_N calls,
+ * not one each. busy is set while a program of this CPU works on it, which the flush program
+ * (run on this CPU by user space, in an interrupt) sees and leaves it alone.
+ */
+#define TT_STAGE_N 16
+#define TT_STAGE_REC (TT_EVENT_HDR_SIZE + sizeof(struct tt_ev_traffic))
+struct tt_stage {
+	__u32 n;
+	__u32 busy;
+	__u8 recs[TT_STAGE_N * TT_STAGE_REC];
+};
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_stage);
+} stage SEC(".maps");
 
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -204,6 +227,8 @@ struct sk_st {
 	 * close's counters */
 	__u64 raw_tx_done;
 	__u64 raw_rx_done;
+	/* --raw-slice 0: the number of the socket's next staged call (stage.bpf.h) */
+	__u64 stage_seq;
 	/* a listener: what its last LISTENER record said (l_seen: one was written) */
 	__u64 l_drops;
 	__u32 l_queue;

@@ -8,6 +8,7 @@
 #include "sock.bpf.h"
 #include "flow.bpf.h"
 #include "tcp_sock.bpf.h"
+#include "stage.bpf.h"
 
 /* ------------------------------------------------------------ UDP */
 
@@ -140,7 +141,10 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		/* after the close (the receive queue read once the state is CLOSE): one record per
 		 * call, as no pass or close writes sums any more */
 		if (!raw_slice_ns || st->open == O_ENDED) {
-			raw_call(st->id, st, tx, ret, 0);
+			/* staged while open; after the close straight to the ring buffer, behind it
+			 */
+			if (!raw_stage || st->open != O_OPEN || !stage_call(st, tx, ret))
+				raw_call(st->id, st, tx, ret, 0);
 			/* after the reservation, as in raw_flush */
 			__sync_fetch_and_add(tx ? &st->raw_tx_done : &st->raw_rx_done, ret);
 			return 0;

@@ -53,6 +53,10 @@ enum tt_ev_kind {
 /* CONN_CLOSE: the kernel reported no close; a sampling pass found the socket gone (time:
  * that pass; counters: the pass before, or the close's own when it found the ring full) */
 #define TT_F_CLOSE_INFERRED (1u << 3)
+/* Between the kernel side and the BPF source only, never in an event it delivers: a TRAFFIC
+ * record --raw-slice 0 staged (bpf/stage.bpf.h), made while its connection was open, its
+ * number on its socket in _pad */
+#define TT_F_STAGED (1u << 15)
 
 /* tt_ev_open.family */
 #define TT_FAMILY_IPV4 4

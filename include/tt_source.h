@@ -32,6 +32,12 @@ struct tt_source_opts {
 	 * (tt_source_raw_slice_ns); 0: TT_SOURCE_RAW_SLICE_NS; TT_SOURCE_RAW_PER_CALL: a record
 	 * per call */
 	uint64_t raw_slice_ns;
+	/*
+	 * --raw-slice 0 writes each call straight to the ring buffer, not gathered per CPU: the
+	 * flush of what a CPU gathered is a bpf() call, which a kernel before 6.5 refuses to a
+	 * process without root (tcptop-record -Z)
+	 */
+	int no_stage;
 	uint32_t coalesce_ms; /* coalescing / sampling interval, 0 = default
 				 (TT_SOURCE_DEFAULT_COALESCE_MS) */
 	uint32_t ringbuf_kb;  /* ring buffer size in KiB (power of two), 0 = default */

@@ -397,6 +397,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	o.src.no_stage = o.user != NULL;
 	ret = tt_source_open(&src, &o.src, fallback, sizeof(fallback), err, sizeof(err));
 	if (ret) {
 		tt_rec_abort(r);

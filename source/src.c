@@ -19,6 +19,7 @@
 #include "tt_util.h"
 #include "tcptop.skel.h"
 #include "src_int.h"
+#include "stage_order.h"
 #include "tt_netns.h"
 
 static void bpf_close(struct tt_source *h);
@@ -42,6 +43,7 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 	h->ops = &bpf_ops;
 	tt_src_caps_init(h);
 	s->cg_fd = -1;
+	s->stage_fd = -1;
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SOURCE_DEFAULT_COALESCE_MS;
@@ -53,7 +55,10 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 		goto fail;
 	ret = tt_src_run_begin(s);
 	if (ret) {
-		snprintf(err, errlen, "cannot set up the ring buffer");
+		snprintf(err, errlen,
+			 ret == -ENOMEM ? "cannot set up the ring buffer"
+					: "cannot run the --raw-slice 0 flush: %s",
+			 strerror(-ret));
 		goto fail;
 	}
 	/*
@@ -183,6 +188,9 @@ static void bpf_close(struct tt_source *h)
 	tt_u64map_free(&s->udp_opened);
 	free(s->lost_seen);
 	free(s->lost_now);
+	tt_evq_free(&s->closes_held);
+	tt_u64map_free(&s->held_ids);
+	tt_stage_order_free(s->order);
 	free(s);
 }
 

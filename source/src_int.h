@@ -65,6 +65,8 @@ struct prog_plan {
 	char log[65536]; /* the verifier's log, written only when the kernel refuses it */
 };
 
+struct tt_stage_order;
+
 struct tt_src {
 	struct tt_source *h; /* the handle this is the priv of: events go to tt_source_emit() */
 	struct tcptop_bpf *skel;
@@ -130,6 +132,14 @@ struct tt_src {
 	uint64_t copies_dropped; /* consumed but not queued (no memory): said as LOST */
 	int copying;		 /* the copier runs: it alone reads the ring buffer */
 	atomic_int copy_stop;
+	/* --raw-slice 0: the flush of the per-CPU stage (bpf/stage.bpf.c), or -1 without it */
+	int stage_fd;
+	uint64_t next_stage_ns; /* CLOCK_MONOTONIC: the next flush */
+	/* closes read since the last flush of every CPU, and what came of their connections
+	   after them, held back; per connection, how many of its events are */
+	struct tt_evq closes_held;
+	struct tt_u64map held_ids;
+	struct tt_stage_order *order; /* each socket's staged calls in its order */
 	pthread_t copier;
 	uint64_t copy_cpu_ns; /* the copier threads' CPU, summed: part of a pass's */
 };

@@ -64,6 +64,7 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s,
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
 	skel->rodata->raw_slice_ns = tt_source_raw_slice_ns(o);
+	skel->rodata->raw_stage = o->raw && !tt_source_raw_slice_ns(o) && !o->no_stage;
 	/* fault injection for tests: the programs emit no close, as when the kernel skips them
 	 * ("nospace": the close finds the ring buffer full) */
 	skel->rodata->test_skip_close = !skip_close ? 0 : strcmp(skip_close, "nospace") ? 1 : 2;
@@ -342,6 +343,10 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		plan_unused(s, skel, skel->progs.tt_accept,
 			    "not needed without a process filter or --accept-wait");
 	}
+	if (!o->raw || tt_source_raw_slice_ns(o))
+		plan_unused(s, skel, skel->progs.tt_stage_flush, "for --raw-slice 0 only");
+	else if (o->no_stage)
+		plan_unused(s, skel, skel->progs.tt_stage_flush, "-Z: calls not gathered per CPU");
 	if (!cgroot[0]) {
 		bpf_object__for_each_program(p, skel->obj)
 		{
@@ -543,6 +548,12 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 
 		if (!bpf_program__autoload(p))
 			continue;
+		/* never attached: the run loop runs it on each CPU (src_run.c, stage_flush) */
+		if (p == s->skel->progs.tt_stage_flush) {
+			s->stage_fd = bpf_program__fd(p);
+			pl->attached = 1;
+			continue;
+		}
 		if (!strncmp(sec, "iter/", 5)) {
 			l = bpf_program__attach_iter(p, NULL);
 		} else if (cgroup_prog(p)) {

@@ -21,6 +21,7 @@
 #include "tt_util.h"
 #include "tcptop.skel.h"
 #include "src_int.h"
+#include "stage_order.h"
 
 #define DRAIN_MS 5 /* ring buffer records carry no wakeup: drain this often */
 /*
@@ -39,6 +40,8 @@
 /* a pass waits this long at most for the records made before it (a full 8 MB ring buffer
  * read by a slow pipe) */
 #define DRAIN_PAST_NS (20 * 1000000000ULL)
+#define STAGE_MS 100	    /* --raw-slice 0: the CPUs' staged calls are read at least this often */
+#define HELD_MAX (1u << 20) /* --raw-slice 0: closes held for the CPUs' staged calls */
 #define SKIP_CHECK_NS (100 * 1000000ULL) /* how often runs the kernel skipped are looked up */
 /* a process filter waits for an accepted connection's owner: look at most this often */
 #define OWNER_PASS_NS (20 * 1000000ULL)
@@ -48,6 +51,39 @@
  * accepted and the io_uring-accepted; without them, every passive one.
  */
 #define SWEEP_NS (5000 * 1000000ULL)
+
+/*
+ * --raw-slice 0: a close waits for the calls other CPUs staged before it (drain_now), and what
+ * comes of its connection after it (the reads of a closed socket's queue) waits behind it.
+ * Whether ev is held; without memory to hold it, it goes now.
+ */
+static int hold(struct tt_src *s, const struct tt_event *ev)
+{
+	uint32_t *n = NULL;
+
+	if (!ev->conn_id)
+		return 0;
+	if (ev->kind != TT_EV_CONN_CLOSE &&
+	    (!tt_evq_len(&s->closes_held) || !tt_u64map_get(&s->held_ids, ev->conn_id)))
+		return 0;
+	if (tt_u64map_put(&s->held_ids, ev->conn_id, (void **)&n) < 0)
+		return 0;
+	if (tt_evq_push(&s->closes_held, ev)) {
+		if (!*n)
+			tt_u64map_del(&s->held_ids, ev->conn_id);
+		return 0;
+	}
+	++*n;
+	return 1;
+}
+
+static void emit_staged(void *ctx, const struct tt_event *ev)
+{
+	struct tt_src *s = ctx;
+
+	/* refused: kept by the handle, in order, with whatever comes after */
+	tt_source_emit(s->h, ev);
+}
 
 /*
  * Deliver one record as an event. Returns 0 to go on, -ECANCELED when the caller refused it
@@ -71,7 +107,20 @@ static int deliver(struct tt_src *s, const struct tt_event *rec)
 	/* udp.c reports a UDP flow only after its open (a failed put: as if the open was lost) */
 	if (ev.kind == TT_EV_CONN_OPEN && ev.u.open.proto == IPPROTO_UDP)
 		tt_u64map_put(&s->udp_opened, ev.conn_id, NULL);
-	if (tt_source_emit(s->h, &ev))
+	if (ev.flags & TT_F_STAGED) {
+		/* a call staged while its connection was open: before its close, held or not, in
+		 * its socket's order */
+		uint32_t seq = ev._pad;
+
+		ev.flags &= ~TT_F_STAGED;
+		ev._pad = 0;
+		tt_stage_order_offer(s->order, &ev, seq, emit_staged, s);
+	} else if (s->stage_fd >= 0 && hold(s, &ev)) {
+		return 0;
+	} else {
+		tt_source_emit(s->h, &ev);
+	}
+	if (s->h->cb_ret)
 		return -ECANCELED; /* consumed, but kept: offered again at the next poll */
 	/* the rest waits for the next drain */
 	if (!--s->budget)
@@ -81,16 +130,40 @@ static int deliver(struct tt_src *s, const struct tt_event *rec)
 	return 0;
 }
 
+/*
+ * A ring buffer record: one event, or (--raw-slice 0, bpf/stage.bpf.h) several back to back,
+ * each as long as its kind's record. The record is taken whatever the callback says, so each of
+ * its events is delivered (or kept, or counted); the first refusal is returned.
+ */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct tt_src *s = ctx;
-	struct tt_event ev;
+	const char *p = data;
+	int ret = 0;
 
-	/* on the copier's thread, during an iterator's walk (src_copy.c) */
-	if (s->copying)
-		return tt_src_copy_record(s, data, size);
-	tt_src_record_event(&ev, data, size);
-	return deliver(s, &ev);
+	do {
+		size_t sz = size, one;
+		struct tt_event ev;
+		int r;
+
+		if (size >= TT_EVENT_HDR_SIZE) {
+			one = tt_event_size(((const struct tt_event *)(const void *)p)->kind);
+			if (one < sz)
+				sz = one;
+		}
+		/* on the copier's thread, during an iterator's walk (src_copy.c) */
+		if (s->copying) {
+			r = tt_src_copy_record(s, p, sz);
+		} else {
+			tt_src_record_event(&ev, p, sz);
+			r = deliver(s, &ev);
+		}
+		if (!ret)
+			ret = r;
+		p += sz;
+		size -= sz;
+	} while (size);
+	return ret;
 }
 
 /* Say that COUNT records are missing: a LOST event for CPU (TT_LOST_CPU_ANY: none in
@@ -140,6 +213,17 @@ int tt_src_run_begin(struct tt_src *s)
 	    mmap(NULL, s->rb_pos_len, PROT_READ, MAP_SHARED, bpf_map__fd(s->skel->maps.events), 0);
 	if (s->rb_pos == MAP_FAILED)
 		s->rb_pos = NULL; /* then only a drain read to the end tells */
+	/* at most the closes of a few ring buffers; past it a close goes unheld (deliver) */
+	s->closes_held.max = HELD_MAX;
+	if (tt_u64map_init(&s->held_ids, sizeof(uint32_t), 64) || tt_stage_order_new(&s->order))
+		return -ENOMEM;
+	/* the stage's flush runs here as it will on every CPU, or the source does not start */
+	if (s->stage_fd >= 0) {
+		LIBBPF_OPTS(bpf_test_run_opts, o);
+
+		if (bpf_prog_test_run_opts(s->stage_fd, &o) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -248,12 +332,78 @@ static int drain_to(struct tt_src *s, uint64_t target, uint64_t max_ns)
 }
 
 /*
+ * --raw-slice 0: write out what each CPU has staged (bpf/stage.bpf.c, run there in an
+ * interrupt): whether every CPU did. One busy staging a call at that moment is tried again.
+ */
+static int stage_flush(struct tt_src *s)
+{
+	int all = 1;
+
+	if (s->stage_fd < 0)
+		return 1;
+	for (int c = 0; c < s->ncpu; c++) {
+		int done = 0;
+
+		for (int tries = 0; tries < 3 && !done; tries++) {
+			LIBBPF_OPTS(bpf_test_run_opts, o, .flags = BPF_F_TEST_RUN_ON_CPU,
+				    .cpu = (__u32)c);
+
+			if (bpf_prog_test_run_opts(s->stage_fd, &o) < 0)
+				done = errno == ENXIO ? 1 : -1; /* offline: it stages nothing */
+			else
+				done = o.retval == 0;
+		}
+		if (done != 1)
+			all = 0;
+	}
+	return all;
+}
+
+/* Deliver the first n events held back (hold). */
+static void release_held(struct tt_src *s, size_t n)
+{
+	const struct tt_event *ev;
+
+	while (n-- && (ev = tt_evq_peek(&s->closes_held))) {
+		uint32_t *k = tt_u64map_get(&s->held_ids, ev->conn_id);
+
+		/* refused: kept by the handle, in order, with whatever comes after */
+		tt_source_emit(s->h, ev);
+		/* its connection's events go straight on once none of them waits */
+		if (k && !--*k)
+			tt_u64map_del(&s->held_ids, ev->conn_id);
+		if (ev->kind == TT_EV_CONN_CLOSE)
+			tt_stage_order_forget(s->order, ev->conn_id);
+		tt_evq_pop(&s->closes_held);
+	}
+}
+
+/*
+ * Every record reserved until now, within MAX_NS: with --raw-slice 0, what the CPUs staged
+ * too; then the closes held before it can go, as every call staged before them has been read.
+ */
+static int drain_now(struct tt_src *s, uint64_t max_ns)
+{
+	size_t n = tt_evq_len(&s->closes_held);
+	int flushed = stage_flush(s);
+
+	if (!drain_to(s, s->rb_pos ? rb_producer(s) : 0, max_ns))
+		return 0;
+	if (flushed) {
+		/* nothing staged before the flush is left: a call still missing was lost */
+		tt_stage_order_settle(s->order, emit_staged, s);
+		release_held(s, n);
+	}
+	return 1;
+}
+
+/*
  * Every record reserved until now: at a flush within MAX_NS (others still write), at the stop
  * all of them (the links are gone; SIGINT/SIGTERM flush everything, however slow the output).
  */
 static void drain_out(struct tt_src *s, uint64_t max_ns)
 {
-	drain_to(s, s->rb_pos ? rb_producer(s) : 0, max_ns);
+	drain_now(s, max_ns);
 }
 
 /*
@@ -284,7 +434,7 @@ static void sample_once(struct tt_src *s)
 		 * its inferred close.
 		 */
 		if (tt_src_run_iter_all(s, s->it_tcp, NULL, NULL, tt_src_ns_has_tcp, NULL) >= 0 &&
-		    drain_to(s, s->rb_pos ? rb_producer(s) : 0, DRAIN_PAST_NS))
+		    drain_now(s, DRAIN_PAST_NS))
 			tt_src_tcp_gone(s);
 	}
 	drain(s);
@@ -381,6 +531,14 @@ int tt_src_poll(struct tt_source *h, int timeout_ms)
 		}
 		owner_pass(s, now);
 		busy = drain(s) == -EAGAIN;
+		/*
+		 * --raw-slice 0: the calls staged, at the next drain when a close waits for them,
+		 * else every STAGE_MS (a flush interrupts every CPU, idle or not)
+		 */
+		if (s->stage_fd >= 0 && (tt_evq_len(&s->closes_held) || now >= s->next_stage_ns)) {
+			drain_now(s, DRAIN_PAST_NS);
+			s->next_stage_ns = now + STAGE_MS * 1000000ULL;
+		}
 		if (h->cb_ret)
 			return 0;
 		if (now >= end)
@@ -467,5 +625,8 @@ int tt_src_stop(struct tt_source *h)
 		tt_src_udp_flush(s, s->rb_emptied);
 		drain_out(s, UINT64_MAX);
 	}
+	/* nothing writes any more: a close still held (a flush that failed) goes last */
+	tt_stage_order_settle(s->order, emit_staged, s);
+	release_held(s, tt_evq_len(&s->closes_held));
 	return 0;
 }

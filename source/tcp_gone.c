@@ -19,6 +19,7 @@
 #include "tt_util.h"
 #include "tcptop.skel.h"
 #include "src_int.h"
+#include "stage_order.h"
 
 #define BATCH 1024 /* entries per lookup: a hash bucket never holds more */
 
@@ -96,6 +97,7 @@ void tt_src_tcp_gone(struct tt_src *s)
 		 */
 		if (bpf_map_delete_elem(fd, &g[i].id))
 			continue;
+		tt_stage_order_forget(s->order, g[i].id);
 		memset(&ev, 0, sizeof(ev));
 		ev.ts_ns = tt_now_boot_ns();
 		ev.kind = TT_EV_CONN_CLOSE;

@@ -206,6 +206,45 @@ def test_raw_slice_zero_is_one_record_per_call(tmp_path):
     assert got == sum(range(1, 200))
 
 
+def test_raw_slice_zero_keeps_the_order_of_calls_across_cpus(tmp_path):
+    """--raw-slice 0 gathers each CPU's calls before writing them out (bpf/stage.bpf.h): a
+    sender moved from CPU to CPU every few calls leaves calls behind on each, written out after
+    later ones made elsewhere. The capture still holds the socket's calls in the order made,
+    one record each, and the close after them."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        pytest.fail("needs two CPUs to move between (this machine has %d)" % len(cpus))
+    port = free_port()
+
+    def exchange():
+        srv, cli, acc = tcp_pair(port)
+        sends, got = Calls(), []
+        reader = threading.Thread(target=lambda: got.append(recv_all(acc)))
+        reader.start()
+        try:
+            for i in range(1, 400):
+                if i % 5 == 1:
+                    os.sched_setaffinity(0, {cpus[(i // 5) % 2]})
+                sends.timed(cli.send, b"m" * i)
+        finally:
+            os.sched_setaffinity(0, cpus)
+        lport = cli.getsockname()[1]
+        cli.close()
+        reader.join()
+        acc.close()
+        srv.close()
+        return sends.log, lport, got[0]
+    (sends, lport, got), _, evs, _ = record(tmp_path, exchange, "--raw-slice", "0",
+                                            "-P", str(port))
+    assert got == sum(range(1, 400))
+    (cid,) = {e["conn_id"] for e in traffic_of(evs, lport=lport)}
+    mine = [e for e in evs if e["conn_id"] == cid]
+    tx = [e for e in mine if e["kind"] == TRAFFIC and e["tx_calls"]]
+    assert [(e["tx_calls"], e["tx_bytes"]) for e in tx] == [(1, n) for _, _, n in sends]
+    close = [i for i, e in enumerate(mine) if e["kind"] == CLOSE]
+    assert len(close) == 1 and all(mine.index(e) < close[0] for e in tx)
+
+
 def test_raw_two_threads_on_one_socket_are_summed_exactly(tmp_path):
     """Two threads writing to one socket at once (the kernel serialises their sends, our sums
     take them from two CPUs): every call and byte is in the capture, none twice."""

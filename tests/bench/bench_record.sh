@@ -172,46 +172,18 @@ if command -v tcpdump >/dev/null; then
 	cat "$dir/td.err" >&2
 fi
 
-# The kernel's own account of our programs' run time (kernel.bpf_stats_enabled), free of the
-# run-to-run noise of the ratios above: one transfer per mode, the recorder's own programs'
-# run_time_ns summed, per send/recv call of iperf3 (sender and receiver both use 100-byte calls).
+# The kernel's own account of our programs' run time (bpf_per_call.sh), free of the run-to-run
+# noise of the ratios above: one transfer per mode.
 bpf_time() { # NAME ARGS...: figures for one transfer recorded with ARGS
-	local name=$1 old
+	local name=$1
 	shift
-	old=$(sysctl -n kernel.bpf_stats_enabled)
-	sysctl -qw kernel.bpf_stats_enabled=1
-	"$REC" -o "$dir/stats.tt" -f -q "$@" &
-	local rp=$!
-	sleep 1.5
-	transfer "$dir/stats.json"
-	# this recorder's programs, by the prog_id of its fds: another recorder's (a test's) have
-	# the same names
-	grep -h '^prog_id:' /proc/"$rp"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un >"$dir/ids"
-	bpftool prog show -j >"$dir/progs.json"
-	kill -INT $rp
-	wait $rp
-	sysctl -qw kernel.bpf_stats_enabled="$old"
-	/usr/bin/python3 - "$dir" "$name" <<'PY'
-import json, os, sys
-d, name = sys.argv[1], sys.argv[2]
-ids = {int(x) for x in open(os.path.join(d, "ids")).read().split()}
-progs = [p for p in json.load(open(os.path.join(d, "progs.json"))) if p["id"] in ids]
-ns = sum(p.get("run_time_ns", 0) for p in progs)
-j = json.load(open(os.path.join(d, "stats.json")))["end"]
-calls = 2 * j["sum_sent"]["bytes"] / 100
-busy = sorted(((p.get("run_time_ns", 0), p["name"], p.get("run_cnt", 0)) for p in progs),
-              reverse=True)[:3]
-print("FIGURE\t%s: BPF run time per 60 MB transfer (ms)\t%.2f\t" % (name, ns / 1e6))
-print("FIGURE\t%s: BPF ns per iperf3 send/recv call\t%.1f\t" % (name, ns / calls))
-print("   (%s: busiest programs %s)" % (name, ", ".join("%s %d runs %.1f ms" % (n, c, t / 1e6)
-                                                      for t, n, c in busy)), file=sys.stderr)
-PY
+	"$here/bpf_per_call.sh" "$name" "$REC" "$@"
 }
 if command -v bpftool >/dev/null && [ -e /proc/sys/kernel/bpf_stats_enabled ]; then
 	echo "-- BPF run time per transfer (kernel.bpf_stats_enabled)" >&2
-	bpf_time "record default" -P "$port"
-	bpf_time "record --raw" -P "$port" --raw
-	bpf_time "record --raw-slice 0" -P "$port" --raw-slice 0
+	bpf_time "record default"
+	bpf_time "record --raw" --raw
+	bpf_time "record --raw-slice 0" --raw-slice 0
 else
 	echo "bench_record: no bpftool or kernel.bpf_stats_enabled: BPF run times left out" >&2
 fi
