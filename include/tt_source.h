@@ -34,8 +34,9 @@ struct tt_source_opts {
 	uint64_t raw_slice_ns;
 	/*
 	 * --raw-slice 0 writes each call straight to the ring buffer, not gathered per CPU: the
-	 * flush of what a CPU gathered is a bpf() call, which a kernel before 6.5 refuses to a
-	 * process without root (tcptop-record -Z)
+	 * flush of what a CPU gathered is a bpf() call, which kernels before 5.19 refuse to a
+	 * process without root where unprivileged BPF is disabled (tcptop-record -Z; 6.18 allows
+	 * it on the fd the process holds, tried)
 	 */
 	int no_stage;
 	uint32_t coalesce_ms; /* coalescing / sampling interval, 0 = default
