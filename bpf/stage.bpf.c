@@ -16,12 +16,9 @@ int tt_stage_flush(void *ctx)
 	(void)ctx;
 	if (!sg)
 		return 0;
-	if (*(volatile __u32 *)&sg->busy)
+	if (!stage_enter(sg))
 		return 1;
-	*(volatile __u32 *)&sg->busy = 1;
-	barrier();
 	stage_out(sg, sg->n);
-	barrier();
-	*(volatile __u32 *)&sg->busy = 0;
+	stage_leave(sg);
 	return 0;
 }

@@ -21,6 +21,22 @@
 #define barrier() asm volatile("" ::: "memory")
 #endif
 
+/* Take this CPU's stage: 0 when a program this one interrupted holds it. */
+static __always_inline int stage_enter(struct tt_stage *sg)
+{
+	if (*(volatile __u32 *)&sg->busy)
+		return 0;
+	*(volatile __u32 *)&sg->busy = 1;
+	barrier();
+	return 1;
+}
+
+static __always_inline void stage_leave(struct tt_stage *sg)
+{
+	barrier();
+	*(volatile __u32 *)&sg->busy = 0;
+}
+
 /* Write the first n staged records (n <= TT_STAGE_N) as one ring-buffer record. */
 static __always_inline void stage_out(struct tt_stage *sg, __u32 n)
 {
@@ -43,10 +59,8 @@ static __always_inline int stage_call(struct sk_st *st, int tx, int len)
 	struct tt_stage *sg = bpf_map_lookup_elem(&stage, &zero);
 	struct tt_event *e;
 
-	if (!sg || *(volatile __u32 *)&sg->busy)
+	if (!sg || !stage_enter(sg))
 		return 0;
-	*(volatile __u32 *)&sg->busy = 1;
-	barrier();
 	n = sg->n;
 	if (n >= TT_STAGE_N)
 		n = 0; /* cannot be: it is written out when full */
@@ -70,8 +84,7 @@ static __always_inline int stage_call(struct sk_st *st, int tx, int len)
 		stage_out(sg, n);
 	else
 		sg->n = n;
-	barrier();
-	*(volatile __u32 *)&sg->busy = 0;
+	stage_leave(sg);
 	return 1;
 }
 

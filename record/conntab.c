@@ -25,6 +25,7 @@
  * opens, closes, state changes and CONN_PROC, not by traffic.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ enum { C_V4, C_V6, C_WHOLE, N_CLASSES };
 #define M_PID_UNKNOWN (1u << 8)
 #define M_TS_SHIFT 9 /* bits 48-54 of the time's offset */
 #define TS_BITS 55
+#define M_TS_MASK ((1u << (TS_BITS - 48)) - 1)
 #define TS_BIAS (1ull << (TS_BITS - 1)) /* the offset is signed: stored plus this */
 
 /*
@@ -305,7 +307,7 @@ static void decode(const struct tt_rec_conntab *t, const struct rec *r, uint32_t
 	ev->u.open.lport = r->lport;
 	ev->u.open.rport = r->rport;
 	ev->u.open.family = c == C_V4 ? TT_FAMILY_IPV4 : TT_FAMILY_IPV6;
-	ev->u.open.proto = r->meta & M_UDP ? 17 : 6;
+	ev->u.open.proto = r->meta & M_UDP ? IPPROTO_UDP : IPPROTO_TCP;
 	ev->u.open.direction = (r->meta >> M_DIR_SHIFT) & 3;
 	ev->u.open.state = r->meta & M_STATE;
 	ev->u.open.netns = w->netns;
@@ -328,10 +330,10 @@ static void encode(const struct tt_rec_conntab *t, struct rec *r, uint32_t c,
 	r->rport = ev->u.open.rport;
 	r->meta =
 	    (uint16_t)((ev->u.open.state & M_STATE) | (ev->u.open.direction & 3) << M_DIR_SHIFT |
-		       (ev->u.open.proto == 17 ? M_UDP : 0) |
+		       (ev->u.open.proto == IPPROTO_UDP ? M_UDP : 0) |
 		       (ev->flags & TT_F_PREEXISTING ? M_PREEXISTING : 0) |
 		       (ev->flags & TT_F_PID_UNKNOWN ? M_PID_UNKNOWN : 0) |
-		       (off >> 48 & 0x7f) << M_TS_SHIFT);
+		       (off >> 48 & M_TS_MASK) << M_TS_SHIFT);
 	memcpy(r->tail, ev->u.open.laddr, alen);
 	memcpy(r->tail + alen, ev->u.open.raddr, alen);
 }

@@ -379,8 +379,10 @@ static void release_held(struct tt_src *s, size_t n)
 }
 
 /*
- * Every record reserved until now, within MAX_NS: with --raw-slice 0, what the CPUs staged
- * too; then the closes held before it can go, as every call staged before them has been read.
+ * Every record reserved until now, within MAX_NS (at a flush others still write; at the stop
+ * all of them: the links are gone, and SIGINT/SIGTERM flush everything, however slow the
+ * output). With --raw-slice 0, what the CPUs staged too; then the closes held before it can go,
+ * as every call staged before them has been read. Whether all was read.
  */
 static int drain_now(struct tt_src *s, uint64_t max_ns)
 {
@@ -395,15 +397,6 @@ static int drain_now(struct tt_src *s, uint64_t max_ns)
 		release_held(s, n);
 	}
 	return 1;
-}
-
-/*
- * Every record reserved until now: at a flush within MAX_NS (others still write), at the stop
- * all of them (the links are gone; SIGINT/SIGTERM flush everything, however slow the output).
- */
-static void drain_out(struct tt_src *s, uint64_t max_ns)
-{
-	drain_now(s, max_ns);
 }
 
 /*
@@ -571,11 +564,11 @@ int tt_src_flush(struct tt_source *h)
 	s->next_skip_check_ns = 0;
 	/* all of it: what stays in the ring buffer now is gone at close (bounded: others still
 	 * write) */
-	drain_out(s, DRAIN_PAST_NS);
+	drain_now(s, DRAIN_PAST_NS);
 	sample(s);
 	/* a sample like the others (tcptop's ticks flush): the next one an interval after it */
 	s->next_sample_ns = tt_now_mono_ns() + (uint64_t)s->coalesce_ms * 1000000;
-	drain_out(s, DRAIN_PAST_NS);
+	drain_now(s, DRAIN_PAST_NS);
 	/* UDP flows the sample left for their opens, which that drain read: not left out */
 	if (s->udp_later && !s->h->cb_ret) {
 		tt_src_udp_flush(s, s->rb_emptied);
@@ -619,11 +612,11 @@ int tt_src_stop(struct tt_source *h)
 {
 	struct tt_src *s = h->priv;
 
-	drain_out(s, UINT64_MAX);
+	drain_now(s, UINT64_MAX);
 	/* the sums the packet hooks counted since the last flush, final now */
 	if (!h->cb_ret) {
 		tt_src_udp_flush(s, s->rb_emptied);
-		drain_out(s, UINT64_MAX);
+		drain_now(s, UINT64_MAX);
 	}
 	/* nothing writes any more: a close still held (a flush that failed) goes last */
 	tt_stage_order_settle(s->order, emit_staged, s);

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The kernel's own account of a recorder's programs (kernel.bpf_stats_enabled), free of the
 # run-to-run noise of CPU ratios: one `iperf3 -l 100 -n 60M` transfer over loopback recorded by
-# REC -P PORT ARGS..., the run_time_ns of that recorder's programs (by the prog ids of its fds: another
-# recorder's, a test's, have the same names) summed, per send/recv call (sender and receiver
-# both make 100-byte calls). Prints "FIGURE<TAB>NAME: ...<TAB>value<TAB>" lines (run.sh), the
+# REC -P PORT ARGS..., the run_time_ns of that recorder's programs (by the prog ids of its fds:
+# another recorder's, a test's, have the same names) summed, per send/recv call (sender and
+# receiver both make 100-byte calls). Prints "FIGURE<TAB>NAME: ...<TAB>value<TAB>" lines (run.sh), the
 # busiest programs on stderr. Used by bench_record.sh; alone, to compare two builds:
 #   tests/bench/bpf_per_call.sh NAME REC [ARGS...]
 # Needs root, iperf3, bpftool.
@@ -20,6 +20,11 @@ cleanup() {
 trap cleanup EXIT
 port=$(/usr/bin/python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 iperf3 -s -p "$port" -D -I "$dir/srv.pid" || exit 1
+# -D returns before the server listens
+for _ in $(seq 50); do
+	ss -Htln "sport = :$port" | grep -q . && break
+	sleep 0.1
+done
 sysctl -qw kernel.bpf_stats_enabled=1
 "$rec" -o "$dir/stats.tt" -f -q -P "$port" "$@" &
 rp=$!
