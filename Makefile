@@ -44,7 +44,7 @@ override LDFLAGS += $(SAN_FLAGS)
 # libcrypto: SHA-1 of the Community ID (common/community_id.c)
 LDLIBS_CORE := -lzstd -lz -lm -lcrypto
 LDLIBS_VIEW := -lncursesw
-LDLIBS_BPF := -lbpf -lelf -pthread
+LDLIBS_BPF := -lbpf -lelf -lpcap -pthread
 LDLIBS_ANON := -lcrypto
 
 ifeq ($(V),1)
@@ -158,6 +158,7 @@ $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: source/sd_diff.c
 $(OUTPUT)/tests/test_caps: source/caps.c source/src_caps.c source/sd_caps.c
 $(OUTPUT)/tests/test_source_opts: source/source_opts.c
+$(OUTPUT)/tests/test_pcap_flow: source/pcap_flow.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c replay/follow.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
 $(OUTPUT)/tests/test_query: $(filter-out query/main.c,$(QUERY_SRCS))

@@ -60,7 +60,14 @@ struct tt_source_opts {
 	/* open TCP connections the kernel side holds (--tcp-conns), 0 = sized from the host */
 	uint32_t tcp_conns;
 	int source; /* enum tt_source_kind (tt_source.h): which source tt_source_open takes */
-	const char *source_path; /* TT_SOURCE_FILE: the capture */
+	const char *source_path; /* TT_SOURCE_FILE: the capture; TT_SOURCE_PCAP: the pcap */
+	/*
+	 * TT_SOURCE_PCAP: its packets at the pace they were captured, moved so that the first is
+	 * now (tcptop: a view shows a capture as it happened); 0: as fast as they are taken, at
+	 * their own times (tcptop-record imports it). A capture (TT_SOURCE_FILE) always plays at
+	 * its pace.
+	 */
+	int pace;
 };
 
 /* The slice these options record --raw with (0: one event per call, and not --raw). */
@@ -120,7 +127,15 @@ enum tt_source_kind {
 	TT_SOURCE_BPF,
 	TT_SOURCE_SOCKDIAG,
 	TT_SOURCE_FILE, /* tt_source_opts.source_path */
+	TT_SOURCE_PCAP, /* a packet capture (tcpdump's), tt_source_opts.source_path */
 };
+
+/* Whether a source of this kind reads a file: what cannot be read is a usage error (exit 2),
+ * and a recorder refuses filters with it (tcptop-replay -o cuts a capture by filter). */
+static inline int tt_source_reads_file(int kind)
+{
+	return kind == TT_SOURCE_FILE || kind == TT_SOURCE_PCAP;
+}
 
 struct tt_source;
 
@@ -246,7 +261,8 @@ enum {
 	"      --no-probe PROBE leave out an optional probe, named as in the capture header\n"     \
 	"                       (e.g. tracepoint:syscalls/sys_exit_accept4; repeatable)\n"         \
 	"      --source SOURCE  bpf, sockdiag (no BPF, no root: the sockets' own counters\n"       \
-	"                       every interval), file:CAPTURE (played at its pace), or\n"          \
+	"                       every interval), file:CAPTURE (played at its pace),\n"             \
+	"                       pcap:PCAP (a tcpdump capture's connections), or\n"                 \
 	"                       auto (default: bpf where it loads, else sockdiag)\n"
 int tt_source_getopt(struct tt_source_opts *o, char *skip, size_t skiplen, int opt, const char *arg,
 		     char *err, size_t errlen);

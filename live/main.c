@@ -316,6 +316,7 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_ERROR, "%s", err);
 	if (cfg.out_path)
 		open_recording(&l);
+	cfg.so.pace = 1; /* a packet capture is shown as it happened, as a capture is */
 	ret = tt_source_open(&l.src, &cfg.so, fallback, sizeof(fallback), err, sizeof(err));
 	if (ret < 0) {
 		tt_rec_abort(l.rec); /* the file it had made is removed again */
@@ -343,6 +344,12 @@ int main(int argc, char **argv)
 			ret = poll_once(&l, 100);
 			if (ret < 0)
 				break;
+		}
+		/* the source ended (a capture played to its end): one more snapshot, of the end,
+		 * with what came since the last tick */
+		if (ret >= 0 && l.ended && !(cfg.view.count && l.snapshots >= cfg.view.count)) {
+			l.next_tick = 0;
+			ret = maybe_tick(&l);
 		}
 	} else {
 		struct tt_view_source vs = {

@@ -187,7 +187,7 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	}
 	if (optind < argc)
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
-	if (o->src.source == TT_SOURCE_FILE && !tt_filter_is_empty(&o->src.filter))
+	if (tt_source_reads_file(o->src.source) && !tt_filter_is_empty(&o->src.filter))
 		tt_die(prog, TT_EXIT_USAGE,
 		       "filters do not apply to a capture source: tcptop-replay -o cuts one by "
 		       "filter");

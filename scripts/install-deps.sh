@@ -4,7 +4,7 @@
 set -eu
 build="make gcc pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libncurses-dev libssl-dev"
 # libclang-rt-dev: the libFuzzer runtime (clang -fsanitize=fuzzer) of tests/test_fuzz.py
-bpf="clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev"
+bpf="clang llvm libclang-rt-dev bpftool libbpf-dev libelf-dev libpcap-dev"
 test_tools="python3 python3-pytest python3-pytest-xdist strace clang-format python3-zstandard sqlite3 zstd tmux procps util-linux postgresql man-db groff-base mandoc bash-completion"
 # suricata: the Community ID oracle of tests/test_community_id.py, from bookworm-backports
 # (7.0: older releases ordered IPv6 addresses wrongly for it, Suricata redmine #6276)

@@ -16,7 +16,7 @@
 
 int tt_source_exit_code(int ret, const struct tt_source_opts *opts)
 {
-	if (opts->source == TT_SOURCE_FILE || (ret == -EINVAL && opts->skip_probes))
+	if (tt_source_reads_file(opts->source) || (ret == -EINVAL && opts->skip_probes))
 		return 2;
 	return 1;
 }
@@ -39,6 +39,10 @@ int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, ch
 	s->to_wall = tt_boot_to_wall_ns();
 	if (opts->source == TT_SOURCE_FILE) {
 		ret = tt_filesrc_open(s, err, errlen);
+		goto done;
+	}
+	if (opts->source == TT_SOURCE_PCAP) {
+		ret = tt_pcapsrc_open(s, err, errlen);
 		goto done;
 	}
 	if (opts->source != TT_SOURCE_SOCKDIAG) {

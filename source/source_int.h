@@ -157,5 +157,6 @@ void tt_source_caps_print_check(const struct tt_source *h, FILE *f);
 int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* source/src.c */
 int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* source/sockdiag.c */
 int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen);  /* source/filesrc.c */
+int tt_pcapsrc_open(struct tt_source *h, char *err, size_t errlen);  /* source/pcapsrc.c */
 
 #endif /* TT_SOURCE_INT_H */

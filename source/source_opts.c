@@ -16,6 +16,10 @@ int tt_source_parse(const char *name, const char **path)
 		*path = name + 5;
 		return TT_SOURCE_FILE;
 	}
+	if (!strncmp(name, "pcap:", 5) && name[5]) {
+		*path = name + 5;
+		return TT_SOURCE_PCAP;
+	}
 	if (!strcmp(name, "auto"))
 		return TT_SOURCE_AUTO;
 	if (!strcmp(name, "bpf"))
@@ -64,8 +68,9 @@ int tt_source_getopt(struct tt_source_opts *o, char *skip, size_t skiplen, int o
 	case TT_OPT_SRC_SOURCE:
 		o->source = tt_source_parse(arg, &o->source_path);
 		if (o->source < 0)
-			return BAD("unknown source '%s' (bpf, sockdiag, file:CAPTURE or auto)",
-				   arg);
+			return BAD(
+			    "unknown source '%s' (bpf, sockdiag, file:CAPTURE, pcap:PCAP or auto)",
+			    arg);
 		return 1;
 	case TT_OPT_SRC_UDP_TIMEOUT:
 		if (tt_parse_duration_ns(arg, &v) || v < 100000000ULL || v > 86400ULL * 1000000000)

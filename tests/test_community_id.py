@@ -27,6 +27,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "pyreader"))
 from conftest import background, needs_bpf, needs_cmd, run, tool  # noqa: E402
 from helpers.recorder import SETTLE_S, Recorder  # noqa: E402
+from helpers.suricata import eve_flows  # noqa: E402
 import ttcap  # noqa: E402
 
 QUERY, REPLAY = tool("tcptop-query"), tool("tcptop-replay")
@@ -258,25 +259,6 @@ def test_anonymized_copy_hashes_anonymized_addresses(cap, tmp_path):
 
 # ------------------------------------------------------- Suricata on the same real traffic
 
-SURICATA_YAML = """%YAML 1.1
----
-outputs:
-  - eve-log:
-      enabled: yes
-      filetype: regular
-      filename: eve.json
-      community-id: true
-      community-id-seed: 0
-      types:
-        - flow
-logging:
-  default-log-level: warning
-  outputs:
-    - console:
-        enabled: yes
-"""
-
-
 # Run in a network namespace of the test's own, so tcpdump there sees only this traffic. Pairs
 # of one address (127.0.0.1, ::1: the ports order the endpoints) and of two (127.0.0.1 to
 # 127.0.0.2, fd00:7c1d::1 to fd00:7c1d::2: the addresses order them). TCP: three connections
@@ -355,23 +337,11 @@ def netns():
 
 
 def suricata_flows(pcap, logdir, seed):
-    os.makedirs(logdir, exist_ok=True)
-    conf = os.path.join(logdir, "suricata.yaml")
-    with open(conf, "w") as f:
-        f.write(SURICATA_YAML)
-    # no rules (-S /dev/null): only flow records; -k none: loopback checksums are not filled in
-    r = run(["suricata", "-r", pcap, "-k", "none", "-c", conf, "-S", "/dev/null", "-l", logdir,
-             "--set", "outputs.0.eve-log.community-id-seed=%d" % seed], timeout=60)
-    assert r.returncode == 0, r.stdout + r.stderr
     flows = {}
-    with open(os.path.join(logdir, "eve.json")) as f:
-        for line in f:
-            e = json.loads(line)
-            if e.get("event_type") != "flow":
-                continue
-            ends = frozenset({(ipaddress.ip_address(e["src_ip"]), e["src_port"]),
-                              (ipaddress.ip_address(e["dest_ip"]), e["dest_port"])})
-            flows[(e["proto"].lower(), ends)] = e["community_id"]
+    for e in eve_flows(pcap, logdir, seed):
+        ends = frozenset({(ipaddress.ip_address(e["src_ip"]), e["src_port"]),
+                          (ipaddress.ip_address(e["dest_ip"]), e["dest_port"])})
+        flows[(e["proto"].lower(), ends)] = e["community_id"]
     return flows
 
 
