@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from conftest import ROOT, run, tool
+from test_pcap_source import conversation, pcap_file
 from test_replay import gen  # noqa: F401  (a fixture: the stand-in for a user's capture)
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "pyreader"))
@@ -77,6 +78,8 @@ EXCLUDED = {
     "make && bash samples/make-samples.sh": "root: records live traffic (test_samples.py checks "
                                             "what the samples it made show)",
     "tcptop": "root, live traffic",
+    "tcptop --source pcap:dump.pcap": "a curses view (test_pcap_source.py plays a pcap in "
+                                      "tcptop -b, at its pace)",
     "tcptop-replay --follow /var/log/tcptop/cap.tt":
         "a recorder writing the file (test_follow.py follows one, as nobody)",
     "tcptop-replay --follow -i 10 --csv - /var/log/tcptop/cap.tt":
@@ -115,6 +118,7 @@ def box(gen, tmp_path_factory):  # noqa: F811
     second, _ = gen(30, 10, 5, 5000, 10)
     shutil.copy(first, d / "log" / "cap.tt")
     shutil.copy(second, d / "log" / "cap.tt.1")
+    pcap_file(str(d / "dump.pcap"), conversation(1767225600 * 10**9))  # the reader's tcpdump's
     return d
 
 
@@ -310,6 +314,29 @@ def health_columns(box, cmd):
     assert any(r[-5] == "140" for r in rows) and any(r[-2] == "1931ms" for r in rows)
 
 
+PCAP_RECORD = "tcptop-record --source pcap:dump.pcap -o dump.tt"
+
+
+def pcap_imported(box, cmd):
+    """GUIDE.md's pcap source: the connection of dump.pcap (test_pcap_source.conversation),
+    with its packets' times."""
+    if os.path.exists(box / "dump.tt"):
+        os.unlink(box / "dump.tt")  # (a rerun: the recorder refuses to replace a file)
+    shell(box, cmd)
+    evs = events(box / "dump.tt")
+    assert sum(e["kind"] == 1 for e in evs) == 1  # one open
+    assert min(e["ts"] for e in evs) == 1767225600 * 10**9
+
+
+def pcap_query(box, cmd):
+    if not os.path.exists(box / "dump.tt"):
+        shell(box, PCAP_RECORD)
+    rows = csv_rows(shell(box, "tcptop-query -F csv " + cmd.split(None, 1)[1]))
+    assert rows == [{"laddr": "192.0.2.1", "lport": "40000", "raddr": "192.0.2.2",
+                     "rport": "80", "tx_bytes": "1000", "rx_bytes": "300", "retransmits": "0",
+                     "fail_reason": ""}], rows
+
+
 def samples_query(check):
     def run_it(box, cmd):
         rows = csv_rows(shell(box, "%s -F csv %s" % (cmd.split()[0], cmd.split(None, 1)[1])))
@@ -336,6 +363,7 @@ CHECKS = {
     "tcptop-query --db week.sqlite /var/log/tcptop/cap.tt*": week_db,
     "build/tcptop-replay --batch -H samples/resets.tt": batch_one_per_second,
     "build/tcptop-replay --dump samples/dns-udp.tt | less": dump_every_event("samples/dns-udp.tt"),
+    PCAP_RECORD: pcap_imported,
 }
 # the multi-line ones by their first line
 CHECKS_BY_START = {
@@ -357,6 +385,7 @@ CHECKS_BY_START = {
                       {r["proto"] for r in rows} == {"tcp", "udp"}),
     # docs/GUIDE.md "Why was it slow?" and samples/README.md: health.tt's incidents
     "tcptop-replay -b -i 1h --columns +RETR,+CONNECT,+CWND,+ZWIN,+FAIL --sort FAIL": health_columns,
+    'tcptop-query dump.tt "SELECT laddr, lport, raddr, rport, tx_bytes': pcap_query,
     'tcptop-query samples/health.tt "SELECT fail_reason, count(*)':
         samples_query(lambda rows: {(r["fail_reason"], r["count(*)"]) for r in rows} ==
                       {("refused", "1"), ("timeout", "1"), ("unreachable", "1")}),
