@@ -214,7 +214,7 @@ run: deps
 #       tests/data $$(ls -d samples 2>/dev/null)
 # tests/test_fuzz.py runs each briefly in `make test`; `make fuzz-long` runs each for
 # FUZZ_RUNS inputs (10 million) on a corpus kept in $(OUTPUT)/fuzz/corpus-NAME.
-FUZZ_NAMES := reader query cut anon
+FUZZ_NAMES := reader query cut anon pcap
 FUZZ_BINS := $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
 FUZZ_RUNS ?= 10000000
 FUZZ_CORE := $(FORMAT_SRCS) $(COMMON_SRCS)
@@ -237,6 +237,9 @@ $(OUTPUT)/fuzz/fuzz_reader: $(call fuzz_obj,tests/fuzz/fuzz_reader.c $(FUZZ_CORE
 $(OUTPUT)/fuzz/fuzz_query: $(call fuzz_obj,tests/fuzz/fuzz_query.c $(FUZZ_QUERY))
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lsqlite3 $(LDLIBS_CORE) -o $@
+$(OUTPUT)/fuzz/fuzz_pcap: $(call fuzz_obj,tests/fuzz/fuzz_pcap.c source/pcap_flow.c $(FUZZ_CORE))
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_CORE) -o $@
 $(OUTPUT)/fuzz/fuzz_cut $(OUTPUT)/fuzz/fuzz_anon: $(OUTPUT)/fuzz/fuzz_%: \
 		$(OUTPUT)/fuzz/obj/tests/fuzz/fuzz_%.o $(call fuzz_obj,$(FUZZ_REPLAY))
 	$(call msg,FUZZ,$@)

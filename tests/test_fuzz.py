@@ -1,7 +1,8 @@
 """Short libFuzzer runs of the harnesses (tests/fuzz/fuzz_*.c, `make fuzz`): the capture reader,
-the query tables, cut (-o --from --to) and --anonymize, seeded from tests/fuzz/corpus (minimized),
-tests/fuzz/seeds (described seeds and regression inputs), tests/data and samples/: no crash, leak,
-timeout or sanitizer report; and every committed input once through every harness.
+the query tables, cut (-o --from --to), --anonymize and the pcap source's packets, seeded from
+tests/fuzz/corpus (minimized), tests/fuzz/seeds (described seeds and regression inputs),
+tests/data and samples/: no crash, leak, timeout or sanitizer report; and every committed input
+once through every harness.
 
 TT_FUZZ_SECONDS sets the total length (default 30), shared by the harnesses. Long runs:
 `make fuzz-long` (10 million inputs each).
@@ -21,7 +22,8 @@ SECONDS = int(os.environ.get("TT_FUZZ_SECONDS", "10" if sanitized("tcptop-replay
 # name: (share of SECONDS, executions per second a slow, loaded machine still does). The reader
 # does some 2,000 a second on this project's 2-core machine; the query harness reads every table
 # of each input several times.
-HARNESSES = {"reader": (0.4, 100), "query": (0.2, 3), "cut": (0.2, 10), "anon": (0.2, 10)}
+HARNESSES = {"reader": (0.35, 100), "query": (0.2, 3), "cut": (0.15, 10), "anon": (0.15, 10),
+             "pcap": (0.15, 100)}
 
 
 def have_libfuzzer(tmp):
