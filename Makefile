@@ -158,7 +158,7 @@ $(OUTPUT)/tests/test_deliver: CFLAGS += -DTT_SOURCE_MAX_PENDING=256
 $(OUTPUT)/tests/test_sockdiag: source/sd_diff.c
 $(OUTPUT)/tests/test_caps: source/caps.c source/src_caps.c source/sd_caps.c
 $(OUTPUT)/tests/test_source_opts: source/source_opts.c
-$(OUTPUT)/tests/test_pcap_flow: source/pcap_flow.c
+$(OUTPUT)/tests/test_pcap_flow: source/pcap_flow.c source/pcap_decode.c
 $(OUTPUT)/tests/test_pace: replay/pace.c replay/player.c replay/follow.c
 $(OUTPUT)/tests/test_event_kinds: replay/dump.c
 $(OUTPUT)/tests/test_query: $(filter-out query/main.c,$(QUERY_SRCS))
@@ -237,7 +237,8 @@ $(OUTPUT)/fuzz/fuzz_reader: $(call fuzz_obj,tests/fuzz/fuzz_reader.c $(FUZZ_CORE
 $(OUTPUT)/fuzz/fuzz_query: $(call fuzz_obj,tests/fuzz/fuzz_query.c $(FUZZ_QUERY))
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -lsqlite3 $(LDLIBS_CORE) -o $@
-$(OUTPUT)/fuzz/fuzz_pcap: $(call fuzz_obj,tests/fuzz/fuzz_pcap.c source/pcap_flow.c $(FUZZ_CORE))
+$(OUTPUT)/fuzz/fuzz_pcap: $(call fuzz_obj,tests/fuzz/fuzz_pcap.c source/pcap_flow.c source/pcap_decode.c \
+		$(FUZZ_CORE))
 	$(call msg,FUZZ,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LDLIBS_CORE) -o $@
 $(OUTPUT)/fuzz/fuzz_cut $(OUTPUT)/fuzz/fuzz_anon: $(OUTPUT)/fuzz/fuzz_%: \

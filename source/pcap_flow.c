@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Packets to connection events (pcap_flow.h). A flow is found by its two endpoints in either
- * order (the canonical key: the lower endpoint first) through tt_u64map's index, and remembers
- * which end opened it: direction 0 is that end's sending (tx), 1 its receiving (rx).
+ * Packets to connection events (pcap_flow.h), each decoded by pcap_decode.c. A flow is found by its
+ * two endpoints in either order (the canonical key: the lower endpoint first) through tt_u64map's
+ * index, and remembers which end opened it: direction 0 is that end's sending (tx), 1 its receiving
+ * (rx).
  *
  * Per direction, the highest sequence offset seen is the payload sent so far: a segment that
  * starts below it is a retransmit (at a capture point past a loss, the resend that fills the
@@ -18,10 +19,11 @@
 
 #include "tt_tcp_states.h"
 #include "tt_u64map.h"
+#include "pcap_decode.h"
 #include "pcap_flow.h"
 
 #define KEY_LEN 38 /* family, proto, then the lower (addr16, port2) and the higher */
-#define ADDR 16
+#define ADDR TT_PKT_ADDR
 #define DEFAULT_TICK_NS 1000000000ull
 #define DEFAULT_UDP_IDLE_NS 30000000000ull
 /* a closed TCP connection is kept this long (packet time) so that its last ACKs stay its own */
@@ -35,20 +37,6 @@
  */
 #define HOLES 3
 #define REORDER_NS 3000000ull
-
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_ACK 0x10
-
-/* One packet's part that matters here. */
-struct pkt {
-	uint8_t family, proto, flags;
-	uint8_t src[ADDR], dst[ADDR];
-	uint16_t sport, dport;
-	uint32_t seq, ack, len; /* len: payload bytes, from the IP and TCP/UDP headers */
-	int icmp_unreach; /* an ICMP unreachable: src/dst/ports are those of the packet it quotes */
-};
 
 /* Data not seen yet below a direction's highest offset: a segment the capture has not had */
 struct hole {
@@ -92,27 +80,13 @@ struct tt_pflow {
 	struct tt_pflow_stats st;
 };
 
-int tt_pflow_link_ok(int link)
-{
-	switch (link) {
-	case TT_PFLOW_LINK_NULL:
-	case TT_PFLOW_LINK_EN10MB:
-	case TT_PFLOW_LINK_RAW:
-	case TT_PFLOW_LINK_SLL:
-	case TT_PFLOW_LINK_IPV4:
-	case TT_PFLOW_LINK_IPV6:
-	case TT_PFLOW_LINK_SLL2: return 1;
-	}
-	return 0;
-}
-
 int tt_pflow_new(struct tt_pflow **out, int link, const struct tt_pflow_opts *o,
 		 tt_pflow_emit_fn emit, void *ctx)
 {
 	struct tt_pflow *p;
 
 	*out = NULL;
-	if (!tt_pflow_link_ok(link))
+	if (!tt_pkt_link_ok(link))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p || tt_u64map_init_index(&p->index, 1024)) {
@@ -148,178 +122,7 @@ void tt_pflow_stats(const struct tt_pflow *p, struct tt_pflow_stats *st)
 	*st = p->st;
 }
 
-static uint16_t be16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t be32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
-/* -1: cut short; 0: not ours; 1: *k filled. l4len: the bytes the IP header says follow. */
-static int parse_l4(const uint8_t *b, size_t n, uint32_t l4len, struct pkt *k, int quoted)
-{
-	if (k->proto == IPPROTO_TCP) {
-		uint32_t hl;
-
-		/* a quoted packet (in an ICMP error) has its first 8 bytes: ports and seq */
-		if (n < (quoted ? 8u : 20u))
-			return -1;
-		k->sport = be16(b);
-		k->dport = be16(b + 2);
-		k->seq = be32(b + 4);
-		if (quoted)
-			return 1;
-		k->ack = be32(b + 8);
-		hl = (uint32_t)(b[12] >> 4) * 4;
-		k->flags = b[13];
-		k->len = l4len > hl ? l4len - hl : 0;
-		return 1;
-	}
-	if (k->proto == IPPROTO_UDP) {
-		if (n < 8)
-			return -1;
-		k->sport = be16(b);
-		k->dport = be16(b + 2);
-		k->len = be16(b + 4) > 8 ? be16(b + 4) - 8u : 0;
-		return 1;
-	}
-	return 0;
-}
-
-static int parse_ip(const uint8_t *b, size_t n, struct pkt *k, int quoted);
-
-/* An ICMP destination unreachable quoting a TCP packet: k becomes that packet's ends. */
-static int parse_icmp(const uint8_t *b, size_t n, struct pkt *k)
-{
-	int v6 = k->proto == IPPROTO_ICMPV6;
-
-	if (n < 8 || b[0] != (v6 ? 1 : 3)) /* ICMPv6 / ICMP destination unreachable */
-		return 0;
-	if (parse_ip(b + 8, n - 8, k, 1) != 1 || k->proto != IPPROTO_TCP)
-		return 0;
-	k->icmp_unreach = 1;
-	return 1;
-}
-
-/* As parse_l4; also -2 for a fragment after the first (no ports). */
-static int parse_ip(const uint8_t *b, size_t n, struct pkt *k, int quoted)
-{
-	uint32_t l4len;
-
-	if (n < 1)
-		return -1;
-	memset(k->src, 0, ADDR);
-	memset(k->dst, 0, ADDR);
-	if (b[0] >> 4 == 4) {
-		uint32_t hl = (uint32_t)(b[0] & 15) * 4, tot;
-
-		if (n < 20 || hl < 20 || n < hl)
-			return -1;
-		tot = be16(b + 2);
-		if (be16(b + 6) & 0x1fff)
-			return -2;
-		k->family = TT_FAMILY_IPV4;
-		k->proto = b[9];
-		memcpy(k->src, b + 12, 4);
-		memcpy(k->dst, b + 16, 4);
-		l4len = tot > hl ? tot - hl : 0;
-		b += hl;
-		n -= hl;
-	} else if (b[0] >> 4 == 6) {
-		uint8_t nh;
-		uint32_t plen;
-
-		if (n < 40)
-			return -1;
-		plen = be16(b + 4);
-		nh = b[6];
-		k->family = TT_FAMILY_IPV6;
-		memcpy(k->src, b + 8, 16);
-		memcpy(k->dst, b + 24, 16);
-		b += 40;
-		n -= 40;
-		/* the extension headers before the transport's */
-		for (;;) {
-			uint32_t hl;
-
-			if (nh != 0 && nh != 43 && nh != 60 && nh != 44 && nh != 51)
-				break;
-			if (n < 8)
-				return -1;
-			if (nh == 44) {
-				if (be16(b + 2) & 0xfff8)
-					return -2;
-				hl = 8;
-			} else {
-				hl = nh == 51 ? ((uint32_t)b[1] + 2) * 4 : ((uint32_t)b[1] + 1) * 8;
-			}
-			if (n < hl || plen < hl)
-				return -1;
-			nh = b[0];
-			b += hl;
-			n -= hl;
-			plen -= hl;
-		}
-		k->proto = nh;
-		l4len = plen;
-	} else {
-		return 0;
-	}
-	if (!quoted && (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6))
-		return parse_icmp(b, n, k);
-	return parse_l4(b, n, l4len, k, quoted);
-}
-
-/* The link header off: the network layer's first byte, or NULL when not IP. */
-static const uint8_t *link_off(int link, const uint8_t *b, size_t *n)
-{
-	uint16_t type;
-	size_t off;
-
-	switch (link) {
-	case TT_PFLOW_LINK_RAW:
-	case TT_PFLOW_LINK_IPV4:
-	case TT_PFLOW_LINK_IPV6: return b;
-	case TT_PFLOW_LINK_NULL: off = 4; break; /* the family's byte order is the writer's */
-	case TT_PFLOW_LINK_SLL:
-		if (*n < 16)
-			return NULL;
-		type = be16(b + 14);
-		off = 16;
-		goto ethertype;
-	case TT_PFLOW_LINK_SLL2:
-		if (*n < 20)
-			return NULL;
-		type = be16(b);
-		off = 20;
-		goto ethertype;
-	default: /* TT_PFLOW_LINK_EN10MB */
-		if (*n < 14)
-			return NULL;
-		off = 12;
-		while (off + 2 <= *n && (be16(b + off) == 0x8100 || be16(b + off) == 0x88a8))
-			off += 4;
-		if (off + 2 > *n)
-			return NULL;
-		type = be16(b + off);
-		off += 2;
-		goto ethertype;
-	}
-	if (*n < off)
-		return NULL;
-	*n -= off;
-	return b + off;
-ethertype:
-	if (type != 0x0800 && type != 0x86dd)
-		return NULL;
-	*n -= off;
-	return b + off;
-}
-
-static void make_key(const struct pkt *k, uint8_t *key)
+static void make_key(const struct tt_pkt *k, uint8_t *key)
 {
 	const uint8_t *lo = k->src, *hi = k->dst;
 	uint16_t lp = k->sport, hp = k->dport;
@@ -570,7 +373,7 @@ static void open_hole(struct dir *d, uint64_t lo, uint64_t hi, uint64_t now)
 	d->holes[slot] = (struct hole){lo, hi, now};
 }
 
-static void tcp_data(struct tt_pflow *p, struct flow *f, int dir, const struct pkt *k)
+static void tcp_data(struct tt_pflow *p, struct flow *f, int dir, const struct tt_pkt *k)
 {
 	struct dir *d = &f->d[dir];
 	int64_t start, end;
@@ -610,7 +413,7 @@ static void tcp_data(struct tt_pflow *p, struct flow *f, int dir, const struct p
 			open_hole(d, d->hi, (uint64_t)start, p->now);
 		d->hi = (uint64_t)end;
 	}
-	if (k->flags & TH_FIN && !d->fin) {
+	if (k->flags & TT_TH_FIN && !d->fin) {
 		d->fin = 1;
 		d->fin_ack = k->seq + k->len + 1;
 		f->last_fin = (uint8_t)dir;
@@ -621,11 +424,11 @@ static void tcp_data(struct tt_pflow *p, struct flow *f, int dir, const struct p
 	}
 }
 
-static void tcp_handshake(struct tt_pflow *p, struct flow *f, int dir, const struct pkt *k)
+static void tcp_handshake(struct tt_pflow *p, struct flow *f, int dir, const struct tt_pkt *k)
 {
 	struct tt_event ev;
 
-	if (dir == 0 && (k->flags & (TH_SYN | TH_ACK)) == TH_SYN) {
+	if (dir == 0 && (k->flags & (TT_TH_SYN | TT_TH_ACK)) == TT_TH_SYN) {
 		if (f->d[0].have_base && f->state == TT_TCP_SYN_SENT) {
 			f->syn_retrans++;
 			ev_init(&ev, f, TT_EV_RETRANS, p->now);
@@ -639,7 +442,7 @@ static void tcp_handshake(struct tt_pflow *p, struct flow *f, int dir, const str
 		f->last_syn_ns = p->now;
 		return;
 	}
-	if (dir == 1 && (k->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK)) {
+	if (dir == 1 && (k->flags & (TT_TH_SYN | TT_TH_ACK)) == (TT_TH_SYN | TT_TH_ACK)) {
 		if (f->synack_seen || f->state != TT_TCP_SYN_SENT)
 			return; /* a SYN-ACK again */
 		f->synack_seen = 1;
@@ -652,7 +455,7 @@ static void tcp_handshake(struct tt_pflow *p, struct flow *f, int dir, const str
 		emit(p, &ev);
 		return;
 	}
-	if (dir == 0 && f->synack_seen && !f->srtt_us && k->flags & TH_ACK &&
+	if (dir == 0 && f->synack_seen && !f->srtt_us && k->flags & TT_TH_ACK &&
 	    k->ack == f->d[1].base + 1) {
 		uint64_t us = (p->now - f->last_syn_ns) / 1000;
 
@@ -663,7 +466,7 @@ static void tcp_handshake(struct tt_pflow *p, struct flow *f, int dir, const str
 	}
 }
 
-static void set_ends(struct flow *f, const struct pkt *k, int src_opens)
+static void set_ends(struct flow *f, const struct tt_pkt *k, int src_opens)
 {
 	f->family = k->family;
 	f->proto = k->proto;
@@ -674,12 +477,12 @@ static void set_ends(struct flow *f, const struct pkt *k, int src_opens)
 }
 
 /* The flow of a TCP packet, opened if it starts one; NULL: a stray, or no memory (*err). */
-static struct flow *tcp_flow(struct tt_pflow *p, const struct pkt *k, int *err)
+static struct flow *tcp_flow(struct tt_pflow *p, const struct tt_pkt *k, int *err)
 {
 	uint8_t key[KEY_LEN];
 	uint32_t tag;
 	struct flow *f;
-	int syn = (k->flags & (TH_SYN | TH_ACK)) == TH_SYN;
+	int syn = (k->flags & (TT_TH_SYN | TT_TH_ACK)) == TT_TH_SYN;
 
 	make_key(k, key);
 	tag = tt_u64map_tag_bytes(key, KEY_LEN);
@@ -693,7 +496,7 @@ static struct flow *tcp_flow(struct tt_pflow *p, const struct pkt *k, int *err)
 	}
 	if (f)
 		return f->closed ? NULL : f;
-	if (k->flags & TH_RST || k->icmp_unreach)
+	if (k->flags & TT_TH_RST || k->icmp_unreach)
 		return NULL;
 	f = add(p, key, tag);
 	if (!f) {
@@ -714,7 +517,7 @@ static struct flow *tcp_flow(struct tt_pflow *p, const struct pkt *k, int *err)
 	return f;
 }
 
-static int tcp_packet(struct tt_pflow *p, const struct pkt *k)
+static int tcp_packet(struct tt_pflow *p, const struct tt_pkt *k)
 {
 	int err = 0, dir;
 	struct flow *f = tcp_flow(p, k, &err);
@@ -733,9 +536,9 @@ static int tcp_packet(struct tt_pflow *p, const struct pkt *k)
 	f->d[dir].pkts++;
 	f->last_ns = p->now;
 	f->dirty = 1;
-	if (k->flags & TH_SYN || f->state == TT_TCP_SYN_SENT || !f->srtt_us)
+	if (k->flags & TT_TH_SYN || f->state == TT_TCP_SYN_SENT || !f->srtt_us)
 		tcp_handshake(p, f, dir, k);
-	if (k->flags & TH_RST) {
+	if (k->flags & TT_TH_RST) {
 		int fail = TT_FAIL_NONE;
 		struct tt_event ev;
 
@@ -750,16 +553,16 @@ static int tcp_packet(struct tt_pflow *p, const struct pkt *k)
 		close_flow(p, f, (uint8_t)fail, p->now);
 		return 0;
 	}
-	if (!(k->flags & TH_SYN))
+	if (!(k->flags & TT_TH_SYN))
 		tcp_data(p, f, dir, k);
 	/* the ACK of the second FIN ends it */
-	if (f->d[0].fin && f->d[1].fin && dir != f->last_fin && k->flags & TH_ACK &&
+	if (f->d[0].fin && f->d[1].fin && dir != f->last_fin && k->flags & TT_TH_ACK &&
 	    k->ack == f->d[f->last_fin].fin_ack)
 		close_flow(p, f, TT_FAIL_NONE, p->now);
 	return 0;
 }
 
-static int udp_packet(struct tt_pflow *p, const struct pkt *k)
+static int udp_packet(struct tt_pflow *p, const struct tt_pkt *k)
 {
 	uint8_t key[KEY_LEN];
 	uint32_t tag;
@@ -787,8 +590,7 @@ static int udp_packet(struct tt_pflow *p, const struct pkt *k)
 
 int tt_pflow_packet(struct tt_pflow *p, uint64_t ts_ns, const uint8_t *data, size_t caplen)
 {
-	struct pkt k;
-	const uint8_t *l3;
+	struct tt_pkt k;
 	int ret;
 
 	p->stop = 0;
@@ -806,16 +608,14 @@ int tt_pflow_packet(struct tt_pflow *p, uint64_t ts_ns, const uint8_t *data, siz
 		 * what went idle in it, each close at the tick it was due */
 		p->next_tick = p->next_tick + p->tick_ns < last ? last : p->next_tick + p->tick_ns;
 	}
-	memset(&k, 0, sizeof(k));
-	l3 = link_off(p->link, data, &caplen);
-	ret = l3 ? parse_ip(l3, caplen, &k, 0) : 0;
-	if (ret == -1)
+	ret = tt_pkt_decode(p->link, data, caplen, &k);
+	if (ret == TT_PKT_TRUNCATED)
 		p->st.truncated++;
-	else if (ret == -2)
+	else if (ret == TT_PKT_FRAGMENT)
 		p->st.fragments++;
-	else if (ret == 0)
+	else if (ret == TT_PKT_OTHER)
 		p->st.other++;
-	if (ret != 1)
+	if (ret != TT_PKT_OK)
 		return p->stop;
 	ret = k.proto == IPPROTO_TCP ? tcp_packet(p, &k) : udp_packet(p, &k);
 	return ret < 0 ? ret : p->stop;

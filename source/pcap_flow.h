@@ -17,15 +17,7 @@
 #include <stdint.h>
 
 #include "tt_event.h"
-
-/* The link types it reads, numbered as libpcap's pcap_datalink() gives them on Linux (DLT_*) */
-#define TT_PFLOW_LINK_NULL 0   /* BSD loopback: a 4-byte address family */
-#define TT_PFLOW_LINK_EN10MB 1 /* Ethernet, 802.1Q/802.1ad tags skipped */
-#define TT_PFLOW_LINK_RAW 12   /* IPv4 or IPv6, no link header */
-#define TT_PFLOW_LINK_SLL 113  /* Linux "any" device, v1 */
-#define TT_PFLOW_LINK_IPV4 228 /* raw IPv4 */
-#define TT_PFLOW_LINK_IPV6 229 /* raw IPv6 */
-#define TT_PFLOW_LINK_SLL2 276 /* Linux "any" device, v2 */
+#include "pcap_decode.h" /* the link types (TT_PKT_LINK_*) */
 
 struct tt_pflow;
 
@@ -51,8 +43,6 @@ struct tt_pflow_stats {
 /* 0, or -ENOMEM / -EINVAL (a link type it does not read) with *out NULL. */
 int tt_pflow_new(struct tt_pflow **out, int link, const struct tt_pflow_opts *o,
 		 tt_pflow_emit_fn emit, void *ctx);
-/* Whether it reads this link type. */
-int tt_pflow_link_ok(int link);
 /*
  * One packet: ts_ns its time (wall clock; one earlier than the last is taken as the last),
  * data its caplen bytes as captured. Returns 0, 1 when emit asked to stop, or -ENOMEM.

@@ -25,11 +25,11 @@
 #include "pcap_flow.h"
 #include "source_int.h"
 
-_Static_assert(TT_PFLOW_LINK_EN10MB == DLT_EN10MB && TT_PFLOW_LINK_RAW == DLT_RAW &&
-		   TT_PFLOW_LINK_SLL == DLT_LINUX_SLL && TT_PFLOW_LINK_SLL2 == DLT_LINUX_SLL2 &&
-		   TT_PFLOW_LINK_NULL == DLT_NULL && TT_PFLOW_LINK_IPV4 == DLT_IPV4 &&
-		   TT_PFLOW_LINK_IPV6 == DLT_IPV6,
-	       "pcap_flow.h numbers link types as libpcap does");
+_Static_assert(TT_PKT_LINK_EN10MB == DLT_EN10MB && TT_PKT_LINK_RAW == DLT_RAW &&
+		   TT_PKT_LINK_SLL == DLT_LINUX_SLL && TT_PKT_LINK_SLL2 == DLT_LINUX_SLL2 &&
+		   TT_PKT_LINK_NULL == DLT_NULL && TT_PKT_LINK_IPV4 == DLT_IPV4 &&
+		   TT_PKT_LINK_IPV6 == DLT_IPV6,
+	       "pcap_decode.h numbers link types as libpcap does");
 
 /* Packets read in one poll at most, so that a caller's own work (a recorder's tick) is not
  * put off for a whole file. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * libFuzzer harness for the pcap source's packets to connections (source/pcap_flow.c). The
+ * libFuzzer harness for the pcap source's packets to connections (source/pcap_decode.c and
+ * source/pcap_flow.c). The
  * input is a link type and packets: byte 0 picks one of the link types it reads; then each
  * packet is a 2-byte length (little-endian), a byte of time step (in ms, 0..255, so that ticks,
  * idle closes and reorder windows all happen) and that many bytes, the last one cut short.
@@ -60,9 +61,9 @@ static int check_event(void *ctx, const struct tt_event *ev)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const int links[] = {TT_PFLOW_LINK_NULL, TT_PFLOW_LINK_EN10MB, TT_PFLOW_LINK_RAW,
-				    TT_PFLOW_LINK_SLL,	TT_PFLOW_LINK_IPV4,   TT_PFLOW_LINK_IPV6,
-				    TT_PFLOW_LINK_SLL2};
+	static const int links[] = {TT_PKT_LINK_NULL, TT_PKT_LINK_EN10MB, TT_PKT_LINK_RAW,
+				    TT_PKT_LINK_SLL,  TT_PKT_LINK_IPV4,	  TT_PKT_LINK_IPV6,
+				    TT_PKT_LINK_SLL2};
 	struct tt_pflow_opts o = {.tick_ns = 1000000000, .udp_idle_ns = 5000000000};
 	struct tt_pflow *p;
 	uint64_t ts = 1700000000ull * 1000000000;

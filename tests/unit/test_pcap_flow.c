@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Unit tests of packets to connection events (source/pcap_flow.c). One line per check, exit 1
- * on any failure.
+ * Unit tests of packets to connection events (source/pcap_flow.c, source/pcap_decode.c). One
+ * line per check, exit 1 on any failure.
  *
  * Packets are built here, byte by byte from the RFCs' header layouts (Ethernet, 802.1Q, Linux
  * cooked v2, IPv4, IPv6, TCP, UDP, ICMP), for conversations whose totals are known by
@@ -80,12 +80,12 @@ static size_t build(uint8_t *buf, int link, const struct ends *e, int fwd, int p
 	uint16_t etype = e->v6 ? 0x86dd : 0x0800;
 	uint8_t *h;
 
-	if (link == TT_PFLOW_LINK_EN10MB) { /* with an 802.1Q tag */
+	if (link == TT_PKT_LINK_EN10MB) { /* with an 802.1Q tag */
 		memset(buf, 0x11, 12);
 		buf[12] = 0x81, buf[13] = 0x00, buf[14] = 0, buf[15] = 5;
 		buf[16] = (uint8_t)(etype >> 8), buf[17] = (uint8_t)etype;
 		off = 18;
-	} else if (link == TT_PFLOW_LINK_SLL2) {
+	} else if (link == TT_PKT_LINK_SLL2) {
 		memset(buf, 0, 20);
 		buf[0] = (uint8_t)(etype >> 8), buf[1] = (uint8_t)etype;
 		off = 20;
@@ -158,7 +158,7 @@ static void test_connection(void)
 	uint8_t b[2048];
 	struct sink k;
 	struct ends e;
-	struct tt_pflow *p = mk(TT_PFLOW_LINK_EN10MB, &k, S);
+	struct tt_pflow *p = mk(TT_PKT_LINK_EN10MB, &k, S);
 	const struct tt_event *o = NULL, *c = NULL, *hs = NULL, *rtt = NULL, *rt = NULL;
 	uint32_t cs = 1000, ss = 0xfffffe00; /* the server's sequence numbers wrap */
 	uint64_t tx, rx, txp, rxp;
@@ -169,7 +169,7 @@ static void test_connection(void)
 		return;
 	v4(&e, "10.0.0.1", 40000, "10.0.0.2", 80);
 #define PKT(t, fwd, fl, seq, ack, len, keep)                                                       \
-	(n = build(b, TT_PFLOW_LINK_EN10MB, &e, fwd, IPPROTO_TCP, fl, seq, ack, len, keep),        \
+	(n = build(b, TT_PKT_LINK_EN10MB, &e, fwd, IPPROTO_TCP, fl, seq, ack, len, keep),          \
 	 tt_pflow_packet(p, T0 + (t), b, n))
 	PKT(0, 1, SYN, cs, 0, 0, 0);
 	PKT(10000000, 0, SYN | ACK, ss, cs + 1, 0, 0); /* 10 ms later */
@@ -264,7 +264,7 @@ static void test_failures(void)
 	uint8_t b[2048], icmp[256];
 	struct sink k;
 	struct ends e;
-	struct tt_pflow *p = mk(TT_PFLOW_LINK_RAW, &k, S);
+	struct tt_pflow *p = mk(TT_PKT_LINK_RAW, &k, S);
 	const struct tt_event *c = NULL, *r = NULL, *rt = NULL;
 	struct tt_pflow_stats st;
 	size_t n, q;
@@ -272,10 +272,10 @@ static void test_failures(void)
 	if (!p)
 		return;
 	v4(&e, "10.0.0.1", 40001, "10.0.0.2", 81);
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 5, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 5, 0, 0, 0);
 	tt_pflow_packet(p, T0, b, n);
 	tt_pflow_packet(p, T0 + S / 2, b, n);
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 0, IPPROTO_TCP, RST | ACK, 0, 6, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 0, IPPROTO_TCP, RST | ACK, 0, 6, 0, 0);
 	tt_pflow_packet(p, T0 + S / 2 + 1000, b, n);
 	check(count(&k, TT_EV_RETRANS, 1, &rt) == 1 && rt->u.retrans.cause == TT_RETRANS_SYN,
 	      "the SYN sent again: a retransmit, cause SYN");
@@ -289,7 +289,7 @@ static void test_failures(void)
 
 	/* ICMP port unreachable quoting a SYN from 10.0.0.1:40002 */
 	v4(&e, "10.0.0.1", 40002, "10.0.0.3", 82);
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 9, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 9, 0, 0, 0);
 	tt_pflow_packet(p, T0 + S, b, n);
 	memset(icmp, 0, sizeof(icmp));
 	icmp[0] = 0x45, icmp[3] = (uint8_t)(20 + 8 + 28), icmp[8] = 64, icmp[9] = IPPROTO_ICMP;
@@ -305,11 +305,11 @@ static void test_failures(void)
 
 	/* a reset of no connection, an ARP-like byte, a later fragment, a header cut short */
 	v4(&e, "10.0.0.1", 40003, "10.0.0.4", 83);
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 0, IPPROTO_TCP, RST, 1, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 0, IPPROTO_TCP, RST, 1, 0, 0, 0);
 	tt_pflow_packet(p, T0 + 2 * S, b, n);
 	b[0] = 0x00;
 	tt_pflow_packet(p, T0 + 2 * S, b, n);
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, ACK, 1, 0, 100, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, ACK, 1, 0, 100, 0);
 	b[6] = 0x00, b[7] = 0x10; /* offset 128 */
 	tt_pflow_packet(p, T0 + 2 * S, b, n);
 	tt_pflow_packet(p, T0 + 2 * S, b, 30);
@@ -334,7 +334,7 @@ static void test_midstream_v6(void)
 	uint8_t b[2048];
 	struct sink k;
 	struct ends e = {.v6 = 1, .ap = 443, .bp = 51000};
-	struct tt_pflow *p = mk(TT_PFLOW_LINK_SLL2, &k, S);
+	struct tt_pflow *p = mk(TT_PKT_LINK_SLL2, &k, S);
 	const struct tt_event *o = NULL, *t = NULL;
 	uint64_t tx, rx, txp, rxp;
 	uint32_t s = 0xffffff00;
@@ -345,11 +345,10 @@ static void test_midstream_v6(void)
 	inet_pton(AF_INET6, "fd00::1", e.a);
 	inet_pton(AF_INET6, "fd00::2", e.b);
 	/* the server (a, port 443) talks first: the higher port's end is the client */
-	n = build(b, TT_PFLOW_LINK_SLL2, &e, 1, IPPROTO_TCP, ACK, 77, s, 100, 100);
+	n = build(b, TT_PKT_LINK_SLL2, &e, 1, IPPROTO_TCP, ACK, 77, s, 100, 100);
 	tt_pflow_packet(p, T0, b, n);
 	for (int i = 0; i < 4; i++) { /* 4 x 128 from the client, across the wrap */
-		n = build(b, TT_PFLOW_LINK_SLL2, &e, 0, IPPROTO_TCP, ACK, s + 128u * i, 177, 128,
-			  0);
+		n = build(b, TT_PKT_LINK_SLL2, &e, 0, IPPROTO_TCP, ACK, s + 128u * i, 177, 128, 0);
 		tt_pflow_packet(p, T0 + 1000 + i, b, n);
 	}
 	check(count(&k, TT_EV_CONN_OPEN, 0, &o) == 1, "midstream: one open");
@@ -377,7 +376,7 @@ static void test_udp(void)
 	uint8_t b[2048];
 	struct sink k;
 	struct ends e;
-	struct tt_pflow *p = mk(TT_PFLOW_LINK_EN10MB, &k, S);
+	struct tt_pflow *p = mk(TT_PKT_LINK_EN10MB, &k, S);
 	const struct tt_event *c = NULL, *o = NULL;
 	size_t n;
 
@@ -385,15 +384,15 @@ static void test_udp(void)
 		return;
 	v4(&e, "10.0.0.9", 5353, "10.0.0.1", 53);
 	for (int i = 0; i < 3; i++) {
-		n = build(b, TT_PFLOW_LINK_EN10MB, &e, 1, IPPROTO_UDP, 0, 0, 0, 40, 40);
+		n = build(b, TT_PKT_LINK_EN10MB, &e, 1, IPPROTO_UDP, 0, 0, 0, 40, 40);
 		tt_pflow_packet(p, T0 + i * S, b, n);
-		n = build(b, TT_PFLOW_LINK_EN10MB, &e, 0, IPPROTO_UDP, 0, 0, 0, 200, 10);
+		n = build(b, TT_PKT_LINK_EN10MB, &e, 0, IPPROTO_UDP, 0, 0, 0, 200, 10);
 		tt_pflow_packet(p, T0 + i * S + 1000, b, n);
 	}
 	check(count(&k, TT_EV_CONN_OPEN, 0, &o) == 1 && o && o->u.open.proto == IPPROTO_UDP &&
 		  o->u.open.lport == 5353 && !o->u.open.state,
 	      "UDP: one flow, opened by its first datagram's sender");
-	n = build(b, TT_PFLOW_LINK_EN10MB, &e, 1, IPPROTO_UDP, 0, 0, 0, 40, 40);
+	n = build(b, TT_PKT_LINK_EN10MB, &e, 1, IPPROTO_UDP, 0, 0, 0, 40, 40);
 	tt_pflow_packet(p, T0 + 40 * S, b, n);
 	check(count(&k, TT_EV_CONN_CLOSE, 1, &c) == 1 && c->u.close.tx_bytes == 120 &&
 		  c->u.close.rx_bytes == 600 && c->u.close.tx_pkts == 3 &&
@@ -414,7 +413,7 @@ static void test_holes(void)
 	uint8_t b[2048];
 	struct sink k;
 	struct ends e;
-	struct tt_pflow *p = mk(TT_PFLOW_LINK_RAW, &k, S);
+	struct tt_pflow *p = mk(TT_PKT_LINK_RAW, &k, S);
 	const struct tt_event *c = NULL;
 	const uint64_t ms = 1000000;
 	size_t n;
@@ -423,9 +422,9 @@ static void test_holes(void)
 		return;
 	v4(&e, "10.0.0.1", 40005, "10.0.0.2", 85);
 #define SEG(t, off, len)                                                                           \
-	(n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, ACK, 1001 + (off), 1, len, 0),        \
+	(n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, ACK, 1001 + (off), 1, len, 0),          \
 	 tt_pflow_packet(p, T0 + (t), b, n))
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 1000, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 1000, 0, 0, 0);
 	tt_pflow_packet(p, T0, b, n);
 	SEG(1 * ms, 100, 100); /* [100, 200) before [0, 100) */
 	SEG(2 * ms, 0, 100);
@@ -441,13 +440,79 @@ static void test_holes(void)
 	tt_pflow_end(p);
 	check(count(&k, TT_EV_RETRANS, 0, NULL) == 3,
 	      "holes: a segment seen before, and one partly so: retransmits");
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, RST, 1001 + 550, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, RST, 1001 + 550, 0, 0, 0);
 	tt_pflow_packet(p, T0 + 60 * ms, b, n);
 	check(count(&k, TT_EV_CONN_CLOSE, 0, &c) == 1 && c->u.close.tx_bytes == 550 &&
 		  c->u.close.retrans == 3,
 	      "holes: 550 bytes in all, each counted once");
 	tt_pflow_free(p);
 #undef SEG
+}
+
+/* The decoder alone (pcap_decode.c): the link types and IPv6 headers the conversations above
+ * do not use. */
+static void test_decode(void)
+{
+	uint8_t b[256], ip6[128];
+	struct tt_pkt k;
+	struct ends e;
+	size_t n;
+
+	/* BSD loopback: a 4-byte family in the writer's byte order, then IPv4 */
+	v4(&e, "10.0.0.1", 1234, "10.0.0.2", 80);
+	memset(b, 0, 4);
+	b[0] = 2;
+	n = 4 + build(b + 4, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 1, 0, 0, 0);
+	check(tt_pkt_decode(TT_PKT_LINK_NULL, b, n, &k) == TT_PKT_OK && k.sport == 1234 &&
+		  k.dport == 80 && k.flags == SYN && k.family == TT_FAMILY_IPV4,
+	      "decode: BSD loopback, IPv4 TCP");
+	/* Ethernet with two tags (802.1ad then 802.1Q) carrying ARP; then IPv4 */
+	memset(b, 0, sizeof(b));
+	b[12] = 0x88, b[13] = 0xa8, b[16] = 0x81, b[17] = 0x00, b[20] = 0x08, b[21] = 0x06;
+	check(tt_pkt_decode(TT_PKT_LINK_EN10MB, b, 60, &k) == TT_PKT_OTHER, "decode: ARP is other");
+	b[21] = 0x00;
+	n = 22 + build(b + 22, TT_PKT_LINK_RAW, &e, 0, IPPROTO_UDP, 0, 0, 0, 10, 10);
+	check(tt_pkt_decode(TT_PKT_LINK_EN10MB, b, n, &k) == TT_PKT_OK && k.sport == 80 &&
+		  k.proto == IPPROTO_UDP && k.len == 10,
+	      "decode: Ethernet with two VLAN tags, IPv4 UDP");
+	/* Linux cooked v1 (protocol at 14), IPv6 with a hop-by-hop header before UDP */
+	memset(ip6, 0, sizeof(ip6));
+	ip6[0] = 0x60, ip6[5] = 8 + 8 + 20, ip6[6] = 0; /* next: hop-by-hop */
+	inet_pton(AF_INET6, "fd00::1", ip6 + 8);
+	inet_pton(AF_INET6, "fd00::2", ip6 + 24);
+	ip6[40] = IPPROTO_UDP, ip6[41] = 0; /* 8 bytes */
+	ip6[48] = 0x13, ip6[49] = 0x88, ip6[50] = 0, ip6[51] = 53, ip6[53] = 8 + 20;
+	memset(b, 0, 16);
+	b[14] = 0x86, b[15] = 0xdd;
+	memcpy(b + 16, ip6, 56);
+	check(tt_pkt_decode(TT_PKT_LINK_SLL, b, 16 + 56, &k) == TT_PKT_OK &&
+		  k.family == TT_FAMILY_IPV6 && k.proto == IPPROTO_UDP && k.sport == 5000 &&
+		  k.dport == 53 && k.len == 20,
+	      "decode: Linux cooked v1, IPv6 hop-by-hop then UDP");
+	/* a fragment header: the first fragment has the ports, a later one not */
+	ip6[6] = 44, ip6[40] = IPPROTO_UDP, ip6[42] = 0, ip6[43] = 1; /* offset 0, more */
+	check(tt_pkt_decode(TT_PKT_LINK_IPV6, ip6, 56, &k) == TT_PKT_OK && k.dport == 53,
+	      "decode: IPv6 first fragment");
+	ip6[42] = 0x01, ip6[43] = 0x00; /* offset 32 */
+	check(tt_pkt_decode(TT_PKT_LINK_IPV6, ip6, 56, &k) == TT_PKT_FRAGMENT,
+	      "decode: IPv6 later fragment");
+	check(tt_pkt_decode(TT_PKT_LINK_IPV6, ip6, 39, &k) == TT_PKT_TRUNCATED,
+	      "decode: IPv6 header cut short");
+	/* ICMPv6 destination unreachable quoting a TCP SYN from fd00::2 port 40000 */
+	memset(b, 0, sizeof(b));
+	b[0] = 0x60, b[5] = 8 + 48, b[6] = IPPROTO_ICMPV6;
+	memcpy(b + 8, ip6 + 8, 16);
+	memcpy(b + 24, ip6 + 24, 16);
+	b[40] = 1, b[41] = 4; /* port unreachable */
+	b[48] = 0x60, b[53] = 20, b[54] = IPPROTO_TCP;
+	memcpy(b + 56, ip6 + 24, 16);
+	memcpy(b + 72, ip6 + 8, 16);
+	b[88] = 0x9c, b[89] = 0x40, b[90] = 0, b[91] = 80;
+	check(tt_pkt_decode(TT_PKT_LINK_RAW, b, 96, &k) == TT_PKT_OK && k.icmp_unreach &&
+		  k.proto == IPPROTO_TCP && k.sport == 40000 && k.dport == 80 &&
+		  !memcmp(k.src, ip6 + 24, 16),
+	      "decode: ICMPv6 unreachable read as the TCP packet it quotes");
+	check(!tt_pkt_link_ok(105) && tt_pkt_link_ok(TT_PKT_LINK_SLL2), "decode: link types");
 }
 
 static void test_api(void)
@@ -461,16 +526,16 @@ static void test_api(void)
 
 	check(tt_pflow_new(&p, 147, &o, collect, &k) == -EINVAL && !p,
 	      "a link type it does not read: -EINVAL");
-	p = mk(TT_PFLOW_LINK_RAW, &k, 0);
+	p = mk(TT_PKT_LINK_RAW, &k, 0);
 	if (!p)
 		return;
 	k.refuse = 1;
 	v4(&e, "10.0.0.1", 1, "10.0.0.2", 2);
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 1, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 1, 0, 0, 0);
 	check(tt_pflow_packet(p, T0, b, n) == 1 && k.n == 1,
 	      "an emit that asks to stop: the packet returns 1");
 	check(tt_pflow_now(p) == T0, "now: the last packet's time");
-	n = build(b, TT_PFLOW_LINK_RAW, &e, 1, IPPROTO_TCP, ACK, 2, 0, 0, 0);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, ACK, 2, 0, 0, 0);
 	tt_pflow_packet(p, T0 - S, b, n);
 	check(tt_pflow_now(p) == T0, "a packet earlier than the last does not move time back");
 	tt_pflow_free(p);
@@ -483,6 +548,7 @@ int main(void)
 	test_midstream_v6();
 	test_udp();
 	test_holes();
+	test_decode();
 	test_api();
 	return check_done(NULL);
 }
