@@ -48,6 +48,7 @@ static int parse_l4(const uint8_t *b, size_t n, uint32_t l4len, struct tt_pkt *k
 		k->ack = be32(b + 8);
 		hl = (uint32_t)(b[12] >> 4) * 4;
 		k->flags = b[13];
+		k->win = be16(b + 14);
 		k->len = l4len > hl ? l4len - hl : 0;
 		return TT_PKT_OK;
 	}

@@ -34,6 +34,7 @@ struct tt_pkt {
 	uint8_t family, proto, flags; /* TT_FAMILY_* (tt_event.h), IPPROTO_*, TT_TH_* */
 	uint8_t src[TT_PKT_ADDR], dst[TT_PKT_ADDR];
 	uint16_t sport, dport;
+	uint16_t win;		/* TCP: the window field as sent (unscaled: 0 is 0 at any scale) */
 	uint32_t seq, ack, len; /* len: payload bytes, from the IP and TCP/UDP headers */
 	int icmp_unreach; /* an ICMP unreachable: src/dst/ports are those of the packet it quotes */
 };

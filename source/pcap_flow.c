@@ -49,9 +49,10 @@ struct dir {
 	uint64_t hi;   /* payload bytes sent: the highest sequence offset seen */
 	uint64_t pkts; /* packets, payload or not */
 	uint64_t told_bytes, told_pkts;
-	uint32_t base;	  /* the ISN: offset 0 is base + 1 */
-	uint32_t fin_ack; /* the ACK number that acknowledges this direction's FIN */
-	uint8_t have_base, fin;
+	uint32_t base;	     /* the ISN: offset 0 is base + 1 */
+	uint32_t fin_ack;    /* the ACK number that acknowledges this direction's FIN */
+	uint64_t zero_since; /* zero: when its sender began advertising a zero window */
+	uint8_t have_base, fin, zero;
 };
 
 struct flow {
@@ -263,10 +264,32 @@ static void tell_traffic(struct tt_pflow *p, struct flow *f, uint64_t ts)
 	emit(p, &ev);
 }
 
+/*
+ * A window advertised by dir's sender: zero begins a stall (the opening end's own, local, when
+ * it is the sender: its process was not reading; else the peer's), any other ends it.
+ */
+static void window(struct tt_pflow *p, struct flow *f, int dir, int zero, uint64_t ts)
+{
+	struct dir *d = &f->d[dir];
+	struct tt_event ev;
+
+	if (!zero == !d->zero)
+		return;
+	ev_init(&ev, f, TT_EV_STALL, ts);
+	ev.u.stall.side = dir == 0 ? TT_STALL_LOCAL : TT_STALL_PEER;
+	ev.u.stall.phase = zero ? TT_STALL_BEGIN : TT_STALL_END;
+	ev.u.stall.dur_us = zero ? 0 : (ts - d->zero_since) / 1000;
+	d->zero = (uint8_t)zero;
+	d->zero_since = ts;
+	emit(p, &ev);
+}
+
 static void close_flow(struct tt_pflow *p, struct flow *f, uint8_t fail, uint64_t ts)
 {
 	struct tt_event ev;
 
+	window(p, f, 0, 0, ts); /* a stall goes on to the close, not past it */
+	window(p, f, 1, 0, ts);
 	tell_traffic(p, f, ts);
 	ev_init(&ev, f, TT_EV_CONN_CLOSE, ts);
 	ev.u.close.tx_bytes = f->d[0].hi;
@@ -553,8 +576,10 @@ static int tcp_packet(struct tt_pflow *p, const struct tt_pkt *k)
 		close_flow(p, f, (uint8_t)fail, p->now);
 		return 0;
 	}
-	if (!(k->flags & TT_TH_SYN))
+	if (!(k->flags & TT_TH_SYN)) {
+		window(p, f, dir, !k->win, p->now);
 		tcp_data(p, f, dir, k);
+	}
 	/* the ACK of the second FIN ends it */
 	if (f->d[0].fin && f->d[1].fin && dir != f->last_fin && k->flags & TT_TH_ACK &&
 	    k->ack == f->d[f->last_fin].fin_ack)

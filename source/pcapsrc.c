@@ -41,7 +41,8 @@ static const struct tt_source_cap_desc pcap_caps[] = {
     [CAP_PROCESS] = {"process", "packets carry no process: no pid, command or cgroup"},
     [CAP_SOCKET] = {"socket-state",
 		    "the kernel's socket view is not on the wire: states follow the TCP flags, "
-		    "RTT is the handshake's, retransmit causes are unknown"},
+		    "RTT is the handshake's, no samples (cwnd, RTT over time), retransmit causes "
+		    "are unknown"},
 };
 
 struct tt_pcapsrc {

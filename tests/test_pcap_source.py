@@ -31,17 +31,22 @@ NET, NET6 = "10.214.31", "fd31:214"
 PORT, UDP_PORT, CLOSED_PORT = 5501, 5502, 5503
 MSG = 777  # the paced connection's message size; nftables drops every other one once
 
-# Answers each TCP connection: reads "N M\n", then N bytes, sends M bytes, then reads to EOF
-# (the client's FIN) and closes. Each UDP datagram gets one of twice its size back. Prints
+# Answers each TCP connection: reads "N M [P]\n", sleeps P s if given (its window closes: the
+# client's sends fill its buffer), reads N bytes, sends M bytes, then reads to EOF (the
+# client's FIN) and closes. Each UDP datagram gets one of twice its size back. Prints
 # what it received and sent per client port as JSON at SIGTERM.
 SERVER = r"""
-import json, selectors, signal, socket, sys, threading
+import json, signal, socket, sys, threading, time
 port, uport = int(sys.argv[1]), int(sys.argv[2])
 seen = {}
 def conn(c, addr):
     f = c.makefile("rb")
     line = f.readline()
-    n, m = map(int, line.split())
+    n, m, *pause = line.split()
+    n, m = int(n), int(m)
+    if pause:
+        t0 = time.time(); time.sleep(float(pause[0]))
+        seen["pause %s %d" % (addr[0], addr[1])] = [t0, time.time()]
     got = len(line) + (len(f.read(n)) if n else 0)
     c.sendall(b"s" * m)
     while True:
@@ -86,16 +91,17 @@ import json, socket, sys, time
 host, host6, port, uport, closed, msg, me = sys.argv[1:8]
 port, uport, closed, msg = int(port), int(uport), int(closed), int(msg)
 out = []
-def one(h, n, m, fam=socket.AF_INET):
+def one(h, n, m, fam=socket.AF_INET, pause=b""):
     s = socket.socket(fam); s.connect((h, port))
-    s.sendall(b"%d %d\n" % (n, m) + b"c" * n)
+    hdr = b"%d %d%s\n" % (n, m, pause)
+    s.sendall(hdr + b"c" * n)
     got = 0
     while got < m:
         got += len(s.recv(65536))
     s.shutdown(socket.SHUT_WR)
     while s.recv(65536):
         pass
-    out.append({"proto": "tcp", "l": list(s.getsockname()[:2]), "sent": len(b"%d %d\n" % (n, m)) + n,
+    out.append({"proto": "tcp", "l": list(s.getsockname()[:2]), "sent": len(hdr) + n,
                 "recv": got}); s.close()
 one(host, 100000, 5000)
 one(host, 0, 70000)
@@ -125,6 +131,8 @@ got = 0
 for i in range(5):
     u.send(b"d" * 300); got += len(u.recv(65536))
 out.append({"proto": "udp", "l": list(u.getsockname()[:2]), "sent": 1500, "recv": got})
+# the server reads nothing for 1.5 s: its window closes while 2 MB wait
+one(host, 2000000, 0, pause=b" 1.5")
 print(json.dumps(out))
 """
 
@@ -140,7 +148,8 @@ def query(cap, sql):
 def test_a_tcpdump_capture_recorded_as_connections(tmp_path):
     """Every connection of the pcap, with the bytes each end said it sent, the packets
     Suricata counted each way, the retransmits the client's kernel counted, the refused
-    connection's failure, and the paced one's traffic told every second while it was open."""
+    connection's failure, the paced one's traffic told every second while it was open, and
+    the zero-window stall of the one whose server paused reading."""
     pcap, cap = str(tmp_path / "t.pcap"), str(tmp_path / "t.tt")
     with veth_pair(NET, "ttpc", NET6) as (a, b):
         # every other MSG-byte data segment to the server is dropped on its input, so each
@@ -207,6 +216,16 @@ def test_a_tcpdump_capture_recorded_as_connections(tmp_path):
         if m["proto"] == "tcp" and not m.get("refused"):
             assert c["direction"] == "out" and c["closed"] == 1 and c["fail_reason"] is None
             assert c["connect_us"] is not None and c["rtt_us"] > 0, c
+    # the stalled one: the server's window was zero from soon after its pause began (the client
+    # filled it) to its end; nothing else stalled
+    stalled = made[6]
+    t0, t1 = served["pause %s %d" % tuple(stalled["l"])]
+    zw = query(cap, "SELECT lport, zero_window_ms FROM connections WHERE zero_window_ms > 0")
+    assert len(zw) == 1 and zw[0]["lport"] == stalled["l"][1], zw
+    assert (t1 - t0) * 1000 - 500 <= zw[0]["zero_window_ms"] <= (t1 - t0) * 1000 + 50, \
+        (zw, t1 - t0)
+    sides = query(cap, "SELECT side FROM stalls")
+    assert [r["side"] for r in sides] == ["peer"], sides
     refused = by_end[("tcp", made[4]["l"][0], made[4]["l"][1])]
     assert refused["fail_reason"] == "refused" and refused["closed"] == 1, refused
     # each paced message was dropped once and sent again: the client's kernel counted them

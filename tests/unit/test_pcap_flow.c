@@ -64,6 +64,8 @@ static void sum_traffic(const struct sink *k, uint64_t id, uint64_t *tx, uint64_
 		}
 }
 
+static int zero_window; /* build() advertises a zero window */
+
 struct ends {
 	int v6;
 	uint8_t a[16], b[16];
@@ -115,6 +117,7 @@ static size_t build(uint8_t *buf, int link, const struct ends *e, int fwd, int p
 		memcpy(h + 8, &a, 4);
 		h[12] = 5 << 4;
 		h[13] = flags;
+		h[14] = h[15] = zero_window ? 0 : 0xff;
 	} else {
 		h[4] = (uint8_t)((8 + len) >> 8), h[5] = (uint8_t)(8 + len);
 	}
@@ -515,6 +518,59 @@ static void test_decode(void)
 	check(!tt_pkt_link_ok(105) && tt_pkt_link_ok(TT_PKT_LINK_SLL2), "decode: link types");
 }
 
+/* The peer's window closed for 2 s, then ours to the close: stalls, each with its length. */
+static void test_stalls(void)
+{
+	uint8_t b[2048];
+	struct sink k;
+	struct ends e;
+	struct tt_pflow *p = mk(TT_PKT_LINK_RAW, &k, S);
+	const struct tt_event *c = NULL;
+	int begins = 0, ends = 0;
+	size_t n;
+
+	if (!p)
+		return;
+	v4(&e, "10.0.0.1", 40006, "10.0.0.2", 86);
+#define PKT(t, fwd, fl, seq, ack, len)                                                             \
+	(n = build(b, TT_PKT_LINK_RAW, &e, fwd, IPPROTO_TCP, fl, seq, ack, len, 0),                \
+	 tt_pflow_packet(p, T0 + (t), b, n))
+	PKT(0, 1, SYN, 10, 0, 0);
+	PKT(1000, 0, SYN | ACK, 20, 11, 0);
+	PKT(2000, 1, ACK, 11, 21, 1000);
+	zero_window = 1;
+	PKT(3000, 0, ACK, 21, 1011, 0); /* the server's buffer is full */
+	PKT(S, 0, ACK, 21, 1011, 0);	/* and still at the client's probe */
+	zero_window = 0;
+	PKT(2 * S + 3000, 0, ACK, 21, 1011, 0); /* open again */
+	zero_window = 1;
+	PKT(3 * S, 1, ACK, 1011, 21, 0); /* the client stops reading */
+	zero_window = 0;
+	PKT(3 * S + 500000000ull, 0, RST, 21, 0, 0);
+#undef PKT
+	for (int i = 0; i < k.n; i++) {
+		const struct tt_event *ev = &k.ev[i];
+
+		if (ev->kind != TT_EV_STALL)
+			continue;
+		if (ev->u.stall.phase == TT_STALL_BEGIN)
+			begins++;
+		else
+			ends +=
+			    (ev->u.stall.side == TT_STALL_PEER && ev->u.stall.dur_us == 2000000 &&
+			     ev->ts_ns == T0 + 2 * S + 3000) ||
+			    (ev->u.stall.side == TT_STALL_LOCAL && ev->u.stall.dur_us == 500000 &&
+			     ev->ts_ns == T0 + 3 * S + 500000000ull);
+	}
+	check(begins == 2 && ends == 2,
+	      "stalls: the peer's zero window for 2 s, ours for 0.5 s ended by the close (begins "
+	      "%d, ends as expected %d)",
+	      begins, ends);
+	check(count(&k, TT_EV_CONN_CLOSE, 0, &c) == 1 && c->u.close.fail_reason == TT_FAIL_RESET,
+	      "stalls: the reset closes it");
+	tt_pflow_free(p);
+}
+
 static void test_api(void)
 {
 	struct tt_pflow_opts o = {0};
@@ -549,6 +605,7 @@ int main(void)
 	test_udp();
 	test_holes();
 	test_decode();
+	test_stalls();
 	test_api();
 	return check_done(NULL);
 }
