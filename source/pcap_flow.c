@@ -64,7 +64,7 @@ struct flow {
 	uint8_t family, proto, state, used, closed, dirty, synack_seen, last_fin;
 	uint64_t first_syn_ns, last_syn_ns, last_ns;
 	uint32_t srtt_us, syn_retrans, retrans;
-	uint32_t next; /* the free list's or the dirty list's next, + 1 */
+	uint32_t next; /* unused: the free list's next, + 1 */
 	struct dir d[2];
 };
 
@@ -176,6 +176,7 @@ static struct flow *add(struct tt_pflow *p, const uint8_t *key, uint32_t tag)
 		idx = (uint32_t)p->n++;
 	}
 	if (tt_u64map_put(&p->index, tt_u64map_word(tag, idx), NULL) < 0) {
+		p->flows[idx].used = 0; /* (a slot new from realloc holds anything) */
 		p->flows[idx].next = p->free1;
 		p->free1 = idx + 1;
 		return NULL;
@@ -447,12 +448,19 @@ static void tcp_data(struct tt_pflow *p, struct flow *f, int dir, const struct t
 	}
 }
 
+/* Whether the SYN k is the one that opened f, sent again. */
+static int same_syn(const struct flow *f, const struct tt_pkt *k)
+{
+	return !memcmp(k->src, f->caddr, ADDR) && k->sport == f->cport && f->d[0].have_base &&
+	       k->seq == f->d[0].base;
+}
+
 static void tcp_handshake(struct tt_pflow *p, struct flow *f, int dir, const struct tt_pkt *k)
 {
 	struct tt_event ev;
 
 	if (dir == 0 && (k->flags & (TT_TH_SYN | TT_TH_ACK)) == TT_TH_SYN) {
-		if (f->d[0].have_base && f->state == TT_TCP_SYN_SENT) {
+		if (f->d[0].have_base && (f->state == TT_TCP_SYN_SENT || same_syn(f, k))) {
 			f->syn_retrans++;
 			ev_init(&ev, f, TT_EV_RETRANS, p->now);
 			ev.u.retrans.segs = 1;
@@ -510,8 +518,13 @@ static struct flow *tcp_flow(struct tt_pflow *p, const struct tt_pkt *k, int *er
 	make_key(k, key);
 	tag = tt_u64map_tag_bytes(key, KEY_LEN);
 	f = lookup(p, key, tag);
-	/* the same ends again: a new connection (one whose end was not captured ends here) */
-	if (f && syn && (f->closed || f->state != TT_TCP_SYN_SENT)) {
+	/*
+	 * The same ends again: a new connection (one whose end was not captured ends here); but
+	 * a SYN sent again with the same ISN (its SYN-ACK was lost after the capture point) is
+	 * the same one's.
+	 */
+	if (f && syn && (f->closed || f->state != TT_TCP_SYN_SENT) &&
+	    (f->closed || !same_syn(f, k))) {
 		if (!f->closed)
 			close_flow(p, f, TT_FAIL_NONE, p->now);
 		forget(p, f);

@@ -290,6 +290,20 @@ static void test_failures(void)
 		  c->u.close.rx_pkts == 1,
 	      "refused: the close says so, 2 SYNs and the reset counted");
 
+	/* a SYN sent again after its SYN-ACK (lost past the capture point): the same connection */
+	k.n = 0;
+	v4(&e, "10.0.0.1", 40009, "10.0.0.2", 89);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 300, 0, 0, 0);
+	tt_pflow_packet(p, T0 + S / 2 + 2000, b, n);
+	n = build(b, TT_PKT_LINK_RAW, &e, 0, IPPROTO_TCP, SYN | ACK, 900, 301, 0, 0);
+	tt_pflow_packet(p, T0 + S / 2 + 3000, b, n);
+	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 300, 0, 0, 0);
+	tt_pflow_packet(p, T0 + S / 2 + 900000, b, n);
+	check(
+	    count(&k, TT_EV_CONN_OPEN, 0, NULL) == 1 && count(&k, TT_EV_CONN_CLOSE, 0, NULL) == 0 &&
+		count(&k, TT_EV_RETRANS, 0, &rt) == 1 && rt->u.retrans.cause == TT_RETRANS_SYN,
+	    "a SYN sent again with its ISN after the SYN-ACK: a retransmit, not a new connection");
+	k.n = 0;
 	/* ICMP port unreachable quoting a SYN from 10.0.0.1:40002 */
 	v4(&e, "10.0.0.1", 40002, "10.0.0.3", 82);
 	n = build(b, TT_PKT_LINK_RAW, &e, 1, IPPROTO_TCP, SYN, 9, 0, 0, 0);
@@ -302,7 +316,7 @@ static void test_failures(void)
 	memcpy(icmp + 28, b, 28);   /* the SYN's IP header and 8 bytes of its TCP header */
 	q = 20 + 8 + 28;
 	tt_pflow_packet(p, T0 + S + 3000, icmp, q);
-	check(count(&k, TT_EV_CONN_CLOSE, 2, &c) == 1 &&
+	check(count(&k, TT_EV_CONN_CLOSE, 3, &c) == 1 &&
 		  c->u.close.fail_reason == TT_FAIL_UNREACHABLE && c->ts_ns == T0 + S + 3000,
 	      "an ICMP unreachable for its SYN: closed, unreachable");
 
@@ -320,7 +334,7 @@ static void test_failures(void)
 	tt_pflow_packet(p, T0 + 2 * S, b, 30); /* 10 bytes of TCP header */
 	tt_pflow_stats(p, &st);
 	check(st.strays == 1 && st.other == 1 && st.fragments == 2 && st.truncated == 1 &&
-		  st.conns == 2,
+		  st.conns == 3,
 	      "stats: a stray reset, one not IP, fragments, one cut short (strays %llu other %llu "
 	      "frag %llu trunc %llu)",
 	      (unsigned long long)st.strays, (unsigned long long)st.other,
