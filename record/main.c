@@ -187,6 +187,12 @@ static void parse(int argc, char **argv, struct tt_rec_opts *o, char *skip, size
 	}
 	if (optind < argc)
 		tt_die(prog, TT_EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	/* both follow the recorder's own clock, and a pcap is read as fast as it can be */
+	if (o->src.source == TT_SOURCE_PCAP && (o->rotate_ns || o->flight_ns))
+		tt_die(prog, TT_EXIT_USAGE,
+		       "%s keeps time by the recorder's clock, and a pcap is read at once: -C "
+		       "rotates it by size, tcptop-replay -o --from --to cuts its result by time",
+		       o->rotate_ns ? "-G" : "--flight");
 	if (tt_source_reads_file(o->src.source) && !tt_filter_is_empty(&o->src.filter))
 		tt_die(prog, TT_EXIT_USAGE,
 		       "filters do not apply to a capture source: tcptop-replay -o cuts one by "

@@ -317,6 +317,8 @@ def test_pcap_source_errors(tmp_path):
         (["--source", "pcap:" + pcap, "--raw"], "--raw counts send/recv calls"),
         (["--source", "pcap:" + pcap, "-p", "1"], "filters do not apply"),
         (["--source", "pcap:"], "unknown source"),
+        (["--source", "pcap:" + pcap, "-G", "60"], "-G keeps time by the recorder's clock"),
+        (["--source", "pcap:" + pcap, "--flight", "60"], "--flight keeps time"),
     ]
     for args, text in cases:
         r = run([RECORD, "-q", "-o", cap] + args)
