@@ -381,9 +381,12 @@ def test_connect_us_known_delay(tmpdir_path, pair):
     out, inb = by["out"][0], by["in"][0]
     # the oracle is the client's own clock around connect(): an emulated guest on a busy host
     # adds real time to the handshake (110.5 ms measured in a 6.1 guest), so 100 ms is a
-    # floor, not the value
+    # floor, not the value; and its clock takes in the time its process waits for the
+    # emulated CPU before the SYN and after the SYN-ACK, which the kernel's does not (132.0 ms
+    # by the client's clock against 105.9 ms SYN to ESTABLISHED in a 6.1 guest beside another
+    # guest): a quarter, at least 30 ms, of slack. 100 ms missed still fails the floor.
     client_us = (c["t1"] - c["t0"]) * 1e6
-    slack = max(10_000, client_us / 10)
+    slack = max(30_000, client_us / 4)
     assert 99_000 <= out["connect_us"] <= client_us + 1000, (out, client_us)
     assert client_us - out["connect_us"] <= slack, (out, client_us)
     assert 99_000 <= inb["connect_us"] <= client_us + slack, (inb, client_us)
