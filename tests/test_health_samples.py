@@ -290,8 +290,10 @@ def test_sockdiag_receiver_not_reading_gives_stalls_within_a_poll(pair, tmp_path
         assert [s["side"] for s in mine] == [side], (stalls, t)
         assert {s["side"] for s in every} == {side}, stalls
         start, end = mine[0]["start_ns"] / 1e9, mine[0]["end_ns"] / 1e9
-        # a poll saw each edge of the wire's zero window, within one interval of it
-        assert t["zero"] - 0.05 <= start <= t["zero"] + poll + slack, (t, mine)
+        # a poll saw each edge of the wire's zero window, within one interval of it; the start
+        # is the last data's (tcpi_last_data_recv/_sent, as the BPF source's): before the zero
+        # went out by up to a delayed ACK's 200 ms (57 ms measured in a local CI)
+        assert t["zero"] - 0.25 <= start <= t["zero"] + poll + slack, (t, mine)
         assert t["open"] - 0.05 <= end <= t["open"] + poll + slack, (t, mine)
         assert c["zero_window_ms"] == pytest.approx(
             sum(s["end_ns"] - s["start_ns"] for s in every) / 1e6, abs=len(every))
