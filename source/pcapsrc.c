@@ -16,6 +16,7 @@
  * the wire.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ static const struct tt_source_cap_desc pcap_caps[] = {
 struct tt_pcapsrc {
 	pcap_t *pc;
 	struct tt_pflow *flow;
-	int eof, have_next;
+	int eof, have_next, told_end;
 	/* the packet read ahead (libpcap's buffer is reused by its next read) */
 	uint64_t next_ts;
 	size_t next_len;
@@ -164,6 +165,27 @@ static void read_ahead(struct tt_source *h)
 	s->have_next = 1;
 }
 
+/*
+ * The end: the traffic not yet told (a view gets no stop), and, in one line, the packets no
+ * connection could count (their headers cut short by the capture's snap length, or IP
+ * fragments after the first): what they carried is missing from the totals.
+ */
+static void tell_end(struct tt_source *h)
+{
+	struct tt_pcapsrc *s = h->priv;
+	struct tt_pflow_stats st;
+
+	s->told_end = 1;
+	tt_pflow_end(s->flow);
+	tt_pflow_stats(s->flow, &st);
+	if (st.truncated || st.fragments)
+		fprintf(stderr,
+			"%s: warning: %s: %" PRIu64 " packets cut before their TCP/UDP header and "
+			"%" PRIu64 " later IP fragments are in no connection's counts\n",
+			program_invocation_short_name, h->opts.source_path, st.truncated,
+			st.fragments);
+}
+
 /* Whether the packet read ahead is due: always, unless played at pace. *wait_ns: until it is. */
 static int due(const struct tt_source *h, uint64_t *wait_ns)
 {
@@ -192,7 +214,8 @@ static int pcap_src_poll(struct tt_source *h, int timeout_ms)
 
 		read_ahead(h);
 		if (s->eof) {
-			tt_pflow_end(s->flow);
+			if (!s->told_end)
+				tell_end(h);
 			return -ENODATA;
 		}
 		if (!due(h, &wait)) {
@@ -224,11 +247,13 @@ static int pcap_src_flush(struct tt_source *h)
 	return 0; /* traffic is told at ticks of packet time, and at the stop */
 }
 
+/* Stopped before the end of the file (a signal), or after it: told once either way. */
 static int pcap_src_stop(struct tt_source *h)
 {
 	struct tt_pcapsrc *s = h->priv;
 
-	tt_pflow_end(s->flow);
+	if (!s->told_end)
+		tell_end(h);
 	return 0;
 }
 

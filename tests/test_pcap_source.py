@@ -341,6 +341,14 @@ def test_pcap_source_errors(tmp_path):
         r.stderr
     rows = query(cap, "SELECT tx_bytes, tx_packets, rx_packets, closed FROM connections")
     assert rows == [{"tx_bytes": 1000, "tx_packets": 3, "rx_packets": 1, "closed": 0}], rows
+    # a packet captured too short for its TCP header counts in no connection: said
+    short = str(tmp_path / "short.pcap")
+    pkts = conversation(1767225600 * 10**9)
+    pcap_file(short, pkts[:3] + [(pkts[3][0], pkts[3][1][:30])])
+    os.unlink(cap)
+    r = run([RECORD, "-q", "-o", cap, "--source", "pcap:" + short])
+    assert r.returncode == 0 and "1 packets cut before their TCP/UDP header" in r.stderr, \
+        r.stderr
 
 
 def test_the_live_view_plays_a_pcap_at_its_pace():
