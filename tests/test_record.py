@@ -1046,6 +1046,24 @@ def replay_tx_rates(path, lport, interval):
     return out
 
 
+def exchanges_sent(evs, port, sent):
+    """The client ends to port in evs are one per exchange of `sent` bytes, each with its bytes:
+    exactly, or at most them where the kernel ran none of our programs at the close (a 6.18
+    build skips some under load) and a pass found the socket gone with what it last read."""
+    ends = [c for c in connections(evs).values() if c["open"]["rport"] == port]
+    assert len(ends) == len(sent), ends
+    def found_gone(c):
+        return c["close"] is not None and c["close"]["flags"] & CLOSE_INFERRED
+    exact = sorted(c["tx"] for c in ends if not found_gone(c))
+    assert all(any(x == n for n in sent) for x in exact), (exact, sent)
+    found = [c["tx"] for c in ends if found_gone(c)]
+    left = list(sent)
+    for x in exact:
+        left.remove(x)
+    assert all(x <= max(left) for x in found), (found, left)
+    return True
+
+
 def test_flight_recorder(tmpdir_path):
     """--flight: nothing on disk before a dump; a dump (SIGUSR1, and at the end) holds the last
     window of events with its timeline: a connection opened before the window gets its open
@@ -1074,10 +1092,9 @@ def test_flight_recorder(tmpdir_path):
         paced.close()
     assert rc == 0, err
     _, evs = read_capture(path)
-    assert [c["tx"] for c in connections(evs).values() if c["open"]["rport"] == port] == [777]
+    assert exchanges_sent(evs, port, [777])
     _, evs1 = read_capture(path + ".1")
-    txs = sorted(c["tx"] for c in connections(evs1).values() if c["open"]["rport"] == port)
-    assert txs == [777, 888]
+    assert exchanges_sent(evs1, port, [777, 888])
     assert os.stat(path + ".1").st_mode & 0o777 == 0o600
 
     # the timeline of the first dump
