@@ -34,8 +34,10 @@ static __always_inline struct tt_event *ev_try_new(__u16 kind, __u64 id, __u32 p
 	__u32 sz = tt_event_size(kind);
 	struct tt_event *e = bpf_ringbuf_reserve(&events, sz, 0);
 
-	if (!e)
+	if (!e) {
+		ring_short_pass = cur_pass;
 		return NULL;
+	}
 	__builtin_memset(e, 0, sz);
 	e->ts_ns = ts ? ts : bpf_ktime_get_boot_ns();
 	e->conn_id = id;

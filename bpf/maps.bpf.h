@@ -70,6 +70,8 @@ TT_EXTERN __u64 n_unowned TT_INIT(0);
  * which the last sweep ran. */
 TT_EXTERN __u64 n_filed_new TT_INIT(0);
 TT_EXTERN __u64 sweep_pass TT_INIT(0);
+/* owners a sweep left for sockets other than listeners (set to 0 by user space before it) */
+TT_EXTERN __u64 sweep_conns TT_INIT(0);
 
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -158,6 +160,17 @@ TT_EXTERN struct {
 	__type(value, struct tt_tcp_live);
 } tcp_live SEC(".maps");
 TT_EXTERN __u64 cur_pass TT_INIT(0);
+/* the pass (cur_pass) during which a record last found the ring buffer full: what a pass could
+ * not write then waits for a pass that looks at every connection (tcp_idle_since_last_pass) */
+TT_EXTERN __u64 ring_short_pass TT_INIT(0);
+/*
+ * What tells a pass that found every tcp_live entry's socket (tcp_gone.c then reads nothing):
+ * the entries (added here, less those deleted here and by user space), every change to the
+ * set (an open, a close, a close left for a pass), and the entries the current pass found.
+ */
+TT_EXTERN __s64 live_n TT_INIT(0);
+TT_EXTERN __u64 live_changes TT_INIT(0);
+TT_EXTERN __u64 pass_found TT_INIT(0);
 /* the kernel's HZ, found once from jiffies and the clock (tt_hz) */
 TT_EXTERN __u64 hz_found TT_INIT(0);
 /* opens tcp_live had no room for: their unseen closes would not be found */

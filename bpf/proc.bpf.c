@@ -145,6 +145,21 @@ int tt_accept(struct trace_event_raw_sys_exit *ctx)
  * for socket storage), so the owner goes into "owners" under the socket's address, like the
  * accept tracepoints do, and iter/tcp (which holds the socket) applies it right after.
  */
+/* An open TCP connection whose owner is known: its tcp_live entry has the pid. */
+static __always_inline int tcp_owner_known(const struct sock *sk)
+{
+	__u64 cookie;
+	struct tt_tcp_live *v;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!cookie)
+		return 0;
+	v = bpf_map_lookup_elem(&tcp_live, &cookie);
+	return v && v->pid;
+}
+
 SEC("iter/task_file")
 int tt_iter_files(struct bpf_iter__task_file *ctx)
 {
@@ -189,9 +204,15 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 	own.rport = t.rport;
 	own.swept = 1;
 	key = (__u64)sk;
-	/* an accept tracepoint's entry names the same owner, and may have announced it */
-	if (bpf_map_update_elem(&owners, &key, &own, BPF_NOEXIST) == 0)
+	/* an accept tracepoint's entry names the same owner, and may have announced it; an open
+	 * connection whose owner is known (its tcp_live entry has it) keeps it (take_owner), so
+	 * none is left for it: at 100 000 connections each pass after a sweep otherwise looked at
+	 * every one of them again, and the LRU map of 32 768 churned */
+	if (!tcp_owner_known(sk) && bpf_map_update_elem(&owners, &key, &own, BPF_NOEXIST) == 0) {
 		__sync_fetch_and_add(&owners_n, 1);
+		if (state != TT_TCP_LISTEN)
+			__sync_fetch_and_add(&sweep_conns, 1);
+	}
 	if (any_filter()) {
 		/* with a filter, names only of the processes whose sockets pass it */
 		if (!net_match(proto, t.family, t.lport, t.rport) ||

@@ -442,6 +442,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 		live_fill(&nv, st, &c);
 		nv.pass = 0; /* no pass found it */
 		bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_EXIST);
+		__sync_fetch_and_add(&live_changes, 1);
 		return;
 	}
 	e->u.close.tx_bytes = c.acked;
@@ -455,7 +456,7 @@ static __always_inline void tcp_emit_close(const struct sock *sk, struct sk_st *
 	ns_tcp_add(sk, -1);
 	/* gone already: a pass found the socket gone before the kernel ran this (a state change
 	 * skipped, tcp_destroy_sock later) and wrote the close */
-	if (bpf_map_delete_elem(&tcp_live, &st->id) && st->live) {
+	if (live_delete(st->id) && st->live) {
 		bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);
 		return;
 	}
@@ -889,6 +890,49 @@ static __always_inline void listener_sample(const struct sock *sk, struct sk_st 
 	st->l_seen = 1;
 }
 
+/*
+ * An open connection nothing happened to since the pass that last read it: its pass is stored
+ * in its tcp_live entry (tcp_gone.c looks for the sockets no pass found) and nothing else is
+ * done. At 100 000 mostly idle connections the socket storage lookup, a cache miss a socket,
+ * was a quarter of the pass (docs/BENCHMARKS.md); tcp_live's entry, looked up anyway, holds
+ * the segment counts the last pass read. Idle means, in the socket itself:
+ * - no segment in or out and no retransmit since: every byte acked or received comes in a
+ *   segment, and so does every change of the sample's fields but the chrono timers (below);
+ *   a state change that moves no segment is the state tracepoint's, not the pass's;
+ * - no chrono timer running (busy, window- or buffer-limited time grows by itself);
+ * - neither zero-window condition (a stall's begin and end are the full path's);
+ * - an owner known (the unowned count the sweep waits on) and none waiting in `owners`;
+ * - not --raw (a pass flushes the calls staged since the last record);
+ * - no record found the ring buffer full since the last pass began: a delta, sample or
+ *   retransmit a pass could not write is left for the next pass, which must look.
+ * Anything else takes the full path, as does an entry reused by another connection meanwhile
+ * (its counters differ, as live_note() says) or left by a close for the next pass (pass 0).
+ */
+static __always_inline int tcp_idle_since_last_pass(const struct tcp_sock *tp)
+{
+	const struct sock *sk = (const struct sock *)tp;
+	__u64 cookie = sk->__sk_common.skc_cookie.counter, key = (__u64)sk;
+	struct tt_tcp_live *v;
+
+	if (raw_mode || !cookie || ring_short_pass + 1 >= cur_pass)
+		return 0;
+	v = bpf_map_lookup_elem(&tcp_live, &cookie);
+	if (!v || !v->pass || !v->pid)
+		return 0;
+	if (v->segs_out != tp->segs_out || v->segs_in != tp->segs_in ||
+	    v->retrans != tp->total_retrans || BPF_CORE_READ_BITFIELD(tp, chrono_type))
+		return 0;
+	if (!tp->rcv_wnd || (!tp->snd_wnd && tp->write_seq != tp->snd_nxt))
+		return 0;
+	if (owners_n && bpf_map_lookup_elem(&owners, &key))
+		return 0;
+	if (v->pass != cur_pass) {
+		v->pass = cur_pass;
+		__sync_fetch_and_add(&pass_found, 1);
+	}
+	return 1;
+}
+
 /* Sampling pass over the TCP sockets of this netns: deltas, TCP state and stalls that changed. */
 SEC("iter/tcp")
 int tt_iter_tcp(struct bpf_iter__tcp *ctx)
@@ -903,6 +947,8 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
+		return 0;
+	if (tcp_idle_since_last_pass(tp))
 		return 0;
 	sk = (struct sock *)tp;
 	st = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -954,11 +1000,16 @@ int tt_iter_owner(struct bpf_iter__tcp *ctx)
 	struct sock_common *skc = ctx->sk_common;
 	struct tcp_sock *tp;
 	struct sk_st *st;
+	__u64 key;
 
 	if (!skc || !owners_n)
 		return 0;
 	tp = bpf_skc_to_tcp_sock(skc);
 	if (!tp)
+		return 0;
+	/* the few sockets with an owner waiting, not the storage of every one */
+	key = (__u64)tp;
+	if (!bpf_map_lookup_elem(&owners, &key))
 		return 0;
 	st = bpf_sk_storage_get(&socks, tp, 0, 0);
 	if (st)

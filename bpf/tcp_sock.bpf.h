@@ -136,6 +136,25 @@ static __always_inline void clear_unowned(struct sk_st *st)
 		__sync_fetch_and_add(&n_unowned, -1);
 }
 
+/* tcp_live's entries counted as they come and go (live_n above) */
+static __always_inline void live_added(void)
+{
+	__sync_fetch_and_add(&live_n, 1);
+	__sync_fetch_and_add(&live_changes, 1);
+}
+
+/* 0 if this deleted the entry, as bpf_map_delete_elem() */
+static __always_inline long live_delete(__u64 id)
+{
+	long err = bpf_map_delete_elem(&tcp_live, &id);
+
+	if (!err) {
+		__sync_fetch_and_add(&live_n, -1);
+		__sync_fetch_and_add(&live_changes, 1);
+	}
+	return err;
+}
+
 static __always_inline void live_fill(struct tt_tcp_live *v, const struct sk_st *st,
 				      const struct tcp_counters *c)
 {
@@ -173,6 +192,8 @@ static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
 		old = bpf_map_lookup_elem(&tcp_live, &st->id);
 		if (!old)
 			return 0;
+		if (old->pass != nv.pass)
+			__sync_fetch_and_add(&pass_found, 1);
 		if (old->acked == nv.acked && old->rcvd == nv.rcvd &&
 		    old->segs_out == nv.segs_out && old->segs_in == nv.segs_in &&
 		    old->srtt == nv.srtt && old->retrans == nv.retrans && old->netns == nv.netns &&
@@ -184,6 +205,7 @@ static __always_inline int live_note(const struct sock *sk, struct sk_st *st,
 	}
 	err = bpf_map_update_elem(&tcp_live, &st->id, &nv, BPF_NOEXIST);
 	if (!err) {
+		live_added();
 		st->live = 1;
 		return 1;
 	}
@@ -292,7 +314,7 @@ static __always_inline void tcp_try_open(const struct sock *sk, struct sk_st *st
 	if (__sync_val_compare_and_swap(&st->open, cur, O_OPEN) != cur) {
 		/* closed meanwhile without an open: no entry for tcp_gone.c to close */
 		if (made && st->open != O_OPEN)
-			bpf_map_delete_elem(&tcp_live, &st->id);
+			live_delete(st->id);
 		return;
 	}
 	ns_tcp_add(sk, 1);

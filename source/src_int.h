@@ -197,6 +197,9 @@ void tt_src_udp_flush(struct tt_src *s, int opens_read);
  * reader before its close.
  */
 void tt_src_tcp_gone(struct tt_src *s);
+/* Whether the pass just made found every tcp_live entry's socket, the map unchanged since
+ * live_changes read changes (before the pass): then none is gone. */
+int tt_src_tcp_all_found(const struct tt_src *s, uint64_t changes);
 
 /*
  * src_copy.c: while an iterator walks, a second thread moves the ring buffer's records into

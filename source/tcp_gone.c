@@ -77,6 +77,21 @@ out:
 	return 0;
 }
 
+int tt_src_tcp_all_found(const struct tt_src *s, uint64_t changes)
+{
+	const struct tcptop_bpf__bss *b = s->skel->bss;
+	int64_t n = __atomic_load_n(&b->live_n, __ATOMIC_SEQ_CST);
+
+	/*
+	 * Each entry is counted found once a pass (its pass set to this one); with no open or
+	 * close meanwhile, as many found as there are entries is every one. An open or close
+	 * racing the end of the walk can make the counts meet with one entry unfound: that
+	 * socket, gone, is found by the next pass, which reads the map.
+	 */
+	return __atomic_load_n(&b->live_changes, __ATOMIC_SEQ_CST) == changes &&
+	       (int64_t)__atomic_load_n(&b->pass_found, __ATOMIC_SEQ_CST) == n;
+}
+
 void tt_src_tcp_gone(struct tt_src *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.tcp_live);
@@ -97,6 +112,8 @@ void tt_src_tcp_gone(struct tt_src *s)
 		 */
 		if (bpf_map_delete_elem(fd, &g[i].id))
 			continue;
+		__atomic_fetch_add(&s->skel->bss->live_n, -1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&s->skel->bss->live_changes, 1, __ATOMIC_SEQ_CST);
 		tt_stage_order_forget(s->order, g[i].id);
 		memset(&ev, 0, sizeof(ev));
 		ev.ts_ns = tt_now_boot_ns();
