@@ -180,6 +180,9 @@ TT_EXTERN __u64 tcp_live_full TT_INIT(0);
 #define TT_SKIP_CLOSE_ALL 1
 #define TT_SKIP_CLOSE_NOSPACE 2
 TT_EXTERN const volatile __u8 test_skip_close TT_INIT(0);
+/* tests only (TT_TEST_PASS_NOSPACE=N): passes 1 to N find the ring buffer full for a pass's
+ * TRAFFIC and SAMPLE, which are left for the next pass */
+TT_EXTERN const volatile __u8 test_pass_nospace TT_INIT(0);
 
 /* Life of a TCP connection as seen here (sk_st.open). */
 enum {

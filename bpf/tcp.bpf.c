@@ -21,6 +21,17 @@ static __always_inline __u64 sub0(__u64 a, __u64 b)
 	return a > b ? a - b : 0;
 }
 
+/* A pass's record, which a full ring buffer leaves for the next pass (nothing counted lost). */
+static __always_inline struct tt_event *pass_try_new(__u16 kind, __u64 id, __u32 pid, __u32 tid,
+						     __u64 ts)
+{
+	if (cur_pass <= test_pass_nospace) {
+		ring_short_pass = cur_pass;
+		return NULL;
+	}
+	return ev_try_new(kind, id, pid, tid, 0, ts);
+}
+
 /*
  * Report the counters' growth since the last report. The sampler (process context, the
  * socket locked) and the close may still race (a listener's close resets its unaccepted
@@ -38,7 +49,7 @@ static __always_inline void emit_delta(struct sk_st *st, const struct tcp_counte
 	if (c->acked <= st->acked && c->rcvd <= st->rcvd && c->segs_out <= st->segs_out &&
 	    c->segs_in <= st->segs_in)
 		return;
-	e = pass ? ev_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0)
+	e = pass ? pass_try_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0)
 		 : ev_new(TT_EV_TRAFFIC, st->id, st->pid, st->tid, 0, 0);
 	if (!e)
 		return;
@@ -254,7 +265,7 @@ static __always_inline void emit_sample(const struct sock *sk, struct sk_st *st,
 	if (h == st->sample_hash && (final || pacing == st->sample_pacing))
 		return;
 	e = final ? ev_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now)
-		  : ev_try_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, 0, now);
+		  : pass_try_new(TT_EV_SAMPLE, st->id, st->pid, st->tid, now);
 	if (!e)
 		return;
 	st->sample_hash = h;

@@ -61,6 +61,7 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s,
 {
 	const struct tt_filter *f = &o->filter;
 	const char *skip_close = getenv("TT_TEST_SKIP_CLOSE");
+	const char *pass_nospace = getenv("TT_TEST_PASS_NOSPACE");
 
 	skel->rodata->raw_mode = o->raw ? 1 : 0;
 	skel->rodata->raw_slice_ns = tt_source_raw_slice_ns(o);
@@ -68,6 +69,8 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s,
 	/* fault injection for tests: the programs emit no close, as when the kernel skips them
 	 * ("nospace": the close finds the ring buffer full) */
 	skel->rodata->test_skip_close = !skip_close ? 0 : strcmp(skip_close, "nospace") ? 1 : 2;
+	/* and the first N sampling passes find no room for their TRAFFIC and SAMPLE records */
+	skel->rodata->test_pass_nospace = pass_nospace ? (uint8_t)atoi(pass_nospace) : 0;
 	skel->rodata->udp_by_packet = s->use_pkt ? 1 : 0;
 	for (unsigned i = 0; i < f->n_pids && i < TT_FILTER_MAX_BPF; i++)
 		skel->rodata->f_pids[i] = f->pids[i];

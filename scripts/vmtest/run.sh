@@ -13,7 +13,7 @@
 set -eu
 
 # The test files that depend on the kernel: the only ones worth a VM.
-TESTS=${VMTEST_TESTS:-"tests/test_record.py tests/test_live.py tests/test_probes.py tests/test_rates.py tests/test_sockdiag.py tests/test_netns.py tests/test_udp_flows.py tests/test_udp_owners.py tests/test_close_recovery.py tests/test_raw.py tests/test_health_retrans.py tests/test_health_listeners.py tests/test_health_handshake.py tests/test_health_samples.py tests/test_follow.py tests/test_load.py::test_full_tcp_table_is_said_at_once_and_counted tests/test_load.py::test_full_tcp_table_in_the_live_header tests/test_load.py::test_connections_open_before_the_start_all_recorded"}
+TESTS=${VMTEST_TESTS:-"tests/test_record.py tests/test_live.py tests/test_probes.py tests/test_rates.py tests/test_sockdiag.py tests/test_netns.py tests/test_udp_flows.py tests/test_udp_owners.py tests/test_close_recovery.py tests/test_pass_idle.py tests/test_raw.py tests/test_health_retrans.py tests/test_health_listeners.py tests/test_health_handshake.py tests/test_health_samples.py tests/test_follow.py tests/test_load.py::test_full_tcp_table_is_said_at_once_and_counted tests/test_load.py::test_full_tcp_table_in_the_live_header tests/test_load.py::test_connections_open_before_the_start_all_recorded"}
 # META-PACKAGE/SUITE: the newest kernel each names, 6.1 LTS (bookworm) and 6.12 LTS
 # (bookworm-backports). The generic flavour because the cloud one has no 9p modules.
 # And 5.10 LTS (bullseye), built with BTF.
