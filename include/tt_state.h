@@ -83,6 +83,12 @@ struct tt_state_opts {
 	 * capture of per-call records).
 	 */
 	uint64_t sample_ns;
+	/*
+	 * Keep no timeline (tt_state_timeline() finds nothing): a reader that shows no
+	 * connection's events, such as batch output. Copying every event into it was a quarter
+	 * of applying one (replay --batch).
+	 */
+	int no_timeline;
 };
 
 struct tt_state_summary {

@@ -307,6 +307,7 @@ int main(int argc, char **argv)
 		tt_die(prog, TT_EXIT_USAGE, "the view needs a terminal (use --batch for pipes)");
 	sto.ttl_ns = cfg.view.ttl_ns;
 	sto.sample_ns = source_sample_ns(&cfg.so);
+	sto.no_timeline = cfg.view.batch; /* no detail pane */
 	sto.filter = tt_filter_is_empty(&cfg.so.filter) ? NULL : &cfg.so.filter;
 	if (tt_state_new(&l.st, &sto) < 0)
 		tt_die(prog, TT_EXIT_ERROR, "out of memory");

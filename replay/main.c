@@ -613,6 +613,7 @@ int main(int argc, char **argv)
 	       (cfg.view.csv_path && (!isatty(STDOUT_FILENO) || is_stdio(cfg.view.csv_path)));
 	po.keyframes = !fast || cfg.bench_seek; /* only the view seeks */
 	r.view = !fast && !cfg.bench_seek;
+	po.timeline = r.view;
 	po.keyframe_bytes = cfg.kf_bytes;
 	po.tick_ns = cfg.view.interval_ns;
 	po.ttl_ns = cfg.view.ttl_ns;

@@ -491,7 +491,8 @@ int player_open(struct player **out, char *const *paths, int n, const struct pla
 		char *err, size_t errlen)
 {
 	struct player *p = calloc(1, sizeof(*p));
-	struct tt_state_opts so = {.ttl_ns = o->ttl_ns, .filter = o->filter};
+	struct tt_state_opts so = {
+	    .ttl_ns = o->ttl_ns, .filter = o->filter, .no_timeline = !o->timeline};
 	int ret = -ENOMEM;
 
 	if (!p || !(p->in = calloc(n, sizeof(*p->in)))) {

@@ -29,6 +29,8 @@ struct player_opts {
 	 * fails with -ESPIPE. Batch output, dumps and cuts never seek.
 	 */
 	int keyframes;
+	/* Keep each connection's timeline (the view's detail pane); batch output needs none. */
+	int timeline;
 	uint64_t keyframe_bytes; /* memory for keyframes before they thin out; 0 = 512 MiB */
 	tt_fmt_warn_fn warn;	 /* reader warnings */
 	void *warn_ctx;

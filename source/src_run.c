@@ -459,10 +459,11 @@ static void sample_once(struct tt_src *s)
 		s->skel->bss->sweep_pass = s->pass;
 		s->skel->bss->sweep_conns = 0;
 		/*
-		 * A sweep cut short is made again at the next pass, not SWEEP_NS later. The next one
-		 * for owners still unknown comes after SWEEP_NS, or after SWEEP_COST_SHARE times what
-		 * this one cost if longer: on a big host (100 000 connections, 200 ms a sweep) a
-		 * search for an owner no sweep may find costs at most a fiftieth of a core.
+		 * A sweep cut short is made again at the next pass, not SWEEP_NS later. The next
+		 * one for owners still unknown comes after SWEEP_NS, or after SWEEP_COST_SHARE
+		 * times what this one cost if longer: on a big host (100 000 connections, 200 000
+		 * socket files) a search for an owner no sweep may find costs at most a fiftieth of
+		 * a core.
 		 */
 		if (tt_src_run_iter(s, s->it_files, NULL, NULL) >= 0) {
 			cost = (tt_now_thread_cpu_ns() - c0) * SWEEP_COST_SHARE;

@@ -45,8 +45,10 @@ int tt_state_new(struct tt_state **out, const struct tt_state_opts *opts)
 		st->filter_nopid.n_comms = 0;
 		st->filter_wants_pid = st->filter.n_pids || st->filter.n_comms;
 	}
-	st->tl[TL_EVENTS].max = TT_STATE_TIMELINE_EVENTS;
-	st->tl[TL_SAMPLES].max = TT_STATE_TIMELINE_SAMPLES;
+	if (!opts || !opts->no_timeline) {
+		st->tl[TL_EVENTS].max = TT_STATE_TIMELINE_EVENTS;
+		st->tl[TL_SAMPLES].max = TT_STATE_TIMELINE_SAMPLES;
+	}
 	st->free_head = UINT32_MAX;
 	st->scratch = calloc(1, sizeof(*st->scratch));
 	if (!st->scratch || tt_u64map_init_index(&st->map, INITIAL_CONNS) ||
@@ -156,6 +158,8 @@ static void timeline_keep(struct tt_state *st, const struct tt_event *ev)
 	struct tl_ring *r = &st->tl[tt_event_periodic(ev->kind) ? TL_SAMPLES : TL_EVENTS];
 	uint32_t at;
 
+	if (!r->max)
+		return; /* no timeline kept (tt_state_opts.no_timeline) */
 	if (r->len == r->cap && !r->head && r->cap < r->max) {
 		uint32_t cap = r->cap ? r->cap * 2 : 256;
 		struct tt_event *n;

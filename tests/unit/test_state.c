@@ -1515,6 +1515,44 @@ static void test_timeline(void)
 	tt_state_free(st);
 }
 
+/* Batch output keeps no timeline: the table is the same, the timeline empty, its memory none. */
+static void test_no_timeline(void)
+{
+	static const struct tt_event *got[16];
+	struct tt_state_opts o = {.no_timeline = 1};
+	struct tt_state *st, *with = new_state(0, NULL), *cl;
+	struct tt_state_summary a, b;
+	struct tt_event e;
+
+	if (tt_state_new(&st, &o)) {
+		fprintf(stderr, "tt_state_new failed\n");
+		exit(1);
+	}
+	for (int k = 0; k < 2; k++) {
+		struct tt_state *s = k ? with : st;
+
+		apply(s, ev_open4(1 * SEC, 1, 10, "a", 6, 1, 1, 2, 2));
+		apply(s, ev_traffic(3 * SEC, 1, 10, 100, 7, 1, 1));
+		e = ev_base(TT_EV_RETRANS, 4 * SEC, 1, 10);
+		e.u.retrans.segs = 3;
+		apply(s, e);
+		apply(s, ev_close(6 * SEC, 1, 100, 7, 1, 1, 3, 7));
+	}
+	tt_state_summary(st, &a);
+	tt_state_summary(with, &b);
+	check(tt_state_timeline(st, 1, got, 16) == 0 && tt_state_timeline(with, 1, got, 16) == 3,
+	      "no_timeline: nothing kept, where the default keeps the open, retransmit, close");
+	check(a.open == b.open && a.closed == b.closed && a.tx_bytes == b.tx_bytes &&
+		  a.rx_bytes == b.rx_bytes,
+	      "no_timeline: the table is the same");
+	check(tt_state_memory(st) < tt_state_memory(with), "no_timeline: its memory is not taken");
+	check(tt_state_clone(st, &cl) == 0 && tt_state_timeline(cl, 1, got, 16) == 0,
+	      "no_timeline: a clone keeps none either");
+	tt_state_free(cl);
+	tt_state_free(st);
+	tt_state_free(with);
+}
+
 /*
  * A busy host: a sampling pass writes a SAMPLE for each of many connections, again and again.
  * The rare events of a connection (its handshake, a retransmit, its close) stay in its timeline
@@ -2208,6 +2246,7 @@ int main(int argc, char **argv)
 	test_sort();
 	test_clone();
 	test_timeline();
+	test_no_timeline();
 	test_timeline_samples();
 	test_reference_model();
 	test_scale_churn();
