@@ -572,6 +572,19 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 									: TT_DIR_OUTBOUND;
 		}
 		tcp_try_open(sk, st, oldstate, newstate == TT_TCP_CLOSE);
+	} else if (st->open == O_PASSIVE && newstate == TT_TCP_CLOSE &&
+		   !BPF_CORE_READ((const struct tcp_sock *)sk, fastopen_rsk)) {
+		/*
+		 * A passive child made at the handshake's last ACK goes on to ESTABLISHED at once;
+		 * one that closes from SYN_RECV unopened (Linux before 6.18 opens a child at its
+		 * next change) and is no Fast Open child was never a connection: the loser of two
+		 * CPUs that completed one handshake together (tcp_v4_syn_recv_sock()'s !own_req:
+		 * the ACK on one, the first data on the other, a client thread moved between its
+		 * connect() and its write), or a child of a listener closed meanwhile. Recorded,
+		 * it was a second server end of one connection, with no owner and a local reset
+		 * (make vmtest 6.1, an iperf3 run with 3 client ends and 4 server ends).
+		 */
+		st->open = O_IGNORE;
 	} else if (st->open == O_PENDING || st->open == O_PASSIVE) {
 		tcp_try_open(sk, st, oldstate, newstate == TT_TCP_CLOSE);
 	}
