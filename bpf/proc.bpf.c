@@ -137,6 +137,19 @@ int tt_accept(struct trace_event_raw_sys_exit *ctx)
 	return accepted(ctx->ret);
 }
 
+/* A TCP socket that is an open connection whose owner is known: its tcp_live entry has the
+ * pid. */
+static __always_inline int tcp_owner_known(const struct sock *sk)
+{
+	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	struct tt_tcp_live *v;
+
+	if (!cookie)
+		return 0;
+	v = bpf_map_lookup_elem(&tcp_live, &cookie);
+	return v && v->pid;
+}
+
 /*
  * At start: owners of the TCP sockets that already exist, and their names. Later,
  * while connections of unknown owner remain (accept tracepoints missing,
@@ -145,21 +158,6 @@ int tt_accept(struct trace_event_raw_sys_exit *ctx)
  * for socket storage), so the owner goes into "owners" under the socket's address, like the
  * accept tracepoints do, and iter/tcp (which holds the socket) applies it right after.
  */
-/* An open TCP connection whose owner is known: its tcp_live entry has the pid. */
-static __always_inline int tcp_owner_known(const struct sock *sk)
-{
-	__u64 cookie;
-	struct tt_tcp_live *v;
-
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	if (!cookie)
-		return 0;
-	v = bpf_map_lookup_elem(&tcp_live, &cookie);
-	return v && v->pid;
-}
-
 SEC("iter/task_file")
 int tt_iter_files(struct bpf_iter__task_file *ctx)
 {
@@ -197,7 +195,7 @@ int tt_iter_files(struct bpf_iter__task_file *ctx)
 		return 0;
 	}
 	own.pid = BPF_CORE_READ(task, tgid);
-	known = tcp_owner_known(sk);
+	known = proto == IPPROTO_TCP && tcp_owner_known(sk);
 	/* the files of one process come one after another: a connection whose owner is known, of
 	 * the process the file before named and noted, has nothing left for a sweep to do (at
 	 * 100 000 connections, nearly every file; the reads below were a twentieth of a pass) */
