@@ -45,6 +45,24 @@ def veth_pair(net="10.214.9", tag="ttns", net6=None):
         run(["ip", "netns", "del", b])
 
 
+def pin_neighbours(pair, net, tag):
+    """Each end's link address written into the other's neighbour table, permanent: a lossy
+    qdisc drops ARP too, and a connect whose three ARP probes are all lost fails with "No route
+    to host" (make vmtest 6.12 under netem 30%, once)."""
+    a, b = pair
+    dev = veth_dev(tag)
+    ends = [(a, dev, net + ".1"), (b, dev[:-1] + "y", net + ".2")]
+    macs = []
+    for ns, d, _ in ends:
+        r = run(["ip", "-n", ns, "-j", "link", "show", "dev", d])
+        assert r.returncode == 0, r.stderr
+        macs.append(json.loads(r.stdout)[0]["address"])
+    for (ns, d, _), (_, _, peer), mac in ((ends[0], ends[1], macs[1]), (ends[1], ends[0], macs[0])):
+        r = run(["ip", "-n", ns, "neigh", "replace", peer, "lladdr", mac, "dev", d, "nud",
+                 "permanent"])
+        assert r.returncode == 0, r.stderr
+
+
 def nstat(ns):
     """The namespace's kernel counters, name -> value (nstat -asz: absolute values, zeros too,
     nstat's own history left alone), the oracle of the TCP health tests."""
