@@ -107,9 +107,12 @@ def test_one_byte_after_idle_passes_comes_with_the_next_pass(tmp_path):
     before = client_traffic(evs, lport, t_byte)
     after = client_traffic(evs, lport, t_close)[len(before):]
     assert sum(tx for _, tx, _ in before) == 54321 and sum(rx for _, _, rx in before) == 4321
-    # the byte, alone, in a pass within two intervals of it, while the connection is open
-    assert [tx for _, tx, _ in after] == [1], after
-    assert after[0][0] - t_byte <= 2 * COALESCE_S * 1e9 + 0.3e9, (after[0][0] - t_byte) / 1e9
+    # the byte, and nothing else, while the connection is open, in a pass within two intervals
+    # of it. A pass may come between the segment and its ACK (the receiver delays it up to
+    # 40 ms): it writes the segment with no byte (bytes count when acked), the next the byte.
+    assert sum(tx for _, tx, _ in after) == 1 and sum(rx for _, _, rx in after) == 0, after
+    assert len(after) <= 2 and after[-1][1] == 1, after
+    assert after[-1][0] - t_byte <= 2 * COALESCE_S * 1e9 + 0.3e9, (after[-1][0] - t_byte) / 1e9
 
 
 @needs_bpf
