@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from conftest import ROOT, background, free_port, needs_bpf, needs_cmd, run, tool  # noqa: E402
 from helpers.capture import (CLOSE, INBOUND, LOST, OPEN, OUTBOUND, PROC, STATS,  # noqa: E402
                              TRAFFIC, connections, find, read_cap, read_capture)
-from helpers.netns import nstat, pin_neighbours, veth_dev, veth_pair  # noqa: E402
+from helpers.netns import nstat, veth_dev, veth_pair  # noqa: E402
 from helpers.recorder import (SETTLE_S, Recorder, assert_bpf_gone, bpf_objects,  # noqa: E402
                               record, wait_header)
 from helpers.traffic import IPERF_COOKIE, PY, call_flood, tcp_pair, wait_listen  # noqa: E402
@@ -398,9 +398,8 @@ def test_unnameable_owner_does_not_sweep_every_pass(tmpdir_path):
 @pytest.fixture
 def lossy_netns():
     """Two namespaces joined by a veth pair losing packets one way (netem 30%, else tbf)."""
-    with veth_pair("10.77.0", "tt") as pair:
+    with veth_pair("10.77.0", "tt", pinned=True) as pair:
         a, dev = pair[0], veth_dev("tt")
-        pin_neighbours(pair, "10.77.0", "tt")
         netem = ["ip", "netns", "exec", a, "tc", "qdisc", "add", "dev", dev, "root", "netem",
                  "loss", "30%"]
         # kernels without sch_netem: a token bucket slower than the test's 1 Mbit/s stream,

@@ -12,11 +12,14 @@ def veth_dev(tag):
 
 
 @contextlib.contextmanager
-def veth_pair(net="10.214.9", tag="ttns", net6=None):
+def veth_pair(net="10.214.9", tag="ttns", net6=None, pinned=False):
     """Namespaces (a, b), NET.1/24 in a and NET.2/24 in b (and NET6::1/64, NET6::2/64 if
     given), loopback up in both; deleted after. a's end of the pair is veth_dev(tag), b's ends
-    in "y". The tests that use it run as root, where a namespace can always be made: a command
-    that fails is the test's error, with ip's own words, never a skip."""
+    in "y". pinned: each end's link address is a permanent entry in the other's neighbour
+    table, for a lossy link (a qdisc drops ARP too, and a connect whose three ARP probes are all
+    lost fails with "No route to host": make vmtest 6.12 under netem 30%, once). The tests that
+    use it run as root, where a namespace can always be made: a command that fails is the
+    test's error, with ip's own words, never a skip."""
     dev = veth_dev(tag)
     tag = dev[:-1]
     a, b = tag + "a", tag + "b"
@@ -39,26 +42,23 @@ def veth_pair(net="10.214.9", tag="ttns", net6=None):
             r = run(c)
             if r.returncode != 0:
                 raise RuntimeError("%s: exit %d: %s" % (" ".join(c), r.returncode, r.stderr.strip()))
+        if pinned:
+            pin_neighbours([(a, tag + "x", net + ".1"), (b, tag + "y", net + ".2")])
         yield (a, b)
     finally:
         run(["ip", "netns", "del", a])
         run(["ip", "netns", "del", b])
 
 
-def pin_neighbours(pair, net, tag):
-    """Each end's link address written into the other's neighbour table, permanent: a lossy
-    qdisc drops ARP too, and a connect whose three ARP probes are all lost fails with "No route
-    to host" (make vmtest 6.12 under netem 30%, once)."""
-    a, b = pair
-    dev = veth_dev(tag)
-    ends = [(a, dev, net + ".1"), (b, dev[:-1] + "y", net + ".2")]
+def pin_neighbours(ends):
+    """ends: the two (namespace, device, address) of a veth pair; each learns the other's."""
     macs = []
-    for ns, d, _ in ends:
-        r = run(["ip", "-n", ns, "-j", "link", "show", "dev", d])
+    for ns, dev, _ in ends:
+        r = run(["ip", "-n", ns, "-j", "link", "show", "dev", dev])
         assert r.returncode == 0, r.stderr
         macs.append(json.loads(r.stdout)[0]["address"])
-    for (ns, d, _), (_, _, peer), mac in ((ends[0], ends[1], macs[1]), (ends[1], ends[0], macs[0])):
-        r = run(["ip", "-n", ns, "neigh", "replace", peer, "lladdr", mac, "dev", d, "nud",
+    for (ns, dev, _), (_, _, peer), mac in zip(ends, ends[::-1], macs[::-1]):
+        r = run(["ip", "-n", ns, "neigh", "replace", peer, "lladdr", mac, "dev", dev, "nud",
                  "permanent"])
         assert r.returncode == 0, r.stderr
 
