@@ -66,19 +66,63 @@ static __always_inline void udp_conn_key(struct sk_st *st, const struct tt_flow_
 }
 
 /*
+ * The flow a datagram at now counts in, fv found at key k: fv, unless fv is over (idle longer
+ * than --udp-timeout, where user space would close it: a remote of an unconnected socket; any
+ * flow without iter/udp). Then fv moves, marked ended and stamped now, to a key no datagram
+ * looks up (gen TT_FLOW_GEN_ENDED | TT_FLOW_GEN_IDLE | low bits of its last datagram's time in
+ * 1024 ns), for user space to close, and *again is set: NULL, k is free for the new flow the
+ * datagram begins. Why: user space's close deletes the flow, and a program that found the
+ * entry before the delete and added after it would add to no flow. Now only a program whose
+ * clock was read before the timeout ran out can add to it, and user space closes an idle flow
+ * a grace period after that (source/udp.c).
+ * Datagrams of the flow on two CPUs at once may all find it over: the one whose stamp replaces
+ * the last datagram's time moves it; the others count in the moved flow, or, not there yet,
+ * are lost and counted (NULL without *again). With no room for the move, fv goes on past its
+ * timeout.
+ */
+static __always_inline struct tt_flow_val *
+flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int *again)
+{
+	struct tt_flow_key tomb = *k;
+	struct tt_flow_val v, *moved;
+	__u64 last = fv->last_ts;
+
+	if (!udp_idle_ns || (fv->connected && !udp_idle_connected) || last + udp_idle_ns >= now)
+		return fv;
+	tomb.gen =
+	    TT_FLOW_GEN_ENDED | TT_FLOW_GEN_IDLE | ((__u32)(last >> 10) & (TT_FLOW_GEN_IDLE - 1));
+	if (__sync_val_compare_and_swap(&fv->last_ts, last, now) != last) {
+		moved = bpf_map_lookup_elem(&flows, &tomb);
+		if (!moved)
+			count_lost();
+		return moved;
+	}
+	v = *fv;
+	v.ended = 1;
+	v.last_ts = now;
+	if (bpf_map_update_elem(&flows, &tomb, &v, BPF_NOEXIST))
+		return fv;
+	bpf_map_delete_elem(&flows, k);
+	*again = 1;
+	return NULL;
+}
+
+/*
  * A new UDP flow of key k (t: its ends), owned as st says, put in "flows" and announced if the
  * filters pass it: the flow to count into, or NULL (lost: the map full, counted).
  * Both UDP routes make their flows here (udp.bpf.c per call, udp_skb.bpf.c per datagram).
- * Its id: the socket's cookie if it is the socket's first connection, else a new one.
+ * Its id: the socket's cookie if it is the socket's first connection, else a new one; a new
+ * one too after an idle flow of the same key (again), whose close may still be to come.
  */
 static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
 						    const struct sk_st *st, const struct tuple *t,
-						    int connected, int tx, __u16 flags, __u32 netns)
+						    int connected, int tx, __u16 flags, __u32 netns,
+						    int again)
 {
 	struct tt_flow_val v = {};
 	long err;
 
-	v.id = connected && st->conn_n == 1
+	v.id = connected && st->conn_n == 1 && !again
 		   ? k->cookie
 		   : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
 	v.first_ts = bpf_ktime_get_boot_ns();
@@ -106,10 +150,10 @@ static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
 	return bpf_map_lookup_elem(&flows, k);
 }
 
-/* One datagram (or call) of len bytes on flow fv. */
-static __always_inline void flow_count(struct tt_flow_val *fv, int tx, __u32 len)
+/* One datagram (or call) of len bytes on flow fv, at now (flow_current's clock). */
+static __always_inline void flow_count(struct tt_flow_val *fv, int tx, __u32 len, __u64 now)
 {
-	fv->last_ts = bpf_ktime_get_boot_ns();
+	fv->last_ts = now;
 	if (tx) {
 		__sync_fetch_and_add(&fv->tx_bytes, len);
 		__sync_fetch_and_add(&fv->tx_pkts, 1);

@@ -52,6 +52,10 @@ TT_EXTERN const volatile __u32 f_n_comms TT_INIT(0);
 TT_EXTERN const volatile __u8 f_proto TT_INIT(0);
 TT_EXTERN const volatile __u8 f_family TT_INIT(0);
 TT_EXTERN const volatile __u64 f_cgroup TT_INIT(0);
+/* --udp-timeout: a UDP flow idle longer is over (flow.bpf.h, flow_current) */
+TT_EXTERN const volatile __u64 udp_idle_ns TT_INIT(0);
+/* set by user space when iter/udp is not attached: connected flows end when idle too */
+TT_EXTERN __u8 udp_idle_connected TT_INIT(0);
 
 /* Written by the programs: UDP flow ids (top bit set, never reused in a run). */
 TT_EXTERN __u64 next_flow_id TT_INIT(0);

@@ -19,8 +19,10 @@
 
 /*
  * One UDP flow: a socket and one remote endpoint; for a connected socket, one connection. gen
- * is 0, but for the flow of a connection that ended (TT_FLOW_GEN_ENDED | the socket's count of
- * connections then), which waits there for its close: flow.bpf.h, udp_conn_end.
+ * is 0, but for a flow that ended, which waits under a key no datagram looks up for its close:
+ * of a connection that ended, TT_FLOW_GEN_ENDED | the socket's count of connections then
+ * (flow.bpf.h, udp_conn_end); of a flow a datagram found idle, TT_FLOW_GEN_ENDED |
+ * TT_FLOW_GEN_IDLE | bits of its last datagram's time (flow.bpf.h, flow_current).
  */
 struct tt_flow_key {
 	__u64 cookie;
@@ -31,6 +33,7 @@ struct tt_flow_key {
 	__u32 gen;
 };
 #define TT_FLOW_GEN_ENDED (1U << 31)
+#define TT_FLOW_GEN_IDLE (1U << 30)
 
 /* Top bit of the flow ids BPF makes (never reused in a run): every flow's id but that of a
  * connected socket's first connection, which is the socket's cookie. */
@@ -49,7 +52,7 @@ struct tt_flow_val {
 	__u32 netns;
 	__u8 verdict;	/* TT_V_* */
 	__u8 connected; /* a connection: closed with it or its socket, not when idle */
-	__u8 ended;	/* the socket connected elsewhere (or disconnected): to be closed */
+	__u8 ended;	/* connected elsewhere (or disconnected), or idle: to be closed */
 	__u8 _pad[5];
 };
 

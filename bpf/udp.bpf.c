@@ -49,15 +49,22 @@ static __always_inline void udp_flow_key(const struct sock *sk, struct sk_st *st
 	udp_conn_key(st, k);
 }
 
-static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st, int tx)
+/* The flow of this call (now: its time), made and announced on its first one. */
+static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struct sk_st *st, int tx,
+						    __u64 now)
 {
 	struct tt_flow_key k;
 	struct tt_flow_val *fv;
 	struct tuple t;
-	int connected;
+	int connected, again = 0;
 
 	udp_flow_key(sk, st, tx, &k, &connected);
 	fv = bpf_map_lookup_elem(&flows, &k);
+	if (fv) {
+		fv = flow_current(&k, fv, now, &again);
+		if (!fv && !again)
+			return NULL;
+	}
 	if (fv) {
 		if (connected && !fv->connected)
 			fv->connected = 1; /* its socket connected to its peer */
@@ -77,7 +84,7 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 		t.rport = 0;
 	}
 	return flow_add(&k, st, &t, connected, tx, st->preexisting ? TT_F_PREEXISTING : 0,
-			sk_netns(sk));
+			sk_netns(sk), again);
 }
 
 /* --raw (--raw-slice 0 for TCP): one call as its own record; a UDP call is also a datagram. */
@@ -101,11 +108,12 @@ static __always_inline void raw_call(__u64 id, const struct sk_st *st, int tx, i
 
 static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int tx, int len)
 {
-	struct tt_flow_val *fv = udp_flow(sk, st, tx);
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct tt_flow_val *fv = udp_flow(sk, st, tx, now);
 
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
-	flow_count(fv, tx, len);
+	flow_count(fv, tx, len, now);
 	if (raw_mode)
 		raw_call(fv->id, st, tx, len, 1);
 }

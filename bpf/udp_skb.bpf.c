@@ -77,13 +77,14 @@ static __always_inline int bsk_peer_is(struct bpf_sock *bsk, const struct tuple 
 	return fam == t->family && addr_eq(a, t->raddr);
 }
 
-/* The flow of this datagram, made and announced on its first one. */
+/* The flow of this datagram (now: its time), made and announced on its first one. */
 static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct sk_st *st,
-						    const struct tuple *t, __u64 cookie, int tx)
+						    const struct tuple *t, __u64 cookie, int tx,
+						    __u64 now)
 {
 	struct tt_flow_key k = {};
 	struct tt_flow_val *fv;
-	int connected = 0;
+	int connected = 0, again = 0;
 
 	k.cookie = cookie;
 	__builtin_memcpy(k.raddr, t->raddr, TT_ADDR_LEN);
@@ -98,6 +99,11 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 	}
 	fv = bpf_map_lookup_elem(&flows, &k);
 	if (fv) {
+		fv = flow_current(&k, fv, now, &again);
+		if (!fv && !again)
+			return NULL;
+	}
+	if (fv) {
 		if (connected && !fv->connected)
 			fv->connected = 1; /* its socket connected to its peer */
 		return fv;
@@ -107,7 +113,8 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 		take_swept_owner(bsk, st);
 	if (!st->netns)
 		st->netns = bsk_netns(bsk);
-	return flow_add(&k, st, t, connected, tx, st->pid_known ? 0 : TT_F_PID_UNKNOWN, st->netns);
+	return flow_add(&k, st, t, connected, tx, st->pid_known ? 0 : TT_F_PID_UNKNOWN, st->netns,
+			again);
 }
 
 /* A flow announced before its socket's owner was known gets it with its next datagram. */
@@ -128,6 +135,7 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	struct sk_st *st;
 	struct tuple t;
 	__u32 hl, len;
+	__u64 now;
 
 	/* every packet of the machine comes here: a TCP one leaves after one header byte */
 	if (skb->protocol == bpf_htons(ETH_P_IP)) {
@@ -169,11 +177,12 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	st = bpf_sk_storage_get(&socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!st)
 		return;
-	fv = pkt_flow(bsk, st, &t, bpf_get_socket_cookie(skb), tx);
+	now = bpf_ktime_get_boot_ns();
+	fv = pkt_flow(bsk, st, &t, bpf_get_socket_cookie(skb), tx, now);
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
 	/* counted first: user space may delete the entry meanwhile (source/udp.c, flow_close) */
-	flow_count(fv, tx, len);
+	flow_count(fv, tx, len, now);
 	pkt_flow_owner(fv, st);
 }
 

@@ -18,6 +18,14 @@
 
 #define TT_SRC_MAX_LINKS 32
 #define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
+/*
+ * A UDP flow that ended by idleness is closed this long after it did: BPF counts no datagram
+ * in a flow idle past --udp-timeout (bpf/flow.bpf.h, flow_current), but one whose program read its
+ * clock just before may still be adding to it. A program runs a few microseconds; in a guest
+ * whose vCPUs take turns (QEMU TCG, 100 ms slices) one can stand still for a slice. (After
+ * tt_src_halt none runs: no grace.)
+ */
+#define TT_SRC_UDP_GRACE_NS (250ULL * 1000000)
 
 /* The BPF source's capabilities (source/src_caps.c): index into the handle's table. */
 enum {
@@ -123,6 +131,7 @@ struct tt_src {
 	struct tt_u64map udp_opened;
 	uint64_t udp_last_t0; /* CLOCK_BOOTTIME: when the last flush began */
 	size_t udp_later;     /* flows the last flush left for their opens */
+	int halted;	      /* tt_src_halt ran: no program adds to a flow any more */
 	int rb_emptied;	      /* the last drain read the ring buffer to its end */
 	/* the ring buffer's consumer and producer positions (its first two pages), read-only */
 	const void *rb_pos;

@@ -72,6 +72,7 @@ static void set_rodata(struct tcptop_bpf *skel, const struct tt_src *s,
 	/* and the first N sampling passes find no room for their TRAFFIC and SAMPLE records */
 	skel->rodata->test_pass_nospace = pass_nospace ? (uint8_t)atoi(pass_nospace) : 0;
 	skel->rodata->udp_by_packet = s->use_pkt ? 1 : 0;
+	skel->rodata->udp_idle_ns = s->udp_idle_ns;
 	for (unsigned i = 0; i < f->n_pids && i < TT_FILTER_MAX_BPF; i++)
 		skel->rodata->f_pids[i] = f->pids[i];
 	skel->rodata->f_n_pids = f->n_pids;
@@ -781,6 +782,8 @@ int tt_src_load(struct tt_src *s, const struct tt_source_opts *opts, char *err, 
 		unload(s);
 	}
 	plan_init_netns(s);
+	/* without iter/udp the end of a connected socket is not seen: its flows end when idle */
+	s->skel->bss->udp_idle_connected = s->it_udp ? 0 : 1;
 	if (s->h->caps.state[TT_CAP_DROPS] == TT_SOURCE_CAP_OK && drop_names_load(s) < 0)
 		tt_source_cap_set(
 		    s->h, TT_CAP_DROPS, TT_SOURCE_CAP_MISSING,

@@ -626,6 +626,7 @@ void tt_src_halt(struct tt_source *h)
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) < 0)
 		usleep(50000);
 	s->next_skip_check_ns = 0;
+	s->halted = 1;
 }
 
 int tt_src_stop(struct tt_source *h)

@@ -76,8 +76,10 @@ static void note_ns(struct tt_src *s, uint32_t netns, uint32_t *next, size_t *n_
  * Close flow key, found closed when its sums were read as *v: taken out of the map and read in
  * one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM), right where the walk meets it, so that a datagram
  * counted since that read is in the close, not dropped with the entry; one after the delete
- * starts a new flow. (Only a program that found the entry before the delete and adds after it,
- * a few instructions later, can still miss.) Its growth since the last report and its CLOSE
+ * starts a new flow. A program that found the entry before the delete and adds after it would
+ * add to no flow: so a flow is closed only where no datagram comes any more (its socket gone,
+ * its key one no datagram looks up) or where BPF counts none (idle past --udp-timeout,
+ * TT_SRC_UDP_GRACE_NS ago). Its growth since the last report and its CLOSE
  * are reported from the sums at the delete. 0, or -errno (not closed: it is reported as a live
  * flow, and closed at a later flush).
  */
@@ -101,6 +103,7 @@ void tt_src_udp_flush(struct tt_src *s, int opens_read)
 	struct tt_flow_key key;
 	size_t n_live = 0, n_later = 0;
 	uint64_t t0 = tt_now_boot_ns(), last_t0 = s->udp_last_t0;
+	uint64_t grace = s->halted ? 0 : TT_SRC_UDP_GRACE_NS;
 	const uint64_t *live = NULL;
 	uint32_t next_ns[TT_SRC_MAX_NS];
 	size_t n_next = 0;
@@ -152,10 +155,11 @@ void tt_src_udp_flush(struct tt_src *s, int opens_read)
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
 		/* a remote of an unconnected socket: no end but silence; and without iter/udp
 		 * (udp-close missing), whose sockets' ends are not seen, any flow */
-		if ((!v.connected || !s->it_udp) && v.last_ts + s->udp_idle_ns < t0)
+		if ((!v.connected || !s->it_udp) && v.last_ts + s->udp_idle_ns + grace < t0)
 			closed = 1;
-		/* a connection that ended (its socket connected elsewhere, or disconnected) */
-		if (v.ended)
+		/* a connection that ended (its socket connected elsewhere, or disconnected); a flow
+		 * a datagram found idle, moved (last_ts: when) */
+		if (v.ended && (!(key.gen & TT_FLOW_GEN_IDLE) || v.last_ts + grace < t0))
 			closed = 1;
 		if (closed && flow_close(s, flows, &key, &v, &d) == 0)
 			goto next;

@@ -312,6 +312,53 @@ def test_idle_close_loses_no_datagram(tmpdir_path):
     assert sum(e["rx_pkts"] for e in closes) == sent
 
 
+@needs_bpf
+@pytest.mark.parametrize("mode", [[], ["--raw"], ["--no-probe", "iter:udp"]],
+                         ids=["per-datagram", "per-call", "connected-without-iter-udp"])
+def test_idle_gap_begins_a_new_flow_between_flushes(tmpdir_path, mode):
+    """A datagram after more than --udp-timeout of silence begins a new flow though no flush
+    came between (--coalesce 5s): BPF finds the flow over and moves it aside for user space to
+    close, so that no datagram counts in a flow user space may be deleting (the race
+    test_idle_close_loses_no_datagram hit in a guest, 2026-12-07). Each of the three gaps'
+    flows, on both ends: its open, its one datagram's bytes, its close with the same sums.
+    Without iter/udp a connected socket's flows end by idleness too (the client connects)."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.settimeout(5)
+    port = srv.getsockname()[1]
+    path = os.path.join(tmpdir_path, "gap.tt")
+    sizes = [10, 11, 12]
+    rec = Recorder(path, "-P", str(port), "--udp", "--udp-timeout", "100ms", "--coalesce", "5s",
+                   *mode)
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if "iter:udp" in mode:
+        peer.connect(("127.0.0.1", port))
+    started = time.time()
+    for n in sizes:
+        peer.sendto(b"g" * n, ("127.0.0.1", port))
+        srv.recvfrom(100)
+        time.sleep(0.3)
+    sent_in = time.time() - started
+    rc, err = rec.stop(settle=SETTLE_S)
+    peer.close()
+    srv.close()
+    assert rc == 0, err
+    assert sent_in < 4, sent_in  # (all before the first flush, 5 s after the start)
+    _, evs = read_capture(path)
+    assert sum(e["count"] for e in evs if e["kind"] == LOST) == 0
+    for end, key, field in (("server", "lport", "rx"), ("client", "rport", "tx")):
+        opens = sorted((e for e in evs if e["kind"] == OPEN and e["proto"] == 17
+                        and e[key] == port), key=lambda e: e["ts"])
+        got = []
+        for o in opens:
+            mine = [e for e in evs if e["conn_id"] == o["conn_id"]]
+            moved = sum(e[field + "_bytes"] for e in mine if e["kind"] == TRAFFIC)
+            closes = [e for e in mine if e["kind"] == CLOSE]
+            assert len(closes) == 1, (end, mine)
+            got.append((moved, closes[0][field + "_bytes"], closes[0][field + "_pkts"]))
+        assert got == [(n, n, 1) for n in sizes], (end, got)
+
+
 # ------------------------------------------------------------------ without iter/udp
 
 @needs_bpf
