@@ -78,7 +78,9 @@ static __always_inline void udp_conn_key(struct sk_st *st, const struct tt_flow_
  * Datagrams of the flow on two CPUs at once may all find it over: the one whose stamp replaces
  * the last datagram's time moves it; the others count in the moved flow, or, not there yet,
  * are lost and counted (NULL without *again). With no room for the move, fv goes on past its
- * timeout.
+ * timeout. Not closed: a datagram counted on another CPU in the very microseconds the timeout
+ * runs out, found not over, can add to fv after the move copied it (a compare-and-swap on
+ * every count would close that, at a cost to every datagram).
  */
 static __always_inline struct tt_flow_val *
 flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int *again)
