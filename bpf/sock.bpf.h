@@ -16,6 +16,18 @@ struct tuple {
 	__u8 family;
 };
 
+/*
+ * The socket's storage, made on its first use. Two CPUs making it at once (a socket's first two
+ * datagrams, in on both): bpf_sk_storage_get() makes it for one and gives the other NULL (its
+ * -EEXIST inside), which would drop that one's event; that one takes the storage the first made.
+ */
+static __always_inline struct sk_st *sk_st_get(void *sk)
+{
+	struct sk_st *st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+
+	return st ? st : bpf_sk_storage_get(&socks, sk, 0, 0);
+}
+
 static __always_inline int is_v4mapped(const __u8 *a)
 {
 	const __u32 *w = (const __u32 *)a;

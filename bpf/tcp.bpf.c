@@ -513,7 +513,7 @@ int BPF_PROG(tt_set_state, const struct sock *sk, int oldstate, int newstate)
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	st = bpf_sk_storage_get(&socks, (struct sock *)sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_st_get((struct sock *)sk);
 	if (!st)
 		return 0;
 	take_owner(sk, st);
@@ -975,7 +975,7 @@ int tt_iter_tcp(struct bpf_iter__tcp *ctx)
 	if (tcp_idle_since_last_pass(tp))
 		return 0;
 	sk = (struct sock *)tp;
-	st = bpf_sk_storage_get(&socks, tp, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_st_get(tp);
 	if (!st)
 		return 0;
 	take_owner(sk, st);

@@ -34,6 +34,8 @@ struct tt_flow_key {
 };
 #define TT_FLOW_GEN_ENDED (1U << 31)
 #define TT_FLOW_GEN_IDLE (1U << 30)
+/* In last_ts, with the gen of the key the flow moves to: it is moving (flow.bpf.h) */
+#define TT_FLOW_MOVED (1ULL << 63)
 
 /* Top bit of the flow ids BPF makes (never reused in a run): every flow's id but that of a
  * connected socket's first connection, which is the socket's cookie. */

@@ -113,7 +113,7 @@ static __always_inline void udp_io(const struct sock *sk, struct sk_st *st, int 
 
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
-	flow_count(fv, tx, len, now);
+	flow_count(fv, tx, len);
 	if (raw_mode)
 		raw_call(fv->id, st, tx, len, 1);
 }
@@ -134,7 +134,7 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 		/* the default mode: the kernel counts TCP bytes, nothing to do per call */
 		if (!raw_mode)
 			return 0;
-		st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		st = sk_st_get(sk);
 		if (!st)
 			return 0;
 		if (st->open == O_NONE)
@@ -179,7 +179,7 @@ static __always_inline int sock_io(struct sock *sk, int ret, int flags, int tx)
 	}
 	if (proto != IPPROTO_UDP || BPF_CORE_READ(sk, sk_type) != SOCK_DGRAM)
 		return 0;
-	st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_st_get(sk);
 	if (!st)
 		return 0;
 	if (!st->pid_known)
@@ -253,7 +253,7 @@ static __always_inline int stash_peer(struct bpf_sock_addr *ctx, int tx, int v6)
 
 	if (!ctx->sk)
 		return 1;
-	st = bpf_sk_storage_get(&socks, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_st_get(ctx->sk);
 	if (!st)
 		return 1;
 	/* a socket made before the capture: its user is its owner (udp_skb.bpf.c) */

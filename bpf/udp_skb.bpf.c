@@ -174,7 +174,7 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	t.lport = bpf_ntohs(tx ? uh->source : uh->dest);
 	t.rport = bpf_ntohs(tx ? uh->dest : uh->source);
 	len = skb->len - hl - sizeof(*uh);
-	st = bpf_sk_storage_get(&socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_st_get(bsk);
 	if (!st)
 		return;
 	now = bpf_ktime_get_boot_ns();
@@ -182,7 +182,7 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
 	/* counted first: user space may delete the entry meanwhile (source/udp.c, flow_close) */
-	flow_count(fv, tx, len, now);
+	flow_count(fv, tx, len);
 	pkt_flow_owner(fv, st);
 }
 
@@ -208,7 +208,7 @@ int tt_sock_create(struct bpf_sock *ctx)
 
 	if (ctx->type != SOCK_DGRAM || ctx->protocol != IPPROTO_UDP)
 		return 1;
-	st = bpf_sk_storage_get(&socks, ctx, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_st_get(ctx);
 	if (!st)
 		return 1;
 	own_by_current(st);
