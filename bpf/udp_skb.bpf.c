@@ -181,7 +181,8 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 	fv = pkt_flow(bsk, st, &t, bpf_get_socket_cookie(skb), tx, now);
 	if (!fv || fv->verdict != TT_V_PASS)
 		return;
-	/* counted first: user space may delete the entry meanwhile (source/udp.c, flow_close) */
+	/* in the flow flow_current claimed for it: user space closes none a claim may still
+	 * count in (source/udp.c, flow_close) */
 	flow_count(fv, tx, len);
 	pkt_flow_owner(fv, st);
 }

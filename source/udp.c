@@ -154,7 +154,8 @@ void tt_src_udp_flush(struct tt_src *s, int opens_read)
 		closed = have_live && v.first_ts < t0 && tt_src_ns_walked(s, v.netns) &&
 			 !bsearch(&key.cookie, live, n_live, sizeof(uint64_t), cmp_u64);
 		/* a remote of an unconnected socket: no end but silence; and without iter/udp
-		 * (udp-close missing), whose sockets' ends are not seen, any flow */
+		 * (udp-close missing), whose sockets' ends are not seen, any flow (one being moved
+		 * has TT_FLOW_MOVED in last_ts: never idle here) */
 		if ((!v.connected || !s->it_udp) && v.last_ts + s->udp_idle_ns + grace < t0)
 			closed = 1;
 		/* a connection that ended (its socket connected elsewhere, or disconnected); a flow

@@ -517,9 +517,9 @@ def assert_calls_missing_are_lost(evs, lport, sends, recvs, lost):
 # ------------------------------------------------------------------ tcplife agrees
 
 @needs_cmd("stdbuf")
-@pytest.mark.skipif(not os.path.exists("/usr/sbin/tcplife"), reason="no tcplife")
-def test_agrees_with_tcplife(tmpdir_path):
-    port = free_port()
+def tcplife_round(tmpdir_path, port):
+    """tcplife (bcc) running while three exchanges on port are recorded: (its rows of port,
+    our connections)."""
     tl = subprocess.Popen(["stdbuf", "-oL", "/usr/sbin/tcplife"],
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     lines = []
@@ -542,16 +542,33 @@ def test_agrees_with_tcplife(tmpdir_path):
         tl.wait(timeout=20)
         reader.join(timeout=5)
     rows = [x.split() for x in lines[1:] if x.strip()]
-    rows = [r for r in rows if str(port) in (r[3], r[5])]
-    assert len(rows) == 6, lines
-    conns = connections(evs)
-    for r in rows:
-        lport, rport, tx_kb, rx_kb = int(r[3]), int(r[5]), float(r[6]), float(r[7])
-        (c,) = find(conns, 6, lport, rport)
-        # tcplife prints the kernel's counters (with SYN/FIN) in KB, 2 decimals
-        assert abs(c["close"]["tx_bytes"] / 1024 - tx_kb) <= 0.01
-        assert abs(c["close"]["rx_bytes"] / 1024 - rx_kb) <= 0.01
-        assert c["pid"] == int(r[0])
+    return [r for r in rows if str(port) in (r[3], r[5])], connections(evs)
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/sbin/tcplife"), reason="no tcplife")
+def test_agrees_with_tcplife(tmpdir_path):
+    """Each connection end tcplife prints (the kernel's counters at close, with SYN and FIN)
+    is in the capture with the same bytes and pid, and the capture has all six ends of the three
+    exchanges. tcplife is a BPF program too, which a loaded 6.18 build sometimes does not run
+    for a tracepoint hit (docs/KERNELS.md): where it printed fewer than six, the round is made
+    again once, and one of the two must show all six."""
+    full = []
+    for attempt in range(2):
+        port = free_port()
+        rows, conns = tcplife_round(tmpdir_path, port)
+        ours = [c for c in conns.values() if c["open"]["proto"] == 6 and
+                port in (c["open"]["lport"], c["open"]["rport"])]
+        assert len(ours) == 6 and all(c["close"] for c in ours), ours
+        for r in rows:
+            lport, rport, tx_kb, rx_kb = int(r[3]), int(r[5]), float(r[6]), float(r[7])
+            (c,) = find(conns, 6, lport, rport)
+            assert abs(c["close"]["tx_bytes"] / 1024 - tx_kb) <= 0.01
+            assert abs(c["close"]["rx_bytes"] / 1024 - rx_kb) <= 0.01
+            assert c["pid"] == int(r[0])
+        full.append(len(rows))
+        if len(rows) == 6:
+            break
+    assert full[-1] == 6, full
 
 
 # ------------------------------------------------------------------ command line, exits
