@@ -138,6 +138,31 @@ flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int
 }
 
 /*
+ * The flow of key k a datagram at now counts in, of a connected socket's current connection
+ * if connected (then marked so): the flow to count into, or NULL, with *again 0 (none: make
+ * it), 1 (the idle one moved: make a new one, flow_add's again) or -1 (lost, and counted).
+ * Both UDP routes look their flows up here.
+ */
+static __always_inline struct tt_flow_val *flow_find(const struct tt_flow_key *k, int connected,
+						     __u64 now, int *again)
+{
+	struct tt_flow_val *fv = bpf_map_lookup_elem(&flows, k);
+
+	*again = 0;
+	if (!fv)
+		return NULL;
+	fv = flow_current(k, fv, now, again);
+	if (!fv) {
+		if (!*again)
+			*again = -1;
+		return NULL;
+	}
+	if (connected && !fv->connected)
+		fv->connected = 1; /* its socket connected to its peer */
+	return fv;
+}
+
+/*
  * A new UDP flow of key k (t: its ends), owned as st says, put in "flows" and announced if the
  * filters pass it: the flow to count into, or NULL (lost: the map full, counted).
  * Both UDP routes make their flows here (udp.bpf.c per call, udp_skb.bpf.c per datagram).

@@ -56,20 +56,12 @@ static __always_inline struct tt_flow_val *udp_flow(const struct sock *sk, struc
 	struct tt_flow_key k;
 	struct tt_flow_val *fv;
 	struct tuple t;
-	int connected, again = 0;
+	int connected, again;
 
 	udp_flow_key(sk, st, tx, &k, &connected);
-	fv = bpf_map_lookup_elem(&flows, &k);
-	if (fv) {
-		fv = flow_current(&k, fv, now, &again);
-		if (!fv && !again)
-			return NULL;
-	}
-	if (fv) {
-		if (connected && !fv->connected)
-			fv->connected = 1; /* its socket connected to its peer */
+	fv = flow_find(&k, connected, now, &again);
+	if (fv || again < 0)
 		return fv;
-	}
 
 	read_tuple(sk, &t);
 	if (k.family) {

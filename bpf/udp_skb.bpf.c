@@ -84,7 +84,7 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 {
 	struct tt_flow_key k = {};
 	struct tt_flow_val *fv;
-	int connected = 0, again = 0;
+	int connected = 0, again;
 
 	k.cookie = cookie;
 	__builtin_memcpy(k.raddr, t->raddr, TT_ADDR_LEN);
@@ -97,17 +97,9 @@ static __always_inline struct tt_flow_val *pkt_flow(struct bpf_sock *bsk, struct
 	} else if (st->conn_fam) {
 		udp_conn_end(st, cookie); /* disconnected (connect(AF_UNSPEC)) */
 	}
-	fv = bpf_map_lookup_elem(&flows, &k);
-	if (fv) {
-		fv = flow_current(&k, fv, now, &again);
-		if (!fv && !again)
-			return NULL;
-	}
-	if (fv) {
-		if (connected && !fv->connected)
-			fv->connected = 1; /* its socket connected to its peer */
+	fv = flow_find(&k, connected, now, &again);
+	if (fv || again < 0)
 		return fv;
-	}
 
 	if (!st->pid_known)
 		take_swept_owner(bsk, st);
