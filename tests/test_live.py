@@ -442,7 +442,7 @@ def test_enter_shows_the_timeline_of_a_live_connection():
         srv.bind(("127.0.0.1", port))
         srv.listen(1)
         t0 = time.time_ns()
-        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        c = socket.create_connection(("127.0.0.1", port), timeout=30)
         cport = c.getsockname()[1]
         a, _ = srv.accept()
         c.sendall(b"x" * 100)

@@ -211,7 +211,7 @@ def test_state_sequence_and_reset(tmpdir_path):
     def go():
         lport = tcp_exchange(port, 50000)
         try:
-            socket.create_connection(("127.0.0.1", closed), timeout=2)
+            socket.create_connection(("127.0.0.1", closed), timeout=30)
         except ConnectionRefusedError:
             pass
         return lport
@@ -273,11 +273,11 @@ def test_refused_and_reset_connections_say_so_in_the_state_column(tmpdir_path):
         srv.listen(4)
         try:
             try:
-                socket.create_connection(("127.0.0.1", closed), timeout=2)
+                socket.create_connection(("127.0.0.1", closed), timeout=30)
             except ConnectionRefusedError:
                 seen["refused"] = True
             for how in ("reset", "normal"):
-                c = socket.create_connection(("127.0.0.1", port), timeout=2)
+                c = socket.create_connection(("127.0.0.1", port), timeout=30)
                 a, _ = srv.accept()
                 c.sendall(b"x" * 100)
                 a.recv(100)
