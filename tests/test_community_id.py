@@ -296,7 +296,7 @@ def udp(fam, caddr, saddr):
     sport = srv.getsockname()[1]
     for how in ("connect", "connect", "bound", "unbound"):
         c = socket.socket(fam, socket.SOCK_DGRAM)
-        c.settimeout(5)
+        c.settimeout(30)
         if how != "unbound":
             c.bind((caddr, 0))
         if how == "connect":

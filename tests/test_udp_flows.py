@@ -29,7 +29,7 @@ def burst(port, n, distinct=False):
     of two datagrams, where the test counted two; make test in CI)."""
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", port))
-    srv.settimeout(5)
+    srv.settimeout(30)
     held = []
     for _ in range(n):
         c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -124,11 +124,11 @@ def reconnects(pause):
     for _ in range(2):
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.bind(("127.0.0.1", 0))
-        s.settimeout(5)
+        s.settimeout(30)
         srv.append(s)
     p1, p2 = (s.getsockname()[1] for s in srv)
     cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    cli.settimeout(5)
+    cli.settimeout(30)
 
     def send(i, n, to=None):
         if to:
@@ -226,7 +226,7 @@ def test_disconnect_ends_the_connection(tmpdir_path, mode):
     rec = Recorder(path, "--udp", "--coalesce", "100ms", *(["--raw"] if mode == "raw" else []))
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", 0))
-    srv.settimeout(5)
+    srv.settimeout(30)
     cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     cli.connect(srv.getsockname())
     ports = [cli.getsockname()[1]]
@@ -269,7 +269,7 @@ def test_idle_close_loses_no_datagram(tmpdir_path):
 
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", 0))
-    srv.settimeout(5)
+    srv.settimeout(30)
     port, sink = srv.getsockname()[1], free_port()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = N_OTHER + 200
@@ -327,7 +327,7 @@ def test_idle_gap_begins_a_new_flow_between_flushes(tmpdir_path, mode):
     Without iter/udp a connected socket's flows end by idleness too (the client connects)."""
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", 0))
-    srv.settimeout(5)
+    srv.settimeout(30)
     port = srv.getsockname()[1]
     path = os.path.join(tmpdir_path, "gap.tt")
     sizes = [10, 11, 12]
@@ -397,7 +397,7 @@ def test_two_cpus_at_the_timeout_count_every_datagram_or_lose_it_counted(tmpdir_
         t.start()
     for t in threads:
         t.join()
-    srv.settimeout(5)
+    srv.settimeout(30)
     got = sum(1 for _ in range(2 * rounds) if srv.recvfrom(100))
     rc, err = rec.stop(settle=SETTLE_S + 0.3)
     peer.close()
@@ -430,7 +430,7 @@ def test_without_udp_close_connected_flows_close_when_idle(tmpdir_path):
                    "--coalesce", "100ms")
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     srv.bind(("127.0.0.1", 0))
-    srv.settimeout(5)
+    srv.settimeout(30)
     cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     cli.connect(srv.getsockname())
     lport = cli.getsockname()[1]
