@@ -32,6 +32,7 @@
 #include "tt_netns.h"
 #include "tt_util.h"
 
+#define SD_PROBES "sock_diag:tcp sock_diag:udp"
 #define SD_MAX_KEEP 256 /* namespaces whose failed dump keeps their sockets */
 
 struct tt_sockdiag {
@@ -58,6 +59,9 @@ struct tt_sockdiag {
 	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
+	/* BPF's exec and exit where the BPF source does not load (tt_src_open_assist), or NULL */
+	struct tt_source *assist;
+	char probes[560];
 };
 
 static uint32_t ns_ino(const char *path)
@@ -360,6 +364,28 @@ static int pass_and_emit(struct tt_sockdiag *d)
 	return 0;
 }
 
+/*
+ * The assist's events, handed on as this source's: a refusal by the caller keeps the event in
+ * this handle (tt_source_emit), so the assist is never asked to keep it too.
+ */
+static int forward(void *ctx, const struct tt_event *ev)
+{
+	tt_source_emit(ctx, ev);
+	return 0;
+}
+
+/* Wait up to ms: for the assist's events where there is one (a signal ends either). */
+static int sd_wait(struct tt_sockdiag *d, uint64_t ms)
+{
+	int ret;
+
+	if (!d->assist)
+		return poll(NULL, 0, (int)ms) < 0 && errno == EINTR ? -EINTR : 0;
+	ret = tt_source_poll(d->assist, (int)ms, forward, d->h);
+	/* none delivered reads -EINTR too: the caller looks at its clock and flags either way */
+	return ret < 0 && ret != -EINTR ? ret : 0;
+}
+
 static int sd_poll(struct tt_source *h, int timeout_ms)
 {
 	struct tt_sockdiag *d = h->priv;
@@ -367,11 +393,13 @@ static int sd_poll(struct tt_source *h, int timeout_ms)
 
 	if (now < d->next_ns) {
 		uint64_t wait = (d->next_ns - now + 999999) / 1000000;
+		int ret;
 
 		if (timeout_ms >= 0 && (uint64_t)timeout_ms < wait)
 			wait = timeout_ms;
-		if (poll(NULL, 0, (int)wait) < 0 && errno == EINTR)
-			return -EINTR;
+		ret = sd_wait(d, wait);
+		if (ret)
+			return ret;
 		now = tt_now_mono_ns();
 		if (now < d->next_ns)
 			return 0;
@@ -389,7 +417,33 @@ static int sd_flush(struct tt_source *h)
 
 	/* a pass like the others (tcptop's ticks flush): the next one an interval after it */
 	d->next_ns = tt_now_mono_ns() + d->interval_ns;
+	if (d->assist) {
+		int ret = tt_source_flush(d->assist, forward, h);
+
+		if (ret < 0 && ret != -EINTR && ret != -ENODATA)
+			return ret;
+	}
 	return pass_and_emit(d);
+}
+
+/* The last delivery: the assist's programs detached, what they wrote until then. */
+static int sd_stop(struct tt_source *h)
+{
+	struct tt_sockdiag *d = h->priv;
+	int ret = d->assist ? tt_source_stop(d->assist, forward, h) : 0;
+
+	return ret < 0 && ret != -EINTR && ret != -ENODATA ? ret : 0;
+}
+
+void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
+{
+	struct tt_sockdiag *d = h->priv;
+	char why[480];
+
+	d->assist = a;
+	snprintf(d->probes, sizeof(d->probes), "%s %.500s", SD_PROBES, tt_source_probes(a));
+	snprintf(why, sizeof(why), "BPF beside sock_diag: %.400s", tt_source_probes(a));
+	tt_source_cap_set(h, TT_SD_CAP_PROCS, TT_SOURCE_CAP_OK, why);
 }
 
 static const char *sd_mode(const struct tt_source *h)
@@ -400,8 +454,9 @@ static const char *sd_mode(const struct tt_source *h)
 
 static const char *sd_probes(const struct tt_source *h)
 {
-	(void)h;
-	return "sock_diag:tcp sock_diag:udp";
+	const struct tt_sockdiag *d = h->priv;
+
+	return d->assist ? d->probes : SD_PROBES;
 }
 
 static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
@@ -410,7 +465,18 @@ static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
 
 	(void)err;
 	(void)errlen;
-	/* sock_diag and our own /proc need no privilege: nothing to refuse */
+	/*
+	 * sock_diag and our own /proc need no privilege: nothing to refuse. The assist's map
+	 * reads may be refused without root (before 5.19): then its events are gone, and said so.
+	 */
+	if (d->assist && tt_source_after_drop(d->assist, err, errlen)) {
+		char why[480];
+
+		snprintf(why, sizeof(why), "privileges dropped (-Z): %.400s", err);
+		tt_source_close(d->assist);
+		d->assist = NULL;
+		tt_source_cap_set(d->h, TT_SD_CAP_PROCS, TT_SOURCE_CAP_MISSING, why);
+	}
 	if (d->other_ns) {
 		d->other_ns = 0;
 		tt_source_cap_set(d->h, TT_SD_CAP_NETNS, TT_SOURCE_CAP_MISSING,
@@ -432,6 +498,7 @@ static void sd_close(struct tt_source *h)
 
 	if (!d)
 		return;
+	tt_source_close(d->assist);
 	if (d->nl_fd >= 0)
 		close(d->nl_fd);
 	if (d->self_fd >= 0)
@@ -447,6 +514,7 @@ static void sd_close(struct tt_source *h)
 static const struct tt_source_ops sockdiag_ops = {
     .poll = sd_poll,
     .flush = sd_flush,
+    .stop = sd_stop,
     .mode = sd_mode,
     .probes = sd_probes,
     .after_drop = sd_after_drop,

@@ -21,6 +21,31 @@ int tt_source_exit_code(int ret, const struct tt_source_opts *opts)
 	return 1;
 }
 
+/*
+ * Where the BPF source fell back to sock_diag, the programs of it that a poll cannot replace
+ * and the kernel loads (exec and exit: Linux 5.10 loads them, not the rest) run beside it,
+ * through a handle of their own (its clock raw: the sock_diag handle turns it into wall time).
+ * None loading leaves sock_diag as it is, its capability "processes" missing.
+ */
+static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_len)
+{
+	struct tt_source *a = calloc(1, sizeof(*a));
+	size_t used = fallback_len ? strlen(fallback) : 0;
+	char err[256];
+
+	if (!a)
+		return;
+	a->opts = sd->opts;
+	a->opts.verbose = 0; /* its refusals were said by the source it stands in for */
+	if (tt_src_open_assist(a, err, sizeof(err))) {
+		free(a);
+		return;
+	}
+	tt_sockdiag_set_assist(sd, a);
+	if (used)
+		snprintf(fallback + used, fallback_len - used, ", with BPF's exec and exit events");
+}
+
 int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, char *fallback,
 		   size_t fallback_len, char *err, size_t errlen)
 {
@@ -56,6 +81,8 @@ int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, ch
 		snprintf(fallback, fallback_len, "BPF unavailable (%s): using sock_diag", err);
 	}
 	ret = tt_sockdiag_open(s, err, errlen);
+	if (!ret && opts->source != TT_SOURCE_SOCKDIAG)
+		open_assist(s, fallback, fallback_len);
 done:
 	if (ret) {
 		free(s);

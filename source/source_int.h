@@ -156,7 +156,19 @@ void tt_source_caps_print_check(const struct tt_source *h, FILE *f);
 /* Each source's open: priv and ops set on h (h->opts filled in), or -errno with a message. */
 int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* source/src.c */
 int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* source/sockdiag.c */
-int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen);  /* source/filesrc.c */
-int tt_pcapsrc_open(struct tt_source *h, char *err, size_t errlen);  /* source/pcapsrc.c */
+/*
+ * The BPF programs a sock_diag source can use where the BPF source as a whole does not load
+ * (Linux 5.10 refuses its atomics): exec and exit, made where the kernel loads them, into h,
+ * a handle of its own whose to_wall is 0 (the sock_diag handle it is forwarded to adds its
+ * own). 0, or -errno with a message: -ENOENT when none of them loaded (source/src.c).
+ */
+int tt_src_open_assist(struct tt_source *h, char *err, size_t errlen);
+/*
+ * Give the sock_diag handle H the assist A (tt_src_open_assist): H polls, flushes, stops and
+ * closes it, forwards its events and says what it gives (source/sockdiag.c).
+ */
+void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a);
+int tt_filesrc_open(struct tt_source *h, char *err, size_t errlen); /* source/filesrc.c */
+int tt_pcapsrc_open(struct tt_source *h, char *err, size_t errlen); /* source/pcapsrc.c */
 
 #endif /* TT_SOURCE_INT_H */

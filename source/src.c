@@ -25,7 +25,7 @@
 static void bpf_close(struct tt_source *h);
 static const struct tt_source_ops bpf_ops;
 
-int tt_src_open(struct tt_source *h, char *err, size_t errlen)
+static int src_open(struct tt_source *h, int assist, char *err, size_t errlen)
 {
 	const struct tt_source_opts *opts = &h->opts;
 	struct tt_src *s;
@@ -46,6 +46,7 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 	s->stage_fd = -1;
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
+	s->assist = assist;
 	s->coalesce_ms = opts->coalesce_ms ? opts->coalesce_ms : TT_SOURCE_DEFAULT_COALESCE_MS;
 	s->udp_idle_ns =
 	    (uint64_t)(opts->udp_idle_ms ? opts->udp_idle_ms : TT_SOURCE_DEFAULT_UDP_IDLE_MS) *
@@ -53,6 +54,11 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 	ret = tt_src_load(s, opts, err, errlen);
 	if (ret)
 		goto fail;
+	if (assist && h->caps.state[TT_CAP_PROCS] != TT_SOURCE_CAP_OK) {
+		snprintf(err, errlen, "%s", h->caps.why[TT_CAP_PROCS]);
+		ret = -ENOENT;
+		goto fail;
+	}
 	ret = tt_src_run_begin(s);
 	if (ret) {
 		snprintf(err, errlen,
@@ -81,6 +87,16 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen)
 fail:
 	bpf_close(h);
 	return ret;
+}
+
+int tt_src_open(struct tt_source *h, char *err, size_t errlen)
+{
+	return src_open(h, 0, err, errlen);
+}
+
+int tt_src_open_assist(struct tt_source *h, char *err, size_t errlen)
+{
+	return src_open(h, 1, err, errlen);
 }
 
 /*

@@ -99,7 +99,8 @@ struct tt_src {
 	uint64_t unowned_left;	/* n_unowned after the last sweep, lowered by closes since */
 	int cg_fd;
 	int raw;
-	int use_pkt;	      /* UDP counted per datagram (cgroup skb hooks), not per call */
+	int assist;  /* beside sock_diag: only what a poll cannot see (tt_src_open_assist) */
+	int use_pkt; /* UDP counted per datagram (cgroup skb hooks), not per call */
 	char pkt_failed[480]; /* why UDP's packet route failed: the per-call hooks count UDP */
 	uint32_t coalesce_ms;
 	uint32_t tcp_table;   /* tcp_live's size, chosen at open (tcp_table_size) */

@@ -22,6 +22,7 @@
 #include "src_int.h"
 
 #define DEFAULT_RINGBUF_KB 8192
+#define ASSIST_RINGBUF_KB 1024 /* exec and exit only */
 
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
@@ -351,6 +352,15 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "for --raw-slice 0 only");
 	else if (o->no_stage)
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "-Z: calls not gathered per CPU");
+	/* beside sock_diag (tt_src_open_assist): what no poll can see, nothing a poll does */
+	if (s->assist) {
+		s->use_pkt = 0;
+		bpf_object__for_each_program(p, skel->obj)
+		{
+			if (prog_cap(skel, p) != TT_CAP_PROCS)
+				plan_unused(s, skel, p, "sock_diag samples the sockets");
+		}
+	}
 	if (!cgroot[0]) {
 		bpf_object__for_each_program(p, skel->obj)
 		{
@@ -418,14 +428,22 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_source_
 	if (!skel)
 		return NULL;
 	set_rodata(skel, s, o);
+	if (s->assist) {
+		/* exec and exit only: the sockets' tables are made (one object) but never used */
+		kb = o->ringbuf_kb ? o->ringbuf_kb : ASSIST_RINGBUF_KB;
+		s->tcp_table = 1;
+		bpf_map__set_max_entries(skel->maps.flows, 1);
+		bpf_map__set_max_entries(skel->maps.owners, 1024); /* LRU: some per CPU */
+	} else {
+		if (o->udp_flows)
+			bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
+		s->tcp_table = tcp_table_size(o);
+		/* a sweep adds every open TCP socket's owner: the sockets of the table's size */
+		if (s->tcp_table / 2 > bpf_map__max_entries(skel->maps.owners))
+			bpf_map__set_max_entries(skel->maps.owners, s->tcp_table / 2);
+	}
 	bpf_map__set_max_entries(skel->maps.events, kb * 1024);
-	if (o->udp_flows)
-		bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
-	s->tcp_table = tcp_table_size(o);
 	bpf_map__set_max_entries(skel->maps.tcp_live, s->tcp_table);
-	/* a sweep adds every open TCP socket's owner: the sockets the table was sized for */
-	if (s->tcp_table / 2 > bpf_map__max_entries(skel->maps.owners))
-		bpf_map__set_max_entries(skel->maps.owners, s->tcp_table / 2);
 	bpf_object__for_each_program(p, skel->obj)
 	{
 		struct prog_plan *pl = &s->plan[i++];

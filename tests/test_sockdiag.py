@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import background, free_port, needs_cmd, run, tool
+from conftest import background, free_port, have_bpf, needs_cmd, run, tool
 from helpers.capture import CLOSE, OPEN, PROC, SAMPLE, STATE, TRAFFIC, read_capture
 from helpers.netns import veth_pair
 from helpers.recorder import Recorder
@@ -632,8 +632,56 @@ def test_auto_source_on_this_kernel():
     said = [line for line in r.stderr.splitlines() if "BPF unavailable" in line]
     if kernel_version() < (5, 12):
         assert len(said) == 1 and "cannot load BPF program " in said[0] and \
-            "using sock_diag" in said[0], r.stderr
+            "using sock_diag, with BPF's exec and exit events" in said[0], r.stderr
         assert "exact-close     MISSING" in r.stdout, r.stdout
+        # the process programs load there, and run beside sock_diag
+        assert re.search(r"^processes +ok +BPF beside sock_diag: tp_btf:sched_process_exec "
+                         r"tp_btf:sched_process_exit$", r.stdout, re.M), r.stdout
     else:
         assert not said, r.stderr
         assert "send-recv" in r.stdout, r.stdout
+
+
+EXEC, EXIT = 9, 10  # PROC_EXEC, PROC_EXIT (include/tt_event_kinds.h)
+
+
+@needs_root
+@pytest.mark.skipif(not have_bpf(), reason="needs a BPF build")
+def test_fallback_keeps_exec_and_exit_from_bpf(tmpdir_path):
+    """Where --source auto falls back to sock_diag because a required program is refused
+    (Debian's 5.10 refuses the atomics; elsewhere TT_TEST_REFUSE_PROG refuses one), the exec
+    and exit programs, which 5.10 loads, still run beside it: a child's exec and its exit are
+    in the capture, in the recording's clock. --source sockdiag, asked for, stays free of BPF.
+    Oracle: the child as the test made it (its pid, parent, program name) and the exit status
+    Popen got."""
+    script = os.path.join(tmpdir_path, "ttexecprobe")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\nexit 7\n")
+    os.chmod(script, 0o755)
+    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+    got = {}
+    for source in ("auto", "sockdiag"):
+        path = os.path.join(tmpdir_path, source + ".tt")
+        rec = Recorder(path, "--source", source, env=env)
+        t0 = time.time_ns()
+        child = subprocess.Popen([script])
+        assert child.wait(timeout=30) == 7
+        t1 = time.time_ns()
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+        assert rc == 0, err
+        hdr, evs = read_capture(path)
+        assert hdr["mode"] == "sockdiag", hdr
+        got[source] = [e for e in evs if e["kind"] in (EXEC, EXIT) and e["pid"] == child.pid]
+        said = [line for line in err.splitlines() if "using sock_diag" in line]
+        if source == "auto":
+            assert len(said) == 1 and "with BPF's exec and exit events" in said[0], err
+            assert "tp_btf:sched_process_exec" in hdr["probes"], hdr
+            assert all(t0 <= e["ts"] <= t1 for e in got[source]), (t0, t1, got[source])
+        else:
+            assert not said and "tp_btf" not in hdr["probes"], (err, hdr)
+    execs = [(e["comm"], e["ppid"]) for e in got["auto"] if e["kind"] == EXEC]
+    exits = [(e["comm"], e["exit_code"]) for e in got["auto"] if e["kind"] == EXIT]
+    # the script's exec (its name, our child), then /bin/sh's, which keeps the name
+    assert execs and execs[0] == ("ttexecprobe", os.getpid()), got["auto"]
+    assert exits == [("ttexecprobe", 7 << 8)], got["auto"]  # the kernel's wait status
+    assert got["sockdiag"] == [], got["sockdiag"]
