@@ -83,6 +83,8 @@ RECORD_SRCS := record/main.c
 # object, tcptop.bpf.o, and one skeleton.
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+# and again for kernels before 5.12, which refuse atomic fetch: programs of their own (_k510)
+BPF_OBJS += $(OUTPUT)/bpf/udp_skb_k510.bpf.o
 BPF_OBJ := $(OUTPUT)/tcptop.bpf.o
 SKELS := $(OUTPUT)/tcptop.skel.h
 
@@ -179,6 +181,11 @@ $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c include/tt_event.h include/tt_event_kinds.h i
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -I$(OUTPUT) \
 		-c $< -o $@
+$(OUTPUT)/bpf/%_k510.bpf.o: bpf/%.bpf.c include/tt_event.h include/tt_event_kinds.h include/tt_tcp_states.h $(wildcard bpf/*.h) $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -DTT_K510 -Iinclude \
+		-I$(OUTPUT) -c $< -o $@
 $(BPF_OBJ): $(BPF_OBJS)
 	$(call msg,BPF-LINK,$@)
 	$(Q)$(BPFTOOL) gen object $@ $^

@@ -11,6 +11,54 @@
 #include "filter.bpf.h"
 #include "sock.bpf.h"
 
+#ifdef TT_K510
+/*
+ * Built for kernels before 5.12 (udp_skb.bpf.c again, -DTT_K510): no compare-and-swap nor
+ * fetch-and-add there, so both take k510_lock (maps.bpf.h), which no helper call may hold. A
+ * cost of those kernels alone: every UDP datagram's first look at its flow passes the lock.
+ */
+static __always_inline __u64 flow_cas(__u64 *p, __u64 old, __u64 new)
+{
+	__u32 zero = 0;
+	struct tt_k510_lock *l = bpf_map_lookup_elem(&k510_lock, &zero);
+	__u64 was;
+
+	if (!l) /* (an array's one element: never) */
+		return old + 1;
+	bpf_spin_lock(&l->lock);
+	was = *p;
+	if (was == old)
+		*p = new;
+	bpf_spin_unlock(&l->lock);
+	return was;
+}
+
+static __always_inline __u64 flow_next_id(void)
+{
+	__u32 zero = 0;
+	struct tt_k510_lock *l = bpf_map_lookup_elem(&k510_lock, &zero);
+	__u64 id = 0;
+
+	if (!l)
+		return 0;
+	bpf_spin_lock(&l->lock);
+	id = next_flow_id;
+	next_flow_id = id + 1;
+	bpf_spin_unlock(&l->lock);
+	return id;
+}
+#else
+static __always_inline __u64 flow_cas(__u64 *p, __u64 old, __u64 new)
+{
+	return __sync_val_compare_and_swap(p, old, new);
+}
+
+static __always_inline __u64 flow_next_id(void)
+{
+	return __sync_fetch_and_add(&next_flow_id, 1);
+}
+#endif
+
 /*
  * The socket's connection has ended (a connect() elsewhere, or a disconnect): its flow moves to
  * a key no datagram looks up (TT_FLOW_GEN_ENDED), marked ended, for user space to close
@@ -97,7 +145,7 @@ flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int
 
 	if (!(last & TT_FLOW_MOVED) &&
 	    (!udp_idle_ns || (fv->connected && !udp_idle_connected) || last + udp_idle_ns >= now)) {
-		was = __sync_val_compare_and_swap(&fv->last_ts, last, now);
+		was = flow_cas(&fv->last_ts, last, now);
 		/* (another count's time in first: as good as ours) */
 		if (was == last || !(was & TT_FLOW_MOVED))
 			return fv;
@@ -106,7 +154,7 @@ flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int
 	if (!(last & TT_FLOW_MOVED)) {
 		mark = TT_FLOW_MOVED | TT_FLOW_GEN_ENDED | TT_FLOW_GEN_IDLE |
 		       ((__u32)(last >> 10) & (TT_FLOW_GEN_IDLE - 1));
-		was = __sync_val_compare_and_swap(&fv->last_ts, last, mark);
+		was = flow_cas(&fv->last_ts, last, mark);
 		if (was == last) {
 			v = *fv;
 			v.ended = 1;
@@ -177,9 +225,8 @@ static __always_inline struct tt_flow_val *flow_add(const struct tt_flow_key *k,
 	struct tt_flow_val v = {};
 	long err;
 
-	v.id = connected && st->conn_n == 1 && !again
-		   ? k->cookie
-		   : (__sync_fetch_and_add(&next_flow_id, 1) | TT_FLOW_PEER_BIT);
+	v.id = connected && st->conn_n == 1 && !again ? k->cookie
+						      : (flow_next_id() | TT_FLOW_PEER_BIT);
 	v.first_ts = bpf_ktime_get_boot_ns();
 	v.last_ts = v.first_ts;
 	v.pid = st->pid;

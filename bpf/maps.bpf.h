@@ -77,6 +77,22 @@ TT_EXTERN __u64 sweep_pass TT_INIT(0);
 /* owners a sweep left for sockets other than listeners (set to 0 by user space before it) */
 TT_EXTERN __u64 sweep_conns TT_INIT(0);
 
+/*
+ * Kernels before 5.12 have no atomic instruction that returns the old value: the programs built
+ * for them (-DTT_K510, flow.bpf.h) take this one lock where the others compare-and-swap or
+ * fetch-and-add. A cgroup_skb program may hold a bpf_spin_lock there (a tracing one may not).
+ */
+struct tt_k510_lock {
+	struct bpf_spin_lock lock;
+};
+
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_k510_lock);
+} k510_lock SEC(".maps");
+
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);

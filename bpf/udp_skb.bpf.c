@@ -17,6 +17,13 @@
 #include "sock.bpf.h"
 #include "flow.bpf.h"
 
+/* built twice: for 5.12 and later, and for the kernels before (-DTT_K510, flow.bpf.h) */
+#ifdef TT_K510
+#define TT_PROG_NAME(n) n##_k510
+#else
+#define TT_PROG_NAME(n) n
+#endif
+
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 
@@ -180,19 +187,20 @@ static __always_inline void udp_skb(struct __sk_buff *skb, int tx)
 }
 
 SEC("cgroup_skb/egress")
-int tt_udp_out(struct __sk_buff *skb)
+int TT_PROG_NAME(tt_udp_out)(struct __sk_buff *skb)
 {
 	udp_skb(skb, 1);
 	return 1;
 }
 
 SEC("cgroup_skb/ingress")
-int tt_udp_in(struct __sk_buff *skb)
+int TT_PROG_NAME(tt_udp_in)(struct __sk_buff *skb)
 {
 	udp_skb(skb, 0);
 	return 1;
 }
 
+#ifndef TT_K510 /* (one for every kernel: it has no atomics) */
 /* A UDP socket's creator owns it. */
 SEC("cgroup/sock_create")
 int tt_sock_create(struct bpf_sock *ctx)
@@ -207,3 +215,4 @@ int tt_sock_create(struct bpf_sock *ctx)
 	own_by_current(st);
 	return 1;
 }
+#endif

@@ -61,6 +61,7 @@ struct tt_sockdiag {
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
 	/* BPF's exec and exit where the BPF source does not load (tt_src_open_assist), or NULL */
 	struct tt_source *assist;
+	int bpf_udp; /* the assist counts UDP: no UDP dumps */
 	char probes[560];
 };
 
@@ -236,7 +237,7 @@ static int dump_all(struct tt_sockdiag *d, int fd, uint32_t ino)
 		else
 			p = 1;
 	}
-	for (; p < 2; p++)
+	for (; p < (d->bpf_udp ? 1 : 2); p++)
 		for (int f = 0; f < 2; f++) {
 			int ret = tt_sd_dump(fd, fams[f], protos[p], ino, &d->seq, &d->snap);
 
@@ -438,12 +439,22 @@ static int sd_stop(struct tt_source *h)
 void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 {
 	struct tt_sockdiag *d = h->priv;
+	const char *procs = tt_src_assist_gives(a, TT_ASSIST_PROCS);
+	const char *udp = tt_src_assist_gives(a, TT_ASSIST_UDP);
 	char why[480];
 
 	d->assist = a;
-	snprintf(d->probes, sizeof(d->probes), "%s %.500s", SD_PROBES, tt_source_probes(a));
-	snprintf(why, sizeof(why), "BPF beside sock_diag: %.400s", tt_source_probes(a));
-	tt_source_cap_set(h, TT_SD_CAP_PROCS, TT_SOURCE_CAP_OK, why);
+	d->bpf_udp = udp != NULL;
+	snprintf(d->probes, sizeof(d->probes), "%s %.500s", udp ? "sock_diag:tcp" : SD_PROBES,
+		 tt_source_probes(a));
+	if (procs) {
+		snprintf(why, sizeof(why), "BPF beside sock_diag: %.400s", procs);
+		tt_source_cap_set(h, TT_SD_CAP_PROCS, TT_SOURCE_CAP_OK, why);
+	}
+	if (udp) {
+		snprintf(why, sizeof(why), "BPF beside sock_diag, per datagram: %.400s", udp);
+		tt_source_cap_set(h, TT_SD_CAP_UDP, TT_SOURCE_CAP_OK, why);
+	}
 }
 
 static const char *sd_mode(const struct tt_source *h)

@@ -43,7 +43,13 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 	}
 	tt_sockdiag_set_assist(sd, a);
 	if (used)
-		snprintf(fallback + used, fallback_len - used, ", with BPF's exec and exit events");
+		snprintf(fallback + used, fallback_len - used, ", with BPF's %s%s%s",
+			 tt_src_assist_gives(a, TT_ASSIST_PROCS) ? "exec and exit events" : "",
+			 tt_src_assist_gives(a, TT_ASSIST_PROCS) &&
+				 tt_src_assist_gives(a, TT_ASSIST_UDP)
+			     ? " and "
+			     : "",
+			 tt_src_assist_gives(a, TT_ASSIST_UDP) ? "UDP datagram counts" : "");
 }
 
 int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, char *fallback,

@@ -158,11 +158,16 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* source/s
 int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* source/sockdiag.c */
 /*
  * The BPF programs a sock_diag source can use where the BPF source as a whole does not load
- * (Linux 5.10 refuses its atomics): exec and exit, made where the kernel loads them, into h,
- * a handle of its own whose to_wall is 0 (the sock_diag handle it is forwarded to adds its
- * own). 0, or -errno with a message: -ENOENT when none of them loaded (source/src.c).
+ * (Linux 5.10 refuses its atomics): exec and exit, and UDP counted per datagram (the cgroup skb
+ * hooks built for kernels before 5.12, and their owners), made where the kernel loads them,
+ * into h, a handle of its own whose to_wall is 0 (the sock_diag handle it is forwarded to adds
+ * its own). 0, or -errno with a message: -ENOENT when none of them loaded (source/src.c).
  */
 int tt_src_open_assist(struct tt_source *h, char *err, size_t errlen);
+/* What an assist gives: TT_ASSIST_PROCS (exec and exit events), TT_ASSIST_UDP (UDP flows with
+ * their bytes; sock_diag then leaves UDP to it): the probes that give it, or NULL. */
+enum { TT_ASSIST_PROCS, TT_ASSIST_UDP };
+const char *tt_src_assist_gives(const struct tt_source *h, int what);
 /*
  * Give the sock_diag handle H the assist A (tt_src_open_assist): H polls, flushes, stops and
  * closes it, forwards its events and says what it gives (source/sockdiag.c).

@@ -54,7 +54,8 @@ static int src_open(struct tt_source *h, int assist, char *err, size_t errlen)
 	ret = tt_src_load(s, opts, err, errlen);
 	if (ret)
 		goto fail;
-	if (assist && h->caps.state[TT_CAP_PROCS] != TT_SOURCE_CAP_OK) {
+	if (assist && !tt_src_assist_gives(h, TT_ASSIST_PROCS) &&
+	    !tt_src_assist_gives(h, TT_ASSIST_UDP)) {
 		snprintf(err, errlen, "%s", h->caps.why[TT_CAP_PROCS]);
 		ret = -ENOENT;
 		goto fail;
@@ -87,6 +88,13 @@ static int src_open(struct tt_source *h, int assist, char *err, size_t errlen)
 fail:
 	bpf_close(h);
 	return ret;
+}
+
+const char *tt_src_assist_gives(const struct tt_source *h, int what)
+{
+	int cap = what == TT_ASSIST_UDP ? TT_CAP_UDP_PKTS : TT_CAP_PROCS;
+
+	return h->caps.state[cap] == TT_SOURCE_CAP_OK ? h->caps.why[cap] : NULL;
 }
 
 int tt_src_open(struct tt_source *h, char *err, size_t errlen)

@@ -22,7 +22,7 @@
 #include "src_int.h"
 
 #define DEFAULT_RINGBUF_KB 8192
-#define ASSIST_RINGBUF_KB 1024 /* exec and exit only */
+#define ASSIST_RINGBUF_KB 2048 /* exec, exit and UDP flows' opens */
 
 static int libbpf_quiet(enum libbpf_print_level lvl, const char *fmt, va_list ap)
 {
@@ -108,11 +108,17 @@ static int io_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 	       p == skel->progs.tt_recv_inet || p == skel->progs.tt_recv_inet6;
 }
 
+/* The cgroup skb hooks built for kernels before 5.12 (-DTT_K510): a lock for the atomics. */
+static int k510_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	return p == skel->progs.tt_udp_out_k510 || p == skel->progs.tt_udp_in_k510;
+}
+
 /* UDP counted per datagram: the cgroup skb hooks, and the creator as the owner. */
 static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	return p == skel->progs.tt_udp_out || p == skel->progs.tt_udp_in ||
-	       p == skel->progs.tt_sock_create;
+	       p == skel->progs.tt_sock_create || k510_prog(skel, p);
 }
 
 /* A program attached to a cgroup (the root of the cgroup v2 mount): none without one. */
@@ -352,13 +358,24 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "for --raw-slice 0 only");
 	else if (o->no_stage)
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "-Z: calls not gathered per CPU");
-	/* beside sock_diag (tt_src_open_assist): what no poll can see, nothing a poll does */
-	if (s->assist) {
-		s->use_pkt = 0;
-		bpf_object__for_each_program(p, skel->obj)
-		{
-			if (prog_cap(skel, p) != TT_CAP_PROCS)
-				plan_unused(s, skel, p, "sock_diag samples the sockets");
+	/*
+	 * Beside sock_diag (tt_src_open_assist): what no poll can see and a kernel that refuses the
+	 * rest may still load: exec and exit; UDP per datagram, by the hooks built for kernels
+	 * before 5.12 (whichever kernel: one way, tested everywhere), with their owners. Elsewhere
+	 * those are not used: the others count.
+	 */
+	bpf_object__for_each_program(p, skel->obj)
+	{
+		int cap = prog_cap(skel, p);
+
+		if (!s->assist) {
+			if (k510_prog(skel, p))
+				plan_unused(s, skel, p,
+					    "for kernels before 5.12, beside sock_diag");
+		} else if (cap != TT_CAP_PROCS &&
+			   !(s->use_pkt && (k510_prog(skel, p) || p == skel->progs.tt_sock_create ||
+					    cap == TT_CAP_UDP_PEERS))) {
+			plan_unused(s, skel, p, "sock_diag samples the sockets");
 		}
 	}
 	if (!cgroot[0]) {
@@ -429,10 +446,13 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_source_
 		return NULL;
 	set_rodata(skel, s, o);
 	if (s->assist) {
-		/* exec and exit only: the sockets' tables are made (one object) but never used */
+		/* exec, exit and UDP only: TCP's tables are made (one object) but never used */
 		kb = o->ringbuf_kb ? o->ringbuf_kb : ASSIST_RINGBUF_KB;
 		s->tcp_table = 1;
-		bpf_map__set_max_entries(skel->maps.flows, 1);
+		if (!s->use_pkt)
+			bpf_map__set_max_entries(skel->maps.flows, 1);
+		else if (o->udp_flows)
+			bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
 		bpf_map__set_max_entries(skel->maps.owners, 1024); /* LRU: some per CPU */
 	} else {
 		if (o->udp_flows)

@@ -20,7 +20,8 @@ import time
 import pytest
 
 from conftest import background, free_port, have_bpf, needs_cmd, run, tool
-from helpers.capture import CLOSE, OPEN, PROC, SAMPLE, STATE, TRAFFIC, read_capture
+from helpers.capture import (CLOSE, OPEN, PROC, SAMPLE, STATE, TRAFFIC, connections, find,
+                             read_capture)
 from helpers.netns import veth_pair
 from helpers.recorder import Recorder
 from helpers.traffic import wait_listen
@@ -685,3 +686,58 @@ def test_fallback_keeps_exec_and_exit_from_bpf(tmpdir_path):
     assert execs and execs[0] == ("ttexecprobe", os.getpid()), got["auto"]
     assert exits == [("ttexecprobe", 7 << 8)], got["auto"]  # the kernel's wait status
     assert got["sockdiag"] == [], got["sockdiag"]
+
+
+@needs_root
+@pytest.mark.skipif(not have_bpf(), reason="needs a BPF build")
+def test_fallback_counts_udp_per_datagram_with_bpf(tmpdir_path):
+    """Where --source auto falls back to sock_diag (a required program refused), UDP is counted
+    per datagram by the cgroup skb hooks built for kernels before 5.12 (a lock where the others
+    use atomic fetch: Linux 5.10 loads them), not by sock_diag, which has no UDP byte counters:
+    each end's flow has every byte and datagram, both ways, its owner, and a sample while open
+    that holds exactly the first burst. Oracle: what the test's own sockets sent and received."""
+    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+    path = os.path.join(tmpdir_path, "udp.tt")
+    srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for s in (srv, cli):
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(30)
+    sport, cport = srv.getsockname()[1], cli.getsockname()[1]
+    rec = Recorder(path, "--source", "auto", "--udp", "-P", str(sport), env=env)
+
+    def burst(sizes_out, sizes_back):
+        got = 0
+        for n in sizes_out:
+            cli.sendto(b"u" * n, srv.getsockname())
+            got += len(srv.recvfrom(4096)[0])
+        for n in sizes_back:
+            srv.sendto(b"d" * n, cli.getsockname())
+            got += len(cli.recvfrom(4096)[0])
+        assert got == sum(sizes_out) + sum(sizes_back)
+
+    try:
+        burst([100] * 4, [30] * 2)
+        time.sleep(INTERVAL_S + 0.6)  # a flush reports the first burst while the flows go on
+        t2 = time.time_ns()
+        burst([50] * 3, [10])
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+    finally:
+        srv.close()
+        cli.close()
+    assert rc == 0, err
+    said = [line for line in err.splitlines() if "using sock_diag" in line]
+    assert len(said) == 1 and "UDP datagram counts" in said[0], err
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "sockdiag" and "cgroup_skb:egress" in hdr["probes"] and \
+        "sock_diag:udp" not in hdr["probes"], hdr
+    conns = connections(evs)
+    (c,) = find(conns, 17, cport, sport)
+    (s,) = find(conns, 17, sport, cport)
+    assert (c["tx"], c["txp"], c["rx"], c["rxp"]) == (550, 7, 70, 3), c
+    assert (s["rx"], s["rxp"], s["tx"], s["txp"]) == (550, 7, 70, 3), s
+    assert c["pid"] == s["pid"] == os.getpid(), (c["pid"], s["pid"])
+    for end, out in ((c, "tx_bytes"), (s, "rx_bytes")):
+        early = [e for e in evs if e["conn_id"] == end["open"]["conn_id"]
+                 and e["kind"] == TRAFFIC and e["ts"] < t2]
+        assert sum(e[out] for e in early) == 400, early
