@@ -136,12 +136,41 @@ static __always_inline void udp_conn_key(struct sk_st *st, const struct tt_flow_
  * in test_udp_flows' two-CPU test, 256 none */
 #define TT_FLOW_MOVE_LOOKS 256
 
+/*
+ * Move fv (key k, its time last, over at now) aside, marked ended, unless something set its
+ * time first: 1 moved (k is free), 0 not (*was: the time found there), -1 no room for the
+ * move (fv goes on, its time now).
+ */
+static __always_inline int flow_move(const struct tt_flow_key *k, struct tt_flow_val *fv,
+				     __u64 last, __u64 now, __u64 *was)
+{
+	struct tt_flow_key tomb = *k;
+	struct tt_flow_val v;
+	__u64 mark = TT_FLOW_MOVED | TT_FLOW_GEN_ENDED | TT_FLOW_GEN_IDLE |
+		     ((__u32)(last >> 10) & (TT_FLOW_GEN_IDLE - 1));
+
+	*was = flow_cas(&fv->last_ts, last, mark);
+	if (*was != last)
+		return 0;
+	v = *fv;
+	v.ended = 1;
+	v.last_ts = now;
+	tomb.gen = (__u32)mark;
+	if (bpf_map_update_elem(&flows, &tomb, &v, BPF_NOEXIST)) {
+		fv->last_ts = now; /* no room: it goes on */
+		return -1;
+	}
+	bpf_map_delete_elem(&flows, k);
+	return 1;
+}
+
 static __always_inline struct tt_flow_val *
 flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int *again)
 {
 	struct tt_flow_key tomb = *k;
-	struct tt_flow_val v, *moved;
-	__u64 last = fv->last_ts, was, mark;
+	struct tt_flow_val *moved;
+	__u64 last = fv->last_ts, was;
+	int r;
 
 	if (!(last & TT_FLOW_MOVED) &&
 	    (!udp_idle_ns || (fv->connected && !udp_idle_connected) || last + udp_idle_ns >= now)) {
@@ -152,24 +181,13 @@ flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int
 		last = was;
 	}
 	if (!(last & TT_FLOW_MOVED)) {
-		mark = TT_FLOW_MOVED | TT_FLOW_GEN_ENDED | TT_FLOW_GEN_IDLE |
-		       ((__u32)(last >> 10) & (TT_FLOW_GEN_IDLE - 1));
-		was = flow_cas(&fv->last_ts, last, mark);
-		if (was == last) {
-			v = *fv;
-			v.ended = 1;
-			v.last_ts = now;
-			tomb.gen = (__u32)mark;
-			if (bpf_map_update_elem(&flows, &tomb, &v, BPF_NOEXIST)) {
-				fv->last_ts = now; /* no room: it goes on */
-				return fv;
-			}
-			bpf_map_delete_elem(&flows, k);
+		r = flow_move(k, fv, last, now, &was);
+		if (r > 0) {
 			*again = 1;
 			return NULL;
 		}
-		if (!(was & TT_FLOW_MOVED))
-			return fv; /* a count's time in first: not over */
+		if (r < 0 || !(was & TT_FLOW_MOVED))
+			return fv; /* no room, or a count's time in first: not over */
 		last = was;
 	}
 	tomb.gen = (__u32)last;

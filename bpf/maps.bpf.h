@@ -93,6 +93,14 @@ TT_EXTERN struct {
 	__type(value, struct tt_k510_lock);
 } k510_lock SEC(".maps");
 
+/* The flow user space asks tt_udp_reap_k510 to move aside (udp_skb.bpf.c). */
+TT_EXTERN struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_flow_key);
+} udp_reap SEC(".maps");
+
 TT_EXTERN struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);

@@ -200,6 +200,35 @@ int TT_PROG_NAME(tt_udp_in)(struct __sk_buff *skb)
 	return 1;
 }
 
+#ifdef TT_K510
+/*
+ * Before Linux 5.14 a hash map's entry cannot be read and taken out in one step
+ * (BPF_MAP_LOOKUP_AND_DELETE_ELEM): a close by user space could delete a flow a datagram was
+ * moving, and the new flow it made. So user space does not delete an idle flow there: it runs
+ * this program (never attached: BPF_PROG_TEST_RUN) to move it aside as a datagram would, under
+ * the same lock, and closes it where no datagram looks (source/udp.c, flow_reap).
+ */
+SEC("cgroup_skb/egress")
+int TT_PROG_NAME(tt_udp_reap)(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct tt_flow_key *k = bpf_map_lookup_elem(&udp_reap, &zero), key;
+	struct tt_flow_val *fv;
+	__u64 now = bpf_ktime_get_boot_ns(), last, was;
+
+	if (!k)
+		return 1;
+	key = *k;
+	fv = bpf_map_lookup_elem(&flows, &key);
+	if (!fv)
+		return 1;
+	last = fv->last_ts;
+	if (!(last & TT_FLOW_MOVED) && udp_idle_ns && last + udp_idle_ns < now)
+		flow_move(&key, fv, last, now, &was);
+	return 1;
+}
+#endif
+
 #ifndef TT_K510 /* (one for every kernel: it has no atomics) */
 /* A UDP socket's creator owns it. */
 SEC("cgroup/sock_create")

@@ -44,6 +44,9 @@ static int src_open(struct tt_source *h, int assist, char *err, size_t errlen)
 	tt_src_caps_init(h);
 	s->cg_fd = -1;
 	s->stage_fd = -1;
+	s->reap_fd = -1;
+	/* test hook: read and delete apart, as before Linux 5.14 (source/udp.c, flow_take) */
+	s->no_lookup_delete = getenv("TT_TEST_NO_LOOKUP_DELETE") != NULL;
 	s->self_ns_fd = -1;
 	s->raw = opts->raw;
 	s->assist = assist;

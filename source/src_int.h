@@ -16,7 +16,7 @@
 #include "tt_netns.h"
 #include "../bpf/tcptop.h"
 
-#define TT_SRC_MAX_LINKS 32
+#define TT_SRC_MAX_LINKS 48
 #define TT_SRC_MAX_NS 4096 /* namespaces whose UDP flows can be closed in one pass */
 /*
  * A UDP flow that ended by idleness is closed this long after it did: BPF counts no datagram
@@ -98,6 +98,8 @@ struct tt_src {
 	uint64_t next_sweep_ns; /* CLOCK_MONOTONIC: earliest next ownership sweep */
 	uint64_t unowned_left;	/* n_unowned after the last sweep, lowered by closes since */
 	int cg_fd;
+	int reap_fd;	      /* tt_udp_reap_k510, run by udp.c where no lookup-and-delete, or -1 */
+	int no_lookup_delete; /* this kernel reads and deletes a hash entry apart (before 5.14) */
 	int raw;
 	int assist;  /* beside sock_diag: only what a poll cannot see (tt_src_open_assist) */
 	int use_pkt; /* UDP counted per datagram (cgroup skb hooks), not per call */

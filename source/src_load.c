@@ -111,7 +111,8 @@ static int io_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 /* The cgroup skb hooks built for kernels before 5.12 (-DTT_K510): a lock for the atomics. */
 static int k510_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
-	return p == skel->progs.tt_udp_out_k510 || p == skel->progs.tt_udp_in_k510;
+	return p == skel->progs.tt_udp_out_k510 || p == skel->progs.tt_udp_in_k510 ||
+	       p == skel->progs.tt_udp_reap_k510;
 }
 
 /* UDP counted per datagram: the cgroup skb hooks, and the creator as the owner. */
@@ -593,6 +594,12 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
 		/* never attached: the run loop runs it on each CPU (src_run.c, stage_flush) */
 		if (p == s->skel->progs.tt_stage_flush) {
 			s->stage_fd = bpf_program__fd(p);
+			pl->attached = 1;
+			continue;
+		}
+		/* never attached either: udp.c runs it to move an idle flow aside (flow_reap) */
+		if (p == s->skel->progs.tt_udp_reap_k510) {
+			s->reap_fd = bpf_program__fd(p);
 			pl->attached = 1;
 			continue;
 		}
