@@ -59,7 +59,8 @@ struct tt_sockdiag {
 	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
-	/* BPF's exec and exit where the BPF source does not load (tt_src_open_assist), or NULL */
+	/* BPF's exec, exit and UDP where the BPF source does not load (tt_src_open_assist), or
+	 * NULL */
 	struct tt_source *assist;
 	int bpf_udp; /* the assist counts UDP: no UDP dumps */
 	char probes[560];
@@ -487,6 +488,10 @@ static int sd_after_drop(struct tt_source *h, char *err, size_t errlen)
 		tt_source_close(d->assist);
 		d->assist = NULL;
 		tt_source_cap_set(d->h, TT_SD_CAP_PROCS, TT_SOURCE_CAP_MISSING, why);
+		if (d->bpf_udp) { /* UDP is sock_diag's again: sockets, no bytes */
+			d->bpf_udp = 0;
+			tt_source_cap_set(d->h, TT_SD_CAP_UDP, TT_SOURCE_CAP_MISSING, why);
+		}
 	}
 	if (d->other_ns) {
 		d->other_ns = 0;

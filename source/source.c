@@ -23,9 +23,10 @@ int tt_source_exit_code(int ret, const struct tt_source_opts *opts)
 
 /*
  * Where the BPF source fell back to sock_diag, the programs of it that a poll cannot replace
- * and the kernel loads (exec and exit: Linux 5.10 loads them, not the rest) run beside it,
- * through a handle of their own (its clock raw: the sock_diag handle turns it into wall time).
- * None loading leaves sock_diag as it is, its capability "processes" missing.
+ * and the kernel loads (exec and exit; UDP per datagram by the hooks built for kernels before
+ * 5.12: Linux 5.10 loads those, not the rest) run beside it, through a handle of their own
+ * (its clock raw: the sock_diag handle turns it into wall time). None loading leaves sock_diag
+ * as it is, its capabilities "processes" and "udp-bytes" missing.
  */
 static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_len)
 {
