@@ -137,6 +137,16 @@ static __always_inline void udp_conn_key(struct sk_st *st, const struct tt_flow_
 #define TT_FLOW_MOVE_LOOKS 256
 
 /*
+ * Whether flow fv, its last datagram at last, is over at now: idle longer than --udp-timeout,
+ * where user space would close it (a remote of an unconnected socket; any flow without
+ * iter/udp, whose sockets' ends are not seen).
+ */
+static __always_inline int flow_over(const struct tt_flow_val *fv, __u64 last, __u64 now)
+{
+	return udp_idle_ns && !(fv->connected && !udp_idle_connected) && last + udp_idle_ns < now;
+}
+
+/*
  * Move fv (key k, its time last, over at now) aside, marked ended, unless something set its
  * time first: 1 moved (k is free), 0 not (*was: the time found there), -1 no room for the
  * move (fv goes on, its time now).
@@ -172,8 +182,7 @@ flow_current(const struct tt_flow_key *k, struct tt_flow_val *fv, __u64 now, int
 	__u64 last = fv->last_ts, was;
 	int r;
 
-	if (!(last & TT_FLOW_MOVED) &&
-	    (!udp_idle_ns || (fv->connected && !udp_idle_connected) || last + udp_idle_ns >= now)) {
+	if (!(last & TT_FLOW_MOVED) && !flow_over(fv, last, now)) {
 		was = flow_cas(&fv->last_ts, last, now);
 		/* (another count's time in first: as good as ours) */
 		if (was == last || !(was & TT_FLOW_MOVED))

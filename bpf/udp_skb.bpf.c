@@ -223,7 +223,7 @@ int TT_PROG_NAME(tt_udp_reap)(struct __sk_buff *skb)
 	if (!fv)
 		return 1;
 	last = fv->last_ts;
-	if (!(last & TT_FLOW_MOVED) && udp_idle_ns && last + udp_idle_ns < now)
+	if (!(last & TT_FLOW_MOVED) && flow_over(fv, last, now))
 		flow_move(&key, fv, last, now, &was);
 	return 1;
 }

@@ -376,16 +376,21 @@ static int forward(void *ctx, const struct tt_event *ev)
 	return 0;
 }
 
+/*
+ * An assist's poll, flush or stop says how many events it delivered, or -EINTR / -ENODATA for
+ * none: only its error is this source's (the caller looks at its clock and flags either way).
+ */
+static int assist_err(int ret)
+{
+	return ret < 0 && ret != -EINTR && ret != -ENODATA ? ret : 0;
+}
+
 /* Wait up to ms: for the assist's events where there is one (a signal ends either). */
 static int sd_wait(struct tt_sockdiag *d, uint64_t ms)
 {
-	int ret;
-
 	if (!d->assist)
 		return poll(NULL, 0, (int)ms) < 0 && errno == EINTR ? -EINTR : 0;
-	ret = tt_source_poll(d->assist, (int)ms, forward, d->h);
-	/* none delivered reads -EINTR too: the caller looks at its clock and flags either way */
-	return ret < 0 && ret != -EINTR ? ret : 0;
+	return assist_err(tt_source_poll(d->assist, (int)ms, forward, d->h));
 }
 
 static int sd_poll(struct tt_source *h, int timeout_ms)
@@ -420,9 +425,9 @@ static int sd_flush(struct tt_source *h)
 	/* a pass like the others (tcptop's ticks flush): the next one an interval after it */
 	d->next_ns = tt_now_mono_ns() + d->interval_ns;
 	if (d->assist) {
-		int ret = tt_source_flush(d->assist, forward, h);
+		int ret = assist_err(tt_source_flush(d->assist, forward, h));
 
-		if (ret < 0 && ret != -EINTR && ret != -ENODATA)
+		if (ret)
 			return ret;
 	}
 	return pass_and_emit(d);
@@ -432,9 +437,8 @@ static int sd_flush(struct tt_source *h)
 static int sd_stop(struct tt_source *h)
 {
 	struct tt_sockdiag *d = h->priv;
-	int ret = d->assist ? tt_source_stop(d->assist, forward, h) : 0;
 
-	return ret < 0 && ret != -EINTR && ret != -ENODATA ? ret : 0;
+	return d->assist ? assist_err(tt_source_stop(d->assist, forward, h)) : 0;
 }
 
 void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)

@@ -32,6 +32,7 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 {
 	struct tt_source *a = calloc(1, sizeof(*a));
 	size_t used = fallback_len ? strlen(fallback) : 0;
+	int procs, udp;
 	char err[256];
 
 	if (!a)
@@ -43,14 +44,12 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 		return;
 	}
 	tt_sockdiag_set_assist(sd, a);
+	procs = tt_src_assist_gives(a, TT_ASSIST_PROCS) != NULL;
+	udp = tt_src_assist_gives(a, TT_ASSIST_UDP) != NULL;
 	if (used)
 		snprintf(fallback + used, fallback_len - used, ", with BPF's %s%s%s",
-			 tt_src_assist_gives(a, TT_ASSIST_PROCS) ? "exec and exit events" : "",
-			 tt_src_assist_gives(a, TT_ASSIST_PROCS) &&
-				 tt_src_assist_gives(a, TT_ASSIST_UDP)
-			     ? " and "
-			     : "",
-			 tt_src_assist_gives(a, TT_ASSIST_UDP) ? "UDP datagram counts" : "");
+			 procs ? "exec and exit events" : "", procs && udp ? " and " : "",
+			 udp ? "UDP datagram counts" : "");
 }
 
 int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, char *fallback,

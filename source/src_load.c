@@ -446,18 +446,16 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_source_
 	if (!skel)
 		return NULL;
 	set_rodata(skel, s, o);
+	if (o->udp_flows)
+		bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
 	if (s->assist) {
 		/* exec, exit and UDP only: TCP's tables are made (one object) but never used */
 		kb = o->ringbuf_kb ? o->ringbuf_kb : ASSIST_RINGBUF_KB;
 		s->tcp_table = 1;
 		if (!s->use_pkt)
 			bpf_map__set_max_entries(skel->maps.flows, 1);
-		else if (o->udp_flows)
-			bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
 		bpf_map__set_max_entries(skel->maps.owners, 1024); /* LRU: some per CPU */
 	} else {
-		if (o->udp_flows)
-			bpf_map__set_max_entries(skel->maps.flows, o->udp_flows);
 		s->tcp_table = tcp_table_size(o);
 		/* a sweep adds every open TCP socket's owner: the sockets of the table's size */
 		if (s->tcp_table / 2 > bpf_map__max_entries(skel->maps.owners))

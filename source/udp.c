@@ -73,17 +73,6 @@ static void note_ns(struct tt_src *s, uint32_t netns, uint32_t *next, size_t *n_
 }
 
 /*
- * Close flow key, found closed when its sums were read as *v: taken out of the map and read in
- * one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM), right where the walk meets it, so that a datagram
- * counted since that read is in the close, not dropped with the entry; one after the delete
- * starts a new flow. A program that found the entry before the delete and adds after it would
- * add to no flow: so a flow is closed only where no datagram comes any more (its socket gone,
- * its key one no datagram looks up) or where BPF counts none (idle past --udp-timeout,
- * TT_SRC_UDP_GRACE_NS ago). Its growth since the last report and its CLOSE
- * are reported from the sums at the delete. 0, or -errno (not closed: it is reported as a live
- * flow, and closed at a later flush).
- */
-/*
  * Before Linux 5.14 (no BPF_MAP_LOOKUP_AND_DELETE_ELEM for hash maps) an idle flow at its own
  * key is not deleted here: a datagram moving it meanwhile would lose its new flow to the delete.
  * BPF moves it aside (tt_udp_reap_k510, under the lock the datagrams take) and the next flush
@@ -125,6 +114,17 @@ static int flow_take(struct tt_src *s, int flows, const struct tt_flow_key *key,
 	return 0;
 }
 
+/*
+ * Close flow key, found closed when its sums were read as *v: taken out of the map and read in
+ * one step (BPF_MAP_LOOKUP_AND_DELETE_ELEM), right where the walk meets it, so that a datagram
+ * counted since that read is in the close, not dropped with the entry; one after the delete
+ * starts a new flow. A program that found the entry before the delete and adds after it would
+ * add to no flow: so a flow is closed only where no datagram comes any more (its socket gone,
+ * its key one no datagram looks up) or where BPF counts none (idle past --udp-timeout,
+ * TT_SRC_UDP_GRACE_NS ago). Its growth since the last report and its CLOSE
+ * are reported from the sums at the delete. 0, or -errno (not closed: it is reported as a live
+ * flow, and closed at a later flush).
+ */
 static int flow_close(struct tt_src *s, int flows, const struct tt_flow_key *key,
 		      struct tt_flow_val *v, const struct tt_udp_done *d, int idle)
 {
