@@ -155,7 +155,12 @@ struct tt_ev_retrans {
 	__u8 cause; /* TT_RETRANS_* */
 	__u8 _pad[2];
 	__u32 spurious; /* cause SPURIOUS: earlier retransmits the peer reported as duplicates */
-	__u32 _pad2;
+	/*
+	 * The socket's total_retrans with these segments: written by the sock_diag fallback's
+	 * tt_retrans_k510 alone, for that source to count each retransmit once beside its polls
+	 * (source/sd_diff.c); 0 past it, and in no capture.
+	 */
+	__u32 total;
 };
 
 struct tt_ev_reset {

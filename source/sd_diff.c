@@ -52,6 +52,7 @@ struct conn {
 	uint8_t family;
 	char comm[TT_COMM_LEN];
 	uint8_t phase, state, dir, proto, preexisting, pid_known;
+	uint8_t opened; /* a CONN_OPEN was sent (closed since or not) */
 	uint8_t missed; /* missing from the last dump, and the lookup could not tell */
 };
 
@@ -355,11 +356,14 @@ static int emit_samples(struct conn *c, const struct tt_sd_sock *s, uint64_t ts,
 		e = ev_new(out, c, TT_EV_RETRANS, ts);
 		if (!e)
 			return -ENOMEM;
-		/* tcp_info counts retransmits, not why: cause unknown (sd_caps "retrans-cause") */
+		/*
+		 * tcp_info counts retransmits, not why: cause unknown (sd_caps "retrans-cause"), or
+		 * those BPF beside us did not tell (tt_sd_diff_retrans)
+		 */
 		e->u.retrans.segs = s->total_retrans - c->retrans;
 		e->u.retrans.state = s->state;
+		c->retrans = s->total_retrans;
 	}
-	c->retrans = s->total_retrans;
 	/* what tcp_info does tell: resends the peer reported as duplicates (bpf/tcp.bpf.c) */
 	if (s->sample.dsack_dups > c->dsack) {
 		e = ev_new(out, c, TT_EV_RETRANS, ts);
@@ -415,6 +419,7 @@ static int try_open(struct tt_sd_diff *d, struct conn *c, const struct tt_sd_soc
 		return 0;
 	}
 	c->phase = P_OPEN;
+	c->opened = 1;
 	/* traffic before the capture began is not the capture's */
 	memset(&c->base, 0, sizeof(c->base));
 	c->retrans = 0;
@@ -742,4 +747,28 @@ int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const u
 		if (sock_pass(d, &snap->v[i], first, owner, owner_ctx, out))
 			return -ENOMEM;
 	return sweep(d, keep_ns, n_keep, now_ns, &p, out);
+}
+
+/*
+ * Retransmits told as they happen (the fallback's tt_retrans_k510) beside the polls' totals: a
+ * poll tells what the socket's total_retrans has beyond what was told, an event tells its segs
+ * where its total is beyond it, so whichever comes first, each is told once.
+ */
+uint32_t tt_sd_diff_retrans(struct tt_sd_diff *d, uint64_t cookie, uint32_t segs, uint32_t total)
+{
+	struct conn *c = tt_u64map_get(&d->conns, cookie);
+	uint32_t n;
+
+	if (!c || c->proto != IPPROTO_TCP || c->phase != P_OPEN || total <= c->retrans)
+		return 0;
+	n = total - c->retrans < segs ? total - c->retrans : segs;
+	c->retrans += n;
+	return n;
+}
+
+int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie)
+{
+	const struct conn *c = tt_u64map_get(&d->conns, cookie);
+
+	return c && c->proto == IPPROTO_TCP && c->opened;
 }

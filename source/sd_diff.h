@@ -58,6 +58,18 @@ int tt_sd_diff_pass(struct tt_sd_diff *d, const struct tt_sd_snap *snap, const u
 
 size_t tt_sd_diff_count(const struct tt_sd_diff *d); /* sockets followed (open or not) */
 
+/*
+ * A retransmit of the TCP connection cookie told as it happened (BPF beside sock_diag): segs
+ * segments, the socket's total_retrans with them. Returns how many of them to tell with their
+ * cause: 0 where the connection is not open here (its first poll tells them, cause unknown) or
+ * a poll told them already. Those the socket counted and no event told (a failed retransmit,
+ * an event lost) are the next poll's, cause unknown: the events add up to the socket's total.
+ */
+uint32_t tt_sd_diff_retrans(struct tt_sd_diff *d, uint64_t cookie, uint32_t segs, uint32_t total);
+
+/* Whether cookie is a TCP connection whose CONN_OPEN this source sent (closed since or not). */
+int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie);
+
 void tt_sd_events_free(struct tt_sd_events *ev);
 
 #endif /* TT_SD_DIFF_H */

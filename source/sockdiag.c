@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,10 +60,11 @@ struct tt_sockdiag {
 	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
-	/* BPF's exec, exit and UDP where the BPF source does not load (tt_src_open_assist), or
-	 * NULL */
+	/* BPF's exec, exit, TCP retransmits and resets, and UDP where the BPF source does not
+	 * load (tt_src_open_assist), or NULL */
 	struct tt_source *assist;
-	int bpf_udp; /* the assist counts UDP: no UDP dumps */
+	int bpf_udp;	/* the assist counts UDP: no UDP dumps */
+	int assist_ret; /* the assist's error in this pass */
 	char probes[560];
 };
 
@@ -311,6 +313,9 @@ static int lookup_of(void *ctx, const struct tt_sd_sock *want, struct tt_sd_sock
 }
 
 /* One poll of every namespace, its events queued. */
+static int forward(void *ctx, const struct tt_event *ev);
+static int assist_err(int ret);
+
 static int sample_ns(struct tt_sockdiag *d)
 {
 	int ret;
@@ -338,6 +343,13 @@ static int sample_ns(struct tt_sockdiag *d)
 	 */
 	if (tt_evq_len(&d->h->pending) >= TT_SOURCE_MAX_PENDING)
 		return 0;
+	/*
+	 * What BPF beside us wrote until now, before the dump is compared: each retransmit the dump
+	 * counted is then told with its cause, not as one of the dump's (cause unknown), and a
+	 * reset of a connection this pass finds closed comes before its close.
+	 */
+	if (d->assist)
+		d->assist_ret = assist_err(tt_src_assist_drain(d->assist, forward, d->h));
 	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(), owner_of,
 			       d->owners, lookup_of, d, &d->evs);
 }
@@ -355,24 +367,44 @@ static int sample(struct tt_sockdiag *d)
 /* One pass, its events emitted; a refused one is kept by the handle, with those after it. */
 static int pass_and_emit(struct tt_sockdiag *d)
 {
-	int ret = sample(d);
+	int ret;
 
+	d->assist_ret = 0;
+	ret = sample(d);
 	if (ret == -EPERM)
 		return ret;
 	/* out of memory: what was made is still delivered, the rest of the pass is lost */
 	for (size_t i = 0; i < d->evs.n; i++)
 		tt_source_emit(d->h, &d->evs.v[i]);
 	d->evs.n = 0;
-	return 0;
+	return d->assist_ret;
 }
 
 /*
  * The assist's events, handed on as this source's: a refusal by the caller keeps the event in
- * this handle (tt_source_emit), so the assist is never asked to keep it too.
+ * this handle (tt_source_emit), so the assist is never asked to keep it too. Its TCP events are
+ * about connections of the polls (by cookie): a reset only of one this source opened; a
+ * retransmit for the segments no poll told yet (tt_sd_diff_retrans), its kernel total left
+ * out, as it is of no capture.
  */
 static int forward(void *ctx, const struct tt_event *ev)
 {
-	tt_source_emit(ctx, ev);
+	struct tt_source *h = ctx;
+	struct tt_sockdiag *d = h->priv;
+	struct tt_event e;
+
+	if (ev->kind == TT_EV_RESET && !tt_sd_diff_opened(d->diff, ev->conn_id))
+		return 0;
+	if (ev->kind == TT_EV_RETRANS) {
+		memcpy(&e, ev, offsetof(struct tt_event, u) + sizeof(e.u.retrans));
+		e.u.retrans.segs = tt_sd_diff_retrans(d->diff, ev->conn_id, ev->u.retrans.segs,
+						      ev->u.retrans.total);
+		e.u.retrans.total = 0;
+		if (e.u.retrans.segs)
+			tt_source_emit(h, &e);
+		return 0;
+	}
+	tt_source_emit(h, ev);
 	return 0;
 }
 
@@ -446,6 +478,8 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 	struct tt_sockdiag *d = h->priv;
 	const char *procs = tt_src_assist_gives(a, TT_ASSIST_PROCS);
 	const char *udp = tt_src_assist_gives(a, TT_ASSIST_UDP);
+	const char *retrans = tt_src_assist_gives(a, TT_ASSIST_RETRANS);
+	const char *resets = tt_src_assist_gives(a, TT_ASSIST_RESETS);
 	char why[480];
 
 	d->assist = a;
@@ -459,6 +493,19 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 	if (udp) {
 		snprintf(why, sizeof(why), "BPF beside sock_diag, per datagram: %.400s", udp);
 		tt_source_cap_set(h, TT_SD_CAP_UDP, TT_SOURCE_CAP_OK, why);
+	}
+	/* of the connections a poll has seen: before it, a socket has no cookie to name it by */
+	if (retrans) {
+		snprintf(why, sizeof(why),
+			 "BPF beside sock_diag: %.300s; before a connection's first poll, cause "
+			 "unknown",
+			 retrans);
+		tt_source_cap_set(h, TT_SD_CAP_RETRANS_CAUSE, TT_SOURCE_CAP_OK, why);
+	}
+	if (resets) {
+		snprintf(why, sizeof(why),
+			 "BPF beside sock_diag: %.300s; of connections a poll has seen", resets);
+		tt_source_cap_set(h, TT_SD_CAP_RESETS, TT_SOURCE_CAP_OK, why);
 	}
 }
 

@@ -23,16 +23,26 @@ int tt_source_exit_code(int ret, const struct tt_source_opts *opts)
 
 /*
  * Where the BPF source fell back to sock_diag, the programs of it that a poll cannot replace
- * and the kernel loads (exec and exit; UDP per datagram by the hooks built for kernels before
- * 5.12: Linux 5.10 loads those, not the rest) run beside it, through a handle of their own
- * (its clock raw: the sock_diag handle turns it into wall time). None loading leaves sock_diag
- * as it is, its capabilities "processes" and "udp-bytes" missing.
+ * and the kernel loads (exec and exit; TCP's retransmits and resets, and UDP per datagram, by
+ * the programs built for kernels before 5.12: Linux 5.10 loads those, not the rest) run beside
+ * it, through a handle of their own (its clock raw: the sock_diag handle turns it into wall
+ * time). None loading leaves sock_diag as it is, its capabilities "processes", "resets",
+ * "retrans-cause" and "udp-bytes" missing.
  */
 static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_len)
 {
+	static const char *const said[TT_ASSIST_N] = {
+	    [TT_ASSIST_PROCS] = "exec and exit events",
+	    [TT_ASSIST_RETRANS] = "TCP retransmits",
+	    [TT_ASSIST_RESETS] = "TCP resets",
+	    [TT_ASSIST_UDP] = "UDP datagram counts",
+	};
+	static const int order[] = {TT_ASSIST_PROCS, TT_ASSIST_RETRANS, TT_ASSIST_RESETS,
+				    TT_ASSIST_UDP};
 	struct tt_source *a = calloc(1, sizeof(*a));
 	size_t used = fallback_len ? strlen(fallback) : 0;
-	int procs, udp;
+	const char *given[TT_ASSIST_N];
+	int n = 0;
 	char err[256];
 
 	if (!a)
@@ -44,12 +54,18 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 		return;
 	}
 	tt_sockdiag_set_assist(sd, a);
-	procs = tt_src_assist_gives(a, TT_ASSIST_PROCS) != NULL;
-	udp = tt_src_assist_gives(a, TT_ASSIST_UDP) != NULL;
-	if (used)
-		snprintf(fallback + used, fallback_len - used, ", with BPF's %s%s%s",
-			 procs ? "exec and exit events" : "", procs && udp ? " and " : "",
-			 udp ? "UDP datagram counts" : "");
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		if (tt_src_assist_gives(a, order[i]))
+			given[n++] = said[order[i]];
+	/* "with BPF's A", "with BPF's A and B", "with BPF's A, B and C" */
+	for (int i = 0; i < n && used && used < fallback_len; i++) {
+		snprintf(fallback + used, fallback_len - used, "%s%s",
+			 !i	      ? ", with BPF's "
+			 : i == n - 1 ? " and "
+				      : ", ",
+			 given[i]);
+		used += strlen(fallback + used);
+	}
 }
 
 int tt_source_open(struct tt_source **out, const struct tt_source_opts *opts, char *fallback,

@@ -158,16 +158,26 @@ int tt_src_open(struct tt_source *h, char *err, size_t errlen);	     /* source/s
 int tt_sockdiag_open(struct tt_source *h, char *err, size_t errlen); /* source/sockdiag.c */
 /*
  * The BPF programs a sock_diag source can use where the BPF source as a whole does not load
- * (Linux 5.10 refuses its atomics): exec and exit, and UDP counted per datagram (the cgroup skb
- * hooks built for kernels before 5.12, and their owners), made where the kernel loads them,
+ * (Linux 5.10 refuses its atomics): exec and exit, TCP's retransmits and resets, and UDP counted
+ * per datagram (the programs built for kernels before 5.12, and their owners), made where the
+ * kernel loads them,
  * into h, a handle of its own whose to_wall is 0 (the sock_diag handle it is forwarded to adds
  * its own). 0, or -errno with a message: -ENOENT when none of them loaded (source/src.c).
  */
 int tt_src_open_assist(struct tt_source *h, char *err, size_t errlen);
-/* What an assist gives: TT_ASSIST_PROCS (exec and exit events), TT_ASSIST_UDP (UDP flows with
- * their bytes; sock_diag then leaves UDP to it): the probes that give it, or NULL. */
-enum { TT_ASSIST_PROCS, TT_ASSIST_UDP };
+/*
+ * What an assist gives: TT_ASSIST_PROCS (exec and exit events), TT_ASSIST_UDP (UDP flows with
+ * their bytes; sock_diag then leaves UDP to it), TT_ASSIST_RETRANS (each TCP retransmit with its
+ * cause), TT_ASSIST_RESETS (each TCP reset): the probes that give it, or NULL.
+ */
+enum { TT_ASSIST_PROCS, TT_ASSIST_UDP, TT_ASSIST_RETRANS, TT_ASSIST_RESETS, TT_ASSIST_N };
 const char *tt_src_assist_gives(const struct tt_source *h, int what);
+/*
+ * Deliver to cb every record the assist's programs wrote before now, however many (a poll's
+ * drain stops at its budget): the sock_diag source compares a dump only with what came before
+ * it (source/src_run.c). Returns as tt_source_poll().
+ */
+int tt_src_assist_drain(struct tt_source *h, tt_source_cb cb, void *ctx);
 /*
  * Give the sock_diag handle H the assist A (tt_src_open_assist): H polls, flushes, stops and
  * closes it, forwards its events and says what it gives (source/sockdiag.c).

@@ -57,11 +57,16 @@ static int src_open(struct tt_source *h, int assist, char *err, size_t errlen)
 	ret = tt_src_load(s, opts, err, errlen);
 	if (ret)
 		goto fail;
-	if (assist && !tt_src_assist_gives(h, TT_ASSIST_PROCS) &&
-	    !tt_src_assist_gives(h, TT_ASSIST_UDP)) {
-		snprintf(err, errlen, "%s", h->caps.why[TT_CAP_PROCS]);
-		ret = -ENOENT;
-		goto fail;
+	if (assist) {
+		int what = 0;
+
+		while (what < TT_ASSIST_N && !tt_src_assist_gives(h, what))
+			what++;
+		if (what == TT_ASSIST_N) {
+			snprintf(err, errlen, "%s", h->caps.why[TT_CAP_PROCS]);
+			ret = -ENOENT;
+			goto fail;
+		}
 	}
 	ret = tt_src_run_begin(s);
 	if (ret) {
@@ -95,7 +100,13 @@ fail:
 
 const char *tt_src_assist_gives(const struct tt_source *h, int what)
 {
-	int cap = what == TT_ASSIST_UDP ? TT_CAP_UDP_PKTS : TT_CAP_PROCS;
+	static const int cap_of[TT_ASSIST_N] = {
+	    [TT_ASSIST_PROCS] = TT_CAP_PROCS,
+	    [TT_ASSIST_UDP] = TT_CAP_UDP_PKTS,
+	    [TT_ASSIST_RETRANS] = TT_CAP_RETRANS,
+	    [TT_ASSIST_RESETS] = TT_CAP_RESETS,
+	};
+	int cap = cap_of[what];
 
 	return h->caps.state[cap] == TT_SOURCE_CAP_OK ? h->caps.why[cap] : NULL;
 }

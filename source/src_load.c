@@ -109,17 +109,30 @@ static int io_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 }
 
 /* The cgroup skb hooks built for kernels before 5.12 (-DTT_K510): a lock for the atomics. */
-static int k510_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+static int k510_udp_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	return p == skel->progs.tt_udp_out_k510 || p == skel->progs.tt_udp_in_k510 ||
 	       p == skel->progs.tt_udp_reap_k510;
+}
+
+/* TCP's retransmits and resets for sock_diag's connections, by cookie (tcp_fallback.bpf.c). */
+static int k510_tcp_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	return p == skel->progs.tt_retrans_k510 || p == skel->progs.tt_send_reset_k510 ||
+	       p == skel->progs.tt_recv_reset_k510;
+}
+
+/* The programs for kernels before 5.12, used beside sock_diag only. */
+static int k510_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
+{
+	return k510_udp_prog(skel, p) || k510_tcp_prog(skel, p);
 }
 
 /* UDP counted per datagram: the cgroup skb hooks, and the creator as the owner. */
 static int pkt_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	return p == skel->progs.tt_udp_out || p == skel->progs.tt_udp_in ||
-	       p == skel->progs.tt_sock_create || k510_prog(skel, p);
+	       p == skel->progs.tt_sock_create || k510_udp_prog(skel, p);
 }
 
 /* A program attached to a cgroup (the root of the cgroup v2 mount): none without one. */
@@ -149,9 +162,10 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_DESTROY;
 	if (p == skel->progs.tt_iter_udp)
 		return TT_CAP_UDP_CLOSE;
-	if (p == skel->progs.tt_retrans)
+	if (p == skel->progs.tt_retrans || p == skel->progs.tt_retrans_k510)
 		return TT_CAP_RETRANS;
-	if (p == skel->progs.tt_send_reset || p == skel->progs.tt_recv_reset)
+	if (p == skel->progs.tt_send_reset || p == skel->progs.tt_recv_reset ||
+	    p == skel->progs.tt_send_reset_k510 || p == skel->progs.tt_recv_reset_k510)
 		return TT_CAP_RESETS;
 	if (p == skel->progs.tt_exec || p == skel->progs.tt_exit)
 		return TT_CAP_PROCS;
@@ -361,9 +375,9 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "-Z: calls not gathered per CPU");
 	/*
 	 * Beside sock_diag (tt_src_open_assist): what no poll can see and a kernel that refuses the
-	 * rest may still load: exec and exit; UDP per datagram, by the hooks built for kernels
-	 * before 5.12 (whichever kernel: one way, tested everywhere), with their owners. Elsewhere
-	 * those are not used: the others count.
+	 * rest may still load: exec and exit; TCP's retransmits and resets; UDP per datagram, by
+	 * the hooks built for kernels before 5.12 (whichever kernel: one way, tested everywhere),
+	 * with their owners. Elsewhere those are not used: the others count.
 	 */
 	bpf_object__for_each_program(p, skel->obj)
 	{
@@ -373,9 +387,10 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 			if (k510_prog(skel, p))
 				plan_unused(s, skel, p,
 					    "for kernels before 5.12, beside sock_diag");
-		} else if (cap != TT_CAP_PROCS &&
-			   !(s->use_pkt && (k510_prog(skel, p) || p == skel->progs.tt_sock_create ||
-					    cap == TT_CAP_UDP_PEERS))) {
+		} else if (cap != TT_CAP_PROCS && !k510_tcp_prog(skel, p) &&
+			   !(s->use_pkt &&
+			     (k510_udp_prog(skel, p) || p == skel->progs.tt_sock_create ||
+			      cap == TT_CAP_UDP_PEERS))) {
 			plan_unused(s, skel, p, "sock_diag samples the sockets");
 		}
 	}
@@ -641,6 +656,17 @@ static int attach(struct tt_src *s, const char *cgroot, char *err, size_t errlen
  * the first reason otherwise (for the per-call hooks, a tracepoint left out counts only if the
  * fexit fallback failed too), not needed when none was wanted.
  */
+/* Whether the space-separated list has word. */
+static int word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *c = strstr(list, word); c; c = strstr(c + 1, word))
+		if ((c == list || c[-1] == ' ') && (c[n] == ' ' || !c[n]))
+			return 1;
+	return 0;
+}
+
 static void set_caps(struct tt_src *s)
 {
 	struct bpf_program *p;
@@ -663,8 +689,11 @@ static void set_caps(struct tt_src *s)
 			if (pl->attached) {
 				n_att++;
 				probe_name(p, name, sizeof(name));
-				snprintf(ok + used, sizeof(ok) - used, "%s%s", used ? " " : "",
-					 name);
+				/* a hook named once (tt_udp_reap_k510 is egress's, never attached)
+				 */
+				if (!word_in(ok, name))
+					snprintf(ok + used, sizeof(ok) - used, "%s%s",
+						 used ? " " : "", name);
 			} else if (pl->unused) {
 				unused = unused ? unused : pl->why;
 			} else if (pl->skipped && c == TT_CAP_SENDRECV) {

@@ -573,6 +573,15 @@ int tt_src_poll(struct tt_source *h, int timeout_ms)
 	return 0;
 }
 
+int tt_src_assist_drain(struct tt_source *h, tt_source_cb cb, void *ctx)
+{
+	tt_source_emit_begin(h, cb, ctx);
+	if (tt_source_emit_pending(h))
+		return h->cb_ret;
+	drain_now(h->priv, DRAIN_PAST_NS);
+	return tt_source_emit_end(h, 0);
+}
+
 /*
  * Deliver now what the kernel holds (ring buffer, counters not yet sampled, UDP sums): called
  * before closing so the last interval is not lost.

@@ -12,6 +12,7 @@ import grp
 import re
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -627,7 +628,8 @@ def test_auto_source_on_this_kernel():
     """What --source auto takes on the running kernel, as --check says it. Before 5.12 the
     verifier refuses our programs' atomic fetch (Debian's 5.10: "BPF_STX uses reserved
     fields"): sock_diag, the refused program named in one line. From 5.12 on: BPF. (Loading the
-    BPF source on 5.10 is issue 24's work; until then this is what 5.10 gets.)"""
+    BPF source on 5.10 is issue 24's work; until then this is what 5.10 gets: sock_diag, with
+    the programs it loads of ours beside it.)"""
     r = run([tool("tcptop-record"), "--check"])
     assert r.returncode == 0, r.stderr
     said = [line for line in r.stderr.splitlines() if "BPF unavailable" in line]
@@ -638,9 +640,82 @@ def test_auto_source_on_this_kernel():
         # the process programs load there, and run beside sock_diag
         assert re.search(r"^processes +ok +BPF beside sock_diag: tp_btf:sched_process_exec "
                          r"tp_btf:sched_process_exit$", r.stdout, re.M), r.stdout
+        # and the TCP retransmit and reset programs built for it (tcp_fallback.bpf.c)
+        assert re.search(r"^retrans-cause +ok +BPF beside sock_diag: "
+                         r"tp_btf:tcp_retransmit_skb;", r.stdout, re.M), r.stdout
+        assert re.search(r"^resets +ok +BPF beside sock_diag: tp_btf:tcp_send_reset "
+                         r"tp_btf:tcp_receive_reset;", r.stdout, re.M), r.stdout
+        assert "TCP retransmits, TCP resets" in said[0], said
     else:
         assert not said, r.stderr
         assert "send-recv" in r.stdout, r.stdout
+
+
+RESET = 6  # include/tt_event_kinds.h
+RST_SENT, RST_RECEIVED = 1, 2  # TT_RST_* (include/tt_event.h)
+TCP_ESTABLISHED, TCP_CLOSE = 1, 7
+
+
+@needs_root
+@pytest.mark.skipif(not have_bpf(), reason="needs a BPF build")
+def test_fallback_tells_resets_from_bpf(tmpdir_path):
+    """Where --source auto falls back to sock_diag (a required program refused: Debian's 5.10
+    refuses the atomics), TCP resets are told by BPF beside it (tcp_fallback.bpf.c), of the
+    connections its polls follow, by the socket cookie inet_diag made: a server that aborts a
+    connection a poll has seen (SO_LINGER 0) sends one reset, in state CLOSE (tcp_disconnect
+    sets it first), and its client receives one, in ESTABLISHED, each before its end's close; a
+    connection closed with FINs has none. Oracle: the test's own sockets (the client's recv()
+    raised ECONNRESET, the other one read its EOF)."""
+    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+    path = os.path.join(tmpdir_path, "rst.tt")
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    rec = Recorder(path, "--source", "auto", "-P", str(port), env=env)
+    ends = {}
+    try:
+        for how in ("reset", "normal"):
+            cli = socket.create_connection(("127.0.0.1", port), timeout=30)
+            acc, _ = srv.accept()
+            cli.sendall(b"q" * 100)
+            assert acc.recv(100) == b"q" * 100
+            ends[how] = cli.getsockname()[1]
+            time.sleep(INTERVAL_S + 0.5)  # a poll has seen both ends
+            if how == "reset":
+                acc.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                acc.close()
+                with pytest.raises(ConnectionResetError):
+                    cli.recv(1)
+            else:
+                acc.close()
+                assert cli.recv(1) == b""
+            cli.close()
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+    finally:
+        srv.close()
+    assert rc == 0, err
+    said = [line for line in err.splitlines() if "using sock_diag" in line]
+    assert len(said) == 1 and "TCP resets" in said[0], err
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "sockdiag" and "tp_btf:tcp_send_reset" in hdr["probes"], hdr
+    conns = connections(evs)
+    got = {}
+    for how, cport in ends.items():
+        (c,) = find(conns, 6, cport, port)
+        (s,) = find(conns, 6, port, cport)
+        for name, end in (("client", c), ("server", s)):
+            cid = end["open"]["conn_id"]
+            rst = [(e["dir"], e["state"]) for e in evs if e["conn_id"] == cid and e["kind"] == RESET]
+            assert end["close"] is not None, (how, name, end)
+            # told as it happened: before the poll that found the end closed
+            assert all(e["ts"] <= end["close"]["ts"] for e in evs
+                       if e["conn_id"] == cid and e["kind"] == RESET), (how, name)
+            got[how, name] = rst
+    assert got == {("reset", "client"): [(RST_RECEIVED, TCP_ESTABLISHED)],
+                   ("reset", "server"): [(RST_SENT, TCP_CLOSE)],
+                   ("normal", "client"): [], ("normal", "server"): []}, got
 
 
 EXEC, EXIT = 9, 10  # PROC_EXEC, PROC_EXIT (include/tt_event_kinds.h)

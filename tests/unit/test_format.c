@@ -262,7 +262,7 @@ static size_t edge_events(struct tt_event *v)
 			case TT_EV_STATE: memset(e->u.state._pad, 0, 6); break;
 			case TT_EV_RETRANS:
 				memset(e->u.retrans._pad, 0, sizeof(e->u.retrans._pad));
-				e->u.retrans._pad2 = 0;
+				e->u.retrans.total = 0; /* not in the format */
 				break;
 			case TT_EV_RESET: memset(e->u.reset._pad, 0, 6); break;
 			case TT_EV_CONN_CLOSE: memset(e->u.close._pad, 0, 6); break;

@@ -742,6 +742,59 @@ static void test_stalls(void)
 	run_free(&r);
 }
 
+/*
+ * Retransmits told as they happen (BPF beside sock_diag) and the polls' totals: each told once,
+ * whichever comes first. Oracle: the socket's total_retrans, by hand.
+ */
+static void test_retransmits_told_beside_the_polls(void)
+{
+	struct run r;
+	struct tt_sd_sock s[2];
+	struct tt_filter f;
+	const struct tt_event *e;
+
+	memset(&f, 0, sizeof(f));
+	f.n_ports = 1;
+	f.ports[0] = 40000;
+	run_init(&r, &f);
+	check(tt_sd_diff_retrans(r.d, 21, 1, 1) == 0 && !tt_sd_diff_opened(r.d, 21),
+	      "before its first poll: not told, no connection");
+	s[0] = tcp(21, EST, 40000, 80, 1000, 10);
+	s[0].total_retrans = 2;			  /* before the first poll: cause unknown */
+	s[1] = tcp(22, EST, 40001, 80, 1000, 10); /* filtered out */
+	poll_socks(&r, s, 2);
+	check(tt_sd_diff_opened(r.d, 21) && !tt_sd_diff_opened(r.d, 22),
+	      "opened: the one that passed the filter");
+	check(tt_sd_diff_retrans(r.d, 22, 1, 1) == 0, "a filtered-out connection's: not told");
+	/* its events: one the first poll counted, then two new ones */
+	check(tt_sd_diff_retrans(r.d, 21, 1, 2) == 0, "an event a poll told already: 0");
+	check(tt_sd_diff_retrans(r.d, 21, 1, 3) == 1, "a new one: told");
+	check(tt_sd_diff_retrans(r.d, 21, 2, 5) == 2, "two segments: both told");
+	s[0].total_retrans = 5;
+	poll_socks(&r, s, 2);
+	check(count(&r, 21, TT_EV_RETRANS) == 0, "a poll after the events: nothing left to tell");
+	/* the kernel counted 3 more, an event told 1 of them (2 failed or lost): the poll the rest
+	 */
+	check(tt_sd_diff_retrans(r.d, 21, 1, 8) == 1, "an event after untold ones: its own only");
+	s[0].total_retrans = 9; /* and one more whose event comes after the poll */
+	poll_socks(&r, s, 2);
+	e = find(&r, 21, TT_EV_RETRANS);
+	check(e && e->u.retrans.segs == 3 && e->u.retrans.cause == TT_RETRANS_UNKNOWN &&
+		  count(&r, 21, TT_EV_RETRANS) == 1,
+	      "the poll: the untold ones, cause unknown (%u)", e ? e->u.retrans.segs : 0);
+	check(tt_sd_diff_retrans(r.d, 21, 1, 9) == 0, "its event after the poll: 0");
+	s[0].total_retrans = 9;
+	s[0].state = TIME_WAIT;
+	s[0].has_info = 0;
+	poll_socks(&r, s, 2);
+	e = find(&r, 21, TT_EV_CONN_CLOSE);
+	check(e && e->u.close.retrans == 9, "the close: the socket's total (%u)",
+	      e ? e->u.close.retrans : 0);
+	check(tt_sd_diff_retrans(r.d, 21, 1, 10) == 0 && tt_sd_diff_opened(r.d, 21),
+	      "closed: retransmits not told, its resets still are");
+	run_free(&r);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
@@ -753,5 +806,6 @@ int main(void)
 	test_udp();
 	test_missed_by_the_dump();
 	test_stalls();
+	test_retransmits_told_beside_the_polls();
 	return failures ? 1 : 0;
 }
