@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * TCP's retransmits and resets for the sock_diag fallback, where the BPF source does not load
- * (Linux 5.10: no atomic fetch, no socket storage in tracing programs). They run beside
- * sock_diag (tt_src_open_assist), which sees every TCP connection at its polls and nothing
- * between them: these tell each retransmit with its cause and each reset as it happens.
+ * TCP for the sock_diag fallback, where the BPF source does not load (Linux 5.10: no atomic
+ * fetch, no socket storage in tracing programs). They run beside sock_diag
+ * (tt_src_open_assist), which sees every TCP connection at its polls and nothing between them:
+ * these tell each state change, the close with the socket's last counters, each retransmit with
+ * its cause and each reset, as they happen.
  *
  * No state of their own: a connection is named by its socket's cookie, which inet_diag made
  * when a poll dumped the socket (0 before any did: such a socket is not one sock_diag follows
@@ -14,6 +15,10 @@
 #include "maps.bpf.h"
 #include "emit.bpf.h"
 #include "retrans.bpf.h"
+#include "tt_tcp_payload.h"
+
+/* The states compared here are the kernel's numbers (vmlinux.h). */
+TT_TCP_STATES(TT_TCP_STATE_IS_KERNEL, TCP_)
 
 static __always_inline __u64 sk_cookie(const struct sock *sk)
 {
@@ -71,4 +76,57 @@ SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(tt_recv_reset_k510, struct sock *sk)
 {
 	return reset_k510(sk, TT_RST_RECEIVED);
+}
+
+/*
+ * A state change; at the change to CLOSE, the close, with the socket's counters: exact where a
+ * poll would give the last poll's. The socket still has its old state. What the FINs added to
+ * the counters is left out here, where the socket's flags and sequence numbers tell (as
+ * tcp_sock.bpf.h's read_counters); our SYN, by the direction sock_diag knows.
+ */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(tt_state_k510, const struct sock *sk, int oldstate, int newstate)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	__u64 id;
+	struct tt_event *e;
+	unsigned long flags;
+	int fin;
+
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
+		return 0;
+	id = sk_cookie(sk);
+	if (!id)
+		return 0;
+	if (newstate != TT_TCP_CLOSE) {
+		e = ev_new(TT_EV_STATE, id, 0, 0, 0, 0);
+		if (!e)
+			return 0;
+		e->u.state.old_state = oldstate;
+		e->u.state.new_state = newstate;
+		ev_send(e);
+		return 0;
+	}
+	e = ev_new(TT_EV_CONN_CLOSE, id, 0, 0, TT_F_FALLBACK_TCP, 0);
+	if (!e)
+		return 0;
+	flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	/* these states are only reached by sending a FIN; it is acked when nothing is left */
+	fin = oldstate == TT_TCP_FIN_WAIT1 || oldstate == TT_TCP_FIN_WAIT2 ||
+	      oldstate == TT_TCP_CLOSING || oldstate == TT_TCP_LAST_ACK ||
+	      oldstate == TT_TCP_TIME_WAIT;
+	e->u.close.tx_bytes =
+	    tt_tcp_payload_acked(BPF_CORE_READ(tp, bytes_acked), 0,
+				 fin && BPF_CORE_READ(tp, snd_una) == BPF_CORE_READ(tp, write_seq));
+	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
+	e->u.close.rx_bytes = tt_tcp_payload_rcvd(
+	    BPF_CORE_READ(tp, bytes_received),
+	    !!(flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))));
+	e->u.close.tx_pkts = BPF_CORE_READ(tp, segs_out);
+	e->u.close.rx_pkts = BPF_CORE_READ(tp, segs_in);
+	e->u.close.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	e->u.close.retrans = BPF_CORE_READ(tp, total_retrans);
+	e->u.close.state = oldstate;
+	ev_send(e);
+	return 0;
 }

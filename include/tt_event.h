@@ -53,6 +53,11 @@ enum tt_ev_kind {
 /* CONN_CLOSE: the kernel reported no close; a sampling pass found the socket gone (time:
  * that pass; counters: the pass before, or the close's own when it found the ring full) */
 #define TT_F_CLOSE_INFERRED (1u << 3)
+/* Between the sock_diag fallback's BPF programs (bpf/tcp_fallback.bpf.c) and that source only,
+ * never in an event it delivers: a CONN_CLOSE of the TCP socket whose cookie is conn_id, at its
+ * change to CLOSE, with the socket's counters then (FINs left out, our SYN not), its state the
+ * one before CLOSE (source/sd_diff.c tt_sd_diff_bpf_state) */
+#define TT_F_FALLBACK_TCP (1u << 14)
 /* Between the kernel side and the BPF source only, never in an event it delivers: a TRAFFIC
  * record --raw-slice 0 staged (bpf/stage.bpf.h), made while its connection was open, its
  * number on its socket in _pad */

@@ -70,6 +70,7 @@ struct tt_sd_diff {
 	struct tt_u64map listeners; /* lst_key() set */
 	struct tt_filter filter;
 	int proc_filter; /* the filter names pids or processes: an owner is needed first */
+	int bpf_states;	 /* BPF beside us tells TCP's state changes (tt_sd_diff_bpf_state) */
 	uint32_t gen;
 	uint64_t *gone;
 	size_t cap_gone;
@@ -530,7 +531,11 @@ static int sock_pass(struct tt_sd_diff *d, const struct tt_sd_sock *s, int first
 	}
 	if (!tcp)
 		return 0;
-	if (s->state != c->state) {
+	/*
+	 * Where BPF tells each change as it happens, a dump read before the last one told would
+	 * take the connection back: its state is the first poll's only (and its close's)
+	 */
+	if (s->state != c->state && (!d->bpf_states || s->state == TT_TCP_TIME_WAIT)) {
 		if (emit_state(c, s->state, s->ts_ns, out))
 			return -ENOMEM;
 	}
@@ -771,4 +776,53 @@ int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie)
 	const struct conn *c = tt_u64map_get(&d->conns, cookie);
 
 	return c && c->proto == IPPROTO_TCP && c->opened;
+}
+
+void tt_sd_diff_set_bpf_states(struct tt_sd_diff *d)
+{
+	d->bpf_states = 1;
+}
+
+/* A state change told by BPF: from the one known, where an earlier change was not told. */
+static int bpf_state_change(struct conn *c, uint8_t old, uint8_t to, uint64_t ts,
+			    struct tt_sd_events *out)
+{
+	if (old != c->state && emit_state(c, old, ts, out))
+		return -ENOMEM;
+	return to != c->state ? emit_state(c, to, ts, out) : 0;
+}
+
+int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out)
+{
+	struct conn *c = tt_u64map_get(&d->conns, ev->conn_id);
+	struct tt_sd_sock s;
+
+	if (!c || c->proto != IPPROTO_TCP || c->phase != P_OPEN)
+		return 0;
+	if (ev->kind == TT_EV_STATE)
+		return bpf_state_change(c, ev->u.state.old_state, ev->u.state.new_state, ev->ts_ns,
+					out)
+			   ? -ENOMEM
+			   : 1;
+	if (ev->kind != TT_EV_CONN_CLOSE || !(ev->flags & TT_F_FALLBACK_TCP))
+		return 0;
+	/* the socket at its close, as a dump that found it closed would have read it */
+	memset(&s, 0, sizeof(s));
+	s.cookie = c->cookie;
+	s.state = TT_TCP_CLOSE; /* no FIN left in the counters: BPF took them out */
+	s.has_info = 1;
+	s.bytes_acked = ev->u.close.tx_bytes;
+	s.bytes_received = ev->u.close.rx_bytes;
+	s.segs_out = ev->u.close.tx_pkts;
+	s.segs_in = ev->u.close.rx_pkts;
+	s.total_retrans = ev->u.close.retrans;
+	s.sent_once = UINT64_MAX;
+	/* the TCP state as last written: the close holds its srtt, no SAMPLE (nor DSACK) at it */
+	s.sample = c->sample;
+	s.rtt_us = ev->u.close.srtt_us;
+	if (bpf_state_change(c, ev->u.close.state, TT_TCP_CLOSE, ev->ts_ns, out) ||
+	    emit_samples(c, &s, ev->ts_ns, out))
+		return -ENOMEM;
+	c->srtt = ev->u.close.srtt_us;
+	return emit_close(c, ev->ts_ns, out) ? -ENOMEM : 1;
 }

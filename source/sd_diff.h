@@ -67,6 +67,22 @@ size_t tt_sd_diff_count(const struct tt_sd_diff *d); /* sockets followed (open o
  */
 uint32_t tt_sd_diff_retrans(struct tt_sd_diff *d, uint64_t cookie, uint32_t segs, uint32_t total);
 
+/*
+ * BPF beside sock_diag tells each TCP state change (tt_sd_diff_bpf_state): a poll then takes a
+ * connection's state only at its first sight and at TIME_WAIT (what a dump read may be older
+ * than the last change told).
+ */
+void tt_sd_diff_set_bpf_states(struct tt_sd_diff *d);
+
+/*
+ * A TCP state change told as it happened, a STATE about the connection whose cookie is
+ * conn_id, or its close: a CONN_CLOSE of TT_F_FALLBACK_TCP with the socket's counters at its
+ * change to CLOSE, which closes the connection at ev's time with them (its last traffic, its
+ * retransmits not told yet, its close), as a poll that found it closed would. Events appended
+ * to out. 1 when ev was about a connection open here, 0 when not (nothing made), -ENOMEM.
+ */
+int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
+
 /* Whether cookie is a TCP connection whose CONN_OPEN this source sent (closed since or not). */
 int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie);
 

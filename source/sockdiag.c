@@ -41,6 +41,7 @@ struct tt_sockdiag {
 	struct tt_sd_owners *owners;
 	struct tt_sd_snap snap;
 	struct tt_sd_events evs; /* one pass's, emitted */
+	struct tt_sd_events fwd; /* made of one of the assist's events, emitted */
 	struct tt_source *h;
 	int self_fd; /* our own network namespace, to come back to */
 	int nl_fd;   /* a sock_diag socket in our own namespace, kept */
@@ -395,6 +396,17 @@ static int forward(void *ctx, const struct tt_event *ev)
 
 	if (ev->kind == TT_EV_RESET && !tt_sd_diff_opened(d->diff, ev->conn_id))
 		return 0;
+	if (ev->kind == TT_EV_STATE ||
+	    (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_FALLBACK_TCP))) {
+		/* what it makes of a connection of ours, now (a poll's own events wait in d->evs)
+		 */
+		d->fwd.n = 0;
+		if (tt_sd_diff_bpf_state(d->diff, ev, &d->fwd) < 0)
+			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
+		for (size_t i = 0; i < d->fwd.n; i++)
+			tt_source_emit(h, &d->fwd.v[i]);
+		return 0;
+	}
 	if (ev->kind == TT_EV_RETRANS) {
 		memcpy(&e, ev, offsetof(struct tt_event, u) + sizeof(e.u.retrans));
 		e.u.retrans.segs = tt_sd_diff_retrans(d->diff, ev->conn_id, ev->u.retrans.segs,
@@ -480,6 +492,7 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 	const char *udp = tt_src_assist_gives(a, TT_ASSIST_UDP);
 	const char *retrans = tt_src_assist_gives(a, TT_ASSIST_RETRANS);
 	const char *resets = tt_src_assist_gives(a, TT_ASSIST_RESETS);
+	const char *closes = tt_src_assist_gives(a, TT_ASSIST_CLOSES);
 	char why[480];
 
 	d->assist = a;
@@ -501,6 +514,15 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 			 "unknown",
 			 retrans);
 		tt_source_cap_set(h, TT_SD_CAP_RETRANS_CAUSE, TT_SOURCE_CAP_OK, why);
+	}
+	if (closes) {
+		tt_sd_diff_set_bpf_states(d->diff);
+		snprintf(why, sizeof(why),
+			 "BPF beside sock_diag: %.300s; of connections a poll has seen: each state "
+			 "change and the close as they happen, the close with the last bytes (no "
+			 "TCP sample at it)",
+			 closes);
+		tt_source_cap_set(h, TT_SD_CAP_CLOSE, TT_SOURCE_CAP_OK, why);
 	}
 	if (resets) {
 		snprintf(why, sizeof(why),
@@ -574,6 +596,7 @@ static void sd_close(struct tt_source *h)
 	tt_sd_owners_free(d->owners);
 	tt_sd_snap_free(&d->snap);
 	tt_sd_events_free(&d->evs);
+	tt_sd_events_free(&d->fwd);
 	free(d);
 	h->priv = NULL;
 }

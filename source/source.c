@@ -23,11 +23,11 @@ int tt_source_exit_code(int ret, const struct tt_source_opts *opts)
 
 /*
  * Where the BPF source fell back to sock_diag, the programs of it that a poll cannot replace
- * and the kernel loads (exec and exit; TCP's retransmits and resets, and UDP per datagram, by
- * the programs built for kernels before 5.12: Linux 5.10 loads those, not the rest) run beside
- * it, through a handle of their own (its clock raw: the sock_diag handle turns it into wall
- * time). None loading leaves sock_diag as it is, its capabilities "processes", "resets",
- * "retrans-cause" and "udp-bytes" missing.
+ * and the kernel loads (exec and exit; TCP's state changes, closes, retransmits and resets, and
+ * UDP per datagram, by the programs built for kernels before 5.12: Linux 5.10 loads those, not
+ * the rest) run beside it, through a handle of their own (its clock raw: the sock_diag handle
+ * turns it into wall time). None loading leaves sock_diag as it is, its capabilities
+ * "processes", "exact-close", "resets", "retrans-cause" and "udp-bytes" missing.
  */
 static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_len)
 {
@@ -35,10 +35,11 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 	    [TT_ASSIST_PROCS] = "exec and exit events",
 	    [TT_ASSIST_RETRANS] = "TCP retransmits",
 	    [TT_ASSIST_RESETS] = "TCP resets",
+	    [TT_ASSIST_CLOSES] = "TCP state changes and closes",
 	    [TT_ASSIST_UDP] = "UDP datagram counts",
 	};
-	static const int order[] = {TT_ASSIST_PROCS, TT_ASSIST_RETRANS, TT_ASSIST_RESETS,
-				    TT_ASSIST_UDP};
+	static const int order[] = {TT_ASSIST_PROCS, TT_ASSIST_CLOSES, TT_ASSIST_RETRANS,
+				    TT_ASSIST_RESETS, TT_ASSIST_UDP};
 	struct tt_source *a = calloc(1, sizeof(*a));
 	size_t used = fallback_len ? strlen(fallback) : 0;
 	const char *given[TT_ASSIST_N];

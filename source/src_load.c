@@ -115,11 +115,14 @@ static int k510_udp_prog(const struct tcptop_bpf *skel, const struct bpf_program
 	       p == skel->progs.tt_udp_reap_k510;
 }
 
-/* TCP's retransmits and resets for sock_diag's connections, by cookie (tcp_fallback.bpf.c). */
+/*
+ * TCP's state changes and closes, retransmits and resets for sock_diag's connections, by
+ * cookie (tcp_fallback.bpf.c).
+ */
 static int k510_tcp_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
-	return p == skel->progs.tt_retrans_k510 || p == skel->progs.tt_send_reset_k510 ||
-	       p == skel->progs.tt_recv_reset_k510;
+	return p == skel->progs.tt_state_k510 || p == skel->progs.tt_retrans_k510 ||
+	       p == skel->progs.tt_send_reset_k510 || p == skel->progs.tt_recv_reset_k510;
 }
 
 /* The programs for kernels before 5.12, used beside sock_diag only. */
@@ -158,7 +161,8 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_OWNER_SWEEP;
 	if (p == skel->progs.tt_accept4 || p == skel->progs.tt_accept)
 		return TT_CAP_ACCEPT;
-	if (p == skel->progs.tt_destroy)
+	/* the kernel's closes: those a state change missed; beside sock_diag, every one */
+	if (p == skel->progs.tt_destroy || p == skel->progs.tt_state_k510)
 		return TT_CAP_DESTROY;
 	if (p == skel->progs.tt_iter_udp)
 		return TT_CAP_UDP_CLOSE;
@@ -375,7 +379,8 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "-Z: calls not gathered per CPU");
 	/*
 	 * Beside sock_diag (tt_src_open_assist): what no poll can see and a kernel that refuses the
-	 * rest may still load: exec and exit; TCP's retransmits and resets; UDP per datagram, by
+	 * rest may still load: exec and exit; TCP's state changes, closes, retransmits and resets;
+	 * UDP per datagram, by
 	 * the hooks built for kernels before 5.12 (whichever kernel: one way, tested everywhere),
 	 * with their owners. Elsewhere those are not used: the others count.
 	 */

@@ -795,6 +795,93 @@ static void test_retransmits_told_beside_the_polls(void)
 	run_free(&r);
 }
 
+/*
+ * State changes and the close told as they happen (BPF beside sock_diag): at their time, with
+ * the close's own counters; a dump read before the last change does not take it back. Oracle:
+ * the kernel's sequence space by hand (our SYN on an active open; BPF took the FINs out).
+ */
+static void test_states_and_close_told_beside_the_polls(void)
+{
+	struct run r;
+	struct tt_sd_sock s[1];
+	struct tt_sd_events out = {0};
+	struct tt_event ev;
+	const struct tt_event *e;
+	uint64_t t;
+
+	run_init(&r, NULL);
+	tt_sd_diff_set_bpf_states(r.d);
+	s[0] = tcp(31, EST, 40000, 80, 1000, 10);
+	poll_socks(&r, s, 1); /* pre-existing: its counters are the baseline */
+	s[0].bytes_acked = 1000 + 1000;
+	s[0].total_retrans = 1;
+	poll_socks(&r, s, 1);
+	check(tx_of(&r, 31) == 1000, "a poll: the growth (%llu)",
+	      (unsigned long long)tx_of(&r, 31));
+	t = r.ts + 1000;
+	memset(&ev, 0, sizeof(ev));
+	ev.conn_id = 31;
+	ev.ts_ns = t;
+	ev.kind = TT_EV_STATE;
+	ev.u.state.old_state = EST;
+	ev.u.state.new_state = FIN_WAIT1;
+	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1 && out.n == 1 &&
+		  out.v[0].kind == TT_EV_STATE && out.v[0].u.state.old_state == EST &&
+		  out.v[0].u.state.new_state == FIN_WAIT1 && out.v[0].ts_ns == t,
+	      "a state change: told at its time");
+	poll_socks(&r, s, 1); /* a dump read before it: still ESTABLISHED */
+	check(count(&r, 31, TT_EV_STATE) == 0, "a dump older than the change: no STATE back");
+	out.n = 0;
+	ev.ts_ns = t + 2;
+	ev.u.state.old_state = FIN_WAIT2; /* FIN_WAIT1 -> FIN_WAIT2 was not told (lost) */
+	ev.u.state.new_state = TIME_WAIT;
+	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1 && out.n == 2 &&
+		  out.v[0].u.state.new_state == FIN_WAIT2 &&
+		  out.v[1].u.state.old_state == FIN_WAIT2 &&
+		  out.v[1].u.state.new_state == TIME_WAIT,
+	      "a change from a state not told: that one first");
+	/* the close: 500 more bytes acked and 40 received since the poll, one more retransmit */
+	out.n = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.conn_id = 31;
+	ev.ts_ns = t + 3;
+	ev.kind = TT_EV_CONN_CLOSE;
+	ev.flags = TT_F_FALLBACK_TCP;
+	ev.u.close.tx_bytes = 2000 + 500; /* our SYN still in it */
+	ev.u.close.rx_bytes = 50;
+	ev.u.close.tx_pkts = s[0].segs_out + 3;
+	ev.u.close.rx_pkts = s[0].segs_in + 1;
+	ev.u.close.srtt_us = 61;
+	ev.u.close.retrans = 2;
+	ev.u.close.state = TIME_WAIT;
+	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1, "the close: about a connection open here");
+	e = NULL;
+	for (size_t i = 0; i < out.n; i++)
+		if (out.v[i].kind == TT_EV_TRAFFIC)
+			e = &out.v[i];
+	check(e && e->u.traffic.tx_bytes == 500 && e->u.traffic.rx_bytes == 40 &&
+		  e->u.traffic.tx_pkts == 3 && e->ts_ns == t + 3,
+	      "the close: the last bytes, at its time");
+	e = out.n ? &out.v[out.n - 1] : NULL;
+	check(e && e->kind == TT_EV_CONN_CLOSE && e->ts_ns == t + 3 &&
+		  !(e->flags & TT_F_FALLBACK_TCP) && e->u.close.tx_bytes == 2499 &&
+		  e->u.close.rx_bytes == 50 && e->u.close.retrans == 2 && e->u.close.srtt_us == 61,
+	      "the close: the socket's counters, our SYN out (tx %llu rx %llu)",
+	      e ? (unsigned long long)e->u.close.tx_bytes : 0,
+	      e ? (unsigned long long)e->u.close.rx_bytes : 0);
+	check(out.n >= 3 && out.v[0].kind == TT_EV_STATE && out.v[0].u.state.new_state == CLOSE,
+	      "the close: its change to CLOSE first");
+	s[0].state = TIME_WAIT;
+	s[0].has_info = 0;
+	poll_socks(&r, s, 1);
+	check(count(&r, 31, 0) == 0, "a poll after it: nothing more of it");
+	ev.conn_id = 32;
+	ev.flags = 0;
+	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 0, "not ours: nothing");
+	tt_sd_events_free(&out);
+	run_free(&r);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
@@ -807,5 +894,6 @@ int main(void)
 	test_missed_by_the_dump();
 	test_stalls();
 	test_retransmits_told_beside_the_polls();
+	test_states_and_close_told_beside_the_polls();
 	return failures ? 1 : 0;
 }
