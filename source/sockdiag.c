@@ -61,8 +61,8 @@ struct tt_sockdiag {
 	int ns_fd_full;	 /* a namespace was dumped whose socket could not be kept */
 	int fatal;	 /* coming back to our own namespace failed */
 	int no_tcp_both; /* the kernel has no TCPDIAG_GETSOCK: TCP dumped per family */
-	/* BPF's exec, exit, TCP retransmits and resets, and UDP where the BPF source does not
-	 * load (tt_src_open_assist), or NULL */
+	/* BPF's exec, exit, TCP state changes, closes, retransmits and resets, and UDP where the
+	 * BPF source does not load (tt_src_open_assist), or NULL */
 	struct tt_source *assist;
 	int bpf_udp;	/* the assist counts UDP: no UDP dumps */
 	int assist_ret; /* the assist's error in this pass */
@@ -313,10 +313,10 @@ static int lookup_of(void *ctx, const struct tt_sd_sock *want, struct tt_sd_sock
 	return d->ns_fd_full ? -EMFILE : 0;
 }
 
-/* One poll of every namespace, its events queued. */
 static int forward(void *ctx, const struct tt_event *ev);
 static int assist_err(int ret);
 
+/* One poll of every namespace, its events queued. */
 static int sample_ns(struct tt_sockdiag *d)
 {
 	int ret;
@@ -384,9 +384,10 @@ static int pass_and_emit(struct tt_sockdiag *d)
 /*
  * The assist's events, handed on as this source's: a refusal by the caller keeps the event in
  * this handle (tt_source_emit), so the assist is never asked to keep it too. Its TCP events are
- * about connections of the polls (by cookie): a reset only of one this source opened; a
- * retransmit for the segments no poll told yet (tt_sd_diff_retrans), its kernel total left
- * out, as it is of no capture.
+ * about connections of the polls (by cookie): a reset only of one this source opened; a state
+ * change or a close applied to the connection, which makes this source's events of it
+ * (tt_sd_diff_bpf_state); a retransmit for the segments no poll told yet
+ * (tt_sd_diff_retrans), its kernel total left out, as it is of no capture.
  */
 static int forward(void *ctx, const struct tt_event *ev)
 {
