@@ -359,7 +359,9 @@ def test_connections_open_before_the_start_all_recorded(tmp_path):
     assert rc == 0, rec_err
     capture = read_cap(cap)
     assert capture.warnings == []
-    lost = sum(e["count"] for e in capture.events if e["kind"] == 12)
+    # the ring buffer's losses (per CPU), not runs the kernel skipped (cpu ANY: other tests'
+    # traffic re-entering a tracing program; the walk's opens come from an iterator)
+    lost = sum(e["count"] for e in capture.events if e["kind"] == 12 and e["cpu"] != 0xFFFFFFFF)
     opens = [e for e in capture.events if e["kind"] == 1 and port in (e["lport"], e["rport"])]
     assert lost == 0 and len(opens) == 2 * n, (lost, len(opens), rec_err)
     assert all(e["flags"] & 1 for e in opens)  # PREEXISTING

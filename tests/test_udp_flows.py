@@ -28,6 +28,20 @@ def source_env(source):
     return dict(os.environ, **FALLBACK_ENV) if source == "fallback" else None
 
 
+LOST_CPU_ANY = 0xFFFFFFFF  # TT_LOST_CPU_ANY (include/tt_event.h)
+
+
+def lost_here(evs):
+    """What LOST says of this test's datagrams: the ring buffer's and the flow table's losses
+    (per CPU). Not the runs the kernel skipped (cpu ANY): those are of tracing programs, which
+    the kernel does not re-enter on a CPU, for any socket (another test's traffic: make test
+    runs two at once). The cgroup skb hooks that count a datagram are never skipped; where
+    tracing programs count them (--raw), a skipped run is a datagram missing from the counts,
+    which each test checks against what it sent too. (Seen: 142 skipped runs in one two-CPU
+    run beside test_health_retrans, every datagram counted.)"""
+    return sum(e["count"] for e in evs if e["kind"] == LOST and e["cpu"] != LOST_CPU_ANY)
+
+
 def check_source(source, err):
     """The fallback's datagrams were counted by BPF beside sock_diag, as it says."""
     if source == "fallback":
@@ -87,7 +101,7 @@ def test_full_flow_table_counted_and_idle_remotes_closed(tmpdir_path):
     assert rc == 0, err
     _, evs = read_capture(path)
     opens, pkts = udp_flows(evs, port)
-    lost = sum(e["count"] for e in evs if e["kind"] == LOST)
+    lost = lost_here(evs)
     server = [c for c, o in opens.items() if o["lport"] == port]
     # the table held at most FLOWS at once: most of the burst did not fit...
     assert 0 < len(opens) < 2 * N_PEERS and lost > 0, (len(opens), lost)
@@ -321,7 +335,7 @@ def test_idle_close_loses_no_datagram(tmpdir_path):
         srv.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     _, evs = read_capture(path)
-    lost = sum(e["count"] for e in evs if e["kind"] == LOST)
+    lost = lost_here(evs)
     opens = {e["conn_id"]: e for e in evs if e["kind"] == OPEN and e["proto"] == 17}
     srv_ids = {c for c, o in opens.items() if o["lport"] == port}
     cli_ids = {c for c, o in opens.items() if o["rport"] == port}
@@ -373,7 +387,7 @@ def test_idle_gap_begins_a_new_flow_between_flushes(tmpdir_path, mode, connect, 
     check_source(source, err)
     assert sent_in < 4, sent_in  # (all before the first flush, 5 s after the start)
     _, evs = read_capture(path)
-    assert sum(e["count"] for e in evs if e["kind"] == LOST) == 0
+    assert lost_here(evs) == 0
     for end, key, field in (("server", "lport", "rx"), ("client", "rport", "tx")):
         opens = sorted((e for e in evs if e["kind"] == OPEN and e["proto"] == 17
                         and e[key] == port), key=lambda e: e["ts"])
@@ -434,7 +448,7 @@ def test_two_cpus_at_the_timeout_count_every_datagram_or_lose_it_counted(tmpdir_
     check_source(source, err)
     assert got == 2 * rounds
     _, evs = read_capture(path)
-    lost = sum(e["count"] for e in evs if e["kind"] == LOST)
+    lost = lost_here(evs)
     counted = {}
     for end, key, field in (("server", "lport", "rx"), ("client", "rport", "tx")):
         ids = {e["conn_id"] for e in evs if e["kind"] == OPEN and e["proto"] == 17
