@@ -91,32 +91,44 @@ struct tcp_counters {
 	__u32 segs_out, segs_in, srtt, rttvar, retrans;
 };
 
+/* These states are only reached by sending a FIN. */
+static __always_inline int tcp_state_fin_sent(__u8 state)
+{
+	return state == TT_TCP_FIN_WAIT1 || state == TT_TCP_FIN_WAIT2 || state == TT_TCP_CLOSING ||
+	       state == TT_TCP_LAST_ACK;
+}
+
 /*
- * Payload bytes from the kernel's counters of sequence space (tt_tcp_payload.h, sock_diag's
- * rule too). At inet_sock_set_state the socket still has its old state.
+ * Payload bytes acked and received from the kernel's counters of sequence space
+ * (tt_tcp_payload.h, sock_diag's rule too): our SYN out of an active open's (our_syn); our FIN,
+ * where one was sent (fin), once acked, when nothing is left; the peer's, where tcp_fin() ran
+ * (SOCK_DONE). Shared by the BPF source's counters and the sock_diag fallback's close
+ * (tcp_fallback.bpf.c).
  */
+static __always_inline void tcp_payload(const struct sock *sk, int fin, int our_syn, __u64 *acked,
+					__u64 *rcvd, int direct)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	unsigned long flags = TT_SK_READ(direct, sk, __sk_common.skc_flags);
+
+	*acked = tt_tcp_payload_acked(TT_SK_READ(direct, tp, bytes_acked), our_syn,
+				      fin && TT_SK_READ(direct, tp, snd_una) ==
+						 TT_SK_READ(direct, tp, write_seq));
+	*rcvd = tt_tcp_payload_rcvd(
+	    TT_SK_READ(direct, tp, bytes_received),
+	    !!(flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))));
+}
+
+/* The counters, in payload bytes. At inet_sock_set_state the socket still has its old state. */
 static __always_inline void read_counters(const struct sock *sk, const struct sk_st *st,
 					  struct tcp_counters *c, int direct)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	__u8 state = TT_SK_READ(direct, sk, __sk_common.skc_state);
-	unsigned long flags = TT_SK_READ(direct, sk, __sk_common.skc_flags);
 
-	/*
-	 * These states are only reached by sending a FIN; it is acked when nothing is left. At
-	 * tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells instead.
-	 */
-	int fin = state == TT_TCP_FIN_WAIT1 || state == TT_TCP_FIN_WAIT2 ||
-		  state == TT_TCP_CLOSING || state == TT_TCP_LAST_ACK ||
-		  (state == TT_TCP_CLOSE && st->fin_sent);
-
-	c->acked = tt_tcp_payload_acked(
-	    TT_SK_READ(direct, tp, bytes_acked), st->dir == TT_DIR_OUTBOUND,
-	    fin && TT_SK_READ(direct, tp, snd_una) == TT_SK_READ(direct, tp, write_seq));
-	/* SOCK_DONE: tcp_fin() ran, the peer's FIN is in bytes_received */
-	c->rcvd = tt_tcp_payload_rcvd(
-	    TT_SK_READ(direct, tp, bytes_received),
-	    !!(flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))));
+	/* at tcp_destroy_sock the state is CLOSE already: what we saw of the socket tells */
+	tcp_payload(sk, tcp_state_fin_sent(state) || (state == TT_TCP_CLOSE && st->fin_sent),
+		    st->dir == TT_DIR_OUTBOUND, &c->acked, &c->rcvd, direct);
 	c->segs_out = TT_SK_READ(direct, tp, segs_out);
 	c->segs_in = TT_SK_READ(direct, tp, segs_in);
 	c->srtt = TT_SK_READ(direct, tp, srtt_us) >> 3;

@@ -160,6 +160,18 @@ def by_cause(cap, where):
     return {e["cause"]: e for e in ev}
 
 
+def sender_retransmits(path, port, columns):
+    """The one outbound connection to port in path (the connections columns asked for), its
+    RETRANS events by cause (by_cause), their segments (the spurious ones aside) and those of
+    cause unknown."""
+    rows = query(path, "SELECT %s FROM connections WHERE direction = 'out' AND rport = %d"
+                 % (columns, port))
+    assert len(rows) == 1, (port, rows)
+    by = by_cause(path, "rport = %d" % port)
+    segs = sum(e["segs"] or 0 for k, e in by.items() if k != "spurious")
+    return rows[0], by, segs, by.get("unknown", {}).get("segs") or 0
+
+
 def close_to(got, want, what, missing=0):
     """got within 5% of want (each kind at least 95% in its cause, and no more than 5% extra);
     below it by as many more as the retransmits of cause unknown (each takes one from some
@@ -233,15 +245,10 @@ def test_retransmits_by_cause_match_the_kernels_counters(tmpdir_path):
         deltas["fast"]["TcpRetransSegs"], by
     assert by["unknown"]["segs"] > 0 and by["fast"]["segs"] > 0, by
     for name, d in deltas.items():
-        rows = query(path, "SELECT retransmits, retrans_rto, retrans_fast, retrans_tlp, "
-                     "retrans_spurious FROM connections WHERE direction = 'out' AND rport = %d"
-                     % PORTS[name])
-        assert len(rows) == 1, (name, rows)
-        c = rows[0]
-        by = by_cause(path, "rport = %d" % PORTS[name])
+        c, by, segs, unknown = sender_retransmits(
+            path, PORTS[name], "retransmits, retrans_rto, retrans_fast, retrans_tlp, "
+            "retrans_spurious")
         print(name, d, c, by)
-        segs = sum(e["segs"] or 0 for k, e in by.items() if k != "spurious")
-        unknown = by.get("unknown", {}).get("segs") or 0
         # the socket's own total is the namespace's, and so is the events' sum: what the
         # tracepoint did not report as sent (its run skipped or its event lost, LOST; counted
         # and then failed, or never reported: see the module's docstring) is cause unknown
@@ -317,18 +324,12 @@ def test_fallback_retransmits_by_cause_from_bpf(tmpdir_path):
     said = [line for line in err.splitlines() if "using sock_diag" in line]
     assert len(said) == 1 and "TCP retransmits" in said[0], err
     for name, d in deltas.items():
-        rows = query(path, "SELECT id, first_ts, retransmits, retrans_rto, retrans_fast, "
-                     "retrans_tlp FROM connections WHERE direction = 'out' AND rport = %d"
-                     % PORTS[name])
-        assert len(rows) == 1, (name, rows)
-        c = rows[0]
-        by = by_cause(path, "rport = %d" % PORTS[name])
+        c, by, segs, unknown = sender_retransmits(
+            path, PORTS[name], "id, first_ts, retransmits, retrans_rto, retrans_fast, retrans_tlp")
         first, later = (query(path, "SELECT coalesce(sum(retrans), 0) AS n FROM events WHERE "
                               "kind = 'retrans' AND cause = 'unknown' AND conn_id = %d AND ts %s %d"
                               % (c["id"], op, c["first_ts"]))[0]["n"] for op in ("=", ">"))
         print(name, d, c, by, "unknown at the first poll", first, "after", later)
-        segs = sum(e["segs"] or 0 for k, e in by.items() if k != "spurious")
-        unknown = by.get("unknown", {}).get("segs") or 0
         assert segs == d["TcpRetransSegs"] == c["retransmits"], (name, d, c, by)
         assert first + later == unknown and later <= max(2, 0.01 * segs), (name, first, later)
         close_to(c["retrans_rto"], d["TcpExtTCPTimeouts"] + d["TcpExtTCPSlowStartRetrans"],

@@ -656,6 +656,28 @@ def test_auto_source_on_this_kernel():
 RESET = 6  # include/tt_event_kinds.h
 RST_SENT, RST_RECEIVED = 1, 2  # TT_RST_* (include/tt_event.h)
 TCP_ESTABLISHED, TCP_CLOSE = 1, 7
+FALLBACK_ENV = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+
+
+def listener():
+    """A TCP listener on 127.0.0.1 and its port."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    return srv, srv.getsockname()[1]
+
+
+def fallback_capture(path, rc, err, gives, probe):
+    """The events of a recording that fell back to sock_diag with BPF beside it: it exited 0,
+    said so in one line naming what BPF gives, and its header's mode is sockdiag with the probe
+    among its probes."""
+    assert rc == 0, err
+    said = [line for line in err.splitlines() if "using sock_diag" in line]
+    assert len(said) == 1 and gives in said[0], err
+    hdr, evs = read_capture(path)
+    assert hdr["mode"] == "sockdiag" and probe in hdr["probes"], hdr
+    return hdr, evs
 
 
 @needs_root
@@ -668,14 +690,9 @@ def test_fallback_tells_resets_from_bpf(tmpdir_path):
     sets it first), and its client receives one, in ESTABLISHED, each at the time it happened; a
     connection closed with FINs has none. Oracle: the test's own sockets (the client's recv()
     raised ECONNRESET, the other one read its EOF; the wall clock around the abort)."""
-    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
     path = os.path.join(tmpdir_path, "rst.tt")
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
-    rec = Recorder(path, "--source", "auto", "-P", str(port), env=env)
+    srv, port = listener()
+    rec = Recorder(path, "--source", "auto", "-P", str(port), env=FALLBACK_ENV)
     ends = {}
     try:
         for how in ("reset", "normal"):
@@ -699,11 +716,7 @@ def test_fallback_tells_resets_from_bpf(tmpdir_path):
         rc, err = rec.stop(settle=INTERVAL_S + 0.5)
     finally:
         srv.close()
-    assert rc == 0, err
-    said = [line for line in err.splitlines() if "using sock_diag" in line]
-    assert len(said) == 1 and "TCP resets" in said[0], err
-    hdr, evs = read_capture(path)
-    assert hdr["mode"] == "sockdiag" and "tp_btf:tcp_send_reset" in hdr["probes"], hdr
+    _, evs = fallback_capture(path, rc, err, "TCP resets", "tp_btf:tcp_send_reset")
     conns = connections(evs)
     got = {}
     for how, cport in ends.items():
@@ -744,14 +757,9 @@ def test_fallback_closes_exactly_from_bpf(tmpdir_path):
     ends close, after the last poll, are counted, and the state changes and closes are at the
     time they happened. Oracle: the test's own sockets (bytes written and read; the wall clock
     around the burst and the closes)."""
-    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
     path = os.path.join(tmpdir_path, "close.tt")
-    srv = socket.socket()
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-    port = srv.getsockname()[1]
-    rec = Recorder(path, "--source", "auto", "-P", str(port), env=env)
+    srv, port = listener()
+    rec = Recorder(path, "--source", "auto", "-P", str(port), env=FALLBACK_ENV)
     try:
         cli = socket.create_connection(("127.0.0.1", port), timeout=30)
         acc, _ = srv.accept()
@@ -775,11 +783,8 @@ def test_fallback_closes_exactly_from_bpf(tmpdir_path):
         rc, err = rec.stop(settle=INTERVAL_S + 0.5)
     finally:
         srv.close()
-    assert rc == 0, err
-    said = [line for line in err.splitlines() if "using sock_diag" in line]
-    assert len(said) == 1 and "TCP state changes and closes" in said[0], err
-    hdr, evs = read_capture(path)
-    assert hdr["mode"] == "sockdiag" and "tp_btf:inet_sock_set_state" in hdr["probes"], hdr
+    _, evs = fallback_capture(path, rc, err, "TCP state changes and closes",
+                              "tp_btf:inet_sock_set_state")
     conns = connections(evs)
     (c,) = find(conns, 6, cport, port)
     (s,) = find(conns, 6, port, cport)
@@ -816,7 +821,7 @@ def test_fallback_keeps_exec_and_exit_from_bpf(tmpdir_path):
     with open(script, "w") as f:
         f.write("#!/bin/sh\nexit 7\n")
     os.chmod(script, 0o755)
-    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+    env = FALLBACK_ENV
     got = {}
     for source in ("auto", "sockdiag"):
         path = os.path.join(tmpdir_path, source + ".tt")
@@ -853,7 +858,7 @@ def test_fallback_counts_udp_per_datagram_with_bpf(tmpdir_path):
     use atomic fetch: Linux 5.10 loads them), not by sock_diag, which has no UDP byte counters:
     each end's flow has every byte and datagram, both ways, its owner, and a sample while open
     that holds exactly the first burst. Oracle: what the test's own sockets sent and received."""
-    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+    env = FALLBACK_ENV
     path = os.path.join(tmpdir_path, "udp.tt")
     srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     cli = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -882,12 +887,8 @@ def test_fallback_counts_udp_per_datagram_with_bpf(tmpdir_path):
     finally:
         srv.close()
         cli.close()
-    assert rc == 0, err
-    said = [line for line in err.splitlines() if "using sock_diag" in line]
-    assert len(said) == 1 and "UDP datagram counts" in said[0], err
-    hdr, evs = read_capture(path)
-    assert hdr["mode"] == "sockdiag" and "cgroup_skb:egress" in hdr["probes"] and \
-        "sock_diag:udp" not in hdr["probes"], hdr
+    hdr, evs = fallback_capture(path, rc, err, "UDP datagram counts", "cgroup_skb:egress")
+    assert "sock_diag:udp" not in hdr["probes"], hdr
     conns = connections(evs)
     (c,) = find(conns, 17, cport, sport)
     (s,) = find(conns, 17, sport, cport)
