@@ -114,6 +114,14 @@ void tt_sd_events_free(struct tt_sd_events *ev)
 	ev->n = ev->cap = 0;
 }
 
+int tt_sd_events_add(struct tt_sd_events *ev, const struct tt_event *e)
+{
+	if (tt_grow(&ev->v, &ev->cap, ev->n + 1, sizeof(*ev->v), 256))
+		return -ENOMEM;
+	ev->v[ev->n++] = *e;
+	return 0;
+}
+
 size_t tt_sd_diff_count(const struct tt_sd_diff *d)
 {
 	return tt_u64map_count(&d->conns);
@@ -769,6 +777,11 @@ uint32_t tt_sd_diff_retrans(struct tt_sd_diff *d, uint64_t cookie, uint32_t segs
 	n = total - c->retrans < segs ? total - c->retrans : segs;
 	c->retrans += n;
 	return n;
+}
+
+int tt_sd_diff_known(const struct tt_sd_diff *d, uint64_t cookie)
+{
+	return tt_u64map_get(&d->conns, cookie) != NULL;
 }
 
 int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie)

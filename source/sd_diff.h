@@ -86,6 +86,13 @@ int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct
 /* Whether cookie is a TCP connection whose CONN_OPEN this source sent (closed since or not). */
 int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie);
 
+/*
+ * Whether a pass has compared the socket of cookie (a connection followed, open or not). A
+ * cookie exists from the dump that read its socket: one not known yet is of the pass to come.
+ */
+int tt_sd_diff_known(const struct tt_sd_diff *d, uint64_t cookie);
+
+int tt_sd_events_add(struct tt_sd_events *ev, const struct tt_event *e); /* 0 or -ENOMEM */
 void tt_sd_events_free(struct tt_sd_events *ev);
 
 #endif /* TT_SD_DIFF_H */

@@ -42,6 +42,10 @@ struct tt_sockdiag {
 	struct tt_sd_snap snap;
 	struct tt_sd_events evs; /* one pass's, emitted */
 	struct tt_sd_events fwd; /* made of one of the assist's events, emitted */
+	/* the assist's events of sockets the pass to come meets first, told after its opens */
+	struct tt_sd_events held;
+	int holding;	  /* the assist is drained before a pass: hold those */
+	uint64_t pass_ts; /* the time of the last pass's comparison, its opens' */
 	struct tt_source *h;
 	int self_fd; /* our own network namespace, to come back to */
 	int nl_fd;   /* a sock_diag socket in our own namespace, kept */
@@ -349,9 +353,14 @@ static int sample_ns(struct tt_sockdiag *d)
 	 * counted is then told with its cause, not as one of the dump's (cause unknown), and a
 	 * reset of a connection this pass finds closed comes before its close.
 	 */
-	if (d->assist)
+	if (d->assist) {
+		d->held.n = 0;
+		d->holding = 1;
 		d->assist_ret = assist_err(tt_src_assist_drain(d->assist, forward, d->h));
-	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, tt_now_boot_ns(), owner_of,
+		d->holding = 0;
+	}
+	d->pass_ts = tt_now_boot_ns();
+	return tt_sd_diff_pass(d->diff, &d->snap, d->keep_ns, d->n_keep, d->pass_ts, owner_of,
 			       d->owners, lookup_of, d, &d->evs);
 }
 
@@ -378,7 +387,26 @@ static int pass_and_emit(struct tt_sockdiag *d)
 	for (size_t i = 0; i < d->evs.n; i++)
 		tt_source_emit(d->h, &d->evs.v[i]);
 	d->evs.n = 0;
+	/*
+	 * The assist's events of sockets this pass opened: after their opens, and dated no earlier
+	 * (what a socket did between the dump that read it and the comparison is told at its open).
+	 */
+	for (size_t i = 0; i < d->held.n; i++) {
+		struct tt_event *e = &d->held.v[i];
+
+		if (e->ts_ns < d->pass_ts)
+			e->ts_ns = d->pass_ts;
+		forward(d->h, e);
+	}
+	d->held.n = 0;
 	return d->assist_ret;
+}
+
+/* The assist's TCP events, each about a connection of the polls, named by its cookie. */
+static int of_a_connection(const struct tt_event *ev)
+{
+	return ev->kind == TT_EV_RESET || ev->kind == TT_EV_STATE || ev->kind == TT_EV_RETRANS ||
+	       (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_FALLBACK_TCP));
 }
 
 /*
@@ -395,6 +423,16 @@ static int forward(void *ctx, const struct tt_event *ev)
 	struct tt_sockdiag *d = h->priv;
 	struct tt_event e;
 
+	/*
+	 * A socket's cookie is made by the dump that reads it: an event of one no pass knows yet,
+	 * drained after that dump, waits for the pass that opens it. Dropped, its retransmits
+	 * would be the next poll's, cause unknown, and its close a poll's.
+	 */
+	if (d->holding && of_a_connection(ev) && !tt_sd_diff_known(d->diff, ev->conn_id)) {
+		if (tt_sd_events_add(&d->held, ev))
+			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
+		return 0;
+	}
 	if (ev->kind == TT_EV_RESET && !tt_sd_diff_opened(d->diff, ev->conn_id))
 		return 0;
 	if (ev->kind == TT_EV_STATE ||
@@ -598,6 +636,7 @@ static void sd_close(struct tt_source *h)
 	tt_sd_snap_free(&d->snap);
 	tt_sd_events_free(&d->evs);
 	tt_sd_events_free(&d->fwd);
+	tt_sd_events_free(&d->held);
 	free(d);
 	h->priv = NULL;
 }

@@ -757,14 +757,17 @@ static void test_retransmits_told_beside_the_polls(void)
 	f.n_ports = 1;
 	f.ports[0] = 40000;
 	run_init(&r, &f);
-	check(tt_sd_diff_retrans(r.d, 21, 1, 1) == 0 && !tt_sd_diff_opened(r.d, 21),
-	      "before its first poll: not told, no connection");
+	check(tt_sd_diff_retrans(r.d, 21, 1, 1) == 0 && !tt_sd_diff_opened(r.d, 21) &&
+		  !tt_sd_diff_known(r.d, 21),
+	      "before its first poll: not told, no connection, not known (its events wait)");
 	s[0] = tcp(21, EST, 40000, 80, 1000, 10);
 	s[0].total_retrans = 2;			  /* before the first poll: cause unknown */
 	s[1] = tcp(22, EST, 40001, 80, 1000, 10); /* filtered out */
 	poll_socks(&r, s, 2);
 	check(tt_sd_diff_opened(r.d, 21) && !tt_sd_diff_opened(r.d, 22),
 	      "opened: the one that passed the filter");
+	check(tt_sd_diff_known(r.d, 21) && tt_sd_diff_known(r.d, 22) && !tt_sd_diff_known(r.d, 23),
+	      "known after the pass: both compared, open or filtered out; not one never dumped");
 	check(tt_sd_diff_retrans(r.d, 22, 1, 1) == 0, "a filtered-out connection's: not told");
 	/* its events: one the first poll counted, then two new ones */
 	check(tt_sd_diff_retrans(r.d, 21, 1, 2) == 0, "an event a poll told already: 0");
