@@ -15,7 +15,32 @@
 #include "maps.bpf.h"
 #include "emit.bpf.h"
 #include "retrans.bpf.h"
+#include "sock.bpf.h"
 #include "tcp_sock.bpf.h"
+
+/*
+ * A connection's start, kept from its handshake to its close, keyed by its socket's address:
+ * one opened and closed between two polls (no cookie at its close: no dump read it) is written
+ * whole at its close, its open at its ESTABLISHED. A hash map, not socket storage (5.11 in
+ * tracing programs), sized as the BPF source's tcp_live (src_load.c: the host's sockets, with
+ * room to grow); each entry goes at its socket's close, whoever tells it. A start it has no
+ * room for is counted lost: its connection, if no poll sees it.
+ */
+struct k510_start {
+	__u64 est_ns;	/* its change to ESTABLISHED; 0 before */
+	struct tuple t; /* at ESTABLISHED: at the change to CLOSE, the local port is gone */
+	__u64 cgroup_id;
+	__u32 pid, tid; /* connect()'s caller; 0 for an accepted one (none at hand) */
+	__u8 dir;
+	char comm[TT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* set at load (src_load.c) */
+	__type(key, __u64);
+	__type(value, struct k510_start);
+} k510_starts SEC(".maps");
 
 /* The states compared here are the kernel's numbers (vmlinux.h). */
 TT_TCP_STATES(TT_TCP_STATE_IS_KERNEL, TCP_)
@@ -78,6 +103,81 @@ int BPF_PROG(tt_recv_reset_k510, struct sock *sk)
 	return reset_k510(sk, TT_RST_RECEIVED);
 }
 
+/* An id of a connection no poll saw: above any cookie, one per (CPU, nanosecond) for 52 days. */
+static __always_inline __u64 short_id(void)
+{
+	return (1ULL << 62) | ((__u64)(bpf_get_smp_processor_id() & 0x3ff) << 52) |
+	       (bpf_ktime_get_ns() & ((1ULL << 52) - 1));
+}
+
+static __always_inline void keep_start(__u64 key, const struct k510_start *st)
+{
+	if (bpf_map_update_elem(&k510_starts, &key, st, BPF_ANY))
+		count_lost(); /* the table is full */
+}
+
+/*
+ * A socket no poll has seen yet (no cookie): its start kept at connect() (SYN_SENT, the
+ * caller's) and at ESTABLISHED; at its close, its open written from that, and *id set for the
+ * close that follows. Returns 0 where the change is to be written under *id, 1 where not.
+ */
+static __always_inline int k510_short(const struct sock *sk, int oldstate, int newstate, __u64 *id)
+{
+	__u64 key = (__u64)sk, pt;
+	struct k510_start st = {}, *p;
+	struct tt_event *e;
+
+	if (newstate == TT_TCP_SYN_SENT) {
+		pt = bpf_get_current_pid_tgid();
+		st.pid = pt >> 32;
+		st.tid = (__u32)pt;
+		st.cgroup_id = bpf_get_current_cgroup_id();
+		st.dir = TT_DIR_OUTBOUND;
+		bpf_get_current_comm(st.comm, sizeof(st.comm));
+		keep_start(key, &st);
+		return 1;
+	}
+	if (newstate == TT_TCP_ESTABLISHED) {
+		p = bpf_map_lookup_elem(&k510_starts, &key);
+		if (p) {
+			p->est_ns = bpf_ktime_get_ns();
+			read_tuple(sk, &p->t);
+		} else if (oldstate == TT_TCP_SYN_RECV) {
+			st.est_ns = bpf_ktime_get_ns();
+			st.dir = TT_DIR_INBOUND;
+			read_tuple(sk, &st.t);
+			keep_start(key, &st);
+		}
+		return 1;
+	}
+	if (newstate != TT_TCP_CLOSE)
+		return 1;
+	p = bpf_map_lookup_elem(&k510_starts, &key);
+	if (!p)
+		return 1;
+	st = *p;
+	bpf_map_delete_elem(&k510_starts, &key);
+	if (!st.est_ns) /* a connect that failed: no connection */
+		return 1;
+	*id = short_id();
+	e = ev_new(TT_EV_CONN_OPEN, *id, st.pid, st.tid, TT_F_FALLBACK_TCP, st.est_ns);
+	if (!e)
+		return 1;
+	__builtin_memcpy(e->u.open.laddr, st.t.laddr, TT_ADDR_LEN);
+	__builtin_memcpy(e->u.open.raddr, st.t.raddr, TT_ADDR_LEN);
+	e->u.open.lport = st.t.lport;
+	e->u.open.rport = st.t.rport;
+	e->u.open.family = st.t.family;
+	e->u.open.proto = IPPROTO_TCP;
+	e->u.open.direction = st.dir;
+	e->u.open.state = TT_TCP_ESTABLISHED;
+	e->u.open.netns = sk_netns(sk);
+	e->u.open.cgroup_id = st.cgroup_id;
+	__builtin_memcpy(e->u.open.comm, st.comm, TT_COMM_LEN);
+	ev_send(e);
+	return 0;
+}
+
 /*
  * A state change; at the change to CLOSE, the close, with the socket's counters: exact where a
  * poll would give the last poll's. The socket still has its old state. What the FINs added to
@@ -96,8 +196,13 @@ int BPF_PROG(tt_state_k510, const struct sock *sk, int oldstate, int newstate)
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
 		return 0;
 	id = sk_cookie(sk);
-	if (!id)
+	if (!id && k510_short(sk, oldstate, newstate, &id))
 		return 0;
+	if (newstate == TT_TCP_CLOSE && id < (1ULL << 62)) { /* a poll's: its start of no use */
+		__u64 key = (__u64)sk;
+
+		bpf_map_delete_elem(&k510_starts, &key);
+	}
 	if (newstate != TT_TCP_CLOSE) {
 		e = ev_new(TT_EV_STATE, id, 0, 0, 0, 0);
 		if (!e)

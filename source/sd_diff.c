@@ -805,6 +805,49 @@ static int bpf_state_change(struct conn *c, uint8_t old, uint8_t to, uint64_t ts
 	return to != c->state ? emit_state(c, to, ts, out) : 0;
 }
 
+int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out)
+{
+	const struct tt_ev_open *o = &ev->u.open;
+	struct tt_sd_sock s;
+	struct conn *c;
+	void *v;
+
+	if (ev->kind != TT_EV_CONN_OPEN || !(ev->flags & TT_F_FALLBACK_TCP) ||
+	    o->proto != IPPROTO_TCP || tt_u64map_get(&d->conns, ev->conn_id))
+		return 0;
+	/* the socket at its ESTABLISHED, as a dump would have read it then (no counters) */
+	memset(&s, 0, sizeof(s));
+	s.cookie = ev->conn_id;
+	s.ts_ns = ev->ts_ns;
+	s.proto = IPPROTO_TCP;
+	s.family = o->family;
+	s.state = TT_TCP_ESTABLISHED;
+	s.netns = o->netns;
+	s.cgroup_id = o->cgroup_id;
+	s.lport = o->lport;
+	s.rport = o->rport;
+	memcpy(s.laddr, o->laddr, TT_ADDR_LEN);
+	memcpy(s.raddr, o->raddr, TT_ADDR_LEN);
+	if (tt_u64map_put(&d->conns, ev->conn_id, &v) < 0)
+		return -ENOMEM;
+	c = v;
+	c->cookie = ev->conn_id;
+	c->proto = IPPROTO_TCP;
+	c->netns = o->netns;
+	c->state = TT_TCP_ESTABLISHED;
+	c->dir = o->direction;
+	c->gen = d->gen; /* the next pass, which cannot find it, forgets it */
+	remember(c, &s);
+	if (ev->pid) {
+		c->pid = ev->pid;
+		memcpy(c->comm, o->comm, TT_COMM_LEN);
+		c->pid_known = 1;
+	}
+	if (try_open(d, c, &s, out))
+		return -ENOMEM;
+	return c->phase == P_OPEN;
+}
+
 int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out)
 {
 	struct conn *c = tt_u64map_get(&d->conns, ev->conn_id);

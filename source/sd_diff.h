@@ -83,6 +83,14 @@ void tt_sd_diff_set_bpf_states(struct tt_sd_diff *d);
  */
 int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
 
+/*
+ * A TCP connection no poll saw, told by BPF at its close (opened and closed between two polls):
+ * its open, a CONN_OPEN of TT_F_FALLBACK_TCP at its ESTABLISHED, under an id no cookie has
+ * (the close that follows is tt_sd_diff_bpf_state's). Filtered as a poll's; the pid 0 of an
+ * accepted one is an owner unknown. 1 when opened here, 0 when not, -ENOMEM.
+ */
+int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
+
 /* Whether cookie is a TCP connection whose CONN_OPEN this source sent (closed since or not). */
 int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie);
 

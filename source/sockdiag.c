@@ -435,12 +435,12 @@ static int forward(void *ctx, const struct tt_event *ev)
 	}
 	if (ev->kind == TT_EV_RESET && !tt_sd_diff_opened(d->diff, ev->conn_id))
 		return 0;
-	if (ev->kind == TT_EV_STATE ||
-	    (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_FALLBACK_TCP))) {
-		/* what it makes of a connection of ours, now (a poll's own events wait in d->evs)
-		 */
+	if (ev->kind == TT_EV_STATE || (ev->flags & TT_F_FALLBACK_TCP)) {
+		/* what it makes of a connection of ours, now (a poll's own events wait in d->evs);
+		 * or one no poll saw, opened and closed between two */
 		d->fwd.n = 0;
-		if (tt_sd_diff_bpf_state(d->diff, ev, &d->fwd) < 0)
+		if ((ev->kind == TT_EV_CONN_OPEN ? tt_sd_diff_bpf_open(d->diff, ev, &d->fwd)
+						 : tt_sd_diff_bpf_state(d->diff, ev, &d->fwd)) < 0)
 			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
 		for (size_t i = 0; i < d->fwd.n; i++)
 			tt_source_emit(h, &d->fwd.v[i]);
@@ -567,6 +567,16 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 		snprintf(why, sizeof(why),
 			 "BPF beside sock_diag: %.300s; of connections a poll has seen", resets);
 		tt_source_cap_set(h, TT_SD_CAP_RESETS, TT_SOURCE_CAP_OK, why);
+	}
+	/* a TCP connection no poll saw is written whole at its close (tt_sd_diff_bpf_open) */
+	if (closes && udp) {
+		snprintf(
+		    why, sizeof(why),
+		    "BPF beside sock_diag: a TCP connection no poll saw, at its close (%.100s; "
+		    "its open at ESTABLISHED, an accepted one's owner unknown, no state but its "
+		    "last before the close), UDP per datagram",
+		    closes);
+		tt_source_cap_set(h, TT_SD_CAP_SHORT, TT_SOURCE_CAP_OK, why);
 	}
 }
 

@@ -475,6 +475,8 @@ static struct tcptop_bpf *open_planned(struct tt_src *s, const struct tt_source_
 		if (!s->use_pkt)
 			bpf_map__set_max_entries(skel->maps.flows, 1);
 		bpf_map__set_max_entries(skel->maps.owners, 1024); /* LRU: some per CPU */
+		/* the starts of connections no poll saw yet (tcp_fallback.bpf.c): one a socket */
+		bpf_map__set_max_entries(skel->maps.k510_starts, tcp_table_size(o));
 	} else {
 		s->tcp_table = tcp_table_size(o);
 		/* a sweep adds every open TCP socket's owner: the sockets of the table's size */
