@@ -355,59 +355,15 @@ static __always_inline void tcp_look(const struct sock *sk, struct sk_st *st, __
 /* ------------------------------------------------------------ the close */
 
 /*
- * Why a TCP connection is entering CLOSE (old: the state it leaves, -1 when not known).
- * The kernel sets sk_err before tcp_done() when the end is an error: tcp_reset()
- * (ECONNREFUSED in SYN_SENT, EPIPE in CLOSE_WAIT, else ECONNRESET), tcp_write_err()
- * (ETIMEDOUT, or the soft error an ICMP left), tcp_v4_err()/tcp_v6_err() in SYN_SENT (the
- * ICMP's errno), tcp_abort() (ECONNABORTED). An abortive close of our own sets no error
- * before CLOSE (tcp_disconnect() sets ECONNRESET after it): it is a CLOSE straight from a
- * synchronized state a normal close never leaves that way (ESTABLISHED, CLOSE_WAIT,
- * SYN_RECV, FIN_WAIT1), and tcp_close() threw away unread data (copied_seq short of
- * rcv_nxt, the peer's FIN not counted) or the socket lingered 0 s. An error the application
- * took before closing (SO_ERROR clears sk_err and sk_err_soft) is the one tt_sk_error saw
- * reported last. A connect() the application gave up on itself fails nothing here.
+ * Why a TCP connection is entering CLOSE (tcp_sock.bpf.h, fail_reason_of()): its sk_err, or
+ * where the application took that (SO_ERROR after a connect() with a timeout, a read) before it
+ * closed the socket, the error tt_sk_error saw reported last.
  */
 static __always_inline __u8 tcp_fail_reason(const struct sock *sk, const struct sk_st *st, int old)
 {
-	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
 	int err = BPF_CORE_READ(sk, sk_err);
-	unsigned long flags;
-	__u32 unread;
 
-	/* an ICMP error that came while connect() held the socket is left as a soft error,
-	 * which a connect() with a timeout reads, and closes the socket without one */
-	/* an error the application took (SO_ERROR after a connect() with a timeout, a read)
-	 * before it closed the socket: the one reported last */
-	if (!err)
-		err = st->last_err;
-	switch (err) {
-	case 0: break;
-	case TT_ECONNREFUSED: return TT_FAIL_REFUSED;
-	case TT_ETIMEDOUT: return TT_FAIL_TIMEOUT;
-	case TT_ECONNRESET:
-	case TT_EPIPE: return TT_FAIL_RESET;
-	case TT_ECONNABORTED: return TT_FAIL_LOCAL_RESET;
-	case TT_EHOSTUNREACH:
-	case TT_ENETUNREACH:
-	case TT_EHOSTDOWN:
-	case TT_ENETDOWN:
-	case TT_ENONET:
-	case TT_EPROTO:
-	case TT_ENOPROTOOPT:
-	case TT_EMSGSIZE:
-	case TT_EOPNOTSUPP:
-	case TT_EACCES: return TT_FAIL_UNREACHABLE;
-	default: return TT_FAIL_NONE;
-	}
-	if (old == TT_TCP_SYN_RECV)
-		return TT_FAIL_LOCAL_RESET;
-	if (old != TT_TCP_ESTABLISHED && old != TT_TCP_CLOSE_WAIT && old != TT_TCP_FIN_WAIT1)
-		return TT_FAIL_NONE;
-	unread = BPF_CORE_READ(tp, rcv_nxt) - BPF_CORE_READ(tp, copied_seq);
-	flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-	if ((flags & (1UL << bpf_core_enum_value(enum sock_flags, SOCK_DONE))) && unread)
-		unread--;
-	return unread ? TT_FAIL_ABORT : TT_FAIL_LOCAL_RESET;
+	return fail_reason_of(sk, err ? err : st->last_err, old);
 }
 
 /*

@@ -3,14 +3,16 @@
  * TCP for the sock_diag fallback, where the BPF source does not load (Linux 5.10: no atomic
  * fetch, no socket storage in tracing programs). They run beside sock_diag
  * (tt_src_open_assist), which sees every TCP connection at its polls and nothing between them:
- * these tell each state change, the close with the socket's last counters, each retransmit with
- * its cause and each reset, as they happen.
+ * these tell each state change, the close with the socket's last counters and why it failed,
+ * each retransmit with its cause, each reset and the handshake, as they happen.
  *
- * No state of their own: a connection is named by its socket's cookie, which inet_diag made
- * when a poll dumped the socket (0 before any did: such a socket is not one sock_diag follows
- * yet, and its event is not written). Its owner and its open are sock_diag's. A retransmit
- * carries the socket's total_retrans with it, so that user space counts each one once
- * whether its poll or its event comes first (source/sd_diff.c).
+ * A connection is named by its socket's cookie, which inet_diag made when a poll dumped the
+ * socket (0 before any did: such a socket is not one sock_diag follows yet, and its event is
+ * not written), and its owner and open are sock_diag's; but for one no poll saw before its
+ * close (opened and closed between two polls, or a connect() that failed), written whole at
+ * its close from its start (k510_starts) under an id of its own. A retransmit carries the
+ * socket's total_retrans with it, so that user space counts each one once whether its poll or
+ * its event comes first (source/sd_diff.c). No atomics, no socket storage: 5.10 loads them.
  */
 #include "maps.bpf.h"
 #include "emit.bpf.h"
@@ -19,19 +21,24 @@
 #include "tcp_sock.bpf.h"
 
 /*
- * A connection's start, kept from its handshake to its close, keyed by its socket's address:
- * one opened and closed between two polls (no cookie at its close: no dump read it) is written
- * whole at its close, its open at its ESTABLISHED. A hash map, not socket storage (5.11 in
- * tracing programs), sized as the BPF source's tcp_live (src_load.c: the host's sockets, with
- * room to grow); each entry goes at its socket's close, whoever tells it. A start it has no
- * room for is counted lost: its connection, if no poll sees it.
+ * A connection's start, kept from connect() or its ESTABLISHED to its close, keyed by its
+ * socket's address: its handshake, told under its cookie once a poll has made one; and one
+ * opened and closed between two polls (no cookie at its close: no dump read it), or a connect()
+ * that failed, is written whole at its close. A hash map, not socket storage (5.11 in tracing
+ * programs), sized as the BPF source's tcp_live (src_load.c: the host's sockets, with room to
+ * grow); each entry goes at its socket's close. A start it has no room for is counted lost.
  */
 struct k510_start {
+	__u64 syn_ns;	/* connect(): CLOSE -> SYN_SENT; 0 for an accepted one */
 	__u64 est_ns;	/* its change to ESTABLISHED; 0 before */
-	struct tuple t; /* at ESTABLISHED: at the change to CLOSE, the local port is gone */
+	struct tuple t; /* read at ESTABLISHED or at the close of a connect() that failed (at
+			   CLOSE the local port of an ended connection is gone) */
 	__u64 cgroup_id;
 	__u32 pid, tid; /* connect()'s caller; 0 for an accepted one (none at hand) */
+	__u32 hs_us;	/* the handshake, as tcp.bpf.c's handshake_done() measures it */
+	__u32 hs_retrans;
 	__u8 dir;
+	__u8 hs_told; /* its HANDSHAKE written */
 	char comm[TT_COMM_LEN];
 };
 
@@ -116,66 +123,127 @@ static __always_inline void keep_start(__u64 key, const struct k510_start *st)
 		count_lost(); /* the table is full */
 }
 
-/*
- * A socket no poll has seen yet (no cookie): its start kept at connect() (SYN_SENT, the
- * caller's) and at ESTABLISHED; at its close, its open written from that, and *id set for the
- * close that follows. Returns 0 where the change is to be written under *id, 1 where not.
- */
-static __always_inline int k510_short(const struct sock *sk, int oldstate, int newstate, __u64 *id)
+/* connect(): process context, its caller the owner */
+static __always_inline void start_connect(__u64 key)
 {
-	__u64 key = (__u64)sk, pt;
-	struct k510_start st = {}, *p;
+	struct k510_start st = {};
+	__u64 pt = bpf_get_current_pid_tgid();
+
+	st.syn_ns = bpf_ktime_get_boot_ns();
+	st.pid = pt >> 32;
+	st.tid = (__u32)pt;
+	st.cgroup_id = bpf_get_current_cgroup_id();
+	st.dir = TT_DIR_OUTBOUND;
+	bpf_get_current_comm(st.comm, sizeof(st.comm));
+	keep_start(key, &st);
+}
+
+/*
+ * The handshake over (the BPF source's rule, tcp.bpf.c handshake_done()): a client's from
+ * connect() to now, and its SYNs retransmitted; an accepted child's SYN-ACK RTT, in srtt_us,
+ * and its SYN-ACKs retransmitted, in total_retrans.
+ */
+static __always_inline void start_established(const struct sock *sk, __u64 key, int oldstate)
+{
+	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
+	struct k510_start st = {}, *p = bpf_map_lookup_elem(&k510_starts, &key);
+	__u64 now = bpf_ktime_get_boot_ns();
+
+	if (oldstate == TT_TCP_SYN_SENT) {
+		if (!p)
+			return; /* connect()ed before the start */
+		p->est_ns = now;
+		p->hs_us = now > p->syn_ns ? (now - p->syn_ns) / 1000 : 0;
+		p->hs_retrans = BPF_CORE_READ(tp, total_retrans);
+		read_tuple(sk, &p->t);
+		return;
+	}
+	st.est_ns = now;
+	st.hs_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	st.hs_retrans = BPF_CORE_READ(tp, total_retrans);
+	st.dir = TT_DIR_INBOUND;
+	read_tuple(sk, &st.t);
+	keep_start(key, &st);
+}
+
+static __always_inline void emit_hs(__u64 id, const struct k510_start *st)
+{
+	struct tt_event *e = ev_new(TT_EV_HANDSHAKE, id, st->pid, st->tid, 0, st->est_ns);
+
+	if (!e)
+		return;
+	e->u.handshake.connect_us = st->hs_us;
+	e->u.handshake.syn_retrans = st->hs_retrans;
+	ev_send(e);
+}
+
+/*
+ * A connection no poll saw, at its close: its open (at ESTABLISHED; a failed connect()'s at
+ * connect(), in SYN_SENT) and its handshake, under a new id, which the close then takes.
+ * 0 where written, -1 where not (nothing to write, or no room).
+ */
+static __always_inline int emit_short_open(const struct sock *sk, struct k510_start *st, __u64 id)
+{
 	struct tt_event *e;
 
-	if (newstate == TT_TCP_SYN_SENT) {
-		pt = bpf_get_current_pid_tgid();
-		st.pid = pt >> 32;
-		st.tid = (__u32)pt;
-		st.cgroup_id = bpf_get_current_cgroup_id();
-		st.dir = TT_DIR_OUTBOUND;
-		bpf_get_current_comm(st.comm, sizeof(st.comm));
-		keep_start(key, &st);
-		return 1;
-	}
-	if (newstate == TT_TCP_ESTABLISHED) {
-		p = bpf_map_lookup_elem(&k510_starts, &key);
-		if (p) {
-			p->est_ns = bpf_ktime_get_ns();
-			read_tuple(sk, &p->t);
-		} else if (oldstate == TT_TCP_SYN_RECV) {
-			st.est_ns = bpf_ktime_get_ns();
-			st.dir = TT_DIR_INBOUND;
-			read_tuple(sk, &st.t);
-			keep_start(key, &st);
-		}
-		return 1;
-	}
-	if (newstate != TT_TCP_CLOSE)
-		return 1;
+	if (!st->est_ns && !st->syn_ns)
+		return -1;
+	if (!st->est_ns)
+		read_tuple(sk, &st->t); /* a connect() that failed: its ports are still there */
+	e = ev_new(TT_EV_CONN_OPEN, id, st->pid, st->tid, TT_F_FALLBACK_TCP,
+		   st->est_ns ? st->est_ns : st->syn_ns);
+	if (!e)
+		return -1;
+	__builtin_memcpy(e->u.open.laddr, st->t.laddr, TT_ADDR_LEN);
+	__builtin_memcpy(e->u.open.raddr, st->t.raddr, TT_ADDR_LEN);
+	e->u.open.lport = st->t.lport;
+	e->u.open.rport = st->t.rport;
+	e->u.open.family = st->t.family;
+	e->u.open.proto = IPPROTO_TCP;
+	e->u.open.direction = st->dir;
+	e->u.open.state = st->est_ns ? TT_TCP_ESTABLISHED : TT_TCP_SYN_SENT;
+	e->u.open.netns = sk_netns(sk);
+	e->u.open.cgroup_id = st->cgroup_id;
+	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
+	ev_send(e);
+	if (st->est_ns)
+		emit_hs(id, st);
+	return 0;
+}
+
+/*
+ * A socket's start and its end: kept at connect() and ESTABLISHED; at a change of a socket a
+ * poll named (its cookie), its handshake told once; at a close, the entry deleted, and where no
+ * poll named the socket, its open written under a new id. Returns the id its change is to be
+ * written under, 0 for none.
+ */
+static __always_inline __u64 k510_start_end(const struct sock *sk, int oldstate, int newstate)
+{
+	__u64 key = (__u64)sk, id = sk_cookie(sk);
+	struct k510_start st, *p;
+
+	if (newstate == TT_TCP_SYN_SENT)
+		start_connect(key);
+	else if (newstate == TT_TCP_ESTABLISHED &&
+		 (oldstate == TT_TCP_SYN_SENT || oldstate == TT_TCP_SYN_RECV))
+		start_established(sk, key, oldstate);
+	if (!id && newstate != TT_TCP_CLOSE)
+		return 0;
 	p = bpf_map_lookup_elem(&k510_starts, &key);
 	if (!p)
-		return 1;
+		return id;
+	if (id && !p->hs_told && p->est_ns) {
+		emit_hs(id, p);
+		p->hs_told = 1;
+	}
+	if (newstate != TT_TCP_CLOSE)
+		return id;
 	st = *p;
 	bpf_map_delete_elem(&k510_starts, &key);
-	if (!st.est_ns) /* a connect that failed: no connection */
-		return 1;
-	*id = short_id();
-	e = ev_new(TT_EV_CONN_OPEN, *id, st.pid, st.tid, TT_F_FALLBACK_TCP, st.est_ns);
-	if (!e)
-		return 1;
-	__builtin_memcpy(e->u.open.laddr, st.t.laddr, TT_ADDR_LEN);
-	__builtin_memcpy(e->u.open.raddr, st.t.raddr, TT_ADDR_LEN);
-	e->u.open.lport = st.t.lport;
-	e->u.open.rport = st.t.rport;
-	e->u.open.family = st.t.family;
-	e->u.open.proto = IPPROTO_TCP;
-	e->u.open.direction = st.dir;
-	e->u.open.state = TT_TCP_ESTABLISHED;
-	e->u.open.netns = sk_netns(sk);
-	e->u.open.cgroup_id = st.cgroup_id;
-	__builtin_memcpy(e->u.open.comm, st.comm, TT_COMM_LEN);
-	ev_send(e);
-	return 0;
+	if (id)
+		return id;
+	id = short_id();
+	return emit_short_open(sk, &st, id) ? 0 : id;
 }
 
 /*
@@ -195,14 +263,9 @@ int BPF_PROG(tt_state_k510, const struct sock *sk, int oldstate, int newstate)
 
 	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP || oldstate == newstate)
 		return 0;
-	id = sk_cookie(sk);
-	if (!id && k510_short(sk, oldstate, newstate, &id))
+	id = k510_start_end(sk, oldstate, newstate);
+	if (!id)
 		return 0;
-	if (newstate == TT_TCP_CLOSE && id < (1ULL << 62)) { /* a poll's: its start of no use */
-		__u64 key = (__u64)sk;
-
-		bpf_map_delete_elem(&k510_starts, &key);
-	}
 	if (newstate != TT_TCP_CLOSE) {
 		e = ev_new(TT_EV_STATE, id, 0, 0, 0, 0);
 		if (!e)
@@ -223,6 +286,7 @@ int BPF_PROG(tt_state_k510, const struct sock *sk, int oldstate, int newstate)
 	e->u.close.srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	e->u.close.retrans = BPF_CORE_READ(tp, total_retrans);
 	e->u.close.state = oldstate;
+	e->u.close.fail_reason = fail_reason_of(sk, BPF_CORE_READ(sk, sk_err), oldstate);
 	ev_send(e);
 	return 0;
 }

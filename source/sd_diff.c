@@ -821,7 +821,7 @@ int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct 
 	s.ts_ns = ev->ts_ns;
 	s.proto = IPPROTO_TCP;
 	s.family = o->family;
-	s.state = TT_TCP_ESTABLISHED;
+	s.state = o->state; /* ESTABLISHED, or SYN_SENT: a connect() that failed */
 	s.netns = o->netns;
 	s.cgroup_id = o->cgroup_id;
 	s.lport = o->lport;
@@ -834,7 +834,7 @@ int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct 
 	c->cookie = ev->conn_id;
 	c->proto = IPPROTO_TCP;
 	c->netns = o->netns;
-	c->state = TT_TCP_ESTABLISHED;
+	c->state = o->state;
 	c->dir = o->direction;
 	c->gen = d->gen; /* the next pass, which cannot find it, forgets it */
 	remember(c, &s);
@@ -852,6 +852,7 @@ int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct
 {
 	struct conn *c = tt_u64map_get(&d->conns, ev->conn_id);
 	struct tt_sd_sock s;
+	size_t first;
 
 	if (!c || c->proto != IPPROTO_TCP || c->phase != P_OPEN)
 		return 0;
@@ -876,9 +877,19 @@ int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct
 	/* the TCP state as last written: the close holds its srtt, no SAMPLE (nor DSACK) at it */
 	s.sample = c->sample;
 	s.rtt_us = ev->u.close.srtt_us;
-	if (bpf_state_change(c, ev->u.close.state, TT_TCP_CLOSE, ev->ts_ns, out) ||
-	    emit_samples(c, &s, ev->ts_ns, out))
+	if (bpf_state_change(c, ev->u.close.state, TT_TCP_CLOSE, ev->ts_ns, out))
 		return -ENOMEM;
+	first = out->n;
+	if (emit_samples(c, &s, ev->ts_ns, out))
+		return -ENOMEM;
+	/* what a connect() that failed resent were its SYNs (the BPF source's cause) */
+	for (size_t i = first; i < out->n; i++)
+		if (out->v[i].kind == TT_EV_RETRANS && ev->u.close.state == TT_TCP_SYN_SENT &&
+		    !out->v[i].u.retrans.cause)
+			out->v[i].u.retrans.cause = TT_RETRANS_SYN;
 	c->srtt = ev->u.close.srtt_us;
-	return emit_close(c, ev->ts_ns, out) ? -ENOMEM : 1;
+	if (emit_close(c, ev->ts_ns, out))
+		return -ENOMEM;
+	out->v[out->n - 1].u.close.fail_reason = ev->u.close.fail_reason;
+	return 1;
 }

@@ -78,7 +78,8 @@ void tt_sd_diff_set_bpf_states(struct tt_sd_diff *d);
  * A TCP state change told as it happened, a STATE about the connection whose cookie is
  * conn_id, or its close: a CONN_CLOSE of TT_F_FALLBACK_TCP with the socket's counters at its
  * change to CLOSE, which closes the connection at ev's time with them (its last traffic, its
- * retransmits not told yet, its close), as a poll that found it closed would. Events appended
+ * retransmits not told yet, its close with the fail reason BPF read), as a poll that found it
+ * closed would; a connect() that failed (from SYN_SENT) resent SYNs. Events appended
  * to out. 1 when ev was about a connection open here, 0 when not (nothing made), -ENOMEM.
  */
 int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);

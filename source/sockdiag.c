@@ -406,6 +406,7 @@ static int pass_and_emit(struct tt_sockdiag *d)
 static int of_a_connection(const struct tt_event *ev)
 {
 	return ev->kind == TT_EV_RESET || ev->kind == TT_EV_STATE || ev->kind == TT_EV_RETRANS ||
+	       ev->kind == TT_EV_HANDSHAKE ||
 	       (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_FALLBACK_TCP));
 }
 
@@ -433,7 +434,8 @@ static int forward(void *ctx, const struct tt_event *ev)
 			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
 		return 0;
 	}
-	if (ev->kind == TT_EV_RESET && !tt_sd_diff_opened(d->diff, ev->conn_id))
+	if ((ev->kind == TT_EV_RESET || ev->kind == TT_EV_HANDSHAKE) &&
+	    !tt_sd_diff_opened(d->diff, ev->conn_id))
 		return 0;
 	if (ev->kind == TT_EV_STATE || (ev->flags & TT_F_FALLBACK_TCP)) {
 		/* what it makes of a connection of ours, now (a poll's own events wait in d->evs);
@@ -562,6 +564,13 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 			 "TCP sample at it)",
 			 closes);
 		tt_source_cap_set(h, TT_SD_CAP_CLOSE, TT_SOURCE_CAP_OK, why);
+		snprintf(
+		    why, sizeof(why),
+		    "BPF beside sock_diag: %.100s; connect_us and syn_retrans of connections "
+		    "made since the start (a poll's told at its first change after that poll), "
+		    "fail_reason at each close; no accept_wait_us (no accept hook here)",
+		    closes);
+		tt_source_cap_set(h, TT_SD_CAP_HANDSHAKE, TT_SOURCE_CAP_OK, why);
 	}
 	if (resets) {
 		snprintf(why, sizeof(why),

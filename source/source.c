@@ -35,7 +35,7 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 	    [TT_ASSIST_PROCS] = "exec and exit events",
 	    [TT_ASSIST_RETRANS] = "TCP retransmits",
 	    [TT_ASSIST_RESETS] = "TCP resets",
-	    [TT_ASSIST_CLOSES] = "TCP state changes and closes",
+	    [TT_ASSIST_CLOSES] = "TCP handshakes, state changes and closes",
 	    [TT_ASSIST_UDP] = "UDP datagram counts",
 	};
 	static const int order[] = {TT_ASSIST_PROCS, TT_ASSIST_CLOSES, TT_ASSIST_RETRANS,

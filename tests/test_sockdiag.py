@@ -647,15 +647,16 @@ def test_auto_source_on_this_kernel():
                          r"tp_btf:tcp_retransmit_skb;", r.stdout, re.M), r.stdout
         assert re.search(r"^resets +ok +BPF beside sock_diag: tp_btf:tcp_send_reset "
                          r"tp_btf:tcp_receive_reset;", r.stdout, re.M), r.stdout
-        assert "TCP state changes and closes, TCP retransmits, TCP resets" in said[0], said
+        assert "TCP handshakes, state changes and closes, TCP retransmits, TCP resets" in \
+            said[0], said
     else:
         assert not said, r.stderr
         assert "send-recv" in r.stdout, r.stdout
 
 
-RESET = 6  # include/tt_event_kinds.h
+RESET, HANDSHAKE = 6, 14  # include/tt_event_kinds.h
 RST_SENT, RST_RECEIVED = 1, 2  # TT_RST_* (include/tt_event.h)
-TCP_ESTABLISHED, TCP_CLOSE = 1, 7
+TCP_ESTABLISHED, TCP_SYN_SENT, TCP_CLOSE = 1, 2, 7
 FALLBACK_ENV = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
 
 
@@ -783,7 +784,7 @@ def test_fallback_closes_exactly_from_bpf(tmpdir_path):
         rc, err = rec.stop(settle=INTERVAL_S + 0.5)
     finally:
         srv.close()
-    _, evs = fallback_capture(path, rc, err, "TCP state changes and closes",
+    _, evs = fallback_capture(path, rc, err, "TCP handshakes, state changes and closes",
                               "tp_btf:inet_sock_set_state")
     conns = connections(evs)
     (c,) = find(conns, 6, cport, port)
@@ -842,7 +843,7 @@ def test_fallback_sees_short_connections_from_bpf(tmpdir_path):
         rc, err = rec.stop()
     finally:
         srv.close()
-    hdr, evs = fallback_capture(path, rc, err, "TCP state changes and closes",
+    hdr, evs = fallback_capture(path, rc, err, "TCP handshakes, state changes and closes",
                                 "tp_btf:inet_sock_set_state")
     assert "short-lived" not in hdr["missing"], hdr["missing"]
     conns = connections(evs)
@@ -860,6 +861,70 @@ def test_fallback_sees_short_connections_from_bpf(tmpdir_path):
             assert close is not None and t1 <= close["ts"] <= t2, (i, name, close, t2)
             assert end["states"] and end["states"][-1][1] == TCP_CLOSE, (i, name, end)
     assert len(find(conns, 6)) == 2 * n, len(find(conns, 6))
+
+
+@needs_root
+@pytest.mark.skipif(not have_bpf(), reason="needs a BPF build")
+def test_fallback_tells_handshakes_and_failed_connects_from_bpf(tmpdir_path):
+    """Where --source auto falls back to sock_diag (a required program refused: Debian's 5.10
+    refuses the atomics), BPF beside it keeps each connection's start (tcp_fallback.bpf.c
+    k510_starts) and tells its handshake, as the BPF source measures it: a short connection's
+    at its close, a polled one's at its first state change after its first poll (here its
+    close). A connect() refused (a port nothing listens on) is a connection no poll saw: opened
+    in SYN_SENT by this process, closed with fail reason refused, no handshake. `--check` says
+    handshake ok. Oracle: the test's own sockets (connect() raised ECONNREFUSED; the wall clock
+    around each connect())."""
+    path = os.path.join(tmpdir_path, "hs.tt")
+    srv, port = listener()
+    dead = free_port()  # nothing listens there
+    rec = Recorder(path, "--source", "auto", "-P", str(port), "-P", str(dead),
+                   env=FALLBACK_ENV)
+    spans = {}
+    try:
+        time.sleep(0.3)
+        for name in ("short", "polled"):
+            t0 = time.time_ns()
+            cli = socket.create_connection(("127.0.0.1", port), timeout=30)
+            t1 = time.time_ns()
+            acc, _ = srv.accept()
+            acc.settimeout(30)
+            spans[name] = (cli.getsockname()[1], t0, t1)
+            if name == "polled":
+                time.sleep(INTERVAL_S + 0.5)  # a poll has seen both ends
+            cli.close()
+            assert acc.recv(1) == b""
+            acc.close()
+        r0 = time.time_ns()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", dead), timeout=30)
+        r1 = time.time_ns()
+        time.sleep(0.2)
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+    finally:
+        srv.close()
+    hdr, evs = fallback_capture(path, rc, err, "TCP handshakes, state changes and closes",
+                                "tp_btf:inet_sock_set_state")
+    assert "handshake" not in hdr["missing"], hdr["missing"]
+    conns = connections(evs)
+    for name, (cport, t0, t1) in spans.items():
+        (c,) = find(conns, 6, cport, port)
+        (s,) = find(conns, 6, port, cport)
+        for end_name, end in (("client", c), ("server", s)):
+            hs = [e for e in evs
+                  if e["conn_id"] == end["open"]["conn_id"] and e["kind"] == HANDSHAKE]
+            assert len(hs) == 1 and hs[0]["syn_retrans"] == 0, (name, end_name, hs)
+            # a client's from connect() to ESTABLISHED; a server's the SYN-ACK's RTT: both
+            # inside the test's connect()
+            assert hs[0]["connect_us"] <= (t1 - t0) // 1000, (name, end_name, hs, t1 - t0)
+            assert end["close"] and end["close"]["fail_reason"] == 0, (name, end_name, end)
+        hs = [e for e in evs if e["conn_id"] == c["open"]["conn_id"] and e["kind"] == HANDSHAKE]
+        assert hs[0]["connect_us"] > 0 and t0 <= hs[0]["ts"] <= t1, (name, hs, t0, t1)
+    (f,) = find(conns, 6, None, dead)
+    assert f["open"]["state"] == TCP_SYN_SENT and f["open"]["direction"] == 1, f
+    assert f["pid"] == os.getpid() and r0 <= f["open"]["ts"] <= r1, (f, r0, r1)
+    assert f["close"] and f["close"]["fail_reason"] == 1 and r0 <= f["close"]["ts"] <= r1, f
+    assert f["states"] == [(TCP_SYN_SENT, TCP_CLOSE)] and f["tx"] == f["rx"] == 0, f
+    assert HANDSHAKE not in f["kinds"], f
 
 
 EXEC, EXIT = 9, 10  # PROC_EXEC, PROC_EXIT (include/tt_event_kinds.h)

@@ -72,7 +72,7 @@ kill -INT "$rp" "$rf"
 wait "$rp" || echo "bench_fallback_tcp: tcptop-record exited with $?" >&2
 wait "$rf" || echo "bench_fallback_tcp: tcptop-record (fallback) exited with $?" >&2
 rp=
-grep -q "TCP state changes and closes" "$dir/fallback.err" ||
+grep -q "TCP handshakes, state changes and closes" "$dir/fallback.err" ||
 	{ echo "bench_fallback_tcp: the fallback did not load tt_state_k510" >&2; exit 1; }
 closed=$("$QUERY" "$dir/fallback.tt" "SELECT count(*) FROM connections WHERE closed = 1 AND (lport = $port OR rport = $port)" | tail -1)
 [ "$closed" = $((2 * N)) ] ||

@@ -892,7 +892,8 @@ static void test_states_and_close_told_beside_the_polls(void)
  */
 static void test_short_connection_told_at_its_close(void)
 {
-	const uint64_t id = (1ULL << 62) | 7, other = (1ULL << 62) | 8, acc = (1ULL << 62) | 9;
+	const uint64_t id = (1ULL << 62) | 7, other = (1ULL << 62) | 8, acc = (1ULL << 62) | 9,
+		       syn = (1ULL << 62) | 10;
 	struct tt_sd_events out = {0};
 	struct tt_filter f;
 	struct tt_event ev;
@@ -958,6 +959,45 @@ static void test_short_connection_told_at_its_close(void)
 		  out.v[1].u.state.new_state == CLOSE && out.v[2].kind == TT_EV_TRAFFIC &&
 		  out.v[2].u.traffic.tx_bytes == 1000 && out.v[2].u.traffic.rx_bytes == 20,
 	      "its close: its last state, CLOSE, then all its traffic (%zu events)", out.n);
+	/* a connect() refused after one SYN resent: opened in SYN_SENT, closed from it */
+	out.n = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = TT_EV_CONN_OPEN;
+	ev.flags = TT_F_FALLBACK_TCP;
+	ev.conn_id = syn;
+	ev.ts_ns = r.ts + 30;
+	ev.pid = ev.tid = 4242;
+	ev.u.open.proto = IPPROTO_TCP;
+	ev.u.open.family = TT_FAMILY_IPV4;
+	ev.u.open.lport = 40002;
+	ev.u.open.rport = 80;
+	ev.u.open.direction = TT_DIR_OUTBOUND;
+	ev.u.open.state = SYN_SENT;
+	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 1 && out.n == 1 &&
+		  out.v[0].u.open.state == SYN_SENT,
+	      "a failed connect(): opened in SYN_SENT");
+	memset(&ev, 0, sizeof(ev));
+	ev.conn_id = syn;
+	ev.ts_ns = r.ts + 31;
+	ev.kind = TT_EV_CONN_CLOSE;
+	ev.flags = TT_F_FALLBACK_TCP;
+	ev.u.close.tx_pkts = 2;
+	ev.u.close.rx_pkts = 1;
+	ev.u.close.retrans = 1;
+	ev.u.close.state = SYN_SENT;
+	ev.u.close.fail_reason = TT_FAIL_REFUSED;
+	out.n = 0;
+	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1 && out.n == 4 &&
+		  out.v[0].kind == TT_EV_STATE && out.v[0].u.state.old_state == SYN_SENT &&
+		  out.v[0].u.state.new_state == CLOSE && out.v[1].kind == TT_EV_TRAFFIC &&
+		  out.v[1].u.traffic.tx_pkts == 2 && !out.v[1].u.traffic.tx_bytes &&
+		  out.v[2].kind == TT_EV_RETRANS && out.v[2].u.retrans.cause == TT_RETRANS_SYN &&
+		  out.v[2].u.retrans.segs == 1,
+	      "its close: SYN_SENT to CLOSE, its two SYNs, the one resent of cause syn");
+	e = out.n ? &out.v[out.n - 1] : NULL;
+	check(e && e->kind == TT_EV_CONN_CLOSE && e->u.close.fail_reason == TT_FAIL_REFUSED &&
+		  e->u.close.tx_bytes == 0 && e->u.close.rx_bytes == 0,
+	      "its close: refused, no bytes");
 	poll_socks(&r, NULL, 0);
 	check(count(&r, id, 0) == 0 && count(&r, acc, TT_EV_CONN_CLOSE) == 1,
 	      "the next pass: the closed one forgotten, the one whose close was lost closed");
