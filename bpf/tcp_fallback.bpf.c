@@ -37,6 +37,7 @@ struct k510_start {
 	__u32 pid, tid; /* connect()'s caller; 0 for an accepted one (none at hand) */
 	__u32 hs_us;	/* the handshake, as tcp.bpf.c's handshake_done() measures it */
 	__u32 hs_retrans;
+	__u32 resent[TT_RETRANS_SPURIOUS]; /* by cause, before a poll named it (no cookie) */
 	__u8 dir;
 	__u8 hs_told; /* its HANDSHAKE written */
 	char comm[TT_COMM_LEN];
@@ -66,9 +67,19 @@ int BPF_PROG(tt_retrans_k510, const struct sock *sk, const struct sk_buff *skb)
 
 	/* a retransmit that failed (where the tracepoint says): the poll counts it, cause unknown
 	 */
-	if (!id || (RETRANS_HAS_ERR && (int)ctx[2]))
+	if (RETRANS_HAS_ERR && (int)ctx[2])
 		return 0;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (!id) {
+		/* no poll named it yet: kept with its start, told with its open if none does */
+		__u64 key = (__u64)sk;
+		struct k510_start *p = bpf_map_lookup_elem(&k510_starts, &key);
+		__u8 cause = retrans_cause(sk, state);
+
+		if (p && cause < TT_RETRANS_SPURIOUS)
+			p->resent[cause] += retrans_segs(skb); /* under the socket's lock */
+		return 0;
+	}
 	e = ev_new(TT_EV_RETRANS, id, 0, 0, 0, 0);
 	if (!e)
 		return 0;
@@ -161,6 +172,7 @@ static __always_inline void start_established(const struct sock *sk, __u64 key, 
 	st.est_ns = now;
 	st.hs_us = BPF_CORE_READ(tp, srtt_us) >> 3;
 	st.hs_retrans = BPF_CORE_READ(tp, total_retrans);
+	st.resent[TT_RETRANS_SYN] = st.hs_retrans; /* its SYN-ACKs, counted in total_retrans */
 	st.dir = TT_DIR_INBOUND;
 	read_tuple(sk, &st.t);
 	keep_start(key, &st);
@@ -175,6 +187,33 @@ static __always_inline void emit_hs(__u64 id, const struct k510_start *st)
 	e->u.handshake.connect_us = st->hs_us;
 	e->u.handshake.syn_retrans = st->hs_retrans;
 	ev_send(e);
+}
+
+/*
+ * What a connection no poll saw resent, by cause, each with the socket's total_retrans up to it
+ * (tt_sd_diff_retrans: what no event told, a failed retransmit, is its close's, cause unknown).
+ */
+static __always_inline void emit_resent(__u64 id, const struct k510_start *st)
+{
+	__u32 total = 0;
+	struct tt_event *e;
+
+	for (int cause = TT_RETRANS_RTO; cause < TT_RETRANS_SPURIOUS; cause++) {
+		if (!st->resent[cause])
+			continue;
+		e = ev_new(TT_EV_RETRANS, id, st->pid, st->tid, 0, 0);
+		if (!e)
+			return;
+		total += st->resent[cause];
+		e->u.retrans.segs = st->resent[cause];
+		e->u.retrans.cause = cause;
+		/* the handshake's in its state; the others' state is not kept */
+		e->u.retrans.state = cause != TT_RETRANS_SYN	  ? TT_TCP_ESTABLISHED
+				     : st->dir == TT_DIR_OUTBOUND ? TT_TCP_SYN_SENT
+								  : TT_TCP_SYN_RECV;
+		e->u.retrans.total = total;
+		ev_send(e);
+	}
 }
 
 /*
@@ -208,6 +247,7 @@ static __always_inline int emit_short_open(const struct sock *sk, struct k510_st
 	ev_send(e);
 	if (st->est_ns)
 		emit_hs(id, st);
+	emit_resent(id, st);
 	return 0;
 }
 

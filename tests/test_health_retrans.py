@@ -39,7 +39,7 @@ from helpers.traffic import wait_listen
 
 NET = "10.214.20"
 PORTS = {"fast": 5411, "tlp": 5412, "rto": 5413, "spurious": 5414, "syn": 5415,
-         "fbfast": 5417, "fbrto": 5418}
+         "fbfast": 5417, "fbrto": 5418, "fbsyn": 5419}
 
 READER = r"""
 import socket, sys
@@ -346,6 +346,56 @@ def test_fallback_retransmits_by_cause_from_bpf(tmpdir_path):
     assert (rto.get("rto", {}).get("segs") or 0) > 0, rto
     fast = by_cause(path, "rport = %d" % PORTS["fbfast"])
     assert (fast.get("fast", {}).get("segs") or 0) > 0, fast
+
+
+@pytest.mark.skipif(not have_bpf(), reason="needs root and a BPF build")
+@needs_cmd("nft", "nstat")
+def test_fallback_short_connection_resends_by_cause_from_bpf(tmpdir_path):
+    """Where --source auto falls back to sock_diag (Debian's 5.10), a connection opened and
+    closed between two polls is written at its close from the start BPF kept of it
+    (tcp_fallback.bpf.c), and what it resent is kept there by cause until then: a connect whose
+    first SYN the reader's side drops (its resend, at the 1 s timer, gets through), a little
+    data, a close, all within one 10 s interval. Oracle: the sender namespace's counters:
+    TcpRetransSegs (1) == its resends of cause syn == its handshake's syn_retrans == its
+    total, none of cause unknown; connect_us at least the 1 s timer and at most the sender's
+    own connect()."""
+    port = PORTS["fbsyn"]
+    env = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
+    with veth_pair(NET, "ttrs") as pair:
+        a, b = pair
+        path = os.path.join(tmpdir_path, "rt-fbsyn.tt")
+        rec = Recorder(path, "--source", "auto", "--coalesce", "10s", "-P", str(port), env=env)
+        rd = subprocess.Popen(["ip", "netns", "exec", b, sys.executable, "-c", READER, str(port)])
+        try:
+            wait_listen(port, b)
+            nft(b, "table inet tt_fbsyn {\n chain c {\n  type filter hook input priority 0;\n"
+                "  tcp dport %d tcp flags syn numgen inc mod 2 == 0 drop\n }\n}\n" % port)
+            before = nstat(a)
+            t0 = time.time_ns()
+            sd = subprocess.Popen(["ip", "netns", "exec", a, sys.executable, "-c", SENDER,
+                                   "bursts", NET + ".2", str(port), "1"],
+                                  stdout=subprocess.PIPE, text=True)
+            assert sd.stdout.readline().strip() == "up"
+            t1 = time.time_ns()
+            assert sd.wait(timeout=30) == 0
+            rd.wait(timeout=10)
+            d = {k: v - before[k] for k, v in nstat(a).items()}
+        finally:
+            if rd.poll() is None:
+                rd.kill()
+            run(["ip", "netns", "exec", b, "nft", "delete", "table", "inet", "tt_fbsyn"])
+            rc, err = rec.stop()
+        assert rc == 0, err
+    said = [line for line in err.splitlines() if "using sock_diag" in line]
+    assert len(said) == 1 and "TCP handshakes" in said[0], err
+    assert d["TcpRetransSegs"] == 1 and d["TcpExtTCPTimeouts"] == 1, d
+    c, by, segs, unknown = sender_retransmits(path, port,
+                                              "retransmits, syn_retrans, connect_us, tx_bytes")
+    print(d, c, by)
+    assert segs == c["retransmits"] == c["syn_retrans"] == d["TcpRetransSegs"], (c, by, d)
+    assert set(by) == {"syn"} and unknown == 0, by
+    assert 900_000 <= c["connect_us"] <= (t1 - t0) // 1000, (c, t1 - t0)
+    assert c["tx_bytes"] == 1000, c
 
 
 def test_sockdiag_says_causes_are_unknown():
