@@ -56,28 +56,14 @@ int BPF_PROG(tt_exit, struct task_struct *p)
  */
 static __always_inline int accepted(long fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *file = NULL;
-	struct socket *sock;
-	struct sock *sk;
+	struct sock *sk = fd_tcp_sock(bpf_get_current_task_btf(), fd);
 	struct owner own = {};
 	struct tuple t;
 	__u64 key, pt, cookie;
 	__u8 state;
 	__u16 fam;
 
-	if (fd < 0 || !fdt || fd >= BPF_CORE_READ(fdt, max_fds))
-		return 0;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_core_read(&file, sizeof(file), &fds[fd]) || !file)
-		return 0;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return 0;
-	sock = BPF_CORE_READ(file, private_data);
-	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP ||
-	    BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+	if (!sk)
 		return 0;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);

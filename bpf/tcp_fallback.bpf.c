@@ -34,12 +34,14 @@ struct k510_start {
 	struct tuple t; /* read at ESTABLISHED or at the close of a connect() that failed (at
 			   CLOSE the local port of an ended connection is gone) */
 	__u64 cgroup_id;
-	__u32 pid, tid; /* connect()'s caller; 0 for an accepted one (none at hand) */
+	__u32 pid, tid; /* connect()'s or accept()'s caller (0: none seen) */
 	__u32 hs_us;	/* the handshake, as tcp.bpf.c's handshake_done() measures it */
 	__u32 hs_retrans;
 	__u32 resent[TT_RETRANS_SPURIOUS]; /* by cause, before a poll named it (no cookie) */
+	__u32 accept_us;		   /* ESTABLISHED to accept() returning it */
 	__u8 dir;
-	__u8 hs_told; /* its HANDSHAKE written */
+	__u8 hs_told;  /* its HANDSHAKE written */
+	__u8 accepted; /* 1: accept() returned it; 2: and its ACCEPT is written */
 	char comm[TT_COMM_LEN];
 };
 
@@ -189,6 +191,67 @@ static __always_inline void emit_hs(__u64 id, const struct k510_start *st)
 	ev_send(e);
 }
 
+static __always_inline void emit_accept(__u64 id, struct k510_start *st)
+{
+	struct tt_event *e = ev_new(TT_EV_ACCEPT, id, st->pid, st->tid, 0, 0);
+
+	st->accepted = 2;
+	if (!e)
+		return;
+	e->u.accept.wait_us = st->accept_us;
+	ev_send(e);
+}
+
+/*
+ * accept()/accept4() returned fd (where these tracepoints are attached: a process filter or
+ * --accept-wait, as the BPF source's): its caller owns the child, and how long the child waited
+ * in the accept queue since ESTABLISHED is known; told now under its cookie where a poll named
+ * it (its owner a CONN_PROC), or with its open.
+ */
+static __always_inline int accepted_k510(long fd)
+{
+	struct sock *sk = fd_tcp_sock((struct task_struct *)bpf_get_current_task(), fd);
+	__u64 key = (__u64)sk, pt, now = bpf_ktime_get_boot_ns(), id;
+	struct k510_start *p;
+
+	if (!sk)
+		return 0;
+	p = bpf_map_lookup_elem(&k510_starts, &key);
+	if (!p || p->dir != TT_DIR_INBOUND || p->accepted)
+		return 0;
+	pt = bpf_get_current_pid_tgid();
+	p->pid = pt >> 32;
+	p->tid = (__u32)pt;
+	p->cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(p->comm, sizeof(p->comm));
+	p->accept_us = now > p->est_ns ? (now - p->est_ns) / 1000 : 0;
+	p->accepted = 1;
+	id = sk_cookie(sk);
+	if (id) {
+		struct tt_event *e =
+		    ev_new(TT_EV_CONN_PROC, id, p->pid, p->tid, TT_F_FALLBACK_TCP, 0);
+
+		if (e) {
+			__builtin_memcpy(e->u.proc.comm, p->comm, TT_COMM_LEN);
+			ev_send(e);
+		}
+		emit_accept(id, p);
+	}
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tt_accept4_k510(struct trace_event_raw_sys_exit *ctx)
+{
+	return accepted_k510(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tt_accept_k510(struct trace_event_raw_sys_exit *ctx)
+{
+	return accepted_k510(ctx->ret);
+}
+
 /*
  * What a connection no poll saw resent, by cause, each with the socket's total_retrans up to it
  * (tt_sd_diff_retrans: what no event told, a failed retransmit, is its close's, cause unknown).
@@ -247,6 +310,8 @@ static __always_inline int emit_short_open(const struct sock *sk, struct k510_st
 	ev_send(e);
 	if (st->est_ns)
 		emit_hs(id, st);
+	if (st->accepted == 1)
+		emit_accept(id, st);
 	emit_resent(id, st);
 	return 0;
 }
@@ -276,6 +341,8 @@ static __always_inline __u64 k510_start_end(const struct sock *sk, int oldstate,
 		emit_hs(id, p);
 		p->hs_told = 1;
 	}
+	if (id && p->accepted == 1)
+		emit_accept(id, p);
 	if (newstate != TT_TCP_CLOSE)
 		return id;
 	st = *p;

@@ -56,7 +56,9 @@ enum tt_ev_kind {
 /* Between the sock_diag fallback's BPF programs (bpf/tcp_fallback.bpf.c) and that source only,
  * never in an event it delivers: a CONN_CLOSE of the TCP socket whose cookie is conn_id, at its
  * change to CLOSE, with the socket's counters then (FINs left out, our SYN not), its state the
- * one before CLOSE (source/sd_diff.c tt_sd_diff_bpf_state) */
+ * one before CLOSE (source/sd_diff.c tt_sd_diff_bpf_state); a CONN_OPEN of a connection no poll
+ * saw, under an id of its own (tt_sd_diff_bpf_open); a CONN_PROC of an accepted TCP socket's
+ * owner (tt_sd_diff_bpf_owner) */
 #define TT_F_FALLBACK_TCP (1u << 14)
 /* Between the kernel side and the BPF source only, never in an event it delivers: a TRAFFIC
  * record --raw-slice 0 staged (bpf/stage.bpf.h), made while its connection was open, its

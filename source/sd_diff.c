@@ -779,6 +779,25 @@ uint32_t tt_sd_diff_retrans(struct tt_sd_diff *d, uint64_t cookie, uint32_t segs
 	return n;
 }
 
+int tt_sd_diff_bpf_owner(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out)
+{
+	struct conn *c = tt_u64map_get(&d->conns, ev->conn_id);
+	struct tt_event *e;
+
+	if (!c || c->proto != IPPROTO_TCP || c->pid_known || !ev->pid)
+		return 0;
+	c->pid = ev->pid;
+	memcpy(c->comm, ev->u.proc.comm, TT_COMM_LEN);
+	c->pid_known = 1;
+	if (c->phase != P_OPEN)
+		return 1; /* one waiting for its owner opens at the next poll */
+	e = ev_new(out, c, TT_EV_CONN_PROC, ev->ts_ns);
+	if (!e)
+		return -ENOMEM;
+	memcpy(e->u.proc.comm, c->comm, TT_COMM_LEN);
+	return 1;
+}
+
 int tt_sd_diff_known(const struct tt_sd_diff *d, uint64_t cookie)
 {
 	return tt_u64map_get(&d->conns, cookie) != NULL;

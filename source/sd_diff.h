@@ -92,6 +92,13 @@ int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct
  */
 int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
 
+/*
+ * The owner of the TCP connection ev->conn_id told by BPF (a CONN_PROC at its accept()): taken
+ * where none is known yet, said (a CONN_PROC appended to out) where it is open; one waiting for
+ * its owner (a process filter) opens at the next poll. 1 when taken, 0 when not, -ENOMEM.
+ */
+int tt_sd_diff_bpf_owner(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
+
 /* Whether cookie is a TCP connection whose CONN_OPEN this source sent (closed since or not). */
 int tt_sd_diff_opened(const struct tt_sd_diff *d, uint64_t cookie);
 

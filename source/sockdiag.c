@@ -406,8 +406,9 @@ static int pass_and_emit(struct tt_sockdiag *d)
 static int of_a_connection(const struct tt_event *ev)
 {
 	return ev->kind == TT_EV_RESET || ev->kind == TT_EV_STATE || ev->kind == TT_EV_RETRANS ||
-	       ev->kind == TT_EV_HANDSHAKE ||
-	       (ev->kind == TT_EV_CONN_CLOSE && (ev->flags & TT_F_FALLBACK_TCP));
+	       ev->kind == TT_EV_HANDSHAKE || ev->kind == TT_EV_ACCEPT ||
+	       ((ev->kind == TT_EV_CONN_CLOSE || ev->kind == TT_EV_CONN_PROC) &&
+		(ev->flags & TT_F_FALLBACK_TCP));
 }
 
 /*
@@ -434,9 +435,18 @@ static int forward(void *ctx, const struct tt_event *ev)
 			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
 		return 0;
 	}
-	if ((ev->kind == TT_EV_RESET || ev->kind == TT_EV_HANDSHAKE) &&
+	if ((ev->kind == TT_EV_RESET || ev->kind == TT_EV_HANDSHAKE || ev->kind == TT_EV_ACCEPT) &&
 	    !tt_sd_diff_opened(d->diff, ev->conn_id))
 		return 0;
+	if (ev->kind == TT_EV_CONN_PROC && (ev->flags & TT_F_FALLBACK_TCP)) {
+		/* an accepted connection's owner, at its accept() */
+		d->fwd.n = 0;
+		if (tt_sd_diff_bpf_owner(d->diff, ev, &d->fwd) < 0)
+			h->stats.dropped++;
+		for (size_t i = 0; i < d->fwd.n; i++)
+			tt_source_emit(h, &d->fwd.v[i]);
+		return 0;
+	}
 	if (ev->kind == TT_EV_STATE || (ev->flags & TT_F_FALLBACK_TCP)) {
 		/* what it makes of a connection of ours, now (a poll's own events wait in d->evs);
 		 * or one no poll saw, opened and closed between two */
@@ -534,6 +544,7 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 	const char *retrans = tt_src_assist_gives(a, TT_ASSIST_RETRANS);
 	const char *resets = tt_src_assist_gives(a, TT_ASSIST_RESETS);
 	const char *closes = tt_src_assist_gives(a, TT_ASSIST_CLOSES);
+	const char *accepts = tt_src_assist_gives(a, TT_ASSIST_ACCEPT);
 	char why[480];
 
 	d->assist = a;
@@ -568,8 +579,9 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 		    why, sizeof(why),
 		    "BPF beside sock_diag: %.100s; connect_us and syn_retrans of connections "
 		    "made since the start (a poll's told at its first change after that poll), "
-		    "fail_reason at each close; no accept_wait_us (no accept hook here)",
-		    closes);
+		    "fail_reason at each close; %s%.100s",
+		    closes, accepts ? "accept_wait_us: " : "accept_wait_us only with --accept-wait",
+		    accepts ? accepts : "");
 		tt_source_cap_set(h, TT_SD_CAP_HANDSHAKE, TT_SOURCE_CAP_OK, why);
 	}
 	if (resets) {
@@ -582,9 +594,11 @@ void tt_sockdiag_set_assist(struct tt_source *h, struct tt_source *a)
 		snprintf(
 		    why, sizeof(why),
 		    "BPF beside sock_diag: a TCP connection no poll saw, at its close (%.100s; "
-		    "its open at ESTABLISHED, an accepted one's owner unknown, no state but its "
-		    "last before the close), UDP per datagram",
-		    closes);
+		    "its open at ESTABLISHED, %s, no state but its last before the close), UDP "
+		    "per datagram",
+		    closes,
+		    accepts ? "an accepted one's owner from accept()"
+			    : "an accepted one's owner unknown without --accept-wait");
 		tt_source_cap_set(h, TT_SD_CAP_SHORT, TT_SOURCE_CAP_OK, why);
 	}
 }

@@ -37,9 +37,10 @@ static void open_assist(struct tt_source *sd, char *fallback, size_t fallback_le
 	    [TT_ASSIST_RESETS] = "TCP resets",
 	    [TT_ASSIST_CLOSES] = "TCP handshakes, state changes and closes",
 	    [TT_ASSIST_UDP] = "UDP datagram counts",
+	    [TT_ASSIST_ACCEPT] = "TCP accepts",
 	};
-	static const int order[] = {TT_ASSIST_PROCS, TT_ASSIST_CLOSES, TT_ASSIST_RETRANS,
-				    TT_ASSIST_RESETS, TT_ASSIST_UDP};
+	static const int order[] = {TT_ASSIST_PROCS,  TT_ASSIST_CLOSES, TT_ASSIST_RETRANS,
+				    TT_ASSIST_RESETS, TT_ASSIST_ACCEPT, TT_ASSIST_UDP};
 	struct tt_source *a = calloc(1, sizeof(*a));
 	size_t used = fallback_len ? strlen(fallback) : 0;
 	const char *given[TT_ASSIST_N];

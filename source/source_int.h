@@ -168,7 +168,8 @@ int tt_src_open_assist(struct tt_source *h, char *err, size_t errlen);
 /*
  * What an assist gives: TT_ASSIST_PROCS (exec and exit events), TT_ASSIST_UDP (UDP flows with
  * their bytes; sock_diag then leaves UDP to it), TT_ASSIST_RETRANS (each TCP retransmit with its
- * cause), TT_ASSIST_RESETS (each TCP reset), TT_ASSIST_CLOSES (each TCP state change, and the
+ * cause), TT_ASSIST_RESETS (each TCP reset), TT_ASSIST_ACCEPT (an accepted connection's owner
+ * and its wait in the accept queue), TT_ASSIST_CLOSES (each TCP state change, and the
  * close with its counters): the probes that give it, or NULL.
  */
 enum {
@@ -177,6 +178,7 @@ enum {
 	TT_ASSIST_RETRANS,
 	TT_ASSIST_RESETS,
 	TT_ASSIST_CLOSES,
+	TT_ASSIST_ACCEPT,
 	TT_ASSIST_N
 };
 const char *tt_src_assist_gives(const struct tt_source *h, int what);

@@ -103,7 +103,7 @@ const char *tt_src_assist_gives(const struct tt_source *h, int what)
 	static const int cap_of[TT_ASSIST_N] = {
 	    [TT_ASSIST_PROCS] = TT_CAP_PROCS,	  [TT_ASSIST_UDP] = TT_CAP_UDP_PKTS,
 	    [TT_ASSIST_RETRANS] = TT_CAP_RETRANS, [TT_ASSIST_RESETS] = TT_CAP_RESETS,
-	    [TT_ASSIST_CLOSES] = TT_CAP_DESTROY,
+	    [TT_ASSIST_CLOSES] = TT_CAP_DESTROY,  [TT_ASSIST_ACCEPT] = TT_CAP_ACCEPT,
 	};
 	int cap = cap_of[what];
 

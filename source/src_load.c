@@ -116,13 +116,14 @@ static int k510_udp_prog(const struct tcptop_bpf *skel, const struct bpf_program
 }
 
 /*
- * TCP's state changes and closes, retransmits and resets for sock_diag's connections, by
- * cookie (tcp_fallback.bpf.c).
+ * TCP's state changes and closes, retransmits, resets and accepts for sock_diag's connections,
+ * by cookie, and those of connections no poll saw (tcp_fallback.bpf.c).
  */
 static int k510_tcp_prog(const struct tcptop_bpf *skel, const struct bpf_program *p)
 {
 	return p == skel->progs.tt_state_k510 || p == skel->progs.tt_retrans_k510 ||
-	       p == skel->progs.tt_send_reset_k510 || p == skel->progs.tt_recv_reset_k510;
+	       p == skel->progs.tt_send_reset_k510 || p == skel->progs.tt_recv_reset_k510 ||
+	       p == skel->progs.tt_accept4_k510 || p == skel->progs.tt_accept_k510;
 }
 
 /* The programs for kernels before 5.12, used beside sock_diag only. */
@@ -159,7 +160,8 @@ static int prog_cap(const struct tcptop_bpf *skel, const struct bpf_program *p)
 		return TT_CAP_UDP_PEERS;
 	if (p == skel->progs.tt_iter_files)
 		return TT_CAP_OWNER_SWEEP;
-	if (p == skel->progs.tt_accept4 || p == skel->progs.tt_accept)
+	if (p == skel->progs.tt_accept4 || p == skel->progs.tt_accept ||
+	    p == skel->progs.tt_accept4_k510 || p == skel->progs.tt_accept_k510)
 		return TT_CAP_ACCEPT;
 	/* the kernel's closes: those a state change missed; beside sock_diag, every one */
 	if (p == skel->progs.tt_destroy || p == skel->progs.tt_state_k510)
@@ -368,10 +370,13 @@ static int plan_programs(struct tt_src *s, struct tcptop_bpf *skel, const struct
 	 */
 	if (!o->filter.n_pids && !o->filter.n_comms && !o->filter.cgroup_id && !o->check_all &&
 	    !o->accept_wait) {
-		plan_unused(s, skel, skel->progs.tt_accept4,
-			    "not needed without a process filter or --accept-wait");
-		plan_unused(s, skel, skel->progs.tt_accept,
-			    "not needed without a process filter or --accept-wait");
+		struct bpf_program *acc[] = {skel->progs.tt_accept4, skel->progs.tt_accept,
+					     skel->progs.tt_accept4_k510,
+					     skel->progs.tt_accept_k510};
+
+		for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++)
+			plan_unused(s, skel, acc[i],
+				    "not needed without a process filter or --accept-wait");
 	}
 	if (!o->raw || tt_source_raw_slice_ns(o))
 		plan_unused(s, skel, skel->progs.tt_stage_flush, "for --raw-slice 0 only");

@@ -654,7 +654,7 @@ def test_auto_source_on_this_kernel():
         assert "send-recv" in r.stdout, r.stdout
 
 
-RESET, HANDSHAKE = 6, 14  # include/tt_event_kinds.h
+RESET, HANDSHAKE, ACCEPT = 6, 14, 15  # include/tt_event_kinds.h
 RST_SENT, RST_RECEIVED = 1, 2  # TT_RST_* (include/tt_event.h)
 TCP_ESTABLISHED, TCP_SYN_SENT, TCP_CLOSE = 1, 2, 7
 FALLBACK_ENV = dict(os.environ, TT_TEST_REFUSE_PROG="tt_set_state")
@@ -925,6 +925,49 @@ def test_fallback_tells_handshakes_and_failed_connects_from_bpf(tmpdir_path):
     assert f["close"] and f["close"]["fail_reason"] == 1 and r0 <= f["close"]["ts"] <= r1, f
     assert f["states"] == [(TCP_SYN_SENT, TCP_CLOSE)] and f["tx"] == f["rx"] == 0, f
     assert HANDSHAKE not in f["kinds"], f
+
+
+@needs_root
+@pytest.mark.skipif(not have_bpf(), reason="needs a BPF build")
+def test_fallback_tells_accepts_with_accept_wait_from_bpf(tmpdir_path):
+    """Where --source auto falls back to sock_diag (Debian's 5.10) and --accept-wait is asked
+    for, BPF beside it follows accept() (tcp_fallback.bpf.c, the syscalls tracepoints): an
+    accepted connection's owner is accept()'s caller, and its wait in the accept queue since
+    ESTABLISHED is an ACCEPT, whether no poll saw the connection (told with its open at its
+    close) or one did before the accept (told at the accept, under its cookie). Oracle: the
+    test's own sockets and clock: each accept() 0.3 s (short) or 1.5 s (polled) after the
+    connect() returned, the wait between that sleep and the span from connect() to accept()."""
+    path = os.path.join(tmpdir_path, "acc.tt")
+    srv, port = listener()
+    rec = Recorder(path, "--source", "auto", "--accept-wait", "-P", str(port), env=FALLBACK_ENV)
+    spans = {}
+    try:
+        time.sleep(0.3)
+        for name, wait in (("short", 0.3), ("polled", INTERVAL_S + 0.5)):
+            t0 = time.time_ns()
+            cli = socket.create_connection(("127.0.0.1", port), timeout=30)
+            time.sleep(wait)
+            acc, _ = srv.accept()
+            t1 = time.time_ns()
+            acc.settimeout(30)
+            cli.sendall(b"w" * 100)
+            recv_exactly(acc, 100)
+            spans[name] = (cli.getsockname()[1], wait, t0, t1)
+            cli.close()
+            assert acc.recv(1) == b""
+            acc.close()
+        rc, err = rec.stop(settle=INTERVAL_S + 0.5)
+    finally:
+        srv.close()
+    _, evs = fallback_capture(path, rc, err, "TCP accepts", "sys_exit_accept4")
+    conns = connections(evs)
+    comm = open("/proc/self/comm").read().strip()[:15]
+    for name, (cport, wait, t0, t1) in spans.items():
+        (s,) = find(conns, 6, port, cport)
+        assert (s["pid"], s["comm"]) == (os.getpid(), comm) and s["rx"] == 100, (name, s)
+        acc = [e for e in evs if e["conn_id"] == s["open"]["conn_id"] and e["kind"] == ACCEPT]
+        assert len(acc) == 1, (name, acc)
+        assert wait * 1e6 <= acc[0]["wait_us"] <= (t1 - t0) // 1000, (name, acc, t1 - t0)
 
 
 EXEC, EXIT = 9, 10  # PROC_EXEC, PROC_EXIT (include/tt_event_kinds.h)

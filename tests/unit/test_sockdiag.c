@@ -1006,6 +1006,48 @@ static void test_short_connection_told_at_its_close(void)
 	run_free(&r);
 }
 
+/*
+ * An accepted connection's owner told by BPF at its accept() (a CONN_PROC of
+ * TT_F_FALLBACK_TCP): taken where no poll named one, said once; one whose owner is known stays.
+ * Oracle: the fake /proc, which knows no owner here.
+ */
+static void test_owner_told_at_accept(void)
+{
+	struct tt_sd_events out = {0};
+	struct tt_sd_sock s[1];
+	struct tt_event ev;
+	struct run r;
+
+	run_init(&r, NULL);
+	poll_socks(&r, NULL, 0);
+	s[0] = tcp(61, EST, 80, 40000, 0, 0);
+	poll_socks(&r, s, 1); /* new, its owner unknown: /proc knows none */
+	check(count(&r, 61, TT_EV_CONN_OPEN) == 1 &&
+		  (find(&r, 61, TT_EV_CONN_OPEN)->flags & TT_F_PID_UNKNOWN),
+	      "a polled connection, its owner unknown");
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = TT_EV_CONN_PROC;
+	ev.flags = TT_F_FALLBACK_TCP;
+	ev.conn_id = 61;
+	ev.ts_ns = r.ts + 5;
+	ev.pid = ev.tid = 777;
+	strcpy(ev.u.proc.comm, "nginx");
+	check(tt_sd_diff_bpf_owner(r.d, &ev, &out) == 1 && out.n == 1 &&
+		  out.v[0].kind == TT_EV_CONN_PROC && out.v[0].pid == 777 &&
+		  !strcmp(out.v[0].u.proc.comm, "nginx") && out.v[0].ts_ns == r.ts + 5 &&
+		  !(out.v[0].flags & TT_F_FALLBACK_TCP),
+	      "its accept(): the owner said, at its time");
+	out.n = 0;
+	ev.pid = 778;
+	check(tt_sd_diff_bpf_owner(r.d, &ev, &out) == 0 && out.n == 0, "once: the owner stays");
+	ev.conn_id = 62;
+	check(tt_sd_diff_bpf_owner(r.d, &ev, &out) == 0 && out.n == 0, "not ours: nothing");
+	poll_socks(&r, s, 1);
+	check(count(&r, 61, TT_EV_CONN_PROC) == 0, "the next poll: no owner said again");
+	tt_sd_events_free(&out);
+	run_free(&r);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0); /* every check said, even before a crash */
@@ -1020,5 +1062,6 @@ int main(void)
 	test_retransmits_told_beside_the_polls();
 	test_states_and_close_told_beside_the_polls();
 	test_short_connection_told_at_its_close();
+	test_owner_told_at_accept();
 	return failures ? 1 : 0;
 }
