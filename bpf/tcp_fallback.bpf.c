@@ -41,7 +41,7 @@ struct k510_start {
 	__u32 accept_us;		   /* ESTABLISHED to accept() returning it */
 	__u8 dir;
 	__u8 hs_told;  /* its HANDSHAKE written */
-	__u8 accepted; /* 1: accept() returned it; 2: and its ACCEPT is written */
+	__u8 accepted; /* accept() returned it */
 	char comm[TT_COMM_LEN];
 };
 
@@ -63,31 +63,29 @@ static __always_inline __u64 sk_cookie(const struct sock *sk)
 SEC("tp_btf/tcp_retransmit_skb")
 int BPF_PROG(tt_retrans_k510, const struct sock *sk, const struct sk_buff *skb)
 {
-	__u64 id = sk_cookie(sk);
+	__u64 id = sk_cookie(sk), key = (__u64)sk;
+	struct k510_start *p;
 	struct tt_event *e;
-	__u8 state;
+	__u8 state, cause;
 
 	/* a retransmit that failed (where the tracepoint says): the poll counts it, cause unknown
 	 */
 	if (RETRANS_HAS_ERR && (int)ctx[2])
 		return 0;
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (!id) {
-		/* no poll named it yet: kept with its start, told with its open if none does */
-		__u64 key = (__u64)sk;
-		struct k510_start *p = bpf_map_lookup_elem(&k510_starts, &key);
-		__u8 cause = retrans_cause(sk, state);
-
-		if (p && cause < TT_RETRANS_SPURIOUS)
-			p->resent[cause] += retrans_segs(skb); /* under the socket's lock */
+	cause = retrans_cause(sk, state);
+	/* kept with its start too: told with its close if no poll named it (k510_start_end) */
+	p = bpf_map_lookup_elem(&k510_starts, &key);
+	if (p && cause < TT_RETRANS_SPURIOUS)
+		p->resent[cause] += retrans_segs(skb); /* under the socket's lock */
+	if (!id)
 		return 0;
-	}
 	e = ev_new(TT_EV_RETRANS, id, 0, 0, 0, 0);
 	if (!e)
 		return 0;
 	e->u.retrans.segs = retrans_segs(skb);
 	e->u.retrans.state = state;
-	e->u.retrans.cause = retrans_cause(sk, state);
+	e->u.retrans.cause = cause;
 	/* the kernel has counted this one already (__tcp_retransmit_skb, under the socket's lock)
 	 */
 	e->u.retrans.total = BPF_CORE_READ((const struct tcp_sock *)sk, total_retrans);
@@ -180,9 +178,9 @@ static __always_inline void start_established(const struct sock *sk, __u64 key, 
 	keep_start(key, &st);
 }
 
-static __always_inline void emit_hs(__u64 id, const struct k510_start *st)
+static __always_inline void emit_hs(__u64 id, const struct k510_start *st, __u16 flags)
 {
-	struct tt_event *e = ev_new(TT_EV_HANDSHAKE, id, st->pid, st->tid, 0, st->est_ns);
+	struct tt_event *e = ev_new(TT_EV_HANDSHAKE, id, st->pid, st->tid, flags, st->est_ns);
 
 	if (!e)
 		return;
@@ -191,11 +189,10 @@ static __always_inline void emit_hs(__u64 id, const struct k510_start *st)
 	ev_send(e);
 }
 
-static __always_inline void emit_accept(__u64 id, struct k510_start *st)
+static __always_inline void emit_accept(__u64 id, const struct k510_start *st, __u16 flags)
 {
-	struct tt_event *e = ev_new(TT_EV_ACCEPT, id, st->pid, st->tid, 0, 0);
+	struct tt_event *e = ev_new(TT_EV_ACCEPT, id, st->pid, st->tid, flags, 0);
 
-	st->accepted = 2;
 	if (!e)
 		return;
 	e->u.accept.wait_us = st->accept_us;
@@ -235,7 +232,7 @@ static __always_inline int accepted_k510(long fd)
 			__builtin_memcpy(e->u.proc.comm, p->comm, TT_COMM_LEN);
 			ev_send(e);
 		}
-		emit_accept(id, p);
+		emit_accept(id, p, 0);
 	}
 	return 0;
 }
@@ -264,7 +261,7 @@ static __always_inline void emit_resent(__u64 id, const struct k510_start *st)
 	for (int cause = TT_RETRANS_RTO; cause < TT_RETRANS_SPURIOUS; cause++) {
 		if (!st->resent[cause])
 			continue;
-		e = ev_new(TT_EV_RETRANS, id, st->pid, st->tid, 0, 0);
+		e = ev_new(TT_EV_RETRANS, id, st->pid, st->tid, TT_F_FALLBACK_TCP, 0);
 		if (!e)
 			return;
 		total += st->resent[cause];
@@ -280,9 +277,12 @@ static __always_inline void emit_resent(__u64 id, const struct k510_start *st)
 }
 
 /*
- * A connection no poll saw, at its close: its open (at ESTABLISHED; a failed connect()'s at
- * connect(), in SYN_SENT) and its handshake, under a new id, which the close then takes.
- * 0 where written, -1 where not (nothing to write, or no room).
+ * A connection at its close, as if no poll saw it: its open (at ESTABLISHED; a failed
+ * connect()'s at connect(), in SYN_SENT), its handshake, accept and retransmits by cause, each
+ * of TT_F_FALLBACK_TCP, under its cookie or a new id, which the close then takes. User space
+ * takes them only for a connection its polls never named (sd_diff.c tt_sd_diff_bpf_open): a
+ * cookie is no proof of a poll of ours (ss, another BPF tool, made it). 0 where written, -1
+ * where not (nothing to write, or no room).
  */
 static __always_inline int emit_short_open(const struct sock *sk, struct k510_start *st, __u64 id)
 {
@@ -309,18 +309,18 @@ static __always_inline int emit_short_open(const struct sock *sk, struct k510_st
 	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
 	ev_send(e);
 	if (st->est_ns)
-		emit_hs(id, st);
-	if (st->accepted == 1)
-		emit_accept(id, st);
+		emit_hs(id, st, TT_F_FALLBACK_TCP);
+	if (st->accepted)
+		emit_accept(id, st, TT_F_FALLBACK_TCP);
 	emit_resent(id, st);
 	return 0;
 }
 
 /*
- * A socket's start and its end: kept at connect() and ESTABLISHED; at a change of a socket a
- * poll named (its cookie), its handshake told once; at a close, the entry deleted, and where no
- * poll named the socket, its open written under a new id. Returns the id its change is to be
- * written under, 0 for none.
+ * A socket's start and its end: kept at connect() and ESTABLISHED; at a change of a socket with
+ * a cookie, its handshake told once; at a close, the entry deleted and the connection written
+ * as if no poll saw it (emit_short_open), under its cookie or, with none, a new id. Returns the
+ * id its change is to be written under, 0 for none.
  */
 static __always_inline __u64 k510_start_end(const struct sock *sk, int oldstate, int newstate)
 {
@@ -338,17 +338,17 @@ static __always_inline __u64 k510_start_end(const struct sock *sk, int oldstate,
 	if (!p)
 		return id;
 	if (id && !p->hs_told && p->est_ns) {
-		emit_hs(id, p);
+		emit_hs(id, p, 0);
 		p->hs_told = 1;
 	}
-	if (id && p->accepted == 1)
-		emit_accept(id, p);
 	if (newstate != TT_TCP_CLOSE)
 		return id;
 	st = *p;
 	bpf_map_delete_elem(&k510_starts, &key);
-	if (id)
+	if (id) {
+		emit_short_open(sk, &st, id);
 		return id;
+	}
 	id = short_id();
 	return emit_short_open(sk, &st, id) ? 0 : id;
 }

@@ -52,8 +52,9 @@ struct conn {
 	uint8_t family;
 	char comm[TT_COMM_LEN];
 	uint8_t phase, state, dir, proto, preexisting, pid_known;
-	uint8_t opened; /* a CONN_OPEN was sent (closed since or not) */
-	uint8_t missed; /* missing from the last dump, and the lookup could not tell */
+	uint8_t opened;	  /* a CONN_OPEN was sent (closed since or not) */
+	uint8_t missed;	  /* missing from the last dump, and the lookup could not tell */
+	uint8_t bpf_born; /* opened from BPF's record at its close: no poll of ours named it */
 };
 
 /* A listener as its last LISTENER record said it. */
@@ -798,6 +799,13 @@ int tt_sd_diff_bpf_owner(struct tt_sd_diff *d, const struct tt_event *ev, struct
 	return 1;
 }
 
+int tt_sd_diff_bpf_born(const struct tt_sd_diff *d, uint64_t id)
+{
+	const struct conn *c = tt_u64map_get(&d->conns, id);
+
+	return c && c->bpf_born && c->phase == P_OPEN;
+}
+
 int tt_sd_diff_known(const struct tt_sd_diff *d, uint64_t cookie)
 {
 	return tt_u64map_get(&d->conns, cookie) != NULL;
@@ -852,6 +860,7 @@ int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct 
 	c = v;
 	c->cookie = ev->conn_id;
 	c->proto = IPPROTO_TCP;
+	c->bpf_born = 1;
 	c->netns = o->netns;
 	c->state = o->state;
 	c->dir = o->direction;

@@ -85,12 +85,17 @@ void tt_sd_diff_set_bpf_states(struct tt_sd_diff *d);
 int tt_sd_diff_bpf_state(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
 
 /*
- * A TCP connection no poll saw, told by BPF at its close (opened and closed between two polls):
- * its open, a CONN_OPEN of TT_F_FALLBACK_TCP at its ESTABLISHED, under an id no cookie has
- * (the close that follows is tt_sd_diff_bpf_state's). Filtered as a poll's; the pid 0 of an
+ * A TCP connection as BPF tells it at its close, as if no poll saw it: its open, a CONN_OPEN of
+ * TT_F_FALLBACK_TCP at its ESTABLISHED, under its cookie or an id no cookie has (the close
+ * that follows is tt_sd_diff_bpf_state's). Taken only where no pass compared that cookie (a
+ * connection opened and closed between two polls); filtered as a poll's; the pid 0 of an
  * accepted one is an owner unknown. 1 when opened here, 0 when not, -ENOMEM.
  */
 int tt_sd_diff_bpf_open(struct tt_sd_diff *d, const struct tt_event *ev, struct tt_sd_events *out);
+
+/* Whether id is an open connection tt_sd_diff_bpf_open() made: its record's handshake, accept and
+ * retransmits (TT_F_FALLBACK_TCP too) are its own, where a polled one's were told before. */
+int tt_sd_diff_bpf_born(const struct tt_sd_diff *d, uint64_t id);
 
 /*
  * The owner of the TCP connection ev->conn_id told by BPF (a CONN_PROC at its accept()): taken

@@ -402,6 +402,13 @@ static int pass_and_emit(struct tt_sockdiag *d)
 	return d->assist_ret;
 }
 
+/* What sd_diff made of one of the assist's events, emitted. */
+static void emit_fwd(struct tt_sockdiag *d)
+{
+	for (size_t i = 0; i < d->fwd.n; i++)
+		tt_source_emit(d->h, &d->fwd.v[i]);
+}
+
 /* The assist's TCP events, each about a connection of the polls, named by its cookie. */
 static int of_a_connection(const struct tt_event *ev)
 {
@@ -435,36 +442,53 @@ static int forward(void *ctx, const struct tt_event *ev)
 			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
 		return 0;
 	}
-	if ((ev->kind == TT_EV_RESET || ev->kind == TT_EV_HANDSHAKE || ev->kind == TT_EV_ACCEPT) &&
-	    !tt_sd_diff_opened(d->diff, ev->conn_id))
+	/* a record at a close, as if no poll saw the connection: only if none did */
+	if ((ev->kind == TT_EV_HANDSHAKE || ev->kind == TT_EV_ACCEPT ||
+	     ev->kind == TT_EV_RETRANS) &&
+	    (ev->flags & TT_F_FALLBACK_TCP) && !tt_sd_diff_bpf_born(d->diff, ev->conn_id))
 		return 0;
-	if (ev->kind == TT_EV_CONN_PROC && (ev->flags & TT_F_FALLBACK_TCP)) {
-		/* an accepted connection's owner, at its accept() */
-		d->fwd.n = 0;
-		if (tt_sd_diff_bpf_owner(d->diff, ev, &d->fwd) < 0)
-			h->stats.dropped++;
-		for (size_t i = 0; i < d->fwd.n; i++)
-			tt_source_emit(h, &d->fwd.v[i]);
+	switch (ev->kind) {
+	case TT_EV_RESET:
+	case TT_EV_HANDSHAKE:
+	case TT_EV_ACCEPT:
+		if (!tt_sd_diff_opened(d->diff, ev->conn_id))
+			return 0;
+		memcpy(&e, ev, sizeof(e));
+		e.flags &= ~TT_F_FALLBACK_TCP; /* ours alone, never delivered */
+		tt_source_emit(h, &e);
 		return 0;
-	}
-	if (ev->kind == TT_EV_STATE || (ev->flags & TT_F_FALLBACK_TCP)) {
-		/* what it makes of a connection of ours, now (a poll's own events wait in d->evs);
-		 * or one no poll saw, opened and closed between two */
-		d->fwd.n = 0;
-		if ((ev->kind == TT_EV_CONN_OPEN ? tt_sd_diff_bpf_open(d->diff, ev, &d->fwd)
-						 : tt_sd_diff_bpf_state(d->diff, ev, &d->fwd)) < 0)
-			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
-		for (size_t i = 0; i < d->fwd.n; i++)
-			tt_source_emit(h, &d->fwd.v[i]);
-		return 0;
-	}
-	if (ev->kind == TT_EV_RETRANS) {
+	case TT_EV_RETRANS:
 		memcpy(&e, ev, offsetof(struct tt_event, u) + sizeof(e.u.retrans));
 		e.u.retrans.segs = tt_sd_diff_retrans(d->diff, ev->conn_id, ev->u.retrans.segs,
 						      ev->u.retrans.total);
 		e.u.retrans.total = 0;
+		e.flags &= ~TT_F_FALLBACK_TCP;
 		if (e.u.retrans.segs)
 			tt_source_emit(h, &e);
+		return 0;
+	case TT_EV_CONN_PROC:
+		if (!(ev->flags & TT_F_FALLBACK_TCP))
+			break;
+		/* an accepted connection's owner, at its accept() */
+		d->fwd.n = 0;
+		if (tt_sd_diff_bpf_owner(d->diff, ev, &d->fwd) < 0)
+			h->stats.dropped++;
+		emit_fwd(d);
+		return 0;
+	case TT_EV_CONN_OPEN:
+	case TT_EV_CONN_CLOSE:
+	case TT_EV_STATE:
+		if (ev->kind != TT_EV_STATE && !(ev->flags & TT_F_FALLBACK_TCP))
+			break;
+		/*
+		 * what it makes of a connection of ours, now (a poll's own events wait in d->evs);
+		 * or of one no poll saw, at its close
+		 */
+		d->fwd.n = 0;
+		if ((ev->kind == TT_EV_CONN_OPEN ? tt_sd_diff_bpf_open(d->diff, ev, &d->fwd)
+						 : tt_sd_diff_bpf_state(d->diff, ev, &d->fwd)) < 0)
+			h->stats.dropped++; /* out of memory: told as lost, as a refused event */
+		emit_fwd(d);
 		return 0;
 	}
 	tt_source_emit(h, ev);
