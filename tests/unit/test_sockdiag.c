@@ -926,7 +926,9 @@ static void test_short_connection_told_at_its_close(void)
 		  !(e->flags & (TT_F_PID_UNKNOWN | TT_F_PREEXISTING | TT_F_FALLBACK_TCP)) &&
 		  e->u.open.direction == TT_DIR_OUTBOUND && e->u.open.lport == 40000,
 	      "its open: at its ESTABLISHED, its owner, not pre-existing, a poll's own event");
-	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 0 && out.n == 1, "told twice: once");
+	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 0 && out.n == 1 &&
+		  tt_sd_diff_bpf_born(r.d, id),
+	      "told twice: once; its record's own");
 	ev.conn_id = other;
 	ev.u.open.rport = 443;
 	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 0 && out.n == 1, "filtered out: no open");
@@ -1025,6 +1027,15 @@ static void test_owner_told_at_accept(void)
 	check(count(&r, 61, TT_EV_CONN_OPEN) == 1 &&
 		  (find(&r, 61, TT_EV_CONN_OPEN)->flags & TT_F_PID_UNKNOWN),
 	      "a polled connection, its owner unknown");
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = TT_EV_CONN_OPEN; /* its record at a close, its cookie made by us */
+	ev.flags = TT_F_FALLBACK_TCP;
+	ev.conn_id = 61;
+	ev.u.open.proto = IPPROTO_TCP;
+	ev.u.open.state = EST;
+	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 0 && out.n == 0 &&
+		  !tt_sd_diff_bpf_born(r.d, 61),
+	      "a record of a connection a poll named: not taken");
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = TT_EV_CONN_PROC;
 	ev.flags = TT_F_FALLBACK_TCP;
