@@ -885,6 +885,24 @@ static void test_states_and_close_told_beside_the_polls(void)
 	run_free(&r);
 }
 
+/* A CONN_OPEN the fallback's BPF writes at a close (tcp_fallback.bpf.c emit_short_open()). */
+static void bpf_record_open(struct tt_event *ev, uint64_t id, uint64_t ts, uint16_t lport,
+			    uint16_t rport, uint8_t dir, uint8_t state, uint32_t pid)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = TT_EV_CONN_OPEN;
+	ev->flags = TT_F_FALLBACK_TCP;
+	ev->conn_id = id;
+	ev->ts_ns = ts;
+	ev->pid = ev->tid = pid;
+	ev->u.open.proto = IPPROTO_TCP;
+	ev->u.open.family = TT_FAMILY_IPV4;
+	ev->u.open.lport = lport;
+	ev->u.open.rport = rport;
+	ev->u.open.direction = dir;
+	ev->u.open.state = state;
+}
+
 /*
  * A connection no poll saw, told whole by BPF at its close: its open (filtered as a poll's, its
  * owner where connect() gave one), then its close through the same path as a polled one's,
@@ -906,18 +924,7 @@ static void test_short_connection_told_at_its_close(void)
 	run_init(&r, &f);
 	tt_sd_diff_set_bpf_states(r.d);
 	poll_socks(&r, NULL, 0);
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = TT_EV_CONN_OPEN;
-	ev.flags = TT_F_FALLBACK_TCP;
-	ev.conn_id = id;
-	ev.ts_ns = r.ts + 10;
-	ev.pid = ev.tid = 4242;
-	ev.u.open.proto = IPPROTO_TCP;
-	ev.u.open.family = TT_FAMILY_IPV4;
-	ev.u.open.lport = 40000;
-	ev.u.open.rport = 80;
-	ev.u.open.direction = TT_DIR_OUTBOUND;
-	ev.u.open.state = EST;
+	bpf_record_open(&ev, id, r.ts + 10, 40000, 80, TT_DIR_OUTBOUND, EST, 4242);
 	strcpy(ev.u.open.comm, "curl");
 	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 1 && out.n == 1, "its open: opened");
 	e = &out.v[0];
@@ -963,18 +970,7 @@ static void test_short_connection_told_at_its_close(void)
 	      "its close: its last state, CLOSE, then all its traffic (%zu events)", out.n);
 	/* a connect() refused after one SYN resent: opened in SYN_SENT, closed from it */
 	out.n = 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = TT_EV_CONN_OPEN;
-	ev.flags = TT_F_FALLBACK_TCP;
-	ev.conn_id = syn;
-	ev.ts_ns = r.ts + 30;
-	ev.pid = ev.tid = 4242;
-	ev.u.open.proto = IPPROTO_TCP;
-	ev.u.open.family = TT_FAMILY_IPV4;
-	ev.u.open.lport = 40002;
-	ev.u.open.rport = 80;
-	ev.u.open.direction = TT_DIR_OUTBOUND;
-	ev.u.open.state = SYN_SENT;
+	bpf_record_open(&ev, syn, r.ts + 30, 40002, 80, TT_DIR_OUTBOUND, SYN_SENT, 4242);
 	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 1 && out.n == 1 &&
 		  out.v[0].u.open.state == SYN_SENT,
 	      "a failed connect(): opened in SYN_SENT");
@@ -1027,12 +1023,8 @@ static void test_owner_told_at_accept(void)
 	check(count(&r, 61, TT_EV_CONN_OPEN) == 1 &&
 		  (find(&r, 61, TT_EV_CONN_OPEN)->flags & TT_F_PID_UNKNOWN),
 	      "a polled connection, its owner unknown");
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = TT_EV_CONN_OPEN; /* its record at a close, its cookie made by us */
-	ev.flags = TT_F_FALLBACK_TCP;
-	ev.conn_id = 61;
-	ev.u.open.proto = IPPROTO_TCP;
-	ev.u.open.state = EST;
+	/* its record at a close, its cookie made by us */
+	bpf_record_open(&ev, 61, r.ts + 1, 80, 40000, TT_DIR_INBOUND, EST, 0);
 	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 0 && out.n == 0 &&
 		  !tt_sd_diff_bpf_born(r.d, 61),
 	      "a record of a connection a poll named: not taken");
