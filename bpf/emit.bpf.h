@@ -64,6 +64,24 @@ static __always_inline void ev_send(struct tt_event *e)
 	bpf_ringbuf_submit(e, BPF_RB_NO_WAKEUP);
 }
 
+/* A CONN_OPEN's body: the ends, the state, and the owner's cgroup and name. */
+static __always_inline void fill_open(struct tt_ev_open *o, const struct tuple *t, __u8 proto,
+				      __u8 dir, __u8 state, __u32 netns, __u64 cgroup_id,
+				      const char *comm)
+{
+	__builtin_memcpy(o->laddr, t->laddr, TT_ADDR_LEN);
+	__builtin_memcpy(o->raddr, t->raddr, TT_ADDR_LEN);
+	o->lport = t->lport;
+	o->rport = t->rport;
+	o->family = t->family;
+	o->proto = proto;
+	o->direction = dir;
+	o->state = state;
+	o->netns = netns;
+	o->cgroup_id = cgroup_id;
+	__builtin_memcpy(o->comm, comm, TT_COMM_LEN);
+}
+
 static __always_inline int emit_open_ns(struct sk_st *st, const struct tuple *t, __u8 proto,
 					__u8 state, __u64 ts, __u16 flags, __u32 netns)
 {
@@ -71,17 +89,7 @@ static __always_inline int emit_open_ns(struct sk_st *st, const struct tuple *t,
 
 	if (!e)
 		return -1;
-	__builtin_memcpy(e->u.open.laddr, t->laddr, TT_ADDR_LEN);
-	__builtin_memcpy(e->u.open.raddr, t->raddr, TT_ADDR_LEN);
-	e->u.open.lport = t->lport;
-	e->u.open.rport = t->rport;
-	e->u.open.family = t->family;
-	e->u.open.proto = proto;
-	e->u.open.direction = st->dir;
-	e->u.open.state = state;
-	e->u.open.netns = netns;
-	e->u.open.cgroup_id = st->cgroup_id;
-	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
+	fill_open(&e->u.open, t, proto, st->dir, state, netns, st->cgroup_id, st->comm);
 	ev_send(e);
 	note_owner(st->pid);
 	return 0;

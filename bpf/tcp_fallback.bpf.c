@@ -67,23 +67,27 @@ int BPF_PROG(tt_retrans_k510, const struct sock *sk, const struct sk_buff *skb)
 	struct k510_start *p;
 	struct tt_event *e;
 	__u8 state, cause;
+	__u32 segs;
 
 	/* a retransmit that failed (where the tracepoint says): the poll counts it, cause unknown
 	 */
 	if (RETRANS_HAS_ERR && (int)ctx[2])
 		return 0;
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	cause = retrans_cause(sk, state);
 	/* kept with its start too: told with its close if no poll named it (k510_start_end) */
 	p = bpf_map_lookup_elem(&k510_starts, &key);
+	if (!p && !id)
+		return 0;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	cause = retrans_cause(sk, state);
+	segs = retrans_segs(skb);
 	if (p && cause < TT_RETRANS_SPURIOUS)
-		p->resent[cause] += retrans_segs(skb); /* under the socket's lock */
+		p->resent[cause] += segs; /* under the socket's lock */
 	if (!id)
 		return 0;
 	e = ev_new(TT_EV_RETRANS, id, 0, 0, 0, 0);
 	if (!e)
 		return 0;
-	e->u.retrans.segs = retrans_segs(skb);
+	e->u.retrans.segs = segs;
 	e->u.retrans.state = state;
 	e->u.retrans.cause = cause;
 	/* the kernel has counted this one already (__tcp_retransmit_skb, under the socket's lock)
@@ -296,17 +300,9 @@ static __always_inline int emit_short_open(const struct sock *sk, struct k510_st
 		   st->est_ns ? st->est_ns : st->syn_ns);
 	if (!e)
 		return -1;
-	__builtin_memcpy(e->u.open.laddr, st->t.laddr, TT_ADDR_LEN);
-	__builtin_memcpy(e->u.open.raddr, st->t.raddr, TT_ADDR_LEN);
-	e->u.open.lport = st->t.lport;
-	e->u.open.rport = st->t.rport;
-	e->u.open.family = st->t.family;
-	e->u.open.proto = IPPROTO_TCP;
-	e->u.open.direction = st->dir;
-	e->u.open.state = st->est_ns ? TT_TCP_ESTABLISHED : TT_TCP_SYN_SENT;
-	e->u.open.netns = sk_netns(sk);
-	e->u.open.cgroup_id = st->cgroup_id;
-	__builtin_memcpy(e->u.open.comm, st->comm, TT_COMM_LEN);
+	fill_open(&e->u.open, &st->t, IPPROTO_TCP, st->dir,
+		  st->est_ns ? TT_TCP_ESTABLISHED : TT_TCP_SYN_SENT, sk_netns(sk), st->cgroup_id,
+		  st->comm);
 	ev_send(e);
 	if (st->est_ns)
 		emit_hs(id, st, TT_F_FALLBACK_TCP);

@@ -798,6 +798,35 @@ static void test_retransmits_told_beside_the_polls(void)
 	run_free(&r);
 }
 
+/* A CONN_OPEN the fallback's BPF writes at a close (tcp_fallback.bpf.c emit_short_open()). */
+static void bpf_record_open(struct tt_event *ev, uint64_t id, uint64_t ts, uint16_t lport,
+			    uint16_t rport, uint8_t dir, uint8_t state, uint32_t pid)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = TT_EV_CONN_OPEN;
+	ev->flags = TT_F_FALLBACK_TCP;
+	ev->conn_id = id;
+	ev->ts_ns = ts;
+	ev->pid = ev->tid = pid;
+	ev->u.open.proto = IPPROTO_TCP;
+	ev->u.open.family = TT_FAMILY_IPV4;
+	ev->u.open.lport = lport;
+	ev->u.open.rport = rport;
+	ev->u.open.direction = dir;
+	ev->u.open.state = state;
+}
+
+/* A CONN_CLOSE the fallback's BPF writes (tcp_fallback.bpf.c tt_state_k510), leaving old. */
+static void bpf_record_close(struct tt_event *ev, uint64_t id, uint64_t ts, uint8_t old)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = TT_EV_CONN_CLOSE;
+	ev->flags = TT_F_FALLBACK_TCP;
+	ev->conn_id = id;
+	ev->ts_ns = ts;
+	ev->u.close.state = old;
+}
+
 /*
  * State changes and the close told as they happen (BPF beside sock_diag): at their time, with
  * the close's own counters; a dump read before the last change does not take it back. Oracle:
@@ -845,18 +874,13 @@ static void test_states_and_close_told_beside_the_polls(void)
 	      "a change from a state not told: that one first");
 	/* the close: 500 more bytes acked and 40 received since the poll, one more retransmit */
 	out.n = 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.conn_id = 31;
-	ev.ts_ns = t + 3;
-	ev.kind = TT_EV_CONN_CLOSE;
-	ev.flags = TT_F_FALLBACK_TCP;
+	bpf_record_close(&ev, 31, t + 3, TIME_WAIT);
 	ev.u.close.tx_bytes = 2000 + 500; /* our SYN still in it */
 	ev.u.close.rx_bytes = 50;
 	ev.u.close.tx_pkts = s[0].segs_out + 3;
 	ev.u.close.rx_pkts = s[0].segs_in + 1;
 	ev.u.close.srtt_us = 61;
 	ev.u.close.retrans = 2;
-	ev.u.close.state = TIME_WAIT;
 	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1, "the close: about a connection open here");
 	e = NULL;
 	for (size_t i = 0; i < out.n; i++)
@@ -883,24 +907,6 @@ static void test_states_and_close_told_beside_the_polls(void)
 	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 0, "not ours: nothing");
 	tt_sd_events_free(&out);
 	run_free(&r);
-}
-
-/* A CONN_OPEN the fallback's BPF writes at a close (tcp_fallback.bpf.c emit_short_open()). */
-static void bpf_record_open(struct tt_event *ev, uint64_t id, uint64_t ts, uint16_t lport,
-			    uint16_t rport, uint8_t dir, uint8_t state, uint32_t pid)
-{
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = TT_EV_CONN_OPEN;
-	ev->flags = TT_F_FALLBACK_TCP;
-	ev->conn_id = id;
-	ev->ts_ns = ts;
-	ev->pid = ev->tid = pid;
-	ev->u.open.proto = IPPROTO_TCP;
-	ev->u.open.family = TT_FAMILY_IPV4;
-	ev->u.open.lport = lport;
-	ev->u.open.rport = rport;
-	ev->u.open.direction = dir;
-	ev->u.open.state = state;
 }
 
 /*
@@ -949,16 +955,11 @@ static void test_short_connection_told_at_its_close(void)
 	      "an accepted one: its owner unknown");
 	/* the close: 1000 bytes sent and acked (our SYN in), 20 received */
 	out.n = 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.conn_id = id;
-	ev.ts_ns = r.ts + 20;
-	ev.kind = TT_EV_CONN_CLOSE;
-	ev.flags = TT_F_FALLBACK_TCP;
+	bpf_record_close(&ev, id, r.ts + 20, FIN_WAIT2);
 	ev.u.close.tx_bytes = 1001;
 	ev.u.close.rx_bytes = 20;
 	ev.u.close.tx_pkts = 4;
 	ev.u.close.rx_pkts = 3;
-	ev.u.close.state = FIN_WAIT2;
 	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1, "its close: about a connection open here");
 	e = out.n ? &out.v[out.n - 1] : NULL;
 	check(e && e->kind == TT_EV_CONN_CLOSE && e->u.close.tx_bytes == 1000 &&
@@ -974,15 +975,10 @@ static void test_short_connection_told_at_its_close(void)
 	check(tt_sd_diff_bpf_open(r.d, &ev, &out) == 1 && out.n == 1 &&
 		  out.v[0].u.open.state == SYN_SENT,
 	      "a failed connect(): opened in SYN_SENT");
-	memset(&ev, 0, sizeof(ev));
-	ev.conn_id = syn;
-	ev.ts_ns = r.ts + 31;
-	ev.kind = TT_EV_CONN_CLOSE;
-	ev.flags = TT_F_FALLBACK_TCP;
+	bpf_record_close(&ev, syn, r.ts + 31, SYN_SENT);
 	ev.u.close.tx_pkts = 2;
 	ev.u.close.rx_pkts = 1;
 	ev.u.close.retrans = 1;
-	ev.u.close.state = SYN_SENT;
 	ev.u.close.fail_reason = TT_FAIL_REFUSED;
 	out.n = 0;
 	check(tt_sd_diff_bpf_state(r.d, &ev, &out) == 1 && out.n == 4 &&
